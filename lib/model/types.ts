@@ -1,0 +1,100 @@
+// The public, typed surface of a loaded model (implemented in lib/model/model.ts
+// over the native binding). Other layers (data, trainer, CLI) code against this.
+
+export type Device = 'cpu' | 'cuda' | 'auto';
+export type WeightDType = 'float32' | 'float16' | 'bfloat16';
+/** A direction seed: a bigint in [0, 2^64) or a non-negative safe integer. */
+export type Seed = bigint | number;
+
+export interface LoadOptions {
+  device?: Device;
+  /** Convert weights to this dtype on load (default: as stored in the file). */
+  dtype?: WeightDType;
+  /** Worker threads of the native pool (default: all cores). */
+  threads?: number;
+  /** Trainable tensors by name pattern ('*' wildcard, else substring match); default: all. */
+  trainable?: string[] | string;
+}
+
+/** config.json normalised across families (Hugging Face attribute names, camelCase). */
+export interface ModelConfig {
+  modelType: 'gpt2' | 'opt' | 'llama';
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  maxPositions: number;
+  tieWordEmbeddings: boolean;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+export interface MemoryStats {
+  hostBytes: number;
+  hostPeakBytes: number;
+  deviceBytes: number;
+  devicePeakBytes: number;
+}
+
+/**
+ * A packed batch in Hugging Face conventions. `labels[t]` (same length as the
+ * sequence) is predicted by the logits at t-1; -100 = not a target. Without
+ * labels, every position from 1 on is a target.
+ */
+export interface LossBatch {
+  inputIds: ArrayLike<number>[];
+  labels?: ArrayLike<number>[];
+  /** Candidate-set mode: cross-entropy over these K token ids only at each target. */
+  candidates?: ArrayLike<number>;
+}
+
+export interface LossResult {
+  /** Per sequence: mean NLL over its targets (NaN when it has none). */
+  loss: Float64Array;
+  /** Per sequence: number of targets. */
+  targets: Int32Array;
+  /** Candidate mode: n × K candidate logits at each sequence's last target. */
+  candidateLogits?: Float32Array;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface SeedCoeff {
+  seed: Seed;
+  coeff: number;
+}
+
+export interface Model {
+  readonly dir: string;
+  readonly config: ModelConfig;
+  readonly dtype: WeightDType;
+  readonly backend: 'cpu' | 'cuda';
+  readonly threads: number;
+  readonly numParameters: number;
+  readonly numTrainable: number;
+  /** All parameter names in canonical order (byte-sorted, tied weights once). */
+  parameterNames(): string[];
+  /** Trainable parameter names, canonical order. */
+  trainableNames(): string[];
+  /** A float32 copy of a parameter in its Hugging Face shape (row-major). */
+  getParameter(name: string): Float32Array;
+  parameterShape(name: string): number[];
+  /** θ += scale · z(seed), in place over the trainable tensors. */
+  perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void>;
+  /** θ += Σ coeff_k · z(seed_k), one pass over memory. */
+  update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void>;
+  perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult>;
+  /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
+  logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
+  generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;
+  /** SHA-256 (hex) of all parameter bytes in canonical order. */
+  weightsHash(): Promise<string>;
+  memory(): MemoryStats;
+  save(dir: string): Promise<void>;
+  dispose(): void;
+}

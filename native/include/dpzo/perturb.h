@@ -1,0 +1,34 @@
+// defines: the seeded-direction kernels of the CPU backend (cpu/perturb.cpp).
+// z(seed, g) is ARCHITECTURE §2's Philox4x32-10 + Box-Muller direction, a
+// function of (seed, global index g) only.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "dpzo/dtype.h"
+#include "dpzo/thread_pool.h"
+
+namespace dpzo {
+
+// A run of trainable elements: `count` values of `dtype` at `data`, whose
+// first element has global index `g0`.
+struct Segment {
+  void* data;
+  DType dtype;
+  int64_t count;
+  uint64_t g0;
+};
+
+// θ[g] += Σ_k coeffs[k] · z(seeds[k], g) for every element of every segment,
+// one pass over memory; F16/BF16 are computed in float32 and rounded to
+// nearest even on store. Bitwise independent of the thread count.
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs, ThreadPool& pool);
+
+// out[i] = z(seed, g0 + i), i < count (for tests and the check driver).
+void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out);
+
+// Which SIMD path axpy_directions uses on this CPU: "avx512", "avx2" or "scalar".
+const char* direction_isa();
+
+}  // namespace dpzo
