@@ -1,6 +1,96 @@
+// defines: the addon's exports: loadModel (async), the NativeModel class, and
+// the direction primitives used by tests and benches (philox, direction).
 #include <napi.h>
+
+#include "dpzo/errors.h"
+#include "dpzo/model.h"
+#include "dpzo/perturb.h"
+#include "dpzo/philox.h"
+#include "napi/args.h"
+#include "napi/errors.h"
+#include "napi/model_wrap.h"
+#include "napi/promise_worker.h"
+
+#ifndef DPZO_BACKENDS
+#define DPZO_BACKENDS "cpu"
+#endif
+
+namespace dpzo::napi {
+namespace {
+
+// loadModel(dir, { threads, dtype (-1|0|1|2), trainable: string[] }) -> Promise<NativeModel>
+Napi::Value LoadModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    std::string dir = read_string(info[0], "dir");
+    LoadOptions opts;
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      if (o.Has("threads") && o.Get("threads").IsNumber()) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+      if (o.Has("dtype") && o.Get("dtype").IsNumber()) opts.dtype = o.Get("dtype").As<Napi::Number>().Int32Value();
+      if (o.Has("trainable") && o.Get("trainable").IsArray()) {
+        Napi::Array a = o.Get("trainable").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) opts.trainable.push_back(read_string(a.Get(i), "trainable[i]"));
+      }
+    }
+    return PromiseWorker<std::shared_ptr<ModelHandle>>::Start(
+        env, "dpzo.loadModel",
+        [dir, opts]() {
+          auto h = std::make_shared<ModelHandle>();
+          h->model = Model::load(dir, opts);
+          return h;
+        },
+        [](Napi::Env e, std::shared_ptr<ModelHandle>& h) -> Napi::Value { return ModelWrap::Wrap(e, h); });
+  });
+}
+
+// philox(counter: Uint32Array(4), key: Uint32Array(2)) -> Uint32Array(4)
+Napi::Value Philox(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto ok = [](const Napi::Value& v, size_t n) {
+      return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array &&
+             v.As<Napi::TypedArray>().ElementLength() == n;
+    };
+    if (!ok(info[0], 4) || !ok(info[1], 2))
+      throw Error(err::kArgument, "philox(counter, key) takes a Uint32Array(4) and a Uint32Array(2)");
+    auto c = info[0].As<Napi::Uint32Array>();
+    auto k = info[1].As<Napi::Uint32Array>();
+    uint32_t ctr[4] = {c[0], c[1], c[2], c[3]}, key[2] = {k[0], k[1]}, out[4];
+    philox4x32_10(ctr, key, out);
+    auto r = Napi::Uint32Array::New(env, 4);
+    for (int i = 0; i < 4; ++i) r[i] = out[i];
+    return r;
+  });
+}
+
+// direction(seed, g0, count) -> Float32Array: z(seed, g0 + i)
+Napi::Value Direction(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    uint64_t seed = read_seed(info[0], "seed");
+    uint64_t g0 = read_index(info[1], "g0");
+    double n = read_number(info[2], "count");
+    if (n < 0 || n > 1e9) throw Error(err::kArgument, "count must be in [0, 1e9]");
+    auto r = Napi::Float32Array::New(env, static_cast<size_t>(n));
+    fill_direction(seed, g0, static_cast<int64_t>(n), r.Data());
+    return r;
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeModel", ModelWrap::Define(env));
+  exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+  exports.Set("philox", Napi::Function::New(env, Philox, "philox"));
+  exports.Set("direction", Napi::Function::New(env, Direction, "direction"));
+  exports.Set("directionIsa", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
+                return Napi::String::New(i.Env(), direction_isa());
+              }));
   exports.Set("backends", Napi::String::New(env, DPZO_BACKENDS));
   return exports;
 }
-NODE_API_MODULE(dpzo, Init)
+
+}  // namespace
+}  // namespace dpzo::napi
+
+NODE_API_MODULE(dpzo, dpzo::napi::Init)

@@ -1,0 +1,60 @@
+// `dpzo info`: what a model directory holds, as the API names it.
+import type { Command } from 'commander';
+import { loadModel } from '../../model/model.js';
+import type { Device } from '../../model/types.js';
+import { parseDevice, parseThreads, printTable } from '../format.js';
+
+export function register(program: Command): void {
+  program
+    .command('info')
+    .description('show a model directory: family, sizes, parameter counts, dtype, bytes, backend')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json + model.safetensors)')
+    .option('--device <device>', 'cpu | cuda | auto', parseDevice, 'auto')
+    .option('--threads <n>', 'native worker threads (default: all cores)', parseThreads)
+    .option('--trainable <patterns>', 'comma-separated name patterns of trainable tensors')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { model: string; device: Device; threads?: number; trainable?: string; json?: boolean }) => {
+      const model = await loadModel(opts.model, {
+        device: opts.device,
+        threads: opts.threads,
+        trainable: opts.trainable?.split(',').map((s) => s.trim()).filter(Boolean),
+      });
+      try {
+        const c = model.config;
+        const mem = model.memory();
+        const report = {
+          dir: model.dir,
+          ...c,
+          dtype: model.dtype,
+          numParameters: model.numParameters,
+          numTrainable: model.numTrainable,
+          bytes: mem.hostBytes + mem.deviceBytes,
+          backend: model.backend,
+          threads: model.threads,
+        };
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(report) + '\n');
+          return;
+        }
+        printTable([
+          ['model', model.dir],
+          ['family', c.modelType],
+          ['layers', String(c.numLayers)],
+          ['hidden size', String(c.hiddenSize)],
+          ['heads (kv)', `${c.numHeads} (${c.numKvHeads})`],
+          ['head dim', String(c.headDim)],
+          ['intermediate size', String(c.intermediateSize)],
+          ['vocabulary', String(c.vocabSize)],
+          ['max positions', String(c.maxPositions)],
+          ['tied head', String(c.tieWordEmbeddings)],
+          ['parameters', model.numParameters.toLocaleString('en-US')],
+          ['trainable', model.numTrainable.toLocaleString('en-US')],
+          ['dtype', model.dtype],
+          ['bytes', report.bytes.toLocaleString('en-US')],
+          ['backend', `${model.backend} (${model.threads} threads)`],
+        ]);
+      } finally {
+        model.dispose();
+      }
+    });
+}

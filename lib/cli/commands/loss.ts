@@ -1,0 +1,87 @@
+// `dpzo loss`: per-example loss of a JSONL file of token sequences
+// ({"input_ids": [...], "labels"?: [...]}), in input order.
+import type { Command } from 'commander';
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { DpzoError } from '../../errors.js';
+import { loadModel } from '../../model/model.js';
+import type { Device } from '../../model/types.js';
+import { parseDevice, parseThreads } from '../format.js';
+
+const TokenLine = z
+  .object({
+    input_ids: z.array(z.number().int()).min(1),
+    labels: z.array(z.number().int()).optional(),
+  })
+  .refine((o) => o.labels === undefined || o.labels.length === o.input_ids.length, {
+    message: 'labels must have the same length as input_ids',
+    path: ['labels'],
+  });
+
+export type TokenExample = z.infer<typeof TokenLine>;
+
+/** Reads a JSONL file of token sequences; errors name the file, line and field. */
+export async function readTokenJsonl(file: string): Promise<TokenExample[]> {
+  if (!existsSync(file)) throw new DpzoError('ERR_IO', `${file}: no such file`);
+  const out: TokenExample[] = [];
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let lineNo = 0;
+  for await (const line of rl) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (e) {
+      throw new DpzoError('ERR_DATA', `${file}:${lineNo}: not valid JSON (${(e as Error).message})`);
+    }
+    const r = TokenLine.safeParse(parsed);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new DpzoError('ERR_DATA', `${file}:${lineNo}: field '${issue.path.join('.') || '(line)'}': ${issue.message}`);
+    }
+    out.push(r.data);
+  }
+  if (out.length === 0) throw new DpzoError('ERR_DATA', `${file}: no examples`);
+  return out;
+}
+
+export function register(program: Command): void {
+  program
+    .command('loss')
+    .description('per-example loss (mean NLL over targets) of token sequences in a JSONL file')
+    .requiredOption('--model <dir>', 'Hugging Face model directory')
+    .requiredOption('--data <file>', 'JSONL, one {"input_ids": [...], "labels"?: [...]} a line (-100 = not a target)')
+    .option('--batch-size <n>', 'sequences per forward pass', parseThreads, 32)
+    .option('--device <device>', 'cpu | cuda | auto', parseDevice, 'auto')
+    .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--json', 'print {"loss": [...], "targets": [...]} instead of one loss a line')
+    .action(
+      async (opts: { model: string; data: string; batchSize: number; device: Device; threads?: number; json?: boolean }) => {
+        const examples = await readTokenJsonl(opts.data);
+        const model = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
+        try {
+          const loss: (number | null)[] = [];
+          const targets: number[] = [];
+          for (let i = 0; i < examples.length; i += opts.batchSize) {
+            const chunk = examples.slice(i, i + opts.batchSize);
+            const hasLabels = chunk.some((e) => e.labels);
+            const r = await model.perExampleLoss({
+              inputIds: chunk.map((e) => e.input_ids),
+              labels: hasLabels ? chunk.map((e) => e.labels ?? e.input_ids) : undefined,
+            });
+            r.loss.forEach((v) => loss.push(Number.isFinite(v) ? v : null));
+            r.targets.forEach((v) => targets.push(v));
+          }
+          if (opts.json) {
+            process.stdout.write(JSON.stringify({ loss, targets }) + '\n');
+          } else {
+            process.stdout.write(loss.map((v) => (v === null ? 'NaN' : String(v))).join('\n') + '\n');
+          }
+        } finally {
+          model.dispose();
+        }
+      },
+    );
+}

@@ -1,0 +1,19 @@
+// defines: DataError, the error every data-layer failure throws (a code + a
+// message naming the file, row or field), so the CLI can print one line.
+export type DataErrorCode =
+  | 'ERR_DATA_FORMAT'
+  | 'ERR_DATA_EMPTY'
+  | 'ERR_DATA_FIELD'
+  | 'ERR_DATA_LABEL'
+  | 'ERR_DATA_TEMPLATE'
+  | 'ERR_NO_TOKENIZER'
+  | 'ERR_DATA_TOKENS';
+
+export class DataError extends Error {
+  readonly code: DataErrorCode;
+  constructor(code: DataErrorCode, message: string) {
+    super(message);
+    this.name = 'DataError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,154 @@
+// defines: readRecords — rows of a JSONL / JSON / CSV / TSV file as objects
+// keyed by field name (CSV and TSV take their field names from a header line).
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+
+import { DataError } from './errors.js';
+
+export type Row = Record<string, unknown>;
+
+export interface Records {
+  file: string;
+  rows: Row[];
+  /** 1-based line of each row in the file, for error messages. */
+  lines: number[];
+}
+
+export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
+
+export function formatOf(file: string): FileFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.json') return 'json';
+  if (ext === '.csv') return 'csv';
+  if (ext === '.tsv' || ext === '.tab') return 'tsv';
+  throw new DataError('ERR_DATA_FORMAT', `${file}: unknown data format '${ext}' (use .jsonl, .json, .csv or .tsv)`);
+}
+
+export function readRecords(file: string, format: FileFormat = formatOf(file)): Records {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataError('ERR_DATA_FORMAT', `${file}: cannot read (${(e as Error).message})`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const out = format === 'jsonl' ? parseJsonl(file, text) : format === 'json' ? parseJson(file, text) : parseDelimited(file, text, format === 'csv' ? ',' : '\t');
+  if (out.rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${file}: no examples`);
+  return out;
+}
+
+function parseJsonl(file: string, text: string): Records {
+  const rows: Row[] = [];
+  const lines: number[] = [];
+  const parts = text.split('\n');
+  for (let i = 0; i < parts.length; i++) {
+    const line = parts[i]!.trim();
+    if (line === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      throw new DataError('ERR_DATA_FORMAT', `${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError('ERR_DATA_FORMAT', `${file}:${i + 1}: each line must be a JSON object`);
+    rows.push(v as Row);
+    lines.push(i + 1);
+  }
+  return { file, rows, lines };
+}
+
+function parseJson(file: string, text: string): Records {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new DataError('ERR_DATA_FORMAT', `${file}: invalid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(v)) throw new DataError('ERR_DATA_FORMAT', `${file}: a .json dataset must be an array of objects`);
+  v.forEach((r, i) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DataError('ERR_DATA_FORMAT', `${file}: element ${i} is not an object`);
+  });
+  return { file, rows: v as Row[], lines: v.map((_, i) => i + 1) };
+}
+
+// RFC 4180 for CSV (quotes, doubled quotes, newlines inside quotes); TSV as GLUE
+// writes it: no quoting, one row a line.
+function parseDelimited(file: string, text: string, sep: string): Records {
+  const table: { cells: string[]; line: number }[] = sep === '\t' ? splitTsv(text) : splitCsv(file, text);
+  if (table.length === 0) return { file, rows: [], lines: [] };
+  const header = table[0]!.cells.map((h) => h.trim());
+  if (header.some((h) => h === '')) throw new DataError('ERR_DATA_FORMAT', `${file}:1: the header has an empty field name`);
+  const rows: Row[] = [];
+  const lines: number[] = [];
+  for (let r = 1; r < table.length; r++) {
+    const { cells, line } = table[r]!;
+    if (cells.length === 1 && cells[0]!.trim() === '') continue;
+    if (cells.length !== header.length) {
+      throw new DataError('ERR_DATA_FORMAT', `${file}:${line}: ${cells.length} fields, the header has ${header.length}`);
+    }
+    const row: Row = {};
+    header.forEach((h, j) => (row[h] = cells[j]));
+    rows.push(row);
+    lines.push(line);
+  }
+  return { file, rows, lines };
+}
+
+function splitTsv(text: string): { cells: string[]; line: number }[] {
+  const out: { cells: string[]; line: number }[] = [];
+  const parts = text.split('\n');
+  for (let i = 0; i < parts.length; i++) {
+    const line = parts[i]!.replace(/\r$/, '');
+    if (line === '') continue;
+    out.push({ cells: line.split('\t'), line: i + 1 });
+  }
+  return out;
+}
+
+function splitCsv(file: string, text: string): { cells: string[]; line: number }[] {
+  const out: { cells: string[]; line: number }[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  let i = 0;
+  const endRow = () => {
+    cells.push(cell);
+    if (!(cells.length === 1 && cells[0] === '')) out.push({ cells, line: rowLine });
+    cells = [];
+    cell = '';
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          cell += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else {
+        if (c === '\n') line++;
+        cell += c;
+      }
+      i++;
+      continue;
+    }
+    if (c === '"' && cell === '') quoted = true;
+    else if (c === ',') {
+      cells.push(cell);
+      cell = '';
+    } else if (c === '\n') {
+      endRow();
+      line++;
+      rowLine = line;
+    } else if (c !== '\r') cell += c;
+    i++;
+  }
+  if (quoted) throw new DataError('ERR_DATA_FORMAT', `${file}:${rowLine}: unterminated quoted field`);
+  if (cell !== '' || cells.length > 0) endRow();
+  return out;
+}

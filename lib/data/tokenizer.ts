@@ -1,0 +1,48 @@
+// defines: TextTokenizer and loadTokenizer — the model directory's
+// tokenizer.json (+ tokenizer_config.json) through @huggingface/tokenizers.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Tokenizer } from '@huggingface/tokenizers';
+
+import { DataError } from './errors.js';
+
+export interface TextTokenizer {
+  /** Token ids of `text`; `special` adds what the tokenizer's post-processor adds (e.g. BOS). */
+  encode(text: string, special: boolean): number[];
+  decode(ids: ArrayLike<number>): string;
+  readonly eosId: number | null;
+}
+
+export function hasTokenizer(modelDir: string): boolean {
+  return existsSync(join(modelDir, 'tokenizer.json'));
+}
+
+export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokenizer {
+  const path = join(modelDir, 'tokenizer.json');
+  if (!existsSync(path)) {
+    throw new DataError('ERR_NO_TOKENIZER', `${modelDir} has no tokenizer.json: ${why} needs one (use --task tokens with pre-tokenized input_ids instead)`);
+  }
+  let json: Record<string, unknown>;
+  let config: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const cfgPath = join(modelDir, 'tokenizer_config.json');
+    if (existsSync(cfgPath)) config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new DataError('ERR_NO_TOKENIZER', `${path}: cannot parse (${(e as Error).message})`);
+  }
+  let tok: Tokenizer;
+  try {
+    tok = new Tokenizer(json, config);
+  } catch (e) {
+    throw new DataError('ERR_NO_TOKENIZER', `${path}: unsupported tokenizer (${(e as Error).message})`);
+  }
+  const eosName = typeof config.eos_token === 'string' ? config.eos_token : (config.eos_token as { content?: string } | undefined)?.content;
+  const eosId = eosName !== undefined ? (tok.token_to_id(eosName) ?? null) : null;
+  return {
+    encode: (text, special) => tok.encode(text, { add_special_tokens: special }).ids,
+    decode: (ids) => tok.decode(Array.from(ids), { skip_special_tokens: true }),
+    eosId,
+  };
+}

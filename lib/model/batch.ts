@@ -1,0 +1,56 @@
+// Packs a batch of sequences (Hugging Face conventions) into the native
+// layout: concatenated tokens, offsets, aligned labels.
+import { DpzoError } from '../errors.js';
+import type { NativeBatch } from '../native.js';
+import type { LossBatch } from './types.js';
+
+function toInt32(seq: ArrayLike<number>, what: string): Int32Array {
+  if (seq instanceof Int32Array) return seq;
+  const out = new Int32Array(seq.length);
+  for (let i = 0; i < seq.length; i++) {
+    const v = seq[i];
+    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+      throw new DpzoError('ERR_BATCH', `${what}[${i}] is not an integer (${v})`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+export function packSequences(inputIds: ArrayLike<number>[], what = 'inputIds'): NativeBatch {
+  if (!Array.isArray(inputIds)) throw new DpzoError('ERR_BATCH', `${what} must be an array of sequences`);
+  const seqs = inputIds.map((s, i) => toInt32(s, `${what}[${i}]`));
+  const total = seqs.reduce((n, s) => n + s.length, 0);
+  const tokens = new Int32Array(total);
+  const offsets = new Int32Array(seqs.length + 1);
+  let at = 0;
+  seqs.forEach((s, i) => {
+    tokens.set(s, at);
+    at += s.length;
+    offsets[i + 1] = at;
+  });
+  return { tokens, offsets };
+}
+
+/** Without labels every position from 1 on is a target (labels = input_ids, as transformers does). */
+export function packLossBatch(batch: LossBatch): NativeBatch {
+  const packed = packSequences(batch.inputIds);
+  if (batch.labels !== undefined) {
+    if (!Array.isArray(batch.labels) || batch.labels.length !== batch.inputIds.length) {
+      throw new DpzoError('ERR_BATCH', `labels has ${batch.labels?.length} sequences, inputIds has ${batch.inputIds.length}`);
+    }
+    const labels = new Int32Array(packed.tokens.length);
+    batch.labels.forEach((l, i) => {
+      const n = packed.offsets[i + 1] - packed.offsets[i];
+      if (l.length !== n) {
+        throw new DpzoError('ERR_BATCH', `labels[${i}] has length ${l.length}, inputIds[${i}] has length ${n}`);
+      }
+      labels.set(toInt32(l, `labels[${i}]`), packed.offsets[i]);
+    });
+    packed.labels = labels;
+  } else {
+    packed.labels = packed.tokens.slice();
+  }
+  if (batch.candidates !== undefined) packed.candidates = toInt32(batch.candidates, 'candidates');
+  return packed;
+}

@@ -1,0 +1,218 @@
+// The Model class: the typed public surface (types.ts) over a NativeModel.
+// Native ops on one model run one at a time (a promise queue); an AbortSignal
+// rejects queued work and cancels the running op through the native flag.
+import { DpzoError } from '../errors.js';
+import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
+import { packLossBatch, packSequences } from './batch.js';
+import type {
+  CallOptions, LoadOptions, LossBatch, LossResult, MemoryStats, Model, ModelConfig, Seed, SeedCoeff, WeightDType,
+} from './types.js';
+
+const DTYPE_CODE: Record<WeightDType, number> = { float32: 0, float16: 1, bfloat16: 2 };
+const DTYPE_NAME: Record<string, WeightDType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+const MAX_SEED = (1n << 64n) - 1n;
+
+/** Validates a seed: a bigint in [0, 2^64) or a non-negative safe integer. */
+export function checkSeed(seed: unknown, what = 'seed'): Seed {
+  if (typeof seed === 'bigint') {
+    if (seed < 0n || seed > MAX_SEED) throw new DpzoError('ERR_SEED', `${what} must be in [0, 2^64) (got ${seed})`);
+    return seed;
+  }
+  if (typeof seed === 'number') {
+    if (!Number.isInteger(seed)) throw new DpzoError('ERR_SEED', `${what} must be an integer (got ${seed})`);
+    if (seed < 0) throw new DpzoError('ERR_SEED', `${what} must be non-negative (got ${seed})`);
+    if (!Number.isSafeInteger(seed)) throw new DpzoError('ERR_SEED', `${what} is not a safe integer; pass a bigint`);
+    return seed;
+  }
+  throw new DpzoError('ERR_SEED', `${what} must be a bigint or a non-negative integer (got ${typeof seed})`);
+}
+
+function cancelledError(): DpzoError {
+  return new DpzoError('ERR_CANCELLED', 'the operation was cancelled');
+}
+
+export class NativeBackedModel implements Model {
+  readonly dir: string;
+  readonly config: ModelConfig;
+  readonly dtype: WeightDType;
+  readonly backend = 'cpu' as const;
+  readonly threads: number;
+  readonly numParameters: number;
+  readonly numTrainable: number;
+  private handle: NativeModel | null;
+  private readonly info: NativeInfo;
+  private readonly byName: Map<string, NativeInfo['tensors'][number]>;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(handle: NativeModel) {
+    this.handle = handle;
+    this.info = handle.info();
+    const { rawModelType: _raw, ...config } = this.info.config;
+    this.config = config;
+    this.dir = this.info.dir;
+    this.dtype = DTYPE_NAME[this.info.dtype];
+    this.threads = this.info.threads;
+    this.numParameters = this.info.numParameters;
+    this.numTrainable = this.info.numTrainable;
+    this.byName = new Map();
+    for (const t of this.info.tensors) {
+      this.byName.set(t.name, t);
+      if (t.fileName !== t.name) this.byName.set(t.fileName, t);
+    }
+  }
+
+  private native(): NativeModel {
+    if (!this.handle) throw new DpzoError('ERR_DISPOSED', 'the model was disposed');
+    return this.handle;
+  }
+
+  /** Runs native ops one at a time; honours an AbortSignal before and during the op. */
+  private enqueue<T>(op: (m: NativeModel) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const m = this.native();
+    const run = async (): Promise<T> => {
+      if (signal?.aborted) throw cancelledError();
+      const onAbort = () => m.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await op(m);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Tensor metadata in canonical order (name, shape, trainable, global offset). */
+  tensors(): NativeInfo['tensors'] {
+    return this.info.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
+  }
+
+  parameterNames(): string[] {
+    return this.info.tensors.map((t) => t.name);
+  }
+
+  trainableNames(): string[] {
+    return this.info.tensors.filter((t) => t.trainable).map((t) => t.name);
+  }
+
+  parameterShape(name: string): number[] {
+    const t = this.byName.get(name);
+    if (!t) throw new DpzoError('ERR_TENSOR_UNKNOWN', `no parameter named '${name}' in ${this.dir}`);
+    return [...t.shape];
+  }
+
+  getParameter(name: string): Float32Array {
+    return this.native().getParameter(name);
+  }
+
+  perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void> {
+    const s = checkSeed(seed);
+    if (!Number.isFinite(scale)) throw new DpzoError('ERR_ARGUMENT', `scale must be finite (got ${scale})`);
+    return this.enqueue((m) => m.perturb(s, scale), opts?.signal);
+  }
+
+  update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void> {
+    if (!Array.isArray(pairs)) throw new DpzoError('ERR_ARGUMENT', 'update takes an array of { seed, coeff }');
+    const seeds = pairs.map((p, i) => checkSeed(p.seed, `pairs[${i}].seed`));
+    const coeffs = pairs.map((p, i) => {
+      if (!Number.isFinite(p.coeff)) throw new DpzoError('ERR_ARGUMENT', `pairs[${i}].coeff must be finite`);
+      return p.coeff;
+    });
+    return this.enqueue((m) => m.update(seeds, coeffs), opts?.signal);
+  }
+
+  perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult> {
+    const packed = packLossBatch(batch);
+    return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);
+  }
+
+  async logits(
+    batch: { inputIds: ArrayLike<number>[]; positions?: number[][] },
+    opts?: CallOptions,
+  ): Promise<Float32Array[]> {
+    const packed = packSequences(batch.inputIds);
+    const perSeq: number[][] = batch.inputIds.map((s, i) =>
+      batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t),
+    );
+    const global: number[] = [];
+    perSeq.forEach((ps, i) => {
+      const n = packed.offsets[i + 1] - packed.offsets[i];
+      for (const p of ps) {
+        if (!Number.isInteger(p) || p < 0 || p >= n) {
+          throw new DpzoError('ERR_BATCH', `positions[${i}] has ${p}, outside sequence ${i} of length ${n}`);
+        }
+        global.push(packed.offsets[i] + p);
+      }
+    });
+    const flat = await this.enqueue((m) => m.logits(packed, Int32Array.from(global)), opts?.signal);
+    const V = this.config.vocabSize;
+    const out: Float32Array[] = [];
+    let row = 0;
+    for (const ps of perSeq) {
+      out.push(flat.slice(row * V, (row + ps.length) * V));
+      row += ps.length;
+    }
+    return out;
+  }
+
+  async generate(
+    promptIds: ArrayLike<number>,
+    maxNewTokens: number,
+    opts?: CallOptions & { eosTokenId?: number },
+  ): Promise<number[]> {
+    const prompt = packSequences([promptIds], 'promptIds').tokens;
+    const eos = opts?.eosTokenId ?? -1;
+    const r = await this.enqueue((m) => m.generate(prompt, maxNewTokens, eos), opts?.signal);
+    return Array.from(r);
+  }
+
+  weightsHash(): Promise<string> {
+    return this.enqueue((m) => m.weightsHash());
+  }
+
+  memory(): MemoryStats {
+    return this.native().memory();
+  }
+
+  save(dir: string): Promise<void> {
+    return this.enqueue((m) => m.save(dir));
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = null;
+  }
+}
+
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<NativeBackedModel> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new DpzoError('ERR_ARGUMENT', 'loadModel needs a directory path');
+  const device = options.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'auto' && device !== 'cuda') {
+    throw new DpzoError('ERR_ARGUMENT', `device must be 'cpu', 'cuda' or 'auto' (got '${device}')`);
+  }
+  const addon = nativeAddon();
+  if (device === 'cuda') {
+    const built = addon.backends.split(',').includes('cuda');
+    throw new DpzoError(
+      'ERR_DEVICE',
+      built
+        ? 'the CUDA backend is compiled in but does not run models yet (only its direction kernels exist); use --device cpu or auto'
+        : 'this build of dpzo has no CUDA backend (nvcc was not found at install time); use --device cpu or auto',
+    );
+  }
+  if (options.dtype !== undefined && !(options.dtype in DTYPE_CODE)) {
+    throw new DpzoError('ERR_ARGUMENT', `dtype must be float32, float16 or bfloat16 (got '${options.dtype}')`);
+  }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) {
+    throw new DpzoError('ERR_ARGUMENT', `threads must be a non-negative integer (got ${options.threads})`);
+  }
+  const trainable = options.trainable === undefined ? [] : Array.isArray(options.trainable) ? options.trainable : [options.trainable];
+  const handle = await addon.loadModel(dir, {
+    threads: options.threads ?? 0,
+    dtype: options.dtype === undefined ? -1 : DTYPE_CODE[options.dtype],
+    trainable,
+  });
+  return new NativeBackedModel(handle);
+}

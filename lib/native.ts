@@ -1,0 +1,128 @@
+// Loads the addon (with `bindings`, or DPZO_ADDON=path) and declares the typed
+// surface of everything it exposes. The rest of lib/ never touches untyped
+// native objects.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** Stable codes carried by errors from the native core (native/include/dpzo/errors.h). */
+export type DpzoErrorCode =
+  | 'ERR_ARGUMENT' | 'ERR_IO' | 'ERR_CONFIG_MISSING' | 'ERR_CONFIG' | 'ERR_MODEL_TYPE'
+  | 'ERR_SAFETENSORS_HEADER' | 'ERR_SAFETENSORS_TRUNCATED' | 'ERR_SAFETENSORS_OFFSETS' | 'ERR_DTYPE'
+  | 'ERR_TENSOR_MISSING' | 'ERR_TENSOR_SHAPE' | 'ERR_TENSOR_UNKNOWN' | 'ERR_SHARD_MISSING' | 'ERR_SEED'
+  | 'ERR_TOKEN_RANGE' | 'ERR_SEQUENCE_LENGTH' | 'ERR_BATCH' | 'ERR_CANCELLED' | 'ERR_DEVICE'
+  | 'ERR_DISPOSED' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL';
+
+export interface NativeTensorInfo {
+  name: string;
+  fileName: string;
+  shape: number[];
+  numel: number;
+  trainable: boolean;
+  globalOffset: number;
+}
+
+export interface NativeConfig {
+  modelType: 'gpt2' | 'opt' | 'llama';
+  rawModelType: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  maxPositions: number;
+  tieWordEmbeddings: boolean;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+export interface NativeInfo {
+  dir: string;
+  config: NativeConfig;
+  dtype: 'F32' | 'F16' | 'BF16';
+  threads: number;
+  numParameters: number;
+  numTrainable: number;
+  tensors: NativeTensorInfo[];
+}
+
+/** A packed batch: concatenated tokens, n+1 offsets, optional labels/candidates. */
+export interface NativeBatch {
+  tokens: Int32Array;
+  offsets: Int32Array;
+  labels?: Int32Array;
+  candidates?: Int32Array;
+}
+
+export interface NativeLossResult {
+  loss: Float64Array;
+  targets: Int32Array;
+  candidateLogits?: Float32Array;
+}
+
+export interface NativeModel {
+  info(): NativeInfo;
+  getParameter(name: string): Float32Array;
+  perturb(seed: bigint | number, scale: number): Promise<void>;
+  update(seeds: (bigint | number)[], coeffs: number[]): Promise<void>;
+  perExampleLoss(batch: NativeBatch): Promise<NativeLossResult>;
+  logits(batch: NativeBatch, positions: Int32Array): Promise<Float32Array>;
+  generate(prompt: Int32Array, maxNewTokens: number, eosTokenId?: number): Promise<Int32Array>;
+  save(dir: string): Promise<void>;
+  weightsHash(): Promise<string>;
+  memory(): { hostBytes: number; hostPeakBytes: number; deviceBytes: number; devicePeakBytes: number };
+  /** Flags every in-flight native op of this model; they reject with ERR_CANCELLED. */
+  cancel(): void;
+  dispose(): void;
+}
+
+export interface NativeLoadOptions {
+  threads?: number;
+  /** -1 = as stored, 0 = F32, 1 = F16, 2 = BF16 */
+  dtype?: number;
+  trainable?: string[];
+}
+
+export interface NativeAddon {
+  loadModel(dir: string, opts: NativeLoadOptions): Promise<NativeModel>;
+  philox(counter: Uint32Array, key: Uint32Array): Uint32Array;
+  direction(seed: bigint | number, g0: bigint | number, count: number): Float32Array;
+  directionIsa(): string;
+  /** Comma-separated backends compiled in, e.g. "cpu" or "cpu,cuda". */
+  backends: string;
+  /** Times a plain m×k by k×n GEMM with the core's kernel; GFLOP/s (present when the GEMM exposes it). */
+  gemmBench?(m: number, n: number, k: number, threads: number, iters: number): number;
+}
+
+function load(): NativeAddon {
+  const explicit = process.env.DPZO_ADDON;
+  if (explicit) return require(explicit) as NativeAddon;
+  return (require('bindings') as (name: string) => NativeAddon)('dpzo');
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded on first use (so that pure-TS parts work without a build). */
+export function nativeAddon(): NativeAddon {
+  if (!cached) {
+    try {
+      cached = load();
+    } catch (e) {
+      const err = new Error(
+        `dpzo: the native addon is not built (${(e as Error).message.split('\n')[0]}). Run \`npm run build:native\`.`,
+      ) as Error & { code: string };
+      err.code = 'ERR_ADDON';
+      throw err;
+    }
+  }
+  return cached;
+}
+
+/** Lazy proxy: `native.philox(...)` loads the addon on first property access. */
+export const native: NativeAddon = new Proxy({} as NativeAddon, {
+  get(_t, prop) {
+    return (nativeAddon() as unknown as Record<string | symbol, unknown>)[prop];
+  },
+});

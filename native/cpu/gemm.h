@@ -1,0 +1,73 @@
+// defines: Weight (a weight operand as stored: dtype + Hugging Face layout),
+// GemmWorkspace, linear (C = A·W (+bias), multi-threaded), gemm_serial, the
+// packed-A entry points the fused loss uses, gemm_isa and gemm_bench.
+//
+// Invariance contract: every C element is one fixed sequence of F32 FMAs over
+// k (fixed KC blocks, fixed order), whatever M, the row's neighbours, the
+// column split or the thread count. Edge tiles are zero-padded and run the
+// same micro-kernel, so a row's result is bitwise independent of the batch.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "dpzo/dtype.h"
+#include "dpzo/thread_pool.h"
+
+namespace dpzo {
+namespace cpu {
+
+// Hugging Face layouts: nn.Linear stores (out, in) so y = x·Wᵀ; GPT-2's
+// Conv1D stores (in, out) so y = x·W. Neither is transposed at load because
+// the model buffer is the parameter space that is perturbed in place.
+enum class WLayout : int { OutIn = 0, InOut = 1 };
+
+struct Weight {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  WLayout layout = WLayout::OutIn;
+  int64_t ld = 0;  // elements between consecutive stored rows
+};
+
+// Scratch for packed panels; grow-only, owned by the caller (ForwardState) so
+// memory() can account for it.
+struct GemmWorkspace {
+  std::vector<float> a;                // packed A (all rows, all K blocks)
+  std::vector<std::vector<float>> b;   // per worker: one packed B block + bias
+  int64_t bytes() const;
+};
+
+// C[m, n] = (accumulate ? C[m, n] : 0) + Σ_k A[m, k]·W(k, n) + bias[n].
+// A is F32 row-major (lda); bias (may be null) has W's dtype; C row-major (ldc).
+// Runs on the pool (threads split columns).
+void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A,
+            int64_t lda, const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate);
+
+// The same product on the calling thread only (attention's small products).
+void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K, const float* A,
+                 int64_t lda, const Weight& W, float* C, int64_t ldc);
+
+// Packed-A interface: pack once, then compute any column range on any worker
+// (the fused LM head computes vocabulary tiles this way).
+struct PackedA {
+  const float* data = nullptr;
+  int64_t M = 0, K = 0, m_pad = 0;
+};
+PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda);
+// C[:, 0..n_end-n_begin) = A·W(:, n_begin..n_end); C row-major with ldc.
+void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin,
+                  int64_t n_end, float* C, int64_t ldc);
+
+// dst[i] = float(src[i]) for i < n (vectorised conversion of a stored row).
+void convert_row(const void* src, DType dtype, int64_t n, float* dst);
+
+// Which kernel runs: "avx512", "avx2", "scalar" (DPZO_ISA may force a lower
+// one), and whether linear() goes to CBLAS ("blas") or the own kernel ("own").
+const char* gemm_isa();
+const char* gemm_backend();
+
+// A large plain F32 GEMM (M×K times K×N, nn.Linear layout) on `threads`
+// threads; returns the best GFLOP/s of a few repetitions. dtype = weight dtype.
+double gemm_bench(int64_t M, int64_t N, int64_t K, int threads, DType dtype = DType::F32);
+
+}  // namespace cpu
+}  // namespace dpzo

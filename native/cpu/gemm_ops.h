@@ -1,0 +1,39 @@
+// defines: GemmOps, the per-ISA table of packing and micro-kernel drivers
+// (gemm.cpp scalar, gemm_avx2.cpp, gemm_avx512.cpp), chosen once at run time.
+#pragma once
+#include <cstdint>
+
+#include "cpu/gemm.h"
+
+namespace dpzo {
+namespace cpu {
+
+constexpr int64_t kGemmKC = 256;  // K block: fixed, so a row's FMA order never changes
+constexpr int64_t kGemmNC = 256;  // columns packed per B block
+constexpr int64_t kGemmMC = 192;  // rows per pass over a packed B block (L2 reuse)
+
+struct GemmOps {
+  const char* name;
+  int mr, nr;
+  // Packs MR-row panels [p0, p1) of A (M×K) into `out` (layout: K blocks of
+  // kGemmKC; inside a block, panel p at p·MR·kc, element [k][i]).
+  void (*pack_a)(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad,
+                 int64_t p0, int64_t p1);
+  // C[:, 0..n1-n0) (=|+=) A·W(:, n0..n1) + bias; scratch holds kGemmKC·kGemmNC + kGemmNC floats.
+  void (*columns)(const float* apack, int64_t M, int64_t K, int64_t m_pad, const Weight& W,
+                  const void* bias, int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate,
+                  float* scratch);
+  void (*convert)(const void* src, DType dtype, int64_t n, float* dst);
+};
+
+extern const GemmOps gemm_ops_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const GemmOps gemm_ops_avx2;
+extern const GemmOps gemm_ops_avx512;
+#endif
+
+const GemmOps& gemm_ops();  // the table in use (gemm.cpp)
+inline int64_t gemm_scratch_floats() { return kGemmKC * kGemmNC + kGemmNC; }
+
+}  // namespace cpu
+}  // namespace dpzo

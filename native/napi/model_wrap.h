@@ -1,0 +1,46 @@
+// defines: ModelWrap, the JS class over dpzo::Model. Long calls are
+// PromiseWorkers; one native op runs at a time per model (op_mutex_), and
+// cancel() flags every in-flight op's CancelToken.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "dpzo/model.h"
+
+namespace dpzo::napi {
+
+struct ModelHandle {
+  std::unique_ptr<Model> model;
+  std::mutex op_mutex;  // serialises native work on this model's weights
+  std::mutex tokens_mutex;
+  std::set<std::shared_ptr<CancelToken>> in_flight;
+};
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<ModelHandle> handle);
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  std::shared_ptr<ModelHandle> handle(Napi::Env env);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value GetParameter(const Napi::CallbackInfo& info);
+  Napi::Value Perturb(const Napi::CallbackInfo& info);
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value PerExampleLoss(const Napi::CallbackInfo& info);
+  Napi::Value Logits(const Napi::CallbackInfo& info);
+  Napi::Value Generate(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value WeightsHash(const Napi::CallbackInfo& info);
+  Napi::Value Memory(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<ModelHandle> handle_;
+};
+
+}  // namespace dpzo::napi
