@@ -1,5 +1,7 @@
 // defines: DataError, the error every data-layer failure throws (a code + a
 // message naming the file, row or field), so the CLI can print one line.
+import { DpzoError } from '../errors.js';
+
 export type DataErrorCode =
   | 'ERR_DATA_FORMAT'
   | 'ERR_DATA_EMPTY'
@@ -9,11 +11,10 @@ export type DataErrorCode =
   | 'ERR_NO_TOKENIZER'
   | 'ERR_DATA_TOKENS';
 
-export class DataError extends Error {
-  readonly code: DataErrorCode;
+export class DataError extends DpzoError {
+  declare readonly code: DataErrorCode;
   constructor(code: DataErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'DataError';
-    this.code = code;
   }
 }

@@ -34,6 +34,8 @@ struct GemmWorkspace {
   std::vector<float> a;                // packed A (all rows, all K blocks)
   std::vector<std::vector<float>> b;   // per worker: one packed B block + bias
   int64_t bytes() const;
+  // Sizes `b` for n workers; call before work that runs gemm_serial/gemm_columns on the pool.
+  void ensure_workers(int n);
 };
 
 // C[m, n] = (accumulate ? C[m, n] : 0) + Σ_k A[m, k]·W(k, n) + bias[n].

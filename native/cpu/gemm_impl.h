@@ -1,21 +1,19 @@
 // defines: the ISA-independent GEMM driver (packing, blocking, edge tiles),
-// included by each ISA file after it defines MR, NR, micro_kernel() and
+// included (inside an anonymous namespace) by each ISA file after it defines MR, NR, micro_kernel() and
 // convert() in its own namespace. Not a public header.
 //
 // Loop order per column range: [NC chunk] → [K block: pack B] → [MC rows] →
 // [NR panel] → [MR panel]. Each C element = bias + Σ over K blocks in order of
 // (FMA chain over the block), independent of M, chunks and threads.
-#pragma once
-#include <algorithm>
-#include <cstring>
+// Needs <algorithm>, <cstring> and cpu/gemm_ops.h included before the namespace.
 
-#include "cpu/gemm_ops.h"
+inline int64_t std_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Packs panels [p0, p1) of A into the K-blocked panel layout, zero-padding rows >= M.
 static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad,
                    int64_t p0, int64_t p1) {
   for (int64_t k0 = 0; k0 < K; k0 += dpzo::cpu::kGemmKC) {
-    const int64_t kc = std::min(dpzo::cpu::kGemmKC, K - k0);
+    const int64_t kc = std_min(dpzo::cpu::kGemmKC, K - k0);
     for (int64_t p = p0; p < p1; ++p) {
       float* dst = out + k0 * m_pad + p * MR * kc;
       for (int i = 0; i < MR; ++i) {
@@ -39,7 +37,7 @@ static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n
   const int64_t panels = (nc + NR - 1) / NR;
   for (int64_t p = 0; p < panels; ++p) {
     float* bp = dst + p * kc * NR;
-    const int64_t jn = std::min<int64_t>(NR, nc - p * NR);
+    const int64_t jn = std_min(NR, nc - p * NR);
     if (W.layout == dpzo::cpu::WLayout::InOut) {
       // stored (in, out): each k row holds the panel's columns contiguously
       for (int64_t k = 0; k < kc; ++k) {
@@ -72,37 +70,37 @@ static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad,
   alignas(64) float tile[MR * NR];
   const int64_t mc_rows = ((kGemmMC + MR - 1) / MR) * MR;
   for (int64_t c0 = n0; c0 < n1; c0 += kGemmNC) {
-    const int64_t nc = std::min(kGemmNC, n1 - c0);
+    const int64_t nc = std_min(kGemmNC, n1 - c0);
     const int64_t panels = (nc + NR - 1) / NR;
     if (bias) {
       convert(static_cast<const char*>(bias) + c0 * dtype_size(W.dtype), W.dtype, nc, bias_f);
       for (int64_t j = nc; j < panels * NR; ++j) bias_f[j] = 0.f;
     }
     for (int64_t k0 = 0; k0 < K; k0 += kGemmKC) {
-      const int64_t kc = std::min(kGemmKC, K - k0);
+      const int64_t kc = std_min(kGemmKC, K - k0);
       const bool add = accumulate || k0 > 0;
       const bool last = k0 + kc >= K;
       pack_b(W, k0, kc, c0, nc, bpack, row_tmp);
       for (int64_t m0 = 0; m0 < M; m0 += mc_rows) {
-        const int64_t m1 = std::min(M, m0 + mc_rows);
+        const int64_t m1 = std_min(M, m0 + mc_rows);
         for (int64_t p = 0; p < panels; ++p) {
           const float* bp = bpack + p * kc * NR;
           const float* bb = (bias && last) ? bias_f + p * NR : nullptr;
-          const int64_t jn = std::min<int64_t>(NR, nc - p * NR);
+          const int64_t jn = std_min(NR, nc - p * NR);
           float* cp = C + (c0 - n0) + p * NR;
           for (int64_t m = m0; m < m1; m += MR) {
             const float* ap = apack + k0 * m_pad + (m / MR) * MR * kc;
-            const int64_t in = std::min<int64_t>(MR, M - m);
+            const int64_t in = std_min(MR, M - m);
             if (in == MR && jn == NR) {
               micro_kernel(kc, ap, bp, cp + m * ldc, ldc, add, bb);
             } else {
               // edge tile: same kernel on a padded copy, so the arithmetic is identical
               if (add)
                 for (int64_t i = 0; i < in; ++i)
-                  std::memcpy(tile + i * NR, cp + (m + i) * ldc, jn * sizeof(float));
+                  memcpy(tile + i * NR, cp + (m + i) * ldc, jn * sizeof(float));
               micro_kernel(kc, ap, bp, tile, NR, add, bb);
               for (int64_t i = 0; i < in; ++i)
-                std::memcpy(cp + (m + i) * ldc, tile + i * NR, jn * sizeof(float));
+                memcpy(cp + (m + i) * ldc, tile + i * NR, jn * sizeof(float));
             }
           }
         }

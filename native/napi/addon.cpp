@@ -78,6 +78,8 @@ Napi::Value Direction(const Napi::CallbackInfo& info) {
   });
 }
 
+}  // namespace
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
@@ -90,7 +92,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
 }  // namespace dpzo::napi
 
-NODE_API_MODULE(dpzo, dpzo::napi::Init)
+// the module macro pastes tokens, so it needs an unqualified name
+static Napi::Object InitDpzo(Napi::Env env, Napi::Object exports) { return dpzo::napi::Init(env, exports); }
+NODE_API_MODULE(dpzo, InitDpzo)

@@ -30,6 +30,8 @@ export interface CheckpointOptions {
   storeLmHead?: boolean;
   /** gpt2: names with the "transformer." prefix (default true; the hub's gpt2 file has none). */
   prefix?: boolean;
+  /** gpt2: also store the attn.bias / attn.masked_bias buffers that old exports carry (not parameters). */
+  gpt2Buffers?: boolean;
   /** opt: do_layer_norm_before (default true); false = post-LN (opt-350m). */
   preLayerNorm?: boolean;
   /** opt: word_embed_proj_dim; != hidden adds project_in/project_out. */
@@ -67,6 +69,8 @@ export interface Checkpoint {
   tensors: Map<string, StoredTensor>;
   /** Canonical name -> name as written in the file. */
   fileNames: Map<string, string>;
+  /** Names in the file(s) that are buffers, not parameters (dropped on save). */
+  buffers: string[];
   /** Safetensors files written (relative names). */
   files: string[];
 }
@@ -321,6 +325,16 @@ export function writeRandomCheckpoint(dir: string, opts: CheckpointOptions): Che
     const emb = g.out[0]!; // the token embedding is always generated first
     entries.push(['lm_head.weight', { dtype, shape: emb[1], data: encodeValues(emb[2], dtype) }]);
   }
+  if (opts.family === 'gpt2' && opts.gpt2Buffers) {
+    const P = r.maxPositions;
+    const mask = new Float64Array(P * P);
+    for (let i = 0; i < P; i++) for (let j = 0; j <= i; j++) mask[i * P + j] = 1;
+    for (let l = 0; l < r.numLayers; l++) {
+      const p = `${prefix ? 'transformer.' : ''}h.${l}.attn.`;
+      entries.push([p + 'bias', { dtype, shape: [1, 1, P, P], data: encodeValues(mask, dtype) }]);
+      entries.push([p + 'masked_bias', { dtype, shape: [], data: encodeValues([-1e4], dtype) }]);
+    }
+  }
   if (opts.order === 'sorted') entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   else if (opts.order === 'random') g.rng.shuffle(entries);
 
@@ -356,7 +370,8 @@ export function writeRandomCheckpoint(dir: string, opts: CheckpointOptions): Che
       JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2) + '\n',
     );
   }
-  return { dir, family: opts.family, dtype, config, tensors, fileNames, files };
+  const buffers = entries.map(([n]) => n).filter((n) => /\.attn\.(masked_)?bias$/.test(n) && opts.family === 'gpt2');
+  return { dir, family: opts.family, dtype, config, tensors, fileNames, buffers, files };
 }
 
 /** A fresh temporary directory; `cleanup()` removes it and everything below. */
@@ -368,7 +383,7 @@ export function makeTempDir(tag = 'dpzo-test-'): { dir: string; cleanup: () => v
 /** Named variants covering every code path of the three families. */
 export const VARIANTS: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
   gpt2: { family: 'gpt2' },
-  'gpt2-noprefix-lmhead': { family: 'gpt2', prefix: false, storeLmHead: true, hiddenSize: 24, numHeads: 3 },
+  'gpt2-noprefix-lmhead': { family: 'gpt2', prefix: false, storeLmHead: true, gpt2Buffers: true, hiddenSize: 24, numHeads: 3 },
   'opt-preln': { family: 'opt' },
   'opt-postln': { family: 'opt', preLayerNorm: false },
   'opt-project': { family: 'opt', preLayerNorm: false, wordEmbedProjDim: 16, hiddenSize: 32 },

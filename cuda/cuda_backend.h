@@ -1,0 +1,38 @@
+// defines: the host-side API of the CUDA backend (dpzo::cuda), callable from
+// plain C++ (no CUDA headers here). Built only when CMake finds nvcc
+// (DPZO_HAVE_CUDA); every function throws dpzo::Error(ERR_DEVICE, ...) on a
+// CUDA failure, except available(), which never throws.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dpzo/perturb.h"
+
+namespace dpzo {
+namespace cuda {
+
+// True when the CUDA runtime reports at least one usable device.
+bool available() noexcept;
+// Name of device 0 ("" when none).
+std::string device_name();
+
+// Plain device memory (for tests, the check driver and the backend).
+void* device_alloc(size_t bytes);
+void device_free(void* p) noexcept;
+void copy_to_device(void* dst, const void* src, size_t bytes);
+void copy_to_host(void* dst, const void* src, size_t bytes);
+void synchronize();
+
+// θ[g] += Σ_k coeffs[k]·z(seeds[k], g) over segments whose `data` are device
+// pointers; same arithmetic as the CPU kernels (dpzo/philox.h), same bits.
+// Returns when the kernel has finished.
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs);
+
+// out[i] = z(seed, g0 + i) into device memory.
+void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out_device);
+
+}  // namespace cuda
+}  // namespace dpzo

@@ -1,0 +1,64 @@
+// `dpzo eval`: held-out metrics of a model directory, or of a run (its
+// trajectory replayed onto the base model first).
+import type { Command } from 'commander';
+
+import { loadDataset } from '../../data/load.js';
+import { loadTokenizer } from '../../data/tokenizer.js';
+import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js';
+import { evaluate } from '../../dpzo/evaluate.js';
+import { replayTrajectory } from '../../dpzo/replay.js';
+import type { RunRecord } from '../../dpzo/trainer.js';
+import { readRunJson, readTrajectory } from '../../dpzo/trajectory.js';
+import { DpzoError } from '../../errors.js';
+import { loadModel } from '../../model/model.js';
+import type { WeightDType } from '../../model/types.js';
+import { printTable } from '../format.js';
+import { addRunOptions } from './train.js';
+
+export function register(program: Command): void {
+  const cmd = program.command('eval').description('evaluate a model (or a run replayed onto it) on a dataset');
+  addRunOptions(cmd)
+    .option('--run <dir>', 'replay this run directory onto the model first')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: Record<string, unknown>) => {
+      let base: Record<string, unknown> = {};
+      let run: RunRecord | undefined;
+      if (typeof flags.run === 'string') {
+        run = readRunJson<RunRecord>(flags.run);
+        base = { ...((run.meta as { config?: Record<string, unknown> }).config ?? {}) };
+        delete base.eval;
+        delete base.out;
+      }
+      for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'run' && k !== 'json') base[k] = v;
+      base.model ??= run?.model.dir;
+      if (base.model === undefined || base.data === undefined || base.task === undefined) {
+        throw new DpzoError('ERR_TRAIN_OPTION', 'eval needs --model, --data and --task (or --run with a recorded task)');
+      }
+      // budget fields are irrelevant to evaluation; satisfy the schema
+      const c: RunConfig = parseRunConfig({ epsilon: 1, delta: 0.5, ...base }, 'options');
+      const task = taskSpecOf(c);
+      const trainable = run?.model.trainable ?? undefined;
+      const model = await loadModel(c.model, { threads: c.threads, trainable, dtype: (run?.model.dtype as WeightDType | undefined) ?? c.dtype });
+      try {
+        const tokenizer = task.kind === 'tokens' ? null : loadTokenizer(c.model);
+        let steps = 0;
+        if (run) {
+          const hash = await model.weightsHash();
+          if (hash !== run.model.weightsHash) throw new DpzoError('ERR_RUN_MISMATCH', `${c.model} is not the run's base model (weights hash differs)`);
+          steps = await replayTrajectory(model, readTrajectory(flags.run as string).lines, run.plan.zoEps);
+        }
+        const ds = loadDataset(c.data, { task, modelDir: c.model, config: model.config, maxLength: c.maxLength, limit: c.evalMax, tokenizer });
+        const r = await evaluate(model, ds, { decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined, eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId, maxBatchTokens: c.maxBatchTokens });
+        if (flags.json) process.stdout.write(JSON.stringify({ ...r, stepsReplayed: steps }) + '\n');
+        else {
+          const rows: [string, string][] = [['examples', String(r.examples)], ['loss', r.loss.toPrecision(5)]];
+          if (r.accuracy !== undefined) rows.push(['accuracy', r.accuracy.toPrecision(4)]);
+          if (r.f1 !== undefined) rows.push(['F1', r.f1.toPrecision(4)], ['exact match', r.exactMatch!.toPrecision(4)]);
+          if (run) rows.push(['run', `${flags.run as string} (${steps} steps replayed)`]);
+          printTable(rows);
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,36 @@
+// `dpzo export`: replay a run's trajectory onto its base model and write a
+// Hugging Face directory (bit-identical to the weights the run trained).
+import type { Command } from 'commander';
+
+import { exportRun } from '../../dpzo/replay.js';
+import type { RunRecord } from '../../dpzo/trainer.js';
+import { readRunJson } from '../../dpzo/trajectory.js';
+import { loadModel } from '../../model/model.js';
+import type { WeightDType } from '../../model/types.js';
+import { parseThreads, printTable } from '../format.js';
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('replay a run directory onto its base model and save the fine-tuned model (Hugging Face layout)')
+    .requiredOption('--run <dir>', 'run directory (run.json, trajectory.jsonl)')
+    .requiredOption('--out <dir>', 'output model directory')
+    .option('--model <dir>', 'base model directory (default: the path in run.json)')
+    .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { run: string; out: string; model?: string; threads?: number; json?: boolean }) => {
+      const run = readRunJson<RunRecord>(opts.run);
+      const model = await loadModel(opts.model ?? run.model.dir, {
+        threads: opts.threads,
+        trainable: run.model.trainable ?? undefined,
+        dtype: run.model.dtype as WeightDType,
+      });
+      try {
+        const r = await exportRun(model, opts.run, opts.out);
+        if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+        else printTable([['model', r.outDir], ['steps replayed', String(r.steps)], ['weights hash', r.weightsHash]]);
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,203 @@
+// defines: TaskSpec (lm | classification | tokens), Example, Dataset and
+// buildDataset, which turns rows into packed-batch examples in Hugging Face
+// conventions (labels = -100 where a position is not a target).
+import { DataError } from './errors.js';
+import type { Records, Row } from './read.js';
+import type { TextTokenizer } from './tokenizer.js';
+
+export const IGNORE = -100;
+export const DEFAULT_TEMPLATE = '{sentence} It was';
+export const DEFAULT_LABEL_WORDS = [' terrible', ' great'];
+
+export interface LmTask {
+  kind: 'lm';
+  /** Field with the whole text (loss on every token), unless prompt/completion fields are present. */
+  textField?: string;
+  promptField?: string;
+  completionField?: string;
+}
+export interface ClassificationTask {
+  kind: 'classification';
+  textField?: string;
+  labelField?: string;
+  /** Contains `{sentence}` (the text field); default `{sentence} It was`. */
+  template?: string;
+  /** Label word per class: an array indexed by integer label, or a map label -> word. */
+  labelWords?: string[] | Record<string, string>;
+}
+export interface TokensTask {
+  kind: 'tokens';
+  inputField?: string;
+  labelsField?: string;
+}
+export type TaskSpec = LmTask | ClassificationTask | TokensTask;
+export type TaskKind = TaskSpec['kind'];
+
+export interface Example {
+  inputIds: Int32Array;
+  /** Same length as inputIds; absent = every position from 1 is a target. */
+  labels?: Int32Array;
+  /** classification: index into the dataset's candidates. */
+  classIndex?: number;
+  /** prompt/completion: the prompt ids and the reference completion text, for generation. */
+  promptIds?: Int32Array;
+  reference?: string;
+}
+
+export interface Dataset {
+  task: TaskSpec;
+  source: string;
+  examples: Example[];
+  /** classification: the first token of each label word, in class order. */
+  candidates?: Int32Array;
+  labelNames?: string[];
+  /** lm with prompt + completion: generation metrics apply. */
+  generative: boolean;
+}
+
+export interface BuildOptions {
+  /** Longest sequence kept (tokens); longer inputs are cut (classification: from the start of the sentence). */
+  maxLength: number;
+  vocabSize: number;
+  /** Rows after the first `limit` are dropped. */
+  limit?: number;
+}
+
+export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTokenizer | null, opts: BuildOptions): Dataset {
+  const rows = opts.limit !== undefined ? records.rows.slice(0, opts.limit) : records.rows;
+  if (rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${records.file}: no examples`);
+  const where = (i: number) => `${records.file}:${records.lines[i] ?? i + 1}`;
+  let ds: Dataset;
+  if (task.kind === 'tokens') ds = buildTokens(rows, task, where, opts);
+  else {
+    if (!tokenizer) throw new DataError('ERR_NO_TOKENIZER', `the ${task.kind} task needs the model's tokenizer.json`);
+    ds = task.kind === 'classification' ? buildClassification(rows, task, tokenizer, where, opts) : buildLm(rows, task, tokenizer, where, opts);
+  }
+  ds.source = records.file;
+  return ds;
+}
+
+function field(row: Row, name: string, where: string): unknown {
+  if (!(name in row)) throw new DataError('ERR_DATA_FIELD', `${where}: missing field '${name}' (fields: ${Object.keys(row).join(', ')})`);
+  return row[name];
+}
+
+function text(row: Row, name: string, where: string): string {
+  const v = field(row, name, where);
+  if (typeof v !== 'string') throw new DataError('ERR_DATA_FIELD', `${where}: field '${name}' must be a string`);
+  return v;
+}
+
+function ids(v: unknown, name: string, where: string, vocab: number, allowIgnore: boolean): Int32Array {
+  if (!Array.isArray(v)) throw new DataError('ERR_DATA_TOKENS', `${where}: '${name}' must be an array of token ids`);
+  const out = new Int32Array(v.length);
+  v.forEach((x, i) => {
+    const ok = Number.isInteger(x) && ((x as number) >= 0 && (x as number) < vocab || (allowIgnore && x === IGNORE));
+    if (!ok) throw new DataError('ERR_DATA_TOKENS', `${where}: ${name}[${i}] = ${String(x)} is not a token id in [0, ${vocab})`);
+    out[i] = x as number;
+  });
+  return out;
+}
+
+function buildTokens(rows: Row[], task: TokensTask, where: (i: number) => string, opts: BuildOptions): Dataset {
+  const inF = task.inputField ?? 'input_ids';
+  const labF = task.labelsField ?? 'labels';
+  const examples = rows.map((row, i) => {
+    const inputIds = ids(field(row, inF, where(i)), inF, where(i), opts.vocabSize, false);
+    if (inputIds.length < 2) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${inF}' needs at least 2 tokens`);
+    if (inputIds.length > opts.maxLength) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: ${inputIds.length} tokens, more than the maximum ${opts.maxLength}`);
+    const ex: Example = { inputIds };
+    if (labF in row && row[labF] !== null) {
+      const labels = ids(row[labF], labF, where(i), opts.vocabSize, true);
+      if (labels.length !== inputIds.length) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${labF}' has ${labels.length} entries, '${inF}' ${inputIds.length}`);
+      ex.labels = labels;
+    }
+    return ex;
+  });
+  return { task, source: '', examples, generative: false };
+}
+
+/** The label -> class index map and the label words in class order. */
+function labelMap(words: string[] | Record<string, string>): { keys: string[]; words: string[] } {
+  if (Array.isArray(words)) return { keys: words.map((_, i) => String(i)), words };
+  const keys = Object.keys(words);
+  return { keys, words: keys.map((k) => words[k]!) };
+}
+
+function applyTemplate(template: string, textField: string, sentence: string): string {
+  return template.split('{sentence}').join(sentence).split(`{${textField}}`).join(sentence);
+}
+
+export function validateTemplate(template: string, textField = 'sentence'): void {
+  if (!template.includes('{sentence}') && !template.includes(`{${textField}}`)) {
+    throw new DataError('ERR_DATA_TEMPLATE', `the template '${template}' has no {sentence} placeholder for the text`);
+  }
+}
+
+function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTokenizer, where: (i: number) => string, opts: BuildOptions): Dataset {
+  const textF = task.textField ?? 'sentence';
+  const labelF = task.labelField ?? 'label';
+  const template = task.template ?? DEFAULT_TEMPLATE;
+  validateTemplate(template, textF);
+  const { keys, words } = labelMap(task.labelWords ?? DEFAULT_LABEL_WORDS);
+  if (words.length < 2) throw new DataError('ERR_DATA_LABEL', 'classification needs at least 2 label words');
+  // The label word's first token as it follows the prompt (tokenizers merge a leading space differently).
+  const probe = tok.encode(applyTemplate(template, textF, 'x'), true);
+  const candidates = new Int32Array(words.map((w) => {
+    const joint = tok.encode(applyTemplate(template, textF, 'x') + w, true);
+    let k = 0;
+    while (k < probe.length && k < joint.length && probe[k] === joint[k]) k++;
+    if (k >= joint.length) throw new DataError('ERR_DATA_LABEL', `label word '${w}' adds no token after the prompt`);
+    return joint[k]!;
+  }));
+  if (new Set(candidates).size !== candidates.length) {
+    throw new DataError('ERR_DATA_LABEL', `label words ${JSON.stringify(words)} do not start with distinct tokens`);
+  }
+  const examples = rows.map((row, i) => {
+    const sentence = text(row, textF, where(i));
+    const rawLabel = field(row, labelF, where(i));
+    const key = typeof rawLabel === 'string' ? rawLabel.trim() : String(rawLabel);
+    const classIndex = keys.indexOf(key);
+    if (classIndex < 0) {
+      throw new DataError('ERR_DATA_LABEL', `${where(i)}: label '${key}' is not one of the label words' labels (${keys.join(', ')})`);
+    }
+    let prompt = tok.encode(applyTemplate(template, textF, sentence.trim()), true);
+    if (prompt.length + 1 > opts.maxLength) {
+      // keep the template's end (where the label is read); cut from the start, after a leading special token
+      const head = prompt.length > 0 && probe.length > 0 && prompt[0] === probe[0] ? 1 : 0;
+      prompt = prompt.slice(0, head).concat(prompt.slice(prompt.length - (opts.maxLength - 1 - head)));
+    }
+    const inputIds = Int32Array.from([...prompt, candidates[classIndex]!]);
+    const labels = new Int32Array(inputIds.length).fill(IGNORE);
+    labels[labels.length - 1] = candidates[classIndex]!;
+    return { inputIds, labels, classIndex };
+  });
+  return { task, source: '', examples, candidates, labelNames: keys, generative: false };
+}
+
+function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: number) => string, opts: BuildOptions): Dataset {
+  const first = rows[0]!;
+  const promptF = task.promptField ?? 'prompt';
+  const complF = task.completionField ?? 'completion';
+  const paired = task.textField === undefined && promptF in first && complF in first;
+  const textF = task.textField ?? 'text';
+  const examples = rows.map((row, i): Example => {
+    if (!paired) {
+      let inputIds = tok.encode(text(row, textF, where(i)), true);
+      if (inputIds.length > opts.maxLength) inputIds = inputIds.slice(0, opts.maxLength);
+      if (inputIds.length < 2) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${textF}' has fewer than 2 tokens`);
+      return { inputIds: Int32Array.from(inputIds) };
+    }
+    const reference = text(row, complF, where(i));
+    let prompt = tok.encode(text(row, promptF, where(i)), true);
+    let completion = tok.encode(reference, false);
+    if (completion.length === 0) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: empty '${complF}'`);
+    if (completion.length > opts.maxLength - 1) completion = completion.slice(0, opts.maxLength - 1);
+    if (prompt.length + completion.length > opts.maxLength) prompt = prompt.slice(prompt.length - (opts.maxLength - completion.length));
+    const inputIds = Int32Array.from([...prompt, ...completion]);
+    const labels = new Int32Array(inputIds.length).fill(IGNORE);
+    labels.set(completion, prompt.length);
+    return { inputIds, labels, promptIds: Int32Array.from(prompt), reference };
+  });
+  return { task, source: '', examples, generative: paired };
+}

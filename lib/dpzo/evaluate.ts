@@ -1,0 +1,119 @@
+// defines: evaluate — held-out metrics at the current θ: accuracy (and
+// candidate loss) for classification, token-weighted loss for lm, and for
+// prompt/completion data greedy generation scored by exact match and token F1.
+import type { Dataset, Example } from '../data/tasks.js';
+import type { Model } from '../model/types.js';
+import { exactMatch, tokenF1 } from './squad.js';
+
+export type MetricName = 'accuracy' | 'loss' | 'f1';
+
+export interface EvalOptions {
+  maxExamples?: number;
+  maxBatchTokens?: number;
+  /** Generation: decode ids to text (the tokenizer); without it, generation metrics are skipped. */
+  decode?: (ids: number[]) => string;
+  eosTokenId?: number | null;
+  maxNewTokens?: number;
+  /** Examples scored by generation (it is sequential and slow), default 100. */
+  maxGenerate?: number;
+  signal?: AbortSignal;
+}
+
+export interface EvalResult {
+  /** The headline metric: accuracy (classification), f1 (prompt/completion with a tokenizer), else loss. */
+  metric: MetricName;
+  value: number;
+  examples: number;
+  /** Mean loss per target token (lm) or per example (classification). */
+  loss: number;
+  accuracy?: number;
+  exactMatch?: number;
+  f1?: number;
+}
+
+export function headlineMetric(ds: Dataset, canDecode: boolean): MetricName {
+  if (ds.task.kind === 'classification') return 'accuracy';
+  return ds.generative && canDecode ? 'f1' : 'loss';
+}
+
+/** Higher is better for accuracy and F1, lower for loss. */
+export function improved(metric: MetricName, before: number, after: number): boolean {
+  return metric === 'loss' ? after < before : after > before;
+}
+
+function chunks(examples: Example[], maxTokens: number): Example[][] {
+  const out: Example[][] = [];
+  let cur: Example[] = [];
+  let tokens = 0;
+  for (const e of examples) {
+    if (cur.length > 0 && tokens + e.inputIds.length > maxTokens) {
+      out.push(cur);
+      cur = [];
+      tokens = 0;
+    }
+    cur.push(e);
+    tokens += e.inputIds.length;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}): Promise<EvalResult> {
+  const examples = ds.examples.slice(0, opts.maxExamples ?? ds.examples.length);
+  let lossSum = 0;
+  let weight = 0;
+  let correct = 0;
+  const K = ds.candidates?.length ?? 0;
+  for (const chunk of chunks(examples, opts.maxBatchTokens ?? 16384)) {
+    const r = await model.perExampleLoss(
+      {
+        inputIds: chunk.map((e) => e.inputIds),
+        labels: chunk.some((e) => e.labels) ? chunk.map((e) => e.labels ?? shiftLabels(e.inputIds)) : undefined,
+        candidates: ds.candidates,
+      },
+      { signal: opts.signal },
+    );
+    chunk.forEach((e, i) => {
+      const l = r.loss[i]!;
+      if (ds.task.kind === 'classification') {
+        lossSum += l;
+        weight += 1;
+        const row = r.candidateLogits!.subarray(i * K, (i + 1) * K);
+        let best = 0;
+        for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
+        if (best === e.classIndex) correct++;
+      } else if (r.targets[i]! > 0) {
+        lossSum += l * r.targets[i]!;
+        weight += r.targets[i]!;
+      }
+    });
+  }
+  const loss = weight > 0 ? lossSum / weight : NaN;
+  const metric = headlineMetric(ds, opts.decode !== undefined);
+  const out: EvalResult = { metric, value: loss, examples: examples.length, loss };
+  if (ds.task.kind === 'classification') {
+    out.accuracy = correct / examples.length;
+    out.value = out.accuracy;
+  }
+  if (metric === 'f1') {
+    const gen = examples.slice(0, opts.maxGenerate ?? 100);
+    let em = 0;
+    let f1 = 0;
+    for (const e of gen) {
+      const ids = await model.generate(e.promptIds!, opts.maxNewTokens ?? 32, { signal: opts.signal, eosTokenId: opts.eosTokenId ?? undefined });
+      const text = opts.decode!(ids).split('\n')[0]!;
+      em += exactMatch(text, e.reference!);
+      f1 += tokenF1(text, e.reference!);
+    }
+    out.exactMatch = em / gen.length;
+    out.f1 = f1 / gen.length;
+    out.value = out.f1;
+  }
+  return out;
+}
+
+function shiftLabels(ids: Int32Array): Int32Array {
+  const l = Int32Array.from(ids);
+  l[0] = -100;
+  return l;
+}

@@ -1,0 +1,25 @@
+// defines: the trainer's test hook — injected seeds, noise or batches for tests
+// that check a step by hand. It is deliberately not exported from the package's
+// public API (lib/index.ts, lib/dpzo/index.ts); a trainer with hooks marks its
+// run.json and report `private: false`, so a run made this way can never pass
+// for a private one.
+import type { DPZOTrainer } from './trainer.js';
+
+export interface TrainerTestHooks {
+  /** Direction seeds of `step` (n of them). */
+  seeds?: (step: number, n: number) => bigint[];
+  /** The noise ξ of `step` (n values, already scaled: N(0, σ²C²) or Laplace(b)). */
+  noise?: (step: number, n: number) => Float64Array;
+  /** The batch of `step` (indices into the training set). */
+  batch?: (step: number) => number[];
+}
+
+const registry = new WeakMap<DPZOTrainer, TrainerTestHooks>();
+
+export function installTestHooks(trainer: DPZOTrainer, hooks: TrainerTestHooks): void {
+  registry.set(trainer, hooks);
+}
+
+export function testHooksOf(trainer: DPZOTrainer): TrainerTestHooks | undefined {
+  return registry.get(trainer);
+}

@@ -1,0 +1,164 @@
+// defines: TrainOptions (everything a run is configured by) and makePlan, which
+// validates them and calibrates the noise before any release: a bad option or
+// an impossible budget is an error here, never mid-training.
+import type { Dataset } from '../data/tasks.js';
+import { DpzoError } from '../errors.js';
+import { type AccountantKind, type Mechanism, calibrate, epsilonOf } from './accounting.js';
+import type { ScheduleKind } from './schedule.js';
+
+export interface TrainOptions {
+  train: Dataset;
+  /** Held-out set evaluated before, after, and every `evalEvery` steps. */
+  eval?: Dataset;
+  /** The eval set is public data (otherwise evaluating on it is outside the guarantee: a warning). */
+  evalPublic?: boolean;
+  evalEvery?: number;
+  evalMaxExamples?: number;
+  /** Tokenizer decode, for generation metrics on prompt/completion eval data. */
+  decode?: (ids: number[]) => string;
+  eosTokenId?: number | null;
+
+  /** Target budget: calibrates σ (or b) and caps the ledger. */
+  epsilon: number;
+  delta: number;
+  accountant?: AccountantKind;
+  mechanism?: Mechanism;
+  /** Explicit noise instead of calibration (must still fit the budget for the planned steps). */
+  noiseMultiplier?: number;
+  laplaceScale?: number;
+
+  /** Expected batch size q·N (Poisson sampling: actual batches vary). */
+  batchSize: number;
+  steps?: number;
+  epochs?: number;
+  lr?: number;
+  schedule?: ScheduleKind;
+  warmupSteps?: number;
+  /** Perturbation scale ε_zo. */
+  zoEps?: number;
+  clip?: number;
+  directions?: number;
+  weightDecay?: number;
+  /** Most tokens per native forward call. */
+  maxBatchTokens?: number;
+
+  /** Trajectory checkpoint directory (run.json, trajectory.jsonl, ledger.jsonl). */
+  runDir?: string;
+  resume?: boolean;
+  /** Trainable patterns the model was loaded with (recorded for export/resume). */
+  trainable?: string[];
+  /** Free-form facts recorded in run.json (the CLI puts its data files and task here). */
+  meta?: Record<string, unknown>;
+}
+
+export interface TrainPlan {
+  datasetSize: number;
+  expectedBatch: number;
+  sampleRate: number;
+  steps: number;
+  mechanism: Mechanism;
+  noiseMultiplier?: number;
+  laplaceScale?: number;
+  clip: number;
+  directions: number;
+  zoEps: number;
+  lr: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  weightDecay: number;
+  budget: { epsilon: number; delta: number };
+  accountant: AccountantKind;
+  /** ε the accountant predicts after all planned steps. */
+  predictedEpsilon: number;
+  /** Whether σ/b came from calibration (else given explicitly). */
+  calibrated: boolean;
+}
+
+export const DEFAULTS = { lr: 1e-6, zoEps: 1e-3, clip: 1, directions: 1, schedule: 'constant' as ScheduleKind, mechanism: 'gaussian' as Mechanism, accountant: 'pld' as AccountantKind, evalEvery: 0 };
+
+function bad(field: string, why: string): DpzoError {
+  return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
+}
+
+function positive(v: number | undefined, field: string): void {
+  if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw bad(field, `must be a positive number (got ${v})`);
+}
+
+function positiveInt(v: number | undefined, field: string): void {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw bad(field, `must be a positive integer (got ${v})`);
+}
+
+export function makePlan(o: TrainOptions): TrainPlan {
+  const N = o.train.examples.length;
+  if (N === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
+  positive(o.epsilon, 'epsilon');
+  if (!(o.delta > 0 && o.delta < 1)) throw bad('delta', `must be in (0, 1) (got ${o.delta})`);
+  positive(o.batchSize, 'batchSize');
+  if (o.batchSize > N) throw bad('batchSize', `(${o.batchSize}) exceeds the training set size ${N}`);
+  if (o.steps !== undefined && o.epochs !== undefined) throw bad('steps', 'and epochs are exclusive: give one');
+  positiveInt(o.steps, 'steps');
+  positive(o.epochs, 'epochs');
+  positive(o.zoEps, 'zoEps');
+  positive(o.clip, 'clip');
+  positiveInt(o.directions, 'directions');
+  positiveInt(o.evalEvery === 0 ? undefined : o.evalEvery, 'evalEvery');
+  positiveInt(o.maxBatchTokens, 'maxBatchTokens');
+  if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr >= 0)) throw bad('lr', `must be a non-negative number (got ${o.lr})`);
+  if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) throw bad('warmupSteps', `must be a non-negative integer (got ${o.warmupSteps})`);
+  const schedule = o.schedule ?? DEFAULTS.schedule;
+  if (!['constant', 'linear', 'cosine'].includes(schedule)) throw bad('schedule', `must be constant, linear or cosine (got '${schedule}')`);
+  const mechanism = o.mechanism ?? DEFAULTS.mechanism;
+  if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw bad('mechanism', `must be gaussian or laplace (got '${mechanism}')`);
+  const accountant = o.accountant ?? DEFAULTS.accountant;
+  if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld or rdp (got '${accountant}')`);
+  const weightDecay = o.weightDecay ?? 0;
+  if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
+  if (weightDecay > 0) {
+    // θ ← (1 − ηλ)θ on a subset of tensors needs a native scaling pass (and a replayable record of it); the core has none yet
+    throw new DpzoError('ERR_UNSUPPORTED', 'weight decay is not supported yet: the native core has no decay pass, so --weight-decay must be 0');
+  }
+  if (mechanism === 'gaussian' && o.laplaceScale !== undefined) throw bad('laplaceScale', 'applies to the laplace mechanism only');
+  if (mechanism === 'laplace' && o.noiseMultiplier !== undefined) throw bad('noiseMultiplier', 'applies to the gaussian mechanism only');
+  positive(o.noiseMultiplier, 'noiseMultiplier');
+  positive(o.laplaceScale, 'laplaceScale');
+
+  const sampleRate = o.batchSize / N;
+  const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, Math.ceil((o.epochs * N) / o.batchSize)) : undefined);
+  if (steps === undefined) throw bad('steps', 'or epochs must be given');
+  const warmupSteps = o.warmupSteps ?? 0;
+  if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);
+  const clip = o.clip ?? DEFAULTS.clip;
+  const budget = { epsilon: o.epsilon, delta: o.delta };
+  const explicit = mechanism === 'gaussian' ? o.noiseMultiplier : o.laplaceScale;
+  let noise: { noiseMultiplier?: number; laplaceScale?: number; epsilon: number };
+  if (explicit !== undefined) {
+    const given = mechanism === 'gaussian' ? { noiseMultiplier: explicit } : { laplaceScale: explicit };
+    const eps = epsilonOf({ mechanism, sampleRate, steps, clip, ...given }, o.delta, accountant);
+    if (!(eps <= o.epsilon)) {
+      throw new DpzoError('ERR_BUDGET_IMPOSSIBLE', `${steps} steps at ${mechanism === 'gaussian' ? 'σ' : 'b'} = ${explicit} spend ε = ${eps.toPrecision(4)} > the budget ${o.epsilon} (δ = ${o.delta})`);
+    }
+    noise = { ...given, epsilon: eps };
+  } else {
+    noise = calibrate(budget, { mechanism, sampleRate, steps, clip, accountant });
+  }
+  return {
+    datasetSize: N,
+    expectedBatch: o.batchSize,
+    sampleRate,
+    steps,
+    mechanism,
+    ...(noise.noiseMultiplier !== undefined ? { noiseMultiplier: noise.noiseMultiplier } : {}),
+    ...(noise.laplaceScale !== undefined ? { laplaceScale: noise.laplaceScale } : {}),
+    clip,
+    directions: o.directions ?? DEFAULTS.directions,
+    zoEps: o.zoEps ?? DEFAULTS.zoEps,
+    lr: o.lr ?? DEFAULTS.lr,
+    schedule,
+    warmupSteps,
+    weightDecay,
+    budget,
+    accountant,
+    predictedEpsilon: noise.epsilon,
+    calibrated: explicit === undefined,
+  };
+}

@@ -1,0 +1,87 @@
+// defines: prepareRun — everything `dpzo train` does before the first step, as
+// an API: load the model and the data of a RunConfig, check the task against
+// the model (tokenizer, label words, template) and build the DPZOTrainer. Also
+// loadRunConfig for --resume (the config kept in run.json).
+import { resolve } from 'node:path';
+
+import { validateTemplate } from '../data/tasks.js';
+import { loadDataset } from '../data/load.js';
+import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../data/tokenizer.js';
+import { DataError } from '../data/errors.js';
+import { DpzoError } from '../errors.js';
+import { loadModel } from '../model/model.js';
+import type { Model } from '../model/types.js';
+import { DEFAULT_BATCH_SIZE, type RunConfig, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
+import { readRunJson } from './trajectory.js';
+import { DPZOTrainer, type RunRecord } from './trainer.js';
+
+export interface PreparedRun {
+  config: RunConfig;
+  model: Model;
+  trainer: DPZOTrainer;
+  tokenizer: TextTokenizer | null;
+}
+
+export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel } = {}): Promise<PreparedRun> {
+  const c = config;
+  const task = taskSpecOf(c);
+  // cheap checks first: no model load for a config that cannot work
+  if (task.kind === 'classification') validateTemplate(task.template ?? '{sentence}', task.textField);
+  if (task.kind !== 'tokens' && !hasTokenizer(c.model)) {
+    throw new DataError('ERR_NO_TOKENIZER', `${c.model} has no tokenizer.json: the ${task.kind} task needs one (use --task tokens with pre-tokenized input_ids instead)`);
+  }
+  const trainable = trainablePatterns(c.trainable);
+  const model = await (opts.loadModel ?? loadModel)(c.model, { threads: c.threads, trainable, dtype: c.dtype });
+  try {
+    const tokenizer = task.kind === 'tokens' ? null : loadTokenizer(c.model);
+    const common = { task, modelDir: c.model, config: model.config, maxLength: c.maxLength, tokenizer };
+    const train = loadDataset(c.data, { ...common, limit: c.limit });
+    const evalSet = c.eval ? loadDataset(c.eval, { ...common, limit: c.evalMax }) : undefined;
+    const trainer = new DPZOTrainer(model, {
+      train,
+      eval: evalSet,
+      evalPublic: c.evalPublic,
+      evalEvery: c.evalEvery,
+      decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
+      eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId,
+      epsilon: c.epsilon,
+      delta: c.delta,
+      accountant: c.accountant,
+      mechanism: c.mechanism,
+      noiseMultiplier: c.noiseMultiplier,
+      laplaceScale: c.laplaceScale,
+      batchSize: c.batchSize ?? Math.min(DEFAULT_BATCH_SIZE, train.examples.length),
+      steps: c.steps,
+      epochs: c.epochs,
+      lr: c.lr,
+      schedule: c.schedule,
+      warmupSteps: c.warmupSteps,
+      zoEps: c.zoEps,
+      clip: c.clip,
+      directions: c.directions,
+      weightDecay: c.weightDecay,
+      maxBatchTokens: c.maxBatchTokens,
+      runDir: c.out,
+      resume: opts.resume,
+      trainable,
+      meta: { config: absolutePaths(c) },
+    });
+    return { config: c, model, trainer, tokenizer };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** Paths in run.json are absolute, so --resume works from any working directory. */
+function absolutePaths(c: RunConfig): RunConfig {
+  return { ...c, model: resolve(c.model), data: resolve(c.data), ...(c.eval ? { eval: resolve(c.eval) } : {}), ...(c.out ? { out: resolve(c.out) } : {}) };
+}
+
+/** The RunConfig a run directory was started with (for --resume). */
+export function loadRunConfig(runDir: string): RunConfig {
+  const run = readRunJson<RunRecord>(runDir);
+  const cfg = (run.meta as { config?: unknown }).config;
+  if (cfg === undefined) throw new DpzoError('ERR_RUN_CORRUPT', `${runDir}: run.json has no recorded config (was it made through the API?)`);
+  return { ...parseRunConfig(cfg, `${runDir}/run.json`), out: resolve(runDir) };
+}

@@ -1,0 +1,31 @@
+// defines: exactMatch and tokenF1 with SQuAD v1.1's answer normalisation
+// (lower case, no punctuation, no articles a/an/the, single spaces).
+const PUNCT = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
+
+export function normalizeAnswer(s: string): string {
+  return s.toLowerCase().replace(PUNCT, '').replace(/\b(a|an|the)\b/g, ' ').split(/\s+/).filter(Boolean).join(' ');
+}
+
+export function exactMatch(prediction: string, reference: string): number {
+  return normalizeAnswer(prediction) === normalizeAnswer(reference) ? 1 : 0;
+}
+
+export function tokenF1(prediction: string, reference: string): number {
+  const p = normalizeAnswer(prediction).split(' ').filter(Boolean);
+  const r = normalizeAnswer(reference).split(' ').filter(Boolean);
+  if (p.length === 0 || r.length === 0) return p.length === r.length ? 1 : 0;
+  const counts = new Map<string, number>();
+  for (const t of r) counts.set(t, (counts.get(t) ?? 0) + 1);
+  let common = 0;
+  for (const t of p) {
+    const c = counts.get(t) ?? 0;
+    if (c > 0) {
+      common++;
+      counts.set(t, c - 1);
+    }
+  }
+  if (common === 0) return 0;
+  const precision = common / p.length;
+  const recall = common / r.length;
+  return (2 * precision * recall) / (precision + recall);
+}

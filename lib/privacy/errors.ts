@@ -1,0 +1,81 @@
+// defines: PrivacyError, argument checks shared by the accountants (code ERR_ARGUMENT naming the parameter)
+
+/** An error with a stable code, like the native core's dpzo::Error. */
+export class PrivacyError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = code === 'ERR_ARGUMENT' ? 'RangeError' : 'PrivacyError';
+    this.code = code;
+  }
+}
+
+/** Thrown by a ledger (or accountant user) when a release would exceed the (ε, δ) budget. */
+export class PrivacyBudgetExceededError extends PrivacyError {
+  readonly epsilon: number;
+  readonly budget: { epsilon: number; delta: number };
+  constructor(message: string, epsilon: number, budget: { epsilon: number; delta: number }) {
+    super('ERR_BUDGET_EXCEEDED', message);
+    this.name = 'PrivacyBudgetExceededError';
+    this.epsilon = epsilon;
+    this.budget = budget;
+  }
+}
+
+export function argumentError(name: string, value: unknown, expected: string): PrivacyError {
+  return new PrivacyError('ERR_ARGUMENT', `${name} must be ${expected}, got ${String(value)}`);
+}
+
+export function checkNumber(name: string, v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw argumentError(name, v, 'a number');
+  return v;
+}
+
+/** q ∈ (0, 1] (or [0, 1] with allowZero: q = 0 is a step that touches no one). */
+export function checkSampleRate(v: unknown, allowZero = false, name = 'sampleRate'): number {
+  const q = checkNumber(name, v);
+  if (!(allowZero ? q >= 0 : q > 0) || q > 1) throw argumentError(name, v, allowZero ? 'in [0, 1]' : 'in (0, 1]');
+  return q;
+}
+
+export function checkPositive(name: string, v: unknown): number {
+  const x = checkNumber(name, v);
+  if (!(x > 0) || !Number.isFinite(x)) throw argumentError(name, v, 'a finite number > 0');
+  return x;
+}
+
+export function checkNonNegative(name: string, v: unknown): number {
+  const x = checkNumber(name, v);
+  if (!(x >= 0) || !Number.isFinite(x)) throw argumentError(name, v, 'a finite number >= 0');
+  return x;
+}
+
+export function checkDelta(v: unknown, name = 'delta'): number {
+  const d = checkNumber(name, v);
+  if (!(d > 0 && d < 1)) throw argumentError(name, v, 'in (0, 1)');
+  return d;
+}
+
+export function checkEpsilon(v: unknown, name = 'epsilon'): number {
+  const e = checkNumber(name, v);
+  if (!(e >= 0) || !Number.isFinite(e)) throw argumentError(name, v, 'a finite number >= 0');
+  return e;
+}
+
+export function checkSteps(v: unknown, name = 'steps', allowZero = true): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (allowZero ? 0 : 1)) {
+    throw argumentError(name, v, allowZero ? 'a non-negative integer' : 'a positive integer');
+  }
+  return v;
+}
+
+export function checkOrders(orders: ArrayLike<number>, name = 'orders'): Float64Array {
+  if (orders.length === 0) throw argumentError(name, '[]', 'a non-empty list of Rényi orders > 1');
+  const out = new Float64Array(orders.length);
+  for (let i = 0; i < orders.length; i++) {
+    const a = orders[i];
+    if (typeof a !== 'number' || Number.isNaN(a) || !(a > 1)) throw argumentError(`${name}[${i}]`, a, 'a Rényi order > 1');
+    out[i] = a;
+  }
+  return out;
+}

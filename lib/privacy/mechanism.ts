@@ -1,0 +1,57 @@
+// defines: Mechanism, checkMechanism, mechanismKey — one release of the DP-ZO step as the accountants see it.
+// n directions per step are one mechanism: the Gaussian on R^n with L2 sensitivity C (std σC per coordinate) and the
+// Laplace on R^n with L1 sensitivity C (scale b per coordinate) have the privacy of their one-dimensional versions.
+
+import { argumentError, checkPositive, checkSampleRate } from './errors.js';
+
+export interface GaussianMechanism {
+  kind: 'gaussian';
+  sampleRate: number;
+  /** σ: noise std divided by the L2 sensitivity (the clip C). */
+  noiseMultiplier: number;
+}
+
+export interface LaplaceMechanism {
+  kind: 'laplace';
+  sampleRate: number;
+  /** L1 sensitivity C. */
+  clip: number;
+  /** Laplace scale b of the noise per coordinate (ε0 = C/b). */
+  scale: number;
+}
+
+export type Mechanism = GaussianMechanism | LaplaceMechanism;
+
+/** Validates a mechanism and returns a normalised copy (only its own fields). */
+export function checkMechanism(m: unknown): Mechanism {
+  if (typeof m !== 'object' || m === null) throw argumentError('mechanism', m, 'an object');
+  const o = m as Record<string, unknown>;
+  if (o.kind === 'gaussian') {
+    return { kind: 'gaussian', sampleRate: checkSampleRate(o.sampleRate), noiseMultiplier: checkPositive('noiseMultiplier', o.noiseMultiplier) };
+  }
+  if (o.kind === 'laplace') {
+    return { kind: 'laplace', sampleRate: checkSampleRate(o.sampleRate), clip: checkPositive('clip', o.clip), scale: checkPositive('scale', o.scale) };
+  }
+  throw argumentError('mechanism.kind', o.kind, "'gaussian' or 'laplace'");
+}
+
+export function mechanismKey(m: Mechanism): string {
+  return m.kind === 'gaussian' ? `g:${m.sampleRate}:${m.noiseMultiplier}` : `l:${m.sampleRate}:${m.clip}:${m.scale}`;
+}
+
+/** Pure per-step ε of a Laplace release: ε0 = C/b amplified by Poisson sampling, log(1 + q(e^{ε0} − 1)) (Balle et al. 2018, Thm. 8). */
+export function laplacePureEpsilon(m: LaplaceMechanism): number {
+  return Math.log1p(m.sampleRate * Math.expm1(m.clip / m.scale));
+}
+
+export interface HistoryEntry {
+  mechanism: Mechanism;
+  times: number;
+}
+
+/** Adds `times` releases of `m` to a compressed history (merged with the last entry when identical). */
+export function pushHistory(history: HistoryEntry[], m: Mechanism, times: number): void {
+  const last = history[history.length - 1];
+  if (last && mechanismKey(last.mechanism) === mechanismKey(m)) last.times += times;
+  else history.push({ mechanism: m, times });
+}

@@ -1,0 +1,141 @@
+// defines: composePlds — the T-fold composition of discretised PLDs: one FFT per distinct step, powers taken in the
+// Fourier domain (T identical steps cost one transform, like repeated squaring done exactly), one inverse FFT.
+
+import FFT from 'fft.js';
+import { PrivacyError } from './errors.js';
+import type { DiscretePld } from './pld-discretize.js';
+
+export interface ComposeGroup {
+  pld: DiscretePld;
+  times: number;
+}
+
+export interface ComposeOptions {
+  /** Mass allowed outside the output window, per tail (bounded by Chernoff; added to +∞ for pessimism). */
+  tailMass: number;
+  /** Largest FFT length. */
+  maxFftSize: number;
+}
+
+/** log Σ_j p_j e^{t j} (index units, j relative to the offset). */
+function logMgf(probs: Float64Array, t: number): number {
+  const m = Math.max(0, t * (probs.length - 1)); // >= every exponent: no overflow
+  let s = 0;
+  for (let j = 0; j < probs.length; j++) if (probs[j] > 0) s += probs[j] * Math.exp(t * j - m);
+  return m + Math.log(s);
+}
+
+const fftCache = new Map<number, FFT>();
+function fftOfSize(size: number): FFT {
+  let f = fftCache.get(size);
+  if (!f) {
+    if (fftCache.size >= 4) fftCache.clear();
+    f = new FFT(size);
+    fftCache.set(size, f);
+  }
+  return f;
+}
+
+/**
+ * Output window [lo, hi] (grid indices) holding all but `tail` of the composed mass in each tail, by Chernoff:
+ * P(S >= u) <= e^{−tu} Π M_g(t)^{T_g} for t > 0 (and symmetrically for t < 0), minimised over a grid of t.
+ */
+function chernoffWindow(groups: ComposeGroup[], tail: number): [number, number] {
+  let supportLo = 0;
+  let supportHi = 0;
+  for (const g of groups) {
+    supportLo += g.times * g.pld.offset;
+    supportHi += g.times * (g.pld.offset + g.pld.probs.length - 1);
+  }
+  const interval = groups[0].pld.interval;
+  let hi = supportHi;
+  let lo = supportLo;
+  const logTail = Math.log(tail);
+  // t in index units; t/Δ spans 1e-3 .. 1e4 in loss units
+  for (let k = -24; k <= 32; k++) {
+    const tLoss = 10 ** (k / 8);
+    const t = tLoss * interval;
+    for (const sgn of [1, -1]) {
+      let logM = 0;
+      for (const g of groups) logM += g.times * (logMgf(g.pld.probs, sgn * t) + sgn * t * g.pld.offset);
+      if (!Number.isFinite(logM)) continue;
+      const bound = (logM - logTail) / t; // S·sgn >= bound has probability <= tail
+      if (sgn > 0) hi = Math.min(hi, Math.ceil(bound));
+      else lo = Math.max(lo, Math.floor(-bound));
+    }
+  }
+  return [Math.min(lo, hi), hi];
+}
+
+function nextPow2(n: number): number {
+  let p = 2;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Composes groups of identical steps (all on the same grid). The result is pessimistic: see docs/privacy.md. */
+export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): DiscretePld {
+  const active = groups.filter((g) => g.times > 0);
+  if (active.length === 0) throw new PrivacyError('ERR_ARGUMENT', 'nothing to compose');
+  const interval = active[0].pld.interval;
+  for (const g of active) {
+    if (g.pld.interval !== interval) throw new PrivacyError('ERR_ARGUMENT', 'PLDs to compose must share the discretisation interval');
+  }
+  // mass at +∞ composes as 1 − Π (1 − p∞)^T
+  let logFinite = 0;
+  for (const g of active) logFinite += g.times * Math.log1p(-g.pld.infinityMass);
+  const composedInfinity = -Math.expm1(logFinite);
+  if (active.length === 1 && active[0].times === 1) return active[0].pld;
+
+  const [lo, hi] = chernoffWindow(active, opts.tailMass);
+  let maxLen = 0;
+  for (const g of active) maxLen = Math.max(maxLen, g.pld.probs.length);
+  const size = nextPow2(Math.max(hi - lo + 1, maxLen));
+  if (size > opts.maxFftSize) {
+    throw new PrivacyError('ERR_ARGUMENT', `composition needs an FFT of ${size} points (limit ${opts.maxFftSize}); use a larger discretisation interval`);
+  }
+  const fft = fftOfSize(size);
+  const half = size / 2;
+  // accumulate Σ_g T_g·log X_g(k) as (log modulus, phase) for k = 0..N/2
+  const logMod = new Float64Array(half + 1);
+  const phase = new Float64Array(half + 1);
+  const input = new Float64Array(size);
+  const spec = new Float64Array(2 * size);
+  let supportLo = 0;
+  for (const g of active) {
+    supportLo += g.times * g.pld.offset;
+    input.fill(0);
+    input.set(g.pld.probs);
+    fft.realTransform(spec, input);
+    for (let k = 0; k <= half; k++) {
+      const re = spec[2 * k];
+      const im = spec[2 * k + 1];
+      logMod[k] += g.times * 0.5 * Math.log(re * re + im * im);
+      phase[k] = (phase[k] + g.times * Math.atan2(im, re)) % (2 * Math.PI);
+    }
+  }
+  // Hermitian spectrum of the composed PMF, then the inverse transform
+  spec.fill(0);
+  for (let k = 0; k <= half; k++) {
+    const r = Math.exp(logMod[k]);
+    const re = r * Math.cos(phase[k]);
+    const im = r * Math.sin(phase[k]);
+    spec[2 * k] = re;
+    spec[2 * k + 1] = im;
+    if (k > 0 && k < half) {
+      spec[2 * (size - k)] = re;
+      spec[2 * (size - k) + 1] = -im;
+    }
+  }
+  const out = new Float64Array(2 * size);
+  fft.inverseTransform(out, spec);
+  // read the window out of the circular result; mass outside it aliases into it (only ever adding mass)
+  const probs = new Float64Array(hi - lo + 1);
+  for (let m = lo; m <= hi; m++) {
+    const k = (((m - supportLo) % size) + size) % size;
+    const v = out[2 * k];
+    probs[m - lo] = v > 0 ? v : 0;
+  }
+  // the true mass above the window (<= tailMass) is counted at +∞, and so is the lower tail's (for ε below the window)
+  return { interval, offset: lo, probs, infinityMass: Math.min(1, composedInfinity + 2 * opts.tailMass) };
+}

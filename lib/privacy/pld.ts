@@ -1,0 +1,109 @@
+// defines: PldOptions, mechanismPlds, composeHistory, pldEpsilon, pldDelta — the tight accountant's analysis
+// (pure functions; the stateful PldAccountant lives in accountant.ts).
+
+import { checkDelta, checkEpsilon, checkPositive, argumentError, PrivacyError } from './errors.js';
+import type { HistoryEntry, Mechanism } from './mechanism.js';
+import { gaussianPair, laplacePair, type Adjacency, type LossPair } from './pld-pairs.js';
+import { discretizePair, type DiscretePld, type Discretization } from './pld-discretize.js';
+import { composePlds } from './pld-compose.js';
+import { deltaForEpsilon, epsilonForDelta } from './pld-query.js';
+
+export interface PldOptions {
+  /** Grid spacing of the privacy loss (default 1e-4, dp_accounting's value_discretization_interval). */
+  interval?: number;
+  /** Pessimistic discretisation (default 'connect-dots'). */
+  discretization?: Discretization;
+  /** Truncated tail mass per step and per composition tail (default 1e-15), counted pessimistically. */
+  tailMass?: number;
+  /** Largest FFT length (default 2^22); the interval is doubled until the composition fits. */
+  maxFftSize?: number;
+}
+
+export interface ResolvedPldOptions {
+  interval: number;
+  discretization: Discretization;
+  tailMass: number;
+  maxFftSize: number;
+}
+
+export function resolvePldOptions(o: PldOptions = {}): ResolvedPldOptions {
+  const interval = checkPositive('interval', o.interval ?? 1e-4);
+  const discretization = o.discretization ?? 'connect-dots';
+  if (discretization !== 'connect-dots' && discretization !== 'round-up') {
+    throw argumentError('discretization', discretization, "'connect-dots' or 'round-up'");
+  }
+  const tailMass = checkPositive('tailMass', o.tailMass ?? 1e-15);
+  if (tailMass >= 1e-3) throw argumentError('tailMass', tailMass, '< 1e-3');
+  const maxFftSize = o.maxFftSize ?? 2 ** 22;
+  if (!Number.isInteger(Math.log2(maxFftSize)) || maxFftSize < 2) throw argumentError('maxFftSize', maxFftSize, 'a power of two');
+  return { interval, discretization, tailMass, maxFftSize };
+}
+
+/** The dominating pair(s) of one release: [remove, add] for q < 1; one pair (both directions alike) for q = 1. */
+export function mechanismPairs(m: Mechanism): { remove: LossPair; add: LossPair | null } {
+  const pair = (adj: Adjacency): LossPair =>
+    m.kind === 'gaussian' ? gaussianPair(m.sampleRate, 1 / m.noiseMultiplier, adj) : laplacePair(m.sampleRate, m.clip / m.scale, adj);
+  return { remove: pair('remove'), add: m.sampleRate === 1 ? null : pair('add') };
+}
+
+export interface ComposedPld {
+  /** Composed remove-direction PLD (and add-direction when any step has q < 1). */
+  remove: DiscretePld;
+  add: DiscretePld | null;
+  /** The interval actually used (larger than requested when the composition needed coarsening). */
+  interval: number;
+}
+
+const pairCache = new Map<string, { remove: DiscretePld; add: DiscretePld | null }>();
+
+function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: number): { remove: DiscretePld; add: DiscretePld | null } {
+  const key = `${JSON.stringify(m)}|${interval}|${o.discretization}|${o.tailMass}`;
+  let hit = pairCache.get(key);
+  if (!hit) {
+    const pairs = mechanismPairs(m);
+    const opts = { interval, discretization: o.discretization, tailMass: o.tailMass, maxPoints: o.maxFftSize };
+    hit = { remove: discretizePair(pairs.remove, opts), add: pairs.add ? discretizePair(pairs.add, opts) : null };
+    if (pairCache.size > 64) pairCache.clear();
+    pairCache.set(key, hit);
+  }
+  return hit;
+}
+
+function isTooLarge(e: unknown): boolean {
+  return e instanceof PrivacyError && /FFT of|grid points/.test(e.message);
+}
+
+/** Composes a history of (mechanism, times) for both adjacency directions. */
+export function composeHistory(history: readonly HistoryEntry[], options: PldOptions = {}): ComposedPld {
+  const o = resolvePldOptions(options);
+  const steps = history.filter((h) => h.times > 0);
+  if (steps.length === 0) throw new PrivacyError('ERR_ARGUMENT', 'the history is empty: nothing has been released');
+  for (let interval = o.interval, tries = 0; ; interval *= 2, tries++) {
+    try {
+      const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, o, interval) }));
+      const co = { tailMass: o.tailMass, maxFftSize: o.maxFftSize };
+      const remove = composePlds(d.map((x) => ({ pld: x.pmf.remove, times: x.times })), co);
+      const anyAdd = d.some((x) => x.pmf.add !== null);
+      const add = anyAdd ? composePlds(d.map((x) => ({ pld: x.pmf.add ?? x.pmf.remove, times: x.times })), co) : null;
+      return { remove, add, interval };
+    } catch (e) {
+      if (!isTooLarge(e) || tries >= 30) throw e;
+    }
+  }
+}
+
+/** ε(δ) of a composed PLD: the worse of the two directions. */
+export function pldEpsilon(c: ComposedPld, delta: number): number {
+  const d = checkDelta(delta);
+  const e = epsilonForDelta(c.remove, d);
+  return c.add ? Math.max(e, epsilonForDelta(c.add, d)) : e;
+}
+
+/** δ(ε) of a composed PLD: the worse of the two directions. */
+export function pldDelta(c: ComposedPld, epsilon: number): number {
+  const e = checkEpsilon(epsilon);
+  const d = deltaForEpsilon(c.remove, e);
+  return c.add ? Math.max(d, deltaForEpsilon(c.add, e)) : d;
+}
+
+export type { DiscretePld, Discretization };

@@ -1,0 +1,362 @@
+// defines: parse_config, expected_tensors, family_name (see dpzo/config.h).
+// Defaults follow the transformers config classes (GPT2Config, OPTConfig,
+// LlamaConfig, MistralConfig, Qwen2Config); options that would change the
+// graph in ways the engine does not implement are rejected, never ignored.
+#include <cmath>
+#include <string>
+
+#include "core/json.h"
+#include "dpzo/config.h"
+#include "dpzo/errors.h"
+
+namespace dpzo {
+
+const char* family_name(Family f) {
+  switch (f) {
+    case Family::GPT2: return "gpt2";
+    case Family::OPT: return "opt";
+    case Family::LLAMA: return "llama";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Typed access to config.json fields; every failure names the file and field.
+class Fields {
+ public:
+  Fields(const json::Value& obj, const std::string& path) : obj_(obj), path_(path) {}
+
+  [[noreturn]] void bad(const std::string& key, const std::string& what) const {
+    throw Error(err::kConfig, path_ + ": field '" + key + "' " + what);
+  }
+
+  // Present and not null.
+  const json::Value* get(const std::string& key) const {
+    const json::Value* v = obj_.get(key);
+    return v && !v->is_null() ? v : nullptr;
+  }
+
+  int64_t require_int(const std::string& key, int64_t min) const {
+    const json::Value* v = obj_.get(key);
+    if (!v) bad(key, "is missing");
+    if (v->is_null()) bad(key, "is null");
+    return check_int(key, *v, min);
+  }
+
+  int64_t optional_int(const std::string& key, int64_t dflt, int64_t min) const {
+    const json::Value* v = get(key);
+    return v ? check_int(key, *v, min) : dflt;
+  }
+
+  double optional_positive(const std::string& key, double dflt) const {
+    const json::Value* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_number() || !(v->number > 0) || !std::isfinite(v->number))
+      bad(key, "must be a positive number, got " + show(*v));
+    return v->number;
+  }
+
+  bool optional_bool(const std::string& key, bool dflt) const {
+    const json::Value* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_bool()) bad(key, "must be true or false, got " + show(*v));
+    return v->boolean;
+  }
+
+  std::string optional_string(const std::string& key, const std::string& dflt) const {
+    const json::Value* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_string()) bad(key, "must be a string, got " + show(*v));
+    return v->string;
+  }
+
+  // A token id: an integer, or a list whose first element is used (eos lists); -1 when absent.
+  int64_t token_id(const std::string& key) const {
+    const json::Value* v = get(key);
+    if (!v) return -1;
+    if (v->is_array()) {
+      if (v->array.empty()) return -1;
+      return check_int(key, v->array[0], 0);
+    }
+    return check_int(key, *v, 0);
+  }
+
+  static std::string show(const json::Value& v) {
+    std::string s;
+    try {
+      s = json::write(v);
+    } catch (const Error&) {
+      s = "?";
+    }
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+  }
+
+ private:
+  int64_t check_int(const std::string& key, const json::Value& v, int64_t min) const {
+    if (!v.is_number() || !v.is_integer) bad(key, "must be an integer, got " + show(v));
+    if (v.integer < min) bad(key, "must be >= " + std::to_string(min) + ", got " + show(v));
+    return v.integer;
+  }
+  const json::Value& obj_;
+  const std::string& path_;
+};
+
+Activation parse_activation(const Fields& f, const std::string& key, const std::string& dflt) {
+  std::string a = f.optional_string(key, dflt);
+  // gelu_new, gelu_fast and gelu_pytorch_tanh are all the tanh approximation
+  if (a == "gelu_new" || a == "gelu_pytorch_tanh" || a == "gelu_fast") return Activation::GELU_TANH;
+  if (a == "gelu") return Activation::GELU;
+  if (a == "relu") return Activation::RELU;
+  if (a == "silu" || a == "swish") return Activation::SILU;
+  f.bad(key, "'" + a + "' is not supported (gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu, silu)");
+}
+
+void parse_gpt2(const Fields& f, ModelConfig& c) {
+  c.family = Family::GPT2;
+  c.vocab_size = f.require_int("vocab_size", 1);
+  c.hidden_size = f.require_int("n_embd", 1);
+  c.num_layers = f.require_int("n_layer", 1);
+  c.num_heads = f.require_int("n_head", 1);
+  c.max_positions = f.require_int("n_positions", 1);
+  c.intermediate_size = f.optional_int("n_inner", 4 * c.hidden_size, 1);
+  c.norm_eps = f.optional_positive("layer_norm_epsilon", 1e-5);
+  c.activation = parse_activation(f, "activation_function", "gelu_new");
+  c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", true);
+  if (c.hidden_size % c.num_heads != 0)
+    f.bad("n_embd", "(" + std::to_string(c.hidden_size) + ") must be divisible by n_head (" +
+                        std::to_string(c.num_heads) + ")");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.hidden_size / c.num_heads;
+  c.attention_bias = c.mlp_bias = true;
+  if (!f.optional_bool("scale_attn_weights", true)) f.bad("scale_attn_weights", "= false is not supported");
+  if (f.optional_bool("scale_attn_by_inverse_layer_idx", false))
+    f.bad("scale_attn_by_inverse_layer_idx", "= true is not supported");
+  if (f.optional_bool("add_cross_attention", false)) f.bad("add_cross_attention", "= true is not supported");
+}
+
+void parse_opt(const Fields& f, ModelConfig& c) {
+  c.family = Family::OPT;
+  c.vocab_size = f.require_int("vocab_size", 1);
+  c.hidden_size = f.require_int("hidden_size", 1);
+  c.num_layers = f.require_int("num_hidden_layers", 1);
+  c.num_heads = f.require_int("num_attention_heads", 1);
+  c.intermediate_size = f.require_int("ffn_dim", 1);
+  c.max_positions = f.require_int("max_position_embeddings", 1);
+  c.do_layer_norm_before = f.optional_bool("do_layer_norm_before", true);
+  c.word_embed_proj_dim = f.optional_int("word_embed_proj_dim", c.hidden_size, 1);
+  c.activation = parse_activation(f, "activation_function", "relu");
+  // OPT has no attention/mlp bias switches of its own beyond enable_bias; reuse the llama flags
+  bool bias = f.optional_bool("enable_bias", true);
+  c.attention_bias = c.mlp_bias = bias;
+  if (!f.optional_bool("layer_norm_elementwise_affine", true))
+    f.bad("layer_norm_elementwise_affine", "= false (layer norms without weights) is not supported");
+  c.opt_final_layer_norm = c.do_layer_norm_before && !f.optional_bool("_remove_final_layer_norm", false);
+  c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", true);
+  c.norm_eps = 1e-5;  // nn.LayerNorm's default, which OPT uses
+  c.position_offset = 2;  // OPTLearnedPositionalEmbedding reserves 2 rows
+  if (c.hidden_size % c.num_heads != 0)
+    f.bad("hidden_size", "(" + std::to_string(c.hidden_size) + ") must be divisible by num_attention_heads (" +
+                             std::to_string(c.num_heads) + ")");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.hidden_size / c.num_heads;
+}
+
+// Only unscaled RoPE is implemented: rope_scaling must be null or of type "default".
+void check_rope_scaling(const Fields& f, const std::string& key) {
+  const json::Value* rs = f.get(key);
+  if (!rs) return;
+  if (!rs->is_object()) f.bad(key, "must be an object or null, got " + Fields::show(*rs));
+  const json::Value* t = rs->get("rope_type");
+  if (!t || t->is_null()) t = rs->get("type");
+  std::string type = t && t->is_string() ? t->string : "";
+  if (type != "default")
+    f.bad(key, "= " + Fields::show(*rs) + ": unsupported rope_scaling (only null or type \"default\")");
+}
+
+void parse_llama(const Fields& f, ModelConfig& c) {
+  c.family = Family::LLAMA;
+  const bool qwen2 = c.model_type == "qwen2";
+  c.vocab_size = f.require_int("vocab_size", 1);
+  c.hidden_size = f.require_int("hidden_size", 1);
+  c.intermediate_size = f.require_int("intermediate_size", 1);
+  c.num_layers = f.require_int("num_hidden_layers", 1);
+  c.num_heads = f.require_int("num_attention_heads", 1);
+  c.max_positions = f.require_int("max_position_embeddings", 1);
+  c.num_kv_heads = f.optional_int("num_key_value_heads", c.num_heads, 1);
+  if (c.num_heads % c.num_kv_heads != 0)
+    f.bad("num_key_value_heads", "(" + std::to_string(c.num_kv_heads) + ") must divide num_attention_heads (" +
+                                     std::to_string(c.num_heads) + ")");
+  if (f.get("head_dim")) {
+    c.head_dim = f.require_int("head_dim", 1);
+  } else {
+    if (c.hidden_size % c.num_heads != 0)
+      f.bad("hidden_size", "(" + std::to_string(c.hidden_size) + ") must be divisible by num_attention_heads (" +
+                               std::to_string(c.num_heads) + ") when head_dim is absent");
+    c.head_dim = c.hidden_size / c.num_heads;
+  }
+  if (c.head_dim % 2 != 0) f.bad("head_dim", "must be even for rotary embeddings, got " + std::to_string(c.head_dim));
+  c.norm_eps = f.optional_positive("rms_norm_eps", 1e-6);
+  c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", false);
+  std::string act = f.optional_string("hidden_act", "silu");
+  if (act != "silu" && act != "swish") f.bad("hidden_act", "'" + act + "' is not supported (the gated MLP needs silu)");
+  c.activation = Activation::SILU;
+
+  // rope_theta, or transformers v5's rope_parameters {rope_type, rope_theta}
+  c.rope_theta = f.optional_positive("rope_theta", 10000.0);
+  if (const json::Value* rp = f.get("rope_parameters")) {
+    if (!rp->is_object()) f.bad("rope_parameters", "must be an object, got " + Fields::show(*rp));
+    const json::Value* type = rp->get("rope_type");
+    if (type && !(type->is_string() && type->string == "default"))
+      f.bad("rope_parameters", "has unsupported rope_type " + Fields::show(*type) + " (only unscaled RoPE)");
+    if (const json::Value* th = rp->get("rope_theta")) {
+      if (!th->is_number() || !(th->number > 0)) f.bad("rope_parameters", "rope_theta must be a positive number");
+      c.rope_theta = th->number;
+    }
+  }
+  check_rope_scaling(f, "rope_scaling");
+  if (const json::Value* prf = f.get("partial_rotary_factor")) {
+    if (!prf->is_number() || prf->number != 1.0) f.bad("partial_rotary_factor", "other than 1 is not supported");
+  }
+
+  if (qwen2) {
+    c.qkv_bias_only = true;  // Qwen2 attention: bias on q, k, v; none on o
+    c.attention_bias = false;
+  } else {
+    c.attention_bias = f.optional_bool("attention_bias", false);
+  }
+  c.mlp_bias = f.optional_bool("mlp_bias", false);
+
+  // Sliding-window attention equals full attention for sequences no longer
+  // than the window, so the window caps the accepted sequence length.
+  bool sliding = c.model_type == "mistral" || (qwen2 && f.optional_bool("use_sliding_window", false));
+  if (sliding) {
+    int64_t window = f.optional_int("sliding_window", 0, 1);
+    if (window > 0 && window < c.max_positions) c.max_positions = window;
+  }
+}
+
+}  // namespace
+
+ModelConfig parse_config(const std::string& json_text, const std::string& path) {
+  json::Value root = json::parse(json_text, err::kConfig, path);
+  if (!root.is_object()) throw Error(err::kConfig, path + ": the top level must be a JSON object");
+  Fields f(root, path);
+  ModelConfig c;
+  const json::Value* mt = root.get("model_type");
+  if (!mt) f.bad("model_type", "is missing");
+  if (!mt->is_string()) f.bad("model_type", "must be a string, got " + Fields::show(*mt));
+  c.model_type = mt->string;
+  if (c.model_type == "gpt2") {
+    parse_gpt2(f, c);
+  } else if (c.model_type == "opt") {
+    parse_opt(f, c);
+  } else if (c.model_type == "llama" || c.model_type == "mistral" || c.model_type == "qwen2") {
+    parse_llama(f, c);
+  } else {
+    throw Error(err::kModelType, path + ": model_type '" + c.model_type +
+                                     "' is not supported (supported: gpt2, opt, llama, mistral, qwen2)");
+  }
+  if (c.family != Family::OPT) c.word_embed_proj_dim = c.hidden_size;
+  c.bos_token_id = f.token_id("bos_token_id");
+  c.eos_token_id = f.token_id("eos_token_id");
+  c.raw_json = json_text;
+  return c;
+}
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+  std::vector<TensorSpec> out;
+  auto add = [&](std::string name, std::vector<int64_t> shape) { out.push_back({std::move(name), std::move(shape)}); };
+  const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, P = c.max_positions;
+
+  switch (c.family) {
+    case Family::GPT2: {
+      add("transformer.wte.weight", {V, H});
+      add("transformer.wpe.weight", {P, H});
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        const std::string p = "transformer.h." + std::to_string(i) + ".";
+        add(p + "ln_1.weight", {H});
+        add(p + "ln_1.bias", {H});
+        add(p + "attn.c_attn.weight", {H, 3 * H});  // Conv1D: (in, out)
+        add(p + "attn.c_attn.bias", {3 * H});
+        add(p + "attn.c_proj.weight", {H, H});
+        add(p + "attn.c_proj.bias", {H});
+        add(p + "ln_2.weight", {H});
+        add(p + "ln_2.bias", {H});
+        add(p + "mlp.c_fc.weight", {H, I});
+        add(p + "mlp.c_fc.bias", {I});
+        add(p + "mlp.c_proj.weight", {I, H});
+        add(p + "mlp.c_proj.bias", {H});
+      }
+      add("transformer.ln_f.weight", {H});
+      add("transformer.ln_f.bias", {H});
+      if (!c.tie_word_embeddings) add("lm_head.weight", {V, H});
+      break;
+    }
+    case Family::OPT: {
+      const int64_t E = c.word_embed_proj_dim;
+      add("model.decoder.embed_tokens.weight", {V, E});
+      // the learned position table in an OPT file is max_position_embeddings + offset rows
+      add("model.decoder.embed_positions.weight", {P + c.position_offset, H});
+      if (E != H) {
+        add("model.decoder.project_in.weight", {H, E});
+        add("model.decoder.project_out.weight", {E, H});
+      }
+      if (c.opt_final_layer_norm) {
+        add("model.decoder.final_layer_norm.weight", {H});
+        add("model.decoder.final_layer_norm.bias", {H});
+      }
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        const std::string p = "model.decoder.layers." + std::to_string(i) + ".";
+        for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+          add(p + "self_attn." + proj + ".weight", {H, H});
+          if (c.attention_bias) add(p + "self_attn." + proj + ".bias", {H});
+        }
+        add(p + "self_attn_layer_norm.weight", {H});
+        add(p + "self_attn_layer_norm.bias", {H});
+        add(p + "fc1.weight", {I, H});
+        if (c.mlp_bias) add(p + "fc1.bias", {I});
+        add(p + "fc2.weight", {H, I});
+        if (c.mlp_bias) add(p + "fc2.bias", {H});
+        add(p + "final_layer_norm.weight", {H});
+        add(p + "final_layer_norm.bias", {H});
+      }
+      if (!c.tie_word_embeddings) add("lm_head.weight", {V, E});
+      break;
+    }
+    case Family::LLAMA: {
+      const int64_t QD = c.num_heads * c.head_dim, KVD = c.num_kv_heads * c.head_dim;
+      const bool qkv_bias = c.attention_bias || c.qkv_bias_only;
+      add("model.embed_tokens.weight", {V, H});
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        add(p + "input_layernorm.weight", {H});
+        add(p + "self_attn.q_proj.weight", {QD, H});
+        add(p + "self_attn.k_proj.weight", {KVD, H});
+        add(p + "self_attn.v_proj.weight", {KVD, H});
+        add(p + "self_attn.o_proj.weight", {H, QD});
+        if (qkv_bias) {
+          add(p + "self_attn.q_proj.bias", {QD});
+          add(p + "self_attn.k_proj.bias", {KVD});
+          add(p + "self_attn.v_proj.bias", {KVD});
+        }
+        if (c.attention_bias) add(p + "self_attn.o_proj.bias", {H});
+        add(p + "post_attention_layernorm.weight", {H});
+        add(p + "mlp.gate_proj.weight", {I, H});
+        add(p + "mlp.up_proj.weight", {I, H});
+        add(p + "mlp.down_proj.weight", {H, I});
+        if (c.mlp_bias) {
+          add(p + "mlp.gate_proj.bias", {I});
+          add(p + "mlp.up_proj.bias", {I});
+          add(p + "mlp.down_proj.bias", {H});
+        }
+      }
+      add("model.norm.weight", {H});
+      if (!c.tie_word_embeddings) add("lm_head.weight", {V, H});
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace dpzo

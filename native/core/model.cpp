@@ -1,0 +1,448 @@
+// defines: Model::load (ModelLoader), the parameter layout and trainable mask,
+// perturb/update dispatch, get_parameter, save, weights_hash and memory
+// accounting (see dpzo/model.h). Forward code lives in cpu/.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/fileio.h"
+#include "core/json.h"
+#include "core/safetensors.h"
+#include "core/sha256.h"
+#include "dpzo/errors.h"
+#include "dpzo/model.h"
+#include "dpzo/perturb.h"
+
+namespace dpzo {
+
+namespace {
+
+constexpr const char* kHeadName = "lm_head.weight";
+constexpr int64_t kAlignBytes = 64;           // every tensor starts on a cache line
+constexpr int64_t kCopyChunkBytes = 8 << 20;  // unit of parallel copy work
+constexpr int64_t kMaxConfigBytes = 16 << 20;
+
+std::mutex g_mem_mu;  // guards every Model's MemoryStats (updates are rare)
+
+// Prefix that a base-model checkpoint (GPT2Model, OPTModel, LlamaModel) omits.
+const char* base_prefix(Family f) { return f == Family::GPT2 ? "transformer." : "model."; }
+
+const char* embedding_name(Family f) {
+  switch (f) {
+    case Family::GPT2: return "transformer.wte.weight";
+    case Family::OPT: return "model.decoder.embed_tokens.weight";
+    case Family::LLAMA: return "model.embed_tokens.weight";
+  }
+  return "";
+}
+
+bool ends_with(const std::string& s, const char* suffix) {
+  size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// Non-parameter buffers that some exporters save: causal masks, RoPE tables.
+bool is_known_buffer(Family f, const std::string& name) {
+  if (f == Family::GPT2) return ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias");
+  if (f == Family::LLAMA) return ends_with(name, "rotary_emb.inv_freq");
+  return false;
+}
+
+// '*' matches any run of characters (dots included), over the whole name.
+bool glob_match(const char* p, const char* s) {
+  const char* star = nullptr;
+  const char* resume = nullptr;
+  while (*s) {
+    if (*p == '*') {
+      star = p++;
+      resume = s;
+    } else if (*p == *s) {
+      ++p;
+      ++s;
+    } else if (star) {
+      p = star + 1;
+      s = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (*p == '*') ++p;
+  return *p == 0;
+}
+
+bool pattern_matches(const std::string& pat, const std::string& name) {
+  if (pat.find('*') != std::string::npos) return glob_match(pat.c_str(), name.c_str());
+  return name.find(pat) != std::string::npos;
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s[i]);
+  }
+  return out + "]";
+}
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+float load_elem(const uint8_t* p, DType t) {
+  if (t == DType::F32) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return t == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
+void store_elem(uint8_t* p, DType t, float v) {
+  if (t == DType::F32) {
+    std::memcpy(p, &v, 4);
+    return;
+  }
+  uint16_t h = t == DType::F16 ? f32_to_f16(v) : f32_to_bf16(v);
+  std::memcpy(p, &h, 2);
+}
+
+// n elements from src (dtype sd, any alignment) to dst (dtype dd), RNE on narrowing.
+void convert(const uint8_t* src, DType sd, uint8_t* dst, DType dd, int64_t n) {
+  if (sd == dd) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * static_cast<size_t>(dtype_size(sd)));
+    return;
+  }
+  const int ss = dtype_size(sd), ds = dtype_size(dd);
+  for (int64_t i = 0; i < n; ++i) store_elem(dst + i * ds, dd, load_elem(src + i * ss, sd));
+}
+
+struct Source {
+  const SafetensorsFile* file;
+  const StTensor* tensor;
+};
+
+}  // namespace
+
+struct ModelLoader {
+  // Opens model.safetensors, or every shard named in model.safetensors.index.json.
+  static std::vector<std::unique_ptr<SafetensorsFile>> open_weights(const std::string& dir, std::string& where) {
+    std::vector<std::unique_ptr<SafetensorsFile>> files;
+    const std::string single = fileio::path_join(dir, "model.safetensors");
+    const std::string index = fileio::path_join(dir, "model.safetensors.index.json");
+    if (fileio::is_file(single)) {
+      where = single;
+      files.push_back(std::make_unique<SafetensorsFile>(single));
+      return files;
+    }
+    if (!fileio::is_file(index))
+      throw Error(err::kTensorMissing, dir + ": no model.safetensors or model.safetensors.index.json "
+                                             "(other weight formats are not read; convert them to safetensors)");
+    where = index;
+    json::Value root = json::parse(fileio::read_file(index, kSafetensorsMaxHeader, err::kSafetensorsHeader),
+                                   err::kSafetensorsHeader, index);
+    const json::Value* wm = root.get("weight_map");
+    if (!root.is_object() || !wm || !wm->is_object())
+      throw Error(err::kSafetensorsHeader, index + ": \"weight_map\" missing or not an object");
+    std::vector<std::string> shards;
+    std::unordered_map<std::string, size_t> shard_idx;
+    for (const auto& [tensor, v] : wm->object) {
+      if (!v.is_string())
+        throw Error(err::kSafetensorsHeader, index + ": weight_map entry " + quoted(tensor) + " is not a file name");
+      const std::string& s = v.string;
+      if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos || s.find('\\') != std::string::npos)
+        throw Error(err::kSafetensorsHeader,
+                    index + ": shard name " + quoted(s) + " must be a plain file name in the model directory");
+      if (shard_idx.emplace(s, shards.size()).second) {
+        std::string path = fileio::path_join(dir, s);
+        if (!fileio::is_file(path))
+          throw Error(err::kShardMissing, index + ": shard " + quoted(s) + " (holding tensor " + quoted(tensor) +
+                                              ") not found: " + path);
+        shards.push_back(s);
+      }
+    }
+    for (const auto& s : shards) files.push_back(std::make_unique<SafetensorsFile>(fileio::path_join(dir, s)));
+    for (const auto& [tensor, v] : wm->object) {
+      const SafetensorsFile& f = *files[shard_idx[v.string]];
+      if (!f.find(tensor))
+        throw Error(err::kTensorMissing, index + ": weight_map puts tensor " + quoted(tensor) + " in " + f.path() +
+                                             ", which does not contain it");
+    }
+    return files;
+  }
+
+  static std::unique_ptr<Model> load(const std::string& dir, const LoadOptions& opts) {
+    if (opts.threads < 0) throw Error(err::kArgument, "threads must be >= 0, got " + std::to_string(opts.threads));
+    if (opts.dtype < -1 || opts.dtype > 2)
+      throw Error(err::kArgument, "dtype must be -1 (as stored), 0 (F32), 1 (F16) or 2 (BF16), got " +
+                                      std::to_string(opts.dtype));
+    const std::string cfg_path = fileio::path_join(dir, "config.json");
+    if (!fileio::is_file(cfg_path))
+      throw Error(err::kConfigMissing, cfg_path + ": not found" + (fileio::is_dir(dir) ? "" : " (no such directory)"));
+
+    std::unique_ptr<Model> m(new Model());
+    m->dir_ = dir;
+    m->cfg_ = parse_config(fileio::read_file(cfg_path, kMaxConfigBytes, err::kConfig), cfg_path);
+    const ModelConfig& cfg = m->cfg_;
+    const Family fam = cfg.family;
+
+    std::string where;
+    auto files = open_weights(dir, where);
+    // Qwen2-style bias on q/k/v only may come with model_type "llama": the file decides
+    if (m->cfg_.family == Family::LLAMA && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
+      for (const auto& f : files)
+        for (const StTensor& t : f->tensors())
+          if (ends_with(t.name, ".self_attn.q_proj.bias")) m->cfg_.qkv_bias_only = true;
+    }
+
+    // expected canonical names -> spec index
+    std::vector<TensorSpec> specs = expected_tensors(cfg);
+    std::sort(specs.begin(), specs.end(), [](const TensorSpec& a, const TensorSpec& b) { return a.name < b.name; });
+    std::unordered_map<std::string, size_t> spec_idx;
+    for (size_t i = 0; i < specs.size(); ++i) spec_idx.emplace(specs[i].name, i);
+    std::vector<Source> src(specs.size(), Source{nullptr, nullptr});
+
+    // map every tensor in the file(s) to a canonical name, a tied head copy, a known buffer, or an error
+    std::unordered_map<std::string, const SafetensorsFile*> seen;
+    Source head{nullptr, nullptr};
+    const std::string prefix = base_prefix(fam);
+    for (const auto& f : files) {
+      for (const StTensor& t : f->tensors()) {
+        auto dup = seen.emplace(t.name, f.get());
+        if (!dup.second)
+          throw Error(err::kSafetensorsHeader, "tensor " + quoted(t.name) + " is stored twice, in " +
+                                                   dup.first->second->path() + " and " + f->path());
+        auto it = spec_idx.find(t.name);
+        if (it == spec_idx.end()) it = spec_idx.find(prefix + t.name);
+        if (it != spec_idx.end()) {
+          Source& s = src[it->second];
+          if (s.tensor)
+            throw Error(err::kSafetensorsHeader, f->path() + ": tensor " + quoted(specs[it->second].name) +
+                                                     " appears twice, as " + quoted(s.tensor->name) + " and " +
+                                                     quoted(t.name));
+          s = Source{f.get(), &t};
+        } else if (t.name == kHeadName && cfg.tie_word_embeddings) {
+          f->require_supported(t);
+          std::vector<int64_t> want{cfg.vocab_size, cfg.word_embed_proj_dim};
+          if (t.shape != want)
+            throw Error(err::kTensorShape, f->path() + ": tensor " + quoted(t.name) + " (tied to " +
+                                               embedding_name(fam) + ") has shape " + shape_str(t.shape) +
+                                               ", expected " + shape_str(want));
+          head = Source{f.get(), &t};
+        } else if (!is_known_buffer(fam, t.name)) {
+          throw Error(err::kTensorUnknown, f->path() + ": unexpected tensor " + quoted(t.name) + " for a " +
+                                               family_name(fam) + " model as configured by " + cfg_path);
+        }
+      }
+    }
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const Source& s = src[i];
+      if (!s.tensor) {
+        std::string alt = specs[i].name.compare(0, prefix.size(), prefix) == 0
+                              ? " (nor " + quoted(specs[i].name.substr(prefix.size())) + ")"
+                              : "";
+        throw Error(err::kTensorMissing, where + ": tensor " + quoted(specs[i].name) + alt + " not found");
+      }
+      s.file->require_supported(*s.tensor);
+      if (s.tensor->shape != specs[i].shape)
+        throw Error(err::kTensorShape, s.file->path() + ": tensor " + quoted(s.tensor->name) + " has shape " +
+                                           shape_str(s.tensor->shape) + ", expected " + shape_str(specs[i].shape) +
+                                           " from " + cfg_path);
+    }
+
+    // model dtype: as requested, else the file's if uniform, else F32
+    DType dt = DType::F32;
+    if (opts.dtype >= 0) {
+      dt = static_cast<DType>(opts.dtype);
+    } else if (!src.empty()) {
+      dt = src[0].tensor->dtype;
+      for (const Source& s : src)
+        if (s.tensor->dtype != dt) dt = DType::F32;
+    }
+    m->dtype_ = dt;
+    const int64_t esize = dtype_size(dt);
+    const int64_t align = kAlignBytes / esize;
+
+    // layout: canonical order, each tensor 64-byte aligned
+    int64_t cursor = 0;
+    m->tensors_.reserve(specs.size());
+    for (size_t i = 0; i < specs.size(); ++i) {
+      TensorInfo ti;
+      ti.name = specs[i].name;
+      ti.file_name = src[i].tensor->name;
+      ti.shape = specs[i].shape;
+      ti.numel = src[i].tensor->numel;
+      cursor = (cursor + align - 1) / align * align;
+      ti.offset = cursor;
+      cursor += ti.numel;
+      m->num_parameters_ += ti.numel;
+      m->tensors_.push_back(std::move(ti));
+      m->file_order_.push_back(src[i].tensor->name);
+    }
+    if (head.tensor) {
+      m->file_had_tied_head_ = true;
+      m->file_order_.push_back(kHeadName);
+    }
+    int64_t bytes = (cursor * esize + kAlignBytes - 1) / kAlignBytes * kAlignBytes;
+    if (bytes == 0) bytes = kAlignBytes;
+    m->data_ = std::aligned_alloc(kAlignBytes, static_cast<size_t>(bytes));
+    if (!m->data_)
+      throw Error(err::kIo, dir + ": cannot allocate " + std::to_string(bytes) + " bytes for the parameters");
+    m->data_bytes_ = bytes;
+    m->track_alloc(bytes);
+    uint8_t* base = static_cast<uint8_t*>(m->data_);
+    for (auto& ti : m->tensors_) ti.data = base + ti.offset * esize;
+
+    // copy (and convert) from the mappings, chunked over the pool; padding zeroed for determinism
+    m->pool_ = std::make_unique<ThreadPool>(opts.threads);
+    struct Task {
+      size_t tensor;
+      int64_t begin, end;
+    };
+    std::vector<Task> tasks;
+    const int64_t chunk = std::max<int64_t>(1, kCopyChunkBytes / esize);
+    int64_t prev_end = 0;
+    for (size_t i = 0; i < m->tensors_.size(); ++i) {
+      const TensorInfo& ti = m->tensors_[i];
+      std::memset(base + prev_end * esize, 0, static_cast<size_t>((ti.offset - prev_end) * esize));
+      prev_end = ti.offset + ti.numel;
+      src[i].file->will_need(*src[i].tensor);
+      for (int64_t b = 0; b < ti.numel; b += chunk) tasks.push_back({i, b, std::min(ti.numel, b + chunk)});
+    }
+    std::memset(base + prev_end * esize, 0, static_cast<size_t>(bytes - prev_end * esize));
+    m->pool_->run(static_cast<int64_t>(tasks.size()), [&](int64_t k, int) {
+      const Task& t = tasks[static_cast<size_t>(k)];
+      const StTensor& st = *src[t.tensor].tensor;
+      const int64_t ss = dtype_size(st.dtype);
+      convert(st.data + t.begin * ss, st.dtype, static_cast<uint8_t*>(m->tensors_[t.tensor].data) + t.begin * esize,
+              dt, t.end - t.begin);
+    });
+    files.clear();  // unmap
+
+    assign_trainable(*m, opts.trainable);
+    return m;
+  }
+
+  static void assign_trainable(Model& m, const std::vector<std::string>& patterns) {
+    for (auto& t : m.tensors_) t.trainable = patterns.empty();
+    for (const std::string& p : patterns) {
+      if (p.empty()) throw Error(err::kArgument, "trainable pattern is empty");
+      bool any = false;
+      for (auto& t : m.tensors_) {
+        if (pattern_matches(p, t.name) || pattern_matches(p, t.file_name)) {
+          t.trainable = true;
+          any = true;
+        }
+      }
+      if (!any) {
+        std::string hint = m.cfg_.tie_word_embeddings && pattern_matches(p, kHeadName)
+                               ? std::string(" (the LM head is tied to ") + embedding_name(m.cfg_.family) + ")"
+                               : "";
+        throw Error(err::kArgument, "trainable pattern " + quoted(p) + " matches no parameter of " + m.dir_ + hint);
+      }
+    }
+    int64_t g = 0;
+    for (auto& t : m.tensors_) {
+      t.global_offset = t.trainable ? g : -1;
+      if (t.trainable) g += t.numel;
+    }
+    m.num_trainable_ = g;
+  }
+};
+
+std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& opts) {
+  return ModelLoader::load(dir, opts);
+}
+
+Model::~Model() {
+  forward_state.reset();  // activations may refer to the weights; drop them first
+  std::free(data_);
+}
+
+const TensorInfo* Model::find(const std::string& name) const {
+  auto it = std::lower_bound(tensors_.begin(), tensors_.end(), name,
+                             [](const TensorInfo& t, const std::string& n) { return t.name < n; });
+  return it != tensors_.end() && it->name == name ? &*it : nullptr;
+}
+
+const TensorInfo& Model::tensor(const std::string& name) const {
+  const TensorInfo* t = find(name);
+  if (!t) throw Error(err::kTensorUnknown, quoted(name) + " is not a parameter of the model in " + dir_);
+  return *t;
+}
+
+void Model::perturb(uint64_t seed, float scale) { update(&seed, &scale, 1); }
+
+void Model::update(const uint64_t* seeds, const float* coeffs, int n) {
+  if (n < 0) throw Error(err::kArgument, "update: negative number of (seed, coefficient) pairs");
+  if (n == 0) return;
+  std::vector<Segment> segs;
+  for (const auto& t : tensors_)
+    if (t.trainable && t.numel > 0)
+      segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset)});
+  if (segs.empty()) return;
+  axpy_directions(segs, seeds, coeffs, n, *pool_);
+}
+
+std::vector<float> Model::get_parameter(const std::string& name) const {
+  const TensorInfo* t = find(name);
+  if (!t) t = find(base_prefix(cfg_.family) + name);  // the file-name form (base-model checkpoints)
+  if (!t && name == kHeadName && cfg_.tie_word_embeddings) t = find(embedding_name(cfg_.family));
+  if (!t) throw Error(err::kTensorUnknown, quoted(name) + " is not a parameter of the model in " + dir_);
+  std::vector<float> out(static_cast<size_t>(t->numel));
+  const uint8_t* p = static_cast<const uint8_t*>(t->data);
+  if (dtype_ == DType::F32) {
+    std::memcpy(out.data(), p, out.size() * 4);
+  } else {
+    for (int64_t i = 0; i < t->numel; ++i) out[static_cast<size_t>(i)] = load_elem(p + i * 2, dtype_);
+  }
+  return out;
+}
+
+void Model::save(const std::string& dir) const {
+  fileio::mkdir_p(dir);
+  std::vector<StTensorOut> out;
+  out.reserve(tensors_.size() + 1);
+  for (const auto& t : tensors_) out.push_back(StTensorOut{t.file_name, dtype_, t.shape, t.data});
+  if (file_had_tied_head_) {
+    const TensorInfo& emb = tensor(embedding_name(cfg_.family));
+    out.push_back(StTensorOut{kHeadName, dtype_, emb.shape, emb.data});
+  }
+  // transformers refuses safetensors files whose metadata lacks format=pt
+  write_safetensors(fileio::path_join(dir, "model.safetensors"), std::move(out), {{"format", "pt"}});
+  fileio::AtomicWriter w(fileio::path_join(dir, "config.json"));
+  w.write(cfg_.raw_json.data(), cfg_.raw_json.size());
+  w.commit();
+}
+
+std::string Model::weights_hash() const {
+  Sha256 h;
+  const int64_t es = dtype_size(dtype_);
+  for (const auto& t : tensors_) h.update(t.data, static_cast<size_t>(t.numel * es));
+  return h.hex_digest();
+}
+
+MemoryStats Model::memory() const {
+  std::lock_guard<std::mutex> lk(g_mem_mu);
+  return mem_;
+}
+
+void Model::track_alloc(int64_t bytes, bool device) {
+  std::lock_guard<std::mutex> lk(g_mem_mu);
+  if (device) {
+    mem_.device_current += bytes;
+    mem_.device_peak = std::max(mem_.device_peak, mem_.device_current);
+  } else {
+    mem_.host_current += bytes;
+    mem_.host_peak = std::max(mem_.host_peak, mem_.host_current);
+  }
+}
+
+void Model::track_free(int64_t bytes, bool device) {
+  std::lock_guard<std::mutex> lk(g_mem_mu);
+  if (device) mem_.device_current -= bytes;
+  else mem_.host_current -= bytes;
+}
+
+}  // namespace dpzo

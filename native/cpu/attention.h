@@ -1,0 +1,28 @@
+// defines: AttentionShape, causal_attention — softmax(q·kᵀ·scale)·v per
+// sequence and head, causal within each packed sequence only (GQA: query head
+// h reads key/value head h / (n_heads / n_kv_heads)).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "dpzo/thread_pool.h"
+
+namespace dpzo {
+namespace cpu {
+
+struct AttentionShape {
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  int64_t q_col = 0, k_col = 0, v_col = 0;  // first column of q, k, v in each qkv row
+  int64_t ld = 0;                            // qkv row stride
+  float scale = 1.f;                         // 1/sqrt(head_dim)
+};
+
+// out[t, h·head_dim ...] for every token t; offsets has n_seq+1 entries.
+// scores: per-worker scratch (grow-only).
+void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores,
+                      const float* qkv, const AttentionShape& s, const int64_t* offsets, int64_t n_seq,
+                      float* out, int64_t ldo);
+
+}  // namespace cpu
+}  // namespace dpzo

@@ -1,0 +1,294 @@
+// defines: per_example_loss, logits_at, generate_greedy (dpzo/forward.h) for
+// the CPU backend: batch validation, the ForwardState arena, family dispatch,
+// gathering the rows that reach the head, and the shared graph helpers.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "cpu/forward_state.h"
+#include "cpu/loss.h"
+#include "dpzo/errors.h"
+#include "dpzo/forward.h"
+
+namespace dpzo {
+
+int64_t ForwardState::bytes() const {
+  auto f = [](const std::vector<float>& v) { return static_cast<int64_t>(v.capacity() * sizeof(float)); };
+  int64_t n = ws.bytes() + f(x) + f(h) + f(qkv) + f(att) + f(mlp) + f(mlp2) + f(rows) + f(rows_out) +
+              static_cast<int64_t>(pos.capacity() * sizeof(int32_t)) + rope.bytes() + loss.bytes();
+  for (const auto& s : scores) n += f(s);
+  return n;
+}
+
+void ForwardState::account(Model& m) {
+  const int64_t now = bytes();
+  if (now > tracked) m.track_alloc(now - tracked);
+  if (now < tracked) m.track_free(tracked - now);
+  tracked = now;
+}
+
+namespace cpu {
+
+namespace {
+void delete_state(ForwardState* st) {
+  st->model->track_free(st->tracked);
+  delete st;
+}
+}  // namespace
+
+ForwardState& forward_state(Model& m) {
+  if (!m.forward_state) {
+    ForwardState* st = new ForwardState();
+    st->model = &m;
+    m.forward_state = std::unique_ptr<ForwardState, void (*)(ForwardState*)>(st, delete_state);
+  }
+  return *m.forward_state;
+}
+
+const void* param_opt(const Model& m, const std::string& name) {
+  const TensorInfo* t = m.find(name);
+  return t ? t->data : nullptr;
+}
+
+const void* param(const Model& m, const std::string& name) {
+  const TensorInfo* t = m.find(name);
+  if (!t) throw Error(err::kTensorMissing, m.dir() + ": the forward needs tensor '" + name + "'");
+  return t->data;
+}
+
+Weight linear_weight(const Model& m, const std::string& name, WLayout layout) {
+  const TensorInfo* t = m.find(name);
+  if (!t) throw Error(err::kTensorMissing, m.dir() + ": the forward needs tensor '" + name + "'");
+  Weight w;
+  w.data = t->data;
+  w.dtype = m.dtype();
+  w.layout = layout;
+  w.ld = t->shape.size() == 2 ? t->shape[1] : t->numel;
+  return w;
+}
+
+void embed_rows(ThreadPool& pool, const Model& m, const std::string& name, const int32_t* ids, int64_t T,
+                int64_t add_offset, float* out, int64_t dim, bool accumulate) {
+  const char* table = static_cast<const char*>(param(m, name));
+  const int es = dtype_size(m.dtype());
+  pool.parallel_for(T, 64, [&](int64_t b, int64_t e, int) {
+    std::vector<float> tmp(accumulate ? dim : 0);
+    for (int64_t t = b; t < e; ++t) {
+      const char* row = table + (static_cast<int64_t>(ids[t]) + add_offset) * dim * es;
+      if (!accumulate) {
+        convert_row(row, m.dtype(), dim, out + t * dim);
+      } else {
+        convert_row(row, m.dtype(), dim, tmp.data());
+        for (int64_t i = 0; i < dim; ++i) out[t * dim + i] += tmp[i];
+      }
+    }
+  });
+}
+
+namespace {
+
+void validate_tokens(const Model& m, const int32_t* tokens, const std::vector<int64_t>& offsets) {
+  const ModelConfig& c = m.config();
+  const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  for (int64_t s = 0; s < n_seq; ++s) {
+    const int64_t len = offsets[s + 1] - offsets[s];
+    if (len > c.max_positions)
+      throw Error(err::kSequenceLength, "sequence " + std::to_string(s) + " has " + std::to_string(len) +
+                                            " tokens, more than the model's max positions " +
+                                            std::to_string(c.max_positions));
+    for (int64_t t = offsets[s]; t < offsets[s + 1]; ++t)
+      if (tokens[t] < 0 || tokens[t] >= c.vocab_size)
+        throw Error(err::kTokenRange, "token id " + std::to_string(tokens[t]) + " at position " +
+                                          std::to_string(t - offsets[s]) + " of sequence " + std::to_string(s) +
+                                          " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+  }
+}
+
+void validate_offsets(const std::vector<int64_t>& offsets, int64_t n_tokens) {
+  if (offsets.size() < 2 || n_tokens == 0) throw Error(err::kBatch, "empty batch: no sequences");
+  if (offsets.front() != 0 || offsets.back() != n_tokens)
+    throw Error(err::kBatch, "batch offsets must start at 0 and end at the token count " + std::to_string(n_tokens));
+  for (size_t s = 0; s + 1 < offsets.size(); ++s)
+    if (offsets[s + 1] <= offsets[s])
+      throw Error(err::kBatch, "sequence " + std::to_string(s) + " is empty or its offsets decrease");
+}
+
+void validate_loss_batch(const Model& m, const PackedBatch& b) {
+  const int64_t T = static_cast<int64_t>(b.tokens.size());
+  validate_offsets(b.offsets, T);
+  if (!b.labels.empty() && static_cast<int64_t>(b.labels.size()) != T)
+    throw Error(err::kBatch, "labels have " + std::to_string(b.labels.size()) + " entries for " +
+                                 std::to_string(T) + " tokens");
+  validate_tokens(m, b.tokens.data(), b.offsets);
+  const int64_t V = m.config().vocab_size;
+  for (size_t k = 0; k < b.candidates.size(); ++k) {
+    const int32_t c = b.candidates[k];
+    if (c < 0 || c >= V)
+      throw Error(err::kBatch, "candidate " + std::to_string(k) + " = " + std::to_string(c) +
+                                   " is outside the vocabulary [0, " + std::to_string(V) + ")");
+    for (size_t j = 0; j < k; ++j)
+      if (b.candidates[j] == c) throw Error(err::kBatch, "candidate token " + std::to_string(c) + " is listed twice");
+  }
+  if (b.labels.empty()) return;
+  const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
+  for (int64_t s = 0; s < n_seq; ++s)
+    for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
+      const int32_t l = b.labels[t];
+      if (l == -100) continue;
+      const std::string where = " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
+      if (l < 0 || l >= V)
+        throw Error(err::kTokenRange, "label " + std::to_string(l) + where + " is outside the vocabulary [0, " +
+                                          std::to_string(V) + ") and is not -100");
+      if (!b.candidates.empty() &&
+          std::find(b.candidates.begin(), b.candidates.end(), l) == b.candidates.end())
+        throw Error(err::kBatch, "label " + std::to_string(l) + where + " is not among the candidates");
+    }
+}
+
+// Runs the family's trunk over the packed tokens: st.x (T, H).
+void run_trunk(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+               const CancelToken* cancel) {
+  const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  grow(st.pos, T);
+  for (int64_t s = 0; s < n_seq; ++s)
+    for (int64_t t = offsets[s]; t < offsets[s + 1]; ++t) st.pos[t] = static_cast<int32_t>(t - offsets[s]);
+  switch (m.config().family) {
+    case Family::GPT2: trunk_gpt2(m, st, ids, T, offsets, cancel); break;
+    case Family::OPT: trunk_opt(m, st, ids, T, offsets, cancel); break;
+    case Family::LLAMA: trunk_llama(m, st, ids, T, offsets, cancel); break;
+  }
+  if (cancel) cancel->check();
+}
+
+// Final norm (+ OPT project_out) of gathered trunk rows st.rows (R, H) → st.rows_out (R, E).
+void run_final(Model& m, ForwardState& st, int64_t R) {
+  grow(st.rows_out, R * std::max(m.config().hidden_size, m.config().word_embed_proj_dim));
+  switch (m.config().family) {
+    case Family::GPT2: final_gpt2(m, st, st.rows.data(), R, st.rows_out.data()); break;
+    case Family::OPT: final_opt(m, st, st.rows.data(), R, st.rows_out.data()); break;
+    case Family::LLAMA: final_llama(m, st, st.rows.data(), R, st.rows_out.data()); break;
+  }
+}
+
+Weight head_weight(const Model& m) {
+  if (m.find("lm_head.weight")) return linear_weight(m, "lm_head.weight", WLayout::OutIn);
+  switch (m.config().family) {
+    case Family::GPT2: return linear_weight(m, "transformer.wte.weight", WLayout::OutIn);
+    case Family::OPT: return linear_weight(m, "model.decoder.embed_tokens.weight", WLayout::OutIn);
+    default: return linear_weight(m, "model.embed_tokens.weight", WLayout::OutIn);
+  }
+}
+
+// Copies trunk rows `which` of st.x into st.rows and applies the final norm.
+void gather_final(Model& m, ForwardState& st, const std::vector<int64_t>& which) {
+  const int64_t H = m.config().hidden_size, R = static_cast<int64_t>(which.size());
+  grow(st.rows, R * H);
+  for (int64_t r = 0; r < R; ++r) std::copy_n(st.x.data() + which[r] * H, H, st.rows.data() + r * H);
+  run_final(m, st, R);
+}
+
+}  // namespace
+}  // namespace cpu
+
+LossOutput per_example_loss(Model& m, const PackedBatch& b, const CancelToken* cancel) {
+  using namespace cpu;
+  validate_loss_batch(m, b);
+  ForwardState& st = forward_state(m);
+  const int64_t T = static_cast<int64_t>(b.tokens.size());
+  const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
+  const int64_t K = static_cast<int64_t>(b.candidates.size());
+  // rows that predict a target: hidden row t-1 predicts label t (Hugging Face shift)
+  std::vector<int64_t> rows;
+  std::vector<int32_t> labels, seq_of;
+  for (int64_t s = 0; s < n_seq; ++s)
+    for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
+      const int32_t l = b.labels.empty() ? b.tokens[t] : b.labels[t];
+      if (l == -100) continue;
+      rows.push_back(t - 1);
+      labels.push_back(l);
+      seq_of.push_back(static_cast<int32_t>(s));
+    }
+  const int64_t R = static_cast<int64_t>(rows.size());
+
+  run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
+  gather_final(m, st, rows);
+  const int64_t E = m.config().word_embed_proj_dim;
+  const Weight head = head_weight(m);
+  std::vector<double> nll(R);
+  std::vector<float> cand_logits;
+  if (K == 0) {
+    fused_nll(m.pool(), st.ws, st.loss, st.rows_out.data(), R, E, head, m.config().vocab_size, labels.data(),
+              nll.data());
+  } else {
+    std::vector<int32_t> idx(R);
+    for (int64_t r = 0; r < R; ++r)
+      idx[r] = static_cast<int32_t>(std::find(b.candidates.begin(), b.candidates.end(), labels[r]) -
+                                    b.candidates.begin());
+    cand_logits.resize(R * K);
+    candidate_nll(m.pool(), st.ws, st.rows_out.data(), R, E, head, b.candidates.data(), K, idx.data(), nll.data(),
+                  cand_logits.data());
+  }
+
+  LossOutput out;
+  out.loss.assign(n_seq, 0.0);
+  out.targets.assign(n_seq, 0);
+  for (int64_t r = 0; r < R; ++r) {  // row order = position order: a fixed summation order per sequence
+    out.loss[seq_of[r]] += nll[r];
+    out.targets[seq_of[r]] += 1;
+  }
+  for (int64_t s = 0; s < n_seq; ++s)
+    out.loss[s] = out.targets[s] > 0 ? out.loss[s] / out.targets[s] : std::numeric_limits<double>::quiet_NaN();
+  if (K > 0) {
+    out.candidate_logits.assign(n_seq * K, std::numeric_limits<float>::quiet_NaN());
+    for (int64_t r = 0; r < R; ++r)  // the last target row of each sequence wins
+      std::copy_n(cand_logits.data() + r * K, K, out.candidate_logits.data() + seq_of[r] * K);
+  }
+  st.account(m);
+  return out;
+}
+
+std::vector<float> logits_at(Model& m, const PackedBatch& b, const std::vector<int64_t>& positions,
+                             const CancelToken* cancel) {
+  using namespace cpu;
+  const int64_t T = static_cast<int64_t>(b.tokens.size());
+  validate_offsets(b.offsets, T);
+  validate_tokens(m, b.tokens.data(), b.offsets);
+  for (size_t i = 0; i < positions.size(); ++i)
+    if (positions[i] < 0 || positions[i] >= T)
+      throw Error(err::kBatch, "logits position " + std::to_string(positions[i]) + " (entry " + std::to_string(i) +
+                                   ") is outside the packed batch of " + std::to_string(T) + " tokens");
+  ForwardState& st = forward_state(m);
+  run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
+  gather_final(m, st, positions);
+  const int64_t R = static_cast<int64_t>(positions.size()), V = m.config().vocab_size;
+  std::vector<float> out(R * V);
+  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m), V, out.data());
+  st.account(m);
+  return out;
+}
+
+std::vector<int32_t> generate_greedy(Model& m, const std::vector<int32_t>& prompt, int n, int32_t eos_id,
+                                     const CancelToken* cancel) {
+  if (prompt.empty()) throw Error(err::kBatch, "generate: the prompt is empty");
+  if (n < 0) throw Error(err::kArgument, "generate: the number of new tokens must be >= 0");
+  PackedBatch b;
+  b.tokens = prompt;
+  std::vector<int32_t> out;
+  const int64_t V = m.config().vocab_size;
+  // recomputes the whole context each step (no KV cache); stops when the context is full
+  for (int i = 0; i < n; ++i) {
+    if (i > 0 && static_cast<int64_t>(b.tokens.size()) > m.config().max_positions) break;
+    b.offsets = {0, static_cast<int64_t>(b.tokens.size())};
+    const std::vector<float> z = logits_at(m, b, {static_cast<int64_t>(b.tokens.size()) - 1}, cancel);
+    int32_t best = 0;
+    for (int64_t v = 1; v < V; ++v)
+      if (z[v] > z[best]) best = static_cast<int32_t>(v);
+    out.push_back(best);
+    if (best == eos_id) break;
+    b.tokens.push_back(best);
+  }
+  return out;
+}
+
+}  // namespace dpzo

@@ -1,0 +1,63 @@
+// defines: trunk_gpt2, final_gpt2 — GPT-2: learned positions (wpe), pre-LN
+// blocks, Conv1D weights stored (in, out), GELU per config, final ln_f.
+#include <cmath>
+
+#include "cpu/activations.h"
+#include "cpu/attention.h"
+#include "cpu/forward_state.h"
+#include "cpu/norms.h"
+
+namespace dpzo {
+namespace cpu {
+
+void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+                const CancelToken* cancel) {
+  const ModelConfig& c = m.config();
+  ThreadPool& pool = m.pool();
+  const DType dt = m.dtype();
+  const int64_t H = c.hidden_size, I = c.intermediate_size, n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  grow(st.x, T * H);
+  grow(st.h, T * H);
+  grow(st.qkv, T * 3 * H);
+  grow(st.att, T * H);
+  grow(st.mlp, T * I);
+  float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data(), *mlp = st.mlp.data();
+  // x = wte[token] + wpe[position]
+  embed_rows(pool, m, "transformer.wte.weight", ids, T, 0, x, H, false);
+  embed_rows(pool, m, "transformer.wpe.weight", st.pos.data(), T, 0, x, H, true);
+  AttentionShape as;
+  as.n_heads = as.n_kv_heads = c.num_heads;
+  as.head_dim = c.head_dim;
+  as.q_col = 0;
+  as.k_col = H;
+  as.v_col = 2 * H;
+  as.ld = 3 * H;
+  as.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "transformer.h." + std::to_string(l) + ".";
+    // x += c_proj(attention(c_attn(ln_1(x))))
+    layer_norm(pool, T, H, x, H, param(m, p + "ln_1.weight"), param(m, p + "ln_1.bias"), dt, c.norm_eps, h, H);
+    linear(pool, st.ws, T, 3 * H, H, h, H, linear_weight(m, p + "attn.c_attn.weight", WLayout::InOut),
+           param_opt(m, p + "attn.c_attn.bias"), qkv, 3 * H, false);
+    causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, att, H);
+    linear(pool, st.ws, T, H, H, att, H, linear_weight(m, p + "attn.c_proj.weight", WLayout::InOut),
+           param_opt(m, p + "attn.c_proj.bias"), x, H, true);
+    // x += c_proj(act(c_fc(ln_2(x))))
+    layer_norm(pool, T, H, x, H, param(m, p + "ln_2.weight"), param(m, p + "ln_2.bias"), dt, c.norm_eps, h, H);
+    linear(pool, st.ws, T, I, H, h, H, linear_weight(m, p + "mlp.c_fc.weight", WLayout::InOut),
+           param_opt(m, p + "mlp.c_fc.bias"), mlp, I, false);
+    activate(pool, c.activation, mlp, T * I);
+    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(m, p + "mlp.c_proj.weight", WLayout::InOut),
+           param_opt(m, p + "mlp.c_proj.bias"), x, H, true);
+    if (cancel) cancel->check();
+  }
+}
+
+void final_gpt2(Model& m, ForwardState&, const float* in, int64_t R, float* out) {
+  const ModelConfig& c = m.config();
+  layer_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m, "transformer.ln_f.weight"),
+             param(m, "transformer.ln_f.bias"), m.dtype(), c.norm_eps, out, c.hidden_size);
+}
+
+}  // namespace cpu
+}  // namespace dpzo

@@ -1,0 +1,79 @@
+// defines: trunk_llama, final_llama — Llama family: RMSNorm, rotate-half RoPE
+// (rope_theta, head_dim), grouped-query attention, SwiGLU, optional q/k/v(/o)
+// and MLP biases (Qwen2, attention_bias, mlp_bias).
+#include <algorithm>
+#include <cmath>
+
+#include "cpu/activations.h"
+#include "cpu/attention.h"
+#include "cpu/forward_state.h"
+#include "cpu/norms.h"
+#include "cpu/rope.h"
+
+namespace dpzo {
+namespace cpu {
+
+void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+                 const CancelToken* cancel) {
+  const ModelConfig& c = m.config();
+  ThreadPool& pool = m.pool();
+  const DType dt = m.dtype();
+  const int64_t H = c.hidden_size, I = c.intermediate_size, dh = c.head_dim;
+  const int64_t QD = c.num_heads * dh, KVD = c.num_kv_heads * dh, ld = QD + 2 * KVD;
+  const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  int64_t longest = 0;
+  for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
+  st.rope.ensure(longest, dh, c.rope_theta);
+  grow(st.x, T * H);
+  grow(st.h, T * H);
+  grow(st.qkv, T * ld);
+  grow(st.att, T * QD);
+  grow(st.mlp, T * I);
+  grow(st.mlp2, T * I);
+  float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data();
+  float *gate = st.mlp.data(), *up = st.mlp2.data();
+  embed_rows(pool, m, "model.embed_tokens.weight", ids, T, 0, x, H, false);
+  AttentionShape as;
+  as.n_heads = c.num_heads;
+  as.n_kv_heads = c.num_kv_heads;
+  as.head_dim = dh;
+  as.q_col = 0;
+  as.k_col = QD;
+  as.v_col = QD + KVD;
+  as.ld = ld;
+  as.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    // x += o_proj(attention(rope(q), rope(k), v)) on rms_norm(x)
+    rms_norm(pool, T, H, x, H, param(m, p + "input_layernorm.weight"), dt, c.norm_eps, h, H);
+    const char* proj[3] = {"q_proj", "k_proj", "v_proj"};
+    const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
+    for (int j = 0; j < 3; ++j)
+      linear(pool, st.ws, T, cols[j], H, h, H, linear_weight(m, p + "self_attn." + proj[j] + ".weight", WLayout::OutIn),
+             param_opt(m, p + "self_attn." + proj[j] + ".bias"), qkv + col0[j], ld, false);
+    apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
+    apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
+    causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, att, QD);
+    linear(pool, st.ws, T, H, QD, att, QD, linear_weight(m, p + "self_attn.o_proj.weight", WLayout::OutIn),
+           param_opt(m, p + "self_attn.o_proj.bias"), x, H, true);
+    // x += down(silu(gate(n))·up(n)), n = rms_norm(x)
+    rms_norm(pool, T, H, x, H, param(m, p + "post_attention_layernorm.weight"), dt, c.norm_eps, h, H);
+    linear(pool, st.ws, T, I, H, h, H, linear_weight(m, p + "mlp.gate_proj.weight", WLayout::OutIn),
+           param_opt(m, p + "mlp.gate_proj.bias"), gate, I, false);
+    linear(pool, st.ws, T, I, H, h, H, linear_weight(m, p + "mlp.up_proj.weight", WLayout::OutIn),
+           param_opt(m, p + "mlp.up_proj.bias"), up, I, false);
+    silu_mul(pool, gate, up, T * I);
+    linear(pool, st.ws, T, H, I, gate, I, linear_weight(m, p + "mlp.down_proj.weight", WLayout::OutIn),
+           param_opt(m, p + "mlp.down_proj.bias"), x, H, true);
+    if (cancel) cancel->check();
+  }
+}
+
+void final_llama(Model& m, ForwardState&, const float* in, int64_t R, float* out) {
+  const ModelConfig& c = m.config();
+  rms_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m, "model.norm.weight"), m.dtype(), c.norm_eps, out,
+           c.hidden_size);
+}
+
+}  // namespace cpu
+}  // namespace dpzo

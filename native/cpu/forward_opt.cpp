@@ -1,0 +1,102 @@
+// defines: trunk_opt, final_opt — OPT: learned positions offset by 2, pre-LN
+// (do_layer_norm_before) or post-LN blocks, ReLU (per config), optional
+// project_in/project_out between word_embed_proj_dim and hidden_size.
+#include <algorithm>
+#include <cmath>
+
+#include "cpu/activations.h"
+#include "cpu/attention.h"
+#include "cpu/forward_state.h"
+#include "cpu/norms.h"
+
+namespace dpzo {
+namespace cpu {
+
+void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+               const CancelToken* cancel) {
+  const ModelConfig& c = m.config();
+  ThreadPool& pool = m.pool();
+  const DType dt = m.dtype();
+  const int64_t H = c.hidden_size, E = c.word_embed_proj_dim, I = c.intermediate_size;
+  const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  const bool pre = c.do_layer_norm_before;
+  grow(st.x, T * H);
+  grow(st.h, T * std::max(H, E));
+  grow(st.qkv, T * 3 * H);
+  grow(st.att, T * H);
+  grow(st.mlp, T * I);
+  float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data(), *mlp = st.mlp.data();
+  // x = project_in(embed_tokens[token]) + embed_positions[position + 2]
+  if (E != H) {
+    embed_rows(pool, m, "model.decoder.embed_tokens.weight", ids, T, 0, h, E, false);
+    linear(pool, st.ws, T, H, E, h, E, linear_weight(m, "model.decoder.project_in.weight", WLayout::OutIn), nullptr,
+           x, H, false);
+  } else {
+    embed_rows(pool, m, "model.decoder.embed_tokens.weight", ids, T, 0, x, H, false);
+  }
+  embed_rows(pool, m, "model.decoder.embed_positions.weight", st.pos.data(), T, c.position_offset, x, H, true);
+  AttentionShape as;
+  as.n_heads = as.n_kv_heads = c.num_heads;
+  as.head_dim = c.head_dim;
+  as.q_col = 0;
+  as.k_col = H;
+  as.v_col = 2 * H;
+  as.ld = 3 * H;
+  as.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.decoder.layers." + std::to_string(l) + ".";
+    const void* ln1w = param(m, p + "self_attn_layer_norm.weight");
+    const void* ln1b = param_opt(m, p + "self_attn_layer_norm.bias");
+    const void* ln2w = param(m, p + "final_layer_norm.weight");
+    const void* ln2b = param_opt(m, p + "final_layer_norm.bias");
+    // attention sublayer: pre-LN normalises its input, post-LN its output
+    const float* in = x;
+    if (pre) {
+      layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, h, H);
+      in = h;
+    }
+    const char* proj[3] = {"q_proj", "k_proj", "v_proj"};
+    for (int j = 0; j < 3; ++j)
+      linear(pool, st.ws, T, H, H, in, H, linear_weight(m, p + "self_attn." + proj[j] + ".weight", WLayout::OutIn),
+             param_opt(m, p + "self_attn." + proj[j] + ".bias"), qkv + j * H, 3 * H, false);
+    causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, att, H);
+    linear(pool, st.ws, T, H, H, att, H, linear_weight(m, p + "self_attn.out_proj.weight", WLayout::OutIn),
+           param_opt(m, p + "self_attn.out_proj.bias"), x, H, true);
+    if (!pre) layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, x, H);
+    // MLP sublayer
+    in = x;
+    if (pre) {
+      layer_norm(pool, T, H, x, H, ln2w, ln2b, dt, c.norm_eps, h, H);
+      in = h;
+    }
+    linear(pool, st.ws, T, I, H, in, H, linear_weight(m, p + "fc1.weight", WLayout::OutIn), param_opt(m, p + "fc1.bias"),
+           mlp, I, false);
+    activate(pool, c.activation, mlp, T * I);
+    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(m, p + "fc2.weight", WLayout::OutIn), param_opt(m, p + "fc2.bias"),
+           x, H, true);
+    if (!pre) layer_norm(pool, T, H, x, H, ln2w, ln2b, dt, c.norm_eps, x, H);
+    if (cancel) cancel->check();
+  }
+}
+
+void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* out) {
+  const ModelConfig& c = m.config();
+  const int64_t H = c.hidden_size, E = c.word_embed_proj_dim;
+  const float* src = in;
+  float* tmp = st.h.data();  // free after the trunk; holds (R, H) with R <= T
+  if (c.opt_final_layer_norm) {
+    float* dst = E != H ? tmp : out;
+    layer_norm(m.pool(), R, H, in, H, param(m, "model.decoder.final_layer_norm.weight"),
+               param_opt(m, "model.decoder.final_layer_norm.bias"), m.dtype(), c.norm_eps, dst, H);
+    src = dst;
+  }
+  if (E != H) {
+    linear(m.pool(), st.ws, R, E, H, src, H, linear_weight(m, "model.decoder.project_out.weight", WLayout::OutIn),
+           nullptr, out, E, false);
+  } else if (src != out) {
+    std::copy_n(src, R * H, out);
+  }
+}
+
+}  // namespace cpu
+}  // namespace dpzo

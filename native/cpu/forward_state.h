@@ -1,0 +1,68 @@
+// defines: ForwardState (the activation arena of one forward, grow-only and
+// reused across calls, accounted in Model::memory()), the per-family graph
+// entry points, and small helpers the graphs share. Internal to cpu/.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "cpu/loss.h"
+#include "cpu/rope.h"
+#include "dpzo/model.h"
+
+namespace dpzo {
+
+struct ForwardState {
+  Model* model = nullptr;  // owner, for the memory accounting
+  cpu::GemmWorkspace ws;
+  std::vector<float> x;     // (T, H) residual stream; the trunk's output
+  std::vector<float> h;     // (T, max(H, E)) normalised input of a sublayer
+  std::vector<float> qkv;   // (T, q + 2·kv) projections
+  std::vector<float> att;   // (T, heads·head_dim) attention output
+  std::vector<float> mlp;   // (T, I) hidden of the MLP (gate for SwiGLU)
+  std::vector<float> mlp2;  // (T, I) SwiGLU's up projection
+  std::vector<int32_t> pos;  // (T) position of each token within its sequence
+  std::vector<std::vector<float>> scores;  // per worker: attention scores
+  cpu::RopeTable rope;
+  cpu::LossScratch loss;
+  std::vector<float> rows, rows_out;  // gathered rows that reach the head
+  int64_t tracked = 0;                // bytes reported to Model::track_alloc
+
+  int64_t bytes() const;
+  void account(Model& m);  // reports growth/shrink since the last call
+};
+
+namespace cpu {
+
+// The state of this model (created on first use, freed with the model).
+ForwardState& forward_state(Model& m);
+
+template <class T>
+void grow(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+}
+
+// A tensor's data pointer (throws ERR_TENSOR_MISSING naming it), or null if optional and absent.
+const void* param(const Model& m, const std::string& name);
+const void* param_opt(const Model& m, const std::string& name);
+// A 2-D weight as stored: nn.Linear (out, in) or GPT-2 Conv1D (in, out).
+Weight linear_weight(const Model& m, const std::string& name, WLayout layout);
+// (T, dim) rows of an embedding table: out[t] (+)= table[ids[t] + offset] in F32.
+void embed_rows(ThreadPool& pool, const Model& m, const std::string& name, const int32_t* ids, int64_t T,
+                int64_t add_offset, float* out, int64_t dim, bool accumulate);
+
+// The trunk: token ids (T, packed as `offsets`) → st.x (T, H) before the final norm.
+void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+                const CancelToken* cancel);
+void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+               const CancelToken* cancel);
+void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+                 const CancelToken* cancel);
+// The head's input for R gathered trunk rows (final norm, OPT project_out): (R, E) into out.
+void final_gpt2(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
+void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
+void final_llama(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
+
+}  // namespace cpu
+}  // namespace dpzo

@@ -1,0 +1,83 @@
+// defines: gemm_ops_avx512, the AVX-512 GEMM (12×32 micro-kernel, F16/BF16
+// weights widened to F32 while packing). Compiled with -mavx512f etc.
+#if defined(__x86_64__) || defined(_M_X64)
+// GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_epi32); not our code
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/gemm_ops.h"
+
+namespace dpzo {
+namespace cpu {
+namespace {
+
+constexpr int MR = 12;
+constexpr int NR = 32;
+
+void convert(const void* src, DType dtype, int64_t n, float* dst) {
+  int64_t i = 0;
+  if (dtype == DType::F32) {
+    const float* s = static_cast<const float*>(src);
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(s + i));
+    for (; i < n; ++i) dst[i] = s[i];
+  } else if (dtype == DType::BF16) {
+    const uint16_t* s = static_cast<const uint16_t*>(src);
+    for (; i + 16 <= n; i += 16) {
+      __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+      _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+    }
+    for (; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+  } else {
+    const uint16_t* s = static_cast<const uint16_t*>(src);
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
+    for (; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+  }
+}
+
+// C[MR×NR] (=|+=) Σ_k A[k][i]·B[k][j] (+ bias[j]); one FMA chain per element.
+void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add,
+                  const float* bias) {
+  __m512 c[MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(A[i]);
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += MR;
+    B += NR;
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) {
+    float* cr = C + i * ldc;
+    __m512 r0 = c[i][0], r1 = c[i][1];
+    if (add) {
+      r0 = _mm512_add_ps(_mm512_loadu_ps(cr), r0);
+      r1 = _mm512_add_ps(_mm512_loadu_ps(cr + 16), r1);
+    }
+    if (bias) {
+      r0 = _mm512_add_ps(r0, _mm512_loadu_ps(bias));
+      r1 = _mm512_add_ps(r1, _mm512_loadu_ps(bias + 16));
+    }
+    _mm512_storeu_ps(cr, r0);
+    _mm512_storeu_ps(cr + 16, r1);
+  }
+}
+
+#include "cpu/gemm_impl.h"
+
+}  // namespace
+
+const GemmOps gemm_ops_avx512 = {"avx512", MR, NR, pack_a, columns, convert};
+
+}  // namespace cpu
+}  // namespace dpzo
+#endif

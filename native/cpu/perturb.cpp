@@ -1,0 +1,125 @@
+// defines: axpy_directions, fill_direction, direction_isa (dpzo/perturb.h)
+// and the scalar reference kernel axpy_run_scalar that the SIMD kernels must
+// match bit for bit. (Model::perturb/update live in core/model.cpp.)
+#include "dpzo/perturb.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "cpu/cpu_features.h"
+#include "cpu/perturb_kernels.h"
+#include "dpzo/errors.h"
+#include "dpzo/philox.h"
+
+namespace dpzo {
+namespace perturb_detail {
+
+void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
+                     const float* coeffs, int n_pairs) {
+  int64_t i = 0;
+  while (i < n) {
+    // the Philox block holding g+i, and the part of it inside this run
+    const uint64_t b = (g + i) >> 2;
+    const int j0 = static_cast<int>((g + i) & 3u);
+    const int64_t take = std::min<int64_t>(4 - j0, n - i);
+    float acc[4];
+    for (int64_t t = 0; t < take; ++t) acc[t] = load_elem(data, dt, i + t);
+    for (int k = 0; k < n_pairs; ++k) {
+      float z[4];
+      direction_block(seeds[k], b, z);
+      for (int64_t t = 0; t < take; ++t) acc[t] = fma32(coeffs[k], z[j0 + t], acc[t]);
+    }
+    for (int64_t t = 0; t < take; ++t) store_elem(data, dt, i + t, acc[t]);
+    i += take;
+  }
+}
+
+}  // namespace perturb_detail
+
+namespace {
+
+using perturb_detail::axpy_run_avx2;
+using perturb_detail::axpy_run_avx512;
+using perturb_detail::axpy_run_scalar;
+
+using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int);
+
+RunFn select_kernel() {
+  switch (active_isa()) {
+    case Isa::Avx512: return axpy_run_avx512;
+    case Isa::Avx2: return axpy_run_avx2;
+    default: return axpy_run_scalar;
+  }
+}
+
+// Work is cut at global indices that are multiples of kChunk (a multiple of
+// every kernel's group width), so a Philox block is never split between tasks.
+constexpr int64_t kChunk = int64_t{1} << 16;
+
+struct Task {
+  const Segment* seg;
+  int64_t begin, end;  // element range within the segment
+};
+
+}  // namespace
+
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs, ThreadPool& pool) {
+  if (n_pairs < 0) throw Error(err::kArgument, "axpy_directions: negative number of (seed, coeff) pairs");
+  if (n_pairs > 0 && (!seeds || !coeffs))
+    throw Error(err::kArgument, "axpy_directions: seeds/coeffs pointer is null");
+  // zero coefficients contribute nothing: drop them; a non-finite one would destroy the weights
+  std::vector<uint64_t> s;
+  std::vector<float> c;
+  for (int k = 0; k < n_pairs; ++k) {
+    if (!std::isfinite(coeffs[k]))
+      throw Error(err::kArgument, "axpy_directions: coefficient " + std::to_string(k) + " (seed " +
+                                      std::to_string(seeds[k]) + ") is not finite");
+    if (coeffs[k] != 0.0f) {
+      s.push_back(seeds[k]);
+      c.push_back(coeffs[k]);
+    }
+  }
+  if (s.empty()) return;
+  std::vector<Task> tasks;
+  for (const Segment& seg : segs) {
+    if (seg.count < 0) throw Error(err::kArgument, "axpy_directions: segment with negative count");
+    if (seg.count == 0) continue;
+    if (!seg.data) throw Error(err::kArgument, "axpy_directions: segment data is null");
+    if (seg.dtype != DType::F32 && seg.dtype != DType::F16 && seg.dtype != DType::BF16)
+      throw Error(err::kDtype, "axpy_directions: unsupported segment dtype");
+    if (seg.g0 + static_cast<uint64_t>(seg.count) < seg.g0)
+      throw Error(err::kArgument, "axpy_directions: segment global indices overflow 2^64");
+    int64_t e = 0;
+    while (e < seg.count) {
+      const uint64_t g = seg.g0 + static_cast<uint64_t>(e);
+      const int64_t to_boundary = static_cast<int64_t>(kChunk - (g % kChunk));
+      const int64_t len = std::min(to_boundary, seg.count - e);
+      tasks.push_back({&seg, e, e + len});
+      e += len;
+    }
+  }
+  const RunFn run = select_kernel();
+  const int n = static_cast<int>(s.size());
+  pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
+    const Task& task = tasks[t];
+    const Segment& seg = *task.seg;
+    run(perturb_detail::elem_ptr(seg.data, seg.dtype, task.begin), seg.dtype,
+        seg.g0 + static_cast<uint64_t>(task.begin), task.end - task.begin, s.data(), c.data(), n);
+  });
+}
+
+void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
+  if (count < 0) throw Error(err::kArgument, "fill_direction: negative count");
+  if (count == 0) return;
+  if (!out) throw Error(err::kArgument, "fill_direction: output is null");
+  // 0 + 1·z is exactly z (z is never 0), through the same kernel as the weights
+  std::fill(out, out + count, 0.0f);
+  const float one = 1.0f;
+  select_kernel()(out, DType::F32, g0, count, &seed, &one, 1);
+}
+
+const char* direction_isa() { return isa_name(active_isa()); }
+
+}  // namespace dpzo

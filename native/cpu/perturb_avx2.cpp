@@ -1,0 +1,229 @@
+// defines: axpy_run_avx2 — 8 Philox blocks (32 direction elements) per step,
+// lane i = block b+i; the scalar operation sequence of dpzo/philox.h repeated
+// lane-wise, so the bits equal axpy_run_scalar's.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "cpu/perturb_kernels.h"
+#include "dpzo/philox.h"
+
+namespace dpzo {
+namespace perturb_detail {
+namespace {
+
+constexpr int kGroup = 32;  // direction elements per step
+
+inline __m256i bcast(uint32_t v) { return _mm256_set1_epi32(static_cast<int>(v)); }
+inline __m256 ps(float v) { return _mm256_set1_ps(v); }
+
+// (hi, lo) of the 32x32->64 products m·c in all 8 lanes (two vpmuludq).
+inline void mulhilo8(__m256i m, __m256i c, __m256i& hi, __m256i& lo) {
+  __m256i pe = _mm256_mul_epu32(c, m);
+  __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(c, 32), m);
+  lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+
+// Philox4x32-10 of counters (b+i, 0, 0) for i < 8 under key = seed.
+inline void philox8(uint64_t seed, uint64_t b, __m256i x[4]) {
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i sign = bcast(0x80000000u);
+  __m256i c0 = _mm256_add_epi32(bcast(static_cast<uint32_t>(b)), iota);
+  // low word wrapped (unsigned c0 < iota): high word + 1
+  __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(iota, sign), _mm256_xor_si256(c0, sign));
+  __m256i c1 = _mm256_sub_epi32(bcast(static_cast<uint32_t>(b >> 32)), carry);
+  __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
+  const __m256i m0 = bcast(kPhiloxM0), m1 = bcast(kPhiloxM1);
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    __m256i hi0, lo0, hi1, lo1;
+    mulhilo8(m0, c0, hi0, lo0);
+    mulhilo8(m1, c2, hi1, lo1);
+    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), bcast(k0));
+    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), bcast(k1));
+    c1 = lo1;
+    c3 = lo0;
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
+  }
+  x[0] = c0;
+  x[1] = c1;
+  x[2] = c2;
+  x[3] = c3;
+}
+
+// dir_log_unit, lane-wise.
+inline __m256 log_unit8(__m256i k) {
+  using namespace dirc;
+  __m256i ix = _mm256_sub_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(k)), bcast(24u << 23));
+  ix = _mm256_add_epi32(ix, bcast(0x3f800000u - 0x3f3504f3u));
+  __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(ix, 23), bcast(127));
+  __m256 f = _mm256_add_ps(
+      _mm256_castsi256_ps(_mm256_add_epi32(_mm256_and_si256(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))),
+      ps(-1.0f));
+  __m256 ef = _mm256_cvtepi32_ps(e);
+  __m256 p = _mm256_fmadd_ps(ps(kLogP7), f, ps(kLogP6));
+  p = _mm256_fmadd_ps(p, f, ps(kLogP5));
+  p = _mm256_fmadd_ps(p, f, ps(kLogP4));
+  p = _mm256_fmadd_ps(p, f, ps(kLogP3));
+  p = _mm256_fmadd_ps(p, f, ps(kLogP2));
+  p = _mm256_fmadd_ps(p, f, ps(kLogP1));
+  p = _mm256_fmadd_ps(p, f, ps(kLogP0));
+  __m256 w = _mm256_fmadd_ps(f, p, ps(-0.5f));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(f, f), w);
+  __m256 lo = _mm256_fmadd_ps(ef, ps(kLn2Lo), y);
+  __m256 hi = _mm256_fmadd_ps(ef, ps(kLn2Hi), f);
+  return _mm256_add_ps(hi, lo);
+}
+
+// dir_sincos_turn, lane-wise.
+inline void sincos_turn8(__m256i k, __m256& s_out, __m256& c_out) {
+  using namespace dirc;
+  __m256i q = _mm256_srli_epi32(_mm256_add_epi32(k, bcast(1u << 21)), 22);
+  __m256i rk = _mm256_sub_epi32(k, _mm256_slli_epi32(q, 22));
+  __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(rk), ps(kTwoM24));
+  __m256 x2 = _mm256_mul_ps(r, r);
+  __m256 p = _mm256_fmadd_ps(ps(kSin9), x2, ps(kSin7));
+  p = _mm256_fmadd_ps(p, x2, ps(kSin5));
+  p = _mm256_fmadd_ps(p, x2, ps(kSin3));
+  __m256 ys = _mm256_fmadd_ps(x2, p, ps(kTwoPiLo));
+  __m256 s = _mm256_fmadd_ps(r, ps(kTwoPiHi), _mm256_mul_ps(r, ys));
+  __m256 pc = _mm256_fmadd_ps(ps(kCos10), x2, ps(kCos8));
+  pc = _mm256_fmadd_ps(pc, x2, ps(kCos6));
+  pc = _mm256_fmadd_ps(pc, x2, ps(kCos4));
+  pc = _mm256_fmadd_ps(pc, x2, ps(kCos2));
+  __m256 c = _mm256_fmadd_ps(x2, pc, ps(1.0f));
+  __m256 swap = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(q, bcast(1)), bcast(1)));
+  __m256i sb = _mm256_castps_si256(_mm256_blendv_ps(s, c, swap));
+  __m256i cb = _mm256_castps_si256(_mm256_blendv_ps(c, s, swap));
+  sb = _mm256_xor_si256(sb, _mm256_slli_epi32(_mm256_and_si256(q, bcast(2)), 30));
+  cb = _mm256_xor_si256(cb, _mm256_slli_epi32(_mm256_and_si256(_mm256_add_epi32(q, bcast(1)), bcast(2)), 30));
+  s_out = _mm256_castsi256_ps(sb);
+  c_out = _mm256_castsi256_ps(cb);
+}
+
+inline void box_muller8(__m256i x0, __m256i x1, __m256& z0, __m256& z1) {
+  const __m256i one = bcast(1);
+  __m256 lg = log_unit8(_mm256_or_si256(_mm256_srli_epi32(x0, 8), one));
+  __m256 r = _mm256_sqrt_ps(_mm256_mul_ps(lg, ps(-2.0f)));
+  __m256 s, c;
+  sincos_turn8(_mm256_or_si256(_mm256_srli_epi32(x1, 8), one), s, c);
+  z0 = _mm256_mul_ps(r, c);
+  z1 = _mm256_mul_ps(r, s);
+}
+
+// z(seed, 4b .. 4b+31) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
+inline void direction32(uint64_t seed, uint64_t b, __m256 out[4]) {
+  __m256i x[4];
+  philox8(seed, b, x);
+  __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
+  box_muller8(x[0], x[1], z0, z1);
+  box_muller8(x[2], x[3], z2, z3);
+  // within 128-bit chunks: chunk c of v_j = block 4c+j
+  __m256 t0 = _mm256_unpacklo_ps(z0, z1), t1 = _mm256_unpackhi_ps(z0, z1);
+  __m256 t2 = _mm256_unpacklo_ps(z2, z3), t3 = _mm256_unpackhi_ps(z2, z3);
+  __m256 v0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+  __m256 v1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+  __m256 v2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+  __m256 v3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+  // out[m] = blocks 2m, 2m+1
+  out[0] = _mm256_permute2f128_ps(v0, v1, 0x20);
+  out[1] = _mm256_permute2f128_ps(v2, v3, 0x20);
+  out[2] = _mm256_permute2f128_ps(v0, v1, 0x31);
+  out[3] = _mm256_permute2f128_ps(v2, v3, 0x31);
+}
+
+inline void accumulate32(uint64_t b, const uint64_t* seeds, const float* coeffs, int n_pairs, __m256 acc[4]) {
+  for (int k = 0; k < n_pairs; ++k) {
+    __m256 z[4];
+    direction32(seeds[k], b, z);
+    const __m256 ck = ps(coeffs[k]);
+    for (int m = 0; m < 4; ++m) acc[m] = _mm256_fmadd_ps(ck, z[m], acc[m]);
+  }
+}
+
+// 8 int32 lanes (each <= 0xffff) -> 8 uint16
+inline __m128i pack16(__m256i v) {
+  __m256i p = _mm256_packus_epi32(v, v);  // per 128-bit chunk: v0..3 v0..3 | v4..7 v4..7
+  return _mm256_castsi256_si128(_mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0)));
+}
+inline __m256i nan_mask(__m256i u) {  // |u| > inf, unsigned; both sides < 2^31 so signed compare works
+  return _mm256_cmpgt_epi32(_mm256_and_si256(u, bcast(0x7fffffffu)), bcast(0x7f800000u));
+}
+// f32 -> bf16 bits, round to nearest even, NaN kept quiet (as dtype.h f32_to_bf16)
+inline __m128i to_bf16(__m256 v) {
+  __m256i u = _mm256_castps_si256(v);
+  __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), bcast(1));
+  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(bcast(0x7fffu), lsb)), 16);
+  __m256i qnan = _mm256_or_si256(_mm256_srli_epi32(u, 16), bcast(0x40u));
+  r = _mm256_blendv_epi8(r, qnan, nan_mask(u));
+  return pack16(r);
+}
+// f32 -> f16 bits with F16C (IEEE round to nearest even); NaN as dtype.h f32_to_f16
+inline __m128i to_f16(__m256 v) {
+  __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256i u = _mm256_castps_si256(v);
+  __m128i nan_h = pack16(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), bcast(0x8000u)), bcast(0x7e00u)));
+  __m128i m = pack16(_mm256_srli_epi32(nan_mask(u), 16));  // 0xffff per NaN lane
+  return _mm_blendv_epi8(h, nan_h, m);
+}
+
+inline void load32(const void* p, DType dt, __m256 v[4]) {
+  for (int m = 0; m < 4; ++m) {
+    if (dt == DType::F32) {
+      v[m] = _mm256_loadu_ps(static_cast<const float*>(p) + 8 * m);
+    } else {
+      __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + 8 * m));
+      v[m] = dt == DType::F16 ? _mm256_cvtph_ps(h)
+                              : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+  }
+}
+inline void store32(void* p, DType dt, const __m256 v[4]) {
+  for (int m = 0; m < 4; ++m) {
+    if (dt == DType::F32) {
+      _mm256_storeu_ps(static_cast<float*>(p) + 8 * m, v[m]);
+    } else {
+      __m128i h = dt == DType::F16 ? to_f16(v[m]) : to_bf16(v[m]);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(p) + 8 * m), h);
+    }
+  }
+}
+
+// Run elements [lo, hi) inside the group at global 4b, through a float32 staging buffer.
+void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi,
+                const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  alignas(32) float buf[kGroup] = {};
+  const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
+  for (int64_t i = lo; i < hi; ++i) buf[i + off] = load_elem(data, dt, i);
+  __m256 acc[4];
+  for (int m = 0; m < 4; ++m) acc[m] = _mm256_load_ps(buf + 8 * m);
+  accumulate32(b, seeds, coeffs, n_pairs, acc);
+  for (int m = 0; m < 4; ++m) _mm256_store_ps(buf + 8 * m, acc[m]);
+  for (int64_t i = lo; i < hi; ++i) store_elem(data, dt, i, buf[i + off]);
+}
+
+}  // namespace
+
+void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
+                   const float* coeffs, int n_pairs) {
+  int64_t i = 0;
+  if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block
+    const uint64_t b = g >> 2;
+    const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
+    edge_group(data, dt, g, b, 0, hi, seeds, coeffs, n_pairs);
+    i = hi;
+  }
+  for (; i + kGroup <= n; i += kGroup) {  // body: whole groups
+    void* p = elem_ptr(data, dt, i);
+    __m256 acc[4];
+    load32(p, dt, acc);
+    accumulate32((g + i) >> 2, seeds, coeffs, n_pairs, acc);
+    store32(p, dt, acc);
+  }
+  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, seeds, coeffs, n_pairs);  // tail
+}
+
+}  // namespace perturb_detail
+}  // namespace dpzo

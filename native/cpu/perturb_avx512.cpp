@@ -1,0 +1,255 @@
+// defines: axpy_run_avx512 — 16 Philox blocks (64 direction elements) per
+// step, lane i = block b+i; the scalar operation sequence of dpzo/philox.h
+// repeated lane-wise, so the bits equal axpy_run_scalar's.
+// GCC 12 reports _mm512_undefined_* inside its own intrinsics as maybe-uninitialized
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "cpu/perturb_kernels.h"
+#include "dpzo/philox.h"
+
+namespace dpzo {
+namespace perturb_detail {
+namespace {
+
+constexpr int kGroup = 64;  // direction elements per step
+
+inline __m512i bcast(uint32_t v) { return _mm512_set1_epi32(static_cast<int>(v)); }
+
+// Philox4x32-10 for 8 blocks held one per 64-bit lane (the 32-bit word in the
+// low half; high halves are don't-care): vpmuludq then yields lo in the low
+// half and hi in the high half of each lane, so no interleaving is needed.
+struct Philox8x64 {
+  __m512i c0, c1, c2, c3;
+};
+
+inline void philox_rounds(uint64_t seed, Philox8x64& a, Philox8x64& b) {
+  const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  // round 1: c2 = c3 = 0, so M1·c2 = 0
+  {
+    __m512i pa = _mm512_mul_epu32(a.c0, m0), pb = _mm512_mul_epu32(b.c0, m0);
+    const __m512i kk0 = bcast(k0), kk1 = bcast(k1);
+    a.c0 = _mm512_xor_si512(a.c1, kk0);
+    b.c0 = _mm512_xor_si512(b.c1, kk0);
+    a.c1 = _mm512_setzero_si512();
+    b.c1 = _mm512_setzero_si512();
+    a.c2 = _mm512_xor_si512(_mm512_srli_epi64(pa, 32), kk1);
+    b.c2 = _mm512_xor_si512(_mm512_srli_epi64(pb, 32), kk1);
+    a.c3 = pa;
+    b.c3 = pb;
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
+  }
+  for (int round = 1; round < 10; ++round) {
+    const __m512i kk0 = bcast(k0), kk1 = bcast(k1);
+    __m512i pa0 = _mm512_mul_epu32(a.c0, m0), pa1 = _mm512_mul_epu32(a.c2, m1);
+    __m512i pb0 = _mm512_mul_epu32(b.c0, m0), pb1 = _mm512_mul_epu32(b.c2, m1);
+    a.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa1, 32), a.c1, kk0, 0x96);  // three-way xor
+    b.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb1, 32), b.c1, kk0, 0x96);
+    a.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa0, 32), a.c3, kk1, 0x96);
+    b.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb0, 32), b.c3, kk1, 0x96);
+    a.c1 = pa1;
+    b.c1 = pb1;
+    a.c3 = pa0;
+    b.c3 = pb0;
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
+  }
+}
+
+// Philox4x32-10 of counters (b+i, 0, 0) for i < 16 under key = seed; lane i of x[j] = word j of block b+i.
+inline void philox16(uint64_t seed, uint64_t b, __m512i x[4]) {
+  // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
+  const __m512i blo = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m512i bhi = _mm512_add_epi64(blo, _mm512_set1_epi64(8));
+  Philox8x64 a{blo, _mm512_srli_epi64(blo, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  Philox8x64 h{bhi, _mm512_srli_epi64(bhi, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  philox_rounds(seed, a, h);
+  // gather the low halves: lanes 0..7 from a, 8..15 from h
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  x[0] = _mm512_permutex2var_epi32(a.c0, even, h.c0);
+  x[1] = _mm512_permutex2var_epi32(a.c1, even, h.c1);
+  x[2] = _mm512_permutex2var_epi32(a.c2, even, h.c2);
+  x[3] = _mm512_permutex2var_epi32(a.c3, even, h.c3);
+}
+
+inline __m512 ps(float v) { return _mm512_set1_ps(v); }
+
+// dir_log_unit, lane-wise.
+inline __m512 log_unit16(__m512i k) {
+  using namespace dirc;
+  __m512i ix = _mm512_sub_epi32(_mm512_castps_si512(_mm512_cvtepi32_ps(k)), bcast(24u << 23));
+  ix = _mm512_add_epi32(ix, bcast(0x3f800000u - 0x3f3504f3u));
+  __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(ix, 23), bcast(127));
+  __m512 f = _mm512_add_ps(
+      _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))),
+      ps(-1.0f));
+  __m512 ef = _mm512_cvtepi32_ps(e);
+  __m512 p = _mm512_fmadd_ps(ps(kLogP7), f, ps(kLogP6));
+  p = _mm512_fmadd_ps(p, f, ps(kLogP5));
+  p = _mm512_fmadd_ps(p, f, ps(kLogP4));
+  p = _mm512_fmadd_ps(p, f, ps(kLogP3));
+  p = _mm512_fmadd_ps(p, f, ps(kLogP2));
+  p = _mm512_fmadd_ps(p, f, ps(kLogP1));
+  p = _mm512_fmadd_ps(p, f, ps(kLogP0));
+  __m512 w = _mm512_fmadd_ps(f, p, ps(-0.5f));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(f, f), w);
+  __m512 lo = _mm512_fmadd_ps(ef, ps(kLn2Lo), y);
+  __m512 hi = _mm512_fmadd_ps(ef, ps(kLn2Hi), f);
+  return _mm512_add_ps(hi, lo);
+}
+
+// dir_sincos_turn, lane-wise.
+inline void sincos_turn16(__m512i k, __m512& s_out, __m512& c_out) {
+  using namespace dirc;
+  __m512i q = _mm512_srli_epi32(_mm512_add_epi32(k, bcast(1u << 21)), 22);
+  __m512i rk = _mm512_sub_epi32(k, _mm512_slli_epi32(q, 22));
+  __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(rk), ps(kTwoM24));
+  __m512 x2 = _mm512_mul_ps(r, r);
+  __m512 p = _mm512_fmadd_ps(ps(kSin9), x2, ps(kSin7));
+  p = _mm512_fmadd_ps(p, x2, ps(kSin5));
+  p = _mm512_fmadd_ps(p, x2, ps(kSin3));
+  __m512 ys = _mm512_fmadd_ps(x2, p, ps(kTwoPiLo));
+  __m512 s = _mm512_fmadd_ps(r, ps(kTwoPiHi), _mm512_mul_ps(r, ys));
+  __m512 pc = _mm512_fmadd_ps(ps(kCos10), x2, ps(kCos8));
+  pc = _mm512_fmadd_ps(pc, x2, ps(kCos6));
+  pc = _mm512_fmadd_ps(pc, x2, ps(kCos4));
+  pc = _mm512_fmadd_ps(pc, x2, ps(kCos2));
+  __m512 c = _mm512_fmadd_ps(x2, pc, ps(1.0f));
+  __mmask16 swap = _mm512_test_epi32_mask(q, bcast(1));
+  __m512i sb = _mm512_castps_si512(_mm512_mask_blend_ps(swap, s, c));
+  __m512i cb = _mm512_castps_si512(_mm512_mask_blend_ps(swap, c, s));
+  sb = _mm512_xor_si512(sb, _mm512_slli_epi32(_mm512_and_si512(q, bcast(2)), 30));
+  cb = _mm512_xor_si512(cb, _mm512_slli_epi32(_mm512_and_si512(_mm512_add_epi32(q, bcast(1)), bcast(2)), 30));
+  s_out = _mm512_castsi512_ps(sb);
+  c_out = _mm512_castsi512_ps(cb);
+}
+
+inline void box_muller16(__m512i x0, __m512i x1, __m512& z0, __m512& z1) {
+  const __m512i one = bcast(1);
+  __m512 lg = log_unit16(_mm512_or_si512(_mm512_srli_epi32(x0, 8), one));
+  __m512 r = _mm512_sqrt_ps(_mm512_mul_ps(lg, ps(-2.0f)));
+  __m512 s, c;
+  sincos_turn16(_mm512_or_si512(_mm512_srli_epi32(x1, 8), one), s, c);
+  z0 = _mm512_mul_ps(r, c);
+  z1 = _mm512_mul_ps(r, s);
+}
+
+// z(seed, 4b .. 4b+63) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
+inline void direction64(uint64_t seed, uint64_t b, __m512 out[4]) {
+  __m512i x[4];
+  philox16(seed, b, x);
+  __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
+  box_muller16(x[0], x[1], z0, z1);
+  box_muller16(x[2], x[3], z2, z3);
+  // 4x16 transpose: first within 128-bit chunks (chunk c of v_j = block 4c+j) ...
+  __m512 t0 = _mm512_unpacklo_ps(z0, z1), t1 = _mm512_unpackhi_ps(z0, z1);
+  __m512 t2 = _mm512_unpacklo_ps(z2, z3), t3 = _mm512_unpackhi_ps(z2, z3);
+  __m512 v0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+  __m512 v1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+  __m512 v2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+  __m512 v3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+  // ... then a 4x4 transpose of the 128-bit chunks
+  __m512 a01 = _mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(1, 0, 1, 0));
+  __m512 a23 = _mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(1, 0, 1, 0));
+  __m512 b01 = _mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(3, 2, 3, 2));
+  __m512 b23 = _mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(3, 2, 3, 2));
+  out[0] = _mm512_shuffle_f32x4(a01, a23, _MM_SHUFFLE(2, 0, 2, 0));
+  out[1] = _mm512_shuffle_f32x4(a01, a23, _MM_SHUFFLE(3, 1, 3, 1));
+  out[2] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(2, 0, 2, 0));
+  out[3] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+// acc[0..3] (64 floats, elements 4b..4b+63) += Σ_k c_k z(s_k, ·)
+inline void accumulate64(uint64_t b, const uint64_t* seeds, const float* coeffs, int n_pairs, __m512 acc[4]) {
+  for (int k = 0; k < n_pairs; ++k) {
+    __m512 z[4];
+    direction64(seeds[k], b, z);
+    const __m512 ck = ps(coeffs[k]);
+    for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, z[m], acc[m]);
+  }
+}
+
+// f32 -> bf16 bits, round to nearest even, NaN kept quiet (as dtype.h f32_to_bf16)
+inline __m256i to_bf16(__m512 v) {
+  __m512i u = _mm512_castps_si512(v);
+  __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, bcast(0x7fffffffu)), bcast(0x7f800000u));
+  __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), bcast(1));
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bcast(0x7fffu), lsb)), 16);
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), bcast(0x40u)));
+  return _mm512_cvtepi32_epi16(r);
+}
+// f32 -> f16 bits with F16C (IEEE round to nearest even); NaN as dtype.h f32_to_f16
+inline __m256i to_f16(__m512 v) {
+  __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512i u = _mm512_castps_si512(v);
+  __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, bcast(0x7fffffffu)), bcast(0x7f800000u));
+  __m256i nan_h = _mm512_cvtepi32_epi16(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), bcast(0x8000u)),
+                                                        bcast(0x7e00u)));
+  return _mm256_mask_mov_epi16(h, nan, nan_h);
+}
+
+inline void load64(const void* p, DType dt, __m512 v[4]) {
+  for (int m = 0; m < 4; ++m) {
+    if (dt == DType::F32) {
+      v[m] = _mm512_loadu_ps(static_cast<const float*>(p) + 16 * m);
+    } else {
+      __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(p) + 16 * m));
+      v[m] = dt == DType::F16 ? _mm512_cvtph_ps(h)
+                              : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+  }
+}
+inline void store64(void* p, DType dt, const __m512 v[4]) {
+  for (int m = 0; m < 4; ++m) {
+    if (dt == DType::F32) {
+      _mm512_storeu_ps(static_cast<float*>(p) + 16 * m, v[m]);
+    } else {
+      __m256i h = dt == DType::F16 ? to_f16(v[m]) : to_bf16(v[m]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(p) + 16 * m), h);
+    }
+  }
+}
+
+// Elements [lo, hi) of the run (lo, hi within one group starting at global 4b)
+// through a float32 staging buffer: the partial groups at the run's edges.
+void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi,
+                const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  alignas(64) float buf[kGroup] = {};
+  const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
+  for (int64_t i = lo; i < hi; ++i) buf[i + off] = load_elem(data, dt, i);
+  __m512 acc[4];
+  for (int m = 0; m < 4; ++m) acc[m] = _mm512_load_ps(buf + 16 * m);
+  accumulate64(b, seeds, coeffs, n_pairs, acc);
+  for (int m = 0; m < 4; ++m) _mm512_store_ps(buf + 16 * m, acc[m]);
+  for (int64_t i = lo; i < hi; ++i) store_elem(data, dt, i, buf[i + off]);
+}
+
+}  // namespace
+
+void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
+                     const float* coeffs, int n_pairs) {
+  int64_t i = 0;
+  // head: up to the first Philox block boundary, plus the rest of that group
+  if ((g & 3u) != 0 && n > 0) {
+    const uint64_t b = g >> 2;
+    const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
+    edge_group(data, dt, g, b, 0, hi, seeds, coeffs, n_pairs);
+    i = hi;
+  }
+  // body: whole groups, g+i a multiple of 4
+  for (; i + kGroup <= n; i += kGroup) {
+    void* p = elem_ptr(data, dt, i);
+    __m512 acc[4];
+    load64(p, dt, acc);
+    accumulate64((g + i) >> 2, seeds, coeffs, n_pairs, acc);
+    store64(p, dt, acc);
+  }
+  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, seeds, coeffs, n_pairs);  // tail
+}
+
+}  // namespace perturb_detail
+}  // namespace dpzo

@@ -1,0 +1,46 @@
+// defines: RopeTable::ensure, apply_rope (see rope.h).
+#include "cpu/rope.h"
+
+#include <cmath>
+
+namespace dpzo {
+namespace cpu {
+
+void RopeTable::ensure(int64_t n_positions, int64_t head_dim, double rope_theta) {
+  if (n_positions <= positions && half == head_dim / 2 && theta == rope_theta) return;
+  half = head_dim / 2;
+  theta = rope_theta;
+  positions = n_positions;
+  cos.resize(positions * half);
+  sin.resize(positions * half);
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      // inv_freq_i = θ^(−2i/d) (Su et al. 2021, RoFormer eq. 15)
+      const double a = static_cast<double>(p) * std::pow(rope_theta, -2.0 * i / head_dim);
+      cos[p * half + i] = static_cast<float>(std::cos(a));
+      sin[p * half + i] = static_cast<float>(std::sin(a));
+    }
+}
+
+void apply_rope(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T,
+                const int32_t* pos, int64_t col0, int64_t n_heads, int64_t head_dim) {
+  const int64_t half = head_dim / 2;
+  pool.parallel_for(T, 32, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* c = table.cos.data() + pos[t] * half;
+      const float* s = table.sin.data() + pos[t] * half;
+      for (int64_t h = 0; h < n_heads; ++h) {
+        float* a = x + t * ld + col0 + h * head_dim;
+        float* b = a + half;
+        for (int64_t i = 0; i < half; ++i) {
+          const float ai = a[i], bi = b[i];
+          a[i] = ai * c[i] - bi * s[i];
+          b[i] = bi * c[i] + ai * s[i];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace dpzo

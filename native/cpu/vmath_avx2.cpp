@@ -1,0 +1,16 @@
+// defines: vmath_ops_avx2 (vmath_impl.h compiled with the avx2 flags).
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/vmath.h"
+
+namespace dpzo {
+namespace cpu {
+namespace {
+#include "cpu/vmath_impl.h"
+}  // namespace
+const VmathOps vmath_ops_avx2 = {"avx2", gelu_tanh, silu_mul, softmax, max_sumexp};
+}  // namespace cpu
+}  // namespace dpzo
+#endif

@@ -1,0 +1,319 @@
+// defines: main of `dpzo_check`, a small driver that prints JSON and needs no
+// Node.js (e.g. on a GPU machine with only cmake + nvcc). Modes:
+//   philox                                  Philox4x32-10 known answers
+//   direction --seed S --g0 G --n N         z(S, G .. G+N-1)
+//   accuracy                                exhaustive error of the float32 log/sin/cos
+//   isa                                     scalar / avx2 / avx512 kernels bit for bit
+//   perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]
+//                                           elements/s of one pass (CPU; and CUDA when built and present)
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_features.h"
+#include "cpu/perturb_kernels.h"
+#include "dpzo/errors.h"
+#include "dpzo/perturb.h"
+#include "dpzo/philox.h"
+#include "dpzo/thread_pool.h"
+#ifdef DPZO_HAVE_CUDA
+#include "cuda_backend.h"
+#endif
+
+using namespace dpzo;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::map<std::string, std::string> parse_flags(int argc, char** argv, int first) {
+  std::map<std::string, std::string> f;
+  for (int i = first; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0 || i + 1 >= argc)
+      throw Error(err::kArgument, "dpzo_check: expected --flag value, got '" + a + "'");
+    f[a.substr(2)] = argv[++i];
+  }
+  return f;
+}
+uint64_t flag_u64(const std::map<std::string, std::string>& f, const char* k, uint64_t def) {
+  auto it = f.find(k);
+  if (it == f.end()) return def;
+  char* end = nullptr;
+  uint64_t v = std::strtoull(it->second.c_str(), &end, 0);
+  if (!end || *end) throw Error(err::kArgument, std::string("dpzo_check: --") + k + " is not an integer");
+  return v;
+}
+
+// distance in float32 ulps between two finite floats (ordered-integer difference)
+int64_t ulp_diff(float a, float b) {
+  auto key = [](float x) {
+    int32_t i = static_cast<int32_t>(f32_bits(x));
+    return i < 0 ? static_cast<int64_t>(INT32_MIN) - i : static_cast<int64_t>(i);
+  };
+  return std::llabs(key(a) - key(b));
+}
+// |approx - exact| in units of the float32 ulp of `exact`
+double ulp_err(float approx, long double exact) {
+  int e;
+  std::frexp(static_cast<double>(exact), &e);  // exact = m 2^e, m in [0.5, 1)
+  const long double ulp = std::ldexp(1.0L, e - 24);
+  return static_cast<double>(std::fabs(static_cast<long double>(approx) - exact) / ulp);
+}
+
+int mode_philox() {
+  struct Kat { uint32_t ctr[4], key[2], want[4]; };
+  const Kat kats[] = {
+      {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
+      {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu},
+       {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
+      {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u},
+       {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
+  };
+  bool all = true;
+  std::printf("{\"mode\":\"philox\",\"kats\":[");
+  for (size_t i = 0; i < 3; ++i) {
+    uint32_t out[4];
+    philox4x32_10(kats[i].ctr, kats[i].key, out);
+    bool ok = std::equal(out, out + 4, kats[i].want);
+    all = all && ok;
+    std::printf("%s{\"got\":\"%08x %08x %08x %08x\",\"want\":\"%08x %08x %08x %08x\",\"ok\":%s}", i ? "," : "",
+                out[0], out[1], out[2], out[3], kats[i].want[0], kats[i].want[1], kats[i].want[2],
+                kats[i].want[3], ok ? "true" : "false");
+  }
+  std::printf("],\"ok\":%s}\n", all ? "true" : "false");
+  return all ? 0 : 1;
+}
+
+int mode_direction(const std::map<std::string, std::string>& f) {
+  const uint64_t seed = flag_u64(f, "seed", 0), g0 = flag_u64(f, "g0", 0);
+  const int64_t n = static_cast<int64_t>(flag_u64(f, "n", 16));
+  std::vector<float> z(static_cast<size_t>(n));
+  fill_direction(seed, g0, n, z.data());
+  std::printf("{\"mode\":\"direction\",\"seed\":\"%" PRIu64 "\",\"g0\":\"%" PRIu64 "\",\"n\":%" PRId64
+              ",\"isa\":\"%s\",\"z\":[",
+              seed, g0, n, direction_isa());
+  for (int64_t i = 0; i < n; ++i) std::printf("%s%.9g", i ? "," : "", z[static_cast<size_t>(i)]);
+  std::printf("]}\n");
+  return 0;
+}
+
+// Every input the direction can see: odd k in [1, 2^24).
+int mode_accuracy() {
+  const long double two_pi = 6.283185307179586476925286766559L;
+  double log_max = 0, sin_max = 0, cos_max = 0, z_max = 0;
+  uint32_t log_arg = 0, sin_arg = 0, cos_arg = 0;
+  for (uint32_t k = 1; k < (1u << 24); k += 2) {
+    const long double u = std::ldexp(static_cast<long double>(k), -24);
+    const long double lg = std::log(u);
+    float l = dir_log_unit(k);
+    double e = ulp_err(l, lg);
+    if (e > log_max) { log_max = e; log_arg = k; }
+    float s, c;
+    dir_sincos_turn(k, &s, &c);
+    const long double sx = std::sin(two_pi * u), cx = std::cos(two_pi * u);
+    e = ulp_err(s, sx);
+    if (e > sin_max) { sin_max = e; sin_arg = k; }
+    e = ulp_err(c, cx);
+    if (e > cos_max) { cos_max = e; cos_arg = k; }
+    // z = r·cos: error relative to r (the pair's radius), in units of 2^-24·r
+    const long double r = std::sqrt(-2 * lg);
+    const float rf = sqrt32(mul32(l, -2.0f));
+    e = static_cast<double>(std::fabs(static_cast<long double>(mul32(rf, c)) - r * cx) / (r * std::ldexp(1.0L, -24)));
+    z_max = std::max(z_max, e);
+    e = static_cast<double>(std::fabs(static_cast<long double>(mul32(rf, s)) - r * sx) / (r * std::ldexp(1.0L, -24)));
+    z_max = std::max(z_max, e);
+  }
+  std::printf("{\"mode\":\"accuracy\",\"inputs\":%u,\"log_max_ulp\":%.4f,\"log_worst_k\":%u,"
+              "\"sin_max_ulp\":%.4f,\"sin_worst_k\":%u,\"cos_max_ulp\":%.4f,\"cos_worst_k\":%u,"
+              "\"z_max_err_in_2^-24_r\":%.4f,\"ok\":%s}\n",
+              1u << 23, log_max, log_arg, sin_max, sin_arg, cos_max, cos_arg, z_max,
+              (log_max <= 2 && sin_max <= 2 && cos_max <= 2) ? "true" : "false");
+  return (log_max <= 2 && sin_max <= 2 && cos_max <= 2) ? 0 : 1;
+}
+
+// The three kernels on the same runs (odd offsets, edges, all dtypes, 1..3 pairs).
+int mode_isa() {
+  using perturb_detail::axpy_run_avx2;
+  using perturb_detail::axpy_run_avx512;
+  using perturb_detail::axpy_run_scalar;
+  const CpuFeatures& cf = cpu_features();
+  using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int);
+  std::vector<std::pair<const char*, RunFn>> kernels = {{"scalar", axpy_run_scalar}};
+  if (cf.avx2) kernels.push_back({"avx2", axpy_run_avx2});
+  if (cf.avx512) kernels.push_back({"avx512", axpy_run_avx512});
+  const uint64_t seeds[3] = {42, 0x123456789abcdefull, 0xffffffffffffffffull};
+  const float coeffs[3] = {1e-3f, -2.5e-3f, 0.75f};
+  const uint64_t g0s[] = {0, 1, 2, 3, 61, 4095, (1ull << 32) * 4 - 37, 0x3ffffffffffffff0ull};
+  const int64_t ns[] = {1, 3, 4, 5, 31, 33, 64, 65, 127, 1000, 4099};
+  int64_t runs = 0, mismatches = 0;
+  uint32_t lcg = 12345;
+  for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
+    for (uint64_t g0 : g0s) {
+      for (int64_t n : ns) {
+        for (int pairs = 1; pairs <= 3; ++pairs) {
+          std::vector<float> init(static_cast<size_t>(n));
+          for (auto& v : init) {
+            lcg = lcg * 1664525u + 1013904223u;
+            v = static_cast<float>(static_cast<int32_t>(lcg)) * 1e-11f;
+          }
+          std::vector<std::vector<uint8_t>> out;
+          for (auto& kr : kernels) {
+            std::vector<uint8_t> buf(static_cast<size_t>(n * dtype_size(dt)));
+            for (int64_t i = 0; i < n; ++i) perturb_detail::store_elem(buf.data(), dt, i, init[static_cast<size_t>(i)]);
+            kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs);
+            out.push_back(std::move(buf));
+          }
+          ++runs;
+          for (size_t j = 1; j < out.size(); ++j)
+            if (out[j] != out[0]) {
+              if (mismatches < 5)
+                std::fprintf(stderr, "mismatch %s vs scalar: dtype %s g0 %" PRIu64 " n %" PRId64 " pairs %d\n",
+                             kernels[j].first, dtype_name(dt), g0, n, pairs);
+              ++mismatches;
+            }
+        }
+      }
+    }
+  }
+  std::printf("{\"mode\":\"isa\",\"kernels\":[");
+  for (size_t j = 0; j < kernels.size(); ++j) std::printf("%s\"%s\"", j ? "," : "", kernels[j].first);
+  std::printf("],\"runs\":%" PRId64 ",\"mismatches\":%" PRId64 ",\"ok\":%s}\n", runs, mismatches,
+              mismatches ? "false" : "true");
+  return mismatches ? 1 : 0;
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// best elements/s of `reps` passes of θ += Σ c_k z(s_k) over n elements of dtype dt
+double bench_cpu(DType dt, int64_t n, int threads, int pairs, int reps) {
+  std::vector<uint8_t> buf(static_cast<size_t>(n) * dtype_size(dt));
+  for (int64_t i = 0; i < n; ++i) perturb_detail::store_elem(buf.data(), dt, i, 0.01f);
+  ThreadPool pool(threads);
+  std::vector<Segment> segs = {{buf.data(), dt, n, 0}};
+  std::vector<uint64_t> seeds(static_cast<size_t>(pairs));
+  std::vector<float> coeffs(static_cast<size_t>(pairs), 1e-3f);
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    for (int k = 0; k < pairs; ++k) seeds[static_cast<size_t>(k)] = 1000 + r * pairs + k;
+    auto t0 = Clock::now();
+    axpy_directions(segs, seeds.data(), coeffs.data(), pairs, pool);
+    best = std::max(best, static_cast<double>(n) / seconds_since(t0));
+  }
+  return best;
+}
+
+int mode_bench(const std::map<std::string, std::string>& f) {
+  const int64_t n = static_cast<int64_t>(flag_u64(f, "n", 124000000));
+  const int threads = static_cast<int>(flag_u64(f, "threads", 0));
+  const int pairs = static_cast<int>(flag_u64(f, "pairs", 1));
+  const int reps = static_cast<int>(flag_u64(f, "reps", 3));
+  std::string which = f.count("dtype") ? f.at("dtype") : "all";
+  std::vector<DType> dts;
+  if (which == "f32" || which == "all") dts.push_back(DType::F32);
+  if (which == "bf16" || which == "all") dts.push_back(DType::BF16);
+  if (which == "f16" || which == "all") dts.push_back(DType::F16);
+  if (dts.empty()) throw Error(err::kArgument, "dpzo_check: --dtype must be f32, bf16, f16 or all");
+  ThreadPool probe(threads);
+  std::printf("{\"mode\":\"perturb-bench\",\"n\":%" PRId64 ",\"threads\":%d,\"pairs\":%d,\"isa\":\"%s\",\"cpu\":[",
+              n, probe.size(), pairs, direction_isa());
+  for (size_t i = 0; i < dts.size(); ++i) {
+    double eps = bench_cpu(dts[i], n, threads, pairs, reps);
+    std::printf("%s{\"dtype\":\"%s\",\"elements_per_s\":%.4g,\"GB_per_s\":%.3g}", i ? "," : "", dtype_name(dts[i]),
+                eps, eps * 2 * dtype_size(dts[i]) / 1e9);
+    std::fflush(stdout);
+  }
+  std::printf("]");
+#ifdef DPZO_HAVE_CUDA
+  if (cuda::available()) {
+    // 1) the CUDA direction against the CPU one, bit for bit, on 1e7 elements at an odd offset
+    const int64_t m = 10000000;
+    const uint64_t seed = 0x9e3779b97f4a7c15ull, g0 = 123456789;
+    std::vector<float> cpu(static_cast<size_t>(m)), gpu(static_cast<size_t>(m));
+    fill_direction(seed, g0, m, cpu.data());
+    float* d = static_cast<float*>(cuda::device_alloc(static_cast<size_t>(m) * 4));
+    cuda::fill_direction(seed, g0, m, d);
+    cuda::copy_to_host(gpu.data(), d, static_cast<size_t>(m) * 4);
+    int64_t max_ulp = 0, differ = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      int64_t u = ulp_diff(cpu[static_cast<size_t>(i)], gpu[static_cast<size_t>(i)]);
+      differ += u != 0;
+      max_ulp = std::max(max_ulp, u);
+    }
+    // 2) axpy with 3 pairs on F32 and BF16 buffers, CPU vs CUDA bytes
+    const uint64_t seeds3[3] = {7, 1ull << 40, 99};
+    const float coeffs3[3] = {1e-3f, -2e-3f, 5e-4f};
+    bool axpy_equal = true;
+    for (DType dt : {DType::F32, DType::BF16, DType::F16}) {
+      const int64_t k = 1000003;
+      std::vector<uint8_t> h(static_cast<size_t>(k) * dtype_size(dt)), back(h.size());
+      for (int64_t i = 0; i < k; ++i) perturb_detail::store_elem(h.data(), dt, i, 0.02f * std::sin(0.001f * i));
+      void* dd = cuda::device_alloc(h.size());
+      cuda::copy_to_device(dd, h.data(), h.size());
+      ThreadPool pool(threads);
+      axpy_directions({{h.data(), dt, k, 77}}, seeds3, coeffs3, 3, pool);
+      cuda::axpy_directions({{dd, dt, k, 77}}, seeds3, coeffs3, 3);
+      cuda::copy_to_host(back.data(), dd, h.size());
+      cuda::device_free(dd);
+      axpy_equal = axpy_equal && back == h;
+    }
+    cuda::device_free(d);
+    // 3) speed: one pass over n F32 elements in device memory
+    float* w = static_cast<float*>(cuda::device_alloc(static_cast<size_t>(n) * 4));
+    std::vector<float> zeros(1 << 20, 0.0f);
+    for (int64_t i = 0; i < n; i += static_cast<int64_t>(zeros.size()))
+      cuda::copy_to_device(w + i, zeros.data(), static_cast<size_t>(std::min<int64_t>(n - i, zeros.size())) * 4);
+    double best = 0;
+    for (int r = 0; r < reps + 1; ++r) {
+      uint64_t sd = 5000 + r;
+      float cf = 1e-3f;
+      auto t0 = Clock::now();
+      cuda::axpy_directions({{w, DType::F32, n, 0}}, &sd, &cf, 1);
+      if (r > 0) best = std::max(best, static_cast<double>(n) / seconds_since(t0));
+    }
+    cuda::device_free(w);
+    std::printf(",\"cuda\":{\"device\":\"%s\",\"direction_elements\":%" PRId64 ",\"differing\":%" PRId64
+                ",\"max_ulp_diff\":%" PRId64 ",\"axpy_bitwise_equal\":%s,\"f32_elements_per_s\":%.4g,\"GB_per_s\":%.4g}",
+                cuda::device_name().c_str(), m, differ, max_ulp, axpy_equal ? "true" : "false", best, best * 8 / 1e9);
+  } else {
+    std::printf(",\"cuda\":null");
+  }
+#endif
+  std::printf("}\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 2) {
+      std::fprintf(stderr, "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
+                           "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]\n");
+      return 2;
+    }
+    const std::string mode = argv[1];
+    auto flags = parse_flags(argc, argv, 2);
+    if (mode == "philox") return mode_philox();
+    if (mode == "direction") return mode_direction(flags);
+    if (mode == "accuracy") return mode_accuracy();
+    if (mode == "isa") return mode_isa();
+    if (mode == "perturb-bench") return mode_bench(flags);
+    throw Error(err::kArgument, "dpzo_check: unknown mode '" + mode + "'");
+  } catch (const Error& e) {
+    std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", e.code().c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::printf("{\"error\":\"ERR_INTERNAL\",\"message\":\"%s\"}\n", e.what());
+    return 1;
+  }
+}

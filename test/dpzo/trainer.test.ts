@@ -1,0 +1,94 @@
+// Trainer behaviour on the fake model: cancellation, callbacks, the event loop,
+// the budget, and bad input rejected before any release.
+import { describe, expect, it } from 'vitest';
+
+import { installTestHooks } from '../../lib/dpzo/hooks.js';
+import { DPZOTrainer, makePlan } from '../../lib/dpzo/index.js';
+import { FakeModel, tokenDataset } from './fake-model.js';
+
+const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
+const base = { train, epsilon: 8, delta: 1e-5, batchSize: 4, steps: 30, lr: 0.01, clip: 1, zoEps: 1e-2 };
+
+describe('DPZOTrainer', () => {
+  it('AbortSignal stops between steps; onStep sees every step; the event loop keeps running', async () => {
+    const model = new FakeModel(8);
+    const trainer = new DPZOTrainer(model, base);
+    const controller = new AbortController();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const seen: number[] = [];
+    const report = await trainer.train({
+      signal: controller.signal,
+      onStep: (s) => {
+        seen.push(s.step);
+        if (s.step === 4) controller.abort();
+      },
+    });
+    clearInterval(timer);
+    expect(report.stopReason).toBe('cancelled');
+    expect(report.steps).toBe(5);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(ticks).toBeGreaterThan(0);
+    expect(report.private).toBe(true);
+  });
+
+  it('calibrates σ to the budget and spends no more than it', async () => {
+    const model = new FakeModel(8);
+    const trainer = new DPZOTrainer(model, base);
+    const plan = trainer.plan();
+    expect(plan.calibrated).toBe(true);
+    expect(plan.noiseMultiplier).toBeGreaterThan(0);
+    expect(plan.predictedEpsilon).toBeLessThanOrEqual(8);
+    const report = await trainer.train();
+    expect(report.stopReason).toBe('completed');
+    expect(report.steps).toBe(30);
+    expect(report.epsilon.pld).toBeLessThanOrEqual(8);
+    expect(report.epsilon.pld).toBeGreaterThan(7);
+    expect(report.epsilon.rdp).toBeGreaterThanOrEqual(report.epsilon.pld);
+    // a smaller budget calibrates more noise
+    expect(makePlan({ ...base, epsilon: 2 }).noiseMultiplier).toBeGreaterThan(plan.noiseMultiplier!);
+  });
+
+  it('bad input is an error before any release', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ train: tokenDataset([]) }, /no examples/],
+      [{ epsilon: 1e-9, steps: 100000 }, /ERR_BUDGET_IMPOSSIBLE|no noise level|budget/],
+      [{ noiseMultiplier: 0.01 }, /spend ε = .* > the budget/],
+      [{ batchSize: 400 }, /exceeds the training set size/],
+      [{ steps: undefined }, /steps .*or epochs/],
+      [{ weightDecay: 0.1 }, /weight decay is not supported/],
+      [{ delta: 2 }, /delta/],
+      [{ directions: 1.5 }, /directions/],
+      [{ mechanism: 'laplace', noiseMultiplier: 1 }, /gaussian mechanism only/],
+    ];
+    for (const [patch, re] of cases) {
+      const model = new FakeModel(4);
+      const before = model.getParameter();
+      const trainer = new DPZOTrainer(model, { ...base, ...patch } as typeof base);
+      let released = 0;
+      await expect(trainer.train({ onStep: () => void released++ })).rejects.toThrow(re);
+      expect(released).toBe(0);
+      expect(model.log).toEqual([]);
+      expect(model.getParameter()).toEqual(before);
+    }
+  });
+
+  it('stops rather than exceed a budget the explicit noise cannot reach', async () => {
+    // σ fits 30 steps exactly; run 30 then check a 31st release would be refused by the ledger rule
+    const plan = makePlan(base);
+    const model = new FakeModel(8);
+    const trainer = new DPZOTrainer(model, { ...base, noiseMultiplier: plan.noiseMultiplier, steps: 30 });
+    const r = await trainer.train();
+    expect(r.steps).toBe(30);
+    const more = new DPZOTrainer(new FakeModel(8), { ...base, noiseMultiplier: plan.noiseMultiplier, steps: 60 });
+    await expect(more.train()).rejects.toThrow(/> the budget/);
+  });
+
+  it('marks a run with test hooks as not private', async () => {
+    const trainer = new DPZOTrainer(new FakeModel(4), { ...base, steps: 2 });
+    installTestHooks(trainer, { seeds: (_t, n) => Array.from({ length: n }, () => 1n) });
+    const r = await trainer.train();
+    expect(r.private).toBe(false);
+    expect(r.warnings.join()).toMatch(/NOT private/);
+  });
+});
