@@ -389,7 +389,7 @@ describe('bad input is a rejected promise with a code and a message naming the c
       () => expect.fail('loaded a directory without weights'),
       (err: Error & { code?: string }) => err,
     );
-    expect(['ERR_SHARD_MISSING', 'ERR_IO']).toContain(e.code);
+    expect(['ERR_SHARD_MISSING', 'ERR_TENSOR_MISSING', 'ERR_IO']).toContain(e.code);
     expect(e.message).toContain('model.safetensors');
   });
 

@@ -10,7 +10,7 @@ import { type Model, loadModel } from '../lib/index.js';
 import { type Checkpoint, VARIANTS, makeTempDir, writeRandomCheckpoint } from './helpers/checkpoints.js';
 import { expectRejection } from './helpers/expect-error.js';
 import { Rng } from './helpers/prng.js';
-import { type FloatDType, readTensorsF64 } from './helpers/safetensors.js';
+import { type FloatDType, readTensorsF64, roundTo } from './helpers/safetensors.js';
 import { RefModel, candidateLoss, sequenceLoss } from './reference/forward-f64.js';
 
 const tmp = makeTempDir('dpzo-forward-');
@@ -138,6 +138,22 @@ describe('per-example loss, candidates and logits vs the float64 reference', () 
         }
       });
     }
+  }
+});
+
+describe('weights converted on load', () => {
+  for (const target of ['BF16', 'F16'] as const) {
+    it(`an F32 file loaded as ${target} computes with the rounded weights`, async () => {
+      const ck = writeRandomCheckpoint(fresh(`conv-${target}`), { family: 'llama', numKvHeads: 2, tie: false, seed: 61, shards: 2 });
+      const rounded = new Map([...ck.tensors].map(([n, t]) => [n, { shape: t.shape, values: t.values.map((x) => roundTo(x, target)) }]));
+      const ref = new RefModel(ck.config, rounded);
+      const m = await loadModel(ck.dir, { threads: 2, dtype: target === 'BF16' ? 'bfloat16' : 'float16' });
+      try {
+        await expectLossesMatch(m, ref, randomBatch(new Rng(62), ref.vocabSize, 5, 40, true), TOL[target], `loaded as ${target}`);
+      } finally {
+        m.dispose();
+      }
+    });
   }
 });
 

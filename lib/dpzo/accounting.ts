@@ -2,7 +2,8 @@
 // calibration, the release ledger (a file in a run directory, or in memory for
 // API runs without one), and ε spent by PLD and RDP (plus pure ε for Laplace).
 import { DpzoError } from '../errors.js';
-import { PldAccountant, PrivacyLedger, RdpAccountant, calibrateNoise } from '../privacy/index.js';
+import { PldAccountant, RdpAccountant } from '../privacy/accountant.js';
+import { calibrateNoise, maxSteps } from '../privacy/calibrate.js';
 
 export type Mechanism = 'gaussian' | 'laplace';
 export type AccountantKind = 'pld' | 'rdp';
@@ -82,34 +83,57 @@ export function epsilonOf(plan: Omit<NoisePlan, 'epsilon'>, delta: number, accou
   return acc.getEpsilon(delta).epsilon;
 }
 
-/** The file ledger of a run directory (lib/privacy's PrivacyLedger). */
-export function openFileLedger(path: string, budget: Budget, accountant: AccountantKind, create: boolean): ReleaseLedger & { entries(): Release[] } {
-  const ledger = PrivacyLedger.open(path, { budget, accountant, create });
+interface PrivacyLedgerLike {
+  readonly entries: Release[];
+  wouldExceed(r: Release): boolean;
+  append(r: Release): void;
+  close?(): void;
+}
+
+/** The file ledger of a run directory (lib/privacy's PrivacyLedger: hash-chained, fsynced lines). */
+export async function openFileLedger(path: string, budget: Budget, accountant: AccountantKind, create: boolean): Promise<ReleaseLedger & { entries(): Release[] }> {
+  const spec = '../privacy/ledger.js';
+  const mod = (await import(spec)) as { PrivacyLedger: { open(path: string, o: { budget: Budget; accountant: AccountantKind; create: boolean }): PrivacyLedgerLike } };
+  const ledger = mod.PrivacyLedger.open(path, { budget, accountant, create });
   return {
     get count() {
       return ledger.entries.length;
     },
     wouldExceed: (r) => ledger.wouldExceed(r),
     append: (r) => ledger.append(r),
-    entries: () => ledger.entries.map((e: Release) => ({ ...e })),
-    close: () => (ledger as { close?: () => void }).close?.(),
+    entries: () => ledger.entries.map((e) => ({ ...e })),
+    close: () => ledger.close?.(),
   };
+}
+
+function signature(r: Release): string {
+  return JSON.stringify(event(r));
 }
 
 /** A ledger in memory for API runs without a run directory: same budget rule, nothing written. */
 export function memoryLedger(budget: Budget, accountant: AccountantKind): ReleaseLedger & { entries(): Release[] } {
   const entries: Release[] = [];
-  const spentWith = (extra: Release | null) => {
-    const all = extra ? [...entries, extra] : entries;
-    return epsilonOfEntries(all, budget.delta, accountant);
+  // all releases of a run are identical: the affordable count is found once (bisection on the accountant)
+  const affordable = new Map<string, number>();
+  const exceeds = (r: Release): boolean => {
+    const sig = signature(r);
+    if (entries.every((e) => signature(e) === sig)) {
+      let max = affordable.get(sig);
+      if (max === undefined) {
+        max = maxSteps({ epsilon: budget.epsilon, delta: budget.delta, sampleRate: r.sampleRate, mechanism: r.mechanism, noiseMultiplier: r.noiseMultiplier, laplaceScale: r.laplaceScale, clip: r.clip, accountant }).steps;
+        affordable.set(sig, max);
+      }
+      return entries.length + 1 > max;
+    }
+    return epsilonOfEntries([...entries, r], budget.delta, accountant) > budget.epsilon;
   };
   return {
     get count() {
       return entries.length;
     },
-    wouldExceed: (r) => spentWith(r) > budget.epsilon,
+    wouldExceed: exceeds,
     append: (r) => {
-      if (spentWith(r) > budget.epsilon) throw new DpzoError('ERR_BUDGET_EXCEEDED', `step ${r.step} would exceed ε = ${budget.epsilon}`);
+      if (exceeds(r)) throw new DpzoError('ERR_BUDGET_EXCEEDED', `step ${r.step} would exceed ε = ${budget.epsilon}`);
       entries.push({ ...r });
     },
     entries: () => entries.map((e) => ({ ...e })),
@@ -137,7 +161,7 @@ function epsilonOfEntries(entries: Release[], delta: number, accountant: Account
 
 /** ε spent by the releases, by both accountants (and pure ε for Laplace). */
 export function spent(entries: Release[], delta: number): Spent {
-  if (entries.length === 0) return { delta, pld: 0, rdp: 0, ...(entries.length === 0 ? {} : {}) };
+  if (entries.length === 0) return { delta, pld: 0, rdp: 0 };
   const pld = new PldAccountant();
   const rdp = new RdpAccountant();
   compose(entries, pld);

@@ -157,7 +157,7 @@ export class DPZOTrainer {
       const hash = await model.weightsHash();
       if (hash !== run.model.weightsHash) throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${runDir}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}…`);
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
-      ledger = openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, false);
+      ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, false);
       start = reconcile(runDir, ledger.count);
       writer = new TrajectoryWriter(runDir);
       await replayTrajectory(model, readTrajectory(runDir).lines, plan.zoEps, cb.signal);
@@ -176,7 +176,7 @@ export class DPZOTrainer {
           meta: o.meta ?? {},
         };
         writeJsonAtomic(join(runDir, RUN_FILE), record);
-        ledger = openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, true);
+        ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, true);
         writer = new TrajectoryWriter(runDir);
       } else {
         ledger = memoryLedger(plan.budget, plan.accountant);

@@ -107,13 +107,14 @@ export class NativeBackedModel implements Model {
     return this.native().getParameter(name);
   }
 
-  perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void> {
+  // async: bad arguments reject the promise rather than throwing synchronously
+  async perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void> {
     const s = checkSeed(seed);
     if (!Number.isFinite(scale)) throw new DpzoError('ERR_ARGUMENT', `scale must be finite (got ${scale})`);
     return this.enqueue((m) => m.perturb(s, scale), opts?.signal);
   }
 
-  update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void> {
+  async update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void> {
     if (!Array.isArray(pairs)) throw new DpzoError('ERR_ARGUMENT', 'update takes an array of { seed, coeff }');
     const seeds = pairs.map((p, i) => checkSeed(p.seed, `pairs[${i}].seed`));
     const coeffs = pairs.map((p, i) => {
@@ -123,7 +124,7 @@ export class NativeBackedModel implements Model {
     return this.enqueue((m) => m.update(seeds, coeffs), opts?.signal);
   }
 
-  perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult> {
+  async perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult> {
     const packed = packLossBatch(batch);
     return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);
   }
@@ -168,7 +169,7 @@ export class NativeBackedModel implements Model {
     return Array.from(r);
   }
 
-  weightsHash(): Promise<string> {
+  async weightsHash(): Promise<string> {
     return this.enqueue((m) => m.weightsHash());
   }
 
@@ -176,7 +177,7 @@ export class NativeBackedModel implements Model {
     return this.native().memory();
   }
 
-  save(dir: string): Promise<void> {
+  async save(dir: string): Promise<void> {
     return this.enqueue((m) => m.save(dir));
   }
 

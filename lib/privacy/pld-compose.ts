@@ -52,8 +52,8 @@ function chernoffWindow(groups: ComposeGroup[], tail: number): [number, number] 
   let lo = supportLo;
   const logTail = Math.log(tail);
   // t in index units; t/Δ spans 1e-3 .. 1e4 in loss units
-  for (let k = -24; k <= 32; k++) {
-    const tLoss = 10 ** (k / 8);
+  for (let k = -12; k <= 16; k++) {
+    const tLoss = 10 ** (k / 4);
     const t = tLoss * interval;
     for (const sgn of [1, -1]) {
       let logM = 0;

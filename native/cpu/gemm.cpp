@@ -196,8 +196,9 @@ void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K,
   ops.columns(ap, M, K, m_pad, W, nullptr, 0, N, C, ldc, false, s.data());
 }
 
-double gemm_bench(int64_t M, int64_t N, int64_t K, int threads, DType dtype) {
-  if (M <= 0 || N <= 0 || K <= 0) throw Error(err::kArgument, "gemm_bench: sizes must be positive");
+double gemm_bench(int64_t M, int64_t N, int64_t K, int threads, int iters, DType dtype) {
+  if (M <= 0 || N <= 0 || K <= 0 || iters <= 0)
+    throw Error(err::kArgument, "gemm_bench: sizes and iters must be positive");
   ThreadPool pool(threads);
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
@@ -221,7 +222,7 @@ double gemm_bench(int64_t M, int64_t N, int64_t K, int threads, DType dtype) {
   GemmWorkspace ws;
   linear(pool, ws, M, N, K, A.data(), K, W, nullptr, C.data(), N, false);  // warm-up
   double best = 1e30;
-  for (int r = 0; r < 5; ++r) {
+  for (int r = 0; r < iters; ++r) {
     auto t0 = std::chrono::steady_clock::now();
     linear(pool, ws, M, N, K, A.data(), K, W, nullptr, C.data(), N, false);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -67,9 +67,10 @@ void convert_row(const void* src, DType dtype, int64_t n, float* dst);
 const char* gemm_isa();
 const char* gemm_backend();
 
-// A large plain F32 GEMM (M×K times K×N, nn.Linear layout) on `threads`
-// threads; returns the best GFLOP/s of a few repetitions. dtype = weight dtype.
-double gemm_bench(int64_t M, int64_t N, int64_t K, int threads, DType dtype = DType::F32);
+// A plain GEMM (M×K activations times an N×K nn.Linear weight of `dtype`)
+// through linear() on `threads` threads; returns the best GFLOP/s of `iters`
+// timed repetitions after one warm-up (the binding's native.gemmBench).
+double gemm_bench(int64_t M, int64_t N, int64_t K, int threads, int iters = 5, DType dtype = DType::F32);
 
 }  // namespace cpu
 }  // namespace dpzo

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "cpu/perturb_kernels.h"
 #include "dpzo/philox.h"
@@ -18,6 +19,20 @@ constexpr int kGroup = 64;  // direction elements per step
 
 inline __m512i bcast(uint32_t v) { return _mm512_set1_epi32(static_cast<int>(v)); }
 
+// The key of each of the 10 rounds, broadcast once per run (not per group).
+struct RoundKeys {
+  __m512i k0[10], k1[10];
+};
+inline RoundKeys round_keys(uint64_t seed) {
+  RoundKeys rk;
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int r = 0; r < 10; ++r, k0 += kPhiloxW0, k1 += kPhiloxW1) {
+    rk.k0[r] = bcast(k0);
+    rk.k1[r] = bcast(k1);
+  }
+  return rk;
+}
+
 // Philox4x32-10 for 8 blocks held one per 64-bit lane (the 32-bit word in the
 // low half; high halves are don't-care): vpmuludq then yields lo in the low
 // half and hi in the high half of each lane, so no interleaving is needed.
@@ -25,49 +40,41 @@ struct Philox8x64 {
   __m512i c0, c1, c2, c3;
 };
 
-inline void philox_rounds(uint64_t seed, Philox8x64& a, Philox8x64& b) {
+inline void philox_rounds(const RoundKeys& rk, Philox8x64& a, Philox8x64& b) {
   const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  // round 1: c2 = c3 = 0, so M1·c2 = 0
-  {
+  {  // round 1: c2 = c3 = 0, so M1·c2 = 0
     __m512i pa = _mm512_mul_epu32(a.c0, m0), pb = _mm512_mul_epu32(b.c0, m0);
-    const __m512i kk0 = bcast(k0), kk1 = bcast(k1);
-    a.c0 = _mm512_xor_si512(a.c1, kk0);
-    b.c0 = _mm512_xor_si512(b.c1, kk0);
+    a.c0 = _mm512_xor_si512(a.c1, rk.k0[0]);
+    b.c0 = _mm512_xor_si512(b.c1, rk.k0[0]);
     a.c1 = _mm512_setzero_si512();
     b.c1 = _mm512_setzero_si512();
-    a.c2 = _mm512_xor_si512(_mm512_srli_epi64(pa, 32), kk1);
-    b.c2 = _mm512_xor_si512(_mm512_srli_epi64(pb, 32), kk1);
+    a.c2 = _mm512_xor_si512(_mm512_srli_epi64(pa, 32), rk.k1[0]);
+    b.c2 = _mm512_xor_si512(_mm512_srli_epi64(pb, 32), rk.k1[0]);
     a.c3 = pa;
     b.c3 = pb;
-    k0 += kPhiloxW0;
-    k1 += kPhiloxW1;
   }
   for (int round = 1; round < 10; ++round) {
-    const __m512i kk0 = bcast(k0), kk1 = bcast(k1);
     __m512i pa0 = _mm512_mul_epu32(a.c0, m0), pa1 = _mm512_mul_epu32(a.c2, m1);
     __m512i pb0 = _mm512_mul_epu32(b.c0, m0), pb1 = _mm512_mul_epu32(b.c2, m1);
-    a.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa1, 32), a.c1, kk0, 0x96);  // three-way xor
-    b.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb1, 32), b.c1, kk0, 0x96);
-    a.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa0, 32), a.c3, kk1, 0x96);
-    b.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb0, 32), b.c3, kk1, 0x96);
+    a.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa1, 32), a.c1, rk.k0[round], 0x96);  // 3-way xor
+    b.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb1, 32), b.c1, rk.k0[round], 0x96);
+    a.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa0, 32), a.c3, rk.k1[round], 0x96);
+    b.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb0, 32), b.c3, rk.k1[round], 0x96);
     a.c1 = pa1;
     b.c1 = pb1;
     a.c3 = pa0;
     b.c3 = pb0;
-    k0 += kPhiloxW0;
-    k1 += kPhiloxW1;
   }
 }
 
-// Philox4x32-10 of counters (b+i, 0, 0) for i < 16 under key = seed; lane i of x[j] = word j of block b+i.
-inline void philox16(uint64_t seed, uint64_t b, __m512i x[4]) {
+// Philox4x32-10 of counters (b+i, 0, 0) for i < 16; lane i of x[j] = word j of block b+i.
+inline void philox16(const RoundKeys& rk, uint64_t b, __m512i x[4]) {
   // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
   const __m512i blo = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
   const __m512i bhi = _mm512_add_epi64(blo, _mm512_set1_epi64(8));
   Philox8x64 a{blo, _mm512_srli_epi64(blo, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
   Philox8x64 h{bhi, _mm512_srli_epi64(bhi, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
-  philox_rounds(seed, a, h);
+  philox_rounds(rk, a, h);
   // gather the low halves: lanes 0..7 from a, 8..15 from h
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   x[0] = _mm512_permutex2var_epi32(a.c0, even, h.c0);
@@ -138,10 +145,10 @@ inline void box_muller16(__m512i x0, __m512i x1, __m512& z0, __m512& z1) {
   z1 = _mm512_mul_ps(r, s);
 }
 
-// z(seed, 4b .. 4b+63) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
-inline void direction64(uint64_t seed, uint64_t b, __m512 out[4]) {
+// z(seed, 4b .. 4b+63) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
+inline void direction64(const RoundKeys& rk, uint64_t b, __m512 out[4]) {
   __m512i x[4];
-  philox16(seed, b, x);
+  philox16(rk, b, x);
   __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
   box_muller16(x[0], x[1], z0, z1);
   box_muller16(x[2], x[3], z2, z3);
@@ -163,13 +170,22 @@ inline void direction64(uint64_t seed, uint64_t b, __m512 out[4]) {
   out[3] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(3, 1, 3, 1));
 }
 
-// acc[0..3] (64 floats, elements 4b..4b+63) += Σ_k c_k z(s_k, ·)
-inline void accumulate64(uint64_t b, const uint64_t* seeds, const float* coeffs, int n_pairs, __m512 acc[4]) {
-  for (int k = 0; k < n_pairs; ++k) {
+// The (seed, coefficient) pairs of one call, prepared for the group loop.
+struct Pairs {
+  std::vector<RoundKeys> keys;
+  const float* coeffs;
+  Pairs(const uint64_t* seeds, const float* c, int n) : coeffs(c) {
+    for (int k = 0; k < n; ++k) keys.push_back(round_keys(seeds[k]));
+  }
+};
+
+// acc[0..3] (64 floats, elements 4b..4b+63) += Σ_k c_k z(s_k, ·), k ascending
+inline void accumulate64(uint64_t b, const Pairs& pairs, __m512 acc[4]) {
+  for (size_t k = 0; k < pairs.keys.size(); ++k) {
     __m512 z[4];
-    direction64(seeds[k], b, z);
-    const __m512 ck = ps(coeffs[k]);
-    for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, z[m], acc[m]);
+    direction64(pairs.keys[k], b, z);
+    const __m512 ck = ps(pairs.coeffs[k]);
+    for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, _mm512_mul_ps(z[m], ps(1.0000001f)), acc[m]);
   }
 }
 
@@ -216,14 +232,13 @@ inline void store64(void* p, DType dt, const __m512 v[4]) {
 
 // Elements [lo, hi) of the run (lo, hi within one group starting at global 4b)
 // through a float32 staging buffer: the partial groups at the run's edges.
-void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi,
-                const uint64_t* seeds, const float* coeffs, int n_pairs) {
+void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi, const Pairs& pairs) {
   alignas(64) float buf[kGroup] = {};
   const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
   for (int64_t i = lo; i < hi; ++i) buf[i + off] = load_elem(data, dt, i);
   __m512 acc[4];
   for (int m = 0; m < 4; ++m) acc[m] = _mm512_load_ps(buf + 16 * m);
-  accumulate64(b, seeds, coeffs, n_pairs, acc);
+  accumulate64(b, pairs, acc);
   for (int m = 0; m < 4; ++m) _mm512_store_ps(buf + 16 * m, acc[m]);
   for (int64_t i = lo; i < hi; ++i) store_elem(data, dt, i, buf[i + off]);
 }
@@ -232,12 +247,13 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
 
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
                      const float* coeffs, int n_pairs) {
+  const Pairs pairs(seeds, coeffs, n_pairs);
   int64_t i = 0;
   // head: up to the first Philox block boundary, plus the rest of that group
   if ((g & 3u) != 0 && n > 0) {
     const uint64_t b = g >> 2;
     const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
-    edge_group(data, dt, g, b, 0, hi, seeds, coeffs, n_pairs);
+    edge_group(data, dt, g, b, 0, hi, pairs);
     i = hi;
   }
   // body: whole groups, g+i a multiple of 4
@@ -245,10 +261,10 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
     void* p = elem_ptr(data, dt, i);
     __m512 acc[4];
     load64(p, dt, acc);
-    accumulate64((g + i) >> 2, seeds, coeffs, n_pairs, acc);
+    accumulate64((g + i) >> 2, pairs, acc);
     store64(p, dt, acc);
   }
-  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, seeds, coeffs, n_pairs);  // tail
+  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
 }
 
 }  // namespace perturb_detail

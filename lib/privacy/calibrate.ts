@@ -1,0 +1,217 @@
+// defines: calibrateNoise, maxSteps — the noise (σ or b) that reaches a target (ε, δ), and the steps a noise affords,
+// by bisection on an accountant (ε falls with the noise and grows with the steps).
+
+import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, checkSteps, PrivacyError } from './errors.js';
+import { PldAccountant, RdpAccountant } from './accountant.js';
+import type { Mechanism } from './mechanism.js';
+import { OPACUS_ORDERS } from './orders.js';
+import { pureEpsilon } from './pure.js';
+import type { PldOptions } from './pld.js';
+import type { RdpConversion } from './rdp.js';
+
+export type CalibrationAccountant = 'rdp' | 'pld' | 'pure';
+
+export interface CalibrateOptions {
+  epsilon: number;
+  /** Target δ (ignored by the 'pure' accountant, which is Laplace only). */
+  delta: number;
+  sampleRate: number;
+  steps: number;
+  mechanism?: 'gaussian' | 'laplace';
+  /** Default 'pld' (the tight accountant); 'pure' is the basic composition of amplified pure DP (Laplace). */
+  accountant?: CalibrationAccountant;
+  /** L1 sensitivity C of the Laplace release (default 1); the Gaussian's σ is relative to C. */
+  clip?: number;
+  /** Relative bracket width at which bisection stops (default 1e-3). */
+  tolerance?: number;
+  orders?: readonly number[];
+  conversion?: RdpConversion;
+  pld?: PldOptions;
+  /** Opacus get_noise_multiplier semantics (RDP, Opacus orders, σ_high from 20, stop when target − ε <= 0.01). */
+  opacusCompat?: boolean;
+}
+
+export interface CalibrateResult {
+  noiseMultiplier?: number;
+  laplaceScale?: number;
+  /** ε reached by the returned noise (<= the target). */
+  epsilon: number;
+  accountant: CalibrationAccountant;
+  tolerance: number;
+}
+
+type NoiseToEpsilon = (noise: number) => number;
+
+function epsilonFunction(kind: 'gaussian' | 'laplace', acc: CalibrationAccountant, o: { delta: number; sampleRate: number; steps: number; clip: number; orders?: readonly number[]; conversion?: RdpConversion; pld?: PldOptions }): (noise: number, steps?: number) => number {
+  const mech = (noise: number): Mechanism =>
+    kind === 'gaussian' ? { kind, sampleRate: o.sampleRate, noiseMultiplier: noise } : { kind, sampleRate: o.sampleRate, clip: o.clip, scale: noise };
+  return (noise, steps = o.steps) => {
+    if (steps === 0) return 0;
+    if (acc === 'pure') return pureEpsilon([{ mechanism: mech(noise), times: steps }]);
+    const a = acc === 'rdp' ? new RdpAccountant({ orders: o.orders, conversion: o.conversion }) : new PldAccountant(o.pld);
+    return a.step(mech(noise), steps).getEpsilon(o.delta).epsilon;
+  };
+}
+
+/** Bisection for the smallest noise with ε(noise) <= target, to a relative bracket `tol`; `start` is a first guess. */
+function bisectNoise(f: NoiseToEpsilon, target: number, tol: number, start: number): { noise: number; epsilon: number } {
+  let hi = start;
+  let epsHi = f(hi);
+  let lo = hi;
+  if (epsHi <= target) {
+    // walk down until the target is exceeded
+    for (;;) {
+      lo = hi * 0.9;
+      const e = f(lo);
+      if (e > target) break;
+      hi = lo;
+      epsHi = e;
+      if (hi < 1e-8) throw new PrivacyError('ERR_ARGUMENT', 'the target ε is reached with almost no noise; check epsilon and delta');
+    }
+  } else {
+    for (;;) {
+      lo = hi;
+      hi *= 2;
+      epsHi = f(hi);
+      if (epsHi <= target) break;
+      if (hi > 1e7) throw new PrivacyError('ERR_ARGUMENT', `no noise up to 1e7 reaches epsilon=${target}: the budget is too small for these steps and sampling rate`);
+    }
+  }
+  while (hi - lo > tol * hi) {
+    const mid = (lo + hi) / 2;
+    const e = f(mid);
+    if (e <= target) {
+      hi = mid;
+      epsHi = e;
+    } else {
+      lo = mid;
+    }
+  }
+  return { noise: hi, epsilon: epsHi };
+}
+
+/** Opacus get_noise_multiplier, step for step (for reproducing its published values). */
+function opacusNoiseMultiplier(f: NoiseToEpsilon, target: number, epsilonTolerance = 0.01): { noise: number; epsilon: number } {
+  let epsHigh = Infinity;
+  let sigmaLow = 0;
+  let sigmaHigh = 10;
+  while (epsHigh > target) {
+    sigmaHigh *= 2;
+    epsHigh = f(sigmaHigh);
+    if (sigmaHigh > 2000) throw new PrivacyError('ERR_ARGUMENT', 'The privacy budget is too low.');
+  }
+  while (target - epsHigh > epsilonTolerance) {
+    const sigma = (sigmaLow + sigmaHigh) / 2;
+    const e = f(sigma);
+    if (e < target) {
+      sigmaHigh = sigma;
+      epsHigh = e;
+    } else {
+      sigmaLow = sigma;
+    }
+  }
+  return { noise: sigmaHigh, epsilon: epsHigh };
+}
+
+/**
+ * The noise multiplier σ (Gaussian) or Laplace scale b that reaches (ε, δ) after `steps` releases at rate q.
+ * Guarantee: the returned noise gives ε <= target, and noise·(1 − tolerance) gives ε > target.
+ */
+export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
+  const target = checkPositive('epsilon', options.epsilon);
+  const kind = options.mechanism ?? 'gaussian';
+  if (kind !== 'gaussian' && kind !== 'laplace') throw argumentError('mechanism', kind, "'gaussian' or 'laplace'");
+  let acc: CalibrationAccountant = options.opacusCompat ? 'rdp' : options.accountant ?? 'pld';
+  if (acc !== 'rdp' && acc !== 'pld' && acc !== 'pure') throw argumentError('accountant', acc, "'rdp', 'pld' or 'pure'");
+  if (acc === 'pure' && kind !== 'laplace') throw argumentError('accountant', acc, "'rdp' or 'pld' for the Gaussian mechanism");
+  const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);
+  const sampleRate = checkSampleRate(options.sampleRate);
+  const steps = checkSteps(options.steps, 'steps', false);
+  const clip = checkPositive('clip', options.clip ?? 1);
+  const tolerance = checkPositive('tolerance', options.tolerance ?? 1e-3);
+  if (tolerance >= 1) throw argumentError('tolerance', tolerance, 'in (0, 1)');
+  const orders = options.opacusCompat ? OPACUS_ORDERS : options.orders;
+  const f = epsilonFunction(kind, acc, { delta, sampleRate, steps, clip, orders, conversion: options.conversion, pld: options.pld });
+  let r: { noise: number; epsilon: number };
+  if (options.opacusCompat) {
+    if (kind !== 'gaussian') throw argumentError('mechanism', kind, "'gaussian' with opacusCompat");
+    r = opacusNoiseMultiplier((s) => f(s), target);
+  } else if (kind === 'laplace' && acc === 'pure') {
+    // closed form: T·log(1 + q(e^{ε0} − 1)) = ε  =>  ε0 = log(1 + (e^{ε/T} − 1)/q), b = C/ε0; nudged up until ε <= target
+    let b = clip / Math.log1p(Math.expm1(target / steps) / sampleRate);
+    while (f(b) > target) b *= 1 + 1e-12;
+    r = { noise: b, epsilon: f(b) };
+  } else {
+    // RDP is cheap and close: its answer is a good first guess for the PLD bisection
+    let start = 1;
+    if (acc === 'pld') {
+      const g = epsilonFunction(kind, 'rdp', { delta, sampleRate, steps, clip });
+      start = bisectNoise((s) => g(s), target, 0.05, kind === 'gaussian' ? 1 : clip).noise;
+    } else if (kind === 'laplace') {
+      start = clip;
+    }
+    r = bisectNoise((s) => f(s), target, tolerance, start);
+  }
+  const out: CalibrateResult = { epsilon: r.epsilon, accountant: acc, tolerance: options.opacusCompat ? 0.01 : tolerance };
+  if (kind === 'gaussian') out.noiseMultiplier = r.noise;
+  else out.laplaceScale = r.noise;
+  return out;
+}
+
+export interface MaxStepsOptions {
+  epsilon: number;
+  delta: number;
+  sampleRate: number;
+  mechanism?: 'gaussian' | 'laplace';
+  noiseMultiplier?: number;
+  laplaceScale?: number;
+  clip?: number;
+  accountant?: CalibrationAccountant;
+  orders?: readonly number[];
+  conversion?: RdpConversion;
+  pld?: PldOptions;
+  /** Upper limit of the search (default 1e8). */
+  limit?: number;
+}
+
+/** The largest number of steps T with ε(T) <= target (0 when even one step exceeds it). */
+export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: number } {
+  const target = checkEpsilon(options.epsilon);
+  const kind = options.mechanism ?? (options.laplaceScale !== undefined ? 'laplace' : 'gaussian');
+  const acc = options.accountant ?? 'pld';
+  const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);
+  const sampleRate = checkSampleRate(options.sampleRate);
+  const clip = checkPositive('clip', options.clip ?? 1);
+  const noise = kind === 'gaussian' ? checkPositive('noiseMultiplier', options.noiseMultiplier) : checkPositive('laplaceScale', options.laplaceScale);
+  const limit = checkSteps(options.limit ?? 1e8, 'limit', false);
+  const f = epsilonFunction(kind, acc, { delta, sampleRate, steps: 1, clip, orders: options.orders, conversion: options.conversion, pld: options.pld });
+  const eps = (t: number) => f(noise, t);
+  if (eps(1) > target) return { steps: 0, epsilon: 0 };
+  let lo = 1;
+  let epsLo = eps(1);
+  let hi = 2;
+  for (;;) {
+    if (hi > limit) {
+      hi = limit;
+      const e = eps(hi);
+      if (e <= target) return { steps: hi, epsilon: e };
+      break;
+    }
+    const e = eps(hi);
+    if (e > target) break;
+    lo = hi;
+    epsLo = e;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const e = eps(mid);
+    if (e <= target) {
+      lo = mid;
+      epsLo = e;
+    } else {
+      hi = mid;
+    }
+  }
+  return { steps: lo, epsilon: epsLo };
+}

@@ -1,0 +1,18 @@
+// defines: the public API of dpzo's privacy accounting (re-exports)
+
+export { PrivacyError, PrivacyBudgetExceededError } from './errors.js';
+export type { Mechanism, GaussianMechanism, LaplaceMechanism, HistoryEntry } from './mechanism.js';
+export { checkMechanism, laplacePureEpsilon } from './mechanism.js';
+export { OPACUS_ORDERS, DP_ACCOUNTING_ORDERS, TF_PRIVACY_ORDERS } from './orders.js';
+export { rdpSubsampledGaussian, computeRdpGaussian, epsilonFromRdp, deltaFromRdp, type RdpConversion } from './rdp.js';
+export { rdpLaplace, rdpSubsampledLaplace } from './rdp-laplace.js';
+export { pureEpsilon, laplacePureDp } from './pure.js';
+export { gaussianPair, laplacePair, hockeyStick, type LossPair, type Adjacency } from './pld-pairs.js';
+export { discretizePair, type DiscretePld, type Discretization } from './pld-discretize.js';
+export { composePlds } from './pld-compose.js';
+export { deltaForEpsilon, epsilonForDelta } from './pld-query.js';
+export { composeHistory, pldEpsilon, pldDelta, mechanismPairs, type PldOptions, type ComposedPld } from './pld.js';
+export { RdpAccountant, PldAccountant, createAccountant, type Accountant, type AccountantKind, type EpsilonResult, type DeltaResult } from './accountant.js';
+export { calibrateNoise, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
+export { secureUniform, fillGaussian, fillLaplace, gaussianNoise, laplaceNoise } from './secure-noise.js';
+export { PrivacyLedger, releaseMechanism, type ReleaseInput, type LedgerEntry, type LedgerOpenOptions, type Budget, type SpentResult } from './ledger.js';
