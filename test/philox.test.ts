@@ -198,5 +198,6 @@ describe('SIMD kernels (DPZO_ISA in a child process) agree bit for bit', () => {
       seen.add(r.isa);
       expect(r.hash, `${r.isa} vs scalar`).toBe(scalar.hash);
     }
+    expect(seen.has(native.directionIsa()), 'the best ISA of this CPU was among those compared').toBe(true);
   });
 });

@@ -40,7 +40,7 @@ function fftOfSize(size: number): FFT {
  * Output window [lo, hi] (grid indices) holding all but `tail` of the composed mass in each tail, by Chernoff:
  * P(S >= u) <= e^{−tu} Π M_g(t)^{T_g} for t > 0 (and symmetrically for t < 0), minimised over a grid of t.
  */
-function chernoffWindow(groups: ComposeGroup[], tail: number): [number, number] {
+function chernoffWindow(groups: ComposeGroup[], tail: number): [number, number, number, number] {
   let supportLo = 0;
   let supportHi = 0;
   for (const g of groups) {
@@ -64,7 +64,7 @@ function chernoffWindow(groups: ComposeGroup[], tail: number): [number, number] 
       else lo = Math.max(lo, Math.floor(-bound));
     }
   }
-  return [Math.min(lo, hi), hi];
+  return [Math.min(lo, hi), hi, supportLo, supportHi];
 }
 
 function nextPow2(n: number): number {
@@ -87,7 +87,7 @@ export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): Discr
   const composedInfinity = -Math.expm1(logFinite);
   if (active.length === 1 && active[0].times === 1) return active[0].pld;
 
-  const [lo, hi] = chernoffWindow(active, opts.tailMass);
+  const [lo, hi, fullLo, fullHi] = chernoffWindow(active, opts.tailMass);
   let maxLen = 0;
   for (const g of active) maxLen = Math.max(maxLen, g.pld.probs.length);
   const size = nextPow2(Math.max(hi - lo + 1, maxLen));
@@ -137,5 +137,6 @@ export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): Discr
     probs[m - lo] = v > 0 ? v : 0;
   }
   // the true mass above the window (<= tailMass) is counted at +∞, and so is the lower tail's (for ε below the window)
-  return { interval, offset: lo, probs, infinityMass: Math.min(1, composedInfinity + 2 * opts.tailMass) };
+  const cut = (hi < fullHi ? opts.tailMass : 0) + (lo > fullLo ? opts.tailMass : 0);
+  return { interval, offset: lo, probs, infinityMass: Math.min(1, composedInfinity + cut) };
 }

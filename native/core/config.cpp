@@ -109,7 +109,7 @@ Activation parse_activation(const Fields& f, const std::string& key, const std::
   if (a == "gelu") return Activation::GELU;
   if (a == "relu") return Activation::RELU;
   if (a == "silu" || a == "swish") return Activation::SILU;
-  f.bad(key, "'" + a + "' is not supported (gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu, silu)");
+  f.bad(key, "= '" + a + "' is not supported (gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu, silu)");
 }
 
 void parse_gpt2(const Fields& f, ModelConfig& c) {
@@ -199,7 +199,7 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   c.norm_eps = f.optional_positive("rms_norm_eps", 1e-6);
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", false);
   std::string act = f.optional_string("hidden_act", "silu");
-  if (act != "silu" && act != "swish") f.bad("hidden_act", "'" + act + "' is not supported (the gated MLP needs silu)");
+  if (act != "silu" && act != "swish") f.bad("hidden_act", "= '" + act + "' is not supported (the gated MLP needs silu)");
   c.activation = Activation::SILU;
 
   // rope_theta, or transformers v5's rope_parameters {rope_type, rope_theta}

@@ -54,6 +54,19 @@ void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t 
     }
 }
 
+// stored (out, in): column n of B is the contiguous row n; convert it, then scatter
+void pack_outin(const Weight& W, int64_t k0, int64_t kc, int64_t n0, int64_t jn, float* bp, float* row_tmp) {
+  const int es = dtype_size(W.dtype);
+  for (int64_t j = 0; j < NR; ++j) {
+    if (j < jn) {
+      convert(static_cast<const char*>(W.data) + ((n0 + j) * W.ld + k0) * es, W.dtype, kc, row_tmp);
+      for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = row_tmp[k];
+    } else {
+      for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = 0.f;
+    }
+  }
+}
+
 #include "cpu/gemm_impl.h"
 }  // namespace
 }  // namespace scalar

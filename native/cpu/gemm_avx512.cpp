@@ -72,6 +72,7 @@ void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t 
   }
 }
 
+#include "cpu/gemm_pack_avx.h"
 #include "cpu/gemm_impl.h"
 
 }  // namespace

@@ -1,6 +1,6 @@
 // defines: the ISA-independent GEMM driver (packing, blocking, edge tiles),
-// included (inside an anonymous namespace) by each ISA file after it defines MR, NR, micro_kernel() and
-// convert() in its own namespace. Not a public header.
+// included (inside an anonymous namespace) by each ISA file after it defines
+// MR, NR, micro_kernel(), convert() and pack_outin(). Not a public header.
 //
 // Loop order per column range: [NC chunk] → [K block: pack B] → [MC rows] →
 // [NR panel] → [MR panel]. Each C element = bias + Σ over K blocks in order of
@@ -46,16 +46,8 @@ static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n
         for (int64_t j = jn; j < NR; ++j) bp[k * NR + j] = 0.f;
       }
     } else {
-      // stored (out, in): column n is a contiguous row; convert it, then scatter
-      for (int64_t j = 0; j < NR; ++j) {
-        if (j < jn) {
-          const char* src = base + ((n0 + p * NR + j) * W.ld + k0) * es;
-          convert(src, W.dtype, kc, row_tmp);
-          for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = row_tmp[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = 0.f;
-        }
-      }
+      // stored (out, in): each ISA file transposes while packing
+      pack_outin(W, k0, kc, n0 + p * NR, jn, bp, row_tmp);
     }
   }
 }

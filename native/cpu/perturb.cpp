@@ -114,6 +114,8 @@ void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
   if (count < 0) throw Error(err::kArgument, "fill_direction: negative count");
   if (count == 0) return;
   if (!out) throw Error(err::kArgument, "fill_direction: output is null");
+  if (g0 + static_cast<uint64_t>(count) < g0)
+    throw Error(err::kArgument, "fill_direction: global indices g0 + count overflow 2^64");
   // 0 + 1·z is exactly z (z is never 0), through the same kernel as the weights
   std::fill(out, out + count, 0.0f);
   const float one = 1.0f;

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "cpu/perturb_kernels.h"
 #include "dpzo/philox.h"
@@ -17,40 +18,73 @@ constexpr int kGroup = 32;  // direction elements per step
 inline __m256i bcast(uint32_t v) { return _mm256_set1_epi32(static_cast<int>(v)); }
 inline __m256 ps(float v) { return _mm256_set1_ps(v); }
 
-// (hi, lo) of the 32x32->64 products m·c in all 8 lanes (two vpmuludq).
-inline void mulhilo8(__m256i m, __m256i c, __m256i& hi, __m256i& lo) {
-  __m256i pe = _mm256_mul_epu32(c, m);
-  __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(c, 32), m);
-  lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
-  hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+// The key of each of the 10 rounds, broadcast once per run (not per group).
+struct RoundKeys {
+  __m256i k0[10], k1[10];
+};
+inline RoundKeys round_keys(uint64_t seed) {
+  RoundKeys rk;
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int r = 0; r < 10; ++r, k0 += kPhiloxW0, k1 += kPhiloxW1) {
+    rk.k0[r] = bcast(k0);
+    rk.k1[r] = bcast(k1);
+  }
+  return rk;
 }
 
-// Philox4x32-10 of counters (b+i, 0, 0) for i < 8 under key = seed.
-inline void philox8(uint64_t seed, uint64_t b, __m256i x[4]) {
-  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i sign = bcast(0x80000000u);
-  __m256i c0 = _mm256_add_epi32(bcast(static_cast<uint32_t>(b)), iota);
-  // low word wrapped (unsigned c0 < iota): high word + 1
-  __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(iota, sign), _mm256_xor_si256(c0, sign));
-  __m256i c1 = _mm256_sub_epi32(bcast(static_cast<uint32_t>(b >> 32)), carry);
-  __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
-  const __m256i m0 = bcast(kPhiloxM0), m1 = bcast(kPhiloxM1);
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    __m256i hi0, lo0, hi1, lo1;
-    mulhilo8(m0, c0, hi0, lo0);
-    mulhilo8(m1, c2, hi1, lo1);
-    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), bcast(k0));
-    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), bcast(k1));
-    c1 = lo1;
-    c3 = lo0;
-    k0 += kPhiloxW0;
-    k1 += kPhiloxW1;
+// Philox4x32-10 for 4 blocks held one per 64-bit lane (the 32-bit word in the
+// low half, high halves don't-care): vpmuludq yields lo in the low half and hi
+// in the high half of each lane, so no interleaving is needed.
+struct Philox4x64 {
+  __m256i c0, c1, c2, c3;
+};
+
+inline void philox_rounds(const RoundKeys& rk, Philox4x64& a, Philox4x64& b) {
+  const __m256i m0 = _mm256_set1_epi64x(kPhiloxM0), m1 = _mm256_set1_epi64x(kPhiloxM1);
+  {  // round 1: c2 = c3 = 0, so M1·c2 = 0
+    __m256i pa = _mm256_mul_epu32(a.c0, m0), pb = _mm256_mul_epu32(b.c0, m0);
+    a.c0 = _mm256_xor_si256(a.c1, rk.k0[0]);
+    b.c0 = _mm256_xor_si256(b.c1, rk.k0[0]);
+    a.c1 = _mm256_setzero_si256();
+    b.c1 = _mm256_setzero_si256();
+    a.c2 = _mm256_xor_si256(_mm256_srli_epi64(pa, 32), rk.k1[0]);
+    b.c2 = _mm256_xor_si256(_mm256_srli_epi64(pb, 32), rk.k1[0]);
+    a.c3 = pa;
+    b.c3 = pb;
   }
-  x[0] = c0;
-  x[1] = c1;
-  x[2] = c2;
-  x[3] = c3;
+  for (int round = 1; round < 10; ++round) {
+    __m256i pa0 = _mm256_mul_epu32(a.c0, m0), pa1 = _mm256_mul_epu32(a.c2, m1);
+    __m256i pb0 = _mm256_mul_epu32(b.c0, m0), pb1 = _mm256_mul_epu32(b.c2, m1);
+    a.c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pa1, 32), a.c1), rk.k0[round]);
+    b.c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pb1, 32), b.c1), rk.k0[round]);
+    a.c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pa0, 32), a.c3), rk.k1[round]);
+    b.c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pb0, 32), b.c3), rk.k1[round]);
+    a.c1 = pa1;
+    b.c1 = pb1;
+    a.c3 = pa0;
+    b.c3 = pb0;
+  }
+}
+
+// low halves of the 64-bit lanes of a (blocks 0..3) and b (blocks 4..7), in block order
+inline __m256i low_words(__m256i a, __m256i b) {
+  __m256 s = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _MM_SHUFFLE(2, 0, 2, 0));
+  // s = a0 a1 b0 b1 | a2 a3 b2 b3  ->  a0 a1 a2 a3 b0 b1 b2 b3
+  return _mm256_permute4x64_epi64(_mm256_castps_si256(s), _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+// Philox4x32-10 of counters (b+i, 0, 0) for i < 8; lane i of x[j] = word j of block b+i.
+inline void philox8(const RoundKeys& rk, uint64_t b, __m256i x[4]) {
+  // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
+  const __m256i blo = _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(b)), _mm256_setr_epi64x(0, 1, 2, 3));
+  const __m256i bhi = _mm256_add_epi64(blo, _mm256_set1_epi64x(4));
+  Philox4x64 a{blo, _mm256_srli_epi64(blo, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  Philox4x64 h{bhi, _mm256_srli_epi64(bhi, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  philox_rounds(rk, a, h);
+  x[0] = low_words(a.c0, h.c0);
+  x[1] = low_words(a.c1, h.c1);
+  x[2] = low_words(a.c2, h.c2);
+  x[3] = low_words(a.c3, h.c3);
 }
 
 // dir_log_unit, lane-wise.
@@ -113,10 +147,10 @@ inline void box_muller8(__m256i x0, __m256i x1, __m256& z0, __m256& z1) {
   z1 = _mm256_mul_ps(r, s);
 }
 
-// z(seed, 4b .. 4b+31) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
-inline void direction32(uint64_t seed, uint64_t b, __m256 out[4]) {
+// z(seed, 4b .. 4b+31) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
+inline void direction32(const RoundKeys& rk, uint64_t b, __m256 out[4]) {
   __m256i x[4];
-  philox8(seed, b, x);
+  philox8(rk, b, x);
   __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
   box_muller8(x[0], x[1], z0, z1);
   box_muller8(x[2], x[3], z2, z3);
@@ -134,11 +168,21 @@ inline void direction32(uint64_t seed, uint64_t b, __m256 out[4]) {
   out[3] = _mm256_permute2f128_ps(v2, v3, 0x31);
 }
 
-inline void accumulate32(uint64_t b, const uint64_t* seeds, const float* coeffs, int n_pairs, __m256 acc[4]) {
-  for (int k = 0; k < n_pairs; ++k) {
+// The (seed, coefficient) pairs of one call, prepared for the group loop.
+struct Pairs {
+  std::vector<RoundKeys> keys;
+  const float* coeffs;
+  Pairs(const uint64_t* seeds, const float* c, int n) : coeffs(c) {
+    for (int k = 0; k < n; ++k) keys.push_back(round_keys(seeds[k]));
+  }
+};
+
+// acc[0..3] (32 floats, elements 4b..4b+31) += Σ_k c_k z(s_k, ·), k ascending
+inline void accumulate32(uint64_t b, const Pairs& pairs, __m256 acc[4]) {
+  for (size_t k = 0; k < pairs.keys.size(); ++k) {
     __m256 z[4];
-    direction32(seeds[k], b, z);
-    const __m256 ck = ps(coeffs[k]);
+    direction32(pairs.keys[k], b, z);
+    const __m256 ck = ps(pairs.coeffs[k]);
     for (int m = 0; m < 4; ++m) acc[m] = _mm256_fmadd_ps(ck, z[m], acc[m]);
   }
 }
@@ -192,14 +236,13 @@ inline void store32(void* p, DType dt, const __m256 v[4]) {
 }
 
 // Run elements [lo, hi) inside the group at global 4b, through a float32 staging buffer.
-void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi,
-                const uint64_t* seeds, const float* coeffs, int n_pairs) {
+void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi, const Pairs& pairs) {
   alignas(32) float buf[kGroup] = {};
   const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
   for (int64_t i = lo; i < hi; ++i) buf[i + off] = load_elem(data, dt, i);
   __m256 acc[4];
   for (int m = 0; m < 4; ++m) acc[m] = _mm256_load_ps(buf + 8 * m);
-  accumulate32(b, seeds, coeffs, n_pairs, acc);
+  accumulate32(b, pairs, acc);
   for (int m = 0; m < 4; ++m) _mm256_store_ps(buf + 8 * m, acc[m]);
   for (int64_t i = lo; i < hi; ++i) store_elem(data, dt, i, buf[i + off]);
 }
@@ -208,21 +251,22 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
 
 void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
                    const float* coeffs, int n_pairs) {
+  const Pairs pairs(seeds, coeffs, n_pairs);
   int64_t i = 0;
   if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block
     const uint64_t b = g >> 2;
     const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
-    edge_group(data, dt, g, b, 0, hi, seeds, coeffs, n_pairs);
+    edge_group(data, dt, g, b, 0, hi, pairs);
     i = hi;
   }
   for (; i + kGroup <= n; i += kGroup) {  // body: whole groups
     void* p = elem_ptr(data, dt, i);
     __m256 acc[4];
     load32(p, dt, acc);
-    accumulate32((g + i) >> 2, seeds, coeffs, n_pairs, acc);
+    accumulate32((g + i) >> 2, pairs, acc);
     store32(p, dt, acc);
   }
-  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, seeds, coeffs, n_pairs);  // tail
+  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
 }
 
 }  // namespace perturb_detail

@@ -185,7 +185,7 @@ inline void accumulate64(uint64_t b, const Pairs& pairs, __m512 acc[4]) {
     __m512 z[4];
     direction64(pairs.keys[k], b, z);
     const __m512 ck = ps(pairs.coeffs[k]);
-    for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, _mm512_mul_ps(z[m], ps(1.0000001f)), acc[m]);
+    for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, z[m], acc[m]);
   }
 }
 

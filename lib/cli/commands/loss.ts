@@ -1,7 +1,7 @@
 // `dpzo loss`: per-example loss of a JSONL file of token sequences
 // ({"input_ids": [...], "labels"?: [...]}), in input order.
 import type { Command } from 'commander';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { DpzoError } from '../../errors.js';
@@ -19,11 +19,15 @@ const TokenLine = z
     path: ['labels'],
   });
 
-export type TokenExample = z.infer<typeof TokenLine>;
+/** One line of the file, with its 1-based line number for error messages. */
+export type TokenExample = z.infer<typeof TokenLine> & { line: number };
 
 /** Reads a JSONL file of token sequences; errors name the file, line and field. */
 export async function readTokenJsonl(file: string): Promise<TokenExample[]> {
-  if (!existsSync(file)) throw new DpzoError('ERR_IO', `${file}: no such file`);
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new DpzoError('ERR_IO', `${file}: no such file`);
+  // a directory would fail later with an EISDIR that does not name the path
+  if (st.isDirectory()) throw new DpzoError('ERR_IO', `${file}: is a directory, not a JSONL file`);
   const out: TokenExample[] = [];
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let lineNo = 0;
@@ -41,16 +45,47 @@ export async function readTokenJsonl(file: string): Promise<TokenExample[]> {
       const issue = r.error.issues[0];
       throw new DpzoError('ERR_DATA', `${file}:${lineNo}: field '${issue.path.join('.') || '(line)'}': ${issue.message}`);
     }
-    out.push(r.data);
+    out.push({ ...r.data, line: lineNo });
   }
   if (out.length === 0) throw new DpzoError('ERR_DATA', `${file}: no examples`);
   return out;
 }
 
+/** Checks ids against the model (vocabulary, positions) so errors name file:line, not a batch index. */
+export function checkTokenRange(file: string, examples: TokenExample[], vocabSize: number, maxPositions: number): void {
+  const bad = (v: number) => v < 0 || v >= vocabSize;
+  for (const e of examples) {
+    if (e.input_ids.length > maxPositions) {
+      throw new DpzoError(
+        'ERR_DATA',
+        `${file}:${e.line}: field 'input_ids': ${e.input_ids.length} tokens, more than the model's max positions ${maxPositions}`,
+      );
+    }
+    const i = e.input_ids.findIndex(bad);
+    if (i >= 0) {
+      throw new DpzoError(
+        'ERR_DATA',
+        `${file}:${e.line}: field 'input_ids.${i}': token id ${e.input_ids[i]} is outside the vocabulary [0, ${vocabSize})`,
+      );
+    }
+    // labels[0] is never a target (position t is predicted from t-1)
+    const j = e.labels?.findIndex((v, t) => t > 0 && v !== -100 && bad(v)) ?? -1;
+    if (j >= 0) {
+      throw new DpzoError(
+        'ERR_DATA',
+        `${file}:${e.line}: field 'labels.${j}': label ${e.labels![j]} is outside the vocabulary [0, ${vocabSize}) and is not -100`,
+      );
+    }
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('loss')
-    .description('per-example loss (mean NLL over targets) of token sequences in a JSONL file')
+    .description(
+      'per-example loss (mean NLL over targets) of token sequences in a JSONL file, one a line in input order; ' +
+        'a sequence with no targets prints NaN (null with --json)',
+    )
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--data <file>', 'JSONL, one {"input_ids": [...], "labels"?: [...]} a line (-100 = not a target)')
     .option('--batch-size <n>', 'sequences per forward pass', parseThreads, 32)
@@ -62,6 +97,7 @@ export function register(program: Command): void {
         const examples = await readTokenJsonl(opts.data);
         const model = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
         try {
+          checkTokenRange(opts.data, examples, model.config.vocabSize, model.config.maxPositions);
           const loss: (number | null)[] = [];
           const targets: number[] = [];
           for (let i = 0; i < examples.length; i += opts.batchSize) {

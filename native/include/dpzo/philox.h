@@ -11,9 +11,10 @@
 // reductions are exact integer arithmetic. Hence scalar, AVX2, AVX-512 and
 // CUDA produce identical bits. No libm: log/sin/cos are polynomials below.
 //
-// Accuracy (measured exhaustively over every possible input by
-// `dpzo_check accuracy`, against double precision): dir_log_unit within
-// 1 ulp of ln(u); dir_sincos_turn within 1 ulp of sin(2πu), cos(2πu).
+// Accuracy (target: 2 ulp; measured exhaustively over all 2^23 possible
+// inputs by `dpzo_check accuracy` against long double): dir_log_unit within
+// 0.93 ulp of ln(u); dir_sincos_turn within 1.02 ulp of sin(2πu), cos(2πu);
+// Composed, z is within 4·2^-24·r of r·cos(2πu1), r = sqrt(-2 ln u0) exact.
 #pragma once
 #include <cstdint>
 

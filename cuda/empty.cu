@@ -1,1 +1,0 @@
-// placeholder so the CUDA library has a source until kernels exist
