@@ -4,6 +4,10 @@
 import { DpzoError } from '../errors.js';
 import { PldAccountant, RdpAccountant } from '../privacy/accountant.js';
 import { calibrateNoise, maxSteps } from '../privacy/calibrate.js';
+import { PrivacyLedger } from '../privacy/ledger.js';
+import { DP_ACCOUNTING_ORDERS } from '../privacy/orders.js';
+import { epsilonFromRdp, rdpSubsampledGaussian } from '../privacy/rdp.js';
+import { rdpSubsampledLaplace } from '../privacy/rdp-laplace.js';
 
 export type Mechanism = 'gaussian' | 'laplace';
 export type AccountantKind = 'pld' | 'rdp';
@@ -39,7 +43,7 @@ export interface ReleaseLedger {
   readonly count: number;
   wouldExceed(r: Release): boolean;
   append(r: Release): void | Promise<void>;
-  close?(): void;
+  close?(): void | Promise<void>;
 }
 
 export interface Spent {
@@ -83,26 +87,44 @@ export function epsilonOf(plan: Omit<NoisePlan, 'epsilon'>, delta: number, accou
   return acc.getEpsilon(delta).epsilon;
 }
 
-interface PrivacyLedgerLike {
-  readonly entries: Release[];
-  wouldExceed(r: Release): boolean;
-  append(r: Release): void;
-  close?(): void;
+/**
+ * wouldExceed for a run's releases, which are all identical: the affordable count is found
+ * once by bisection on the accountant (composing T steps per check would cost a PLD per step).
+ */
+function budgetGuard(budget: Budget, accountant: AccountantKind, plannedSteps: number, entries: () => readonly Release[]): (r: Release) => boolean {
+  const affordable = new Map<string, number>();
+  return (r) => {
+    const sig = signature(r);
+    const all = entries();
+    if (all.every((e) => signature(e) === sig)) {
+      let max = affordable.get(sig);
+      if (max === undefined) {
+        const limit = Math.max(plannedSteps, all.length) + 1;
+        max = maxSteps({ epsilon: budget.epsilon, delta: budget.delta, sampleRate: r.sampleRate, mechanism: r.mechanism, noiseMultiplier: r.noiseMultiplier, laplaceScale: r.laplaceScale, clip: r.clip, accountant, limit }).steps;
+        // a max at the search limit is only a lower bound
+        if (max < limit) affordable.set(sig, max);
+      }
+      if (all.length + 1 <= max) return false;
+      if (affordable.has(sig)) return true;
+    }
+    return epsilonOfEntries([...all, r], budget.delta, accountant) > budget.epsilon;
+  };
 }
 
 /** The file ledger of a run directory (lib/privacy's PrivacyLedger: hash-chained, fsynced lines). */
-export async function openFileLedger(path: string, budget: Budget, accountant: AccountantKind, create: boolean): Promise<ReleaseLedger & { entries(): Release[] }> {
-  const spec = '../privacy/ledger.js';
-  const mod = (await import(spec)) as { PrivacyLedger: { open(path: string, o: { budget: Budget; accountant: AccountantKind; create: boolean }): PrivacyLedgerLike } };
-  const ledger = mod.PrivacyLedger.open(path, { budget, accountant, create });
+export async function openFileLedger(path: string, budget: Budget, accountant: AccountantKind, plannedSteps: number, create: boolean): Promise<ReleaseLedger & { entries(): Release[] }> {
+  const ledger = await PrivacyLedger.open(path, { budget, accountant, create });
+  const entries = () => ledger.entries as readonly Release[];
   return {
     get count() {
-      return ledger.entries.length;
+      return ledger.length;
     },
-    wouldExceed: (r) => ledger.wouldExceed(r),
-    append: (r) => ledger.append(r),
-    entries: () => ledger.entries.map((e) => ({ ...e })),
-    close: () => ledger.close?.(),
+    wouldExceed: budgetGuard(budget, accountant, plannedSteps, entries),
+    append: async (r) => {
+      await ledger.append(r);
+    },
+    entries: () => entries().map((e) => ({ step: e.step, mechanism: e.mechanism, sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, laplaceScale: e.laplaceScale, clip: e.clip, directions: e.directions })),
+    close: () => ledger.close(),
   };
 }
 
@@ -111,22 +133,9 @@ function signature(r: Release): string {
 }
 
 /** A ledger in memory for API runs without a run directory: same budget rule, nothing written. */
-export function memoryLedger(budget: Budget, accountant: AccountantKind): ReleaseLedger & { entries(): Release[] } {
+export function memoryLedger(budget: Budget, accountant: AccountantKind, plannedSteps: number): ReleaseLedger & { entries(): Release[] } {
   const entries: Release[] = [];
-  // all releases of a run are identical: the affordable count is found once (bisection on the accountant)
-  const affordable = new Map<string, number>();
-  const exceeds = (r: Release): boolean => {
-    const sig = signature(r);
-    if (entries.every((e) => signature(e) === sig)) {
-      let max = affordable.get(sig);
-      if (max === undefined) {
-        max = maxSteps({ epsilon: budget.epsilon, delta: budget.delta, sampleRate: r.sampleRate, mechanism: r.mechanism, noiseMultiplier: r.noiseMultiplier, laplaceScale: r.laplaceScale, clip: r.clip, accountant }).steps;
-        affordable.set(sig, max);
-      }
-      return entries.length + 1 > max;
-    }
-    return epsilonOfEntries([...entries, r], budget.delta, accountant) > budget.epsilon;
-  };
+  const exceeds = budgetGuard(budget, accountant, plannedSteps, () => entries);
   return {
     get count() {
       return entries.length;
@@ -173,4 +182,13 @@ export function spent(entries: Release[], delta: number): Spent {
     out.pure = entries.reduce((s, e) => s + Math.log1p(e.sampleRate * Math.expm1(e.clip / e.laplaceScale!)), 0);
   }
   return out;
+}
+
+/** ε by RDP after t identical releases: the per-order RDP of one step is computed once, then scaled by t. */
+export function rdpTracker(p: { mechanism: Mechanism; sampleRate: number; clip: number; noiseMultiplier?: number; laplaceScale?: number }, delta: number): (steps: number) => number {
+  const orders = DP_ACCOUNTING_ORDERS;
+  const one = Float64Array.from(orders, (a) =>
+    p.mechanism === 'gaussian' ? rdpSubsampledGaussian(p.sampleRate, p.noiseMultiplier!, a) : rdpSubsampledLaplace(p.sampleRate, p.clip / p.laplaceScale!, a),
+  );
+  return (steps) => (steps === 0 ? 0 : epsilonFromRdp(orders, one.map((r) => r * steps), delta).epsilon);
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { PoissonSampler } from '../data/poisson.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { type Release, type ReleaseLedger, type Spent, epsilonOf, memoryLedger, openFileLedger, spent } from './accounting.js';
+import { type Release, type ReleaseLedger, type Spent, memoryLedger, openFileLedger, rdpTracker, spent } from './accounting.js';
 import { clipScalars } from './clip.js';
 import { estimateScalars } from './estimator.js';
 import { type EvalResult, evaluate, improved } from './evaluate.js';
@@ -157,7 +157,7 @@ export class DPZOTrainer {
       const hash = await model.weightsHash();
       if (hash !== run.model.weightsHash) throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${runDir}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}…`);
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
-      ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, false);
+      ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, plan.steps, false);
       start = reconcile(runDir, ledger.count);
       writer = new TrajectoryWriter(runDir);
       await replayTrajectory(model, readTrajectory(runDir).lines, plan.zoEps, cb.signal);
@@ -176,10 +176,10 @@ export class DPZOTrainer {
           meta: o.meta ?? {},
         };
         writeJsonAtomic(join(runDir, RUN_FILE), record);
-        ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, true);
+        ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, plan.steps, true);
         writer = new TrajectoryWriter(runDir);
       } else {
-        ledger = memoryLedger(plan.budget, plan.accountant);
+        ledger = memoryLedger(plan.budget, plan.accountant, plan.steps);
       }
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
     }
@@ -200,6 +200,7 @@ export class DPZOTrainer {
       directions: n,
     });
     const schedule = { kind: plan.schedule, lr: plan.lr, totalSteps: plan.steps, warmupSteps: plan.warmupSteps };
+    const rdpEpsilon = rdpTracker(plan, plan.budget.delta);
     let stopReason: StopReason = 'completed';
     let sampled = 0;
     let clipped = 0;
@@ -234,7 +235,7 @@ export class DPZOTrainer {
         clipped += c.clipped;
         nonFinite += c.nonFinite;
         if (cb.onStep) {
-          const epsilonRdp = epsilonOf({ mechanism: plan.mechanism, sampleRate: plan.sampleRate, steps: t + 1, clip: plan.clip, noiseMultiplier: plan.noiseMultiplier, laplaceScale: plan.laplaceScale }, plan.budget.delta, 'rdp');
+          const epsilonRdp = rdpEpsilon(ledger.count);
           await cb.onStep({ step: t, steps: plan.steps, loss: est.loss, lr, gHat, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite, epsilonRdp, elapsedSeconds: (performance.now() - t0) / 1000 });
         }
         if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps) {
@@ -244,7 +245,7 @@ export class DPZOTrainer {
       }
     } finally {
       writer?.close();
-      ledger.close?.();
+      await ledger.close?.();
     }
 
     let evalAfter: EvalResult | undefined;

@@ -7,6 +7,7 @@ import { DP_ACCOUNTING_ORDERS } from './orders.js';
 import { deltaFromRdp, epsilonFromRdp, rdpSubsampledGaussian, type RdpConversion } from './rdp.js';
 import { rdpSubsampledLaplace } from './rdp-laplace.js';
 import { checkOrders } from './errors.js';
+import { pureEpsilon } from './pure.js';
 import { composeHistory, pldDelta, pldEpsilon, resolvePldOptions, type ComposedPld, type PldOptions, type ResolvedPldOptions } from './pld.js';
 
 export interface EpsilonResult {
@@ -160,12 +161,14 @@ export class PldAccountant extends AccountantBase {
     checkDelta(delta);
     if (this._history.length === 0) return { epsilon: 0 };
     const c = this.pld();
-    return { epsilon: pldEpsilon(c, delta), interval: c.interval };
+    // a Laplace-only history also has a pure ε (basic composition); both bounds hold, so the smaller is reported
+    return { epsilon: Math.min(pldEpsilon(c, delta), pureEpsilon(this._history)), interval: c.interval };
   }
 
   getDelta(epsilon: number): DeltaResult {
     checkEpsilon(epsilon);
     if (this._history.length === 0) return { delta: 0 };
+    if (epsilon >= pureEpsilon(this._history)) return { delta: 0 };
     return { delta: pldDelta(this.pld(), epsilon) };
   }
 

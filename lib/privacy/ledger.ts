@@ -334,18 +334,55 @@ export class PrivacyLedger {
   /** ε(δ) of the current history plus `release`, with the ledger's accountant. */
   epsilonAfter(release: ReleaseInput, delta: number): number {
     const e = checkRelease(release, this._entries.length);
+    return this.epsilonWithExtra(releaseMechanism(e), 1, delta);
+  }
+
+  private epsilonWithExtra(m: Mechanism, extra: number, delta: number): number {
     const acc = this.accountantKind === 'pld' ? this.pld.clone() : this.rdp.clone();
-    acc.step(releaseMechanism(e));
+    acc.step(m, extra);
     return acc.getEpsilon(delta).epsilon;
   }
 
+  /**
+   * Budget check for one more release of `m`. Sound shortcut: if ε after k >= 1 further identical releases is within
+   * the budget, so is ε after fewer (composition only adds privacy loss, and the accountant's ε is an upper bound), so
+   * one evaluation a few percent ahead covers the next steps. Returns the ε computed, or null when covered.
+   */
+  private checkBudget(m: Mechanism): { exceeds: boolean; epsilon: number | null } {
+    const budget = this.budget as Budget;
+    const key = JSON.stringify(m);
+    const hist = this.rdp.history;
+    const last = hist[hist.length - 1];
+    const run = last && JSON.stringify(last.mechanism) === key ? last.times : 0;
+    const baseLength = this._entries.length - run;
+    const c = this.headroom;
+    const fresh = !c || c.key !== key || c.baseLength !== baseLength;
+    if (!fresh && c && run + 1 <= c.okRun) return { exceeds: false, epsilon: null };
+    if (!fresh && c && run + 1 >= c.badRun) return { exceeds: true, epsilon: null };
+    const h = fresh ? { key, baseLength, okRun: run, badRun: Infinity } : (c as NonNullable<typeof c>);
+    this.headroom = h;
+    const ahead = Math.min(Math.max(1, Math.floor((run + 1) * 0.05)), Number.isFinite(h.badRun) ? Math.floor((h.badRun - run - 1) / 2) : Infinity);
+    if (ahead > 1) {
+      const e = this.epsilonWithExtra(m, ahead, budget.delta);
+      if (e <= budget.epsilon) {
+        h.okRun = run + ahead;
+        return { exceeds: false, epsilon: null };
+      }
+      h.badRun = Math.min(h.badRun, run + ahead);
+    }
+    const e = this.epsilonWithExtra(m, 1, budget.delta);
+    if (e <= budget.epsilon) h.okRun = run + 1;
+    else h.badRun = Math.min(h.badRun, run + 1);
+    return { exceeds: e > budget.epsilon, epsilon: e };
+  }
+
+  private headroom: { key: string; baseLength: number; okRun: number; badRun: number } | null = null;
+
   /** Whether appending `release` would bring ε(δ_budget) above the budget (false without a budget). */
   wouldExceed(release: ReleaseInput): boolean {
-    if (!this.budget) {
-      checkRelease(release, this._entries.length);
-      return false;
-    }
-    return this.epsilonAfter(release, this.budget.delta) > this.budget.epsilon;
+    const e = checkRelease(release, this._entries.length);
+    if (!this.budget) return false;
+    return this.checkBudget(releaseMechanism(e)).exceeds;
   }
 
   /** Appends one release: checked against the budget first, then written as one line and fsynced. */
@@ -359,8 +396,9 @@ export class PrivacyLedger {
     if (!this.handle) throw ledgerError('ERR_ARGUMENT', this.path, this._closed ? 'closed' : 'opened read-only');
     const e = checkRelease(release, this._entries.length);
     if (this.budget) {
-      const eps = this.epsilonAfter(release, this.budget.delta);
-      if (eps > this.budget.epsilon) {
+      const check = this.checkBudget(releaseMechanism(e));
+      if (check.exceeds) {
+        const eps = check.epsilon ?? this.epsilonAfter(release, this.budget.delta);
         throw new PrivacyBudgetExceededError(
           `release at step ${e.step} refused: epsilon would be ${eps.toPrecision(6)} > budget ${this.budget.epsilon} at delta=${this.budget.delta} (${this.accountantKind} accountant, ${this._entries.length} releases so far)`,
           eps, this.budget);

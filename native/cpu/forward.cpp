@@ -180,6 +180,13 @@ Weight head_weight(const Model& m) {
   }
 }
 
+// Reports the arena's size to the model on every exit, cancellation included.
+struct AccountOnExit {
+  Model& m;
+  ForwardState& st;
+  ~AccountOnExit() { st.account(m); }
+};
+
 // Copies trunk rows `which` of st.x into st.rows and applies the final norm.
 void gather_final(Model& m, ForwardState& st, const std::vector<int64_t>& which) {
   const int64_t H = m.config().hidden_size, R = static_cast<int64_t>(which.size());
@@ -195,6 +202,7 @@ LossOutput per_example_loss(Model& m, const PackedBatch& b, const CancelToken* c
   using namespace cpu;
   validate_loss_batch(m, b);
   ForwardState& st = forward_state(m);
+  AccountOnExit account{m, st};
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
   const int64_t K = static_cast<int64_t>(b.candidates.size());
@@ -244,7 +252,6 @@ LossOutput per_example_loss(Model& m, const PackedBatch& b, const CancelToken* c
     for (int64_t r = 0; r < R; ++r)  // the last target row of each sequence wins
       std::copy_n(cand_logits.data() + r * K, K, out.candidate_logits.data() + seq_of[r] * K);
   }
-  st.account(m);
   return out;
 }
 
@@ -259,12 +266,12 @@ std::vector<float> logits_at(Model& m, const PackedBatch& b, const std::vector<i
       throw Error(err::kBatch, "logits position " + std::to_string(positions[i]) + " (entry " + std::to_string(i) +
                                    ") is outside the packed batch of " + std::to_string(T) + " tokens");
   ForwardState& st = forward_state(m);
+  AccountOnExit account{m, st};
   run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
   gather_final(m, st, positions);
   const int64_t R = static_cast<int64_t>(positions.size()), V = m.config().vocab_size;
   std::vector<float> out(R * V);
   head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m), V, out.data());
-  st.account(m);
   return out;
 }
 

@@ -35,21 +35,29 @@ static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n
   const int es = dpzo::dtype_size(W.dtype);
   const char* base = static_cast<const char*>(W.data);
   const int64_t panels = (nc + NR - 1) / NR;
-  for (int64_t p = 0; p < panels; ++p) {
-    float* bp = dst + p * kc * NR;
-    const int64_t jn = std_min(NR, nc - p * NR);
-    if (W.layout == dpzo::cpu::WLayout::InOut) {
-      // stored (in, out): each k row holds the panel's columns contiguously
-      for (int64_t k = 0; k < kc; ++k) {
-        const char* src = base + ((k0 + k) * W.ld + n0 + p * NR) * es;
-        convert(src, W.dtype, jn, bp + k * NR);
-        for (int64_t j = jn; j < NR; ++j) bp[k * NR + j] = 0.f;
+  if (W.layout == dpzo::cpu::WLayout::InOut) {
+    // stored (in, out): row k holds all the block's columns contiguously; read
+    // each row once for every panel, prefetching a few rows ahead (the row
+    // stride defeats the hardware prefetcher, which stays within a page)
+    const int64_t bytes = nc * es;
+    for (int64_t k = 0; k < kc; ++k) {
+      if (k + 4 < kc) {
+        const char* ahead = base + ((k0 + k + 4) * W.ld + n0) * es;
+        for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(ahead + b);
       }
-    } else {
-      // stored (out, in): each ISA file transposes while packing
-      pack_outin(W, k0, kc, n0 + p * NR, jn, bp, row_tmp);
+      const char* src = base + ((k0 + k) * W.ld + n0) * es;
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t jn = std_min(NR, nc - p * NR);
+        float* row = dst + p * kc * NR + k * NR;
+        convert(src + p * NR * es, W.dtype, jn, row);
+        for (int64_t j = jn; j < NR; ++j) row[j] = 0.f;
+      }
     }
+    return;
   }
+  // stored (out, in): each ISA file transposes while packing
+  for (int64_t p = 0; p < panels; ++p)
+    pack_outin(W, k0, kc, n0 + p * NR, std_min(NR, nc - p * NR), dst + p * kc * NR, row_tmp);
 }
 
 static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad,

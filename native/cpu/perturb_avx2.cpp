@@ -192,8 +192,8 @@ inline __m128i pack16(__m256i v) {
   __m256i p = _mm256_packus_epi32(v, v);  // per 128-bit chunk: v0..3 v0..3 | v4..7 v4..7
   return _mm256_castsi256_si128(_mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0)));
 }
-inline __m256i nan_mask(__m256i u) {  // |u| > inf, unsigned; both sides < 2^31 so signed compare works
-  return _mm256_cmpgt_epi32(_mm256_and_si256(u, bcast(0x7fffffffu)), bcast(0x7f800000u));
+inline __m256i nan_mask(__m256 v) {  // all ones in NaN lanes
+  return _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 // f32 -> bf16 bits, round to nearest even, NaN kept quiet (as dtype.h f32_to_bf16)
 inline __m128i to_bf16(__m256 v) {
@@ -201,7 +201,7 @@ inline __m128i to_bf16(__m256 v) {
   __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), bcast(1));
   __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(bcast(0x7fffu), lsb)), 16);
   __m256i qnan = _mm256_or_si256(_mm256_srli_epi32(u, 16), bcast(0x40u));
-  r = _mm256_blendv_epi8(r, qnan, nan_mask(u));
+  r = _mm256_blendv_epi8(r, qnan, nan_mask(v));
   return pack16(r);
 }
 // f32 -> f16 bits with F16C (IEEE round to nearest even); NaN as dtype.h f32_to_f16
@@ -209,7 +209,7 @@ inline __m128i to_f16(__m256 v) {
   __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256i u = _mm256_castps_si256(v);
   __m128i nan_h = pack16(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), bcast(0x8000u)), bcast(0x7e00u)));
-  __m128i m = pack16(_mm256_srli_epi32(nan_mask(u), 16));  // 0xffff per NaN lane
+  __m128i m = pack16(_mm256_srli_epi32(nan_mask(v), 16));  // 0xffff per NaN lane
   return _mm_blendv_epi8(h, nan_h, m);
 }
 

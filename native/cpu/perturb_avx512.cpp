@@ -192,7 +192,7 @@ inline void accumulate64(uint64_t b, const Pairs& pairs, __m512 acc[4]) {
 // f32 -> bf16 bits, round to nearest even, NaN kept quiet (as dtype.h f32_to_bf16)
 inline __m256i to_bf16(__m512 v) {
   __m512i u = _mm512_castps_si512(v);
-  __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, bcast(0x7fffffffu)), bcast(0x7f800000u));
+  __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
   __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), bcast(1));
   __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bcast(0x7fffu), lsb)), 16);
   r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), bcast(0x40u)));
@@ -202,7 +202,7 @@ inline __m256i to_bf16(__m512 v) {
 inline __m256i to_f16(__m512 v) {
   __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512i u = _mm512_castps_si512(v);
-  __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, bcast(0x7fffffffu)), bcast(0x7f800000u));
+  __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
   __m256i nan_h = _mm512_cvtepi32_epi16(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), bcast(0x8000u)),
                                                         bcast(0x7e00u)));
   return _mm256_mask_mov_epi16(h, nan, nan_h);

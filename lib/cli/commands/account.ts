@@ -1,0 +1,189 @@
+// `dpzo account`: the privacy spent by T releases of a mechanism, or by the releases recorded in a ledger.
+import type { Command } from 'commander';
+import {
+  checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError,
+} from '../../privacy/errors.js';
+import { PldAccountant, RdpAccountant } from '../../privacy/accountant.js';
+import { PrivacyLedger } from '../../privacy/ledger.js';
+import type { HistoryEntry, Mechanism } from '../../privacy/mechanism.js';
+import { pureEpsilon } from '../../privacy/pure.js';
+import { printTable } from '../format.js';
+
+type AccountantChoice = 'rdp' | 'pld' | 'all';
+
+interface AccountOptions {
+  mechanism: string;
+  sampleRate?: string;
+  noiseMultiplier?: string;
+  laplaceScale?: string;
+  clip: string;
+  steps?: string;
+  delta?: string;
+  accountant: string;
+  interval?: string;
+  ledger?: string;
+  repairTornTail?: boolean;
+  json?: boolean;
+}
+
+export interface AccountResult {
+  accountant: 'rdp' | 'pld' | 'pure';
+  epsilon: number;
+  order?: number;
+  interval?: number;
+}
+
+/** A number from a flag, or an ERR_ARGUMENT naming the flag. */
+function num(flag: string, v: string | undefined): number {
+  if (v === undefined) throw argumentError(flag, 'nothing', 'given');
+  const x = Number(v.trim());
+  if (v.trim() === '' || Number.isNaN(x)) throw argumentError(flag, v, 'a number');
+  return x;
+}
+
+function int(flag: string, v: string | undefined): number {
+  return checkSteps(num(flag, v), flag, true);
+}
+
+/** ε(δ) of a history under the chosen accountants (PLD first: it is the tight, default one). */
+export function accountHistory(history: HistoryEntry[], delta: number, which: AccountantChoice, interval?: number): AccountResult[] {
+  const out: AccountResult[] = [];
+  if (which === 'pld' || which === 'all') {
+    const a = new PldAccountant(interval === undefined ? {} : { interval });
+    for (const h of history) a.step(h.mechanism, h.times);
+    const r = a.getEpsilon(delta);
+    out.push({ accountant: 'pld', epsilon: r.epsilon, ...(r.interval !== undefined ? { interval: r.interval } : {}) });
+  }
+  if (which === 'rdp' || which === 'all') {
+    const a = new RdpAccountant();
+    for (const h of history) a.step(h.mechanism, h.times);
+    const r = a.getEpsilon(delta);
+    out.push({ accountant: 'rdp', epsilon: r.epsilon, order: r.order });
+  }
+  const pure = history.length > 0 ? pureEpsilon(history) : Infinity;
+  if (which === 'all' && Number.isFinite(pure)) out.push({ accountant: 'pure', epsilon: pure });
+  return out;
+}
+
+function parseAccountant(v: string): AccountantChoice {
+  if (v !== 'rdp' && v !== 'pld' && v !== 'all') throw argumentError('--accountant', v, 'rdp, pld or all');
+  return v;
+}
+
+function mechanismFromFlags(o: AccountOptions): Mechanism {
+  const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
+  if (o.mechanism === 'gaussian') {
+    if (o.laplaceScale !== undefined) throw argumentError('--laplace-scale', o.laplaceScale, 'absent for --mechanism gaussian (use --noise-multiplier)');
+    return { kind: 'gaussian', sampleRate, noiseMultiplier: checkPositive('--noise-multiplier', num('--noise-multiplier', o.noiseMultiplier)) };
+  }
+  if (o.mechanism === 'laplace') {
+    if (o.noiseMultiplier !== undefined) throw argumentError('--noise-multiplier', o.noiseMultiplier, 'absent for --mechanism laplace (use --laplace-scale)');
+    return { kind: 'laplace', sampleRate, clip: checkPositive('--clip', num('--clip', o.clip)), scale: checkPositive('--laplace-scale', num('--laplace-scale', o.laplaceScale)) };
+  }
+  throw argumentError('--mechanism', o.mechanism, 'gaussian or laplace');
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toPrecision(6) : String(x);
+}
+
+function printResults(results: AccountResult[], rows: [string, string][]): void {
+  for (const r of results) {
+    const extra = r.accountant === 'rdp' ? ` (order ${r.order})` : r.accountant === 'pld' ? ` (interval ${r.interval})` : ' (basic composition)';
+    rows.push([`epsilon ${r.accountant}`, fmt(r.epsilon) + extra]);
+  }
+  printTable(rows);
+}
+
+async function accountLedger(o: AccountOptions, which: AccountantChoice): Promise<void> {
+  const ledger = await PrivacyLedger.open(o.ledger as string, { readOnly: !o.repairTornTail, create: false, repairTornTail: o.repairTornTail });
+  try {
+    const deltaSource = o.delta ?? (ledger.budget ? String(ledger.budget.delta) : undefined);
+    if (deltaSource === undefined) throw argumentError('--delta', 'nothing', 'given (the ledger has no budget to take δ from)');
+    const delta = checkDelta(num('--delta', deltaSource), '--delta');
+    const history = ledger.accountant('rdp').history;
+    const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
+    const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, interval);
+    const main = results.find((r) => r.accountant === (which === 'all' ? ledger.accountantKind : which)) ?? results[0];
+    const report = {
+      ledger: ledger.path,
+      releases: ledger.length,
+      epsilon: main ? main.epsilon : 0,
+      delta,
+      accountant: main ? main.accountant : which === 'all' ? ledger.accountantKind : which,
+      ...(main?.order !== undefined ? { order: main.order } : {}),
+      budget: ledger.budget,
+      head: ledger.head,
+      results,
+    };
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+      return;
+    }
+    const rows: [string, string][] = [
+      ['ledger', ledger.path],
+      ['releases', String(ledger.length)],
+      ['budget', ledger.budget ? `epsilon ${ledger.budget.epsilon}, delta ${ledger.budget.delta}` : 'none'],
+      ['delta', String(delta)],
+    ];
+    printResults(results, rows);
+  } finally {
+    await ledger.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('account')
+    .description('privacy spent (ε at δ) by T releases of a mechanism, or by the releases recorded in a privacy ledger')
+    .option('--mechanism <kind>', 'gaussian | laplace', 'gaussian')
+    .option('--sample-rate <q>', 'Poisson sampling rate q in (0, 1]')
+    .option('--noise-multiplier <sigma>', 'Gaussian noise std / L2 clip')
+    .option('--laplace-scale <b>', 'Laplace noise scale per coordinate')
+    .option('--clip <C>', 'clip (sensitivity) C: L1 for Laplace (ε0 = C/b); the Gaussian σ is already relative to C', '1')
+    .option('--steps <T>', 'number of releases')
+    .option('--delta <delta>', 'target δ (with --ledger: default the ledger budget δ)')
+    .option('--accountant <which>', 'rdp | pld | all (all: PLD first, then RDP, then pure ε for Laplace)', 'all')
+    .option('--interval <d>', 'PLD discretisation interval of the privacy loss', undefined)
+    .option('--ledger <file>', 'account the releases recorded in this privacy ledger instead')
+    .option('--repair-torn-tail', 'with --ledger: truncate an incomplete last line left by a crash')
+    .option('--json', 'print one JSON object: epsilon, delta, accountant, order (RDP), results[] (every accountant run)')
+    .action(async (o: AccountOptions) => {
+      const which = parseAccountant(o.accountant);
+      if (o.ledger !== undefined) {
+        await accountLedger(o, which);
+        return;
+      }
+      const mechanism = mechanismFromFlags(o);
+      const steps = int('--steps', o.steps);
+      const delta = checkDelta(num('--delta', o.delta), '--delta');
+      const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
+      const results = steps === 0 ? [] : accountHistory([{ mechanism, times: steps }], delta, which, interval);
+      const main = results[0] ?? { accountant: which === 'rdp' ? 'rdp' : 'pld', epsilon: 0 };
+      const noise = mechanism.kind === 'gaussian' ? { noiseMultiplier: mechanism.noiseMultiplier } : { laplaceScale: mechanism.scale };
+      const report = {
+        epsilon: main.epsilon,
+        delta,
+        accountant: main.accountant,
+        ...(main.order !== undefined ? { order: main.order } : {}),
+        mechanism: mechanism.kind,
+        sampleRate: mechanism.sampleRate,
+        ...noise,
+        clip: num('--clip', o.clip),
+        steps,
+        results,
+      };
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      const rows: [string, string][] = [
+        ['mechanism', mechanism.kind],
+        ['sample rate', String(mechanism.sampleRate)],
+        mechanism.kind === 'gaussian' ? ['noise multiplier', String(mechanism.noiseMultiplier)] : ['laplace scale', `${mechanism.scale} (clip ${mechanism.clip}, epsilon0 ${fmt(mechanism.clip / mechanism.scale)})`],
+        ['steps', String(steps)],
+        ['delta', String(delta)],
+      ];
+      printResults(results, rows);
+    });
+}

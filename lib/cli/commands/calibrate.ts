@@ -1,0 +1,82 @@
+// `dpzo calibrate`: the noise that reaches a target (ε, δ) in T steps, or the steps a given noise affords.
+import type { Command } from 'commander';
+import { argumentError, checkDelta, checkPositive, checkSampleRate, checkSteps } from '../../privacy/errors.js';
+import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../privacy/calibrate.js';
+import { printTable } from '../format.js';
+
+interface CalibrateFlags {
+  epsilon?: string;
+  delta?: string;
+  sampleRate?: string;
+  steps?: string;
+  mechanism: string;
+  accountant: string;
+  clip: string;
+  tolerance: string;
+  noiseMultiplier?: string;
+  laplaceScale?: string;
+  opacusCompat?: boolean;
+  json?: boolean;
+}
+
+function num(flag: string, v: string | undefined): number {
+  if (v === undefined) throw argumentError(flag, 'nothing', 'given');
+  const x = Number(v.trim());
+  if (v.trim() === '' || Number.isNaN(x)) throw argumentError(flag, v, 'a number');
+  return x;
+}
+
+export function register(program: Command): void {
+  program
+    .command('calibrate')
+    .description('noise multiplier σ (or Laplace scale b) reaching a target (ε, δ) in T steps; with --noise-multiplier/--laplace-scale instead of --steps, the steps it affords')
+    .option('--epsilon <epsilon>', 'target ε')
+    .option('--delta <delta>', 'target δ')
+    .option('--sample-rate <q>', 'Poisson sampling rate q in (0, 1]')
+    .option('--steps <T>', 'number of releases')
+    .option('--mechanism <kind>', 'gaussian | laplace', 'gaussian')
+    .option('--accountant <which>', 'pld | rdp | pure (pure: Laplace only, basic composition)', 'pld')
+    .option('--clip <C>', 'L1 clip C of the Laplace release (b scales with it)', '1')
+    .option('--tolerance <t>', 'relative bisection tolerance: σ gives ε <= target, σ·(1−t) gives more', '0.001')
+    .option('--noise-multiplier <sigma>', 'find the affordable steps for this σ instead')
+    .option('--laplace-scale <b>', 'find the affordable steps for this b instead')
+    .option('--opacus-compat', "Opacus get_noise_multiplier semantics (RDP, Opacus orders, ε within 0.01 of the target)")
+    .option('--json', 'print one JSON object: noiseMultiplier or laplaceScale, epsilon (or steps, epsilon)')
+    .action((o: CalibrateFlags) => {
+      const epsilon = checkPositive('--epsilon', num('--epsilon', o.epsilon));
+      const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
+      const acc = o.accountant as CalibrationAccountant;
+      if (acc !== 'pld' && acc !== 'rdp' && acc !== 'pure') throw argumentError('--accountant', o.accountant, 'pld, rdp or pure');
+      const delta = acc === 'pure' && o.delta === undefined ? 0.5 : checkDelta(num('--delta', o.delta), '--delta');
+      const mechanism = o.mechanism;
+      if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw argumentError('--mechanism', mechanism, 'gaussian or laplace');
+      const clip = checkPositive('--clip', num('--clip', o.clip));
+      if (o.noiseMultiplier !== undefined || o.laplaceScale !== undefined) {
+        const r = maxSteps({
+          epsilon, delta, sampleRate, mechanism, accountant: acc, clip,
+          noiseMultiplier: o.noiseMultiplier === undefined ? undefined : num('--noise-multiplier', o.noiseMultiplier),
+          laplaceScale: o.laplaceScale === undefined ? undefined : num('--laplace-scale', o.laplaceScale),
+        });
+        const report = { steps: r.steps, epsilon: r.epsilon, delta, accountant: acc, mechanism, sampleRate };
+        if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        else printTable([['steps', String(r.steps)], ['epsilon', r.epsilon.toPrecision(6)], ['delta', String(delta)], ['accountant', acc]]);
+        return;
+      }
+      const steps = checkSteps(num('--steps', o.steps), '--steps', false);
+      const tolerance = checkPositive('--tolerance', num('--tolerance', o.tolerance));
+      const r = calibrateNoise({ epsilon, delta, sampleRate, steps, mechanism, accountant: acc, clip, tolerance, opacusCompat: o.opacusCompat });
+      const noise = r.noiseMultiplier !== undefined ? { noiseMultiplier: r.noiseMultiplier } : { laplaceScale: r.laplaceScale };
+      const report = { ...noise, epsilon: r.epsilon, delta, accountant: r.accountant, tolerance: r.tolerance, mechanism, sampleRate, steps, ...(mechanism === 'laplace' ? { clip } : {}) };
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      printTable([
+        r.noiseMultiplier !== undefined ? ['noise multiplier', String(r.noiseMultiplier)] : ['laplace scale', String(r.laplaceScale)],
+        ['epsilon reached', r.epsilon.toPrecision(6)],
+        ['delta', String(delta)],
+        ['accountant', r.accountant],
+        ['tolerance', String(r.tolerance)],
+      ]);
+    });
+}
