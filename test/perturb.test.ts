@@ -5,6 +5,8 @@
 // ±a restores, fused updates equal sequential perturbs, and the bits do not
 // depend on thread count or SIMD level.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -257,5 +259,30 @@ describe('determinism', () => {
       expect(r.hashes, `${r.isa} vs scalar`).toEqual(scalar.hashes);
     }
     expect(seen.has(native.directionIsa()), 'the best ISA of this CPU was among those compared').toBe(true);
+  });
+});
+
+// The native check driver (built next to the addon by CMake; absent in node-gyp builds).
+const checkBin = process.env.DPZO_ADDON
+  ? join(dirname(dirname(process.env.DPZO_ADDON)), 'dpzo_check')
+  : fileURLToPath(new URL('../build/dpzo_check', import.meta.url));
+const check = (...args: string[]) => JSON.parse(execFileSync(checkBin, args, { encoding: 'utf8' })) as Record<string, unknown>;
+
+describe.skipIf(!existsSync(checkBin))('dpzo_check (the driver for machines without Node)', () => {
+  it('philox known answers and directions equal to the addon\'s', () => {
+    expect(check('philox').ok).toBe(true);
+    const r = check('direction', '--seed', '18446744073709551615', '--g0', '4294967299', '--n', '257');
+    const z = Float32Array.from(r.z as number[]); // printed with 9 significant digits: exact for float32
+    expect(Buffer.from(z.buffer).equals(Buffer.from(native.direction(2n ** 64n - 1n, 4294967299n, 257).buffer))).toBe(true);
+  });
+  it('every kernel this CPU has matches the scalar one on edge offsets, lengths and special weights', () => {
+    const r = check('isa');
+    expect(r.mismatches).toBe(0);
+    expect(r.kernels).toContain(native.directionIsa());
+  });
+  it('log/sin/cos are within 2 ulp over all 2^23 inputs', () => {
+    const r = check('accuracy');
+    for (const k of ['log_max_ulp', 'sin_max_ulp', 'cos_max_ulp']) expect(r[k] as number, k).toBeLessThanOrEqual(2);
+    expect(r.ok).toBe(true);
   });
 });

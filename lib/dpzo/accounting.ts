@@ -92,22 +92,28 @@ export function epsilonOf(plan: Omit<NoisePlan, 'epsilon'>, delta: number, accou
  * once by bisection on the accountant (composing T steps per check would cost a PLD per step).
  */
 function budgetGuard(budget: Budget, accountant: AccountantKind, plannedSteps: number, entries: () => readonly Release[]): (r: Release) => boolean {
-  const affordable = new Map<string, number>();
+  // for one signature: `max` releases fit (exact: max + 1 do not; else max is a lower bound)
+  let known: { sig: string; max: number; exact: boolean } | null = null;
+  let uniformUpTo = 0;
+  let uniformSig: string | null = null;
   return (r) => {
     const sig = signature(r);
     const all = entries();
-    if (all.every((e) => signature(e) === sig)) {
-      let max = affordable.get(sig);
-      if (max === undefined) {
+    if (uniformSig === null && all.length > 0) uniformSig = signature(all[0]!);
+    while (uniformUpTo < all.length && uniformSig !== null && signature(all[uniformUpTo]!) === uniformSig) uniformUpTo++;
+    const uniform = uniformUpTo === all.length && (uniformSig === null || uniformSig === sig);
+    if (!uniform) return epsilonOfEntries([...all, r], budget.delta, accountant) > budget.epsilon;
+    for (;;) {
+      if (known === null || known.sig !== sig) {
         const limit = Math.max(plannedSteps, all.length) + 1;
-        max = maxSteps({ epsilon: budget.epsilon, delta: budget.delta, sampleRate: r.sampleRate, mechanism: r.mechanism, noiseMultiplier: r.noiseMultiplier, laplaceScale: r.laplaceScale, clip: r.clip, accountant, limit }).steps;
-        // a max at the search limit is only a lower bound
-        if (max < limit) affordable.set(sig, max);
+        const max = maxSteps({ epsilon: budget.epsilon, delta: budget.delta, sampleRate: r.sampleRate, mechanism: r.mechanism, noiseMultiplier: r.noiseMultiplier, laplaceScale: r.laplaceScale, clip: r.clip, accountant, limit }).steps;
+        known = { sig, max, exact: max < limit };
       }
-      if (all.length + 1 <= max) return false;
-      if (affordable.has(sig)) return true;
+      if (all.length + 1 <= known.max) return false;
+      if (known.exact) return true;
+      known = null;
+      plannedSteps = 2 * Math.max(plannedSteps, all.length + 1);
     }
-    return epsilonOfEntries([...all, r], budget.delta, accountant) > budget.epsilon;
   };
 }
 

@@ -16,6 +16,13 @@ struct AttentionShape {
   int64_t q_col = 0, k_col = 0, v_col = 0;  // first column of q, k, v in each qkv row
   int64_t ld = 0;                            // qkv row stride
   float scale = 1.f;                         // 1/sqrt(head_dim)
+  // Generation with a KV cache (one sequence): keys/values of positions
+  // 0..q_pos0+L come from these (row stride kv_ld, head kvh at column
+  // kvh·head_dim) instead of qkv, and query i sits at position q_pos0 + i.
+  const float* k_cache = nullptr;
+  const float* v_cache = nullptr;
+  int64_t kv_ld = 0;
+  int64_t q_pos0 = 0;
 };
 
 // out[t, h·head_dim ...] for every token t; offsets has n_seq+1 entries.

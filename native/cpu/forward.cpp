@@ -18,7 +18,26 @@ int64_t ForwardState::bytes() const {
   int64_t n = ws.bytes() + f(x) + f(h) + f(qkv) + f(att) + f(mlp) + f(mlp2) + f(rows) + f(rows_out) +
               static_cast<int64_t>(pos.capacity() * sizeof(int32_t)) + rope.bytes() + loss.bytes();
   for (const auto& s : scores) n += f(s);
-  return n;
+  return n + kv.bytes();
+}
+
+void KvCache::reset(int64_t layers, int64_t capacity, int64_t kv_dim) {
+  len = 0;
+  cap = capacity;
+  dim = kv_dim;
+  k.resize(layers);
+  v.resize(layers);
+  for (int64_t l = 0; l < layers; ++l) {
+    cpu::grow(k[l], cap * dim);
+    cpu::grow(v[l], cap * dim);
+  }
+}
+
+int64_t KvCache::bytes() const {
+  int64_t n = 0;
+  for (const auto& x : k) n += static_cast<int64_t>(x.capacity());
+  for (const auto& x : v) n += static_cast<int64_t>(x.capacity());
+  return n * static_cast<int64_t>(sizeof(float));
 }
 
 void ForwardState::account(Model& m) {
@@ -29,6 +48,27 @@ void ForwardState::account(Model& m) {
 }
 
 namespace cpu {
+
+void attend(ThreadPool& pool, ForwardState& st, int64_t layer, const float* qkv, AttentionShape as,
+            const std::vector<int64_t>& offsets, float* out, int64_t ldo) {
+  const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  KvCache& kv = st.kv;
+  if (kv.active) {
+    // one sequence: its new rows' keys/values go after the cached ones
+    const int64_t T = offsets.back(), kvd = as.n_kv_heads * as.head_dim;
+    float* kc = kv.k[layer].data();
+    float* vc = kv.v[layer].data();
+    for (int64_t t = 0; t < T; ++t) {
+      std::copy_n(qkv + t * as.ld + as.k_col, kvd, kc + (kv.len + t) * kv.dim);
+      std::copy_n(qkv + t * as.ld + as.v_col, kvd, vc + (kv.len + t) * kv.dim);
+    }
+    as.k_cache = kc;
+    as.v_cache = vc;
+    as.kv_ld = kv.dim;
+    as.q_pos0 = kv.len;
+  }
+  causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, out, ldo);
+}
 
 namespace {
 void delete_state(ForwardState* st) {
@@ -152,12 +192,14 @@ void run_trunk(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
   const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
   grow(st.pos, T);
   for (int64_t s = 0; s < n_seq; ++s)
-    for (int64_t t = offsets[s]; t < offsets[s + 1]; ++t) st.pos[t] = static_cast<int32_t>(t - offsets[s]);
+    for (int64_t t = offsets[s]; t < offsets[s + 1]; ++t)
+      st.pos[t] = static_cast<int32_t>(t - offsets[s] + (st.kv.active ? st.kv.len : 0));
   switch (m.config().family) {
     case Family::GPT2: trunk_gpt2(m, st, ids, T, offsets, cancel); break;
     case Family::OPT: trunk_opt(m, st, ids, T, offsets, cancel); break;
     case Family::LLAMA: trunk_llama(m, st, ids, T, offsets, cancel); break;
   }
+  if (st.kv.active) st.kv.len += T;
   if (cancel) cancel->check();
 }
 
@@ -277,23 +319,44 @@ std::vector<float> logits_at(Model& m, const PackedBatch& b, const std::vector<i
 
 std::vector<int32_t> generate_greedy(Model& m, const std::vector<int32_t>& prompt, int n, int32_t eos_id,
                                      const CancelToken* cancel) {
+  using namespace cpu;
   if (prompt.empty()) throw Error(err::kBatch, "generate: the prompt is empty");
   if (n < 0) throw Error(err::kArgument, "generate: the number of new tokens must be >= 0");
-  PackedBatch b;
-  b.tokens = prompt;
+  const ModelConfig& c = m.config();
+  const std::vector<int64_t> whole = {0, static_cast<int64_t>(prompt.size())};
+  validate_tokens(m, prompt.data(), whole);
   std::vector<int32_t> out;
-  const int64_t V = m.config().vocab_size;
-  // recomputes the whole context each step (no KV cache); stops when the context is full
+  if (n == 0) return out;
+  ForwardState& st = forward_state(m);
+  AccountOnExit account{m, st};
+  // the cache lives only for this call (training never pays for it); the
+  // context never exceeds max positions
+  const int64_t cap = std::min<int64_t>(c.max_positions, static_cast<int64_t>(prompt.size()) + n);
+  st.kv.reset(c.num_layers, cap, c.num_kv_heads * c.head_dim);
+  struct Off {
+    KvCache& kv;
+    ~Off() {
+      kv.active = false;
+      std::vector<std::vector<float>>().swap(kv.k);
+      std::vector<std::vector<float>>().swap(kv.v);
+    }
+  } off{st.kv};
+  st.kv.active = true;
+  const int64_t V = c.vocab_size, E = c.word_embed_proj_dim;
+  std::vector<int32_t> step(prompt);
+  std::vector<float> z(V);
   for (int i = 0; i < n; ++i) {
-    if (i > 0 && static_cast<int64_t>(b.tokens.size()) > m.config().max_positions) break;
-    b.offsets = {0, static_cast<int64_t>(b.tokens.size())};
-    const std::vector<float> z = logits_at(m, b, {static_cast<int64_t>(b.tokens.size()) - 1}, cancel);
+    if (i > 0 && st.kv.len >= cap) break;  // context full
+    const int64_t T = static_cast<int64_t>(step.size());
+    run_trunk(m, st, step.data(), T, {0, T}, cancel);
+    gather_final(m, st, {T - 1});
+    head_logits(m.pool(), st.ws, st.rows_out.data(), 1, E, head_weight(m), V, z.data());
     int32_t best = 0;
     for (int64_t v = 1; v < V; ++v)
       if (z[v] > z[best]) best = static_cast<int32_t>(v);
     out.push_back(best);
     if (best == eos_id) break;
-    b.tokens.push_back(best);
+    step.assign(1, best);
   }
   return out;
 }

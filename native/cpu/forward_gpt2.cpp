@@ -15,7 +15,7 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
   const ModelConfig& c = m.config();
   ThreadPool& pool = m.pool();
   const DType dt = m.dtype();
-  const int64_t H = c.hidden_size, I = c.intermediate_size, n_seq = static_cast<int64_t>(offsets.size()) - 1;
+  const int64_t H = c.hidden_size, I = c.intermediate_size;
   grow(st.x, T * H);
   grow(st.h, T * H);
   grow(st.qkv, T * 3 * H);
@@ -39,7 +39,7 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
     layer_norm(pool, T, H, x, H, param(m, p + "ln_1.weight"), param(m, p + "ln_1.bias"), dt, c.norm_eps, h, H);
     linear(pool, st.ws, T, 3 * H, H, h, H, linear_weight(m, p + "attn.c_attn.weight", WLayout::InOut),
            param_opt(m, p + "attn.c_attn.bias"), qkv, 3 * H, false);
-    causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, att, H);
+    attend(pool, st, l, qkv, as, offsets, att, H);
     linear(pool, st.ws, T, H, H, att, H, linear_weight(m, p + "attn.c_proj.weight", WLayout::InOut),
            param_opt(m, p + "attn.c_proj.bias"), x, H, true);
     // x += c_proj(act(c_fc(ln_2(x))))

@@ -23,7 +23,7 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
   int64_t longest = 0;
   for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
-  st.rope.ensure(longest, dh, c.rope_theta);
+  st.rope.ensure(longest + (st.kv.active ? st.kv.len : 0), dh, c.rope_theta);  // positions the batch reaches
   grow(st.x, T * H);
   grow(st.h, T * H);
   grow(st.qkv, T * ld);
@@ -53,7 +53,7 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
              param_opt(m, p + "self_attn." + proj[j] + ".bias"), qkv + col0[j], ld, false);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
-    causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, att, QD);
+    attend(pool, st, l, qkv, as, offsets, att, QD);
     linear(pool, st.ws, T, H, QD, att, QD, linear_weight(m, p + "self_attn.o_proj.weight", WLayout::OutIn),
            param_opt(m, p + "self_attn.o_proj.bias"), x, H, true);
     // x += down(silu(gate(n))·up(n)), n = rms_norm(x)

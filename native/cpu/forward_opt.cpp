@@ -18,7 +18,6 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
   ThreadPool& pool = m.pool();
   const DType dt = m.dtype();
   const int64_t H = c.hidden_size, E = c.word_embed_proj_dim, I = c.intermediate_size;
-  const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
   const bool pre = c.do_layer_norm_before;
   grow(st.x, T * H);
   grow(st.h, T * std::max(H, E));
@@ -59,7 +58,7 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
     for (int j = 0; j < 3; ++j)
       linear(pool, st.ws, T, H, H, in, H, linear_weight(m, p + "self_attn." + proj[j] + ".weight", WLayout::OutIn),
              param_opt(m, p + "self_attn." + proj[j] + ".bias"), qkv + j * H, 3 * H, false);
-    causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, att, H);
+    attend(pool, st, l, qkv, as, offsets, att, H);
     linear(pool, st.ws, T, H, H, att, H, linear_weight(m, p + "self_attn.out_proj.weight", WLayout::OutIn),
            param_opt(m, p + "self_attn.out_proj.bias"), x, H, true);
     if (!pre) layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, x, H);

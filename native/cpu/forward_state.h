@@ -6,12 +6,24 @@
 #include <string>
 #include <vector>
 
+#include "cpu/attention.h"
 #include "cpu/gemm.h"
 #include "cpu/loss.h"
 #include "cpu/rope.h"
 #include "dpzo/model.h"
 
 namespace dpzo {
+
+// Keys and values of every layer for one sequence being generated, so each
+// new token runs the trunk on itself only. Rows are bitwise those a full
+// recomputation would produce (the GEMM is batch-invariant).
+struct KvCache {
+  bool active = false;
+  int64_t len = 0, cap = 0, dim = 0;        // cached positions, capacity, kv_heads·head_dim
+  std::vector<std::vector<float>> k, v;     // per layer: (cap, dim)
+  void reset(int64_t layers, int64_t capacity, int64_t kv_dim);
+  int64_t bytes() const;
+};
 
 struct ForwardState {
   Model* model = nullptr;  // owner, for the memory accounting
@@ -26,6 +38,7 @@ struct ForwardState {
   std::vector<std::vector<float>> scores;  // per worker: attention scores
   cpu::RopeTable rope;
   cpu::LossScratch loss;
+  KvCache kv;
   std::vector<float> rows, rows_out;  // gathered rows that reach the head
   int64_t tracked = 0;                // bytes reported to Model::track_alloc
 
@@ -51,6 +64,12 @@ Weight linear_weight(const Model& m, const std::string& name, WLayout layout);
 // (T, dim) rows of an embedding table: out[t] (+)= table[ids[t] + offset] in F32.
 void embed_rows(ThreadPool& pool, const Model& m, const std::string& name, const int32_t* ids, int64_t T,
                 int64_t add_offset, float* out, int64_t dim, bool accumulate);
+
+// Attention of layer `layer` for st's batch: plain causal attention over the
+// packed qkv, or, while st.kv is active, appends the new keys/values to the
+// cache and attends over it.
+void attend(ThreadPool& pool, ForwardState& st, int64_t layer, const float* qkv, AttentionShape as,
+            const std::vector<int64_t>& offsets, float* out, int64_t ldo);
 
 // The trunk: token ids (T, packed as `offsets`) → st.x (T, H) before the final norm.
 void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,

@@ -86,7 +86,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("philox", Napi::Function::New(env, Philox, "philox"));
   exports.Set("direction", Napi::Function::New(env, Direction, "direction"));
   exports.Set("directionIsa", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
-                return Napi::String::New(i.Env(), direction_isa());
+                // active_isa() throws on a bad DPZO_ISA override
+                return guard(i.Env(), [&]() -> Napi::Value { return Napi::String::New(i.Env(), direction_isa()); });
               }));
   exports.Set("backends", Napi::String::New(env, DPZO_BACKENDS));
   return exports;

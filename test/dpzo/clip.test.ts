@@ -34,8 +34,9 @@ describe('clipping in a step', () => {
       const directions = 3;
       const trainer = new DPZOTrainer(model, {
         train: tokenDataset([7, 3, 4, 5, 6, 8, 9, 10]),
-        epsilon: 1e6,
+        epsilon: 100,
         delta: 1e-5,
+        accountant: 'rdp',
         mechanism,
         ...(mechanism === 'gaussian' ? { noiseMultiplier: 1 } : { laplaceScale: 1 }),
         batchSize,

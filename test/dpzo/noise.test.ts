@@ -21,8 +21,9 @@ async function releasedNoise(mechanism: 'gaussian' | 'laplace', steps: number, d
   const model = new FakeModel(2);
   const trainer = new DPZOTrainer(model, {
     train: tokenDataset(Array.from({ length: N }, (_, i) => i + 3)),
-    epsilon: 1e9,
+    epsilon: 1e4,
     delta: 1e-5,
+    accountant: 'rdp',
     mechanism,
     ...(mechanism === 'gaussian' ? { noiseMultiplier: 1.7 } : { laplaceScale: 2.3 }),
     batchSize: q * N,
