@@ -35,7 +35,7 @@ export interface StepInfo {
   batchSize: number;
   clipped: number;
   nonFinite: number;
-  /** ε spent so far by RDP (an upper bound of the PLD value; cheap per step). */
+  /** ε spent so far by RDP (an upper bound of the PLD value; cheap per step, what progress bars show). */
   epsilonRdp: number;
   elapsedSeconds: number;
 }

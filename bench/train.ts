@@ -1,0 +1,63 @@
+// Benchmark: DP-ZO training throughput (steps/s, examples/s) on a GPT-2-124M-shaped
+// model with random weights — tokens task, expected batch 8, 64 tokens a sequence —
+// through the same DPZOTrainer as `dpzo train` (memory ledger, no run directory).
+// Prints a table and writes bench/results/train.json.
+// Usage: node --import tsx bench/train.ts [--steps N] [--threads T]
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DPZOTrainer } from '../lib/dpzo/trainer.js';
+import { loadModel } from '../lib/index.js';
+import { writeRandomCheckpoint } from '../test/helpers/checkpoints.js';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const steps = arg('steps', 10);
+const threads = arg('threads', availableParallelism());
+const seqLen = 64;
+const expectedBatch = 8;
+const N = 1024;
+
+const dir = mkdtempSync(join(tmpdir(), 'dpzo-bench-train-'));
+try {
+  // GPT-2 small: 12 layers, 768 hidden, 12 heads, vocab 50257, 1024 positions (124M parameters)
+  writeRandomCheckpoint(dir, { family: 'gpt2', seed: 1, vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, maxPositions: 1024 });
+  const model = await loadModel(dir, { threads });
+  let s = 12345;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const train = {
+    task: { kind: 'tokens' as const },
+    source: 'random',
+    generative: false,
+    examples: Array.from({ length: N }, () => ({ inputIds: Int32Array.from({ length: seqLen }, () => Math.floor(rnd() * 50257)) })),
+  };
+  const rows: Record<string, number | string>[] = [];
+  for (const directions of [1, 4]) {
+    const trainer = new DPZOTrainer(model, { train, epsilon: 8, delta: 1e-5, accountant: 'rdp', batchSize: expectedBatch, steps, lr: 1e-6, zoEps: 1e-3, clip: 1, directions });
+    const r = await trainer.train();
+    rows.push({ directions, steps: r.steps, seconds: +r.seconds.toFixed(2), stepsPerSecond: +r.stepsPerSecond.toFixed(3), examplesPerSecond: +r.examplesPerSecond.toFixed(2), tokensPerSecond: Math.round(r.examplesPerSecond * seqLen * 2 * directions) });
+  }
+  const result = {
+    bench: 'train',
+    model: 'gpt2-124M-shaped (random weights, float32)',
+    numParameters: model.numParameters,
+    task: 'tokens',
+    expectedBatch,
+    seqLen,
+    threads: model.threads,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    note: 'tokensPerSecond counts forward tokens: 2 forwards per direction; includes perturbation passes, clipping, noise, ledger',
+    rows,
+  };
+  model.dispose();
+  console.log(`dpzo train on ${result.model}, ${result.numParameters.toLocaleString('en-US')} parameters, ${threads} threads`);
+  console.table(rows);
+  const out = join(import.meta.dirname, 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'train.json'), JSON.stringify(result, null, 2) + '\n');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
