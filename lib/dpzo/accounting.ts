@@ -9,8 +9,11 @@ import { DP_ACCOUNTING_ORDERS } from '../privacy/orders.js';
 import { epsilonFromRdp, rdpSubsampledGaussian } from '../privacy/rdp.js';
 import { rdpSubsampledLaplace } from '../privacy/rdp-laplace.js';
 
-export type Mechanism = 'gaussian' | 'laplace';
-export type AccountantKind = 'pld' | 'rdp';
+import type { AccountantKind, Budget } from '../privacy/index.js';
+export type { AccountantKind, Budget };
+/** Which noise the release uses (the privacy layer's Mechanism also carries its parameters). */
+export type MechanismKind = 'gaussian' | 'laplace';
+type Mechanism = MechanismKind;
 
 /** One step's release, as the ledger records it. */
 export interface Release {
@@ -23,10 +26,6 @@ export interface Release {
   directions: number;
 }
 
-export interface Budget {
-  epsilon: number;
-  delta: number;
-}
 
 export interface NoisePlan {
   mechanism: Mechanism;

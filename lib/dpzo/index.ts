@@ -7,4 +7,4 @@ export { readTrajectory, readRunJson, RUN_FILE, TRAJECTORY_FILE, LEDGER_FILE, ty
 export { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
 export { clipScalars, type ClipNorm, type ClipResult } from './clip.js';
 export { exactMatch, tokenF1, normalizeAnswer } from './squad.js';
-export { spent, calibrate, type Spent, type Release, type Mechanism, type AccountantKind, type Budget } from './accounting.js';
+export { spent, calibrate, type Spent, type Release, type MechanismKind } from './accounting.js';

@@ -3,7 +3,7 @@
 // an impossible budget is an error here, never mid-training.
 import type { Dataset } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
-import { type AccountantKind, type Mechanism, calibrate, epsilonOf } from './accounting.js';
+import { type AccountantKind, type MechanismKind as Mechanism, calibrate, epsilonOf } from './accounting.js';
 import type { ScheduleKind } from './schedule.js';
 
 export interface TrainOptions {

@@ -28,6 +28,17 @@ function normTails(x: number, out: Float64Array, k: number): void {
   out[k + 1] = x < 0 ? 1 - small : small;
 }
 
+/**
+ * log(e^l − (1 − q)) = log(expm1(l) + q) without overflow: for l > 1 it is l + log1p(−(1 − q)e^{−l}) (e^l overflows
+ * above 709, and the tiny-σ Gaussian has losses near μ²/2 far beyond that); NaN-free, −∞ where e^l <= 1 − q.
+ */
+export function logExpm1PlusQ(l: number, q: number): number {
+  if (q === 1) return l; // exact, where e^l would underflow
+  if (l > 1) return l + Math.log1p(-(1 - q) * Math.exp(-l));
+  const e = Math.expm1(l) + q;
+  return e > 0 ? Math.log(e) : -Infinity;
+}
+
 /** [F(x), 1 − F(x)] of the standard Laplace distribution. */
 function laplaceTails(x: number, out: Float64Array, k: number): void {
   out[k] = laplaceCdf(x);
@@ -45,11 +56,7 @@ export function gaussianPair(q: number, mu: number, adjacency: Adjacency): LossP
   const half = (mu * mu) / 2;
   if (adjacency === 'remove') {
     // L > l  <=>  x < x*(l) = −(log((e^l − (1−q))/q) + μ²/2)/μ
-    const xStar = (l: number): number => {
-      const e = Math.expm1(l) + q;
-      if (!(e > 0)) return Infinity;
-      return -(Math.log(e) - logQ + half) / mu;
-    };
+    const xStar = (l: number): number => -(logExpm1PlusQ(l, q) - logQ + half) / mu;
     const t = new Float64Array(4);
     return {
       lossMin: q === 1 ? -Infinity : Math.log1p(-q),
@@ -66,11 +73,7 @@ export function gaussianPair(q: number, mu: number, adjacency: Adjacency): LossP
     };
   }
   // add: L > l  <=>  x < x*(l) = (log((e^{−l} − (1−q))/q) + μ²/2)/μ
-  const xStar = (l: number): number => {
-    const e = Math.expm1(-l) + q;
-    if (!(e > 0)) return -Infinity;
-    return (Math.log(e) - logQ + half) / mu;
-  };
+  const xStar = (l: number): number => (logExpm1PlusQ(-l, q) - logQ + half) / mu;
   const t = new Float64Array(4);
   return {
     lossMin: -Infinity,
@@ -104,7 +107,7 @@ export function laplacePair(q: number, eps0: number, adjacency: Adjacency): Loss
     const xStar = (l: number): number => {
       if (l < lossMin) return Infinity;
       if (l >= lossMax) return -Infinity;
-      const h = Math.min(eps0, Math.max(-eps0, Math.log(Math.expm1(l) + q) - logQ));
+      const h = Math.min(eps0, Math.max(-eps0, logExpm1PlusQ(l, q) - logQ));
       return -(h + eps0) / 2;
     };
     const t = new Float64Array(4);
@@ -127,7 +130,7 @@ export function laplacePair(q: number, eps0: number, adjacency: Adjacency): Loss
   const xStar = (l: number): number => {
     if (l < lossMin) return Infinity;
     if (l >= lossMax) return -Infinity;
-    const h = Math.min(eps0, Math.max(-eps0, Math.log(Math.expm1(-l) + q) - logQ));
+    const h = Math.min(eps0, Math.max(-eps0, logExpm1PlusQ(-l, q) - logQ));
     return (h + eps0) / 2;
   };
   const t = new Float64Array(4);
@@ -149,5 +152,6 @@ export function laplacePair(q: number, eps0: number, adjacency: Adjacency): Loss
 export function hockeyStick(pair: LossPair, epsilon: number): number {
   const t = new Float64Array(4);
   pair.tails(epsilon, t);
-  return Math.max(0, t[0] - Math.exp(epsilon) * t[2]);
+  // e^ε·Q(L > ε) formed in log space: e^ε alone overflows above ε ≈ 709 while the product stays below P(L > ε)
+  return Math.max(0, t[0] - (t[2] > 0 ? Math.exp(epsilon + Math.log(t[2])) : 0));
 }
