@@ -67,6 +67,7 @@ export interface NativeModel {
   getParameter(name: string): Float32Array;
   perturb(seed: bigint | number, scale: number): Promise<void>;
   update(seeds: (bigint | number)[], coeffs: number[]): Promise<void>;
+  decay(factor: number): Promise<void>;
   perExampleLoss(batch: NativeBatch): Promise<NativeLossResult>;
   logits(batch: NativeBatch, positions: Int32Array): Promise<Float32Array>;
   generate(prompt: Int32Array, maxNewTokens: number, eosTokenId?: number): Promise<Int32Array>;

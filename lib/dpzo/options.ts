@@ -113,10 +113,8 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld or rdp (got '${accountant}')`);
   const weightDecay = o.weightDecay ?? 0;
   if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
-  if (weightDecay > 0) {
-    // θ ← (1 − ηλ)θ on a subset of tensors needs a native scaling pass (and a replayable record of it); the core has none yet
-    throw new DpzoError('ERR_UNSUPPORTED', 'weight decay is not supported yet: the native core has no decay pass, so --weight-decay must be 0');
-  }
+  // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)
+  if (weightDecay > 0 && !((o.lr ?? DEFAULTS.lr) * weightDecay < 1)) throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${(o.lr ?? DEFAULTS.lr) * weightDecay})`);
   if (mechanism === 'gaussian' && o.laplaceScale !== undefined) throw bad('laplaceScale', 'applies to the laplace mechanism only');
   if (mechanism === 'laplace' && o.noiseMultiplier !== undefined) throw bad('noiseMultiplier', 'applies to the gaussian mechanism only');
   positive(o.noiseMultiplier, 'noiseMultiplier');

@@ -10,12 +10,12 @@ import { type TrajectoryLine, isVoid, readTrajectory, readRunJson, seedsFromStri
 import type { RunRecord } from './trainer.js';
 import { replayStep } from './walk.js';
 
-export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zoEps: number, signal?: AbortSignal): Promise<number> {
+export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zoEps: number, signal?: AbortSignal, weightDecay = 0): Promise<number> {
   let applied = 0;
   for (const line of lines) {
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'replay cancelled');
     if (isVoid(line)) continue;
-    await replayStep(model, seedsFromStrings(line.seeds), line.g, line.lr, zoEps);
+    await replayStep(model, seedsFromStrings(line.seeds), line.g, line.lr, zoEps, weightDecay);
     applied++;
   }
   return applied;
@@ -42,7 +42,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     throw new DpzoError('ERR_RUN_MISMATCH', `the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length})`);
   }
   const read = readTrajectory(runDir);
-  const steps = await replayTrajectory(model, read.lines, run.plan.zoEps, signal);
+  const steps = await replayTrajectory(model, read.lines, run.plan.zoEps, signal, run.plan.weightDecay ?? 0);
   mkdirSync(outDir, { recursive: true });
   await model.save(outDir);
   for (const f of SIDE_FILES) {

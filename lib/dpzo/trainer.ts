@@ -21,7 +21,7 @@ import { learningRate } from './schedule.js';
 import {
   LEDGER_FILE, RUN_FILE, RUN_FORMAT, TrajectoryWriter, ensureDir, readRunJson, readTrajectory, seedsToStrings, truncateTorn, writeJsonAtomic,
 } from './trajectory.js';
-import { fusedUpdatePairs } from './walk.js';
+import { applyUpdate } from './walk.js';
 
 export interface StepInfo {
   step: number;
@@ -87,7 +87,7 @@ export interface RunRecord {
   meta: Record<string, unknown>;
 }
 
-const PLAN_KEYS: (keyof TrainPlan)[] = ['datasetSize', 'expectedBatch', 'steps', 'mechanism', 'noiseMultiplier', 'laplaceScale', 'clip', 'directions', 'zoEps', 'lr', 'schedule', 'warmupSteps'];
+const PLAN_KEYS: (keyof TrainPlan)[] = ['datasetSize', 'expectedBatch', 'steps', 'mechanism', 'noiseMultiplier', 'laplaceScale', 'clip', 'directions', 'zoEps', 'lr', 'schedule', 'warmupSteps', 'weightDecay'];
 
 function randomSeed(): bigint {
   return randomBytes(8).readBigUInt64LE(0);
@@ -229,7 +229,7 @@ export class DPZOTrainer {
         const lr = learningRate(schedule, t);
         await ledger.append(r);
         writer?.append({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });
-        await model.update(fusedUpdatePairs(seeds, gHat, lr, plan.zoEps));
+        await applyUpdate(model, seeds, gHat, lr, plan.zoEps, plan.weightDecay);
         done++;
         sampled += batch.length;
         clipped += c.clipped;

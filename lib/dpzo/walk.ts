@@ -27,8 +27,17 @@ export function fusedUpdatePairs(seeds: bigint[], gHat: ArrayLike<number>, lr: n
   return seeds.map((seed, k) => ({ seed, coeff: (k === n - 1 ? zoEps : 0) - (lr * gHat[k]!) / n }));
 }
 
-/** Replays one recorded step onto θ_t, giving θ_{t+1}. */
-export async function replayStep(model: Model, seeds: bigint[], gHat: ArrayLike<number>, lr: number, zoEps: number): Promise<void> {
-  await perturbationWalk(model, seeds, zoEps);
+/**
+ * The update of a step: the fused restore + ZO update, then decoupled weight
+ * decay θ ← (1 − ηλ)θ on matrices (never biases or norms) when λ > 0.
+ */
+export async function applyUpdate(model: Model, seeds: bigint[], gHat: ArrayLike<number>, lr: number, zoEps: number, weightDecay = 0): Promise<void> {
   await model.update(fusedUpdatePairs(seeds, gHat, lr, zoEps));
+  if (weightDecay > 0 && lr > 0) await model.decay(1 - lr * weightDecay);
+}
+
+/** Replays one recorded step onto θ_t, giving θ_{t+1}. */
+export async function replayStep(model: Model, seeds: bigint[], gHat: ArrayLike<number>, lr: number, zoEps: number, weightDecay = 0): Promise<void> {
+  await perturbationWalk(model, seeds, zoEps);
+  await applyUpdate(model, seeds, gHat, lr, zoEps, weightDecay);
 }

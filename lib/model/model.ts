@@ -124,6 +124,13 @@ export class NativeBackedModel implements Model {
     return this.enqueue((m) => m.update(seeds, coeffs), opts?.signal);
   }
 
+  async decay(factor: number, opts?: CallOptions): Promise<void> {
+    if (!(Number.isFinite(factor) && factor > 0 && factor <= 1)) {
+      throw new DpzoError('ERR_ARGUMENT', `decay factor must be in (0, 1] (got ${factor})`);
+    }
+    return this.enqueue((m) => m.decay(factor), opts?.signal);
+  }
+
   async perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult> {
     const packed = packLossBatch(batch);
     return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);

@@ -88,6 +88,11 @@ export interface Model {
   perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void>;
   /** θ += Σ coeff_k · z(seed_k), one pass over memory. */
   update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void>;
+  /**
+   * Decoupled weight decay: θ ← factor·θ on trainable tensors of rank ≥ 2
+   * (biases and norm weights are never decayed). factor in (0, 1].
+   */
+  decay(factor: number, opts?: CallOptions): Promise<void>;
   perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;

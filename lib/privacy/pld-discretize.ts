@@ -25,6 +25,9 @@ export interface DiscretizeOptions {
   maxPoints: number;
 }
 
+/** Relative rounding error allowed for a difference of two computed tail masses (64 units in the last place). */
+const ROUNDING = 64 * 2 ** -53;
+
 /** The smallest l (within 1e-9) with above(l) <= tail, searched between the support bounds. */
 function upperQuantile(above: (l: number) => number, lossMin: number, lossMax: number, tail: number): number {
   let hi = Number.isFinite(lossMax) ? lossMax : 1;
@@ -73,22 +76,32 @@ export function discretizePair(pair: LossPair, opts: DiscretizeOptions): Discret
     qA[j] = t[2];
     qB[j] = t[3];
   }
-  // mass in (l_j, l_{j+1}] from whichever tail function is smaller there (no cancellation near 1)
-  const cell = (above: Float64Array, atMost: Float64Array, j: number) =>
-    Math.max(0, above[j] < 0.5 ? above[j] - above[j + 1] : atMost[j + 1] - atMost[j]);
+  for (let j = 0; j < n; j++) {
+    if (!(pA[j] >= 0 && pB[j] >= 0 && qA[j] >= 0 && qB[j] >= 0)) {
+      throw new PrivacyError('ERR_INTERNAL', `privacy loss tails are not finite at loss ${(kLo + j) * interval} (a bug: refusing to account with them)`);
+    }
+  }
+  // mass in (l_j, l_{j+1}] from whichever tail function is smaller there (no cancellation near 1); `op` is the operand
+  // whose rounding error bounds the difference's
+  const cell = (above: Float64Array, atMost: Float64Array, j: number): [number, number] =>
+    above[j] < 0.5 ? [Math.max(0, above[j] - above[j + 1]), above[j]] : [Math.max(0, atMost[j + 1] - atMost[j]), atMost[j + 1]];
+  // e^l·m in log space: e^l alone overflows for l > 709, the product is a mass-sized number
+  const scaled = (l: number, m: number) => (m > 0 ? Math.exp(l + Math.log(m)) : 0);
   const probs = new Float64Array(n);
   probs[0] += pB[0];
   const shrink = -Math.expm1(-interval); // 1 − e^{−Δ}
   for (let j = 0; j + 1 < n; j++) {
-    const a = cell(pA, pB, j);
+    const [a, opA] = cell(pA, pB, j);
     if (a === 0) continue;
     if (opts.discretization === 'round-up') {
       probs[j + 1] += a;
       continue;
     }
-    const b = cell(qA, qB, j);
-    const c = a - Math.exp((kLo + j) * interval) * b; // E_P[1 − e^{l_j − L}; cell] >= 0
-    const w = Math.min(a, Math.max(0, c / shrink));
+    const lj = (kLo + j) * interval;
+    const [b, opB] = cell(qA, qB, j);
+    const c = a - scaled(lj, b); // E_P[1 − e^{l_j − L}; cell] >= 0
+    // an under-estimated c would move too little mass up (not pessimistic): add a bound on its rounding error
+    const w = Math.min(a, Math.max(0, (c + ROUNDING * (opA + scaled(lj, opB))) / shrink));
     probs[j + 1] += w;
     probs[j] += a - w;
   }
@@ -97,8 +110,14 @@ export function discretizePair(pair: LossPair, opts: DiscretizeOptions): Discret
   if (opts.discretization === 'round-up') {
     infinityMass = aTop;
   } else {
-    infinityMass = Math.min(aTop, Math.max(0, aTop - Math.exp(kHi * interval) * qA[n - 1])); // δ(l_m)
+    const lm = kHi * interval;
+    const qTop = scaled(lm, qA[n - 1]);
+    infinityMass = Math.min(aTop, Math.max(0, aTop - qTop + ROUNDING * (aTop + qTop))); // δ(l_m), rounded up
     probs[n - 1] += aTop - infinityMass;
   }
+  for (let j = 0; j < n; j++) {
+    if (!Number.isFinite(probs[j])) throw new PrivacyError('ERR_INTERNAL', `discretised privacy loss mass is not finite at loss ${(kLo + j) * interval}`);
+  }
+  if (!Number.isFinite(infinityMass)) throw new PrivacyError('ERR_INTERNAL', 'discretised mass at +∞ is not finite');
   return { interval, offset: kLo, probs, infinityMass };
 }

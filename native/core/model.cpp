@@ -1,6 +1,7 @@
 // defines: Model::load (ModelLoader), the parameter layout and trainable mask,
 // perturb/update dispatch, get_parameter, save, weights_hash and memory
 // accounting (see dpzo/model.h). Forward code lives in cpu/.
+#include <cmath>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -400,6 +401,17 @@ void Model::update(const uint64_t* seeds, const float* coeffs, int n) {
       segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset)});
   if (segs.empty()) return;
   axpy_directions(segs, seeds, coeffs, n, *pool_);
+}
+
+void Model::decay(float factor) {
+  if (!std::isfinite(factor) || factor <= 0.0f || factor > 1.0f)
+    throw Error(err::kArgument, "decay: factor must be in (0, 1] (got " + std::to_string(factor) + ")");
+  if (factor == 1.0f) return;
+  std::vector<Segment> segs;
+  for (const auto& t : tensors_)
+    if (t.trainable && t.numel > 0 && t.shape.size() >= 2)
+      segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset)});
+  scale_segments(segs, factor, *pool_);
 }
 
 std::vector<float> Model::get_parameter(const std::string& name) const {

@@ -75,6 +75,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       env, "NativeModel",
       {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
        InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
+       InstanceMethod("decay", &ModelWrap::Decay),
        InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss), InstanceMethod("logits", &ModelWrap::Logits),
        InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
        InstanceMethod("weightsHash", &ModelWrap::WeightsHash), InstanceMethod("memory", &ModelWrap::Memory),
@@ -184,6 +185,23 @@ Napi::Value ModelWrap::Update(const Napi::CallbackInfo& info) {
         [h, token, seeds, coeffs]() {
           OpScope op(h, token);
           if (!seeds.empty()) h->model->update(seeds.data(), coeffs.data(), static_cast<int>(seeds.size()));
+          return Nothing{};
+        },
+        [](Napi::Env e, Nothing&) { return e.Undefined(); }, Value());
+  });
+}
+
+Napi::Value ModelWrap::Decay(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = handle(env);
+  return guard(env, [&]() -> Napi::Value {
+    double factor = read_number(info[0], "factor");
+    auto token = new_token(*h);
+    return PromiseWorker<Nothing>::Start(
+        env, "dpzo.decay",
+        [h, token, factor]() {
+          OpScope op(h, token);
+          h->model->decay(static_cast<float>(factor));
           return Nothing{};
         },
         [](Napi::Env e, Nothing&) { return e.Undefined(); }, Value());

@@ -31,6 +31,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value GetParameter(const Napi::CallbackInfo& info);
   Napi::Value Perturb(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Decay(const Napi::CallbackInfo& info);
   Napi::Value PerExampleLoss(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
   Napi::Value Generate(const Napi::CallbackInfo& info);

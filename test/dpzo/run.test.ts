@@ -46,6 +46,20 @@ describe('trajectory checkpoints', () => {
     reloaded.dispose();
   });
 
+  it('export replays weight decay bit for bit', async () => {
+    const out = join(tmp.dir, 'run-decay');
+    const cfg = parseRunConfig({ ...base, eval: undefined, out, steps: 5, batchSize: 20, lr: 1e-2, weightDecay: 0.5, accountant: 'rdp' }, 'test');
+    const { model, trainer } = await prepareRun(cfg);
+    await trainer.train();
+    const trained = await model.weightsHash();
+    model.dispose();
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).plan.weightDecay).toBe(0.5);
+    const fresh = await loadModel(p.model, { threads: 1 });
+    const r = await exportRun(fresh, out, join(tmp.dir, 'exported-decay'));
+    fresh.dispose();
+    expect(r.weightsHash).toBe(trained);
+  });
+
   it('training lowers the held-out loss at ε = 8', async () => {
     const out = join(tmp.dir, 'run-learn');
     const cfg = parseRunConfig({ ...base, out, steps: 150, batchSize: 30, lr: 2e-2, zoEps: 1e-2, clip: 5, trainable: 'lm_head,norm' }, 'test');

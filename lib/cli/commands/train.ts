@@ -56,7 +56,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget)', number)
     .option('--laplace-scale <b>', 'explicit Laplace scale instead of calibration', number)
     .option('--directions <n>', 'directions per step (default 1)', integer)
-    .option('--weight-decay <λ>', 'weight decay (unsupported: must be 0)', number)
+    .option('--weight-decay <λ>', 'decoupled weight decay λ: θ ← (1 − ηλ)θ on weight matrices, never biases or norms', number)
     .option('--eval <file>', 'held-out evaluation data')
     .option('--eval-public', 'declare the evaluation set public (no warning)')
     .option('--eval-every <k>', 'evaluate every k steps (default: before and after only)', integer)

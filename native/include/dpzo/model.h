@@ -68,6 +68,9 @@ class Model {
   // Parameter space (cpu/perturb.cpp): θ += scale·z(seed); θ += Σ c_k z(s_k) in one pass.
   void perturb(uint64_t seed, float scale);
   void update(const uint64_t* seeds, const float* coeffs, int n);
+  // Decoupled weight decay θ ← factor·θ on trainable tensors of rank ≥ 2 only
+  // (biases and norm weights are 1-D and never decayed, as in Hugging Face).
+  void decay(float factor);
 
   // A copy of a tensor in float32, in its Hugging Face shape/order.
   std::vector<float> get_parameter(const std::string& name) const;

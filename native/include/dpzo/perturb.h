@@ -25,6 +25,10 @@ struct Segment {
 void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
                      int n_pairs, ThreadPool& pool);
 
+// θ ← factor·θ for every element of every segment (decoupled weight decay);
+// F16/BF16 rounded to nearest even on store. Bitwise independent of threads.
+void scale_segments(const std::vector<Segment>& segs, float factor, ThreadPool& pool);
+
 // out[i] = z(seed, g0 + i), i < count (for tests and the check driver).
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out);
 
