@@ -2,6 +2,7 @@
 // the direction primitives used by tests and benches (philox, direction).
 #include <napi.h>
 
+#include "cpu/gemm.h"
 #include "dpzo/errors.h"
 #include "dpzo/model.h"
 #include "dpzo/perturb.h"
@@ -78,6 +79,22 @@ Napi::Value Direction(const Napi::CallbackInfo& info) {
   });
 }
 
+// gemmBench(m, n, k, threads, iters) -> best GFLOP/s of the core's F32 GEMM (bench only; runs on the JS thread)
+Napi::Value GemmBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto dim = [&](int i, const char* what) {
+      double d = read_number(info[i], what);
+      if (d < 1 || d > 65536 || d != static_cast<int64_t>(d)) throw Error(err::kArgument, std::string(what) + " must be an integer in [1, 65536]");
+      return static_cast<int64_t>(d);
+    };
+    int64_t m = dim(0, "m"), n = dim(1, "n"), k = dim(2, "k");
+    int threads = static_cast<int>(dim(3, "threads"));
+    int iters = info.Length() > 4 ? static_cast<int>(dim(4, "iters")) : 5;
+    return Napi::Number::New(env, cpu::gemm_bench(m, n, k, threads, iters));
+  });
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -89,6 +106,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                 // active_isa() throws on a bad DPZO_ISA override
                 return guard(i.Env(), [&]() -> Napi::Value { return Napi::String::New(i.Env(), direction_isa()); });
               }));
+  exports.Set("gemmBench", Napi::Function::New(env, GemmBench, "gemmBench"));
   exports.Set("backends", Napi::String::New(env, DPZO_BACKENDS));
   return exports;
 }
