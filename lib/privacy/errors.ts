@@ -22,6 +22,17 @@ export class PrivacyBudgetExceededError extends PrivacyError {
   }
 }
 
+/** A discretisation grid or FFT would exceed its size limit; `needed` lets the caller coarsen the grid in one jump. */
+export class GridTooLargeError extends PrivacyError {
+  readonly needed: number;
+  readonly limit: number;
+  constructor(message: string, needed: number, limit: number) {
+    super('ERR_ARGUMENT', message);
+    this.needed = needed;
+    this.limit = limit;
+  }
+}
+
 export function argumentError(name: string, value: unknown, expected: string): PrivacyError {
   return new PrivacyError('ERR_ARGUMENT', `${name} must be ${expected}, got ${String(value)}`);
 }

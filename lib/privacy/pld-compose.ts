@@ -2,7 +2,7 @@
 // Fourier domain (T identical steps cost one transform, like repeated squaring done exactly), one inverse FFT.
 
 import FFT from 'fft.js';
-import { PrivacyError } from './errors.js';
+import { GridTooLargeError, PrivacyError } from './errors.js';
 import type { DiscretePld } from './pld-discretize.js';
 
 export interface ComposeGroup {
@@ -17,12 +17,28 @@ export interface ComposeOptions {
   maxFftSize: number;
 }
 
-/** log Σ_j p_j e^{t j} (index units, j relative to the offset). */
+/**
+ * An upper bound on log Σ_j p_j e^{t j} (index units, j relative to the offset). Powers of e^{±t} are accumulated from
+ * the end where the exponent is largest (no overflow; the far end underflows harmlessly), one multiply per point instead
+ * of one exp; the relative slack covers the rounding of that recurrence, so the Chernoff window stays valid.
+ */
 function logMgf(probs: Float64Array, t: number): number {
-  const m = Math.max(0, t * (probs.length - 1)); // >= every exponent: no overflow
+  const n = probs.length;
+  const r = Math.exp(-Math.abs(t));
   let s = 0;
-  for (let j = 0; j < probs.length; j++) if (probs[j] > 0) s += probs[j] * Math.exp(t * j - m);
-  return m + Math.log(s);
+  let w = 1;
+  if (t >= 0) {
+    for (let j = n - 1; j >= 0; j--) {
+      s += probs[j] * w;
+      w *= r;
+    }
+    return t * (n - 1) + Math.log(s) + 1e-9 + n * 4e-16;
+  }
+  for (let j = 0; j < n; j++) {
+    s += probs[j] * w;
+    w *= r;
+  }
+  return Math.log(s) + 1e-9 + n * 4e-16;
 }
 
 const fftCache = new Map<number, FFT>();
@@ -92,7 +108,7 @@ export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): Discr
   for (const g of active) maxLen = Math.max(maxLen, g.pld.probs.length);
   const size = nextPow2(Math.max(hi - lo + 1, maxLen));
   if (size > opts.maxFftSize) {
-    throw new PrivacyError('ERR_ARGUMENT', `composition needs an FFT of ${size} points (limit ${opts.maxFftSize}); use a larger discretisation interval`);
+    throw new GridTooLargeError(`composition needs an FFT of ${size} points (limit ${opts.maxFftSize}); use a larger discretisation interval`, size, opts.maxFftSize);
   }
   const fft = fftOfSize(size);
   const half = size / 2;

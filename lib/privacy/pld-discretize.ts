@@ -1,7 +1,7 @@
 // defines: DiscretePld, discretizePair — a privacy loss distribution on the grid {kΔ}, discretised pessimistically
 // (its hockey-stick curve is >= the true one at every ε, so it stays a dominating pair under composition).
 
-import { PrivacyError } from './errors.js';
+import { GridTooLargeError, PrivacyError } from './errors.js';
 import type { LossPair } from './pld-pairs.js';
 
 /** Masses `probs[j]` at loss (offset + j)·interval, plus a mass at +∞. Total mass is 1 (up to rounding and pessimistic slack). */
@@ -63,7 +63,7 @@ export function discretizePair(pair: LossPair, opts: DiscretizeOptions): Discret
   const kHi = Math.max(kLo + 1, Math.ceil(lHi / interval));
   const n = kHi - kLo + 1;
   if (n > opts.maxPoints) {
-    throw new PrivacyError('ERR_ARGUMENT', `interval ${interval} needs ${n} grid points for one step (limit ${opts.maxPoints}); use a larger interval`);
+    throw new GridTooLargeError(`interval ${interval} needs ${n} grid points for one step (limit ${opts.maxPoints}); use a larger interval`, n, opts.maxPoints);
   }
   const pA = new Float64Array(n);
   const pB = new Float64Array(n);

@@ -1,7 +1,7 @@
 // defines: PldOptions, mechanismPlds, composeHistory, pldEpsilon, pldDelta — the tight accountant's analysis
 // (pure functions; the stateful PldAccountant lives in accountant.ts).
 
-import { checkDelta, checkEpsilon, checkPositive, argumentError, PrivacyError } from './errors.js';
+import { checkDelta, checkEpsilon, checkPositive, argumentError, GridTooLargeError, PrivacyError } from './errors.js';
 import type { HistoryEntry, Mechanism } from './mechanism.js';
 import { gaussianPair, laplacePair, type Adjacency, type LossPair } from './pld-pairs.js';
 import { discretizePair, type DiscretePld, type Discretization } from './pld-discretize.js';
@@ -69,16 +69,14 @@ function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: numb
   return hit;
 }
 
-function isTooLarge(e: unknown): boolean {
-  return e instanceof PrivacyError && /FFT of|grid points/.test(e.message);
-}
 
 /** Composes a history of (mechanism, times) for both adjacency directions. */
 export function composeHistory(history: readonly HistoryEntry[], options: PldOptions = {}): ComposedPld {
   const o = resolvePldOptions(options);
   const steps = history.filter((h) => h.times > 0);
   if (steps.length === 0) throw new PrivacyError('ERR_ARGUMENT', 'the history is empty: nothing has been released');
-  for (let interval = o.interval, tries = 0; ; interval *= 2, tries++) {
+  let interval = o.interval;
+  for (let tries = 0; ; tries++) {
     try {
       const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, o, interval) }));
       const co = { tailMass: o.tailMass, maxFftSize: o.maxFftSize };
@@ -87,7 +85,9 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
       const add = anyAdd ? composePlds(d.map((x) => ({ pld: x.pmf.add ?? x.pmf.remove, times: x.times })), co) : null;
       return { remove, add, interval };
     } catch (e) {
-      if (!isTooLarge(e) || tries >= 30) throw e;
+      if (!(e instanceof GridTooLargeError) || tries >= 40) throw e;
+      // the grid length scales like 1/interval: coarsen by the power of two that should fit (at least 2)
+      interval *= 2 ** Math.max(1, Math.ceil(Math.log2(e.needed / e.limit)));
     }
   }
 }
