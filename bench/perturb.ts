@@ -6,12 +6,13 @@
 // Prints a table and writes bench/results/perturb.json.
 //
 //   node --import tsx bench/perturb.ts [--threads 1,2] [--reps 5] [--pairs 3]
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { loadModel, native } from '../lib/index.js';
+import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import type { WeightDType } from '../lib/index.js';
 
 const args = process.argv.slice(2);
@@ -22,59 +23,6 @@ const flag = (name: string): string | undefined => {
 const threadList = (flag('threads') ?? [...new Set([1, 2, cpus().length])].join(',')).split(',').map(Number);
 const reps = Number(flag('reps') ?? 5);
 const pairs = Number(flag('pairs') ?? 3);
-
-// GPT-2 small: vocab 50257, 12 layers, hidden 768, 1024 positions, Conv1D (in, out) shapes.
-function gpt2Tensors(): [string, number[]][] {
-  const H = 768;
-  const out: [string, number[]][] = [['transformer.wte.weight', [50257, H]], ['transformer.wpe.weight', [1024, H]]];
-  for (let l = 0; l < 12; l++) {
-    const p = `transformer.h.${l}.`;
-    out.push(
-      [`${p}ln_1.weight`, [H]], [`${p}ln_1.bias`, [H]],
-      [`${p}attn.c_attn.weight`, [H, 3 * H]], [`${p}attn.c_attn.bias`, [3 * H]],
-      [`${p}attn.c_proj.weight`, [H, H]], [`${p}attn.c_proj.bias`, [H]],
-      [`${p}ln_2.weight`, [H]], [`${p}ln_2.bias`, [H]],
-      [`${p}mlp.c_fc.weight`, [H, 4 * H]], [`${p}mlp.c_fc.bias`, [4 * H]],
-      [`${p}mlp.c_proj.weight`, [4 * H, H]], [`${p}mlp.c_proj.bias`, [H]],
-    );
-  }
-  out.push(['transformer.ln_f.weight', [H]], ['transformer.ln_f.bias', [H]]);
-  return out;
-}
-
-/** config.json + model.safetensors streamed tensor by tensor (values: a cheap ±0.02 pattern). */
-function writeCheckpoint(dir: string): number {
-  const tensors = gpt2Tensors();
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let off = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: 'F32', shape, data_offsets: [off, off + bytes] };
-    off += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const fd = openSync(join(dir, 'model.safetensors'), 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(json.length));
-    writeSync(fd, len);
-    writeSync(fd, Buffer.from(json));
-    for (const [, shape] of tensors) {
-      const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < v.length; i++) v[i] = ((i * 2654435761) % 2001) * 2e-5 - 0.02;
-      writeSync(fd, new Uint8Array(v.buffer));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({
-    model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: 50257, n_embd: 768, n_layer: 12,
-    n_head: 12, n_positions: 1024, n_ctx: 1024, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new',
-    tie_word_embeddings: true, bos_token_id: 50256, eos_token_id: 50256,
-  }));
-  return off / 4;
-}
 
 interface Row {
   dtype: WeightDType;
@@ -93,7 +41,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dpzo-bench-perturb-'));
   const rows: Row[] = [];
   try {
-    const n = writeCheckpoint(dir);
+    const n = writeGpt2Checkpoint(dir, GPT2_SMALL);
     console.log(`GPT-2-124M-shaped checkpoint: ${n} parameters; direction ISA ${native.directionIsa()}; ${cpus()[0]?.model}`);
     for (const dtype of ['float32', 'bfloat16'] as const) {
       for (const threads of threadList) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { DPZOTrainer } from '../lib/dpzo/trainer.js';
 import { loadModel } from '../lib/index.js';
-import { writeRandomCheckpoint } from '../test/helpers/checkpoints.js';
+import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +24,7 @@ const N = 1024;
 const dir = mkdtempSync(join(tmpdir(), 'dpzo-bench-train-'));
 try {
   // GPT-2 small: 12 layers, 768 hidden, 12 heads, vocab 50257, 1024 positions (124M parameters)
-  writeRandomCheckpoint(dir, { family: 'gpt2', seed: 1, vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, maxPositions: 1024 });
+  writeGpt2Checkpoint(dir, GPT2_SMALL);
   const model = await loadModel(dir, { threads });
   let s = 12345;
   const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
