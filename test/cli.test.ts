@@ -2,41 +2,14 @@
 // process (`node --import tsx lib/cli/main.ts ...`) on random checkpoints
 // written as real Hugging Face directories. Values are checked against what the
 // test wrote (parameter counts) and against the API in this process (losses).
-import { spawn } from 'node:child_process';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ExpectStatic, afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from '../lib/index.js';
 import { type Checkpoint, makeTempDir, writeRandomCheckpoint } from './helpers/checkpoints.js';
+import { type CliResult, dpzo, ROOT } from './helpers/cli.js';
 import { Rng } from './helpers/prng.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
-
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `dpzo <args>` in a child process (DPZO_ADDON passes through with the environment). */
-function dpzo(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: ROOT,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** A failed command: exit 2, one line on stderr naming `mentions`, no stack trace. */
 function expectUsageFailure(expect: ExpectStatic, r: CliResult, mentions: string[]): void {

@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 export interface ProgressLine {
   step: number;
   steps: number;
+  /** Shown under the label given to createProgress; NaN shows as —. */
   loss: number;
   epsilon: number;
 }
@@ -26,13 +27,14 @@ function eta(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-export function createProgress(total: number, opts: { stream?: NodeJS.WriteStream; tty?: boolean; label?: string } = {}): Progress {
+export function createProgress(total: number, opts: { stream?: NodeJS.WriteStream; tty?: boolean; label?: string; lossLabel?: string } = {}): Progress {
+  const lossLabel = opts.lossLabel ?? 'loss';
   const stream = opts.stream ?? process.stderr;
   const tty = opts.tty ?? Boolean(stream.isTTY);
   const label = opts.label ?? 'train';
   if (tty) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} |{bar}| {value}/{total} | loss {loss} | ε_RDP {eps} | ETA {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+      { format: `${label} |{bar}| {value}/{total} | ${lossLabel} {loss} | ε_RDP {eps} | ETA {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { loss: '—', eps: '0' });
@@ -57,7 +59,7 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
       lastPrint = now;
       first ??= p.step;
       const rate = (doneSteps - first) / ((now - t0) / 1000);
-      stream.write(`${label} step ${doneSteps}/${total} loss ${fmt(p.loss)} ε_RDP ${fmt(p.epsilon, 3)} ETA ${eta((total - doneSteps) / rate)}\n`);
+      stream.write(`${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)} ε_RDP ${fmt(p.epsilon, 3)} ETA ${eta((total - doneSteps) / rate)}\n`);
     },
     note: (line) => stream.write(line + '\n'),
     stop: () => undefined,

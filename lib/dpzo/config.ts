@@ -14,6 +14,7 @@ export const RunConfigSchema = z
     task: z.enum(['lm', 'classification', 'tokens']),
     eval: z.string().min(1).optional(),
     evalPublic: z.boolean().optional(),
+    privateDiagnostics: z.boolean().optional(),
     evalEvery: z.number().int().nonnegative().optional(),
     evalMax: z.number().int().positive().optional(),
     epsilon: num.positive(),

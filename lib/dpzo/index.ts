@@ -1,5 +1,5 @@
 // defines: the trainer's public surface (the test hooks are deliberately absent).
-export { DPZOTrainer, reconcile, type TrainReport, type StepInfo, type EvalEvent, type TrainCallbacks, type StopReason, type RunRecord } from './trainer.js';
+export { DPZOTrainer, reconcile, type TrainReport, type StepInfo, type PrivateStepDiagnostics, type EvalEvent, type TrainCallbacks, type StopReason, type RunRecord } from './trainer.js';
 export { makePlan, DEFAULTS, type TrainOptions, type TrainPlan } from './options.js';
 export { evaluate, headlineMetric, type EvalResult, type EvalOptions, type MetricName } from './evaluate.js';
 export { exportRun, replayTrajectory, type ExportResult } from './replay.js';

@@ -12,6 +12,12 @@ export interface TrainOptions {
   eval?: Dataset;
   /** The eval set is public data (otherwise evaluating on it is outside the guarantee: a warning). */
   evalPublic?: boolean;
+  /**
+   * Report statistics of the private batches (loss, |S|, clipping counts) in
+   * onStep and the report. Off by default: they are not released by the
+   * mechanism and are outside the differential-privacy guarantee.
+   */
+  privateDiagnostics?: boolean;
   evalEvery?: number;
   evalMaxExamples?: number;
   /** Tokenizer decode, for generation metrics on prompt/completion eval data. */

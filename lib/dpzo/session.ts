@@ -41,6 +41,7 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
       train,
       eval: evalSet,
       evalPublic: c.evalPublic,
+      privateDiagnostics: c.privateDiagnostics,
       evalEvery: c.evalEvery,
       decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
       eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId,

@@ -23,21 +23,30 @@ import {
 } from './trajectory.js';
 import { applyUpdate } from './walk.js';
 
-export interface StepInfo {
-  step: number;
-  steps: number;
-  /** Mean (ℓ⁺+ℓ⁻)/2 on the batch: computed on private data, outside the guarantee. */
+/**
+ * Statistics of the private batch: NOT released by the mechanism and outside
+ * the guarantee. Present only when TrainOptions.privateDiagnostics is true.
+ */
+export interface PrivateStepDiagnostics {
+  /** Mean (ℓ⁺+ℓ⁻)/2 on the sampled batch. */
   loss: number;
-  lr: number;
-  /** Released ĝ. */
-  gHat: number[];
-  /** Private diagnostics (not released, not in the trajectory). */
+  /** |S|, the Poisson batch size. */
   batchSize: number;
   clipped: number;
   nonFinite: number;
+}
+
+/** What a step reports by default: only public values and what the mechanism released. */
+export interface StepInfo {
+  step: number;
+  steps: number;
+  lr: number;
+  /** Released ĝ. */
+  gHat: number[];
   /** ε spent so far by RDP (an upper bound of the PLD value; cheap per step, what progress bars show). */
   epsilonRdp: number;
   elapsedSeconds: number;
+  privateDiagnostics?: PrivateStepDiagnostics;
 }
 
 export interface EvalEvent {
@@ -68,12 +77,12 @@ export interface TrainReport {
   evalAfter?: EvalResult;
   evalPublic: boolean;
   warnings: string[];
-  /** Fraction of sampled examples whose scalars were clipped / non-finite (private diagnostics). */
-  clippedFraction: number;
-  nonFinite: number;
   seconds: number;
   stepsPerSecond: number;
-  examplesPerSecond: number;
+  /** Expected examples (q·N per step) per second: public, unlike the sampled count. */
+  expectedExamplesPerSecond: number;
+  /** Only with TrainOptions.privateDiagnostics: statistics of the private data, outside the guarantee. */
+  privateDiagnostics?: { sampled: number; examplesPerSecond: number; clippedFraction: number; nonFinite: number };
   runDir?: string;
   weightsHash?: string;
 }
@@ -236,7 +245,9 @@ export class DPZOTrainer {
         nonFinite += c.nonFinite;
         if (cb.onStep) {
           const epsilonRdp = rdpEpsilon(ledger.count);
-          await cb.onStep({ step: t, steps: plan.steps, loss: est.loss, lr, gHat, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite, epsilonRdp, elapsedSeconds: (performance.now() - t0) / 1000 });
+          // private statistics leave the trainer only on explicit request
+          const diag = o.privateDiagnostics ? { privateDiagnostics: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } } : {};
+          await cb.onStep({ step: t, steps: plan.steps, lr, gHat, epsilonRdp, elapsedSeconds: (performance.now() - t0) / 1000, ...diag });
         }
         if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps) {
           await cb.onEval?.({ step: t + 1, result: await evaluate(model, o.eval, evalOpts) });
@@ -270,11 +281,12 @@ export class DPZOTrainer {
       evalAfter,
       evalPublic: o.evalPublic ?? false,
       warnings,
-      clippedFraction: sampled > 0 ? clipped / sampled : 0,
-      nonFinite,
       seconds,
       stepsPerSecond: done / seconds,
-      examplesPerSecond: sampled / seconds,
+      expectedExamplesPerSecond: (done * plan.sampleRate * N) / seconds,
+      ...(o.privateDiagnostics
+        ? { privateDiagnostics: { sampled, examplesPerSecond: sampled / seconds, clippedFraction: sampled > 0 ? clipped / sampled : 0, nonFinite } }
+        : {}),
       runDir,
       weightsHash: runDir ? await model.weightsHash() : undefined,
     };

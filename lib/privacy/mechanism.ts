@@ -3,6 +3,7 @@
 // Laplace on R^n with L1 sensitivity C (scale b per coordinate) have the privacy of their one-dimensional versions.
 
 import { argumentError, checkPositive, checkSampleRate } from './errors.js';
+import { log1pQExpm1 } from './special.js';
 
 export interface GaussianMechanism {
   kind: 'gaussian';
@@ -41,7 +42,7 @@ export function mechanismKey(m: Mechanism): string {
 
 /** Pure per-step ε of a Laplace release: ε0 = C/b amplified by Poisson sampling, log(1 + q(e^{ε0} − 1)) (Balle et al. 2018, Thm. 8). */
 export function laplacePureEpsilon(m: LaplaceMechanism): number {
-  return Math.log1p(m.sampleRate * Math.expm1(m.clip / m.scale));
+  return log1pQExpm1(m.sampleRate, m.clip / m.scale);
 }
 
 export interface HistoryEntry {

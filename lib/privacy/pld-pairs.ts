@@ -1,7 +1,7 @@
 // defines: LossPair, gaussianPair, laplacePair, hockeyStick — dominating pairs (P, Q) of the (subsampled) Gaussian
 // and Laplace mechanisms, described by the distribution of the privacy loss L = log(P/Q)(X) under P and under Q.
 
-import { erfc, laplaceCdf, laplaceSf } from './special.js';
+import { erfc, laplaceCdf, laplaceSf, log1pQExpm1 } from './special.js';
 
 export type Adjacency = 'remove' | 'add';
 
@@ -98,8 +98,8 @@ export function gaussianPair(q: number, mu: number, adjacency: Adjacency): LossP
  */
 export function laplacePair(q: number, eps0: number, adjacency: Adjacency): LossPair {
   const logQ = Math.log(q);
-  const hi = Math.log1p(q * Math.expm1(eps0));
-  const lo = Math.log1p(q * Math.expm1(-eps0));
+  const hi = log1pQExpm1(q, eps0);
+  const lo = log1pQExpm1(q, -eps0);
   if (adjacency === 'remove') {
     const lossMin = lo;
     const lossMax = hi;

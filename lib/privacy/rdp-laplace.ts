@@ -2,7 +2,7 @@
 // Poisson-subsampled version, computed from the mechanism's dominating pair by exact sums or graded quadrature.
 
 import { argumentError, checkNumber, checkPositive, checkSampleRate } from './errors.js';
-import { logAddExp } from './special.js';
+import { log1pQExpm1, logAddExp } from './special.js';
 
 function checkOrder(alpha: number, allowOne: boolean): number {
   const a = checkNumber('order', alpha);
@@ -58,9 +58,9 @@ const GL_W = new Float64Array(GL_N);
  * 0 < u < ε0 is integrated with Gauss–Legendre on panels graded geometrically towards both ends, where r^e peaks.
  */
 function logRenyiMoment(q: number, eps0: number, e: number): number {
-  const logR = (u: number) => Math.log1p(q * Math.expm1(2 * u - eps0)); // log r on the ramp
-  const flatLow = Math.log(0.5) + e * Math.log1p(q * Math.expm1(-eps0));
-  const flatHigh = Math.log(0.5) - eps0 + e * Math.log1p(q * Math.expm1(eps0));
+  const logR = (u: number) => log1pQExpm1(q, 2 * u - eps0); // log r on the ramp
+  const flatLow = Math.log(0.5) + e * log1pQExpm1(q, -eps0);
+  const flatHigh = Math.log(0.5) - eps0 + e * log1pQExpm1(q, eps0);
   const logTerms: number[] = [];
   const panels: Array<[number, number]> = [];
   const half = eps0 / 2;
@@ -94,7 +94,7 @@ function logRenyiMoment(q: number, eps0: number, e: number): number {
 export function logRenyiMomentInteger(q: number, eps0: number, alpha: number): number {
   const logQ = Math.log(q);
   const log1mQ = q === 1 ? -Infinity : Math.log1p(-q);
-  let acc = logAddExp(Math.log(0.5) + alpha * Math.log1p(q * Math.expm1(-eps0)), Math.log(0.5) - eps0 + alpha * Math.log1p(q * Math.expm1(eps0)));
+  let acc = logAddExp(Math.log(0.5) + alpha * log1pQExpm1(q, -eps0), Math.log(0.5) - eps0 + alpha * log1pQExpm1(q, eps0));
   let logBinom = 0;
   for (let k = 0; k <= alpha; k++) {
     if (k > 0) logBinom += Math.log((alpha - k + 1) / k);
@@ -122,7 +122,7 @@ export function rdpSubsampledLaplace(sampleRate: number, epsilon0: number, alpha
   const a = checkOrder(alpha, false);
   if (q === 0) return 0;
   if (q === 1) return rdpLaplace(eps0, a);
-  if (a === Infinity) return Math.log1p(q * Math.expm1(eps0)); // amplified pure DP (Balle, Barthe, Gaboardi 2018)
+  if (a === Infinity) return log1pQExpm1(q, eps0); // amplified pure DP (Balle, Barthe, Gaboardi 2018)
   const remove = Number.isInteger(a) && a <= 4096 ? logRenyiMomentInteger(q, eps0, a) : logRenyiMoment(q, eps0, a) + QUADRATURE_SLACK;
   const add = logRenyiMoment(q, eps0, 1 - a) + QUADRATURE_SLACK;
   return Math.max(0, Math.max(remove, add) / (a - 1));

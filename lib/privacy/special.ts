@@ -94,3 +94,10 @@ export function laplaceCdf(x: number): number {
 export function laplaceSf(x: number): number {
   return x > 0 ? 0.5 * Math.exp(-x) : 1 - 0.5 * Math.exp(x);
 }
+
+/** log(1 + q(e^x − 1)) for q ∈ [0, 1], without overflow for x > 709 (Laplace losses with a tiny scale b). */
+export function log1pQExpm1(q: number, x: number): number {
+  if (q === 0) return 0;
+  if (x > 1) return x + Math.log(q + (1 - q) * Math.exp(-x));
+  return Math.log1p(q * Math.expm1(x));
+}

@@ -63,6 +63,7 @@ describe('a DP-ZO step', () => {
         zoEps: p.zoEps,
         clip: p.clip,
         directions: 2,
+        privateDiagnostics: true,
       });
       installTestHooks(trainer, { seeds: () => seeds, noise: () => Float64Array.from(xi), batch: () => batch });
       const steps: StepInfo[] = [];
@@ -72,8 +73,8 @@ describe('a DP-ZO step', () => {
       expect(report.private).toBe(false);
       expect(report.steps).toBe(1);
       expect(steps).toHaveLength(1);
-      expect(steps[0]!.nonFinite).toBe(1);
-      expect(steps[0]!.clipped).toBe(hand.clipped);
+      expect(steps[0]!.privateDiagnostics!.nonFinite).toBe(1);
+      expect(steps[0]!.privateDiagnostics!.clipped).toBe(hand.clipped);
       expect(hand.clipped).toBe(2);
       steps[0]!.gHat.forEach((g, k) => expect(g).toBeCloseTo(hand.gHat[k]!, 4));
       const theta1 = model.getParameter();

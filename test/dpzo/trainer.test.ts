@@ -86,6 +86,20 @@ describe('DPZOTrainer', () => {
     await expect(more.train()).rejects.toThrow(/> the budget/);
   });
 
+  it('keeps statistics of the private batches inside unless privateDiagnostics is set', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const r = await new DPZOTrainer(new FakeModel(4), { ...base, steps: 5 }).train({ onStep: (s) => void seen.push({ ...s }) });
+    expect(seen).toHaveLength(5);
+    for (const s of seen) expect(Object.keys(s).sort()).toEqual(['elapsedSeconds', 'epsilonRdp', 'gHat', 'lr', 'step', 'steps']);
+    expect(r.privateDiagnostics).toBeUndefined();
+    expect(JSON.stringify(r)).not.toMatch(/clipped|nonFinite|sampled|batchSize"/);
+
+    const withDiag: Record<string, unknown>[] = [];
+    const r2 = await new DPZOTrainer(new FakeModel(4), { ...base, steps: 5, privateDiagnostics: true }).train({ onStep: (s) => void withDiag.push({ ...s }) });
+    expect(withDiag.every((s) => typeof (s.privateDiagnostics as { batchSize: number }).batchSize === 'number')).toBe(true);
+    expect(r2.privateDiagnostics!.sampled).toBeGreaterThanOrEqual(0);
+  });
+
   it('marks a run with test hooks as not private', async () => {
     const trainer = new DPZOTrainer(new FakeModel(4), { ...base, steps: 2 });
     installTestHooks(trainer, { seeds: (_t, n) => Array.from({ length: n }, () => 1n) });

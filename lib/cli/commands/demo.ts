@@ -49,6 +49,7 @@ export function register(program: Command): void {
             epsilon: 8,
             delta: 1e-5,
             steps: opts.steps ?? 800,
+            evalEvery: 200,
             batchSize: 64,
             lr: 1e-2,
             zoEps: 1e-2,
@@ -63,11 +64,15 @@ export function register(program: Command): void {
         const { model, trainer } = await prepareRun(config);
         try {
           const plan = trainer.plan();
-          const progress = createProgress(plan.steps, { label: 'demo' });
+          const progress = createProgress(plan.steps, { label: 'demo', lossLabel: 'held-out loss' });
+          let heldOutLoss = Number.NaN;
           if (!opts.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
           const report = await trainer.train({
-            onStep: (s) => progress.update({ step: s.step, steps: s.steps, loss: s.loss, epsilon: s.epsilonRdp }),
-            onEval: (e) => progress.note(`held-out loss @ step ${e.step}: ${e.result.loss.toFixed(3)}`),
+            onStep: (s) => progress.update({ step: s.step, steps: s.steps, loss: heldOutLoss, epsilon: s.epsilonRdp }),
+            onEval: (e) => {
+              heldOutLoss = e.result.loss;
+              progress.note(`held-out loss @ step ${e.step}: ${e.result.loss.toFixed(3)}`);
+            },
           });
           progress.stop();
           if (opts.json) {

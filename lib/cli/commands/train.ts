@@ -59,6 +59,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--weight-decay <λ>', 'decoupled weight decay λ: θ ← (1 − ηλ)θ on weight matrices, never biases or norms', number)
     .option('--eval <file>', 'held-out evaluation data')
     .option('--eval-public', 'declare the evaluation set public (no warning)')
+    .option('--private-diagnostics', 'also print and log statistics of the private batches (loss, batch size, clipping); they are NOT covered by the privacy guarantee')
     .option('--eval-every <k>', 'evaluate every k steps (default: before and after only)', integer)
     .option('--eval-max <n>', 'evaluate on the first n examples', integer)
     .option('--trainable <patterns>', "comma-separated tensor name patterns ('*' wildcard or substring)")
@@ -184,7 +185,11 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
       if (!existsSync(dirname(metricsFile))) mkdirSync(dirname(metricsFile), { recursive: true });
       appendFileSync(metricsFile, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
     };
-    const progress = createProgress(plan.steps);
+    const diagnostics = config.privateDiagnostics === true;
+    // the bar's loss: the private batch loss only on request, else the latest held-out evaluation
+    const progress = createProgress(plan.steps, { lossLabel: diagnostics ? 'batch loss (private)' : 'held-out loss' });
+    if (diagnostics) progress.note('warning: --private-diagnostics prints statistics of the private data; they are outside the privacy guarantee');
+    let heldOutLoss = Number.NaN;
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
@@ -195,10 +200,12 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
         signal: controller.signal,
         onWarning: (m) => progress.note(`warning: ${m}`),
         onStep: (s) => {
-          progress.update({ step: s.step, steps: s.steps, loss: s.loss, epsilon: s.epsilonRdp });
-          metrics({ type: 'step', step: s.step, loss: s.loss, lr: s.lr, gHat: s.gHat, epsilonRdp: s.epsilonRdp, batchSize: s.batchSize, clipped: s.clipped, nonFinite: s.nonFinite });
+          progress.update({ step: s.step, steps: s.steps, loss: s.privateDiagnostics?.loss ?? heldOutLoss, epsilon: s.epsilonRdp });
+          // released values only, unless --private-diagnostics asked for more
+          metrics({ type: 'step', step: s.step, lr: s.lr, gHat: s.gHat, epsilonRdp: s.epsilonRdp, ...(s.privateDiagnostics ? { private: s.privateDiagnostics } : {}) });
         },
         onEval: (e) => {
+          heldOutLoss = e.result.loss;
           progress.note(`eval @ step ${e.step}: ${evalText(e.result)}`);
           metrics({ type: 'eval', step: e.step, ...e.result });
         },
