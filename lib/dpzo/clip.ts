@@ -19,19 +19,26 @@ export function clipScalars(g: Float64Array, n: number, clip: number, norm: Clip
   let clipped = 0;
   let nonFinite = 0;
   for (let i = 0; i < m; i++) {
-    let size = 0;
+    // scale by the largest |g_ik| first so a huge but finite g_i is clipped, not overflowed to ∞
+    let maxAbs = 0;
     let finite = true;
     for (let k = 0; k < n; k++) {
       const v = g[i * n + k]!;
       if (!Number.isFinite(v)) finite = false;
-      size += norm === 'l2' ? v * v : Math.abs(v);
+      else maxAbs = Math.max(maxAbs, Math.abs(v));
     }
-    if (!finite || !Number.isFinite(size)) {
+    if (!finite) {
       nonFinite++;
       continue;
     }
-    if (norm === 'l2') size = Math.sqrt(size);
-    const factor = size > clip ? clip / size : 1;
+    let size = 0;
+    for (let k = 0; k < n; k++) {
+      const v = maxAbs > 0 ? g[i * n + k]! / maxAbs : 0;
+      size += norm === 'l2' ? v * v : Math.abs(v);
+    }
+    size = maxAbs * (norm === 'l2' ? Math.sqrt(size) : size);
+    // the margin keeps the clipped norm ≤ C despite the rounding of size and of g·factor
+    const factor = size > clip ? (clip / size) * (1 - 8 * Number.EPSILON) : 1;
     if (factor < 1) clipped++;
     for (let k = 0; k < n; k++) sum[k]! += g[i * n + k]! * factor;
   }

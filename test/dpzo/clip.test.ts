@@ -21,6 +21,31 @@ describe('clipScalars', () => {
   });
 });
 
+describe('clipScalars at the edges', () => {
+  it('clips a huge finite g_i (whose square overflows) instead of zeroing it', () => {
+    const r = clipScalars(Float64Array.of(3e200, 4e200), 2, 1, 'l2');
+    expect(r.nonFinite).toBe(0);
+    expect(r.clipped).toBe(1);
+    expect(r.sum[0]).toBeCloseTo(0.6, 12);
+    expect(r.sum[1]).toBeCloseTo(0.8, 12);
+  });
+
+  it('never returns a clipped vector longer than C (10^4 random vectors)', () => {
+    let x = 1;
+    const rnd = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 10 ** ((x % 13) - 4);
+    for (const norm of ['l2', 'l1'] as const) {
+      for (let t = 0; t < 10_000; t++) {
+        const n = 1 + (t % 5);
+        const g = Float64Array.from({ length: n }, rnd);
+        const C = 0.1 + (t % 7);
+        const s = clipScalars(g, n, C, norm).sum;
+        const len = norm === 'l2' ? Math.hypot(...s) : s.reduce((a, v) => a + Math.abs(v), 0);
+        if (len > C) throw new Error(`${norm} ${Array.from(g)} clipped to length ${len} > ${C}`);
+      }
+    }
+  });
+});
+
 describe('clipping in a step', () => {
   for (const mechanism of ['gaussian', 'laplace'] as const) {
     it(`a huge loss difference moves ĝ by at most C/(qN) (${mechanism})`, async () => {
