@@ -6,7 +6,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, PrivacyBudgetExceededError, PrivacyError } from './errors.js';
 import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.js';
-import type { Mechanism } from './mechanism.js';
+import { mechanismKey, type Mechanism } from './mechanism.js';
 import type { PldOptions } from './pld.js';
 import { pureEpsilon } from './pure.js';
 
@@ -319,6 +319,9 @@ export class PrivacyLedger {
     const m = releaseMechanism(entry);
     this.rdp.step(m);
     this.pld.step(m);
+    const key = mechanismKey(m);
+    this.runLength = key === this.runKey ? this.runLength + 1 : 1;
+    this.runKey = key;
     this.lastLineHash = sha256(line);
     this.lastHash = entry.hash;
   }
@@ -344,39 +347,45 @@ export class PrivacyLedger {
   }
 
   /**
-   * Budget check for one more release of `m`. Sound shortcut: if ε after k >= 1 further identical releases is within
-   * the budget, so is ε after fewer (composition only adds privacy loss, and the accountant's ε is an upper bound), so
-   * one evaluation a few percent ahead covers the next steps. Returns the ε computed, or null when covered.
+   * Budget check for one more release of `m`, cheap in the common case. For the current run of identical releases of
+   * `m` (after a fixed base history) it keeps okRun, a run length whose ε is within the budget, and badRun, one whose ε
+   * is not. Sound: the true ε grows with the run (composition only adds loss) and the accountant's ε bounds it from
+   * above, so every run up to okRun is within the budget. okRun grows by doubling (one composition each time), and once
+   * a badRun is known the boundary is bisected, so the refusal comes at the first run length the accountant rejects
+   * (for an accountant whose ε is monotone in the run, as both are): O(log T) compositions over a whole training run.
    */
   private checkBudget(m: Mechanism): { exceeds: boolean; epsilon: number | null } {
     const budget = this.budget as Budget;
-    const key = JSON.stringify(m);
-    const hist = this.rdp.history;
-    const last = hist[hist.length - 1];
-    const run = last && JSON.stringify(last.mechanism) === key ? last.times : 0;
+    const key = mechanismKey(m);
+    const run = this.runKey === key ? this.runLength : 0;
     const baseLength = this._entries.length - run;
-    const c = this.headroom;
-    const fresh = !c || c.key !== key || c.baseLength !== baseLength;
-    if (!fresh && c && run + 1 <= c.okRun) return { exceeds: false, epsilon: null };
-    if (!fresh && c && run + 1 >= c.badRun) return { exceeds: true, epsilon: null };
-    const h = fresh ? { key, baseLength, okRun: run, badRun: Infinity } : (c as NonNullable<typeof c>);
-    this.headroom = h;
-    const ahead = Math.min(Math.max(1, Math.floor((run + 1) * 0.05)), Number.isFinite(h.badRun) ? Math.floor((h.badRun - run - 1) / 2) : Infinity);
-    if (ahead > 1) {
-      const e = this.epsilonWithExtra(m, ahead, budget.delta);
-      if (e <= budget.epsilon) {
-        h.okRun = run + ahead;
-        return { exceeds: false, epsilon: null };
-      }
-      h.badRun = Math.min(h.badRun, run + ahead);
+    let h = this.headroom;
+    if (!h || h.key !== key || h.baseLength !== baseLength) {
+      h = { key, baseLength, okRun: run, badRun: Infinity, badEpsilon: NaN };
+      this.headroom = h;
     }
-    const e = this.epsilonWithExtra(m, 1, budget.delta);
-    if (e <= budget.epsilon) h.okRun = run + 1;
-    else h.badRun = Math.min(h.badRun, run + 1);
-    return { exceeds: e > budget.epsilon, epsilon: e };
+    const want = run + 1;
+    const epsilonAtRun = (k: number) => this.epsilonWithExtra(m, k - run, budget.delta);
+    if (want > h.okRun && want < h.badRun && h.badRun === Infinity) {
+      const k = 2 * want; // gallop: doubling keeps the count of compositions logarithmic in the run
+      const e = epsilonAtRun(k);
+      if (e <= budget.epsilon) h.okRun = k;
+      else Object.assign(h, { badRun: k, badEpsilon: e });
+    }
+    while (want > h.okRun && want < h.badRun) {
+      const mid = Math.floor((h.okRun + h.badRun) / 2);
+      const e = epsilonAtRun(mid);
+      if (e <= budget.epsilon) h.okRun = mid;
+      else Object.assign(h, { badRun: mid, badEpsilon: e });
+    }
+    if (want <= h.okRun) return { exceeds: false, epsilon: null };
+    return { exceeds: true, epsilon: want === h.badRun ? h.badEpsilon : null };
   }
 
-  private headroom: { key: string; baseLength: number; okRun: number; badRun: number } | null = null;
+  private headroom: { key: string; baseLength: number; okRun: number; badRun: number; badEpsilon: number } | null = null;
+  /** The trailing run of identical releases: its mechanism key and length. */
+  private runKey = '';
+  private runLength = 0;
 
   /** Whether appending `release` would bring ε(δ_budget) above the budget (false without a budget). */
   wouldExceed(release: ReleaseInput): boolean {

@@ -101,6 +101,7 @@ export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): Discr
   let logFinite = 0;
   for (const g of active) logFinite += g.times * Math.log1p(-g.pld.infinityMass);
   const composedInfinity = -Math.expm1(logFinite);
+  if (!(composedInfinity >= 0)) throw new PrivacyError('ERR_INTERNAL', 'the composed mass at +∞ is not finite');
   if (active.length === 1 && active[0].times === 1) return active[0].pld;
 
   const [lo, hi, fullLo, fullHi] = chernoffWindow(active, opts.tailMass);
@@ -150,6 +151,7 @@ export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): Discr
   for (let m = lo; m <= hi; m++) {
     const k = (((m - supportLo) % size) + size) % size;
     const v = out[2 * k];
+    if (Number.isNaN(v)) throw new PrivacyError('ERR_INTERNAL', 'the composed privacy loss distribution is not finite (refusing to account with it)');
     probs[m - lo] = v > 0 ? v : 0;
   }
   // the true mass above the window (<= tailMass) is counted at +∞, and so is the lower tail's (for ε below the window)

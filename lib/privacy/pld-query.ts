@@ -11,7 +11,7 @@ export function deltaForEpsilon(pld: DiscretePld, epsilon: number): number {
     if (l <= epsilon) break;
     delta += probs[j] * -Math.expm1(epsilon - l);
   }
-  return Math.min(1, delta);
+  return delta >= 0 ? Math.min(1, delta) : 1; // a NaN never passes for a small δ
 }
 
 /**

@@ -55,6 +55,7 @@ export interface ComposedPld {
 }
 
 const pairCache = new Map<string, { remove: DiscretePld; add: DiscretePld | null }>();
+let cachedPoints = 0;
 
 function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: number): { remove: DiscretePld; add: DiscretePld | null } {
   const key = `${JSON.stringify(m)}|${interval}|${o.discretization}|${o.tailMass}`;
@@ -63,8 +64,14 @@ function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: numb
     const pairs = mechanismPairs(m);
     const opts = { interval, discretization: o.discretization, tailMass: o.tailMass, maxPoints: o.maxFftSize };
     hit = { remove: discretizePair(pairs.remove, opts), add: pairs.add ? discretizePair(pairs.add, opts) : null };
-    if (pairCache.size > 64) pairCache.clear();
+    const points = hit.remove.probs.length + (hit.add?.probs.length ?? 0);
+    // bounded by size, not count: one step of a tiny-σ mechanism can take millions of points
+    if (pairCache.size >= 64 || cachedPoints + points > 2 ** 24) {
+      pairCache.clear();
+      cachedPoints = 0;
+    }
     pairCache.set(key, hit);
+    cachedPoints += points;
   }
   return hit;
 }

@@ -4,8 +4,8 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivacyLedger, RdpAccountant, type ReleaseInput } from '../../lib/privacy/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PldAccountant, PrivacyLedger, RdpAccountant, type ReleaseInput } from '../../lib/privacy/index.js';
 
 let dir: string;
 beforeAll(async () => { dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-ledger-')); });
@@ -173,6 +173,55 @@ describe('PrivacyLedger budget', () => {
     const pld = await count('pld');
     expect(rdp).toBeGreaterThan(0);
     expect(pld).toBeGreaterThan(rdp);
+  });
+});
+
+describe('PrivacyLedger budget check cost and exactness', () => {
+  const g = (sigma: number): ReleaseInput => ({ mechanism: 'gaussian', sampleRate: 0.1, noiseMultiplier: sigma, clip: 1 });
+  const mech = (sigma: number) => ({ kind: 'gaussian' as const, sampleRate: 0.1, noiseMultiplier: sigma });
+
+  it('1000 identical appends under a PLD budget take < 5 s (a composition is not redone every step)', async () => {
+    const l = await PrivacyLedger.open(path.join(dir, 'fast.jsonl'), { accountant: 'pld', budget: { epsilon: 3, delta: 1e-5 } });
+    const evaluations = vi.spyOn(PldAccountant.prototype, 'getEpsilon');
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) await l.append({ mechanism: 'gaussian', sampleRate: 0.01, noiseMultiplier: 1, clip: 1 });
+    const ms = performance.now() - t0;
+    const calls = evaluations.mock.calls.length;
+    evaluations.mockRestore();
+    expect(l.length).toBe(1000);
+    expect(ms).toBeLessThan(5000);
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(1000)) + 2); // doubling: O(log T) accountant evaluations
+    expect(l.spent().epsilon).toBeLessThanOrEqual(3);
+    await l.close();
+  });
+
+  it.each(['pld', 'rdp'] as const)('%s: refuses at exactly the step an exhaustive per-step check refuses, across a mechanism change', async (kind) => {
+    const budget = { epsilon: 4, delta: 1e-5 };
+    const epsilonOf = (k: number) => (kind === 'pld' ? new PldAccountant() : new RdpAccountant()).step(mech(2), 5).step(mech(1), k).getEpsilon(budget.delta).epsilon;
+    let first = 1;
+    while (epsilonOf(first) <= budget.epsilon) first++; // the first run length of σ = 1 releases over the budget
+    expect(first).toBeGreaterThan(5);
+
+    const l = await PrivacyLedger.open(path.join(dir, `exact-${kind}.jsonl`), { accountant: kind, budget });
+    for (let i = 0; i < 5; i++) await l.append(g(2));
+    let accepted = 0;
+    let err: { code?: string; epsilon?: number } | null = null;
+    while (accepted < 1000) {
+      err = await l.append(g(1)).then(() => null, (e) => e);
+      if (err) break;
+      accepted++;
+    }
+    expect(err?.code).toBe('ERR_BUDGET_EXCEEDED');
+    expect(accepted).toBe(first - 1);
+    expect(err?.epsilon).toBeCloseTo(epsilonOf(first), 9);
+    expect(l.wouldExceed(g(1))).toBe(true);
+    // a different mechanism starts a new run: a cheaper release may still fit, decided afresh
+    const cheap: ReleaseInput = { mechanism: 'gaussian', sampleRate: 0.001, noiseMultiplier: 50, clip: 1 };
+    const fits = (kind === 'pld' ? new PldAccountant() : new RdpAccountant()).step(mech(2), 5).step(mech(1), first - 1)
+      .step({ kind: 'gaussian', sampleRate: 0.001, noiseMultiplier: 50 }).getEpsilon(budget.delta).epsilon <= budget.epsilon;
+    expect(l.wouldExceed(cheap)).toBe(!fits);
+    await l.close();
   });
 });
 

@@ -106,10 +106,11 @@ export function gaussianHockeyStick(q: number, mu: number, adj: Adj, eps: number
     : (x: number) => -lae(lq + mu * x - (mu * mu) / 2, l1q);
   if (adj === 'add' && q < 1 && eps >= -l1q) return 0; // p/q < 1/(1 − q) everywhere
   const xs = decreasingRoot((x) => logLr(x) - eps, adj === 'remove' ? -mu / 2 : mu / 2);
-  const ee = Math.exp(eps);
+  // e^ε enters only through exponents, so nothing overflows at ε > 709
+  const ePhi = (x: number) => Math.exp(eps - (x * x) / 2 - LOG_SQRT_2PI);
   const f = adj === 'remove'
-    ? (x: number) => q * phi(x + mu) + (1 - q) * phi(x) - Math.exp(eps - (x * x) / 2 - LOG_SQRT_2PI)
-    : (x: number) => phi(x) - ee * (q * phi(x - mu) + (1 - q) * phi(x));
+    ? (x: number) => q * phi(x + mu) + (1 - q) * phi(x) - ePhi(x)
+    : (x: number) => phi(x) - q * ePhi(x - mu) - (q < 1 ? (1 - q) * ePhi(x) : 0);
   const lo = Math.min(xs, adj === 'remove' ? -mu : 0) - 40;
   return integrate((x) => Math.max(0, f(x)), lo, xs, Math.ceil((xs - lo) / 0.2));
 }
@@ -122,7 +123,7 @@ export function laplaceHockeyStick(q: number, eps0: number, adj: Adj, eps: numbe
   const lap = (x: number) => 0.5 * Math.exp(-Math.abs(x));
   const f = adj === 'remove'
     ? (x: number) => q * lap(x + eps0) + (1 - q) * lap(x) - Math.exp(eps - Math.abs(x)) / 2
-    : (x: number) => lap(x) - Math.exp(eps) * (q * lap(x - eps0) + (1 - q) * lap(x));
+    : (x: number) => lap(x) - (q * Math.exp(eps - Math.abs(x - eps0)) + (q < 1 ? (1 - q) * Math.exp(eps - Math.abs(x)) : 0)) / 2;
   const kinks = adj === 'remove' ? [-eps0, 0] : [0, eps0];
   // p/q is monotone on the ramp between the kinks: a sign change of f there is the crossing
   const [k0, k1] = kinks;
