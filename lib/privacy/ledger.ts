@@ -189,6 +189,7 @@ export class PrivacyLedger {
     const abs = path.resolve(file);
     let lockPath: string | null = null;
     if (!opts.readOnly) lockPath = await PrivacyLedger.lock(abs);
+    let handle: fsp.FileHandle | null = null;
     try {
       let exists = true;
       try {
@@ -214,13 +215,15 @@ export class PrivacyLedger {
       lines.pop(); // after the final newline
       if (lines.length === 0) throw ledgerError('ERR_LEDGER_CORRUPT', abs, 'empty file (no header line)');
       const { header, lastHash } = PrivacyLedger.verifyHeader(abs, lines[0]);
-      const handle = opts.readOnly ? null : await fsp.open(abs, 'a');
+      handle = opts.readOnly ? null : await fsp.open(abs, 'a');
       const ledger = new PrivacyLedger(abs, header, lines[0], lastHash, handle, lockPath, opts);
       if (opts.repairTornTail && handle) await handle.sync();
       for (let i = 1; i < lines.length; i++) ledger.load(lines[i], i + 1);
       if (opts.expectHead) ledger.checkHead(opts.expectHead);
       return ledger;
     } catch (e) {
+      // a corrupt or mismatched ledger must not leave its file handle or lock behind
+      await handle?.close().catch(() => undefined);
       if (lockPath) await fsp.rm(lockPath, { force: true });
       throw e;
     }
