@@ -34,7 +34,7 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
   const label = opts.label ?? 'train';
   if (tty) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} |{bar}| {value}/{total} | ${lossLabel} {loss} | ε_RDP {eps} | ETA {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+      { format: `${label} |{bar}| {value}/{total} | ${lossLabel} {loss} | ε {eps} | ETA {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { loss: '—', eps: '0' });
@@ -59,7 +59,7 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
       lastPrint = now;
       first ??= p.step;
       const rate = (doneSteps - first) / ((now - t0) / 1000);
-      stream.write(`${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)} ε_RDP ${fmt(p.epsilon, 3)} ETA ${eta((total - doneSteps) / rate)}\n`);
+      stream.write(`${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)} ε ${fmt(p.epsilon, 3)} ETA ${eta((total - doneSteps) / rate)}\n`);
     },
     note: (line) => stream.write(line + '\n'),
     stop: () => undefined,

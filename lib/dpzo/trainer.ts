@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { PoissonSampler } from '../data/poisson.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { type Release, type ReleaseLedger, type Spent, memoryLedger, openFileLedger, rdpTracker, spent } from './accounting.js';
+import { type Release, type ReleaseLedger, type Spent, epsilonOf, memoryLedger, openFileLedger, rdpTracker, spent } from './accounting.js';
 import { clipScalars } from './clip.js';
 import { estimateScalars } from './estimator.js';
 import { type EvalResult, evaluate, improved } from './evaluate.js';
@@ -43,8 +43,14 @@ export interface StepInfo {
   lr: number;
   /** Released ĝ. */
   gHat: number[];
-  /** ε spent so far by RDP (an upper bound of the PLD value; cheap per step, what progress bars show). */
+  /** ε spent so far by RDP (cheap, computed every step; looser than PLD). */
   epsilonRdp: number;
+  /**
+   * ε spent so far by the accountant that enforces the budget (PLD by default):
+   * refreshed about 20 times a run and at the last step (a PLD composition is
+   * not free), else the last value computed.
+   */
+  epsilon: number;
   elapsedSeconds: number;
   privateDiagnostics?: PrivateStepDiagnostics;
 }
@@ -211,6 +217,10 @@ export class DPZOTrainer {
     const schedule = { kind: plan.schedule, lr: plan.lr, totalSteps: plan.steps, warmupSteps: plan.warmupSteps };
     const rdpEpsilon = rdpTracker(plan, plan.budget.delta);
     let stopReason: StopReason = 'completed';
+    let epsilonNow = 0;
+    let refreshedAt = start;
+    const refreshEvery = Math.max(1, Math.ceil(plan.steps / 20));
+    const stopSoon = (t: number) => cb.signal?.aborted === true || t + 1 === plan.steps;
     let sampled = 0;
     let clipped = 0;
     let nonFinite = 0;
@@ -245,9 +255,14 @@ export class DPZOTrainer {
         nonFinite += c.nonFinite;
         if (cb.onStep) {
           const epsilonRdp = rdpEpsilon(ledger.count);
+          if (plan.accountant === 'rdp') epsilonNow = epsilonRdp;
+          else if (ledger.count === plan.steps || t + 1 - refreshedAt >= refreshEvery || stopSoon(t)) {
+            epsilonNow = epsilonOf({ mechanism: plan.mechanism, sampleRate: plan.sampleRate, clip: plan.clip, noiseMultiplier: plan.noiseMultiplier, laplaceScale: plan.laplaceScale, steps: ledger.count }, plan.budget.delta, 'pld');
+            refreshedAt = t + 1;
+          }
           // private statistics leave the trainer only on explicit request
           const diag = o.privateDiagnostics ? { privateDiagnostics: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } } : {};
-          await cb.onStep({ step: t, steps: plan.steps, lr, gHat, epsilonRdp, elapsedSeconds: (performance.now() - t0) / 1000, ...diag });
+          await cb.onStep({ step: t, steps: plan.steps, lr, gHat, epsilonRdp, epsilon: epsilonNow, elapsedSeconds: (performance.now() - t0) / 1000, ...diag });
         }
         if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps) {
           await cb.onEval?.({ step: t + 1, result: await evaluate(model, o.eval, evalOpts) });

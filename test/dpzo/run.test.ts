@@ -64,7 +64,10 @@ describe('trajectory checkpoints', () => {
     const out = join(tmp.dir, 'run-learn');
     const cfg = parseRunConfig({ ...base, out, steps: 150, batchSize: 30, lr: 2e-2, zoEps: 1e-2, clip: 5, trainable: 'lm_head,norm' }, 'test');
     const { model, trainer } = await prepareRun(cfg);
-    const report = await trainer.train();
+    let lastEpsilon = Number.NaN;
+    const report = await trainer.train({ onStep: (s) => void (lastEpsilon = s.epsilon) });
+    // the progress ε at the last step is the PLD ε of the report
+    expect(lastEpsilon).toBeCloseTo(report.epsilon.pld, 9);
     model.dispose();
     expect(report.private).toBe(true);
     expect(report.epsilon.pld).toBeLessThanOrEqual(8);

@@ -68,7 +68,7 @@ export function register(program: Command): void {
           let heldOutLoss = Number.NaN;
           if (!opts.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
           const report = await trainer.train({
-            onStep: (s) => progress.update({ step: s.step, steps: s.steps, loss: heldOutLoss, epsilon: s.epsilonRdp }),
+            onStep: (s) => progress.update({ step: s.step, steps: s.steps, loss: heldOutLoss, epsilon: s.epsilon }),
             onEval: (e) => {
               heldOutLoss = e.result.loss;
               progress.note(`held-out loss @ step ${e.step}: ${e.result.loss.toFixed(3)}`);

@@ -200,9 +200,9 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
         signal: controller.signal,
         onWarning: (m) => progress.note(`warning: ${m}`),
         onStep: (s) => {
-          progress.update({ step: s.step, steps: s.steps, loss: s.privateDiagnostics?.loss ?? heldOutLoss, epsilon: s.epsilonRdp });
+          progress.update({ step: s.step, steps: s.steps, loss: s.privateDiagnostics?.loss ?? heldOutLoss, epsilon: s.epsilon });
           // released values only, unless --private-diagnostics asked for more
-          metrics({ type: 'step', step: s.step, lr: s.lr, gHat: s.gHat, epsilonRdp: s.epsilonRdp, ...(s.privateDiagnostics ? { private: s.privateDiagnostics } : {}) });
+          metrics({ type: 'step', step: s.step, lr: s.lr, gHat: s.gHat, epsilon: s.epsilon, epsilonRdp: s.epsilonRdp, ...(s.privateDiagnostics ? { private: s.privateDiagnostics } : {}) });
         },
         onEval: (e) => {
           heldOutLoss = e.result.loss;
