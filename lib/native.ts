@@ -2,6 +2,7 @@
 // surface of everything it exposes. The rest of lib/ never touches untyped
 // native objects.
 import { createRequire } from 'node:module';
+import type { ModelConfig } from './model/types.js';
 
 const require = createRequire(import.meta.url);
 
@@ -22,21 +23,8 @@ export interface NativeTensorInfo {
   globalOffset: number;
 }
 
-export interface NativeConfig {
-  modelType: 'gpt2' | 'opt' | 'llama';
-  rawModelType: string;
-  vocabSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  intermediateSize: number;
-  maxPositions: number;
-  tieWordEmbeddings: boolean;
-  bosTokenId: number | null;
-  eosTokenId: number | null;
-}
+/** The public ModelConfig plus config.json's own model_type (e.g. "mistral" for the llama family). */
+export type NativeConfig = ModelConfig & { rawModelType: string };
 
 export interface NativeInfo {
   dir: string;

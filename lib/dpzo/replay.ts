@@ -1,8 +1,8 @@
-// defines: replayTrajectory and exportRun — rebuild trained weights from a run
-// directory: the base model (its hash checked against run.json) plus the
-// recorded (seeds, ĝ, η) of each step, through the same walk as training.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+// defines: replayTrajectory, replayRun and exportRun — rebuild trained weights
+// from a run directory: the base model (its hash checked against run.json) plus
+// the recorded (seeds, ĝ, η) of each step, through the same walk as training.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
@@ -21,17 +21,8 @@ export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zo
   return applied;
 }
 
-/** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */
-const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt', 'tokenizer.model'];
-
-export interface ExportResult {
-  outDir: string;
-  steps: number;
-  weightsHash: string;
-}
-
-/** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
-export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
+/** Checks that `model` is the run's base (weights hash, trainable tensors) and replays the whole trajectory onto it. */
+export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
   const run = readRunJson<RunRecord>(runDir);
   const hash = await model.weightsHash();
   if (hash !== run.model.weightsHash) {
@@ -41,13 +32,46 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames)) {
     throw new DpzoError('ERR_RUN_MISMATCH', `the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length})`);
   }
-  const read = readTrajectory(runDir);
-  const steps = await replayTrajectory(model, read.lines, run.plan.zoEps, signal, run.plan.weightDecay ?? 0);
-  mkdirSync(outDir, { recursive: true });
-  await model.save(outDir);
-  for (const f of SIDE_FILES) {
-    const src = join(run.model.dir, f);
-    if (existsSync(src)) copyFileSync(src, join(outDir, f));
+  return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps, signal, run.plan.weightDecay ?? 0);
+}
+
+/** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */
+const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt', 'tokenizer.model'];
+
+export interface ExportResult {
+  outDir: string;
+  steps: number;
+  weightsHash: string;
+}
+
+/** An export never mixes with other files: the target must be absent or an empty directory. */
+function checkExportTarget(outDir: string): void {
+  if (!existsSync(outDir)) return;
+  if (!statSync(outDir).isDirectory()) throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} exists and is not a directory`);
+  if (readdirSync(outDir).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is not empty: choose a new --out directory`);
+}
+
+/** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
+export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
+  const run = readRunJson<RunRecord>(runDir);
+  checkExportTarget(outDir);
+  const steps = await replayRun(model, runDir, signal);
+  // written into a sibling directory and renamed at the end: a failure leaves nothing at outDir
+  const parent = dirname(resolve(outDir));
+  mkdirSync(parent, { recursive: true });
+  const staging = mkdtempSync(join(parent, `.${basename(resolve(outDir))}.partial-`));
+  try {
+    await model.save(staging);
+    for (const f of SIDE_FILES) {
+      const src = join(run.model.dir, f);
+      if (existsSync(src)) copyFileSync(src, join(staging, f));
+    }
+    checkExportTarget(outDir);
+    if (existsSync(outDir)) rmdirSync(outDir); // empty (checked); rename onto a directory is not portable
+    renameSync(staging, outDir);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
   }
   return { outDir, steps, weightsHash: await model.weightsHash() };
 }

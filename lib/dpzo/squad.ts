@@ -1,9 +1,14 @@
 // defines: exactMatch and tokenF1 with SQuAD v1.1's answer normalisation
-// (lower case, no punctuation, no articles a/an/the, single spaces).
+// (lower case, no punctuation, no articles a/an/the, single spaces), matching
+// the official Python script also on non-ASCII text (Unicode \b, str.split()).
 const PUNCT = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
+// Python's re \b is Unicode-aware; JavaScript's \b is ASCII-only even with /u
+const ARTICLES = /(?<![\p{L}\p{N}_])(a|an|the)(?![\p{L}\p{N}_])/gu;
+// Python's str.split() whitespace: JavaScript's \s plus \x1c-\x1f and \x85, minus \ufeff
+const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 export function normalizeAnswer(s: string): string {
-  return s.toLowerCase().replace(PUNCT, '').replace(/\b(a|an|the)\b/g, ' ').split(/\s+/).filter(Boolean).join(' ');
+  return s.toLowerCase().replace(PUNCT, '').replace(ARTICLES, ' ').split(PY_SPACE).filter(Boolean).join(' ');
 }
 
 export function exactMatch(prediction: string, reference: string): number {

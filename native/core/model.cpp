@@ -80,15 +80,6 @@ bool pattern_matches(const std::string& pat, const std::string& name) {
   return name.find(pat) != std::string::npos;
 }
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(s[i]);
-  }
-  return out + "]";
-}
-
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 float load_elem(const uint8_t* p, DType t) {

@@ -33,15 +33,6 @@ int dtype_bits(const std::string& name) {
   return 0;
 }
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(s[i]);
-  }
-  return out + "]";
-}
-
 // 'name', with JSON escapes so that odd bytes in a name stay visible
 std::string quoted(const std::string& s) {
   std::string out;
@@ -52,6 +43,16 @@ std::string quoted(const std::string& s) {
 }
 
 }  // namespace
+
+// "[a, b, c]", for messages
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s[i]);
+  }
+  return out + "]";
+}
 
 SafetensorsFile::SafetensorsFile(const std::string& path)
     : map_(std::make_unique<fileio::MappedFile>(path)) {

@@ -69,4 +69,7 @@ struct StTensorOut {
 void write_safetensors(const std::string& path, std::vector<StTensorOut> tensors,
                        const std::vector<std::pair<std::string, std::string>>& metadata);
 
+// "[a, b, c]": a shape as error messages print it.
+std::string shape_str(const std::vector<int64_t>& shape);
+
 }  // namespace dpzo

@@ -2,6 +2,7 @@
 // sequence and head, causal within each packed sequence only (GQA: query head
 // h reads key/value head h / (n_heads / n_kv_heads)).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +25,20 @@ struct AttentionShape {
   int64_t kv_ld = 0;
   int64_t q_pos0 = 0;
 };
+
+// Multi-head attention over a packed [q | k | v] row of width 3·heads·head_dim
+// (GPT-2's c_attn output, OPT's q/k/v written side by side).
+inline AttentionShape packed_mha(int64_t heads, int64_t head_dim) {
+  AttentionShape as;
+  as.n_heads = as.n_kv_heads = heads;
+  as.head_dim = head_dim;
+  as.q_col = 0;
+  as.k_col = heads * head_dim;
+  as.v_col = 2 * heads * head_dim;
+  as.ld = 3 * heads * head_dim;
+  as.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  return as;
+}
 
 // out[t, h·head_dim ...] for every token t; offsets has n_seq+1 entries.
 // scores: per-worker scratch (grow-only).

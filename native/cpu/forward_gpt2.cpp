@@ -25,14 +25,7 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
   // x = wte[token] + wpe[position]
   embed_rows(pool, m, "transformer.wte.weight", ids, T, 0, x, H, false);
   embed_rows(pool, m, "transformer.wpe.weight", st.pos.data(), T, 0, x, H, true);
-  AttentionShape as;
-  as.n_heads = as.n_kv_heads = c.num_heads;
-  as.head_dim = c.head_dim;
-  as.q_col = 0;
-  as.k_col = H;
-  as.v_col = 2 * H;
-  as.ld = 3 * H;
-  as.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
+  const AttentionShape as = packed_mha(c.num_heads, c.head_dim);  // H = heads · head_dim
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "transformer.h." + std::to_string(l) + ".";
     // x += c_proj(attention(c_attn(ln_1(x))))

@@ -6,9 +6,9 @@ import { loadDataset } from '../../data/load.js';
 import { loadTokenizer } from '../../data/tokenizer.js';
 import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js';
 import { evaluate } from '../../dpzo/evaluate.js';
-import { replayTrajectory } from '../../dpzo/replay.js';
+import { replayRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson, readTrajectory } from '../../dpzo/trajectory.js';
+import { readRunJson } from '../../dpzo/trajectory.js';
 import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
@@ -41,12 +41,8 @@ export function register(program: Command): void {
       const model = await loadModel(c.model, { threads: c.threads, trainable, dtype: (run?.model.dtype as WeightDType | undefined) ?? c.dtype });
       try {
         const tokenizer = task.kind === 'tokens' ? null : loadTokenizer(c.model);
-        let steps = 0;
-        if (run) {
-          const hash = await model.weightsHash();
-          if (hash !== run.model.weightsHash) throw new DpzoError('ERR_RUN_MISMATCH', `${c.model} is not the run's base model (weights hash differs)`);
-          steps = await replayTrajectory(model, readTrajectory(flags.run as string).lines, run.plan.zoEps);
-        }
+        // the same checks and replay as export (weight decay included), so eval --run equals eval of the export
+        const steps = run ? await replayRun(model, flags.run as string) : 0;
         const ds = loadDataset(c.data, { task, modelDir: c.model, config: model.config, maxLength: c.maxLength, limit: c.evalMax, tokenizer });
         const r = await evaluate(model, ds, { decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined, eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId, maxBatchTokens: c.maxBatchTokens });
         if (flags.json) process.stdout.write(JSON.stringify({ ...r, stepsReplayed: steps }) + '\n');
