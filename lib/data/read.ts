@@ -38,6 +38,12 @@ export function readRecords(file: string, format: FileFormat = formatOf(file)): 
   return out;
 }
 
+/** Where JSON.parse failed, without V8's excerpt of the text: the record is private data and errors reach logs. */
+function jsonPosition(e: unknown): string {
+  const m = /at position (\d+)/.exec((e as Error).message);
+  return m ? ` (at character ${m[1]})` : '';
+}
+
 function parseJsonl(file: string, text: string): Records {
   const rows: Row[] = [];
   const lines: number[] = [];
@@ -49,7 +55,7 @@ function parseJsonl(file: string, text: string): Records {
     try {
       v = JSON.parse(line);
     } catch (e) {
-      throw new DataError('ERR_DATA_FORMAT', `${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+      throw new DataError('ERR_DATA_FORMAT', `${file}:${i + 1}: invalid JSON${jsonPosition(e)}`);
     }
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError('ERR_DATA_FORMAT', `${file}:${i + 1}: each line must be a JSON object`);
     rows.push(v as Row);
@@ -63,7 +69,7 @@ function parseJson(file: string, text: string): Records {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new DataError('ERR_DATA_FORMAT', `${file}: invalid JSON (${(e as Error).message})`);
+    throw new DataError('ERR_DATA_FORMAT', `${file}: invalid JSON${jsonPosition(e)}`);
   }
   if (!Array.isArray(v)) throw new DataError('ERR_DATA_FORMAT', `${file}: a .json dataset must be an array of objects`);
   v.forEach((r, i) => {

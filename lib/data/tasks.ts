@@ -117,6 +117,16 @@ function buildTokens(rows: Row[], task: TokensTask, where: (i: number) => string
   return { task, source: '', examples, generative: false };
 }
 
+/**
+ * Token ids from the tokenizer must fit the model: checked here, before any release, since the
+ * native forward would otherwise fail mid-training at the step whose batch holds this row.
+ */
+function inVocabulary(ids: ArrayLike<number>, vocab: number, where: string): void {
+  for (let k = 0; k < ids.length; k++) {
+    if (ids[k]! >= vocab) throw new DataError('ERR_DATA_TOKENS', `${where}: the tokenizer gives token ${ids[k]}, outside the model's vocabulary [0, ${vocab}) (tokenizer.json does not match the model)`);
+  }
+}
+
 /** The label -> class index map and the label words in class order. */
 function labelMap(words: string[] | Record<string, string>): { keys: string[]; words: string[] } {
   if (Array.isArray(words)) return { keys: words.map((_, i) => String(i)), words };
@@ -150,6 +160,8 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
     if (k >= joint.length) throw new DataError('ERR_DATA_LABEL', `label word '${w}' adds no token after the prompt`);
     return joint[k]!;
   }));
+  const outside = words.findIndex((_, k) => candidates[k]! >= opts.vocabSize);
+  if (outside >= 0) throw new DataError('ERR_DATA_LABEL', `label word '${words[outside]}' starts with token ${candidates[outside]}, outside the model's vocabulary [0, ${opts.vocabSize})`);
   if (new Set(candidates).size !== candidates.length) {
     throw new DataError('ERR_DATA_LABEL', `label words ${JSON.stringify(words)} do not start with distinct tokens`);
   }
@@ -159,7 +171,8 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
     const key = typeof rawLabel === 'string' ? rawLabel.trim() : String(rawLabel);
     const classIndex = keys.indexOf(key);
     if (classIndex < 0) {
-      throw new DataError('ERR_DATA_LABEL', `${where(i)}: label '${key}' is not one of the label words' labels (${keys.join(', ')})`);
+      // the value itself is private (and with a wrong --label-field it is the text): name the row only
+      throw new DataError('ERR_DATA_LABEL', `${where(i)}: label is not one of the label words' labels (${keys.join(', ')})`);
     }
     let prompt = tok.encode(applyTemplate(template, textF, sentence.trim()), true);
     if (prompt.length + 1 > opts.maxLength) {
@@ -167,6 +180,7 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
       const head = prompt.length > 0 && probe.length > 0 && prompt[0] === probe[0] ? 1 : 0;
       prompt = prompt.slice(0, head).concat(prompt.slice(prompt.length - (opts.maxLength - 1 - head)));
     }
+    inVocabulary(prompt, opts.vocabSize, where(i));
     const inputIds = Int32Array.from([...prompt, candidates[classIndex]!]);
     const labels = new Int32Array(inputIds.length).fill(IGNORE);
     labels[labels.length - 1] = candidates[classIndex]!;
@@ -186,6 +200,7 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
       let inputIds = tok.encode(text(row, textF, where(i)), true);
       if (inputIds.length > opts.maxLength) inputIds = inputIds.slice(0, opts.maxLength);
       if (inputIds.length < 2) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${textF}' has fewer than 2 tokens`);
+      inVocabulary(inputIds, opts.vocabSize, where(i));
       return { inputIds: Int32Array.from(inputIds) };
     }
     const reference = text(row, complF, where(i));
@@ -195,6 +210,7 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
     if (completion.length > opts.maxLength - 1) completion = completion.slice(0, opts.maxLength - 1);
     if (prompt.length + completion.length > opts.maxLength) prompt = prompt.slice(prompt.length - (opts.maxLength - completion.length));
     const inputIds = Int32Array.from([...prompt, ...completion]);
+    inVocabulary(inputIds, opts.vocabSize, where(i));
     const labels = new Int32Array(inputIds.length).fill(IGNORE);
     labels.set(completion, prompt.length);
     return { inputIds, labels, promptIds: Int32Array.from(prompt), reference };

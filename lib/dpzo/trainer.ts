@@ -175,7 +175,7 @@ export class DPZOTrainer {
       ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, plan.steps, false);
       start = reconcile(runDir, ledger.count);
       writer = new TrajectoryWriter(runDir);
-      await replayTrajectory(model, readTrajectory(runDir).lines, plan.zoEps, cb.signal);
+      await replayTrajectory(model, readTrajectory(runDir).lines, plan.zoEps, cb.signal, plan.weightDecay);
     } else {
       if (runDir) {
         if (existsSync(runDir) && readdirSync(runDir).length > 0) {

@@ -184,14 +184,13 @@ describe('evaluate', () => {
   });
 
   it('prompt/completion: greedy generation scored by SQuAD exact match and token F1; loss over the completion tokens', async () => {
-    const prompts = ['Q: capital of France? A:', 'Q: 2+2? A:', 'Q: colour of the sky? A:', 'Q: opposite of hot? A:', 'Q: first letter? A:'];
+    // the random model's greedy output for '2 2 1' has a line break: only the first line is the answer
+    const prompts = ['2 2 1', 'Q: 2+2? A:', 'Q: colour of the sky? A:', 'Q: opposite of hot? A:', 'Q: first letter? A:'];
     const maxNewTokens = 12;
-    const generated: string[] = [];
-    for (const p of prompts) {
-      const ids = await model.generate(tok.encode(p, true), maxNewTokens, { eosTokenId: tok.eosId! });
-      generated.push(tok.decode(ids).split('\n')[0]!);
-    }
-    expect(generated[0]!.trim().length, 'the model must generate some text for the EM = 1 case').toBeGreaterThan(0);
+    const raw: string[] = [];
+    for (const p of prompts) raw.push(tok.decode(await model.generate(tok.encode(p, true), maxNewTokens, { eosTokenId: tok.eosId! })));
+    const generated = raw.map((t) => t.split('\n')[0]!);
+    expect(raw[0], 'a generation with a second line').toMatch(/^[^\n]*\S[^\n]*\n.*\S/su);
     // completions built from what the model generates: exact, equal after normalisation, partial overlap, unrelated
     const completions = [generated[0]!, `The ${generated[1]!}.`, `${generated[2]!} extra words`, 'Paris', `${generated[4]!}${generated[4]!}`];
     const em = completions.map((c, i) => squadEM(generated[i]!, c));

@@ -60,6 +60,25 @@ describe('trajectory checkpoints', () => {
     expect(r.weightsHash).toBe(trained);
   });
 
+  it('a resumed weight-decay run replays with decay: export equals the resumed weights', async () => {
+    const out = join(tmp.dir, 'run-decay-resume');
+    const cfg = parseRunConfig({ ...base, eval: undefined, out, steps: 4, batchSize: 20, lr: 1e-2, weightDecay: 0.5, accountant: 'rdp' }, 'test');
+    const first = await prepareRun(cfg);
+    const ac = new AbortController();
+    await first.trainer.train({ signal: ac.signal, onStep: (s) => void (s.step === 1 && ac.abort()) });
+    first.model.dispose();
+    expect(readTrajectory(out).lines).toHaveLength(2);
+    const second = await prepareRun(parseRunConfig({ ...base, eval: undefined, out, steps: 4, batchSize: 20, lr: 1e-2, weightDecay: 0.5, accountant: 'rdp' }, 'test'), { resume: true });
+    const report = await second.trainer.train();
+    const resumed = await second.model.weightsHash();
+    second.model.dispose();
+    expect(report.steps).toBe(4);
+    const fresh = await loadModel(p.model, { threads: 1 });
+    const r = await exportRun(fresh, out, join(tmp.dir, 'exported-decay-resume'));
+    fresh.dispose();
+    expect(r.weightsHash).toBe(resumed);
+  });
+
   it('training lowers the held-out loss at ε = 8', async () => {
     const out = join(tmp.dir, 'run-learn');
     const cfg = parseRunConfig({ ...base, out, steps: 150, batchSize: 30, lr: 2e-2, zoEps: 1e-2, clip: 5, trainable: 'lm_head,norm' }, 'test');
