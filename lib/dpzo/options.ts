@@ -94,6 +94,12 @@ function positiveInt(v: number | undefined, field: string): void {
   if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw bad(field, `must be a positive integer (got ${v})`);
 }
 
+/** ceil(x) where x = e·N/B is an integer up to the rounding of e (1.1·100/10 = 11.000000000000002 is 11 steps, not 12). */
+function ceilSteps(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - r) <= 1e-9 * Math.max(1, r) ? r : Math.ceil(x);
+}
+
 export function makePlan(o: TrainOptions): TrainPlan {
   const N = o.train.examples.length;
   if (N === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
@@ -127,7 +133,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   positive(o.laplaceScale, 'laplaceScale');
 
   const sampleRate = o.batchSize / N;
-  const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, Math.ceil((o.epochs * N) / o.batchSize)) : undefined);
+  const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, ceilSteps((o.epochs * N) / o.batchSize)) : undefined);
   if (steps === undefined) throw bad('steps', 'or epochs must be given');
   const warmupSteps = o.warmupSteps ?? 0;
   if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);

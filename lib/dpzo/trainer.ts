@@ -115,6 +115,8 @@ export class DPZOTrainer {
   readonly options: TrainOptions;
   private planCache: TrainPlan | null = null;
   private running = false;
+  /** Without a run directory: the releases of every train() call so far (a second call continues, never a fresh budget). */
+  private memory: (ReleaseLedger & { entries(): Release[] }) | null = null;
 
   constructor(model: Model, options: TrainOptions) {
     this.model = model;
@@ -150,7 +152,10 @@ export class DPZOTrainer {
       cb.onWarning?.(m);
     };
     if (!isPrivate) warn('test hooks are installed: seeds, noise or batches are injected and this run is NOT private');
-    if (o.eval && !o.evalPublic) {
+    if (o.eval && (o.eval === o.train || (o.eval.source !== '' && o.train.source !== '' && resolve(o.eval.source) === resolve(o.train.source)))) {
+      // --eval-public cannot make the private training file public
+      warn(`the evaluation set is the training set (${o.train.source || 'the same dataset'}): its metrics are statistics of the private data, outside the differential privacy guarantee`);
+    } else if (o.eval && !o.evalPublic) {
       warn('the evaluation set is not declared public: metrics computed on private data are outside the differential privacy guarantee');
     }
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
@@ -194,7 +199,8 @@ export class DPZOTrainer {
         ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, plan.steps, true);
         writer = new TrajectoryWriter(runDir);
       } else {
-        ledger = memoryLedger(plan.budget, plan.accountant, plan.steps);
+        ledger = this.memory ??= memoryLedger(plan.budget, plan.accountant, plan.steps);
+        start = ledger.count;
       }
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
     }

@@ -11,7 +11,7 @@ import { buildDataset, type Dataset } from '../../lib/data/tasks.js';
 import { readRecords } from '../../lib/data/read.js';
 import { loadTokenizer } from '../../lib/data/tokenizer.js';
 import { batchLosses } from '../../lib/dpzo/estimator.js';
-import { DPZOTrainer, exportRun } from '../../lib/dpzo/index.js';
+import { DPZOTrainer, exportRun, makePlan } from '../../lib/dpzo/index.js';
 import { loadModel } from '../../lib/index.js';
 import { writeByteTokenizer } from '../data/byte-tokenizer.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
@@ -92,7 +92,7 @@ describe('resume', () => {
   it('rebuilds the weights with weight decay: resumed in-memory weights equal the export of the trajectory', async () => {
     const theta0 = [0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.0, 0.7];
     const runDir = join(tmp.dir, 'run-decay');
-    const opts = { train: tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50))), epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 6, lr: 0.05, clip: 1, zoEps: 1e-2, weightDecay: 0.5, runDir };
+    const opts = { train: tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50))), epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, noiseMultiplier: 1, batchSize: 4, steps: 6, lr: 0.05, clip: 1, zoEps: 1e-2, weightDecay: 0.5, runDir };
     const controller = new AbortController();
     const first = await new DPZOTrainer(new DecayModel(8, theta0), opts).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
     expect(first.stopReason).toBe('cancelled');
@@ -106,7 +106,7 @@ describe('resume', () => {
 });
 
 describe('evaluation on the training set', () => {
-  const base = { epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 1, lr: 0.01, clip: 1, zoEps: 1e-2 };
+  const base = { epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, noiseMultiplier: 1, batchSize: 4, steps: 1, lr: 0.01, clip: 1, zoEps: 1e-2 };
   const withSource = (ds: Dataset, source: string): Dataset => ({ ...ds, source });
   it('warns even when the eval set is declared public', async () => {
     const train = withSource(tokenDataset([3, 4, 5, 6, 7, 8]), '/data/train.jsonl');
@@ -138,5 +138,42 @@ describe('per-example losses do not depend on the rest of the batch', () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe('planned steps', () => {
+  it('--epochs e gives ceil(e·N/B) steps without a float off-by-one (1.1·100/10 is 11.000000000000002 in doubles)', () => {
+    const plan = (epochs: number, n: number, batchSize: number) =>
+      makePlan({ train: tokenDataset(Array.from({ length: n }, (_, i) => 3 + (i % 50))), epsilon: 50, delta: 1e-5, accountant: 'rdp', noiseMultiplier: 2, batchSize, epochs }).steps;
+    expect(plan(1.1, 100, 10)).toBe(11);
+    expect(plan(4.4, 100, 10)).toBe(44);
+    expect(plan(1.15, 100, 10)).toBe(12);
+    expect(plan(0.01, 100, 10)).toBe(1);
+  });
+});
+
+describe('accounting lives as long as the trainer', () => {
+  // without a run directory the ledger is in memory: a second train() must not start a fresh budget
+  const opts = { train: tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50))), epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, noiseMultiplier: 1.5, batchSize: 4, steps: 10, lr: 0.01, clip: 1, zoEps: 1e-2 };
+  it('a second train() after completion releases nothing more', async () => {
+    const trainer = new DPZOTrainer(new FakeModel(4), opts);
+    const first = await trainer.train();
+    expect(first.steps).toBe(10);
+    let released = 0;
+    const second = await trainer.train({ onStep: () => void released++ });
+    expect(released).toBe(0);
+    expect(second.steps).toBe(10);
+    expect(second.epsilon.rdp).toBe(first.epsilon.rdp);
+  });
+  it('train() after a cancellation continues the same ledger up to the planned steps', async () => {
+    const trainer = new DPZOTrainer(new FakeModel(4), opts);
+    const controller = new AbortController();
+    const first = await trainer.train({ signal: controller.signal, onStep: (s) => void (s.step === 3 && controller.abort()) });
+    expect(first.steps).toBe(4);
+    const seen: number[] = [];
+    const second = await trainer.train({ onStep: (s) => void seen.push(s.step) });
+    expect(seen).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(second.steps).toBe(10);
+    expect(second.epsilon.rdp).toBeLessThanOrEqual(8);
   });
 });
