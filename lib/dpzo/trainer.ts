@@ -102,7 +102,7 @@ export interface RunRecord {
   meta: Record<string, unknown>;
 }
 
-const PLAN_KEYS: (keyof TrainPlan)[] = ['datasetSize', 'expectedBatch', 'steps', 'mechanism', 'noiseMultiplier', 'laplaceScale', 'clip', 'directions', 'zoEps', 'lr', 'schedule', 'warmupSteps', 'weightDecay'];
+const PLAN_KEYS: (keyof TrainPlan)[] = ['datasetSize', 'expectedBatch', 'steps', 'mechanism', 'noiseMultiplier', 'laplaceScale', 'clip', 'directions', 'zoEps', 'lr', 'schedule', 'warmupSteps', 'weightDecay', 'budget', 'accountant'];
 
 function randomSeed(): bigint {
   return randomBytes(8).readBigUInt64LE(0);
@@ -178,9 +178,16 @@ export class DPZOTrainer {
       if (hash !== run.model.weightsHash) throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${runDir}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}…`);
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
       ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, plan.steps, false);
-      start = reconcile(runDir, ledger.count);
-      writer = new TrajectoryWriter(runDir);
-      await replayTrajectory(model, readTrajectory(runDir).lines, plan.zoEps, cb.signal, plan.weightDecay);
+      try {
+        start = reconcile(runDir, ledger.count);
+        writer = new TrajectoryWriter(runDir);
+        await replayTrajectory(model, readTrajectory(runDir).lines, plan.zoEps, cb.signal, plan.weightDecay);
+      } catch (e) {
+        // release the ledger's lock and handles so a retry in this process can open it
+        writer?.close();
+        await ledger.close?.();
+        throw e;
+      }
     } else {
       if (runDir) {
         if (existsSync(runDir) && readdirSync(runDir).length > 0) {
@@ -202,7 +209,15 @@ export class DPZOTrainer {
         ledger = this.memory ??= memoryLedger(plan.budget, plan.accountant, plan.steps);
         start = ledger.count;
       }
-      if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
+      if (o.eval) {
+        try {
+          evalBefore = await evaluate(model, o.eval, evalOpts);
+        } catch (e) {
+          writer?.close();
+          if (ledger !== this.memory) await ledger.close?.();
+          throw e;
+        }
+      }
     }
     if (evalBefore) await cb.onEval?.({ step: start, result: evalBefore });
 
