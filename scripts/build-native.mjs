@@ -4,6 +4,7 @@
 // comes from the npm registry; no headers are downloaded (Node-API headers
 // ship in the node-api-headers package).
 import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +26,13 @@ const extra = [];
 if (process.env.DPZO_CUDA) extra.push(`--CDDPZO_CUDA=${process.env.DPZO_CUDA}`);
 if (process.env.DPZO_BLAS) extra.push(`--CDDPZO_BLAS=${process.env.DPZO_BLAS}`);
 
-import { existsSync, rmSync } from 'node:fs';
 // a build/ left by node-gyp confuses cmake-js and vice versa
 const buildDir = join(root, 'build');
 const cmakeBuild = process.env.DPZO_BUILD !== 'gyp' && have('cmake');
 if (existsSync(buildDir) && existsSync(join(buildDir, 'CMakeCache.txt')) !== cmakeBuild) rmSync(buildDir, { recursive: true, force: true });
 
 let ok = false;
-if (cmakeBuild !== 'gyp' && have('cmake')) {
+if (cmakeBuild) {
   ok = run(bin('cmake-js'), ['build', '--parallel', jobs, ...extra], { CMAKE_BUILD_PARALLEL_LEVEL: jobs });
   if (!ok) console.error('[dpzo] cmake-js build failed; trying node-gyp (CPU only)');
 }
