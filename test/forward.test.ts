@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Model, loadModel } from '../lib/index.js';
 import { type Checkpoint, VARIANTS, makeTempDir, writeRandomCheckpoint } from './helpers/checkpoints.js';
 import { expectRejection } from './helpers/expect-error.js';
+import { HAVE_STORIES260K, STORIES260K } from './helpers/shared.js';
 import { Rng } from './helpers/prng.js';
 import { type FloatDType, readTensorsF64, roundTo } from './helpers/safetensors.js';
 import { RefModel, candidateLoss, sequenceLoss } from './reference/forward-f64.js';
@@ -295,8 +296,8 @@ describe('bad batches', () => {
   });
 });
 
-describe('stories260K (a trained Llama, F32, tied, GQA 8/4)', () => {
-  const dir = '/work/shared/data/models/stories260K';
+describe.skipIf(!HAVE_STORIES260K)('stories260K (a trained Llama, F32, tied, GQA 8/4)', () => {
+  const dir = STORIES260K;
   const ids = [1, 461, 401, 378, 455, 473, 456, 435];
   let ref: RefModel;
   beforeAll(() => {

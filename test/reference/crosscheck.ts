@@ -11,6 +11,7 @@ import { VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpo
 import { Rng } from '../helpers/prng.js';
 import { readTensorsF64 } from '../helpers/safetensors.js';
 import { RefModel } from './forward-f64.js';
+import { STORIES260K } from '../helpers/shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, 'crosscheck_numpy.py');
@@ -44,7 +45,7 @@ try {
       console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} ${dtype} max rel diff ${d.toExponential(2)}`);
     }
   }
-  const sdir = '/work/shared/data/models/stories260K';
+  const sdir = STORIES260K;
   const sm = new RefModel(JSON.parse(readFileSync(join(sdir, 'config.json'), 'utf8')) as Record<string, unknown>, readTensorsF64(join(sdir, 'model.safetensors')));
   const ids = [1, 461, 401, 378, 455, 473, 456, 435];
   const d = maxRelDiff(sm.logits(ids), numpyLogits(sdir, ids));

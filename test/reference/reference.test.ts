@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { Rng } from '../helpers/prng.js';
+import { HAVE_STORIES260K, STORIES260K } from '../helpers/shared.js';
 import {
   bf16ToF32, bitsF32, f16ToF32, f32Bits, f32ToBf16, f32ToF16, readSafetensors, readTensorsF64,
 } from '../helpers/safetensors.js';
@@ -93,8 +94,8 @@ describe('loss helpers', () => {
   });
 });
 
-describe('float64 reference on stories260K', () => {
-  const dir = '/work/shared/data/models/stories260K';
+describe.skipIf(!HAVE_STORIES260K)('float64 reference on stories260K', () => {
+  const dir = STORIES260K;
   const ids = [1, 461, 401, 378, 455, 473, 456, 435];
 
   it('predicts like a trained model: entropy mostly 2.5-3 nats, loss well under uniform', () => {
