@@ -117,8 +117,8 @@ function budgetGuard(budget: Budget, accountant: AccountantKind, plannedSteps: n
 }
 
 /** The file ledger of a run directory (lib/privacy's PrivacyLedger: hash-chained, fsynced lines). */
-export async function openFileLedger(path: string, budget: Budget, accountant: AccountantKind, plannedSteps: number, create: boolean): Promise<ReleaseLedger & { entries(): Release[] }> {
-  const ledger = await PrivacyLedger.open(path, { budget, accountant, create });
+export async function openFileLedger(path: string, budget: Budget, accountant: AccountantKind, plannedSteps: number, create: boolean, repairTornTail = false): Promise<ReleaseLedger & { entries(): Release[] }> {
+  const ledger = await PrivacyLedger.open(path, { budget, accountant, create, repairTornTail });
   const entries = () => ledger.entries as readonly Release[];
   return {
     get count() {

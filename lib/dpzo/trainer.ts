@@ -3,7 +3,7 @@
 // noise, the ledger before the update, the restore fused into the update, and
 // (with a run directory) a trajectory checkpoint that replays bit for bit.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { PoissonSampler } from '../data/poisson.js';
@@ -177,7 +177,18 @@ export class DPZOTrainer {
       const hash = await model.weightsHash();
       if (hash !== run.model.weightsHash) throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${runDir}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}…`);
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
-      ledger = await openFileLedger(join(runDir, LEDGER_FILE), plan.budget, plan.accountant, plan.steps, false);
+      const ledgerPath = join(runDir, LEDGER_FILE);
+      const hasLedger = existsSync(ledgerPath);
+      if (!hasLedger) {
+        // the ledger is created before the first release, so without one nothing was released
+        if (readTrajectory(runDir).lines.length > 0) throw new DpzoError('ERR_RUN_CORRUPT', `cannot resume ${runDir}: ${LEDGER_FILE} is missing but the trajectory has steps`);
+        warn(`the run stopped before its privacy ledger was created (nothing was released); creating ${ledgerPath}`);
+      } else if (endsWithTornLine(ledgerPath)) {
+        // a crash inside the ledger write: that step's values were never written to the
+        // trajectory nor applied, so nothing of it left the process; the line is dropped
+        warn(`${ledgerPath} ends with an incomplete line (a crash during its write); that release's values never left the process, so the line is dropped`);
+      }
+      ledger = await openFileLedger(ledgerPath, plan.budget, plan.accountant, plan.steps, !hasLedger, true);
       try {
         start = reconcile(runDir, ledger.count);
         writer = new TrajectoryWriter(runDir);
@@ -326,6 +337,20 @@ export class DPZOTrainer {
       runDir,
       weightsHash: runDir ? await model.weightsHash() : undefined,
     };
+  }
+}
+
+/** True when the file's last byte is not a newline (a write cut short). */
+function endsWithTornLine(path: string): boolean {
+  const size = statSync(path).size;
+  if (size === 0) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 

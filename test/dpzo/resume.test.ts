@@ -3,7 +3,7 @@
 // once, and its export equals the resumed in-memory weights. The one window a random
 // kill rarely hits (ledger written, trajectory not) is reproduced by hand.
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -113,5 +113,46 @@ describe('kill -9 and --resume', () => {
     const r = await exportRun(fresh, out, join(tmp.dir, 'exported-window'));
     fresh.dispose();
     expect(r.steps).toBe(3);
+  });
+
+  it('--resume drops a torn ledger tail (its values never left the process) and continues', async () => {
+    const out = join(tmp.dir, 'run-torn-ledger');
+    const cfg = parseRunConfig({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), out, steps: 4 }, 'test');
+    const a = await prepareRun(cfg);
+    const ac = new AbortController();
+    await a.trainer.train({ signal: ac.signal, onStep: (s) => void (s.step === 1 && ac.abort()) });
+    a.model.dispose();
+    appendFileSync(join(out, 'ledger.jsonl'), '{"step":2,"mechanism":"gau'); // a crash inside the ledger write
+    const b = await prepareRun(cfg, { resume: true });
+    const report = await b.trainer.train();
+    const hash = await b.model.weightsHash();
+    b.model.dispose();
+    expect(report.warnings.join('\n')).toMatch(/incomplete line/);
+    expect(report.steps).toBe(4); // 2 before, 2 after; the torn line counted nowhere
+    expect(readTrajectory(out).lines).toHaveLength(4);
+    const fresh = await loadModel(p.model, { threads: 1 });
+    const r = await exportRun(fresh, out, join(tmp.dir, 'exported-torn'));
+    fresh.dispose();
+    expect(r.weightsHash).toBe(hash);
+  });
+
+  it('--resume of a run that died before its ledger existed starts it (nothing was released)', async () => {
+    const out = join(tmp.dir, 'run-no-ledger');
+    const cfg = parseRunConfig({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), out, steps: 2 }, 'test');
+    const a = await prepareRun(cfg);
+    await a.trainer.train();
+    a.model.dispose();
+    rmSync(join(out, 'ledger.jsonl'));
+    rmSync(join(out, 'trajectory.jsonl'));
+    const b = await prepareRun(cfg, { resume: true });
+    const report = await b.trainer.train();
+    b.model.dispose();
+    expect(report.steps).toBe(2);
+    expect(report.warnings.join('\n')).toMatch(/before its privacy ledger was created/);
+    // a missing ledger with trajectory steps cannot be accounted: refused
+    rmSync(join(out, 'ledger.jsonl'));
+    const c = await prepareRun(cfg, { resume: true });
+    await expect(c.trainer.train()).rejects.toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+    c.model.dispose();
   });
 });
