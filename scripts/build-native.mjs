@@ -38,7 +38,13 @@ if (cmakeBuild) {
 }
 // node-gyp would download headers; use the ones installed with Node instead
 const nodedir = process.env.npm_config_nodedir || dirname(dirname(process.execPath));
-if (!ok) ok = run(bin('node-gyp'), ['rebuild', `--jobs=${jobs}`, `--nodedir=${nodedir}`]);
+// node-gyp: ours in a checkout (devDependency), else the one npm bundles (npm_config_node_gyp)
+const gypArgs = ['rebuild', `--jobs=${jobs}`, `--nodedir=${nodedir}`];
+if (!ok) {
+  if (existsSync(bin('node-gyp'))) ok = run(bin('node-gyp'), gypArgs);
+  else if (process.env.npm_config_node_gyp) ok = run(process.execPath, [process.env.npm_config_node_gyp, ...gypArgs]);
+  else console.error('[dpzo] node-gyp not found (neither in node_modules nor bundled with npm)');
+}
 if (!ok) {
   console.error('[dpzo] could not build the native addon: need CMake >= 3.18 or node-gyp, and a C++17 compiler');
   process.exit(1);
