@@ -62,10 +62,14 @@ interface Row {
   perturb_s: number;
   update_s: number;
   dpzo_step_s: number;
+  /** Bytes the core holds: the weights alone, and the peak over the step (weights + one forward's activations). */
+  weights_mb: number;
+  peak_mb: number;
 }
 
 async function measure(m: Model, dtype: string, peak: number | null): Promise<Row> {
   const batch = randomBatch(SHAPE.vocab);
+  const weightsBytes = m.memory().hostBytes;
   const fwd = await time(() => m.perExampleLoss(batch), reps);
   const eps = 1e-3, lr = 1e-4;
   // nonzero scales so no pass can be skipped; +s then −s keeps the weights where they were
@@ -90,6 +94,7 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
   return {
     dtype, forward_s: fwd, tokens_per_s: (BATCH * SEQ) / fwd, gflops,
     pct_of_peak: peak ? (100 * gflops) / peak : null, perturb_s: perturb, update_s: update, dpzo_step_s: step,
+    weights_mb: weightsBytes / 2 ** 20, peak_mb: m.memory().hostPeakBytes / 2 ** 20,
   };
 }
 
@@ -116,10 +121,10 @@ async function main(): Promise<void> {
   const f = (x: number | null, d = 2) => (x === null ? 'n/a' : x.toFixed(d));
   console.log(`GPT-2-124M shape (${SHAPE.layers} layers), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
   console.log(`GEMM peak (2048^3, F32, own kernel via native.gemmBench): ${f(peak, 1)} GFLOP/s; 512x3072x768: ${f(peakShape, 1)} GFLOP/s`);
-  console.log('| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | DP-ZO step (s) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | DP-ZO step (s) | weights (MiB) | peak held (MiB) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
-    console.log(`| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.dpzo_step_s, 3)} |`);
+    console.log(`| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`);
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'forward.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({
