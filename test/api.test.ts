@@ -211,6 +211,38 @@ describe('event loop', () => {
   });
 });
 
+describe('synchronous reads during native work', () => {
+  it('getParameter throws ERR_BUSY instead of blocking the event loop while a forward runs', async () => {
+    const m = await loadModel(big.dir);
+    try {
+      const name = m.parameterNames()[0]!;
+      let finished = false;
+      const running = m.perExampleLoss(BIG_BATCH()).then(() => void (finished = true));
+      // poll while the forward runs: every read returns at once, and some say ERR_BUSY
+      const codes = new Set<string>();
+      let slowest = 0;
+      while (!finished) {
+        const t0 = performance.now();
+        try {
+          m.getParameter(name);
+          codes.add('ok');
+        } catch (e) {
+          codes.add((e as { code?: string }).code ?? 'none');
+        }
+        slowest = Math.max(slowest, performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await running;
+      expect(codes.has('ERR_BUSY')).toBe(true);
+      expect([...codes].every((c) => c === 'ok' || c === 'ERR_BUSY')).toBe(true);
+      expect(slowest).toBeLessThan(100); // a blocking read would wait for the whole forward
+      expect(m.getParameter(name).length).toBeGreaterThan(0); // free again
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
 describe('loadModel options', () => {
   it.each([
     [{ dtype: 'int8' }, 'dtype'],

@@ -81,7 +81,10 @@ export interface Model {
   parameterNames(): string[];
   /** Trainable parameter names, canonical order. */
   trainableNames(): string[];
-  /** A float32 copy of a parameter in its Hugging Face shape (row-major). */
+  /**
+   * A float32 copy of a parameter in its Hugging Face shape (row-major). Synchronous:
+   * throws ERR_BUSY while a native operation of this model runs (await it first).
+   */
   getParameter(name: string): Float32Array;
   parameterShape(name: string): number[];
   /** θ += scale · z(seed), in place over the trainable tensors. */

@@ -138,7 +138,10 @@ Napi::Value ModelWrap::GetParameter(const Napi::CallbackInfo& info) {
   auto h = handle(env);
   return guard(env, [&]() -> Napi::Value {
     std::string name = read_string(info[0], "name");
-    std::lock_guard<std::mutex> lk(h->op_mutex);  // not while an update is writing
+    // never wait on the JS thread for a running op (it may be a whole forward): say so instead
+    std::unique_lock<std::mutex> lk(h->op_mutex, std::try_to_lock);
+    if (!lk.owns_lock())
+      throw Error(err::kBusy, "getParameter('" + name + "'): a native operation is running on this model; await it first");
     std::vector<float> v = h->model->get_parameter(name);
     auto arr = Napi::Float32Array::New(env, v.size());
     std::copy(v.begin(), v.end(), arr.Data());

@@ -39,6 +39,7 @@ inline constexpr const char* kBatch = "ERR_BATCH";                  // malformed
 inline constexpr const char* kCancelled = "ERR_CANCELLED";           // cancelled through the cancel flag
 inline constexpr const char* kDevice = "ERR_DEVICE";                // device not available (e.g. no CUDA)
 inline constexpr const char* kDisposed = "ERR_DISPOSED";             // model used after dispose()
+inline constexpr const char* kBusy = "ERR_BUSY";                    // a synchronous read while native work runs
 }  // namespace err
 
 }  // namespace dpzo
