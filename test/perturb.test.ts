@@ -14,6 +14,7 @@ import { loadModel, native } from '../lib/index.js';
 import type { Model, WeightDType } from '../lib/model/types.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './helpers/safetensors.js';
 import { HAVE_STORIES260K, STORIES260K } from './helpers/shared.js';
+import { runWithIsa } from './helpers/isa.js';
 
 const MODEL = STORIES260K;
 
@@ -242,14 +243,7 @@ describe.skipIf(!HAVE_STORIES260K)('determinism', () => {
         m.dispose();
       }
       process.stdout.write(JSON.stringify(out));`;
-    const run = (isa: string) =>
-      JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-          env: { ...process.env, DPZO_ISA: isa },
-          cwd: fileURLToPath(new URL('..', import.meta.url)),
-          encoding: 'utf8',
-        }),
-      ) as { isa: string; hashes: Record<string, string> };
+    const run = (isa: string) => runWithIsa<{ isa: string; hashes: Record<string, string> }>(isa, script);
     const scalar = run('scalar');
     expect(scalar.isa).toBe('scalar');
     const seen = new Set(['scalar']);

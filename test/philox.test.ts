@@ -2,12 +2,11 @@
 // Philox4x32-10 known answers, an independent TypeScript re-implementation of
 // the spec (float64 Box-Muller), moments of N(0, 1), offset consistency, and
 // the scalar / AVX2 / AVX-512 kernels agreeing bit for bit.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
+import { runWithIsa } from './helpers/isa.js';
 
 // ---- the spec, written plainly (no shared code with native/) -------------
 
@@ -173,14 +172,7 @@ describe('SIMD kernels (DPZO_ISA in a child process) agree bit for bit', () => {
       h.update(new Uint8Array(native.direction(s, g, n).buffer));
     }
     process.stdout.write(JSON.stringify({ isa: native.directionIsa(), hash: h.digest('hex') }));`;
-  const run = (isa: string) =>
-    JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        env: { ...process.env, DPZO_ISA: isa },
-        cwd: fileURLToPath(new URL('..', import.meta.url)),
-        encoding: 'utf8',
-      }),
-    ) as { isa: string; hash: string };
+  const run = (isa: string) => runWithIsa<{ isa: string; hash: string }>(isa, script);
 
   it('scalar, avx2 and avx512 (those this CPU has) give the same directions', () => {
     const scalar = run('scalar');

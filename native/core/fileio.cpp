@@ -21,6 +21,18 @@ namespace {
   throw Error(err::kIo, path + ": " + what + ": " + std::strerror(e));
 }
 
+// open(O_RDONLY) + fstat; on failure nothing stays open and the error names the path
+int open_for_read(const std::string& path, struct stat& st) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) io_error(path, "cannot open", errno);
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    io_error(path, "cannot stat", e);
+  }
+  return fd;
+}
+
 std::string dir_of(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -47,14 +59,8 @@ bool is_dir(const std::string& path) {
 }
 
 std::string read_file(const std::string& path, int64_t max_bytes, const char* too_big_code) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) io_error(path, "cannot open", errno);
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    io_error(path, "cannot stat", e);
-  }
+  int fd = open_for_read(path, st);
   if (st.st_size > max_bytes) {
     ::close(fd);
     throw Error(too_big_code, path + ": file is " + std::to_string(st.st_size) + " bytes, more than the " +
@@ -79,14 +85,8 @@ std::string read_file(const std::string& path, int64_t max_bytes, const char* to
 }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) io_error(path, "cannot open", errno);
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    io_error(path, "cannot stat", e);
-  }
+  int fd = open_for_read(path, st);
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error(err::kIo, path + ": not a regular file");
