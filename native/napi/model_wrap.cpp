@@ -2,6 +2,7 @@
 #include "napi/model_wrap.h"
 
 #include <cmath>
+#include <functional>
 
 #include "dpzo/errors.h"
 #include "dpzo/forward.h"
@@ -48,6 +49,42 @@ PackedBatch read_batch(const Napi::Object& o, bool need_labels) {
     if (!c.IsUndefined() && !c.IsNull()) b.candidates = read_i32(c, "batch.candidates");
   }
   return b;
+}
+
+// Queues `work` on the libuv pool as one op of this model: it holds the op
+// lock and a CancelToken for its duration, and resolves through `convert`.
+template <class R>
+Napi::Value start_op(Napi::Env env, const char* name, Napi::Object self, std::shared_ptr<ModelHandle> h,
+                     std::function<R(Model&, const CancelToken*)> work,
+                     typename PromiseWorker<R>::Convert convert) {
+  auto token = new_token(*h);
+  return PromiseWorker<R>::Start(
+      env, name,
+      [h, token, work = std::move(work)]() {
+        OpScope op(h, token);
+        return work(*h->model, token.get());
+      },
+      std::move(convert), self);
+}
+
+// An op that resolves to undefined.
+Napi::Value start_void_op(Napi::Env env, const char* name, Napi::Object self, std::shared_ptr<ModelHandle> h,
+                          std::function<void(Model&)> work) {
+  return start_op<Nothing>(
+      env, name, self, std::move(h),
+      [work = std::move(work)](Model& m, const CancelToken*) {
+        work(m);
+        return Nothing{};
+      },
+      [](Napi::Env e, Nothing&) { return e.Undefined(); });
+}
+
+// A std::vector copied into a new typed array of the same element type.
+template <class TA, class T>
+TA to_typed(Napi::Env env, const std::vector<T>& v) {
+  auto a = TA::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
 }
 
 Napi::Object config_to_js(Napi::Env env, const ModelConfig& c) {
@@ -142,10 +179,7 @@ Napi::Value ModelWrap::GetParameter(const Napi::CallbackInfo& info) {
     std::unique_lock<std::mutex> lk(h->op_mutex, std::try_to_lock);
     if (!lk.owns_lock())
       throw Error(err::kBusy, "getParameter('" + name + "'): a native operation is running on this model; await it first");
-    std::vector<float> v = h->model->get_parameter(name);
-    auto arr = Napi::Float32Array::New(env, v.size());
-    std::copy(v.begin(), v.end(), arr.Data());
-    return arr;
+    return to_typed<Napi::Float32Array>(env, h->model->get_parameter(name));
   });
 }
 
@@ -155,15 +189,8 @@ Napi::Value ModelWrap::Perturb(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     uint64_t seed = read_seed(info[0], "seed");
     double scale = read_number(info[1], "scale");
-    auto token = new_token(*h);
-    return PromiseWorker<Nothing>::Start(
-        env, "dpzo.perturb",
-        [h, token, seed, scale]() {
-          OpScope op(h, token);
-          h->model->perturb(seed, static_cast<float>(scale));
-          return Nothing{};
-        },
-        [](Napi::Env e, Nothing&) { return e.Undefined(); }, Value());
+    return start_void_op(env, "dpzo.perturb", Value(), h,
+                         [seed, scale](Model& m) { m.perturb(seed, static_cast<float>(scale)); });
   });
 }
 
@@ -182,15 +209,9 @@ Napi::Value ModelWrap::Update(const Napi::CallbackInfo& info) {
       seeds[i] = read_seed(sa.Get(i), "pairs[i].seed");
       coeffs[i] = static_cast<float>(read_number(ca.Get(i), "pairs[i].coeff"));
     }
-    auto token = new_token(*h);
-    return PromiseWorker<Nothing>::Start(
-        env, "dpzo.update",
-        [h, token, seeds, coeffs]() {
-          OpScope op(h, token);
-          if (!seeds.empty()) h->model->update(seeds.data(), coeffs.data(), static_cast<int>(seeds.size()));
-          return Nothing{};
-        },
-        [](Napi::Env e, Nothing&) { return e.Undefined(); }, Value());
+    return start_void_op(env, "dpzo.update", Value(), h, [seeds, coeffs](Model& m) {
+      if (!seeds.empty()) m.update(seeds.data(), coeffs.data(), static_cast<int>(seeds.size()));
+    });
   });
 }
 
@@ -199,15 +220,7 @@ Napi::Value ModelWrap::Decay(const Napi::CallbackInfo& info) {
   auto h = handle(env);
   return guard(env, [&]() -> Napi::Value {
     double factor = read_number(info[0], "factor");
-    auto token = new_token(*h);
-    return PromiseWorker<Nothing>::Start(
-        env, "dpzo.decay",
-        [h, token, factor]() {
-          OpScope op(h, token);
-          h->model->decay(static_cast<float>(factor));
-          return Nothing{};
-        },
-        [](Napi::Env e, Nothing&) { return e.Undefined(); }, Value());
+    return start_void_op(env, "dpzo.decay", Value(), h, [factor](Model& m) { m.decay(static_cast<float>(factor)); });
   });
 }
 
@@ -217,29 +230,16 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     if (!info[0].IsObject()) throw Error(err::kArgument, "perExampleLoss(batch) takes an object");
     auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), true));
-    auto token = new_token(*h);
-    return PromiseWorker<LossOutput>::Start(
-        env, "dpzo.perExampleLoss",
-        [h, token, batch]() {
-          OpScope op(h, token);
-          return per_example_loss(*h->model, *batch, token.get());
-        },
+    return start_op<LossOutput>(
+        env, "dpzo.perExampleLoss", Value(), h,
+        [batch](Model& m, const CancelToken* c) { return per_example_loss(m, *batch, c); },
         [](Napi::Env e, LossOutput& r) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);
-          auto loss = Napi::Float64Array::New(e, r.loss.size());
-          std::copy(r.loss.begin(), r.loss.end(), loss.Data());
-          auto tg = Napi::Int32Array::New(e, r.targets.size());
-          std::copy(r.targets.begin(), r.targets.end(), tg.Data());
-          o.Set("loss", loss);
-          o.Set("targets", tg);
-          if (!r.candidate_logits.empty()) {
-            auto cl = Napi::Float32Array::New(e, r.candidate_logits.size());
-            std::copy(r.candidate_logits.begin(), r.candidate_logits.end(), cl.Data());
-            o.Set("candidateLogits", cl);
-          }
+          o.Set("loss", to_typed<Napi::Float64Array>(e, r.loss));
+          o.Set("targets", to_typed<Napi::Int32Array>(e, r.targets));
+          if (!r.candidate_logits.empty()) o.Set("candidateLogits", to_typed<Napi::Float32Array>(e, r.candidate_logits));
           return o;
-        },
-        Value());
+        });
   });
 }
 
@@ -250,19 +250,10 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
     if (!info[0].IsObject()) throw Error(err::kArgument, "logits(batch, positions) takes an object");
     auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), false));
     auto positions = std::make_shared<std::vector<int64_t>>(read_i32_as_i64(info[1], "positions"));
-    auto token = new_token(*h);
-    return PromiseWorker<std::vector<float>>::Start(
-        env, "dpzo.logits",
-        [h, token, batch, positions]() {
-          OpScope op(h, token);
-          return logits_at(*h->model, *batch, *positions, token.get());
-        },
-        [](Napi::Env e, std::vector<float>& r) -> Napi::Value {
-          auto a = Napi::Float32Array::New(e, r.size());
-          std::copy(r.begin(), r.end(), a.Data());
-          return a;
-        },
-        Value());
+    return start_op<std::vector<float>>(
+        env, "dpzo.logits", Value(), h,
+        [batch, positions](Model& m, const CancelToken* c) { return logits_at(m, *batch, *positions, c); },
+        [](Napi::Env e, std::vector<float>& r) -> Napi::Value { return to_typed<Napi::Float32Array>(e, r); });
   });
 }
 
@@ -274,19 +265,12 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
     double n = read_number(info[1], "maxNewTokens");
     if (n < 0 || n != std::floor(n)) throw Error(err::kArgument, "maxNewTokens must be a non-negative integer");
     int32_t eos = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
-    auto token = new_token(*h);
-    return PromiseWorker<std::vector<int32_t>>::Start(
-        env, "dpzo.generate",
-        [h, token, prompt, n, eos]() {
-          OpScope op(h, token);
-          return generate_greedy(*h->model, *prompt, static_cast<int>(n), eos, token.get());
+    return start_op<std::vector<int32_t>>(
+        env, "dpzo.generate", Value(), h,
+        [prompt, n, eos](Model& m, const CancelToken* c) {
+          return generate_greedy(m, *prompt, static_cast<int>(n), eos, c);
         },
-        [](Napi::Env e, std::vector<int32_t>& r) -> Napi::Value {
-          auto a = Napi::Int32Array::New(e, r.size());
-          std::copy(r.begin(), r.end(), a.Data());
-          return a;
-        },
-        Value());
+        [](Napi::Env e, std::vector<int32_t>& r) -> Napi::Value { return to_typed<Napi::Int32Array>(e, r); });
   });
 }
 
@@ -295,29 +279,16 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
   auto h = handle(env);
   return guard(env, [&]() -> Napi::Value {
     std::string dir = read_string(info[0], "dir");
-    auto token = new_token(*h);
-    return PromiseWorker<Nothing>::Start(
-        env, "dpzo.save",
-        [h, token, dir]() {
-          OpScope op(h, token);
-          h->model->save(dir);
-          return Nothing{};
-        },
-        [](Napi::Env e, Nothing&) { return e.Undefined(); }, Value());
+    return start_void_op(env, "dpzo.save", Value(), h, [dir](Model& m) { m.save(dir); });
   });
 }
 
 Napi::Value ModelWrap::WeightsHash(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = handle(env);
-  auto token = new_token(*h);
-  return PromiseWorker<std::string>::Start(
-      env, "dpzo.weightsHash",
-      [h, token]() {
-        OpScope op(h, token);
-        return h->model->weights_hash();
-      },
-      [](Napi::Env e, std::string& s) -> Napi::Value { return Napi::String::New(e, s); }, Value());
+  return start_op<std::string>(
+      env, "dpzo.weightsHash", Value(), h, [](Model& m, const CancelToken*) { return m.weights_hash(); },
+      [](Napi::Env e, std::string& s) -> Napi::Value { return Napi::String::New(e, s); });
 }
 
 Napi::Value ModelWrap::Memory(const Napi::CallbackInfo& info) {
