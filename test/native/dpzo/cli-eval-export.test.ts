@@ -1,0 +1,155 @@
+// `dpzo eval` and `dpzo export` as a user runs them, on a private run of the
+// byte-level Llama (classification, weight decay on): eval prints what
+// evaluate() computes; eval --run equals eval of the export and differs from
+// the base; the export loads with the run's weights hash; a changed base model,
+// a non-empty --out and bad arguments fail with one line, exit 2, and no output.
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { loadDataset } from '../../../lib/data/load.js';
+import { loadTokenizer } from '../../../lib/data/tokenizer.js';
+import { type EvalResult, evaluate } from '../../../lib/dpzo/evaluate.js';
+import { loadModel } from '../../../lib/index.js';
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { type CliResult, ROOT, dpzo } from '../../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-cli-eval-');
+afterAll(() => tmp.cleanup());
+const MODEL = join(tmp.dir, 'model');
+cpSync(join(ROOT, 'data', 'models', 'byte-llama'), MODEL, { recursive: true });
+const RUN = join(tmp.dir, 'run');
+const TRAIN = join(tmp.dir, 'train.tsv');
+const DEV = join(tmp.dir, 'dev.tsv');
+
+const POS = ['a gripping, beautiful film', 'I loved every minute of it', 'charming and warm', 'one of the best of the year', 'a delight', 'funny and smart', 'wonderful acting', 'a moving story'];
+const NEG = ['dull and far too long', 'the plot makes no sense', 'a waste of time', 'flat and lifeless', 'boring', 'badly acted', 'an ugly mess', 'tedious'];
+const tsv = (rows: [string, number][]) => 'sentence\tlabel\n' + rows.map(([s, l]) => `${s}\t${l}`).join('\n') + '\n';
+writeFileSync(TRAIN, tsv([...POS.map((s): [string, number] => [s, 1]), ...NEG.map((s): [string, number] => [s, 0])]));
+writeFileSync(DEV, tsv([['a fine film', 1], ['not good at all', 0], ['great fun', 1], ['a bore', 0], ['lovely', 1], ['awful', 0]]));
+
+const TASK = ['--task', 'classification', '--template', '{sentence} It was ', '--label-words', 'terrible,great'];
+const json = (r: CliResult) => JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+const metricsOf = (r: Record<string, unknown>) => ({ metric: r.metric, value: r.value, examples: r.examples, loss: r.loss, accuracy: r.accuracy });
+/** A failure as the CLI must report it: exit 2 and exactly one line on stderr. */
+function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
+  expect(r.status, r.stderr).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+let report: Record<string, unknown>;
+beforeAll(async () => {
+  const r = await dpzo('train', '--model', MODEL, '--data', TRAIN, ...TASK, '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',
+    '--steps', '4', '--batch-size', '8', '--lr', '2e-2', '--zo-eps', '1e-2', '--weight-decay', '0.5', '--threads', '2', '--out', RUN, '--json');
+  expect(r.status, r.stderr).toBe(0);
+  report = json(r);
+  expect(report.steps).toBe(4);
+});
+
+describe('dpzo eval', () => {
+  it('prints the metrics evaluate() computes on the model (table, and one object with --json)', async () => {
+    const model = await loadModel(MODEL, { threads: 2 });
+    let want: EvalResult;
+    try {
+      const ds = loadDataset(DEV, { task: { kind: 'classification', template: '{sentence} It was ', labelWords: ['terrible', 'great'] }, modelDir: MODEL, config: model.config, tokenizer: loadTokenizer(MODEL) });
+      want = await evaluate(model, ds);
+    } finally {
+      model.dispose();
+    }
+    const [asJson, asText] = await Promise.all([
+      dpzo('eval', '--model', MODEL, '--data', DEV, ...TASK, '--threads', '1', '--json'),
+      dpzo('eval', '--model', MODEL, '--data', DEV, ...TASK, '--threads', '1'),
+    ]);
+    expect(asJson.status, asJson.stderr).toBe(0);
+    const got = json(asJson);
+    expect(got.metric).toBe('accuracy');
+    expect(got.examples).toBe(6);
+    expect(got.stepsReplayed).toBe(0);
+    expect(got.accuracy).toBe(want.accuracy);
+    expect(got.loss as number).toBeCloseTo(want.loss, 6);
+    expect(asText.status, asText.stderr).toBe(0);
+    expect(asText.stdout).toMatch(new RegExp(`^accuracy\\s+${want.accuracy!.toPrecision(4).replace('.', '\\.')}$`, 'm'));
+    expect(asText.stdout).toMatch(new RegExp(`^loss\\s+${want.loss.toPrecision(5).replace('.', '\\.')}$`, 'm'));
+  });
+
+  it('--run evaluates the replayed model: equal to evaluating the export, different from the base', async () => {
+    const OUT = join(tmp.dir, 'exported');
+    const [base, replayed, exported] = await Promise.all([
+      dpzo('eval', '--model', MODEL, '--data', DEV, ...TASK, '--threads', '1', '--json'),
+      dpzo('eval', '--run', RUN, '--data', DEV, '--threads', '1', '--json'), // the task comes from run.json
+      dpzo('export', '--run', RUN, '--out', OUT, '--threads', '1', '--json'),
+    ]);
+    for (const r of [base, replayed, exported]) expect(r.status, r.stderr).toBe(0);
+    const rep = json(replayed);
+    expect(rep.stepsReplayed).toBe(4);
+    const ex = json(exported);
+    expect(ex.steps).toBe(4);
+    expect(ex.weightsHash).toBe(report.weightsHash);
+
+    // the exported directory: config, weights and the base's tokenizer files; it loads with the trained weights
+    expect(readdirSync(OUT).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readFileSync(join(OUT, 'tokenizer.json'))).toEqual(readFileSync(join(MODEL, 'tokenizer.json')));
+    const m = await loadModel(OUT, { threads: 1 });
+    try {
+      expect(await m.weightsHash()).toBe(report.weightsHash);
+    } finally {
+      m.dispose();
+    }
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('partial'))).toEqual([]);
+
+    const fromExport = await dpzo('eval', '--model', OUT, '--data', DEV, ...TASK, '--threads', '2', '--json');
+    expect(fromExport.status, fromExport.stderr).toBe(0);
+    expect(metricsOf(rep)).toEqual(metricsOf(json(fromExport)));
+    expect(rep.loss).not.toBe(json(base).loss);
+  });
+});
+
+describe('dpzo export', () => {
+  it('refuses a non-empty --out and leaves it as it was; an existing empty directory is fine', async () => {
+    const full = join(tmp.dir, 'occupied');
+    mkdirSync(full);
+    writeFileSync(join(full, 'config.json'), 'keep me');
+    const empty = join(tmp.dir, 'empty');
+    mkdirSync(empty);
+    const [refused, ok] = await Promise.all([dpzo('export', '--run', RUN, '--out', full, '--threads', '1'), dpzo('export', '--run', RUN, '--out', empty, '--threads', '1', '--json')]);
+    expectOneLineFailure(refused, /not empty/);
+    expect(readdirSync(full)).toEqual(['config.json']);
+    expect(readFileSync(join(full, 'config.json'), 'utf8')).toBe('keep me');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(json(ok).weightsHash).toBe(report.weightsHash);
+    expect(readdirSync(empty)).toContain('model.safetensors');
+  });
+
+  it('bad arguments: one line on stderr, exit 2', async () => {
+    const missingRun = join(tmp.dir, 'no-such-run');
+    const [exportNoRun, evalNoRun, evalNoData, evalNoTask] = await Promise.all([
+      dpzo('export', '--run', missingRun, '--out', join(tmp.dir, 'never')),
+      dpzo('eval', '--run', missingRun, '--data', DEV),
+      dpzo('eval', '--model', MODEL, '--data', join(tmp.dir, 'missing.tsv'), ...TASK, '--threads', '1'),
+      dpzo('eval', '--model', MODEL, '--data', DEV, '--threads', '1'),
+    ]);
+    expectOneLineFailure(exportNoRun, /no-such-run.*not a dpzo run directory/);
+    expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
+    expectOneLineFailure(evalNoRun, /not a dpzo run directory/);
+    expectOneLineFailure(evalNoData, /missing\.tsv/);
+    expectOneLineFailure(evalNoTask, /--task/);
+  });
+
+  // last: it edits the base model the run was trained from
+  it('a base model whose weights changed since the run: hash mismatch, exit 2, no output directory', async () => {
+    const file = join(MODEL, 'model.safetensors');
+    const bytes = readFileSync(file);
+    const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
+    bytes[dataStart + 5] ^= 0x01; // one mantissa bit of one weight
+    writeFileSync(file, bytes);
+    const before = readdirSync(tmp.dir).sort();
+    const out = join(tmp.dir, 'exported-after-edit');
+    const [exp, ev] = await Promise.all([dpzo('export', '--run', RUN, '--out', out, '--threads', '1'), dpzo('eval', '--run', RUN, '--data', DEV, '--threads', '1')]);
+    expectOneLineFailure(exp, /hash/);
+    expectOneLineFailure(ev, /hash/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(tmp.dir).sort()).toEqual(before);
+  });
+});

@@ -1,0 +1,132 @@
+// Trajectory checkpoints on the real native model: export replay is bit-identical
+// to the trained weights; training lowers held-out loss at ε = 8; a run refuses a
+// second start and resumes; bad input fails before any release.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { parseRunConfig } from '../../../lib/dpzo/config.js';
+import { exportRun, readTrajectory } from '../../../lib/dpzo/index.js';
+import { prepareRun } from '../../../lib/dpzo/session.js';
+import { loadModel } from '../../../lib/index.js';
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
+
+const tmp = makeTempDir('dpzo-run-');
+afterAll(() => tmp.cleanup());
+const p = tinyPaths(tmp.dir);
+writeTinyModel(p.model);
+writeCyclesJsonl(p.train, 300, 1);
+writeCyclesJsonl(p.eval, 60, 2);
+
+const base = { model: p.model, data: p.train, eval: p.eval, evalPublic: true, task: 'tokens' as const, epsilon: 8, delta: 1e-5, threads: 2 };
+
+describe('trajectory checkpoints', () => {
+  it('export replays the trajectory bit for bit (2 directions, cosine schedule, Laplace)', async () => {
+    const out = join(tmp.dir, 'run-export');
+    const cfg = parseRunConfig({ ...base, eval: undefined, out, steps: 8, batchSize: 20, directions: 2, schedule: 'cosine', warmupSteps: 2, lr: 1e-3, clip: 2, mechanism: 'laplace', accountant: 'rdp' }, 'test');
+    const { model, trainer } = await prepareRun(cfg);
+    const report = await trainer.train();
+    const trained = await model.weightsHash();
+    const initial = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).model.weightsHash as string;
+    model.dispose();
+    expect(report.steps).toBe(8);
+    expect(trained).not.toBe(initial);
+    expect(readTrajectory(out).lines).toHaveLength(8);
+    expect(readFileSync(join(out, 'ledger.jsonl'), 'utf8').trim().split('\n')).toHaveLength(9); // header + 8
+
+    const fresh = await loadModel(p.model, { threads: 1 });
+    const exported = join(tmp.dir, 'exported');
+    const r = await exportRun(fresh, out, exported);
+    fresh.dispose();
+    expect(r.steps).toBe(8);
+    expect(r.weightsHash).toBe(trained);
+    const reloaded = await loadModel(exported, { threads: 2 });
+    expect(await reloaded.weightsHash()).toBe(trained);
+    reloaded.dispose();
+  });
+
+  it('export replays weight decay bit for bit', async () => {
+    const out = join(tmp.dir, 'run-decay');
+    const cfg = parseRunConfig({ ...base, eval: undefined, out, steps: 5, batchSize: 20, lr: 1e-2, weightDecay: 0.5, accountant: 'rdp' }, 'test');
+    const { model, trainer } = await prepareRun(cfg);
+    await trainer.train();
+    const trained = await model.weightsHash();
+    model.dispose();
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).plan.weightDecay).toBe(0.5);
+    const fresh = await loadModel(p.model, { threads: 1 });
+    const r = await exportRun(fresh, out, join(tmp.dir, 'exported-decay'));
+    fresh.dispose();
+    expect(r.weightsHash).toBe(trained);
+  });
+
+  it('a resumed weight-decay run replays with decay: export equals the resumed weights', async () => {
+    const out = join(tmp.dir, 'run-decay-resume');
+    const cfg = parseRunConfig({ ...base, eval: undefined, out, steps: 4, batchSize: 20, lr: 1e-2, weightDecay: 0.5, accountant: 'rdp' }, 'test');
+    const first = await prepareRun(cfg);
+    const ac = new AbortController();
+    await first.trainer.train({ signal: ac.signal, onStep: (s) => void (s.step === 1 && ac.abort()) });
+    first.model.dispose();
+    expect(readTrajectory(out).lines).toHaveLength(2);
+    const second = await prepareRun(parseRunConfig({ ...base, eval: undefined, out, steps: 4, batchSize: 20, lr: 1e-2, weightDecay: 0.5, accountant: 'rdp' }, 'test'), { resume: true });
+    const report = await second.trainer.train();
+    const resumed = await second.model.weightsHash();
+    second.model.dispose();
+    expect(report.steps).toBe(4);
+    const fresh = await loadModel(p.model, { threads: 1 });
+    const r = await exportRun(fresh, out, join(tmp.dir, 'exported-decay-resume'));
+    fresh.dispose();
+    expect(r.weightsHash).toBe(resumed);
+  });
+
+  it('training lowers the held-out loss at ε = 8', async () => {
+    const out = join(tmp.dir, 'run-learn');
+    const cfg = parseRunConfig({ ...base, out, steps: 150, batchSize: 30, lr: 2e-2, zoEps: 1e-2, clip: 5, trainable: 'lm_head,norm' }, 'test');
+    const { model, trainer } = await prepareRun(cfg);
+    let lastEpsilon = Number.NaN;
+    const report = await trainer.train({ onStep: (s) => void (lastEpsilon = s.epsilon) });
+    // the progress ε at the last step is the PLD ε of the report
+    expect(lastEpsilon).toBeCloseTo(report.epsilon.pld, 9);
+    model.dispose();
+    expect(report.private).toBe(true);
+    expect(report.epsilon.pld).toBeLessThanOrEqual(8);
+    expect(report.evalBefore!.metric).toBe('loss');
+    expect(report.evalAfter!.loss).toBeLessThan(report.evalBefore!.loss - 0.1);
+  });
+
+  it('refuses to start over an existing run, and resumes a finished one without a release', async () => {
+    const out = join(tmp.dir, 'run-export');
+    const cfg = parseRunConfig({ ...base, eval: undefined, out, steps: 8, batchSize: 20, directions: 2, schedule: 'cosine', warmupSteps: 2, lr: 1e-3, clip: 2, mechanism: 'laplace', accountant: 'rdp' }, 'test');
+    const a = await prepareRun(cfg);
+    await expect(a.trainer.train()).rejects.toThrow(/not empty: resume it/);
+    a.model.dispose();
+    const b = await prepareRun(cfg, { resume: true });
+    const r = await b.trainer.train();
+    b.model.dispose();
+    expect(r.steps).toBe(8);
+    expect(readTrajectory(out).lines).toHaveLength(8);
+  });
+
+  it('bad input fails before any release', async () => {
+    const bad = async (patch: Record<string, unknown>, re: RegExp) => {
+      const out = join(tmp.dir, `bad-${Math.random().toString(36).slice(2)}`);
+      await expect((async () => {
+        const { model, trainer } = await prepareRun(parseRunConfig({ ...base, out, steps: 5, ...patch }, 'test'));
+        try {
+          await trainer.train();
+        } finally {
+          model.dispose();
+        }
+      })()).rejects.toThrow(re);
+      expect(existsSync(join(out, 'ledger.jsonl'))).toBe(false);
+    };
+    const empty = join(tmp.dir, 'empty.jsonl');
+    writeFileSync(empty, '\n');
+    await bad({ data: empty }, /no examples/);
+    await bad({ task: 'classification' }, /no tokenizer\.json/);
+    await bad({ task: 'lm' }, /no tokenizer\.json/);
+    await bad({ task: 'classification', template: 'It was' }, /no \{sentence\} placeholder/);
+    await bad({ epsilon: 1e-6, steps: 100000, batchSize: 100, accountant: 'rdp' }, /no noise level reaches/);
+    await bad({ trainable: 'no-such-tensor' }, /trainable|no-such-tensor/);
+  });
+});

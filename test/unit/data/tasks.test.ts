@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { IGNORE, buildDataset } from '../../../lib/data/tasks.js';
+import { readRecords } from '../../../lib/data/read.js';
+import { loadTokenizer } from '../../../lib/data/tokenizer.js';
+import { writeByteTokenizer } from '../../helpers/byte-tokenizer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dpzo-tasks-'));
+writeByteTokenizer(dir);
+const tok = loadTokenizer(dir);
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const bytes = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => b + 3);
+const opts = { maxLength: 64, vocabSize: 259 };
+
+describe('tokenizer', () => {
+  it('encodes with BOS and decodes back', () => {
+    expect(tok.encode('hi', true)).toEqual([1, ...bytes('hi')]);
+    expect(tok.encode('hi', false)).toEqual(bytes('hi'));
+    expect(tok.decode([1, ...bytes('héllo')])).toBe('héllo');
+    expect(tok.eosId).toBe(2);
+  });
+  it('a model directory without tokenizer.json is a clear error', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'dpzo-notok-'));
+    expect(() => loadTokenizer(empty)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER', message: expect.stringMatching(/no tokenizer\.json/) }));
+  });
+});
+
+describe('classification', () => {
+  // byte-level tokens: label words need distinct first bytes, so the space goes into the template
+  const cls = { kind: 'classification' as const, template: '{sentence} It was ', labelWords: ['terrible', 'great'] };
+  const recs = readRecords(file('sst.tsv', 'sentence\tlabel\nfun film \t1\ndull\t0\n'));
+  it('fills the template, appends the label word token and targets only it', () => {
+    const ds = buildDataset(recs, cls, tok, opts);
+    expect(Array.from(ds.candidates!)).toEqual([bytes('t')[0], bytes('g')[0]]);
+    const e = ds.examples[0]!;
+    expect(Array.from(e.inputIds)).toEqual([1, ...bytes('fun film It was '), ds.candidates![1]!]);
+    expect(Array.from(e.labels!).slice(0, -1).every((l) => l === IGNORE)).toBe(true);
+    expect(e.labels![e.labels!.length - 1]).toBe(ds.candidates![1]);
+    expect(e.classIndex).toBe(1);
+    expect(ds.examples[1]!.classIndex).toBe(0);
+  });
+  it('label words whose first tokens coincide are rejected', () => {
+    // byte level: the defaults " terrible" and " great" both start with the space byte
+    expect(() => buildDataset(recs, { kind: 'classification' }, tok, opts)).toThrow(/distinct tokens/);
+    expect(() => buildDataset(recs, { ...cls, labelWords: ['terrible', 'tasty'] }, tok, opts)).toThrow(/distinct tokens/);
+  });
+  it('a label that is not one of the label words is an error naming the row', () => {
+    const r = readRecords(file('bad.tsv', 'sentence\tlabel\nok\t1\nhm\t2\n'));
+    expect(() => buildDataset(r, cls, tok, opts)).toThrow(expect.objectContaining({ code: 'ERR_DATA_LABEL', message: expect.stringMatching(/bad\.tsv:3: label is not one of/) }));
+  });
+  it('a template without {sentence} is an error', () => {
+    expect(() => buildDataset(recs, { ...cls, template: 'It was' }, tok, opts)).toThrow(expect.objectContaining({ code: 'ERR_DATA_TEMPLATE' }));
+  });
+  it('maps string labels through a label-word object and cuts long sentences from the start', () => {
+    const r = readRecords(file('s.jsonl', '{"text":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa end","y":"pos"}\n'));
+    const ds = buildDataset(r, { kind: 'classification', textField: 'text', labelField: 'y', template: '{text}!', labelWords: { neg: 'no', pos: 'yes' } }, tok, { maxLength: 16, vocabSize: 259 });
+    const e = ds.examples[0]!;
+    expect(e.inputIds.length).toBe(16);
+    expect(e.inputIds[0]).toBe(1);
+    expect(tok.decode(e.inputIds.slice(0, -1))).toBe('aaaaaaaaa end!');
+    expect(e.classIndex).toBe(1);
+  });
+});
+
+describe('lm and tokens', () => {
+  it('text: every position a target', () => {
+    const ds = buildDataset(readRecords(file('t.jsonl', '{"text":"abc"}\n')), { kind: 'lm' }, tok, opts);
+    expect(Array.from(ds.examples[0]!.inputIds)).toEqual([1, ...bytes('abc')]);
+    expect(ds.examples[0]!.labels).toBeUndefined();
+    expect(ds.generative).toBe(false);
+  });
+  it('prompt + completion: loss on the completion only, generative', () => {
+    const ds = buildDataset(readRecords(file('p.jsonl', '{"prompt":"Q: 1+1?","completion":" 2"}\n')), { kind: 'lm' }, tok, opts);
+    const e = ds.examples[0]!;
+    const p = [1, ...bytes('Q: 1+1?')];
+    expect(Array.from(e.inputIds)).toEqual([...p, ...bytes(' 2')]);
+    expect(Array.from(e.labels!)).toEqual([...p.map(() => IGNORE), ...bytes(' 2')]);
+    expect(Array.from(e.promptIds!)).toEqual(p);
+    expect(e.reference).toBe(' 2');
+    expect(ds.generative).toBe(true);
+  });
+  it('tokens: ids and optional labels, range-checked', () => {
+    const ds = buildDataset(readRecords(file('k.jsonl', '{"input_ids":[1,5,6]}\n{"input_ids":[1,7],"labels":[-100,7]}\n')), { kind: 'tokens' }, null, opts);
+    expect(Array.from(ds.examples[1]!.labels!)).toEqual([IGNORE, 7]);
+    expect(() => buildDataset(readRecords(file('k2.jsonl', '{"input_ids":[1,999]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/input_ids\[1\] = 999/);
+    expect(() => buildDataset(readRecords(file('k3.jsonl', '{"input_ids":[1,5],"labels":[5]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/1 entries/);
+  });
+  it('a text task without a tokenizer is an error', () => {
+    expect(() => buildDataset(readRecords(file('t2.jsonl', '{"text":"abc"}\n')), { kind: 'lm' }, null, opts)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER' }));
+  });
+});

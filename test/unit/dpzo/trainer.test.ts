@@ -1,0 +1,112 @@
+// Trainer behaviour on the fake model: cancellation, callbacks, the event loop,
+// the budget, and bad input rejected before any release.
+import { describe, expect, it } from 'vitest';
+
+import { installTestHooks } from '../../../lib/dpzo/hooks.js';
+import { DPZOTrainer, makePlan } from '../../../lib/dpzo/index.js';
+import { FakeModel, tokenDataset } from '../../helpers/fake-model.js';
+
+const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
+// RDP keeps calibration fast here; PLD is exercised by the run-directory tests
+const base = { train, epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 30, lr: 0.01, clip: 1, zoEps: 1e-2 };
+
+describe('DPZOTrainer', () => {
+  it('AbortSignal stops between steps; onStep sees every step; the event loop keeps running', async () => {
+    const model = new FakeModel(8);
+    const trainer = new DPZOTrainer(model, base);
+    const controller = new AbortController();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const seen: number[] = [];
+    const report = await trainer.train({
+      signal: controller.signal,
+      onStep: (s) => {
+        seen.push(s.step);
+        if (s.step === 4) controller.abort();
+      },
+    });
+    clearInterval(timer);
+    expect(report.stopReason).toBe('cancelled');
+    expect(report.steps).toBe(5);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(ticks).toBeGreaterThan(0);
+    expect(report.private).toBe(true);
+  });
+
+  it('calibrates σ to the budget and spends no more than it', async () => {
+    const model = new FakeModel(8);
+    const trainer = new DPZOTrainer(model, base);
+    const plan = trainer.plan();
+    expect(plan.calibrated).toBe(true);
+    expect(plan.noiseMultiplier).toBeGreaterThan(0);
+    expect(plan.predictedEpsilon).toBeLessThanOrEqual(8);
+    const report = await trainer.train();
+    expect(report.stopReason).toBe('completed');
+    expect(report.steps).toBe(30);
+    expect(report.epsilon.rdp).toBeLessThanOrEqual(8);
+    expect(report.epsilon.rdp).toBeGreaterThan(7.5);
+    expect(report.epsilon.pld).toBeLessThan(report.epsilon.rdp);
+    // a smaller budget calibrates more noise
+    expect(makePlan({ ...base, epsilon: 2 }).noiseMultiplier).toBeGreaterThan(plan.noiseMultiplier!);
+  });
+
+  it('bad input is an error before any release', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ train: tokenDataset([]) }, /no examples/],
+      [{ epsilon: 1e-6, steps: 100000, batchSize: 40 }, /no noise level reaches/],
+      [{ noiseMultiplier: 0.4 }, /spend ε = .* > the budget/],
+      [{ batchSize: 400 }, /exceeds the training set size/],
+      [{ steps: undefined }, /steps .*or epochs/],
+      [{ weightDecay: -0.1 }, /weightDecay/],
+      [{ weightDecay: 2e6 }, /lr × weightDecay must be below 1/],
+      [{ delta: 2 }, /delta/],
+      [{ directions: 1.5 }, /directions/],
+      [{ mechanism: 'laplace', noiseMultiplier: 1 }, /gaussian mechanism only/],
+    ];
+    for (const [patch, re] of cases) {
+      const model = new FakeModel(4);
+      const before = model.getParameter();
+      const trainer = new DPZOTrainer(model, { ...base, ...patch } as typeof base);
+      let released = 0;
+      await expect(trainer.train({ onStep: () => void released++ })).rejects.toThrow(re);
+      expect(released).toBe(0);
+      expect(model.log).toEqual([]);
+      expect(model.getParameter()).toEqual(before);
+    }
+  });
+
+  it('stops rather than exceed a budget the explicit noise cannot reach', async () => {
+    // σ fits 30 steps exactly; run 30 then check a 31st release would be refused by the ledger rule
+    const plan = makePlan(base);
+    const model = new FakeModel(8);
+    const trainer = new DPZOTrainer(model, { ...base, noiseMultiplier: plan.noiseMultiplier, steps: 30 });
+    const r = await trainer.train();
+    expect(r.steps).toBe(30);
+    const more = new DPZOTrainer(new FakeModel(8), { ...base, noiseMultiplier: plan.noiseMultiplier, steps: 60 });
+    await expect(more.train()).rejects.toThrow(/> the budget/);
+  });
+
+  it('keeps statistics of the private batches inside unless privateDiagnostics is set', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const r = await new DPZOTrainer(new FakeModel(4), { ...base, steps: 5 }).train({ onStep: (s) => void seen.push({ ...s }) });
+    expect(seen).toHaveLength(5);
+    for (const s of seen) expect(Object.keys(s).sort()).toEqual(['elapsedSeconds', 'epsilon', 'epsilonRdp', 'gHat', 'lr', 'step', 'steps']);
+    expect(r.privateDiagnostics).toBeUndefined();
+    // the last step's ε is the budget accountant's (RDP here), equal to the report's
+    expect(seen.at(-1)!.epsilon).toBeCloseTo(r.epsilon.rdp, 10);
+    expect(JSON.stringify(r)).not.toMatch(/clipped|nonFinite|sampled|batchSize"/);
+
+    const withDiag: Record<string, unknown>[] = [];
+    const r2 = await new DPZOTrainer(new FakeModel(4), { ...base, steps: 5, privateDiagnostics: true }).train({ onStep: (s) => void withDiag.push({ ...s }) });
+    expect(withDiag.every((s) => typeof (s.privateDiagnostics as { batchSize: number }).batchSize === 'number')).toBe(true);
+    expect(r2.privateDiagnostics!.sampled).toBeGreaterThanOrEqual(0);
+  });
+
+  it('marks a run with test hooks as not private', async () => {
+    const trainer = new DPZOTrainer(new FakeModel(4), { ...base, steps: 2 });
+    installTestHooks(trainer, { seeds: (_t, n) => Array.from({ length: n }, () => 1n) });
+    const r = await trainer.train();
+    expect(r.private).toBe(false);
+    expect(r.warnings.join()).toMatch(/NOT private/);
+  });
+});

@@ -1,0 +1,110 @@
+// `dpzo account` and `dpzo calibrate`: in-process through commander, plus the real entry point for exit codes.
+import { spawnSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { register as registerAccount } from '../../../lib/cli/commands/account.js';
+import { register as registerCalibrate } from '../../../lib/cli/commands/calibrate.js';
+import { PrivacyLedger } from '../../../lib/privacy/index.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+async function run(args: string[]): Promise<string> {
+  const program = new Command('dpzo').exitOverride();
+  registerAccount(program);
+  registerCalibrate(program);
+  program.commands.forEach((c) => c.exitOverride());
+  let out = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  try {
+    await program.parseAsync(['node', 'dpzo', ...args]);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return out;
+}
+
+describe('dpzo account', () => {
+  it('--json with --accountant rdp: epsilon, delta, accountant and the optimal order (Opacus value)', async () => {
+    const j = JSON.parse(await run(['account', '--sample-rate', '0.04', '--noise-multiplier', '1.5', '--steps', '2250', '--delta', '1e-5', '--accountant', 'rdp', '--json']));
+    expect(j.accountant).toBe('rdp');
+    expect(Math.abs(j.epsilon - 7.32911117143)).toBeLessThan(1e-7);
+    expect(j.order).toBe(3.9);
+    expect(j.delta).toBe(1e-5);
+  });
+  it('--accountant all (default): top level is PLD, results[] holds every accountant', async () => {
+    const j = JSON.parse(await run(['account', '--mechanism', 'laplace', '--sample-rate', '0.2', '--laplace-scale', '0.5', '--clip', '1', '--steps', '3', '--delta', '1e-14', '--json']));
+    expect(j.accountant).toBe('pld');
+    expect(j.results.map((r: { accountant: string }) => r.accountant)).toEqual(['pld', 'rdp', 'pure']);
+    expect(Math.abs(j.epsilon - 2.46964)).toBeLessThan(1e-3);
+    expect(j.results[2].epsilon).toBeCloseTo(2.4696449716730733, 12);
+    expect(j.results[1].epsilon).toBeGreaterThanOrEqual(j.results[0].epsilon);
+  });
+  it('prints a table without --json', async () => {
+    const out = await run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5', '--accountant', 'rdp']);
+    expect(out).toMatch(/epsilon rdp\s+\d\.\d+ \(order \d+/);
+  });
+  it('bad input throws ERR_ARGUMENT naming the flag', async () => {
+    await expect(run(['account', '--sample-rate', '0', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringMatching(/--sample-rate/) });
+    await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', 'abc', '--steps', '10', '--delta', '1e-5'])).rejects.toThrow(/--noise-multiplier/);
+    await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '2.5', '--delta', '1e-5'])).rejects.toThrow(/--steps/);
+    await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '10', '--delta', '1'])).rejects.toThrow(/--delta/);
+    await expect(run(['account', '--sample-rate', '0.1', '--laplace-scale', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toThrow(/--laplace-scale/);
+  });
+  it('--ledger: accounts the recorded releases with the budget δ', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-cli-'));
+    try {
+      const file = path.join(dir, 'l.jsonl');
+      const l = await PrivacyLedger.open(file, { budget: { epsilon: 5, delta: 1e-6 }, accountant: 'rdp' });
+      for (let i = 0; i < 20; i++) await l.append({ mechanism: 'gaussian', sampleRate: 0.05, noiseMultiplier: 1, clip: 1 });
+      const want = l.spent();
+      await l.close();
+      const j = JSON.parse(await run(['account', '--ledger', file, '--json']));
+      expect(j.releases).toBe(20);
+      expect(j.delta).toBe(1e-6);
+      expect(j.accountant).toBe('rdp');
+      expect(j.epsilon).toBe(want.epsilon);
+      expect(j.budget).toEqual({ epsilon: 5, delta: 1e-6 });
+      await fsp.appendFile(file, '{"torn');
+      await expect(run(['account', '--ledger', file])).rejects.toMatchObject({ code: 'ERR_LEDGER_TORN' });
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('dpzo calibrate', () => {
+  it('--opacus-compat reproduces Opacus σ = 1.416 for T = 2250', async () => {
+    const j = JSON.parse(await run(['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--steps', '2250', '--opacus-compat', '--json']));
+    expect(Math.abs(j.noiseMultiplier - 1.416)).toBeLessThan(5e-5);
+    expect(j.epsilon).toBeLessThanOrEqual(8);
+  });
+  it('Laplace with the pure accountant gives laplaceScale and epsilon', async () => {
+    const j = JSON.parse(await run(['calibrate', '--epsilon', '1', '--sample-rate', '0.1', '--steps', '100', '--mechanism', 'laplace', '--accountant', 'pure', '--json']));
+    expect(j.laplaceScale).toBeGreaterThan(0);
+    expect(j.epsilon).toBeLessThanOrEqual(1);
+    expect(j.epsilon).toBeGreaterThan(1 - 1e-9);
+  });
+  it('--noise-multiplier instead of --steps gives the affordable steps', async () => {
+    const j = JSON.parse(await run(['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--noise-multiplier', '1.416015625', '--accountant', 'rdp', '--json']));
+    expect(j.steps).toBeGreaterThanOrEqual(2250);
+    expect(j.epsilon).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('real entry point', () => {
+  const main = fileURLToPath(new URL('../../../lib/cli/main.ts', import.meta.url));
+  it('an error is one line on stderr, exit code 2, no stack', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'account', '--sample-rate', '2', '--noise-multiplier', '1', '--steps', '1', '--delta', '1e-5'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--sample-rate/);
+    expect(r.stderr).not.toMatch(/\bat\b.*\.ts:\d+/);
+  });
+});

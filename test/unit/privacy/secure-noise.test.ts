@@ -1,0 +1,58 @@
+// CSPRNG noise: distribution checks (moments and a Kolmogorov–Smirnov bound) and that Math.random is never used.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fillGaussian, fillLaplace, gaussianNoise, laplaceNoise, secureUniform } from '../../../lib/privacy/index.js';
+import { normCdfForTests } from './helpers.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+/** KS statistic of a sample against a CDF. */
+function ks(x: Float64Array, cdf: (v: number) => number): number {
+  const s = Float64Array.from(x).sort();
+  let d = 0;
+  for (let i = 0; i < s.length; i++) {
+    const f = cdf(s[i]);
+    d = Math.max(d, Math.abs(f - i / s.length), Math.abs(f - (i + 1) / s.length));
+  }
+  return d;
+}
+
+describe('secure noise', () => {
+  it('never calls Math.random', () => {
+    const spy = vi.spyOn(Math, 'random');
+    gaussianNoise(1001, 1);
+    laplaceNoise(1001, 1);
+    secureUniform();
+    expect(spy).not.toHaveBeenCalled();
+  });
+  it('uniforms lie in [0, 1) and are not repeated', () => {
+    const u = Array.from({ length: 10000 }, secureUniform);
+    expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...u)).toBeLessThan(1);
+    expect(new Set(u).size).toBe(u.length);
+  });
+  it('Gaussian: mean, variance and KS distance match N(0, σ²)', () => {
+    const n = 20000;
+    const x = gaussianNoise(n, 2);
+    const mean = x.reduce((a, b) => a + b, 0) / n;
+    const v = x.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+    expect(Math.abs(mean)).toBeLessThan(6 * 2 / Math.sqrt(n));
+    expect(Math.abs(v / 4 - 1)).toBeLessThan(6 * Math.sqrt(2 / n));
+    expect(ks(x, (t) => normCdfForTests(t / 2, 800))).toBeLessThan(1.95 / Math.sqrt(n)); // p ≈ 0.001
+  });
+  it('Laplace: variance 2b² and KS distance match Laplace(0, b)', () => {
+    const n = 20000;
+    const b = 0.7;
+    const x = laplaceNoise(n, b);
+    const v = x.reduce((a, t) => a + t * t, 0) / n;
+    expect(Math.abs(v / (2 * b * b) - 1)).toBeLessThan(0.15);
+    expect(ks(x, (t) => (t < 0 ? 0.5 * Math.exp(t / b) : 1 - 0.5 * Math.exp(-t / b)))).toBeLessThan(1.95 / Math.sqrt(n));
+  });
+  it('fills Float32Array in place, odd lengths included', () => {
+    const a = new Float32Array(7);
+    expect(fillGaussian(a, 1)).toBe(a);
+    expect(a.every((v) => v !== 0 && Number.isFinite(v))).toBe(true);
+    const c = fillLaplace(new Float32Array(5), 1);
+    expect(c.every((v) => Number.isFinite(v))).toBe(true);
+    expect(() => gaussianNoise(3, -1)).toThrow(/std/);
+  });
+});
