@@ -39,7 +39,7 @@ export function readRecords(file: string, format: FileFormat = formatOf(file)): 
 }
 
 /** Where JSON.parse failed, without V8's excerpt of the text: the record is private data and errors reach logs. */
-function jsonPosition(e: unknown): string {
+export function jsonPosition(e: unknown): string {
   const m = /at position (\d+)/.exec((e as Error).message);
   return m ? ` (at character ${m[1]})` : '';
 }

@@ -9,8 +9,12 @@ export const IGNORE = -100;
 export const DEFAULT_TEMPLATE = '{sentence} It was';
 export const DEFAULT_LABEL_WORDS = [' terrible', ' great'];
 
+export type LmFormat = 'text' | 'prompt-completion';
+
 export interface LmTask {
   kind: 'lm';
+  /** Row format; without it, the fields given decide, else every row must have the same shape. */
+  format?: LmFormat;
   /** Field with the whole text (loss on every token), unless prompt/completion fields are present. */
   textField?: string;
   promptField?: string;
@@ -78,7 +82,8 @@ export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTo
 }
 
 function field(row: Row, name: string, where: string): unknown {
-  if (!(name in row)) throw new DataError('ERR_DATA_FIELD', `${where}: missing field '${name}' (fields: ${Object.keys(row).join(', ')})`);
+  // the row's other keys are not listed: in JSON they can be private strings too
+  if (!(name in row)) throw new DataError('ERR_DATA_FIELD', `${where}: missing field '${name}'`);
   return row[name];
 }
 
@@ -93,10 +98,17 @@ function ids(v: unknown, name: string, where: string, vocab: number, allowIgnore
   const out = new Int32Array(v.length);
   v.forEach((x, i) => {
     const ok = Number.isInteger(x) && ((x as number) >= 0 && (x as number) < vocab || (allowIgnore && x === IGNORE));
-    if (!ok) throw new DataError('ERR_DATA_TOKENS', `${where}: ${name}[${i}] = ${String(x)} is not a token id in [0, ${vocab})`);
+    // never quote the value: it is private data (a misplaced text field, or ids that encode text)
+    if (!ok) throw new DataError('ERR_DATA_TOKENS', `${where}: ${name}[${i}] is not a token id in [0, ${vocab}) (${describe(x)})`);
     out[i] = x as number;
   });
   return out;
+}
+
+/** The kind of a rejected value, never the value itself. */
+function describe(x: unknown): string {
+  if (typeof x === 'number') return Number.isInteger(x) ? 'an integer out of range' : 'not an integer';
+  return x === null ? 'null' : Array.isArray(x) ? 'an array' : `a ${typeof x}`;
 }
 
 function buildTokens(rows: Row[], task: TokensTask, where: (i: number) => string, opts: BuildOptions): Dataset {
@@ -189,12 +201,33 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
   return { task, source: '', examples, candidates, labelNames: keys, generative: false };
 }
 
+/**
+ * Text or prompt/completion, decided by the task's fields, never by one row: if the format were read
+ * off row 0, removing that row could change how every other row is built, and the sensitivity of a
+ * release would be unbounded. Without an explicit field, every row must have the same shape; a file
+ * that mixes them is refused before any release.
+ */
+export function lmFormat(rows: Row[], task: LmTask, promptF: string, complF: string, where: (i: number) => string): LmFormat {
+  if (task.format) return task.format;
+  if (task.textField !== undefined) return 'text';
+  if (task.promptField !== undefined || task.completionField !== undefined) return 'prompt-completion';
+  const shape = (row: Row): LmFormat => (promptF in row && complF in row ? 'prompt-completion' : 'text');
+  const first = shape(rows[0]!);
+  const other = rows.findIndex((row) => shape(row) !== first);
+  if (other >= 0) {
+    throw new DataError(
+      'ERR_DATA_FORMAT',
+      `${where(other)}: rows mix plain text and ${promptF}/${complF} pairs; give the format explicitly (--text-field or --prompt-field/--completion-field)`,
+    );
+  }
+  return first;
+}
+
 function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: number) => string, opts: BuildOptions): Dataset {
-  const first = rows[0]!;
   const promptF = task.promptField ?? 'prompt';
   const complF = task.completionField ?? 'completion';
-  const paired = task.textField === undefined && promptF in first && complF in first;
   const textF = task.textField ?? 'text';
+  const paired = lmFormat(rows, task, promptF, complF, where) === 'prompt-completion';
   const examples = rows.map((row, i): Example => {
     if (!paired) {
       let inputIds = tok.encode(text(row, textF, where(i)), true);

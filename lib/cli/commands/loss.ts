@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { jsonPosition } from '../../data/read.js';
 import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { Device } from '../../model/types.js';
@@ -38,7 +39,8 @@ export async function readTokenJsonl(file: string): Promise<TokenExample[]> {
     try {
       parsed = JSON.parse(line);
     } catch (e) {
-      throw new DpzoError('ERR_DATA', `${file}:${lineNo}: not valid JSON (${(e as Error).message})`);
+      // V8's message quotes the line, which is private data: say where only
+      throw new DpzoError('ERR_DATA', `${file}:${lineNo}: not valid JSON${jsonPosition(e)}`);
     }
     const r = TokenLine.safeParse(parsed);
     if (!r.success) {

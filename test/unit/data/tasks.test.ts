@@ -89,8 +89,43 @@ describe('lm and tokens', () => {
   it('tokens: ids and optional labels, range-checked', () => {
     const ds = buildDataset(readRecords(file('k.jsonl', '{"input_ids":[1,5,6]}\n{"input_ids":[1,7],"labels":[-100,7]}\n')), { kind: 'tokens' }, null, opts);
     expect(Array.from(ds.examples[1]!.labels!)).toEqual([IGNORE, 7]);
-    expect(() => buildDataset(readRecords(file('k2.jsonl', '{"input_ids":[1,999]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/input_ids\[1\] = 999/);
+    expect(() => buildDataset(readRecords(file('k2.jsonl', '{"input_ids":[1,999]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/input_ids\[1\] is not a token id in \[0, 259\)/);
     expect(() => buildDataset(readRecords(file('k3.jsonl', '{"input_ids":[1,5],"labels":[5]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/1 entries/);
+  });
+  it('errors never quote private values or the row\'s keys', () => {
+    const msg = (text: string, task: Parameters<typeof buildDataset>[1]) => {
+      try {
+        buildDataset(readRecords(file('secret.jsonl', text)), task, tok, opts);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('no error');
+    };
+    const secret = 'SECRET alice@example.com';
+    const m1 = msg(`{"input_ids":[1,"${secret}",5]}\n`, { kind: 'tokens' });
+    expect(m1).toMatch(/secret\.jsonl:1: input_ids\[1\] is not a token id .*\(a string\)/);
+    expect(m1).not.toContain('SECRET');
+    const m2 = msg('{"input_ids":[1,123456789]}\n', { kind: 'tokens' });
+    expect(m2).not.toContain('123456789');
+    const m3 = msg(`{"${secret}":1}\n`, { kind: 'lm' });
+    expect(m3).toMatch(/missing field 'text'/);
+    expect(m3).not.toContain('SECRET');
+  });
+  it('the lm row format is decided by the task, not by row 0: mixed rows are refused', () => {
+    const mixed = readRecords(file('mixed.jsonl', '{"prompt":"a","completion":" b"}\n{"text":"hello world"}\n'));
+    expect(() => buildDataset(mixed, { kind: 'lm' }, tok, opts)).toThrow(expect.objectContaining({ code: 'ERR_DATA_FORMAT', message: expect.stringMatching(/mixed\.jsonl:2: rows mix/) }));
+    // the same row is built the same way whether or not a differently shaped row precedes it
+    const alone = buildDataset(readRecords(file('alone.jsonl', '{"text":"hello world","prompt":"x"}\n')), { kind: 'lm', format: 'text' }, tok, opts);
+    const after = buildDataset(
+      readRecords(file('after.jsonl', '{"text":"a","prompt":"a","completion":" b"}\n{"text":"hello world","prompt":"x"}\n')),
+      { kind: 'lm', format: 'text' },
+      tok,
+      opts,
+    );
+    expect(Array.from(after.examples[1]!.inputIds)).toEqual(Array.from(alone.examples[0]!.inputIds));
+    // an explicit field decides for every row
+    const paired = buildDataset(readRecords(file('pc.jsonl', '{"prompt":"a","completion":" b"}\n')), { kind: 'lm', promptField: 'prompt' }, tok, opts);
+    expect(paired.generative).toBe(true);
   });
   it('a text task without a tokenizer is an error', () => {
     expect(() => buildDataset(readRecords(file('t2.jsonl', '{"text":"abc"}\n')), { kind: 'lm' }, null, opts)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER' }));

@@ -1,0 +1,21 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { readTokenJsonl } from '../../../lib/cli/commands/loss.js';
+
+describe('dpzo loss input', () => {
+  it('a line that is not JSON is named by file and line, never quoted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpzo-loss-in-'));
+    const file = join(dir, 'private.jsonl');
+    writeFileSync(file, `{"input_ids":[1,2,3]}\nSECRET alice@example.com\n`);
+    const err = await readTokenJsonl(file).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toMatchObject({ code: 'ERR_DATA' });
+    expect(err!.message).toMatch(/private\.jsonl:2: not valid JSON/);
+    expect(err!.message).not.toMatch(/SECRET|alice/);
+  });
+});
