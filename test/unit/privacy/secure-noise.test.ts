@@ -1,6 +1,7 @@
 // CSPRNG noise: distribution checks (moments and a Kolmogorov–Smirnov bound) and that Math.random is never used.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fillGaussian, fillLaplace, gaussianNoise, laplaceNoise, secureUniform } from '../../../lib/privacy/index.js';
+import { standardExponential } from '../../../lib/privacy/secure-noise.js';
 import { normCdfForTests } from './helpers.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -54,5 +55,30 @@ describe('secure noise', () => {
     const c = fillLaplace(new Float32Array(5), 1);
     expect(c.every((v) => Number.isFinite(v))).toBe(true);
     expect(() => gaussianNoise(3, -1)).toThrow(/std/);
+  });
+});
+
+describe('noise without a cut-off (issue 11.4)', () => {
+  const stream = (words: number[]) => {
+    let i = 0;
+    return () => words[i++] ?? 0xffffffff;
+  };
+  it('E = −ln U is exact where U is dyadic: the first 1 bit at position k+1 with f = 0 gives (k+1)·ln 2', () => {
+    expect(standardExponential(stream([0x80000000, 0, 0]))).toBe(Math.LN2);
+    expect(standardExponential(stream([0, 0x00000001, 0, 0]))).toBe(64 * Math.LN2);
+  });
+  it('reaches past the old 53-bit bounds (8.57σ Gaussian, 36.7b Laplace): the tail is not truncated', () => {
+    // 3 zero words = 96 zero bits, a U below 2^-96: an outcome a 53-bit uniform can never produce
+    const e = standardExponential(stream([0, 0, 0, 0x40000000, 0, 0]));
+    expect(e).toBeCloseTo(98 * Math.LN2, 12);
+    expect(e).toBeGreaterThan(53 * Math.LN2);
+    expect(Math.sqrt(2 * e)).toBeGreaterThan(Math.sqrt(2 * 53 * Math.LN2));
+  });
+  it('from the CSPRNG, E is standard exponential (mean, KS)', () => {
+    const n = 20000;
+    const x = Float64Array.from({ length: n }, () => standardExponential());
+    const mean = x.reduce((a, b) => a + b, 0) / n;
+    expect(Math.abs(mean - 1)).toBeLessThan(6 / Math.sqrt(n));
+    expect(ks(x, (t) => 1 - Math.exp(-t))).toBeLessThan(1.95 / Math.sqrt(n));
   });
 });
