@@ -1,5 +1,6 @@
 // Small shared helpers of the CLI: option parsers and a two-column table.
 import { InvalidArgumentError } from 'commander';
+import { MAX_THREADS } from '../model/model.js';
 import type { Device } from '../model/types.js';
 
 export function parseDevice(v: string): Device {
@@ -8,8 +9,9 @@ export function parseDevice(v: string): Device {
 }
 
 export function parseThreads(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  // decimal digits only: Number() would also read '0x10', '1e3' and ' 4 '
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InvalidArgumentError(`must be an integer in [1, ${MAX_THREADS}]`);
   return n;
 }
 

@@ -13,8 +13,9 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command('dpzo')
     .description('Differentially private zeroth-order fine-tuning (DP-ZO) of transformer language models')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // commander's own error output is two lines without a code: main() prints the project's one line instead
+    .configureOutput({ outputError: () => {} });
   const ext = fileURLToPath(import.meta.url).endsWith('.ts') ? '.ts' : '.js';
   const files = readdirSync(join(here, 'commands'))
     .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
@@ -25,7 +26,7 @@ export async function buildProgram(): Promise<Command> {
     };
     if (typeof mod.register === 'function') mod.register(program);
   }
-  program.commands.forEach((c) => c.exitOverride());
+  program.commands.forEach((c) => c.exitOverride().configureOutput({ outputError: () => {} }));
   return program;
 }
 
@@ -35,13 +36,22 @@ export function formatError(e: unknown): string {
   return `dpzo: ${String(e)}`;
 }
 
+/** commander's "error: unknown option '--x'" as `dpzo: unknown option '--x' (see dpzo train --help) [ERR_ARGUMENT]`. */
+export function usageError(e: CommanderError, argv: string[]): string {
+  const what = e.message.replace(/^error: /, '').split('\n')[0];
+  const sub = argv.slice(2).find((a) => !a.startsWith('-'));
+  const help = sub && e.code !== 'commander.unknownCommand' ? `dpzo ${sub} --help` : 'dpzo --help';
+  return `dpzo: ${what} (see ${help}) [ERR_ARGUMENT]`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      // help / version exit 0; usage errors were already printed by commander
+      // help / version exit 0; a usage error is one line with a code, as every other error
+      if (e.exitCode !== 0) process.stderr.write(usageError(e, argv) + '\n');
       process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }

@@ -4,6 +4,9 @@
 import { DpzoError } from '../errors.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
+
+/** Most threads a model may use (the native pool's kMaxThreads): more would only starve the machine. */
+export const MAX_THREADS = 1024;
 import type {
   CallOptions, LoadOptions, LossBatch, LossResult, MemoryStats, Model, ModelConfig, Seed, SeedCoeff, WeightDType,
 } from './types.js';
@@ -213,8 +216,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   if (options.dtype !== undefined && !(options.dtype in DTYPE_CODE)) {
     throw new DpzoError('ERR_ARGUMENT', `dtype must be float32, float16 or bfloat16 (got '${options.dtype}')`);
   }
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) {
-    throw new DpzoError('ERR_ARGUMENT', `threads must be a non-negative integer (got ${options.threads})`);
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0 || options.threads > MAX_THREADS)) {
+    throw new DpzoError('ERR_ARGUMENT', `threads must be an integer in [0, ${MAX_THREADS}] (0 = one per core; got ${options.threads})`);
   }
   const trainable = options.trainable === undefined ? [] : Array.isArray(options.trainable) ? options.trainable : [options.trainable];
   const handle = await addon.loadModel(dir, {

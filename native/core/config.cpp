@@ -22,6 +22,8 @@ const char* family_name(Family f) {
 
 namespace {
 
+constexpr int64_t kMaxDim = 2147483647;
+
 // Typed access to config.json fields; every failure names the file and field.
 class Fields {
  public:
@@ -96,6 +98,8 @@ class Fields {
   int64_t check_int(const std::string& key, const json::Value& v, int64_t min) const {
     if (!v.is_number() || !v.is_integer) bad(key, "must be an integer, got " + show(v));
     if (v.integer < min) bad(key, "must be >= " + std::to_string(min) + ", got " + show(v));
+    // every size and id fits an int32: products of two then fit int64 with room, and no real model is larger
+    if (v.integer > kMaxDim) bad(key, "must be <= " + std::to_string(kMaxDim) + ", got " + show(v));
     return v.integer;
   }
   const json::Value& obj_;
@@ -120,6 +124,7 @@ void parse_gpt2(const Fields& f, ModelConfig& c) {
   c.num_heads = f.require_int("n_head", 1);
   c.max_positions = f.require_int("n_positions", 1);
   c.intermediate_size = f.optional_int("n_inner", 4 * c.hidden_size, 1);
+  if (c.intermediate_size > kMaxDim) f.bad("n_embd", "is too large (4 × n_embd exceeds " + std::to_string(kMaxDim) + ")");
   c.norm_eps = f.optional_positive("layer_norm_epsilon", 1e-5);
   c.activation = parse_activation(f, "activation_function", "gelu_new");
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", true);
@@ -196,6 +201,10 @@ void parse_llama(const Fields& f, ModelConfig& c) {
     c.head_dim = c.hidden_size / c.num_heads;
   }
   if (c.head_dim % 2 != 0) f.bad("head_dim", "must be even for rotary embeddings, got " + std::to_string(c.head_dim));
+  // each factor is <= 2^31 - 1, so the products below cannot wrap in int64
+  if (c.num_heads * c.head_dim > kMaxDim)
+    f.bad("num_attention_heads", "× head_dim = " + std::to_string(c.num_heads * c.head_dim) + " exceeds " +
+                                     std::to_string(kMaxDim));
   c.norm_eps = f.optional_positive("rms_norm_eps", 1e-6);
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", false);
   std::string act = f.optional_string("hidden_act", "silu");
@@ -264,7 +273,11 @@ ModelConfig parse_config(const std::string& json_text, const std::string& path) 
   return c;
 }
 
-std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+namespace {
+
+// The tensors of a model with the first `layers` blocks: expected_tensors lists all of them;
+// expected_parameter_count needs only 0 and 1, so a huge num_hidden_layers costs nothing.
+std::vector<TensorSpec> list_tensors(const ModelConfig& c, int64_t layers) {
   std::vector<TensorSpec> out;
   auto add = [&](std::string name, std::vector<int64_t> shape) { out.push_back({std::move(name), std::move(shape)}); };
   const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, P = c.max_positions;
@@ -273,7 +286,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
     case Family::GPT2: {
       add("transformer.wte.weight", {V, H});
       add("transformer.wpe.weight", {P, H});
-      for (int64_t i = 0; i < c.num_layers; ++i) {
+      for (int64_t i = 0; i < layers; ++i) {
         const std::string p = "transformer.h." + std::to_string(i) + ".";
         add(p + "ln_1.weight", {H});
         add(p + "ln_1.bias", {H});
@@ -306,7 +319,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
         add("model.decoder.final_layer_norm.weight", {H});
         add("model.decoder.final_layer_norm.bias", {H});
       }
-      for (int64_t i = 0; i < c.num_layers; ++i) {
+      for (int64_t i = 0; i < layers; ++i) {
         const std::string p = "model.decoder.layers." + std::to_string(i) + ".";
         for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
           add(p + "self_attn." + proj + ".weight", {H, H});
@@ -328,7 +341,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
       const int64_t QD = c.num_heads * c.head_dim, KVD = c.num_kv_heads * c.head_dim;
       const bool qkv_bias = c.attention_bias || c.qkv_bias_only;
       add("model.embed_tokens.weight", {V, H});
-      for (int64_t i = 0; i < c.num_layers; ++i) {
+      for (int64_t i = 0; i < layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         add(p + "input_layernorm.weight", {H});
         add(p + "self_attn.q_proj.weight", {QD, H});
@@ -357,6 +370,25 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) { return list_tensors(c, c.num_layers); }
+
+unsigned __int128 expected_parameter_count(const ModelConfig& c) {
+  auto count = [](const std::vector<TensorSpec>& specs) {
+    unsigned __int128 n = 0;
+    for (const TensorSpec& t : specs) {
+      unsigned __int128 e = 1;
+      for (int64_t d : t.shape) e *= static_cast<uint64_t>(d);  // dims <= 2^32, at most 2 per tensor
+      n += e;
+    }
+    return n;
+  };
+  const unsigned __int128 base = count(list_tensors(c, 0));
+  const unsigned __int128 per_layer = count(list_tensors(c, 1)) - base;
+  return base + per_layer * static_cast<uint64_t>(c.num_layers);
 }
 
 }  // namespace dpzo

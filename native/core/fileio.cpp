@@ -2,7 +2,6 @@
 #include "core/fileio.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,38 +83,43 @@ std::string read_file(const std::string& path, int64_t max_bytes, const char* to
   return out;
 }
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+RandomAccessFile::RandomAccessFile(const std::string& path) : path_(path) {
   struct stat st;
   int fd = open_for_read(path, st);
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error(err::kIo, path + ": not a regular file");
   }
+  fd_ = fd;
   size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      int e = errno;
-      ::close(fd);
-      io_error(path, "mmap failed", e);
-    }
-    data_ = static_cast<const uint8_t*>(p);
+}
+
+RandomAccessFile::~RandomAccessFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RandomAccessFile::read_at(uint64_t offset, uint64_t len, void* dst) const {
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  uint64_t got = 0;
+  while (got < len) {
+    // pread's count is capped (Linux moves at most 0x7ffff000 bytes per call): loop
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - got, uint64_t{1} << 30));
+    ssize_t r = ::pread(fd_, out + got, want, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) io_error(path_, "read failed at byte " + std::to_string(offset + got), errno);
+    if (r == 0)
+      throw Error(err::kSafetensorsTruncated, path_ + ": file shrank while being read (" + std::to_string(size_) +
+                                                  " bytes at open, nothing at byte " + std::to_string(offset + got) +
+                                                  ")");
+    got += static_cast<uint64_t>(r);
   }
-  ::close(fd);  // the mapping keeps the file referenced
 }
 
-MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-}
-
-void MappedFile::will_need(uint64_t offset, uint64_t len) const {
-  if (!data_ || len == 0 || offset >= size_) return;
-  long page = ::sysconf(_SC_PAGESIZE);
-  uint64_t start = offset - offset % static_cast<uint64_t>(page);
-  uint64_t end = std::min<uint64_t>(size_, offset + len);
+void RandomAccessFile::will_need(uint64_t offset, uint64_t len) const {
+  if (len == 0 || offset >= size_) return;
   // advice only: failure changes nothing but speed
-  ::madvise(const_cast<uint8_t*>(data_) + start, end - start, MADV_WILLNEED);
-  ::madvise(const_cast<uint8_t*>(data_) + start, end - start, MADV_SEQUENTIAL);
+  ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
 }
 
 void mkdir_p(const std::string& dir) {

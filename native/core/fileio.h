@@ -1,5 +1,5 @@
 // defines: the core's POSIX file helpers: path_join, exists checks, a capped
-// whole-file read, MappedFile (read-only mmap), mkdir_p and AtomicWriter
+// whole-file read, RandomAccessFile (pread), mkdir_p and AtomicWriter
 // (temp file in the same directory + fsync + rename, so readers never see a
 // half-written checkpoint). Every failure throws dpzo::Error naming the path.
 #pragma once
@@ -17,22 +17,25 @@ bool is_dir(const std::string& path);
 // Reads a whole (small) file; ERR_IO if unreadable, `too_big_code` if larger than max_bytes.
 std::string read_file(const std::string& path, int64_t max_bytes, const char* too_big_code);
 
-// A read-only private mapping of a whole file (empty files map to nullptr).
-class MappedFile {
+// A regular file read with pread, never mapped: a file that shrinks while it
+// is read (another process truncating a checkpoint) is then an ERR_SAFETENSORS_TRUNCATED
+// naming the path, where an mmap would kill the whole process with SIGBUS.
+class RandomAccessFile {
  public:
-  explicit MappedFile(const std::string& path);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return data_; }
-  uint64_t size() const { return size_; }
+  explicit RandomAccessFile(const std::string& path);
+  ~RandomAccessFile();
+  RandomAccessFile(const RandomAccessFile&) = delete;
+  RandomAccessFile& operator=(const RandomAccessFile&) = delete;
+  uint64_t size() const { return size_; }  // at open
   const std::string& path() const { return path_; }
+  // Reads exactly [offset, offset+len) into dst; safe to call from several threads at once.
+  void read_at(uint64_t offset, uint64_t len, void* dst) const;
   // Hint that [offset, offset+len) will be read soon, front to back.
   void will_need(uint64_t offset, uint64_t len) const;
 
  private:
   std::string path_;
-  const uint8_t* data_ = nullptr;
+  int fd_ = -1;
   uint64_t size_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "dpzo/errors.h"
 #include "dpzo/model.h"
 #include "dpzo/perturb.h"
+#include "dpzo/thread_pool.h"
 
 namespace dpzo {
 
@@ -82,6 +84,13 @@ bool pattern_matches(const std::string& pat, const std::string& name) {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
+std::string u128_str(unsigned __int128 v) {
+  if (v == 0) return "0";
+  std::string out;
+  for (; v; v /= 10) out.insert(out.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+  return out;
+}
+
 float load_elem(const uint8_t* p, DType t) {
   if (t == DType::F32) {
     float f;
@@ -110,6 +119,48 @@ void convert(const uint8_t* src, DType sd, uint8_t* dst, DType dd, int64_t n) {
   }
   const int ss = dtype_size(sd), ds = dtype_size(dd);
   for (int64_t i = 0; i < n; ++i) store_elem(dst + i * ds, dd, load_elem(src + i * ss, sd));
+}
+
+// The largest |x| of n elements of dtype t, as the bits of |x| (sign cleared): for IEEE formats the
+// order of those bits is the order of the magnitudes, and NaN/Inf are exactly the values at or above
+// the all-ones exponent, so one integer max (which vectorises) answers both "finite?" and "how large?".
+uint32_t max_abs_bits(const uint8_t* p, DType t, int64_t n) {
+  if (t == DType::F32) {
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t u;
+      std::memcpy(&u, p + 4 * i, 4);
+      m = std::max(m, u & 0x7fffffffu);
+    }
+    return m;
+  }
+  uint16_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    m = std::max<uint16_t>(m, h & 0x7fff);
+  }
+  return m;
+}
+
+// Bits of |x| from max_abs_bits at or above which x is NaN or infinite.
+uint32_t non_finite_bits(DType t) { return t == DType::F32 ? 0x7f800000u : t == DType::F16 ? 0x7c00u : 0x7f80u; }
+
+float abs_from_bits(uint32_t bits, DType t) {
+  if (t == DType::F32) {
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  return t == DType::F16 ? f16_to_f32(static_cast<uint16_t>(bits)) : bf16_to_f32(static_cast<uint16_t>(bits));
+}
+
+// Elements of n (dtype t) that are NaN or infinite (only called to word an error).
+int64_t count_non_finite(const uint8_t* p, DType t, int64_t n) {
+  const uint32_t bad = non_finite_bits(t);
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += max_abs_bits(p + i * dtype_size(t), t, 1) >= bad;
+  return count;
 }
 
 // Maps a range's pages in one call instead of one fault per page (Linux >= 5.14;
@@ -180,7 +231,9 @@ struct ModelLoader {
   }
 
   static std::unique_ptr<Model> load(const std::string& dir, const LoadOptions& opts) {
-    if (opts.threads < 0) throw Error(err::kArgument, "threads must be >= 0, got " + std::to_string(opts.threads));
+    if (opts.threads < 0 || opts.threads > kMaxThreads)
+      throw Error(err::kArgument, "threads must be in [0, " + std::to_string(kMaxThreads) + "] (0 = one per core), got " +
+                                      std::to_string(opts.threads));
     if (opts.dtype < -1 || opts.dtype > 2)
       throw Error(err::kArgument, "dtype must be -1 (as stored), 0 (F32), 1 (F16) or 2 (BF16), got " +
                                       std::to_string(opts.dtype));
@@ -201,6 +254,18 @@ struct ModelLoader {
       for (const auto& f : files)
         for (const StTensor& t : f->tensors())
           if (ends_with(t.name, ".self_attn.q_proj.bias")) m->cfg_.qkv_bias_only = true;
+    }
+
+    // the configuration must be plausible against the files before anything is sized from it: a
+    // num_hidden_layers of 10^9 would otherwise build a billion-entry tensor list before any check
+    {
+      unsigned __int128 have = 0;
+      for (const auto& f : files) have += f->data_size();
+      const unsigned __int128 need = expected_parameter_count(cfg);
+      if (need * 2 > have)  // 2 bytes: the smallest supported dtype
+        throw Error(err::kConfig, cfg_path + ": describes " + u128_str(need) + " parameters (at least " +
+                                      u128_str(need * 2) + " bytes), but " + where + " holds " + u128_str(have) +
+                                      " bytes of tensor data; check num_hidden_layers and the sizes");
     }
 
     // expected canonical names -> spec index
@@ -318,18 +383,48 @@ struct ModelLoader {
       for (int64_t b = 0; b < ti.numel; b += chunk) tasks.push_back({i, b, std::min(ti.numel, b + chunk)});
     }
     std::memset(base + prev_end * esize, 0, static_cast<size_t>(bytes - prev_end * esize));
-    m->pool_->run(static_cast<int64_t>(tasks.size()), [&](int64_t k, int) {
+    // pread (never an mmap: a file truncated meanwhile must be an error, not SIGBUS), straight into place when the
+    // dtypes agree; every element is checked finite on the way, since a NaN or Inf weight would silently turn
+    // every loss into NaN and a DP run would spend its whole budget on nothing
+    std::vector<std::atomic<uint32_t>> max_bits(m->tensors_.size());
+    // one staging buffer per runner, reused: a fresh 16 MB buffer per chunk costs its page faults every time
+    std::vector<std::vector<uint8_t>> staging(static_cast<size_t>(m->pool_->size()));
+    m->pool_->run(static_cast<int64_t>(tasks.size()), [&](int64_t k, int runner) {
       const Task& t = tasks[static_cast<size_t>(k)];
       const StTensor& st = *src[t.tensor].tensor;
       const int64_t ss = dtype_size(st.dtype);
-      prefault(st.data + t.begin * ss, (t.end - t.begin) * ss, false);
-      prefault(static_cast<uint8_t*>(m->tensors_[t.tensor].data) + t.begin * esize, (t.end - t.begin) * esize, true);
-      convert(st.data + t.begin * ss, st.dtype, static_cast<uint8_t*>(m->tensors_[t.tensor].data) + t.begin * esize,
-              dt, t.end - t.begin);
+      const int64_t n = t.end - t.begin;
+      uint8_t* dst = static_cast<uint8_t*>(m->tensors_[t.tensor].data) + t.begin * esize;
+      prefault(dst, n * esize, true);
+      const uint64_t from = static_cast<uint64_t>(t.begin * ss), len = static_cast<uint64_t>(n * ss);
+      if (st.dtype == dt) {
+        src[t.tensor].file->read(st, from, len, dst);
+      } else {
+        std::vector<uint8_t>& buf = staging[static_cast<size_t>(runner)];
+        if (buf.size() < len) buf.resize(static_cast<size_t>(len));
+        src[t.tensor].file->read(st, from, len, buf.data());
+        convert(buf.data(), st.dtype, dst, dt, n);
+      }
+      const uint32_t mb = max_abs_bits(dst, dt, n);
+      std::atomic<uint32_t>& slot = max_bits[t.tensor];
+      for (uint32_t cur = slot.load(std::memory_order_relaxed); mb > cur && !slot.compare_exchange_weak(cur, mb);) {
+      }
     });
-    files.clear();  // unmap
+    files.clear();  // close
+    for (size_t i = 0; i < m->tensors_.size(); ++i) {
+      if (max_bits[i].load() < non_finite_bits(dt)) continue;
+      const int64_t bad = count_non_finite(static_cast<const uint8_t*>(m->tensors_[i].data), dt, m->tensors_[i].numel);
+        throw Error(err::kNonFinite, dir + ": tensor " + quoted(m->tensors_[i].file_name) + " holds " +
+                                         std::to_string(bad) +
+                                         " NaN or infinite values of " + std::to_string(m->tensors_[i].numel) +
+                                         "; refusing to load it (a run would release nothing but noise)");
+    }
+
 
     assign_trainable(*m, opts.trainable);
+    for (size_t i = 0; i < m->tensors_.size(); ++i)
+      if (m->tensors_[i].trainable)
+        m->max_abs_bound_ = std::max<double>(m->max_abs_bound_, abs_from_bits(max_bits[i].load(), dt));
     return m;
   }
 
@@ -391,7 +486,37 @@ void Model::update(const uint64_t* seeds, const float* coeffs, int n) {
     if (t.trainable && t.numel > 0)
       segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset)});
   if (segs.empty()) return;
+  // |z| <= sqrt(-2 ln 2^-24) = 5.77 for the Philox directions (ARCHITECTURE §2: u >= 2^-24)
+  constexpr double kMaxAbsZ = 5.8;
+  double reach = 0;
+  for (int k = 0; k < n; ++k) {
+    if (!std::isfinite(coeffs[k])) throw Error(err::kArgument, "update: coefficient " + std::to_string(k) + " is not finite");
+    reach += std::fabs(static_cast<double>(coeffs[k])) * kMaxAbsZ;
+  }
+  // 1% headroom for the float32 rounding of the sum and of the final narrowing
+  const double limit = dtype_max(dtype_) * 0.99;
+  if (max_abs_bound_ + reach > limit) max_abs_bound_ = scan_max_abs();  // the bound may only be loose
+  if (max_abs_bound_ + reach > limit)
+    throw Error(err::kNonFinite, "update refused before writing anything: max |θ| = " + std::to_string(max_abs_bound_) +
+                                     " plus Σ|c|·max|z| = " + std::to_string(reach) + " could exceed the " +
+                                     dtype_name(dtype_) + " range (" + std::to_string(dtype_max(dtype_)) +
+                                     "); the perturbation (zo-eps) or the step is too large");
   axpy_directions(segs, seeds, coeffs, n, *pool_);
+  max_abs_bound_ += reach;
+}
+
+double Model::scan_max_abs() {
+  std::vector<const TensorInfo*> ts;
+  for (const auto& t : tensors_)
+    if (t.trainable && t.numel > 0) ts.push_back(&t);
+  std::vector<double> part(ts.size(), 0.0);
+  pool_->run(static_cast<int64_t>(ts.size()), [&](int64_t i, int) {
+    const TensorInfo& t = *ts[static_cast<size_t>(i)];
+    part[static_cast<size_t>(i)] = abs_from_bits(max_abs_bits(static_cast<const uint8_t*>(t.data), dtype_, t.numel), dtype_);
+  });
+  double m = 0;
+  for (double v : part) m = std::max(m, v);
+  return m;
 }
 
 void Model::decay(float factor) {

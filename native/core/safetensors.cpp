@@ -1,4 +1,4 @@
-// defines: SafetensorsFile (validating reader over an mmap) and
+// defines: SafetensorsFile (validating reader over pread) and
 // write_safetensors (see core/safetensors.h).
 #include "core/safetensors.h"
 
@@ -55,15 +55,14 @@ std::string shape_str(const std::vector<int64_t>& s) {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path)
-    : map_(std::make_unique<fileio::MappedFile>(path)) {
-  const uint64_t size = map_->size();
-  const uint8_t* base = map_->data();
+    : file_(std::make_unique<fileio::RandomAccessFile>(path)) {
+  const uint64_t size = file_->size();
   auto header_err = [&](const std::string& what) { return Error(err::kSafetensorsHeader, path + ": " + what); };
 
   if (size < 8)
     throw header_err("file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   uint64_t n = 0;
-  std::memcpy(&n, base, 8);  // little-endian u64
+  file_->read_at(0, 8, &n);  // little-endian u64
   if (n > kSafetensorsMaxHeader)
     throw header_err("header length " + std::to_string(n) + " exceeds the limit of " +
                      std::to_string(kSafetensorsMaxHeader) + " bytes");
@@ -71,14 +70,15 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     throw header_err("header longer than the file (header length " + std::to_string(n) + ", file size " +
                      std::to_string(size) + ")");
   header_len_ = n;
-  if (n < 2 || base[8] != '{') throw header_err("header does not start with '{'");
+  std::string header(static_cast<size_t>(n), '\0');
+  if (n > 0) file_->read_at(8, n, header.data());
+  if (n < 2 || header[0] != '{') throw header_err("header does not start with '{'");
 
-  std::string_view text(reinterpret_cast<const char*>(base + 8), n);
+  std::string_view text(header);
   json::Value root = json::parse(text, err::kSafetensorsHeader, path + " (header)");
   if (!root.is_object()) throw header_err("header is not a JSON object");
 
   const uint64_t data_size = size - 8 - n;
-  const uint8_t* data = base + 8 + n;
   bool seen_metadata = false;
   tensors_.reserve(root.object.size());
   for (const auto& [name, v] : root.object) {
@@ -177,7 +177,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
   if (cursor < data_size)
     throw Error(err::kSafetensorsOffsets, path + ": " + std::to_string(data_size - cursor) +
                                               " bytes after the last tensor are not covered by any tensor");
-  for (auto& t : tensors_) t.data = data + t.begin;
+}
+
+void SafetensorsFile::read(const StTensor& t, uint64_t begin, uint64_t len, void* dst) const {
+  if (begin > t.end - t.begin || len > t.end - t.begin - begin)
+    throw Error(err::kArgument, path() + ": read past the end of tensor " + quoted(t.name));
+  file_->read_at(data_offset() + t.begin + begin, len, dst);
 }
 
 const StTensor* SafetensorsFile::find(const std::string& name) const {

@@ -1,4 +1,4 @@
-// defines: SafetensorsFile (a memory-mapped .safetensors file whose header is
+// defines: SafetensorsFile (a .safetensors file read with pread, whose header is
 // validated strictly, as the format spec requires) and write_safetensors (an
 // atomic writer). Format: 8-byte little-endian header length N, N bytes of
 // JSON {name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}, then
@@ -26,19 +26,18 @@ struct StTensor {
   std::vector<int64_t> shape;  // empty = scalar
   int64_t numel = 1;
   uint64_t begin = 0, end = 0;     // byte range in the data buffer
-  const uint8_t* data = nullptr;  // into the mapping; not aligned in general
 };
 
 class SafetensorsFile {
  public:
-  // Maps and validates `path`. Throws ERR_IO, ERR_SAFETENSORS_HEADER,
+  // Opens and validates `path` (the header only; data is read on demand). Throws ERR_IO, ERR_SAFETENSORS_HEADER,
   // ERR_SAFETENSORS_OFFSETS or ERR_SAFETENSORS_TRUNCATED, naming the file
   // (and the tensor where there is one). Every known safetensors dtype is
   // accepted here, so a file with, e.g., a boolean mask buffer still opens;
   // callers reject unsupported dtypes of tensors they use with require_supported.
   explicit SafetensorsFile(const std::string& path);
 
-  const std::string& path() const { return map_->path(); }
+  const std::string& path() const { return file_->path(); }
   const std::vector<StTensor>& tensors() const { return tensors_; }  // sorted by name
   const StTensor* find(const std::string& name) const;               // nullptr if absent
   const std::vector<std::pair<std::string, std::string>>& metadata() const { return metadata_; }
@@ -47,10 +46,14 @@ class SafetensorsFile {
   // ERR_DTYPE naming the file, the tensor and its dtype unless it is F32/F16/BF16.
   void require_supported(const StTensor& t) const;
   // Hint the kernel to read a tensor's bytes ahead.
-  void will_need(const StTensor& t) const { map_->will_need(data_offset() + t.begin, t.end - t.begin); }
+  void will_need(const StTensor& t) const { file_->will_need(data_offset() + t.begin, t.end - t.begin); }
+  // Reads bytes [begin, begin+len) of tensor t's data into dst (ERR_SAFETENSORS_TRUNCATED if the file shrank).
+  void read(const StTensor& t, uint64_t begin, uint64_t len, void* dst) const;
+  // Bytes in the data buffer (after the header).
+  uint64_t data_size() const { return file_->size() - data_offset(); }
 
  private:
-  std::unique_ptr<fileio::MappedFile> map_;
+  std::unique_ptr<fileio::RandomAccessFile> file_;
   uint64_t header_len_ = 0;
   std::vector<StTensor> tensors_;
   std::vector<std::pair<std::string, std::string>> metadata_;

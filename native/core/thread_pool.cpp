@@ -8,6 +8,7 @@ namespace dpzo {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = std::min(threads, kMaxThreads);
   n_ = threads;
   for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }

@@ -7,6 +7,7 @@
 #include "dpzo/model.h"
 #include "dpzo/perturb.h"
 #include "dpzo/philox.h"
+#include "dpzo/thread_pool.h"
 #include "napi/args.h"
 #include "napi/errors.h"
 #include "napi/model_wrap.h"
@@ -27,8 +28,10 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
     LoadOptions opts;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
-      if (o.Has("threads") && o.Get("threads").IsNumber()) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-      if (o.Has("dtype") && o.Get("dtype").IsNumber()) opts.dtype = o.Get("dtype").As<Napi::Number>().Int32Value();
+      if (o.Has("threads") && !o.Get("threads").IsUndefined())
+        opts.threads = static_cast<int>(read_int(o.Get("threads"), "threads", 0, kMaxThreads));
+      if (o.Has("dtype") && !o.Get("dtype").IsUndefined())
+        opts.dtype = static_cast<int>(read_int(o.Get("dtype"), "dtype", -1, 2));
       if (o.Has("trainable") && o.Get("trainable").IsArray()) {
         Napi::Array a = o.Get("trainable").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) opts.trainable.push_back(read_string(a.Get(i), "trainable[i]"));

@@ -15,8 +15,9 @@ uint64_t read_seed(const Napi::Value& v, const char* what) {
     v.As<Napi::BigInt>().ToWords(&sign, &words, w);
     if (sign != 0 && (w[0] != 0 || words > 1))
       throw Error(err::kSeed, std::string(what) + " must be a non-negative integer below 2^64 (got a negative bigint)");
-    if (words > 1 && w[1] != 0)
-      throw Error(err::kSeed, std::string(what) + " must be below 2^64");
+    // ToWords reports the words the value needs even when it fills only the first two: any
+    // second word means >= 2^64 (2^128 would otherwise read as w = {0, 0}, i.e. seed 0)
+    if (words > 1) throw Error(err::kSeed, std::string(what) + " must be below 2^64");
     return w[0];
   }
   if (v.IsNumber()) {
@@ -37,6 +38,18 @@ uint64_t read_index(const Napi::Value& v, const char* what) {
   } catch (const Error& e) {
     throw Error(err::kArgument, e.what());
   }
+}
+
+int64_t read_int(const Napi::Value& v, const char* what, int64_t min, int64_t max) {
+  if (!v.IsNumber()) throw Error(err::kArgument, std::string(what) + " must be an integer");
+  // read as a double: Int32Value() would wrap 2^32 + 1 to 1
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d))
+    throw Error(err::kArgument, std::string(what) + " must be an integer");
+  if (d < static_cast<double>(min) || d > static_cast<double>(max))
+    throw Error(err::kArgument, std::string(what) + " must be in [" + std::to_string(min) + ", " + std::to_string(max) +
+                                    "]");
+  return static_cast<int64_t>(d);
 }
 
 double read_number(const Napi::Value& v, const char* what) {

@@ -13,6 +13,8 @@ namespace dpzo::napi {
 uint64_t read_seed(const Napi::Value& v, const char* what);
 // A non-negative integer index (Number or BigInt).
 uint64_t read_index(const Napi::Value& v, const char* what);
+// An integer Number in [min, max] (never wrapped to 32 bits).
+int64_t read_int(const Napi::Value& v, const char* what, int64_t min, int64_t max);
 double read_number(const Napi::Value& v, const char* what);
 std::string read_string(const Napi::Value& v, const char* what);
 // An Int32Array (copied).

@@ -7,6 +7,7 @@ import { PldAccountant, RdpAccountant } from '../../privacy/accountant.js';
 import { PrivacyLedger } from '../../privacy/ledger.js';
 import type { HistoryEntry, Mechanism } from '../../privacy/mechanism.js';
 import { pureEpsilon } from '../../privacy/pure.js';
+import { decimal } from '../numbers.js';
 import { printTable } from '../format.js';
 
 type AccountantChoice = 'rdp' | 'pld' | 'all';
@@ -36,8 +37,8 @@ export interface AccountResult {
 /** A number from a flag, or an ERR_ARGUMENT naming the flag. */
 function num(flag: string, v: string | undefined): number {
   if (v === undefined) throw argumentError(flag, 'nothing', 'given');
-  const x = Number(v.trim());
-  if (v.trim() === '' || Number.isNaN(x)) throw argumentError(flag, v, 'a number');
+  const x = decimal(v.trim());
+  if (Number.isNaN(x)) throw argumentError(flag, v, 'a decimal number');
   return x;
 }
 

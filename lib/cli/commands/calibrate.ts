@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { argumentError, checkDelta, checkPositive, checkSampleRate, checkSteps } from '../../privacy/errors.js';
 import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../privacy/calibrate.js';
+import { decimal } from '../numbers.js';
 import { printTable } from '../format.js';
 
 interface CalibrateFlags {
@@ -21,8 +22,8 @@ interface CalibrateFlags {
 
 function num(flag: string, v: string | undefined): number {
   if (v === undefined) throw argumentError(flag, 'nothing', 'given');
-  const x = Number(v.trim());
-  if (v.trim() === '' || Number.isNaN(x)) throw argumentError(flag, v, 'a number');
+  const x = decimal(v.trim());
+  if (Number.isNaN(x)) throw argumentError(flag, v, 'a decimal number');
   return x;
 }
 

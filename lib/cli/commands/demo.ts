@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { parseRunConfig } from '../../dpzo/config.js';
 import { prepareRun } from '../../dpzo/session.js';
-import { printTable } from '../format.js';
+import { parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
+import { parseInteger } from '../numbers.js';
 import { planRows, reportRows } from './train.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -32,8 +33,8 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('private fine-tuning end to end on the data shipped in the package (about a minute on 2 cores)')
-    .option('--steps <n>', 'steps (default 800)', (v) => Number(v))
-    .option('--threads <n>', 'native worker threads', (v) => Number(v))
+    .option('--steps <n>', 'steps (default 800)', parseInteger)
+    .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--json', 'print the report as one JSON object')
     .action(async (opts: { steps?: number; threads?: number; json?: boolean }) => {
       const out = mkdtempSync(join(tmpdir(), 'dpzo-demo-'));

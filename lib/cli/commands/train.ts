@@ -10,18 +10,11 @@ import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
 import type { TrainPlan, TrainReport } from '../../dpzo/index.js';
 import { DpzoError } from '../../errors.js';
 import { printTable } from '../format.js';
+import { parseInteger, parseNumber } from '../numbers.js';
 import { createProgress } from '../progress.js';
 
-const number = (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new InvalidArgumentError('must be a number');
-  return x;
-};
-const integer = (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer');
-  return x;
-};
+const number = parseNumber;
+const integer = parseInteger;
 /** `[" terrible"," great"]` (JSON) or ` terrible, great` (commas; spaces kept as written). */
 export function parseLabelWords(v: string): string[] | Record<string, string> {
   const t = v.trim();

@@ -54,5 +54,7 @@ struct TensorSpec {
 
 // The tensors a checkpoint of this config must contain (tied head excluded).
 std::vector<TensorSpec> expected_tensors(const ModelConfig& cfg);
+// Σ numel of expected_tensors(cfg), computed from one block (cheap for any num_layers, never wraps).
+unsigned __int128 expected_parameter_count(const ModelConfig& cfg);
 
 }  // namespace dpzo

@@ -16,6 +16,10 @@ namespace dpzo {
 enum class DType : int { F32 = 0, F16 = 1, BF16 = 2 };
 
 inline int dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+// Largest finite value of each dtype.
+inline double dtype_max(DType t) {
+  return t == DType::F32 ? 3.4028234663852886e38 : t == DType::F16 ? 65504.0 : 3.3895313892515355e38;
+}
 inline const char* dtype_name(DType t) {  // safetensors spelling
   return t == DType::F32 ? "F32" : t == DType::F16 ? "F16" : "BF16";
 }

@@ -40,6 +40,7 @@ inline constexpr const char* kCancelled = "ERR_CANCELLED";           // cancelle
 inline constexpr const char* kDevice = "ERR_DEVICE";                // device not available (e.g. no CUDA)
 inline constexpr const char* kDisposed = "ERR_DISPOSED";             // model used after dispose()
 inline constexpr const char* kBusy = "ERR_BUSY";                    // a synchronous read while native work runs
+inline constexpr const char* kNonFinite = "ERR_NON_FINITE";           // NaN/Inf in weights, or an update that would make one
 }  // namespace err
 
 }  // namespace dpzo

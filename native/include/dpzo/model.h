@@ -102,6 +102,11 @@ class Model {
   int64_t num_trainable_ = 0;
   std::unique_ptr<ThreadPool> pool_;
   MemoryStats mem_;
+  // An upper bound on max |θ| over trainable elements (exact at load, then raised by each
+  // update by Σ|c|·max|z|): lets update() refuse a step that could overflow the dtype before
+  // it writes anything. Rescanned when it gets close to the limit, so it never refuses wrongly.
+  double max_abs_bound_ = 0;
+  double scan_max_abs();
   friend struct ModelLoader;
 };
 

@@ -10,6 +10,10 @@
 
 namespace dpzo {
 
+// Most threads one pool may start: above this a typo (--threads 1000000) would start tens of
+// thousands of OS threads and starve the machine; no CPU this engine targets has more cores.
+inline constexpr int kMaxThreads = 1024;
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads);  // threads <= 0: hardware concurrency

@@ -19,3 +19,12 @@ describe('dpzo loss input', () => {
     expect(err!.message).not.toMatch(/SECRET|alice/);
   });
 });
+
+describe('--threads', () => {
+  it('reads decimal integers in [1, 1024] only (no 0x10, 1e3, or a million threads)', async () => {
+    const { parseThreads } = await import('../../../lib/cli/format.js');
+    expect(parseThreads('4')).toBe(4);
+    expect(parseThreads('1024')).toBe(1024);
+    for (const bad of ['0x10', '1e3', '1000000', '0', '-1', '1.5', ' 4', '']) expect(() => parseThreads(bad), bad).toThrow(/\[1, 1024\]/);
+  });
+});

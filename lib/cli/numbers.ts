@@ -1,0 +1,24 @@
+// defines: the one reading of a number typed on the command line. Decimal only: Number() would also
+// read '0x10' as 16, '0b11' as 3, '' as 0 and ' 4 ' as 4, so a typo could silently become a budget.
+import { InvalidArgumentError } from 'commander';
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The value of a decimal literal (1, -2.5, .5, 1e-6), or NaN for anything else. */
+export function decimal(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : Number.NaN;
+}
+
+/** commander parser: a finite decimal number. */
+export function parseNumber(v: string): number {
+  const x = decimal(v);
+  if (!Number.isFinite(x)) throw new InvalidArgumentError('must be a decimal number');
+  return x;
+}
+
+/** commander parser: a decimal integer (a safe integer: 2^53 and beyond would be rounded). */
+export function parseInteger(v: string): number {
+  const x = /^[+-]?\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(x)) throw new InvalidArgumentError('must be an integer');
+  return x;
+}

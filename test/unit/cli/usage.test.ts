@@ -1,0 +1,33 @@
+// Usage errors are the project's one line with a code and exit 2, like every other error
+// (commander alone printed two lines with no code); numbers are decimal only.
+import { describe, expect, it } from 'vitest';
+
+import { decimal } from '../../../lib/cli/numbers.js';
+import { dpzo } from '../../helpers/cli.js';
+
+describe('usage errors', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown option', ['train', '--bogus'], /^dpzo: unknown option '--bogus' \(see dpzo train --help\) \[ERR_ARGUMENT\]$/],
+    ['missing option value', ['account', '--steps'], /^dpzo: option '--steps <T>' argument missing .*\[ERR_ARGUMENT\]$/],
+    ['unknown command', ['trian'], /^dpzo: unknown command 'trian'.*\(see dpzo --help\) \[ERR_ARGUMENT\]$/],
+    ['hexadecimal ε', ['train', '--epsilon', '0x10'], /^dpzo: option '--epsilon <ε>' argument '0x10' is invalid\. must be a decimal number .*\[ERR_ARGUMENT\]$/],
+    ['threads beyond the cap', ['export', 'run', 'out', '--threads', '4294967297'], /--threads.*must be an integer in \[1, 1024\].*\[ERR_ARGUMENT\]$/],
+  ];
+  for (const [title, args, line] of cases) {
+    it(`${title}: one line, a code, exit 2`, async () => {
+      const r = await dpzo(...args);
+      expect(r.status).toBe(2);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(line);
+      expect(r.stdout).toBe('');
+    });
+  }
+});
+
+describe('decimal', () => {
+  it('reads decimal literals only', () => {
+    expect([decimal('1'), decimal('-2.5'), decimal('.5'), decimal('1e-6'), decimal('+3.')]).toEqual([1, -2.5, 0.5, 1e-6, 3]);
+    for (const bad of ['0x10', '0b11', '0o7', '', ' ', '1_000', 'Infinity', 'NaN', '1e', '--1']) expect(decimal(bad), bad).toBeNaN();
+  });
+});
