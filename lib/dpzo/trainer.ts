@@ -51,7 +51,6 @@ export interface StepInfo {
    * not free), else the last value computed.
    */
   epsilon: number;
-  elapsedSeconds: number;
   privateDiagnostics?: PrivateStepDiagnostics;
 }
 
@@ -83,12 +82,14 @@ export interface TrainReport {
   evalAfter?: EvalResult;
   evalPublic: boolean;
   warnings: string[];
+  /**
+   * Run-level wall time (start to end) and steps over it. Nothing per step carries a time: a step's
+   * duration grows with the tokens in its Poisson batch, so per-step times reveal who was sampled.
+   */
   seconds: number;
   stepsPerSecond: number;
-  /** Expected examples (q·N per step) per second: public, unlike the sampled count. */
-  expectedExamplesPerSecond: number;
   /** Only with TrainOptions.privateDiagnostics: statistics of the private data, outside the guarantee. */
-  privateDiagnostics?: { sampled: number; examplesPerSecond: number; clippedFraction: number; nonFinite: number };
+  privateDiagnostics?: { sampled: number; clippedFraction: number; nonFinite: number };
   runDir?: string;
   weightsHash?: string;
 }
@@ -294,7 +295,7 @@ export class DPZOTrainer {
           }
           // private statistics leave the trainer only on explicit request
           const diag = o.privateDiagnostics ? { privateDiagnostics: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } } : {};
-          await cb.onStep({ step: t, steps: plan.steps, lr, gHat, epsilonRdp, epsilon: epsilonNow, elapsedSeconds: (performance.now() - t0) / 1000, ...diag });
+          await cb.onStep({ step: t, steps: plan.steps, lr, gHat, epsilonRdp, epsilon: epsilonNow, ...diag });
         }
         if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps) {
           await cb.onEval?.({ step: t + 1, result: await evaluate(model, o.eval, evalOpts) });
@@ -330,9 +331,8 @@ export class DPZOTrainer {
       warnings,
       seconds,
       stepsPerSecond: done / seconds,
-      expectedExamplesPerSecond: (done * plan.sampleRate * N) / seconds,
       ...(o.privateDiagnostics
-        ? { privateDiagnostics: { sampled, examplesPerSecond: sampled / seconds, clippedFraction: sampled > 0 ? clipped / sampled : 0, nonFinite } }
+        ? { privateDiagnostics: { sampled, clippedFraction: sampled > 0 ? clipped / sampled : 0, nonFinite } }
         : {}),
       runDir,
       weightsHash: runDir ? await model.weightsHash() : undefined,

@@ -24,8 +24,6 @@ export interface ReleaseInput {
   clip: number;
   /** Number of directions n released together (recorded; the privacy of the step does not depend on it). */
   directions?: number;
-  /** ISO time (default: now). */
-  time?: string;
 }
 
 export interface LedgerEntry {
@@ -36,7 +34,6 @@ export interface LedgerEntry {
   laplaceScale?: number;
   clip: number;
   directions: number;
-  time: string;
   /** SHA-256 (hex) of the previous line's bytes. */
   prevHash: string;
   /** SHA-256 (hex) of this line's bytes up to (without) the hash field. */
@@ -113,15 +110,15 @@ function checkRelease(r: ReleaseInput, defaultStep: number): Omit<LedgerEntry, '
   if (!Number.isSafeInteger(directions) || directions < 1) throw argumentError('release.directions', directions, 'a positive integer');
   const sampleRate = checkSampleRate(r.sampleRate, false, 'release.sampleRate');
   const clip = checkPositive('release.clip', r.clip);
-  const time = r.time ?? new Date().toISOString();
-  if (typeof time !== 'string') throw argumentError('release.time', time, 'an ISO time string');
+  // no time field: per-release timestamps are a timing side channel (a step's duration grows with the
+  // tokens in its Poisson batch); a `time` in a ledger written by an older version is ignored
   if (r.mechanism === 'gaussian') {
     if (r.laplaceScale !== undefined) throw argumentError('release.laplaceScale', r.laplaceScale, 'absent for a Gaussian release');
-    return { step, mechanism: 'gaussian', sampleRate, noiseMultiplier: checkPositive('release.noiseMultiplier', r.noiseMultiplier), clip, directions, time };
+    return { step, mechanism: 'gaussian', sampleRate, noiseMultiplier: checkPositive('release.noiseMultiplier', r.noiseMultiplier), clip, directions };
   }
   if (r.mechanism === 'laplace') {
     if (r.noiseMultiplier !== undefined) throw argumentError('release.noiseMultiplier', r.noiseMultiplier, 'absent for a Laplace release');
-    return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions, time };
+    return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions };
   }
   throw argumentError('release.mechanism', r.mechanism, "'gaussian' or 'laplace'");
 }

@@ -176,7 +176,8 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     const metrics = (obj: Record<string, unknown>) => {
       if (!metricsFile) return;
       if (!existsSync(dirname(metricsFile))) mkdirSync(dirname(metricsFile), { recursive: true });
-      appendFileSync(metricsFile, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
+      // no time: per-step times would reveal the size of each private batch (issue 11.1)
+      appendFileSync(metricsFile, JSON.stringify(obj) + '\n');
     };
     const diagnostics = config.privateDiagnostics === true;
     // the bar's loss: the private batch loss only on request, else the latest held-out evaluation

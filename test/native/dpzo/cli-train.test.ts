@@ -31,7 +31,7 @@ describe('dpzo train', () => {
     for (const f of ['run.json', 'trajectory.jsonl', 'ledger.jsonl', 'metrics.jsonl']) expect(existsSync(join(out, f)), f).toBe(true);
     const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step');
     expect(steps).toHaveLength(6);
-    for (const m of steps) expect(Object.keys(m).sort()).toEqual(['epsilon', 'epsilonRdp', 'gHat', 'lr', 'step', 'time', 'type']);
+    for (const m of steps) expect(Object.keys(m).sort()).toEqual(['epsilon', 'epsilonRdp', 'gHat', 'lr', 'step', 'type']);
   });
 
   it('--private-diagnostics adds the private statistics, with a warning', async () => {

@@ -90,7 +90,7 @@ describe('DPZOTrainer', () => {
     const seen: Record<string, unknown>[] = [];
     const r = await new DPZOTrainer(new FakeModel(4), { ...base, steps: 5 }).train({ onStep: (s) => void seen.push({ ...s }) });
     expect(seen).toHaveLength(5);
-    for (const s of seen) expect(Object.keys(s).sort()).toEqual(['elapsedSeconds', 'epsilon', 'epsilonRdp', 'gHat', 'lr', 'step', 'steps']);
+    for (const s of seen) expect(Object.keys(s).sort()).toEqual(['epsilon', 'epsilonRdp', 'gHat', 'lr', 'step', 'steps']);
     expect(r.privateDiagnostics).toBeUndefined();
     // the last step's ε is the budget accountant's (RDP here), equal to the report's
     expect(seen.at(-1)!.epsilon).toBeCloseTo(r.epsilon.rdp, 10);
