@@ -2,10 +2,11 @@
 // run started from and how it trains), trajectory.jsonl (per step: the seeds,
 // the released scalars ĝ and η; or a void line for a step whose release was
 // accounted but never applied) — with fsynced appends and torn-line recovery.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
+import { type WriteFn, appendLineSync } from '../io/write-all.js';
 
 export const RUN_FILE = 'run.json';
 export const TRAJECTORY_FILE = 'trajectory.jsonl';
@@ -80,13 +81,15 @@ export function truncateTorn(runDir: string, read: TrajectoryRead): void {
 /** Appends lines, each write followed by fsync, so a complete line is durable before the next action. */
 export class TrajectoryWriter {
   private fd: number | null;
-  constructor(runDir: string) {
-    this.fd = openSync(join(runDir, TRAJECTORY_FILE), 'a');
+  private readonly path: string;
+  constructor(runDir: string, private readonly write?: WriteFn) {
+    this.path = join(runDir, TRAJECTORY_FILE);
+    this.fd = openSync(this.path, 'a');
   }
   append(line: TrajectoryLine): void {
     if (this.fd === null) throw new DpzoError('ERR_RUN_CLOSED', 'the trajectory is closed');
-    // one write call per line: a kill leaves a line whole or absent (a torn line is only possible on power loss)
-    writeSync(this.fd, JSON.stringify(line) + '\n');
+    // a whole line or none: a short write is continued, a failed one undone and thrown, so training stops there
+    appendLineSync(this.fd, JSON.stringify(line) + '\n', this.path, this.write);
     fsyncSync(this.fd);
   }
   close(): void {
@@ -99,7 +102,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    appendLineSync(fd, JSON.stringify(value, null, 2) + '\n', tmp);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
