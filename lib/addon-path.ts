@@ -20,10 +20,15 @@ export interface AddonLookup {
   exists?: (path: string) => boolean;
 }
 
-/** The C library this process runs on (Linux only), from the process report. */
+/** The glibc version this process runs on (from the process report; undefined on musl and off Linux). */
+export function glibcVersion(): string | undefined {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return report?.header?.glibcVersionRuntime;
+}
+
+/** The C library this process runs on (asked on Linux only). */
 export function detectLibc(): Libc {
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  return glibcVersion() ? 'glibc' : 'musl';
 }
 
 /** The prebuild directory name: `linux-x64-glibc`, `darwin-arm64`, `win32-x64`. */
