@@ -2,6 +2,7 @@
 // surface of everything it exposes. The rest of lib/ never touches untyped
 // native objects.
 import { createRequire } from 'node:module';
+import { resolveAddonPath } from './addon-path.js';
 import type { ModelConfig } from './model/types.js';
 
 const require = createRequire(import.meta.url);
@@ -86,9 +87,8 @@ export interface NativeAddon {
 }
 
 function load(): NativeAddon {
-  const explicit = process.env.DPZO_ADDON;
-  if (explicit) return require(explicit) as NativeAddon;
-  return (require('bindings') as (name: string) => NativeAddon)('dpzo');
+  // DPZO_ADDON, then build/, then prebuilds/<platform>-<arch>-<libc> (lib/addon-path.ts)
+  return require(resolveAddonPath()) as NativeAddon;
 }
 
 let cached: NativeAddon | undefined;
