@@ -4,12 +4,12 @@
 import { DpzoError } from '../errors.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
-
-/** Most threads a model may use (the native pool's kMaxThreads): more would only starve the machine. */
-export const MAX_THREADS = 1024;
 import type {
   CallOptions, LoadOptions, LossBatch, LossResult, MemoryStats, Model, ModelConfig, Seed, SeedCoeff, WeightDType,
 } from './types.js';
+
+/** Most threads a model may use (the native pool's kMaxThreads): more would only starve the machine. */
+export const MAX_THREADS = 1024;
 
 const DTYPE_CODE: Record<WeightDType, number> = { float32: 0, float16: 1, bfloat16: 2 };
 const DTYPE_NAME: Record<string, WeightDType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
