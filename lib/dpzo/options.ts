@@ -3,8 +3,12 @@
 // an impossible budget is an error here, never mid-training.
 import type { Dataset } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
-import { type AccountantKind, type MechanismKind as Mechanism, calibrate, epsilonOf } from './accounting.js';
+import { type AccountantKind, type Mechanism as Release, planNoise } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
+
+/** Which noise a step adds (the parameters are in the plan). */
+export type MechanismKind = 'gaussian' | 'laplace';
+type Mechanism = MechanismKind;
 
 export interface TrainOptions {
   train: Dataset;
@@ -139,26 +143,14 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);
   const clip = o.clip ?? DEFAULTS.clip;
   const budget = { epsilon: o.epsilon, delta: o.delta };
-  const explicit = mechanism === 'gaussian' ? o.noiseMultiplier : o.laplaceScale;
-  let noise: { noiseMultiplier?: number; laplaceScale?: number; epsilon: number };
-  if (explicit !== undefined) {
-    const given = mechanism === 'gaussian' ? { noiseMultiplier: explicit } : { laplaceScale: explicit };
-    const eps = epsilonOf({ mechanism, sampleRate, steps, clip, ...given }, o.delta, accountant);
-    if (!(eps <= o.epsilon)) {
-      throw new DpzoError('ERR_BUDGET_IMPOSSIBLE', `${steps} steps at ${mechanism === 'gaussian' ? 'σ' : 'b'} = ${explicit} spend ε = ${eps.toPrecision(4)} > the budget ${o.epsilon} (δ = ${o.delta})`);
-    }
-    noise = { ...given, epsilon: eps };
-  } else {
-    noise = calibrate(budget, { mechanism, sampleRate, steps, clip, accountant });
-  }
+  const noise = planNoise({ budget, mechanism, sampleRate, steps, clip, accountant, noiseMultiplier: o.noiseMultiplier, laplaceScale: o.laplaceScale });
   return {
     datasetSize: N,
     expectedBatch: o.batchSize,
     sampleRate,
     steps,
     mechanism,
-    ...(noise.noiseMultiplier !== undefined ? { noiseMultiplier: noise.noiseMultiplier } : {}),
-    ...(noise.laplaceScale !== undefined ? { laplaceScale: noise.laplaceScale } : {}),
+    ...(noise.mechanism.kind === 'gaussian' ? { noiseMultiplier: noise.mechanism.noiseMultiplier } : { laplaceScale: noise.mechanism.scale }),
     clip,
     directions: o.directions ?? DEFAULTS.directions,
     zoEps: o.zoEps ?? DEFAULTS.zoEps,
@@ -169,6 +161,13 @@ export function makePlan(o: TrainOptions): TrainPlan {
     budget,
     accountant,
     predictedEpsilon: noise.epsilon,
-    calibrated: explicit === undefined,
+    calibrated: noise.calibrated,
   };
+}
+
+/** The release every step of `plan` makes, as the accountants and the ledger see it. */
+export function planRelease(p: TrainPlan): Release {
+  return p.mechanism === 'gaussian'
+    ? { kind: 'gaussian', sampleRate: p.sampleRate, noiseMultiplier: p.noiseMultiplier! }
+    : { kind: 'laplace', sampleRate: p.sampleRate, clip: p.clip, scale: p.laplaceScale! };
 }

@@ -12,8 +12,8 @@ import { DpzoError } from '../errors.js';
 import { loadModel } from '../model/model.js';
 import type { Model } from '../model/types.js';
 import { DEFAULT_BATCH_SIZE, type RunConfig, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
-import { readRunJson } from './trajectory.js';
-import { DPZOTrainer, type RunRecord } from './trainer.js';
+import { type RunRecord, readRunJson } from './run-record.js';
+import { DPZOTrainer } from './trainer.js';
 
 export interface PreparedRun {
   config: RunConfig;

@@ -8,7 +8,7 @@ import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js
 import { evaluate } from '../../dpzo/evaluate.js';
 import { replayRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson } from '../../dpzo/trajectory.js';
+import { readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { exportRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson } from '../../dpzo/trajectory.js';
+import { readRunJson } from '../../dpzo/run-record.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
 import { parseThreads, printTable } from '../format.js';
