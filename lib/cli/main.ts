@@ -2,17 +2,22 @@
 // file in ./commands (each exports `register(program)`). Any error thrown by a
 // command becomes one line on stderr and exit code 2.
 import { Command, CommanderError } from 'commander';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isCoded } from '../errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** The package's version, from package.json (two levels up from lib/cli and from dist/cli). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export async function buildProgram(): Promise<Command> {
   const program = new Command('dpzo')
     .description('Differentially private zeroth-order fine-tuning (DP-ZO) of transformer language models')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     // commander's own error output is two lines without a code: main() prints the project's one line instead
     .configureOutput({ outputError: () => {} });

@@ -2,6 +2,7 @@
 // validates them and calibrates the noise before any release: a bad option or
 // an impossible budget is an error here, never mid-training.
 import type { Dataset } from '../data/tasks.js';
+import { type RunConfig, TRAIN_DEFAULTS, type TrainKey } from './config.js';
 import { DpzoError } from '../errors.js';
 import { type AccountantKind, type Mechanism as Release, planNoise } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
@@ -10,48 +11,19 @@ import type { ScheduleKind } from './schedule.js';
 export type MechanismKind = 'gaussian' | 'laplace';
 type Mechanism = MechanismKind;
 
-export interface TrainOptions {
+/** The run's fields the trainer reads, as RunConfig declares them (config.ts: one table for flags, config files and these options). */
+type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
+
+export interface TrainOptions extends ConfigFields {
   train: Dataset;
   /** Held-out set evaluated before, after, and every `evalEvery` steps. */
   eval?: Dataset;
-  /** The eval set is public data (otherwise evaluating on it is outside the guarantee: a warning). */
-  evalPublic?: boolean;
-  /**
-   * Report statistics of the private batches (loss, |S|, clipping counts) in
-   * onStep and the report. Off by default: they are not released by the
-   * mechanism and are outside the differential-privacy guarantee.
-   */
-  privateDiagnostics?: boolean;
-  evalEvery?: number;
   evalMaxExamples?: number;
   /** Tokenizer decode, for generation metrics on prompt/completion eval data. */
   decode?: (ids: number[]) => string;
   eosTokenId?: number | null;
-
-  /** Target budget: calibrates σ (or b) and caps the ledger. */
-  epsilon: number;
-  delta: number;
-  accountant?: AccountantKind;
-  mechanism?: Mechanism;
-  /** Explicit noise instead of calibration (must still fit the budget for the planned steps). */
-  noiseMultiplier?: number;
-  laplaceScale?: number;
-
   /** Expected batch size q·N (Poisson sampling: actual batches vary). */
   batchSize: number;
-  steps?: number;
-  epochs?: number;
-  lr?: number;
-  schedule?: ScheduleKind;
-  warmupSteps?: number;
-  /** Perturbation scale ε_zo. */
-  zoEps?: number;
-  clip?: number;
-  directions?: number;
-  weightDecay?: number;
-  /** Most tokens per native forward call. */
-  maxBatchTokens?: number;
-
   /** Trajectory checkpoint directory (run.json, trajectory.jsonl, ledger.jsonl). */
   runDir?: string;
   resume?: boolean;
@@ -84,7 +56,7 @@ export interface TrainPlan {
   calibrated: boolean;
 }
 
-export const DEFAULTS = { lr: 1e-6, zoEps: 1e-3, clip: 1, directions: 1, schedule: 'constant' as ScheduleKind, mechanism: 'gaussian' as Mechanism, accountant: 'pld' as AccountantKind, evalEvery: 0 };
+const DEFAULTS = TRAIN_DEFAULTS;
 
 function bad(field: string, why: string): DpzoError {
   return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
@@ -127,7 +99,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw bad('mechanism', `must be gaussian or laplace (got '${mechanism}')`);
   const accountant = o.accountant ?? DEFAULTS.accountant;
   if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld or rdp (got '${accountant}')`);
-  const weightDecay = o.weightDecay ?? 0;
+  const weightDecay = o.weightDecay ?? DEFAULTS.weightDecay;
   if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
   // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)
   if (weightDecay > 0 && !((o.lr ?? DEFAULTS.lr) * weightDecay < 1)) throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${(o.lr ?? DEFAULTS.lr) * weightDecay})`);

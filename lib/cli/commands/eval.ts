@@ -13,7 +13,7 @@ import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
 import { printTable } from '../format.js';
-import { addRunOptions } from './train.js';
+import { addRunOptions } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program.command('eval').description('evaluate a model (or a run replayed onto it) on a dataset');
