@@ -10,7 +10,8 @@ import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadModel, native } from '../lib/index.js';
+import { loadModel } from '../lib/index.js';
+import { native } from '../lib/native.js';
 import type { Model } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 

@@ -11,7 +11,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadModel, native } from '../lib/index.js';
+import { loadModel } from '../lib/index.js';
+import { native } from '../lib/native.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import type { WeightDType } from '../lib/index.js';
 

@@ -57,7 +57,7 @@ function epsilonFunction(kind: 'gaussian' | 'laplace', acc: CalibrationAccountan
 function bisectNoise(f: NoiseToEpsilon, target: number, tol: number, start: number): { noise: number; epsilon: number } {
   let hi = start;
   let epsHi = f(hi);
-  let lo = hi;
+  let lo: number;
   if (epsHi <= target) {
     // walk down until the target is exceeded
     for (;;) {
@@ -121,7 +121,7 @@ export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   const target = checkPositive('epsilon', options.epsilon);
   const kind = options.mechanism ?? 'gaussian';
   if (kind !== 'gaussian' && kind !== 'laplace') throw argumentError('mechanism', kind, "'gaussian' or 'laplace'");
-  let acc: CalibrationAccountant = options.opacusCompat ? 'rdp' : options.accountant ?? 'pld';
+  const acc: CalibrationAccountant = options.opacusCompat ? 'rdp' : options.accountant ?? 'pld';
   if (acc !== 'rdp' && acc !== 'pld' && acc !== 'pure') throw argumentError('accountant', acc, "'rdp', 'pld' or 'pure'");
   if (acc === 'pure' && kind !== 'laplace') throw argumentError('accountant', acc, "'rdp' or 'pld' for the Gaussian mechanism");
   const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);

@@ -89,6 +89,12 @@ export class FakeModel implements Model {
     }
     for (let j = 0; j < acc.length; j++) this.theta[j] = f(this.theta[j]! + acc[j]!);
   }
+  /** θ ← factor·θ in float32 (the fake's one tensor counts as a weight matrix). */
+  async decay(factor: number, _o?: CallOptions): Promise<void> {
+    this.log.push(`decay ${factor}`);
+    const c = f(factor);
+    for (let j = 0; j < this.theta.length; j++) this.theta[j] = f(c * this.theta[j]!);
+  }
   async perExampleLoss(batch: LossBatch): Promise<LossResult> {
     const n = batch.inputIds.length;
     const loss = new Float64Array(n);

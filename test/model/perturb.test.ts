@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadModel, native } from '../../lib/index.js';
+import { loadModel } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 import type { Model, WeightDType } from '../../lib/model/types.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../helpers/safetensors.js';
 import { HAVE_STORIES260K, STORIES260K } from '../helpers/shared.js';

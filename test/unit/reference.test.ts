@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { Rng } from '../helpers/prng.js';
 import {
-  bf16ToF32, bitsF32, f16ToF32, f32Bits, f32ToBf16, f32ToF16, readSafetensors, readTensorsF64,
+  bf16ToF32, bitsF32, f16ToF32, f32Bits, f32ToBf16, f32ToF16, readSafetensors,
 } from '../helpers/safetensors.js';
 import { RefModel, candidateLoss, entropy, sequenceLoss } from '../reference/forward-f64.js';
 
