@@ -10,10 +10,10 @@ import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadModel, native } from '../lib/index.js';
+import { loadModel } from '../lib/index.js';
+import { native } from '../lib/native.js';
 import type { Model } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
-
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -35,7 +35,9 @@ function randomBatch(vocab: number): { inputIds: number[][] } {
 
 /** FLOPs of one forward with the fused loss (multiply-add = 2), as the kernels run it. */
 function forwardFlops(s: Shape): number {
-  const T = BATCH * SEQ, H = s.hidden, R = BATCH * (SEQ - 1);
+  const T = BATCH * SEQ,
+    H = s.hidden,
+    R = BATCH * (SEQ - 1);
   const linears = 2 * T * s.layers * 12 * H * H; // c_attn 3H², c_proj H², c_fc 4H², mlp c_proj 4H²
   const attention = 2 * 2 * BATCH * SEQ * SEQ * H * s.layers; // Q·Kᵀ and P·V over the causal block
   const head = 2 * R * H * s.vocab;
@@ -71,11 +73,19 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
   const batch = randomBatch(SHAPE.vocab);
   const weightsBytes = m.memory().hostBytes;
   const fwd = await time(() => m.perExampleLoss(batch), reps);
-  const eps = 1e-3, lr = 1e-4;
+  const eps = 1e-3,
+    lr = 1e-4;
   // nonzero scales so no pass can be skipped; +s then −s keeps the weights where they were
   let sign = 1;
   const perturb = await time(() => m.perturb(7n, (sign = -sign) * eps), reps);
-  const update = await time(() => m.update([{ seed: 7n, coeff: sign * 1e-9 }, { seed: 8n, coeff: 1e-9 }]), reps);
+  const update = await time(
+    () =>
+      m.update([
+        { seed: 7n, coeff: sign * 1e-9 },
+        { seed: 8n, coeff: 1e-9 },
+      ]),
+    reps,
+  );
   // one DP-ZO step with n = 1 direction (ARCHITECTURE §3): +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update
   let seed = 100n;
   const step = await time(async () => {
@@ -92,9 +102,16 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
   const flops = forwardFlops(SHAPE);
   const gflops = flops / fwd / 1e9;
   return {
-    dtype, forward_s: fwd, tokens_per_s: (BATCH * SEQ) / fwd, gflops,
-    pct_of_peak: peak ? (100 * gflops) / peak : null, perturb_s: perturb, update_s: update, dpzo_step_s: step,
-    weights_mb: weightsBytes / 2 ** 20, peak_mb: m.memory().hostPeakBytes / 2 ** 20,
+    dtype,
+    forward_s: fwd,
+    tokens_per_s: (BATCH * SEQ) / fwd,
+    gflops,
+    pct_of_peak: peak ? (100 * gflops) / peak : null,
+    perturb_s: perturb,
+    update_s: update,
+    dpzo_step_s: step,
+    weights_mb: weightsBytes / 2 ** 20,
+    peak_mb: m.memory().hostPeakBytes / 2 ** 20,
   };
 }
 
@@ -121,16 +138,36 @@ async function main(): Promise<void> {
   const f = (x: number | null, d = 2) => (x === null ? 'n/a' : x.toFixed(d));
   console.log(`GPT-2-124M shape (${SHAPE.layers} layers), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
   console.log(`GEMM peak (2048^3, F32, own kernel via native.gemmBench): ${f(peak, 1)} GFLOP/s; 512x3072x768: ${f(peakShape, 1)} GFLOP/s`);
-  console.log('| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | DP-ZO step (s) | weights (MiB) | peak held (MiB) |');
+  console.log(
+    '| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | DP-ZO step (s) | weights (MiB) | peak held (MiB) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
-    console.log(`| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`);
+    console.log(
+      `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
+    );
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'forward.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({
-    date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, batch: BATCH, seq: SEQ,
-    quick, forward_flops: forwardFlops(SHAPE), gemm_peak_gflops: peak, gemm_512x3072x768_gflops: peakShape, rows,
-  }, null, 2) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cpu: cpus()[0]?.model,
+        threads,
+        shape: SHAPE,
+        batch: BATCH,
+        seq: SEQ,
+        quick,
+        forward_flops: forwardFlops(SHAPE),
+        gemm_peak_gflops: peak,
+        gemm_512x3072x768_gflops: peakShape,
+        rows,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`wrote ${out}`);
 }
 

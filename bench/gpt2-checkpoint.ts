@@ -24,12 +24,18 @@ function gpt2Tensors(s: Shape): [string, number[]][] {
   for (let l = 0; l < s.layers; l++) {
     const p = `transformer.h.${l}.`;
     out.push(
-      [`${p}ln_1.weight`, [H]], [`${p}ln_1.bias`, [H]],
-      [`${p}attn.c_attn.weight`, [H, 3 * H]], [`${p}attn.c_attn.bias`, [3 * H]],
-      [`${p}attn.c_proj.weight`, [H, H]], [`${p}attn.c_proj.bias`, [H]],
-      [`${p}ln_2.weight`, [H]], [`${p}ln_2.bias`, [H]],
-      [`${p}mlp.c_fc.weight`, [H, 4 * H]], [`${p}mlp.c_fc.bias`, [4 * H]],
-      [`${p}mlp.c_proj.weight`, [4 * H, H]], [`${p}mlp.c_proj.bias`, [H]],
+      [`${p}ln_1.weight`, [H]],
+      [`${p}ln_1.bias`, [H]],
+      [`${p}attn.c_attn.weight`, [H, 3 * H]],
+      [`${p}attn.c_attn.bias`, [3 * H]],
+      [`${p}attn.c_proj.weight`, [H, H]],
+      [`${p}attn.c_proj.bias`, [H]],
+      [`${p}ln_2.weight`, [H]],
+      [`${p}ln_2.bias`, [H]],
+      [`${p}mlp.c_fc.weight`, [H, 4 * H]],
+      [`${p}mlp.c_fc.bias`, [4 * H]],
+      [`${p}mlp.c_proj.weight`, [4 * H, H]],
+      [`${p}mlp.c_proj.bias`, [H]],
     );
   }
   out.push(['transformer.ln_f.weight', [H]], ['transformer.ln_f.bias', [H]]);
@@ -61,9 +67,17 @@ function toBf16(f: Float32Array): Uint16Array {
 export function writeGpt2Checkpoint(dir: string, s: Shape, dtype: 'F32' | 'BF16' = 'F32'): number {
   mkdirSync(dir, { recursive: true });
   const config = {
-    model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: s.vocab, n_embd: s.hidden,
-    n_layer: s.layers, n_head: s.heads, n_positions: s.positions, n_ctx: s.positions,
-    activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: true,
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    vocab_size: s.vocab,
+    n_embd: s.hidden,
+    n_layer: s.layers,
+    n_head: s.heads,
+    n_positions: s.positions,
+    n_ctx: s.positions,
+    activation_function: 'gelu_new',
+    layer_norm_epsilon: 1e-5,
+    tie_word_embeddings: true,
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   const tensors = gpt2Tensors(s);
@@ -91,4 +105,3 @@ export function writeGpt2Checkpoint(dir: string, s: Shape, dtype: 'F32' | 'BF16'
   closeSync(fd);
   return tensors.reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
 }
-

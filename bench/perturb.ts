@@ -11,7 +11,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadModel, native } from '../lib/index.js';
+import { loadModel } from '../lib/index.js';
+import { native } from '../lib/native.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import type { WeightDType } from '../lib/index.js';
 
@@ -61,17 +62,27 @@ async function main(): Promise<void> {
               bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6 / threads);
             }
             t.sort((a, b) => a - b);
-            const best = t[0]!, median = t[Math.floor(t.length / 2)]!;
+            const best = t[0]!,
+              median = t[Math.floor(t.length / 2)]!;
             // elements/s counts direction elements (n per pair); GB/s one read + one write of the weights
             rows.push({
-              dtype, threads, op, elements: m.numTrainable, best_s: best, median_s: median,
-              elements_per_s: (m.numTrainable * directions) / best, GB_per_s: (m.numTrainable * 2 * bytesPerElem) / best / 1e9,
+              dtype,
+              threads,
+              op,
+              elements: m.numTrainable,
+              best_s: best,
+              median_s: median,
+              elements_per_s: (m.numTrainable * directions) / best,
+              GB_per_s: (m.numTrainable * 2 * bytesPerElem) / best / 1e9,
               cpu_time_elements_per_s: (m.numTrainable * directions) / bestCpu,
             });
           };
           await time('perturb', (r) => m.perturb(BigInt(1000 + r), r % 2 ? -1e-3 : 1e-3), 1);
-          await time(`update ${pairs} pairs`, (r) =>
-            m.update(Array.from({ length: pairs }, (_, k) => ({ seed: BigInt(5000 + r * pairs + k), coeff: 1e-4 }))), pairs);
+          await time(
+            `update ${pairs} pairs`,
+            (r) => m.update(Array.from({ length: pairs }, (_, k) => ({ seed: BigInt(5000 + r * pairs + k), coeff: 1e-4 }))),
+            pairs,
+          );
         } finally {
           m.dispose();
         }
@@ -84,14 +95,29 @@ async function main(): Promise<void> {
   console.log(`\n(1-minute load average at the end: ${load.toFixed(2)} on ${cpus().length} cores; wall-clock rates need an idle machine)`);
   console.log(' dtype     threads  op               best ms   elements/s   GB/s   elements/s by CPU time');
   for (const r of rows) {
-    console.log(` ${r.dtype.padEnd(9)} ${String(r.threads).padStart(7)}  ${r.op.padEnd(15)} ${(r.best_s * 1e3).toFixed(1).padStart(8)}   ${r.elements_per_s.toExponential(3).padStart(10)}   ${r.GB_per_s.toFixed(2).padStart(5)}   ${r.cpu_time_elements_per_s.toExponential(3).padStart(10)}`);
+    console.log(
+      ` ${r.dtype.padEnd(9)} ${String(r.threads).padStart(7)}  ${r.op.padEnd(15)} ${(r.best_s * 1e3).toFixed(1).padStart(8)}   ${r.elements_per_s.toExponential(3).padStart(10)}   ${r.GB_per_s.toFixed(2).padStart(5)}   ${r.cpu_time_elements_per_s.toExponential(3).padStart(10)}`,
+    );
   }
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'perturb.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({
-    date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, isa: native.directionIsa(), load_average_1m: load,
-    model: 'gpt2-124M shape (config.json + model.safetensors, F32; BF16 converted on load)', reps, rows,
-  }, null, 2) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        isa: native.directionIsa(),
+        load_average_1m: load,
+        model: 'gpt2-124M shape (config.json + model.safetensors, F32; BF16 converted on load)',
+        reps,
+        rows,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`\nwrote ${out}`);
 }
 

@@ -30,7 +30,9 @@ export function runPrivacyBench(): Row[] {
   rows.push({ name: 'PLD T=20000 q=0.04 σ=1.5 (cold)', ms: pld.ms, value: pld.out.epsilon, note: 'ε at δ=1e-5, interval 1e-4, both adjacencies' });
   const pld2 = time(() => new PldAccountant().step(g(0.04, 1.5), 2249).getEpsilon(1e-5));
   rows.push({ name: 'PLD T=2249 q=0.04 σ=1.5', ms: pld2.ms, value: pld2.out.epsilon, note: 'published 6.76705' });
-  const het = time(() => new PldAccountant().step(g(0.04, 1.5), 1000).step(g(0.02, 1.2), 1000).step({ kind: 'laplace', sampleRate: 0.04, clip: 1, scale: 4 }, 500).getEpsilon(1e-5));
+  const het = time(() =>
+    new PldAccountant().step(g(0.04, 1.5), 1000).step(g(0.02, 1.2), 1000).step({ kind: 'laplace', sampleRate: 0.04, clip: 1, scale: 4 }, 500).getEpsilon(1e-5),
+  );
   rows.push({ name: 'PLD heterogeneous (3 groups)', ms: het.ms, value: het.out.epsilon, note: '1000 + 1000 Gaussian + 500 Laplace steps' });
 
   // RDP: a fresh accountant each time (no cache)

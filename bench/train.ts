@@ -36,11 +36,29 @@ try {
   };
   const rows: Record<string, number | string>[] = [];
   for (const directions of [1, 4]) {
-    const trainer = new DPZOTrainer(model, { train, epsilon: 8, delta: 1e-5, accountant: 'rdp', batchSize: expectedBatch, steps, lr: 1e-6, zoEps: 1e-3, clip: 1, directions });
+    const trainer = new DPZOTrainer(model, {
+      train,
+      epsilon: 8,
+      delta: 1e-5,
+      accountant: 'rdp',
+      batchSize: expectedBatch,
+      steps,
+      lr: 1e-6,
+      zoEps: 1e-3,
+      clip: 1,
+      directions,
+    });
     const r = await trainer.train();
     // the bench's data is public: expected examples per step is its own q·N (the report carries no N)
     const examplesPerSecond = r.stepsPerSecond * expectedBatch;
-    rows.push({ directions, steps: r.steps, seconds: +r.seconds.toFixed(2), stepsPerSecond: +r.stepsPerSecond.toFixed(3), examplesPerSecond: +examplesPerSecond.toFixed(2), tokensPerSecond: Math.round(examplesPerSecond * seqLen * 2 * directions) });
+    rows.push({
+      directions,
+      steps: r.steps,
+      seconds: +r.seconds.toFixed(2),
+      stepsPerSecond: +r.stepsPerSecond.toFixed(3),
+      examplesPerSecond: +examplesPerSecond.toFixed(2),
+      tokensPerSecond: Math.round(examplesPerSecond * seqLen * 2 * directions),
+    });
   }
   const result = {
     bench: 'train',

@@ -68,8 +68,5 @@ export function resolveAddonPath(o: AddonLookup = {}): string {
   // the libc is asked only now: the process report behind it costs tens of ms
   const prebuilt = prebuildPath(o, root);
   if (exists(prebuilt)) return prebuilt;
-  throw new DpzoError(
-    'ERR_ADDON',
-    `no native addon built or prebuilt for this platform (looked in ${[...sourceBuilds(root), prebuilt].join(', ')})`,
-  );
+  throw new DpzoError('ERR_ADDON', `no native addon built or prebuilt for this platform (looked in ${[...sourceBuilds(root), prebuilt].join(', ')})`);
 }

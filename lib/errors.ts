@@ -1,9 +1,63 @@
-// The error type of the TypeScript layer: a message plus a stable `code`,
-// the same convention as the native core's errors.
+// defines: DpzoError, the one error type of the TypeScript layer (a message plus
+// a stable `code`, the convention of the native core's errors), and ErrorCode,
+// every code any layer throws: the native core's (through the addon), the data
+// layer's, the privacy layer's and the trainer's. Subclasses (DataError,
+// PrivacyError, PrivacyBudgetExceededError) narrow it; the CLI prints any of
+// them as one line `dpzo: <message> [<code>]`.
+
+/** Codes of the native core (native/include/dpzo/error.h), raised through the addon. */
+export type NativeErrorCode =
+  | 'ERR_ADDON'
+  | 'ERR_ARGUMENT'
+  | 'ERR_BATCH'
+  | 'ERR_BUSY'
+  | 'ERR_CANCELLED'
+  | 'ERR_CONFIG'
+  | 'ERR_CONFIG_MISSING'
+  | 'ERR_DEVICE'
+  | 'ERR_DISPOSED'
+  | 'ERR_DTYPE'
+  | 'ERR_INTERNAL'
+  | 'ERR_IO'
+  | 'ERR_MODEL_TYPE'
+  | 'ERR_NON_FINITE'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_SAFETENSORS_HEADER'
+  | 'ERR_SAFETENSORS_OFFSETS'
+  | 'ERR_SAFETENSORS_TRUNCATED'
+  | 'ERR_SEED'
+  | 'ERR_SEQUENCE_LENGTH'
+  | 'ERR_SHARD_MISSING'
+  | 'ERR_TENSOR_MISSING'
+  | 'ERR_TENSOR_SHAPE'
+  | 'ERR_TENSOR_UNKNOWN'
+  | 'ERR_TOKEN_RANGE';
+
+/** Codes of the data layer (lib/data): the file, row or field is named in the message. */
+export type DataErrorCode =
+  'ERR_DATA' | 'ERR_DATA_FORMAT' | 'ERR_DATA_EMPTY' | 'ERR_DATA_FIELD' | 'ERR_DATA_LABEL' | 'ERR_DATA_TEMPLATE' | 'ERR_NO_TOKENIZER' | 'ERR_DATA_TOKENS';
+
+/** Codes of the privacy layer (lib/privacy): accounting arguments, the budget, the ledger. */
+export type PrivacyErrorCode =
+  'ERR_ARGUMENT' | 'ERR_INTERNAL' | 'ERR_IO' | 'ERR_BUDGET_EXCEEDED' | 'ERR_BUDGET_IMPOSSIBLE' | 'ERR_LEDGER_CORRUPT' | 'ERR_LEDGER_LOCKED' | 'ERR_LEDGER_TORN';
+
+/** Codes of the trainer and its run directory (lib/dpzo). */
+export type TrainErrorCode =
+  | 'ERR_TRAIN_OPTION'
+  | 'ERR_TRAIN_BUSY'
+  | 'ERR_TRAIN_HOOK'
+  | 'ERR_RUN_EXISTS'
+  | 'ERR_RUN_MISSING'
+  | 'ERR_RUN_MISMATCH'
+  | 'ERR_RUN_CORRUPT'
+  | 'ERR_RUN_CLOSED'
+  | 'ERR_EXPORT_EXISTS';
+
+export type ErrorCode = NativeErrorCode | DataErrorCode | PrivacyErrorCode | TrainErrorCode;
 
 export class DpzoError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DpzoError';
     this.code = code;

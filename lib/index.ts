@@ -1,9 +1,9 @@
-// dpzo's public API: models (native core), data, privacy accounting, and the
-// DP-ZO trainer. Everything the CLI does is reachable from here.
-export { loadModel, NativeBackedModel, checkSeed } from './model/model.js';
+// dpzo's public API (the documented one: README "API", docs/training.md): models
+// (native core), data, privacy accounting, and the DP-ZO trainer with prepareRun.
+// The raw addon, the model's native binding and the crash repair stay internal.
+export { loadModel, checkSeed } from './model/model.js';
 export type * from './model/types.js';
-export { DpzoError } from './errors.js';
-export { native } from './native.js';
+export { DpzoError, type ErrorCode, type NativeErrorCode, type DataErrorCode, type PrivacyErrorCode, type TrainErrorCode } from './errors.js';
 export * from './data/index.js';
 export * from './privacy/index.js';
 export * from './dpzo/index.js';

@@ -9,11 +9,30 @@ const require = createRequire(import.meta.url);
 
 /** Stable codes carried by errors from the native core (native/include/dpzo/errors.h). */
 export type DpzoErrorCode =
-  | 'ERR_ARGUMENT' | 'ERR_IO' | 'ERR_CONFIG_MISSING' | 'ERR_CONFIG' | 'ERR_MODEL_TYPE'
-  | 'ERR_SAFETENSORS_HEADER' | 'ERR_SAFETENSORS_TRUNCATED' | 'ERR_SAFETENSORS_OFFSETS' | 'ERR_DTYPE'
-  | 'ERR_TENSOR_MISSING' | 'ERR_TENSOR_SHAPE' | 'ERR_TENSOR_UNKNOWN' | 'ERR_SHARD_MISSING' | 'ERR_SEED'
-  | 'ERR_TOKEN_RANGE' | 'ERR_SEQUENCE_LENGTH' | 'ERR_BATCH' | 'ERR_CANCELLED' | 'ERR_DEVICE'
-  | 'ERR_DISPOSED' | 'ERR_BUSY' | 'ERR_NON_FINITE' | 'ERR_OUT_OF_MEMORY' | 'ERR_INTERNAL';
+  | 'ERR_ARGUMENT'
+  | 'ERR_IO'
+  | 'ERR_CONFIG_MISSING'
+  | 'ERR_CONFIG'
+  | 'ERR_MODEL_TYPE'
+  | 'ERR_SAFETENSORS_HEADER'
+  | 'ERR_SAFETENSORS_TRUNCATED'
+  | 'ERR_SAFETENSORS_OFFSETS'
+  | 'ERR_DTYPE'
+  | 'ERR_TENSOR_MISSING'
+  | 'ERR_TENSOR_SHAPE'
+  | 'ERR_TENSOR_UNKNOWN'
+  | 'ERR_SHARD_MISSING'
+  | 'ERR_SEED'
+  | 'ERR_TOKEN_RANGE'
+  | 'ERR_SEQUENCE_LENGTH'
+  | 'ERR_BATCH'
+  | 'ERR_CANCELLED'
+  | 'ERR_DEVICE'
+  | 'ERR_DISPOSED'
+  | 'ERR_BUSY'
+  | 'ERR_NON_FINITE'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_INTERNAL';
 
 export interface NativeTensorInfo {
   name: string;
@@ -99,9 +118,9 @@ export function nativeAddon(): NativeAddon {
     try {
       cached = load();
     } catch (e) {
-      const err = new Error(
-        `dpzo: the native addon is not built (${(e as Error).message.split('\n')[0]}). Run \`npm run build:native\`.`,
-      ) as Error & { code: string };
+      const err = new Error(`dpzo: the native addon is not built (${(e as Error).message.split('\n')[0]}). Run \`npm run build:native\`.`) as Error & {
+        code: string;
+      };
       err.code = 'ERR_ADDON';
       throw err;
     }

@@ -1,7 +1,10 @@
-// Small shared helpers of the CLI: option parsers and a two-column table.
+// defines: how the CLI prints — the two-column table, the training plan and report rows,
+// evaluation results — and the small option parsers shared by the commands.
 import { InvalidArgumentError } from 'commander';
 import { MAX_THREADS } from '../model/model.js';
 import type { Device } from '../model/types.js';
+import type { EvalResult } from '../dpzo/evaluate.js';
+import type { TrainPlan, TrainReport } from '../dpzo/index.js';
 
 export function parseDevice(v: string): Device {
   if (v !== 'cpu' && v !== 'cuda' && v !== 'auto') throw new InvalidArgumentError('must be cpu, cuda or auto');
@@ -18,4 +21,53 @@ export function parseThreads(v: string): number {
 export function printTable(rows: [string, string][], out: NodeJS.WritableStream = process.stdout): void {
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) out.write(`${k.padEnd(w)}  ${v}\n`);
+}
+
+function fmt(x: number | undefined, d = 4): string {
+  return x === undefined || !Number.isFinite(x) ? '—' : Number(x.toPrecision(d)).toString();
+}
+
+export function noiseText(p: TrainPlan): string {
+  return p.mechanism === 'gaussian'
+    ? `gaussian, σ = ${fmt(p.noiseMultiplier)} (noise std σ·C = ${fmt(p.noiseMultiplier! * p.clip)})`
+    : `laplace, b = ${fmt(p.laplaceScale)}`;
+}
+
+export function planRows(p: TrainPlan, numTrainable?: number): [string, string][] {
+  return [
+    ['budget', `ε = ${p.budget.epsilon}, δ = ${p.budget.delta} (${p.accountant.toUpperCase()} accountant)`],
+    ['noise', `${noiseText(p)}${p.calibrated ? ', calibrated' : ''}`],
+    ['predicted ε', `${fmt(p.predictedEpsilon)} after ${p.steps} steps`],
+    ['sampling', `Poisson, q = ${fmt(p.sampleRate)} (expected batch ${p.expectedBatch} of ${p.datasetSize})`],
+    ['step', `${p.directions} direction(s), ε_zo = ${p.zoEps}, clip C = ${p.clip} (${p.mechanism === 'gaussian' ? 'L2' : 'L1'})`],
+    ['learning rate', `${p.lr} ${p.schedule}${p.warmupSteps ? `, ${p.warmupSteps} warmup steps` : ''}`],
+    ...(numTrainable !== undefined ? ([['trainable', numTrainable.toLocaleString('en-US') + ' parameters']] as [string, string][]) : []),
+  ];
+}
+
+export function evalText(r: EvalResult | undefined): string {
+  if (!r) return '—';
+  if (r.metric === 'accuracy') return `accuracy ${fmt(r.accuracy)} (loss ${fmt(r.loss)})`;
+  if (r.metric === 'f1') return `F1 ${fmt(r.f1)}, exact match ${fmt(r.exactMatch)} (loss ${fmt(r.loss)})`;
+  return `loss ${fmt(r.loss)}`;
+}
+
+export function reportRows(r: TrainReport): [string, string][] {
+  const rows: [string, string][] = [
+    ['status', `${r.stopReason}: ${r.steps} of ${r.plannedSteps} steps in ${fmt(r.seconds, 3)} s (${fmt(r.stepsPerSecond, 3)} steps/s)`],
+    [
+      'ε spent',
+      `${fmt(r.epsilon.pld)} (PLD), ${fmt(r.epsilon.rdp)} (RDP${r.epsilon.rdpOrder !== undefined ? `, order ${r.epsilon.rdpOrder}` : ''})${r.epsilon.pure !== undefined ? `, pure ε ${fmt(r.epsilon.pure)}` : ''} at δ = ${r.epsilon.delta}`,
+    ],
+    ['budget', `ε = ${r.budget.epsilon}, δ = ${r.budget.delta}`],
+    ['noise', noiseText(r.plan)],
+    ['sampling', `q = ${fmt(r.plan.sampleRate)} (expected batch ${r.plan.expectedBatch} of ${r.plan.datasetSize})`],
+  ];
+  if (r.evalBefore) {
+    rows.push(['before', evalText(r.evalBefore)]);
+    rows.push(['after', evalText(r.evalAfter)]);
+  }
+  if (r.runDir) rows.push(['run', r.runDir]);
+  if (!r.private) rows.push(['WARNING', 'test hooks were installed: this run is NOT private']);
+  return rows;
 }

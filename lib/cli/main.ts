@@ -6,13 +6,14 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isCoded } from '../errors.js';
+import { packageVersion } from '../package-info.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('dpzo')
     .description('Differentially private zeroth-order fine-tuning (DP-ZO) of transformer language models')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     // commander's own error output is two lines without a code: main() prints the project's one line instead
     .configureOutput({ outputError: () => {} });

@@ -24,7 +24,11 @@ function fmt(x: number, digits = 4): string {
 function eta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }
 
 export function createProgress(total: number, opts: { stream?: NodeJS.WriteStream; tty?: boolean; label?: string; lossLabel?: string } = {}): Progress {
@@ -34,7 +38,13 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
   const label = opts.label ?? 'train';
   if (tty) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} |{bar}| {value}/{total} | ${lossLabel} {loss} | ε {eps} | ETA {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+      {
+        format: `${label} |{bar}| {value}/{total} | ${lossLabel} {loss} | ε {eps} | ETA {eta_formatted}`,
+        stream,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 20,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { loss: '—', eps: '0' });

@@ -1,58 +1,142 @@
-// defines: RunConfig — a whole training run as plain JSON (what `dpzo train`
-// flags and `--config FILE` describe, and what run.json keeps for --resume) —
-// with its zod schema, and taskSpecOf, the data task it implies.
+// defines: the one configuration schema of a training run — RUN_FIELDS, a table
+// with one row per field: its zod type, whether it is required, its default,
+// whether the trainer reads it (TrainOptions), and its command-line flag with a
+// description. Derived from it: RunConfig and its zod schema (`dpzo train` flags,
+// `--config FILE`, and what run.json keeps for --resume), TRAIN_KEYS and
+// TRAIN_DEFAULTS (lib/dpzo/options.ts), and the commander options
+// (lib/cli/options.ts). Also taskSpecOf, the data task a config implies.
 import { z } from 'zod';
 
 import type { TaskSpec } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 
+/** How a flag's text becomes a value (a boolean flag takes no argument). */
+export type FlagParse = 'string' | 'number' | 'integer' | 'labelWords' | 'boolean';
+
+export interface FlagSpec {
+  /** commander's flag syntax, e.g. '--batch-size <b>'. */
+  flags: string;
+  description: string;
+  parse: FlagParse;
+  /** Only `dpzo train` has it (not `dpzo eval`). */
+  trainOnly?: boolean;
+}
+
+export interface FieldSpec<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  required: boolean;
+  /** Applied by makePlan when the field is absent (shown in --help). */
+  default?: unknown;
+  /** Read by the trainer: part of TrainOptions. */
+  train: boolean;
+  flag: FlagSpec | null;
+}
+
 const num = z.number().finite();
-export const RunConfigSchema = z
-  .object({
-    model: z.string().min(1),
-    data: z.string().min(1),
-    task: z.enum(['lm', 'classification', 'tokens']),
-    eval: z.string().min(1).optional(),
-    evalPublic: z.boolean().optional(),
-    privateDiagnostics: z.boolean().optional(),
-    evalEvery: z.number().int().nonnegative().optional(),
-    evalMax: z.number().int().positive().optional(),
-    epsilon: num.positive(),
-    delta: num.positive().lt(1),
-    accountant: z.enum(['pld', 'rdp']).optional(),
-    mechanism: z.enum(['gaussian', 'laplace']).optional(),
-    noiseMultiplier: num.positive().optional(),
-    laplaceScale: num.positive().optional(),
-    batchSize: num.positive().optional(),
-    steps: z.number().int().positive().optional(),
-    epochs: num.positive().optional(),
-    lr: num.nonnegative().optional(),
-    schedule: z.enum(['constant', 'linear', 'cosine']).optional(),
-    warmupSteps: z.number().int().nonnegative().optional(),
-    zoEps: num.positive().optional(),
-    clip: num.positive().optional(),
-    directions: z.number().int().positive().optional(),
-    weightDecay: num.nonnegative().optional(),
-    trainable: z.union([z.string(), z.array(z.string())]).optional(),
-    out: z.string().min(1).optional(),
-    threads: z.number().int().positive().optional(),
-    dtype: z.enum(['float32', 'float16', 'bfloat16']).optional(),
-    template: z.string().optional(),
-    labelWords: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
-    textField: z.string().optional(),
-    labelField: z.string().optional(),
-    promptField: z.string().optional(),
-    completionField: z.string().optional(),
-    inputField: z.string().optional(),
-    labelsField: z.string().optional(),
-    maxLength: z.number().int().positive().optional(),
-    limit: z.number().int().positive().optional(),
-    maxBatchTokens: z.number().int().positive().optional(),
-  })
-  .strict();
+
+function field<S extends z.ZodType, const T extends boolean = false, const R extends boolean = false, const D extends z.infer<S> | undefined = undefined>(
+  schema: S,
+  flag: FlagSpec | null,
+  opts: { train?: T; required?: R; default?: D } = {},
+): FieldSpec<S> & { train: T; required: R; default: D } {
+  return { schema, flag, train: (opts.train ?? false) as T, required: (opts.required ?? false) as R, default: opts.default as D };
+}
+
+const flag = (flags: string, description: string, parse: FlagParse = 'string', trainOnly = false): FlagSpec => ({
+  flags,
+  description,
+  parse,
+  ...(trainOnly ? { trainOnly } : {}),
+});
+
+/** Every field of a run, in the order of run.json's config and of `dpzo train --help`. */
+export const RUN_FIELDS = {
+  model: field(z.string().min(1), flag('--model <dir>', 'Hugging Face model directory'), { required: true }),
+  data: field(z.string().min(1), flag('--data <file>', 'training data (.jsonl, .json, .csv, .tsv)'), { required: true }),
+  task: field(z.enum(['lm', 'classification', 'tokens']), flag('--task <kind>', 'lm | classification | tokens'), { required: true }),
+  eval: field(z.string().min(1), flag('--eval <file>', 'held-out evaluation data')),
+  evalPublic: field(z.boolean(), flag('--eval-public', 'declare the evaluation set public (no warning)', 'boolean'), { train: true }),
+  privateDiagnostics: field(
+    z.boolean(),
+    flag(
+      '--private-diagnostics',
+      'also print and log statistics of the private batches (loss, batch size, clipping); they are NOT covered by the privacy guarantee',
+      'boolean',
+    ),
+    { train: true },
+  ),
+  evalEvery: field(z.number().int().nonnegative(), flag('--eval-every <k>', 'evaluate every k steps (default: before and after only)', 'integer'), {
+    train: true,
+  }),
+  evalMax: field(z.number().int().positive(), flag('--eval-max <n>', 'evaluate on the first n examples', 'integer')),
+  epsilon: field(num.positive(), flag('--epsilon <ε>', 'privacy budget ε', 'number'), { required: true, train: true }),
+  delta: field(num.positive().lt(1), flag('--delta <δ>', 'privacy budget δ', 'number'), { required: true, train: true }),
+  accountant: field(z.enum(['pld', 'rdp']), flag('--accountant <a>', 'accountant that calibrates and enforces the budget'), { train: true, default: 'pld' }),
+  mechanism: field(z.enum(['gaussian', 'laplace']), flag('--mechanism <m>', 'noise mechanism'), { train: true, default: 'gaussian' }),
+  noiseMultiplier: field(num.positive(), flag('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget)', 'number'), { train: true }),
+  laplaceScale: field(num.positive(), flag('--laplace-scale <b>', 'explicit Laplace scale instead of calibration', 'number'), { train: true }),
+  batchSize: field(num.positive(), flag('--batch-size <b>', 'expected batch size q·N (Poisson sampling; default 16, at most N)', 'number'), { train: true }),
+  steps: field(z.number().int().positive(), flag('--steps <n>', 'number of steps', 'integer'), { train: true }),
+  epochs: field(num.positive(), flag('--epochs <e>', 'epochs (steps = ceil(e·N / batch size))', 'number'), { train: true }),
+  lr: field(num.nonnegative(), flag('--lr <η>', 'learning rate', 'number'), { train: true, default: 1e-6 }),
+  schedule: field(z.enum(['constant', 'linear', 'cosine']), flag('--schedule <kind>', 'learning-rate schedule'), { train: true, default: 'constant' }),
+  warmupSteps: field(z.number().int().nonnegative(), flag('--warmup-steps <n>', 'linear warmup steps', 'integer'), { train: true }),
+  zoEps: field(num.positive(), flag('--zo-eps <ε>', 'perturbation scale ε_zo', 'number'), { train: true, default: 1e-3 }),
+  clip: field(num.positive(), flag('--clip <C>', 'per-example clipping threshold C', 'number'), { train: true, default: 1 }),
+  directions: field(z.number().int().positive(), flag('--directions <n>', 'directions per step', 'integer'), { train: true, default: 1 }),
+  weightDecay: field(
+    num.nonnegative(),
+    flag('--weight-decay <λ>', 'decoupled weight decay λ: θ ← (1 − ηλ)θ on weight matrices, never biases or norms', 'number'),
+    { train: true, default: 0 },
+  ),
+  trainable: field(
+    z.union([z.string(), z.array(z.string())]),
+    flag('--trainable <patterns>', "comma-separated tensor name patterns ('*' wildcard or substring)"),
+  ),
+  out: field(z.string().min(1), flag('--out <dir>', 'run directory: run.json, trajectory.jsonl, ledger.jsonl, metrics.jsonl', 'string', true)),
+  threads: field(z.number().int().positive(), flag('--threads <n>', 'native worker threads', 'integer')),
+  dtype: field(z.enum(['float32', 'float16', 'bfloat16']), flag('--dtype <t>', 'convert weights on load')),
+  template: field(z.string(), flag('--template <t>', 'classification prompt template (default "{sentence} It was")')),
+  labelWords: field(
+    z.union([z.array(z.string()), z.record(z.string(), z.string())]),
+    flag('--label-words <words>', 'label words: JSON array/object or comma-separated (default " terrible, great")', 'labelWords'),
+  ),
+  textField: field(z.string(), flag('--text-field <name>', 'text field (classification default "sentence", lm default "text")')),
+  labelField: field(z.string(), flag('--label-field <name>', 'label field (default "label")')),
+  promptField: field(z.string(), flag('--prompt-field <name>', 'lm prompt field (default "prompt")')),
+  completionField: field(z.string(), flag('--completion-field <name>', 'lm completion field (default "completion")')),
+  inputField: field(z.string(), flag('--input-field <name>', 'tokens task: ids field (default "input_ids")')),
+  labelsField: field(z.string(), flag('--labels-field <name>', 'tokens task: labels field (default "labels")')),
+  maxLength: field(z.number().int().positive(), flag('--max-length <n>', 'longest sequence in tokens (default 256)', 'integer')),
+  limit: field(z.number().int().positive(), flag('--limit <n>', 'use the first n training examples', 'integer')),
+  maxBatchTokens: field(z.number().int().positive(), flag('--max-batch-tokens <n>', 'most tokens per forward call', 'integer'), { train: true }),
+} as const;
+
+type Fields = typeof RUN_FIELDS;
+export type RunFieldName = keyof Fields;
+type Shape = { [K in RunFieldName]: Fields[K]['required'] extends true ? Fields[K]['schema'] : z.ZodOptional<Fields[K]['schema']> };
+
+function shape(): Shape {
+  const out: Record<string, z.ZodType> = {};
+  for (const [k, f] of Object.entries(RUN_FIELDS) as [string, FieldSpec][]) out[k] = f.required ? f.schema : f.schema.optional();
+  return out as Shape;
+}
+
+export const RunConfigSchema = z.object(shape()).strict();
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
+/** The fields the trainer reads, by name. */
+export type TrainKey = { [K in RunFieldName]: Fields[K]['train'] extends true ? K : never }[RunFieldName];
+export const TRAIN_KEYS = (Object.keys(RUN_FIELDS) as RunFieldName[]).filter((k) => RUN_FIELDS[k].train) as TrainKey[];
+
+type Defaulted = { [K in RunFieldName]: Fields[K]['default'] extends undefined ? never : K }[RunFieldName];
+/** Defaults the plan applies, from the table. */
+export const TRAIN_DEFAULTS = Object.fromEntries(
+  (Object.keys(RUN_FIELDS) as RunFieldName[]).filter((k) => RUN_FIELDS[k].default !== undefined).map((k) => [k, (RUN_FIELDS[k] as FieldSpec).default]),
+) as { [K in Defaulted]-?: Exclude<RunConfig[K], undefined> };
+
+/** The expected batch size when none is given: 16, or the whole set when smaller. */
 export const DEFAULT_BATCH_SIZE = 16;
 
 export function parseRunConfig(value: unknown, where: string): RunConfig {
@@ -74,6 +158,7 @@ export function trainablePatterns(t: RunConfig['trainable']): string[] | undefin
 
 export function taskSpecOf(c: RunConfig): TaskSpec {
   if (c.task === 'tokens') return { kind: 'tokens', inputField: c.inputField, labelsField: c.labelsField };
-  if (c.task === 'classification') return { kind: 'classification', textField: c.textField, labelField: c.labelField, template: c.template, labelWords: c.labelWords };
+  if (c.task === 'classification')
+    return { kind: 'classification', textField: c.textField, labelField: c.labelField, template: c.template, labelWords: c.labelWords };
   return { kind: 'lm', textField: c.textField, promptField: c.promptField, completionField: c.completionField };
 }

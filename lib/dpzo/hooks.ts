@@ -2,8 +2,8 @@
 // that check a step by hand. It is deliberately not exported from the package's
 // public API (lib/index.ts, lib/dpzo/index.ts); a trainer with hooks marks its
 // run.json and report `private: false`, so a run made this way can never pass
-// for a private one.
-import type { DPZOTrainer } from './trainer.js';
+// for a private one. Keyed by the trainer object, so this file imports nothing
+// of the trainer's (no type loop hooks ↔ trainer).
 
 export interface TrainerTestHooks {
   /** Direction seeds of `step` (n of them). */
@@ -14,12 +14,12 @@ export interface TrainerTestHooks {
   batch?: (step: number) => number[];
 }
 
-const registry = new WeakMap<DPZOTrainer, TrainerTestHooks>();
+const registry = new WeakMap<object, TrainerTestHooks>();
 
-export function installTestHooks(trainer: DPZOTrainer, hooks: TrainerTestHooks): void {
+export function installTestHooks(trainer: object, hooks: TrainerTestHooks): void {
   registry.set(trainer, hooks);
 }
 
-export function testHooksOf(trainer: DPZOTrainer): TrainerTestHooks | undefined {
+export function testHooksOf(trainer: object): TrainerTestHooks | undefined {
   return registry.get(trainer);
 }

@@ -1,10 +1,15 @@
-// defines: the trainer's public surface (the test hooks are deliberately absent).
-export { DPZOTrainer, reconcile, type TrainReport, type StepInfo, type PrivateStepDiagnostics, type EvalEvent, type TrainCallbacks, type StopReason, type RunRecord } from './trainer.js';
-export { makePlan, DEFAULTS, type TrainOptions, type TrainPlan } from './options.js';
+// defines: the trainer's public surface (the test hooks and the crash repair are deliberately absent).
+export { DPZOTrainer, type StepInfo, type EvalEvent, type TrainCallbacks } from './trainer.js';
+export type { TrainReport, StopReason } from './report.js';
+export type { PrivateStepDiagnostics } from './step.js';
+export type { RunRecord } from './run-record.js';
+export { makePlan, type TrainOptions, type TrainPlan, type MechanismKind } from './options.js';
 export { evaluate, headlineMetric, type EvalResult, type EvalOptions, type MetricName } from './evaluate.js';
 export { exportRun, replayTrajectory, type ExportResult } from './replay.js';
-export { readTrajectory, readRunJson, RUN_FILE, TRAJECTORY_FILE, LEDGER_FILE, type StepRecord, type TrajectoryLine } from './trajectory.js';
+export { readTrajectory, type StepRecord, type TrajectoryLine } from './trajectory.js';
+export { readRunJson, RUN_FILE, TRAJECTORY_FILE, LEDGER_FILE } from './run-record.js';
 export { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
 export { clipScalars, type ClipNorm, type ClipResult } from './clip.js';
 export { exactMatch, tokenF1, normalizeAnswer } from './squad.js';
-export { spent, calibrate, type Spent, type Release, type MechanismKind } from './accounting.js';
+export { prepareRun, loadRunConfig, type PreparedRun } from './session.js';
+export { parseRunConfig, type RunConfig } from './config.js';

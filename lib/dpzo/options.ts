@@ -2,52 +2,28 @@
 // validates them and calibrates the noise before any release: a bad option or
 // an impossible budget is an error here, never mid-training.
 import type { Dataset } from '../data/tasks.js';
+import { type RunConfig, TRAIN_DEFAULTS, type TrainKey } from './config.js';
 import { DpzoError } from '../errors.js';
-import { type AccountantKind, type MechanismKind as Mechanism, calibrate, epsilonOf } from './accounting.js';
+import { type AccountantKind, type Mechanism as Release, planNoise } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
 
-export interface TrainOptions {
+/** Which noise a step adds (the parameters are in the plan). */
+export type MechanismKind = 'gaussian' | 'laplace';
+type Mechanism = MechanismKind;
+
+/** The run's fields the trainer reads, as RunConfig declares them (config.ts: one table for flags, config files and these options). */
+type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
+
+export interface TrainOptions extends ConfigFields {
   train: Dataset;
   /** Held-out set evaluated before, after, and every `evalEvery` steps. */
   eval?: Dataset;
-  /** The eval set is public data (otherwise evaluating on it is outside the guarantee: a warning). */
-  evalPublic?: boolean;
-  /**
-   * Report statistics of the private batches (loss, |S|, clipping counts) in
-   * onStep and the report. Off by default: they are not released by the
-   * mechanism and are outside the differential-privacy guarantee.
-   */
-  privateDiagnostics?: boolean;
-  evalEvery?: number;
   evalMaxExamples?: number;
   /** Tokenizer decode, for generation metrics on prompt/completion eval data. */
   decode?: (ids: number[]) => string;
   eosTokenId?: number | null;
-
-  /** Target budget: calibrates σ (or b) and caps the ledger. */
-  epsilon: number;
-  delta: number;
-  accountant?: AccountantKind;
-  mechanism?: Mechanism;
-  /** Explicit noise instead of calibration (must still fit the budget for the planned steps). */
-  noiseMultiplier?: number;
-  laplaceScale?: number;
-
   /** Expected batch size q·N (Poisson sampling: actual batches vary). */
   batchSize: number;
-  steps?: number;
-  epochs?: number;
-  lr?: number;
-  schedule?: ScheduleKind;
-  warmupSteps?: number;
-  /** Perturbation scale ε_zo. */
-  zoEps?: number;
-  clip?: number;
-  directions?: number;
-  weightDecay?: number;
-  /** Most tokens per native forward call. */
-  maxBatchTokens?: number;
-
   /** Trajectory checkpoint directory (run.json, trajectory.jsonl, ledger.jsonl). */
   runDir?: string;
   resume?: boolean;
@@ -80,7 +56,7 @@ export interface TrainPlan {
   calibrated: boolean;
 }
 
-export const DEFAULTS = { lr: 1e-6, zoEps: 1e-3, clip: 1, directions: 1, schedule: 'constant' as ScheduleKind, mechanism: 'gaussian' as Mechanism, accountant: 'pld' as AccountantKind, evalEvery: 0 };
+const DEFAULTS = TRAIN_DEFAULTS;
 
 function bad(field: string, why: string): DpzoError {
   return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
@@ -116,17 +92,19 @@ export function makePlan(o: TrainOptions): TrainPlan {
   positiveInt(o.evalEvery === 0 ? undefined : o.evalEvery, 'evalEvery');
   positiveInt(o.maxBatchTokens, 'maxBatchTokens');
   if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr >= 0)) throw bad('lr', `must be a non-negative number (got ${o.lr})`);
-  if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) throw bad('warmupSteps', `must be a non-negative integer (got ${o.warmupSteps})`);
+  if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0))
+    throw bad('warmupSteps', `must be a non-negative integer (got ${o.warmupSteps})`);
   const schedule = o.schedule ?? DEFAULTS.schedule;
   if (!['constant', 'linear', 'cosine'].includes(schedule)) throw bad('schedule', `must be constant, linear or cosine (got '${schedule}')`);
   const mechanism = o.mechanism ?? DEFAULTS.mechanism;
   if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw bad('mechanism', `must be gaussian or laplace (got '${mechanism}')`);
   const accountant = o.accountant ?? DEFAULTS.accountant;
   if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld or rdp (got '${accountant}')`);
-  const weightDecay = o.weightDecay ?? 0;
+  const weightDecay = o.weightDecay ?? DEFAULTS.weightDecay;
   if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
   // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)
-  if (weightDecay > 0 && !((o.lr ?? DEFAULTS.lr) * weightDecay < 1)) throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${(o.lr ?? DEFAULTS.lr) * weightDecay})`);
+  if (weightDecay > 0 && !((o.lr ?? DEFAULTS.lr) * weightDecay < 1))
+    throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${(o.lr ?? DEFAULTS.lr) * weightDecay})`);
   if (mechanism === 'gaussian' && o.laplaceScale !== undefined) throw bad('laplaceScale', 'applies to the laplace mechanism only');
   if (mechanism === 'laplace' && o.noiseMultiplier !== undefined) throw bad('noiseMultiplier', 'applies to the gaussian mechanism only');
   positive(o.noiseMultiplier, 'noiseMultiplier');
@@ -139,26 +117,14 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);
   const clip = o.clip ?? DEFAULTS.clip;
   const budget = { epsilon: o.epsilon, delta: o.delta };
-  const explicit = mechanism === 'gaussian' ? o.noiseMultiplier : o.laplaceScale;
-  let noise: { noiseMultiplier?: number; laplaceScale?: number; epsilon: number };
-  if (explicit !== undefined) {
-    const given = mechanism === 'gaussian' ? { noiseMultiplier: explicit } : { laplaceScale: explicit };
-    const eps = epsilonOf({ mechanism, sampleRate, steps, clip, ...given }, o.delta, accountant);
-    if (!(eps <= o.epsilon)) {
-      throw new DpzoError('ERR_BUDGET_IMPOSSIBLE', `${steps} steps at ${mechanism === 'gaussian' ? 'σ' : 'b'} = ${explicit} spend ε = ${eps.toPrecision(4)} > the budget ${o.epsilon} (δ = ${o.delta})`);
-    }
-    noise = { ...given, epsilon: eps };
-  } else {
-    noise = calibrate(budget, { mechanism, sampleRate, steps, clip, accountant });
-  }
+  const noise = planNoise({ budget, mechanism, sampleRate, steps, clip, accountant, noiseMultiplier: o.noiseMultiplier, laplaceScale: o.laplaceScale });
   return {
     datasetSize: N,
     expectedBatch: o.batchSize,
     sampleRate,
     steps,
     mechanism,
-    ...(noise.noiseMultiplier !== undefined ? { noiseMultiplier: noise.noiseMultiplier } : {}),
-    ...(noise.laplaceScale !== undefined ? { laplaceScale: noise.laplaceScale } : {}),
+    ...(noise.mechanism.kind === 'gaussian' ? { noiseMultiplier: noise.mechanism.noiseMultiplier } : { laplaceScale: noise.mechanism.scale }),
     clip,
     directions: o.directions ?? DEFAULTS.directions,
     zoEps: o.zoEps ?? DEFAULTS.zoEps,
@@ -169,6 +135,13 @@ export function makePlan(o: TrainOptions): TrainPlan {
     budget,
     accountant,
     predictedEpsilon: noise.epsilon,
-    calibrated: explicit === undefined,
+    calibrated: noise.calibrated,
   };
+}
+
+/** The release every step of `plan` makes, as the accountants and the ledger see it. */
+export function planRelease(p: TrainPlan): Release {
+  return p.mechanism === 'gaussian'
+    ? { kind: 'gaussian', sampleRate: p.sampleRate, noiseMultiplier: p.noiseMultiplier! }
+    : { kind: 'laplace', sampleRate: p.sampleRate, clip: p.clip, scale: p.laplaceScale! };
 }

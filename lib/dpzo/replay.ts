@@ -6,8 +6,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { type TrajectoryLine, isVoid, readTrajectory, readRunJson, seedsFromStrings } from './trajectory.js';
-import type { RunRecord } from './trainer.js';
+import { readRunJson } from './run-record.js';
+import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { replayStep } from './walk.js';
 
 export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zoEps: number, signal?: AbortSignal, weightDecay = 0): Promise<number> {
@@ -23,10 +23,13 @@ export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zo
 
 /** Checks that `model` is the run's base (weights hash, trainable tensors) and replays the whole trajectory onto it. */
 export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
-  const run = readRunJson<RunRecord>(runDir);
+  const run = readRunJson(runDir);
   const hash = await model.weightsHash();
   if (hash !== run.model.weightsHash) {
-    throw new DpzoError('ERR_RUN_MISMATCH', `the base model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}… (${run.model.dir})`);
+    throw new DpzoError(
+      'ERR_RUN_MISMATCH',
+      `the base model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}… (${run.model.dir})`,
+    );
   }
   const names = model.trainableNames();
   if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames)) {
@@ -36,7 +39,15 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
 }
 
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */
-const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt', 'tokenizer.model'];
+const SIDE_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'generation_config.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer.model',
+];
 
 export interface ExportResult {
   outDir: string;
@@ -53,7 +64,7 @@ function checkExportTarget(outDir: string): void {
 
 /** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
 export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
-  const run = readRunJson<RunRecord>(runDir);
+  const run = readRunJson(runDir);
   checkExportTarget(outDir);
   const steps = await replayRun(model, runDir, signal);
   // written into a sibling directory and renamed at the end: a failure leaves nothing at outDir

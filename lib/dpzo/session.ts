@@ -11,9 +11,9 @@ import { DataError } from '../data/errors.js';
 import { DpzoError } from '../errors.js';
 import { loadModel } from '../model/model.js';
 import type { Model } from '../model/types.js';
-import { DEFAULT_BATCH_SIZE, type RunConfig, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
-import { readRunJson } from './trajectory.js';
-import { DPZOTrainer, type RunRecord } from './trainer.js';
+import { DEFAULT_BATCH_SIZE, type RunConfig, TRAIN_KEYS, type TrainKey, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
+import { type RunRecord, readRunJson } from './run-record.js';
+import { DPZOTrainer } from './trainer.js';
 
 export interface PreparedRun {
   config: RunConfig;
@@ -28,7 +28,10 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
   // cheap checks first: no model load for a config that cannot work
   if (task.kind === 'classification') validateTemplate(task.template ?? '{sentence}', task.textField);
   if (task.kind !== 'tokens' && !hasTokenizer(c.model)) {
-    throw new DataError('ERR_NO_TOKENIZER', `${c.model} has no tokenizer.json: the ${task.kind} task needs one (use --task tokens with pre-tokenized input_ids instead)`);
+    throw new DataError(
+      'ERR_NO_TOKENIZER',
+      `${c.model} has no tokenizer.json: the ${task.kind} task needs one (use --task tokens with pre-tokenized input_ids instead)`,
+    );
   }
   const trainable = trainablePatterns(c.trainable);
   const model = await (opts.loadModel ?? loadModel)(c.model, { threads: c.threads, trainable, dtype: c.dtype });
@@ -37,31 +40,15 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
     const common = { task, modelDir: c.model, config: model.config, maxLength: c.maxLength, tokenizer };
     const train = loadDataset(c.data, { ...common, limit: c.limit });
     const evalSet = c.eval ? loadDataset(c.eval, { ...common, limit: c.evalMax }) : undefined;
+    // the trainer's fields are copied by the config table's TRAIN_KEYS: a new field needs no edit here
+    const fromConfig = Object.fromEntries(TRAIN_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Pick<RunConfig, TrainKey>;
     const trainer = new DPZOTrainer(model, {
+      ...fromConfig,
       train,
       eval: evalSet,
-      evalPublic: c.evalPublic,
-      privateDiagnostics: c.privateDiagnostics,
-      evalEvery: c.evalEvery,
       decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
       eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId,
-      epsilon: c.epsilon,
-      delta: c.delta,
-      accountant: c.accountant,
-      mechanism: c.mechanism,
-      noiseMultiplier: c.noiseMultiplier,
-      laplaceScale: c.laplaceScale,
       batchSize: c.batchSize ?? Math.min(DEFAULT_BATCH_SIZE, train.examples.length),
-      steps: c.steps,
-      epochs: c.epochs,
-      lr: c.lr,
-      schedule: c.schedule,
-      warmupSteps: c.warmupSteps,
-      zoEps: c.zoEps,
-      clip: c.clip,
-      directions: c.directions,
-      weightDecay: c.weightDecay,
-      maxBatchTokens: c.maxBatchTokens,
       runDir: c.out,
       resume: opts.resume,
       trainable,

@@ -5,6 +5,7 @@ const PUNCT = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
 // Python's re \b is Unicode-aware; JavaScript's \b is ASCII-only even with /u
 const ARTICLES = /(?<![\p{L}\p{N}_])(a|an|the)(?![\p{L}\p{N}_])/gu;
 // Python's str.split() whitespace: JavaScript's \s plus \x1c-\x1f and \x85, minus \ufeff
+// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python's str.split()
 const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 export function normalizeAnswer(s: string): string {

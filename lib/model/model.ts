@@ -4,9 +4,7 @@
 import { DpzoError } from '../errors.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
-import type {
-  CallOptions, LoadOptions, LossBatch, LossResult, MemoryStats, Model, ModelConfig, Seed, SeedCoeff, WeightDType,
-} from './types.js';
+import type { CallOptions, LoadOptions, LossBatch, LossResult, MemoryStats, Model, ModelConfig, Seed, SeedCoeff, WeightDType } from './types.js';
 
 /** Most threads a model may use (the native pool's kMaxThreads): more would only starve the machine. */
 export const MAX_THREADS = 1024;
@@ -139,14 +137,9 @@ export class NativeBackedModel implements Model {
     return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);
   }
 
-  async logits(
-    batch: { inputIds: ArrayLike<number>[]; positions?: number[][] },
-    opts?: CallOptions,
-  ): Promise<Float32Array[]> {
+  async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {
     const packed = packSequences(batch.inputIds);
-    const perSeq: number[][] = batch.inputIds.map((s, i) =>
-      batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t),
-    );
+    const perSeq: number[][] = batch.inputIds.map((s, i) => batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t));
     const global: number[] = [];
     perSeq.forEach((ps, i) => {
       const n = packed.offsets[i + 1] - packed.offsets[i];
@@ -168,11 +161,7 @@ export class NativeBackedModel implements Model {
     return out;
   }
 
-  async generate(
-    promptIds: ArrayLike<number>,
-    maxNewTokens: number,
-    opts?: CallOptions & { eosTokenId?: number },
-  ): Promise<number[]> {
+  async generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]> {
     const prompt = packSequences([promptIds], 'promptIds').tokens;
     const eos = opts?.eosTokenId ?? -1;
     const r = await this.enqueue((m) => m.generate(prompt, maxNewTokens, eos), opts?.signal);

@@ -82,9 +82,10 @@ export class RdpAccountant extends AccountantBase {
     if (!r) {
       r = new Float64Array(this.orders.length);
       for (let k = 0; k < this.orders.length; k++) {
-        r[k] = m.kind === 'gaussian'
-          ? rdpSubsampledGaussian(m.sampleRate, m.noiseMultiplier, this.orders[k])
-          : rdpSubsampledLaplace(m.sampleRate, m.clip / m.scale, this.orders[k]);
+        r[k] =
+          m.kind === 'gaussian'
+            ? rdpSubsampledGaussian(m.sampleRate, m.noiseMultiplier, this.orders[k])
+            : rdpSubsampledLaplace(m.sampleRate, m.clip / m.scale, this.orders[k]);
       }
       this.perStep.set(key, r);
     }
@@ -195,7 +196,10 @@ export class PldAccountant extends AccountantBase {
 export type Accountant = RdpAccountant | PldAccountant;
 export type AccountantKind = 'rdp' | 'pld';
 
-export function createAccountant(kind: AccountantKind, options: { rdp?: { orders?: readonly number[]; conversion?: RdpConversion }; pld?: PldOptions } = {}): Accountant {
+export function createAccountant(
+  kind: AccountantKind,
+  options: { rdp?: { orders?: readonly number[]; conversion?: RdpConversion }; pld?: PldOptions } = {},
+): Accountant {
   if (kind === 'rdp') return new RdpAccountant(options.rdp);
   if (kind === 'pld') return new PldAccountant(options.pld);
   throw argumentError('accountant', kind, "'rdp' or 'pld'");

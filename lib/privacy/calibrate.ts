@@ -42,7 +42,11 @@ export interface CalibrateResult {
 
 type NoiseToEpsilon = (noise: number) => number;
 
-function epsilonFunction(kind: 'gaussian' | 'laplace', acc: CalibrationAccountant, o: { delta: number; sampleRate: number; steps: number; clip: number; orders?: readonly number[]; conversion?: RdpConversion; pld?: PldOptions }): (noise: number, steps?: number) => number {
+function epsilonFunction(
+  kind: 'gaussian' | 'laplace',
+  acc: CalibrationAccountant,
+  o: { delta: number; sampleRate: number; steps: number; clip: number; orders?: readonly number[]; conversion?: RdpConversion; pld?: PldOptions },
+): (noise: number, steps?: number) => number {
   const mech = (noise: number): Mechanism =>
     kind === 'gaussian' ? { kind, sampleRate: o.sampleRate, noiseMultiplier: noise } : { kind, sampleRate: o.sampleRate, clip: o.clip, scale: noise };
   return (noise, steps = o.steps) => {
@@ -57,7 +61,7 @@ function epsilonFunction(kind: 'gaussian' | 'laplace', acc: CalibrationAccountan
 function bisectNoise(f: NoiseToEpsilon, target: number, tol: number, start: number): { noise: number; epsilon: number } {
   let hi = start;
   let epsHi = f(hi);
-  let lo = hi;
+  let lo: number;
   if (epsHi <= target) {
     // walk down until the target is exceeded
     for (;;) {
@@ -74,7 +78,8 @@ function bisectNoise(f: NoiseToEpsilon, target: number, tol: number, start: numb
       hi *= 2;
       epsHi = f(hi);
       if (epsHi <= target) break;
-      if (hi > 1e7) throw new PrivacyError('ERR_ARGUMENT', `no noise up to 1e7 reaches epsilon=${target}: the budget is too small for these steps and sampling rate`);
+      if (hi > 1e7)
+        throw new PrivacyError('ERR_ARGUMENT', `no noise up to 1e7 reaches epsilon=${target}: the budget is too small for these steps and sampling rate`);
     }
   }
   while (hi - lo > tol * hi) {
@@ -121,7 +126,7 @@ export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   const target = checkPositive('epsilon', options.epsilon);
   const kind = options.mechanism ?? 'gaussian';
   if (kind !== 'gaussian' && kind !== 'laplace') throw argumentError('mechanism', kind, "'gaussian' or 'laplace'");
-  let acc: CalibrationAccountant = options.opacusCompat ? 'rdp' : options.accountant ?? 'pld';
+  const acc: CalibrationAccountant = options.opacusCompat ? 'rdp' : (options.accountant ?? 'pld');
   if (acc !== 'rdp' && acc !== 'pld' && acc !== 'pure') throw argumentError('accountant', acc, "'rdp', 'pld' or 'pure'");
   if (acc === 'pure' && kind !== 'laplace') throw argumentError('accountant', acc, "'rdp' or 'pld' for the Gaussian mechanism");
   const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);

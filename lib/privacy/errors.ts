@@ -1,16 +1,17 @@
-// defines: PrivacyError, argument checks shared by the accountants (code ERR_ARGUMENT naming the parameter)
+// defines: PrivacyError (a DpzoError of the privacy layer), PrivacyBudgetExceededError (the one budget
+// refusal), and the argument checks shared by the accountants (code ERR_ARGUMENT naming the parameter)
+import { DpzoError, type PrivacyErrorCode } from '../errors.js';
 
-/** An error with a stable code, like the native core's dpzo::Error. */
-export class PrivacyError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+/** An error of the privacy layer: a DpzoError with one of the privacy codes. */
+export class PrivacyError extends DpzoError {
+  declare readonly code: PrivacyErrorCode;
+  constructor(code: PrivacyErrorCode, message: string) {
+    super(code, message);
     this.name = code === 'ERR_ARGUMENT' ? 'RangeError' : 'PrivacyError';
-    this.code = code;
   }
 }
 
-/** Thrown by a ledger (or accountant user) when a release would exceed the (ε, δ) budget. */
+/** The one budget refusal: a release (ledger) or a plan (calibration) that would exceed the (ε, δ) budget. */
 export class PrivacyBudgetExceededError extends PrivacyError {
   readonly epsilon: number;
   readonly budget: { epsilon: number; delta: number };

@@ -15,4 +15,7 @@ export { composeHistory, pldEpsilon, pldDelta, mechanismPairs, type PldOptions, 
 export { RdpAccountant, PldAccountant, createAccountant, type Accountant, type AccountantKind, type EpsilonResult, type DeltaResult } from './accountant.js';
 export { calibrateNoise, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
 export { secureUniform, fillGaussian, fillLaplace, gaussianNoise, laplaceNoise } from './secure-noise.js';
-export { PrivacyLedger, releaseMechanism, type ReleaseInput, type LedgerEntry, type LedgerOpenOptions, type Budget, type SpentResult } from './ledger.js';
+export { PrivacyLedger, type LedgerOpenOptions } from './ledger.js';
+export { releaseMechanism, releaseOf, type ReleaseInput, type Release, type LedgerEntry, type Budget } from './ledger-format.js';
+export { planNoise, type NoiseRequest, type NoisePlan } from './plan.js';
+export { accountHistory, epsilonOfSteps, rdpTracker, spentReport, type Spent, type SpentResult, type AccountResult, type AccountantChoice } from './spent.js';

@@ -109,7 +109,11 @@ export function composePlds(groups: ComposeGroup[], opts: ComposeOptions): Discr
   for (const g of active) maxLen = Math.max(maxLen, g.pld.probs.length);
   const size = nextPow2(Math.max(hi - lo + 1, maxLen));
   if (size > opts.maxFftSize) {
-    throw new GridTooLargeError(`composition needs an FFT of ${size} points (limit ${opts.maxFftSize}); use a larger discretisation interval`, size, opts.maxFftSize);
+    throw new GridTooLargeError(
+      `composition needs an FFT of ${size} points (limit ${opts.maxFftSize}); use a larger discretisation interval`,
+      size,
+      opts.maxFftSize,
+    );
   }
   const fft = fftOfSize(size);
   const half = size / 2;

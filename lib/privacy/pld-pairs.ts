@@ -112,7 +112,8 @@ export function laplacePair(q: number, eps0: number, adjacency: Adjacency): Loss
     };
     const t = new Float64Array(4);
     return {
-      lossMin, lossMax,
+      lossMin,
+      lossMax,
       tails(l, out) {
         const x = xStar(l);
         laplaceTails(x + eps0, t, 0);
@@ -135,7 +136,8 @@ export function laplacePair(q: number, eps0: number, adjacency: Adjacency): Loss
   };
   const t = new Float64Array(4);
   return {
-    lossMin, lossMax,
+    lossMin,
+    lossMax,
     tails(l, out) {
       const x = xStar(l);
       laplaceTails(x, t, 0);

@@ -76,7 +76,6 @@ function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: numb
   return hit;
 }
 
-
 /** Composes a history of (mechanism, times) for both adjacency directions. */
 export function composeHistory(history: readonly HistoryEntry[], options: PldOptions = {}): ComposedPld {
   const o = resolvePldOptions(options);
@@ -87,9 +86,17 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
     try {
       const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, o, interval) }));
       const co = { tailMass: o.tailMass, maxFftSize: o.maxFftSize };
-      const remove = composePlds(d.map((x) => ({ pld: x.pmf.remove, times: x.times })), co);
+      const remove = composePlds(
+        d.map((x) => ({ pld: x.pmf.remove, times: x.times })),
+        co,
+      );
       const anyAdd = d.some((x) => x.pmf.add !== null);
-      const add = anyAdd ? composePlds(d.map((x) => ({ pld: x.pmf.add ?? x.pmf.remove, times: x.times })), co) : null;
+      const add = anyAdd
+        ? composePlds(
+            d.map((x) => ({ pld: x.pmf.add ?? x.pmf.remove, times: x.times })),
+            co,
+          )
+        : null;
       return { remove, add, interval };
     } catch (e) {
       if (!(e instanceof GridTooLargeError) || tries >= 40) throw e;

@@ -100,7 +100,8 @@ export function logRenyiMomentInteger(q: number, eps0: number, alpha: number): n
     if (k > 0) logBinom += Math.log((alpha - k + 1) / k);
     const m = 2 * k - 1;
     // log((e^{mε0} − 1)/m), positive for every k (m = −1 gives 1 − e^{−ε0})
-    const logRamp = m === 0 ? Math.log(eps0) : m > 0 ? m * eps0 + Math.log(-Math.expm1(-m * eps0)) - Math.log(m) : Math.log(-Math.expm1(m * eps0)) - Math.log(-m);
+    const logRamp =
+      m === 0 ? Math.log(eps0) : m > 0 ? m * eps0 + Math.log(-Math.expm1(-m * eps0)) - Math.log(m) : Math.log(-Math.expm1(m * eps0)) - Math.log(-m);
     const coef = logBinom + (k === 0 ? 0 : k * logQ) + (alpha - k === 0 ? 0 : (alpha - k) * log1mQ);
     acc = logAddExp(acc, coef + Math.log(0.5) - k * eps0 + logRamp);
   }

@@ -16,7 +16,7 @@ function erfSeries(x: number): number {
     sum += term;
     if (term < 1e-17 * sum) break;
   }
-  return ((2 / SQRT_PI) * x * Math.exp(-x2)) * sum;
+  return (2 / SQRT_PI) * x * Math.exp(-x2) * sum;
 }
 
 /** K(x) with erfc(x) = e^{−x²}/√π · K(x), x >= SERIES_LIMIT: Laplace's continued fraction 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), modified Lentz. */

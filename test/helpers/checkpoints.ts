@@ -93,7 +93,11 @@ const linear = (g: Gen, fanIn: number) => normal(g, 0.9 / Math.sqrt(fanIn));
 const bias = (g: Gen) => normal(g, 0.05);
 const normWeight = (g: Gen) => () => 1 + 0.1 * g.rng.normal();
 
-function gpt2Tensors(g: Gen, c: Required<Pick<CheckpointOptions, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize' | 'maxPositions'>>, tie: boolean): void {
+function gpt2Tensors(
+  g: Gen,
+  c: Required<Pick<CheckpointOptions, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize' | 'maxPositions'>>,
+  tie: boolean,
+): void {
   const { vocabSize: V, hiddenSize: H, numLayers: L, intermediateSize: F, maxPositions: P } = c;
   add(g, 'transformer.wte.weight', [V, H], normal(g, 0.3));
   add(g, 'transformer.wpe.weight', [P, H], normal(g, 0.1));
@@ -117,7 +121,11 @@ function gpt2Tensors(g: Gen, c: Required<Pick<CheckpointOptions, 'vocabSize' | '
   if (!tie) add(g, 'lm_head.weight', [V, H], normal(g, 0.3));
 }
 
-function optTensors(g: Gen, c: Required<Pick<CheckpointOptions, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize' | 'maxPositions' | 'preLayerNorm' | 'wordEmbedProjDim'>>, tie: boolean): void {
+function optTensors(
+  g: Gen,
+  c: Required<Pick<CheckpointOptions, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize' | 'maxPositions' | 'preLayerNorm' | 'wordEmbedProjDim'>>,
+  tie: boolean,
+): void {
   const { vocabSize: V, hiddenSize: H, numLayers: L, intermediateSize: F, maxPositions: P, wordEmbedProjDim: W } = c;
   const d = 'model.decoder.';
   add(g, d + 'embed_tokens.weight', [V, W], normal(g, 0.3));
@@ -150,7 +158,12 @@ function optTensors(g: Gen, c: Required<Pick<CheckpointOptions, 'vocabSize' | 'h
 
 function llamaTensors(
   g: Gen,
-  c: Required<Pick<CheckpointOptions, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'qkvBias' | 'attentionBias' | 'mlpBias'>>,
+  c: Required<
+    Pick<
+      CheckpointOptions,
+      'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'qkvBias' | 'attentionBias' | 'mlpBias'
+    >
+  >,
   tie: boolean,
 ): void {
   const { vocabSize: V, hiddenSize: H, numLayers: L, numHeads: NH, numKvHeads: NKV, headDim: D, intermediateSize: F } = c;
@@ -273,9 +286,21 @@ function configJson(o: CheckpointOptions, r: ResolvedSizes, tie: boolean, dtype:
 type ResolvedSizes = Required<
   Pick<
     CheckpointOptions,
-    | 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize'
-    | 'maxPositions' | 'preLayerNorm' | 'wordEmbedProjDim' | 'qkvBias' | 'attentionBias' | 'mlpBias'
-    | 'ropeTheta' | 'normEps'
+    | 'vocabSize'
+    | 'hiddenSize'
+    | 'numLayers'
+    | 'numHeads'
+    | 'numKvHeads'
+    | 'headDim'
+    | 'intermediateSize'
+    | 'maxPositions'
+    | 'preLayerNorm'
+    | 'wordEmbedProjDim'
+    | 'qkvBias'
+    | 'attentionBias'
+    | 'mlpBias'
+    | 'ropeTheta'
+    | 'normEps'
   >
 >;
 
@@ -365,10 +390,7 @@ export function writeRandomCheckpoint(dir: string, opts: CheckpointOptions): Che
       files.push(file);
     }
     const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : 1)));
-    writeFileSync(
-      join(dir, 'model.safetensors.index.json'),
-      JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2) + '\n',
-    );
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2) + '\n');
   }
   const buffers = entries.map(([n]) => n).filter((n) => /\.attn\.(masked_)?bias$/.test(n) && opts.family === 'gpt2');
   return { dir, family: opts.family, dtype, config, tensors, fileNames, buffers, files };

@@ -9,7 +9,7 @@ export async function expectRejection(call: () => unknown, code: string, mention
     result = call();
   } catch (e) {
     const x = e as Error & { code?: string };
-    throw new Error(`expected a rejected promise with ${code}, but the call threw synchronously: ${x.code ?? ''} ${x.message}`);
+    throw new Error(`expected a rejected promise with ${code}, but the call threw synchronously: ${x.code ?? ''} ${x.message}`, { cause: e });
   }
   expect(result, 'the call should return a promise').toBeInstanceOf(Promise);
   let err: unknown;

@@ -33,8 +33,18 @@ export class FakeModel implements Model {
   readonly backend = 'cpu' as const;
   readonly threads = 1;
   readonly config = {
-    modelType: 'llama' as const, vocabSize: 64, hiddenSize: 4, numLayers: 1, numHeads: 1, numKvHeads: 1, headDim: 4,
-    intermediateSize: 4, maxPositions: 64, tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2,
+    modelType: 'llama' as const,
+    vocabSize: 64,
+    hiddenSize: 4,
+    numLayers: 1,
+    numHeads: 1,
+    numKvHeads: 1,
+    headDim: 4,
+    intermediateSize: 4,
+    maxPositions: 64,
+    tieWordEmbeddings: false,
+    bosTokenId: 1,
+    eosTokenId: 2,
   };
   theta: Float32Array;
   readonly targets: Float64Array[];
@@ -89,6 +99,12 @@ export class FakeModel implements Model {
     }
     for (let j = 0; j < acc.length; j++) this.theta[j] = f(this.theta[j]! + acc[j]!);
   }
+  /** θ ← factor·θ in float32 (the fake's one tensor counts as a weight matrix). */
+  async decay(factor: number, _o?: CallOptions): Promise<void> {
+    this.log.push(`decay ${factor}`);
+    const c = f(factor);
+    for (let j = 0; j < this.theta.length; j++) this.theta[j] = f(c * this.theta[j]!);
+  }
   async perExampleLoss(batch: LossBatch): Promise<LossResult> {
     const n = batch.inputIds.length;
     const loss = new Float64Array(n);
@@ -103,7 +119,9 @@ export class FakeModel implements Model {
   }
   async weightsHash(): Promise<string> {
     const { createHash } = await import('node:crypto');
-    return createHash('sha256').update(Buffer.from(this.theta.buffer, this.theta.byteOffset, this.theta.byteLength)).digest('hex');
+    return createHash('sha256')
+      .update(Buffer.from(this.theta.buffer, this.theta.byteOffset, this.theta.byteLength))
+      .digest('hex');
   }
   memory() {
     return { hostBytes: this.theta.byteLength, hostPeakBytes: this.theta.byteLength, deviceBytes: 0, devicePeakBytes: 0 };

@@ -19,7 +19,16 @@ export interface HeaderEntry {
 }
 
 export const DTYPE_SIZE: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 const f32 = new Float32Array(1);
@@ -146,10 +155,7 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Serialise tensors in the given order, contiguous, with optional __metadata__. */
-export function serializeSafetensors(
-  tensors: Array<[string, RawTensor]>,
-  metadata: Record<string, string> | null = { format: 'pt' },
-): Uint8Array {
+export function serializeSafetensors(tensors: Array<[string, RawTensor]>, metadata: Record<string, string> | null = { format: 'pt' }): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -160,11 +166,7 @@ export function serializeSafetensors(
   return concatBytes([encodeHeader(header), ...tensors.map(([, t]) => t.data)]);
 }
 
-export function writeSafetensors(
-  path: string,
-  tensors: Array<[string, RawTensor]>,
-  metadata?: Record<string, string> | null,
-): number {
+export function writeSafetensors(path: string, tensors: Array<[string, RawTensor]>, metadata?: Record<string, string> | null): number {
   const bytes = serializeSafetensors(tensors, metadata);
   writeFileSync(path, bytes);
   return bytes.length;
@@ -216,10 +218,7 @@ export function readTensorsF64(path: string): Map<string, { shape: number[]; dty
 // ---- mutations that produce bad files for the loader's error tests ----
 
 /** Rewrite a file through a function of its tensors (order kept, re-packed contiguously). */
-export function rewriteSafetensors(
-  path: string,
-  fn: (tensors: Array<[string, RawTensor]>) => Array<[string, RawTensor]>,
-): void {
+export function rewriteSafetensors(path: string, fn: (tensors: Array<[string, RawTensor]>) => Array<[string, RawTensor]>): void {
   const p = readSafetensors(path);
   writeSafetensors(path, fn([...p.tensors.entries()]), p.metadata ?? null);
 }

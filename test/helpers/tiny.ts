@@ -13,7 +13,7 @@ export function writeTinyModel(dir: string, seed = 7): string {
 /** Sequences that cycle through a few tokens: a random model predicts them badly, a trained one well. */
 export function writeCyclesJsonl(path: string, n: number, seed: number): string {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const start = Math.floor(rnd() * 4);
@@ -24,4 +24,9 @@ export function writeCyclesJsonl(path: string, n: number, seed: number): string 
   return path;
 }
 
-export const tinyPaths = (dir: string) => ({ model: join(dir, 'model'), train: join(dir, 'train.jsonl'), eval: join(dir, 'eval.jsonl'), run: join(dir, 'run') });
+export const tinyPaths = (dir: string) => ({
+  model: join(dir, 'model'),
+  train: join(dir, 'train.jsonl'),
+  eval: join(dir, 'eval.jsonl'),
+  run: join(dir, 'run'),
+});

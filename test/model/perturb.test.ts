@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadModel, native } from '../../lib/index.js';
+import { loadModel } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 import type { Model, WeightDType } from '../../lib/model/types.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../helpers/safetensors.js';
 import { HAVE_STORIES260K, STORIES260K } from '../helpers/shared.js';
@@ -26,7 +27,7 @@ const u32buf = new Uint32Array(f32buf.buffer);
 function nextF32(f: number, dir: 1 | -1): number {
   if (f === 0) return dir * 2 ** -149;
   f32buf[0] = f;
-  u32buf[0] = (f > 0) === (dir > 0) ? u32buf[0]! + 1 : u32buf[0]! - 1;
+  u32buf[0] = f > 0 === dir > 0 ? u32buf[0]! + 1 : u32buf[0]! - 1;
   return f32buf[0]!;
 }
 /** fma in float32: a·b + c rounded once (a, b, c float32). a·b is exact in float64;
@@ -35,7 +36,7 @@ function fma32(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
   const bv = s - p;
-  const err = (p - (s - bv)) + (c - bv); // p + c = s + err exactly
+  const err = p - (s - bv) + (c - bv); // p + c = s + err exactly
   const f = Math.fround(s);
   if (err === 0 || f === s) return f;
   const other = nextF32(f, f < s ? 1 : -1); // the float32 on the other side of s
@@ -116,7 +117,8 @@ describe.skipIf(!HAVE_STORIES260K)('perturb on stories260K (F32)', () => {
 
   it('θ += a·z(s) places z(s, offset_j + e) on element e of tensor j, one fma per element', async () => {
     const before = snapshot(m);
-    const a = 1e-3, seed = 0x5eed_0000_0001n; // a seed with a nonzero high word
+    const a = 1e-3,
+      seed = 0x5eed_0000_0001n; // a seed with a nonzero high word
     await m.perturb(seed, a);
     expectBits(m, expected(m, before, [[seed, a]]), 'after perturb');
     // restore for the next tests (checked in the next test)
@@ -129,9 +131,11 @@ describe.skipIf(!HAVE_STORIES260K)('perturb on stories260K (F32)', () => {
       await m.perturb(77n, a);
       const mid = snapshot(m);
       await m.perturb(77n, -a);
-      let exact = 0, total = 0;
+      let exact = 0,
+        total = 0;
       for (const [name, w0] of before) {
-        const w = m.getParameter(name), w1 = mid.get(name)!;
+        const w = m.getParameter(name),
+          w1 = mid.get(name)!;
         for (let i = 0; i < w.length; i++) {
           // θ'' = RN(RN(θ + az) − az): off by at most the rounding of θ' (half its ulp) plus half an ulp
           const bound = ulp32(Math.max(Math.abs(w0[i]!), Math.abs(w1[i]!), Math.abs(w[i]!)) || 2 ** -126);
@@ -149,7 +153,11 @@ describe.skipIf(!HAVE_STORIES260K)('perturb on stories260K (F32)', () => {
   it('update with 3 pairs equals 3 sequential perturbs (bit for bit in F32) and the TS reference', async () => {
     const [fused, seq] = await Promise.all([loadModel(MODEL, { threads: 1 }), loadModel(MODEL, { threads: 2 })]);
     try {
-      const pairs: Array<[bigint, number]> = [[11n, 2e-3], [12n, -1.5e-3], [2n ** 64n - 1n, 7e-4]];
+      const pairs: Array<[bigint, number]> = [
+        [11n, 2e-3],
+        [12n, -1.5e-3],
+        [2n ** 64n - 1n, 7e-4],
+      ];
       const before = snapshot(fused);
       await fused.update(pairs.map(([seed, coeff]) => ({ seed, coeff })));
       for (const [seed, coeff] of pairs) await seq.perturb(seed, coeff);
@@ -166,7 +174,10 @@ describe.skipIf(!HAVE_STORIES260K)('perturb on stories260K (F32)', () => {
     const h = await m.weightsHash();
     await m.perturb(5n, 0);
     await m.update([]);
-    await m.update([{ seed: 1n, coeff: 0 }, { seed: 2n, coeff: -0 }]);
+    await m.update([
+      { seed: 1n, coeff: 0 },
+      { seed: 2n, coeff: -0 },
+    ]);
     expect(await m.weightsHash()).toBe(h);
     await expect(async () => m.update([{ seed: 1n, coeff: Number.NaN }])).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
     expect(await m.weightsHash()).toBe(h);
@@ -201,7 +212,10 @@ describe.skipIf(!HAVE_STORIES260K)('half-precision weights: one fma in float32, 
         expectBits(m, expected(m, before, [[99n, 0.03]]), `${dtype} perturb`);
         // the update fuses: one rounding to the dtype for both pairs, not one per pair
         before = snapshot(m);
-        const pairs: Array<[bigint, number]> = [[100n, 0.02], [101n, -0.01]];
+        const pairs: Array<[bigint, number]> = [
+          [100n, 0.02],
+          [101n, -0.01],
+        ];
         await m.update(pairs.map(([seed, coeff]) => ({ seed, coeff })));
         expectBits(m, expected(m, before, pairs), `${dtype} update`);
       } finally {
@@ -220,7 +234,10 @@ describe.skipIf(!HAVE_STORIES260K)('determinism', () => {
         try {
           expect(m.threads).toBe(threads);
           await m.perturb(2024n, 0.05);
-          await m.update([{ seed: 2025n, coeff: -0.01 }, { seed: 2026n, coeff: 0.02 }]);
+          await m.update([
+            { seed: 2025n, coeff: -0.01 },
+            { seed: 2026n, coeff: 0.02 },
+          ]);
           hashes.push(await m.weightsHash());
         } finally {
           m.dispose();
@@ -232,9 +249,11 @@ describe.skipIf(!HAVE_STORIES260K)('determinism', () => {
 
   it('the same bits with the scalar, AVX2 and AVX-512 kernels (DPZO_ISA in a child process)', () => {
     const indexUrl = new URL('../../lib/index.ts', import.meta.url).href;
+    const nativeUrl = new URL('../../lib/native.ts', import.meta.url).href;
     const script = `
-      const { loadModel, native } = await import(${JSON.stringify(indexUrl)});
-      const out = { isa: native.directionIsa(), hashes: {} };
+      const { loadModel } = await import(${JSON.stringify(indexUrl)});
+      const { nativeAddon } = await import(${JSON.stringify(nativeUrl)});
+      const out = { isa: nativeAddon().directionIsa(), hashes: {} };
       for (const dtype of ['float32', 'bfloat16', 'float16']) {
         const m = await loadModel(${JSON.stringify(MODEL)}, { threads: 2, dtype });
         await m.perturb(31337n, 0.02);
@@ -264,7 +283,7 @@ const checkBin = process.env.DPZO_ADDON
 const check = (...args: string[]) => JSON.parse(execFileSync(checkBin, args, { encoding: 'utf8' })) as Record<string, unknown>;
 
 describe.skipIf(!existsSync(checkBin))('dpzo_check (the driver for machines without Node)', () => {
-  it('philox known answers and directions equal to the addon\'s', () => {
+  it("philox known answers and directions equal to the addon's", () => {
     expect(check('philox').ok).toBe(true);
     const r = check('direction', '--seed', '18446744073709551615', '--g0', '4294967299', '--n', '257');
     const z = Float32Array.from(r.z as number[]); // printed with 9 significant digits: exact for float32

@@ -28,7 +28,8 @@ function expectRowClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: nu
       at = i;
     }
   }
-  if (!(worst <= rel)) expect.fail(`${what}[${at}]: native ${got[at]}, reference ${want[at]}, error ${worst.toExponential(2)} of scale ${scale.toFixed(3)} > ${rel}`);
+  if (!(worst <= rel))
+    expect.fail(`${what}[${at}]: native ${got[at]}, reference ${want[at]}, error ${worst.toExponential(2)} of scale ${scale.toFixed(3)} > ${rel}`);
 }
 
 describe.skipIf(!HAVE_STORIES260K)('float64 reference on stories260K', () => {
@@ -36,7 +37,10 @@ describe.skipIf(!HAVE_STORIES260K)('float64 reference on stories260K', () => {
   const ids = [1, 461, 401, 378, 455, 473, 456, 435];
 
   it('predicts like a trained model: entropy mostly 2.5-3 nats, loss well under uniform', () => {
-    const ref = new RefModel(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>, readTensorsF64(join(dir, 'model.safetensors')));
+    const ref = new RefModel(
+      JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>,
+      readTensorsF64(join(dir, 'model.safetensors')),
+    );
     const rows = ref.logits(ids);
     const h = rows.map(entropy);
     const mean = h.reduce((s, x) => s + x, 0) / h.length;

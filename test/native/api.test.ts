@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type NativeBackedModel, loadModel, native } from '../../lib/index.js';
+import { loadModel } from '../../lib/index.js';
+import { type NativeBackedModel } from '../../lib/model/model.js';
+import { native } from '../../lib/native.js';
 import { type Checkpoint, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { expectRejection, expectThrow } from '../helpers/expect-error.js';
 import { Rng } from '../helpers/prng.js';

@@ -8,7 +8,7 @@ import { type ExpectStatic, afterAll, beforeAll, describe, expect, it } from 'vi
 
 import { loadModel } from '../../lib/index.js';
 import { type Checkpoint, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
-import { type CliResult, dpzo, ROOT } from '../helpers/cli.js';
+import { type CliResult, dpzo } from '../helpers/cli.js';
 import { Rng } from '../helpers/prng.js';
 
 /** A failed command: exit 2, one line on stderr naming `mentions`, no stack trace. */

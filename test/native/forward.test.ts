@@ -2,7 +2,6 @@
 // greedy decoding of the native forward against the independent float64
 // reference (test/reference/forward-f64.ts) on random checkpoints of every
 // variant and dtype, and on the trained stories260K.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,7 +9,7 @@ import { type Model, loadModel } from '../../lib/index.js';
 import { type Checkpoint, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { expectRejection } from '../helpers/expect-error.js';
 import { Rng } from '../helpers/prng.js';
-import { type FloatDType, readTensorsF64, roundTo } from '../helpers/safetensors.js';
+import { type FloatDType, roundTo } from '../helpers/safetensors.js';
 import { RefModel, candidateLoss, sequenceLoss } from '../reference/forward-f64.js';
 
 const tmp = makeTempDir('dpzo-forward-');

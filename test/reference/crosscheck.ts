@@ -46,7 +46,10 @@ try {
     }
   }
   const sdir = STORIES260K;
-  const sm = new RefModel(JSON.parse(readFileSync(join(sdir, 'config.json'), 'utf8')) as Record<string, unknown>, readTensorsF64(join(sdir, 'model.safetensors')));
+  const sm = new RefModel(
+    JSON.parse(readFileSync(join(sdir, 'config.json'), 'utf8')) as Record<string, unknown>,
+    readTensorsF64(join(sdir, 'model.safetensors')),
+  );
   const ids = [1, 461, 401, 378, 455, 473, 456, 435];
   const d = maxRelDiff(sm.logits(ids), numpyLogits(sdir, ids));
   if (!(d < 1e-12)) failures++;

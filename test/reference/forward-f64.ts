@@ -372,12 +372,7 @@ export interface RefCandidateLoss extends RefLoss {
 }
 
 /** Candidate-set cross-entropy: softmax over the K candidate ids only at each target. */
-export function candidateLoss(
-  logits: Float64Array[],
-  ids: ArrayLike<number>,
-  candidates: ArrayLike<number>,
-  labels?: ArrayLike<number>,
-): RefCandidateLoss {
+export function candidateLoss(logits: Float64Array[], ids: ArrayLike<number>, candidates: ArrayLike<number>, labels?: ArrayLike<number>): RefCandidateLoss {
   const ts = targetPositions(ids, labels);
   let s = 0;
   for (const t of ts) {

@@ -9,9 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { Rng } from '../helpers/prng.js';
-import {
-  bf16ToF32, bitsF32, f16ToF32, f32Bits, f32ToBf16, f32ToF16, readSafetensors, readTensorsF64,
-} from '../helpers/safetensors.js';
+import { bf16ToF32, bitsF32, f16ToF32, f32Bits, f32ToBf16, f32ToF16, readSafetensors } from '../helpers/safetensors.js';
 import { RefModel, candidateLoss, entropy, sequenceLoss } from '../reference/forward-f64.js';
 
 const tmp = makeTempDir('dpzo-reference-');
@@ -83,7 +81,7 @@ describe('loss helpers', () => {
     const ids = [0, 1, 2];
     const lse = (r: number[]) => Math.log(r.reduce((s, x) => s + Math.exp(x), 0));
     // targets at 1 (label 1, row 0) and 2 (label 2, row 1)
-    expect(sequenceLoss(logits, ids).loss).toBeCloseTo(((lse([0, 1, 2]) - 1) + (lse([2, 0, 0]) - 0)) / 2, 14);
+    expect(sequenceLoss(logits, ids).loss).toBeCloseTo((lse([0, 1, 2]) - 1 + (lse([2, 0, 0]) - 0)) / 2, 14);
     expect(sequenceLoss(logits, ids, [-100, -100, 0])).toEqual({ loss: lse([2, 0, 0]) - 2, targets: 1 });
     expect(sequenceLoss(logits, ids, [-100, -100, -100]).targets).toBe(0);
     expect(sequenceLoss(logits, ids, [-100, -100, -100]).loss).toBeNaN();

@@ -1,16 +1,9 @@
 // `dpzo account`: the privacy spent by T releases of a mechanism, or by the releases recorded in a ledger.
 import type { Command } from 'commander';
-import {
-  checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError,
-} from '../../privacy/errors.js';
-import { PldAccountant, RdpAccountant } from '../../privacy/accountant.js';
-import { PrivacyLedger } from '../../privacy/ledger.js';
-import type { HistoryEntry, Mechanism } from '../../privacy/mechanism.js';
-import { pureEpsilon } from '../../privacy/pure.js';
+import { checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError } from '../../privacy/errors.js';
+import { type AccountResult, type AccountantChoice, type Mechanism, PrivacyLedger, accountHistory } from '../../privacy/index.js';
 import { decimal } from '../numbers.js';
 import { printTable } from '../format.js';
-
-type AccountantChoice = 'rdp' | 'pld' | 'all';
 
 interface AccountOptions {
   mechanism: string;
@@ -27,13 +20,6 @@ interface AccountOptions {
   json?: boolean;
 }
 
-export interface AccountResult {
-  accountant: 'rdp' | 'pld' | 'pure';
-  epsilon: number;
-  order?: number;
-  interval?: number;
-}
-
 /** A number from a flag, or an ERR_ARGUMENT naming the flag. */
 function num(flag: string, v: string | undefined): number {
   if (v === undefined) throw argumentError(flag, 'nothing', 'given');
@@ -44,26 +30,6 @@ function num(flag: string, v: string | undefined): number {
 
 function int(flag: string, v: string | undefined): number {
   return checkSteps(num(flag, v), flag, true);
-}
-
-/** ε(δ) of a history under the chosen accountants (PLD first: it is the tight, default one). */
-export function accountHistory(history: HistoryEntry[], delta: number, which: AccountantChoice, interval?: number): AccountResult[] {
-  const out: AccountResult[] = [];
-  if (which === 'pld' || which === 'all') {
-    const a = new PldAccountant(interval === undefined ? {} : { interval });
-    for (const h of history) a.step(h.mechanism, h.times);
-    const r = a.getEpsilon(delta);
-    out.push({ accountant: 'pld', epsilon: r.epsilon, ...(r.interval !== undefined ? { interval: r.interval } : {}) });
-  }
-  if (which === 'rdp' || which === 'all') {
-    const a = new RdpAccountant();
-    for (const h of history) a.step(h.mechanism, h.times);
-    const r = a.getEpsilon(delta);
-    out.push({ accountant: 'rdp', epsilon: r.epsilon, order: r.order });
-  }
-  const pure = history.length > 0 ? pureEpsilon(history) : Infinity;
-  if (which === 'all' && Number.isFinite(pure)) out.push({ accountant: 'pure', epsilon: pure });
-  return out;
 }
 
 function parseAccountant(v: string): AccountantChoice {
@@ -79,7 +45,12 @@ function mechanismFromFlags(o: AccountOptions): Mechanism {
   }
   if (o.mechanism === 'laplace') {
     if (o.noiseMultiplier !== undefined) throw argumentError('--noise-multiplier', o.noiseMultiplier, 'absent for --mechanism laplace (use --laplace-scale)');
-    return { kind: 'laplace', sampleRate, clip: checkPositive('--clip', num('--clip', o.clip)), scale: checkPositive('--laplace-scale', num('--laplace-scale', o.laplaceScale)) };
+    return {
+      kind: 'laplace',
+      sampleRate,
+      clip: checkPositive('--clip', num('--clip', o.clip)),
+      scale: checkPositive('--laplace-scale', num('--laplace-scale', o.laplaceScale)),
+    };
   }
   throw argumentError('--mechanism', o.mechanism, 'gaussian or laplace');
 }
@@ -181,7 +152,9 @@ export function register(program: Command): void {
       const rows: [string, string][] = [
         ['mechanism', mechanism.kind],
         ['sample rate', String(mechanism.sampleRate)],
-        mechanism.kind === 'gaussian' ? ['noise multiplier', String(mechanism.noiseMultiplier)] : ['laplace scale', `${mechanism.scale} (clip ${mechanism.clip}, epsilon0 ${fmt(mechanism.clip / mechanism.scale)})`],
+        mechanism.kind === 'gaussian'
+          ? ['noise multiplier', String(mechanism.noiseMultiplier)]
+          : ['laplace scale', `${mechanism.scale} (clip ${mechanism.clip}, epsilon0 ${fmt(mechanism.clip / mechanism.scale)})`],
         ['steps', String(steps)],
         ['delta', String(delta)],
       ];

@@ -30,7 +30,9 @@ function num(flag: string, v: string | undefined): number {
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description('noise multiplier σ (or Laplace scale b) reaching a target (ε, δ) in T steps; with --noise-multiplier/--laplace-scale instead of --steps, the steps it affords')
+    .description(
+      'noise multiplier σ (or Laplace scale b) reaching a target (ε, δ) in T steps; with --noise-multiplier/--laplace-scale instead of --steps, the steps it affords',
+    )
     .option('--epsilon <epsilon>', 'target ε')
     .option('--delta <delta>', 'target δ')
     .option('--sample-rate <q>', 'Poisson sampling rate q in (0, 1]')
@@ -41,7 +43,7 @@ export function register(program: Command): void {
     .option('--tolerance <t>', 'relative bisection tolerance: σ gives ε <= target, σ·(1−t) gives more', '0.001')
     .option('--noise-multiplier <sigma>', 'find the affordable steps for this σ instead')
     .option('--laplace-scale <b>', 'find the affordable steps for this b instead')
-    .option('--opacus-compat', "Opacus get_noise_multiplier semantics (RDP, Opacus orders, ε within 0.01 of the target)")
+    .option('--opacus-compat', 'Opacus get_noise_multiplier semantics (RDP, Opacus orders, ε within 0.01 of the target)')
     .option('--json', 'print one JSON object: noiseMultiplier or laplaceScale, epsilon (or steps, epsilon)')
     .action((o: CalibrateFlags) => {
       const epsilon = checkPositive('--epsilon', num('--epsilon', o.epsilon));
@@ -54,20 +56,41 @@ export function register(program: Command): void {
       const clip = checkPositive('--clip', num('--clip', o.clip));
       if (o.noiseMultiplier !== undefined || o.laplaceScale !== undefined) {
         const r = maxSteps({
-          epsilon, delta, sampleRate, mechanism, accountant: acc, clip,
+          epsilon,
+          delta,
+          sampleRate,
+          mechanism,
+          accountant: acc,
+          clip,
           noiseMultiplier: o.noiseMultiplier === undefined ? undefined : num('--noise-multiplier', o.noiseMultiplier),
           laplaceScale: o.laplaceScale === undefined ? undefined : num('--laplace-scale', o.laplaceScale),
         });
         const report = { steps: r.steps, epsilon: r.epsilon, delta, accountant: acc, mechanism, sampleRate };
         if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-        else printTable([['steps', String(r.steps)], ['epsilon', r.epsilon.toPrecision(6)], ['delta', String(delta)], ['accountant', acc]]);
+        else
+          printTable([
+            ['steps', String(r.steps)],
+            ['epsilon', r.epsilon.toPrecision(6)],
+            ['delta', String(delta)],
+            ['accountant', acc],
+          ]);
         return;
       }
       const steps = checkSteps(num('--steps', o.steps), '--steps', false);
       const tolerance = checkPositive('--tolerance', num('--tolerance', o.tolerance));
       const r = calibrateNoise({ epsilon, delta, sampleRate, steps, mechanism, accountant: acc, clip, tolerance, opacusCompat: o.opacusCompat });
       const noise = r.noiseMultiplier !== undefined ? { noiseMultiplier: r.noiseMultiplier } : { laplaceScale: r.laplaceScale };
-      const report = { ...noise, epsilon: r.epsilon, delta, accountant: r.accountant, tolerance: r.tolerance, mechanism, sampleRate, steps, ...(mechanism === 'laplace' ? { clip } : {}) };
+      const report = {
+        ...noise,
+        epsilon: r.epsilon,
+        delta,
+        accountant: r.accountant,
+        tolerance: r.tolerance,
+        mechanism,
+        sampleRate,
+        steps,
+        ...(mechanism === 'laplace' ? { clip } : {}),
+      };
       if (o.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;

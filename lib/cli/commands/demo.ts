@@ -9,10 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { parseRunConfig } from '../../dpzo/config.js';
 import { prepareRun } from '../../dpzo/session.js';
-import { parseThreads, printTable } from '../format.js';
+import { parseThreads, planRows, printTable, reportRows } from '../format.js';
 import { createProgress } from '../progress.js';
 import { parseInteger } from '../numbers.js';
-import { planRows, reportRows } from './train.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

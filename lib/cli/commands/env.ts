@@ -49,7 +49,10 @@ function blasOf(addon: Record<string, unknown> | undefined, file: string | undef
   if (!file || process.platform !== 'linux') return 'unknown';
   const libs = firstLine('ldd', [file], (out) => out);
   if (libs === undefined) return 'unknown (ldd failed)';
-  const blas = libs.split('\n').map((l) => l.trim().split(' ')[0]).filter((l) => /blas|mkl/i.test(l));
+  const blas = libs
+    .split('\n')
+    .map((l) => l.trim().split(' ')[0])
+    .filter((l) => /blas|mkl/i.test(l));
   return blas.length ? blas.join(', ') : 'none (built-in GEMM)';
 }
 
@@ -66,9 +69,7 @@ export function collectEnv(): EnvReport {
   }
   const isaFn = addon?.directionIsa;
   const cpuList = cpus();
-  const gpus = firstLine('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], (out) =>
-    out.trim(),
-  );
+  const gpus = firstLine('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], (out) => out.trim());
   return {
     dpzo: packageVersion(),
     packageRoot,

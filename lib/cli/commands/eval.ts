@@ -8,12 +8,12 @@ import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js
 import { evaluate } from '../../dpzo/evaluate.js';
 import { replayRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson } from '../../dpzo/trajectory.js';
+import { readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
 import { printTable } from '../format.js';
-import { addRunOptions } from './train.js';
+import { addRunOptions } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program.command('eval').description('evaluate a model (or a run replayed onto it) on a dataset');
@@ -44,10 +44,17 @@ export function register(program: Command): void {
         // the same checks and replay as export (weight decay included), so eval --run equals eval of the export
         const steps = run ? await replayRun(model, flags.run as string) : 0;
         const ds = loadDataset(c.data, { task, modelDir: c.model, config: model.config, maxLength: c.maxLength, limit: c.evalMax, tokenizer });
-        const r = await evaluate(model, ds, { decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined, eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId, maxBatchTokens: c.maxBatchTokens });
+        const r = await evaluate(model, ds, {
+          decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
+          eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId,
+          maxBatchTokens: c.maxBatchTokens,
+        });
         if (flags.json) process.stdout.write(JSON.stringify({ ...r, stepsReplayed: steps }) + '\n');
         else {
-          const rows: [string, string][] = [['examples', String(r.examples)], ['loss', r.loss.toPrecision(5)]];
+          const rows: [string, string][] = [
+            ['examples', String(r.examples)],
+            ['loss', r.loss.toPrecision(5)],
+          ];
           if (r.accuracy !== undefined) rows.push(['accuracy', r.accuracy.toPrecision(4)]);
           if (r.f1 !== undefined) rows.push(['F1', r.f1.toPrecision(4)], ['exact match', r.exactMatch!.toPrecision(4)]);
           if (run) rows.push(['run', `${flags.run as string} (${steps} steps replayed)`]);

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { exportRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson } from '../../dpzo/trajectory.js';
+import { readRunJson } from '../../dpzo/run-record.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
 import { parseThreads, printTable } from '../format.js';
@@ -28,7 +28,12 @@ export function register(program: Command): void {
       try {
         const r = await exportRun(model, opts.run, opts.out);
         if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
-        else printTable([['model', r.outDir], ['steps replayed', String(r.steps)], ['weights hash', r.weightsHash]]);
+        else
+          printTable([
+            ['model', r.outDir],
+            ['steps replayed', String(r.steps)],
+            ['weights hash', r.weightsHash],
+          ]);
       } finally {
         model.dispose();
       }

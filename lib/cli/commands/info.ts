@@ -17,7 +17,10 @@ export function register(program: Command): void {
       const model = await loadModel(opts.model, {
         device: opts.device,
         threads: opts.threads,
-        trainable: opts.trainable?.split(',').map((s) => s.trim()).filter(Boolean),
+        trainable: opts.trainable
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
       });
       try {
         const c = model.config;

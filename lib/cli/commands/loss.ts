@@ -65,10 +65,7 @@ export function checkTokenRange(file: string, examples: TokenExample[], vocabSiz
     }
     const i = e.input_ids.findIndex(bad);
     if (i >= 0) {
-      throw new DpzoError(
-        'ERR_DATA',
-        `${file}:${e.line}: field 'input_ids.${i}': token id ${e.input_ids[i]} is outside the vocabulary [0, ${vocabSize})`,
-      );
+      throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'input_ids.${i}': token id ${e.input_ids[i]} is outside the vocabulary [0, ${vocabSize})`);
     }
     // labels[0] is never a target (position t is predicted from t-1)
     const j = e.labels?.findIndex((v, t) => t > 0 && v !== -100 && bad(v)) ?? -1;
@@ -94,32 +91,30 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu | cuda | auto', parseDevice, 'auto')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--json', 'print {"loss": [...], "targets": [...]} instead of one loss a line')
-    .action(
-      async (opts: { model: string; data: string; batchSize: number; device: Device; threads?: number; json?: boolean }) => {
-        const examples = await readTokenJsonl(opts.data);
-        const model = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
-        try {
-          checkTokenRange(opts.data, examples, model.config.vocabSize, model.config.maxPositions);
-          const loss: (number | null)[] = [];
-          const targets: number[] = [];
-          for (let i = 0; i < examples.length; i += opts.batchSize) {
-            const chunk = examples.slice(i, i + opts.batchSize);
-            const hasLabels = chunk.some((e) => e.labels);
-            const r = await model.perExampleLoss({
-              inputIds: chunk.map((e) => e.input_ids),
-              labels: hasLabels ? chunk.map((e) => e.labels ?? e.input_ids) : undefined,
-            });
-            r.loss.forEach((v) => loss.push(Number.isFinite(v) ? v : null));
-            r.targets.forEach((v) => targets.push(v));
-          }
-          if (opts.json) {
-            process.stdout.write(JSON.stringify({ loss, targets }) + '\n');
-          } else {
-            process.stdout.write(loss.map((v) => (v === null ? 'NaN' : String(v))).join('\n') + '\n');
-          }
-        } finally {
-          model.dispose();
+    .action(async (opts: { model: string; data: string; batchSize: number; device: Device; threads?: number; json?: boolean }) => {
+      const examples = await readTokenJsonl(opts.data);
+      const model = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
+      try {
+        checkTokenRange(opts.data, examples, model.config.vocabSize, model.config.maxPositions);
+        const loss: (number | null)[] = [];
+        const targets: number[] = [];
+        for (let i = 0; i < examples.length; i += opts.batchSize) {
+          const chunk = examples.slice(i, i + opts.batchSize);
+          const hasLabels = chunk.some((e) => e.labels);
+          const r = await model.perExampleLoss({
+            inputIds: chunk.map((e) => e.input_ids),
+            labels: hasLabels ? chunk.map((e) => e.labels ?? e.input_ids) : undefined,
+          });
+          r.loss.forEach((v) => loss.push(Number.isFinite(v) ? v : null));
+          r.targets.forEach((v) => targets.push(v));
         }
-      },
-    );
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ loss, targets }) + '\n');
+        } else {
+          process.stdout.write(loss.map((v) => (v === null ? 'NaN' : String(v))).join('\n') + '\n');
+        }
+      } finally {
+        model.dispose();
+      }
+    });
 }

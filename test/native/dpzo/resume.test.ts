@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { parseRunConfig } from '../../../lib/dpzo/config.js';
-import { exportRun, readTrajectory, reconcile } from '../../../lib/dpzo/index.js';
+import { exportRun, readTrajectory } from '../../../lib/dpzo/index.js';
+import { reconcile } from '../../../lib/dpzo/run-directory.js';
 import { prepareRun } from '../../../lib/dpzo/session.js';
 import { loadModel } from '../../../lib/index.js';
 import { PrivacyLedger } from '../../../lib/privacy/ledger.js';

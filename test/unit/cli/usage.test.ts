@@ -10,7 +10,11 @@ describe('usage errors', () => {
     ['unknown option', ['train', '--bogus'], /^dpzo: unknown option '--bogus' \(see dpzo train --help\) \[ERR_ARGUMENT\]$/],
     ['missing option value', ['account', '--steps'], /^dpzo: option '--steps <T>' argument missing .*\[ERR_ARGUMENT\]$/],
     ['unknown command', ['trian'], /^dpzo: unknown command 'trian'.*\(see dpzo --help\) \[ERR_ARGUMENT\]$/],
-    ['hexadecimal ε', ['train', '--epsilon', '0x10'], /^dpzo: option '--epsilon <ε>' argument '0x10' is invalid\. must be a decimal number .*\[ERR_ARGUMENT\]$/],
+    [
+      'hexadecimal ε',
+      ['train', '--epsilon', '0x10'],
+      /^dpzo: option '--epsilon <ε>' argument '0x10' is invalid\. must be a decimal number .*\[ERR_ARGUMENT\]$/,
+    ],
     ['threads beyond the cap', ['export', 'run', 'out', '--threads', '4294967297'], /--threads.*must be an integer in \[1, 1024\].*\[ERR_ARGUMENT\]$/],
   ];
   for (const [title, args, line] of cases) {

@@ -9,7 +9,14 @@ import { FakeModel, direction, tokenDataset } from '../../helpers/fake-model.js'
 const d = 6;
 const theta0 = [0.5, -0.25, 0.125, 1, -1, 0.75];
 
-function handStep(model: FakeModel, tokens: number[], batch: number[], seeds: bigint[], xi: number[], p: { zoEps: number; clip: number; lr: number; q: number; N: number; norm: 'l2' | 'l1' }) {
+function handStep(
+  model: FakeModel,
+  tokens: number[],
+  batch: number[],
+  seeds: bigint[],
+  xi: number[],
+  p: { zoEps: number; clip: number; lr: number; q: number; N: number; norm: 'l2' | 'l1' },
+) {
   const n = seeds.length;
   const zs = seeds.map((s) => Array.from(direction(s, d)));
   const sum = new Array(n).fill(0);
@@ -43,7 +50,14 @@ describe('a DP-ZO step', () => {
     it(`matches the hand-computed step (${mechanism}, 2 directions, clipping and a non-finite example)`, async () => {
       const tokens = [5, 9, 12, 63, 20];
       const model = new FakeModel(d, theta0);
-      const p = { zoEps: 1e-2, clip: Infinity, lr: 0.05, N: tokens.length, q: 2 / tokens.length, norm: mechanism === 'gaussian' ? ('l2' as const) : ('l1' as const) };
+      const p = {
+        zoEps: 1e-2,
+        clip: Infinity,
+        lr: 0.05,
+        N: tokens.length,
+        q: 2 / tokens.length,
+        norm: mechanism === 'gaussian' ? ('l2' as const) : ('l1' as const),
+      };
       const seeds = [11n, 0xfedcba9876543210n];
       const xi = [0.3, -0.2];
       const batch = [0, 1, 2, 3];
@@ -84,7 +98,13 @@ describe('a DP-ZO step', () => {
       });
       // the native call sequence: walk, then the restore of the last direction fused into the update
       const e = p.zoEps;
-      expect(model.log.slice(0, 5)).toEqual([`perturb ${seeds[0]} ${e}`, `perturb ${seeds[0]} ${-2 * e}`, `perturb ${seeds[0]} ${e}`, `perturb ${seeds[1]} ${e}`, `perturb ${seeds[1]} ${-2 * e}`]);
+      expect(model.log.slice(0, 5)).toEqual([
+        `perturb ${seeds[0]} ${e}`,
+        `perturb ${seeds[0]} ${-2 * e}`,
+        `perturb ${seeds[0]} ${e}`,
+        `perturb ${seeds[1]} ${e}`,
+        `perturb ${seeds[1]} ${-2 * e}`,
+      ]);
       const g = steps[0]!.gHat;
       expect(model.log[5]).toBe(`update ${seeds[0]}:${0 - (p.lr * g[0]!) / 2},${seeds[1]}:${e - (p.lr * g[1]!) / 2}`);
       expect(model.log).toHaveLength(6);
@@ -93,7 +113,17 @@ describe('a DP-ZO step', () => {
 
   it('an empty batch still releases noise: ĝ = ξ/(qN)', async () => {
     const model = new FakeModel(d, theta0);
-    const trainer = new DPZOTrainer(model, { train: tokenDataset([5, 9, 12, 20]), epsilon: 100, delta: 1e-5, accountant: 'rdp', noiseMultiplier: 1, batchSize: 1, steps: 1, lr: 0.1, clip: 1 });
+    const trainer = new DPZOTrainer(model, {
+      train: tokenDataset([5, 9, 12, 20]),
+      epsilon: 100,
+      delta: 1e-5,
+      accountant: 'rdp',
+      noiseMultiplier: 1,
+      batchSize: 1,
+      steps: 1,
+      lr: 0.1,
+      clip: 1,
+    });
     installTestHooks(trainer, { seeds: () => [3n], noise: () => Float64Array.of(0.5), batch: () => [] });
     let g = NaN;
     await trainer.train({ onStep: (s) => void (g = s.gHat[0]!) });

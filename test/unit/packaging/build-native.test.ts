@@ -54,7 +54,7 @@ function install(dpzo: string, fakeBin: string, env: Record<string, string> = {}
 }
 
 describe('resolvePackageBin', () => {
-  it('finds a package hoisted into the dependent\'s node_modules', () => {
+  it("finds a package hoisted into the dependent's node_modules", () => {
     const { consumer, dpzo } = hoistedLayout();
     const hoisted = join(consumer, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
     expect(resolvePackageBin('cmake-js', 'cmake-js', dpzo)).toBe(hoisted);
@@ -87,7 +87,12 @@ describe('build-native.mjs in a dependent', () => {
     rmSync(join(consumer, 'node_modules', 'cmake-js'), { recursive: true });
     const r = install(dpzo, fakeBin, { DPZO_BUILD: 'cmake' });
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('[dpzo]'))).toHaveLength(2);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('[dpzo]')),
+    ).toHaveLength(2);
     expect(r.stderr).toMatch(/cmake-js is not installed/);
   });
 

@@ -58,7 +58,10 @@ describe('dpzo env', () => {
   it('prints a table with one row per probe', async () => {
     const r = await dpzo('env');
     expect(r.status, r.stderr).toBe(0);
-    const labels = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/)[0]);
+    const labels = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/)[0]);
     expect(labels).toEqual(['dpzo', 'node', 'os', 'cpu', 'addon', 'backends', 'SIMD path', 'BLAS', 'GPUs seen', 'nvcc', 'cmake']);
     expect(r.stdout).toContain(process.version);
   });

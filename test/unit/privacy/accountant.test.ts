@@ -34,7 +34,9 @@ describe('RdpAccountant', () => {
   });
   it('rejects a malformed JSON history', () => {
     expect(() => RdpAccountant.fromJSON({ type: 'pld', history: [] })).toThrow(/type/);
-    expect(() => RdpAccountant.fromJSON({ type: 'rdp', history: [{ mechanism: { kind: 'gaussian', sampleRate: 2, noiseMultiplier: 1 }, times: 1 }] })).toThrow(/sampleRate/);
+    expect(() => RdpAccountant.fromJSON({ type: 'rdp', history: [{ mechanism: { kind: 'gaussian', sampleRate: 2, noiseMultiplier: 1 }, times: 1 }] })).toThrow(
+      /sampleRate/,
+    );
   });
 });
 

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { calibrateNoise, maxSteps, PldAccountant, RdpAccountant, laplacePureDp } from '../../../lib/privacy/index.js';
 
 describe('Opacus get_noise_multiplier (ε=8, δ=1e-5, q=0.04, RDP)', () => {
-  it.each([[2250, 1.416], [2000, 1.3562]])('T=%i -> σ = %f (4 decimals)', (steps, sigma) => {
+  it.each([
+    [2250, 1.416],
+    [2000, 1.3562],
+  ])('T=%i -> σ = %f (4 decimals)', (steps, sigma) => {
     const r = calibrateNoise({ epsilon: 8, delta: 1e-5, sampleRate: 0.04, steps, opacusCompat: true });
     expect(Math.abs(r.noiseMultiplier! - sigma)).toBeLessThan(5e-5);
     expect(r.epsilon).toBeLessThanOrEqual(8);
@@ -56,7 +59,7 @@ describe('maxSteps', () => {
     expect(eps(r.steps + 1)).toBeGreaterThan(8);
     expect(r.steps).toBeGreaterThan(2250); // σ=1.5 > 1.416 affords more than Opacus' 2250 steps
   });
-  it('Laplace pure: T·ε\' <= ε', () => {
+  it("Laplace pure: T·ε' <= ε", () => {
     const r = maxSteps({ epsilon: 1, delta: 1e-5, sampleRate: 0.1, mechanism: 'laplace', laplaceScale: 10, clip: 1, accountant: 'pure' });
     const per = Math.log1p(0.1 * Math.expm1(0.1));
     expect(r.steps).toBe(Math.floor(1 / per));

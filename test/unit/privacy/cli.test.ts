@@ -32,14 +32,33 @@ async function run(args: string[]): Promise<string> {
 
 describe('dpzo account', () => {
   it('--json with --accountant rdp: epsilon, delta, accountant and the optimal order (Opacus value)', async () => {
-    const j = JSON.parse(await run(['account', '--sample-rate', '0.04', '--noise-multiplier', '1.5', '--steps', '2250', '--delta', '1e-5', '--accountant', 'rdp', '--json']));
+    const j = JSON.parse(
+      await run(['account', '--sample-rate', '0.04', '--noise-multiplier', '1.5', '--steps', '2250', '--delta', '1e-5', '--accountant', 'rdp', '--json']),
+    );
     expect(j.accountant).toBe('rdp');
     expect(Math.abs(j.epsilon - 7.32911117143)).toBeLessThan(1e-7);
     expect(j.order).toBe(3.9);
     expect(j.delta).toBe(1e-5);
   });
   it('--accountant all (default): top level is PLD, results[] holds every accountant', async () => {
-    const j = JSON.parse(await run(['account', '--mechanism', 'laplace', '--sample-rate', '0.2', '--laplace-scale', '0.5', '--clip', '1', '--steps', '3', '--delta', '1e-14', '--json']));
+    const j = JSON.parse(
+      await run([
+        'account',
+        '--mechanism',
+        'laplace',
+        '--sample-rate',
+        '0.2',
+        '--laplace-scale',
+        '0.5',
+        '--clip',
+        '1',
+        '--steps',
+        '3',
+        '--delta',
+        '1e-14',
+        '--json',
+      ]),
+    );
     expect(j.accountant).toBe('pld');
     expect(j.results.map((r: { accountant: string }) => r.accountant)).toEqual(['pld', 'rdp', 'pure']);
     expect(Math.abs(j.epsilon - 2.46964)).toBeLessThan(1e-3);
@@ -51,8 +70,13 @@ describe('dpzo account', () => {
     expect(out).toMatch(/epsilon rdp\s+\d\.\d+ \(order \d+/);
   });
   it('bad input throws ERR_ARGUMENT naming the flag', async () => {
-    await expect(run(['account', '--sample-rate', '0', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringMatching(/--sample-rate/) });
-    await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', 'abc', '--steps', '10', '--delta', '1e-5'])).rejects.toThrow(/--noise-multiplier/);
+    await expect(run(['account', '--sample-rate', '0', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toMatchObject({
+      code: 'ERR_ARGUMENT',
+      message: expect.stringMatching(/--sample-rate/),
+    });
+    await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', 'abc', '--steps', '10', '--delta', '1e-5'])).rejects.toThrow(
+      /--noise-multiplier/,
+    );
     await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '2.5', '--delta', '1e-5'])).rejects.toThrow(/--steps/);
     await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '10', '--delta', '1'])).rejects.toThrow(/--delta/);
     await expect(run(['account', '--sample-rate', '0.1', '--laplace-scale', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toThrow(/--laplace-scale/);
@@ -81,18 +105,37 @@ describe('dpzo account', () => {
 
 describe('dpzo calibrate', () => {
   it('--opacus-compat reproduces Opacus σ = 1.416 for T = 2250', async () => {
-    const j = JSON.parse(await run(['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--steps', '2250', '--opacus-compat', '--json']));
+    const j = JSON.parse(
+      await run(['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--steps', '2250', '--opacus-compat', '--json']),
+    );
     expect(Math.abs(j.noiseMultiplier - 1.416)).toBeLessThan(5e-5);
     expect(j.epsilon).toBeLessThanOrEqual(8);
   });
   it('Laplace with the pure accountant gives laplaceScale and epsilon', async () => {
-    const j = JSON.parse(await run(['calibrate', '--epsilon', '1', '--sample-rate', '0.1', '--steps', '100', '--mechanism', 'laplace', '--accountant', 'pure', '--json']));
+    const j = JSON.parse(
+      await run(['calibrate', '--epsilon', '1', '--sample-rate', '0.1', '--steps', '100', '--mechanism', 'laplace', '--accountant', 'pure', '--json']),
+    );
     expect(j.laplaceScale).toBeGreaterThan(0);
     expect(j.epsilon).toBeLessThanOrEqual(1);
     expect(j.epsilon).toBeGreaterThan(1 - 1e-9);
   });
   it('--noise-multiplier instead of --steps gives the affordable steps', async () => {
-    const j = JSON.parse(await run(['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--noise-multiplier', '1.416015625', '--accountant', 'rdp', '--json']));
+    const j = JSON.parse(
+      await run([
+        'calibrate',
+        '--epsilon',
+        '8',
+        '--delta',
+        '1e-5',
+        '--sample-rate',
+        '0.04',
+        '--noise-multiplier',
+        '1.416015625',
+        '--accountant',
+        'rdp',
+        '--json',
+      ]),
+    );
     expect(j.steps).toBeGreaterThanOrEqual(2250);
     expect(j.epsilon).toBeLessThanOrEqual(8);
   });
@@ -101,7 +144,11 @@ describe('dpzo calibrate', () => {
 describe('real entry point', () => {
   const main = fileURLToPath(new URL('../../../lib/cli/main.ts', import.meta.url));
   it('an error is one line on stderr, exit code 2, no stack', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'account', '--sample-rate', '2', '--noise-multiplier', '1', '--steps', '1', '--delta', '1e-5'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', main, 'account', '--sample-rate', '2', '--noise-multiplier', '1', '--steps', '1', '--delta', '1e-5'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--sample-rate/);

@@ -8,11 +8,19 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PldAccountant, PrivacyLedger, RdpAccountant, type ReleaseInput } from '../../../lib/privacy/index.js';
 
 let dir: string;
-beforeAll(async () => { dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-ledger-')); });
-afterAll(async () => { await fsp.rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-ledger-'));
+});
+afterAll(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
 
 const rel = (step: number, sigma = 1): ReleaseInput => ({ step, mechanism: 'gaussian', sampleRate: 0.01, noiseMultiplier: sigma, clip: 1, directions: 2 });
-const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+const codeOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string }) => e.code,
+  );
 
 async function makeLedger(name: string, n: number): Promise<string> {
   const file = path.join(dir, name);
@@ -198,7 +206,8 @@ describe('PrivacyLedger budget check cost and exactness', () => {
 
   it.each(['pld', 'rdp'] as const)('%s: refuses at exactly the step an exhaustive per-step check refuses, across a mechanism change', async (kind) => {
     const budget = { epsilon: 4, delta: 1e-5 };
-    const epsilonOf = (k: number) => (kind === 'pld' ? new PldAccountant() : new RdpAccountant()).step(mech(2), 5).step(mech(1), k).getEpsilon(budget.delta).epsilon;
+    const epsilonOf = (k: number) =>
+      (kind === 'pld' ? new PldAccountant() : new RdpAccountant()).step(mech(2), 5).step(mech(1), k).getEpsilon(budget.delta).epsilon;
     let first = 1;
     while (epsilonOf(first) <= budget.epsilon) first++; // the first run length of σ = 1 releases over the budget
     expect(first).toBeGreaterThan(5);
@@ -208,7 +217,10 @@ describe('PrivacyLedger budget check cost and exactness', () => {
     let accepted = 0;
     let err: { code?: string; epsilon?: number } | null = null;
     while (accepted < 1000) {
-      err = await l.append(g(1)).then(() => null, (e) => e);
+      err = await l.append(g(1)).then(
+        () => null,
+        (e) => e,
+      );
       if (err) break;
       accepted++;
     }
@@ -218,8 +230,12 @@ describe('PrivacyLedger budget check cost and exactness', () => {
     expect(l.wouldExceed(g(1))).toBe(true);
     // a different mechanism starts a new run: a cheaper release may still fit, decided afresh
     const cheap: ReleaseInput = { mechanism: 'gaussian', sampleRate: 0.001, noiseMultiplier: 50, clip: 1 };
-    const fits = (kind === 'pld' ? new PldAccountant() : new RdpAccountant()).step(mech(2), 5).step(mech(1), first - 1)
-      .step({ kind: 'gaussian', sampleRate: 0.001, noiseMultiplier: 50 }).getEpsilon(budget.delta).epsilon <= budget.epsilon;
+    const fits =
+      (kind === 'pld' ? new PldAccountant() : new RdpAccountant())
+        .step(mech(2), 5)
+        .step(mech(1), first - 1)
+        .step({ kind: 'gaussian', sampleRate: 0.001, noiseMultiplier: 50 })
+        .getEpsilon(budget.delta).epsilon <= budget.epsilon;
     expect(l.wouldExceed(cheap)).toBe(!fits);
     await l.close();
   });
@@ -247,7 +263,9 @@ describe('PrivacyLedger under kill -9', () => {
           if (kind === 'open' && !timer) timer = setTimeout(() => child.kill('SIGKILL'), ms);
         }
       });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       child.on('exit', (code, signal) => {
         if (signal !== 'SIGKILL') reject(new Error(`writer exited with ${code}: ${stderr}`));
         else resolve(acks);
@@ -268,7 +286,9 @@ describe('PrivacyLedger under kill -9', () => {
       expect(l.length).toBeGreaterThanOrEqual(acked);
       expect(l.length).toBeLessThanOrEqual(acked + 1); // at most the one in flight when killed
       expect(l.entries.map((e) => e.step)).toEqual(Array.from({ length: l.length }, (_, i) => i));
-      expect(l.spent(1e-5).rdp!.epsilon).toBe(new RdpAccountant().step({ kind: 'gaussian', sampleRate: 0.01, noiseMultiplier: 1.1 }, l.length).getEpsilon(1e-5).epsilon);
+      expect(l.spent(1e-5).rdp!.epsilon).toBe(
+        new RdpAccountant().step({ kind: 'gaussian', sampleRate: 0.01, noiseMultiplier: 1.1 }, l.length).getEpsilon(1e-5).epsilon,
+      );
       expect(l.length).toBeGreaterThanOrEqual(lastAcked);
       lastAcked = l.length;
     }

@@ -3,11 +3,29 @@
 // rigorous T-step lower bounds on δ(ε) by post-processing. A pessimistic accountant is never below either.
 import { describe, expect, it } from 'vitest';
 import {
-  composeHistory, deltaForEpsilon, epsilonForDelta, gaussianPair, hockeyStick, laplacePair, laplacePureDp, normCdfForTests,
-  PldAccountant, pldEpsilon, RdpAccountant, type ComposedPld, type DiscretePld,
+  composeHistory,
+  deltaForEpsilon,
+  epsilonForDelta,
+  gaussianPair,
+  hockeyStick,
+  laplacePair,
+  laplacePureDp,
+  normCdfForTests,
+  PldAccountant,
+  pldEpsilon,
+  RdpAccountant,
+  type ComposedPld,
+  type DiscretePld,
 } from './helpers.js';
 import {
-  epsilonWhereAbove, gaussianCountBound, gaussianHockeyStick, gaussianSumBound, laplaceCountBound, laplaceHockeyStick, logPhi, type Adj,
+  epsilonWhereAbove,
+  gaussianCountBound,
+  gaussianHockeyStick,
+  gaussianSumBound,
+  laplaceCountBound,
+  laplaceHockeyStick,
+  logPhi,
+  type Adj,
 } from './reference.js';
 
 const gauss = (q: number, s: number) => ({ kind: 'gaussian' as const, sampleRate: q, noiseMultiplier: s });
@@ -22,11 +40,16 @@ describe('reference numerics (self-check)', () => {
     for (const x of [-8, -3, -1, -0.2, 0, 0.7, 2.5]) expect(Math.abs(Math.exp(logPhi(x)) / normCdfForTests(x) - 1)).toBeLessThan(1e-9);
     for (const x of [20, 50, 200]) {
       const series = -(x * x) / 2 - Math.log(x * Math.sqrt(2 * Math.PI)) + Math.log(1 - 1 / x ** 2 + 3 / x ** 4 - 15 / x ** 6);
-      expect(Math.abs(logPhi(-x) - series)).toBeLessThan(2 * 105 / x ** 8 + 1e-12); // the first omitted term
+      expect(Math.abs(logPhi(-x) - series)).toBeLessThan((2 * 105) / x ** 8 + 1e-12); // the first omitted term
     }
   });
   it('the quadrature hockey-stick reproduces the analytic Gaussian δ(ε) at q = 1', () => {
-    for (const [mu, eps] of [[1, 1], [3, 2], [0.5, 0.1], [10, 30]]) {
+    for (const [mu, eps] of [
+      [1, 1],
+      [3, 2],
+      [0.5, 0.1],
+      [10, 30],
+    ]) {
       const exact = normCdfForTests(-eps / mu + mu / 2) - Math.exp(eps) * normCdfForTests(-eps / mu - mu / 2);
       expect(Math.abs(gaussianHockeyStick(1, mu, 'remove', eps) - exact)).toBeLessThan(1e-12);
     }
@@ -71,7 +94,9 @@ describe('queries and pairs at losses beyond ±709', () => {
     const at = (interval: number, losses: number[], masses: number[]): DiscretePld => {
       const lo = Math.min(...losses);
       const probs = new Float64Array(Math.max(...losses) - lo + 1);
-      losses.forEach((l, i) => { probs[l - lo] = masses[i]; });
+      losses.forEach((l, i) => {
+        probs[l - lo] = masses[i];
+      });
       return { interval, offset: lo, probs, infinityMass: 0 };
     };
     // δ(ε) = 0.5·(1 − e^{ε − 2000}) for ε < 2000
@@ -114,7 +139,8 @@ describe('one step, exact: quadrature δ <= PLD δ (pessimistic) and close to it
           const pld = deltaForEpsilon(p, eps);
           expect(pld, `σ=${s} q=${q} ${adj} ε=${eps}`).toBeGreaterThanOrEqual(exact - ROUND);
           // connect-the-dots is below round-up, which moves every loss up by < Δ: δ_PLD(ε) <= δ(ε − Δ) + truncated tails
-          if (eps >= c.interval) expect(pld, `σ=${s} q=${q} ${adj} ε=${eps}`).toBeLessThanOrEqual(gaussianHockeyStick(q, 1 / s, adj, eps - c.interval) * (1 + 1e-9) + 1e-12);
+          if (eps >= c.interval)
+            expect(pld, `σ=${s} q=${q} ${adj} ε=${eps}`).toBeLessThanOrEqual(gaussianHockeyStick(q, 1 / s, adj, eps - c.interval) * (1 + 1e-9) + 1e-12);
         }
       }
     }
@@ -130,7 +156,8 @@ describe('one step, exact: quadrature δ <= PLD δ (pessimistic) and close to it
             const exact = laplaceHockeyStick(q, eps0, adj, eps);
             const pld = deltaForEpsilon(p, eps);
             expect(pld, `ε0=${eps0} q=${q} ${adj} ε=${eps}`).toBeGreaterThanOrEqual(exact - ROUND);
-            if (eps >= c.interval) expect(pld, `ε0=${eps0} q=${q} ${adj} ε=${eps}`).toBeLessThanOrEqual(laplaceHockeyStick(q, eps0, adj, eps - c.interval) * (1 + 1e-9) + 1e-12);
+            if (eps >= c.interval)
+              expect(pld, `ε0=${eps0} q=${q} ${adj} ε=${eps}`).toBeLessThanOrEqual(laplaceHockeyStick(q, eps0, adj, eps - c.interval) * (1 + 1e-9) + 1e-12);
           }
         }
       }

@@ -1,8 +1,16 @@
 // Published PLD / hockey-stick values and properties of the tight accountant.
 import { describe, expect, it } from 'vitest';
 import {
-  composeHistory, gaussianPair, hockeyStick, laplacePair, pldDelta, pldEpsilon, PldAccountant, RdpAccountant,
-  laplacePureDp, normCdfForTests,
+  composeHistory,
+  gaussianPair,
+  hockeyStick,
+  laplacePair,
+  pldDelta,
+  pldEpsilon,
+  PldAccountant,
+  RdpAccountant,
+  laplacePureDp,
+  normCdfForTests,
 } from './helpers.js';
 
 const gauss = (q: number, s: number) => ({ kind: 'gaussian' as const, sampleRate: q, noiseMultiplier: s });
@@ -13,15 +21,20 @@ const gaussianDelta = (mu: number, eps: number) => normCdfForTests(-eps / mu + m
 
 describe('exact hockey-stick of one step (vectors file)', () => {
   it.each([
-    [1, 1, 1, 'remove', 1, 0.12693674, 1e-8], [1, 3, 1, 'remove', 1, 0.78760074, 1e-8], [1, 1, 1, 'remove', 2, 0.02092364, 1e-8],
-    [1, 1, 0.8, 'add', 1, 0.0231362104090899, 1e-14], [1, 1, 0.8, 'remove', 1, 0.0816951786585355, 1e-14],
+    [1, 1, 1, 'remove', 1, 0.12693674, 1e-8],
+    [1, 3, 1, 'remove', 1, 0.78760074, 1e-8],
+    [1, 1, 1, 'remove', 2, 0.02092364, 1e-8],
+    [1, 1, 0.8, 'add', 1, 0.0231362104090899, 1e-14],
+    [1, 1, 0.8, 'remove', 1, 0.0816951786585355, 1e-14],
     [2, 6, 0.4, 'remove', 1, 0.2888308005139968, 1e-14],
   ] as const)('Gaussian sd=%f Δ=%f q=%f %s ε=%f -> %f', (sd, d, q, adj, eps, want, tol) => {
     expect(Math.abs(hockeyStick(gaussianPair(q, d / sd, adj), eps) - want)).toBeLessThan(tol);
   });
   it.each([
-    [1, 1, 1, 'remove', 0, 0.39346934, 1e-8], [2, 4, 1, 'add', 0.5, 0.52763345, 1e-8],
-    [2, 4, 0.8, 'add', 0.5, 0.3243606497234246, 1e-14], [2, 4, 0.8, 'remove', 0.5, 0.4039564635032081, 1e-14],
+    [1, 1, 1, 'remove', 0, 0.39346934, 1e-8],
+    [2, 4, 1, 'add', 0.5, 0.52763345, 1e-8],
+    [2, 4, 0.8, 'add', 0.5, 0.3243606497234246, 1e-14],
+    [2, 4, 0.8, 'remove', 0.5, 0.4039564635032081, 1e-14],
     [1, 1, 0.6, 'remove', 0.2, 0.1741992102060086, 1e-14],
   ] as const)('Laplace b=%f Δ=%f q=%f %s ε=%f -> %f', (b, d, q, adj, eps, want, tol) => {
     expect(Math.abs(hockeyStick(laplacePair(q, d / b, adj), eps) - want)).toBeLessThan(tol);
@@ -54,10 +67,12 @@ describe('PLD accountant (published values)', () => {
   });
   it('Opacus test_gdp_accountant: μ = sqrt(e^{1/σ²} − 1)·sqrt(T)·q -> 6.59 < ε < 6.6 (GDP approximation via the exact Gaussian curve)', () => {
     const mu = Math.sqrt(Math.exp(1 / 1.5 ** 2) - 1) * Math.sqrt(2249) * 0.04;
-    let lo = 0, hi = 50;
+    let lo = 0,
+      hi = 50;
     for (let i = 0; i < 100; i++) {
       const m = (lo + hi) / 2;
-      if (hockeyStick(gaussianPair(1, mu, 'remove'), m) > 1e-5) lo = m; else hi = m;
+      if (hockeyStick(gaussianPair(1, mu, 'remove'), m) > 1e-5) lo = m;
+      else hi = m;
     }
     expect(hi).toBeGreaterThan(6.59);
     expect(hi).toBeLessThan(6.6);
@@ -66,7 +81,11 @@ describe('PLD accountant (published values)', () => {
 
 describe('PLD properties', () => {
   it('q = 1 Gaussian equals the analytic δ(ε) to 1e-6 (several σ, T, ε) and is never below it', () => {
-    for (const [s, t] of [[1, 1], [2, 10], [5, 100]] as const) {
+    for (const [s, t] of [
+      [1, 1],
+      [2, 10],
+      [5, 100],
+    ] as const) {
       const c = composeHistory([{ mechanism: gauss(1, s), times: t }]);
       for (const e of [0, 0.5, 1, 2, 4]) {
         const exact = gaussianDelta(Math.sqrt(t) / s, e);
@@ -95,7 +114,13 @@ describe('PLD properties', () => {
     expect(e(0.05, 1.3, 100)).toBeLessThan(base);
   });
   it('RDP ε >= PLD ε for the same inputs (Gaussian and Laplace)', () => {
-    for (const [m, t] of [[gauss(0.04, 1.5), 500], [gauss(0.5, 2), 20], [gauss(1, 3), 10], [lap(0.1, 1, 1), 50], [lap(1, 1, 4), 10]] as const) {
+    for (const [m, t] of [
+      [gauss(0.04, 1.5), 500],
+      [gauss(0.5, 2), 20],
+      [gauss(1, 3), 10],
+      [lap(0.1, 1, 1), 50],
+      [lap(1, 1, 4), 10],
+    ] as const) {
       const rdp = new RdpAccountant().step(m, t).getEpsilon(1e-6).epsilon;
       const pld = new PldAccountant().step(m, t).getEpsilon(1e-6).epsilon;
       expect(rdp).toBeGreaterThanOrEqual(pld);
@@ -104,13 +129,19 @@ describe('PLD properties', () => {
   it('the worse adjacency is taken: remove for the subsampled Gaussian at these inputs', () => {
     const c = composeHistory([{ mechanism: gauss(0.3, 1), times: 5 }]);
     expect(c.add).not.toBeNull();
-    expect(pldDelta(c, 1)).toBe(Math.max(pldDelta({ ...c, add: null }, 1), pldDelta({ ...c, remove: c.add! , add: null }, 1)));
+    expect(pldDelta(c, 1)).toBe(Math.max(pldDelta({ ...c, add: null }, 1), pldDelta({ ...c, remove: c.add!, add: null }, 1)));
   });
   it('heterogeneous composition equals composing the same steps in one group when identical', () => {
-    const a = composeHistory([{ mechanism: gauss(0.1, 1), times: 30 }, { mechanism: gauss(0.1, 1), times: 20 }]);
+    const a = composeHistory([
+      { mechanism: gauss(0.1, 1), times: 30 },
+      { mechanism: gauss(0.1, 1), times: 20 },
+    ]);
     const b = composeHistory([{ mechanism: gauss(0.1, 1), times: 50 }]);
     expect(pldEpsilon(a, 1e-6)).toBeCloseTo(pldEpsilon(b, 1e-6), 9);
-    const mixed = composeHistory([{ mechanism: gauss(0.1, 1), times: 30 }, { mechanism: lap(0.1, 1, 2), times: 20 }]);
+    const mixed = composeHistory([
+      { mechanism: gauss(0.1, 1), times: 30 },
+      { mechanism: lap(0.1, 1, 2), times: 20 },
+    ]);
     const onlyG = composeHistory([{ mechanism: gauss(0.1, 1), times: 30 }]);
     expect(pldEpsilon(mixed, 1e-6)).toBeGreaterThan(pldEpsilon(onlyG, 1e-6));
   });
@@ -122,8 +153,15 @@ describe('PLD properties', () => {
   });
   it('n-dimensional Laplace: L1 sensitivity split over coordinates is dominated by the one-coordinate shift', () => {
     const one = composeHistory([{ mechanism: lap(1, 1, 1), times: 1 }]);
-    for (const [a, b] of [[0.5, 0.5], [0.3, 0.7], [0.9, 0.1]]) {
-      const two = composeHistory([{ mechanism: lap(1, a, 1), times: 1 }, { mechanism: lap(1, b, 1), times: 1 }]);
+    for (const [a, b] of [
+      [0.5, 0.5],
+      [0.3, 0.7],
+      [0.9, 0.1],
+    ]) {
+      const two = composeHistory([
+        { mechanism: lap(1, a, 1), times: 1 },
+        { mechanism: lap(1, b, 1), times: 1 },
+      ]);
       for (const e of [0, 0.2, 0.5, 0.8, 0.95]) expect(pldDelta(two, e)).toBeLessThanOrEqual(pldDelta(one, e) + 1e-9);
     }
   });

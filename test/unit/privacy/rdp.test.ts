@@ -1,8 +1,16 @@
 // Published RDP values (../shared/reference/privacy-vectors.md) at their tolerances, and RDP properties.
 import { describe, expect, it } from 'vitest';
 import {
-  computeRdpGaussian, deltaFromRdp, epsilonFromRdp, rdpSubsampledGaussian, rdpLaplace, rdpSubsampledLaplace,
-  OPACUS_ORDERS, DP_ACCOUNTING_ORDERS, TF_PRIVACY_ORDERS, RdpAccountant,
+  computeRdpGaussian,
+  deltaFromRdp,
+  epsilonFromRdp,
+  rdpSubsampledGaussian,
+  rdpLaplace,
+  rdpSubsampledLaplace,
+  OPACUS_ORDERS,
+  DP_ACCOUNTING_ORDERS,
+  TF_PRIVACY_ORDERS,
+  RdpAccountant,
 } from '../../../lib/privacy/index.js';
 import { logRenyiMomentInteger, _logRenyiMomentQuadrature } from '../../../lib/privacy/rdp-laplace.js';
 
@@ -79,10 +87,22 @@ describe('RDP of the Poisson-subsampled Gaussian (published values)', () => {
   it('dp_accounting test_compute_epsilon_delta_pure_dp: rdp = 1.1 at orders 2..32 -> 1.32783806176 at α = 32', () => {
     // the vectors file labels this "classic", but the published number is the improved (Balle et al.) conversion:
     // classic would give 1.1 + log(1e5)/31 = 1.4714
-    const e = epsilonFromRdp(orders2to32, orders2to32.map(() => 1.1), 1e-5, 'improved');
+    const e = epsilonFromRdp(
+      orders2to32,
+      orders2to32.map(() => 1.1),
+      1e-5,
+      'improved',
+    );
     expect(e.epsilon).toBeCloseTo(1.32783806176, 10);
     expect(e.order).toBe(32);
-    expect(epsilonFromRdp(orders2to32, orders2to32.map(() => 1.1), 1e-5, 'classic').epsilon).toBeCloseTo(1.1 + Math.log(1e5) / 31, 12);
+    expect(
+      epsilonFromRdp(
+        orders2to32,
+        orders2to32.map(() => 1.1),
+        1e-5,
+        'classic',
+      ).epsilon,
+    ).toBeCloseTo(1.1 + Math.log(1e5) / 31, 12);
   });
 
   it.each([
@@ -126,8 +146,14 @@ describe('RDP properties', () => {
     }
   });
   it('fractional orders interpolate between the neighbouring integer orders (series vs exact sums)', () => {
-    for (const [q, s] of [[0.01, 0.7], [0.2, 1.1], [0.6, 3]]) {
-      const a = rdpSubsampledGaussian(q, s, 4), b = rdpSubsampledGaussian(q, s, 4.0000001), c = rdpSubsampledGaussian(q, s, 5);
+    for (const [q, s] of [
+      [0.01, 0.7],
+      [0.2, 1.1],
+      [0.6, 3],
+    ]) {
+      const a = rdpSubsampledGaussian(q, s, 4),
+        b = rdpSubsampledGaussian(q, s, 4.0000001),
+        c = rdpSubsampledGaussian(q, s, 5);
       expect(Math.abs(b - a) / a).toBeLessThan(1e-5);
       expect(rdpSubsampledGaussian(q, s, 4.5)).toBeGreaterThan(a);
       expect(rdpSubsampledGaussian(q, s, 4.5)).toBeLessThan(c);
@@ -137,8 +163,12 @@ describe('RDP properties', () => {
 
 describe('RDP of the Laplace mechanism (Mironov 2017, Prop. 6)', () => {
   it.each([
-    [1, 1, 0.36787944117144233], [1, 1.5, 0.5128835112945086], [1, 2, 0.6191236299985929],
-    [1, 10, 0.9286829020966803], [1, 100, 0.9930491450632687], [0.1, 2, 0.00964420784034467],
+    [1, 1, 0.36787944117144233],
+    [1, 1.5, 0.5128835112945086],
+    [1, 2, 0.6191236299985929],
+    [1, 10, 0.9286829020966803],
+    [1, 100, 0.9930491450632687],
+    [0.1, 2, 0.00964420784034467],
   ])('ε0=%f α=%f -> %f', (e, a, want) => {
     expect(Math.abs(rdpLaplace(e, a) - want)).toBeLessThan(1e-14);
   });
@@ -148,7 +178,13 @@ describe('RDP of the Laplace mechanism (Mironov 2017, Prop. 6)', () => {
     expect(rdpSubsampledLaplace(0.2, 2, Infinity)).toBeCloseTo(Math.log(1 + 0.2 * (Math.exp(2) - 1)), 14);
   });
   it('subsampled: the quadrature matches the exact binomial sums at integer orders', () => {
-    for (const [q, e, a] of [[0.2, 2, 2], [0.01, 1, 32], [0.5, 5, 256], [0.1, 0.3, 1024], [0.99, 10, 7]]) {
+    for (const [q, e, a] of [
+      [0.2, 2, 2],
+      [0.01, 1, 32],
+      [0.5, 5, 256],
+      [0.1, 0.3, 1024],
+      [0.99, 10, 7],
+    ]) {
       const exact = logRenyiMomentInteger(q, e, a);
       expect(Math.abs(_logRenyiMomentQuadrature(q, e, a) - exact)).toBeLessThan(1e-11 * Math.max(1, exact));
     }
@@ -180,7 +216,11 @@ describe('argument errors', () => {
   ];
   it.each(bad)('%s -> ERR_ARGUMENT naming the parameter', (_n, f, re) => {
     let err: unknown;
-    try { f(); } catch (e) { err = e; }
+    try {
+      f();
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(Error);
     expect((err as { code?: string }).code).toBe('ERR_ARGUMENT');
     expect((err as Error).message).toMatch(re);

@@ -101,16 +101,13 @@ const phi = (x: number) => Math.exp(-(x * x) / 2 - LOG_SQRT_2PI);
 export function gaussianHockeyStick(q: number, mu: number, adj: Adj, eps: number): number {
   const lq = Math.log(q);
   const l1q = q === 1 ? -Infinity : Math.log1p(-q);
-  const logLr = adj === 'remove'
-    ? (x: number) => lae(lq - mu * x - (mu * mu) / 2, l1q)
-    : (x: number) => -lae(lq + mu * x - (mu * mu) / 2, l1q);
+  const logLr = adj === 'remove' ? (x: number) => lae(lq - mu * x - (mu * mu) / 2, l1q) : (x: number) => -lae(lq + mu * x - (mu * mu) / 2, l1q);
   if (adj === 'add' && q < 1 && eps >= -l1q) return 0; // p/q < 1/(1 − q) everywhere
   const xs = decreasingRoot((x) => logLr(x) - eps, adj === 'remove' ? -mu / 2 : mu / 2);
   // e^ε enters only through exponents, so nothing overflows at ε > 709
   const ePhi = (x: number) => Math.exp(eps - (x * x) / 2 - LOG_SQRT_2PI);
-  const f = adj === 'remove'
-    ? (x: number) => q * phi(x + mu) + (1 - q) * phi(x) - ePhi(x)
-    : (x: number) => phi(x) - q * ePhi(x - mu) - (q < 1 ? (1 - q) * ePhi(x) : 0);
+  const f =
+    adj === 'remove' ? (x: number) => q * phi(x + mu) + (1 - q) * phi(x) - ePhi(x) : (x: number) => phi(x) - q * ePhi(x - mu) - (q < 1 ? (1 - q) * ePhi(x) : 0);
   const lo = Math.min(xs, adj === 'remove' ? -mu : 0) - 40;
   return integrate((x) => Math.max(0, f(x)), lo, xs, Math.ceil((xs - lo) / 0.2));
 }
@@ -121,9 +118,10 @@ export function gaussianHockeyStick(q: number, mu: number, adj: Adj, eps: number
  */
 export function laplaceHockeyStick(q: number, eps0: number, adj: Adj, eps: number): number {
   const lap = (x: number) => 0.5 * Math.exp(-Math.abs(x));
-  const f = adj === 'remove'
-    ? (x: number) => q * lap(x + eps0) + (1 - q) * lap(x) - Math.exp(eps - Math.abs(x)) / 2
-    : (x: number) => lap(x) - (q * Math.exp(eps - Math.abs(x - eps0)) + (q < 1 ? (1 - q) * Math.exp(eps - Math.abs(x)) : 0)) / 2;
+  const f =
+    adj === 'remove'
+      ? (x: number) => q * lap(x + eps0) + (1 - q) * lap(x) - Math.exp(eps - Math.abs(x)) / 2
+      : (x: number) => lap(x) - (q * Math.exp(eps - Math.abs(x - eps0)) + (q < 1 ? (1 - q) * Math.exp(eps - Math.abs(x)) : 0)) / 2;
   const kinks = adj === 'remove' ? [-eps0, 0] : [0, eps0];
   // p/q is monotone on the ramp between the kinks: a sign change of f there is the crossing
   const [k0, k1] = kinks;
@@ -140,7 +138,8 @@ export function laplaceHockeyStick(q: number, eps0: number, adj: Adj, eps: numbe
     cuts.splice(2, 0, (a + b) / 2);
   }
   let s = 0;
-  for (let i = 0; i + 1 < cuts.length; i++) s += integrate((x) => Math.max(0, f(x)), cuts[i], cuts[i + 1], Math.max(1, Math.ceil((cuts[i + 1] - cuts[i]) / 0.25)));
+  for (let i = 0; i + 1 < cuts.length; i++)
+    s += integrate((x) => Math.max(0, f(x)), cuts[i], cuts[i + 1], Math.max(1, Math.ceil((cuts[i + 1] - cuts[i]) / 0.25)));
   return s;
 }
 

@@ -36,7 +36,7 @@ describe('secure noise', () => {
     const x = gaussianNoise(n, 2);
     const mean = x.reduce((a, b) => a + b, 0) / n;
     const v = x.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
-    expect(Math.abs(mean)).toBeLessThan(6 * 2 / Math.sqrt(n));
+    expect(Math.abs(mean)).toBeLessThan((6 * 2) / Math.sqrt(n));
     expect(Math.abs(v / 4 - 1)).toBeLessThan(6 * Math.sqrt(2 / n));
     expect(ks(x, (t) => normCdfForTests(t / 2, 800))).toBeLessThan(1.95 / Math.sqrt(n)); // p ≈ 0.001
   });

@@ -1,0 +1,88 @@
+// defines: the command-line face of the run configuration — addRunOptions turns
+// lib/dpzo/config.ts's RUN_FIELDS table into commander options (flag, description
+// with the default, choices, parser), and mergeConfig joins a --config file with
+// the flags given into one checked RunConfig. Nothing here names a field: a new
+// field is one row of the table.
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, parseRunConfig } from '../dpzo/config.js';
+import { DpzoError } from '../errors.js';
+import { parseInteger, parseNumber } from './numbers.js';
+
+/** `[" terrible"," great"]` (JSON) or ` terrible, great` (commas; spaces kept as written). */
+export function parseLabelWords(v: string): string[] | Record<string, string> {
+  const t = v.trim();
+  if (t.startsWith('[') || t.startsWith('{')) {
+    try {
+      return JSON.parse(t) as string[] | Record<string, string>;
+    } catch {
+      throw new InvalidArgumentError('is not valid JSON');
+    }
+  }
+  return v.split(',');
+}
+
+const PARSERS: Record<FlagParse, ((v: string) => unknown) | null> = {
+  string: null,
+  boolean: null,
+  number: parseNumber,
+  integer: parseInteger,
+  labelWords: parseLabelWords,
+};
+
+/** `--batch-size` for batchSize (commander camel-cases it back). */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+}
+
+/** 1e-6 and 1e-3 as written in the docs, not 0.000001. */
+function formatDefault(v: unknown): string {
+  return typeof v === 'number' && v !== 0 && Math.abs(v) < 0.01 ? v.toExponential() : String(v);
+}
+
+/** The commander option of one table row. */
+export function optionOf(spec: FieldSpec): Option {
+  const f = spec.flag!;
+  const description = spec.default !== undefined ? `${f.description} (default ${formatDefault(spec.default)})` : f.description;
+  const opt = new Option(f.flags, description);
+  if (spec.schema instanceof z.ZodEnum) opt.choices(spec.schema.options as string[]);
+  const parse = PARSERS[f.parse];
+  if (parse) opt.argParser(parse);
+  return opt;
+}
+
+/** The table's options (without the train-only ones: `dpzo eval` shares these). */
+export function addRunOptions(cmd: Command, opts: { trainOnly?: boolean } = {}): Command {
+  for (const spec of Object.values(RUN_FIELDS) as FieldSpec[]) {
+    if (!spec.flag || (spec.flag.trainOnly ?? false) !== (opts.trainOnly ?? false)) continue;
+    cmd.addOption(optionOf(spec));
+  }
+  return cmd;
+}
+
+/** Config file values, overridden by flags given on the command line; the table's required fields must be present. */
+export function mergeConfig(cmd: Command, flags: Record<string, unknown>): RunConfig {
+  let base: Record<string, unknown> = {};
+  if (typeof flags.config === 'string') {
+    const file = flags.config;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new DpzoError('ERR_TRAIN_OPTION', `--config ${file}: ${(e as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new DpzoError('ERR_TRAIN_OPTION', `--config ${file}: must be a JSON object`);
+    base = { ...(parsed as Record<string, unknown>) };
+  }
+  for (const [k, v] of Object.entries(flags)) {
+    if (!(k in RUN_FIELDS) || v === undefined) continue;
+    if (cmd.getOptionValueSource(k) === 'cli' || !(k in base)) base[k] = v;
+  }
+  for (const [k, spec] of Object.entries(RUN_FIELDS) as [string, FieldSpec][]) {
+    if (spec.required && base[k] === undefined) throw new DpzoError('ERR_TRAIN_OPTION', `${flagName(k)} is required (as a flag or in --config)`);
+  }
+  return parseRunConfig(base, typeof flags.config === 'string' ? flags.config : 'options');
+}

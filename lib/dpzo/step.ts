@@ -1,0 +1,90 @@
+// defines: dpzoStep — one DP-ZO step (ARCHITECTURE §3): sample a Poisson batch →
+// estimate the per-example directional derivatives → clip → add CSPRNG noise →
+// release (the ledger line first, then the trajectory line) → update θ. Nothing
+// leaves the step but what the mechanism releases, unless private diagnostics are
+// asked for; the ledger is written before the update is applied.
+import { randomBytes } from 'node:crypto';
+
+import type { PoissonSampler } from '../data/poisson.js';
+import type { Dataset } from '../data/tasks.js';
+import { DpzoError } from '../errors.js';
+import type { Model } from '../model/types.js';
+import { type ReleaseInput, releaseOf } from '../privacy/index.js';
+import { clipScalars } from './clip.js';
+import { estimateScalars } from './estimator.js';
+import type { TrainerTestHooks } from './hooks.js';
+import { releaseNoise } from './noise.js';
+import { type TrainPlan, planRelease } from './options.js';
+import type { RunHandles } from './run-directory.js';
+import { type Schedule, learningRate } from './schedule.js';
+import { seedsToStrings } from './trajectory.js';
+import { applyUpdate } from './walk.js';
+
+/**
+ * Statistics of the private batch: NOT released by the mechanism and outside
+ * the guarantee. Present only when TrainOptions.privateDiagnostics is true.
+ */
+export interface PrivateStepDiagnostics {
+  /** Mean (ℓ⁺+ℓ⁻)/2 on the sampled batch. */
+  loss: number;
+  /** |S|, the Poisson batch size. */
+  batchSize: number;
+  clipped: number;
+  nonFinite: number;
+}
+
+/** What a step needs that does not change from step to step. */
+export interface StepContext {
+  model: Model;
+  plan: TrainPlan;
+  train: Dataset;
+  maxBatchTokens?: number;
+  sampler: PoissonSampler;
+  schedule: Schedule;
+  run: RunHandles;
+  hooks?: TrainerTestHooks;
+}
+
+/** A step taken: the released values, and the private statistics (for the caller to drop or report on request). */
+export interface StepOutcome {
+  lr: number;
+  gHat: number[];
+  private: PrivateStepDiagnostics;
+}
+
+function randomSeed(): bigint {
+  return randomBytes(8).readBigUInt64LE(0);
+}
+
+/** Step t's ledger line. */
+export function stepRelease(plan: TrainPlan, t: number): ReleaseInput {
+  return releaseOf(planRelease(plan), { step: t, clip: plan.clip, directions: plan.directions });
+}
+
+/** Step t, or null when its release would exceed the budget (nothing sampled, drawn or written then). */
+export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome | null> {
+  const { model, plan, hooks } = ctx;
+  const n = plan.directions;
+  const release = stepRelease(plan, t);
+  if (ctx.run.ledger.wouldExceed(release)) return null;
+  const batch = hooks?.batch?.(t) ?? ctx.sampler.sample();
+  const seeds = hooks?.seeds?.(t, n) ?? Array.from({ length: n }, randomSeed);
+  if (seeds.length !== n) throw new DpzoError('ERR_TRAIN_HOOK', `the seeds hook gave ${seeds.length} seeds, expected ${n}`);
+  const examples = ctx.train.examples;
+  const est = await estimateScalars(
+    model,
+    batch.map((i) => examples[i]!),
+    seeds,
+    plan.zoEps,
+    { candidates: ctx.train.candidates, maxBatchTokens: ctx.maxBatchTokens },
+  );
+  const c = clipScalars(est.g, n, plan.clip, plan.mechanism === 'gaussian' ? 'l2' : 'l1');
+  const xi = hooks?.noise?.(t, n) ?? releaseNoise(plan.mechanism, n, plan);
+  // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / (q·N): dividing by the expected batch keeps the sensitivity at C
+  const gHat = Array.from(c.sum, (s, k) => (s + xi[k]!) / (plan.sampleRate * plan.datasetSize));
+  const lr = learningRate(ctx.schedule, t);
+  await ctx.run.ledger.append(release);
+  ctx.run.appendStep({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });
+  await applyUpdate(model, seeds, gHat, lr, plan.zoEps, plan.weightDecay);
+  return { lr, gHat, private: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } };
+}

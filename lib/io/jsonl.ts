@@ -1,0 +1,87 @@
+// defines: the one append-only JSONL file of a run (the privacy ledger and the
+// trajectory are both written through it): readJsonl splits a file into its
+// complete lines and reports a torn tail (a crash inside a write leaves a last
+// line without its newline), cutTornTail drops that tail durably, and AppendLog
+// appends whole lines, each one fsynced before append returns, so a line that
+// append acknowledged survives a crash and the next action may depend on it.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync } from 'node:fs';
+
+import { DpzoError } from '../errors.js';
+import { type WriteFn, appendLineSync } from './write-all.js';
+
+export interface JsonlRead {
+  /** The complete lines (without their newlines), in order. */
+  lines: string[];
+  /** Bytes of the complete lines; anything after them is a torn write. */
+  validBytes: number;
+  /** Bytes after the last newline (0 when the file ends with one). */
+  tornBytes: number;
+}
+
+/** The complete lines of `path`; a missing file has none. Nothing is parsed here: each format checks its own lines. */
+export function readJsonl(path: string): JsonlRead {
+  if (!existsSync(path)) return { lines: [], validBytes: 0, tornBytes: 0 };
+  const buf = readFileSync(path);
+  const lines: string[] = [];
+  let at = 0;
+  for (;;) {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) break;
+    lines.push(buf.subarray(at, nl).toString('utf8'));
+    at = nl + 1;
+  }
+  return { lines, validBytes: at, tornBytes: buf.length - at };
+}
+
+/** Cuts the torn tail of `read` off `path` and makes the cut durable. */
+export function cutTornTail(path: string, read: Pick<JsonlRead, 'validBytes' | 'tornBytes'>): void {
+  if (read.tornBytes === 0) return;
+  truncateSync(path, read.validBytes);
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface AppendLogOptions {
+  /** The write call (tests inject short or failing writes). */
+  write?: WriteFn;
+  /** The flush to stable storage (tests observe it). */
+  sync?: (fd: number) => void;
+}
+
+/** An open JSONL file that only grows, by whole fsynced lines. */
+export class AppendLog {
+  readonly path: string;
+  private fd: number | null;
+  private readonly write?: WriteFn;
+  private readonly sync: (fd: number) => void;
+
+  constructor(path: string, opts: AppendLogOptions = {}) {
+    this.path = path;
+    this.write = opts.write;
+    this.sync = opts.sync ?? fsyncSync;
+    this.fd = openSync(path, 'a');
+  }
+
+  get closed(): boolean {
+    return this.fd === null;
+  }
+
+  /**
+   * Appends `line` (one line of text, no newline in it) and its newline, then fsyncs.
+   * A short write is continued; a failed one is undone and thrown (ERR_IO with the path).
+   */
+  append(line: string): void {
+    if (this.fd === null) throw new DpzoError('ERR_IO', `${this.path}: append after close`);
+    appendLineSync(this.fd, `${line}\n`, this.path, this.write);
+    this.sync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}

@@ -1,0 +1,170 @@
+// defines: the bytes of a privacy ledger — one header line, then one release per line, each line sealed with
+// the SHA-256 of its body and chained to the previous line's hash — and the checks that read them back.
+// No I/O here: ledger-store.ts holds the lines, ledger.ts keeps the accountants in step with them.
+import { createHash } from 'node:crypto';
+
+import type { AccountantKind } from './accountant.js';
+import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, PrivacyError } from './errors.js';
+import type { Mechanism } from './mechanism.js';
+import type { PrivacyErrorCode } from '../errors.js';
+
+export const GENESIS = '0'.repeat(64);
+export const LEDGER_VERSION = 1;
+
+export interface Budget {
+  epsilon: number;
+  delta: number;
+}
+
+/** What the trainer records for one release (one DP-ZO step: n directions, one mechanism). */
+export interface ReleaseInput {
+  /** Training step (default: the number of releases so far). */
+  step?: number;
+  mechanism: 'gaussian' | 'laplace';
+  sampleRate: number;
+  noiseMultiplier?: number;
+  laplaceScale?: number;
+  clip: number;
+  /** Number of directions n released together (recorded; the privacy of the step does not depend on it). */
+  directions?: number;
+}
+
+/** A release as checked: every field present. */
+export type Release = Omit<LedgerEntry, 'prevHash' | 'hash'>;
+
+export interface LedgerEntry {
+  step: number;
+  mechanism: 'gaussian' | 'laplace';
+  sampleRate: number;
+  noiseMultiplier?: number;
+  laplaceScale?: number;
+  clip: number;
+  directions: number;
+  /** SHA-256 (hex) of the previous line's bytes. */
+  prevHash: string;
+  /** SHA-256 (hex) of this line's bytes up to (without) the hash field. */
+  hash: string;
+}
+
+export interface Header {
+  type: 'header';
+  version: number;
+  created: string;
+  accountant: AccountantKind;
+  budget: Budget | null;
+}
+
+export function sha256(s: string): string {
+  return createHash('sha256').update(s, 'utf8').digest('hex');
+}
+
+/** A line is its body (JSON without the hash) with `,"hash":"<sha256(body)>"` spliced before the closing brace. */
+export function sealLine(body: Record<string, unknown>): { line: string; hash: string } {
+  const text = JSON.stringify(body);
+  const hash = sha256(text);
+  return { line: `${text.slice(0, -1)},"hash":"${hash}"}`, hash };
+}
+
+const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+
+export function ledgerError(code: PrivacyErrorCode, file: string, msg: string): PrivacyError {
+  return new PrivacyError(code, `privacy ledger ${file}: ${msg}`);
+}
+
+export function checkBudget(b: unknown): Budget {
+  const o = b as Budget;
+  if (typeof o !== 'object' || o === null) throw argumentError('budget', b, 'an object { epsilon, delta }');
+  return { epsilon: checkEpsilon(o.epsilon, 'budget.epsilon'), delta: checkDelta(o.delta, 'budget.delta') };
+}
+
+export function checkRelease(r: ReleaseInput, defaultStep: number): Release {
+  if (typeof r !== 'object' || r === null) throw argumentError('release', r, 'an object');
+  const step = r.step ?? defaultStep;
+  if (!Number.isSafeInteger(step) || step < 0) throw argumentError('release.step', step, 'a non-negative integer');
+  const directions = r.directions ?? 1;
+  if (!Number.isSafeInteger(directions) || directions < 1) throw argumentError('release.directions', directions, 'a positive integer');
+  const sampleRate = checkSampleRate(r.sampleRate, false, 'release.sampleRate');
+  const clip = checkPositive('release.clip', r.clip);
+  // no time field: per-release timestamps are a timing side channel (a step's duration grows with the
+  // tokens in its Poisson batch); a `time` in a ledger written by an older version is ignored
+  if (r.mechanism === 'gaussian') {
+    if (r.laplaceScale !== undefined) throw argumentError('release.laplaceScale', r.laplaceScale, 'absent for a Gaussian release');
+    return { step, mechanism: 'gaussian', sampleRate, noiseMultiplier: checkPositive('release.noiseMultiplier', r.noiseMultiplier), clip, directions };
+  }
+  if (r.mechanism === 'laplace') {
+    if (r.noiseMultiplier !== undefined) throw argumentError('release.noiseMultiplier', r.noiseMultiplier, 'absent for a Laplace release');
+    return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions };
+  }
+  throw argumentError('release.mechanism', r.mechanism, "'gaussian' or 'laplace'");
+}
+
+/** The accountant's view of a release (the noise multiplier is already relative to C; Laplace uses C and b). */
+export function releaseMechanism(e: Pick<LedgerEntry, 'mechanism' | 'sampleRate' | 'noiseMultiplier' | 'laplaceScale' | 'clip'>): Mechanism {
+  return e.mechanism === 'gaussian'
+    ? { kind: 'gaussian', sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier as number }
+    : { kind: 'laplace', sampleRate: e.sampleRate, clip: e.clip, scale: e.laplaceScale as number };
+}
+
+/** The ledger line of step `step` releasing `m` (the inverse of releaseMechanism; C is recorded for both kinds). */
+export function releaseOf(m: Mechanism, r: { step: number; clip: number; directions: number }): ReleaseInput {
+  return m.kind === 'gaussian'
+    ? { step: r.step, mechanism: 'gaussian', sampleRate: m.sampleRate, noiseMultiplier: m.noiseMultiplier, clip: r.clip, directions: r.directions }
+    : { step: r.step, mechanism: 'laplace', sampleRate: m.sampleRate, laplaceScale: m.scale, clip: r.clip, directions: r.directions };
+}
+
+/** The sealed header line of a new ledger. */
+export function headerLine(accountant: AccountantKind, budget: Budget | null): string {
+  const header = { type: 'header', version: LEDGER_VERSION, created: new Date().toISOString(), accountant, budget, prevHash: GENESIS };
+  return sealLine(header).line;
+}
+
+/** A line's object and hash, after checking that the hash seals its body. */
+export function parseLine(file: string, line: string, lineNo: number): { obj: Record<string, unknown>; hash: string } {
+  const m = HASH_SUFFIX.exec(line);
+  if (!m) throw ledgerError('ERR_LEDGER_CORRUPT', file, `line ${lineNo} has no hash field at its end`);
+  const body = `${line.slice(0, m.index)}}`;
+  if (sha256(body) !== m[1]) throw ledgerError('ERR_LEDGER_CORRUPT', file, `line ${lineNo} was modified (its hash does not match its content)`);
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw ledgerError('ERR_LEDGER_CORRUPT', file, `line ${lineNo} is not valid JSON`);
+  }
+  return { obj, hash: m[1]! };
+}
+
+export function parseHeader(file: string, line: string): { header: Header; hash: string } {
+  const { obj, hash } = parseLine(file, line, 1);
+  if (obj.type !== 'header' || obj.prevHash !== GENESIS) throw ledgerError('ERR_LEDGER_CORRUPT', file, 'line 1 is not a ledger header');
+  if (obj.version !== LEDGER_VERSION) throw ledgerError('ERR_LEDGER_CORRUPT', file, `unsupported ledger version ${String(obj.version)}`);
+  const accountant = obj.accountant === 'rdp' ? 'rdp' : 'pld';
+  let budget: Budget | null = null;
+  if (obj.budget !== null && obj.budget !== undefined) budget = checkBudget(obj.budget);
+  return { header: { type: 'header', version: LEDGER_VERSION, created: String(obj.created), accountant, budget }, hash };
+}
+
+/** Release line `lineNo` (≥ 2), checked against the hash of the line before it. */
+export function parseRelease(file: string, line: string, lineNo: number, prevLineHash: string): LedgerEntry {
+  const { obj, hash } = parseLine(file, line, lineNo);
+  if (obj.prevHash !== prevLineHash) {
+    throw ledgerError(
+      'ERR_LEDGER_CORRUPT',
+      file,
+      `line ${lineNo} does not follow line ${lineNo - 1} (hash chain broken: a line was removed, inserted or edited)`,
+    );
+  }
+  if (obj.type !== 'release') throw ledgerError('ERR_LEDGER_CORRUPT', file, `line ${lineNo} is not a release`);
+  let e: Release;
+  try {
+    e = checkRelease(obj as unknown as ReleaseInput, 0);
+  } catch (err) {
+    throw ledgerError('ERR_LEDGER_CORRUPT', file, `line ${lineNo}: ${(err as Error).message}`);
+  }
+  return { ...e, prevHash: prevLineHash, hash };
+}
+
+/** The sealed line of a checked release following the line with hash `prevLineHash`. */
+export function releaseLine(e: Release, prevLineHash: string): { line: string; entry: LedgerEntry } {
+  const { line, hash } = sealLine({ type: 'release', ...e, prevHash: prevLineHash });
+  return { line, entry: { ...e, prevHash: prevLineHash, hash } };
+}

@@ -1,0 +1,162 @@
+// defines: where a privacy ledger's lines live — the storage seam of PrivacyLedger. A file store (one writer
+// at a time under a pid lock file; created whole by link(2); lines appended through lib/io's AppendLog, each
+// fsynced; a torn tail refused, or cut on request) or a memory store (API runs without a run directory:
+// the same lines and checks, nothing written).
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+import { AppendLog, cutTornTail, readJsonl } from '../io/jsonl.js';
+import { ledgerError } from './ledger-format.js';
+
+export interface LedgerStore {
+  /** The file (absolute), or '(memory)'. */
+  readonly path: string;
+  /** The complete lines held when the store was opened, the header first. */
+  readonly lines: readonly string[];
+  readonly readOnly: boolean;
+  /** Stores one line durably before returning (file: written whole and fsynced). */
+  append(line: string): void;
+  close(): Promise<void>;
+}
+
+export interface FileStoreOptions {
+  /** Open for reading only (no lock, no create, append throws). */
+  readOnly?: boolean;
+  /** Create the file when missing (default true). */
+  create?: boolean;
+  /** Truncate an incomplete final line (a crash mid-write) instead of failing with ERR_LEDGER_TORN. */
+  repairTornTail?: boolean;
+  /** The header line of a new file. */
+  header: () => string;
+}
+
+/** A ledger held in memory: the same lines a file would hold, gone with the process. */
+export function memoryStore(header: string): LedgerStore {
+  const lines = [header];
+  return {
+    path: '(memory)',
+    lines,
+    readOnly: false,
+    append: (line) => {
+      lines.push(line);
+    },
+    close: async () => undefined,
+  };
+}
+
+/** Opens (creating when allowed) the ledger file `file`, reads its complete lines and takes the writer's lock. */
+export async function openFileStore(file: string, opts: FileStoreOptions): Promise<LedgerStore> {
+  const abs = path.resolve(file);
+  const lockPath = opts.readOnly ? null : await lock(abs);
+  let log: AppendLog | null = null;
+  try {
+    if (!(await exists(abs))) {
+      if (opts.readOnly || opts.create === false) throw ledgerError('ERR_IO', abs, 'no such file');
+      await createFile(abs, opts.header());
+    }
+    const read = readJsonl(abs);
+    if (read.tornBytes > 0) {
+      if (!opts.repairTornTail || opts.readOnly || read.validBytes === 0) {
+        throw ledgerError(
+          'ERR_LEDGER_TORN',
+          abs,
+          `the last line is incomplete (${read.tornBytes} bytes without a newline: a crash during a write). ` +
+            'That release was never acknowledged. To drop it, reopen with { repairTornTail: true } (CLI: --repair-torn-tail), which truncates only that incomplete line.',
+        );
+      }
+      cutTornTail(abs, read);
+    }
+    if (read.lines.length === 0) throw ledgerError('ERR_LEDGER_CORRUPT', abs, 'empty file (no header line)');
+    log = opts.readOnly ? null : new AppendLog(abs);
+    const writer = log;
+    return {
+      path: abs,
+      lines: read.lines,
+      readOnly: writer === null,
+      append: (line) => {
+        if (!writer || writer.closed) throw ledgerError('ERR_ARGUMENT', abs, writer ? 'closed' : 'opened read-only');
+        writer.append(line);
+      },
+      close: async () => {
+        writer?.close();
+        if (lockPath) await fsp.rm(lockPath, { force: true });
+      },
+    };
+  } catch (e) {
+    // a corrupt or mismatched ledger must not leave its file handle or lock behind
+    log?.close();
+    if (lockPath) await fsp.rm(lockPath, { force: true });
+    throw e;
+  }
+}
+
+async function exists(abs: string): Promise<boolean> {
+  try {
+    await fsp.access(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One writer at a time: a lock file holding the writer's pid (a stale lock of a dead process is taken over). */
+async function lock(abs: string): Promise<string> {
+  const lockPath = `${abs}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fsp.writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
+      return lockPath;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ledgerError('ERR_IO', abs, `cannot create lock ${lockPath}: ${(e as Error).message}`);
+      const pid = Number.parseInt(await fsp.readFile(lockPath, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(pid) && (pid === process.pid || pidAlive(pid))) {
+        throw ledgerError('ERR_LEDGER_LOCKED', abs, `opened for writing by process ${pid} (lock ${lockPath})`);
+      }
+      await fsp.rm(lockPath, { force: true });
+    }
+  }
+  throw ledgerError('ERR_LEDGER_LOCKED', abs, `cannot take lock ${lockPath}`);
+}
+
+/** Writes the header to a temporary file and links it into place, so a ledger file always starts complete. */
+async function createFile(abs: string, header: string): Promise<void> {
+  await fsp.mkdir(path.dirname(abs), { recursive: true });
+  const tmp = `${abs}.${process.pid}.tmp`;
+  const h = await fsp.open(tmp, 'w');
+  try {
+    await h.writeFile(`${header}\n`, 'utf8');
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  try {
+    await fsp.link(tmp, abs); // fails if another process created it meanwhile
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ledgerError('ERR_IO', abs, (e as Error).message);
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+  await fsyncDir(path.dirname(abs));
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const h = await fsp.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    // some file systems refuse fsync on directories; the file itself is synced
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
