@@ -39,7 +39,18 @@ export type DataErrorCode =
 
 /** Codes of the privacy layer (lib/privacy): accounting arguments, the budget, the ledger. */
 export type PrivacyErrorCode =
-  'ERR_ARGUMENT' | 'ERR_INTERNAL' | 'ERR_IO' | 'ERR_BUDGET_EXCEEDED' | 'ERR_BUDGET_IMPOSSIBLE' | 'ERR_LEDGER_CORRUPT' | 'ERR_LEDGER_LOCKED' | 'ERR_LEDGER_TORN';
+  | 'ERR_ARGUMENT'
+  | 'ERR_INTERNAL'
+  | 'ERR_IO'
+  | 'ERR_BUDGET_EXCEEDED'
+  | 'ERR_BUDGET_IMPOSSIBLE'
+  | 'ERR_LEDGER_CORRUPT'
+  | 'ERR_LEDGER_LOCKED'
+  | 'ERR_LEDGER_TORN'
+  /** A ledger's releases disagree with the plan in its run.json (σ, q, C, mechanism, budget, step numbers). */
+  | 'ERR_LEDGER_MISMATCH'
+  /** A run directory holds fewer (or other) releases than its dataset ledger recorded: it was rolled back. */
+  | 'ERR_LEDGER_ROLLBACK';
 
 /** Codes of the trainer and its run directory (lib/dpzo). */
 export type TrainErrorCode =

@@ -67,6 +67,11 @@ export function reportRows(r: TrainReport): [string, string][] {
     rows.push(['before', evalText(r.evalBefore)]);
     rows.push(['after', evalText(r.evalAfter)]);
   }
+  if (r.dataset) {
+    const d = r.dataset;
+    const budget = d.budget ? `, budget ε = ${d.budget.epsilon}` : '';
+    rows.push(['dataset ε', `${fmt(d.epsilon)} (PLD) at δ = ${d.delta} over ${d.runs} run(s), ${d.releases} releases on this training file${budget}`]);
+  }
   if (r.runDir) rows.push(['run', r.runDir]);
   if (!r.private) rows.push(['WARNING', 'test hooks were installed: this run is NOT private']);
   return rows;

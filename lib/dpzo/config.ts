@@ -71,6 +71,16 @@ export const RUN_FIELDS = {
   evalMax: field(z.number().int().positive(), flag('--eval-max <n>', 'evaluate on the first n examples', 'integer')),
   epsilon: field(num.positive(), flag('--epsilon <ε>', 'privacy budget ε', 'number'), { required: true, train: true }),
   delta: field(num.positive().lt(1), flag('--delta <δ>', 'privacy budget δ', 'number'), { required: true, train: true }),
+  datasetBudget: field(
+    num.positive(),
+    flag(
+      '--dataset-budget <ε>',
+      "ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it",
+      'number',
+      true,
+    ),
+    { train: true },
+  ),
   accountant: field(z.enum(['pld', 'rdp']), flag('--accountant <a>', 'accountant that calibrates and enforces the budget'), { train: true, default: 'pld' }),
   mechanism: field(z.enum(['gaussian', 'laplace']), flag('--mechanism <m>', 'noise mechanism'), { train: true, default: 'gaussian' }),
   noiseMultiplier: field(num.positive(), flag('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget)', 'number'), { train: true }),

@@ -4,7 +4,7 @@
 import type { Dataset } from '../data/tasks.js';
 import { type RunConfig, TRAIN_DEFAULTS, type TrainKey } from './config.js';
 import { DpzoError } from '../errors.js';
-import { type AccountantKind, type Mechanism as Release, planNoise } from '../privacy/index.js';
+import { type AccountantKind, type Mechanism as Release, type ReleaseInput, planNoise, releaseOf } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
 
 /** Which noise a step adds (the parameters are in the plan). */
@@ -29,6 +29,13 @@ export interface TrainOptions extends ConfigFields {
   resume?: boolean;
   /** Trainable patterns the model was loaded with (recorded for export/resume). */
   trainable?: string[];
+  /**
+   * Record every release in the training file's dataset ledger too (default true when `train` was read
+   * from a file): runs on the same private data compose, and a rolled-back run directory is refused.
+   */
+  datasetLedger?: boolean;
+  /** Where dataset ledgers live (default $DPZO_HOME, else ~/.dpzo). */
+  dpzoHome?: string;
   /** Free-form facts recorded in run.json (the CLI puts its data files and task here). */
   meta?: Record<string, unknown>;
 }
@@ -144,4 +151,9 @@ export function planRelease(p: TrainPlan): Release {
   return p.mechanism === 'gaussian'
     ? { kind: 'gaussian', sampleRate: p.sampleRate, noiseMultiplier: p.noiseMultiplier! }
     : { kind: 'laplace', sampleRate: p.sampleRate, clip: p.clip, scale: p.laplaceScale! };
+}
+
+/** Step t's ledger line. */
+export function stepRelease(plan: TrainPlan, t: number): ReleaseInput {
+  return releaseOf(planRelease(plan), { step: t, clip: plan.clip, directions: plan.directions });
 }

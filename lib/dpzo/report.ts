@@ -2,7 +2,7 @@
 // why it stopped, ε spent (from the ledger, by both accountants), the evaluations
 // before and after, warnings, and run-level time only (per-step times would reveal
 // the size of each private batch).
-import { type PrivacyLedger, type Spent, spentReport } from '../privacy/index.js';
+import { type DatasetLedger, type PrivacyLedger, type Spent, spentReport } from '../privacy/index.js';
 import { type EvalResult, improved } from './evaluate.js';
 import type { TrainPlan } from './options.js';
 
@@ -32,6 +32,17 @@ export interface TrainReport {
   privateDiagnostics?: { sampled: number; clippedFraction: number; nonFinite: number };
   runDir?: string;
   weightsHash?: string;
+  /** The training file's dataset ledger (every run on that file composed): its file, runs, releases and ε at the run's δ. */
+  dataset?: DatasetSpent;
+}
+
+export interface DatasetSpent {
+  ledger: string;
+  runs: number;
+  releases: number;
+  epsilon: number;
+  delta: number;
+  budget: { epsilon: number; delta: number } | null;
 }
 
 /** Private statistics summed over the steps of this call. */
@@ -57,6 +68,7 @@ export interface ReportInput {
   privateTotals?: PrivateTotals;
   runDir?: string;
   weightsHash?: string;
+  dataset?: DatasetLedger;
 }
 
 export function buildReport(r: ReportInput): TrainReport {
@@ -90,5 +102,12 @@ export function buildReport(r: ReportInput): TrainReport {
     ...(t ? { privateDiagnostics: { sampled: t.sampled, clippedFraction: t.sampled > 0 ? t.clipped / t.sampled : 0, nonFinite: t.nonFinite } } : {}),
     runDir: r.runDir,
     weightsHash: r.weightsHash,
+    ...(r.dataset ? { dataset: datasetSpent(r.dataset, plan.budget.delta) } : {}),
   };
+}
+
+/** ε of every release on the dataset so far (all runs), by the dataset ledger's accountant. */
+export function datasetSpent(d: DatasetLedger, delta: number): DatasetSpent {
+  const l = d.ledger;
+  return { ledger: d.path, runs: d.runs().length, releases: l.length, epsilon: l.length === 0 ? 0 : l.spent(delta).epsilon, delta, budget: d.budget };
 }

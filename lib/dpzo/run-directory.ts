@@ -1,28 +1,41 @@
 // defines: RunDirectory — the files of a run (run.json, ledger.jsonl, trajectory.jsonl)
-// and the handles a training run writes through: create (a fresh, empty directory),
-// resume (run.json checked against the plan and the model, the ledger opened with a
-// torn tail dropped, the trajectory reconciled with it), and, for API runs without a
-// directory, a memory ledger with no trajectory. Order of a step: ledger append (fsync)
-// → trajectory append (fsync) → update (ARCHITECTURE §3), so the ledger holds every
-// release that reached the disk, and at most one more.
+// and the handles a training run writes through: create (a fresh, empty directory,
+// claimed by creating run.json exclusively before anything else is written), resume
+// (every check first — run.json against the plan and the model, the ledger against
+// the plan, ledger and trajectory against each other, the run against its dataset
+// ledger — and only then the repairs: a torn tail cut, a void step, the dataset
+// ledger caught up), and, for API runs without a directory, a memory ledger with no
+// trajectory. Order of a step: run ledger append (fsync) → dataset ledger append
+// (fsync) → trajectory append (fsync) → update (ARCHITECTURE §3), so the ledgers hold
+// every release that reached the disk, and at most one more.
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
-import { readJsonl } from '../io/jsonl.js';
-import { writeJsonAtomic } from '../io/json-file.js';
+import { createJsonExclusive } from '../io/json-file.js';
 import type { Model } from '../model/types.js';
-import { PrivacyLedger } from '../privacy/index.js';
+import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
 import type { TrainPlan } from './options.js';
+import { checkLedgerAgainstPlan } from './run-integrity.js';
 import { LEDGER_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, readRunJson } from './run-record.js';
-import { type TrajectoryLine, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
+import { type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
 /** Plan fields computed from others (sampleRate = batch / N) or by the accountant: not compared on resume. */
 const DERIVED_PLAN_KEYS = new Set<string>(['sampleRate', 'predictedEpsilon', 'calibrated']);
 
+/** Which budget a release would exceed: the run's, or its dataset's (dataset-ledger.ts). */
+export type BudgetOwner = 'run' | 'dataset';
+
 /** Where a run's releases and steps go: a run directory, or (API runs without one) memory. */
 export interface RunHandles {
   readonly ledger: PrivacyLedger;
+  /** The dataset ledger the run's releases also go to, when the training data is a file. */
+  readonly dataset?: DatasetLedger;
+  /** The budget one more `release` would exceed, or null. */
+  exceeds(release: ReleaseInput): BudgetOwner | null;
+  /** Records a release: the run's ledger, then the dataset's (both fsynced) — before the update that uses it. */
+  release(release: ReleaseInput): Promise<void>;
   /** Absolute path of the run directory, if any. */
   readonly dir?: string;
   /** The first step still to take. */
@@ -33,35 +46,81 @@ export interface RunHandles {
   close(): Promise<void>;
 }
 
+/** What the run records of its training data (run.json `dataset`): the file's SHA-256 keys its dataset ledger. */
+export interface DatasetRef {
+  sha256: string;
+}
+
+/** How to open a run's dataset ledger (the trainer passes it; absent: none). */
+export type OpenDataset = () => Promise<DatasetLedger>;
+
+/** Appends to the run ledger, then to the dataset ledger: the order resume relies on (the run ledger never behind). */
+async function releaseTo(ledger: PrivacyLedger, dataset: DatasetLedger | undefined, runId: string, release: ReleaseInput): Promise<void> {
+  const entry = await ledger.append(release);
+  await dataset?.record(runId, entry);
+}
+
+function exceedsIn(ledger: PrivacyLedger, dataset: DatasetLedger | undefined, release: ReleaseInput): BudgetOwner | null {
+  if (ledger.wouldExceed(release)) return 'run';
+  return dataset?.wouldExceed(release) ? 'dataset' : null;
+}
+
 export class RunDirectory implements RunHandles {
   private constructor(
     readonly dir: string,
+    readonly runId: string,
     readonly ledger: PrivacyLedger,
+    readonly dataset: DatasetLedger | undefined,
     private readonly trajectory: TrajectoryWriter,
     readonly start: number,
   ) {}
 
-  /** A new run in `dir`, which must be absent or empty: run.json written, ledger created, trajectory opened. */
-  static async create(dir: string, record: Omit<RunRecord, 'format' | 'createdAt'>): Promise<RunDirectory> {
+  /**
+   * A new run in `dir`, which must be absent or empty. run.json is created exclusively first: of two
+   * processes (or calls) starting a run in one directory, the loser fails with ERR_RUN_EXISTS having
+   * written nothing. Then the ledger is created and the trajectory opened.
+   */
+  static async create(dir: string, record: Omit<RunRecord, 'format' | 'createdAt' | 'runId'>, openDataset?: OpenDataset): Promise<RunDirectory> {
     const abs = resolve(dir);
-    if (existsSync(abs) && readdirSync(abs).length > 0) {
-      throw new DpzoError('ERR_RUN_EXISTS', `${abs} is not empty: resume it with --resume or choose another --out`);
+    const exists = () => new DpzoError('ERR_RUN_EXISTS', `${abs} is not empty: resume it with --resume or choose another --out`);
+    if (existsSync(abs) && readdirSync(abs).length > 0) throw exists();
+    const dataset = openDataset ? await openDataset() : undefined;
+    try {
+      mkdirSync(abs, { recursive: true });
+      const full: RunRecord = { format: RUN_FORMAT, createdAt: new Date().toISOString(), runId: randomUUID(), ...record };
+      if (!createJsonExclusive(join(abs, RUN_FILE), full)) throw exists();
+      const ledger = await PrivacyLedger.open(join(abs, LEDGER_FILE), { budget: record.plan.budget, accountant: record.plan.accountant, create: true });
+      return new RunDirectory(abs, full.runId!, ledger, dataset, new TrajectoryWriter(abs), 0);
+    } catch (e) {
+      await dataset?.close();
+      throw e;
     }
-    mkdirSync(abs, { recursive: true });
-    const full: RunRecord = { format: RUN_FORMAT, createdAt: new Date().toISOString(), ...record };
-    writeJsonAtomic(join(abs, RUN_FILE), full);
-    const ledger = await PrivacyLedger.open(join(abs, LEDGER_FILE), { budget: record.plan.budget, accountant: record.plan.accountant, create: true });
-    return new RunDirectory(abs, ledger, new TrajectoryWriter(abs), 0);
   }
 
   /**
-   * Reopens the run in `dir` for `plan` on `model` (its base weights, not yet replayed): every planned
-   * choice must match run.json and the weights hash the run's initial one. A crash is repaired first
-   * (see reconcile). `start` is the next step; the caller replays trajectoryLines() onto the model.
+   * Reopens the run in `dir` for `plan` on `model` (its base weights, not yet replayed). All or nothing:
+   * every planned choice must match run.json, the weights hash the run's initial one, every release of
+   * the ledger the plan, the trajectory the ledger (it may trail by the one release a crash cut off),
+   * and the ledger what the dataset ledger recorded of this run; only when all hold are the crash
+   * repairs made (see reconcile). `start` is the next step; the caller replays trajectoryLines().
    */
-  static async resume(dir: string, plan: TrainPlan, model: Model, warn: (m: string) => void): Promise<RunDirectory> {
+  static async resume(
+    dir: string,
+    plan: TrainPlan,
+    model: Model,
+    warn: (m: string) => void,
+    openDataset?: OpenDataset,
+    datasetSha256?: string,
+  ): Promise<RunDirectory> {
     const abs = resolve(dir);
+    const runFile = join(abs, RUN_FILE);
     const run = readRunJson(abs);
+    if (run.dataset) {
+      if (!openDataset)
+        throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: its releases are recorded in a dataset ledger, which this resume would not use`);
+      if (datasetSha256 !== run.dataset.sha256)
+        throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: the training file is not the one the run started on (its SHA-256 changed)`);
+    }
     const keys = new Set([...Object.keys(run.plan), ...Object.keys(plan)].filter((k) => !DERIVED_PLAN_KEYS.has(k)));
     for (const k of keys) {
       const had = (run.plan as unknown as Record<string, unknown>)[k];
@@ -78,23 +137,42 @@ export class RunDirectory implements RunHandles {
       );
     const ledgerPath = join(abs, LEDGER_FILE);
     const hasLedger = existsSync(ledgerPath);
-    if (!hasLedger) {
+    const trajectory = readTrajectory(abs);
+    if (!hasLedger && trajectory.lines.length > 0) {
       // the ledger is created before the first release, so without one nothing was released
-      if (readTrajectory(abs).lines.length > 0)
-        throw new DpzoError('ERR_RUN_CORRUPT', `cannot resume ${abs}: ${LEDGER_FILE} is missing but the trajectory has steps`);
-      warn(`the run stopped before its privacy ledger was created (nothing was released); creating ${ledgerPath}`);
-    } else if (readJsonl(ledgerPath).tornBytes > 0) {
-      // a crash inside the ledger write: that step's values were never written to the
-      // trajectory nor applied, so nothing of it left the process; the line is dropped
-      warn(`${ledgerPath} ends with an incomplete line (a crash during its write); that release's values never left the process, so the line is dropped`);
+      throw new DpzoError('ERR_RUN_CORRUPT', `cannot resume ${abs}: ${LEDGER_FILE} is missing but the trajectory has steps`);
     }
-    const ledger = await PrivacyLedger.open(ledgerPath, { budget: plan.budget, accountant: plan.accountant, create: !hasLedger, repairTornTail: true });
+    // the torn tail of a crash inside the ledger write is cut (and a missing ledger created) only once
+    // every check below has passed
+    let ledger = hasLedger ? await PrivacyLedger.open(ledgerPath, { budget: plan.budget, accountant: plan.accountant, repairTornTail: 'defer' }) : undefined;
+    let dataset: DatasetLedger | undefined;
     try {
-      const start = reconcile(abs, ledger.length);
-      return new RunDirectory(abs, ledger, new TrajectoryWriter(abs), start);
+      if (ledger) checkLedgerAgainstPlan(ledger, plan, runFile);
+      const entries = ledger?.entries ?? [];
+      const voidStep = reconcilePlan(abs, entries.length, trajectory);
+      dataset = openDataset && run.dataset && run.runId ? await openDataset() : undefined;
+      const behind = dataset ? dataset.missingFrom(run.runId!, ledgerPath, entries) : [];
+      // every check passed: now the repairs, each a change that only ever adds to what is counted
+      if (!ledger) {
+        warn(`the run stopped before its privacy ledger was created (nothing was released); creating ${ledgerPath}`);
+        ledger = await PrivacyLedger.open(ledgerPath, { budget: plan.budget, accountant: plan.accountant, create: true });
+      }
+      if (ledger.tornTail) {
+        // a crash inside the ledger write: that step's values were never written to the trajectory
+        // nor applied, so nothing of it left the process; the line is dropped
+        warn(`${ledgerPath} ended with an incomplete line (a crash during its write); that release's values never left the process, so the line was dropped`);
+        ledger.repairTornTail();
+      }
+      const start = reconcileApply(abs, trajectory, voidStep);
+      if (dataset && behind.length > 0) {
+        warn(`the dataset ledger ${dataset.path} lacked this run's last ${behind.length} release(s) (a crash between the two writes); added`);
+        for (const e of behind) await dataset.record(run.runId!, e);
+      }
+      return new RunDirectory(abs, run.runId ?? '', ledger, dataset, new TrajectoryWriter(abs), start);
     } catch (e) {
-      // release the ledger's lock so a retry in this process can open it
-      await ledger.close();
+      // release the locks so a retry in this process can open them
+      await dataset?.close();
+      await ledger?.close();
       throw e;
     }
   }
@@ -104,42 +182,73 @@ export class RunDirectory implements RunHandles {
     return readTrajectory(this.dir).lines;
   }
 
+  exceeds(release: ReleaseInput): BudgetOwner | null {
+    return exceedsIn(this.ledger, this.dataset, release);
+  }
+
+  release(release: ReleaseInput): Promise<void> {
+    return releaseTo(this.ledger, this.dataset, this.runId, release);
+  }
+
   appendStep(line: TrajectoryLine): void {
     this.trajectory.append(line);
   }
 
   async close(): Promise<void> {
     this.trajectory.close();
+    await this.dataset?.close();
     await this.ledger.close();
   }
 }
 
 /** An API run without a directory: its ledger lives in memory (and across the trainer's calls). */
-export function memoryRun(ledger: PrivacyLedger): RunHandles {
-  return { ledger, start: ledger.length, appendStep: () => undefined, close: async () => undefined };
+export function memoryRun(ledger: PrivacyLedger, runId: string, dataset?: DatasetLedger): RunHandles {
+  return {
+    ledger,
+    dataset,
+    start: ledger.length,
+    exceeds: (r) => exceedsIn(ledger, dataset, r),
+    release: (r) => releaseTo(ledger, dataset, runId, r),
+    appendStep: () => undefined,
+    close: async () => {
+      await dataset?.close();
+    },
+  };
 }
 
 /**
- * Brings trajectory and ledger into agreement after a crash; returns the next step.
- * The ledger holds every release that reached the disk, and may hold one more: a step whose
- * values died with the process. That step stays counted (its noise was drawn) and gets a
- * void line: replay skips it. A torn trajectory line is such a step too.
+ * Whether ledger and trajectory agree after a crash, without changing either: the ledger holds every
+ * release that reached the disk, and may hold one more — a step whose values died with the process,
+ * which stays counted (its noise was drawn) and gets a void line. True when that void line is needed.
  */
-export function reconcile(runDir: string, ledgerCount: number): number {
-  const read = readTrajectory(runDir);
-  truncateTorn(runDir, read);
+function reconcilePlan(runDir: string, ledgerCount: number, read: TrajectoryRead): boolean {
   const T = read.lines.length;
-  if (ledgerCount === T + 1) {
-    const w = new TrajectoryWriter(runDir);
-    try {
-      w.append({ step: T, void: true });
-    } finally {
-      w.close();
-    }
-    return T + 1;
-  }
+  if (ledgerCount === T + 1) return true;
   if (ledgerCount !== T) {
     throw new DpzoError('ERR_RUN_CORRUPT', `${runDir}: the ledger has ${ledgerCount} releases but the trajectory ${T} steps; they cannot be reconciled`);
   }
-  return T;
+  return false;
+}
+
+/** The repairs reconcilePlan allowed: a torn trajectory line cut, the void line appended. Returns the next step. */
+function reconcileApply(runDir: string, read: TrajectoryRead, voidStep: boolean): number {
+  truncateTorn(runDir, read);
+  const T = read.lines.length;
+  if (!voidStep) return T;
+  const w = new TrajectoryWriter(runDir);
+  try {
+    w.append({ step: T, void: true });
+  } finally {
+    w.close();
+  }
+  return T + 1;
+}
+
+/**
+ * Brings trajectory and ledger into agreement after a crash; returns the next step. Checks first
+ * (ERR_RUN_CORRUPT when they cannot agree, nothing changed), then repairs.
+ */
+export function reconcile(runDir: string, ledgerCount: number): number {
+  const read = readTrajectory(runDir);
+  return reconcileApply(runDir, read, reconcilePlan(runDir, ledgerCount, read));
 }

@@ -15,6 +15,10 @@ export const RUN_FORMAT = 'dpzo-run/1';
 export interface RunRecord {
   format: typeof RUN_FORMAT;
   createdAt: string;
+  /** A random id: the dataset ledger keys this run's releases by it (absent in runs made before it existed). */
+  runId?: string;
+  /** The training file's SHA-256, which keys the dataset ledger the run's releases also went to. */
+  dataset?: { sha256: string };
   private: boolean;
   model: { dir: string; weightsHash: string; dtype: string; trainable: string[] | null; trainableNames: string[]; numTrainable: number };
   plan: TrainPlan;

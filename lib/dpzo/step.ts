@@ -9,13 +9,12 @@ import type { PoissonSampler } from '../data/poisson.js';
 import type { Dataset } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { type ReleaseInput, releaseOf } from '../privacy/index.js';
 import { clipScalars } from './clip.js';
 import { estimateScalars } from './estimator.js';
 import type { TrainerTestHooks } from './hooks.js';
 import { releaseNoise } from './noise.js';
-import { type TrainPlan, planRelease } from './options.js';
-import type { RunHandles } from './run-directory.js';
+import { type TrainPlan, stepRelease } from './options.js';
+import type { BudgetOwner, RunHandles } from './run-directory.js';
 import { type Schedule, learningRate } from './schedule.js';
 import { seedsToStrings } from './trajectory.js';
 import { applyUpdate } from './walk.js';
@@ -56,17 +55,18 @@ function randomSeed(): bigint {
   return randomBytes(8).readBigUInt64LE(0);
 }
 
-/** Step t's ledger line. */
-export function stepRelease(plan: TrainPlan, t: number): ReleaseInput {
-  return releaseOf(planRelease(plan), { step: t, clip: plan.clip, directions: plan.directions });
+/** A step refused because its release would exceed the run's budget or its dataset's. */
+export interface StepRefused {
+  refused: BudgetOwner;
 }
 
-/** Step t, or null when its release would exceed the budget (nothing sampled, drawn or written then). */
-export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome | null> {
+/** Step t, or the budget its release would exceed (nothing sampled, drawn or written then). */
+export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome | StepRefused> {
   const { model, plan, hooks } = ctx;
   const n = plan.directions;
   const release = stepRelease(plan, t);
-  if (ctx.run.ledger.wouldExceed(release)) return null;
+  const refused = ctx.run.exceeds(release);
+  if (refused) return { refused };
   const batch = hooks?.batch?.(t) ?? ctx.sampler.sample();
   const seeds = hooks?.seeds?.(t, n) ?? Array.from({ length: n }, randomSeed);
   if (seeds.length !== n) throw new DpzoError('ERR_TRAIN_HOOK', `the seeds hook gave ${seeds.length} seeds, expected ${n}`);
@@ -83,7 +83,7 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
   // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / (q·N): dividing by the expected batch keeps the sensitivity at C
   const gHat = Array.from(c.sum, (s, k) => (s + xi[k]!) / (plan.sampleRate * plan.datasetSize));
   const lr = learningRate(ctx.schedule, t);
-  await ctx.run.ledger.append(release);
+  await ctx.run.release(release);
   ctx.run.appendStep({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });
   await applyUpdate(model, seeds, gHat, lr, plan.zoEps, plan.weightDecay);
   return { lr, gHat, private: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } };

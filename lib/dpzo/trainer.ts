@@ -3,12 +3,16 @@
 // (step.ts: Poisson batch, seeded directions, per-example clipping, CSPRNG
 // noise, the ledger before the update) until done, the budget or a cancel,
 // keeps ε current for onStep, and builds the report (report.ts).
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+import { fileSha256 } from '../data/fingerprint.js';
 
 import { PoissonSampler } from '../data/poisson.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
+import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
 import { type TrainOptions, type TrainPlan, makePlan, planRelease } from './options.js';
@@ -49,6 +53,17 @@ export interface TrainCallbacks {
   onStep?: (info: StepInfo) => void | Promise<void>;
   onEval?: (e: EvalEvent) => void | Promise<void>;
   onWarning?: (message: string) => void;
+  /** The run is open (directory, ledgers and budget checks passed), before the first evaluation and step. */
+  onOpen?: () => void;
+}
+
+/** A dataset built in memory has no file (its source is '' or a label): it has no dataset ledger. */
+function isFile(p: string): boolean {
+  try {
+    return p !== '' && statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -60,6 +75,8 @@ export class DPZOTrainer {
   private running = false;
   /** Without a run directory: the ledger of every train() call so far (a second call continues, never a fresh budget). */
   private memory: PrivacyLedger | null = null;
+  /** Without a run directory: the id under which this trainer's releases go to the dataset ledger. */
+  private readonly memoryRunId = randomUUID();
 
   constructor(model: Model, options: TrainOptions) {
     this.model = model;
@@ -93,6 +110,22 @@ export class DPZOTrainer {
     };
   }
 
+  /**
+   * The training file's dataset ledger (dataset-ledger.ts): keyed by the file's SHA-256, under
+   * options.dpzoHome ($DPZO_HOME, ~/.dpzo). None for data that is not a file, or with datasetLedger false.
+   */
+  private datasetOf(plan: TrainPlan): { sha256: string; open: () => Promise<DatasetLedger> } | undefined {
+    const o = this.options;
+    if (o.datasetLedger === false || !isFile(o.train.source)) {
+      if (o.datasetBudget !== undefined)
+        throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
+      return undefined;
+    }
+    const sha256 = fileSha256(o.train.source);
+    const budget = o.datasetBudget === undefined ? undefined : { epsilon: o.datasetBudget, delta: plan.budget.delta };
+    return { sha256, open: () => DatasetLedger.open(sha256, { home: o.dpzoHome, budget }) };
+  }
+
   /** The run's handles: a fresh directory, a resumed one (replayed to its last step), or memory. */
   private async openRun(
     plan: TrainPlan,
@@ -103,13 +136,20 @@ export class DPZOTrainer {
   ): Promise<RunHandles> {
     const o = this.options;
     const model = this.model;
+    const dataset = this.datasetOf(plan);
     if (!o.runDir) {
       this.memory ??= PrivacyLedger.inMemory({ budget: plan.budget, accountant: plan.accountant });
-      await evalFirst();
-      return memoryRun(this.memory);
+      const ledger = dataset ? await dataset.open() : undefined;
+      try {
+        await evalFirst();
+      } catch (e) {
+        await ledger?.close();
+        throw e;
+      }
+      return memoryRun(this.memory, this.memoryRunId, ledger);
     }
     if (o.resume) {
-      const run = await RunDirectory.resume(o.runDir, plan, model, warn);
+      const run = await RunDirectory.resume(o.runDir, plan, model, warn, dataset?.open, dataset?.sha256);
       try {
         await evalFirst(); // on the base weights, before the replay
         await replayTrajectory(model, run.trajectoryLines(), plan.zoEps, signal, plan.weightDecay);
@@ -119,19 +159,24 @@ export class DPZOTrainer {
       }
       return run;
     }
-    const run = await RunDirectory.create(o.runDir, {
-      private: isPrivate,
-      model: {
-        dir: resolve(model.dir),
-        weightsHash: await model.weightsHash(),
-        dtype: model.dtype,
-        trainable: o.trainable ?? null,
-        trainableNames: model.trainableNames(),
-        numTrainable: model.numTrainable,
+    const run = await RunDirectory.create(
+      o.runDir,
+      {
+        private: isPrivate,
+        model: {
+          dir: resolve(model.dir),
+          weightsHash: await model.weightsHash(),
+          dtype: model.dtype,
+          trainable: o.trainable ?? null,
+          trainableNames: model.trainableNames(),
+          numTrainable: model.numTrainable,
+        },
+        plan,
+        ...(dataset ? { dataset: { sha256: dataset.sha256 } } : {}),
+        meta: o.meta ?? {},
       },
-      plan,
-      meta: o.meta ?? {},
-    });
+      dataset?.open,
+    );
     try {
       await evalFirst();
     } catch (e) {
@@ -169,6 +214,7 @@ export class DPZOTrainer {
 
     let evalBefore: EvalResult | undefined;
     const evalFirst = async () => {
+      cb.onOpen?.();
       if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
     };
     const run = await this.openRun(plan, isPrivate, warn, evalFirst, cb.signal);
@@ -200,9 +246,14 @@ export class DPZOTrainer {
           break;
         }
         const step = await dpzoStep(ctx, t);
-        if (step === null) {
+        if ('refused' in step) {
           stopReason = 'budget';
-          warn(`stopped before step ${t}: it would exceed the budget ε = ${plan.budget.epsilon}`);
+          const b = run.dataset?.budget;
+          warn(
+            step.refused === 'run'
+              ? `stopped before step ${t}: it would exceed the budget ε = ${plan.budget.epsilon}`
+              : `stopped before step ${t}: it would exceed the dataset budget ε = ${b?.epsilon} at δ = ${b?.delta} (every run on this training file counts: ${run.dataset?.path})`,
+          );
           break;
         }
         done++;
@@ -249,6 +300,7 @@ export class DPZOTrainer {
       privateTotals: o.privateDiagnostics ? totals : undefined,
       runDir: run.dir,
       weightsHash: run.dir ? await model.weightsHash() : undefined,
+      dataset: run.dataset,
     });
   }
 }

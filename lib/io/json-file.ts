@@ -1,6 +1,7 @@
 // defines: writeJsonAtomic — a JSON file replaced whole or not at all (written to a temporary
 // file, fsynced, renamed over the target), so a reader never sees half of it.
-import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from 'node:fs';
 
 import { appendLineSync } from './write-all.js';
 
@@ -14,4 +15,31 @@ export function writeJsonAtomic(path: string, value: unknown): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/**
+ * Creates `path` holding `value`, whole, only if it does not exist yet: written to a file of this
+ * process's own and linked into place (link(2) fails when the name exists), so of two processes
+ * creating the same file exactly one succeeds and the other changes nothing. False when it existed.
+ */
+export function createJsonExclusive(path: string, value: unknown): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx');
+  try {
+    try {
+      appendLineSync(fd, JSON.stringify(value, null, 2) + '\n', tmp);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

@@ -27,6 +27,14 @@ export interface ReleaseInput {
   clip: number;
   /** Number of directions n released together (recorded; the privacy of the step does not depend on it). */
   directions?: number;
+  /** In a dataset ledger: the run this release belongs to and the hash of its line in that run's ledger. */
+  origin?: ReleaseOrigin;
+}
+
+/** Where a dataset-ledger release came from (dataset-ledger.ts): a run's id and its own ledger line's hash. */
+export interface ReleaseOrigin {
+  run: string;
+  hash: string;
 }
 
 /** A release as checked: every field present. */
@@ -40,6 +48,7 @@ export interface LedgerEntry {
   laplaceScale?: number;
   clip: number;
   directions: number;
+  origin?: ReleaseOrigin;
   /** SHA-256 (hex) of the previous line's bytes. */
   prevHash: string;
   /** SHA-256 (hex) of this line's bytes up to (without) the hash field. */
@@ -85,17 +94,36 @@ export function checkRelease(r: ReleaseInput, defaultStep: number): Release {
   if (!Number.isSafeInteger(directions) || directions < 1) throw argumentError('release.directions', directions, 'a positive integer');
   const sampleRate = checkSampleRate(r.sampleRate, false, 'release.sampleRate');
   const clip = checkPositive('release.clip', r.clip);
+  const origin = r.origin === undefined ? {} : { origin: checkOrigin(r.origin) };
   // no time field: per-release timestamps are a timing side channel (a step's duration grows with the
   // tokens in its Poisson batch); a `time` in a ledger written by an older version is ignored
   if (r.mechanism === 'gaussian') {
     if (r.laplaceScale !== undefined) throw argumentError('release.laplaceScale', r.laplaceScale, 'absent for a Gaussian release');
-    return { step, mechanism: 'gaussian', sampleRate, noiseMultiplier: checkPositive('release.noiseMultiplier', r.noiseMultiplier), clip, directions };
+    return {
+      step,
+      mechanism: 'gaussian',
+      sampleRate,
+      noiseMultiplier: checkPositive('release.noiseMultiplier', r.noiseMultiplier),
+      clip,
+      directions,
+      ...origin,
+    };
   }
   if (r.mechanism === 'laplace') {
     if (r.noiseMultiplier !== undefined) throw argumentError('release.noiseMultiplier', r.noiseMultiplier, 'absent for a Laplace release');
-    return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions };
+    return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions, ...origin };
   }
   throw argumentError('release.mechanism', r.mechanism, "'gaussian' or 'laplace'");
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const RUN_ID = /^[0-9a-f-]{8,64}$/;
+
+function checkOrigin(o: unknown): ReleaseOrigin {
+  const v = o as ReleaseOrigin;
+  if (typeof v !== 'object' || v === null || typeof v.run !== 'string' || !RUN_ID.test(v.run) || typeof v.hash !== 'string' || !HEX64.test(v.hash))
+    throw argumentError('release.origin', 'a malformed value', 'an object { run: id, hash: 64 hex digits }');
+  return { run: v.run, hash: v.hash };
 }
 
 /** The accountant's view of a release (the noise multiplier is already relative to C; Laplace uses C and b). */

@@ -16,6 +16,10 @@ export interface LedgerStore {
   readonly readOnly: boolean;
   /** Stores one line durably before returning (file: written whole and fsynced). */
   append(line: string): void;
+  /** True while a torn tail found at open (repairTornTail: 'defer') is still in the file. */
+  readonly tornTail: boolean;
+  /** Cuts that tail now (no-op without one). */
+  repairTail(): void;
   close(): Promise<void>;
 }
 
@@ -24,8 +28,12 @@ export interface FileStoreOptions {
   readOnly?: boolean;
   /** Create the file when missing (default true). */
   create?: boolean;
-  /** Truncate an incomplete final line (a crash mid-write) instead of failing with ERR_LEDGER_TORN. */
-  repairTornTail?: boolean;
+  /**
+   * Truncate an incomplete final line (a crash mid-write) instead of failing with ERR_LEDGER_TORN; 'defer':
+   * accept it but cut it only when repairTail() is called, so a caller can check everything else first and
+   * change nothing when a check fails (appends are refused until then).
+   */
+  repairTornTail?: boolean | 'defer';
   /** The header line of a new file. */
   header: () => string;
 }
@@ -40,6 +48,8 @@ export function memoryStore(header: string): LedgerStore {
     append: (line) => {
       lines.push(line);
     },
+    tornTail: false,
+    repairTail: () => undefined,
     close: async () => undefined,
   };
 }
@@ -47,6 +57,11 @@ export function memoryStore(header: string): LedgerStore {
 /** Opens (creating when allowed) the ledger file `file`, reads its complete lines and takes the writer's lock. */
 export async function openFileStore(file: string, opts: FileStoreOptions): Promise<LedgerStore> {
   const abs = path.resolve(file);
+  if (!opts.readOnly && opts.create !== false) {
+    await fsp.mkdir(path.dirname(abs), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+      throw ledgerError('ERR_IO', abs, `cannot create its directory (${e.code ?? e.message})`);
+    });
+  }
   const lockPath = opts.readOnly ? null : await lock(abs);
   let log: AppendLog | null = null;
   try {
@@ -64,8 +79,9 @@ export async function openFileStore(file: string, opts: FileStoreOptions): Promi
             'That release was never acknowledged. To drop it, reopen with { repairTornTail: true } (CLI: --repair-torn-tail), which truncates only that incomplete line.',
         );
       }
-      cutTornTail(abs, read);
+      if (opts.repairTornTail !== 'defer') cutTornTail(abs, read);
     }
+    let torn = opts.repairTornTail === 'defer' && read.tornBytes > 0;
     if (read.lines.length === 0) throw ledgerError('ERR_LEDGER_CORRUPT', abs, 'empty file (no header line)');
     log = opts.readOnly ? null : new AppendLog(abs);
     const writer = log;
@@ -73,8 +89,16 @@ export async function openFileStore(file: string, opts: FileStoreOptions): Promi
       path: abs,
       lines: read.lines,
       readOnly: writer === null,
+      get tornTail() {
+        return torn;
+      },
+      repairTail: () => {
+        if (torn) cutTornTail(abs, read);
+        torn = false;
+      },
       append: (line) => {
         if (!writer || writer.closed) throw ledgerError('ERR_ARGUMENT', abs, writer ? 'closed' : 'opened read-only');
+        if (torn) throw ledgerError('ERR_ARGUMENT', abs, 'its torn tail must be repaired before an append');
         writer.append(line);
       },
       close: async () => {

@@ -35,8 +35,11 @@ export interface LedgerOpenOptions {
   accountant?: AccountantKind;
   /** Create the file when missing (default true). */
   create?: boolean;
-  /** Truncate an incomplete final line (no newline: a crash mid-write) instead of failing with ERR_LEDGER_TORN. */
-  repairTornTail?: boolean;
+  /**
+   * Truncate an incomplete final line (no newline: a crash mid-write) instead of failing with ERR_LEDGER_TORN.
+   * 'defer': keep it until repairTornTail() (all-or-nothing repairs: check everything, then change the files).
+   */
+  repairTornTail?: boolean | 'defer';
   /** Open for reading only (no lock, no create, append throws). */
   readOnly?: boolean;
   /** A head recorded elsewhere (e.g. in a checkpoint): the file must still hold that line at that position. */
@@ -57,6 +60,8 @@ export class PrivacyLedger {
   readonly accountantKind: AccountantKind;
   readonly budget: Budget | null;
   readonly created: string;
+  /** The budget and accountant sealed in the file's header (the options may override them for enforcement). */
+  readonly header: Header;
   private readonly _entries: LedgerEntry[] = [];
   private lastLineHash: string;
   private lastHash: string;
@@ -71,6 +76,7 @@ export class PrivacyLedger {
     this.store = store;
     this.path = store.path;
     this.created = header.created;
+    this.header = header;
     this.accountantKind = opts.accountant ?? header.accountant;
     this.budget = opts.budget ?? header.budget;
     this.lastLineHash = sha256(store.lines[0]!);
@@ -172,6 +178,16 @@ export class PrivacyLedger {
     this.store.append(line);
     this.record(entry, line);
     return entry;
+  }
+
+  /** True while a torn tail accepted with repairTornTail: 'defer' is still in the file. */
+  get tornTail(): boolean {
+    return this.store.tornTail;
+  }
+
+  /** Cuts a deferred torn tail (see LedgerOpenOptions.repairTornTail). */
+  repairTornTail(): void {
+    this.store.repairTail();
   }
 
   /** ε spent at δ (default: the budget's δ), by the ledger's accountant, with both accountants' values. */

@@ -1,7 +1,23 @@
 // `dpzo account`: the privacy spent by T releases of a mechanism, or by the releases recorded in a ledger.
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import { fileSha256 } from '../../data/fingerprint.js';
+import { checkLedgerAgainstPlan } from '../../dpzo/run-integrity.js';
+import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
+import { DpzoError } from '../../errors.js';
 import { checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError } from '../../privacy/errors.js';
-import { type AccountResult, type AccountantChoice, type Mechanism, PrivacyLedger, accountHistory } from '../../privacy/index.js';
+import {
+  type AccountResult,
+  type AccountantChoice,
+  DatasetLedger,
+  type Mechanism,
+  PrivacyLedger,
+  accountHistory,
+  datasetLedgerFile,
+  dpzoHome,
+} from '../../privacy/index.js';
 import { decimal } from '../numbers.js';
 import { printTable } from '../format.js';
 
@@ -16,6 +32,7 @@ interface AccountOptions {
   accountant: string;
   interval?: string;
   ledger?: string;
+  dataset?: string;
   repairTornTail?: boolean;
   json?: boolean;
 }
@@ -67,40 +84,125 @@ function printResults(results: AccountResult[], rows: [string, string][]): void 
   printTable(rows);
 }
 
-async function accountLedger(o: AccountOptions, which: AccountantChoice): Promise<void> {
-  const ledger = await PrivacyLedger.open(o.ledger as string, { readOnly: !o.repairTornTail, create: false, repairTornTail: o.repairTornTail });
+/** The ledger to account: a file, or the ledger.jsonl of a run directory. */
+function ledgerFile(given: string): string {
+  let st;
   try {
-    const deltaSource = o.delta ?? (ledger.budget ? String(ledger.budget.delta) : undefined);
-    if (deltaSource === undefined) throw argumentError('--delta', 'nothing', 'given (the ledger has no budget to take δ from)');
-    const delta = checkDelta(num('--delta', deltaSource), '--delta');
-    const history = ledger.accountant('rdp').history;
-    const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
-    const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, interval);
-    const main = results.find((r) => r.accountant === (which === 'all' ? ledger.accountantKind : which)) ?? results[0];
-    const report = {
-      ledger: ledger.path,
-      releases: ledger.length,
-      epsilon: main ? main.epsilon : 0,
-      delta,
-      accountant: main ? main.accountant : which === 'all' ? ledger.accountantKind : which,
-      ...(main?.order !== undefined ? { order: main.order } : {}),
-      budget: ledger.budget,
-      head: ledger.head,
-      results,
-    };
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify(report)}\n`);
-      return;
-    }
-    const rows: [string, string][] = [
-      ['ledger', ledger.path],
-      ['releases', String(ledger.length)],
-      ['budget', ledger.budget ? `epsilon ${ledger.budget.epsilon}, delta ${ledger.budget.delta}` : 'none'],
-      ['delta', String(delta)],
-    ];
-    printResults(results, rows);
+    st = statSync(given);
+  } catch (e) {
+    throw new DpzoError('ERR_IO', `${given}: cannot read the ledger (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!st.isDirectory()) return given;
+  const inside = join(given, LEDGER_FILE);
+  if (!existsSync(inside)) throw new DpzoError('ERR_IO', `${given} is a directory without a ${LEDGER_FILE}: give a ledger file or a run directory`);
+  return inside;
+}
+
+/**
+ * A ledger inside a run directory is checked against what the run planned (run.json) and against
+ * the training file's dataset ledger, as --resume checks it: a re-sealed or rolled-back ledger is
+ * an error, not a smaller ε. Returns the dataset ledger's file when there is one.
+ */
+async function checkRunLedger(ledger: PrivacyLedger): Promise<void> {
+  const dir = dirname(ledger.path);
+  if (!existsSync(join(dir, RUN_FILE))) return;
+  const run = readRunJson(dir);
+  checkLedgerAgainstPlan(ledger, run.plan, join(dir, RUN_FILE));
+  if (!run.dataset || !run.runId) return;
+  if (!existsSync(datasetLedgerFile(dpzoHome(), run.dataset.sha256))) return;
+  const dataset = await DatasetLedger.open(run.dataset.sha256, { readOnly: true });
+  try {
+    dataset.missingFrom(run.runId, ledger.path, ledger.entries);
+  } finally {
+    await dataset.close();
+  }
+}
+
+async function accountLedger(o: AccountOptions, which: AccountantChoice): Promise<void> {
+  const ledger = await PrivacyLedger.open(ledgerFile(o.ledger as string), { readOnly: !o.repairTornTail, create: false, repairTornTail: o.repairTornTail });
+  try {
+    await checkRunLedger(ledger);
+    printLedger(o, which, ledger, { ledger: ledger.path }, [['ledger', ledger.path]]);
   } finally {
     await ledger.close();
+  }
+}
+
+/** `--dataset FILE`: every release of every run on that training file, from its dataset ledger. */
+async function accountDataset(o: AccountOptions, which: AccountantChoice): Promise<void> {
+  const file = o.dataset as string;
+  const sha256 = fileSha256(file);
+  const path = datasetLedgerFile(dpzoHome(), sha256);
+  if (!existsSync(path)) {
+    const report = { dataset: file, sha256, ledger: null, runs: 0, releases: 0, epsilon: 0, results: [] };
+    if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else
+      printTable([
+        ['dataset', `${file} (no run has released anything on it: no dataset ledger in ${dpzoHome()})`],
+        ['epsilon', '0'],
+      ]);
+    return;
+  }
+  const dataset = await DatasetLedger.open(sha256, { readOnly: true });
+  try {
+    const runs = dataset.runs().length;
+    printLedger(o, which, dataset.ledger, { dataset: file, sha256, ledger: dataset.path, runs }, [
+      ['dataset', file],
+      ['ledger', dataset.path],
+      ['runs', String(runs)],
+    ]);
+  } finally {
+    await dataset.close();
+  }
+}
+
+function printLedger(o: AccountOptions, which: AccountantChoice, ledger: PrivacyLedger, head: Record<string, unknown>, headRows: [string, string][]): void {
+  const deltaSource = o.delta ?? (ledger.budget ? String(ledger.budget.delta) : undefined);
+  if (deltaSource === undefined) throw argumentError('--delta', 'nothing', 'given (the ledger has no budget to take δ from)');
+  const delta = checkDelta(num('--delta', deltaSource), '--delta');
+  const history = ledger.accountant('rdp').history;
+  const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
+  const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, interval);
+  const main = results.find((r) => r.accountant === (which === 'all' ? ledger.accountantKind : which)) ?? results[0];
+  const report = {
+    ...head,
+    releases: ledger.length,
+    epsilon: main ? main.epsilon : 0,
+    delta,
+    accountant: main ? main.accountant : which === 'all' ? ledger.accountantKind : which,
+    ...(main?.order !== undefined ? { order: main.order } : {}),
+    budget: ledger.budget,
+    head: ledger.head,
+    results,
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const rows: [string, string][] = [
+    ...headRows,
+    ['releases', String(ledger.length)],
+    ['budget', ledger.budget ? `epsilon ${ledger.budget.epsilon}, delta ${ledger.budget.delta}` : 'none'],
+    ['delta', String(delta)],
+  ];
+  printResults(results, rows);
+}
+
+/** Flags that describe a hypothetical release: meaningless (and silently ignored before) with --ledger or --dataset. */
+const MECHANISM_FLAGS: [keyof AccountOptions, string][] = [
+  ['mechanism', '--mechanism'],
+  ['sampleRate', '--sample-rate'],
+  ['noiseMultiplier', '--noise-multiplier'],
+  ['laplaceScale', '--laplace-scale'],
+  ['clip', '--clip'],
+  ['steps', '--steps'],
+];
+
+function refuseMechanismFlags(cmd: Command, source: string): void {
+  for (const [key, flag] of MECHANISM_FLAGS) {
+    if (cmd.getOptionValueSource(key) === 'cli') {
+      throw argumentError(flag, 'given', `absent with ${source}: the recorded releases are accounted as they were made`);
+    }
   }
 }
 
@@ -117,13 +219,21 @@ export function register(program: Command): void {
     .option('--delta <delta>', 'target δ (with --ledger: default the ledger budget δ)')
     .option('--accountant <which>', 'rdp | pld | all (all: PLD first, then RDP, then pure ε for Laplace)', 'all')
     .option('--interval <d>', 'PLD discretisation interval of the privacy loss', undefined)
-    .option('--ledger <file>', 'account the releases recorded in this privacy ledger instead')
+    .option('--ledger <file>', 'account the releases recorded in this privacy ledger (or run directory) instead')
+    .option('--dataset <file>', 'account every run on this training file: its dataset ledger ($DPZO_HOME or ~/.dpzo)')
     .option('--repair-torn-tail', 'with --ledger: truncate an incomplete last line left by a crash')
     .option('--json', 'print one JSON object: epsilon, delta, accountant, order (RDP), results[] (every accountant run)')
-    .action(async (o: AccountOptions) => {
+    .action(async (o: AccountOptions, cmd: Command) => {
       const which = parseAccountant(o.accountant);
+      if (o.ledger !== undefined && o.dataset !== undefined) throw argumentError('--dataset', 'given', 'absent with --ledger (one of the two)');
       if (o.ledger !== undefined) {
+        refuseMechanismFlags(cmd, '--ledger');
         await accountLedger(o, which);
+        return;
+      }
+      if (o.dataset !== undefined) {
+        refuseMechanismFlags(cmd, '--dataset');
+        await accountDataset(o, which);
         return;
       }
       const mechanism = mechanismFromFlags(o);

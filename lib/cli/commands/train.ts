@@ -25,11 +25,31 @@ export function register(program: Command): void {
     });
 }
 
+/** What --resume may be given besides the run directory: nothing that changes the run's plan or data. */
+const RESUME_FLAGS = new Set(['out', 'resume', 'threads', 'json', 'metrics', 'dryRun']);
+
+/**
+ * --resume continues the run as run.json planned it; a flag that would change it (--epsilon, --steps,
+ * --data, …) used to be ignored in silence. It is refused, naming the flag.
+ */
+function refuseResumeChanges(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (!RESUME_FLAGS.has(key) && cmd.getOptionValueSource(key) === 'cli') {
+      throw new DpzoError(
+        'ERR_ARGUMENT',
+        `${opt.long} cannot be given with --resume: the run continues as planned in its run.json (start a new run in another --out to change it)`,
+      );
+    }
+  }
+}
+
 async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const resume = flags.resume === true;
   let config: RunConfig;
   if (resume) {
     if (typeof flags.out !== 'string') throw new DpzoError('ERR_TRAIN_OPTION', '--resume needs --out <run directory>');
+    refuseResumeChanges(cmd);
     config = loadRunConfig(flags.out);
     if (typeof flags.threads === 'number') config.threads = flags.threads;
   } else config = mergeConfig(cmd, flags);
@@ -57,11 +77,15 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
-    if (!flags.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
+    // the plan is printed once the run is open: an error opening it stays the only line on stderr
+    const printPlan = () => {
+      if (!flags.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
+    };
     let report: TrainReport;
     try {
       report = await trainer.train({
         signal: controller.signal,
+        onOpen: printPlan,
         onWarning: (m) => progress.note(`warning: ${m}`),
         onStep: (s) => {
           progress.update({ step: s.step, steps: s.steps, loss: s.privateDiagnostics?.loss ?? heldOutLoss, epsilon: s.epsilon });

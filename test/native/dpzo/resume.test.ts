@@ -140,11 +140,31 @@ describe('kill -9 and --resume', () => {
   it('--resume of a run that died before its ledger existed starts it (nothing was released)', async () => {
     const out = join(tmp.dir, 'run-no-ledger');
     const cfg = parseRunConfig({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), out, steps: 2 }, 'test');
+    // this run's own dataset-ledger home, so that the state "died before anything was released" can be made
+    const home = join(tmp.dir, 'home-no-ledger');
+    const savedHome = process.env.DPZO_HOME;
+    process.env.DPZO_HOME = home;
+    try {
+      await resumeWithoutLedger(out, cfg, home);
+    } finally {
+      process.env.DPZO_HOME = savedHome;
+    }
+  });
+});
+
+async function resumeWithoutLedger(out: string, cfg: ReturnType<typeof parseRunConfig>, home: string): Promise<void> {
+  {
     const a = await prepareRun(cfg);
     await a.trainer.train();
     a.model.dispose();
     rmSync(join(out, 'ledger.jsonl'));
     rmSync(join(out, 'trajectory.jsonl'));
+    // the dataset ledger recorded the two releases: removing the run's files is a rollback it refuses
+    const r = await prepareRun(cfg, { resume: true });
+    await expect(r.trainer.train()).rejects.toMatchObject({ code: 'ERR_LEDGER_ROLLBACK' });
+    r.model.dispose();
+    // a run that died before its first release has no entry there either
+    rmSync(join(home, 'datasets'), { recursive: true });
     const b = await prepareRun(cfg, { resume: true });
     const report = await b.trainer.train();
     b.model.dispose();
@@ -155,5 +175,5 @@ describe('kill -9 and --resume', () => {
     const c = await prepareRun(cfg, { resume: true });
     await expect(c.trainer.train()).rejects.toMatchObject({ code: 'ERR_RUN_CORRUPT' });
     c.model.dispose();
-  });
-});
+  }
+}

@@ -1,0 +1,194 @@
+// Issue 10, items 7-9: repairs are all or nothing; a run's ledger is checked against its run.json
+// and against the training file's dataset ledger (which also composes every run on that file and
+// can carry a budget of its own); a run directory is claimed by creating run.json exclusively.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { DPZOTrainer } from '../../../lib/dpzo/index.js';
+import { RunDirectory } from '../../../lib/dpzo/run-directory.js';
+import { DatasetLedger, PrivacyLedger, accountHistory, releaseMechanism } from '../../../lib/privacy/index.js';
+import { sealLine } from '../../../lib/privacy/ledger-format.js';
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { FakeModel, tokenDataset } from '../../helpers/fake-model.js';
+
+const tmp = makeTempDir('dpzo-integrity-');
+afterAll(() => tmp.cleanup());
+let counter = 0;
+
+/** A training file on disk (its bytes key the dataset ledger) and the dataset read from it. */
+function trainFile(tag: string) {
+  const file = join(tmp.dir, `train-${tag}.txt`);
+  writeFileSync(file, `private rows ${tag}\n`);
+  return { ...tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50))), source: file };
+}
+
+function options(train: ReturnType<typeof trainFile>, home: string, extra: Record<string, unknown> = {}) {
+  return { train, epsilon: 4, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 6, lr: 0.01, clip: 1, zoEps: 1e-2, dpzoHome: home, ...extra };
+}
+
+/** A trained run directory: 6 releases in its ledger, its trajectory and its dataset ledger. */
+async function trainedRun(extra: Record<string, unknown> = {}) {
+  const id = counter++;
+  const home = join(tmp.dir, `home-${id}`);
+  const out = join(tmp.dir, `run-${id}`);
+  const train = trainFile(String(id));
+  const o = options(train, home, { runDir: out, ...extra });
+  const report = await new DPZOTrainer(new FakeModel(8), o).train();
+  expect(report.steps).toBe(o.steps);
+  return { home, out, train, o, report };
+}
+
+async function resume(o: Record<string, unknown>) {
+  return new DPZOTrainer(new FakeModel(8), { ...(o as ReturnType<typeof options>), resume: true }).train();
+}
+
+/** Rewrites ledger lines with `edit` and seals the chain again (each prevHash the SHA-256 of the line before): what a careful tamperer would do. */
+function reseal(file: string, edit: (obj: Record<string, unknown>, index: number) => void): void {
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  let prevLine = '0'.repeat(64);
+  const out = lines.map((text, i) => {
+    const obj = JSON.parse(text) as Record<string, unknown>;
+    delete obj.hash;
+    obj.prevHash = prevLine;
+    edit(obj, i);
+    const { line } = sealLine(obj);
+    prevLine = createHash('sha256').update(line, 'utf8').digest('hex');
+    return line;
+  });
+  writeFileSync(file, out.join('\n') + '\n');
+}
+
+describe('all-or-nothing repairs (10.7)', () => {
+  it('a torn ledger tail with a trajectory that cannot be reconciled: refused, and no file changed', async () => {
+    const { out, o } = await trainedRun();
+    const ledgerFile = join(out, 'ledger.jsonl');
+    const full = readFileSync(ledgerFile);
+    // the last release torn (6 → 5 complete lines), the trajectory still has 6 steps
+    writeFileSync(ledgerFile, full.subarray(0, full.length - 20));
+    const before = { ledger: readFileSync(ledgerFile), trajectory: readFileSync(join(out, 'trajectory.jsonl')) };
+    await expect(resume(o)).rejects.toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+    expect(readFileSync(ledgerFile).equals(before.ledger)).toBe(true);
+    expect(readFileSync(join(out, 'trajectory.jsonl')).equals(before.trajectory)).toBe(true);
+  });
+});
+
+describe('the ledger against run.json (10.8)', () => {
+  it('a release re-sealed with another σ is refused by --resume', async () => {
+    const { out, o } = await trainedRun();
+    reseal(join(out, 'ledger.jsonl'), (obj, i) => {
+      if (i === 3) obj.noiseMultiplier = (obj.noiseMultiplier as number) * 2;
+    });
+    await expect(PrivacyLedger.open(join(out, 'ledger.jsonl'), { readOnly: true })).resolves.toBeTruthy(); // the chain itself is valid
+    await expect(resume(o)).rejects.toMatchObject({ code: 'ERR_LEDGER_MISMATCH', message: expect.stringMatching(/release 3 .*noiseMultiplier/) });
+  });
+
+  it('a re-sealed header budget and renumbered steps are refused', async () => {
+    const a = await trainedRun();
+    reseal(join(a.out, 'ledger.jsonl'), (obj, i) => {
+      if (i === 0) obj.budget = { epsilon: 40, delta: 1e-5 };
+    });
+    await expect(resume(a.o)).rejects.toMatchObject({ code: 'ERR_LEDGER_MISMATCH', message: expect.stringMatching(/header budget/) });
+    const b = await trainedRun();
+    reseal(join(b.out, 'ledger.jsonl'), (obj, i) => {
+      if (i > 0) obj.step = (i - 1) * 2;
+    });
+    await expect(resume(b.o)).rejects.toMatchObject({ code: 'ERR_LEDGER_MISMATCH', message: expect.stringMatching(/numbered step/) });
+  });
+});
+
+describe('the dataset ledger (10.8)', () => {
+  it('ledger and trajectory both cut back: the run directory is behind its dataset ledger and refused', async () => {
+    const { out, o } = await trainedRun();
+    for (const f of ['ledger.jsonl', 'trajectory.jsonl']) {
+      const lines = readFileSync(join(out, f), 'utf8').split('\n');
+      // ledger: header + 2 releases; trajectory: 2 steps
+      writeFileSync(join(out, f), lines.slice(0, f === 'ledger.jsonl' ? 3 : 2).join('\n') + '\n');
+    }
+    await expect(resume(o)).rejects.toMatchObject({ code: 'ERR_LEDGER_ROLLBACK', message: expect.stringMatching(/holds 2 releases .* recorded 6/) });
+  });
+
+  it('a ledger rewritten so that it still matches run.json (every line re-sealed) is caught by the dataset ledger', async () => {
+    const { out, o } = await trainedRun();
+    reseal(join(out, 'ledger.jsonl'), (obj, i) => {
+      if (i > 0) obj.note = 'rewritten'; // every planned field unchanged; the lines (and hashes) are not the recorded ones
+    });
+    await expect(resume(o)).rejects.toMatchObject({ code: 'ERR_LEDGER_ROLLBACK', message: expect.stringMatching(/release 1 is not the one/) });
+  });
+
+  it('composes every run on the same training file; its ε is more than either run spent', async () => {
+    const home = join(tmp.dir, 'home-compose');
+    const train = trainFile('compose');
+    const r1 = await new DPZOTrainer(new FakeModel(8), options(train, home, { runDir: join(tmp.dir, 'compose-1') })).train();
+    const r2 = await new DPZOTrainer(new FakeModel(8), options(train, home, { runDir: join(tmp.dir, 'compose-2'), epsilon: 2 })).train();
+    expect(r2.dataset?.runs).toBe(2);
+    expect(r2.dataset?.releases).toBe(12);
+    // the same composition computed independently from the two runs' ledgers
+    const l1 = await PrivacyLedger.open(join(tmp.dir, 'compose-1', 'ledger.jsonl'), { readOnly: true });
+    const l2 = await PrivacyLedger.open(join(tmp.dir, 'compose-2', 'ledger.jsonl'), { readOnly: true });
+    const history = [...l1.entries, ...l2.entries].map((e) => ({ mechanism: releaseMechanism(e), times: 1 }));
+    const [pld] = accountHistory(history, 1e-5, 'pld');
+    expect(r2.dataset!.epsilon).toBeCloseTo(pld!.epsilon, 6);
+    expect(r2.dataset!.epsilon).toBeGreaterThan(r1.epsilon.pld);
+    expect(r2.dataset!.epsilon).toBeGreaterThan(r2.epsilon.pld);
+    // another file has a ledger of its own
+    const other = await new DPZOTrainer(new FakeModel(8), options(trainFile('other'), home, { runDir: join(tmp.dir, 'compose-3') })).train();
+    expect(other.dataset?.runs).toBe(1);
+  });
+
+  it('a dataset budget stops the run that would exceed it, whichever run it is, and cannot be changed later', async () => {
+    const home = join(tmp.dir, 'home-budget');
+    const train = trainFile('budget');
+    const first = await new DPZOTrainer(new FakeModel(8), options(train, home, { datasetBudget: 3.6 })).train();
+    expect(first.stopReason).toBe('completed');
+    expect(first.dataset?.budget).toEqual({ epsilon: 3.6, delta: 1e-5 });
+    const second = await new DPZOTrainer(new FakeModel(8), options(train, home)).train();
+    expect(second.stopReason).toBe('budget');
+    expect(second.warnings.join('\n')).toMatch(/dataset budget ε = 3.6/);
+    expect(second.steps).toBeLessThan(6);
+    expect(second.dataset!.epsilon).toBeLessThanOrEqual(3.6);
+    await expect(new DPZOTrainer(new FakeModel(8), options(train, home, { datasetBudget: 60 })).train()).rejects.toMatchObject({
+      code: 'ERR_ARGUMENT',
+      message: expect.stringMatching(/fixed/),
+    });
+  });
+
+  it('a crash between the run ledger and the dataset ledger: resume adds the missing release (never under-counts)', async () => {
+    const { out, o, home } = await trainedRun();
+    // the dataset ledger without the run's last release: the state a crash between the two appends leaves
+    const sha = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { sha256: string } }).dataset.sha256;
+    const file = join(home, 'datasets', sha, 'ledger.jsonl');
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
+    const report = await resume(o);
+    expect(report.warnings.join('\n')).toMatch(/lacked this run's last 1 release/);
+    const d = await DatasetLedger.open(sha, { home, readOnly: true });
+    expect(d.ledger.length).toBe(6);
+    expect(d.trace(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).runId).hashes).toHaveLength(6);
+    await d.close();
+  });
+});
+
+describe('a run directory is claimed by creating run.json exclusively (10.9)', () => {
+  it('the loser of a race writes nothing: the winner run.json and ledger stay', async () => {
+    const out = join(tmp.dir, 'race');
+    const home = join(tmp.dir, 'home-race');
+    const winner = { format: 'dpzo-run/1', plan: { budget: { epsilon: 8, delta: 1e-5 } }, winner: true };
+    const record = {
+      private: true,
+      model: { dir: '/fake', weightsHash: 'x', dtype: 'float32', trainable: null, trainableNames: [], numTrainable: 8 },
+      plan: { budget: { epsilon: 2, delta: 1e-5 }, accountant: 'rdp' } as never,
+      meta: {},
+    };
+    // the other process creates the run while this one opens its dataset ledger (after the emptiness check)
+    const open = async () => {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'run.json'), JSON.stringify(winner));
+      return DatasetLedger.open('a'.repeat(64), { home });
+    };
+    await expect(RunDirectory.create(out, record, open)).rejects.toMatchObject({ code: 'ERR_RUN_EXISTS' });
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toEqual(winner);
+    expect(existsSync(join(out, 'ledger.jsonl'))).toBe(false);
+  });
+});
