@@ -84,9 +84,18 @@ export class RunDirectory implements RunHandles {
     const abs = resolve(dir);
     const exists = () => new DpzoError('ERR_RUN_EXISTS', `${abs} is not empty: resume it with --resume or choose another --out`);
     if (existsSync(abs) && readdirSync(abs).length > 0) throw exists();
-    const dataset = openDataset ? await openDataset() : undefined;
+    // a read-only or unwritable parent is named with the OS's reason, before anything is opened
     try {
       mkdirSync(abs, { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new DpzoError(
+        'ERR_IO',
+        `cannot create the run directory ${abs} (${code}${code === 'EROFS' ? ': read-only file system' : code === 'EACCES' ? ': permission denied' : ''})`,
+      );
+    }
+    const dataset = openDataset ? await openDataset() : undefined;
+    try {
       const full: RunRecord = { format: RUN_FORMAT, createdAt: new Date().toISOString(), runId: randomUUID(), ...record };
       if (!createJsonExclusive(join(abs, RUN_FILE), full)) throw exists();
       const ledger = await PrivacyLedger.open(join(abs, LEDGER_FILE), { budget: record.plan.budget, accountant: record.plan.accountant, create: true });

@@ -2,7 +2,8 @@
 // an API: load the model and the data of a RunConfig, check the task against
 // the model (tokenizer, label words, template) and build the DPZOTrainer. Also
 // loadRunConfig for --resume (the config kept in run.json).
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 import { validateTemplate } from '../data/tasks.js';
 import { loadDataset } from '../data/load.js';
@@ -25,7 +26,12 @@ export interface PreparedRun {
 export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel } = {}): Promise<PreparedRun> {
   const c = config;
   const task = taskSpecOf(c);
-  // cheap checks first: no model load for a config that cannot work
+  // cheap checks first: no model load for a config that cannot work; a wrong --model is named as such
+  // (it used to surface as "has no tokenizer.json")
+  if (!existsSync(join(c.model, 'config.json'))) {
+    const why = existsSync(c.model) ? 'it has no config.json' : 'no such directory';
+    throw new DpzoError('ERR_CONFIG_MISSING', `${c.model} is not a model directory: ${why}`);
+  }
   if (task.kind === 'classification') validateTemplate(task.template ?? '{sentence}', task.textField);
   if (task.kind !== 'tokens' && !hasTokenizer(c.model)) {
     throw new DataError(

@@ -28,10 +28,17 @@ export function checkMechanism(m: unknown): Mechanism {
   if (typeof m !== 'object' || m === null) throw argumentError('mechanism', m, 'an object');
   const o = m as Record<string, unknown>;
   if (o.kind === 'gaussian') {
-    return { kind: 'gaussian', sampleRate: checkSampleRate(o.sampleRate), noiseMultiplier: checkPositive('noiseMultiplier', o.noiseMultiplier) };
+    const sigma = checkPositive('noiseMultiplier', o.noiseMultiplier);
+    // the privacy loss scales with 1/σ²: where that overflows the release is noiseless for every purpose
+    if (!Number.isFinite(1 / (sigma * sigma)))
+      throw argumentError('noiseMultiplier', sigma, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
+    return { kind: 'gaussian', sampleRate: checkSampleRate(o.sampleRate), noiseMultiplier: sigma };
   }
   if (o.kind === 'laplace') {
-    return { kind: 'laplace', sampleRate: checkSampleRate(o.sampleRate), clip: checkPositive('clip', o.clip), scale: checkPositive('scale', o.scale) };
+    const clip = checkPositive('clip', o.clip);
+    const scale = checkPositive('scale', o.scale);
+    if (!Number.isFinite(clip / scale)) throw argumentError('scale', scale, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
+    return { kind: 'laplace', sampleRate: checkSampleRate(o.sampleRate), clip, scale };
   }
   throw argumentError('mechanism.kind', o.kind, "'gaussian' or 'laplace'");
 }

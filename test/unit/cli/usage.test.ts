@@ -15,6 +15,23 @@ describe('usage errors', () => {
       ['train', '--epsilon', '0x10'],
       /^dpzo: option '--epsilon <ε>' argument '0x10' is invalid\. must be a decimal number .*\[ERR_ARGUMENT\]$/,
     ],
+    // issue 10.13: 1/σ² overflowed into ERR_INTERNAL from the PLD tails
+    [
+      'a noise multiplier too small to account',
+      ['account', '--sample-rate', '0.3', '--noise-multiplier', '1e-300', '--steps', '2', '--delta', '1e-5'],
+      /^dpzo: noiseMultiplier must be at least 1e-150 .*got 1e-300 \[ERR_ARGUMENT\]$/,
+    ],
+    [
+      'a Laplace scale too small to account',
+      ['account', '--mechanism', 'laplace', '--sample-rate', '0.3', '--laplace-scale', '1e-320', '--steps', '2', '--delta', '1e-5'],
+      /^dpzo: scale must be large enough that C\/b is finite .*\[ERR_ARGUMENT\]$/,
+    ],
+    // issue 10.13: a wrong --model was reported as a missing tokenizer.json
+    [
+      'a --model directory that does not exist',
+      ['train', '--model', '/nonexistent-dpzo-model', '--data', 'x.jsonl', '--task', 'lm', '--epsilon', '8', '--delta', '1e-5', '--steps', '2'],
+      /^dpzo: \/nonexistent-dpzo-model is not a model directory: no such directory \[ERR_CONFIG_MISSING\]$/,
+    ],
     ['threads beyond the cap', ['export', 'run', 'out', '--threads', '4294967297'], /--threads.*must be an integer in \[1, 1024\].*\[ERR_ARGUMENT\]$/],
   ];
   for (const [title, args, line] of cases) {

@@ -192,3 +192,16 @@ describe('a run directory is claimed by creating run.json exclusively (10.9)', (
     expect(existsSync(join(out, 'ledger.jsonl'))).toBe(false);
   });
 });
+
+describe('an output directory that cannot be created (10.13)', () => {
+  it('is one ERR_IO naming the run directory and the reason', async () => {
+    const file = join(tmp.dir, 'a-file');
+    writeFileSync(file, 'x');
+    const out = join(file, 'run');
+    await expect(new DPZOTrainer(new FakeModel(8), options(trainFile('ro'), join(tmp.dir, 'home-ro'), { runDir: out })).train()).rejects.toMatchObject({
+      code: 'ERR_IO',
+      message: `cannot create the run directory ${out} (ENOTDIR)`,
+    });
+  });
+  // EACCES / EROFS read the same way; not reproducible here when the tests run as root (chmod is ignored)
+});
