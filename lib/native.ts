@@ -51,6 +51,8 @@ export interface NativeInfo {
   config: NativeConfig;
   dtype: 'F32' | 'F16' | 'BF16';
   threads: number;
+  /** The backend running this model. */
+  backend: 'cpu' | 'cuda';
   numParameters: number;
   numTrainable: number;
   tensors: NativeTensorInfo[];
@@ -74,9 +76,9 @@ export interface NativeModel {
   info(): NativeInfo;
   getParameter(name: string): Float32Array;
   perturb(seed: bigint | number, scale: number): Promise<void>;
-  update(seeds: (bigint | number)[], coeffs: number[]): Promise<void>;
+  update(seeds: (bigint | number)[], coeffs: number[], opts?: { decay?: number }): Promise<void>;
   decay(factor: number): Promise<void>;
-  perExampleLoss(batch: NativeBatch): Promise<NativeLossResult>;
+  perExampleLoss(batch: NativeBatch, opts?: { at?: { seeds: (bigint | number)[]; coeffs: number[] } }): Promise<NativeLossResult>;
   logits(batch: NativeBatch, positions: Int32Array): Promise<Float32Array>;
   generate(prompt: Int32Array, maxNewTokens: number, eosTokenId?: number): Promise<Int32Array>;
   save(dir: string): Promise<void>;
@@ -92,6 +94,8 @@ export interface NativeLoadOptions {
   /** -1 = as stored, 0 = F32, 1 = F16, 2 = BF16 */
   dtype?: number;
   trainable?: string[];
+  /** 'cpu' | 'cuda' | 'auto': chosen by the native backend registry (ERR_DEVICE says why one cannot run). */
+  device?: string;
 }
 
 export interface NativeAddon {

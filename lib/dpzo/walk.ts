@@ -28,12 +28,13 @@ export function fusedUpdatePairs(seeds: bigint[], gHat: ArrayLike<number>, lr: n
 }
 
 /**
- * The update of a step: the fused restore + ZO update, then decoupled weight
- * decay θ ← (1 − ηλ)θ on matrices (never biases or norms) when λ > 0.
+ * The update of a step: the fused restore + ZO update and decoupled weight decay θ ← (1 − ηλ)θ on
+ * matrices (never biases or norms) when λ > 0, in one pass over the weights: (1 − ηλ)(θ + Σ c_k z_k).
+ * For float32 weights that is bit for bit the update followed by a separate decay pass.
  */
 export async function applyUpdate(model: Model, seeds: bigint[], gHat: ArrayLike<number>, lr: number, zoEps: number, weightDecay = 0): Promise<void> {
-  await model.update(fusedUpdatePairs(seeds, gHat, lr, zoEps));
-  if (weightDecay > 0 && lr > 0) await model.decay(1 - lr * weightDecay);
+  const decay = weightDecay > 0 && lr > 0 ? 1 - lr * weightDecay : 1;
+  await model.update(fusedUpdatePairs(seeds, gHat, lr, zoEps), { decay });
 }
 
 /** Replays one recorded step onto θ_t, giving θ_{t+1}. */

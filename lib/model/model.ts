@@ -4,7 +4,20 @@
 import { DpzoError } from '../errors.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
-import type { CallOptions, LoadOptions, LossBatch, LossResult, MemoryStats, Model, ModelConfig, Seed, SeedCoeff, WeightDType } from './types.js';
+import type {
+  CallOptions,
+  LoadOptions,
+  LossBatch,
+  LossOptions,
+  LossResult,
+  MemoryStats,
+  Model,
+  ModelConfig,
+  Seed,
+  SeedCoeff,
+  UpdateOptions,
+  WeightDType,
+} from './types.js';
 
 /** Most threads a model may use (the native pool's kMaxThreads): more would only starve the machine. */
 export const MAX_THREADS = 1024;
@@ -28,6 +41,20 @@ export function checkSeed(seed: unknown, what = 'seed'): Seed {
   throw new DpzoError('ERR_SEED', `${what} must be a bigint or a non-negative integer (got ${typeof seed})`);
 }
 
+function checkPairs(pairs: SeedCoeff[], what: string): { seeds: Seed[]; coeffs: number[] } {
+  if (!Array.isArray(pairs)) throw new DpzoError('ERR_ARGUMENT', `${what} must be an array of { seed, coeff }`);
+  const seeds = pairs.map((p, i) => checkSeed(p.seed, `${what}[${i}].seed`));
+  const coeffs = pairs.map((p, i) => {
+    if (!Number.isFinite(p.coeff)) throw new DpzoError('ERR_ARGUMENT', `${what}[${i}].coeff must be finite`);
+    return p.coeff;
+  });
+  return { seeds, coeffs };
+}
+
+function checkDecay(factor: number): void {
+  if (!(Number.isFinite(factor) && factor > 0 && factor <= 1)) throw new DpzoError('ERR_ARGUMENT', `decay factor must be in (0, 1] (got ${factor})`);
+}
+
 function cancelledError(): DpzoError {
   return new DpzoError('ERR_CANCELLED', 'the operation was cancelled');
 }
@@ -36,7 +63,8 @@ export class NativeBackedModel implements Model {
   readonly dir: string;
   readonly config: ModelConfig;
   readonly dtype: WeightDType;
-  readonly backend = 'cpu' as const;
+  /** The backend the native core chose (device 'auto' may give either). */
+  readonly backend: 'cpu' | 'cuda';
   readonly threads: number;
   readonly numParameters: number;
   readonly numTrainable: number;
@@ -53,6 +81,7 @@ export class NativeBackedModel implements Model {
     this.dir = this.info.dir;
     this.dtype = DTYPE_NAME[this.info.dtype];
     this.threads = this.info.threads;
+    this.backend = this.info.backend;
     this.numParameters = this.info.numParameters;
     this.numTrainable = this.info.numTrainable;
     this.byName = new Map();
@@ -115,26 +144,22 @@ export class NativeBackedModel implements Model {
     return this.enqueue((m) => m.perturb(s, scale), opts?.signal);
   }
 
-  async update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void> {
-    if (!Array.isArray(pairs)) throw new DpzoError('ERR_ARGUMENT', 'update takes an array of { seed, coeff }');
-    const seeds = pairs.map((p, i) => checkSeed(p.seed, `pairs[${i}].seed`));
-    const coeffs = pairs.map((p, i) => {
-      if (!Number.isFinite(p.coeff)) throw new DpzoError('ERR_ARGUMENT', `pairs[${i}].coeff must be finite`);
-      return p.coeff;
-    });
-    return this.enqueue((m) => m.update(seeds, coeffs), opts?.signal);
+  async update(pairs: SeedCoeff[], opts?: UpdateOptions): Promise<void> {
+    const { seeds, coeffs } = checkPairs(pairs, 'pairs');
+    const decay = opts?.decay ?? 1;
+    checkDecay(decay);
+    return this.enqueue((m) => m.update(seeds, coeffs, { decay }), opts?.signal);
   }
 
   async decay(factor: number, opts?: CallOptions): Promise<void> {
-    if (!(Number.isFinite(factor) && factor > 0 && factor <= 1)) {
-      throw new DpzoError('ERR_ARGUMENT', `decay factor must be in (0, 1] (got ${factor})`);
-    }
+    checkDecay(factor);
     return this.enqueue((m) => m.decay(factor), opts?.signal);
   }
 
-  async perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult> {
+  async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
     const packed = packLossBatch(batch);
-    return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);
+    const at = opts?.at === undefined ? undefined : checkPairs(opts.at, 'at');
+    return this.enqueue((m) => m.perExampleLoss(packed, at ? { at } : undefined), opts?.signal);
   }
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {
@@ -193,15 +218,6 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw new DpzoError('ERR_ARGUMENT', `device must be 'cpu', 'cuda' or 'auto' (got '${device}')`);
   }
   const addon = nativeAddon();
-  if (device === 'cuda') {
-    const built = addon.backends.split(',').includes('cuda');
-    throw new DpzoError(
-      'ERR_DEVICE',
-      built
-        ? 'the CUDA backend is compiled in but does not run models yet (only its direction kernels exist); use --device cpu or auto'
-        : 'this build of dpzo has no CUDA backend (nvcc was not found at install time); use --device cpu or auto',
-    );
-  }
   if (options.dtype !== undefined && !(options.dtype in DTYPE_CODE)) {
     throw new DpzoError('ERR_ARGUMENT', `dtype must be float32, float16 or bfloat16 (got '${options.dtype}')`);
   }
@@ -213,6 +229,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     threads: options.threads ?? 0,
     dtype: options.dtype === undefined ? -1 : DTYPE_CODE[options.dtype],
     trainable,
+    // the native registry picks the backend (and says why a device cannot run)
+    device,
   });
   return new NativeBackedModel(handle);
 }

@@ -64,6 +64,23 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface UpdateOptions extends CallOptions {
+  /**
+   * Decoupled weight decay fused into the same pass: θ ← decay·(θ + Σ c_k z_k) on trainable tensors of
+   * rank ≥ 2 (never biases or norms), θ + Σ c_k z_k elsewhere. In (0, 1]; default 1 (no decay). For
+   * float32 weights this is bit for bit `update` then `decay(decay)`; for bfloat16/float16 it rounds once.
+   */
+  decay?: number;
+}
+
+export interface LossOptions extends CallOptions {
+  /**
+   * Reserved: evaluate at the virtual point θ + Σ coeffs_k z(seeds_k) without writing θ (the exact-step
+   * forward of ARCHITECTURE §2). Not implemented yet: a non-empty `at` is refused with ERR_ARGUMENT.
+   */
+  at?: SeedCoeff[];
+}
+
 export interface SeedCoeff {
   seed: Seed;
   coeff: number;
@@ -89,14 +106,14 @@ export interface Model {
   parameterShape(name: string): number[];
   /** θ += scale · z(seed), in place over the trainable tensors. */
   perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void>;
-  /** θ += Σ coeff_k · z(seed_k), one pass over memory. */
-  update(pairs: SeedCoeff[], opts?: CallOptions): Promise<void>;
+  /** θ += Σ coeff_k · z(seed_k), one pass over memory (with opts.decay: fused decoupled weight decay). */
+  update(pairs: SeedCoeff[], opts?: UpdateOptions): Promise<void>;
   /**
    * Decoupled weight decay: θ ← factor·θ on trainable tensors of rank ≥ 2
    * (biases and norm weights are never decayed). factor in (0, 1].
    */
   decay(factor: number, opts?: CallOptions): Promise<void>;
-  perExampleLoss(batch: LossBatch, opts?: CallOptions): Promise<LossResult>;
+  perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
   generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;

@@ -1,4 +1,5 @@
-// defines: parse_config, expected_tensors, family_name (see dpzo/config.h).
+// defines: parse_config, expected_tensors (from the family table, dpzo/family.h),
+// family_name (see dpzo/config.h).
 // Defaults follow the transformers config classes (GPT2Config, OPTConfig,
 // LlamaConfig, MistralConfig, Qwen2Config); options that would change the
 // graph in ways the engine does not implement are rejected, never ignored.
@@ -8,14 +9,15 @@
 #include "core/json.h"
 #include "dpzo/config.h"
 #include "dpzo/errors.h"
+#include "dpzo/family.h"
 
 namespace dpzo {
 
 const char* family_name(Family f) {
   switch (f) {
-    case Family::GPT2: return "gpt2";
-    case Family::OPT: return "opt";
-    case Family::LLAMA: return "llama";
+    case Family::GPT2:
+    case Family::OPT:
+    case Family::LLAMA: return family_spec(f).name;
   }
   return "unknown";
 }
@@ -275,100 +277,21 @@ ModelConfig parse_config(const std::string& json_text, const std::string& path) 
 
 namespace {
 
-// The tensors of a model with the first `layers` blocks: expected_tensors lists all of them;
-// expected_parameter_count needs only 0 and 1, so a huge num_hidden_layers costs nothing.
+// The tensors of a model with the first `layers` blocks, from the family table: expected_tensors lists all
+// of them; expected_parameter_count needs only 0 and 1, so a huge num_hidden_layers costs nothing.
 std::vector<TensorSpec> list_tensors(const ModelConfig& c, int64_t layers) {
+  const FamilySpec& spec = family_spec(c.family);
   std::vector<TensorSpec> out;
-  auto add = [&](std::string name, std::vector<int64_t> shape) { out.push_back({std::move(name), std::move(shape)}); };
-  const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, P = c.max_positions;
-
-  switch (c.family) {
-    case Family::GPT2: {
-      add("transformer.wte.weight", {V, H});
-      add("transformer.wpe.weight", {P, H});
-      for (int64_t i = 0; i < layers; ++i) {
-        const std::string p = "transformer.h." + std::to_string(i) + ".";
-        add(p + "ln_1.weight", {H});
-        add(p + "ln_1.bias", {H});
-        add(p + "attn.c_attn.weight", {H, 3 * H});  // Conv1D: (in, out)
-        add(p + "attn.c_attn.bias", {3 * H});
-        add(p + "attn.c_proj.weight", {H, H});
-        add(p + "attn.c_proj.bias", {H});
-        add(p + "ln_2.weight", {H});
-        add(p + "ln_2.bias", {H});
-        add(p + "mlp.c_fc.weight", {H, I});
-        add(p + "mlp.c_fc.bias", {I});
-        add(p + "mlp.c_proj.weight", {I, H});
-        add(p + "mlp.c_proj.bias", {H});
-      }
-      add("transformer.ln_f.weight", {H});
-      add("transformer.ln_f.bias", {H});
-      if (!c.tie_word_embeddings) add("lm_head.weight", {V, H});
-      break;
-    }
-    case Family::OPT: {
-      const int64_t E = c.word_embed_proj_dim;
-      add("model.decoder.embed_tokens.weight", {V, E});
-      // the learned position table in an OPT file is max_position_embeddings + offset rows
-      add("model.decoder.embed_positions.weight", {P + c.position_offset, H});
-      if (E != H) {
-        add("model.decoder.project_in.weight", {H, E});
-        add("model.decoder.project_out.weight", {E, H});
-      }
-      if (c.opt_final_layer_norm) {
-        add("model.decoder.final_layer_norm.weight", {H});
-        add("model.decoder.final_layer_norm.bias", {H});
-      }
-      for (int64_t i = 0; i < layers; ++i) {
-        const std::string p = "model.decoder.layers." + std::to_string(i) + ".";
-        for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-          add(p + "self_attn." + proj + ".weight", {H, H});
-          if (c.attention_bias) add(p + "self_attn." + proj + ".bias", {H});
-        }
-        add(p + "self_attn_layer_norm.weight", {H});
-        add(p + "self_attn_layer_norm.bias", {H});
-        add(p + "fc1.weight", {I, H});
-        if (c.mlp_bias) add(p + "fc1.bias", {I});
-        add(p + "fc2.weight", {H, I});
-        if (c.mlp_bias) add(p + "fc2.bias", {H});
-        add(p + "final_layer_norm.weight", {H});
-        add(p + "final_layer_norm.bias", {H});
-      }
-      if (!c.tie_word_embeddings) add("lm_head.weight", {V, E});
-      break;
-    }
-    case Family::LLAMA: {
-      const int64_t QD = c.num_heads * c.head_dim, KVD = c.num_kv_heads * c.head_dim;
-      const bool qkv_bias = c.attention_bias || c.qkv_bias_only;
-      add("model.embed_tokens.weight", {V, H});
-      for (int64_t i = 0; i < layers; ++i) {
-        const std::string p = "model.layers." + std::to_string(i) + ".";
-        add(p + "input_layernorm.weight", {H});
-        add(p + "self_attn.q_proj.weight", {QD, H});
-        add(p + "self_attn.k_proj.weight", {KVD, H});
-        add(p + "self_attn.v_proj.weight", {KVD, H});
-        add(p + "self_attn.o_proj.weight", {H, QD});
-        if (qkv_bias) {
-          add(p + "self_attn.q_proj.bias", {QD});
-          add(p + "self_attn.k_proj.bias", {KVD});
-          add(p + "self_attn.v_proj.bias", {KVD});
-        }
-        if (c.attention_bias) add(p + "self_attn.o_proj.bias", {H});
-        add(p + "post_attention_layernorm.weight", {H});
-        add(p + "mlp.gate_proj.weight", {I, H});
-        add(p + "mlp.up_proj.weight", {I, H});
-        add(p + "mlp.down_proj.weight", {H, I});
-        if (c.mlp_bias) {
-          add(p + "mlp.gate_proj.bias", {I});
-          add(p + "mlp.up_proj.bias", {I});
-          add(p + "mlp.down_proj.bias", {H});
-        }
-      }
-      add("model.norm.weight", {H});
-      if (!c.tie_word_embeddings) add("lm_head.weight", {V, H});
-      break;
-    }
-  }
+  auto shape = [&](int rank, const Dim* dims) {
+    std::vector<int64_t> s;
+    for (int i = 0; i < rank; ++i) s.push_back(dim_size(dims[i], c));
+    return s;
+  };
+  for (const GlobalTensor& t : spec.globals)
+    if (tensor_present(t.when, c)) out.push_back({t.name, shape(t.rank, t.shape)});
+  for (int64_t i = 0; i < layers; ++i)
+    for (const LayerTensor& t : spec.layer)
+      if (tensor_present(t.when, c)) out.push_back({layer_tensor_name(spec, i, t), shape(t.rank, t.shape)});
   return out;
 }
 

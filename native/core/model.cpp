@@ -1,6 +1,8 @@
-// defines: Model::load (ModelLoader), the parameter layout and trainable mask,
-// perturb/update dispatch, get_parameter, save, weights_hash and memory
-// accounting (see dpzo/model.h). Forward code lives in cpu/.
+// defines: Model::load (ModelLoader: names checked against the family table,
+// the parameter layout, the trainable mask, typed weight views, the backend),
+// the validation of perturb/update/decay before the backend runs them,
+// get_parameter, save, weights_hash and MemoryTracker (see dpzo/model.h).
+// Compute lives behind the Backend (cpu/cpu_backend.cpp, cuda/backend.cpp).
 #include <cmath>
 #include <sys/mman.h>
 
@@ -16,6 +18,7 @@
 #include "core/safetensors.h"
 #include "core/sha256.h"
 #include "dpzo/errors.h"
+#include "dpzo/family.h"
 #include "dpzo/model.h"
 #include "dpzo/perturb.h"
 #include "dpzo/thread_pool.h"
@@ -24,35 +27,13 @@ namespace dpzo {
 
 namespace {
 
-constexpr const char* kHeadName = "lm_head.weight";
 constexpr int64_t kAlignBytes = 64;           // every tensor starts on a cache line
 constexpr int64_t kCopyChunkBytes = 8 << 20;  // unit of parallel copy work
 constexpr int64_t kMaxConfigBytes = 16 << 20;
 
-std::mutex g_mem_mu;  // guards every Model's MemoryStats (updates are rare)
-
-// Prefix that a base-model checkpoint (GPT2Model, OPTModel, LlamaModel) omits.
-const char* base_prefix(Family f) { return f == Family::GPT2 ? "transformer." : "model."; }
-
-const char* embedding_name(Family f) {
-  switch (f) {
-    case Family::GPT2: return "transformer.wte.weight";
-    case Family::OPT: return "model.decoder.embed_tokens.weight";
-    case Family::LLAMA: return "model.embed_tokens.weight";
-  }
-  return "";
-}
-
 bool ends_with(const std::string& s, const char* suffix) {
   size_t n = std::strlen(suffix);
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-// Non-parameter buffers that some exporters save: causal masks, RoPE tables.
-bool is_known_buffer(Family f, const std::string& name) {
-  if (f == Family::GPT2) return ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias");
-  if (f == Family::LLAMA) return ends_with(name, "rotary_emb.inv_freq");
-  return false;
 }
 
 // '*' matches any run of characters (dots included), over the whole name.
@@ -245,7 +226,7 @@ struct ModelLoader {
     m->dir_ = dir;
     m->cfg_ = parse_config(fileio::read_file(cfg_path, kMaxConfigBytes, err::kConfig), cfg_path);
     const ModelConfig& cfg = m->cfg_;
-    const Family fam = cfg.family;
+    const FamilySpec& spec = family_spec(cfg.family);
 
     std::string where;
     auto files = open_weights(dir, where);
@@ -278,7 +259,7 @@ struct ModelLoader {
     // map every tensor in the file(s) to a canonical name, a tied head copy, a known buffer, or an error
     std::unordered_map<std::string, const SafetensorsFile*> seen;
     Source head{nullptr, nullptr};
-    const std::string prefix = base_prefix(fam);
+    const std::string prefix = spec.base_prefix;
     for (const auto& f : files) {
       for (const StTensor& t : f->tensors()) {
         auto dup = seen.emplace(t.name, f.get());
@@ -299,12 +280,12 @@ struct ModelLoader {
           std::vector<int64_t> want{cfg.vocab_size, cfg.word_embed_proj_dim};
           if (t.shape != want)
             throw Error(err::kTensorShape, f->path() + ": tensor " + quoted(t.name) + " (tied to " +
-                                               embedding_name(fam) + ") has shape " + shape_str(t.shape) +
+                                               spec.embedding + ") has shape " + shape_str(t.shape) +
                                                ", expected " + shape_str(want));
           head = Source{f.get(), &t};
-        } else if (!is_known_buffer(fam, t.name)) {
+        } else if (!is_known_buffer(spec, t.name)) {
           throw Error(err::kTensorUnknown, f->path() + ": unexpected tensor " + quoted(t.name) + " for a " +
-                                               family_name(fam) + " model as configured by " + cfg_path);
+                                               spec.name + " model as configured by " + cfg_path);
         }
       }
     }
@@ -362,7 +343,7 @@ struct ModelLoader {
     if (!m->data_)
       throw Error(err::kIo, dir + ": cannot allocate " + std::to_string(bytes) + " bytes for the parameters");
     m->data_bytes_ = bytes;
-    m->track_alloc(bytes);
+    m->mem_.alloc(bytes);
     uint8_t* base = static_cast<uint8_t*>(m->data_);
     for (auto& ti : m->tensors_) ti.data = base + ti.offset * esize;
 
@@ -425,6 +406,8 @@ struct ModelLoader {
     for (size_t i = 0; i < m->tensors_.size(); ++i)
       if (m->tensors_[i].trainable)
         m->max_abs_bound_ = std::max<double>(m->max_abs_bound_, abs_from_bits(max_bits[i].load(), dt));
+    m->weights_ = resolve_weights(m->cfg_, m->tensors_, dt);
+    m->backend_ = (opts.backend ? *opts.backend : cpu_backend_factory()).create(*m);
     return m;
   }
 
@@ -441,7 +424,7 @@ struct ModelLoader {
       }
       if (!any) {
         std::string hint = m.cfg_.tie_word_embeddings && pattern_matches(p, kHeadName)
-                               ? std::string(" (the LM head is tied to ") + embedding_name(m.cfg_.family) + ")"
+                               ? std::string(" (the LM head is tied to ") + family_spec(m.cfg_.family).embedding + ")"
                                : "";
         throw Error(err::kArgument, "trainable pattern " + quoted(p) + " matches no parameter of " + m.dir_ + hint);
       }
@@ -460,7 +443,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& op
 }
 
 Model::~Model() {
-  forward_state.reset();  // activations may refer to the weights; drop them first
+  backend_.reset();  // its buffers may refer to the weights; drop it first
   std::free(data_);
 }
 
@@ -478,13 +461,26 @@ const TensorInfo& Model::tensor(const std::string& name) const {
 
 void Model::perturb(uint64_t seed, float scale) { update(&seed, &scale, 1); }
 
-void Model::update(const uint64_t* seeds, const float* coeffs, int n) {
-  if (n < 0) throw Error(err::kArgument, "update: negative number of (seed, coefficient) pairs");
-  if (n == 0) return;
+std::vector<Segment> Model::trainable_segments() const {
   std::vector<Segment> segs;
   for (const auto& t : tensors_)
     if (t.trainable && t.numel > 0)
-      segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset)});
+      segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset), t.shape.size() >= 2});
+  return segs;
+}
+
+namespace {
+void check_decay(const char* what, float factor) {
+  if (!std::isfinite(factor) || factor <= 0.0f || factor > 1.0f)
+    throw Error(err::kArgument, std::string(what) + ": factor must be in (0, 1] (got " + std::to_string(factor) + ")");
+}
+}  // namespace
+
+void Model::update(const uint64_t* seeds, const float* coeffs, int n, float decay) {
+  if (n < 0) throw Error(err::kArgument, "update: negative number of (seed, coefficient) pairs");
+  check_decay("update: decay", decay);
+  if (n == 0 && decay == 1.0f) return;
+  std::vector<Segment> segs = trainable_segments();
   if (segs.empty()) return;
   // |z| <= sqrt(-2 ln 2^-24) = 5.77 for the Philox directions (ARCHITECTURE §2: u >= 2^-24)
   constexpr double kMaxAbsZ = 5.8;
@@ -493,7 +489,8 @@ void Model::update(const uint64_t* seeds, const float* coeffs, int n) {
     if (!std::isfinite(coeffs[k])) throw Error(err::kArgument, "update: coefficient " + std::to_string(k) + " is not finite");
     reach += std::fabs(static_cast<double>(coeffs[k])) * kMaxAbsZ;
   }
-  // 1% headroom for the float32 rounding of the sum and of the final narrowing
+  // 1% headroom for the float32 rounding of the sum and of the final narrowing; a decay factor <= 1 only
+  // shrinks the result, so the bound of the undecayed sum holds for it too
   const double limit = dtype_max(dtype_) * 0.99;
   if (max_abs_bound_ + reach > limit) max_abs_bound_ = scan_max_abs();  // the bound may only be loose
   if (max_abs_bound_ + reach > limit)
@@ -501,7 +498,7 @@ void Model::update(const uint64_t* seeds, const float* coeffs, int n) {
                                      " plus Σ|c|·max|z| = " + std::to_string(reach) + " could exceed the " +
                                      dtype_name(dtype_) + " range (" + std::to_string(dtype_max(dtype_)) +
                                      "); the perturbation (zo-eps) or the step is too large");
-  axpy_directions(segs, seeds, coeffs, n, *pool_);
+  backend_->update(segs, seeds, coeffs, n, decay);
   max_abs_bound_ += reach;
 }
 
@@ -520,21 +517,32 @@ double Model::scan_max_abs() {
 }
 
 void Model::decay(float factor) {
-  if (!std::isfinite(factor) || factor <= 0.0f || factor > 1.0f)
-    throw Error(err::kArgument, "decay: factor must be in (0, 1] (got " + std::to_string(factor) + ")");
+  check_decay("decay", factor);
   if (factor == 1.0f) return;
-  std::vector<Segment> segs;
-  for (const auto& t : tensors_)
-    if (t.trainable && t.numel > 0 && t.shape.size() >= 2)
-      segs.push_back(Segment{t.data, dtype_, t.numel, static_cast<uint64_t>(t.global_offset)});
-  scale_segments(segs, factor, *pool_);
+  backend_->scale(trainable_segments(), factor);
+}
+
+LossOutput Model::per_example_loss(const PackedBatch& batch, const ForwardOptions& opts, const CancelToken* cancel) {
+  return backend_->per_example_loss(batch, opts, cancel);
+}
+
+std::vector<float> Model::logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
+                                 const CancelToken* cancel) {
+  return backend_->logits(batch, positions, cancel);
+}
+
+std::vector<int32_t> Model::generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
+                                     const CancelToken* cancel) {
+  return backend_->generate(prompt, n, eos_id, cancel);
 }
 
 std::vector<float> Model::get_parameter(const std::string& name) const {
+  const FamilySpec& spec = family_spec(cfg_.family);
   const TensorInfo* t = find(name);
-  if (!t) t = find(base_prefix(cfg_.family) + name);  // the file-name form (base-model checkpoints)
-  if (!t && name == kHeadName && cfg_.tie_word_embeddings) t = find(embedding_name(cfg_.family));
+  if (!t) t = find(spec.base_prefix + name);  // the file-name form (base-model checkpoints)
+  if (!t && name == kHeadName && cfg_.tie_word_embeddings) t = find(spec.embedding);
   if (!t) throw Error(err::kTensorUnknown, quoted(name) + " is not a parameter of the model in " + dir_);
+  backend_->sync_host();
   std::vector<float> out(static_cast<size_t>(t->numel));
   const uint8_t* p = static_cast<const uint8_t*>(t->data);
   if (dtype_ == DType::F32) {
@@ -546,12 +554,13 @@ std::vector<float> Model::get_parameter(const std::string& name) const {
 }
 
 void Model::save(const std::string& dir) const {
+  backend_->sync_host();
   fileio::mkdir_p(dir);
   std::vector<StTensorOut> out;
   out.reserve(tensors_.size() + 1);
   for (const auto& t : tensors_) out.push_back(StTensorOut{t.file_name, dtype_, t.shape, t.data});
   if (file_had_tied_head_) {
-    const TensorInfo& emb = tensor(embedding_name(cfg_.family));
+    const TensorInfo& emb = tensor(family_spec(cfg_.family).embedding);
     out.push_back(StTensorOut{kHeadName, dtype_, emb.shape, emb.data});
   }
   // transformers refuses safetensors files whose metadata lacks format=pt
@@ -562,32 +571,37 @@ void Model::save(const std::string& dir) const {
 }
 
 std::string Model::weights_hash() const {
+  backend_->sync_host();
   Sha256 h;
   const int64_t es = dtype_size(dtype_);
   for (const auto& t : tensors_) h.update(t.data, static_cast<size_t>(t.numel * es));
   return h.hex_digest();
 }
 
-MemoryStats Model::memory() const {
-  std::lock_guard<std::mutex> lk(g_mem_mu);
-  return mem_;
-}
+MemoryStats Model::memory() const { return backend_->memory(); }
 
-void Model::track_alloc(int64_t bytes, bool device) {
-  std::lock_guard<std::mutex> lk(g_mem_mu);
+void MemoryTracker::alloc(int64_t bytes, bool device) {
+  std::lock_guard<std::mutex> lk(mu_);
   if (device) {
-    mem_.device_current += bytes;
-    mem_.device_peak = std::max(mem_.device_peak, mem_.device_current);
+    s_.device_current += bytes;
+    s_.device_peak = std::max(s_.device_peak, s_.device_current);
   } else {
-    mem_.host_current += bytes;
-    mem_.host_peak = std::max(mem_.host_peak, mem_.host_current);
+    s_.host_current += bytes;
+    s_.host_peak = std::max(s_.host_peak, s_.host_current);
   }
 }
 
-void Model::track_free(int64_t bytes, bool device) {
-  std::lock_guard<std::mutex> lk(g_mem_mu);
-  if (device) mem_.device_current -= bytes;
-  else mem_.host_current -= bytes;
+void MemoryTracker::free(int64_t bytes, bool device) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (device)
+    s_.device_current -= bytes;
+  else
+    s_.host_current -= bytes;
+}
+
+MemoryStats MemoryTracker::snapshot() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return s_;
 }
 
 }  // namespace dpzo

@@ -1,6 +1,6 @@
-// defines: per_example_loss, logits_at, generate_greedy (dpzo/forward.h) for
-// the CPU backend: batch validation, the ForwardState arena, family dispatch,
-// gathering the rows that reach the head, and the shared graph helpers.
+// defines: cpu::per_example_loss, logits_at, generate_greedy (cpu/forward_state.h),
+// which the CPU backend runs: batch validation, the ForwardState arena, family
+// dispatch, gathering the rows that reach the head, and the shared graph helpers.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -40,11 +40,15 @@ int64_t KvCache::bytes() const {
   return n * static_cast<int64_t>(sizeof(float));
 }
 
-void ForwardState::account(Model& m) {
+void ForwardState::account() {
   const int64_t now = bytes();
-  if (now > tracked) m.track_alloc(now - tracked);
-  if (now < tracked) m.track_free(tracked - now);
+  if (mem && now > tracked) mem->alloc(now - tracked);
+  if (mem && now < tracked) mem->free(tracked - now);
   tracked = now;
+}
+
+ForwardState::~ForwardState() {
+  if (mem) mem->free(tracked);
 }
 
 namespace cpu {
@@ -70,56 +74,28 @@ void attend(ThreadPool& pool, ForwardState& st, int64_t layer, const float* qkv,
   causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, out, ldo);
 }
 
-namespace {
-void delete_state(ForwardState* st) {
-  st->model->track_free(st->tracked);
-  delete st;
-}
-}  // namespace
-
-ForwardState& forward_state(Model& m) {
-  if (!m.forward_state) {
-    ForwardState* st = new ForwardState();
-    st->model = &m;
-    m.forward_state = std::unique_ptr<ForwardState, void (*)(ForwardState*)>(st, delete_state);
-  }
-  return *m.forward_state;
-}
-
-const void* param_opt(const Model& m, const std::string& name) {
-  const TensorInfo* t = m.find(name);
-  return t ? t->data : nullptr;
-}
-
-const void* param(const Model& m, const std::string& name) {
-  const TensorInfo* t = m.find(name);
-  if (!t) throw Error(err::kTensorMissing, m.dir() + ": the forward needs tensor '" + name + "'");
-  return t->data;
-}
-
-Weight linear_weight(const Model& m, const std::string& name, WLayout layout) {
-  const TensorInfo* t = m.find(name);
-  if (!t) throw Error(err::kTensorMissing, m.dir() + ": the forward needs tensor '" + name + "'");
+Weight linear_weight(const WeightView& v, WLayout layout) {
   Weight w;
-  w.data = t->data;
-  w.dtype = m.dtype();
+  w.data = v.data;
+  w.dtype = v.dtype;
   w.layout = layout;
-  w.ld = t->shape.size() == 2 ? t->shape[1] : t->numel;
+  w.ld = v.rank == 2 ? v.cols : v.numel;
   return w;
 }
 
-void embed_rows(ThreadPool& pool, const Model& m, const std::string& name, const int32_t* ids, int64_t T,
-                int64_t add_offset, float* out, int64_t dim, bool accumulate) {
-  const char* table = static_cast<const char*>(param(m, name));
-  const int es = dtype_size(m.dtype());
+void embed_rows(ThreadPool& pool, const WeightView& w, const int32_t* ids, int64_t T, int64_t add_offset,
+                float* out, int64_t dim, bool accumulate) {
+  const char* table = static_cast<const char*>(w.data);
+  const DType dt = w.dtype;
+  const int es = dtype_size(dt);
   pool.parallel_for(T, 64, [&](int64_t b, int64_t e, int) {
     std::vector<float> tmp(accumulate ? dim : 0);
     for (int64_t t = b; t < e; ++t) {
       const char* row = table + (static_cast<int64_t>(ids[t]) + add_offset) * dim * es;
       if (!accumulate) {
-        convert_row(row, m.dtype(), dim, out + t * dim);
+        convert_row(row, dt, dim, out + t * dim);
       } else {
-        convert_row(row, m.dtype(), dim, tmp.data());
+        convert_row(row, dt, dim, tmp.data());
         for (int64_t i = 0; i < dim; ++i) out[t * dim + i] += tmp[i];
       }
     }
@@ -213,20 +189,12 @@ void run_final(Model& m, ForwardState& st, int64_t R) {
   }
 }
 
-Weight head_weight(const Model& m) {
-  if (m.find("lm_head.weight")) return linear_weight(m, "lm_head.weight", WLayout::OutIn);
-  switch (m.config().family) {
-    case Family::GPT2: return linear_weight(m, "transformer.wte.weight", WLayout::OutIn);
-    case Family::OPT: return linear_weight(m, "model.decoder.embed_tokens.weight", WLayout::OutIn);
-    default: return linear_weight(m, "model.embed_tokens.weight", WLayout::OutIn);
-  }
-}
+Weight head_weight(const Model& m) { return linear_weight(m.weights().lm_head, WLayout::OutIn); }
 
 // Reports the arena's size to the model on every exit, cancellation included.
 struct AccountOnExit {
-  Model& m;
   ForwardState& st;
-  ~AccountOnExit() { st.account(m); }
+  ~AccountOnExit() { st.account(); }
 };
 
 // Copies trunk rows `which` of st.x into st.rows and applies the final norm.
@@ -238,13 +206,10 @@ void gather_final(Model& m, ForwardState& st, const std::vector<int64_t>& which)
 }
 
 }  // namespace
-}  // namespace cpu
 
-LossOutput per_example_loss(Model& m, const PackedBatch& b, const CancelToken* cancel) {
-  using namespace cpu;
+LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, const CancelToken* cancel) {
   validate_loss_batch(m, b);
-  ForwardState& st = forward_state(m);
-  AccountOnExit account{m, st};
+  AccountOnExit account{st};
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
   const int64_t K = static_cast<int64_t>(b.candidates.size());
@@ -297,9 +262,8 @@ LossOutput per_example_loss(Model& m, const PackedBatch& b, const CancelToken* c
   return out;
 }
 
-std::vector<float> logits_at(Model& m, const PackedBatch& b, const std::vector<int64_t>& positions,
+std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, const std::vector<int64_t>& positions,
                              const CancelToken* cancel) {
-  using namespace cpu;
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   validate_offsets(b.offsets, T);
   validate_tokens(m, b.tokens.data(), b.offsets);
@@ -307,8 +271,7 @@ std::vector<float> logits_at(Model& m, const PackedBatch& b, const std::vector<i
     if (positions[i] < 0 || positions[i] >= T)
       throw Error(err::kBatch, "logits position " + std::to_string(positions[i]) + " (entry " + std::to_string(i) +
                                    ") is outside the packed batch of " + std::to_string(T) + " tokens");
-  ForwardState& st = forward_state(m);
-  AccountOnExit account{m, st};
+  AccountOnExit account{st};
   run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
   gather_final(m, st, positions);
   const int64_t R = static_cast<int64_t>(positions.size()), V = m.config().vocab_size;
@@ -317,9 +280,8 @@ std::vector<float> logits_at(Model& m, const PackedBatch& b, const std::vector<i
   return out;
 }
 
-std::vector<int32_t> generate_greedy(Model& m, const std::vector<int32_t>& prompt, int n, int32_t eos_id,
-                                     const CancelToken* cancel) {
-  using namespace cpu;
+std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vector<int32_t>& prompt, int n,
+                                     int32_t eos_id, const CancelToken* cancel) {
   if (prompt.empty()) throw Error(err::kBatch, "generate: the prompt is empty");
   if (n < 0) throw Error(err::kArgument, "generate: the number of new tokens must be >= 0");
   const ModelConfig& c = m.config();
@@ -327,8 +289,7 @@ std::vector<int32_t> generate_greedy(Model& m, const std::vector<int32_t>& promp
   validate_tokens(m, prompt.data(), whole);
   std::vector<int32_t> out;
   if (n == 0) return out;
-  ForwardState& st = forward_state(m);
-  AccountOnExit account{m, st};
+  AccountOnExit account{st};
   // the cache lives only for this call (training never pays for it); the
   // context never exceeds max positions
   const int64_t cap = std::min<int64_t>(c.max_positions, static_cast<int64_t>(prompt.size()) + n);
@@ -361,4 +322,5 @@ std::vector<int32_t> generate_greedy(Model& m, const std::vector<int32_t>& promp
   return out;
 }
 
+}  // namespace cpu
 }  // namespace dpzo

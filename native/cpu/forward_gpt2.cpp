@@ -14,6 +14,7 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
                 const CancelToken* cancel) {
   const ModelConfig& c = m.config();
   ThreadPool& pool = m.pool();
+  const ModelWeights& w = m.weights();
   const DType dt = m.dtype();
   const int64_t H = c.hidden_size, I = c.intermediate_size;
   grow(st.x, T * H);
@@ -23,33 +24,30 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
   grow(st.mlp, T * I);
   float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data(), *mlp = st.mlp.data();
   // x = wte[token] + wpe[position]
-  embed_rows(pool, m, "transformer.wte.weight", ids, T, 0, x, H, false);
-  embed_rows(pool, m, "transformer.wpe.weight", st.pos.data(), T, 0, x, H, true);
+  embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false);
+  embed_rows(pool, w.pos_emb, st.pos.data(), T, 0, x, H, true);
   const AttentionShape as = packed_mha(c.num_heads, c.head_dim);  // H = heads · head_dim
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    const std::string p = "transformer.h." + std::to_string(l) + ".";
+    const LayerWeights& L = w.layers[l];
     // x += c_proj(attention(c_attn(ln_1(x))))
-    layer_norm(pool, T, H, x, H, param(m, p + "ln_1.weight"), param(m, p + "ln_1.bias"), dt, c.norm_eps, h, H);
-    linear(pool, st.ws, T, 3 * H, H, h, H, linear_weight(m, p + "attn.c_attn.weight", WLayout::InOut),
-           param_opt(m, p + "attn.c_attn.bias"), qkv, 3 * H, false);
+    layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), dt, c.norm_eps, h, H);
+    linear(pool, st.ws, T, 3 * H, H, h, H, linear_weight(L.qkv_w, WLayout::InOut), param(L.qkv_b), qkv, 3 * H, false);
     attend(pool, st, l, qkv, as, offsets, att, H);
-    linear(pool, st.ws, T, H, H, att, H, linear_weight(m, p + "attn.c_proj.weight", WLayout::InOut),
-           param_opt(m, p + "attn.c_proj.bias"), x, H, true);
+    linear(pool, st.ws, T, H, H, att, H, linear_weight(L.o_w, WLayout::InOut), param(L.o_b), x, H, true);
     // x += c_proj(act(c_fc(ln_2(x))))
-    layer_norm(pool, T, H, x, H, param(m, p + "ln_2.weight"), param(m, p + "ln_2.bias"), dt, c.norm_eps, h, H);
-    linear(pool, st.ws, T, I, H, h, H, linear_weight(m, p + "mlp.c_fc.weight", WLayout::InOut),
-           param_opt(m, p + "mlp.c_fc.bias"), mlp, I, false);
+    layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), dt, c.norm_eps, h, H);
+    linear(pool, st.ws, T, I, H, h, H, linear_weight(L.fc1_w, WLayout::InOut), param(L.fc1_b), mlp, I, false);
     activate(pool, c.activation, mlp, T * I);
-    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(m, p + "mlp.c_proj.weight", WLayout::InOut),
-           param_opt(m, p + "mlp.c_proj.bias"), x, H, true);
+    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(L.fc2_w, WLayout::InOut), param(L.fc2_b), x, H, true);
     if (cancel) cancel->check();
   }
 }
 
 void final_gpt2(Model& m, ForwardState&, const float* in, int64_t R, float* out) {
   const ModelConfig& c = m.config();
-  layer_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m, "transformer.ln_f.weight"),
-             param(m, "transformer.ln_f.bias"), m.dtype(), c.norm_eps, out, c.hidden_size);
+  const ModelWeights& w = m.weights();
+  layer_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(w.final_norm_w), param(w.final_norm_b), m.dtype(),
+             c.norm_eps, out, c.hidden_size);
 }
 
 }  // namespace cpu

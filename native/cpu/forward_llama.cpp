@@ -17,6 +17,7 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
                  const CancelToken* cancel) {
   const ModelConfig& c = m.config();
   ThreadPool& pool = m.pool();
+  const ModelWeights& w = m.weights();
   const DType dt = m.dtype();
   const int64_t H = c.hidden_size, I = c.intermediate_size, dh = c.head_dim;
   const int64_t QD = c.num_heads * dh, KVD = c.num_kv_heads * dh, ld = QD + 2 * KVD;
@@ -32,7 +33,7 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   grow(st.mlp2, T * I);
   float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data();
   float *gate = st.mlp.data(), *up = st.mlp2.data();
-  embed_rows(pool, m, "model.embed_tokens.weight", ids, T, 0, x, H, false);
+  embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false);
   AttentionShape as;
   as.n_heads = c.num_heads;
   as.n_kv_heads = c.num_kv_heads;
@@ -43,36 +44,33 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   as.ld = ld;
   as.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const LayerWeights& L = w.layers[l];
     // x += o_proj(attention(rope(q), rope(k), v)) on rms_norm(x)
-    rms_norm(pool, T, H, x, H, param(m, p + "input_layernorm.weight"), dt, c.norm_eps, h, H);
-    const char* proj[3] = {"q_proj", "k_proj", "v_proj"};
+    rms_norm(pool, T, H, x, H, param(L.norm1_w), dt, c.norm_eps, h, H);
+    const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
+    const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     for (int j = 0; j < 3; ++j)
-      linear(pool, st.ws, T, cols[j], H, h, H, linear_weight(m, p + "self_attn." + proj[j] + ".weight", WLayout::OutIn),
-             param_opt(m, p + "self_attn." + proj[j] + ".bias"), qkv + col0[j], ld, false);
+      linear(pool, st.ws, T, cols[j], H, h, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
+             qkv + col0[j], ld, false);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
     attend(pool, st, l, qkv, as, offsets, att, QD);
-    linear(pool, st.ws, T, H, QD, att, QD, linear_weight(m, p + "self_attn.o_proj.weight", WLayout::OutIn),
-           param_opt(m, p + "self_attn.o_proj.bias"), x, H, true);
+    linear(pool, st.ws, T, H, QD, att, QD, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
     // x += down(silu(gate(n))·up(n)), n = rms_norm(x)
-    rms_norm(pool, T, H, x, H, param(m, p + "post_attention_layernorm.weight"), dt, c.norm_eps, h, H);
-    linear(pool, st.ws, T, I, H, h, H, linear_weight(m, p + "mlp.gate_proj.weight", WLayout::OutIn),
-           param_opt(m, p + "mlp.gate_proj.bias"), gate, I, false);
-    linear(pool, st.ws, T, I, H, h, H, linear_weight(m, p + "mlp.up_proj.weight", WLayout::OutIn),
-           param_opt(m, p + "mlp.up_proj.bias"), up, I, false);
+    rms_norm(pool, T, H, x, H, param(L.norm2_w), dt, c.norm_eps, h, H);
+    linear(pool, st.ws, T, I, H, h, H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), gate, I, false);
+    linear(pool, st.ws, T, I, H, h, H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), up, I, false);
     silu_mul(pool, gate, up, T * I);
-    linear(pool, st.ws, T, H, I, gate, I, linear_weight(m, p + "mlp.down_proj.weight", WLayout::OutIn),
-           param_opt(m, p + "mlp.down_proj.bias"), x, H, true);
+    linear(pool, st.ws, T, H, I, gate, I, linear_weight(L.down_w, WLayout::OutIn), param(L.down_b), x, H, true);
     if (cancel) cancel->check();
   }
 }
 
 void final_llama(Model& m, ForwardState&, const float* in, int64_t R, float* out) {
   const ModelConfig& c = m.config();
-  rms_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m, "model.norm.weight"), m.dtype(), c.norm_eps, out,
-           c.hidden_size);
+  rms_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m.weights().final_norm_w), m.dtype(), c.norm_eps,
+           out, c.hidden_size);
 }
 
 }  // namespace cpu

@@ -16,6 +16,7 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
                const CancelToken* cancel) {
   const ModelConfig& c = m.config();
   ThreadPool& pool = m.pool();
+  const ModelWeights& w = m.weights();
   const DType dt = m.dtype();
   const int64_t H = c.hidden_size, E = c.word_embed_proj_dim, I = c.intermediate_size;
   const bool pre = c.do_layer_norm_before;
@@ -27,33 +28,30 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
   float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data(), *mlp = st.mlp.data();
   // x = project_in(embed_tokens[token]) + embed_positions[position + 2]
   if (E != H) {
-    embed_rows(pool, m, "model.decoder.embed_tokens.weight", ids, T, 0, h, E, false);
-    linear(pool, st.ws, T, H, E, h, E, linear_weight(m, "model.decoder.project_in.weight", WLayout::OutIn), nullptr,
-           x, H, false);
+    embed_rows(pool, w.tok_emb, ids, T, 0, h, E, false);
+    linear(pool, st.ws, T, H, E, h, E, linear_weight(w.project_in, WLayout::OutIn), nullptr, x, H, false);
   } else {
-    embed_rows(pool, m, "model.decoder.embed_tokens.weight", ids, T, 0, x, H, false);
+    embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false);
   }
-  embed_rows(pool, m, "model.decoder.embed_positions.weight", st.pos.data(), T, c.position_offset, x, H, true);
+  embed_rows(pool, w.pos_emb, st.pos.data(), T, c.position_offset, x, H, true);
   const AttentionShape as = packed_mha(c.num_heads, c.head_dim);  // H = heads · head_dim
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    const std::string p = "model.decoder.layers." + std::to_string(l) + ".";
-    const void* ln1w = param(m, p + "self_attn_layer_norm.weight");
-    const void* ln1b = param_opt(m, p + "self_attn_layer_norm.bias");
-    const void* ln2w = param(m, p + "final_layer_norm.weight");
-    const void* ln2b = param_opt(m, p + "final_layer_norm.bias");
+    const LayerWeights& L = w.layers[l];
+    const void *ln1w = param(L.norm1_w), *ln1b = param(L.norm1_b);
+    const void *ln2w = param(L.norm2_w), *ln2b = param(L.norm2_b);
     // attention sublayer: pre-LN normalises its input, post-LN its output
     const float* in = x;
     if (pre) {
       layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, h, H);
       in = h;
     }
-    const char* proj[3] = {"q_proj", "k_proj", "v_proj"};
+    const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
+    const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     for (int j = 0; j < 3; ++j)
-      linear(pool, st.ws, T, H, H, in, H, linear_weight(m, p + "self_attn." + proj[j] + ".weight", WLayout::OutIn),
-             param_opt(m, p + "self_attn." + proj[j] + ".bias"), qkv + j * H, 3 * H, false);
+      linear(pool, st.ws, T, H, H, in, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]), qkv + j * H,
+             3 * H, false);
     attend(pool, st, l, qkv, as, offsets, att, H);
-    linear(pool, st.ws, T, H, H, att, H, linear_weight(m, p + "self_attn.out_proj.weight", WLayout::OutIn),
-           param_opt(m, p + "self_attn.out_proj.bias"), x, H, true);
+    linear(pool, st.ws, T, H, H, att, H, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
     if (!pre) layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, x, H);
     // MLP sublayer
     in = x;
@@ -61,11 +59,9 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
       layer_norm(pool, T, H, x, H, ln2w, ln2b, dt, c.norm_eps, h, H);
       in = h;
     }
-    linear(pool, st.ws, T, I, H, in, H, linear_weight(m, p + "fc1.weight", WLayout::OutIn), param_opt(m, p + "fc1.bias"),
-           mlp, I, false);
+    linear(pool, st.ws, T, I, H, in, H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), mlp, I, false);
     activate(pool, c.activation, mlp, T * I);
-    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(m, p + "fc2.weight", WLayout::OutIn), param_opt(m, p + "fc2.bias"),
-           x, H, true);
+    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true);
     if (!pre) layer_norm(pool, T, H, x, H, ln2w, ln2b, dt, c.norm_eps, x, H);
     if (cancel) cancel->check();
   }
@@ -73,18 +69,17 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
 
 void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* out) {
   const ModelConfig& c = m.config();
+  const ModelWeights& w = m.weights();
   const int64_t H = c.hidden_size, E = c.word_embed_proj_dim;
   const float* src = in;
   float* tmp = st.h.data();  // free after the trunk; holds (R, H) with R <= T
   if (c.opt_final_layer_norm) {
     float* dst = E != H ? tmp : out;
-    layer_norm(m.pool(), R, H, in, H, param(m, "model.decoder.final_layer_norm.weight"),
-               param_opt(m, "model.decoder.final_layer_norm.bias"), m.dtype(), c.norm_eps, dst, H);
+    layer_norm(m.pool(), R, H, in, H, param(w.final_norm_w), param(w.final_norm_b), m.dtype(), c.norm_eps, dst, H);
     src = dst;
   }
   if (E != H) {
-    linear(m.pool(), st.ws, R, E, H, src, H, linear_weight(m, "model.decoder.project_out.weight", WLayout::OutIn),
-           nullptr, out, E, false);
+    linear(m.pool(), st.ws, R, E, H, src, H, linear_weight(w.project_out, WLayout::OutIn), nullptr, out, E, false);
   } else if (src != out) {
     std::copy_n(src, R * H, out);
   }

@@ -1,6 +1,7 @@
 // defines: ForwardState (the activation arena of one forward, grow-only and
-// reused across calls, accounted in Model::memory()), the per-family graph
-// entry points, and small helpers the graphs share. Internal to cpu/.
+// reused across calls, owned by the CPU backend and accounted in its
+// MemoryTracker), the per-family graph entry points, the forward entry points
+// the CPU backend calls, and small helpers the graphs share. Internal to cpu/.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,7 +11,9 @@
 #include "cpu/gemm.h"
 #include "cpu/loss.h"
 #include "cpu/rope.h"
+#include "dpzo/forward.h"
 #include "dpzo/model.h"
+#include "dpzo/weights.h"
 
 namespace dpzo {
 
@@ -26,7 +29,7 @@ struct KvCache {
 };
 
 struct ForwardState {
-  Model* model = nullptr;  // owner, for the memory accounting
+  MemoryTracker* mem = nullptr;  // where growth of the arena is reported
   cpu::GemmWorkspace ws;
   std::vector<float> x;     // (T, H) residual stream; the trunk's output
   std::vector<float> h;     // (T, max(H, E)) normalised input of a sublayer
@@ -40,30 +43,30 @@ struct ForwardState {
   cpu::LossScratch loss;
   KvCache kv;
   std::vector<float> rows, rows_out;  // gathered rows that reach the head
-  int64_t tracked = 0;                // bytes reported to Model::track_alloc
+  int64_t tracked = 0;                // bytes reported to `mem`
 
+  ForwardState() = default;
+  ForwardState(const ForwardState&) = delete;
+  ForwardState& operator=(const ForwardState&) = delete;
+  ~ForwardState();  // reports the arena freed
   int64_t bytes() const;
-  void account(Model& m);  // reports growth/shrink since the last call
+  void account();  // reports growth/shrink since the last call
 };
 
 namespace cpu {
-
-// The state of this model (created on first use, freed with the model).
-ForwardState& forward_state(Model& m);
 
 template <class T>
 void grow(std::vector<T>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(n);
 }
 
-// A tensor's data pointer (throws ERR_TENSOR_MISSING naming it), or null if optional and absent.
-const void* param(const Model& m, const std::string& name);
-const void* param_opt(const Model& m, const std::string& name);
+// A tensor's data, or null when the config switched it off (an absent bias).
+inline const void* param(const WeightView& w) { return w.data; }
 // A 2-D weight as stored: nn.Linear (out, in) or GPT-2 Conv1D (in, out).
-Weight linear_weight(const Model& m, const std::string& name, WLayout layout);
+Weight linear_weight(const WeightView& w, WLayout layout);
 // (T, dim) rows of an embedding table: out[t] (+)= table[ids[t] + offset] in F32.
-void embed_rows(ThreadPool& pool, const Model& m, const std::string& name, const int32_t* ids, int64_t T,
-                int64_t add_offset, float* out, int64_t dim, bool accumulate);
+void embed_rows(ThreadPool& pool, const WeightView& table, const int32_t* ids, int64_t T, int64_t add_offset,
+                float* out, int64_t dim, bool accumulate);
 
 // Attention of layer `layer` for st's batch: plain causal attention over the
 // packed qkv, or, while st.kv is active, appends the new keys/values to the
@@ -82,6 +85,13 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
 void final_gpt2(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
 void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
 void final_llama(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
+
+// The forward entry points of the CPU backend (cpu/forward.cpp): batch validation, trunk, final norm, head.
+LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& batch, const CancelToken* cancel);
+std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& batch,
+                             const std::vector<int64_t>& positions, const CancelToken* cancel);
+std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vector<int32_t>& prompt, int n,
+                                     int32_t eos_id, const CancelToken* cancel);
 
 }  // namespace cpu
 }  // namespace dpzo

@@ -16,7 +16,7 @@ namespace dpzo {
 namespace perturb_detail {
 
 void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                     const float* coeffs, int n_pairs) {
+                     const float* coeffs, int n_pairs, float factor) {
   int64_t i = 0;
   while (i < n) {
     // the Philox block holding g+i, and the part of it inside this run
@@ -30,6 +30,8 @@ void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
       direction_block(seeds[k], b, z);
       for (int64_t t = 0; t < take; ++t) acc[t] = fma32(coeffs[k], z[j0 + t], acc[t]);
     }
+    if (factor != 1.0f)
+      for (int64_t t = 0; t < take; ++t) acc[t] = mul32(acc[t], factor);
     for (int64_t t = 0; t < take; ++t) store_elem(data, dt, i + t, acc[t]);
     i += take;
   }
@@ -43,7 +45,7 @@ using perturb_detail::axpy_run_avx2;
 using perturb_detail::axpy_run_avx512;
 using perturb_detail::axpy_run_scalar;
 
-using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int);
+using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float);
 
 RunFn select_kernel() {
   switch (active_isa()) {
@@ -65,7 +67,7 @@ struct Task {
 }  // namespace
 
 void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, ThreadPool& pool) {
+                     int n_pairs, ThreadPool& pool, float decay) {
   if (n_pairs < 0) throw Error(err::kArgument, "axpy_directions: negative number of (seed, coeff) pairs");
   if (n_pairs > 0 && (!seeds || !coeffs))
     throw Error(err::kArgument, "axpy_directions: seeds/coeffs pointer is null");
@@ -81,11 +83,15 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
       c.push_back(coeffs[k]);
     }
   }
-  if (s.empty()) return;
+  if (!std::isfinite(decay) || !(decay > 0.0f) || decay > 1.0f)
+    throw Error(err::kArgument, "axpy_directions: decay factor must be in (0, 1]");
+  const bool decays = decay != 1.0f;
+  if (s.empty() && !decays) return;
   std::vector<Task> tasks;
   for (const Segment& seg : segs) {
     if (seg.count < 0) throw Error(err::kArgument, "axpy_directions: segment with negative count");
     if (seg.count == 0) continue;
+    if (s.empty() && !seg.decay) continue;  // nothing to add and nothing to decay
     if (!seg.data) throw Error(err::kArgument, "axpy_directions: segment data is null");
     if (seg.dtype != DType::F32 && seg.dtype != DType::F16 && seg.dtype != DType::BF16)
       throw Error(err::kDtype, "axpy_directions: unsupported segment dtype");
@@ -106,7 +112,8 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
     const Task& task = tasks[t];
     const Segment& seg = *task.seg;
     run(perturb_detail::elem_ptr(seg.data, seg.dtype, task.begin), seg.dtype,
-        seg.g0 + static_cast<uint64_t>(task.begin), task.end - task.begin, s.data(), c.data(), n);
+        seg.g0 + static_cast<uint64_t>(task.begin), task.end - task.begin, s.data(), c.data(), n,
+        seg.decay ? decay : 1.0f);
   });
 }
 
@@ -119,7 +126,7 @@ void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
   // 0 + 1·z is exactly z (z is never 0), through the same kernel as the weights
   std::fill(out, out + count, 0.0f);
   const float one = 1.0f;
-  select_kernel()(out, DType::F32, g0, count, &seed, &one, 1);
+  select_kernel()(out, DType::F32, g0, count, &seed, &one, 1, 1.0f);
 }
 
 const char* direction_isa() { return isa_name(active_isa()); }

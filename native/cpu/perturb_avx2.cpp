@@ -172,7 +172,8 @@ inline void direction32(const RoundKeys& rk, uint64_t b, __m256 out[4]) {
 struct Pairs {
   std::vector<RoundKeys> keys;
   const float* coeffs;
-  Pairs(const uint64_t* seeds, const float* c, int n) : coeffs(c) {
+  float factor;  // fused weight decay: the sum is multiplied by it once, unless it is 1
+  Pairs(const uint64_t* seeds, const float* c, int n, float f) : coeffs(c), factor(f) {
     for (int k = 0; k < n; ++k) keys.push_back(round_keys(seeds[k]));
   }
 };
@@ -185,6 +186,8 @@ inline void accumulate32(uint64_t b, const Pairs& pairs, __m256 acc[4]) {
     const __m256 ck = ps(pairs.coeffs[k]);
     for (int m = 0; m < 4; ++m) acc[m] = _mm256_fmadd_ps(ck, z[m], acc[m]);
   }
+  if (pairs.factor != 1.0f)
+    for (int m = 0; m < 4; ++m) acc[m] = _mm256_mul_ps(acc[m], ps(pairs.factor));
 }
 
 // 8 int32 lanes (each <= 0xffff) -> 8 uint16
@@ -250,8 +253,8 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
 }  // namespace
 
 void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                   const float* coeffs, int n_pairs) {
-  const Pairs pairs(seeds, coeffs, n_pairs);
+                   const float* coeffs, int n_pairs, float factor) {
+  const Pairs pairs(seeds, coeffs, n_pairs, factor);
   int64_t i = 0;
   if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block
     const uint64_t b = g >> 2;

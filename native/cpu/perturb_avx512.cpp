@@ -174,7 +174,8 @@ inline void direction64(const RoundKeys& rk, uint64_t b, __m512 out[4]) {
 struct Pairs {
   std::vector<RoundKeys> keys;
   const float* coeffs;
-  Pairs(const uint64_t* seeds, const float* c, int n) : coeffs(c) {
+  float factor;  // fused weight decay: the sum is multiplied by it once, unless it is 1
+  Pairs(const uint64_t* seeds, const float* c, int n, float f) : coeffs(c), factor(f) {
     for (int k = 0; k < n; ++k) keys.push_back(round_keys(seeds[k]));
   }
 };
@@ -187,6 +188,8 @@ inline void accumulate64(uint64_t b, const Pairs& pairs, __m512 acc[4]) {
     const __m512 ck = ps(pairs.coeffs[k]);
     for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, z[m], acc[m]);
   }
+  if (pairs.factor != 1.0f)
+    for (int m = 0; m < 4; ++m) acc[m] = _mm512_mul_ps(acc[m], ps(pairs.factor));
 }
 
 // f32 -> bf16 bits, round to nearest even, NaN kept quiet (as dtype.h f32_to_bf16)
@@ -246,8 +249,8 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
 }  // namespace
 
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                     const float* coeffs, int n_pairs) {
-  const Pairs pairs(seeds, coeffs, n_pairs);
+                     const float* coeffs, int n_pairs, float factor) {
+  const Pairs pairs(seeds, coeffs, n_pairs, factor);
   int64_t i = 0;
   // head: up to the first Philox block boundary, plus the rest of that group
   if ((g & 3u) != 0 && n > 0) {

@@ -1,7 +1,8 @@
 // defines: the per-ISA kernels behind axpy_directions (cpu/perturb.cpp).
 // A "run" is `n` consecutive elements of one segment, the first with global
 // index g; the kernels add Σ_k coeffs[k]·z(seeds[k], g + i) to element i in
-// float32 with one fma per pair (k ascending), then round to the dtype.
+// float32 with one fma per pair (k ascending), multiply that sum by `factor`
+// when factor != 1 (fused weight decay), then round to the dtype.
 // All three produce the same bits; any split of a segment into runs does too.
 #pragma once
 #include <cstdint>
@@ -12,11 +13,11 @@ namespace dpzo {
 namespace perturb_detail {
 
 void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                     const float* coeffs, int n_pairs);
+                     const float* coeffs, int n_pairs, float factor);
 void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                   const float* coeffs, int n_pairs);
+                   const float* coeffs, int n_pairs, float factor);
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                     const float* coeffs, int n_pairs);
+                     const float* coeffs, int n_pairs, float factor);
 
 // Element i of a run in float32 / back with round to nearest even (dtype.h).
 inline float load_elem(const void* data, DType dt, int64_t i) {

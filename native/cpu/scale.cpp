@@ -17,6 +17,7 @@ void scale_segments(const std::vector<Segment>& segs, float factor, ThreadPool& 
   constexpr int64_t kChunk = int64_t{1} << 16;
   std::vector<Task> tasks;
   for (const Segment& seg : segs) {
+    if (!seg.decay) continue;  // biases and norm weights are never decayed
     if (!seg.data || seg.count < 0) throw Error(err::kArgument, "scale_segments: bad segment");
     for (int64_t e = 0; e < seg.count; e += kChunk) tasks.push_back({&seg, e, std::min(seg.count, e + kChunk)});
   }

@@ -32,6 +32,8 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
         opts.threads = static_cast<int>(read_int(o.Get("threads"), "threads", 0, kMaxThreads));
       if (o.Has("dtype") && !o.Get("dtype").IsUndefined())
         opts.dtype = static_cast<int>(read_int(o.Get("dtype"), "dtype", -1, 2));
+      if (o.Has("device") && !o.Get("device").IsUndefined())
+        opts.backend = &select_backend(read_string(o.Get("device"), "device"));
       if (o.Has("trainable") && o.Get("trainable").IsArray()) {
         Napi::Array a = o.Get("trainable").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) opts.trainable.push_back(read_string(a.Get(i), "trainable[i]"));

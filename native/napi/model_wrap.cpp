@@ -150,6 +150,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("config", config_to_js(env, m.config()));
   o.Set("dtype", dtype_name(m.dtype()));
   o.Set("threads", m.threads());
+  o.Set("backend", m.backend_name());
   o.Set("numParameters", double(m.num_parameters()));
   o.Set("numTrainable", double(m.num_trainable()));
   Napi::Array ts = Napi::Array::New(env, m.tensors().size());
@@ -209,8 +210,14 @@ Napi::Value ModelWrap::Update(const Napi::CallbackInfo& info) {
       seeds[i] = read_seed(sa.Get(i), "pairs[i].seed");
       coeffs[i] = static_cast<float>(read_number(ca.Get(i), "pairs[i].coeff"));
     }
-    return start_void_op(env, "dpzo.update", Value(), h, [seeds, coeffs](Model& m) {
-      if (!seeds.empty()) m.update(seeds.data(), coeffs.data(), static_cast<int>(seeds.size()));
+    // update(seeds, coeffs, { decay }): θ ← decay·(θ + Σ c·z) on weight matrices in one pass
+    double decay = 1.0;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object o = info[2].As<Napi::Object>();
+      if (o.Has("decay") && !o.Get("decay").IsUndefined()) decay = read_number(o.Get("decay"), "decay");
+    }
+    return start_void_op(env, "dpzo.update", Value(), h, [seeds, coeffs, decay](Model& m) {
+      m.update(seeds.data(), coeffs.data(), static_cast<int>(seeds.size()), static_cast<float>(decay));
     });
   });
 }
@@ -230,9 +237,26 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     if (!info[0].IsObject()) throw Error(err::kArgument, "perExampleLoss(batch) takes an object");
     auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), true));
+    // perExampleLoss(batch, { at: { seeds, coeffs } }): the loss at the virtual point θ + Σ c·z
+    auto opts = std::make_shared<ForwardOptions>();
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      if (o.Has("at") && o.Get("at").IsObject()) {
+        Napi::Object at = o.Get("at").As<Napi::Object>();
+        if (!at.Get("seeds").IsArray() || !at.Get("coeffs").IsArray())
+          throw Error(err::kArgument, "perExampleLoss: at must be { seeds: [], coeffs: [] }");
+        auto sa = at.Get("seeds").As<Napi::Array>();
+        auto ca = at.Get("coeffs").As<Napi::Array>();
+        if (sa.Length() != ca.Length()) throw Error(err::kArgument, "perExampleLoss: at.seeds and at.coeffs differ in length");
+        for (uint32_t i = 0; i < sa.Length(); ++i) {
+          opts->at_seeds.push_back(read_seed(sa.Get(i), "at.seeds[i]"));
+          opts->at_coeffs.push_back(static_cast<float>(read_number(ca.Get(i), "at.coeffs[i]")));
+        }
+      }
+    }
     return start_op<LossOutput>(
         env, "dpzo.perExampleLoss", Value(), h,
-        [batch](Model& m, const CancelToken* c) { return per_example_loss(m, *batch, c); },
+        [batch, opts](Model& m, const CancelToken* c) { return m.per_example_loss(*batch, *opts, c); },
         [](Napi::Env e, LossOutput& r) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);
           o.Set("loss", to_typed<Napi::Float64Array>(e, r.loss));
@@ -252,7 +276,7 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
     auto positions = std::make_shared<std::vector<int64_t>>(read_i32_as_i64(info[1], "positions"));
     return start_op<std::vector<float>>(
         env, "dpzo.logits", Value(), h,
-        [batch, positions](Model& m, const CancelToken* c) { return logits_at(m, *batch, *positions, c); },
+        [batch, positions](Model& m, const CancelToken* c) { return m.logits(*batch, *positions, c); },
         [](Napi::Env e, std::vector<float>& r) -> Napi::Value { return to_typed<Napi::Float32Array>(e, r); });
   });
 }
@@ -268,7 +292,7 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
     return start_op<std::vector<int32_t>>(
         env, "dpzo.generate", Value(), h,
         [prompt, n, eos](Model& m, const CancelToken* c) {
-          return generate_greedy(m, *prompt, static_cast<int>(n), eos, c);
+          return m.generate(*prompt, static_cast<int>(n), eos, c);
         },
         [](Napi::Env e, std::vector<int32_t>& r) -> Napi::Value { return to_typed<Napi::Int32Array>(e, r); });
   });

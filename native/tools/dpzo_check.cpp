@@ -141,13 +141,14 @@ int mode_accuracy() {
   return (log_max <= 2 && sin_max <= 2 && cos_max <= 2) ? 0 : 1;
 }
 
-// The three kernels on the same runs (odd offsets, edges, all dtypes, 1..3 pairs).
+// The three kernels on the same runs (odd offsets, edges, all dtypes, 0..3 pairs, with and without
+// the fused decay factor).
 int mode_isa() {
   using perturb_detail::axpy_run_avx2;
   using perturb_detail::axpy_run_avx512;
   using perturb_detail::axpy_run_scalar;
   const CpuFeatures& cf = cpu_features();
-  using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int);
+  using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float);
   std::vector<std::pair<const char*, RunFn>> kernels = {{"scalar", axpy_run_scalar}};
   if (cf.avx2) kernels.push_back({"avx2", axpy_run_avx2});
   if (cf.avx512) kernels.push_back({"avx512", axpy_run_avx512});
@@ -160,7 +161,9 @@ int mode_isa() {
   for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
     for (uint64_t g0 : g0s) {
       for (int64_t n : ns) {
-        for (int pairs = 1; pairs <= 3; ++pairs) {
+        for (int pairs = 0; pairs <= 3; ++pairs) {
+         for (float factor : {1.0f, 0.9921875f, 0.3f}) {
+          if (pairs == 0 && factor == 1.0f) continue;
           std::vector<float> init(static_cast<size_t>(n));
           for (auto& v : init) {
             lcg = lcg * 1664525u + 1013904223u;
@@ -175,7 +178,7 @@ int mode_isa() {
           for (auto& kr : kernels) {
             std::vector<uint8_t> buf(static_cast<size_t>(n * dtype_size(dt)));
             for (int64_t i = 0; i < n; ++i) perturb_detail::store_elem(buf.data(), dt, i, init[static_cast<size_t>(i)]);
-            kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs);
+            kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs, factor);
             out.push_back(std::move(buf));
           }
           ++runs;
@@ -186,6 +189,7 @@ int mode_isa() {
                              kernels[j].first, dtype_name(dt), g0, n, pairs);
               ++mismatches;
             }
+         }
         }
       }
     }

@@ -2,7 +2,7 @@
 // seeded Gaussian direction per seed (not Philox: the trainer only needs
 // determinism), and the loss ℓ_i(θ) = ½ Σ_j (θ_j − x_{ids[1], j})² with a fixed
 // table x of targets, or NaN when ids[1] is the token `nanToken`.
-import type { CallOptions, LossBatch, LossResult, Model, Seed, SeedCoeff } from '../../lib/model/types.js';
+import type { CallOptions, LossBatch, LossResult, Model, Seed, SeedCoeff, UpdateOptions } from '../../lib/model/types.js';
 
 const f = Math.fround;
 
@@ -89,7 +89,7 @@ export class FakeModel implements Model {
     const c = f(scale);
     for (let j = 0; j < z.length; j++) this.theta[j] = f(this.theta[j]! + f(c * z[j]!));
   }
-  async update(pairs: SeedCoeff[], _o?: CallOptions): Promise<void> {
+  async update(pairs: SeedCoeff[], o?: UpdateOptions): Promise<void> {
     this.log.push(`update ${pairs.map((p) => `${p.seed}:${p.coeff}`).join(',')}`);
     const acc = new Float32Array(this.theta.length);
     for (const p of pairs) {
@@ -98,6 +98,8 @@ export class FakeModel implements Model {
       for (let j = 0; j < z.length; j++) acc[j] = f(acc[j]! + f(c * z[j]!));
     }
     for (let j = 0; j < acc.length; j++) this.theta[j] = f(this.theta[j]! + acc[j]!);
+    // fused decay: in float32 the same bits as a separate decay pass after the update
+    if (o?.decay !== undefined && o.decay !== 1) await this.decay(o.decay);
   }
   /** θ ← factor·θ in float32 (the fake's one tensor counts as a weight matrix). */
   async decay(factor: number, _o?: CallOptions): Promise<void> {

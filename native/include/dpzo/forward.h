@@ -1,10 +1,8 @@
-// defines: PackedBatch, LossOutput and the forward entry points of a backend
-// (CPU: native/cpu/forward.cpp and the per-family graphs).
+// defines: PackedBatch, ForwardOptions, LossOutput: the inputs and outputs of
+// a forward, whichever backend runs it (dpzo/backend.h; CPU graphs in cpu/).
 #pragma once
 #include <cstdint>
 #include <vector>
-
-#include "dpzo/model.h"
 
 namespace dpzo {
 
@@ -22,6 +20,14 @@ struct PackedBatch {
   std::vector<int32_t> candidates;
 };
 
+// How to evaluate a forward. `at` is the virtual point θ + Σ_k at_coeffs[k]·z(at_seeds[k]) (ARCHITECTURE §2,
+// exactness), reserved for the exact-step forward: no backend evaluates it yet, and a non-empty one is
+// refused with ERR_ARGUMENT rather than silently evaluated at θ.
+struct ForwardOptions {
+  std::vector<uint64_t> at_seeds;
+  std::vector<float> at_coeffs;
+};
+
 struct LossOutput {
   std::vector<double> loss;      // per sequence: mean NLL over its targets; NaN when it has none
   std::vector<int32_t> targets;  // per sequence: number of targets
@@ -29,17 +35,5 @@ struct LossOutput {
   // sequence's last target position (NaN row when it has no target)
   std::vector<float> candidate_logits;
 };
-
-// Validates the batch (ERR_TOKEN_RANGE, ERR_SEQUENCE_LENGTH, ERR_BATCH) and
-// runs the fused forward + per-example loss.
-LossOutput per_example_loss(Model& model, const PackedBatch& batch, const CancelToken* cancel);
-
-// Full-vocabulary logits at the given packed positions (row-major, n × vocab).
-std::vector<float> logits_at(Model& model, const PackedBatch& batch,
-                             const std::vector<int64_t>& positions, const CancelToken* cancel);
-
-// Greedy decoding: appends up to n tokens to prompt (stops early at eos_id if >= 0).
-std::vector<int32_t> generate_greedy(Model& model, const std::vector<int32_t>& prompt, int n,
-                                     int32_t eos_id, const CancelToken* cancel);
 
 }  // namespace dpzo

@@ -1,7 +1,9 @@
-// defines: Model (weights of one checkpoint in one host buffer), TensorInfo,
-// LoadOptions, MemoryStats, CancelToken. The parameter-space contract of
-// ARCHITECTURE §2 lives here: canonical order = names sorted by byte order,
-// tied weights once, global index over trainable tensors only.
+// defines: Model (weights of one checkpoint in one host buffer, resolved into
+// typed per-layer views, run by one Backend), TensorInfo, LoadOptions,
+// CancelToken. The parameter-space contract of ARCHITECTURE §2 lives here:
+// canonical order = names sorted by byte order, tied weights once, global
+// index over trainable tensors only. Model validates and keeps the parameter
+// bookkeeping; all compute goes through its Backend (dpzo/backend.h).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -9,9 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "dpzo/backend.h"
 #include "dpzo/config.h"
 #include "dpzo/dtype.h"
+#include "dpzo/forward.h"
 #include "dpzo/thread_pool.h"
+#include "dpzo/weights.h"
 
 namespace dpzo {
 
@@ -30,11 +35,7 @@ struct LoadOptions {
   int threads = 0;                     // 0 = hardware concurrency
   int dtype = -1;                      // -1 = as stored in the file; else a DType to convert to
   std::vector<std::string> trainable;  // name patterns ('*' wildcard, or a plain substring); empty = all
-};
-
-struct MemoryStats {
-  int64_t host_current = 0, host_peak = 0;
-  int64_t device_current = 0, device_peak = 0;
+  const BackendFactory* backend = nullptr;  // from select_backend(); null = the CPU backend
 };
 
 // Set from another thread (e.g. the JS side) to stop long native work; checked
@@ -43,8 +44,6 @@ struct CancelToken {
   std::atomic<bool> cancelled{false};
   void check() const;  // throws ERR_CANCELLED when set
 };
-
-struct ForwardState;  // activations arena, owned by the forward code (cpu/forward_*.cpp)
 
 class Model {
  public:
@@ -59,18 +58,28 @@ class Model {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // canonical order
   const TensorInfo* find(const std::string& name) const;               // canonical name; nullptr if absent
   const TensorInfo& tensor(const std::string& name) const;             // throws ERR_TENSOR_UNKNOWN
-  void* data() { return data_; }
+  // Every tensor as a typed view, resolved once at load from the family table (dpzo/family.h).
+  const ModelWeights& weights() const { return weights_; }
   int64_t num_parameters() const { return num_parameters_; }
   int64_t num_trainable() const { return num_trainable_; }
-  ThreadPool& pool() { return *pool_; }
+  ThreadPool& pool() const { return *pool_; }
   int threads() const { return pool_->size(); }
+  const char* backend_name() const { return backend_->name(); }
 
-  // Parameter space (cpu/perturb.cpp): θ += scale·z(seed); θ += Σ c_k z(s_k) in one pass.
+  // Parameter space: θ += scale·z(seed); θ ← f·(θ + Σ c_k z(s_k)) in one pass, where f = `decay` applies
+  // to trainable tensors of rank ≥ 2 only (decoupled weight decay: biases and norm weights are 1-D and never
+  // decayed, as in Hugging Face) and decay = 1 is the plain update. Validated here, run by the backend.
   void perturb(uint64_t seed, float scale);
-  void update(const uint64_t* seeds, const float* coeffs, int n);
-  // Decoupled weight decay θ ← factor·θ on trainable tensors of rank ≥ 2 only
-  // (biases and norm weights are 1-D and never decayed, as in Hugging Face).
+  void update(const uint64_t* seeds, const float* coeffs, int n, float decay = 1.0f);
+  // Decoupled weight decay alone: θ ← factor·θ on the same tensors.
   void decay(float factor);
+
+  // The forward, through the backend (dpzo/backend.h).
+  LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts, const CancelToken* cancel);
+  std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
+                            const CancelToken* cancel);
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
+                                const CancelToken* cancel);
 
   // A copy of a tensor in float32, in its Hugging Face shape/order.
   std::vector<float> get_parameter(const std::string& name) const;
@@ -80,13 +89,10 @@ class Model {
   // SHA-256 (hex) of the parameter bytes in canonical order, for run.json.
   std::string weights_hash() const;
 
+  // Current and peak bytes held (weights and the backend's arenas), as the backend reports them.
   MemoryStats memory() const;
-  // Memory accounting for buffers the model owns (weights, activations).
-  void track_alloc(int64_t bytes, bool device = false);
-  void track_free(int64_t bytes, bool device = false);
-
-  // Lazily created by the forward code; freed with the model.
-  std::unique_ptr<ForwardState, void (*)(ForwardState*)> forward_state{nullptr, nullptr};
+  // Where the weights and the backend's buffers are accounted.
+  MemoryTracker& memory_tracker() { return mem_; }
 
  private:
   Model() = default;
@@ -101,12 +107,15 @@ class Model {
   int64_t num_parameters_ = 0;
   int64_t num_trainable_ = 0;
   std::unique_ptr<ThreadPool> pool_;
-  MemoryStats mem_;
+  MemoryTracker mem_;
+  ModelWeights weights_;
+  std::unique_ptr<Backend> backend_;  // ~Model drops it before freeing the weights it runs on
   // An upper bound on max |θ| over trainable elements (exact at load, then raised by each
   // update by Σ|c|·max|z|): lets update() refuse a step that could overflow the dtype before
   // it writes anything. Rescanned when it gets close to the limit, so it never refuses wrongly.
   double max_abs_bound_ = 0;
   double scan_max_abs();
+  std::vector<Segment> trainable_segments() const;
   friend struct ModelLoader;
 };
 

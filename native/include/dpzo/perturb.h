@@ -11,21 +11,27 @@
 namespace dpzo {
 
 // A run of trainable elements: `count` values of `dtype` at `data`, whose
-// first element has global index `g0`.
+// first element has global index `g0`. `decay`: the segment takes decoupled
+// weight decay (a weight matrix; biases and norm weights never do).
 struct Segment {
   void* data;
   DType dtype;
   int64_t count;
   uint64_t g0;
+  bool decay = false;
 };
 
-// θ[g] += Σ_k coeffs[k] · z(seeds[k], g) for every element of every segment,
-// one pass over memory; F16/BF16 are computed in float32 and rounded to
-// nearest even on store. Bitwise independent of the thread count.
+// θ[g] ← f·(θ[g] + Σ_k coeffs[k] · z(seeds[k], g)) for every element of every
+// segment, one pass over memory, with f = `decay` on segments marked decay and
+// f = 1 (no multiply) elsewhere: the float32 sum (one fma per pair, k
+// ascending) is multiplied once by f, then F16/BF16 round to nearest even on
+// store. With f = 1 this is the plain axpy, bit for bit as before the decay
+// was fused; for F32 it equals an axpy followed by a separate θ ← f·θ pass.
+// Bitwise independent of the thread count.
 void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, ThreadPool& pool);
+                     int n_pairs, ThreadPool& pool, float decay = 1.0f);
 
-// θ ← factor·θ for every element of every segment (decoupled weight decay);
+// θ ← factor·θ for every element of every segment marked decay (decoupled weight decay);
 // F16/BF16 rounded to nearest even on store. Bitwise independent of threads.
 void scale_segments(const std::vector<Segment>& segs, float factor, ThreadPool& pool);
 

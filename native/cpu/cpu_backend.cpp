@@ -1,0 +1,65 @@
+// defines: the CPU Backend (dpzo/backend.h) — the seeded update with fused weight decay
+// (cpu/perturb.cpp), the scale pass (cpu/scale.cpp), and the fused forward + per-example loss,
+// logits and greedy decoding (cpu/forward.cpp) over the model's host weights, with the
+// activation arena this backend owns and reports into the model's MemoryTracker.
+#include <memory>
+
+#include "cpu/forward_state.h"
+#include "dpzo/backend.h"
+#include "dpzo/errors.h"
+#include "dpzo/model.h"
+#include "dpzo/perturb.h"
+
+namespace dpzo {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(Model& m) : m_(m) { st_.mem = &m.memory_tracker(); }
+
+  const char* name() const override { return "cpu"; }
+
+  void update(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
+              float decay) override {
+    axpy_directions(segs, seeds, coeffs, n_pairs, m_.pool(), decay);
+  }
+
+  void scale(const std::vector<Segment>& segs, float factor) override { scale_segments(segs, factor, m_.pool()); }
+
+  LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
+                              const CancelToken* cancel) override {
+    // the virtual point θ + Σ c·z is reserved for the exact-step forward (ARCHITECTURE §2); evaluating
+    // at θ instead would be silently wrong, so it is refused until it exists
+    if (!opts.at_seeds.empty() || !opts.at_coeffs.empty())
+      throw Error(err::kArgument, "perExampleLoss: the 'at' option (a virtual point) is not implemented yet");
+    return cpu::per_example_loss(m_, st_, batch, cancel);
+  }
+
+  std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
+                            const CancelToken* cancel) override {
+    return cpu::logits_at(m_, st_, batch, positions, cancel);
+  }
+
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
+                                const CancelToken* cancel) override {
+    return cpu::generate_greedy(m_, st_, prompt, n, eos_id, cancel);
+  }
+
+  MemoryStats memory() const override { return m_.memory_tracker().snapshot(); }
+
+ private:
+  Model& m_;
+  ForwardState st_;  // grow-only activation arena, reused across calls (serialised by the op queue)
+};
+
+std::string cpu_unavailable() { return ""; }
+std::unique_ptr<Backend> cpu_create(Model& m) { return std::make_unique<CpuBackend>(m); }
+
+}  // namespace
+
+const BackendFactory& cpu_backend_factory() {
+  static const BackendFactory f{"cpu", &cpu_unavailable, &cpu_create};
+  return f;
+}
+
+}  // namespace dpzo

@@ -1,0 +1,94 @@
+// defines: Backend, the one seam between a Model and the hardware that runs it
+// (ARCHITECTURE §2 "Backends"): the seeded update with fused weight decay, the
+// plain scale, the fused forward + per-example loss, logits, greedy decoding
+// and the memory report. The CPU backend (cpu/cpu_backend.cpp) and the CUDA
+// backend (cuda/backend.cpp) implement it; Model and the N-API layer see only
+// this header. BackendFactory + the registry (core/registry.cpp) choose one.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dpzo/forward.h"
+#include "dpzo/perturb.h"
+
+namespace dpzo {
+
+class Model;
+struct CancelToken;
+
+struct MemoryStats {
+  int64_t host_current = 0, host_peak = 0;
+  int64_t device_current = 0, device_peak = 0;
+};
+
+// Current and peak bytes a model holds (weights, activations), host and device. Owned by the Model;
+// the backend reports its arenas into it and answers Backend::memory() from it.
+class MemoryTracker {
+ public:
+  void alloc(int64_t bytes, bool device = false);
+  void free(int64_t bytes, bool device = false);
+  MemoryStats snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  MemoryStats s_;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // "cpu" | "cuda": what lib/model reports as Model.backend.
+  virtual const char* name() const = 0;
+
+  // θ ← f·(θ + Σ_k coeffs[k]·z(seeds[k], g)) over every element of `segs`, in one pass over memory, where
+  // f = `decay` on segments with seg.decay and 1 elsewhere (f = 1: no multiply at all). The sum runs in
+  // float32 with one fma per pair, k ascending; the decay multiplies that float32 sum once; F16/BF16 round
+  // once on store. Arguments are already validated by Model::update.
+  virtual void update(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                      float decay) = 0;
+  // θ ← factor·θ on the segments with seg.decay (decoupled weight decay alone).
+  virtual void scale(const std::vector<Segment>& segs, float factor) = 0;
+
+  // Fused forward + per-example loss (dpzo/forward.h), batch validated here.
+  virtual LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
+                                      const CancelToken* cancel) = 0;
+  // Full-vocabulary logits at packed positions (row-major, n × vocab).
+  virtual std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
+                                    const CancelToken* cancel) = 0;
+  // Greedy decoding: up to n tokens after `prompt` (stops at eos_id when >= 0).
+  virtual std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
+                                        const CancelToken* cancel) = 0;
+
+  virtual MemoryStats memory() const = 0;
+  // Makes the host copy of the weights current before Model reads it (get_parameter, save, weights_hash).
+  // The CPU backend computes on the host copy itself: nothing to do.
+  virtual void sync_host() {}
+};
+
+// How to build one kind of backend. `unavailable` answers why it cannot run models here ("" = it can);
+// `create` builds it for a loaded model, or throws Error(ERR_DEVICE) with that reason.
+struct BackendFactory {
+  const char* name;
+  std::string (*unavailable)();
+  std::unique_ptr<Backend> (*create)(Model& model);
+};
+
+// The CPU backend: always compiled, always available.
+const BackendFactory& cpu_backend_factory();
+// The CUDA backend: defined in cuda/backend.cpp, linked only into builds that compiled cuda/
+// (the registry references it only under DPZO_HAVE_CUDA).
+const BackendFactory& cuda_backend_factory();
+
+// The registry (core/registry.cpp). Backends compiled into this build, in order of preference
+// for device "auto" (cuda before cpu).
+std::vector<const BackendFactory*> compiled_backends();
+// "cpu" or "cpu,cuda": the names above, cpu first.
+std::string compiled_backend_names();
+// device "cpu" | "cuda" | "auto": "auto" is the first available backend; "cuda" throws ERR_DEVICE when not
+// compiled in or not available (naming why, and that cpu/auto work); anything else is ERR_ARGUMENT.
+const BackendFactory& select_backend(const std::string& device);
+
+}  // namespace dpzo
