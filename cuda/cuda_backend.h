@@ -28,8 +28,7 @@ void synchronize();
 // θ[g] += Σ_k coeffs[k]·z(seeds[k], g) over segments whose `data` are device
 // pointers; same arithmetic as the CPU kernels (dpzo/philox.h), same bits.
 // Returns when the kernel has finished.
-void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs);
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs);
 
 // out[i] = z(seed, g0 + i) into device memory.
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out_device);

@@ -19,8 +19,7 @@ namespace cuda {
 namespace {
 
 void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess)
-    throw Error(err::kDevice, std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
+  if (e != cudaSuccess) throw Error(err::kDevice, std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
 }
 
 // One segment as the kernel sees it: its Philox blocks are numbered from
@@ -55,7 +54,10 @@ __global__ void axpy_kernel(const SegDesc* segs, int n_segs, int64_t n_tasks, co
   int lo = 0, hi = n_segs - 1;
   while (lo < hi) {  // last segment with block_begin <= t
     int mid = (lo + hi + 1) / 2;
-    if (segs[mid].block_begin <= t) lo = mid; else hi = mid - 1;
+    if (segs[mid].block_begin <= t)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   const SegDesc s = segs[lo];
   const uint64_t b = s.b_first + static_cast<uint64_t>(t - s.block_begin);
@@ -120,8 +122,7 @@ void copy_to_host(void* dst, const void* src, size_t bytes) {
 }
 void synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
-void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs) {
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs) {
   if (n_pairs < 0) throw Error(err::kArgument, "cuda::axpy_directions: negative number of pairs");
   std::vector<uint64_t> s;
   std::vector<float> c;

@@ -5,33 +5,39 @@
 // PrivacyError, PrivacyBudgetExceededError) narrow it; the CLI prints any of
 // them as one line `dpzo: <message> [<code>]`.
 
-/** Codes of the native core (native/include/dpzo/error.h), raised through the addon. */
-export type NativeErrorCode =
-  | 'ERR_ADDON'
-  | 'ERR_ARGUMENT'
-  | 'ERR_BATCH'
-  | 'ERR_BUSY'
-  | 'ERR_CANCELLED'
-  | 'ERR_CONFIG'
-  | 'ERR_CONFIG_MISSING'
-  | 'ERR_DEVICE'
-  | 'ERR_DISPOSED'
-  | 'ERR_DTYPE'
-  | 'ERR_INTERNAL'
-  | 'ERR_IO'
-  | 'ERR_MODEL_TYPE'
-  | 'ERR_NON_FINITE'
-  | 'ERR_OUT_OF_MEMORY'
-  | 'ERR_SAFETENSORS_HEADER'
-  | 'ERR_SAFETENSORS_OFFSETS'
-  | 'ERR_SAFETENSORS_TRUNCATED'
-  | 'ERR_SEED'
-  | 'ERR_SEQUENCE_LENGTH'
-  | 'ERR_SHARD_MISSING'
-  | 'ERR_TENSOR_MISSING'
-  | 'ERR_TENSOR_SHAPE'
-  | 'ERR_TENSOR_UNKNOWN'
-  | 'ERR_TOKEN_RANGE';
+/**
+ * Codes of the native core (every "ERR_…" string under native/, checked by test/unit/errors.test.ts),
+ * raised through the addon, plus ERR_ADDON (the addon could not be loaded).
+ */
+export const NATIVE_ERROR_CODES = [
+  'ERR_ADDON',
+  'ERR_ARGUMENT',
+  'ERR_BATCH',
+  'ERR_BUSY',
+  'ERR_CANCELLED',
+  'ERR_CONFIG',
+  'ERR_CONFIG_MISSING',
+  'ERR_DEVICE',
+  'ERR_DISPOSED',
+  'ERR_DTYPE',
+  'ERR_INTERNAL',
+  'ERR_IO',
+  'ERR_MODEL_TYPE',
+  'ERR_NON_FINITE',
+  'ERR_OUT_OF_MEMORY',
+  'ERR_SAFETENSORS_HEADER',
+  'ERR_SAFETENSORS_OFFSETS',
+  'ERR_SAFETENSORS_TRUNCATED',
+  'ERR_SEED',
+  'ERR_SEQUENCE_LENGTH',
+  'ERR_SHARD_MISSING',
+  'ERR_TENSOR_MISSING',
+  'ERR_TENSOR_SHAPE',
+  'ERR_TENSOR_UNKNOWN',
+  'ERR_TOKEN_RANGE',
+] as const;
+
+export type NativeErrorCode = (typeof NATIVE_ERROR_CODES)[number];
 
 /** Codes of the data layer (lib/data): the file, row or field is named in the message. */
 export type DataErrorCode =

@@ -1,38 +1,16 @@
-// Loads the addon (with `bindings`, or DPZO_ADDON=path) and declares the typed
+// Loads the addon (found by addon-path.ts: DPZO_ADDON, build/, prebuilds/) and declares the typed
 // surface of everything it exposes. The rest of lib/ never touches untyped
 // native objects.
 import { createRequire } from 'node:module';
+
 import { resolveAddonPath } from './addon-path.js';
+import { DpzoError, type NativeErrorCode } from './errors.js';
 import type { ModelConfig } from './model/types.js';
 
 const require = createRequire(import.meta.url);
 
-/** Stable codes carried by errors from the native core (native/include/dpzo/errors.h). */
-export type DpzoErrorCode =
-  | 'ERR_ARGUMENT'
-  | 'ERR_IO'
-  | 'ERR_CONFIG_MISSING'
-  | 'ERR_CONFIG'
-  | 'ERR_MODEL_TYPE'
-  | 'ERR_SAFETENSORS_HEADER'
-  | 'ERR_SAFETENSORS_TRUNCATED'
-  | 'ERR_SAFETENSORS_OFFSETS'
-  | 'ERR_DTYPE'
-  | 'ERR_TENSOR_MISSING'
-  | 'ERR_TENSOR_SHAPE'
-  | 'ERR_TENSOR_UNKNOWN'
-  | 'ERR_SHARD_MISSING'
-  | 'ERR_SEED'
-  | 'ERR_TOKEN_RANGE'
-  | 'ERR_SEQUENCE_LENGTH'
-  | 'ERR_BATCH'
-  | 'ERR_CANCELLED'
-  | 'ERR_DEVICE'
-  | 'ERR_DISPOSED'
-  | 'ERR_BUSY'
-  | 'ERR_NON_FINITE'
-  | 'ERR_OUT_OF_MEMORY'
-  | 'ERR_INTERNAL';
+/** Stable codes carried by errors from the native core: lib/errors.ts NATIVE_ERROR_CODES (one list). */
+export type DpzoErrorCode = NativeErrorCode;
 
 export interface NativeTensorInfo {
   name: string;
@@ -122,11 +100,7 @@ export function nativeAddon(): NativeAddon {
     try {
       cached = load();
     } catch (e) {
-      const err = new Error(`dpzo: the native addon is not built (${(e as Error).message.split('\n')[0]}). Run \`npm run build:native\`.`) as Error & {
-        code: string;
-      };
-      err.code = 'ERR_ADDON';
-      throw err;
+      throw new DpzoError('ERR_ADDON', `the native addon is not built (${(e as Error).message.split('\n')[0]}). Run \`npm run build:native\`.`, { cause: e });
     }
   }
   return cached;

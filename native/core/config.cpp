@@ -17,7 +17,8 @@ const char* family_name(Family f) {
   switch (f) {
     case Family::GPT2:
     case Family::OPT:
-    case Family::LLAMA: return family_spec(f).name;
+    case Family::LLAMA:
+      return family_spec(f).name;
   }
   return "unknown";
 }
@@ -126,13 +127,14 @@ void parse_gpt2(const Fields& f, ModelConfig& c) {
   c.num_heads = f.require_int("n_head", 1);
   c.max_positions = f.require_int("n_positions", 1);
   c.intermediate_size = f.optional_int("n_inner", 4 * c.hidden_size, 1);
-  if (c.intermediate_size > kMaxDim) f.bad("n_embd", "is too large (4 × n_embd exceeds " + std::to_string(kMaxDim) + ")");
+  if (c.intermediate_size > kMaxDim)
+    f.bad("n_embd", "is too large (4 × n_embd exceeds " + std::to_string(kMaxDim) + ")");
   c.norm_eps = f.optional_positive("layer_norm_epsilon", 1e-5);
   c.activation = parse_activation(f, "activation_function", "gelu_new");
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", true);
   if (c.hidden_size % c.num_heads != 0)
-    f.bad("n_embd", "(" + std::to_string(c.hidden_size) + ") must be divisible by n_head (" +
-                        std::to_string(c.num_heads) + ")");
+    f.bad("n_embd",
+          "(" + std::to_string(c.hidden_size) + ") must be divisible by n_head (" + std::to_string(c.num_heads) + ")");
   c.num_kv_heads = c.num_heads;
   c.head_dim = c.hidden_size / c.num_heads;
   c.attention_bias = c.mlp_bias = true;
@@ -160,7 +162,7 @@ void parse_opt(const Fields& f, ModelConfig& c) {
     f.bad("layer_norm_elementwise_affine", "= false (layer norms without weights) is not supported");
   c.opt_final_layer_norm = c.do_layer_norm_before && !f.optional_bool("_remove_final_layer_norm", false);
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", true);
-  c.norm_eps = 1e-5;  // nn.LayerNorm's default, which OPT uses
+  c.norm_eps = 1e-5;      // nn.LayerNorm's default, which OPT uses
   c.position_offset = 2;  // OPTLearnedPositionalEmbedding reserves 2 rows
   if (c.hidden_size % c.num_heads != 0)
     f.bad("hidden_size", "(" + std::to_string(c.hidden_size) + ") must be divisible by num_attention_heads (" +
@@ -205,12 +207,13 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   if (c.head_dim % 2 != 0) f.bad("head_dim", "must be even for rotary embeddings, got " + std::to_string(c.head_dim));
   // each factor is <= 2^31 - 1, so the products below cannot wrap in int64
   if (c.num_heads * c.head_dim > kMaxDim)
-    f.bad("num_attention_heads", "× head_dim = " + std::to_string(c.num_heads * c.head_dim) + " exceeds " +
-                                     std::to_string(kMaxDim));
+    f.bad("num_attention_heads",
+          "× head_dim = " + std::to_string(c.num_heads * c.head_dim) + " exceeds " + std::to_string(kMaxDim));
   c.norm_eps = f.optional_positive("rms_norm_eps", 1e-6);
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", false);
   std::string act = f.optional_string("hidden_act", "silu");
-  if (act != "silu" && act != "swish") f.bad("hidden_act", "= '" + act + "' is not supported (the gated MLP needs silu)");
+  if (act != "silu" && act != "swish")
+    f.bad("hidden_act", "= '" + act + "' is not supported (the gated MLP needs silu)");
   c.activation = Activation::SILU;
 
   // rope_theta, or transformers v5's rope_parameters {rope_type, rope_theta}

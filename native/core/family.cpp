@@ -12,28 +12,44 @@ namespace dpzo {
 
 int64_t dim_size(Dim d, const ModelConfig& c) {
   switch (d) {
-    case Dim::Vocab: return c.vocab_size;
-    case Dim::Hidden: return c.hidden_size;
-    case Dim::Hidden3: return 3 * c.hidden_size;
-    case Dim::Inner: return c.intermediate_size;
-    case Dim::Positions: return c.max_positions;
-    case Dim::PositionRows: return c.max_positions + c.position_offset;
-    case Dim::EmbedProj: return c.word_embed_proj_dim;
-    case Dim::QueryDim: return c.num_heads * c.head_dim;
-    case Dim::KvDim: return c.num_kv_heads * c.head_dim;
+    case Dim::Vocab:
+      return c.vocab_size;
+    case Dim::Hidden:
+      return c.hidden_size;
+    case Dim::Hidden3:
+      return 3 * c.hidden_size;
+    case Dim::Inner:
+      return c.intermediate_size;
+    case Dim::Positions:
+      return c.max_positions;
+    case Dim::PositionRows:
+      return c.max_positions + c.position_offset;
+    case Dim::EmbedProj:
+      return c.word_embed_proj_dim;
+    case Dim::QueryDim:
+      return c.num_heads * c.head_dim;
+    case Dim::KvDim:
+      return c.num_kv_heads * c.head_dim;
   }
   return 0;
 }
 
 bool tensor_present(When w, const ModelConfig& c) {
   switch (w) {
-    case When::Always: return true;
-    case When::Untied: return !c.tie_word_embeddings;
-    case When::Projected: return c.word_embed_proj_dim != c.hidden_size;
-    case When::FinalNorm: return c.opt_final_layer_norm;
-    case When::AttnBias: return c.attention_bias;
-    case When::QkvBias: return c.attention_bias || c.qkv_bias_only;
-    case When::MlpBias: return c.mlp_bias;
+    case When::Always:
+      return true;
+    case When::Untied:
+      return !c.tie_word_embeddings;
+    case When::Projected:
+      return c.word_embed_proj_dim != c.hidden_size;
+    case When::FinalNorm:
+      return c.opt_final_layer_norm;
+    case When::AttnBias:
+      return c.attention_bias;
+    case When::QkvBias:
+      return c.attention_bias || c.qkv_bias_only;
+    case When::MlpBias:
+      return c.mlp_bias;
   }
   return false;
 }
@@ -186,9 +202,12 @@ WeightView view_of(const std::vector<TensorInfo>& ts, const std::string& name, b
 const FamilySpec& family_spec(Family f) {
   static const FamilySpec gpt2 = make_gpt2(), opt = make_opt(), llama = make_llama();
   switch (f) {
-    case Family::GPT2: return gpt2;
-    case Family::OPT: return opt;
-    case Family::LLAMA: return llama;
+    case Family::GPT2:
+      return gpt2;
+    case Family::OPT:
+      return opt;
+    case Family::LLAMA:
+      return llama;
   }
   throw Error(err::kModelType, "unknown model family " + std::to_string(static_cast<int>(f)));
 }

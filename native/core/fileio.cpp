@@ -127,7 +127,10 @@ void mkdir_p(const std::string& dir) {
   if (is_dir(dir)) return;
   std::string cur;
   size_t i = 0;
-  if (dir[0] == '/') { cur = "/"; i = 1; }
+  if (dir[0] == '/') {
+    cur = "/";
+    i = 1;
+  }
   while (i <= dir.size()) {
     size_t j = dir.find('/', i);
     if (j == std::string::npos) j = dir.size();

@@ -45,8 +45,10 @@ class Parser {
   void skip_ws() {
     while (!eof()) {
       char c = s_[pos_];
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') ++pos_;
-      else break;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        ++pos_;
+      else
+        break;
     }
   }
 
@@ -60,15 +62,35 @@ class Parser {
     Value v;
     v.offset = pos_;
     switch (s_[pos_]) {
-      case '{': object(v, depth); break;
-      case '[': array(v, depth); break;
-      case '"': v.type = Type::String; v.string = string(); break;
-      case 't': expect_literal("true"); v.type = Type::Bool; v.boolean = true; break;
-      case 'f': expect_literal("false"); v.type = Type::Bool; v.boolean = false; break;
-      case 'n': expect_literal("null"); v.type = Type::Null; break;
+      case '{':
+        object(v, depth);
+        break;
+      case '[':
+        array(v, depth);
+        break;
+      case '"':
+        v.type = Type::String;
+        v.string = string();
+        break;
+      case 't':
+        expect_literal("true");
+        v.type = Type::Bool;
+        v.boolean = true;
+        break;
+      case 'f':
+        expect_literal("false");
+        v.type = Type::Bool;
+        v.boolean = false;
+        break;
+      case 'n':
+        expect_literal("null");
+        v.type = Type::Null;
+        break;
       default:
-        if (s_[pos_] == '-' || (s_[pos_] >= '0' && s_[pos_] <= '9')) number(v);
-        else fail(std::string("unexpected character '") + printable(s_[pos_]) + "'");
+        if (s_[pos_] == '-' || (s_[pos_] >= '0' && s_[pos_] <= '9'))
+          number(v);
+        else
+          fail(std::string("unexpected character '") + printable(s_[pos_]) + "'");
     }
     return v;
   }
@@ -86,7 +108,10 @@ class Parser {
     v.type = Type::Object;
     ++pos_;  // '{'
     skip_ws();
-    if (!eof() && s_[pos_] == '}') { ++pos_; return; }
+    if (!eof() && s_[pos_] == '}') {
+      ++pos_;
+      return;
+    }
     for (;;) {
       skip_ws();
       if (eof() || s_[pos_] != '"') fail("expected a string key");
@@ -99,8 +124,14 @@ class Parser {
       v.object.emplace_back(std::move(key), std::move(member));
       skip_ws();
       if (eof()) fail("unexpected end of input in an object");
-      if (s_[pos_] == ',') { ++pos_; continue; }
-      if (s_[pos_] == '}') { ++pos_; return; }
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == '}') {
+        ++pos_;
+        return;
+      }
       fail("expected ',' or '}' in an object");
     }
   }
@@ -110,14 +141,23 @@ class Parser {
     v.type = Type::Array;
     ++pos_;  // '['
     skip_ws();
-    if (!eof() && s_[pos_] == ']') { ++pos_; return; }
+    if (!eof() && s_[pos_] == ']') {
+      ++pos_;
+      return;
+    }
     for (;;) {
       skip_ws();
       v.array.push_back(value(depth + 1));
       skip_ws();
       if (eof()) fail("unexpected end of input in an array");
-      if (s_[pos_] == ',') { ++pos_; continue; }
-      if (s_[pos_] == ']') { ++pos_; return; }
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == ']') {
+        ++pos_;
+        return;
+      }
       fail("expected ',' or ']' in an array");
     }
   }
@@ -128,10 +168,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_ + i];
       u <<= 4;
-      if (c >= '0' && c <= '9') u |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') u |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') u |= static_cast<unsigned>(c - 'A' + 10);
-      else fail("invalid hex digit in a \\u escape");
+      if (c >= '0' && c <= '9')
+        u |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        u |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        u |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        fail("invalid hex digit in a \\u escape");
     }
     pos_ += 4;
     return u;
@@ -162,10 +206,20 @@ class Parser {
     unsigned char b0 = peek();
     int len;
     uint32_t cp, min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) { len = 2; cp = b0 & 0x1F; min = 0x80; }
-    else if (b0 >= 0xE0 && b0 <= 0xEF) { len = 3; cp = b0 & 0x0F; min = 0x800; }
-    else if (b0 >= 0xF0 && b0 <= 0xF4) { len = 4; cp = b0 & 0x07; min = 0x10000; }
-    else fail("invalid UTF-8 byte");
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+      cp = b0 & 0x1F;
+      min = 0x80;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      len = 3;
+      cp = b0 & 0x0F;
+      min = 0x800;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      len = 4;
+      cp = b0 & 0x07;
+      min = 0x10000;
+    } else
+      fail("invalid UTF-8 byte");
     if (pos_ + len > s_.size()) fail("truncated UTF-8 sequence");
     for (int i = 1; i < len; ++i) {
       unsigned char b = static_cast<unsigned char>(s_[pos_ + i]);
@@ -183,9 +237,15 @@ class Parser {
     for (;;) {
       if (eof()) fail("unterminated string");
       unsigned char c = peek();
-      if (c == '"') { ++pos_; return out; }
+      if (c == '"') {
+        ++pos_;
+        return out;
+      }
       if (c < 0x20) fail("raw control character in a string");
-      if (c >= 0x80) { utf8_sequence(out); continue; }
+      if (c >= 0x80) {
+        utf8_sequence(out);
+        continue;
+      }
       if (c != '\\') {
         // copy a run of plain ASCII at once
         size_t run = pos_;
@@ -203,14 +263,30 @@ class Parser {
       if (eof()) fail("unterminated escape");
       char e = s_[pos_++];
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           uint32_t cp = hex4();
           if (cp >= 0xDC00 && cp <= 0xDFFF) fail_at(esc_at, "unpaired low surrogate");
@@ -224,7 +300,8 @@ class Parser {
           put_utf8(out, cp);
           break;
         }
-        default: fail_at(esc_at, "invalid escape sequence");
+        default:
+          fail_at(esc_at, "invalid escape sequence");
       }
     }
   }
@@ -236,7 +313,10 @@ class Parser {
     bool frac = false;
     const char* p = b;
     for (; p < e && *p != 'e' && *p != 'E'; ++p) {
-      if (*p == '.') { frac = true; continue; }
+      if (*p == '.') {
+        frac = true;
+        continue;
+      }
       if (*p < '0' || *p > '9') continue;
       if (!frac) ++int_digits;
       if (*p != '0' && first < 0) first = k;
@@ -312,8 +392,12 @@ class Parser {
 
 void write_value(std::string& out, const Value& v) {
   switch (v.type) {
-    case Type::Null: out += "null"; break;
-    case Type::Bool: out += v.boolean ? "true" : "false"; break;
+    case Type::Null:
+      out += "null";
+      break;
+    case Type::Bool:
+      out += v.boolean ? "true" : "false";
+      break;
     case Type::Number: {
       char buf[64];
       std::to_chars_result r;
@@ -326,7 +410,9 @@ void write_value(std::string& out, const Value& v) {
       out.append(buf, r.ptr);
       break;
     }
-    case Type::String: write_string(out, v.string); break;
+    case Type::String:
+      write_string(out, v.string);
+      break;
     case Type::Array:
       out.push_back('[');
       for (size_t i = 0; i < v.array.size(); ++i) {
@@ -372,13 +458,27 @@ void write_string(std::string& out, std::string_view s) {
   for (char ch : s) {
     unsigned char c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

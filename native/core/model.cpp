@@ -153,7 +153,9 @@ void prefault(const void* p, int64_t bytes, bool write) {
   uintptr_t e = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(bytes);
   if (bytes > 0) ::madvise(reinterpret_cast<void*>(b), e - b, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 #else
-  (void)p; (void)bytes; (void)write;
+  (void)p;
+  (void)bytes;
+  (void)write;
 #endif
 }
 
@@ -176,8 +178,9 @@ struct ModelLoader {
       return files;
     }
     if (!fileio::is_file(index))
-      throw Error(err::kTensorMissing, dir + ": no model.safetensors or model.safetensors.index.json "
-                                             "(other weight formats are not read; convert them to safetensors)");
+      throw Error(err::kTensorMissing, dir +
+                                           ": no model.safetensors or model.safetensors.index.json "
+                                           "(other weight formats are not read; convert them to safetensors)");
     where = index;
     json::Value root = json::parse(fileio::read_file(index, kSafetensorsMaxHeader, err::kSafetensorsHeader),
                                    err::kSafetensorsHeader, index);
@@ -196,8 +199,8 @@ struct ModelLoader {
       if (shard_idx.emplace(s, shards.size()).second) {
         std::string path = fileio::path_join(dir, s);
         if (!fileio::is_file(path))
-          throw Error(err::kShardMissing, index + ": shard " + quoted(s) + " (holding tensor " + quoted(tensor) +
-                                              ") not found: " + path);
+          throw Error(err::kShardMissing,
+                      index + ": shard " + quoted(s) + " (holding tensor " + quoted(tensor) + ") not found: " + path);
         shards.push_back(s);
       }
     }
@@ -213,11 +216,11 @@ struct ModelLoader {
 
   static std::unique_ptr<Model> load(const std::string& dir, const LoadOptions& opts) {
     if (opts.threads < 0 || opts.threads > kMaxThreads)
-      throw Error(err::kArgument, "threads must be in [0, " + std::to_string(kMaxThreads) + "] (0 = one per core), got " +
-                                      std::to_string(opts.threads));
+      throw Error(err::kArgument, "threads must be in [0, " + std::to_string(kMaxThreads) +
+                                      "] (0 = one per core), got " + std::to_string(opts.threads));
     if (opts.dtype < -1 || opts.dtype > 2)
-      throw Error(err::kArgument, "dtype must be -1 (as stored), 0 (F32), 1 (F16) or 2 (BF16), got " +
-                                      std::to_string(opts.dtype));
+      throw Error(err::kArgument,
+                  "dtype must be -1 (as stored), 0 (F32), 1 (F16) or 2 (BF16), got " + std::to_string(opts.dtype));
     const std::string cfg_path = fileio::path_join(dir, "config.json");
     if (!fileio::is_file(cfg_path))
       throw Error(err::kConfigMissing, cfg_path + ": not found" + (fileio::is_dir(dir) ? "" : " (no such directory)"));
@@ -232,9 +235,14 @@ struct ModelLoader {
     auto files = open_weights(dir, where);
     // Qwen2-style bias on q/k/v only may come with model_type "llama": the file decides
     if (m->cfg_.family == Family::LLAMA && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
-      for (const auto& f : files)
-        for (const StTensor& t : f->tensors())
-          if (ends_with(t.name, ".self_attn.q_proj.bias")) m->cfg_.qkv_bias_only = true;
+      // the family table's q/k/v biases: any of them in a file means the checkpoint has them
+      for (const LayerTensor& lt : spec.layer) {
+        if (lt.when != When::QkvBias) continue;
+        const std::string suffix = std::string(".") + lt.suffix;
+        for (const auto& f : files)
+          for (const StTensor& t : f->tensors())
+            if (ends_with(t.name, suffix.c_str())) m->cfg_.qkv_bias_only = true;
+      }
     }
 
     // the configuration must be plausible against the files before anything is sized from it: a
@@ -279,13 +287,12 @@ struct ModelLoader {
           f->require_supported(t);
           std::vector<int64_t> want{cfg.vocab_size, cfg.word_embed_proj_dim};
           if (t.shape != want)
-            throw Error(err::kTensorShape, f->path() + ": tensor " + quoted(t.name) + " (tied to " +
-                                               spec.embedding + ") has shape " + shape_str(t.shape) +
-                                               ", expected " + shape_str(want));
+            throw Error(err::kTensorShape, f->path() + ": tensor " + quoted(t.name) + " (tied to " + spec.embedding +
+                                               ") has shape " + shape_str(t.shape) + ", expected " + shape_str(want));
           head = Source{f.get(), &t};
         } else if (!is_known_buffer(spec, t.name)) {
-          throw Error(err::kTensorUnknown, f->path() + ": unexpected tensor " + quoted(t.name) + " for a " +
-                                               spec.name + " model as configured by " + cfg_path);
+          throw Error(err::kTensorUnknown, f->path() + ": unexpected tensor " + quoted(t.name) + " for a " + spec.name +
+                                               " model as configured by " + cfg_path);
         }
       }
     }
@@ -395,12 +402,11 @@ struct ModelLoader {
     for (size_t i = 0; i < m->tensors_.size(); ++i) {
       if (max_bits[i].load() < non_finite_bits(dt)) continue;
       const int64_t bad = count_non_finite(static_cast<const uint8_t*>(m->tensors_[i].data), dt, m->tensors_[i].numel);
-        throw Error(err::kNonFinite, dir + ": tensor " + quoted(m->tensors_[i].file_name) + " holds " +
-                                         std::to_string(bad) +
-                                         " NaN or infinite values of " + std::to_string(m->tensors_[i].numel) +
-                                         "; refusing to load it (a run would release nothing but noise)");
+      throw Error(err::kNonFinite, dir + ": tensor " + quoted(m->tensors_[i].file_name) + " holds " +
+                                       std::to_string(bad) + " NaN or infinite values of " +
+                                       std::to_string(m->tensors_[i].numel) +
+                                       "; refusing to load it (a run would release nothing but noise)");
     }
-
 
     assign_trainable(*m, opts.trainable);
     for (size_t i = 0; i < m->tensors_.size(); ++i)
@@ -486,7 +492,8 @@ void Model::update(const uint64_t* seeds, const float* coeffs, int n, float deca
   constexpr double kMaxAbsZ = 5.8;
   double reach = 0;
   for (int k = 0; k < n; ++k) {
-    if (!std::isfinite(coeffs[k])) throw Error(err::kArgument, "update: coefficient " + std::to_string(k) + " is not finite");
+    if (!std::isfinite(coeffs[k]))
+      throw Error(err::kArgument, "update: coefficient " + std::to_string(k) + " is not finite");
     reach += std::fabs(static_cast<double>(coeffs[k])) * kMaxAbsZ;
   }
   // 1% headroom for the float32 rounding of the sum and of the final narrowing; a decay factor <= 1 only
@@ -509,7 +516,8 @@ double Model::scan_max_abs() {
   std::vector<double> part(ts.size(), 0.0);
   pool_->run(static_cast<int64_t>(ts.size()), [&](int64_t i, int) {
     const TensorInfo& t = *ts[static_cast<size_t>(i)];
-    part[static_cast<size_t>(i)] = abs_from_bits(max_abs_bits(static_cast<const uint8_t*>(t.data), dtype_, t.numel), dtype_);
+    part[static_cast<size_t>(i)] =
+        abs_from_bits(max_abs_bits(static_cast<const uint8_t*>(t.data), dtype_, t.numel), dtype_);
   });
   double m = 0;
   for (double v : part) m = std::max(m, v);

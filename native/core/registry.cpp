@@ -37,7 +37,8 @@ const BackendFactory& select_backend(const std::string& device) {
 #ifdef DPZO_HAVE_CUDA
     const BackendFactory& f = cuda_backend_factory();
     const std::string why = f.unavailable();
-    if (!why.empty()) throw Error(err::kDevice, "device 'cuda' is not available: " + why + " (use device 'cpu' or 'auto')");
+    if (!why.empty())
+      throw Error(err::kDevice, "device 'cuda' is not available: " + why + " (use device 'cpu' or 'auto')");
     return f;
 #else
     throw Error(err::kDevice,

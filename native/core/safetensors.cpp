@@ -21,10 +21,9 @@ struct KnownDtype {
 
 // Every dtype of the safetensors spec; only F32/F16/BF16 are computed with.
 constexpr KnownDtype kDtypes[] = {
-    {"BOOL", 8},     {"U8", 8},       {"I8", 8},   {"F8_E5M2", 8}, {"F8_E4M3", 8}, {"F8_E8M0", 8},
-    {"I16", 16},     {"U16", 16},     {"F16", 16}, {"BF16", 16},   {"I32", 32},    {"U32", 32},
-    {"F32", 32},     {"F64", 64},     {"I64", 64}, {"U64", 64},    {"C64", 64},    {"F4", 4},
-    {"F6_E2M3", 6},  {"F6_E3M2", 6},
+    {"BOOL", 8}, {"U8", 8},   {"I8", 8},    {"F8_E5M2", 8}, {"F8_E4M3", 8}, {"F8_E8M0", 8}, {"I16", 16},
+    {"U16", 16}, {"F16", 16}, {"BF16", 16}, {"I32", 32},    {"U32", 32},    {"F32", 32},    {"F64", 64},
+    {"I64", 64}, {"U64", 64}, {"C64", 64},  {"F4", 4},      {"F6_E2M3", 6}, {"F6_E3M2", 6},
 };
 
 int dtype_bits(const std::string& name) {
@@ -54,13 +53,11 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path)
-    : file_(std::make_unique<fileio::RandomAccessFile>(path)) {
+SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_unique<fileio::RandomAccessFile>(path)) {
   const uint64_t size = file_->size();
   auto header_err = [&](const std::string& what) { return Error(err::kSafetensorsHeader, path + ": " + what); };
 
-  if (size < 8)
-    throw header_err("file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
+  if (size < 8) throw header_err("file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   uint64_t n = 0;
   file_->read_at(0, 8, &n);  // little-endian u64
   if (n > kSafetensorsMaxHeader)
@@ -107,9 +104,18 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     t.dtype_name = dt->string;
     int bits = dtype_bits(t.dtype_name);
     if (bits == 0) throw header_err(where + ": unknown dtype " + quoted(t.dtype_name));
-    if (t.dtype_name == "F32") { t.supported = true; t.dtype = DType::F32; }
-    if (t.dtype_name == "F16") { t.supported = true; t.dtype = DType::F16; }
-    if (t.dtype_name == "BF16") { t.supported = true; t.dtype = DType::BF16; }
+    if (t.dtype_name == "F32") {
+      t.supported = true;
+      t.dtype = DType::F32;
+    }
+    if (t.dtype_name == "F16") {
+      t.supported = true;
+      t.dtype = DType::F16;
+    }
+    if (t.dtype_name == "BF16") {
+      t.supported = true;
+      t.dtype = DType::BF16;
+    }
 
     // numel with overflow checks: the total bit count must fit comfortably in u64
     unsigned __int128 numel = 1;
@@ -129,18 +135,18 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     t.begin = static_cast<uint64_t>(off->array[0].integer);
     t.end = static_cast<uint64_t>(off->array[1].integer);
     if (t.end < t.begin)
-      throw Error(err::kSafetensorsOffsets, path + ": " + where + ": data_offsets [" + std::to_string(t.begin) +
-                                                ", " + std::to_string(t.end) + "] end before they begin");
+      throw Error(err::kSafetensorsOffsets, path + ": " + where + ": data_offsets [" + std::to_string(t.begin) + ", " +
+                                                std::to_string(t.end) + "] end before they begin");
     unsigned __int128 total_bits = numel * static_cast<unsigned>(bits);
     if (total_bits % 8 != 0)
-      throw Error(err::kSafetensorsOffsets, path + ": " + where + ": " + shape_str(t.shape) + " of " +
-                                                t.dtype_name + " is not a whole number of bytes");
+      throw Error(err::kSafetensorsOffsets, path + ": " + where + ": " + shape_str(t.shape) + " of " + t.dtype_name +
+                                                " is not a whole number of bytes");
     uint64_t need = static_cast<uint64_t>(total_bits / 8);
     if (t.end - t.begin != need)
-      throw Error(err::kSafetensorsOffsets,
-                  path + ": " + where + ": data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
-                      "] span " + std::to_string(t.end - t.begin) + " bytes but shape " + shape_str(t.shape) +
-                      " of " + t.dtype_name + " needs " + std::to_string(need));
+      throw Error(err::kSafetensorsOffsets, path + ": " + where + ": data_offsets [" + std::to_string(t.begin) + ", " +
+                                                std::to_string(t.end) + "] span " + std::to_string(t.end - t.begin) +
+                                                " bytes but shape " + shape_str(t.shape) + " of " + t.dtype_name +
+                                                " needs " + std::to_string(need));
     tensors_.push_back(std::move(t));
   }
 
@@ -161,8 +167,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     if (t->begin != cursor) {
       std::string rel = t->begin > cursor ? "leaves a gap of " + std::to_string(t->begin - cursor) + " bytes"
                                           : "overlaps by " + std::to_string(cursor - t->begin) + " bytes";
-      std::string after = prev ? "after tensor " + quoted(prev->name) + " (ending at byte " + std::to_string(cursor) + ")"
-                               : "at the start of the data buffer";
+      std::string after =
+          prev ? "after tensor " + quoted(prev->name) + " (ending at byte " + std::to_string(cursor) + ")"
+               : "at the start of the data buffer";
       throw Error(err::kSafetensorsOffsets, path + ": tensor " + quoted(t->name) + " starts at byte " +
                                                 std::to_string(t->begin) + ", which " + rel + " " + after);
     }
@@ -170,10 +177,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     prev = t;
   }
   if (cursor > data_size)
-    throw Error(err::kSafetensorsTruncated,
-                path + ": file is truncated: the header declares " + std::to_string(8 + n + cursor) +
-                    " bytes, the file has " + std::to_string(size) +
-                    (prev ? " (tensor " + quoted(prev->name) + " ends past the end)" : ""));
+    throw Error(err::kSafetensorsTruncated, path + ": file is truncated: the header declares " +
+                                                std::to_string(8 + n + cursor) + " bytes, the file has " +
+                                                std::to_string(size) +
+                                                (prev ? " (tensor " + quoted(prev->name) + " ends past the end)" : ""));
   if (cursor < data_size)
     throw Error(err::kSafetensorsOffsets, path + ": " + std::to_string(data_size - cursor) +
                                               " bytes after the last tensor are not covered by any tensor");
@@ -223,10 +230,11 @@ void write_safetensors(const std::string& path, std::vector<StTensorOut> tensors
     }
     bytes[i] = numel * static_cast<uint64_t>(dtype_size(t.dtype));
     members.emplace_back(
-        t.name, json::make_object({{"dtype", json::make_string(dtype_name(t.dtype))},
-                                   {"shape", json::make_array(std::move(dims))},
-                                   {"data_offsets", json::make_array({json::make_int(static_cast<int64_t>(cursor)),
-                                                                      json::make_int(static_cast<int64_t>(cursor + bytes[i]))})}}));
+        t.name, json::make_object(
+                    {{"dtype", json::make_string(dtype_name(t.dtype))},
+                     {"shape", json::make_array(std::move(dims))},
+                     {"data_offsets", json::make_array({json::make_int(static_cast<int64_t>(cursor)),
+                                                        json::make_int(static_cast<int64_t>(cursor + bytes[i]))})}}));
     cursor += bytes[i];
   }
   std::string header = json::write(json::make_object(std::move(members)));

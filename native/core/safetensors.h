@@ -25,7 +25,7 @@ struct StTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;  // empty = scalar
   int64_t numel = 1;
-  uint64_t begin = 0, end = 0;     // byte range in the data buffer
+  uint64_t begin = 0, end = 0;  // byte range in the data buffer
 };
 
 class SafetensorsFile {

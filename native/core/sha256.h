@@ -14,8 +14,8 @@ class Sha256 {
   std::string hex_digest();
 
  private:
-  void block(const uint8_t* p);                // portable compression of one 64-byte block
-  void blocks(const uint8_t* p, size_t n);     // n blocks, SHA-NI when the CPU has it
+  void block(const uint8_t* p);             // portable compression of one 64-byte block
+  void blocks(const uint8_t* p, size_t n);  // n blocks, SHA-NI when the CPU has it
   uint32_t h_[8];
   uint8_t buf_[64];
   size_t used_ = 0;

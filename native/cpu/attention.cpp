@@ -15,9 +15,8 @@ namespace {
 constexpr int64_t kQueryBlock = 128;  // bounds the score scratch to 128 × sequence length
 }
 
-void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores,
-                      const float* qkv, const AttentionShape& s, const int64_t* offsets, int64_t n_seq,
-                      float* out, int64_t ldo) {
+void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores, const float* qkv,
+                      const AttentionShape& s, const int64_t* offsets, int64_t n_seq, float* out, int64_t ldo) {
   const int64_t group = s.n_heads / s.n_kv_heads;
   struct Task {
     int64_t seq, q0, q1;
@@ -45,8 +44,8 @@ void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vect
     const float* kp = cached ? s.k_cache + kvh * s.head_dim : qkv + start * s.ld + s.k_col + kvh * s.head_dim;
     const float* vp = cached ? s.v_cache + kvh * s.head_dim : qkv + start * s.ld + s.v_col + kvh * s.head_dim;
     const int64_t kv_ld = cached ? s.kv_ld : s.ld;
-    gemm_serial(ws, worker, M, n_keys, s.head_dim, qkv + (start + b.q0) * s.ld + s.q_col + h * s.head_dim,
-                s.ld, Weight{kp, DType::F32, WLayout::OutIn, kv_ld}, S, n_keys);
+    gemm_serial(ws, worker, M, n_keys, s.head_dim, qkv + (start + b.q0) * s.ld + s.q_col + h * s.head_dim, s.ld,
+                Weight{kp, DType::F32, WLayout::OutIn, kv_ld}, S, n_keys);
     for (int64_t i = 0; i < M; ++i) {
       float* row = S + i * n_keys;
       const int64_t visible = s.q_pos0 + b.q0 + i + 1;  // causal: keys up to the query's own position

@@ -15,8 +15,8 @@ namespace cpu {
 struct AttentionShape {
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int64_t q_col = 0, k_col = 0, v_col = 0;  // first column of q, k, v in each qkv row
-  int64_t ld = 0;                            // qkv row stride
-  float scale = 1.f;                         // 1/sqrt(head_dim)
+  int64_t ld = 0;                           // qkv row stride
+  float scale = 1.f;                        // 1/sqrt(head_dim)
   // Generation with a KV cache (one sequence): keys/values of positions
   // 0..q_pos0+L come from these (row stride kv_ld, head kvh at column
   // kvh·head_dim) instead of qkv, and query i sits at position q_pos0 + i.
@@ -42,9 +42,8 @@ inline AttentionShape packed_mha(int64_t heads, int64_t head_dim) {
 
 // out[t, h·head_dim ...] for every token t; offsets has n_seq+1 entries.
 // scores: per-worker scratch (grow-only).
-void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores,
-                      const float* qkv, const AttentionShape& s, const int64_t* offsets, int64_t n_seq,
-                      float* out, int64_t ldo);
+void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores, const float* qkv,
+                      const AttentionShape& s, const int64_t* offsets, int64_t n_seq, float* out, int64_t ldo);
 
 }  // namespace cpu
 }  // namespace dpzo

@@ -30,16 +30,14 @@ CpuFeatures detect() {
 #if defined(DPZO_X86)
   unsigned int a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
-             f16c = c & (1u << 29);
+  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
   if (!osxsave || !avx) return f;
   const unsigned long long xcr0 = read_xcr0();
-  const bool ymm_os = (xcr0 & 0x6) == 0x6;     // XMM + YMM state
-  const bool zmm_os = (xcr0 & 0xe6) == 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool ymm_os = (xcr0 & 0x6) == 0x6;    // XMM + YMM state
+  const bool zmm_os = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
   const bool avx2 = b & (1u << 5);
-  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
-             avx512vl = b & (1u << 31);
+  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
   f.avx2 = ymm_os && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl;
   f.avx512_vnni = f.avx512 && (c & (1u << 11));
@@ -55,9 +53,12 @@ Isa resolve_isa() {
   const char* env = std::getenv("DPZO_ISA");
   if (!env || !*env) return best;
   Isa want;
-  if (!std::strcmp(env, "scalar")) want = Isa::Scalar;
-  else if (!std::strcmp(env, "avx2")) want = Isa::Avx2;
-  else if (!std::strcmp(env, "avx512")) want = Isa::Avx512;
+  if (!std::strcmp(env, "scalar"))
+    want = Isa::Scalar;
+  else if (!std::strcmp(env, "avx2"))
+    want = Isa::Avx2;
+  else if (!std::strcmp(env, "avx512"))
+    want = Isa::Avx512;
   else
     throw Error(err::kArgument, std::string("DPZO_ISA='") + env + "': expected scalar, avx2 or avx512");
   return static_cast<int>(want) < static_cast<int>(best) ? want : best;
@@ -77,9 +78,12 @@ Isa active_isa() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    default: return "scalar";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    default:
+      return "scalar";
   }
 }
 

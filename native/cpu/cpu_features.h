@@ -6,8 +6,8 @@
 namespace dpzo {
 
 struct CpuFeatures {
-  bool avx2 = false;       // AVX2 + FMA + F16C, with OS support for YMM state
-  bool avx512 = false;     // AVX-512 F/BW/VL/DQ, with OS support for ZMM and opmask state
+  bool avx2 = false;    // AVX2 + FMA + F16C, with OS support for YMM state
+  bool avx512 = false;  // AVX-512 F/BW/VL/DQ, with OS support for ZMM and opmask state
   bool avx512_bf16 = false;
   bool avx512_vnni = false;
 };

@@ -83,8 +83,8 @@ Weight linear_weight(const WeightView& v, WLayout layout) {
   return w;
 }
 
-void embed_rows(ThreadPool& pool, const WeightView& w, const int32_t* ids, int64_t T, int64_t add_offset,
-                float* out, int64_t dim, bool accumulate) {
+void embed_rows(ThreadPool& pool, const WeightView& w, const int32_t* ids, int64_t T, int64_t add_offset, float* out,
+                int64_t dim, bool accumulate) {
   const char* table = static_cast<const char*>(w.data);
   const DType dt = w.dtype;
   const int es = dtype_size(dt);
@@ -134,8 +134,8 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   validate_offsets(b.offsets, T);
   if (!b.labels.empty() && static_cast<int64_t>(b.labels.size()) != T)
-    throw Error(err::kBatch, "labels have " + std::to_string(b.labels.size()) + " entries for " +
-                                 std::to_string(T) + " tokens");
+    throw Error(err::kBatch,
+                "labels have " + std::to_string(b.labels.size()) + " entries for " + std::to_string(T) + " tokens");
   validate_tokens(m, b.tokens.data(), b.offsets);
   const int64_t V = m.config().vocab_size;
   for (size_t k = 0; k < b.candidates.size(); ++k) {
@@ -152,12 +152,12 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
     for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
       const int32_t l = b.labels[t];
       if (l == -100) continue;
-      const std::string where = " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
+      const std::string where =
+          " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
       if (l < 0 || l >= V)
         throw Error(err::kTokenRange, "label " + std::to_string(l) + where + " is outside the vocabulary [0, " +
                                           std::to_string(V) + ") and is not -100");
-      if (!b.candidates.empty() &&
-          std::find(b.candidates.begin(), b.candidates.end(), l) == b.candidates.end())
+      if (!b.candidates.empty() && std::find(b.candidates.begin(), b.candidates.end(), l) == b.candidates.end())
         throw Error(err::kBatch, "label " + std::to_string(l) + where + " is not among the candidates");
     }
 }
@@ -171,9 +171,15 @@ void run_trunk(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
     for (int64_t t = offsets[s]; t < offsets[s + 1]; ++t)
       st.pos[t] = static_cast<int32_t>(t - offsets[s] + (st.kv.active ? st.kv.len : 0));
   switch (m.config().family) {
-    case Family::GPT2: trunk_gpt2(m, st, ids, T, offsets, cancel); break;
-    case Family::OPT: trunk_opt(m, st, ids, T, offsets, cancel); break;
-    case Family::LLAMA: trunk_llama(m, st, ids, T, offsets, cancel); break;
+    case Family::GPT2:
+      trunk_gpt2(m, st, ids, T, offsets, cancel);
+      break;
+    case Family::OPT:
+      trunk_opt(m, st, ids, T, offsets, cancel);
+      break;
+    case Family::LLAMA:
+      trunk_llama(m, st, ids, T, offsets, cancel);
+      break;
   }
   if (st.kv.active) st.kv.len += T;
   if (cancel) cancel->check();
@@ -183,9 +189,15 @@ void run_trunk(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
 void run_final(Model& m, ForwardState& st, int64_t R) {
   grow(st.rows_out, R * std::max(m.config().hidden_size, m.config().word_embed_proj_dim));
   switch (m.config().family) {
-    case Family::GPT2: final_gpt2(m, st, st.rows.data(), R, st.rows_out.data()); break;
-    case Family::OPT: final_opt(m, st, st.rows.data(), R, st.rows_out.data()); break;
-    case Family::LLAMA: final_llama(m, st, st.rows.data(), R, st.rows_out.data()); break;
+    case Family::GPT2:
+      final_gpt2(m, st, st.rows.data(), R, st.rows_out.data());
+      break;
+    case Family::OPT:
+      final_opt(m, st, st.rows.data(), R, st.rows_out.data());
+      break;
+    case Family::LLAMA:
+      final_llama(m, st, st.rows.data(), R, st.rows_out.data());
+      break;
   }
 }
 
@@ -238,8 +250,8 @@ LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, co
   } else {
     std::vector<int32_t> idx(R);
     for (int64_t r = 0; r < R; ++r)
-      idx[r] = static_cast<int32_t>(std::find(b.candidates.begin(), b.candidates.end(), labels[r]) -
-                                    b.candidates.begin());
+      idx[r] =
+          static_cast<int32_t>(std::find(b.candidates.begin(), b.candidates.end(), labels[r]) - b.candidates.begin());
     cand_logits.resize(R * K);
     candidate_nll(m.pool(), st.ws, st.rows_out.data(), R, E, head, b.candidates.data(), K, idx.data(), nll.data(),
                   cand_logits.data());

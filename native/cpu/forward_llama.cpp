@@ -69,8 +69,8 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
 
 void final_llama(Model& m, ForwardState&, const float* in, int64_t R, float* out) {
   const ModelConfig& c = m.config();
-  rms_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m.weights().final_norm_w), m.dtype(), c.norm_eps,
-           out, c.hidden_size);
+  rms_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m.weights().final_norm_w), m.dtype(), c.norm_eps, out,
+           c.hidden_size);
 }
 
 }  // namespace cpu

@@ -22,8 +22,8 @@ namespace dpzo {
 // recomputation would produce (the GEMM is batch-invariant).
 struct KvCache {
   bool active = false;
-  int64_t len = 0, cap = 0, dim = 0;        // cached positions, capacity, kv_heads·head_dim
-  std::vector<std::vector<float>> k, v;     // per layer: (cap, dim)
+  int64_t len = 0, cap = 0, dim = 0;     // cached positions, capacity, kv_heads·head_dim
+  std::vector<std::vector<float>> k, v;  // per layer: (cap, dim)
   void reset(int64_t layers, int64_t capacity, int64_t kv_dim);
   int64_t bytes() const;
 };
@@ -31,13 +31,13 @@ struct KvCache {
 struct ForwardState {
   MemoryTracker* mem = nullptr;  // where growth of the arena is reported
   cpu::GemmWorkspace ws;
-  std::vector<float> x;     // (T, H) residual stream; the trunk's output
-  std::vector<float> h;     // (T, max(H, E)) normalised input of a sublayer
-  std::vector<float> qkv;   // (T, q + 2·kv) projections
-  std::vector<float> att;   // (T, heads·head_dim) attention output
-  std::vector<float> mlp;   // (T, I) hidden of the MLP (gate for SwiGLU)
-  std::vector<float> mlp2;  // (T, I) SwiGLU's up projection
-  std::vector<int32_t> pos;  // (T) position of each token within its sequence
+  std::vector<float> x;                    // (T, H) residual stream; the trunk's output
+  std::vector<float> h;                    // (T, max(H, E)) normalised input of a sublayer
+  std::vector<float> qkv;                  // (T, q + 2·kv) projections
+  std::vector<float> att;                  // (T, heads·head_dim) attention output
+  std::vector<float> mlp;                  // (T, I) hidden of the MLP (gate for SwiGLU)
+  std::vector<float> mlp2;                 // (T, I) SwiGLU's up projection
+  std::vector<int32_t> pos;                // (T) position of each token within its sequence
   std::vector<std::vector<float>> scores;  // per worker: attention scores
   cpu::RopeTable rope;
   cpu::LossScratch loss;

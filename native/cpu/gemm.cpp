@@ -40,8 +40,7 @@ void convert(const void* src, DType dtype, int64_t n, float* dst) {
   }
 }
 
-void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add,
-                  const float* bias) {
+void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add, const float* bias) {
   float c[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k, A += MR, B += NR)
     for (int i = 0; i < MR; ++i)
@@ -71,8 +70,7 @@ void pack_outin(const Weight& W, int64_t k0, int64_t kc, int64_t n0, int64_t jn,
 }  // namespace
 }  // namespace scalar
 
-const GemmOps gemm_ops_scalar = {"scalar", scalar::MR, scalar::NR, scalar::pack_a, scalar::columns,
-                                 scalar::convert};
+const GemmOps gemm_ops_scalar = {"scalar", scalar::MR, scalar::NR, scalar::pack_a, scalar::columns, scalar::convert};
 
 const GemmOps& gemm_ops() {
   static const GemmOps* ops = [] {
@@ -133,9 +131,7 @@ void GemmWorkspace::ensure_workers(int n) {
   if (static_cast<int>(b.size()) < n) b.resize(n);
 }
 
-void convert_row(const void* src, DType dtype, int64_t n, float* dst) {
-  gemm_ops().convert(src, dtype, n, dst);
-}
+void convert_row(const void* src, DType dtype, int64_t n, float* dst) { gemm_ops().convert(src, dtype, n, dst); }
 
 PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda) {
   const GemmOps& ops = gemm_ops();
@@ -146,27 +142,25 @@ PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const 
   grow(ws.a, static_cast<size_t>(p.m_pad * K));
   float* out = ws.a.data();
   const int64_t panels = p.m_pad / ops.mr;
-  pool.parallel_for(panels, std::max<int64_t>(1, 64 / ops.mr), [&](int64_t b, int64_t e, int) {
-    ops.pack_a(M, K, A, lda, out, p.m_pad, b, e);
-  });
+  pool.parallel_for(panels, std::max<int64_t>(1, 64 / ops.mr),
+                    [&](int64_t b, int64_t e, int) { ops.pack_a(M, K, A, lda, out, p.m_pad, b, e); });
   p.data = out;
   return p;
 }
 
-void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin,
-                  int64_t n_end, float* C, int64_t ldc) {
-  gemm_ops().columns(a.data, a.M, a.K, a.m_pad, W, nullptr, n_begin, n_end, C, ldc, false,
-                     worker_scratch(ws, worker));
+void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin, int64_t n_end,
+                  float* C, int64_t ldc) {
+  gemm_ops().columns(a.data, a.M, a.K, a.m_pad, W, nullptr, n_begin, n_end, C, ldc, false, worker_scratch(ws, worker));
 }
 
 #if defined(DPZO_HAVE_CBLAS)
-static void blas_linear(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-                        const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate) {
+static void blas_linear(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Weight& W,
+                        const void* bias, float* C, int64_t ldc, bool accumulate) {
   openblas_set_num_threads(pool.size());
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, W.layout == WLayout::OutIn ? CblasTrans : CblasNoTrans,
-              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, A,
-              static_cast<int>(lda), static_cast<const float*>(W.data), static_cast<int>(W.ld),
-              accumulate ? 1.0f : 0.0f, C, static_cast<int>(ldc));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, W.layout == WLayout::OutIn ? CblasTrans : CblasNoTrans, static_cast<int>(M),
+              static_cast<int>(N), static_cast<int>(K), 1.0f, A, static_cast<int>(lda),
+              static_cast<const float*>(W.data), static_cast<int>(W.ld), accumulate ? 1.0f : 0.0f, C,
+              static_cast<int>(ldc));
   if (bias) {
     const float* b = static_cast<const float*>(bias);
     for (int64_t m = 0; m < M; ++m)
@@ -175,8 +169,8 @@ static void blas_linear(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const
 }
 #endif
 
-void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A,
-            int64_t lda, const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate) {
+void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+            const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
 #if defined(DPZO_HAVE_CBLAS)
   if (use_blas(W.dtype)) return blas_linear(pool, M, N, K, A, lda, W, bias, C, ldc, accumulate);
@@ -185,21 +179,19 @@ void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K
   const PackedA a = pack_a(pool, ws, M, K, A, lda);
   // column tasks: whole NR panels, a few per thread for balance; any split gives the same bits
   const int64_t panels = (N + ops.nr - 1) / ops.nr;
-  const int64_t per_task =
-      std::max<int64_t>(1, std::min<int64_t>(kGemmNC / ops.nr, panels / (4 * pool.size())));
+  const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(kGemmNC / ops.nr, panels / (4 * pool.size())));
   const int64_t tasks = (panels + per_task - 1) / per_task;
   ws.ensure_workers(pool.size());
   for (int w = 0; w < pool.size(); ++w) worker_scratch(ws, w);
   pool.run(tasks, [&](int64_t t, int worker) {
     const int64_t n0 = t * per_task * ops.nr;
     const int64_t n1 = std::min(N, n0 + per_task * ops.nr);
-    ops.columns(a.data, M, K, a.m_pad, W, bias, n0, n1, C + n0, ldc, accumulate,
-                ws.b[worker].data());
+    ops.columns(a.data, M, K, a.m_pad, W, bias, n0, n1, C + n0, ldc, accumulate, ws.b[worker].data());
   });
 }
 
-void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K, const float* A,
-                 int64_t lda, const Weight& W, float* C, int64_t ldc) {
+void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 const Weight& W, float* C, int64_t ldc) {
   // attention's products use a private slice of the worker's scratch for packed A
   const GemmOps& ops = gemm_ops();
   const int64_t m_pad = padded_rows(M);

@@ -31,8 +31,8 @@ struct Weight {
 // Scratch for packed panels; grow-only, owned by the caller (ForwardState) so
 // memory() can account for it.
 struct GemmWorkspace {
-  std::vector<float> a;                // packed A (all rows, all K blocks)
-  std::vector<std::vector<float>> b;   // per worker: one packed B block + bias
+  std::vector<float> a;               // packed A (all rows, all K blocks)
+  std::vector<std::vector<float>> b;  // per worker: one packed B block + bias
   int64_t bytes() const;
   // Sizes `b` for n workers; call before work that runs gemm_serial/gemm_columns on the pool.
   void ensure_workers(int n);
@@ -41,12 +41,12 @@ struct GemmWorkspace {
 // C[m, n] = (accumulate ? C[m, n] : 0) + Σ_k A[m, k]·W(k, n) + bias[n].
 // A is F32 row-major (lda); bias (may be null) has W's dtype; C row-major (ldc).
 // Runs on the pool (threads split columns).
-void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A,
-            int64_t lda, const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate);
+void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+            const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate);
 
 // The same product on the calling thread only (attention's small products).
-void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K, const float* A,
-                 int64_t lda, const Weight& W, float* C, int64_t ldc);
+void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 const Weight& W, float* C, int64_t ldc);
 
 // Packed-A interface: pack once, then compute any column range on any worker
 // (the fused LM head computes vocabulary tiles this way).
@@ -56,8 +56,8 @@ struct PackedA {
 };
 PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda);
 // C[:, 0..n_end-n_begin) = A·W(:, n_begin..n_end); C row-major with ldc.
-void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin,
-                  int64_t n_end, float* C, int64_t ldc);
+void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin, int64_t n_end,
+                  float* C, int64_t ldc);
 
 // dst[i] = float(src[i]) for i < n (vectorised conversion of a stored row).
 void convert_row(const void* src, DType dtype, int64_t n, float* dst);

@@ -36,8 +36,7 @@ void convert(const void* src, DType dtype, int64_t n, float* dst) {
   }
 }
 
-void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add,
-                  const float* bias) {
+void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add, const float* bias) {
   __m256 c[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_ps();

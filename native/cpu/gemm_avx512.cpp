@@ -39,8 +39,7 @@ void convert(const void* src, DType dtype, int64_t n, float* dst) {
 }
 
 // C[MR×NR] (=|+=) Σ_k A[k][i]·B[k][j] (+ bias[j]); one FMA chain per element.
-void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add,
-                  const float* bias) {
+void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, bool add, const float* bias) {
   __m512 c[MR][2];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();

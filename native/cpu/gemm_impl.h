@@ -10,8 +10,8 @@
 inline int64_t std_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Packs panels [p0, p1) of A into the K-blocked panel layout, zero-padding rows >= M.
-static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad,
-                   int64_t p0, int64_t p1) {
+static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0,
+                   int64_t p1) {
   for (int64_t k0 = 0; k0 < K; k0 += dpzo::cpu::kGemmKC) {
     const int64_t kc = std_min(dpzo::cpu::kGemmKC, K - k0);
     for (int64_t p = p0; p < p1; ++p) {
@@ -30,8 +30,8 @@ static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out
 }
 
 // Packs W(k0..k0+kc, n0..n0+nc) into NR-column panels [k][j], zero-padded.
-static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
-                   float* dst, float* row_tmp) {
+static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst,
+                   float* row_tmp) {
   const int es = dpzo::dtype_size(W.dtype);
   const char* base = static_cast<const char*>(W.data);
   const int64_t panels = (nc + NR - 1) / NR;
@@ -60,9 +60,8 @@ static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n
     pack_outin(W, k0, kc, n0 + p * NR, std_min(NR, nc - p * NR), dst + p * kc * NR, row_tmp);
 }
 
-static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad,
-                    const dpzo::cpu::Weight& W, const void* bias, int64_t n0, int64_t n1, float* C,
-                    int64_t ldc, bool accumulate, float* scratch) {
+static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad, const dpzo::cpu::Weight& W,
+                    const void* bias, int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate, float* scratch) {
   using namespace dpzo::cpu;
   float* bpack = scratch;
   float* bias_f = scratch + kGemmKC * kGemmNC;
@@ -96,11 +95,9 @@ static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad,
             } else {
               // edge tile: same kernel on a padded copy, so the arithmetic is identical
               if (add)
-                for (int64_t i = 0; i < in; ++i)
-                  memcpy(tile + i * NR, cp + (m + i) * ldc, jn * sizeof(float));
+                for (int64_t i = 0; i < in; ++i) memcpy(tile + i * NR, cp + (m + i) * ldc, jn * sizeof(float));
               micro_kernel(kc, ap, bp, tile, NR, add, bb);
-              for (int64_t i = 0; i < in; ++i)
-                memcpy(cp + (m + i) * ldc, tile + i * NR, jn * sizeof(float));
+              for (int64_t i = 0; i < in; ++i) memcpy(cp + (m + i) * ldc, tile + i * NR, jn * sizeof(float));
             }
           }
         }

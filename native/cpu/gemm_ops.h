@@ -17,12 +17,10 @@ struct GemmOps {
   int mr, nr;
   // Packs MR-row panels [p0, p1) of A (M×K) into `out` (layout: K blocks of
   // kGemmKC; inside a block, panel p at p·MR·kc, element [k][i]).
-  void (*pack_a)(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad,
-                 int64_t p0, int64_t p1);
+  void (*pack_a)(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0, int64_t p1);
   // C[:, 0..n1-n0) (=|+=) A·W(:, n0..n1) + bias; scratch holds kGemmKC·kGemmNC + kGemmNC floats.
-  void (*columns)(const float* apack, int64_t M, int64_t K, int64_t m_pad, const Weight& W,
-                  const void* bias, int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate,
-                  float* scratch);
+  void (*columns)(const float* apack, int64_t M, int64_t K, int64_t m_pad, const Weight& W, const void* bias,
+                  int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate, float* scratch);
   void (*convert)(const void* src, DType dtype, int64_t n, float* dst);
 };
 

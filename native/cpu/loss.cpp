@@ -50,9 +50,8 @@ void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float
   }
 }
 
-void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E,
-                   const Weight& head, const int32_t* cands, int64_t K, const int32_t* label_idx,
-                   double* nll, float* logits) {
+void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
+                   const int32_t* cands, int64_t K, const int32_t* label_idx, double* nll, float* logits) {
   if (R == 0) return;
   // gather the K candidate rows of the head as an F32 (K, E) operand
   std::vector<float> rows(K * E);
@@ -71,8 +70,8 @@ void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t 
   }
 }
 
-void head_logits(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E,
-                 const Weight& head, int64_t V, float* out) {
+void head_logits(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
+                 int64_t V, float* out) {
   linear(pool, ws, R, V, E, h, E, head, nullptr, out, V, false);
 }
 

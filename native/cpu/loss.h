@@ -14,7 +14,7 @@ namespace cpu {
 constexpr int64_t kVocabTile = 256;  // head columns per task (one packed B block)
 
 struct LossScratch {
-  std::vector<std::vector<float>> tile;  // per worker: (R, kVocabTile) logits of one tile
+  std::vector<std::vector<float>> tile;   // per worker: (R, kVocabTile) logits of one tile
   std::vector<float> tile_max, tile_sum;  // (n_tiles, R): per-tile max and Σexp(z − max)
   std::vector<float> target;              // (R): the target's logit
   int64_t bytes() const;
@@ -27,13 +27,12 @@ void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float
 
 // Candidate-set cross-entropy: z_rk = h_r·head[cands[k]]; nll[r] = log Σ_k
 // exp(z_rk) − z_r,label_idx[r]; logits (R, K) receives z.
-void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E,
-                   const Weight& head, const int32_t* cands, int64_t K, const int32_t* label_idx,
-                   double* nll, float* logits);
+void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
+                   const int32_t* cands, int64_t K, const int32_t* label_idx, double* nll, float* logits);
 
 // out (R, V) = h·headᵀ.
-void head_logits(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E,
-                 const Weight& head, int64_t V, float* out);
+void head_logits(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
+                 int64_t V, float* out);
 
 }  // namespace cpu
 }  // namespace dpzo

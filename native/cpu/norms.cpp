@@ -10,8 +10,8 @@
 namespace dpzo {
 namespace cpu {
 
-void layer_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w,
-                const void* b, DType dtype, double eps, float* out, int64_t ldo) {
+void layer_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w, const void* b,
+                DType dtype, double eps, float* out, int64_t ldo) {
   std::vector<float> wf(n), bf(n, 0.f);
   convert_row(w, dtype, n, wf.data());
   if (b) convert_row(b, dtype, n, bf.data());
@@ -31,8 +31,8 @@ void layer_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64
   });
 }
 
-void rms_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w,
-              DType dtype, double eps, float* out, int64_t ldo) {
+void rms_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w, DType dtype,
+              double eps, float* out, int64_t ldo) {
   std::vector<float> wf(n);
   convert_row(w, dtype, n, wf.data());
   pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1, int) {

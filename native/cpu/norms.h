@@ -10,11 +10,11 @@ namespace dpzo {
 namespace cpu {
 
 // out[r] = (x[r] − mean)/sqrt(var + eps)·w + b   (b may be null); out may alias x.
-void layer_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w,
-                const void* b, DType dtype, double eps, float* out, int64_t ldo);
+void layer_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w, const void* b,
+                DType dtype, double eps, float* out, int64_t ldo);
 // out[r] = x[r]/sqrt(mean(x²) + eps)·w   (Llama's RMSNorm); out may alias x.
-void rms_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w,
-              DType dtype, double eps, float* out, int64_t ldo);
+void rms_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w, DType dtype,
+              double eps, float* out, int64_t ldo);
 
 }  // namespace cpu
 }  // namespace dpzo

@@ -15,8 +15,8 @@
 namespace dpzo {
 namespace perturb_detail {
 
-void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                     const float* coeffs, int n_pairs, float factor) {
+void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs, float factor) {
   int64_t i = 0;
   while (i < n) {
     // the Philox block holding g+i, and the part of it inside this run
@@ -49,9 +49,12 @@ using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const f
 
 RunFn select_kernel() {
   switch (active_isa()) {
-    case Isa::Avx512: return axpy_run_avx512;
-    case Isa::Avx2: return axpy_run_avx2;
-    default: return axpy_run_scalar;
+    case Isa::Avx512:
+      return axpy_run_avx512;
+    case Isa::Avx2:
+      return axpy_run_avx2;
+    default:
+      return axpy_run_scalar;
   }
 }
 
@@ -66,11 +69,10 @@ struct Task {
 
 }  // namespace
 
-void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, ThreadPool& pool, float decay) {
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                     ThreadPool& pool, float decay) {
   if (n_pairs < 0) throw Error(err::kArgument, "axpy_directions: negative number of (seed, coeff) pairs");
-  if (n_pairs > 0 && (!seeds || !coeffs))
-    throw Error(err::kArgument, "axpy_directions: seeds/coeffs pointer is null");
+  if (n_pairs > 0 && (!seeds || !coeffs)) throw Error(err::kArgument, "axpy_directions: seeds/coeffs pointer is null");
   // zero coefficients contribute nothing: drop them; a non-finite one would destroy the weights
   std::vector<uint64_t> s;
   std::vector<float> c;

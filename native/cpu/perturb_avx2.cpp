@@ -94,8 +94,7 @@ inline __m256 log_unit8(__m256i k) {
   ix = _mm256_add_epi32(ix, bcast(0x3f800000u - 0x3f3504f3u));
   __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(ix, 23), bcast(127));
   __m256 f = _mm256_add_ps(
-      _mm256_castsi256_ps(_mm256_add_epi32(_mm256_and_si256(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))),
-      ps(-1.0f));
+      _mm256_castsi256_ps(_mm256_add_epi32(_mm256_and_si256(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))), ps(-1.0f));
   __m256 ef = _mm256_cvtepi32_ps(e);
   __m256 p = _mm256_fmadd_ps(ps(kLogP7), f, ps(kLogP6));
   p = _mm256_fmadd_ps(p, f, ps(kLogP5));
@@ -222,8 +221,8 @@ inline void load32(const void* p, DType dt, __m256 v[4]) {
       v[m] = _mm256_loadu_ps(static_cast<const float*>(p) + 8 * m);
     } else {
       __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + 8 * m));
-      v[m] = dt == DType::F16 ? _mm256_cvtph_ps(h)
-                              : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+      v[m] =
+          dt == DType::F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
   }
 }
@@ -252,8 +251,8 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
 
 }  // namespace
 
-void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                   const float* coeffs, int n_pairs, float factor) {
+void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                   float factor) {
   const Pairs pairs(seeds, coeffs, n_pairs, factor);
   int64_t i = 0;
   if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block

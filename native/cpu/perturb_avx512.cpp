@@ -70,7 +70,8 @@ inline void philox_rounds(const RoundKeys& rk, Philox8x64& a, Philox8x64& b) {
 // Philox4x32-10 of counters (b+i, 0, 0) for i < 16; lane i of x[j] = word j of block b+i.
 inline void philox16(const RoundKeys& rk, uint64_t b, __m512i x[4]) {
   // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
-  const __m512i blo = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m512i blo =
+      _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
   const __m512i bhi = _mm512_add_epi64(blo, _mm512_set1_epi64(8));
   Philox8x64 a{blo, _mm512_srli_epi64(blo, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
   Philox8x64 h{bhi, _mm512_srli_epi64(bhi, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
@@ -92,8 +93,7 @@ inline __m512 log_unit16(__m512i k) {
   ix = _mm512_add_epi32(ix, bcast(0x3f800000u - 0x3f3504f3u));
   __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(ix, 23), bcast(127));
   __m512 f = _mm512_add_ps(
-      _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))),
-      ps(-1.0f));
+      _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))), ps(-1.0f));
   __m512 ef = _mm512_cvtepi32_ps(e);
   __m512 p = _mm512_fmadd_ps(ps(kLogP7), f, ps(kLogP6));
   p = _mm512_fmadd_ps(p, f, ps(kLogP5));
@@ -206,8 +206,8 @@ inline __m256i to_f16(__m512 v) {
   __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512i u = _mm512_castps_si512(v);
   __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  __m256i nan_h = _mm512_cvtepi32_epi16(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), bcast(0x8000u)),
-                                                        bcast(0x7e00u)));
+  __m256i nan_h = _mm512_cvtepi32_epi16(
+      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), bcast(0x8000u)), bcast(0x7e00u)));
   return _mm256_mask_mov_epi16(h, nan, nan_h);
 }
 
@@ -217,8 +217,8 @@ inline void load64(const void* p, DType dt, __m512 v[4]) {
       v[m] = _mm512_loadu_ps(static_cast<const float*>(p) + 16 * m);
     } else {
       __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(p) + 16 * m));
-      v[m] = dt == DType::F16 ? _mm512_cvtph_ps(h)
-                              : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      v[m] =
+          dt == DType::F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
   }
 }
@@ -248,8 +248,8 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
 
 }  // namespace
 
-void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds,
-                     const float* coeffs, int n_pairs, float factor) {
+void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs, float factor) {
   const Pairs pairs(seeds, coeffs, n_pairs, factor);
   int64_t i = 0;
   // head: up to the first Philox block boundary, plus the rest of that group

@@ -22,8 +22,8 @@ void RopeTable::ensure(int64_t n_positions, int64_t head_dim, double rope_theta)
     }
 }
 
-void apply_rope(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T,
-                const int32_t* pos, int64_t col0, int64_t n_heads, int64_t head_dim) {
+void apply_rope(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T, const int32_t* pos,
+                int64_t col0, int64_t n_heads, int64_t head_dim) {
   const int64_t half = head_dim / 2;
   pool.parallel_for(T, 32, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) {

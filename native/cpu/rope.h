@@ -20,8 +20,8 @@ struct RopeTable {
 // For each token t (row t of `x`, row stride ld) at position pos[t], rotates
 // n_heads heads of head_dim starting at column col0: (a, b) halves →
 // (a·cos − b·sin, b·cos + a·sin).
-void apply_rope(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T,
-                const int32_t* pos, int64_t col0, int64_t n_heads, int64_t head_dim);
+void apply_rope(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T, const int32_t* pos,
+                int64_t col0, int64_t n_heads, int64_t head_dim);
 
 }  // namespace cpu
 }  // namespace dpzo

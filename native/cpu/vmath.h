@@ -10,9 +10,9 @@ namespace cpu {
 
 struct VmathOps {
   const char* name;
-  void (*gelu_tanh)(float* x, int64_t n);                   // x·σ(2u), u = √(2/π)(x + 0.044715x³)
+  void (*gelu_tanh)(float* x, int64_t n);                     // x·σ(2u), u = √(2/π)(x + 0.044715x³)
   void (*silu_mul)(float* gate, const float* up, int64_t n);  // gate = silu(gate)·up
-  void (*softmax)(float* x, int64_t n);                     // in place, max-subtracted
+  void (*softmax)(float* x, int64_t n);                       // in place, max-subtracted
   // max over x[0..n) and Σ exp(x - max), for the online log-sum-exp
   void (*max_sumexp)(const float* x, int64_t n, float* max_out, float* sum_out);
 };

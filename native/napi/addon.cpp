@@ -90,7 +90,8 @@ Napi::Value GemmBench(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     auto dim = [&](int i, const char* what) {
       double d = read_number(info[i], what);
-      if (d < 1 || d > 65536 || d != static_cast<int64_t>(d)) throw Error(err::kArgument, std::string(what) + " must be an integer in [1, 65536]");
+      if (d < 1 || d > 65536 || d != static_cast<int64_t>(d))
+        throw Error(err::kArgument, std::string(what) + " must be an integer in [1, 65536]");
       return static_cast<int64_t>(d);
     };
     int64_t m = dim(0, "m"), n = dim(1, "n"), k = dim(2, "k");

@@ -44,11 +44,10 @@ int64_t read_int(const Napi::Value& v, const char* what, int64_t min, int64_t ma
   if (!v.IsNumber()) throw Error(err::kArgument, std::string(what) + " must be an integer");
   // read as a double: Int32Value() would wrap 2^32 + 1 to 1
   double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d))
-    throw Error(err::kArgument, std::string(what) + " must be an integer");
+  if (!std::isfinite(d) || d != std::floor(d)) throw Error(err::kArgument, std::string(what) + " must be an integer");
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
-    throw Error(err::kArgument, std::string(what) + " must be in [" + std::to_string(min) + ", " + std::to_string(max) +
-                                    "]");
+    throw Error(err::kArgument,
+                std::string(what) + " must be in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   return static_cast<int64_t>(d);
 }
 

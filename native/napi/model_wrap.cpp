@@ -55,8 +55,7 @@ PackedBatch read_batch(const Napi::Object& o, bool need_labels) {
 // lock and a CancelToken for its duration, and resolves through `convert`.
 template <class R>
 Napi::Value start_op(Napi::Env env, const char* name, Napi::Object self, std::shared_ptr<ModelHandle> h,
-                     std::function<R(Model&, const CancelToken*)> work,
-                     typename PromiseWorker<R>::Convert convert) {
+                     std::function<R(Model&, const CancelToken*)> work, typename PromiseWorker<R>::Convert convert) {
   auto token = new_token(*h);
   return PromiseWorker<R>::Start(
       env, name,
@@ -112,11 +111,11 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       env, "NativeModel",
       {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
        InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
-       InstanceMethod("decay", &ModelWrap::Decay),
-       InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss), InstanceMethod("logits", &ModelWrap::Logits),
-       InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
-       InstanceMethod("weightsHash", &ModelWrap::WeightsHash), InstanceMethod("memory", &ModelWrap::Memory),
-       InstanceMethod("cancel", &ModelWrap::Cancel), InstanceMethod("dispose", &ModelWrap::Dispose)});
+       InstanceMethod("decay", &ModelWrap::Decay), InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
+       InstanceMethod("logits", &ModelWrap::Logits), InstanceMethod("generate", &ModelWrap::Generate),
+       InstanceMethod("save", &ModelWrap::Save), InstanceMethod("weightsHash", &ModelWrap::WeightsHash),
+       InstanceMethod("memory", &ModelWrap::Memory), InstanceMethod("cancel", &ModelWrap::Cancel),
+       InstanceMethod("dispose", &ModelWrap::Dispose)});
   g_ctor = new Napi::FunctionReference(Napi::Persistent(f));
   return f;
 }
@@ -179,7 +178,8 @@ Napi::Value ModelWrap::GetParameter(const Napi::CallbackInfo& info) {
     // never wait on the JS thread for a running op (it may be a whole forward): say so instead
     std::unique_lock<std::mutex> lk(h->op_mutex, std::try_to_lock);
     if (!lk.owns_lock())
-      throw Error(err::kBusy, "getParameter('" + name + "'): a native operation is running on this model; await it first");
+      throw Error(err::kBusy,
+                  "getParameter('" + name + "'): a native operation is running on this model; await it first");
     return to_typed<Napi::Float32Array>(env, h->model->get_parameter(name));
   });
 }
@@ -199,8 +199,7 @@ Napi::Value ModelWrap::Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = handle(env);
   return guard(env, [&]() -> Napi::Value {
-    if (!info[0].IsArray() || !info[1].IsArray())
-      throw Error(err::kArgument, "update(seeds, coeffs) takes two arrays");
+    if (!info[0].IsArray() || !info[1].IsArray()) throw Error(err::kArgument, "update(seeds, coeffs) takes two arrays");
     auto sa = info[0].As<Napi::Array>();
     auto ca = info[1].As<Napi::Array>();
     if (sa.Length() != ca.Length()) throw Error(err::kArgument, "update: seeds and coeffs differ in length");
@@ -247,7 +246,8 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
           throw Error(err::kArgument, "perExampleLoss: at must be { seeds: [], coeffs: [] }");
         auto sa = at.Get("seeds").As<Napi::Array>();
         auto ca = at.Get("coeffs").As<Napi::Array>();
-        if (sa.Length() != ca.Length()) throw Error(err::kArgument, "perExampleLoss: at.seeds and at.coeffs differ in length");
+        if (sa.Length() != ca.Length())
+          throw Error(err::kArgument, "perExampleLoss: at.seeds and at.coeffs differ in length");
         for (uint32_t i = 0; i < sa.Length(); ++i) {
           opts->at_seeds.push_back(read_seed(sa.Get(i), "at.seeds[i]"));
           opts->at_coeffs.push_back(static_cast<float>(read_number(ca.Get(i), "at.coeffs[i]")));
@@ -261,7 +261,8 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
           Napi::Object o = Napi::Object::New(e);
           o.Set("loss", to_typed<Napi::Float64Array>(e, r.loss));
           o.Set("targets", to_typed<Napi::Int32Array>(e, r.targets));
-          if (!r.candidate_logits.empty()) o.Set("candidateLogits", to_typed<Napi::Float32Array>(e, r.candidate_logits));
+          if (!r.candidate_logits.empty())
+            o.Set("candidateLogits", to_typed<Napi::Float32Array>(e, r.candidate_logits));
           return o;
         });
   });
@@ -291,9 +292,7 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
     int32_t eos = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
     return start_op<std::vector<int32_t>>(
         env, "dpzo.generate", Value(), h,
-        [prompt, n, eos](Model& m, const CancelToken* c) {
-          return m.generate(*prompt, static_cast<int>(n), eos, c);
-        },
+        [prompt, n, eos](Model& m, const CancelToken* c) { return m.generate(*prompt, static_cast<int>(n), eos, c); },
         [](Napi::Env e, std::vector<int32_t>& r) -> Napi::Value { return to_typed<Napi::Int32Array>(e, r); });
   });
 }

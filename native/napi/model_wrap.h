@@ -1,6 +1,12 @@
 // defines: ModelWrap, the JS class over dpzo::Model. Long calls are
-// PromiseWorkers; one native op runs at a time per model (op_mutex_), and
-// cancel() flags every in-flight op's CancelToken.
+// PromiseWorkers and cancel() flags every in-flight op's CancelToken.
+// Serialisation: the authority is the JS queue of lib/model/model.ts
+// (NativeBackedModel.enqueue), which starts one op per model at a time, in call
+// order, and can drop a queued op on abort before it starts. op_mutex is only
+// the safety net for callers of the raw addon, so that no two ops race on the
+// weights; under the queue it is never contended. An op that finds it held waits in its worker thread
+// (never on the JS thread); getParameter, which runs on the JS thread, fails
+// with ERR_BUSY instead.
 #pragma once
 #include <napi.h>
 

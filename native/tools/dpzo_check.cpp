@@ -71,12 +71,16 @@ double ulp_err(float approx, long double exact) {
 }
 
 int mode_philox() {
-  struct Kat { uint32_t ctr[4], key[2], want[4]; };
+  struct Kat {
+    uint32_t ctr[4], key[2], want[4];
+  };
   const Kat kats[] = {
       {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
-      {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu},
+      {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+       {0xffffffffu, 0xffffffffu},
        {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
-      {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u},
+      {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u},
+       {0xa4093822u, 0x299f31d0u},
        {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
   };
   bool all = true;
@@ -86,9 +90,9 @@ int mode_philox() {
     philox4x32_10(kats[i].ctr, kats[i].key, out);
     bool ok = std::equal(out, out + 4, kats[i].want);
     all = all && ok;
-    std::printf("%s{\"got\":\"%08x %08x %08x %08x\",\"want\":\"%08x %08x %08x %08x\",\"ok\":%s}", i ? "," : "",
-                out[0], out[1], out[2], out[3], kats[i].want[0], kats[i].want[1], kats[i].want[2],
-                kats[i].want[3], ok ? "true" : "false");
+    std::printf("%s{\"got\":\"%08x %08x %08x %08x\",\"want\":\"%08x %08x %08x %08x\",\"ok\":%s}", i ? "," : "", out[0],
+                out[1], out[2], out[3], kats[i].want[0], kats[i].want[1], kats[i].want[2], kats[i].want[3],
+                ok ? "true" : "false");
   }
   std::printf("],\"ok\":%s}\n", all ? "true" : "false");
   return all ? 0 : 1;
@@ -117,14 +121,23 @@ int mode_accuracy() {
     const long double lg = std::log(u);
     float l = dir_log_unit(k);
     double e = ulp_err(l, lg);
-    if (e > log_max) { log_max = e; log_arg = k; }
+    if (e > log_max) {
+      log_max = e;
+      log_arg = k;
+    }
     float s, c;
     dir_sincos_turn(k, &s, &c);
     const long double sx = std::sin(two_pi * u), cx = std::cos(two_pi * u);
     e = ulp_err(s, sx);
-    if (e > sin_max) { sin_max = e; sin_arg = k; }
+    if (e > sin_max) {
+      sin_max = e;
+      sin_arg = k;
+    }
     e = ulp_err(c, cx);
-    if (e > cos_max) { cos_max = e; cos_arg = k; }
+    if (e > cos_max) {
+      cos_max = e;
+      cos_arg = k;
+    }
     // z = r·cos: error relative to r (the pair's radius), in units of 2^-24·r
     const long double r = std::sqrt(-2 * lg);
     const float rf = sqrt32(mul32(l, -2.0f));
@@ -133,11 +146,12 @@ int mode_accuracy() {
     e = static_cast<double>(std::fabs(static_cast<long double>(mul32(rf, s)) - r * sx) / (r * std::ldexp(1.0L, -24)));
     z_max = std::max(z_max, e);
   }
-  std::printf("{\"mode\":\"accuracy\",\"inputs\":%u,\"log_max_ulp\":%.4f,\"log_worst_k\":%u,"
-              "\"sin_max_ulp\":%.4f,\"sin_worst_k\":%u,\"cos_max_ulp\":%.4f,\"cos_worst_k\":%u,"
-              "\"z_max_err_in_2^-24_r\":%.4f,\"ok\":%s}\n",
-              1u << 23, log_max, log_arg, sin_max, sin_arg, cos_max, cos_arg, z_max,
-              (log_max <= 2 && sin_max <= 2 && cos_max <= 2) ? "true" : "false");
+  std::printf(
+      "{\"mode\":\"accuracy\",\"inputs\":%u,\"log_max_ulp\":%.4f,\"log_worst_k\":%u,"
+      "\"sin_max_ulp\":%.4f,\"sin_worst_k\":%u,\"cos_max_ulp\":%.4f,\"cos_worst_k\":%u,"
+      "\"z_max_err_in_2^-24_r\":%.4f,\"ok\":%s}\n",
+      1u << 23, log_max, log_arg, sin_max, sin_arg, cos_max, cos_arg, z_max,
+      (log_max <= 2 && sin_max <= 2 && cos_max <= 2) ? "true" : "false");
   return (log_max <= 2 && sin_max <= 2 && cos_max <= 2) ? 0 : 1;
 }
 
@@ -162,34 +176,35 @@ int mode_isa() {
     for (uint64_t g0 : g0s) {
       for (int64_t n : ns) {
         for (int pairs = 0; pairs <= 3; ++pairs) {
-         for (float factor : {1.0f, 0.9921875f, 0.3f}) {
-          if (pairs == 0 && factor == 1.0f) continue;
-          std::vector<float> init(static_cast<size_t>(n));
-          for (auto& v : init) {
-            lcg = lcg * 1664525u + 1013904223u;
-            v = static_cast<float>(static_cast<int32_t>(lcg)) * 1e-11f;
-          }
-          // special weights: ±0, ±inf, subnormals, values at the F16 overflow and subnormal edges
-          const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, 1e-40f, -3e-39f, 65504.0f, 65519.0f,
-                                   -65520.0f, 6.0e-8f, 2.98e-8f, 1e-3f, 3.0e38f, NAN, -NAN};
-          for (size_t j = 0; j < sizeof(special) / sizeof(float); ++j)
-            if (init.size() > 2 * j + 1) init[2 * j + 1] = special[j];
-          std::vector<std::vector<uint8_t>> out;
-          for (auto& kr : kernels) {
-            std::vector<uint8_t> buf(static_cast<size_t>(n * dtype_size(dt)));
-            for (int64_t i = 0; i < n; ++i) perturb_detail::store_elem(buf.data(), dt, i, init[static_cast<size_t>(i)]);
-            kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs, factor);
-            out.push_back(std::move(buf));
-          }
-          ++runs;
-          for (size_t j = 1; j < out.size(); ++j)
-            if (out[j] != out[0]) {
-              if (mismatches < 5)
-                std::fprintf(stderr, "mismatch %s vs scalar: dtype %s g0 %" PRIu64 " n %" PRId64 " pairs %d\n",
-                             kernels[j].first, dtype_name(dt), g0, n, pairs);
-              ++mismatches;
+          for (float factor : {1.0f, 0.9921875f, 0.3f}) {
+            if (pairs == 0 && factor == 1.0f) continue;
+            std::vector<float> init(static_cast<size_t>(n));
+            for (auto& v : init) {
+              lcg = lcg * 1664525u + 1013904223u;
+              v = static_cast<float>(static_cast<int32_t>(lcg)) * 1e-11f;
             }
-         }
+            // special weights: ±0, ±inf, subnormals, values at the F16 overflow and subnormal edges
+            const float special[] = {0.0f,      -0.0f,   INFINITY, -INFINITY, 1e-40f,  -3e-39f, 65504.0f, 65519.0f,
+                                     -65520.0f, 6.0e-8f, 2.98e-8f, 1e-3f,     3.0e38f, NAN,     -NAN};
+            for (size_t j = 0; j < sizeof(special) / sizeof(float); ++j)
+              if (init.size() > 2 * j + 1) init[2 * j + 1] = special[j];
+            std::vector<std::vector<uint8_t>> out;
+            for (auto& kr : kernels) {
+              std::vector<uint8_t> buf(static_cast<size_t>(n * dtype_size(dt)));
+              for (int64_t i = 0; i < n; ++i)
+                perturb_detail::store_elem(buf.data(), dt, i, init[static_cast<size_t>(i)]);
+              kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs, factor);
+              out.push_back(std::move(buf));
+            }
+            ++runs;
+            for (size_t j = 1; j < out.size(); ++j)
+              if (out[j] != out[0]) {
+                if (mismatches < 5)
+                  std::fprintf(stderr, "mismatch %s vs scalar: dtype %s g0 %" PRIu64 " n %" PRId64 " pairs %d\n",
+                               kernels[j].first, dtype_name(dt), g0, n, pairs);
+                ++mismatches;
+              }
+          }
         }
       }
     }
@@ -211,9 +226,7 @@ std::string json_escape(const std::string& s) {
   return o;
 }
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 double process_cpu_seconds() {
   timespec t;
@@ -259,8 +272,8 @@ int mode_bench(const std::map<std::string, std::string>& f) {
   if (which == "f16" || which == "all") dts.push_back(DType::F16);
   if (dts.empty()) throw Error(err::kArgument, "dpzo_check: --dtype must be f32, bf16, f16 or all");
   ThreadPool probe(threads);
-  std::printf("{\"mode\":\"perturb-bench\",\"n\":%" PRId64 ",\"threads\":%d,\"pairs\":%d,\"isa\":\"%s\",\"cpu\":[",
-              n, probe.size(), pairs, direction_isa());
+  std::printf("{\"mode\":\"perturb-bench\",\"n\":%" PRId64 ",\"threads\":%d,\"pairs\":%d,\"isa\":\"%s\",\"cpu\":[", n,
+              probe.size(), pairs, direction_isa());
   for (size_t i = 0; i < dts.size(); ++i) {
     BenchResult b = bench_cpu(dts[i], n, threads, pairs, reps);
     std::printf("%s{\"dtype\":\"%s\",\"elements_per_s\":%.4g,\"GB_per_s\":%.3g,\"cpu_time_elements_per_s\":%.4g}",
@@ -318,8 +331,10 @@ int mode_bench(const std::map<std::string, std::string>& f) {
     }
     cuda::device_free(w);
     std::printf(",\"cuda\":{\"device\":\"%s\",\"direction_elements\":%" PRId64 ",\"differing\":%" PRId64
-                ",\"max_ulp_diff\":%" PRId64 ",\"axpy_bitwise_equal\":%s,\"f32_elements_per_s\":%.4g,\"GB_per_s\":%.4g}",
-                json_escape(cuda::device_name()).c_str(), m, differ, max_ulp, axpy_equal ? "true" : "false", best, best * 8 / 1e9);
+                ",\"max_ulp_diff\":%" PRId64
+                ",\"axpy_bitwise_equal\":%s,\"f32_elements_per_s\":%.4g,\"GB_per_s\":%.4g}",
+                json_escape(cuda::device_name()).c_str(), m, differ, max_ulp, axpy_equal ? "true" : "false", best,
+                best * 8 / 1e9);
   } else {
     std::printf(",\"cuda\":null");
   }
@@ -333,8 +348,9 @@ int mode_bench(const std::map<std::string, std::string>& f) {
 int main(int argc, char** argv) {
   try {
     if (argc < 2) {
-      std::fprintf(stderr, "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
-                           "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]\n");
+      std::fprintf(stderr,
+                   "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
+                   "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]\n");
       return 2;
     }
     const std::string mode = argv[1];

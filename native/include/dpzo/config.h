@@ -16,17 +16,17 @@ enum class Activation : int { GELU_TANH = 0, GELU = 1, RELU = 2, SILU = 3 };
 // Hugging Face's config attribute names where one exists.
 struct ModelConfig {
   Family family = Family::LLAMA;
-  std::string model_type;       // as in config.json
+  std::string model_type;  // as in config.json
   int64_t vocab_size = 0;
-  int64_t hidden_size = 0;      // gpt2 n_embd, opt hidden_size, llama hidden_size
-  int64_t num_layers = 0;       // gpt2 n_layer, opt/llama num_hidden_layers
-  int64_t num_heads = 0;        // gpt2 n_head, opt/llama num_attention_heads
-  int64_t num_kv_heads = 0;     // llama num_key_value_heads (default num_heads); = num_heads elsewhere
-  int64_t head_dim = 0;         // llama head_dim (default hidden/heads)
+  int64_t hidden_size = 0;        // gpt2 n_embd, opt hidden_size, llama hidden_size
+  int64_t num_layers = 0;         // gpt2 n_layer, opt/llama num_hidden_layers
+  int64_t num_heads = 0;          // gpt2 n_head, opt/llama num_attention_heads
+  int64_t num_kv_heads = 0;       // llama num_key_value_heads (default num_heads); = num_heads elsewhere
+  int64_t head_dim = 0;           // llama head_dim (default hidden/heads)
   int64_t intermediate_size = 0;  // gpt2 n_inner (default 4*hidden), opt ffn_dim, llama intermediate_size
-  int64_t max_positions = 0;    // gpt2 n_positions, opt/llama max_position_embeddings
-  double norm_eps = 1e-5;       // gpt2 layer_norm_epsilon, llama rms_norm_eps; opt 1e-5
-  double rope_theta = 10000.0;  // llama only
+  int64_t max_positions = 0;      // gpt2 n_positions, opt/llama max_position_embeddings
+  double norm_eps = 1e-5;         // gpt2 layer_norm_epsilon, llama rms_norm_eps; opt 1e-5
+  double rope_theta = 10000.0;    // llama only
   bool tie_word_embeddings = true;
   bool attention_bias = false;  // llama: q/k/v/o bias (attention_bias); qwen2-style qkv-only bias detected from file
   bool qkv_bias_only = false;   // llama: bias on q,k,v but not o (Qwen2)
@@ -34,9 +34,9 @@ struct ModelConfig {
   Activation activation = Activation::SILU;
   // OPT
   bool do_layer_norm_before = true;
-  int64_t word_embed_proj_dim = 0;  // == hidden_size unless project_in/out exist
+  int64_t word_embed_proj_dim = 0;   // == hidden_size unless project_in/out exist
   bool opt_final_layer_norm = true;  // OPTDecoder.final_layer_norm present
-  int64_t position_offset = 0;  // OPT learned positions are offset by 2
+  int64_t position_offset = 0;       // OPT learned positions are offset by 2
   // token ids (−1 when absent)
   int64_t bos_token_id = -1;
   int64_t eos_token_id = -1;

@@ -90,7 +90,10 @@ DPZO_HD float f16_to_f32(uint16_t h) {
     if (m == 0) return bits_f32(sign);
     // subnormal: normalise
     int k = -1;
-    do { k++; m <<= 1; } while ((m & 0x400u) == 0);
+    do {
+      k++;
+      m <<= 1;
+    } while ((m & 0x400u) == 0);
     m &= 0x3ffu;
     return bits_f32(sign | ((112u - k) << 23) | (m << 13));
   }

@@ -34,12 +34,12 @@ int64_t dim_size(Dim d, const ModelConfig& c);
 // When a tensor is in the checkpoint.
 enum class When : uint8_t {
   Always,
-  Untied,      // the LM head, when not tied to the embedding
-  Projected,   // opt project_in/out: word_embed_proj_dim != hidden_size
-  FinalNorm,   // opt: final_layer_norm (pre-LN and not removed)
-  AttnBias,    // attention_bias (opt enable_bias): every attention projection's bias
-  QkvBias,     // q/k/v bias: attention_bias or Qwen2-style qkv-only
-  MlpBias,     // mlp_bias (opt enable_bias)
+  Untied,     // the LM head, when not tied to the embedding
+  Projected,  // opt project_in/out: word_embed_proj_dim != hidden_size
+  FinalNorm,  // opt: final_layer_norm (pre-LN and not removed)
+  AttnBias,   // attention_bias (opt enable_bias): every attention projection's bias
+  QkvBias,    // q/k/v bias: attention_bias or Qwen2-style qkv-only
+  MlpBias,    // mlp_bias (opt enable_bias)
 };
 bool tensor_present(When w, const ModelConfig& c);
 
@@ -48,7 +48,7 @@ struct GlobalTensor {
   int rank;
   Dim shape[2];
   When when;
-  WeightView ModelWeights::*slot;
+  WeightView ModelWeights::* slot;
 };
 
 struct LayerTensor {
@@ -56,7 +56,7 @@ struct LayerTensor {
   int rank;
   Dim shape[2];
   When when;
-  WeightView LayerWeights::*slot;
+  WeightView LayerWeights::* slot;
 };
 
 struct FamilySpec {

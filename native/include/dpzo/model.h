@@ -25,16 +25,16 @@ struct TensorInfo {
   std::string file_name;       // name as found in the file (gpt2 may lack "transformer.")
   std::vector<int64_t> shape;  // Hugging Face shape, as stored
   int64_t numel = 0;
-  int64_t offset = 0;          // element offset into Model::data() (model dtype elements)
+  int64_t offset = 0;  // element offset into Model::data() (model dtype elements)
   bool trainable = false;
   int64_t global_offset = -1;  // first global index g in the trainable space; -1 if frozen
   void* data = nullptr;        // = (char*)Model::data() + offset * dtype_size
 };
 
 struct LoadOptions {
-  int threads = 0;                     // 0 = hardware concurrency
-  int dtype = -1;                      // -1 = as stored in the file; else a DType to convert to
-  std::vector<std::string> trainable;  // name patterns ('*' wildcard, or a plain substring); empty = all
+  int threads = 0;                          // 0 = hardware concurrency
+  int dtype = -1;                           // -1 = as stored in the file; else a DType to convert to
+  std::vector<std::string> trainable;       // name patterns ('*' wildcard, or a plain substring); empty = all
   const BackendFactory* backend = nullptr;  // from select_backend(); null = the CPU backend
 };
 
@@ -76,10 +76,8 @@ class Model {
 
   // The forward, through the backend (dpzo/backend.h).
   LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts, const CancelToken* cancel);
-  std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
-                            const CancelToken* cancel);
-  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
-                                const CancelToken* cancel);
+  std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions, const CancelToken* cancel);
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id, const CancelToken* cancel);
 
   // A copy of a tensor in float32, in its Hugging Face shape/order.
   std::vector<float> get_parameter(const std::string& name) const;

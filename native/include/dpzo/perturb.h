@@ -28,8 +28,8 @@ struct Segment {
 // store. With f = 1 this is the plain axpy, bit for bit as before the decay
 // was fused; for F32 it equals an axpy followed by a separate θ ← f·θ pass.
 // Bitwise independent of the thread count.
-void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, ThreadPool& pool, float decay = 1.0f);
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                     ThreadPool& pool, float decay = 1.0f);
 
 // θ ← factor·θ for every element of every segment marked decay (decoupled weight decay);
 // F16/BF16 rounded to nearest even on store. Bitwise independent of threads.

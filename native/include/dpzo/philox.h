@@ -37,11 +37,10 @@ constexpr float kLogP0 = 0.333333290305f, kLogP1 = -0.250008462131f, kLogP2 = 0.
 constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -0.000212194440055f;
 // sin(2πr) = r (2π + r^2 S(r^2)), |r| <= 1/8; 2π = hi + lo; rel. error of the fit 5e-12
 constexpr float kTwoPiHi = 6.2831854820251465f, kTwoPiLo = -1.74845560007e-7f;
-constexpr float kSin3 = -41.3417021766f, kSin5 = 81.6052100685f, kSin7 = -76.698323822f,
-                kSin9 = 41.4858521774f;
+constexpr float kSin3 = -41.3417021766f, kSin5 = 81.6052100685f, kSin7 = -76.698323822f, kSin9 = 41.4858521774f;
 // cos(2πr) = 1 + r^2 C(r^2), |r| <= 1/8; rel. error of the fit 9e-14
-constexpr float kCos2 = -19.739208802f, kCos4 = 64.9393938569f, kCos6 = -85.4567686784f,
-                kCos8 = 60.2384231582f, kCos10 = -26.0637014411f;
+constexpr float kCos2 = -19.739208802f, kCos4 = 64.9393938569f, kCos6 = -85.4567686784f, kCos8 = 60.2384231582f,
+                kCos10 = -26.0637014411f;
 constexpr float kTwoM24 = 5.9604644775390625e-8f;  // 2^-24
 }  // namespace dirc
 
@@ -122,10 +121,10 @@ DPZO_HD float dir_log_unit(uint32_t k) {
   p = fma32(p, f, kLogP2);
   p = fma32(p, f, kLogP1);
   p = fma32(p, f, kLogP0);
-  float w = fma32(f, p, -0.5f);          // f P(f) - 1/2
-  float y = mul32(mul32(f, f), w);       // ln(1+f) - f
+  float w = fma32(f, p, -0.5f);     // f P(f) - 1/2
+  float y = mul32(mul32(f, f), w);  // ln(1+f) - f
   float lo = fma32(ef, kLn2Lo, y);
-  float hi = fma32(ef, kLn2Hi, f);       // exact when e*ln2_hi and f nearly cancel
+  float hi = fma32(ef, kLn2Hi, f);  // exact when e*ln2_hi and f nearly cancel
   return add32(hi, lo);
 }
 

@@ -26,8 +26,7 @@ class ThreadPool {
   // returns when all are done. Exceptions from fn are rethrown (the first one).
   void run(int64_t n_tasks, const std::function<void(int64_t task, int worker)>& fn);
   // Splits [0, n) into contiguous chunks of at least `grain`, one call per chunk.
-  void parallel_for(int64_t n, int64_t grain,
-                    const std::function<void(int64_t begin, int64_t end, int worker)>& fn);
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end, int worker)>& fn);
 
  private:
   void worker_loop(int id);
