@@ -15,6 +15,7 @@ import type { Model } from '../model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
+import { claimModel, recordRelease } from './model-history.js';
 import { type TrainOptions, type TrainPlan, makePlan, planRelease } from './options.js';
 import { replayTrajectory } from './replay.js';
 import { type PrivateTotals, type StopReason, type TrainReport, buildReport } from './report.js';
@@ -203,6 +204,7 @@ export class DPZOTrainer {
     } else if (o.eval && !o.evalPublic) {
       warn('the evaluation set is not declared public: metrics computed on private data are outside the differential privacy guarantee');
     }
+    claimModel(model, this);
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
     const evalOpts: EvalOptions = {
       maxExamples: o.evalMaxExamples,
@@ -278,6 +280,8 @@ export class DPZOTrainer {
         await yieldToEventLoop();
       }
     } finally {
+      // the weights now carry every release of this ledger (replayed or made here), even when a step failed
+      if (run.ledger.length > 0) recordRelease(model, this, run.ledger.length, run.dir ?? 'a run without a directory');
       await run.close();
     }
 

@@ -205,3 +205,22 @@ describe('an output directory that cannot be created (10.13)', () => {
   });
   // EACCES / EROFS read the same way; not reproducible here when the tests run as root (chmod is ignored)
 });
+
+describe('a model remembers its privacy history (11.6)', () => {
+  it('a second trainer on a trained model object is refused; the first may continue; a fresh model is fine', async () => {
+    const model = new FakeModel(8);
+    const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
+    const o = { train, epsilon: 4, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 3, lr: 0.01, clip: 1, zoEps: 1e-2 };
+    const first = new DPZOTrainer(model, o);
+    await first.train();
+    await expect(new DPZOTrainer(model, { ...o, epsilon: 8 }).train()).rejects.toMatchObject({
+      code: 'ERR_TRAIN_OPTION',
+      message: expect.stringMatching(/already took 3 private update/),
+    });
+    await expect(new DPZOTrainer(model, { ...o, runDir: join(tmp.dir, 'history-run') }).train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION' });
+    expect(existsSync(join(tmp.dir, 'history-run'))).toBe(false);
+    // the first trainer continues its own ledger (nothing more to release: its steps are done)
+    expect((await first.train()).steps).toBe(3);
+    expect((await new DPZOTrainer(new FakeModel(8), o).train()).steps).toBe(3);
+  });
+});
