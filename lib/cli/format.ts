@@ -33,12 +33,19 @@ export function noiseText(p: TrainPlan): string {
     : `laplace, b = ${fmt(p.laplaceScale)}`;
 }
 
+/** q and B, and N only when the run treats it as public (then it says so, once per table). */
+function samplingText(p: TrainPlan): string {
+  return p.datasetSize === undefined
+    ? `Poisson, q = ${fmt(p.sampleRate)} fixed a priori, divisor B = ${p.expectedBatch} (N is not used)`
+    : `Poisson, q = ${fmt(p.sampleRate)} = B/N (expected batch ${p.expectedBatch} of N = ${p.datasetSize}; N is treated as public: use --sample-rate to keep it private)`;
+}
+
 export function planRows(p: TrainPlan, numTrainable?: number): [string, string][] {
   return [
     ['budget', `ε = ${p.budget.epsilon}, δ = ${p.budget.delta} (${p.accountant.toUpperCase()} accountant)`],
     ['noise', `${noiseText(p)}${p.calibrated ? ', calibrated' : ''}`],
     ['predicted ε', `${fmt(p.predictedEpsilon)} after ${p.steps} steps`],
-    ['sampling', `Poisson, q = ${fmt(p.sampleRate)} (expected batch ${p.expectedBatch} of ${p.datasetSize})`],
+    ['sampling', samplingText(p)],
     ['step', `${p.directions} direction(s), ε_zo = ${p.zoEps}, clip C = ${p.clip} (${p.mechanism === 'gaussian' ? 'L2' : 'L1'})`],
     ['learning rate', `${p.lr} ${p.schedule}${p.warmupSteps ? `, ${p.warmupSteps} warmup steps` : ''}`],
     ...(numTrainable !== undefined ? ([['trainable', numTrainable.toLocaleString('en-US') + ' parameters']] as [string, string][]) : []),
@@ -61,7 +68,7 @@ export function reportRows(r: TrainReport): [string, string][] {
     ],
     ['budget', `ε = ${r.budget.epsilon}, δ = ${r.budget.delta}`],
     ['noise', noiseText(r.plan)],
-    ['sampling', `q = ${fmt(r.plan.sampleRate)} (expected batch ${r.plan.expectedBatch} of ${r.plan.datasetSize})`],
+    ['sampling', samplingText(r.plan)],
   ];
   if (r.evalBefore) {
     rows.push(['before', evalText(r.evalBefore)]);

@@ -85,7 +85,24 @@ export const RUN_FIELDS = {
   mechanism: field(z.enum(['gaussian', 'laplace']), flag('--mechanism <m>', 'noise mechanism'), { train: true, default: 'gaussian' }),
   noiseMultiplier: field(num.positive(), flag('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget)', 'number'), { train: true }),
   laplaceScale: field(num.positive(), flag('--laplace-scale <b>', 'explicit Laplace scale instead of calibration', 'number'), { train: true }),
-  batchSize: field(num.positive(), flag('--batch-size <b>', 'expected batch size q·N (Poisson sampling; default 16, at most N)', 'number'), { train: true }),
+  sampleRate: field(
+    num.positive().max(1),
+    flag(
+      '--sample-rate <q>',
+      'Poisson sampling rate fixed a priori: the dataset size N is then never used in the release nor recorded (add/remove DP); needs --batch-size B as the public divisor',
+      'number',
+    ),
+    { train: true },
+  ),
+  batchSize: field(
+    num.positive(),
+    flag(
+      '--batch-size <b>',
+      'expected batch size: alone, q = B/N is derived and N is treated as public; with --sample-rate, the public divisor B ≈ q·N (default 16)',
+      'number',
+    ),
+    { train: true },
+  ),
   steps: field(z.number().int().positive(), flag('--steps <n>', 'number of steps', 'integer'), { train: true }),
   epochs: field(num.positive(), flag('--epochs <e>', 'epochs (steps = ceil(e·N / batch size))', 'number'), { train: true }),
   lr: field(num.nonnegative(), flag('--lr <η>', 'learning rate', 'number'), { train: true, default: 1e-6 }),

@@ -41,7 +41,12 @@ export interface TrainOptions extends ConfigFields {
 }
 
 export interface TrainPlan {
-  datasetSize: number;
+  /**
+   * N, when the run treats it as public (q = B/N derived from it). Absent when the sampling rate was
+   * fixed a priori (TrainOptions.sampleRate): N is then in no run file, report or release.
+   */
+  datasetSize?: number;
+  /** B: the expected batch q·N, or with a given sampling rate the public divisor of ĝ. */
   expectedBatch: number;
   sampleRate: number;
   steps: number;
@@ -88,8 +93,18 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (N === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
   positive(o.epsilon, 'epsilon');
   if (!(o.delta > 0 && o.delta < 1)) throw bad('delta', `must be in (0, 1) (got ${o.delta})`);
-  positive(o.batchSize, 'batchSize');
-  if (o.batchSize > N) throw bad('batchSize', `(${o.batchSize}) exceeds the training set size ${N}`);
+  const fixedRate = o.sampleRate !== undefined;
+  if (fixedRate) {
+    if (!(Number.isFinite(o.sampleRate) && o.sampleRate! > 0 && o.sampleRate! <= 1)) throw bad('sampleRate', `must be in (0, 1] (got ${o.sampleRate})`);
+    if (!(Number.isFinite(o.batchSize) && o.batchSize > 0))
+      throw bad('batchSize', 'must be given with sampleRate: the public divisor B of the released sum (about q·N, chosen without looking at N)');
+    // epochs = e·N/B steps would publish N through T
+    if (o.epochs !== undefined) throw bad('epochs', 'needs the dataset size N, which a fixed sampleRate keeps private: give steps');
+  } else {
+    positive(o.batchSize, 'batchSize');
+    // (this error names N: in this mode N is public anyway)
+    if (o.batchSize > N) throw bad('batchSize', `(${o.batchSize}) exceeds the training set size ${N}`);
+  }
   if (o.steps !== undefined && o.epochs !== undefined) throw bad('steps', 'and epochs are exclusive: give one');
   positiveInt(o.steps, 'steps');
   positive(o.epochs, 'epochs');
@@ -117,7 +132,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   positive(o.noiseMultiplier, 'noiseMultiplier');
   positive(o.laplaceScale, 'laplaceScale');
 
-  const sampleRate = o.batchSize / N;
+  const sampleRate = fixedRate ? o.sampleRate! : o.batchSize / N;
   const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, ceilSteps((o.epochs * N) / o.batchSize)) : undefined);
   if (steps === undefined) throw bad('steps', 'or epochs must be given');
   const warmupSteps = o.warmupSteps ?? 0;
@@ -126,7 +141,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const budget = { epsilon: o.epsilon, delta: o.delta };
   const noise = planNoise({ budget, mechanism, sampleRate, steps, clip, accountant, noiseMultiplier: o.noiseMultiplier, laplaceScale: o.laplaceScale });
   return {
-    datasetSize: N,
+    ...(fixedRate ? {} : { datasetSize: N }),
     expectedBatch: o.batchSize,
     sampleRate,
     steps,
@@ -156,4 +171,9 @@ export function planRelease(p: TrainPlan): Release {
 /** Step t's ledger line. */
 export function stepRelease(plan: TrainPlan, t: number): ReleaseInput {
   return releaseOf(planRelease(plan), { step: t, clip: plan.clip, directions: plan.directions });
+}
+
+/** The divisor of the released sum: q·N when N is public (as it always was), else the public B. */
+export function releaseDivisor(p: TrainPlan): number {
+  return p.datasetSize === undefined ? p.expectedBatch : p.sampleRate * p.datasetSize;
 }

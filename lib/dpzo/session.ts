@@ -54,7 +54,8 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
       eval: evalSet,
       decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
       eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId,
-      batchSize: c.batchSize ?? Math.min(DEFAULT_BATCH_SIZE, train.examples.length),
+      // with --sample-rate the divisor B is the user's public choice, never a function of N
+      batchSize: c.batchSize ?? (c.sampleRate !== undefined ? Number.NaN : Math.min(DEFAULT_BATCH_SIZE, train.examples.length)),
       runDir: c.out,
       resume: opts.resume,
       trainable,

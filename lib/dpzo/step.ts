@@ -13,7 +13,7 @@ import { clipScalars } from './clip.js';
 import { estimateScalars } from './estimator.js';
 import type { TrainerTestHooks } from './hooks.js';
 import { releaseNoise } from './noise.js';
-import { type TrainPlan, stepRelease } from './options.js';
+import { type TrainPlan, releaseDivisor, stepRelease } from './options.js';
 import type { BudgetOwner, RunHandles } from './run-directory.js';
 import { type Schedule, learningRate } from './schedule.js';
 import { seedsToStrings } from './trajectory.js';
@@ -80,8 +80,10 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
   );
   const c = clipScalars(est.g, n, plan.clip, plan.mechanism === 'gaussian' ? 'l2' : 'l1');
   const xi = hooks?.noise?.(t, n) ?? releaseNoise(plan.mechanism, n, plan);
-  // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / (q·N): dividing by the expected batch keeps the sensitivity at C
-  const gHat = Array.from(c.sum, (s, k) => (s + xi[k]!) / (plan.sampleRate * plan.datasetSize));
+  // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / B with B = q·N, or the public B of a fixed sampling rate: a
+  // public divisor keeps the sensitivity at C/B
+  const divisor = releaseDivisor(plan);
+  const gHat = Array.from(c.sum, (s, k) => (s + xi[k]!) / divisor);
   const lr = learningRate(ctx.schedule, t);
   await ctx.run.release(release);
   ctx.run.appendStep({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });

@@ -228,7 +228,8 @@ export class DPZOTrainer {
       plan,
       train: o.train,
       maxBatchTokens: o.maxBatchTokens,
-      sampler: new PoissonSampler(plan.datasetSize, plan.sampleRate),
+      // N stays inside the sampler: with a fixed sampling rate it is in no plan, file or release
+      sampler: new PoissonSampler(o.train.examples.length, plan.sampleRate),
       schedule: { kind: plan.schedule, lr: plan.lr, totalSteps: plan.steps, warmupSteps: plan.warmupSteps },
       run,
       hooks,
