@@ -69,6 +69,28 @@ function bad(field: string, why: string): DpzoError {
   return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
 }
 
+// |z| of a Philox direction (native/core/model.cpp kMaxAbsZ: u >= 2^-24) and the float32 range of the weights
+const MAX_ABS_Z = 5.8;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Every step moves θ by ε_zo·z (perturbation) and by lr·ĝ·z (update); when either is beyond float32 for any batch the
+ * run can only fail, and used to fail mid-run (--lr/--clip 1e300 after the first release was spent, --zo-eps 1e300 with
+ * "coefficient 0 is not finite"). Refused here, from the plan alone (no private data): |ĝ| <= (N·C + |ξ|)/(q·N) with
+ * |ξ| <= 64·σC (Gaussian) or 1000·b (Laplace), tails of probability below e^-1000.
+ */
+function checkFloatReach(zoEps: number, lr: number, clip: number, q: number, n: number, m: Release): void {
+  if (!(zoEps * MAX_ABS_Z < FLOAT32_MAX))
+    throw bad('zoEps', `(${zoEps}) moves the float32 weights beyond their range (ε_zo·max|z| must stay below ${FLOAT32_MAX})`);
+  const noise = m.kind === 'gaussian' ? 64 * m.noiseMultiplier * clip : 1000 * m.scale;
+  const gMax = (n * clip + noise) / (q * n);
+  if (!(lr * gMax * MAX_ABS_Z < FLOAT32_MAX))
+    throw bad(
+      'lr',
+      `(${lr}) × the largest possible update ${gMax.toPrecision(3)} (from clip ${clip} and the noise) moves the float32 weights beyond their range`,
+    );
+}
+
 function positive(v: number | undefined, field: string): void {
   if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw bad(field, `must be a positive number (got ${v})`);
 }
@@ -125,6 +147,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const clip = o.clip ?? DEFAULTS.clip;
   const budget = { epsilon: o.epsilon, delta: o.delta };
   const noise = planNoise({ budget, mechanism, sampleRate, steps, clip, accountant, noiseMultiplier: o.noiseMultiplier, laplaceScale: o.laplaceScale });
+  checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, clip, sampleRate, N, noise.mechanism);
   return {
     datasetSize: N,
     expectedBatch: o.batchSize,
