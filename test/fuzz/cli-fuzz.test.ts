@@ -3,6 +3,7 @@
 // `dpzo train --dry-run` as child processes with a timeout. Property: exit 0, or exit 2 with exactly one
 // stderr line `dpzo: … [ERR_…]` (never ERR_INTERNAL) — never a signal, a hang, a stack trace or the text of
 // a row. Few processes (each costs a Node start-up); fuzz-child.ts drives thousands of cases in one.
+// FUZZ_SEED / FUZZ_CASES explore further (CI runs the pinned seed 2026, 12 cases).
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ const tmp = makeTempDir('dpzo-cli-fuzz-');
 afterAll(() => tmp.cleanup());
 const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
 const SECRET = 'SECRETmarker';
-const CASES = 12;
+const CASES = Number(process.env.FUZZ_CASES ?? 12);
 
 interface Outcome {
   args: string[];
@@ -101,7 +102,7 @@ describe('fuzzing the CLI', () => {
     const base = writeTinyModel(join(tmp.dir, 'base'));
     writeByteTokenizer(base);
     writeFileSync(join(tmp.dir, 'good.jsonl'), '{"input_ids":[1,5,9,2]}\n{"input_ids":[1,7,2]}\n');
-    const m = new Mutator(new Rng(2026));
+    const m = new Mutator(new Rng(Number(process.env.FUZZ_SEED ?? 2026)));
     const cases = Array.from({ length: CASES }, (_, i) => makeCase(m, i, base));
     const outcomes: Outcome[] = [];
     // two at a time: CI has two cores
