@@ -54,8 +54,12 @@ export interface ComposedPld {
   interval: number;
 }
 
-/** The coarsest PLD grid (nats) the accountant will use: a coarser one no longer resolves ε. */
-const MAX_INTERVAL = 1;
+/**
+ * The coarsest PLD grid (nats) the accountant will use. Tiny σ over many steps legitimately needs a grid of a few nats
+ * (ε is then in the hundreds); beyond 1000 nats nothing is resolved, and ~1e15 releases coarsened the grid until the
+ * discretisation produced NaN (an ERR_INTERNAL).
+ */
+const MAX_INTERVAL = 1000;
 
 const pairCache = new Map<string, { remove: DiscretePld; add: DiscretePld | null }>();
 let cachedPoints = 0;
@@ -105,7 +109,6 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
       if (!(e instanceof GridTooLargeError) || tries >= 40) throw e;
       // the grid length scales like 1/interval: coarsen by the power of two that should fit (at least 2)
       const next = interval * 2 ** Math.max(1, Math.ceil(Math.log2(e.needed / e.limit)));
-      // past a grid of MAX_INTERVAL nats ε is not resolved at all (and ~1e15 releases overflowed it into NaN)
       if (!(next <= MAX_INTERVAL)) {
         const releases = steps.reduce((n, h) => n + h.times, 0);
         throw new PrivacyError(
