@@ -59,7 +59,7 @@ function makeCase(m: Mutator, i: number, base: string): string[] {
   const good = join(tmp.dir, 'good.jsonl');
   if (target === 'safetensors' || target === 'config') {
     copyFileSync(join(base, 'tokenizer.json'), join(dir, 'tokenizer.json'));
-    let weights = readFileSync(join(base, 'model.safetensors'));
+    let weights: Buffer = readFileSync(join(base, 'model.safetensors'));
     let config = readFileSync(join(base, 'config.json'), 'utf8');
     if (target === 'safetensors') {
       const headerLen = Number(weights.readBigUInt64LE(0));
