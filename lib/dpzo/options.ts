@@ -74,6 +74,32 @@ function bad(field: string, why: string): DpzoError {
   return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
 }
 
+// |z| of a Philox direction (native/core/model.cpp kMaxAbsZ: u >= 2^-24) and the float32 range of the weights
+const MAX_ABS_Z = 5.8;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Every step moves θ by ε_zo·z (perturbation) and by lr·ĝ·z (update); when either is beyond float32 for any batch the
+ * run can only fail, and used to fail mid-run (--lr/--clip 1e300 after the first release was spent, --zo-eps 1e300 with
+ * "coefficient 0 is not finite"). Refused here, from the plan alone (no private data): |ĝ| <= (N·C + |ξ|)/(q·N) with
+ * |ξ| <= 64·σC (Gaussian) or 1000·b (Laplace), tails of probability below e^-1000.
+ */
+/**
+ * `count` examples of norm C plus the noise tail, over `divisor`: the largest ĝ. With a fixed sampling
+ * rate N must not decide anything (a refusal would release it), so the bound counts one example there.
+ */
+function checkFloatReach(zoEps: number, lr: number, clip: number, divisor: number, count: number, m: Release): void {
+  if (!(zoEps * MAX_ABS_Z < FLOAT32_MAX))
+    throw bad('zoEps', `(${zoEps}) moves the float32 weights beyond their range (ε_zo·max|z| must stay below ${FLOAT32_MAX})`);
+  const noise = m.kind === 'gaussian' ? 64 * m.noiseMultiplier * clip : 1000 * m.scale;
+  const gMax = (count * clip + noise) / divisor;
+  if (!(lr * gMax * MAX_ABS_Z < FLOAT32_MAX))
+    throw bad(
+      'lr',
+      `(${lr}) × the largest possible update ${gMax.toPrecision(3)} (from clip ${clip} and the noise) moves the float32 weights beyond their range`,
+    );
+}
+
 function positive(v: number | undefined, field: string): void {
   if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw bad(field, `must be a positive number (got ${v})`);
 }
@@ -140,6 +166,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const clip = o.clip ?? DEFAULTS.clip;
   const budget = { epsilon: o.epsilon, delta: o.delta };
   const noise = planNoise({ budget, mechanism, sampleRate, steps, clip, accountant, noiseMultiplier: o.noiseMultiplier, laplaceScale: o.laplaceScale });
+  checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, clip, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
   return {
     ...(fixedRate ? {} : { datasetSize: N }),
     expectedBatch: o.batchSize,

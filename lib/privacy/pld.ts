@@ -54,6 +54,13 @@ export interface ComposedPld {
   interval: number;
 }
 
+/**
+ * The coarsest PLD grid (nats) the accountant will use. Tiny σ over many steps legitimately needs a grid of a few nats
+ * (ε is then in the hundreds); beyond 1000 nats nothing is resolved, and ~1e15 releases coarsened the grid until the
+ * discretisation produced NaN (an ERR_INTERNAL).
+ */
+const MAX_INTERVAL = 1000;
+
 const pairCache = new Map<string, { remove: DiscretePld; add: DiscretePld | null }>();
 let cachedPoints = 0;
 
@@ -101,7 +108,15 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
     } catch (e) {
       if (!(e instanceof GridTooLargeError) || tries >= 40) throw e;
       // the grid length scales like 1/interval: coarsen by the power of two that should fit (at least 2)
-      interval *= 2 ** Math.max(1, Math.ceil(Math.log2(e.needed / e.limit)));
+      const next = interval * 2 ** Math.max(1, Math.ceil(Math.log2(e.needed / e.limit)));
+      if (!(next <= MAX_INTERVAL)) {
+        const releases = steps.reduce((n, h) => n + h.times, 0);
+        throw new PrivacyError(
+          'ERR_ARGUMENT',
+          `the PLD accountant cannot represent ${releases} releases (its loss grid would need an interval of ${next} > ${MAX_INTERVAL}); use fewer steps or the RDP accountant`,
+        );
+      }
+      interval = next;
     }
   }
 }

@@ -77,7 +77,9 @@ export function rdpSubsampledGaussian(sampleRate: number, noiseMultiplier: numbe
   if (q === 1) return a / (2 * sigma * sigma); // the plain Gaussian mechanism, Mironov 2017 Prop. 7
   if (a === Infinity) return Infinity;
   const logA = Number.isInteger(a) ? logAInteger(q, sigma, a) : logAFractional(q, sigma, a);
-  return logA / (a - 1);
+  // A_α >= 1 (a Rényi divergence is >= 0); at q ≈ 1e-300 or σ ≈ 1e300 the sum rounds to a hair below 1,
+  // and a negative RDP would be refused downstream as an internal rdp[k] error the user never typed
+  return Math.max(0, logA) / (a - 1);
 }
 
 /** RDP of `steps` compositions of the subsampled Gaussian at each order (RDP composes additively, Mironov 2017 Prop. 1). */

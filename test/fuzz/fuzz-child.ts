@@ -11,6 +11,7 @@ import { loadModel } from '../../lib/model/model.js';
 import { writeByteTokenizer } from '../helpers/byte-tokenizer.js';
 import { writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { Rng } from '../helpers/prng.js';
+import { Mutator } from './mutate.js';
 
 export const SECRET = 'SECRETmarker';
 const [seedArg, countArg, dir] = process.argv.slice(2);
@@ -23,37 +24,11 @@ const baseConfig = readFileSync(join(base, 'config.json'), 'utf8');
 const baseWeights = readFileSync(join(base, 'model.safetensors'));
 const headerLen = Number(baseWeights.readBigUInt64LE(0));
 
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.uniform() * xs.length)]!;
-const int = (n: number) => Math.floor(rng.uniform() * n);
-const HOSTILE: unknown[] = [0, -1, 1e308, -1e308, 2 ** 62, 2 ** 31, 2 ** 32 + 1, 1.5, '7', null, [], {}, true, 'x'.repeat(300), 1e-300];
-
-/** Byte-level mutations of any buffer: flips, truncation, insertion of a hostile number's text. */
-function mutateBytes(buf: Buffer, lo: number, hi: number): { out: Buffer; how: string } {
-  const kind = pick(['flip', 'truncate', 'splice', 'dup']);
-  const at = lo + int(Math.max(1, hi - lo));
-  if (kind === 'flip') {
-    const out = Buffer.from(buf);
-    for (let k = 0; k < 1 + int(4); k++) out[lo + int(Math.max(1, hi - lo))] ^= 1 << int(8);
-    return { out, how: 'flip' };
-  }
-  if (kind === 'truncate') return { out: buf.subarray(0, at), how: `truncate@${at}` };
-  if (kind === 'splice') return { out: Buffer.concat([buf.subarray(0, at), Buffer.from(String(pick(HOSTILE))), buf.subarray(at)]), how: `splice@${at}` };
-  return { out: Buffer.concat([buf.subarray(0, at), buf.subarray(lo, hi), buf.subarray(at)]), how: `dup@${at}` };
-}
-
-/** Structured JSON mutations: a field set to a hostile value, deleted, or a nested field changed. */
-function mutateJson(obj: Record<string, unknown>): string {
-  const keys = Object.keys(obj);
-  const k = pick(keys);
-  const kind = pick(['set', 'delete', 'nested']);
-  if (kind === 'delete') delete obj[k];
-  else if (kind === 'nested' && obj[k] && typeof obj[k] === 'object') {
-    const inner = obj[k] as Record<string, unknown>;
-    const ik = pick(Object.keys(inner).length ? Object.keys(inner) : ['x']);
-    inner[ik] = pick(HOSTILE);
-  } else obj[k] = pick(HOSTILE);
-  return `${kind}:${k}`;
-}
+const mut = new Mutator(rng);
+const pick = <T>(xs: readonly T[]): T => mut.pick(xs);
+const int = (n: number) => mut.int(n);
+const mutateBytes = (buf: Buffer, lo: number, hi: number) => mut.bytes(buf, lo, hi);
+const mutateJson = (obj: Record<string, unknown>) => mut.json(obj);
 
 async function tryModel(caseDir: string): Promise<void> {
   const m = await loadModel(caseDir, { threads: 1 });

@@ -1,10 +1,9 @@
 // `dpzo loss`: per-example loss of a JSONL file of token sequences
 // ({"input_ids": [...], "labels"?: [...]}), in input order.
 import type { Command } from 'commander';
-import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { statSync } from 'node:fs';
 import { z } from 'zod';
-import { jsonPosition } from '../../data/read.js';
+import { readRecords } from '../../data/read.js';
 import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { Device } from '../../model/types.js';
@@ -29,26 +28,18 @@ export async function readTokenJsonl(file: string): Promise<TokenExample[]> {
   if (!st) throw new DpzoError('ERR_IO', `${file}: no such file`);
   // a directory would fail later with an EISDIR that does not name the path
   if (st.isDirectory()) throw new DpzoError('ERR_IO', `${file}: is a directory, not a JSONL file`);
+  // the shared reader bounds each line (MAX_RECORD_CHARS); readline buffered a 1 GB line until V8's string limit
+  // and died with a RangeError stack trace (found by the fuzz pass, issue 10.14)
+  const { rows, lines } = readRecords(file, 'jsonl');
   const out: TokenExample[] = [];
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const line of rl) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (e) {
-      // V8's message quotes the line, which is private data: say where only
-      throw new DpzoError('ERR_DATA', `${file}:${lineNo}: not valid JSON${jsonPosition(e)}`);
-    }
-    const r = TokenLine.safeParse(parsed);
+  rows.forEach((row, k) => {
+    const r = TokenLine.safeParse(row);
     if (!r.success) {
       const issue = r.error.issues[0];
-      throw new DpzoError('ERR_DATA', `${file}:${lineNo}: field '${issue.path.join('.') || '(line)'}': ${issue.message}`);
+      throw new DpzoError('ERR_DATA', `${file}:${lines[k]}: field '${issue.path.join('.') || '(line)'}': ${issue.message}`);
     }
-    out.push({ ...r.data, line: lineNo });
-  }
+    out.push({ ...r.data, line: lines[k]! });
+  });
   if (out.length === 0) throw new DpzoError('ERR_DATA', `${file}: no examples`);
   return out;
 }

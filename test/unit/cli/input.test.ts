@@ -14,9 +14,22 @@ describe('dpzo loss input', () => {
       () => null,
       (e: Error) => e,
     );
-    expect(err).toMatchObject({ code: 'ERR_DATA' });
-    expect(err!.message).toMatch(/private\.jsonl:2: not valid JSON/);
+    expect(err).toMatchObject({ code: 'ERR_DATA_FORMAT' });
+    expect(err!.message).toMatch(/private\.jsonl:2: invalid JSON/);
     expect(err!.message).not.toMatch(/SECRET|alice/);
+  });
+
+  it('a line over the record limit is refused by line number (readline used to die with a RangeError stack)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpzo-loss-in-'));
+    const file = join(dir, 'huge.jsonl');
+    writeFileSync(file, `{"input_ids":[1,2,3]}\n{"input_ids":[1],"x":"${'SECRET '.repeat(400_000)}"}\n`);
+    const err = await readTokenJsonl(file).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toMatchObject({ code: 'ERR_DATA_FORMAT' });
+    expect(err!.message).toMatch(/huge\.jsonl:2: a record of \d+ characters exceeds the limit/);
+    expect(err!.message).not.toMatch(/SECRET/);
   });
 });
 
