@@ -1,11 +1,11 @@
 // Issue 10.14: a data file with one enormous line (10 MB) used to be tokenized whole (42 s,
 // 2.4 GB) before any length check. Every format now refuses a record over MAX_RECORD_CHARS
 // at read time, naming file and line and never quoting the record.
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { MAX_RECORD_CHARS, readRecords } from '../../../lib/data/read.js';
+import { MAX_DATA_FILE_BYTES, MAX_RECORD_CHARS, readRecords } from '../../../lib/data/read.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 
 const tmp = makeTempDir('dpzo-record-limit-');
@@ -38,6 +38,15 @@ describe('records over the size limit', () => {
     expectRefused('big.csv', `sentence,label\n"${huge}",1\n`, /big\.csv:2: a record of \d+ characters/);
     expectRefused('big.jsonl', `{"text":"ok"}\n${JSON.stringify({ text: huge })}\n`, /big\.jsonl:2: a record/);
     expectRefused('big.json', JSON.stringify([{ text: 'ok' }, { text: huge }]), /big\.json: element 1 has \d+ characters/);
+  });
+
+  it('a file over the size limit is refused before it is read (a sparse 600 MB file: no time, no memory)', () => {
+    const file = join(tmp.dir, 'huge.tsv');
+    writeFileSync(file, 'sentence\tlabel\n');
+    truncateSync(file, MAX_DATA_FILE_BYTES + 1);
+    const t0 = performance.now();
+    expect(() => readRecords(file)).toThrow(expect.objectContaining({ code: 'ERR_DATA_FORMAT', message: expect.stringMatching(/huge\.tsv: \d+ bytes is more than/) }));
+    expect(performance.now() - t0).toBeLessThan(5_000);
   });
 
   it('a record just under the limit is read', () => {

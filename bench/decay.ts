@@ -1,0 +1,62 @@
+// The update of a DP-ZO step with weight decay, before and after the decay was fused into the
+// update pass (issue 8): two passes over the weights (update, then decay) against one
+// (update(pairs, { decay })). GPT-2-124M shape, F32 and BF16, best of --reps. Prints a table and
+// writes bench/results/decay.json.
+//
+//   node --import tsx bench/decay.ts [--threads 2] [--reps 5]
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { loadModel, type WeightDType } from '../lib/index.js';
+import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : dflt;
+};
+const threads = Number(flag('threads', '2'));
+const reps = Number(flag('reps', '5'));
+const pairs = [
+  { seed: 11n, coeff: 1e-3 },
+  { seed: 12n, coeff: -2e-3 },
+];
+
+async function best(f: () => Promise<void>): Promise<number> {
+  await f();
+  let min = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await f();
+    min = Math.min(min, (performance.now() - t0) / 1000);
+  }
+  return min;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'dpzo-bench-decay-'));
+try {
+  writeGpt2Checkpoint(dir, GPT2_SMALL);
+  const rows: { dtype: WeightDType; twoPass: number; fused: number }[] = [];
+  for (const dtype of ['float32', 'bfloat16'] as WeightDType[]) {
+    const m = await loadModel(dir, { threads, dtype });
+    const twoPass = await best(async () => {
+      await m.update(pairs);
+      await m.decay(0.9999);
+    });
+    const fused = await best(() => m.update(pairs, { decay: 0.9999 }));
+    rows.push({ dtype, twoPass, fused });
+    m.dispose();
+  }
+  console.log(`GPT-2-124M shape, ${threads} threads, 2 (seed, coeff) pairs, best of ${reps}`);
+  console.log('| dtype | update + decay, two passes (s) | fused update (s) | speed-up |');
+  console.log('|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.dtype} | ${r.twoPass.toFixed(3)} | ${r.fused.toFixed(3)} | ${(r.twoPass / r.fused).toFixed(2)}× |`);
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'decay.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ threads, reps, rows }, null, 2) + '\n');
+  console.log(`wrote ${out}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
