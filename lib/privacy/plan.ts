@@ -35,8 +35,19 @@ function gaussianOrLaplace(kind: 'gaussian' | 'laplace', sampleRate: number, cli
 }
 
 /** The noise of a run; ERR_BUDGET_IMPOSSIBLE when no noise (or not the given one) fits the budget. */
+/** The smallest δ a PLD-planned run takes: the accountant's truncated tails carry 1e-15 of mass per step. */
+export const PLD_MIN_DELTA = 1e-12;
+
 export function planNoise(r: NoiseRequest): NoisePlan {
   const { budget, steps } = r;
+  // below this the PLD's own truncation dominates δ: ε comes out infinite, or calibration drifts to a
+  // noise level far above what the budget needs, with nothing said
+  if (r.accountant === 'pld' && budget.delta < PLD_MIN_DELTA) {
+    throw new PrivacyError(
+      'ERR_ARGUMENT',
+      `delta ${budget.delta} is below ${PLD_MIN_DELTA}, the smallest the PLD accountant resolves: use accountant rdp, or a larger delta`,
+    );
+  }
   const explicit = r.mechanism === 'gaussian' ? r.noiseMultiplier : r.laplaceScale;
   if (explicit !== undefined) {
     const m = gaussianOrLaplace(r.mechanism, r.sampleRate, r.clip, explicit);

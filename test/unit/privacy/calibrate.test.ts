@@ -68,3 +68,15 @@ describe('maxSteps', () => {
     expect(maxSteps({ epsilon: 0.01, delta: 1e-5, sampleRate: 1, noiseMultiplier: 1, accountant: 'rdp' }).steps).toBe(0);
   });
 });
+
+describe('planNoise with a δ below what PLD resolves', () => {
+  it('is an argument error naming the way out (it used to calibrate a useless σ in silence)', async () => {
+    const { planNoise } = await import('../../../lib/privacy/plan.js');
+    const req = { budget: { epsilon: 8, delta: 1e-300 }, mechanism: 'gaussian' as const, sampleRate: 0.01, steps: 100, clip: 1 };
+    expect(() => planNoise({ ...req, accountant: 'pld' })).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringMatching(/accountant rdp/) }),
+    );
+    expect(planNoise({ ...req, accountant: 'rdp' }).epsilon).toBeLessThanOrEqual(8);
+    expect(planNoise({ ...req, budget: { epsilon: 8, delta: 1e-12 }, accountant: 'pld' }).epsilon).toBeLessThanOrEqual(8);
+  });
+});
