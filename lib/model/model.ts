@@ -158,8 +158,17 @@ export class NativeBackedModel implements Model {
 
   async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
     const packed = packLossBatch(batch);
-    const at = opts?.at === undefined ? undefined : checkPairs(opts.at, 'at');
-    return this.enqueue((m) => m.perExampleLoss(packed, at ? { at } : undefined), opts?.signal);
+    if (opts?.at === undefined) return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);
+    const at = checkPairs(opts.at, 'at');
+    const [r] = await this.enqueue((m) => m.perExampleLoss(packed, { points: [at] }), opts?.signal);
+    return r!;
+  }
+
+  async perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: CallOptions): Promise<LossResult[]> {
+    const packed = packLossBatch(batch);
+    if (!Array.isArray(points) || points.length === 0) throw new DpzoError('ERR_ARGUMENT', 'points must be a non-empty array of [{ seed, coeff }]');
+    const pts = points.map((p, i) => checkPairs(p, `points[${i}]`));
+    return this.enqueue((m) => m.perExampleLoss(packed, { points: pts }), opts?.signal);
   }
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {

@@ -75,8 +75,10 @@ export interface UpdateOptions extends CallOptions {
 
 export interface LossOptions extends CallOptions {
   /**
-   * Reserved: evaluate at the virtual point θ + Σ coeffs_k z(seeds_k) without writing θ (the exact-step
-   * forward of ARCHITECTURE §2). Not implemented yet: a non-empty `at` is refused with ERR_ARGUMENT.
+   * Evaluate at the virtual point θ + Σ_k coeff_k·z(seed_k) without writing θ (ARCHITECTURE §2,
+   * exactness): every trainable weight is read as the float32 value fl(w + Σ c_k z_k). For float32 weights
+   * and one pair this is bit for bit `perturb(seed, coeff)` followed by a forward, without the restore; for
+   * bfloat16/float16 it is exact where the in-place perturb would round θ + c·z to the dtype.
    */
   at?: SeedCoeff[];
 }
@@ -114,6 +116,13 @@ export interface Model {
    */
   decay(factor: number, opts?: CallOptions): Promise<void>;
   perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult>;
+  /**
+   * The losses of one batch at several virtual points (as `perExampleLoss` with `at`), in one pass that
+   * reads each weight once and generates each distinct direction once: a DP-ZO step evaluates its +εz and
+   * −εz points this way. Each result is bit for bit what `perExampleLoss(batch, { at })` gives alone.
+   * At most 8 points; activations grow with their number.
+   */
+  perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: CallOptions): Promise<LossResult[]>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
   generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;

@@ -530,7 +530,8 @@ void Model::decay(float factor) {
   backend_->scale(trainable_segments(), factor);
 }
 
-LossOutput Model::per_example_loss(const PackedBatch& batch, const ForwardOptions& opts, const CancelToken* cancel) {
+std::vector<LossOutput> Model::per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
+                                                const CancelToken* cancel) {
   return backend_->per_example_loss(batch, opts, cancel);
 }
 

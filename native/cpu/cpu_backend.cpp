@@ -26,13 +26,9 @@ class CpuBackend final : public Backend {
 
   void scale(const std::vector<Segment>& segs, float factor) override { scale_segments(segs, factor, m_.pool()); }
 
-  LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
-                              const CancelToken* cancel) override {
-    // the virtual point θ + Σ c·z is reserved for the exact-step forward (ARCHITECTURE §2); evaluating
-    // at θ instead would be silently wrong, so it is refused until it exists
-    if (!opts.at_seeds.empty() || !opts.at_coeffs.empty())
-      throw Error(err::kArgument, "perExampleLoss: the 'at' option (a virtual point) is not implemented yet");
-    return cpu::per_example_loss(m_, st_, batch, cancel);
+  std::vector<LossOutput> per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
+                                           const CancelToken* cancel) override {
+    return cpu::per_example_loss(m_, st_, batch, opts, cancel);
   }
 
   std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,

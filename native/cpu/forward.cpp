@@ -8,6 +8,7 @@
 
 #include "cpu/forward_state.h"
 #include "cpu/loss.h"
+#include "cpu/norms.h"
 #include "dpzo/errors.h"
 #include "dpzo/forward.h"
 
@@ -83,23 +84,76 @@ Weight linear_weight(const WeightView& v, WLayout layout) {
   return w;
 }
 
+Weight bind(const WeightView& v, WLayout layout, const VirtualRows* at, const WeightView* bias) {
+  Weight w = linear_weight(v, layout);
+  if (!at) return w;
+  w.at = at;
+  w.g0 = v.global_offset;
+  if (bias && bias->present()) w.bias_g0 = bias->global_offset;
+  return w;
+}
+
 void embed_rows(ThreadPool& pool, const WeightView& w, const int32_t* ids, int64_t T, int64_t add_offset, float* out,
-                int64_t dim, bool accumulate) {
+                int64_t dim, bool accumulate, const VirtualRows* at) {
   const char* table = static_cast<const char*>(w.data);
   const DType dt = w.dtype;
   const int es = dtype_size(dt);
+  const bool virt = at && w.trainable();
   pool.parallel_for(T, 64, [&](int64_t b, int64_t e, int) {
     std::vector<float> tmp(accumulate ? dim : 0);
     for (int64_t t = b; t < e; ++t) {
-      const char* row = table + (static_cast<int64_t>(ids[t]) + add_offset) * dim * es;
-      if (!accumulate) {
-        convert_row(row, dt, dim, out + t * dim);
-      } else {
-        convert_row(row, dt, dim, tmp.data());
+      const int64_t r = static_cast<int64_t>(ids[t]) + add_offset;
+      const char* row = table + r * dim * es;
+      float* dst = accumulate ? tmp.data() : out + t * dim;
+      if (virt)
+        values_at(row, dt, static_cast<uint64_t>(w.global_offset + r * dim), dim, *at->set, at->point_of(t), dst);
+      else
+        convert_row(row, dt, dim, dst);
+      if (accumulate)
         for (int64_t i = 0; i < dim; ++i) out[t * dim + i] += tmp[i];
-      }
     }
   });
+}
+
+namespace {
+// A whole (small) tensor as float32 at point p, or as stored when frozen.
+void tensor_at(const WeightView& v, const VirtualSet& vs, int p, float* out) {
+  if (v.trainable())
+    values_at(v.data, v.dtype, static_cast<uint64_t>(v.global_offset), v.numel, vs, p, out);
+  else
+    convert_row(v.data, v.dtype, v.numel, out);
+}
+bool any_trainable(const WeightView& w, const WeightView* b) {
+  return w.trainable() || (b && b->present() && b->trainable());
+}
+}  // namespace
+
+void layer_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
+                   int64_t ldx, const WeightView& w, const WeightView& b, double eps, float* out, int64_t ldo) {
+  if (!at || !any_trainable(w, &b))
+    return layer_norm(pool, rows, n, x, ldx, param(w), param(b), w.dtype, eps, out, ldo);
+  grow(st.norm_params, 2 * n);
+  float *wf = st.norm_params.data(), *bf = wf + n;
+  for (int g = 0; g < at->groups(); ++g) {
+    const int64_t r0 = at->bounds[g], r1 = at->bounds[g + 1];
+    if (r1 == r0) continue;
+    tensor_at(w, *at->set, g, wf);
+    if (b.present()) tensor_at(b, *at->set, g, bf);
+    layer_norm(pool, r1 - r0, n, x + r0 * ldx, ldx, wf, b.present() ? bf : nullptr, DType::F32, eps, out + r0 * ldo,
+               ldo);
+  }
+}
+
+void rms_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
+                 int64_t ldx, const WeightView& w, double eps, float* out, int64_t ldo) {
+  if (!at || !w.trainable()) return rms_norm(pool, rows, n, x, ldx, param(w), w.dtype, eps, out, ldo);
+  grow(st.norm_params, n);
+  for (int g = 0; g < at->groups(); ++g) {
+    const int64_t r0 = at->bounds[g], r1 = at->bounds[g + 1];
+    if (r1 == r0) continue;
+    tensor_at(w, *at->set, g, st.norm_params.data());
+    rms_norm(pool, r1 - r0, n, x + r0 * ldx, ldx, st.norm_params.data(), DType::F32, eps, out + r0 * ldo, ldo);
+  }
 }
 
 namespace {
@@ -201,7 +255,32 @@ void run_final(Model& m, ForwardState& st, int64_t R) {
   }
 }
 
-Weight head_weight(const Model& m) { return linear_weight(m.weights().lm_head, WLayout::OutIn); }
+// The head as the rows reaching it read it (at st's points during a virtual forward).
+Weight head_weight(const Model& m, const ForwardState& st) {
+  return bind(m.weights().lm_head, WLayout::OutIn, st.head_at());
+}
+
+// The batch repeated once per point: point p's sequences are sequences p·n_seq .. (p+1)·n_seq − 1.
+PackedBatch replicate(const PackedBatch& b, int G) {
+  PackedBatch r;
+  const int64_t T = static_cast<int64_t>(b.tokens.size());
+  r.offsets.push_back(0);
+  for (int p = 0; p < G; ++p) {
+    r.tokens.insert(r.tokens.end(), b.tokens.begin(), b.tokens.end());
+    r.labels.insert(r.labels.end(), b.labels.begin(), b.labels.end());
+    for (size_t s = 1; s < b.offsets.size(); ++s) r.offsets.push_back(p * T + b.offsets[s]);
+  }
+  r.candidates = b.candidates;
+  return r;
+}
+
+// Rows [0, n·G) split into G equal contiguous groups.
+VirtualRows equal_groups(const VirtualSet* vs, int64_t n) {
+  VirtualRows r;
+  r.set = vs;
+  for (int p = 0; p <= vs->size(); ++p) r.bounds.push_back(p * n);
+  return r;
+}
 
 // Reports the arena's size to the model on every exit, cancellation included.
 struct AccountOnExit {
@@ -219,8 +298,10 @@ void gather_final(Model& m, ForwardState& st, const std::vector<int64_t>& which)
 
 }  // namespace
 
-LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, const CancelToken* cancel) {
-  validate_loss_batch(m, b);
+namespace {
+
+// The loss of a validated batch at st's points (replicated per point) or at θ.
+LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, const CancelToken* cancel) {
   AccountOnExit account{st};
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
@@ -237,11 +318,12 @@ LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, co
       seq_of.push_back(static_cast<int32_t>(s));
     }
   const int64_t R = static_cast<int64_t>(rows.size());
+  if (st.points) st.head_rows = equal_groups(st.points, R / st.points->size());
 
   run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
   gather_final(m, st, rows);
   const int64_t E = m.config().word_embed_proj_dim;
-  const Weight head = head_weight(m);
+  const Weight head = head_weight(m, st);
   std::vector<double> nll(R);
   std::vector<float> cand_logits;
   if (K == 0) {
@@ -274,6 +356,35 @@ LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, co
   return out;
 }
 
+}  // namespace
+
+std::vector<LossOutput> per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, const ForwardOptions& opts,
+                                         const CancelToken* cancel) {
+  validate_loss_batch(m, b);
+  if (opts.points.empty()) return {loss_of(m, st, b, cancel)};
+  const VirtualSet vs = make_virtual_set(opts.points);
+  const int G = vs.size();
+  const PackedBatch all = replicate(b, G);
+  struct Clear {
+    ForwardState& st;
+    ~Clear() { st.points = nullptr; }
+  } clear{st};
+  st.points = &vs;
+  st.token_rows = equal_groups(&vs, static_cast<int64_t>(b.tokens.size()));
+  LossOutput whole = loss_of(m, st, all, cancel);
+  // point p's sequences are p·n_seq .. (p+1)·n_seq − 1 of the replicated batch
+  const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1, K = static_cast<int64_t>(b.candidates.size());
+  std::vector<LossOutput> out(G);
+  for (int p = 0; p < G; ++p) {
+    out[p].loss.assign(whole.loss.begin() + p * n_seq, whole.loss.begin() + (p + 1) * n_seq);
+    out[p].targets.assign(whole.targets.begin() + p * n_seq, whole.targets.begin() + (p + 1) * n_seq);
+    if (K > 0)
+      out[p].candidate_logits.assign(whole.candidate_logits.begin() + p * n_seq * K,
+                                     whole.candidate_logits.begin() + (p + 1) * n_seq * K);
+  }
+  return out;
+}
+
 std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, const std::vector<int64_t>& positions,
                              const CancelToken* cancel) {
   const int64_t T = static_cast<int64_t>(b.tokens.size());
@@ -288,7 +399,7 @@ std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, c
   gather_final(m, st, positions);
   const int64_t R = static_cast<int64_t>(positions.size()), V = m.config().vocab_size;
   std::vector<float> out(R * V);
-  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m), V, out.data());
+  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m, st), V, out.data());
   return out;
 }
 
@@ -323,7 +434,7 @@ std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vect
     const int64_t T = static_cast<int64_t>(step.size());
     run_trunk(m, st, step.data(), T, {0, T}, cancel);
     gather_final(m, st, {T - 1});
-    head_logits(m.pool(), st.ws, st.rows_out.data(), 1, E, head_weight(m), V, z.data());
+    head_logits(m.pool(), st.ws, st.rows_out.data(), 1, E, head_weight(m, st), V, z.data());
     int32_t best = 0;
     for (int64_t v = 1; v < V; ++v)
       if (z[v] > z[best]) best = static_cast<int32_t>(v);

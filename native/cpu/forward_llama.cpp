@@ -18,7 +18,6 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   const ModelConfig& c = m.config();
   ThreadPool& pool = m.pool();
   const ModelWeights& w = m.weights();
-  const DType dt = m.dtype();
   const int64_t H = c.hidden_size, I = c.intermediate_size, dh = c.head_dim;
   const int64_t QD = c.num_heads * dh, KVD = c.num_kv_heads * dh, ld = QD + 2 * KVD;
   const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
@@ -33,7 +32,7 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   grow(st.mlp2, T * I);
   float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data();
   float *gate = st.mlp.data(), *up = st.mlp2.data();
-  embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false);
+  embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false, st.trunk_at());
   AttentionShape as;
   as.n_heads = c.num_heads;
   as.n_kv_heads = c.num_kv_heads;
@@ -46,31 +45,31 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
     // x += o_proj(attention(rope(q), rope(k), v)) on rms_norm(x)
-    rms_norm(pool, T, H, x, H, param(L.norm1_w), dt, c.norm_eps, h, H);
+    rms_norm_at(pool, st, st.trunk_at(), T, H, x, H, L.norm1_w, c.norm_eps, h, H);
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     for (int j = 0; j < 3; ++j)
-      linear(pool, st.ws, T, cols[j], H, h, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
+      linear(pool, st.ws, T, cols[j], H, h, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]), param(*proj_b[j]),
              qkv + col0[j], ld, false);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
     attend(pool, st, l, qkv, as, offsets, att, QD);
-    linear(pool, st.ws, T, H, QD, att, QD, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
+    linear(pool, st.ws, T, H, QD, att, QD, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true);
     // x += down(silu(gate(n))·up(n)), n = rms_norm(x)
-    rms_norm(pool, T, H, x, H, param(L.norm2_w), dt, c.norm_eps, h, H);
-    linear(pool, st.ws, T, I, H, h, H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), gate, I, false);
-    linear(pool, st.ws, T, I, H, h, H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), up, I, false);
+    rms_norm_at(pool, st, st.trunk_at(), T, H, x, H, L.norm2_w, c.norm_eps, h, H);
+    linear(pool, st.ws, T, I, H, h, H, bind(L.gate_w, WLayout::OutIn, st.trunk_at(), &L.gate_b), param(L.gate_b), gate, I, false);
+    linear(pool, st.ws, T, I, H, h, H, bind(L.up_w, WLayout::OutIn, st.trunk_at(), &L.up_b), param(L.up_b), up, I, false);
     silu_mul(pool, gate, up, T * I);
-    linear(pool, st.ws, T, H, I, gate, I, linear_weight(L.down_w, WLayout::OutIn), param(L.down_b), x, H, true);
+    linear(pool, st.ws, T, H, I, gate, I, bind(L.down_w, WLayout::OutIn, st.trunk_at(), &L.down_b), param(L.down_b), x, H, true);
     if (cancel) cancel->check();
   }
 }
 
-void final_llama(Model& m, ForwardState&, const float* in, int64_t R, float* out) {
+void final_llama(Model& m, ForwardState& st, const float* in, int64_t R, float* out) {
   const ModelConfig& c = m.config();
-  rms_norm(m.pool(), R, c.hidden_size, in, c.hidden_size, param(m.weights().final_norm_w), m.dtype(), c.norm_eps, out,
-           c.hidden_size);
+  rms_norm_at(m.pool(), st, st.head_at(), R, c.hidden_size, in, c.hidden_size, m.weights().final_norm_w, c.norm_eps,
+              out, c.hidden_size);
 }
 
 }  // namespace cpu

@@ -17,7 +17,6 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
   const ModelConfig& c = m.config();
   ThreadPool& pool = m.pool();
   const ModelWeights& w = m.weights();
-  const DType dt = m.dtype();
   const int64_t H = c.hidden_size, E = c.word_embed_proj_dim, I = c.intermediate_size;
   const bool pre = c.do_layer_norm_before;
   grow(st.x, T * H);
@@ -28,41 +27,40 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
   float *x = st.x.data(), *h = st.h.data(), *qkv = st.qkv.data(), *att = st.att.data(), *mlp = st.mlp.data();
   // x = project_in(embed_tokens[token]) + embed_positions[position + 2]
   if (E != H) {
-    embed_rows(pool, w.tok_emb, ids, T, 0, h, E, false);
-    linear(pool, st.ws, T, H, E, h, E, linear_weight(w.project_in, WLayout::OutIn), nullptr, x, H, false);
+    embed_rows(pool, w.tok_emb, ids, T, 0, h, E, false, st.trunk_at());
+    linear(pool, st.ws, T, H, E, h, E, bind(w.project_in, WLayout::OutIn, st.trunk_at()), nullptr, x, H, false);
   } else {
-    embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false);
+    embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false, st.trunk_at());
   }
-  embed_rows(pool, w.pos_emb, st.pos.data(), T, c.position_offset, x, H, true);
+  embed_rows(pool, w.pos_emb, st.pos.data(), T, c.position_offset, x, H, true, st.trunk_at());
   const AttentionShape as = packed_mha(c.num_heads, c.head_dim);  // H = heads · head_dim
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
-    const void *ln1w = param(L.norm1_w), *ln1b = param(L.norm1_b);
-    const void *ln2w = param(L.norm2_w), *ln2b = param(L.norm2_b);
+    const WeightView &ln1w = L.norm1_w, &ln1b = L.norm1_b, &ln2w = L.norm2_w, &ln2b = L.norm2_b;
     // attention sublayer: pre-LN normalises its input, post-LN its output
     const float* in = x;
     if (pre) {
-      layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, h, H);
+      layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln1w, ln1b, c.norm_eps, h, H);
       in = h;
     }
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     for (int j = 0; j < 3; ++j)
-      linear(pool, st.ws, T, H, H, in, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]), qkv + j * H,
+      linear(pool, st.ws, T, H, H, in, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]), param(*proj_b[j]), qkv + j * H,
              3 * H, false);
     attend(pool, st, l, qkv, as, offsets, att, H);
-    linear(pool, st.ws, T, H, H, att, H, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
-    if (!pre) layer_norm(pool, T, H, x, H, ln1w, ln1b, dt, c.norm_eps, x, H);
+    linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true);
+    if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln1w, ln1b, c.norm_eps, x, H);
     // MLP sublayer
     in = x;
     if (pre) {
-      layer_norm(pool, T, H, x, H, ln2w, ln2b, dt, c.norm_eps, h, H);
+      layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln2w, ln2b, c.norm_eps, h, H);
       in = h;
     }
-    linear(pool, st.ws, T, I, H, in, H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), mlp, I, false);
+    linear(pool, st.ws, T, I, H, in, H, bind(L.fc1_w, WLayout::OutIn, st.trunk_at(), &L.fc1_b), param(L.fc1_b), mlp, I, false);
     activate(pool, c.activation, mlp, T * I);
-    linear(pool, st.ws, T, H, I, mlp, I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true);
-    if (!pre) layer_norm(pool, T, H, x, H, ln2w, ln2b, dt, c.norm_eps, x, H);
+    linear(pool, st.ws, T, H, I, mlp, I, bind(L.fc2_w, WLayout::OutIn, st.trunk_at(), &L.fc2_b), param(L.fc2_b), x, H, true);
+    if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln2w, ln2b, c.norm_eps, x, H);
     if (cancel) cancel->check();
   }
 }
@@ -75,11 +73,11 @@ void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* ou
   float* tmp = st.h.data();  // free after the trunk; holds (R, H) with R <= T
   if (c.opt_final_layer_norm) {
     float* dst = E != H ? tmp : out;
-    layer_norm(m.pool(), R, H, in, H, param(w.final_norm_w), param(w.final_norm_b), m.dtype(), c.norm_eps, dst, H);
+    layer_norm_at(m.pool(), st, st.head_at(), R, H, in, H, w.final_norm_w, w.final_norm_b, c.norm_eps, dst, H);
     src = dst;
   }
   if (E != H) {
-    linear(m.pool(), st.ws, R, E, H, src, H, linear_weight(w.project_out, WLayout::OutIn), nullptr, out, E, false);
+    linear(m.pool(), st.ws, R, E, H, src, H, bind(w.project_out, WLayout::OutIn, st.head_at()), nullptr, out, E, false);
   } else if (src != out) {
     std::copy_n(src, R * H, out);
   }

@@ -11,6 +11,7 @@
 #include "cpu/gemm.h"
 #include "cpu/loss.h"
 #include "cpu/rope.h"
+#include "cpu/virtual_point.h"
 #include "dpzo/forward.h"
 #include "dpzo/model.h"
 #include "dpzo/weights.h"
@@ -44,6 +45,14 @@ struct ForwardState {
   KvCache kv;
   std::vector<float> rows, rows_out;  // gathered rows that reach the head
   int64_t tracked = 0;                // bytes reported to `mem`
+  // The virtual points of the forward in progress (null: θ as stored) and how its rows split among them: the
+  // tokens of the trunk and the gathered rows of the head, each point's rows contiguous, in point order.
+  const cpu::VirtualSet* points = nullptr;
+  cpu::VirtualRows token_rows, head_rows;
+  std::vector<float> norm_params;  // a norm's gain and bias at one point
+
+  const cpu::VirtualRows* trunk_at() const { return points ? &token_rows : nullptr; }
+  const cpu::VirtualRows* head_at() const { return points ? &head_rows : nullptr; }
 
   ForwardState() = default;
   ForwardState(const ForwardState&) = delete;
@@ -64,9 +73,18 @@ void grow(std::vector<T>& v, int64_t n) {
 inline const void* param(const WeightView& w) { return w.data; }
 // A 2-D weight as stored: nn.Linear (out, in) or GPT-2 Conv1D (in, out).
 Weight linear_weight(const WeightView& w, WLayout layout);
-// (T, dim) rows of an embedding table: out[t] (+)= table[ids[t] + offset] in F32.
+// The same weight (and its bias, when given) as a product reads it: at the virtual point of each row group
+// of `at` (trainable tensors only), or as stored when `at` is null.
+Weight bind(const WeightView& w, WLayout layout, const VirtualRows* at, const WeightView* bias = nullptr);
+// (T, dim) rows of an embedding table: out[t] (+)= table[ids[t] + offset] in F32, read at the point of row t
+// when `at` is given.
 void embed_rows(ThreadPool& pool, const WeightView& table, const int32_t* ids, int64_t T, int64_t add_offset,
-                float* out, int64_t dim, bool accumulate);
+                float* out, int64_t dim, bool accumulate, const VirtualRows* at);
+// layer_norm / rms_norm (cpu/norms.h) whose gain and bias are read at the point of each row group of `at`.
+void layer_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
+                   int64_t ldx, const WeightView& w, const WeightView& b, double eps, float* out, int64_t ldo);
+void rms_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
+                 int64_t ldx, const WeightView& w, double eps, float* out, int64_t ldo);
 
 // Attention of layer `layer` for st's batch: plain causal attention over the
 // packed qkv, or, while st.kv is active, appends the new keys/values to the
@@ -87,7 +105,9 @@ void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* ou
 void final_llama(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
 
 // The forward entry points of the CPU backend (cpu/forward.cpp): batch validation, trunk, final norm, head.
-LossOutput per_example_loss(Model& m, ForwardState& st, const PackedBatch& batch, const CancelToken* cancel);
+// One LossOutput per virtual point of opts (one at θ when it has none), all points in one pass.
+std::vector<LossOutput> per_example_loss(Model& m, ForwardState& st, const PackedBatch& batch,
+                                         const ForwardOptions& opts, const CancelToken* cancel);
 std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& batch,
                              const std::vector<int64_t>& positions, const CancelToken* cancel);
 std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vector<int32_t>& prompt, int n,

@@ -14,6 +14,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/gemm_ops.h"
+#include "cpu/virtual_point.h"
 #include "dpzo/errors.h"
 
 #if defined(DPZO_HAVE_CBLAS)
@@ -67,10 +68,15 @@ void pack_outin(const Weight& W, int64_t k0, int64_t kc, int64_t n0, int64_t jn,
 }
 
 #include "cpu/gemm_impl.h"
+
+void fma_row(int64_t n, float c, const float* z, float* acc) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = std::fma(c, z[i], acc[i]);
+}
 }  // namespace
 }  // namespace scalar
 
-const GemmOps gemm_ops_scalar = {"scalar", scalar::MR, scalar::NR, scalar::pack_a, scalar::columns, scalar::convert};
+const GemmOps gemm_ops_scalar = {"scalar",         scalar::MR,      scalar::NR,     scalar::pack_a,
+                                 scalar::columns,  scalar::columns_at, scalar::convert, scalar::fma_row};
 
 const GemmOps& gemm_ops() {
   static const GemmOps* ops = [] {
@@ -112,10 +118,16 @@ int64_t padded_rows(int64_t M) {
   return ((M + mr - 1) / mr) * mr;
 }
 
-float* worker_scratch(GemmWorkspace& ws, int worker) {
+float* worker_scratch(GemmWorkspace& ws, int worker, int64_t floats = gemm_scratch_floats()) {
   if (static_cast<int>(ws.b.size()) <= worker) throw Error(err::kArgument, "gemm: workspace not sized for worker");
-  grow(ws.b[worker], static_cast<size_t>(gemm_scratch_floats()));
+  grow(ws.b[worker], static_cast<size_t>(floats));
   return ws.b[worker].data();
+}
+
+// Scratch of a product with W: plain, or at W's virtual points.
+int64_t scratch_floats(const Weight& W) {
+  if (!W.is_virtual()) return gemm_scratch_floats();
+  return gemm_scratch_floats_at(W.at->set->size(), static_cast<int64_t>(W.at->set->seeds.size()));
 }
 }  // namespace
 
@@ -133,23 +145,35 @@ void GemmWorkspace::ensure_workers(int n) {
 
 void convert_row(const void* src, DType dtype, int64_t n, float* dst) { gemm_ops().convert(src, dtype, n, dst); }
 
-PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda) {
+PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda,
+               const VirtualRows* groups) {
   const GemmOps& ops = gemm_ops();
   PackedA p;
   p.M = M;
   p.K = K;
-  p.m_pad = padded_rows(M);
+  p.bounds = groups ? groups->bounds : std::vector<int64_t>{0, M};
+  if (p.bounds.front() != 0 || p.bounds.back() != M) throw Error(err::kArgument, "gemm: row groups do not cover A");
+  p.pad0.push_back(0);
+  for (size_t g = 0; g + 1 < p.bounds.size(); ++g) p.pad0.push_back(p.pad0.back() + padded_rows(p.bounds[g + 1] - p.bounds[g]));
+  p.m_pad = p.pad0.back();
   grow(ws.a, static_cast<size_t>(p.m_pad * K));
   float* out = ws.a.data();
-  const int64_t panels = p.m_pad / ops.mr;
-  pool.parallel_for(panels, std::max<int64_t>(1, 64 / ops.mr),
-                    [&](int64_t b, int64_t e, int) { ops.pack_a(M, K, A, lda, out, p.m_pad, b, e); });
+  for (size_t g = 0; g + 1 < p.bounds.size(); ++g) {
+    const int64_t rows = p.bounds[g + 1] - p.bounds[g], panel0 = p.pad0[g] / ops.mr;
+    const float* Ag = A + p.bounds[g] * lda;
+    pool.parallel_for((p.pad0[g + 1] - p.pad0[g]) / ops.mr, std::max<int64_t>(1, 64 / ops.mr),
+                      [&](int64_t b, int64_t e, int) { ops.pack_a(rows, K, Ag, lda, out, p.m_pad, b, e, panel0); });
+  }
   p.data = out;
   return p;
 }
 
 void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin, int64_t n_end,
                   float* C, int64_t ldc) {
+  if (W.is_virtual())
+    return gemm_ops().columns_at(a, W, nullptr, n_begin, n_end, C, ldc, false,
+                                 worker_scratch(ws, worker, scratch_floats(W)));
+  if (a.bounds.size() != 2) throw Error(err::kArgument, "gemm: row groups without virtual points");
   gemm_ops().columns(a.data, a.M, a.K, a.m_pad, W, nullptr, n_begin, n_end, C, ldc, false, worker_scratch(ws, worker));
 }
 
@@ -176,17 +200,22 @@ void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K
   if (use_blas(W.dtype)) return blas_linear(pool, M, N, K, A, lda, W, bias, C, ldc, accumulate);
 #endif
   const GemmOps& ops = gemm_ops();
-  const PackedA a = pack_a(pool, ws, M, K, A, lda);
+  const bool at = W.is_virtual();
+  const PackedA a = pack_a(pool, ws, M, K, A, lda, at ? W.at : nullptr);
   // column tasks: whole NR panels, a few per thread for balance; any split gives the same bits
   const int64_t panels = (N + ops.nr - 1) / ops.nr;
   const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(kGemmNC / ops.nr, panels / (4 * pool.size())));
   const int64_t tasks = (panels + per_task - 1) / per_task;
   ws.ensure_workers(pool.size());
-  for (int w = 0; w < pool.size(); ++w) worker_scratch(ws, w);
+  const int64_t scratch = scratch_floats(W);
+  for (int w = 0; w < pool.size(); ++w) worker_scratch(ws, w, scratch);
   pool.run(tasks, [&](int64_t t, int worker) {
     const int64_t n0 = t * per_task * ops.nr;
     const int64_t n1 = std::min(N, n0 + per_task * ops.nr);
-    ops.columns(a.data, M, K, a.m_pad, W, bias, n0, n1, C + n0, ldc, accumulate, ws.b[worker].data());
+    if (at)
+      ops.columns_at(a, W, bias, n0, n1, C + n0, ldc, accumulate, ws.b[worker].data());
+    else
+      ops.columns(a.data, M, K, a.m_pad, W, bias, n0, n1, C + n0, ldc, accumulate, ws.b[worker].data());
   });
 }
 
@@ -199,7 +228,7 @@ void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K,
   std::vector<float>& s = ws.b[worker];
   grow(s, static_cast<size_t>(gemm_scratch_floats() + m_pad * K));
   float* ap = s.data() + gemm_scratch_floats();
-  ops.pack_a(M, K, A, lda, ap, m_pad, 0, m_pad / ops.mr);
+  ops.pack_a(M, K, A, lda, ap, m_pad, 0, m_pad / ops.mr, 0);
   ops.columns(ap, M, K, m_pad, W, nullptr, 0, N, C, ldc, false, s.data());
 }
 

@@ -21,11 +21,21 @@ namespace cpu {
 // the model buffer is the parameter space that is perturbed in place.
 enum class WLayout : int { OutIn = 0, InOut = 1 };
 
+struct VirtualRows;
+
 struct Weight {
   const void* data = nullptr;
   DType dtype = DType::F32;
   WLayout layout = WLayout::OutIn;
   int64_t ld = 0;  // elements between consecutive stored rows
+  // At virtual points (ARCHITECTURE §2, exactness; cpu/virtual_point.h): stored element (r, c) has global
+  // index g0 + r·ld + c and bias element j has bias_g0 + j (-1: frozen, read as stored), and `at` says which
+  // rows of A see which point. Null `at`: every row sees the weights as stored.
+  int64_t g0 = -1, bias_g0 = -1;
+  const VirtualRows* at = nullptr;
+
+  // Whether some row reads this operand at a point other than θ.
+  bool is_virtual() const { return at != nullptr && (g0 >= 0 || bias_g0 >= 0); }
 };
 
 // Scratch for packed panels; grow-only, owned by the caller (ForwardState) so
@@ -49,12 +59,17 @@ void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K,
                  const Weight& W, float* C, int64_t ldc);
 
 // Packed-A interface: pack once, then compute any column range on any worker
-// (the fused LM head computes vocabulary tiles this way).
+// (the fused LM head computes vocabulary tiles this way). With row groups (a
+// product at several virtual points) each group starts on its own MR panel, so
+// no panel mixes points: group p's rows [bounds[p], bounds[p+1]) are packed
+// from padded row pad0[p].
 struct PackedA {
   const float* data = nullptr;
   int64_t M = 0, K = 0, m_pad = 0;
+  std::vector<int64_t> bounds, pad0;  // G+1 entries each; {0, M} and {0, m_pad} without groups
 };
-PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda);
+PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const float* A, int64_t lda,
+               const VirtualRows* groups = nullptr);
 // C[:, 0..n_end-n_begin) = A·W(:, n_begin..n_end); C row-major with ldc.
 void gemm_columns(GemmWorkspace& ws, int worker, const PackedA& a, const Weight& W, int64_t n_begin, int64_t n_end,
                   float* C, int64_t ldc);

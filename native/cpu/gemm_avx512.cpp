@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cpu/gemm_ops.h"
+#include "cpu/virtual_point.h"
 
 namespace dpzo {
 namespace cpu {
@@ -74,9 +75,16 @@ void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t 
 #include "cpu/gemm_pack_avx.h"
 #include "cpu/gemm_impl.h"
 
+void fma_row(int64_t n, float c, const float* z, float* acc) {
+  const __m512 cv = _mm512_set1_ps(c);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(cv, _mm512_loadu_ps(z + i), _mm512_loadu_ps(acc + i)));
+  for (; i < n; ++i) acc[i] = __builtin_fmaf(c, z[i], acc[i]);
+}
+
 }  // namespace
 
-const GemmOps gemm_ops_avx512 = {"avx512", MR, NR, pack_a, columns, convert};
+const GemmOps gemm_ops_avx512 = {"avx512", MR, NR, pack_a, columns, columns_at, convert, fma_row};
 
 }  // namespace cpu
 }  // namespace dpzo

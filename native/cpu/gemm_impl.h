@@ -9,13 +9,13 @@
 
 inline int64_t std_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// Packs panels [p0, p1) of A into the K-blocked panel layout, zero-padding rows >= M.
+// Packs panels [p0, p1) of A into the K-blocked panel layout as panels panel0 + p, zero-padding rows >= M.
 static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0,
-                   int64_t p1) {
+                   int64_t p1, int64_t panel0) {
   for (int64_t k0 = 0; k0 < K; k0 += dpzo::cpu::kGemmKC) {
     const int64_t kc = std_min(dpzo::cpu::kGemmKC, K - k0);
     for (int64_t p = p0; p < p1; ++p) {
-      float* dst = out + k0 * m_pad + p * MR * kc;
+      float* dst = out + k0 * m_pad + (panel0 + p) * MR * kc;
       for (int i = 0; i < MR; ++i) {
         const int64_t m = p * MR + i;
         if (m < M) {
@@ -60,14 +60,45 @@ static void pack_b(const dpzo::cpu::Weight& W, int64_t k0, int64_t kc, int64_t n
     pack_outin(W, k0, kc, n0 + p * NR, std_min(NR, nc - p * NR), dst + p * kc * NR, row_tmp);
 }
 
+// C rows [0, M) of one row group (its A panels start at padded row a0) (=|+=) the group's A times the packed
+// B block (k0, kc) of nc columns, + bias_f on the last K block. C points at the group's first row, column 0
+// of the block.
+static void multiply_block(const float* apack, int64_t m_pad, int64_t a0, int64_t M, int64_t k0, int64_t kc,
+                           const float* bpack, int64_t nc, const float* bias_f, bool add, float* C, int64_t ldc) {
+  using namespace dpzo::cpu;
+  alignas(64) float tile[MR * NR];
+  const int64_t panels = (nc + NR - 1) / NR;
+  const int64_t mc_rows = ((kGemmMC + MR - 1) / MR) * MR;
+  for (int64_t m0 = 0; m0 < M; m0 += mc_rows) {
+    const int64_t m1 = std_min(M, m0 + mc_rows);
+    for (int64_t p = 0; p < panels; ++p) {
+      const float* bp = bpack + p * kc * NR;
+      const float* bb = bias_f ? bias_f + p * NR : nullptr;
+      const int64_t jn = std_min(NR, nc - p * NR);
+      float* cp = C + p * NR;
+      for (int64_t m = m0; m < m1; m += MR) {
+        const float* ap = apack + k0 * m_pad + (a0 + m) * kc;
+        const int64_t in = std_min(MR, M - m);
+        if (in == MR && jn == NR) {
+          micro_kernel(kc, ap, bp, cp + m * ldc, ldc, add, bb);
+        } else {
+          // edge tile: same kernel on a padded copy, so the arithmetic is identical
+          if (add)
+            for (int64_t i = 0; i < in; ++i) memcpy(tile + i * NR, cp + (m + i) * ldc, jn * sizeof(float));
+          micro_kernel(kc, ap, bp, tile, NR, add, bb);
+          for (int64_t i = 0; i < in; ++i) memcpy(cp + (m + i) * ldc, tile + i * NR, jn * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
 static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad, const dpzo::cpu::Weight& W,
                     const void* bias, int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate, float* scratch) {
   using namespace dpzo::cpu;
   float* bpack = scratch;
   float* bias_f = scratch + kGemmKC * kGemmNC;
   float row_tmp[kGemmKC];
-  alignas(64) float tile[MR * NR];
-  const int64_t mc_rows = ((kGemmMC + MR - 1) / MR) * MR;
   for (int64_t c0 = n0; c0 < n1; c0 += kGemmNC) {
     const int64_t nc = std_min(kGemmNC, n1 - c0);
     const int64_t panels = (nc + NR - 1) / NR;
@@ -77,30 +108,106 @@ static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad, con
     }
     for (int64_t k0 = 0; k0 < K; k0 += kGemmKC) {
       const int64_t kc = std_min(kGemmKC, K - k0);
-      const bool add = accumulate || k0 > 0;
       const bool last = k0 + kc >= K;
       pack_b(W, k0, kc, c0, nc, bpack, row_tmp);
-      for (int64_t m0 = 0; m0 < M; m0 += mc_rows) {
-        const int64_t m1 = std_min(M, m0 + mc_rows);
-        for (int64_t p = 0; p < panels; ++p) {
-          const float* bp = bpack + p * kc * NR;
-          const float* bb = (bias && last) ? bias_f + p * NR : nullptr;
-          const int64_t jn = std_min(NR, nc - p * NR);
-          float* cp = C + (c0 - n0) + p * NR;
-          for (int64_t m = m0; m < m1; m += MR) {
-            const float* ap = apack + k0 * m_pad + (m / MR) * MR * kc;
-            const int64_t in = std_min(MR, M - m);
-            if (in == MR && jn == NR) {
-              micro_kernel(kc, ap, bp, cp + m * ldc, ldc, add, bb);
-            } else {
-              // edge tile: same kernel on a padded copy, so the arithmetic is identical
-              if (add)
-                for (int64_t i = 0; i < in; ++i) memcpy(tile + i * NR, cp + (m + i) * ldc, jn * sizeof(float));
-              micro_kernel(kc, ap, bp, tile, NR, add, bb);
-              for (int64_t i = 0; i < in; ++i) memcpy(cp + (m + i) * ldc, tile + i * NR, jn * sizeof(float));
-            }
-          }
+      multiply_block(apack, m_pad, 0, M, k0, kc, bpack, nc, (bias && last) ? bias_f : nullptr, accumulate || k0 > 0,
+                     C + (c0 - n0), ldc);
+    }
+  }
+}
+
+// Packs the block W(k0..k0+kc, n0..n0+nc) at every point of vs into bp[p]: each stored row of the block is
+// read once, its directions generated once (values_at_all), and each point's float32 values are packed as
+// an F32 operand by the same packing code as a stored weight.
+static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& vs, int64_t k0, int64_t kc,
+                      int64_t n0, int64_t nc, float* const* bp, float* stage, float* zbuf, float* row_tmp) {
+  using namespace dpzo::cpu;
+  const int G = vs.size();
+  const int es = dpzo::dtype_size(W.dtype);
+  const char* base = static_cast<const char*>(W.data);
+  float* outs[kMaxVirtualPoints];
+  const int64_t panels = (nc + NR - 1) / NR;
+  if (W.layout == WLayout::InOut) {
+    // stored (in, out): row k0 + k holds the block's nc columns contiguously
+    for (int p = 0; p < G; ++p) outs[p] = stage + p * kGemmMaxNR * kGemmKC;
+    for (int64_t k = 0; k < kc; ++k) {
+      const int64_t r = k0 + k;
+      values_at_all(base + (r * W.ld + n0) * es, W.dtype, static_cast<uint64_t>(W.g0 + r * W.ld + n0), nc, vs, outs,
+                    zbuf);
+      for (int p = 0; p < G; ++p)
+        for (int64_t q = 0; q < panels; ++q) {
+          const int64_t jn = std_min(NR, nc - q * NR);
+          float* row = bp[p] + q * kc * NR + k * NR;
+          memcpy(row, outs[p] + q * NR, jn * sizeof(float));
+          for (int64_t j = jn; j < NR; ++j) row[j] = 0.f;
         }
+    }
+    return;
+  }
+  // stored (out, in): the panel's jn stored rows of kc values at each point, then the F32 transposing pack
+  for (int64_t q = 0; q < panels; ++q) {
+    const int64_t jn = std_min(NR, nc - q * NR);
+    for (int64_t j = 0; j < jn; ++j) {
+      const int64_t r = n0 + q * NR + j;
+      for (int p = 0; p < G; ++p) outs[p] = stage + p * kGemmMaxNR * kGemmKC + j * kc;
+      values_at_all(base + (r * W.ld + k0) * es, W.dtype, static_cast<uint64_t>(W.g0 + r * W.ld + k0), kc, vs, outs,
+                    zbuf);
+    }
+    for (int p = 0; p < G; ++p) {
+      Weight staged;
+      staged.data = stage + p * kGemmMaxNR * kGemmKC;
+      staged.dtype = dpzo::DType::F32;
+      staged.layout = WLayout::OutIn;
+      staged.ld = kc;
+      pack_outin(staged, 0, kc, 0, jn, bp[p] + q * kc * NR, row_tmp);
+    }
+  }
+}
+
+static void columns_at(const dpzo::cpu::PackedA& a, const dpzo::cpu::Weight& W, const void* bias, int64_t n0,
+                       int64_t n1, float* C, int64_t ldc, bool accumulate, float* scratch) {
+  using namespace dpzo::cpu;
+  const VirtualSet& vs = *W.at->set;
+  const int G = vs.size();
+  const int64_t S = static_cast<int64_t>(vs.seeds.size());
+  // the frozen parts are the same at every point: one pack serves all groups
+  const bool w_at = W.g0 >= 0, b_at = bias && W.bias_g0 >= 0;
+  float* bpack[kMaxVirtualPoints];
+  float* bias_f[kMaxVirtualPoints];
+  for (int p = 0; p < G; ++p) {
+    bpack[p] = scratch + (w_at ? p : 0) * kGemmKC * kGemmNC;
+    bias_f[p] = scratch + G * kGemmKC * kGemmNC + (b_at ? p : 0) * kGemmNC;
+  }
+  float* stage = scratch + G * (kGemmKC * kGemmNC + kGemmNC);
+  float* zbuf = stage + G * kGemmMaxNR * kGemmKC;
+  (void)S;
+  float row_tmp[kGemmKC];
+  const int64_t K = a.K;
+  for (int64_t c0 = n0; c0 < n1; c0 += kGemmNC) {
+    const int64_t nc = std_min(kGemmNC, n1 - c0);
+    const int64_t panels = (nc + NR - 1) / NR;
+    if (bias) {
+      const char* bsrc = static_cast<const char*>(bias) + c0 * dtype_size(W.dtype);
+      if (b_at)
+        values_at_all(bsrc, W.dtype, static_cast<uint64_t>(W.bias_g0 + c0), nc, vs, bias_f, zbuf);
+      else
+        convert(bsrc, W.dtype, nc, bias_f[0]);
+      for (int p = 0; p < (b_at ? G : 1); ++p)
+        for (int64_t j = nc; j < panels * NR; ++j) bias_f[p][j] = 0.f;
+    }
+    for (int64_t k0 = 0; k0 < K; k0 += kGemmKC) {
+      const int64_t kc = std_min(kGemmKC, K - k0);
+      const bool last = k0 + kc >= K;
+      if (w_at)
+        pack_b_at(W, vs, k0, kc, c0, nc, bpack, stage, zbuf, row_tmp);
+      else
+        pack_b(W, k0, kc, c0, nc, bpack[0], row_tmp);
+      for (int g = 0; g + 1 < static_cast<int>(a.bounds.size()); ++g) {
+        const int64_t r0 = a.bounds[g], rows = a.bounds[g + 1] - r0;
+        if (rows == 0) continue;
+        const int p = W.at->point_of(r0);
+        multiply_block(a.data, a.m_pad, a.pad0[g], rows, k0, kc, bpack[p], nc,
+                       (bias && last) ? bias_f[p] : nullptr, accumulate || k0 > 0, C + r0 * ldc + (c0 - n0), ldc);
       }
     }
   }

@@ -15,13 +15,19 @@ constexpr int64_t kGemmMC = 192;  // rows per pass over a packed B block (L2 reu
 struct GemmOps {
   const char* name;
   int mr, nr;
-  // Packs MR-row panels [p0, p1) of A (M×K) into `out` (layout: K blocks of
-  // kGemmKC; inside a block, panel p at p·MR·kc, element [k][i]).
-  void (*pack_a)(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0, int64_t p1);
+  // Packs MR-row panels [p0, p1) of A (M×K) into `out` (layout: K blocks of kGemmKC; inside a block, panel
+  // panel0 + p at (panel0 + p)·MR·kc, element [k][i]).
+  void (*pack_a)(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0, int64_t p1,
+                 int64_t panel0);
   // C[:, 0..n1-n0) (=|+=) A·W(:, n0..n1) + bias; scratch holds kGemmKC·kGemmNC + kGemmNC floats.
   void (*columns)(const float* apack, int64_t M, int64_t K, int64_t m_pad, const Weight& W, const void* bias,
                   int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate, float* scratch);
+  // The same product for a grouped A (pack_a with row groups) and a Weight read at the virtual point of each
+  // group (W.at); scratch holds gemm_scratch_floats_at(G, S) floats.
+  void (*columns_at)(const PackedA& a, const Weight& W, const void* bias, int64_t n0, int64_t n1, float* C,
+                     int64_t ldc, bool accumulate, float* scratch);
   void (*convert)(const void* src, DType dtype, int64_t n, float* dst);
+  void (*fma_row)(int64_t n, float c, const float* z, float* acc);  // acc[i] = fma(c, z[i], acc[i])
 };
 
 extern const GemmOps gemm_ops_scalar;
@@ -32,6 +38,12 @@ extern const GemmOps gemm_ops_avx512;
 
 const GemmOps& gemm_ops();  // the table in use (gemm.cpp)
 inline int64_t gemm_scratch_floats() { return kGemmKC * kGemmNC + kGemmNC; }
+// columns_at's scratch for G points and S distinct seeds: per point one packed B block, its bias and a
+// staging tile (NR ≤ 32 stored rows of KC, or one row of NC), plus one direction row per seed.
+constexpr int64_t kGemmMaxNR = 32;
+inline int64_t gemm_scratch_floats_at(int64_t G, int64_t S) {
+  return G * (kGemmKC * kGemmNC + kGemmNC + kGemmMaxNR * kGemmKC) + S * kGemmKC + kGemmNC * S;
+}
 
 }  // namespace cpu
 }  // namespace dpzo

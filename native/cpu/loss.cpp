@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "cpu/virtual_point.h"
 #include "cpu/vmath.h"
 
 namespace dpzo {
@@ -19,7 +20,7 @@ int64_t LossScratch::bytes() const {
 void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float* h, int64_t R, int64_t E,
                const Weight& head, int64_t V, const int32_t* labels, double* nll) {
   if (R == 0) return;
-  const PackedA a = pack_a(pool, ws, R, E, h, E);
+  const PackedA a = pack_a(pool, ws, R, E, h, E, head.is_virtual() ? head.at : nullptr);
   const int64_t n_tiles = (V + kVocabTile - 1) / kVocabTile;
   if (static_cast<int64_t>(sc.tile_max.size()) < n_tiles * R) {
     sc.tile_max.resize(n_tiles * R);
@@ -53,13 +54,24 @@ void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float
 void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
                    const int32_t* cands, int64_t K, const int32_t* label_idx, double* nll, float* logits) {
   if (R == 0) return;
-  // gather the K candidate rows of the head as an F32 (K, E) operand
+  // gather the K candidate rows of the head as an F32 (K, E) operand, per row group at its point
   std::vector<float> rows(K * E);
   const int es = dtype_size(head.dtype);
-  for (int64_t k = 0; k < K; ++k)
-    convert_row(static_cast<const char*>(head.data) + cands[k] * head.ld * es, head.dtype, E, rows.data() + k * E);
-  const Weight wc{rows.data(), DType::F32, WLayout::OutIn, E};
-  linear(pool, ws, R, K, E, h, E, wc, nullptr, logits, K, false);
+  const bool virt = head.is_virtual() && head.g0 >= 0;
+  const std::vector<int64_t> bounds = virt ? head.at->bounds : std::vector<int64_t>{0, R};
+  for (size_t g = 0; g + 1 < bounds.size(); ++g) {
+    for (int64_t k = 0; k < K; ++k) {
+      const char* src = static_cast<const char*>(head.data) + cands[k] * head.ld * es;
+      if (virt)
+        values_at(src, head.dtype, static_cast<uint64_t>(head.g0 + cands[k] * head.ld), E, *head.at->set,
+                  static_cast<int>(g), rows.data() + k * E);
+      else
+        convert_row(src, head.dtype, E, rows.data() + k * E);
+    }
+    const Weight wc{rows.data(), DType::F32, WLayout::OutIn, E};
+    const int64_t r0 = bounds[g], rg = bounds[g + 1] - r0;
+    if (rg > 0) linear(pool, ws, rg, K, E, h + r0 * E, E, wc, nullptr, logits + r0 * K, K, false);
+  }
   for (int64_t r = 0; r < R; ++r) {
     const float* z = logits + r * K;
     double mx = -std::numeric_limits<double>::infinity();

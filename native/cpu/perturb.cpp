@@ -119,6 +119,11 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
   });
 }
 
+void add_directions_f32(float* x, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  static const RunFn run = select_kernel();
+  if (n > 0 && n_pairs > 0) run(x, DType::F32, g, n, seeds, coeffs, n_pairs, 1.0f);
+}
+
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
   if (count < 0) throw Error(err::kArgument, "fill_direction: negative count");
   if (count == 0) return;

@@ -236,34 +236,53 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     if (!info[0].IsObject()) throw Error(err::kArgument, "perExampleLoss(batch) takes an object");
     auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), true));
-    // perExampleLoss(batch, { at: { seeds, coeffs } }): the loss at the virtual point θ + Σ c·z
+    // perExampleLoss(batch, { points: [{ seeds, coeffs }, ...] }): the losses at the virtual points θ + Σ c·z,
+    // one result per point (an array); without points, one result at θ
     auto opts = std::make_shared<ForwardOptions>();
+    bool with_points = false;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
-      if (o.Has("at") && o.Get("at").IsObject()) {
-        Napi::Object at = o.Get("at").As<Napi::Object>();
-        if (!at.Get("seeds").IsArray() || !at.Get("coeffs").IsArray())
-          throw Error(err::kArgument, "perExampleLoss: at must be { seeds: [], coeffs: [] }");
-        auto sa = at.Get("seeds").As<Napi::Array>();
-        auto ca = at.Get("coeffs").As<Napi::Array>();
-        if (sa.Length() != ca.Length())
-          throw Error(err::kArgument, "perExampleLoss: at.seeds and at.coeffs differ in length");
-        for (uint32_t i = 0; i < sa.Length(); ++i) {
-          opts->at_seeds.push_back(read_seed(sa.Get(i), "at.seeds[i]"));
-          opts->at_coeffs.push_back(static_cast<float>(read_number(ca.Get(i), "at.coeffs[i]")));
+      if (o.Has("points") && !o.Get("points").IsUndefined()) {
+        if (!o.Get("points").IsArray())
+          throw Error(err::kArgument, "perExampleLoss: points must be an array of { seeds: [], coeffs: [] }");
+        with_points = true;
+        auto pts = o.Get("points").As<Napi::Array>();
+        if (pts.Length() == 0) throw Error(err::kArgument, "perExampleLoss: points is empty (omit it for θ)");
+        for (uint32_t p = 0; p < pts.Length(); ++p) {
+          const std::string where = "points[" + std::to_string(p) + "]";
+          if (!pts.Get(p).IsObject()) throw Error(err::kArgument, "perExampleLoss: " + where + " is not an object");
+          Napi::Object at = pts.Get(p).As<Napi::Object>();
+          if (!at.Get("seeds").IsArray() || !at.Get("coeffs").IsArray())
+            throw Error(err::kArgument, "perExampleLoss: " + where + " must be { seeds: [], coeffs: [] }");
+          auto sa = at.Get("seeds").As<Napi::Array>();
+          auto ca = at.Get("coeffs").As<Napi::Array>();
+          if (sa.Length() != ca.Length())
+            throw Error(err::kArgument, "perExampleLoss: " + where + ".seeds and .coeffs differ in length");
+          VirtualPoint vp;
+          for (uint32_t i = 0; i < sa.Length(); ++i) {
+            vp.seeds.push_back(read_seed(sa.Get(i), (where + ".seeds[i]").c_str()));
+            vp.coeffs.push_back(static_cast<float>(read_number(ca.Get(i), (where + ".coeffs[i]").c_str())));
+          }
+          opts->points.push_back(std::move(vp));
         }
       }
     }
-    return start_op<LossOutput>(
+    return start_op<std::vector<LossOutput>>(
         env, "dpzo.perExampleLoss", Value(), h,
         [batch, opts](Model& m, const CancelToken* c) { return m.per_example_loss(*batch, *opts, c); },
-        [](Napi::Env e, LossOutput& r) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("loss", to_typed<Napi::Float64Array>(e, r.loss));
-          o.Set("targets", to_typed<Napi::Int32Array>(e, r.targets));
-          if (!r.candidate_logits.empty())
-            o.Set("candidateLogits", to_typed<Napi::Float32Array>(e, r.candidate_logits));
-          return o;
+        [with_points](Napi::Env e, std::vector<LossOutput>& rs) -> Napi::Value {
+          auto one = [&](LossOutput& r) {
+            Napi::Object o = Napi::Object::New(e);
+            o.Set("loss", to_typed<Napi::Float64Array>(e, r.loss));
+            o.Set("targets", to_typed<Napi::Int32Array>(e, r.targets));
+            if (!r.candidate_logits.empty())
+              o.Set("candidateLogits", to_typed<Napi::Float32Array>(e, r.candidate_logits));
+            return o;
+          };
+          if (!with_points) return one(rs.at(0));
+          Napi::Array a = Napi::Array::New(e, rs.size());
+          for (size_t p = 0; p < rs.size(); ++p) a.Set(static_cast<uint32_t>(p), one(rs[p]));
+          return a;
         });
   });
 }

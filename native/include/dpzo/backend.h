@@ -52,9 +52,10 @@ class Backend {
   // θ ← factor·θ on the segments with seg.decay (decoupled weight decay alone).
   virtual void scale(const std::vector<Segment>& segs, float factor) = 0;
 
-  // Fused forward + per-example loss (dpzo/forward.h), batch validated here.
-  virtual LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
-                                      const CancelToken* cancel) = 0;
+  // Fused forward + per-example loss (dpzo/forward.h), batch validated here: one output per virtual point of
+  // opts, in order, or one at θ when opts has none. θ is never written.
+  virtual std::vector<LossOutput> per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
+                                                   const CancelToken* cancel) = 0;
   // Full-vocabulary logits at packed positions (row-major, n × vocab).
   virtual std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
                                     const CancelToken* cancel) = 0;

@@ -20,12 +20,18 @@ struct PackedBatch {
   std::vector<int32_t> candidates;
 };
 
-// How to evaluate a forward. `at` is the virtual point θ + Σ_k at_coeffs[k]·z(at_seeds[k]) (ARCHITECTURE §2,
-// exactness), reserved for the exact-step forward: no backend evaluates it yet, and a non-empty one is
-// refused with ERR_ARGUMENT rather than silently evaluated at θ.
+// A virtual point θ + Σ_k coeffs[k]·z(seeds[k]) (ARCHITECTURE §2, exactness): a forward there reads every
+// trainable element as the float32 value fl(w + Σ_k c_k z_k), fma order k ascending, without writing θ.
+struct VirtualPoint {
+  std::vector<uint64_t> seeds;
+  std::vector<float> coeffs;
+};
+
+// How to evaluate a forward: at θ (no points), or at each of `points` in one pass that reads every weight
+// panel once and generates each distinct direction once (the + and − points of a DP-ZO step). The rows of
+// each point are bitwise what a forward at that point alone would give (the GEMM is batch-invariant).
 struct ForwardOptions {
-  std::vector<uint64_t> at_seeds;
-  std::vector<float> at_coeffs;
+  std::vector<VirtualPoint> points;
 };
 
 struct LossOutput {

@@ -75,7 +75,8 @@ class Model {
   void decay(float factor);
 
   // The forward, through the backend (dpzo/backend.h).
-  LossOutput per_example_loss(const PackedBatch& batch, const ForwardOptions& opts, const CancelToken* cancel);
+  std::vector<LossOutput> per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
+                                           const CancelToken* cancel);
   std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions, const CancelToken* cancel);
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id, const CancelToken* cancel);
 

@@ -35,6 +35,11 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
 // F16/BF16 rounded to nearest even on store. Bitwise independent of threads.
 void scale_segments(const std::vector<Segment>& segs, float factor, ThreadPool& pool);
 
+// x[i] += Σ_k coeffs[k]·z(seeds[k], g + i) for i < n on float32 x, one fma per pair (k ascending), on the
+// calling thread: the virtual-point reads of the forward (cpu/virtual_point.cpp). Bitwise what
+// axpy_directions stores into an F32 segment; coefficients must be finite and nonzero (not checked here).
+void add_directions_f32(float* x, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs);
+
 // out[i] = z(seed, g0 + i), i < count (for tests and the check driver).
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out);
 

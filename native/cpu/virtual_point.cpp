@@ -1,0 +1,79 @@
+// defines: make_virtual_set, VirtualRows::point_of, values_at, values_at_all (cpu/virtual_point.h).
+#include "cpu/virtual_point.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "cpu/gemm_ops.h"
+#include "dpzo/errors.h"
+#include "dpzo/perturb.h"
+
+namespace dpzo {
+namespace cpu {
+
+VirtualSet make_virtual_set(const std::vector<VirtualPoint>& points) {
+  if (static_cast<int>(points.size()) > kMaxVirtualPoints)
+    throw Error(err::kArgument, "perExampleLoss: at most " + std::to_string(kMaxVirtualPoints) +
+                                    " virtual points per call (got " + std::to_string(points.size()) + ")");
+  VirtualSet vs;
+  for (size_t p = 0; p < points.size(); ++p) {
+    const VirtualPoint& pt = points[p];
+    if (pt.seeds.size() != pt.coeffs.size())
+      throw Error(err::kArgument, "perExampleLoss: point " + std::to_string(p) + " has " +
+                                      std::to_string(pt.seeds.size()) + " seeds and " +
+                                      std::to_string(pt.coeffs.size()) + " coefficients");
+    std::vector<VirtualSet::Term> terms;
+    std::vector<uint64_t> ps;
+    std::vector<float> pc;
+    for (size_t k = 0; k < pt.seeds.size(); ++k) {
+      const float c = pt.coeffs[k];
+      if (!std::isfinite(c))
+        throw Error(err::kArgument, "perExampleLoss: coefficient " + std::to_string(k) + " of point " +
+                                        std::to_string(p) + " is not finite");
+      if (c == 0.0f) continue;  // as axpy_directions: a zero pair contributes nothing, not even −0 → +0
+      auto it = std::find(vs.seeds.begin(), vs.seeds.end(), pt.seeds[k]);
+      if (it == vs.seeds.end()) it = vs.seeds.insert(vs.seeds.end(), pt.seeds[k]);
+      terms.push_back({static_cast<int>(it - vs.seeds.begin()), c});
+      ps.push_back(pt.seeds[k]);
+      pc.push_back(c);
+    }
+    vs.terms.push_back(std::move(terms));
+    vs.point_seeds.push_back(std::move(ps));
+    vs.point_coeffs.push_back(std::move(pc));
+  }
+  return vs;
+}
+
+int VirtualRows::point_of(int64_t row) const {
+  const auto it = std::upper_bound(bounds.begin(), bounds.end(), row);
+  return static_cast<int>(it - bounds.begin()) - 1;
+}
+
+void values_at(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, int p, float* out) {
+  gemm_ops().convert(src, dt, n, out);
+  const auto& s = vs.point_seeds[p];
+  if (!s.empty()) add_directions_f32(out, g, n, s.data(), vs.point_coeffs[p].data(), static_cast<int>(s.size()));
+}
+
+void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, float* const* outs,
+                   float* zbuf) {
+  const GemmOps& ops = gemm_ops();
+  if (vs.size() == 1) return values_at(src, dt, g, n, vs, 0, outs[0]);
+  // z of each distinct seed once: 0 + 1·z is exactly z, through the same kernel as the update
+  const float one = 1.0f;
+  for (size_t s = 0; s < vs.seeds.size(); ++s) {
+    float* z = zbuf + s * n;
+    std::memset(z, 0, n * sizeof(float));
+    add_directions_f32(z, g, n, &vs.seeds[s], &one, 1);
+  }
+  for (int p = 0; p < vs.size(); ++p) {
+    ops.convert(src, dt, n, outs[p]);
+    // acc = fma(c_k, z_k, acc), k in the point's order: the same float32 chain as axpy_directions
+    for (const VirtualSet::Term& t : vs.terms[p]) ops.fma_row(n, t.coeff, zbuf + t.seed * n, outs[p]);
+  }
+}
+
+}  // namespace cpu
+}  // namespace dpzo

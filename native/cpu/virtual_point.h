@@ -1,0 +1,55 @@
+// defines: VirtualSet (the points θ + Σ_k c_k·z(s_k) at which one forward is evaluated, ARCHITECTURE §2
+// "Exactness in every dtype"), VirtualRows (which rows of a product see which point) and values_at /
+// values_at_all (a run of stored weights read at a point as float32). The forward never writes θ: every
+// kernel that loads a trainable weight reads it through these. Internal to cpu/.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "dpzo/dtype.h"
+#include "dpzo/forward.h"
+
+namespace dpzo {
+namespace cpu {
+
+// The points of one forward. Each point keeps its nonzero (seed, coeff) pairs in the caller's order (the fma
+// order of ARCHITECTURE §2); `seeds` lists the distinct seeds once, so that points sharing a direction (the
+// + and − points of a DP-ZO step) generate it once.
+struct VirtualSet {
+  struct Term {
+    int seed;  // index into `seeds`
+    float coeff;
+  };
+  std::vector<uint64_t> seeds;
+  std::vector<std::vector<Term>> terms;             // per point
+  std::vector<std::vector<uint64_t>> point_seeds;   // per point, the same pairs flat (for the direction kernel)
+  std::vector<std::vector<float>> point_coeffs;
+
+  int size() const { return static_cast<int>(terms.size()); }
+};
+
+// Validates the points (finite coefficients, at most kMaxVirtualPoints of them) and drops zero coefficients,
+// exactly as the in-place perturb does, so one pair gives the bits of perturb + forward. Throws ERR_ARGUMENT.
+constexpr int kMaxVirtualPoints = 8;
+VirtualSet make_virtual_set(const std::vector<VirtualPoint>& points);
+
+// Rows of a product split among the points: rows [bounds[p], bounds[p+1]) are evaluated at set->terms[p].
+struct VirtualRows {
+  const VirtualSet* set = nullptr;
+  std::vector<int64_t> bounds;
+
+  int groups() const { return static_cast<int>(bounds.size()) - 1; }
+  int point_of(int64_t row) const;
+};
+
+// out[i] = fl(w[i] + Σ_k c_k·z(s_k, g + i)) at point p, i < n (src: n stored values of `dt`), k in the
+// point's order: the float32 value the in-place perturb would store in an F32 model.
+void values_at(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, int p, float* out);
+
+// The same at every point of `vs` at once: outs[p][i]. The directions are generated once per distinct seed
+// into `zbuf` (n·vs.seeds.size() floats), then each point is one fma per pair over them.
+void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, float* const* outs,
+                   float* zbuf);
+
+}  // namespace cpu
+}  // namespace dpzo
