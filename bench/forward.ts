@@ -63,6 +63,11 @@ interface Row {
   pct_of_peak: number | null;
   perturb_s: number;
   update_s: number;
+  /** A forward at one virtual point θ + εz (perExampleLoss with `at`), and at the pair θ ± εz in one call. */
+  virtual_s: number;
+  virtual_pair_s: number;
+  /** The old in-place walk (two forwards + three weight passes) and the exact step (one paired call + one update). */
+  walk_step_s: number;
   dpzo_step_s: number;
   /** Bytes the core holds: the weights alone, and the peak over the step (weights + one forward's activations). */
   weights_mb: number;
@@ -86,9 +91,18 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
       ]),
     reps,
   );
-  // one DP-ZO step with n = 1 direction (ARCHITECTURE §3): +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update
+  const virt = await time(() => m.perExampleLoss(batch, { at: [{ seed: 5n, coeff: eps }] }), reps);
+  const pair = await time(
+    () =>
+      m.perExampleLossAt(batch, [
+        [{ seed: 5n, coeff: eps }],
+        [{ seed: 5n, coeff: -eps }],
+      ]),
+    reps,
+  );
+  // the walk of the first version: +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update (drifts in low precision)
   let seed = 100n;
-  const step = await time(async () => {
+  const walk = await time(async () => {
     seed += 1n;
     await m.perturb(seed, eps);
     const plus = await m.perExampleLoss(batch);
@@ -98,6 +112,15 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     for (let i = 0; i < BATCH; i++) g += (plus.loss[i]! - minus.loss[i]!) / (2 * eps);
     g /= BATCH;
     await m.update([{ seed, coeff: eps - lr * g }]);
+  }, reps);
+  // one exact DP-ZO step with n = 1 direction (ARCHITECTURE §3): ℓ± at θ ± εz in one call, then the update
+  const step = await time(async () => {
+    seed += 1n;
+    const [plus, minus] = await m.perExampleLossAt(batch, [[{ seed, coeff: eps }], [{ seed, coeff: -eps }]]);
+    let g = 0;
+    for (let i = 0; i < BATCH; i++) g += (plus!.loss[i]! - minus!.loss[i]!) / (2 * eps);
+    g /= BATCH;
+    await m.update([{ seed, coeff: -lr * g }]);
   }, reps);
   const flops = forwardFlops(SHAPE);
   const gflops = flops / fwd / 1e9;
@@ -109,6 +132,9 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     pct_of_peak: peak ? (100 * gflops) / peak : null,
     perturb_s: perturb,
     update_s: update,
+    virtual_s: virt,
+    virtual_pair_s: pair,
+    walk_step_s: walk,
     dpzo_step_s: step,
     weights_mb: weightsBytes / 2 ** 20,
     peak_mb: m.memory().hostPeakBytes / 2 ** 20,
@@ -139,12 +165,12 @@ async function main(): Promise<void> {
   console.log(`GPT-2-124M shape (${SHAPE.layers} layers), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
   console.log(`GEMM peak (2048^3, F32, own kernel via native.gemmBench): ${f(peak, 1)} GFLOP/s; 512x3072x768: ${f(peakShape, 1)} GFLOP/s`);
   console.log(
-    '| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | DP-ZO step (s) | weights (MiB) | peak held (MiB) |',
+    '| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | at θ+εz (s) | at θ±εz, one call (s) | walk step (s) | DP-ZO step (s) | weights (MiB) | peak held (MiB) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
+      `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.virtual_s, 3)} | ${f(r.virtual_pair_s, 3)} | ${f(r.walk_step_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
     );
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'forward.json');
   mkdirSync(dirname(out), { recursive: true });

@@ -1,9 +1,9 @@
 // defines: estimateScalars — per-example directional derivatives
-// g_ik = (ℓ⁺_i − ℓ⁻_i) / (2ε) over n seeded directions (ARCHITECTURE §3.2),
-// two forward passes per direction, the batch split into micro-batches.
+// g_ik = (ℓ⁺_i − ℓ⁻_i) / (2ε) over n seeded directions (ARCHITECTURE §3.2): per
+// direction one native call evaluates the batch at the virtual points θ + εz_k and
+// θ − εz_k (θ is not written), the batch split into micro-batches.
 import type { Example } from '../data/tasks.js';
-import type { Model } from '../model/types.js';
-import { perturbationWalk } from './walk.js';
+import type { LossBatch, Model } from '../model/types.js';
 
 export interface EstimateOptions {
   candidates?: Int32Array;
@@ -18,24 +18,35 @@ export interface Estimate {
   loss: number;
 }
 
-/** Per-example losses of `examples` at the current θ, in order. */
-export async function batchLosses(model: Model, examples: Example[], opts: EstimateOptions = {}): Promise<Float64Array> {
-  const out = new Float64Array(examples.length);
-  const limit = opts.maxBatchTokens ?? 16384;
+/** Consecutive [start, end) ranges of `examples` with at most `limit` tokens each (one example at least). */
+function microBatches(examples: Example[], limit: number): [number, number][] {
+  const out: [number, number][] = [];
   let start = 0;
   while (start < examples.length) {
     let end = start;
     let tokens = 0;
     while (end < examples.length && (end === start || tokens + examples[end]!.inputIds.length <= limit)) tokens += examples[end++]!.inputIds.length;
-    const chunk = examples.slice(start, end);
-    const hasLabels = chunk.some((e) => e.labels !== undefined);
-    const r = await model.perExampleLoss({
-      inputIds: chunk.map((e) => e.inputIds),
-      labels: hasLabels ? chunk.map((e) => e.labels ?? labelsFromInputs(e.inputIds)) : undefined,
-      candidates: opts.candidates,
-    });
-    out.set(r.loss, start);
+    out.push([start, end]);
     start = end;
+  }
+  return out;
+}
+
+function lossBatch(chunk: Example[], candidates: Int32Array | undefined): LossBatch {
+  const hasLabels = chunk.some((e) => e.labels !== undefined);
+  return {
+    inputIds: chunk.map((e) => e.inputIds),
+    labels: hasLabels ? chunk.map((e) => e.labels ?? labelsFromInputs(e.inputIds)) : undefined,
+    candidates,
+  };
+}
+
+/** Per-example losses of `examples` at the current θ, in order. */
+export async function batchLosses(model: Model, examples: Example[], opts: EstimateOptions = {}): Promise<Float64Array> {
+  const out = new Float64Array(examples.length);
+  for (const [start, end] of microBatches(examples, opts.maxBatchTokens ?? 16384)) {
+    const r = await model.perExampleLoss(lossBatch(examples.slice(start, end), opts.candidates));
+    out.set(r.loss, start);
   }
   return out;
 }
@@ -47,34 +58,30 @@ function labelsFromInputs(ids: Int32Array): Int32Array {
   return l;
 }
 
-/**
- * Runs the perturbation walk with forwards on `examples`; returns g. θ is left at
- * θ − ε z(s_n): the caller's fused update restores it.
- */
+/** Per-example g_ik for the n directions `seeds`; θ is read at θ ± ε z_k and never written. */
 export async function estimateScalars(model: Model, examples: Example[], seeds: bigint[], zoEps: number, opts: EstimateOptions = {}): Promise<Estimate> {
   const n = seeds.length;
   const m = examples.length;
   const g = new Float64Array(m * n);
-  let plus: Float64Array = new Float64Array(0);
   let lossSum = 0;
   let lossCount = 0;
-  await perturbationWalk(model, seeds, zoEps, async (k, sign) => {
-    if (m === 0) return;
-    const l = await batchLosses(model, examples, opts);
-    if (sign === 1) {
-      plus = l;
-      return;
-    }
-    for (let i = 0; i < m; i++) {
-      g[i * n + k] = (plus[i]! - l[i]!) / (2 * zoEps);
-      if (k === 0) {
-        const mid = (plus[i]! + l[i]!) / 2;
-        if (Number.isFinite(mid)) {
-          lossSum += mid;
+  if (m === 0) return { g, loss: NaN };
+  // a call at two points holds the activations of twice its tokens: half the limit per micro-batch
+  const ranges = microBatches(examples, Math.max(1, Math.floor((opts.maxBatchTokens ?? 16384) / 2)));
+  for (let k = 0; k < n; k++) {
+    const points = [[{ seed: seeds[k]!, coeff: zoEps }], [{ seed: seeds[k]!, coeff: -zoEps }]];
+    for (const [start, end] of ranges) {
+      const [plus, minus] = await model.perExampleLossAt(lossBatch(examples.slice(start, end), opts.candidates), points);
+      for (let i = start; i < end; i++) {
+        const lp = plus!.loss[i - start]!;
+        const lm = minus!.loss[i - start]!;
+        g[i * n + k] = (lp - lm) / (2 * zoEps);
+        if (k === 0 && Number.isFinite((lp + lm) / 2)) {
+          lossSum += (lp + lm) / 2;
           lossCount++;
         }
       }
     }
-  });
+  }
   return { g, loss: lossCount > 0 ? lossSum / lossCount : NaN };
 }

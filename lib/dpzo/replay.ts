@@ -6,16 +6,23 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { readRunJson } from './run-record.js';
+import { checkLegacyRun, readRunJson, stepForm } from './run-record.js';
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
-import { replayStep } from './walk.js';
+import { type StepForm, replayStep } from './update.js';
 
-export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zoEps: number, signal?: AbortSignal, weightDecay = 0): Promise<number> {
+export async function replayTrajectory(
+  model: Model,
+  lines: TrajectoryLine[],
+  zoEps: number,
+  signal?: AbortSignal,
+  weightDecay = 0,
+  form: StepForm = 'exact',
+): Promise<number> {
   let applied = 0;
   for (const line of lines) {
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'replay cancelled');
     if (isVoid(line)) continue;
-    await replayStep(model, seedsFromStrings(line.seeds), line.g, line.lr, zoEps, weightDecay);
+    await replayStep(model, form, seedsFromStrings(line.seeds), line.g, line.lr, zoEps, weightDecay);
     applied++;
   }
   return applied;
@@ -24,6 +31,7 @@ export async function replayTrajectory(model: Model, lines: TrajectoryLine[], zo
 /** Checks that `model` is the run's base (weights hash, trainable tensors) and replays the whole trajectory onto it. */
 export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
   const run = readRunJson(runDir);
+  checkLegacyRun(run, runDir, 'replay');
   const hash = await model.weightsHash();
   if (hash !== run.model.weightsHash) {
     throw new DpzoError(
@@ -35,7 +43,7 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
   if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames)) {
     throw new DpzoError('ERR_RUN_MISMATCH', `the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length})`);
   }
-  return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps, signal, run.plan.weightDecay ?? 0);
+  return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps, signal, run.plan.weightDecay ?? 0, stepForm(run));
 }
 
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */

@@ -18,7 +18,7 @@ import type { Model } from '../model/types.js';
 import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
 import type { TrainPlan } from './options.js';
 import { checkLedgerAgainstPlan } from './run-integrity.js';
-import { LEDGER_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, readRunJson } from './run-record.js';
+import { LEDGER_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, readRunJson } from './run-record.js';
 import { type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
 /** Plan fields computed from others (sampleRate = batch / N) or by the accountant: not compared on resume. */
@@ -124,6 +124,7 @@ export class RunDirectory implements RunHandles {
     const abs = resolve(dir);
     const runFile = join(abs, RUN_FILE);
     const run = readRunJson(abs);
+    checkLegacyRun(run, abs, 'resume');
     if (run.dataset) {
       if (!openDataset)
         throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: its releases are recorded in a dataset ledger, which this resume would not use`);

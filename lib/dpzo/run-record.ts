@@ -6,14 +6,20 @@ import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import type { TrainPlan } from './options.js';
+import type { StepForm } from './update.js';
 
 export const RUN_FILE = 'run.json';
 export const TRAJECTORY_FILE = 'trajectory.jsonl';
 export const LEDGER_FILE = 'ledger.jsonl';
-export const RUN_FORMAT = 'dpzo-run/1';
+/**
+ * dpzo-run/2: the exact step (forwards at virtual points, θ written only by the update, F16/BF16 rounded
+ * stochastically). dpzo-run/1: runs made before it, whose steps walked θ in place; they still replay.
+ */
+export const RUN_FORMAT = 'dpzo-run/2';
+const LEGACY_WALK_FORMAT = 'dpzo-run/1';
 
 export interface RunRecord {
-  format: typeof RUN_FORMAT;
+  format: typeof RUN_FORMAT | typeof LEGACY_WALK_FORMAT;
   createdAt: string;
   /** A random id: the dataset ledger keys this run's releases by it (absent in runs made before it existed). */
   runId?: string;
@@ -29,6 +35,30 @@ export function readRunJson<T = RunRecord>(runDir: string): T {
   const path = join(runDir, RUN_FILE);
   if (!existsSync(path)) throw new DpzoError('ERR_RUN_MISSING', `${runDir} is not a dpzo run directory (no ${RUN_FILE})`);
   const v = JSON.parse(readFileSync(path, 'utf8')) as { format?: string };
-  if (v.format !== RUN_FORMAT) throw new DpzoError('ERR_RUN_CORRUPT', `${path}: format '${v.format}' is not ${RUN_FORMAT}`);
+  if (v.format !== RUN_FORMAT && v.format !== LEGACY_WALK_FORMAT)
+    throw new DpzoError('ERR_RUN_CORRUPT', `${path}: format '${v.format}' is neither ${RUN_FORMAT} nor ${LEGACY_WALK_FORMAT}`);
   return v as T;
+}
+
+/** How the run's recorded steps turn θ_t into θ_{t+1} (update.ts). */
+export function stepForm(run: Pick<RunRecord, 'format'>): StepForm {
+  return run.format === LEGACY_WALK_FORMAT ? 'walk' : 'exact';
+}
+
+/**
+ * Refuses what a dpzo-run/1 run cannot do any more: resume (training no longer walks θ in place), and
+ * replay in F16/BF16 (its updates rounded to nearest; updates now round stochastically). F32 replay is exact.
+ */
+export function checkLegacyRun(run: RunRecord, runDir: string, action: 'resume' | 'replay'): void {
+  if (stepForm(run) !== 'walk') return;
+  if (action === 'resume')
+    throw new DpzoError(
+      'ERR_RUN_MISMATCH',
+      `cannot resume ${runDir}: it was trained with the in-place walk of an older dpzo (${LEGACY_WALK_FORMAT}); export it and start a new run from the export`,
+    );
+  if (run.model.dtype !== 'float32')
+    throw new DpzoError(
+      'ERR_RUN_MISMATCH',
+      `cannot replay ${runDir}: a ${run.model.dtype} run of an older dpzo (${LEGACY_WALK_FORMAT}) rounded its updates to nearest, which this version no longer does`,
+    );
 }

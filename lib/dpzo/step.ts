@@ -17,7 +17,7 @@ import { type TrainPlan, releaseDivisor, stepRelease } from './options.js';
 import type { BudgetOwner, RunHandles } from './run-directory.js';
 import { type Schedule, learningRate } from './schedule.js';
 import { seedsToStrings } from './trajectory.js';
-import { applyUpdate } from './walk.js';
+import { applyUpdate } from './update.js';
 
 /**
  * Statistics of the private batch: NOT released by the mechanism and outside
@@ -87,6 +87,6 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
   const lr = learningRate(ctx.schedule, t);
   await ctx.run.release(release);
   ctx.run.appendStep({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });
-  await applyUpdate(model, seeds, gHat, lr, plan.zoEps, plan.weightDecay);
+  await applyUpdate(model, seeds, gHat, lr, plan.weightDecay);
   return { lr, gHat, private: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } };
 }

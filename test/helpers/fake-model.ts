@@ -113,6 +113,22 @@ export class FakeModel implements Model {
     for (let i = 0; i < n; i++) loss[i] = this.lossAt(this.theta, batch.inputIds[i]!);
     return { loss, targets: new Int32Array(n).fill(1) };
   }
+  /** Losses at θ + Σ c·z per point, θ untouched (float32 reads, as the native virtual forward). */
+  async perExampleLossAt(batch: LossBatch, points: SeedCoeff[][]): Promise<LossResult[]> {
+    this.log.push(`lossAt ${points.map((p) => p.map((q) => `${q.seed}:${q.coeff}`).join(',')).join(' ')}`);
+    return points.map((pairs) => {
+      const at = Float32Array.from(this.theta);
+      for (const p of pairs) {
+        const z = direction(p.seed, at.length);
+        const c = f(p.coeff);
+        for (let j = 0; j < z.length; j++) at[j] = f(at[j]! + f(c * z[j]!));
+      }
+      const n = batch.inputIds.length;
+      const loss = new Float64Array(n);
+      for (let i = 0; i < n; i++) loss[i] = this.lossAt(at, batch.inputIds[i]!);
+      return { loss, targets: new Int32Array(n).fill(1) };
+    });
+  }
   async logits(): Promise<Float32Array[]> {
     throw new Error('not in the fake');
   }

@@ -2,7 +2,7 @@
 // ('cpu', 'auto', 'cuda'); the CPU backend runs everything; the fused update with weight decay
 // θ ← f·(θ + Σ c·z) is pinned against a float32 reference computed here (bit for bit in every
 // dtype: one fma per pair, one multiply by f, one rounding to the dtype) and, for float32, equals
-// the old two passes (update, then decay); the reserved `at` option of perExampleLoss is refused.
+// the old two passes (update, then decay). (The forward at a virtual point: virtual-forward.test.ts.)
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -114,17 +114,6 @@ describe('update with fused weight decay', () => {
     for (const bad of [0, -1, 1.01, Number.NaN]) await expect(m.update([{ seed: 1n, coeff: 0.1 }], { decay: bad })).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
     await expect(nativeAddon().loadModel(dir, {}).then((n) => n.update([1n], [0.1], { decay: 2 }))).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
     expect(await m.weightsHash()).toBe(h);
-    m.dispose();
-  });
-});
-
-describe('perExampleLoss at a virtual point (reserved)', () => {
-  it('a non-empty `at` is refused rather than evaluated at θ; an empty one is the plain loss', async () => {
-    const m = await loadModel(dir, { threads: 1 });
-    const batch = { inputIds: [Int32Array.from([1, 4, 9, 2])] };
-    const plain = await m.perExampleLoss(batch);
-    expect((await m.perExampleLoss(batch, { at: [] })).loss).toEqual(plain.loss);
-    await expect(m.perExampleLoss(batch, { at: [{ seed: 3n, coeff: 1e-3 }] })).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringMatching(/not implemented/) });
     m.dispose();
   });
 });

@@ -1,7 +1,7 @@
 // The trajectory of a fixed-seed run on the native model is pinned (issue 8: the
 // refactor must replay bit for bit): seeds, batches and noise come from hooks, and
 // the bytes of trajectory.jsonl and the trained weights are hashed. The hashes were
-// recorded before the run-directory refactor; Philox directions and the CPU kernels
+// recorded when the step became exact (issue 9); Philox directions and the CPU kernels
 // are deterministic for a fixed thread count.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ const script = `
 `;
 
 describe('replay pin (native model)', () => {
-  it('a fixed-seed run with weight decay writes the same trajectory and weights as before the refactor', () => {
-    expect(runWithIsa('scalar', script)).toEqual({ steps: 6, trajectory: '35893ef6a770c074f42a7dcd83c750a7c81547fa1950165af99d43ac7ed18d43', weights: '76ac2c0039b01ca157c70c45df51af3008ac3fea55c3d664ca9f9c14f77a865d' });
+  it('a fixed-seed run with weight decay writes the pinned trajectory and weights', () => {
+    expect(runWithIsa('scalar', script)).toEqual({ steps: 6, trajectory: '52e3b7ffd8aaac99e871d17e78f3ac69de99dfc2ec5d0c253db29c79f6e32770', weights: '1f3438b1a5fa81bab5a3b8bccf1ffe14c887904e9a0e713ba1a1f2372e4d6e7e' });
   });
 });

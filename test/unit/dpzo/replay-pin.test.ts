@@ -1,8 +1,8 @@
 // The trajectory of a fixed-seed run is pinned: seeds, batches and noise come from
 // hooks (so nothing random is left), and the bytes of trajectory.jsonl plus the final
-// weights are hashed. The hashes were recorded on the code before the run-directory
-// refactor (issue 8): a refactor that changes the order of a step, the arithmetic of
-// ĝ, the schedule or the line format changes them.
+// weights are hashed. The hashes were recorded when the step became exact (issue 9:
+// forwards at θ ± εz without writing θ, one update); a refactor that changes the order
+// of a step, the arithmetic of ĝ, the schedule or the line format changes them.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,22 +48,22 @@ async function pinnedRun(name: string, extra: Record<string, unknown>): Promise<
 }
 
 describe('replay pin (fake model)', () => {
-  it('a fixed-seed Gaussian run with a cosine schedule writes the same trajectory and weights as before the refactor', async () => {
+  it('a fixed-seed Gaussian run with a cosine schedule writes the pinned trajectory and weights', async () => {
     const r = await pinnedRun('gauss', { directions: 2, schedule: 'cosine', warmupSteps: 3 });
     expect(r.steps).toBe(12);
     expect(r).toEqual({
       steps: 12,
-      trajectory: 'af2e1616e07ba908fcd49d4ddb164f74e0b296df32cfe33ad2ef8471e94a322f',
-      weights: 'ec9e09d2d4dca34273a02bc5950c686e544ab730b5ea8550f4e8e7caec76dbc7',
+      trajectory: '739e5a12dd3db1668fa7d0d4ce58f53309ca70dc8194f89b1ab61ff12aa07e70',
+      weights: '21ff2795c71d1f0edd7387b6c69a28618cc44e1f183f5c0152cfeb1e16f8c2c4',
     });
   });
 
-  it('a fixed-seed Laplace run with a linear schedule writes the same trajectory and weights as before the refactor', async () => {
+  it('a fixed-seed Laplace run with a linear schedule writes the pinned trajectory and weights', async () => {
     const r = await pinnedRun('laplace', { directions: 3, mechanism: 'laplace', schedule: 'linear' });
     expect(r).toEqual({
       steps: 12,
-      trajectory: '2ed2f3ebd573533355d09060cc958c6a22c4c91456d7089403ce731cd0641eab',
-      weights: '750afe5b700c9cb17f72f86b776704ac283e395ac6b86147de2adf7e45c4f62c',
+      trajectory: 'de2dfe8fa1cd20f17519d7c7604026f43b3890d27f281d440760baa2082796bc',
+      weights: 'a8dd414a90ae956a52c3ec2ae73c602f95cab2129c27ee010383534d54c5230e',
     });
   });
 });
