@@ -2,9 +2,13 @@
 // GPT-2-124M-shaped model with random weights (F32 and BF16), batch 8 × 64.
 // Prints a table and writes bench/results/forward.json.
 //
-//   node --import tsx bench/forward.ts [--threads N] [--reps N] [--quick]
+//   node --import tsx bench/forward.ts [--threads N] [--reps N] [--quick] [--no-peer]
 //
-// --quick uses a 2-layer model (a smoke run, not a measurement).
+// --quick uses a 2-layer model (a smoke run, not a measurement). Where a Python
+// with PyTorch is found ($DPZO_TORCH_PYTHON, else /usr/bin/python3: Debian's
+// python3-torch), the same run times its peer, a MeZO-style step in PyTorch
+// (bench/peer_mezo.py), on the same shape, batch and thread count.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -72,6 +76,27 @@ interface Row {
   /** Bytes the core holds: the weights alone, and the peak over the step (weights + one forward's activations). */
   weights_mb: number;
   peak_mb: number;
+  /** The PyTorch MeZO-style step on the same shape (null: no PyTorch here), and how many times slower it is. */
+  peer_step_s: number | null;
+  peer_forward_s: number | null;
+  speedup_vs_peer: number | null;
+}
+
+/** The PyTorch peer's forward and step, or null when no Python with torch is available. */
+function peer(dtype: string): { forward_s: number; step_s: number } | null {
+  if (args.includes('--no-peer')) return null;
+  const python = process.env.DPZO_TORCH_PYTHON ?? '/usr/bin/python3';
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'peer_mezo.py');
+  try {
+    const out = execFileSync(
+      python,
+      [script, '--threads', String(threads), '--reps', String(reps), '--layers', String(SHAPE.layers), '--dtype', dtype === 'F32' ? 'f32' : 'bf16'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return JSON.parse(out.trim().split('\n').pop()!) as { forward_s: number; step_s: number };
+  } catch {
+    return null;
+  }
 }
 
 async function measure(m: Model, dtype: string, peak: number | null): Promise<Row> {
@@ -92,14 +117,7 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     reps,
   );
   const virt = await time(() => m.perExampleLoss(batch, { at: [{ seed: 5n, coeff: eps }] }), reps);
-  const pair = await time(
-    () =>
-      m.perExampleLossAt(batch, [
-        [{ seed: 5n, coeff: eps }],
-        [{ seed: 5n, coeff: -eps }],
-      ]),
-    reps,
-  );
+  const pair = await time(() => m.perExampleLossAt(batch, [[{ seed: 5n, coeff: eps }], [{ seed: 5n, coeff: -eps }]]), reps);
   // the walk of the first version: +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update (drifts in low precision)
   let seed = 100n;
   const walk = await time(async () => {
@@ -138,6 +156,9 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     dpzo_step_s: step,
     weights_mb: weightsBytes / 2 ** 20,
     peak_mb: m.memory().hostPeakBytes / 2 ** 20,
+    peer_step_s: null,
+    peer_forward_s: null,
+    speedup_vs_peer: null,
   };
 }
 
@@ -157,6 +178,13 @@ async function main(): Promise<void> {
         m.dispose();
       }
       rmSync(dir, { recursive: true, force: true });
+      const pr = peer(dtype);
+      const row = rows[rows.length - 1]!;
+      if (pr) {
+        row.peer_step_s = pr.step_s;
+        row.peer_forward_s = pr.forward_s;
+        row.speedup_vs_peer = pr.step_s / row.dpzo_step_s;
+      }
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -165,12 +193,12 @@ async function main(): Promise<void> {
   console.log(`GPT-2-124M shape (${SHAPE.layers} layers), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
   console.log(`GEMM peak (2048^3, F32, own kernel via native.gemmBench): ${f(peak, 1)} GFLOP/s; 512x3072x768: ${f(peakShape, 1)} GFLOP/s`);
   console.log(
-    '| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | at θ+εz (s) | at θ±εz, one call (s) | walk step (s) | DP-ZO step (s) | weights (MiB) | peak held (MiB) |',
+    '| dtype | forward (s) | tokens/s | GFLOP/s | % of GEMM peak | perturb (s) | update, 2 pairs (s) | at θ+εz (s) | at θ±εz, one call (s) | walk step (s) | DP-ZO step (s) | PyTorch MeZO step (s) | speed-up | weights (MiB) | peak held (MiB) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.virtual_s, 3)} | ${f(r.virtual_pair_s, 3)} | ${f(r.walk_step_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
+      `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.virtual_s, 3)} | ${f(r.virtual_pair_s, 3)} | ${f(r.walk_step_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.peer_step_s, 3)} | ${f(r.speedup_vs_peer, 2)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
     );
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'forward.json');
   mkdirSync(dirname(out), { recursive: true });
