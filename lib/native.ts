@@ -56,8 +56,8 @@ export interface NativeModel {
   perturb(seed: bigint | number, scale: number): Promise<void>;
   update(seeds: (bigint | number)[], coeffs: number[], opts?: { decay?: number }): Promise<void>;
   decay(factor: number): Promise<void>;
-  perExampleLoss(batch: NativeBatch): Promise<NativeLossResult>;
-  perExampleLoss(batch: NativeBatch, opts: { points: { seeds: (bigint | number)[]; coeffs: number[] }[] }): Promise<NativeLossResult[]>;
+  perExampleLoss(batch: NativeBatch, opts?: { allRows?: boolean }): Promise<NativeLossResult>;
+  perExampleLoss(batch: NativeBatch, opts: { points: { seeds: (bigint | number)[]; coeffs: number[] }[]; allRows?: boolean }): Promise<NativeLossResult[]>;
   logits(batch: NativeBatch, positions: Int32Array): Promise<Float32Array>;
   generate(prompt: Int32Array, maxNewTokens: number, eosTokenId?: number): Promise<Int32Array>;
   save(dir: string): Promise<void>;

@@ -6,6 +6,7 @@ import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
 import type {
   CallOptions,
+  ForwardCallOptions,
   LoadOptions,
   LossBatch,
   LossOptions,
@@ -158,17 +159,18 @@ export class NativeBackedModel implements Model {
 
   async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
     const packed = packLossBatch(batch);
-    if (opts?.at === undefined) return this.enqueue((m) => m.perExampleLoss(packed), opts?.signal);
+    const allRows = opts?.allRows === true;
+    if (opts?.at === undefined) return this.enqueue((m) => m.perExampleLoss(packed, { allRows }), opts?.signal);
     const at = checkPairs(opts.at, 'at');
-    const [r] = await this.enqueue((m) => m.perExampleLoss(packed, { points: [at] }), opts?.signal);
+    const [r] = await this.enqueue((m) => m.perExampleLoss(packed, { points: [at], allRows }), opts?.signal);
     return r!;
   }
 
-  async perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: CallOptions): Promise<LossResult[]> {
+  async perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]> {
     const packed = packLossBatch(batch);
     if (!Array.isArray(points) || points.length === 0) throw new DpzoError('ERR_ARGUMENT', 'points must be a non-empty array of [{ seed, coeff }]');
     const pts = points.map((p, i) => checkPairs(p, `points[${i}]`));
-    return this.enqueue((m) => m.perExampleLoss(packed, { points: pts }), opts?.signal);
+    return this.enqueue((m) => m.perExampleLoss(packed, { points: pts, allRows: opts?.allRows === true }), opts?.signal);
   }
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {

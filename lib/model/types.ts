@@ -73,7 +73,16 @@ export interface UpdateOptions extends CallOptions {
   decay?: number;
 }
 
-export interface LossOptions extends CallOptions {
+export interface ForwardCallOptions extends CallOptions {
+  /**
+   * Run the LM head on every position after each sequence's first, targets or not (the others are
+   * computed and discarded): the call's cost then depends on the batch's shape alone, not on how many
+   * targets it holds (constant-time steps). The losses are the same.
+   */
+  allRows?: boolean;
+}
+
+export interface LossOptions extends ForwardCallOptions {
   /**
    * Evaluate at the virtual point θ + Σ_k coeff_k·z(seed_k) without writing θ (ARCHITECTURE §2,
    * exactness): every trainable weight is read as the float32 value fl(w + Σ c_k z_k). For float32 weights
@@ -122,7 +131,7 @@ export interface Model {
    * −εz points this way. Each result is bit for bit what `perExampleLoss(batch, { at })` gives alone.
    * At most 8 points; activations grow with their number.
    */
-  perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: CallOptions): Promise<LossResult[]>;
+  perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
   generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;

@@ -300,22 +300,23 @@ void gather_final(Model& m, ForwardState& st, const std::vector<int64_t>& which)
 
 namespace {
 
-// The loss of a validated batch at st's points (replicated per point) or at θ.
-LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, const CancelToken* cancel) {
+// The loss of a validated batch at st's points (replicated per point) or at θ. With all_rows the head also
+// runs on the rows that predict no target (computed, then left out of every sum).
+LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, bool all_rows, const CancelToken* cancel) {
   AccountOnExit account{st};
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
   const int64_t K = static_cast<int64_t>(b.candidates.size());
   // rows that predict a target: hidden row t-1 predicts label t (Hugging Face shift)
   std::vector<int64_t> rows;
-  std::vector<int32_t> labels, seq_of;
+  std::vector<int32_t> labels, seq_of;  // seq_of = -1: a row computed for the cost only
   for (int64_t s = 0; s < n_seq; ++s)
     for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
       const int32_t l = b.labels.empty() ? b.tokens[t] : b.labels[t];
-      if (l == -100) continue;
+      if (l == -100 && !all_rows) continue;
       rows.push_back(t - 1);
-      labels.push_back(l);
-      seq_of.push_back(static_cast<int32_t>(s));
+      labels.push_back(l != -100 ? l : (K > 0 ? b.candidates[0] : 0));
+      seq_of.push_back(l != -100 ? static_cast<int32_t>(s) : -1);
     }
   const int64_t R = static_cast<int64_t>(rows.size());
   if (st.points) st.head_rows = equal_groups(st.points, R / st.points->size());
@@ -343,6 +344,7 @@ LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, const Cance
   out.loss.assign(n_seq, 0.0);
   out.targets.assign(n_seq, 0);
   for (int64_t r = 0; r < R; ++r) {  // row order = position order: a fixed summation order per sequence
+    if (seq_of[r] < 0) continue;
     out.loss[seq_of[r]] += nll[r];
     out.targets[seq_of[r]] += 1;
   }
@@ -351,7 +353,7 @@ LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, const Cance
   if (K > 0) {
     out.candidate_logits.assign(n_seq * K, std::numeric_limits<float>::quiet_NaN());
     for (int64_t r = 0; r < R; ++r)  // the last target row of each sequence wins
-      std::copy_n(cand_logits.data() + r * K, K, out.candidate_logits.data() + seq_of[r] * K);
+      if (seq_of[r] >= 0) std::copy_n(cand_logits.data() + r * K, K, out.candidate_logits.data() + seq_of[r] * K);
   }
   return out;
 }
@@ -361,7 +363,7 @@ LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, const Cance
 std::vector<LossOutput> per_example_loss(Model& m, ForwardState& st, const PackedBatch& b, const ForwardOptions& opts,
                                          const CancelToken* cancel) {
   validate_loss_batch(m, b);
-  if (opts.points.empty()) return {loss_of(m, st, b, cancel)};
+  if (opts.points.empty()) return {loss_of(m, st, b, opts.all_rows, cancel)};
   const VirtualSet vs = make_virtual_set(opts.points);
   const int G = vs.size();
   const PackedBatch all = replicate(b, G);
@@ -371,7 +373,7 @@ std::vector<LossOutput> per_example_loss(Model& m, ForwardState& st, const Packe
   } clear{st};
   st.points = &vs;
   st.token_rows = equal_groups(&vs, static_cast<int64_t>(b.tokens.size()));
-  LossOutput whole = loss_of(m, st, all, cancel);
+  LossOutput whole = loss_of(m, st, all, opts.all_rows, cancel);
   // point p's sequences are p·n_seq .. (p+1)·n_seq − 1 of the replicated batch
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1, K = static_cast<int64_t>(b.candidates.size());
   std::vector<LossOutput> out(G);
@@ -399,7 +401,8 @@ std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, c
   gather_final(m, st, positions);
   const int64_t R = static_cast<int64_t>(positions.size()), V = m.config().vocab_size;
   std::vector<float> out(R * V);
-  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m, st), V, out.data());
+  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m, st), V,
+              out.data());
   return out;
 }
 

@@ -46,8 +46,8 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     for (int j = 0; j < 3; ++j)
-      linear(pool, st.ws, T, H, H, in, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]), param(*proj_b[j]), qkv + j * H,
-             3 * H, false);
+      linear(pool, st.ws, T, H, H, in, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]), param(*proj_b[j]),
+             qkv + j * H, 3 * H, false);
     attend(pool, st, l, qkv, as, offsets, att, H);
     linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true);
     if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln1w, ln1b, c.norm_eps, x, H);
@@ -57,9 +57,11 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
       layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln2w, ln2b, c.norm_eps, h, H);
       in = h;
     }
-    linear(pool, st.ws, T, I, H, in, H, bind(L.fc1_w, WLayout::OutIn, st.trunk_at(), &L.fc1_b), param(L.fc1_b), mlp, I, false);
+    linear(pool, st.ws, T, I, H, in, H, bind(L.fc1_w, WLayout::OutIn, st.trunk_at(), &L.fc1_b), param(L.fc1_b), mlp, I,
+           false);
     activate(pool, c.activation, mlp, T * I);
-    linear(pool, st.ws, T, H, I, mlp, I, bind(L.fc2_w, WLayout::OutIn, st.trunk_at(), &L.fc2_b), param(L.fc2_b), x, H, true);
+    linear(pool, st.ws, T, H, I, mlp, I, bind(L.fc2_w, WLayout::OutIn, st.trunk_at(), &L.fc2_b), param(L.fc2_b), x, H,
+           true);
     if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln2w, ln2b, c.norm_eps, x, H);
     if (cancel) cancel->check();
   }

@@ -75,8 +75,8 @@ void fma_row(int64_t n, float c, const float* z, float* acc) {
 }  // namespace
 }  // namespace scalar
 
-const GemmOps gemm_ops_scalar = {"scalar",         scalar::MR,      scalar::NR,     scalar::pack_a,
-                                 scalar::columns,  scalar::columns_at, scalar::convert, scalar::fma_row};
+const GemmOps gemm_ops_scalar = {"scalar",        scalar::MR,         scalar::NR,      scalar::pack_a,
+                                 scalar::columns, scalar::columns_at, scalar::convert, scalar::fma_row};
 
 const GemmOps& gemm_ops() {
   static const GemmOps* ops = [] {
@@ -154,7 +154,8 @@ PackedA pack_a(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t K, const 
   p.bounds = groups ? groups->bounds : std::vector<int64_t>{0, M};
   if (p.bounds.front() != 0 || p.bounds.back() != M) throw Error(err::kArgument, "gemm: row groups do not cover A");
   p.pad0.push_back(0);
-  for (size_t g = 0; g + 1 < p.bounds.size(); ++g) p.pad0.push_back(p.pad0.back() + padded_rows(p.bounds[g + 1] - p.bounds[g]));
+  for (size_t g = 0; g + 1 < p.bounds.size(); ++g)
+    p.pad0.push_back(p.pad0.back() + padded_rows(p.bounds[g + 1] - p.bounds[g]));
   p.m_pad = p.pad0.back();
   grow(ws.a, static_cast<size_t>(p.m_pad * K));
   float* out = ws.a.data();

@@ -75,7 +75,8 @@ void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t 
 void fma_row(int64_t n, float c, const float* z, float* acc) {
   const __m256 cv = _mm256_set1_ps(c);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(cv, _mm256_loadu_ps(z + i), _mm256_loadu_ps(acc + i)));
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(cv, _mm256_loadu_ps(z + i), _mm256_loadu_ps(acc + i)));
   for (; i < n; ++i) acc[i] = __builtin_fmaf(c, z[i], acc[i]);
 }
 

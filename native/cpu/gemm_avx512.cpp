@@ -78,7 +78,8 @@ void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t 
 void fma_row(int64_t n, float c, const float* z, float* acc) {
   const __m512 cv = _mm512_set1_ps(c);
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(cv, _mm512_loadu_ps(z + i), _mm512_loadu_ps(acc + i)));
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(cv, _mm512_loadu_ps(z + i), _mm512_loadu_ps(acc + i)));
   for (; i < n; ++i) acc[i] = __builtin_fmaf(c, z[i], acc[i]);
 }
 

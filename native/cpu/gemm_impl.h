@@ -10,8 +10,8 @@
 inline int64_t std_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Packs panels [p0, p1) of A into the K-blocked panel layout as panels panel0 + p, zero-padding rows >= M.
-static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0,
-                   int64_t p1, int64_t panel0) {
+static void pack_a(int64_t M, int64_t K, const float* A, int64_t lda, float* out, int64_t m_pad, int64_t p0, int64_t p1,
+                   int64_t panel0) {
   for (int64_t k0 = 0; k0 < K; k0 += dpzo::cpu::kGemmKC) {
     const int64_t kc = std_min(dpzo::cpu::kGemmKC, K - k0);
     for (int64_t p = p0; p < p1; ++p) {
@@ -116,51 +116,49 @@ static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad, con
   }
 }
 
-// Packs the block W(k0..k0+kc, n0..n0+nc) at every point of vs into bp[p]: each stored row of the block is
-// read once, its directions generated once (values_at_all), and each point's float32 values are packed as
-// an F32 operand by the same packing code as a stored weight.
-static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& vs, int64_t k0, int64_t kc,
-                      int64_t n0, int64_t nc, float* const* bp, float* stage, float* zbuf, float* row_tmp) {
+// Packs the block W(k0..k0+kc, n0..n0+nc) at every point of vs into bp[p]: each point's panels are packed
+// as stored (the plain packing code), then each of its terms adds c·z with one fma per element, k in the
+// point's order, so a panel holds fl(w + Σ c_k z_k) exactly as values_at computes it. The directions are
+// generated once per block and distinct seed (zbuf), in panel order: for (out, in) weights a panel's z
+// rows are staged in `stage` and transposed by the same packing code as the weights.
+static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& vs, int64_t k0, int64_t kc, int64_t n0,
+                      int64_t nc, float* const* bp, float* stage, float* zbuf, float* row_tmp) {
   using namespace dpzo::cpu;
+  const GemmOps& ops = gemm_ops();
   const int G = vs.size();
-  const int es = dpzo::dtype_size(W.dtype);
-  const char* base = static_cast<const char*>(W.data);
-  float* outs[kMaxVirtualPoints];
+  const int64_t S = static_cast<int64_t>(vs.seeds.size());
   const int64_t panels = (nc + NR - 1) / NR;
+  for (int p = 0; p < G; ++p) pack_b(W, k0, kc, n0, nc, bp[p], row_tmp);
+  if (S == 0) return;
   if (W.layout == WLayout::InOut) {
-    // stored (in, out): row k0 + k holds the block's nc columns contiguously
-    for (int p = 0; p < G; ++p) outs[p] = stage + p * kGemmMaxNR * kGemmKC;
+    // stored (in, out): row k0 + k holds the block's nc columns contiguously; z of the row once per seed
     for (int64_t k = 0; k < kc; ++k) {
-      const int64_t r = k0 + k;
-      values_at_all(base + (r * W.ld + n0) * es, W.dtype, static_cast<uint64_t>(W.g0 + r * W.ld + n0), nc, vs, outs,
-                    zbuf);
+      directions_of(vs, static_cast<uint64_t>(W.g0 + (k0 + k) * W.ld + n0), nc, zbuf);
       for (int p = 0; p < G; ++p)
-        for (int64_t q = 0; q < panels; ++q) {
-          const int64_t jn = std_min(NR, nc - q * NR);
-          float* row = bp[p] + q * kc * NR + k * NR;
-          memcpy(row, outs[p] + q * NR, jn * sizeof(float));
-          for (int64_t j = jn; j < NR; ++j) row[j] = 0.f;
-        }
+        for (const VirtualSet::Term& t : vs.terms[p])
+          for (int64_t q = 0; q < panels; ++q)
+            ops.fma_row(std_min(NR, nc - q * NR), t.coeff, zbuf + t.seed * nc + q * NR, bp[p] + q * kc * NR + k * NR);
     }
     return;
   }
-  // stored (out, in): the panel's jn stored rows of kc values at each point, then the F32 transposing pack
+  // stored (out, in): per panel, the jn stored rows' z (kc each) per seed, transposed into panel order
+  float* zpanel = stage;  // S panels of kc·NR
+  float* zrows = stage + S * kGemmKC * NR;
   for (int64_t q = 0; q < panels; ++q) {
     const int64_t jn = std_min(NR, nc - q * NR);
-    for (int64_t j = 0; j < jn; ++j) {
-      const int64_t r = n0 + q * NR + j;
-      for (int p = 0; p < G; ++p) outs[p] = stage + p * kGemmMaxNR * kGemmKC + j * kc;
-      values_at_all(base + (r * W.ld + k0) * es, W.dtype, static_cast<uint64_t>(W.g0 + r * W.ld + k0), kc, vs, outs,
-                    zbuf);
+    for (int64_t j = 0; j < jn; ++j)
+      directions_of(vs, static_cast<uint64_t>(W.g0 + (n0 + q * NR + j) * W.ld + k0), kc, zrows + j * S * kc);
+    for (int64_t s = 0; s < S; ++s) {
+      Weight zw;
+      zw.data = zrows + s * kc;
+      zw.dtype = dpzo::DType::F32;
+      zw.layout = WLayout::OutIn;
+      zw.ld = S * kc;
+      pack_outin(zw, 0, kc, 0, jn, zpanel + s * kc * NR, row_tmp);
     }
-    for (int p = 0; p < G; ++p) {
-      Weight staged;
-      staged.data = stage + p * kGemmMaxNR * kGemmKC;
-      staged.dtype = dpzo::DType::F32;
-      staged.layout = WLayout::OutIn;
-      staged.ld = kc;
-      pack_outin(staged, 0, kc, 0, jn, bp[p] + q * kc * NR, row_tmp);
-    }
+    for (int p = 0; p < G; ++p)
+      for (const VirtualSet::Term& t : vs.terms[p])
+        ops.fma_row(kc * NR, t.coeff, zpanel + t.seed * kc * NR, bp[p] + q * kc * NR);
   }
 }
 
@@ -179,8 +177,7 @@ static void columns_at(const dpzo::cpu::PackedA& a, const dpzo::cpu::Weight& W, 
     bias_f[p] = scratch + G * kGemmKC * kGemmNC + (b_at ? p : 0) * kGemmNC;
   }
   float* stage = scratch + G * (kGemmKC * kGemmNC + kGemmNC);
-  float* zbuf = stage + G * kGemmMaxNR * kGemmKC;
-  (void)S;
+  float* zbuf = stage + 2 * S * kGemmMaxNR * kGemmKC;
   float row_tmp[kGemmKC];
   const int64_t K = a.K;
   for (int64_t c0 = n0; c0 < n1; c0 += kGemmNC) {
@@ -206,8 +203,8 @@ static void columns_at(const dpzo::cpu::PackedA& a, const dpzo::cpu::Weight& W, 
         const int64_t r0 = a.bounds[g], rows = a.bounds[g + 1] - r0;
         if (rows == 0) continue;
         const int p = W.at->point_of(r0);
-        multiply_block(a.data, a.m_pad, a.pad0[g], rows, k0, kc, bpack[p], nc,
-                       (bias && last) ? bias_f[p] : nullptr, accumulate || k0 > 0, C + r0 * ldc + (c0 - n0), ldc);
+        multiply_block(a.data, a.m_pad, a.pad0[g], rows, k0, kc, bpack[p], nc, (bias && last) ? bias_f[p] : nullptr,
+                       accumulate || k0 > 0, C + r0 * ldc + (c0 - n0), ldc);
       }
     }
   }

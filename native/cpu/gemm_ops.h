@@ -24,8 +24,8 @@ struct GemmOps {
                   int64_t n0, int64_t n1, float* C, int64_t ldc, bool accumulate, float* scratch);
   // The same product for a grouped A (pack_a with row groups) and a Weight read at the virtual point of each
   // group (W.at); scratch holds gemm_scratch_floats_at(G, S) floats.
-  void (*columns_at)(const PackedA& a, const Weight& W, const void* bias, int64_t n0, int64_t n1, float* C,
-                     int64_t ldc, bool accumulate, float* scratch);
+  void (*columns_at)(const PackedA& a, const Weight& W, const void* bias, int64_t n0, int64_t n1, float* C, int64_t ldc,
+                     bool accumulate, float* scratch);
   void (*convert)(const void* src, DType dtype, int64_t n, float* dst);
   void (*fma_row)(int64_t n, float c, const float* z, float* acc);  // acc[i] = fma(c, z[i], acc[i])
 };
@@ -38,11 +38,12 @@ extern const GemmOps gemm_ops_avx512;
 
 const GemmOps& gemm_ops();  // the table in use (gemm.cpp)
 inline int64_t gemm_scratch_floats() { return kGemmKC * kGemmNC + kGemmNC; }
-// columns_at's scratch for G points and S distinct seeds: per point one packed B block, its bias and a
-// staging tile (NR ≤ 32 stored rows of KC, or one row of NC), plus one direction row per seed.
+// columns_at's scratch for G points and S distinct seeds: per point one packed B block and its bias; per
+// seed a direction panel and the NR ≤ 32 direction rows it is packed from; per point a bias row and per
+// seed a direction row (the bias and the (in, out) rows, ≤ max(KC, NC) each).
 constexpr int64_t kGemmMaxNR = 32;
 inline int64_t gemm_scratch_floats_at(int64_t G, int64_t S) {
-  return G * (kGemmKC * kGemmNC + kGemmNC + kGemmMaxNR * kGemmKC) + S * kGemmKC + kGemmNC * S;
+  return G * (kGemmKC * kGemmNC + kGemmNC) + 2 * S * kGemmMaxNR * kGemmKC + S * kGemmNC;
 }
 
 }  // namespace cpu

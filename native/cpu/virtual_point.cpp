@@ -57,17 +57,21 @@ void values_at(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSe
   if (!s.empty()) add_directions_f32(out, g, n, s.data(), vs.point_coeffs[p].data(), static_cast<int>(s.size()));
 }
 
-void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, float* const* outs,
-                   float* zbuf) {
-  const GemmOps& ops = gemm_ops();
-  if (vs.size() == 1) return values_at(src, dt, g, n, vs, 0, outs[0]);
-  // z of each distinct seed once: 0 + 1·z is exactly z, through the same kernel as the update
+void directions_of(const VirtualSet& vs, uint64_t g, int64_t n, float* zbuf) {
+  // 0 + 1·z is exactly z, through the same kernel as the update
   const float one = 1.0f;
   for (size_t s = 0; s < vs.seeds.size(); ++s) {
     float* z = zbuf + s * n;
     std::memset(z, 0, n * sizeof(float));
     add_directions_f32(z, g, n, &vs.seeds[s], &one, 1);
   }
+}
+
+void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, float* const* outs,
+                   float* zbuf) {
+  const GemmOps& ops = gemm_ops();
+  if (vs.size() == 1) return values_at(src, dt, g, n, vs, 0, outs[0]);
+  directions_of(vs, g, n, zbuf);  // z of each distinct seed once
   for (int p = 0; p < vs.size(); ++p) {
     ops.convert(src, dt, n, outs[p]);
     // acc = fma(c_k, z_k, acc), k in the point's order: the same float32 chain as axpy_directions

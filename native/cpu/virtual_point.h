@@ -21,8 +21,8 @@ struct VirtualSet {
     float coeff;
   };
   std::vector<uint64_t> seeds;
-  std::vector<std::vector<Term>> terms;             // per point
-  std::vector<std::vector<uint64_t>> point_seeds;   // per point, the same pairs flat (for the direction kernel)
+  std::vector<std::vector<Term>> terms;            // per point
+  std::vector<std::vector<uint64_t>> point_seeds;  // per point, the same pairs flat (for the direction kernel)
   std::vector<std::vector<float>> point_coeffs;
 
   int size() const { return static_cast<int>(terms.size()); }
@@ -45,6 +45,9 @@ struct VirtualRows {
 // out[i] = fl(w[i] + Σ_k c_k·z(s_k, g + i)) at point p, i < n (src: n stored values of `dt`), k in the
 // point's order: the float32 value the in-place perturb would store in an F32 model.
 void values_at(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, int p, float* out);
+
+// z(s, g + i) for every distinct seed s of `vs`, i < n: zbuf[s·n + i].
+void directions_of(const VirtualSet& vs, uint64_t g, int64_t n, float* zbuf);
 
 // The same at every point of `vs` at once: outs[p][i]. The directions are generated once per distinct seed
 // into `zbuf` (n·vs.seeds.size() floats), then each point is one fma per pair over them.

@@ -242,6 +242,7 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
     bool with_points = false;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
+      opts->all_rows = o.Has("allRows") && o.Get("allRows").ToBoolean().Value();
       if (o.Has("points") && !o.Get("points").IsUndefined()) {
         if (!o.Get("points").IsArray())
           throw Error(err::kArgument, "perExampleLoss: points must be an array of { seeds: [], coeffs: [] }");

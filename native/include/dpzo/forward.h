@@ -30,8 +30,12 @@ struct VirtualPoint {
 // How to evaluate a forward: at θ (no points), or at each of `points` in one pass that reads every weight
 // panel once and generates each distinct direction once (the + and − points of a DP-ZO step). The rows of
 // each point are bitwise what a forward at that point alone would give (the GEMM is batch-invariant).
+// all_rows: the head runs on every position after a sequence's first, targets or not (the others are
+// computed and discarded), so the forward's cost depends on the batch's shape alone, not on how many
+// targets its examples have: the constant-time steps of a private run (docs/privacy.md).
 struct ForwardOptions {
   std::vector<VirtualPoint> points;
+  bool all_rows = false;
 };
 
 struct LossOutput {
