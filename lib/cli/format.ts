@@ -5,6 +5,7 @@ import { MAX_THREADS } from '../model/model.js';
 import type { Device } from '../model/types.js';
 import type { EvalResult } from '../dpzo/evaluate.js';
 import type { TrainPlan, TrainReport } from '../dpzo/index.js';
+import { releaseSensitivity } from '../dpzo/options.js';
 
 export function parseDevice(v: string): Device {
   if (v !== 'cpu' && v !== 'cuda' && v !== 'auto') throw new InvalidArgumentError('must be cpu, cuda or auto');
@@ -28,9 +29,18 @@ function fmt(x: number | undefined, d = 4): string {
 }
 
 export function noiseText(p: TrainPlan): string {
+  const s = releaseSensitivity(p);
   return p.mechanism === 'gaussian'
-    ? `gaussian, σ = ${fmt(p.noiseMultiplier)} (noise std σ·C = ${fmt(p.noiseMultiplier! * p.clip)})`
-    : `laplace, b = ${fmt(p.laplaceScale)}`;
+    ? s === p.clip
+      ? `gaussian, σ = ${fmt(p.noiseMultiplier)} (noise std σ·C = ${fmt(p.noiseMultiplier! * p.clip)})`
+      : `gaussian, σ = ${fmt(p.noiseMultiplier)} (noise std σ·2C = ${fmt(p.noiseMultiplier! * s)}: constant-time cuts double the sensitivity)`
+    : `laplace, b = ${fmt(p.laplaceScale)}${s === p.clip ? '' : ' (calibrated to sensitivity 2C: constant-time cuts)'}`;
+}
+
+function constantTimeRows(p: TrainPlan): [string, string][] {
+  if (!p.constantTime) return [];
+  const { slots, length } = p.constantTime;
+  return [['constant time', `${slots} slots × ${length} tokens per step (padded with dummies, cut uniformly beyond ${slots})`]];
 }
 
 /** q and B, and N only when the run treats it as public (then it says so, once per table). */
@@ -48,6 +58,7 @@ export function planRows(p: TrainPlan, numTrainable?: number): [string, string][
     ['sampling', samplingText(p)],
     ['step', `${p.directions} direction(s), ε_zo = ${p.zoEps}, clip C = ${p.clip} (${p.mechanism === 'gaussian' ? 'L2' : 'L1'})`],
     ['learning rate', `${p.lr} ${p.schedule}${p.warmupSteps ? `, ${p.warmupSteps} warmup steps` : ''}`],
+    ...constantTimeRows(p),
     ...(numTrainable !== undefined ? ([['trainable', numTrainable.toLocaleString('en-US') + ' parameters']] as [string, string][]) : []),
   ];
 }

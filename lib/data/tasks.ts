@@ -57,6 +57,8 @@ export interface Dataset {
   labelNames?: string[];
   /** lm with prompt + completion: generation metrics apply. */
   generative: boolean;
+  /** The longest sequence the dataset was built to hold (BuildOptions.maxLength): a public bound. */
+  maxLength?: number;
 }
 
 export interface BuildOptions {
@@ -78,6 +80,7 @@ export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTo
     ds = task.kind === 'classification' ? buildClassification(rows, task, tokenizer, where, opts) : buildLm(rows, task, tokenizer, where, opts);
   }
   ds.source = records.file;
+  ds.maxLength = opts.maxLength;
   return ds;
 }
 

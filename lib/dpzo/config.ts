@@ -137,6 +137,15 @@ export const RUN_FIELDS = {
   maxLength: field(z.number().int().positive(), flag('--max-length <n>', 'longest sequence in tokens (default 256)', 'integer')),
   limit: field(z.number().int().positive(), flag('--limit <n>', 'use the first n training examples', 'integer')),
   maxBatchTokens: field(z.number().int().positive(), flag('--max-batch-tokens <n>', 'most tokens per forward call', 'integer'), { train: true }),
+  constantTimeSteps: field(
+    z.number().int().positive(),
+    flag(
+      '--constant-time-steps <slots>',
+      'every step evaluates this many example slots of --max-length tokens, padded with dummies or cut at the bound (the cut doubles the sensitivity: docs/privacy.md)',
+      'integer',
+    ),
+    { train: true },
+  ),
 } as const;
 
 type Fields = typeof RUN_FIELDS;

@@ -4,11 +4,17 @@
 // θ − εz_k (θ is not written), the batch split into micro-batches.
 import type { Example } from '../data/tasks.js';
 import type { LossBatch, Model } from '../model/types.js';
+import { padSlots } from './constant-time.js';
 
 export interface EstimateOptions {
   candidates?: Int32Array;
   /** Most tokens per native forward call (memory bound), default 16384. */
   maxBatchTokens?: number;
+  /**
+   * Constant-time steps: the examples (at most `slots`) fill `slots` slots of `length` tokens (constant-time.ts)
+   * and every forward runs the head on every position, so the work does not depend on the private batch.
+   */
+  constantTime?: { slots: number; length: number };
 }
 
 export interface Estimate {
@@ -65,14 +71,18 @@ export async function estimateScalars(model: Model, examples: Example[], seeds: 
   const g = new Float64Array(m * n);
   let lossSum = 0;
   let lossCount = 0;
-  if (m === 0) return { g, loss: NaN };
+  const ct = opts.constantTime;
+  if (m === 0 && !ct) return { g, loss: NaN };
   // a call at two points holds the activations of twice its tokens: half the limit per micro-batch
-  const ranges = microBatches(examples, Math.max(1, Math.floor((opts.maxBatchTokens ?? 16384) / 2)));
+  const limit = Math.max(1, Math.floor((opts.maxBatchTokens ?? 16384) / 2));
+  // constant time: the same slots, calls and rows whatever the batch (an empty batch included)
+  const slots = ct ? padSlots(examples, ct.slots, ct.length) : examples;
+  const ranges = microBatches(slots, limit);
   for (let k = 0; k < n; k++) {
     const points = [[{ seed: seeds[k]!, coeff: zoEps }], [{ seed: seeds[k]!, coeff: -zoEps }]];
     for (const [start, end] of ranges) {
-      const [plus, minus] = await model.perExampleLossAt(lossBatch(examples.slice(start, end), opts.candidates), points);
-      for (let i = start; i < end; i++) {
+      const [plus, minus] = await model.perExampleLossAt(lossBatch(slots.slice(start, end), opts.candidates), points, { allRows: ct !== undefined });
+      for (let i = start; i < Math.min(end, m); i++) {
         const lp = plus!.loss[i - start]!;
         const lm = minus!.loss[i - start]!;
         g[i * n + k] = (lp - lm) / (2 * zoEps);

@@ -66,6 +66,23 @@ export interface TrainPlan {
   predictedEpsilon: number;
   /** Whether σ/b came from calibration (else given explicitly). */
   calibrated: boolean;
+  /**
+   * Constant-time steps: every step evaluates `slots` example slots of `length` tokens (the sampled batch
+   * padded with dummy slots, or cut to `slots` uniformly at random), so a step's duration does not depend
+   * on the private batch. A cut lets one example displace another, so the released sum's sensitivity is
+   * 2C whenever a cut is possible (releaseSensitivity).
+   */
+  constantTime?: { slots: number; length: number };
+}
+
+/**
+ * The sensitivity of the released sum Σ_i clip(g_i) under add/remove adjacency: C, or 2C when constant-time
+ * steps may cut a batch (a cut can drop an example to make room for the added one). No cut is possible only
+ * when N is public and every example fits in the slots.
+ */
+export function releaseSensitivity(p: Pick<TrainPlan, 'clip' | 'constantTime' | 'datasetSize'>): number {
+  const cut = p.constantTime !== undefined && !(p.datasetSize !== undefined && p.constantTime.slots >= p.datasetSize);
+  return cut ? 2 * p.clip : p.clip;
 }
 
 const DEFAULTS = TRAIN_DEFAULTS;
@@ -139,6 +156,11 @@ export function makePlan(o: TrainOptions): TrainPlan {
   positiveInt(o.directions, 'directions');
   positiveInt(o.evalEvery === 0 ? undefined : o.evalEvery, 'evalEvery');
   positiveInt(o.maxBatchTokens, 'maxBatchTokens');
+  positiveInt(o.constantTimeSteps, 'constantTimeSteps');
+  const length = o.train.maxLength;
+  if (o.constantTimeSteps !== undefined && !(Number.isInteger(length) && length! > 0))
+    throw bad('constantTimeSteps', 'needs the public maximum length of the training set (a dataset from loadDataset has it)');
+  const constantTime = o.constantTimeSteps !== undefined ? { slots: o.constantTimeSteps, length: length! } : undefined;
   if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr >= 0)) throw bad('lr', `must be a non-negative number (got ${o.lr})`);
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0))
     throw bad('warmupSteps', `must be a non-negative integer (got ${o.warmupSteps})`);
@@ -165,8 +187,19 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);
   const clip = o.clip ?? DEFAULTS.clip;
   const budget = { epsilon: o.epsilon, delta: o.delta };
-  const noise = planNoise({ budget, mechanism, sampleRate, steps, clip, accountant, noiseMultiplier: o.noiseMultiplier, laplaceScale: o.laplaceScale });
-  checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, clip, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
+  // the noise is calibrated to the sum's sensitivity (2C when constant-time steps may cut a batch)
+  const sensitivity = releaseSensitivity({ clip, constantTime, datasetSize: fixedRate ? undefined : N });
+  const noise = planNoise({
+    budget,
+    mechanism,
+    sampleRate,
+    steps,
+    clip: sensitivity,
+    accountant,
+    noiseMultiplier: o.noiseMultiplier,
+    laplaceScale: o.laplaceScale,
+  });
+  checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, sensitivity, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
   return {
     ...(fixedRate ? {} : { datasetSize: N }),
     expectedBatch: o.batchSize,
@@ -185,6 +218,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
     accountant,
     predictedEpsilon: noise.epsilon,
     calibrated: noise.calibrated,
+    ...(constantTime ? { constantTime } : {}),
   };
 }
 
@@ -192,7 +226,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
 export function planRelease(p: TrainPlan): Release {
   return p.mechanism === 'gaussian'
     ? { kind: 'gaussian', sampleRate: p.sampleRate, noiseMultiplier: p.noiseMultiplier! }
-    : { kind: 'laplace', sampleRate: p.sampleRate, clip: p.clip, scale: p.laplaceScale! };
+    : { kind: 'laplace', sampleRate: p.sampleRate, clip: releaseSensitivity(p), scale: p.laplaceScale! };
 }
 
 /** Step t's ledger line. */

@@ -10,6 +10,7 @@ import type { Dataset } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { clipScalars } from './clip.js';
+import { cutBatch } from './constant-time.js';
 import { estimateScalars } from './estimator.js';
 import type { TrainerTestHooks } from './hooks.js';
 import { releaseNoise } from './noise.js';
@@ -28,6 +29,8 @@ export interface PrivateStepDiagnostics {
   loss: number;
   /** |S|, the Poisson batch size. */
   batchSize: number;
+  /** Examples a constant-time step left out because the batch exceeded its slots. */
+  cut: number;
   clipped: number;
   nonFinite: number;
 }
@@ -67,7 +70,9 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
   const release = stepRelease(plan, t);
   const refused = ctx.run.exceeds(release);
   if (refused) return { refused };
-  const batch = hooks?.batch?.(t) ?? ctx.sampler.sample();
+  const sampled = hooks?.batch?.(t) ?? ctx.sampler.sample();
+  // constant-time steps: at most the public number of slots (a uniform cut, accounted at sensitivity 2C)
+  const batch = plan.constantTime ? cutBatch(sampled, plan.constantTime.slots) : sampled;
   const seeds = hooks?.seeds?.(t, n) ?? Array.from({ length: n }, randomSeed);
   if (seeds.length !== n) throw new DpzoError('ERR_TRAIN_HOOK', `the seeds hook gave ${seeds.length} seeds, expected ${n}`);
   const examples = ctx.train.examples;
@@ -76,10 +81,10 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
     batch.map((i) => examples[i]!),
     seeds,
     plan.zoEps,
-    { candidates: ctx.train.candidates, maxBatchTokens: ctx.maxBatchTokens },
+    { candidates: ctx.train.candidates, maxBatchTokens: ctx.maxBatchTokens, constantTime: plan.constantTime },
   );
   const c = clipScalars(est.g, n, plan.clip, plan.mechanism === 'gaussian' ? 'l2' : 'l1');
-  const xi = hooks?.noise?.(t, n) ?? releaseNoise(plan.mechanism, n, plan);
+  const xi = hooks?.noise?.(t, n) ?? releaseNoise(n, plan);
   // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / B with B = q·N, or the public B of a fixed sampling rate: a
   // public divisor keeps the sensitivity at C/B
   const divisor = releaseDivisor(plan);
@@ -88,5 +93,5 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
   await ctx.run.release(release);
   ctx.run.appendStep({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });
   await applyUpdate(model, seeds, gHat, lr, plan.weightDecay);
-  return { lr, gHat, private: { loss: est.loss, batchSize: batch.length, clipped: c.clipped, nonFinite: c.nonFinite } };
+  return { lr, gHat, private: { loss: est.loss, batchSize: sampled.length, cut: sampled.length - batch.length, clipped: c.clipped, nonFinite: c.nonFinite } };
 }
