@@ -80,6 +80,8 @@ export interface NativeLoadOptions {
 export interface NativeAddon {
   loadModel(dir: string, opts: NativeLoadOptions): Promise<NativeModel>;
   philox(counter: Uint32Array, key: Uint32Array): Uint32Array;
+  /** Tests: each value rounded to bf16/f16 with its stochastic-rounding word, widened back. */
+  roundStochastic(values: Float32Array, words: Uint32Array, dtype: 'bf16' | 'f16'): Float32Array;
   direction(seed: bigint | number, g0: bigint | number, count: number): Float32Array;
   directionIsa(): string;
   /** Comma-separated backends compiled in, e.g. "cpu" or "cpu,cuda". */

@@ -465,7 +465,13 @@ const TensorInfo& Model::tensor(const std::string& name) const {
   return *t;
 }
 
-void Model::perturb(uint64_t seed, float scale) { update(&seed, &scale, 1); }
+// In place, rounded to nearest: a walk of perturbs drifts in F16/BF16, which is why the trainer evaluates
+// its forwards at virtual points instead (ARCHITECTURE §2) and only the update writes θ.
+void Model::perturb(uint64_t seed, float scale) { apply(&seed, &scale, 1, 1.0f, Rounding::kNearest); }
+
+void Model::update(const uint64_t* seeds, const float* coeffs, int n, float decay) {
+  apply(seeds, coeffs, n, decay, Rounding::kStochastic);
+}
 
 std::vector<Segment> Model::trainable_segments() const {
   std::vector<Segment> segs;
@@ -482,7 +488,7 @@ void check_decay(const char* what, float factor) {
 }
 }  // namespace
 
-void Model::update(const uint64_t* seeds, const float* coeffs, int n, float decay) {
+void Model::apply(const uint64_t* seeds, const float* coeffs, int n, float decay, Rounding rounding) {
   if (n < 0) throw Error(err::kArgument, "update: negative number of (seed, coefficient) pairs");
   check_decay("update: decay", decay);
   if (n == 0 && decay == 1.0f) return;
@@ -505,7 +511,7 @@ void Model::update(const uint64_t* seeds, const float* coeffs, int n, float deca
                                      " plus Σ|c|·max|z| = " + std::to_string(reach) + " could exceed the " +
                                      dtype_name(dtype_) + " range (" + std::to_string(dtype_max(dtype_)) +
                                      "); the perturbation (zo-eps) or the step is too large");
-  backend_->update(segs, seeds, coeffs, n, decay);
+  backend_->update(segs, seeds, coeffs, n, decay, rounding);
   max_abs_bound_ += reach;
 }
 

@@ -19,9 +19,11 @@ class CpuBackend final : public Backend {
 
   const char* name() const override { return "cpu"; }
 
-  void update(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
-              float decay) override {
-    axpy_directions(segs, seeds, coeffs, n_pairs, m_.pool(), decay);
+  void update(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs, float decay,
+              Rounding rounding) override {
+    // stochastic: F16/BF16 keyed by the first seed as given (ARCHITECTURE §2); F32 always to nearest
+    const bool sr = rounding == Rounding::kStochastic && n_pairs > 0;
+    axpy_directions(segs, seeds, coeffs, n_pairs, m_.pool(), decay, sr ? &seeds[0] : nullptr);
   }
 
   void scale(const std::vector<Segment>& segs, float factor) override { scale_segments(segs, factor, m_.pool()); }

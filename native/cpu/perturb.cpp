@@ -16,7 +16,7 @@ namespace dpzo {
 namespace perturb_detail {
 
 void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, float factor) {
+                     int n_pairs, float factor, const uint64_t* round_key) {
   int64_t i = 0;
   while (i < n) {
     // the Philox block holding g+i, and the part of it inside this run
@@ -32,7 +32,7 @@ void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
     }
     if (factor != 1.0f)
       for (int64_t t = 0; t < take; ++t) acc[t] = mul32(acc[t], factor);
-    for (int64_t t = 0; t < take; ++t) store_elem(data, dt, i + t, acc[t]);
+    for (int64_t t = 0; t < take; ++t) store_elem_sr(data, dt, i + t, acc[t], round_key, g + i + t);
     i += take;
   }
 }
@@ -45,7 +45,7 @@ using perturb_detail::axpy_run_avx2;
 using perturb_detail::axpy_run_avx512;
 using perturb_detail::axpy_run_scalar;
 
-using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float);
+using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float, const uint64_t*);
 
 RunFn select_kernel() {
   switch (active_isa()) {
@@ -70,7 +70,7 @@ struct Task {
 }  // namespace
 
 void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
-                     ThreadPool& pool, float decay) {
+                     ThreadPool& pool, float decay, const uint64_t* round_key) {
   if (n_pairs < 0) throw Error(err::kArgument, "axpy_directions: negative number of (seed, coeff) pairs");
   if (n_pairs > 0 && (!seeds || !coeffs)) throw Error(err::kArgument, "axpy_directions: seeds/coeffs pointer is null");
   // zero coefficients contribute nothing: drop them; a non-finite one would destroy the weights
@@ -115,13 +115,13 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
     const Segment& seg = *task.seg;
     run(perturb_detail::elem_ptr(seg.data, seg.dtype, task.begin), seg.dtype,
         seg.g0 + static_cast<uint64_t>(task.begin), task.end - task.begin, s.data(), c.data(), n,
-        seg.decay ? decay : 1.0f);
+        seg.decay ? decay : 1.0f, round_key);
   });
 }
 
 void add_directions_f32(float* x, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs) {
   static const RunFn run = select_kernel();
-  if (n > 0 && n_pairs > 0) run(x, DType::F32, g, n, seeds, coeffs, n_pairs, 1.0f);
+  if (n > 0 && n_pairs > 0) run(x, DType::F32, g, n, seeds, coeffs, n_pairs, 1.0f, nullptr);
 }
 
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
@@ -133,7 +133,7 @@ void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
   // 0 + 1·z is exactly z (z is never 0), through the same kernel as the weights
   std::fill(out, out + count, 0.0f);
   const float one = 1.0f;
-  select_kernel()(out, DType::F32, g0, count, &seed, &one, 1, 1.0f);
+  select_kernel()(out, DType::F32, g0, count, &seed, &one, 1, 1.0f, nullptr);
 }
 
 const char* direction_isa() { return isa_name(active_isa()); }

@@ -39,14 +39,16 @@ struct Philox4x64 {
   __m256i c0, c1, c2, c3;
 };
 
-inline void philox_rounds(const RoundKeys& rk, Philox4x64& a, Philox4x64& b) {
+// Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in round 1 the product M1·c2 is
+// then 0 or M1 (high half 0), which `c1_round1` supplies.
+inline void philox_rounds(const RoundKeys& rk, Philox4x64& a, Philox4x64& b, __m256i c1_round1) {
   const __m256i m0 = _mm256_set1_epi64x(kPhiloxM0), m1 = _mm256_set1_epi64x(kPhiloxM1);
-  {  // round 1: c2 = c3 = 0, so M1·c2 = 0
+  {  // round 1: c3 = 0, and M1·c2 has high half 0
     __m256i pa = _mm256_mul_epu32(a.c0, m0), pb = _mm256_mul_epu32(b.c0, m0);
     a.c0 = _mm256_xor_si256(a.c1, rk.k0[0]);
     b.c0 = _mm256_xor_si256(b.c1, rk.k0[0]);
-    a.c1 = _mm256_setzero_si256();
-    b.c1 = _mm256_setzero_si256();
+    a.c1 = c1_round1;
+    b.c1 = c1_round1;
     a.c2 = _mm256_xor_si256(_mm256_srli_epi64(pa, 32), rk.k1[0]);
     b.c2 = _mm256_xor_si256(_mm256_srli_epi64(pb, 32), rk.k1[0]);
     a.c3 = pa;
@@ -73,14 +75,14 @@ inline __m256i low_words(__m256i a, __m256i b) {
   return _mm256_permute4x64_epi64(_mm256_castps_si256(s), _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-// Philox4x32-10 of counters (b+i, 0, 0) for i < 8; lane i of x[j] = word j of block b+i.
-inline void philox8(const RoundKeys& rk, uint64_t b, __m256i x[4]) {
+// Philox4x32-10 of counters (b+i, ctr2, 0) for i < 8, ctr2 in {0, 1}; lane i of x[j] = word j of block b+i.
+inline void philox8(const RoundKeys& rk, uint64_t b, __m256i x[4], uint32_t ctr2 = 0) {
   // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
   const __m256i blo = _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(b)), _mm256_setr_epi64x(0, 1, 2, 3));
   const __m256i bhi = _mm256_add_epi64(blo, _mm256_set1_epi64x(4));
   Philox4x64 a{blo, _mm256_srli_epi64(blo, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
   Philox4x64 h{bhi, _mm256_srli_epi64(bhi, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
-  philox_rounds(rk, a, h);
+  philox_rounds(rk, a, h, ctr2 ? _mm256_set1_epi64x(kPhiloxM1) : _mm256_setzero_si256());
   x[0] = low_words(a.c0, h.c0);
   x[1] = low_words(a.c1, h.c1);
   x[2] = low_words(a.c2, h.c2);
@@ -146,13 +148,8 @@ inline void box_muller8(__m256i x0, __m256i x1, __m256& z0, __m256& z1) {
   z1 = _mm256_mul_ps(r, s);
 }
 
-// z(seed, 4b .. 4b+31) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
-inline void direction32(const RoundKeys& rk, uint64_t b, __m256 out[4]) {
-  __m256i x[4];
-  philox8(rk, b, x);
-  __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
-  box_muller8(x[0], x[1], z0, z1);
-  box_muller8(x[2], x[3], z2, z3);
+// (z_0..z_3 with lane i of z_j = element 4(b+i)+j) -> memory order: out[m] holds elements 4b+8m .. +7.
+inline void memory_order32(__m256 z0, __m256 z1, __m256 z2, __m256 z3, __m256 out[4]) {
   // within 128-bit chunks: chunk c of v_j = block 4c+j
   __m256 t0 = _mm256_unpacklo_ps(z0, z1), t1 = _mm256_unpackhi_ps(z0, z1);
   __m256 t2 = _mm256_unpacklo_ps(z2, z3), t3 = _mm256_unpackhi_ps(z2, z3);
@@ -167,13 +164,37 @@ inline void direction32(const RoundKeys& rk, uint64_t b, __m256 out[4]) {
   out[3] = _mm256_permute2f128_ps(v2, v3, 0x31);
 }
 
+// z(seed, 4b .. 4b+31) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
+inline void direction32(const RoundKeys& rk, uint64_t b, __m256 out[4]) {
+  __m256i x[4];
+  philox8(rk, b, x);
+  __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
+  box_muller8(x[0], x[1], z0, z1);
+  box_muller8(x[2], x[3], z2, z3);
+  memory_order32(z0, z1, z2, z3, out);
+}
+
+// The rounding words of elements 4b .. 4b+31 (dpzo/stochastic_round.h) in memory order, as direction32.
+inline void rounding32(const RoundKeys& rk, uint64_t b, __m256i out[4]) {
+  __m256i x[4];
+  philox8(rk, b, x, 1);
+  __m256 o[4];
+  memory_order32(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]), _mm256_castsi256_ps(x[2]),
+                 _mm256_castsi256_ps(x[3]), o);
+  for (int m = 0; m < 4; ++m) out[m] = _mm256_castps_si256(o[m]);
+}
+
 // The (seed, coefficient) pairs of one call, prepared for the group loop.
 struct Pairs {
   std::vector<RoundKeys> keys;
   const float* coeffs;
-  float factor;  // fused weight decay: the sum is multiplied by it once, unless it is 1
-  Pairs(const uint64_t* seeds, const float* c, int n, float f) : coeffs(c), factor(f) {
+  float factor;               // fused weight decay: the sum is multiplied by it once, unless it is 1
+  const uint64_t* round_key;  // stochastic rounding of F16/BF16 stores (null: to nearest)
+  RoundKeys round;
+  Pairs(const uint64_t* seeds, const float* c, int n, float f, const uint64_t* rkey)
+      : coeffs(c), factor(f), round_key(rkey) {
     for (int k = 0; k < n; ++k) keys.push_back(round_keys(seeds[k]));
+    if (rkey) round = round_keys(*rkey);
   }
 };
 
@@ -215,6 +236,15 @@ inline __m128i to_f16(__m256 v) {
   return _mm_blendv_epi8(h, nan_h, m);
 }
 
+// f32 -> bf16 bits, stochastically: (u + (r >> 16)) >> 16, NaN as to_bf16 (dpzo/stochastic_round.h)
+inline __m128i to_bf16_sr(__m256 v, __m256i r) {
+  __m256i u = _mm256_castps_si256(v);
+  __m256i t = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_srli_epi32(r, 16)), 16);
+  __m256i qnan = _mm256_or_si256(_mm256_srli_epi32(u, 16), bcast(0x40u));
+  t = _mm256_blendv_epi8(t, qnan, nan_mask(v));
+  return pack16(t);
+}
+
 inline void load32(const void* p, DType dt, __m256 v[4]) {
   for (int m = 0; m < 4; ++m) {
     if (dt == DType::F32) {
@@ -237,6 +267,25 @@ inline void store32(void* p, DType dt, const __m256 v[4]) {
   }
 }
 
+// A whole group stored with stochastic rounding (F16/BF16): the words of its 32 elements in memory order.
+inline void store32_sr(void* p, DType dt, uint64_t b, const Pairs& pairs, const __m256 v[4]) {
+  __m256i r[4];
+  rounding32(pairs.round, b, r);
+  if (dt == DType::BF16) {
+    for (int m = 0; m < 4; ++m)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(p) + 8 * m), to_bf16_sr(v[m], r[m]));
+    return;
+  }
+  alignas(32) float f[kGroup];
+  alignas(32) uint32_t w[kGroup];
+  for (int m = 0; m < 4; ++m) {
+    _mm256_store_ps(f + 8 * m, v[m]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(w + 8 * m), r[m]);
+  }
+  uint16_t* h = static_cast<uint16_t*>(p);
+  for (int i = 0; i < kGroup; ++i) h[i] = f32_to_f16_sr(f[i], w[i]);
+}
+
 // Run elements [lo, hi) inside the group at global 4b, through a float32 staging buffer.
 void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi, const Pairs& pairs) {
   alignas(32) float buf[kGroup] = {};
@@ -246,14 +295,14 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
   for (int m = 0; m < 4; ++m) acc[m] = _mm256_load_ps(buf + 8 * m);
   accumulate32(b, pairs, acc);
   for (int m = 0; m < 4; ++m) _mm256_store_ps(buf + 8 * m, acc[m]);
-  for (int64_t i = lo; i < hi; ++i) store_elem(data, dt, i, buf[i + off]);
+  for (int64_t i = lo; i < hi; ++i) store_elem_sr(data, dt, i, buf[i + off], pairs.round_key, g + i);
 }
 
 }  // namespace
 
 void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs,
-                   float factor) {
-  const Pairs pairs(seeds, coeffs, n_pairs, factor);
+                   float factor, const uint64_t* round_key) {
+  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
   int64_t i = 0;
   if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block
     const uint64_t b = g >> 2;
@@ -266,7 +315,10 @@ void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* 
     __m256 acc[4];
     load32(p, dt, acc);
     accumulate32((g + i) >> 2, pairs, acc);
-    store32(p, dt, acc);
+    if (pairs.round_key)
+      store32_sr(p, dt, (g + i) >> 2, pairs, acc);
+    else
+      store32(p, dt, acc);
   }
   if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
 }

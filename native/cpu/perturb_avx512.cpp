@@ -40,14 +40,16 @@ struct Philox8x64 {
   __m512i c0, c1, c2, c3;
 };
 
-inline void philox_rounds(const RoundKeys& rk, Philox8x64& a, Philox8x64& b) {
+// Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in round 1 the product M1·c2 is
+// then 0 or M1 (high half 0), which `c1_round1` supplies.
+inline void philox_rounds(const RoundKeys& rk, Philox8x64& a, Philox8x64& b, __m512i c1_round1) {
   const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
-  {  // round 1: c2 = c3 = 0, so M1·c2 = 0
+  {  // round 1: c3 = 0, and M1·c2 has high half 0
     __m512i pa = _mm512_mul_epu32(a.c0, m0), pb = _mm512_mul_epu32(b.c0, m0);
     a.c0 = _mm512_xor_si512(a.c1, rk.k0[0]);
     b.c0 = _mm512_xor_si512(b.c1, rk.k0[0]);
-    a.c1 = _mm512_setzero_si512();
-    b.c1 = _mm512_setzero_si512();
+    a.c1 = c1_round1;
+    b.c1 = c1_round1;
     a.c2 = _mm512_xor_si512(_mm512_srli_epi64(pa, 32), rk.k1[0]);
     b.c2 = _mm512_xor_si512(_mm512_srli_epi64(pb, 32), rk.k1[0]);
     a.c3 = pa;
@@ -67,15 +69,15 @@ inline void philox_rounds(const RoundKeys& rk, Philox8x64& a, Philox8x64& b) {
   }
 }
 
-// Philox4x32-10 of counters (b+i, 0, 0) for i < 16; lane i of x[j] = word j of block b+i.
-inline void philox16(const RoundKeys& rk, uint64_t b, __m512i x[4]) {
+// Philox4x32-10 of counters (b+i, ctr2, 0) for i < 16, ctr2 in {0, 1}; lane i of x[j] = word j of block b+i.
+inline void philox16(const RoundKeys& rk, uint64_t b, __m512i x[4], uint32_t ctr2 = 0) {
   // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
   const __m512i blo =
       _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
   const __m512i bhi = _mm512_add_epi64(blo, _mm512_set1_epi64(8));
   Philox8x64 a{blo, _mm512_srli_epi64(blo, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
   Philox8x64 h{bhi, _mm512_srli_epi64(bhi, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
-  philox_rounds(rk, a, h);
+  philox_rounds(rk, a, h, ctr2 ? _mm512_set1_epi64(kPhiloxM1) : _mm512_setzero_si512());
   // gather the low halves: lanes 0..7 from a, 8..15 from h
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   x[0] = _mm512_permutex2var_epi32(a.c0, even, h.c0);
@@ -145,13 +147,8 @@ inline void box_muller16(__m512i x0, __m512i x1, __m512& z0, __m512& z1) {
   z1 = _mm512_mul_ps(r, s);
 }
 
-// z(seed, 4b .. 4b+63) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
-inline void direction64(const RoundKeys& rk, uint64_t b, __m512 out[4]) {
-  __m512i x[4];
-  philox16(rk, b, x);
-  __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
-  box_muller16(x[0], x[1], z0, z1);
-  box_muller16(x[2], x[3], z2, z3);
+// (z_0..z_3 with lane i of z_j = element 4(b+i)+j) -> memory order: out[m] holds elements 4b+16m .. +15.
+inline void memory_order64(__m512 z0, __m512 z1, __m512 z2, __m512 z3, __m512 out[4]) {
   // 4x16 transpose: first within 128-bit chunks (chunk c of v_j = block 4c+j) ...
   __m512 t0 = _mm512_unpacklo_ps(z0, z1), t1 = _mm512_unpackhi_ps(z0, z1);
   __m512 t2 = _mm512_unpacklo_ps(z2, z3), t3 = _mm512_unpackhi_ps(z2, z3);
@@ -170,13 +167,37 @@ inline void direction64(const RoundKeys& rk, uint64_t b, __m512 out[4]) {
   out[3] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(3, 1, 3, 1));
 }
 
+// z(seed, 4b .. 4b+63) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
+inline void direction64(const RoundKeys& rk, uint64_t b, __m512 out[4]) {
+  __m512i x[4];
+  philox16(rk, b, x);
+  __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
+  box_muller16(x[0], x[1], z0, z1);
+  box_muller16(x[2], x[3], z2, z3);
+  memory_order64(z0, z1, z2, z3, out);
+}
+
+// The rounding words of elements 4b .. 4b+63 (dpzo/stochastic_round.h) in memory order, as direction64.
+inline void rounding64(const RoundKeys& rk, uint64_t b, __m512i out[4]) {
+  __m512i x[4];
+  philox16(rk, b, x, 1);
+  __m512 o[4];
+  memory_order64(_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]), _mm512_castsi512_ps(x[2]),
+                 _mm512_castsi512_ps(x[3]), o);
+  for (int m = 0; m < 4; ++m) out[m] = _mm512_castps_si512(o[m]);
+}
+
 // The (seed, coefficient) pairs of one call, prepared for the group loop.
 struct Pairs {
   std::vector<RoundKeys> keys;
   const float* coeffs;
-  float factor;  // fused weight decay: the sum is multiplied by it once, unless it is 1
-  Pairs(const uint64_t* seeds, const float* c, int n, float f) : coeffs(c), factor(f) {
+  float factor;               // fused weight decay: the sum is multiplied by it once, unless it is 1
+  const uint64_t* round_key;  // stochastic rounding of F16/BF16 stores (null: to nearest)
+  RoundKeys round;
+  Pairs(const uint64_t* seeds, const float* c, int n, float f, const uint64_t* rkey)
+      : coeffs(c), factor(f), round_key(rkey) {
     for (int k = 0; k < n; ++k) keys.push_back(round_keys(seeds[k]));
+    if (rkey) round = round_keys(*rkey);
   }
 };
 
@@ -211,6 +232,15 @@ inline __m256i to_f16(__m512 v) {
   return _mm256_mask_mov_epi16(h, nan, nan_h);
 }
 
+// f32 -> bf16 bits, stochastically: (u + (r >> 16)) >> 16, NaN as to_bf16 (dpzo/stochastic_round.h)
+inline __m256i to_bf16_sr(__m512 v, __m512i r) {
+  __m512i u = _mm512_castps_si512(v);
+  __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  __m512i t = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_srli_epi32(r, 16)), 16);
+  t = _mm512_mask_mov_epi32(t, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), bcast(0x40u)));
+  return _mm512_cvtepi32_epi16(t);
+}
+
 inline void load64(const void* p, DType dt, __m512 v[4]) {
   for (int m = 0; m < 4; ++m) {
     if (dt == DType::F32) {
@@ -235,6 +265,25 @@ inline void store64(void* p, DType dt, const __m512 v[4]) {
 
 // Elements [lo, hi) of the run (lo, hi within one group starting at global 4b)
 // through a float32 staging buffer: the partial groups at the run's edges.
+// A whole group stored with stochastic rounding (F16/BF16): the words of its 64 elements in memory order.
+inline void store64_sr(void* p, DType dt, uint64_t b, const Pairs& pairs, const __m512 v[4]) {
+  __m512i r[4];
+  rounding64(pairs.round, b, r);
+  if (dt == DType::BF16) {
+    for (int m = 0; m < 4; ++m)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(p) + 16 * m), to_bf16_sr(v[m], r[m]));
+    return;
+  }
+  alignas(64) float f[kGroup];
+  alignas(64) uint32_t w[kGroup];
+  for (int m = 0; m < 4; ++m) {
+    _mm512_store_ps(f + 16 * m, v[m]);
+    _mm512_store_si512(reinterpret_cast<__m512i*>(w + 16 * m), r[m]);
+  }
+  uint16_t* h = static_cast<uint16_t*>(p);
+  for (int i = 0; i < kGroup; ++i) h[i] = f32_to_f16_sr(f[i], w[i]);
+}
+
 void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi, const Pairs& pairs) {
   alignas(64) float buf[kGroup] = {};
   const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
@@ -243,14 +292,14 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
   for (int m = 0; m < 4; ++m) acc[m] = _mm512_load_ps(buf + 16 * m);
   accumulate64(b, pairs, acc);
   for (int m = 0; m < 4; ++m) _mm512_store_ps(buf + 16 * m, acc[m]);
-  for (int64_t i = lo; i < hi; ++i) store_elem(data, dt, i, buf[i + off]);
+  for (int64_t i = lo; i < hi; ++i) store_elem_sr(data, dt, i, buf[i + off], pairs.round_key, g + i);
 }
 
 }  // namespace
 
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, float factor) {
-  const Pairs pairs(seeds, coeffs, n_pairs, factor);
+                     int n_pairs, float factor, const uint64_t* round_key) {
+  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
   int64_t i = 0;
   // head: up to the first Philox block boundary, plus the rest of that group
   if ((g & 3u) != 0 && n > 0) {
@@ -265,7 +314,10 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
     __m512 acc[4];
     load64(p, dt, acc);
     accumulate64((g + i) >> 2, pairs, acc);
-    store64(p, dt, acc);
+    if (pairs.round_key)
+      store64_sr(p, dt, (g + i) >> 2, pairs, acc);
+    else
+      store64(p, dt, acc);
   }
   if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
 }

@@ -2,22 +2,25 @@
 // A "run" is `n` consecutive elements of one segment, the first with global
 // index g; the kernels add Σ_k coeffs[k]·z(seeds[k], g + i) to element i in
 // float32 with one fma per pair (k ascending), multiply that sum by `factor`
-// when factor != 1 (fused weight decay), then round to the dtype.
+// when factor != 1 (fused weight decay), then round to the dtype: to nearest, or
+// stochastically for F16/BF16 when `round_key` is given (dpzo/stochastic_round.h:
+// the rounding word of element g depends on (key, g) only).
 // All three produce the same bits; any split of a segment into runs does too.
 #pragma once
 #include <cstdint>
 
 #include "dpzo/dtype.h"
+#include "dpzo/stochastic_round.h"
 
 namespace dpzo {
 namespace perturb_detail {
 
 void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, float factor);
+                     int n_pairs, float factor, const uint64_t* round_key);
 void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs,
-                   float factor);
+                   float factor, const uint64_t* round_key);
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, float factor);
+                     int n_pairs, float factor, const uint64_t* round_key);
 
 // Element i of a run in float32 / back with round to nearest even (dtype.h).
 inline float load_elem(const void* data, DType dt, int64_t i) {
@@ -43,6 +46,14 @@ inline void store_elem(void* data, DType dt, int64_t i, float v) {
       break;
   }
 }
+// Element i of a run, which has global index g, stored from float32: stochastically rounded with the
+// rounding word of g when `round_key` is given and the dtype is F16/BF16, else to nearest.
+inline void store_elem_sr(void* data, DType dt, int64_t i, float v, const uint64_t* round_key, uint64_t g) {
+  if (!round_key || dt == DType::F32) return store_elem(data, dt, i, v);
+  const uint32_t r = rounding_word(*round_key, g);
+  static_cast<uint16_t*>(data)[i] = dt == DType::F16 ? f32_to_f16_sr(v, r) : f32_to_bf16_sr(v, r);
+}
+
 inline void* elem_ptr(void* data, DType dt, int64_t i) { return static_cast<char*>(data) + i * dtype_size(dt); }
 
 }  // namespace perturb_detail

@@ -7,6 +7,7 @@
 #include "dpzo/model.h"
 #include "dpzo/perturb.h"
 #include "dpzo/philox.h"
+#include "dpzo/stochastic_round.h"
 #include "dpzo/thread_pool.h"
 #include "napi/args.h"
 #include "napi/errors.h"
@@ -84,6 +85,28 @@ Napi::Value Direction(const Napi::CallbackInfo& info) {
   });
 }
 
+// roundStochastic(values: Float32Array, words: Uint32Array, dtype: 'bf16' | 'f16') -> Float32Array: each value
+// rounded to the dtype with its rounding word (dpzo/stochastic_round.h), widened back (tests only)
+Napi::Value RoundStochastic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+        !info[2].IsString())
+      throw Error(err::kArgument,
+                  "roundStochastic(values, words, dtype) takes a Float32Array, a Uint32Array, 'bf16'|'f16'");
+    auto v = info[0].As<Napi::Float32Array>();
+    auto w = info[1].As<Napi::Uint32Array>();
+    const std::string dt = info[2].As<Napi::String>().Utf8Value();
+    if (v.ElementLength() != w.ElementLength()) throw Error(err::kArgument, "roundStochastic: one word per value");
+    if (dt != "bf16" && dt != "f16") throw Error(err::kArgument, "roundStochastic: dtype must be 'bf16' or 'f16'");
+    auto r = Napi::Float32Array::New(env, v.ElementLength());
+    for (size_t i = 0; i < v.ElementLength(); ++i)
+      r[i] = dt == "bf16" ? bf16_to_f32(f32_to_bf16_sr(v[i], w[i])) : f16_to_f32(f32_to_f16_sr(v[i], w[i]));
+    return r;
+  });
+}
+
 // gemmBench(m, n, k, threads, iters) -> best GFLOP/s of the core's F32 GEMM (bench only; runs on the JS thread)
 Napi::Value GemmBench(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -108,6 +131,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
   exports.Set("philox", Napi::Function::New(env, Philox, "philox"));
   exports.Set("direction", Napi::Function::New(env, Direction, "direction"));
+  exports.Set("roundStochastic", Napi::Function::New(env, RoundStochastic, "roundStochastic"));
   exports.Set("directionIsa", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                 // active_isa() throws on a bad DPZO_ISA override
                 return guard(i.Env(), [&]() -> Napi::Value { return Napi::String::New(i.Env(), direction_isa()); });

@@ -156,13 +156,14 @@ int mode_accuracy() {
 }
 
 // The three kernels on the same runs (odd offsets, edges, all dtypes, 0..3 pairs, with and without
-// the fused decay factor).
+// the fused decay factor, rounding to nearest and stochastically).
 int mode_isa() {
   using perturb_detail::axpy_run_avx2;
   using perturb_detail::axpy_run_avx512;
   using perturb_detail::axpy_run_scalar;
   const CpuFeatures& cf = cpu_features();
-  using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float);
+  using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float, const uint64_t*);
+  const uint64_t round_key = 0x9e3779b97f4a7c15ull;
   std::vector<std::pair<const char*, RunFn>> kernels = {{"scalar", axpy_run_scalar}};
   if (cf.avx2) kernels.push_back({"avx2", axpy_run_avx2});
   if (cf.avx512) kernels.push_back({"avx512", axpy_run_avx512});
@@ -176,7 +177,9 @@ int mode_isa() {
     for (uint64_t g0 : g0s) {
       for (int64_t n : ns) {
         for (int pairs = 0; pairs <= 3; ++pairs) {
-          for (float factor : {1.0f, 0.9921875f, 0.3f}) {
+          for (int variant = 0; variant < 6; ++variant) {
+            const float factor = variant % 3 == 0 ? 1.0f : variant % 3 == 1 ? 0.9921875f : 0.3f;
+            const uint64_t* rk = variant >= 3 ? &round_key : nullptr;
             if (pairs == 0 && factor == 1.0f) continue;
             std::vector<float> init(static_cast<size_t>(n));
             for (auto& v : init) {
@@ -193,15 +196,15 @@ int mode_isa() {
               std::vector<uint8_t> buf(static_cast<size_t>(n * dtype_size(dt)));
               for (int64_t i = 0; i < n; ++i)
                 perturb_detail::store_elem(buf.data(), dt, i, init[static_cast<size_t>(i)]);
-              kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs, factor);
+              kr.second(buf.data(), dt, g0, n, seeds, coeffs, pairs, factor, rk);
               out.push_back(std::move(buf));
             }
             ++runs;
             for (size_t j = 1; j < out.size(); ++j)
               if (out[j] != out[0]) {
                 if (mismatches < 5)
-                  std::fprintf(stderr, "mismatch %s vs scalar: dtype %s g0 %" PRIu64 " n %" PRId64 " pairs %d\n",
-                               kernels[j].first, dtype_name(dt), g0, n, pairs);
+                  std::fprintf(stderr, "mismatch %s vs scalar: dtype %s g0 %" PRIu64 " n %" PRId64 " pairs %d%s\n",
+                               kernels[j].first, dtype_name(dt), g0, n, pairs, rk ? " (stochastic rounding)" : "");
                 ++mismatches;
               }
           }

@@ -17,6 +17,7 @@ import type { Model, WeightDType } from '../../lib/model/types.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../helpers/safetensors.js';
 import { HAVE_STORIES260K, STORIES260K } from '../helpers/shared.js';
 import { runWithIsa } from '../helpers/isa.js';
+import { roundingWord, stochasticRound } from '../helpers/stochastic-round.js';
 
 const MODEL = STORIES260K;
 
@@ -43,9 +44,14 @@ function offsets(m: Model): Map<string, number> {
 function snapshot(m: Model): Map<string, Float32Array> {
   return new Map(m.parameterNames().map((n) => [n, m.getParameter(n)]));
 }
-/** Expected weights after θ ← store(fma(c_k, z_k, ...)) with one rounding to the dtype at the end. */
-function expected(m: Model, before: Map<string, Float32Array>, pairs: Array<[bigint, number]>): Map<string, Float32Array> {
-  const store = STORE[m.dtype];
+/**
+ * Expected weights after θ ← store(fma(c_k, z_k, ...)) with one rounding to the dtype at the end: to nearest
+ * (perturb), or stochastically with the rounding word of (first seed, g) (update, F16/BF16).
+ */
+function expected(m: Model, before: Map<string, Float32Array>, pairs: Array<[bigint, number]>, stochastic = false): Map<string, Float32Array> {
+  const nearest = STORE[m.dtype];
+  const sr = m.dtype === 'float32' ? undefined : m.dtype === 'bfloat16' ? 'BF16' : 'F16';
+  const store = (x: number, g: number) => (stochastic && sr ? stochasticRound(x, roundingWord(pairs[0]![0], BigInt(g)), sr) : nearest(x));
   const out = new Map<string, Float32Array>();
   const off = offsets(m);
   for (const [name, w] of before) {
@@ -59,7 +65,7 @@ function expected(m: Model, before: Map<string, Float32Array>, pairs: Array<[big
     for (let i = 0; i < w.length; i++) {
       let acc = w[i]!;
       pairs.forEach(([, c], k) => (acc = fma32(Math.fround(c), zs[k]![i]!, acc)));
-      e[i] = store(acc);
+      e[i] = store(acc, g0 + i);
     }
     out.set(name, e);
   }
@@ -176,7 +182,7 @@ describe.skipIf(!HAVE_STORIES260K)('perturb with a trainable subset', () => {
 
 describe.skipIf(!HAVE_STORIES260K)('half-precision weights: one fma in float32, then round to nearest even', () => {
   for (const dtype of ['bfloat16', 'float16'] as const) {
-    it(`${dtype}: perturb and a 2-pair update equal RNE(fma(c, z, θ)) computed in TS`, async () => {
+    it(`${dtype}: perturb equals RNE(fma(c, z, θ)) and a 2-pair update SR(fma-chain) computed in TS`, async () => {
       const m = await loadModel(MODEL, { threads: 2, dtype });
       try {
         expect(m.dtype).toBe(dtype);
@@ -190,7 +196,7 @@ describe.skipIf(!HAVE_STORIES260K)('half-precision weights: one fma in float32, 
           [101n, -0.01],
         ];
         await m.update(pairs.map(([seed, coeff]) => ({ seed, coeff })));
-        expectBits(m, expected(m, before, pairs), `${dtype} update`);
+        expectBits(m, expected(m, before, pairs, true), `${dtype} update`);
       } finally {
         m.dispose();
       }

@@ -12,6 +12,7 @@ import type { Model, WeightDType } from '../../lib/model/types.js';
 import { makeTempDir, VARIANTS, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { fma32 } from '../helpers/float32.js';
 import { roundTo, type FloatDType } from '../helpers/safetensors.js';
+import { roundingWord, stochasticRound } from '../helpers/stochastic-round.js';
 
 const tmp = makeTempDir('dpzo-backend-');
 afterAll(() => tmp.cleanup());
@@ -25,9 +26,13 @@ const PAIRS: [bigint, number][] = [
   [99n, 0.004],
 ];
 
-/** θ' = store(f·fma-chain(θ, c_k, z_k)) on trainable tensors (f only on rank ≥ 2), θ elsewhere. */
+/**
+ * θ' = store(f·fma-chain(θ, c_k, z_k)) on trainable tensors (f only on rank ≥ 2), θ elsewhere; store rounds
+ * F16/BF16 stochastically with the rounding word of (first seed, g) (the update), F32 to nearest.
+ */
 function expected(m: Model, before: Map<string, Float32Array>, factor: number): Map<string, Float32Array> {
-  const store = (x: number) => roundTo(x, FILE_DTYPE[m.dtype]);
+  const dt = FILE_DTYPE[m.dtype];
+  const store = (x: number, g: number) => (dt === 'F32' ? roundTo(x, dt) : stochasticRound(x, roundingWord(PAIRS[0]![0], BigInt(g)), dt));
   const out = new Map<string, Float32Array>();
   let g0 = 0;
   const trainable = new Set(m.trainableNames());
@@ -43,7 +48,7 @@ function expected(m: Model, before: Map<string, Float32Array>, factor: number): 
     for (let i = 0; i < w.length; i++) {
       let acc = w[i]!;
       PAIRS.forEach(([, c], k) => (acc = fma32(Math.fround(c), zs[k]![i]!, acc)));
-      e[i] = store(f === 1 ? acc : Math.fround(acc * f));
+      e[i] = store(f === 1 ? acc : Math.fround(acc * f), g0 + i);
     }
     out.set(name, e);
     g0 += w.length;

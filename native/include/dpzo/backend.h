@@ -46,9 +46,11 @@ class Backend {
   // θ ← f·(θ + Σ_k coeffs[k]·z(seeds[k], g)) over every element of `segs`, in one pass over memory, where
   // f = `decay` on segments with seg.decay and 1 elsewhere (f = 1: no multiply at all). The sum runs in
   // float32 with one fma per pair, k ascending; the decay multiplies that float32 sum once; F16/BF16 round
-  // once on store. Arguments are already validated by Model::update.
+  // once on store: with kStochastic (the update) with the rounding words keyed by seeds[0] (ARCHITECTURE §2;
+  // with no pairs, to nearest), with kNearest (the in-place perturb) to nearest; F32 always to nearest.
+  // Arguments are already validated by Model::update.
   virtual void update(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
-                      float decay) = 0;
+                      float decay, Rounding rounding) = 0;
   // θ ← factor·θ on the segments with seg.decay (decoupled weight decay alone).
   virtual void scale(const std::vector<Segment>& segs, float factor) = 0;
 

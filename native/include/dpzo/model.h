@@ -69,6 +69,7 @@ class Model {
   // Parameter space: θ += scale·z(seed); θ ← f·(θ + Σ c_k z(s_k)) in one pass, where f = `decay` applies
   // to trainable tensors of rank ≥ 2 only (decoupled weight decay: biases and norm weights are 1-D and never
   // decayed, as in Hugging Face) and decay = 1 is the plain update. Validated here, run by the backend.
+  // F16/BF16: perturb rounds to nearest; update rounds stochastically, keyed by seeds[0] (ARCHITECTURE §2).
   void perturb(uint64_t seed, float scale);
   void update(const uint64_t* seeds, const float* coeffs, int n, float decay = 1.0f);
   // Decoupled weight decay alone: θ ← factor·θ on the same tensors.
@@ -95,6 +96,7 @@ class Model {
 
  private:
   Model() = default;
+  void apply(const uint64_t* seeds, const float* coeffs, int n, float decay, Rounding rounding);
   ModelConfig cfg_;
   DType dtype_ = DType::F32;
   std::string dir_;

@@ -10,6 +10,9 @@
 
 namespace dpzo {
 
+// How an update of F16/BF16 weights rounds (F32 always rounds to nearest).
+enum class Rounding { kNearest, kStochastic };
+
 // A run of trainable elements: `count` values of `dtype` at `data`, whose
 // first element has global index `g0`. `decay`: the segment takes decoupled
 // weight decay (a weight matrix; biases and norm weights never do).
@@ -24,12 +27,14 @@ struct Segment {
 // θ[g] ← f·(θ[g] + Σ_k coeffs[k] · z(seeds[k], g)) for every element of every
 // segment, one pass over memory, with f = `decay` on segments marked decay and
 // f = 1 (no multiply) elsewhere: the float32 sum (one fma per pair, k
-// ascending) is multiplied once by f, then F16/BF16 round to nearest even on
-// store. With f = 1 this is the plain axpy, bit for bit as before the decay
-// was fused; for F32 it equals an axpy followed by a separate θ ← f·θ pass.
-// Bitwise independent of the thread count.
+// ascending) is multiplied once by f, then F16/BF16 round on store: to nearest
+// even, or stochastically when `round_key` points at a seed (the update's
+// first; dpzo/stochastic_round.h), so that updates below half an ulp move the
+// weights in expectation instead of vanishing. F32 always rounds to nearest.
+// With f = 1 this is the plain axpy; for F32 it equals an axpy followed by a
+// separate θ ← f·θ pass. Bitwise independent of the thread count.
 void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
-                     ThreadPool& pool, float decay = 1.0f);
+                     ThreadPool& pool, float decay = 1.0f, const uint64_t* round_key = nullptr);
 
 // θ ← factor·θ for every element of every segment marked decay (decoupled weight decay);
 // F16/BF16 rounded to nearest even on store. Bitwise independent of threads.
