@@ -2,7 +2,7 @@
 // GPT-2-124M-shaped model with random weights (F32 and BF16), batch 8 × 64.
 // Prints a table and writes bench/results/forward.json.
 //
-//   node --import tsx bench/forward.ts [--threads N] [--reps N] [--quick] [--no-peer]
+//   node --import tsx bench/forward.ts [--threads N] [--reps N] [--quick] [--no-peer] [--peer-bf16]
 //
 // --quick uses a 2-layer model (a smoke run, not a measurement). Where a Python
 // with PyTorch is found ($DPZO_TORCH_PYTHON, else /usr/bin/python3: Debian's
@@ -85,6 +85,8 @@ interface Row {
 /** The PyTorch peer's forward and step, or null when no Python with torch is available. */
 function peer(dtype: string): { forward_s: number; step_s: number } | null {
   if (args.includes('--no-peer')) return null;
+  // PyTorch's CPU bfloat16 matmuls run single-threaded and take minutes here: opt in with --peer-bf16
+  if (dtype !== 'F32' && !args.includes('--peer-bf16')) return null;
   const python = process.env.DPZO_TORCH_PYTHON ?? '/usr/bin/python3';
   const script = join(dirname(fileURLToPath(import.meta.url)), 'peer_mezo.py');
   try {

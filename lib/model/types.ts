@@ -115,9 +115,19 @@ export interface Model {
    */
   getParameter(name: string): Float32Array;
   parameterShape(name: string): number[];
-  /** θ += scale · z(seed), in place over the trainable tensors. */
+  /**
+   * θ += scale · z(seed), in place over the trainable tensors, rounded to nearest: in float16/bfloat16 a
+   * walk of perturbs drifts (θ + εz − εz ≠ θ), which is why the trainer evaluates at virtual points
+   * (`perExampleLoss` with `at`) and never calls this. For float32 tools that perturb in place it is exact
+   * enough and bit for bit what a forward at `at: [{ seed, coeff: scale }]` reads.
+   */
   perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void>;
-  /** θ += Σ coeff_k · z(seed_k), one pass over memory (with opts.decay: fused decoupled weight decay). */
+  /**
+   * θ += Σ coeff_k · z(seed_k), one pass over memory (with opts.decay: fused decoupled weight decay). In
+   * float16/bfloat16 the result is rounded stochastically with rounding bits drawn from the first pair's
+   * seed (ARCHITECTURE §2), so updates far below an ulp still move θ in expectation and a replay of the same
+   * calls reproduces the weights bit for bit; float32 rounds to nearest. Use a fresh seed per call.
+   */
   update(pairs: SeedCoeff[], opts?: UpdateOptions): Promise<void>;
   /**
    * Decoupled weight decay: θ ← factor·θ on trainable tensors of rank ≥ 2
