@@ -197,7 +197,7 @@ struct Pairs {
   const RoundKeys* keys;
   int n;
   const float* coeffs;
-  float factor;                // fused weight decay: the sum is multiplied by it once, unless it is 1
+  float factor;               // fused weight decay: the sum is multiplied by it once, unless it is 1
   const uint64_t* round_key;  // stochastic rounding of F16/BF16 stores (null: to nearest)
   RoundKeys round;
   Pairs(const uint64_t* seeds, const float* c, int count, float f, const uint64_t* rkey)
