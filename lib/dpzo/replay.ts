@@ -1,7 +1,8 @@
 // defines: replayTrajectory, replayRun and exportRun — rebuild trained weights
 // from a run directory: the base model (its hash checked against run.json) plus
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
@@ -78,7 +79,9 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   // written into a sibling directory and renamed at the end: a failure leaves nothing at outDir
   const parent = dirname(resolve(outDir));
   mkdirSync(parent, { recursive: true });
-  const staging = mkdtempSync(join(parent, `.${basename(resolve(outDir))}.partial-`));
+  // mkdirSync honours the umask (an exported model is for others to read); mkdtemp would make it 0700
+  const staging = join(parent, `.${basename(resolve(outDir))}.partial-${randomUUID()}`);
+  mkdirSync(staging);
   try {
     await model.save(staging);
     for (const f of SIDE_FILES) {

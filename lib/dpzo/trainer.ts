@@ -36,9 +36,9 @@ export interface StepInfo {
   /** ε spent so far by RDP (cheap, computed every step; looser than PLD). */
   epsilonRdp: number;
   /**
-   * ε spent so far by the accountant that enforces the budget (PLD by default):
-   * refreshed about 20 times a run and at the last step (a PLD composition is
-   * not free), else the last value computed.
+   * ε spent so far by the accountant that enforces the budget (PLD by default), as an upper bound that is
+   * never below what was spent: exact at the last step (and when cancelled); in between (a PLD composition
+   * is not free) the PLD ε of the next of about 20 refresh points, or RDP's now when that is smaller.
    */
   epsilon: number;
   privateDiagnostics?: PrivateStepDiagnostics;
@@ -238,7 +238,8 @@ export class DPZOTrainer {
     const rdpEpsilon = rdpTracker(release, plan.budget.delta);
     let stopReason: StopReason = 'completed';
     let epsilonNow = 0;
-    let refreshedAt = start;
+    let pldAhead = Infinity;
+    let pldAheadCount = 0;
     const refreshEvery = Math.max(1, Math.ceil(plan.steps / 20));
     const totals: PrivateTotals = { sampled: 0, clipped: 0, nonFinite: 0 };
     let done = 0;
@@ -267,9 +268,16 @@ export class DPZOTrainer {
           const count = run.ledger.length;
           const epsilonRdp = rdpEpsilon(count);
           if (plan.accountant === 'rdp') epsilonNow = epsilonRdp;
-          else if (count === plan.steps || t + 1 - refreshedAt >= refreshEvery || cb.signal?.aborted === true || t + 1 === plan.steps) {
+          else if (count >= plan.steps || t + 1 === plan.steps || cb.signal?.aborted === true) {
             epsilonNow = epsilonOfSteps(release, count, plan.budget.delta, 'pld');
-            refreshedAt = t + 1;
+          } else {
+            // between PLD compositions (not free: about 20 a run) show an upper bound, never less than was
+            // spent: PLD composed up to the next refresh point, or RDP now when that is smaller
+            if (count > pldAheadCount) {
+              pldAheadCount = Math.min(plan.steps, count + refreshEvery - 1);
+              pldAhead = epsilonOfSteps(release, pldAheadCount, plan.budget.delta, 'pld');
+            }
+            epsilonNow = Math.min(epsilonRdp, pldAhead);
           }
           // private statistics leave the trainer only on explicit request
           const diag = o.privateDiagnostics ? { privateDiagnostics: step.private } : {};

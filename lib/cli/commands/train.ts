@@ -74,9 +74,16 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     const progress = createProgress(plan.steps, { lossLabel: diagnostics ? 'batch loss (private)' : 'held-out loss' });
     if (diagnostics) progress.note('warning: --private-diagnostics prints statistics of the private data; they are outside the privacy guarantee');
     let heldOutLoss = Number.NaN;
+    // Ctrl-C / SIGTERM: finish the step, print the report, then exit 128 + signal (130 / 143), so that
+    // `dpzo train && dpzo export` stops there
     const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
+    let interrupted: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupted = sig;
+      controller.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     // the plan is printed once the run is open: an error opening it stays the only line on stderr
     const printPlan = () => {
       if (!flags.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
@@ -108,11 +115,13 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
       });
     } finally {
       progress.stop();
-      process.off('SIGINT', onSigint);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
     metrics({ type: 'report', ...report });
     if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
     else printTable(reportRows(report));
+    if (interrupted) process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
   } finally {
     model.dispose();
   }

@@ -1,7 +1,7 @@
 // Trajectory checkpoints on the real native model: export replay is bit-identical
 // to the trained weights; training lowers held-out loss at ε = 8; a run refuses a
 // second start and resumes; bad input fails before any release.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -44,6 +44,11 @@ describe('trajectory checkpoints', () => {
     const reloaded = await loadModel(exported, { threads: 2 });
     expect(await reloaded.weightsHash()).toBe(trained);
     reloaded.dispose();
+    // readable by others as any new directory is (it used to be mkdtemp's 0700)
+    const probe = join(tmp.dir, 'umask-probe');
+    mkdirSync(probe);
+    expect(statSync(exported).mode & 0o777).toBe(statSync(probe).mode & 0o777);
+    expect(statSync(exported).mode & 0o044).not.toBe(0);
   });
 
   it('export replays weight decay bit for bit', async () => {

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 
 import { installTestHooks } from '../../../lib/dpzo/hooks.js';
 import { DPZOTrainer, makePlan } from '../../../lib/dpzo/index.js';
+import { planRelease } from '../../../lib/dpzo/options.js';
+import { epsilonOfSteps } from '../../../lib/privacy/index.js';
 import { FakeModel, tokenDataset } from '../../helpers/fake-model.js';
 
 const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
@@ -11,6 +13,22 @@ const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
 const base = { train, epsilon: 8, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 30, lr: 0.01, clip: 1, zoEps: 1e-2 };
 
 describe('DPZOTrainer', () => {
+  it('StepInfo.epsilon (PLD) is never below the ε spent, from the first release on (it used to show 0 until a refresh)', async () => {
+    const trainer = new DPZOTrainer(new FakeModel(8), { ...base, accountant: 'pld', steps: 60, noiseMultiplier: 1.2, epsilon: 50 });
+    const plan = trainer.plan();
+    const release = planRelease(plan);
+    const seen: { step: number; epsilon: number; rdp: number }[] = [];
+    await trainer.train({ onStep: (s) => void seen.push({ step: s.step, epsilon: s.epsilon, rdp: s.epsilonRdp }) });
+    expect(seen).toHaveLength(60);
+    for (const s of seen) {
+      const spent = epsilonOfSteps(release, s.step + 1, plan.budget.delta, 'pld');
+      expect(s.epsilon, `step ${s.step}`).toBeGreaterThanOrEqual(spent * (1 - 1e-12));
+      expect(s.epsilon).toBeLessThanOrEqual(s.rdp * (1 + 1e-12)); // and no looser than RDP
+    }
+    expect(seen[0]!.epsilon).toBeGreaterThan(0);
+    expect(seen[59]!.epsilon).toBeCloseTo(epsilonOfSteps(release, 60, plan.budget.delta, 'pld'), 12);
+  });
+
   it('AbortSignal stops between steps; onStep sees every step; the event loop keeps running', async () => {
     const model = new FakeModel(8);
     const trainer = new DPZOTrainer(model, base);
