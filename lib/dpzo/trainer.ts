@@ -237,7 +237,6 @@ export class DPZOTrainer {
     const release = planRelease(plan);
     const rdpEpsilon = rdpTracker(release, plan.budget.delta);
     let stopReason: StopReason = 'completed';
-    let epsilonNow = 0;
     let pldAhead = Infinity;
     let pldAheadCount = 0;
     const refreshEvery = Math.max(1, Math.ceil(plan.steps / 20));
@@ -267,6 +266,7 @@ export class DPZOTrainer {
         if (cb.onStep) {
           const count = run.ledger.length;
           const epsilonRdp = rdpEpsilon(count);
+          let epsilonNow: number;
           if (plan.accountant === 'rdp') epsilonNow = epsilonRdp;
           else if (count >= plan.steps || t + 1 === plan.steps || cb.signal?.aborted === true) {
             epsilonNow = epsilonOfSteps(release, count, plan.budget.delta, 'pld');
