@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, parseRunConfig } from '../dpzo/config.js';
+import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, type RunFieldName, parseRunConfig } from '../dpzo/config.js';
 import { DpzoError } from '../errors.js';
 import { parseInteger, parseNumber } from './numbers.js';
 
@@ -53,10 +53,14 @@ export function optionOf(spec: FieldSpec): Option {
   return opt;
 }
 
-/** The table's options (without the train-only ones: `dpzo eval` shares these). */
-export function addRunOptions(cmd: Command, opts: { trainOnly?: boolean } = {}): Command {
-  for (const spec of Object.values(RUN_FIELDS) as FieldSpec[]) {
-    if (!spec.flag || (spec.flag.trainOnly ?? false) !== (opts.trainOnly ?? false)) continue;
+/**
+ * The table's options: the ones marked trainOnly or not, or exactly the fields `only` names (a command
+ * lists and accepts only the options it reads: `dpzo eval --epsilon 3` is a usage error, not ignored).
+ */
+export function addRunOptions(cmd: Command, opts: { trainOnly?: boolean; only?: readonly RunFieldName[] } = {}): Command {
+  for (const [key, spec] of Object.entries(RUN_FIELDS) as [RunFieldName, FieldSpec][]) {
+    if (!spec.flag) continue;
+    if (opts.only ? !opts.only.includes(key) : (spec.flag.trainOnly ?? false) !== (opts.trainOnly ?? false)) continue;
     cmd.addOption(optionOf(spec));
   }
   return cmd;

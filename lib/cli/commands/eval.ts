@@ -15,9 +15,29 @@ import type { WeightDType } from '../../model/types.js';
 import { printTable } from '../format.js';
 import { addRunOptions } from '../options.js';
 
+// what evaluation reads: the model, the data and how to build examples from it, the compute settings
+const EVAL_FIELDS = [
+  'model',
+  'data',
+  'task',
+  'evalMax',
+  'threads',
+  'dtype',
+  'template',
+  'labelWords',
+  'textField',
+  'labelField',
+  'promptField',
+  'completionField',
+  'inputField',
+  'labelsField',
+  'maxLength',
+  'maxBatchTokens',
+] as const;
+
 export function register(program: Command): void {
   const cmd = program.command('eval').description('evaluate a model (or a run replayed onto it) on a dataset');
-  addRunOptions(cmd)
+  addRunOptions(cmd, { only: EVAL_FIELDS })
     .option('--run <dir>', 'replay this run directory onto the model first')
     .option('--json', 'print one JSON object')
     .action(async (flags: Record<string, unknown>) => {

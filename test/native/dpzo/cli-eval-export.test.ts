@@ -49,6 +49,22 @@ beforeAll(async () => {
 });
 
 describe('dpzo eval', () => {
+  it('lists and accepts only the options it reads: a training option is a usage error, not ignored', async () => {
+    const help = await dpzo('eval', '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--eval-max/);
+    for (const flag of ['--epsilon', '--limit', '--lr', '--steps', '--out']) expect(help.stdout).not.toMatch(new RegExp(`${flag}\\b`));
+    for (const [flag, value] of [
+      ['--epsilon', '3'],
+      ['--limit', '5'],
+    ]) {
+      const r = await dpzo('eval', '--model', 'm', '--data', 'd.jsonl', '--task', 'tokens', flag!, value!);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`unknown option '${flag}'`));
+    }
+  });
+
   it('prints the metrics evaluate() computes on the model (table, and one object with --json)', async () => {
     const model = await loadModel(MODEL, { threads: 2 });
     let want: EvalResult;
