@@ -48,10 +48,16 @@ function snapshot(m: Model): Map<string, Float32Array> {
  * Expected weights after θ ← store(fma(c_k, z_k, ...)) with one rounding to the dtype at the end: to nearest
  * (perturb), or stochastically with the rounding word of (first seed, g) (update, F16/BF16).
  */
-function expected(m: Model, before: Map<string, Float32Array>, pairs: Array<[bigint, number]>, stochastic = false): Map<string, Float32Array> {
+function expected(
+  m: Model,
+  before: Map<string, Float32Array>,
+  pairs: Array<[bigint, number]>,
+  stochastic = false,
+  key: bigint | undefined = pairs[0]?.[0],
+): Map<string, Float32Array> {
   const nearest = STORE[m.dtype];
   const sr = m.dtype === 'float32' ? undefined : m.dtype === 'bfloat16' ? 'BF16' : 'F16';
-  const store = (x: number, g: number) => (stochastic && sr ? stochasticRound(x, roundingWord(pairs[0]![0], BigInt(g)), sr) : nearest(x));
+  const store = (x: number, g: number) => (stochastic && sr && key !== undefined ? stochasticRound(x, roundingWord(key, BigInt(g)), sr) : nearest(x));
   const out = new Map<string, Float32Array>();
   const off = offsets(m);
   for (const [name, w] of before) {
@@ -180,7 +186,7 @@ describe.skipIf(!HAVE_STORIES260K)('perturb with a trainable subset', () => {
   });
 });
 
-describe.skipIf(!HAVE_STORIES260K)('half-precision weights: one fma in float32, then round to nearest even', () => {
+describe.skipIf(!HAVE_STORIES260K)('half-precision weights: one fma chain in float32, then one rounding (perturb to nearest, update stochastic)', () => {
   for (const dtype of ['bfloat16', 'float16'] as const) {
     it(`${dtype}: perturb equals RNE(fma(c, z, θ)) and a 2-pair update SR(fma-chain) computed in TS`, async () => {
       const m = await loadModel(MODEL, { threads: 2, dtype });
@@ -201,12 +207,34 @@ describe.skipIf(!HAVE_STORIES260K)('half-precision weights: one fma in float32, 
         m.dispose();
       }
     });
+
+    it(`${dtype}: an update keys its rounding by the first seed as given, even when that pair's coefficient is 0; all-zero coefficients change nothing`, async () => {
+      const m = await loadModel(MODEL, { threads: 2, dtype });
+      try {
+        const h = await m.weightsHash();
+        // every weight is representable, so stochastic rounding returns it unchanged (frac = 0)
+        await m.update([
+          { seed: 41n, coeff: 0 },
+          { seed: 42n, coeff: -0 },
+        ]);
+        expect(await m.weightsHash()).toBe(h);
+        const before = snapshot(m);
+        // the zero pair is dropped from the sum but its seed is still the rounding key
+        await m.update([
+          { seed: 555n, coeff: 0 },
+          { seed: 556n, coeff: 0.01 },
+        ]);
+        expectBits(m, expected(m, before, [[556n, 0.01]], true, 555n), `${dtype} update keyed by a zero pair's seed`);
+      } finally {
+        m.dispose();
+      }
+    });
   }
 });
 
 describe.skipIf(!HAVE_STORIES260K)('determinism', () => {
-  it('the same bits at 1 and 2 threads (F32 and BF16)', async () => {
-    for (const dtype of ['float32', 'bfloat16'] as const) {
+  it('the same bits at 1 and 2 threads (F32, BF16 and F16)', async () => {
+    for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
       const hashes: string[] = [];
       for (const threads of [1, 2]) {
         const m = await loadModel(MODEL, { threads, dtype });
