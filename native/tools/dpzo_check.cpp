@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "cpu/cpu_features.h"
+#include "cpu/gemm.h"
 #include "cpu/perturb_kernels.h"
+#include "cpu/virtual_point.h"
 #include "dpzo/errors.h"
 #include "dpzo/perturb.h"
 #include "dpzo/philox.h"
@@ -346,6 +348,61 @@ int mode_bench(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
+// The GEMM of a virtual forward in isolation (issue 9): M rows times an (N, K) F32 weight, as two plain
+// products of M rows, one plain product of 2M rows, 2M rows in two groups at points with no terms (the
+// grouping alone), and at θ ± εz (the directions too). Best of --reps interleaved repetitions.
+int mode_virtual_gemm(const std::map<std::string, std::string>& f) {
+  const int64_t M = static_cast<int64_t>(flag_u64(f, "m", 512)), N = static_cast<int64_t>(flag_u64(f, "n", 3072));
+  const int64_t K = static_cast<int64_t>(flag_u64(f, "k", 768));
+  const int threads = static_cast<int>(flag_u64(f, "threads", 0));
+  const int reps = static_cast<int>(flag_u64(f, "reps", 5));
+  const bool inout = f.count("layout") && f.at("layout") == "inout";
+  ThreadPool pool(threads);
+  std::vector<float> A(static_cast<size_t>(2 * M * K)), C(static_cast<size_t>(2 * M * N)),
+      W(static_cast<size_t>(N * K));
+  uint32_t lcg = 1;
+  for (auto* v : {&A, &W})
+    for (auto& x : *v) x = static_cast<float>(static_cast<int32_t>(lcg = lcg * 1664525u + 1013904223u)) * 1e-10f;
+  cpu::Weight w;
+  w.data = W.data();
+  w.dtype = DType::F32;
+  w.layout = inout ? cpu::WLayout::InOut : cpu::WLayout::OutIn;
+  w.ld = inout ? N : K;
+  cpu::GemmWorkspace ws;
+  const std::vector<VirtualPoint> none = {{}, {}};
+  const std::vector<VirtualPoint> pm = {{{5}, {1e-3f}}, {{5}, {-1e-3f}}};
+  const cpu::VirtualSet vs_none = cpu::make_virtual_set(none), vs_pm = cpu::make_virtual_set(pm);
+  cpu::VirtualRows rows_none{&vs_none, {0, M, 2 * M}}, rows_pm{&vs_pm, {0, M, 2 * M}};
+  auto run = [&](int which) {
+    cpu::Weight x = w;
+    if (which == 0) {
+      cpu::linear(pool, ws, M, N, K, A.data(), K, x, nullptr, C.data(), N, false);
+      cpu::linear(pool, ws, M, N, K, A.data() + M * K, K, x, nullptr, C.data() + M * N, N, false);
+      return;
+    }
+    if (which >= 2) {
+      x.g0 = 0;
+      x.at = which == 2 ? &rows_none : &rows_pm;
+    }
+    cpu::linear(pool, ws, 2 * M, N, K, A.data(), K, x, nullptr, C.data(), N, false);
+  };
+  const char* names[4] = {"two plain M", "plain 2M", "grouped, no terms", "grouped at +-eps z"};
+  double best[4] = {1e30, 1e30, 1e30, 1e30};
+  for (int w4 = 0; w4 < 4; ++w4) run(w4);
+  for (int r = 0; r < reps; ++r)
+    for (int w4 = 0; w4 < 4; ++w4) {
+      auto t0 = std::chrono::steady_clock::now();
+      run(w4);
+      best[w4] = std::min(best[w4], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  std::printf("{\"mode\":\"virtual-gemm\",\"m\":%" PRId64 ",\"n\":%" PRId64 ",\"k\":%" PRId64
+              ",\"layout\":\"%s\",\"isa\":\"%s\"",
+              M, N, K, inout ? "inout" : "outin", cpu::gemm_isa());
+  for (int i = 0; i < 4; ++i) std::printf(",\"%s\":%.5f", names[i], best[i]);
+  std::printf("}\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -353,7 +410,8 @@ int main(int argc, char** argv) {
     if (argc < 2) {
       std::fprintf(stderr,
                    "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
-                   "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]\n");
+                   "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all] | "
+                   "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--threads T] [--reps R]\n");
       return 2;
     }
     const std::string mode = argv[1];
@@ -363,6 +421,7 @@ int main(int argc, char** argv) {
     if (mode == "accuracy") return mode_accuracy();
     if (mode == "isa") return mode_isa();
     if (mode == "perturb-bench") return mode_bench(flags);
+    if (mode == "virtual-gemm") return mode_virtual_gemm(flags);
     throw Error(err::kArgument, "dpzo_check: unknown mode '" + mode + "'");
   } catch (const Error& e) {
     std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", e.code().c_str(), json_escape(e.what()).c_str());
