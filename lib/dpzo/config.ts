@@ -81,7 +81,11 @@ export const RUN_FIELDS = {
     ),
     { train: true },
   ),
-  accountant: field(z.enum(['pld', 'rdp']), flag('--accountant <a>', 'accountant that calibrates and enforces the budget'), { train: true, default: 'pld' }),
+  accountant: field(
+    z.enum(['pld', 'prv', 'rdp']),
+    flag('--accountant <a>', "accountant that calibrates and enforces the budget (prv: Opacus' name for the same PLD/PRV accounting)"),
+    { train: true, default: 'pld' },
+  ),
   mechanism: field(z.enum(['gaussian', 'laplace']), flag('--mechanism <m>', 'noise mechanism'), { train: true, default: 'gaussian' }),
   noiseMultiplier: field(num.positive(), flag('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget)', 'number'), { train: true }),
   laplaceScale: field(num.positive(), flag('--laplace-scale <b>', 'explicit Laplace scale instead of calibration', 'number'), { train: true }),

@@ -168,8 +168,10 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (!['constant', 'linear', 'cosine'].includes(schedule)) throw bad('schedule', `must be constant, linear or cosine (got '${schedule}')`);
   const mechanism = o.mechanism ?? DEFAULTS.mechanism;
   if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw bad('mechanism', `must be gaussian or laplace (got '${mechanism}')`);
-  const accountant = o.accountant ?? DEFAULTS.accountant;
-  if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld or rdp (got '${accountant}')`);
+  // 'prv' is what Opacus calls its privacy-random-variable accountant: the same PLD composition
+  const given = o.accountant ?? DEFAULTS.accountant;
+  const accountant = given === 'prv' ? 'pld' : given;
+  if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld (or prv) or rdp (got '${accountant}')`);
   const weightDecay = o.weightDecay ?? DEFAULTS.weightDecay;
   if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
   // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)

@@ -50,7 +50,8 @@ function int(flag: string, v: string | undefined): number {
 }
 
 function parseAccountant(v: string): AccountantChoice {
-  if (v !== 'rdp' && v !== 'pld' && v !== 'all') throw argumentError('--accountant', v, 'rdp, pld or all');
+  if (v === 'prv') return 'pld'; // Opacus' name for the same accounting
+  if (v !== 'rdp' && v !== 'pld' && v !== 'all') throw argumentError('--accountant', v, 'rdp, pld (or prv) or all');
   return v;
 }
 
