@@ -26,9 +26,9 @@ const PAD = 0;
  * up to `slots`. Padding positions and dummies carry no target (label −100); a slot's loss is its example's.
  */
 export function padSlots(examples: Example[], slots: number, length: number): Example[] {
-  if (examples.length > slots) throw new RangeError(`padSlots: ${examples.length} examples for ${slots} slots`);
+  if (examples.length > slots) throw new RangeError(`padSlots: more examples than the ${slots} slots`); // the batch size is private
   const out: Example[] = examples.map((e) => {
-    if (e.inputIds.length > length) throw new RangeError(`padSlots: an example of ${e.inputIds.length} tokens exceeds the slot length ${length}`);
+    if (e.inputIds.length > length) throw new RangeError(`padSlots: an example exceeds the slot length ${length}`); // its length is private
     const ids = new Int32Array(length).fill(PAD);
     ids.set(e.inputIds);
     const labels = new Int32Array(length).fill(-100);
