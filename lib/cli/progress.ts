@@ -1,6 +1,5 @@
-// defines: createProgress — training progress on stderr: a cli-progress bar
+// defines: createProgress — training progress on stderr: a one-line bar
 // (step, loss, ε spent, ETA) on a TTY, plain lines otherwise (logs, CI).
-import cliProgress from 'cli-progress';
 
 export interface ProgressLine {
   step: number;
@@ -36,27 +35,7 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
   const stream = opts.stream ?? process.stderr;
   const tty = opts.tty ?? Boolean(stream.isTTY);
   const label = opts.label ?? 'train';
-  if (tty) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: `${label} |{bar}| {value}/{total} | ${lossLabel} {loss} | ε {eps} | ETA {eta_formatted}`,
-        stream,
-        hideCursor: true,
-        clearOnComplete: false,
-        etaBuffer: 20,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total, 0, { loss: '—', eps: '0' });
-    return {
-      update: (p) => bar.update(p.step + 1, { loss: fmt(p.loss), eps: fmt(p.epsilon, 3) }),
-      note: (line) => {
-        // cli-progress redraws on the current line: clear it, print, let the next update redraw
-        stream.write(`\r\x1b[2K${line}\n`);
-      },
-      stop: () => bar.stop(),
-    };
-  }
+  if (tty) return ttyBar(total, stream, label, lossLabel);
   const t0 = performance.now();
   let lastPrint = -Infinity;
   let first: number | null = null;
@@ -73,5 +52,59 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
     },
     note: (line) => stream.write(line + '\n'),
     stop: () => undefined,
+  };
+}
+
+const BAR_WIDTH = 30;
+const REDRAW_MS = 100;
+
+// The bar on a terminal. It only ever rewrites its own line (CR, erase line),
+// never saves and restores a cursor position: cli-progress's SingleBar restored
+// the position saved before the plan was printed, so the summary overwrote the
+// plan, and its MultiBar did not redraw an unchanged bar after a logged line
+// (issue 16.3; test/native/dpzo/cli-tty.test.ts replays the bytes).
+function ttyBar(total: number, stream: NodeJS.WriteStream, label: string, lossLabel: string): Progress {
+  const t0 = performance.now();
+  let done = 0;
+  let first: number | null = null;
+  let loss = NaN;
+  let epsilon = NaN;
+  let lastDraw = -Infinity;
+  let stopped = false;
+  const line = (): string => {
+    const filled = total > 0 ? Math.round((BAR_WIDTH * done) / total) : BAR_WIDTH;
+    const rate = first === null ? NaN : (done - first) / ((performance.now() - t0) / 1000);
+    const text = `${label} |${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}| ${done}/${total} | ${lossLabel} ${fmt(loss)} | ε ${fmt(epsilon, 3)} | ETA ${done === total ? '0s' : eta((total - done) / rate)}`;
+    // a line longer than the terminal wraps, and erasing one line then leaves the rest behind
+    const columns = stream.columns > 1 ? stream.columns - 1 : Infinity;
+    return Array.from(text).slice(0, columns).join('');
+  };
+  const draw = (): void => {
+    lastDraw = performance.now();
+    stream.write(`\r\x1b[2K${line()}`);
+  };
+  draw();
+  return {
+    update: (p) => {
+      done = p.step + 1;
+      first ??= p.step;
+      loss = p.loss;
+      epsilon = p.epsilon;
+      if (done === total || performance.now() - lastDraw >= REDRAW_MS) draw();
+    },
+    note: (text) => {
+      if (stopped) {
+        stream.write(text + '\n');
+        return;
+      }
+      stream.write(`\r\x1b[2K${text}\n`);
+      draw();
+    },
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      draw();
+      stream.write('\n');
+    },
   };
 }
