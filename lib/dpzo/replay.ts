@@ -2,12 +2,16 @@
 // from a run directory: the base model (its hash checked against run.json) plus
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
-import { checkLegacyRun, readRunJson, stepForm } from './run-record.js';
+import { packageVersion } from '../package-info.js';
+import { DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome } from '../privacy/index.js';
+import { type ModelCardInput, modelCard } from './model-card.js';
+import { datasetSpent } from './report.js';
+import { LEDGER_FILE, type RunRecord, checkLegacyRun, readRunJson, stepForm } from './run-record.js';
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { type StepForm, replayStep } from './update.js';
 
@@ -88,6 +92,9 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
       const src = join(run.model.dir, f);
       if (existsSync(src)) copyFileSync(src, join(staging, f));
     }
+    const weightsHash = await model.weightsHash();
+    // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
+    writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...(await privacyOf(runDir, run)) }));
     checkExportTarget(outDir);
     if (existsSync(outDir)) rmdirSync(outDir); // empty (checked); rename onto a directory is not portable
     renameSync(staging, outDir);
@@ -96,4 +103,26 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     throw e;
   }
   return { outDir, steps, weightsHash: await model.weightsHash() };
+}
+
+/** What the run released, from its own ledger (never fewer than the steps replayed) and its training file's dataset ledger. */
+async function privacyOf(runDir: string, run: RunRecord): Promise<Pick<ModelCardInput, 'releases' | 'spent' | 'dataset'>> {
+  const file = join(runDir, LEDGER_FILE);
+  if (!existsSync(file)) throw new DpzoError('ERR_RUN_CORRUPT', `${runDir} has no ${LEDGER_FILE}: no privacy statement can be written for it`);
+  const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
+  let out: Pick<ModelCardInput, 'releases' | 'spent' | 'dataset'>;
+  try {
+    out = { releases: ledger.length, spent: ledger.length > 0 ? ledger.spent(run.plan.budget.delta) : null };
+  } finally {
+    await ledger.close();
+  }
+  if (run.dataset && existsSync(datasetLedgerFile(dpzoHome(), run.dataset.sha256))) {
+    const d = await DatasetLedger.open(run.dataset.sha256, { readOnly: true });
+    try {
+      out.dataset = datasetSpent(d, run.plan.budget.delta);
+    } finally {
+      await d.close();
+    }
+  }
+  return out;
 }

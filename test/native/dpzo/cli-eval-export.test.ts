@@ -3,6 +3,7 @@
 // evaluate() computes; eval --run equals eval of the export and differs from
 // the base; the export loads with the run's weights hash; a changed base model,
 // a non-empty --out and bad arguments fail with one line, exit 2, and no output.
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../lib/data/load.js';
 import { loadTokenizer } from '../../../lib/data/tokenizer.js';
 import { type EvalResult, evaluate } from '../../../lib/dpzo/evaluate.js';
+import type { RunRecord } from '../../../lib/dpzo/run-record.js';
 import { loadModel } from '../../../lib/index.js';
+import { type LedgerEntry, PldAccountant, RdpAccountant, releaseMechanism } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 import { type CliResult, ROOT, dpzo } from '../../helpers/cli.js';
 
@@ -105,7 +108,7 @@ describe('dpzo eval', () => {
     expect(ex.weightsHash).toBe(report.weightsHash);
 
     // the exported directory: config, weights and the base's tokenizer files; it loads with the trained weights
-    expect(readdirSync(OUT).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(OUT).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     expect(readFileSync(join(OUT, 'tokenizer.json'))).toEqual(readFileSync(join(MODEL, 'tokenizer.json')));
     const m = await loadModel(OUT, { threads: 1 });
     try {
@@ -122,6 +125,33 @@ describe('dpzo eval', () => {
   });
 });
 
+/**
+ * The README.md model card of an export (issue 16): ε by both accountants as the run's ledger gives it
+ * (recomputed here from the ledger's lines), the hashes of base model, training file and export, the
+ * mechanism's parameters, and nothing of the private data but its hash (no file name, no sentence).
+ */
+function expectModelCard(card: string, exportedHash: string): void {
+  const run = JSON.parse(readFileSync(join(RUN, 'run.json'), 'utf8')) as RunRecord;
+  const entries = readFileSync(join(RUN, 'ledger.jsonl'), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as LedgerEntry);
+  expect(entries).toHaveLength(4);
+  const pld = new PldAccountant();
+  const rdp = new RdpAccountant();
+  for (const e of entries) for (const a of [pld, rdp]) a.step(releaseMechanism(e));
+  const four = (x: number) => Number(x.toPrecision(4)).toString();
+  expect(card).toContain(`**ε = ${four(pld.getEpsilon(1e-5).epsilon)} at δ = 0.00001** by the PLD accountant`);
+  expect(card).toContain(`ε = ${four(rdp.getEpsilon(1e-5).epsilon)} at δ = 0.00001 by the RDP accountant`);
+  expect(card).toContain(createHash('sha256').update(readFileSync(TRAIN)).digest('hex'));
+  expect(card).toContain(run.model.weightsHash);
+  expect(card).toContain(exportedHash);
+  expect(card).toContain(`noise multiplier σ = ${four(run.plan.noiseMultiplier!)}`);
+  expect(card).toContain('rate q = 0.5');
+  expect(card).toContain('C = 1 (L2');
+  expect(card).toContain('4 replayed, 4 released (planned 4)');
+  expect(card).toMatch(/unit of privacy: \*\*one example\*\*/);
+  expect(card).not.toContain('train.tsv');
+  for (const s of [...POS, ...NEG]) expect(card).not.toContain(s);
+}
+
 describe('dpzo export', () => {
   it('refuses a non-empty --out and leaves it as it was; an existing empty directory is fine', async () => {
     const full = join(tmp.dir, 'occupied');
@@ -136,6 +166,7 @@ describe('dpzo export', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(json(ok).weightsHash).toBe(report.weightsHash);
     expect(readdirSync(empty)).toContain('model.safetensors');
+    expectModelCard(readFileSync(join(empty, 'README.md'), 'utf8'), json(ok).weightsHash as string);
   });
 
   it('bad arguments: one line on stderr, exit 2', async () => {

@@ -1,0 +1,94 @@
+// defines: modelCard — the README.md `dpzo export` writes beside the weights: a
+// privacy statement (as TF Privacy's compute_dp_sgd_privacy_statement gives one)
+// that travels with the model. Everything in it comes from run.json and the run's
+// ledger (what was released, not what was planned), nothing from the private data
+// but the training file's SHA-256 (its name is left out: a file name can say what
+// the data is).
+import type { SpentResult } from '../privacy/index.js';
+import { releaseSensitivity } from './options.js';
+import type { RunRecord } from './run-record.js';
+
+export interface ModelCardInput {
+  run: RunRecord;
+  /** Steps replayed onto the base model (the trajectory's length). */
+  steps: number;
+  /** Releases in the run's ledger (never fewer than the steps) and ε spent by them, at the budget's δ. */
+  releases: number;
+  spent: SpentResult | null;
+  /** The training file's dataset ledger: every run on that file composed. */
+  dataset?: { runs: number; releases: number; epsilon: number; delta: number };
+  /** Hash of the exported weights (Model.weightsHash). */
+  weightsHash: string;
+  /** dpzo's version. */
+  version: string;
+}
+
+const fmt = (x: number): string => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : '∞');
+
+export function modelCard(c: ModelCardInput): string {
+  const { run, spent } = c;
+  const p = run.plan;
+  const delta = p.budget.delta;
+  const noise =
+    p.mechanism === 'gaussian'
+      ? `Gaussian, noise multiplier σ = ${fmt(p.noiseMultiplier!)} (noise std σ·Δ = ${fmt(p.noiseMultiplier! * releaseSensitivity(p))} per released coordinate)`
+      : `Laplace, scale b = ${fmt(p.laplaceScale!)} per released coordinate`;
+  const epsLines =
+    spent === null || c.releases === 0
+      ? ['- nothing was released: ε = 0']
+      : [
+          `- **ε = ${fmt(spent.pld!.epsilon)} at δ = ${delta}** by the PLD accountant (tight; Opacus calls it PRV)`,
+          `- ε = ${fmt(spent.rdp!.epsilon)} at δ = ${delta} by the RDP accountant${spent.rdp!.order !== undefined && Number.isFinite(spent.rdp!.order) ? ` (order ${fmt(spent.rdp!.order)})` : ''}`,
+          ...(spent.pure !== undefined ? [`- pure ε = ${fmt(spent.pure)} (Laplace, basic composition)`] : []),
+        ];
+  const lines = [
+    '---',
+    'tags:',
+    '  - differential-privacy',
+    '  - dp-zo',
+    '  - dpzo',
+    '---',
+    '',
+    run.private
+      ? '# Fine-tuned with differential privacy (DP-ZO)'
+      : '# NOT PRIVATE: fine-tuned without a privacy guarantee\n\nThis run was made with test hooks that injected seeds, noise or batches. No privacy claim is made for it.',
+    '',
+    `This model was fine-tuned from a base model with dpzo ${c.version} by differentially private zeroth-order optimisation (DP-ZO, Tang et al. 2024, arXiv 2401.04343), then exported by replaying its ${c.steps} recorded steps bit for bit.`,
+    '',
+    '## Privacy statement',
+    '',
+    ...epsLines,
+    `- unit of privacy: **one example** (one line of the training file), add/remove adjacency: the guarantee bounds what the released model says about whether any single example was in the training data`,
+    `- budget set for the run: ε = ${fmt(p.budget.epsilon)}, δ = ${delta}`,
+    ...(c.dataset
+      ? [
+          `- the training file's dataset ledger, all runs on it composed: ε = ${fmt(c.dataset.epsilon)} at δ = ${c.dataset.delta} over ${c.dataset.runs} run(s) and ${c.dataset.releases} release(s)`,
+        ]
+      : []),
+    '',
+    '## How it was trained',
+    '',
+    '| | |',
+    '|---|---|',
+    `| base model | \`${run.model.dir}\` (${run.model.dtype}), weights SHA-256 \`${run.model.weightsHash}\` |`,
+    `| training data | SHA-256 \`${run.dataset?.sha256 ?? 'not recorded (data given through the API)'}\` |`,
+    `| mechanism | ${noise} |`,
+    `| sampling | Poisson, rate q = ${fmt(p.sampleRate)}, expected batch ${p.expectedBatch} |`,
+    `| per-example clipping | C = ${fmt(p.clip)} (${p.mechanism === 'gaussian' ? 'L2' : 'L1'} over ${p.directions} direction(s))${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
+    `| steps | ${c.steps} replayed, ${c.releases} released (planned ${p.steps}) |`,
+    `| ZO step | ${p.directions} direction(s) per step, ε_zo = ${p.zoEps}, lr ${p.lr} (${p.schedule}), weight decay ${p.weightDecay} |`,
+    `| exported weights | SHA-256 \`${c.weightsHash}\` |`,
+    `| run | ${run.runId ?? 'no id'}, created ${run.createdAt}, format ${run.format} |`,
+    '',
+    '## What the guarantee does not cover',
+    '',
+    '- the base model and whatever data it was pretrained on: only the fine-tuning data is protected;',
+    '- choices made by looking at the private data: hyperparameter searches, repeated runs and early stopping on a private metric each spend privacy that this statement does not count (the dataset ledger above counts every dpzo run on the same file);',
+    '- held-out evaluation data, unless it is public;',
+    `- the time a step takes${p.constantTime ? ' (here bounded: every step evaluated the same number of padded slots)' : ', which depends on the sampled batch: keep per-step timings private or train with --constant-time-steps'};`,
+    '- statistics printed with --private-diagnostics;',
+    '- a different unit of privacy: several examples from one person are protected only as a group (group privacy, ε grows with the group size).',
+    '',
+  ];
+  return lines.join('\n');
+}
