@@ -10,6 +10,7 @@ import { loadDataset } from '../data/load.js';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../data/tokenizer.js';
 import { DataError } from '../data/errors.js';
 import { DpzoError } from '../errors.js';
+import { resolveModelDir } from '../model/hf-cache.js';
 import { loadModel } from '../model/model.js';
 import type { Model } from '../model/types.js';
 import { DEFAULT_BATCH_SIZE, type RunConfig, TRAIN_KEYS, type TrainKey, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
@@ -24,7 +25,8 @@ export interface PreparedRun {
 }
 
 export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel } = {}): Promise<PreparedRun> {
-  const c = config;
+  // a Hugging Face id (org/name) becomes its cached snapshot here, so run.json records the directory trained from
+  const c = { ...config, model: resolveModelDir(config.model) };
   const task = taskSpecOf(c);
   // cheap checks first: no model load for a config that cannot work; a wrong --model is named as such
   // (it used to surface as "has no tokenizer.json")

@@ -2,6 +2,7 @@
 // Native ops on one model run one at a time (a promise queue); an AbortSignal
 // rejects queued work and cancels the running op through the native flag.
 import { DpzoError } from '../errors.js';
+import { resolveModelDir } from './hf-cache.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
 import type {
@@ -224,6 +225,7 @@ export class NativeBackedModel implements Model {
 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<NativeBackedModel> {
   if (typeof dir !== 'string' || dir.length === 0) throw new DpzoError('ERR_ARGUMENT', 'loadModel needs a directory path');
+  dir = resolveModelDir(dir);
   const device = options.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'auto' && device !== 'cuda') {
     throw new DpzoError('ERR_ARGUMENT', `device must be 'cpu', 'cuda' or 'auto' (got '${device}')`);

@@ -10,6 +10,7 @@ import { replayRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
+import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
 import { printTable } from '../format.js';
@@ -55,7 +56,8 @@ export function register(program: Command): void {
         throw new DpzoError('ERR_TRAIN_OPTION', 'eval needs --model, --data and --task (or --run with a recorded task)');
       }
       // budget fields are irrelevant to evaluation; satisfy the schema
-      const c: RunConfig = parseRunConfig({ epsilon: 1, delta: 0.5, ...base }, 'options');
+      const parsed: RunConfig = parseRunConfig({ epsilon: 1, delta: 0.5, ...base }, 'options');
+      const c: RunConfig = { ...parsed, model: resolveModelDir(parsed.model) };
       const task = taskSpecOf(c);
       const trainable = run?.model.trainable ?? undefined;
       const model = await loadModel(c.model, { threads: c.threads, trainable, dtype: (run?.model.dtype as WeightDType | undefined) ?? c.dtype });
