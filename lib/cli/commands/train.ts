@@ -11,6 +11,7 @@ import { DpzoError } from '../../errors.js';
 import { evalText, planRows, printTable, reportRows } from '../format.js';
 import { addRunOptions, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
+import { writeCurves } from '../../dpzo/curves.js';
 
 export function register(program: Command): void {
   const cmd = program.command('train').description('fine-tune a model with DP-ZO to an (ε, δ) budget');
@@ -119,8 +120,10 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
       process.off('SIGTERM', onSignal);
     }
     metrics({ type: 'report', ...report });
-    if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
-    else printTable(reportRows(report));
+    // the run's chart beside its files: held-out metric, released ĝ and ε against the step
+    const curves = config.out && metricsFile ? writeCurves(config.out, report.plan, metricsFile) : undefined;
+    if (flags.json) process.stdout.write(JSON.stringify(curves ? { ...report, curves } : report) + '\n');
+    else printTable([...reportRows(report), ...(curves ? ([['curves', curves]] as [string, string][]) : [])]);
     if (interrupted) process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
   } finally {
     model.dispose();

@@ -1,0 +1,63 @@
+// `dpzo report RUN`: a run's summary (the report its last `dpzo train` wrote to
+// metrics.jsonl, or, for a run cut short before its report, ε spent from its
+// ledger) and its chart, curves.svg, rewritten from the metrics and named.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+
+import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
+import { LEDGER_FILE, readRunJson } from '../../dpzo/run-record.js';
+import { DpzoError } from '../../errors.js';
+import { PrivacyLedger } from '../../privacy/index.js';
+import { printTable, reportRows } from '../format.js';
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description("print a run directory's summary and write its chart (curves.svg: held-out metric, ĝ and ε against the step)")
+    .argument('<run>', 'run directory (run.json, metrics.jsonl, ledger.jsonl)')
+    .option('--json', 'print one JSON object')
+    .action(async (runDir: string, opts: { json?: boolean }) => {
+      const run = readRunJson(runDir);
+      const metricsFile = join(runDir, METRICS_FILE);
+      if (!existsSync(metricsFile))
+        throw new DpzoError('ERR_RUN_MISSING', `${runDir} has no ${METRICS_FILE} (made through the API, or with --metrics elsewhere)`);
+      const m = readRunMetrics(metricsFile);
+      const curves = writeCurves(runDir, run.plan, metricsFile);
+      if (m.report) {
+        if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }) + '\n');
+        else printTable([...reportRows(m.report), ['curves', curves]]);
+        return;
+      }
+      // no report line: the process ended before its report; the ledger holds what was released
+      const ledger = await PrivacyLedger.open(join(runDir, LEDGER_FILE), { readOnly: true, create: false });
+      try {
+        const delta = run.plan.budget.delta;
+        const spent = ledger.length > 0 ? ledger.spent(delta) : null;
+        const summary = {
+          stopReason: 'unfinished',
+          steps: m.steps.length,
+          releases: ledger.length,
+          plannedSteps: run.plan.steps,
+          epsilon: { delta, pld: spent?.pld?.epsilon ?? 0, rdp: spent?.rdp?.epsilon ?? 0 },
+          budget: run.plan.budget,
+          private: run.private,
+          curves,
+        };
+        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        else
+          printTable([
+            [
+              'status',
+              `unfinished: ${m.steps.length} of ${run.plan.steps} steps logged, ${ledger.length} released (no report: the run ended early; --resume continues it)`,
+            ],
+            ['ε spent', `${summary.epsilon.pld.toPrecision(4)} (PLD), ${summary.epsilon.rdp.toPrecision(4)} (RDP) at δ = ${delta}, from the ledger`],
+            ['budget', `ε = ${run.plan.budget.epsilon}, δ = ${delta}`],
+            ...(run.private ? [] : ([['WARNING', 'test hooks were installed: this run is NOT private']] as [string, string][])),
+            ['curves', curves],
+          ]);
+      } finally {
+        await ledger.close();
+      }
+    });
+}

@@ -1,0 +1,121 @@
+// defines: runCurves / writeCurves — the chart of a run (curves.svg in its run
+// directory): the held-out metric, the released ĝ and ε spent against the step,
+// read from metrics.jsonl (released values and public evaluations only: no
+// private statistic is drawn, even when --private-diagnostics logged some).
+// A resumed run's metrics continue in the same file; the latest line of a step wins.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { DpzoError } from '../errors.js';
+import { readJsonl } from '../io/jsonl.js';
+import { type ChartSpec, type Panel, lineChart } from '../plot/svg-chart.js';
+import type { TrainPlan } from './options.js';
+import type { TrainReport } from './report.js';
+
+export const CURVES_FILE = 'curves.svg';
+export const METRICS_FILE = 'metrics.jsonl';
+
+interface StepLine {
+  type: 'step';
+  step: number;
+  gHat: number[];
+  epsilon: number;
+  epsilonRdp?: number;
+}
+interface EvalLine {
+  type: 'eval';
+  step: number;
+  metric: string;
+  value: number;
+  loss: number;
+}
+type MetricsLine = StepLine | EvalLine | ({ type: 'report' } & TrainReport);
+
+export interface RunMetrics {
+  steps: StepLine[];
+  evals: EvalLine[];
+  /** The last report (the run's latest end). */
+  report?: TrainReport;
+}
+
+/** The lines of a metrics file; a line that is not JSON names the file and line (a torn tail is skipped). */
+export function readRunMetrics(file: string): RunMetrics {
+  const byStep = new Map<number, StepLine>();
+  const byEval = new Map<number, EvalLine>();
+  let report: TrainReport | undefined;
+  readJsonl(file).lines.forEach((text, i) => {
+    let line: MetricsLine;
+    try {
+      line = JSON.parse(text) as MetricsLine;
+    } catch {
+      throw new DpzoError('ERR_RUN_CORRUPT', `${file}: line ${i + 1} is not JSON`);
+    }
+    if (line.type === 'step') byStep.set(line.step, line);
+    else if (line.type === 'eval') byEval.set(line.step, line);
+    else if (line.type === 'report') {
+      const { type: _type, ...r } = line;
+      report = r;
+    }
+  });
+  const order = <T extends { step: number }>(m: Map<number, T>) => [...m.values()].sort((a, b) => a.step - b.step);
+  return { steps: order(byStep), evals: order(byEval), ...(report ? { report } : {}) };
+}
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
+
+/** The chart of a run's metrics. ε is drawn after each step (step + 1 releases); evaluations at the step they ran. */
+export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: number }, accountant = 'accountant'): ChartSpec {
+  const panels: Panel[] = [];
+  if (m.evals.length > 0) {
+    const metric = m.evals[m.evals.length - 1].metric;
+    panels.push({
+      yLabel: `held-out ${metric}`,
+      series: [{ name: metric, points: m.evals.map((e) => [e.step, e.value]), color: '#d62728', markers: true }],
+    });
+    if (metric !== 'loss')
+      panels.push({ yLabel: 'held-out loss', series: [{ name: 'loss', points: m.evals.map((e) => [e.step, e.loss]), color: '#8c564b', markers: true }] });
+  }
+  const n = Math.max(0, ...m.steps.map((s) => s.gHat.length));
+  // more than four directions: their mean (one line per direction would be unreadable)
+  const gSeries =
+    n <= 4
+      ? Array.from({ length: n }, (_, k) => ({
+          name: n === 1 ? 'ĝ' : `ĝ direction ${k + 1}`,
+          points: m.steps.map((s): [number, number] => [s.step + 1, s.gHat[k] ?? NaN]),
+          color: COLORS[k],
+        }))
+      : [
+          {
+            name: `mean ĝ (${n} dirs)`,
+            points: m.steps.map((s): [number, number] => [s.step + 1, s.gHat.reduce((a, b) => a + b, 0) / s.gHat.length]),
+            color: COLORS[0],
+          },
+        ];
+  panels.push({ yLabel: 'released ĝ', series: gSeries });
+  panels.push({
+    yLabel: `ε spent${budget ? ` (δ = ${budget.delta})` : ''}`,
+    series: [
+      // ε = 0 before the first release
+      { name: `ε (${accountant.toUpperCase()})`, points: [[0, 0], ...m.steps.map((s): [number, number] => [s.step + 1, s.epsilon])], color: '#2ca02c' },
+      ...(accountant !== 'rdp' && m.steps.some((s) => s.epsilonRdp !== undefined)
+        ? [
+            {
+              name: 'ε (RDP)',
+              points: [[0, 0], ...m.steps.map((s): [number, number] => [s.step + 1, s.epsilonRdp ?? NaN])] as [number, number][],
+              color: '#9467bd',
+              dashed: true,
+            },
+          ]
+        : []),
+    ],
+    ...(budget && Number.isFinite(budget.epsilon) ? { rule: { y: budget.epsilon, label: `budget ε = ${budget.epsilon}`, color: '#d62728' } } : {}),
+  });
+  return { title: 'DP-ZO run: held-out metric, released ĝ and ε against the step', xLabel: 'step', panels };
+}
+
+/** Writes curves.svg into `runDir` from the metrics in `metricsFile` (default its metrics.jsonl); returns the chart's path. */
+export function writeCurves(runDir: string, plan: Pick<TrainPlan, 'budget' | 'accountant'>, metricsFile = join(runDir, METRICS_FILE)): string {
+  const path = join(runDir, CURVES_FILE);
+  writeFileSync(path, lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant)));
+  return path;
+}

@@ -1,0 +1,113 @@
+// defines: lineChart — stacked line-chart panels sharing one x axis, as a
+// self-contained SVG string (no scripts, no external fonts), for the charts dpzo
+// writes beside its results (a run's curves, the audit, the benches) so a person
+// can open them in a browser instead of reading a table.
+
+export interface Series {
+  name: string;
+  /** [x, y] pairs; non-finite y values break the line. */
+  points: [number, number][];
+  color: string;
+  /** Draw markers at the points (sparse series such as evaluations). */
+  markers?: boolean;
+  dashed?: boolean;
+}
+
+export interface Panel {
+  yLabel: string;
+  series: Series[];
+  /** A horizontal reference line (e.g. the ε budget). */
+  rule?: { y: number; label: string; color: string };
+}
+
+export interface ChartSpec {
+  title: string;
+  xLabel: string;
+  panels: Panel[];
+  width?: number;
+  panelHeight?: number;
+}
+
+const MARGIN = { left: 78, right: 150, top: 40, bottom: 44, gap: 26 };
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Round-number ticks covering [lo, hi] (about `n` of them). */
+export function niceTicks(lo: number, hi: number, n = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+  return out;
+}
+
+const label = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4))));
+
+function extent(values: number[]): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  let lo = Math.min(...finite);
+  let hi = Math.max(...finite);
+  if (lo === hi) {
+    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    lo -= pad;
+    hi += pad;
+  }
+  return [lo, hi];
+}
+
+export function lineChart(spec: ChartSpec): string {
+  const width = spec.width ?? 760;
+  const ph = spec.panelHeight ?? 170;
+  const plotW = width - MARGIN.left - MARGIN.right;
+  const height = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap + MARGIN.bottom;
+  const xs = spec.panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x)));
+  const [x0, x1] = extent(xs);
+  const sx = (x: number): number => MARGIN.left + ((x - x0) / (x1 - x0)) * plotW;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(spec.title)}</text>`,
+  ];
+  spec.panels.forEach((panel, i) => {
+    const top = MARGIN.top + i * (ph + MARGIN.gap);
+    const ys = panel.series.flatMap((s) => s.points.map(([, y]) => y)).concat(panel.rule ? [panel.rule.y] : []);
+    const [y0, y1] = extent(ys);
+    const sy = (y: number): number => top + ph - ((y - y0) / (y1 - y0)) * ph;
+    out.push(`<rect x="${MARGIN.left}" y="${top}" width="${plotW}" height="${ph}" fill="none" stroke="#999"/>`);
+    for (const t of niceTicks(y0, y1)) {
+      const y = sy(t).toFixed(1);
+      out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+      out.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${label(t)}</text>`);
+    }
+    out.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel)}</text>`);
+    if (panel.rule) {
+      const y = sy(panel.rule.y).toFixed(1);
+      out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="${panel.rule.color}" stroke-dasharray="6 4"/>`);
+      out.push(`<text x="${MARGIN.left + plotW + 6}" y="${y}" dominant-baseline="middle" fill="${panel.rule.color}">${esc(panel.rule.label)}</text>`);
+    }
+    panel.series.forEach((s, k) => {
+      // a non-finite value breaks the line into runs
+      const runs: string[][] = [[]];
+      for (const [x, y] of s.points) {
+        if (Number.isFinite(x) && Number.isFinite(y)) runs[runs.length - 1].push(`${sx(x).toFixed(1)},${sy(y).toFixed(1)}`);
+        else if (runs[runs.length - 1].length > 0) runs.push([]);
+      }
+      for (const r of runs.filter((r) => r.length > 0))
+        out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''} points="${r.join(' ')}"/>`);
+      if (s.markers) for (const r of runs) for (const p of r) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${s.color}"/>`);
+      const ly = top + 14 + k * 16;
+      out.push(`<line x1="${MARGIN.left + plotW + 6}" x2="${MARGIN.left + plotW + 22}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+      out.push(`<text x="${MARGIN.left + plotW + 26}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`);
+    });
+  });
+  const bottom = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap;
+  for (const t of niceTicks(x0, x1, 8)) {
+    out.push(`<text x="${sx(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${label(t)}</text>`);
+  }
+  out.push(`<text x="${MARGIN.left + plotW / 2}" y="${bottom + 36}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}

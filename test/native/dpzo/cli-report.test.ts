@@ -1,0 +1,75 @@
+// `dpzo train` writes curves.svg into its run directory and names it; `dpzo report RUN` prints the same
+// summary and ε as the run's report, rewrites the chart, and for a run that ended before its report
+// gives ε from the ledger (never less than what was released); a missing run is one line, exit 2.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { type CliResult, dpzo } from '../../helpers/cli.js';
+import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
+
+const tmp = makeTempDir('dpzo-report-');
+afterAll(() => tmp.cleanup());
+const p = tinyPaths(tmp.dir);
+writeTinyModel(p.model);
+writeCyclesJsonl(p.train, 200, 1);
+writeCyclesJsonl(p.eval, 20, 2);
+interface Summary {
+  curves: string;
+  steps: number;
+  stopReason: string;
+  releases: number;
+  epsilon: { pld: number; rdp: number };
+}
+const last = (r: CliResult) => JSON.parse(r.stdout.trim().split('\n').pop()!) as Summary;
+
+let trained: Summary;
+beforeAll(async () => {
+  const r = await dpzo('train', '--model', p.model, '--data', p.train, '--eval', p.eval, '--eval-public', '--eval-every', '4', '--task', 'tokens',
+    '--epsilon', '6', '--delta', '1e-5', '--steps', '12', '--batch-size', '10', '--threads', '1', '--out', p.run, '--json');
+  expect(r.status, r.stderr).toBe(0);
+  trained = last(r);
+}, 120_000);
+
+describe('curves.svg and dpzo report', () => {
+  it('train writes curves.svg with one ε point per release and the budget', () => {
+    expect(trained.curves).toBe(join(p.run, 'curves.svg'));
+    const svg = readFileSync(trained.curves, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('budget ε = 6');
+    const polylines = [...svg.matchAll(/points="([^"]+)"/g)].map((m) => m[1].split(' ').length);
+    expect(polylines).toContain(13); // ε before the first release and after each of the 12
+  });
+
+  it('report prints the run report and rewrites the chart', async () => {
+    rmSync(join(p.run, 'curves.svg'));
+    const [json, text] = await Promise.all([dpzo('report', p.run, '--json'), dpzo('report', p.run)]);
+    expect(json.status, json.stderr).toBe(0);
+    const r = last(json);
+    expect(r.epsilon).toEqual(trained.epsilon);
+    expect(r.steps).toBe(12);
+    expect(existsSync(join(p.run, 'curves.svg'))).toBe(true);
+    expect(text.stdout).toMatch(/^status +completed: 12 of 12 steps/m);
+    expect(text.stdout).toMatch(/^curves +.*curves\.svg$/m);
+  });
+
+  it('a run without its report: ε from the ledger, not less than the report said', async () => {
+    const file = join(p.run, 'metrics.jsonl');
+    writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter((l) => !l.includes('"type":"report"')).join('\n'));
+    const r = await dpzo('report', p.run, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const s = last(r);
+    expect(s.stopReason).toBe('unfinished');
+    expect(s.releases).toBe(12);
+    expect(s.epsilon.pld).toBeCloseTo(trained.epsilon.pld, 12);
+    expect(s.epsilon.rdp).toBeCloseTo(trained.epsilon.rdp, 12);
+  });
+
+  it('a directory that is not a run: one line, exit 2', async () => {
+    const r = await dpzo('report', join(tmp.dir, 'nope'));
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a dpzo run directory/);
+  });
+});

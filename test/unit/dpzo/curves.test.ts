@@ -1,0 +1,76 @@
+// curves.svg (issue 16): the chart is drawn from the released values and public evaluations only, the
+// latest line of a step wins (a resumed run appends), a torn tail is skipped, a corrupt line is named,
+// and the drawn points follow the data (the ε line rises where ε rises, the budget rule sits at ε).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { readRunMetrics, runCurves } from '../../../lib/dpzo/curves.js';
+import { lineChart, niceTicks } from '../../../lib/plot/svg-chart.js';
+import { makeTempDir } from '../../helpers/checkpoints.js';
+
+const tmp = makeTempDir('dpzo-curves-');
+afterAll(() => tmp.cleanup());
+
+const step = (s: number, eps: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ type: 'step', step: s, lr: 1e-3, gHat: [Math.sin(s)], epsilon: eps, epsilonRdp: eps * 1.2, ...extra });
+const evalLine = (s: number, loss: number) => JSON.stringify({ type: 'eval', step: s, metric: 'loss', value: loss, loss, examples: 10 });
+
+/** The y pixel coordinates of the polyline following the legend entry `name` in panel order. */
+function polylineYs(svg: string, index: number): number[] {
+  const lines = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => m[1]);
+  return lines[index].split(' ').map((p) => Number(p.split(',')[1]));
+}
+
+describe('run curves', () => {
+  it('nice ticks', () => {
+    expect(niceTicks(0, 8)).toEqual([0, 2, 4, 6, 8]);
+    expect(niceTicks(0.13, 0.97)).toEqual([0.2, 0.4, 0.6, 0.8]);
+    expect(niceTicks(-3, 3, 6)).toEqual([-3, -2, -1, 0, 1, 2, 3]);
+  });
+
+  it('reads a resumed run (latest line of a step wins), skips a torn tail, names a corrupt line', () => {
+    const f = join(tmp.dir, 'metrics.jsonl');
+    writeFileSync(f, [evalLine(0, 5), step(0, 1), step(1, 2), step(1, 2.5), step(2, 3), evalLine(3, 4)].join('\n') + '\n{"type":"st');
+    const m = readRunMetrics(f);
+    expect(m.steps.map((s) => s.epsilon)).toEqual([1, 2.5, 3]);
+    expect(m.evals.map((e) => e.loss)).toEqual([5, 4]);
+    const bad = join(tmp.dir, 'bad.jsonl');
+    writeFileSync(bad, step(0, 1) + '\nnot json\n');
+    expect(() => readRunMetrics(bad)).toThrow(/bad\.jsonl: line 2 is not JSON/);
+  });
+
+  it('the ε line follows ε, the budget rule is at the budget, private statistics change nothing', () => {
+    const eps = [1, 2, 2, 3.5, 4];
+    const lines = eps.map((e, s) => step(s, e));
+    const f = join(tmp.dir, 'm2.jsonl');
+    writeFileSync(f, [evalLine(0, 5), ...lines, evalLine(5, 4.5)].join('\n') + '\n');
+    const svg = lineChart(runCurves(readRunMetrics(f), { epsilon: 8, delta: 1e-5 }, 'pld'));
+    // polylines in order: held-out loss, ĝ, ε (PLD), ε (RDP)
+    const ys = polylineYs(svg, 2);
+    expect(ys).toHaveLength(eps.length + 1); // ε = 0 before the first release
+    for (let i = 1; i < ys.length; i++) {
+      const prev = i === 1 ? 0 : eps[i - 2];
+      expect(Math.sign(ys[i - 1] - ys[i])).toBe(Math.sign(eps[i - 1] - prev)); // higher ε is drawn higher (smaller y)
+    }
+    expect(svg).toContain('budget ε = 8');
+    expect(svg).toContain('ε (PLD)');
+    const withPrivate = join(tmp.dir, 'm3.jsonl');
+    writeFileSync(
+      withPrivate,
+      [evalLine(0, 5), ...eps.map((e, s) => step(s, e, { private: { loss: 9.87, batchSize: 11 } })), evalLine(5, 4.5)].join('\n') + '\n',
+    );
+    expect(lineChart(runCurves(readRunMetrics(withPrivate), { epsilon: 8, delta: 1e-5 }, 'pld'))).toBe(svg);
+  });
+
+  it('an accuracy run draws accuracy and loss; many directions draw their mean', () => {
+    const f = join(tmp.dir, 'm4.jsonl');
+    const acc = (s: number, a: number) => JSON.stringify({ type: 'eval', step: s, metric: 'accuracy', value: a, accuracy: a, loss: 1 - a, examples: 8 });
+    writeFileSync(f, [acc(0, 0.5), JSON.stringify({ type: 'step', step: 0, gHat: [1, 2, 3, 4, 5, 6], epsilon: 1 }), acc(1, 0.75)].join('\n') + '\n');
+    const spec = runCurves(readRunMetrics(f), { epsilon: 4, delta: 1e-5 }, 'rdp');
+    expect(spec.panels.map((p) => p.yLabel)).toEqual(['held-out accuracy', 'held-out loss', 'released ĝ', 'ε spent (δ = 0.00001)']);
+    expect(spec.panels[2].series).toHaveLength(1);
+    expect(spec.panels[2].series[0].points).toEqual([[1, 3.5]]);
+    expect(spec.panels[3].series.map((s) => s.name)).toEqual(['ε (RDP)']);
+  });
+});
