@@ -5,7 +5,7 @@ import { MAX_THREADS } from '../model/model.js';
 import type { Device } from '../model/types.js';
 import type { EvalResult } from '../dpzo/evaluate.js';
 import type { TrainPlan, TrainReport } from '../dpzo/index.js';
-import { releaseSensitivity } from '../dpzo/options.js';
+import { NO_CLIP, clipNorm, isNonPrivate, notPrivateReason, releaseSensitivity } from '../dpzo/options.js';
 
 export function parseDevice(v: string): Device {
   if (v !== 'cpu' && v !== 'cuda' && v !== 'auto') throw new InvalidArgumentError('must be cpu, cuda or auto');
@@ -25,10 +25,12 @@ export function printTable(rows: [string, string][], out: NodeJS.WritableStream 
 }
 
 function fmt(x: number | undefined, d = 4): string {
+  if (x === Infinity) return '∞';
   return x === undefined || !Number.isFinite(x) ? '—' : Number(x.toPrecision(d)).toString();
 }
 
 export function noiseText(p: TrainPlan): string {
+  if (isNonPrivate(p)) return 'none: NOT PRIVATE (epsilon ∞, the exact sum is released)';
   const s = releaseSensitivity(p);
   return p.mechanism === 'gaussian'
     ? s === p.clip
@@ -52,11 +54,12 @@ function samplingText(p: TrainPlan): string {
 
 export function planRows(p: TrainPlan, numTrainable?: number): [string, string][] {
   return [
-    ['budget', `ε = ${p.budget.epsilon}, δ = ${p.budget.delta} (${p.accountant.toUpperCase()} accountant)`],
+    ...(isNonPrivate(p) ? ([['NOT PRIVATE', notPrivateReason(p)]] as [string, string][]) : []),
+    ['budget', `ε = ${fmt(p.budget.epsilon)}, δ = ${p.budget.delta} (${p.accountant.toUpperCase()} accountant)`],
     ['noise', `${noiseText(p)}${p.calibrated ? ', calibrated' : ''}`],
     ['predicted ε', `${fmt(p.predictedEpsilon)} after ${p.steps} steps`],
     ['sampling', samplingText(p)],
-    ['step', `${p.directions} direction(s), ε_zo = ${p.zoEps}, clip C = ${p.clip} (${p.mechanism === 'gaussian' ? 'L2' : 'L1'})`],
+    ['step', `${p.directions} direction(s), ε_zo = ${p.zoEps}, ${p.clip === NO_CLIP ? 'no clipping' : `clip C = ${p.clip} (${clipNorm(p).toUpperCase()})`}`],
     ['learning rate', `${p.lr} ${p.schedule}${p.warmupSteps ? `, ${p.warmupSteps} warmup steps` : ''}`],
     ...constantTimeRows(p),
     ...(numTrainable !== undefined ? ([['trainable', numTrainable.toLocaleString('en-US') + ' parameters']] as [string, string][]) : []),
@@ -75,9 +78,9 @@ export function reportRows(r: TrainReport): [string, string][] {
     ['status', `${r.stopReason}: ${r.steps} of ${r.plannedSteps} steps in ${fmt(r.seconds, 3)} s (${fmt(r.stepsPerSecond, 3)} steps/s)`],
     [
       'ε spent',
-      `${fmt(r.epsilon.pld)} (PLD), ${fmt(r.epsilon.rdp)} (RDP${r.epsilon.rdpOrder !== undefined ? `, order ${r.epsilon.rdpOrder}` : ''})${r.epsilon.pure !== undefined ? `, pure ε ${fmt(r.epsilon.pure)}` : ''} at δ = ${r.epsilon.delta}`,
+      `${fmt(r.epsilon.pld)} (PLD), ${fmt(r.epsilon.rdp)} (RDP${r.epsilon.rdpOrder !== undefined && Number.isFinite(r.epsilon.rdpOrder) ? `, order ${r.epsilon.rdpOrder}` : ''})${r.epsilon.pure !== undefined ? `, pure ε ${fmt(r.epsilon.pure)}` : ''} at δ = ${r.epsilon.delta}`,
     ],
-    ['budget', `ε = ${r.budget.epsilon}, δ = ${r.budget.delta}`],
+    ['budget', `ε = ${fmt(r.budget.epsilon)}, δ = ${r.budget.delta}`],
     ['noise', noiseText(r.plan)],
     ['sampling', samplingText(r.plan)],
   ];
@@ -91,6 +94,6 @@ export function reportRows(r: TrainReport): [string, string][] {
     rows.push(['dataset ε', `${fmt(d.epsilon)} (PLD) at δ = ${d.delta} over ${d.runs} run(s), ${d.releases} releases on this training file${budget}`]);
   }
   if (r.runDir) rows.push(['run', r.runDir]);
-  if (!r.private) rows.push(['WARNING', 'test hooks were installed: this run is NOT private']);
+  if (!r.private) rows.push(['WARNING', `this run is NOT PRIVATE: ${notPrivateReason(r.plan)}`]);
   return rows;
 }

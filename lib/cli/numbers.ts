@@ -16,6 +16,11 @@ export function parseNumber(v: string): number {
   return x;
 }
 
+/** commander parser: ε, a decimal number or 'inf' (the non-private baseline). */
+export function parseEpsilon(v: string): number {
+  return /^\+?inf(inity)?$/i.test(v.trim()) ? Infinity : parseNumber(v);
+}
+
 /** commander parser: a decimal integer (a safe integer: 2^53 and beyond would be rounded). */
 export function parseInteger(v: string): number {
   const x = /^[+-]?\d+$/.test(v) ? Number(v) : Number.NaN;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 
 import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, type RunFieldName, parseRunConfig } from '../dpzo/config.js';
 import { DpzoError } from '../errors.js';
-import { parseInteger, parseNumber } from './numbers.js';
+import { parseEpsilon, parseInteger, parseNumber } from './numbers.js';
 
 /** `[" terrible"," great"]` (JSON) or ` terrible, great` (commas; spaces kept as written). */
 export function parseLabelWords(v: string): string[] | Record<string, string> {
@@ -28,6 +28,7 @@ const PARSERS: Record<FlagParse, ((v: string) => unknown) | null> = {
   string: null,
   boolean: null,
   number: parseNumber,
+  epsilon: parseEpsilon,
   integer: parseInteger,
   labelWords: parseLabelWords,
 };

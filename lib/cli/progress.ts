@@ -17,6 +17,7 @@ export interface Progress {
 }
 
 function fmt(x: number, digits = 4): string {
+  if (x === Infinity) return '∞';
   return Number.isFinite(x) ? x.toPrecision(digits) : '—';
 }
 

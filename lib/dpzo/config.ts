@@ -11,7 +11,7 @@ import type { TaskSpec } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 
 /** How a flag's text becomes a value (a boolean flag takes no argument). */
-export type FlagParse = 'string' | 'number' | 'integer' | 'labelWords' | 'boolean';
+export type FlagParse = 'string' | 'number' | 'epsilon' | 'integer' | 'labelWords' | 'boolean';
 
 export interface FlagSpec {
   /** commander's flag syntax, e.g. '--batch-size <b>'. */
@@ -69,7 +69,12 @@ export const RUN_FIELDS = {
     train: true,
   }),
   evalMax: field(z.number().int().positive(), flag('--eval-max <n>', 'evaluate on the first n examples', 'integer')),
-  epsilon: field(num.positive(), flag('--epsilon <ε>', 'privacy budget ε', 'number'), { required: true, train: true }),
+  epsilon: field(
+    // 'inf' (or Infinity): the non-private baseline, no noise, no clipping unless --clip is given
+    z.preprocess((v) => (typeof v === 'string' && /^(\+?inf(inity)?)$/i.test(v) ? Infinity : v), z.union([num.positive(), z.literal(Infinity)])),
+    flag('--epsilon <ε>', "privacy budget ε ('inf': a NOT PRIVATE baseline without noise, to measure the cost of privacy)", 'epsilon'),
+    { required: true, train: true },
+  ),
   delta: field(num.positive().lt(1), flag('--delta <δ>', 'privacy budget δ', 'number'), { required: true, train: true }),
   datasetBudget: field(
     num.positive(),

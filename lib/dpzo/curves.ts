@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
+import { infinityReviver } from '../io/json-infinity.js';
 import { readJsonl } from '../io/jsonl.js';
 import { type ChartSpec, type Panel, lineChart } from '../plot/svg-chart.js';
 import type { TrainPlan } from './options.js';
@@ -46,7 +47,7 @@ export function readRunMetrics(file: string): RunMetrics {
   readJsonl(file).lines.forEach((text, i) => {
     let line: MetricsLine;
     try {
-      line = JSON.parse(text) as MetricsLine;
+      line = JSON.parse(text, infinityReviver) as MetricsLine;
     } catch {
       throw new DpzoError('ERR_RUN_CORRUPT', `${file}: line ${i + 1} is not JSON`);
     }

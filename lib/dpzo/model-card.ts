@@ -5,7 +5,7 @@
 // but the training file's SHA-256 (its name is left out: a file name can say what
 // the data is).
 import type { SpentResult } from '../privacy/index.js';
-import { releaseSensitivity } from './options.js';
+import { NO_CLIP, clipNorm, isNonPrivate, notPrivateReason, releaseSensitivity } from './options.js';
 import type { RunRecord } from './run-record.js';
 
 export interface ModelCardInput {
@@ -29,8 +29,9 @@ export function modelCard(c: ModelCardInput): string {
   const { run, spent } = c;
   const p = run.plan;
   const delta = p.budget.delta;
-  const noise =
-    p.mechanism === 'gaussian'
+  const noise = isNonPrivate(p)
+    ? 'none: the exact sum was released (NOT PRIVATE)'
+    : p.mechanism === 'gaussian'
       ? `Gaussian, noise multiplier σ = ${fmt(p.noiseMultiplier!)} (noise std σ·Δ = ${fmt(p.noiseMultiplier! * releaseSensitivity(p))} per released coordinate)`
       : `Laplace, scale b = ${fmt(p.laplaceScale!)} per released coordinate`;
   const epsLines =
@@ -49,11 +50,11 @@ export function modelCard(c: ModelCardInput): string {
     '  - dpzo',
     '---',
     '',
-    run.private
-      ? '# Fine-tuned with differential privacy (DP-ZO)'
-      : '# NOT PRIVATE: fine-tuned without a privacy guarantee\n\nThis run was made with test hooks that injected seeds, noise or batches. No privacy claim is made for it.',
+    run.private ? '# Fine-tuned with differential privacy (DP-ZO)' : `# NOT PRIVATE: fine-tuned without a privacy guarantee\n\n${notPrivateReason(p)}.`,
     '',
-    `This model was fine-tuned from a base model with dpzo ${c.version} by differentially private zeroth-order optimisation (DP-ZO, Tang et al. 2024, arXiv 2401.04343), then exported by replaying its ${c.steps} recorded steps bit for bit.`,
+    isNonPrivate(p)
+      ? `This model was fine-tuned from a base model with dpzo ${c.version} by zeroth-order optimisation WITHOUT noise (the DP-ZO step of Tang et al. 2024, arXiv 2401.04343, as a non-private baseline), then exported by replaying its ${c.steps} recorded steps bit for bit.`
+      : `This model was fine-tuned from a base model with dpzo ${c.version} by differentially private zeroth-order optimisation (DP-ZO, Tang et al. 2024, arXiv 2401.04343), then exported by replaying its ${c.steps} recorded steps bit for bit.`,
     '',
     '## Privacy statement',
     '',
@@ -74,7 +75,7 @@ export function modelCard(c: ModelCardInput): string {
     `| training data | SHA-256 \`${run.dataset?.sha256 ?? 'not recorded (data given through the API)'}\` |`,
     `| mechanism | ${noise} |`,
     `| sampling | Poisson, rate q = ${fmt(p.sampleRate)}, expected batch ${p.expectedBatch} |`,
-    `| per-example clipping | C = ${fmt(p.clip)} (${p.mechanism === 'gaussian' ? 'L2' : 'L1'} over ${p.directions} direction(s))${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
+    `| per-example clipping | ${p.clip === NO_CLIP ? 'none' : `C = ${fmt(p.clip)} (${clipNorm(p).toUpperCase()} over ${p.directions} direction(s))`}${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
     `| steps | ${c.steps} replayed, ${c.releases} released (planned ${p.steps}) |`,
     `| ZO step | ${p.directions} direction(s) per step, ε_zo = ${p.zoEps}, lr ${p.lr} (${p.schedule}), weight decay ${p.weightDecay} |`,
     `| exported weights | SHA-256 \`${c.weightsHash}\` |`,

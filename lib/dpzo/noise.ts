@@ -8,5 +8,7 @@ export function releaseNoise(
   n: number,
   p: Pick<TrainPlan, 'mechanism' | 'noiseMultiplier' | 'laplaceScale' | 'clip' | 'constantTime' | 'datasetSize'>,
 ): Float64Array {
+  // the non-private baseline releases the exact sum
+  if (p.mechanism === 'none') return new Float64Array(n);
   return p.mechanism === 'gaussian' ? gaussianNoise(n, p.noiseMultiplier! * releaseSensitivity(p)) : laplaceNoise(n, p.laplaceScale!);
 }

@@ -7,8 +7,8 @@ import { DpzoError } from '../errors.js';
 import { type AccountantKind, type Mechanism as Release, type ReleaseInput, planNoise, releaseOf } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
 
-/** Which noise a step adds (the parameters are in the plan). */
-export type MechanismKind = 'gaussian' | 'laplace';
+/** Which noise a step adds (the parameters are in the plan); 'none' only in a non-private baseline (epsilon ∞). */
+export type MechanismKind = 'gaussian' | 'laplace' | 'none';
 type Mechanism = MechanismKind;
 
 /** The run's fields the trainer reads, as RunConfig declares them (config.ts: one table for flags, config files and these options). */
@@ -87,6 +87,34 @@ export function releaseSensitivity(p: Pick<TrainPlan, 'clip' | 'constantTime' | 
 
 const DEFAULTS = TRAIN_DEFAULTS;
 
+/**
+ * The clip of a non-private baseline run given no clip: every per-example vector passes unchanged. The
+ * largest double rather than ∞, because run.json and the ledger are JSON (which has no ∞).
+ */
+export const NO_CLIP = Number.MAX_VALUE;
+
+/** The norm per-example vectors are clipped in: L1 for the Laplace mechanism (its sensitivity), else L2. */
+export function clipNorm(p: Pick<TrainPlan, 'mechanism'>): 'l1' | 'l2' {
+  return p.mechanism === 'laplace' ? 'l1' : 'l2';
+}
+
+/** The budget a run's ledger enforces: none in a non-private run (ε ∞ has nothing to enforce, and JSON has no ∞). */
+export function ledgerBudget(p: Pick<TrainPlan, 'budget'>): { epsilon: number; delta: number } | undefined {
+  return Number.isFinite(p.budget.epsilon) ? p.budget : undefined;
+}
+
+/** A plan without privacy: epsilon ∞, no noise (the baseline that measures what privacy costs). */
+export function isNonPrivate(p: Pick<TrainPlan, 'mechanism'>): boolean {
+  return p.mechanism === 'none';
+}
+
+/** Why a run with `private: false` is not private, in words for every output that says so. */
+export function notPrivateReason(p: Pick<TrainPlan, 'mechanism'>): string {
+  return isNonPrivate(p)
+    ? 'epsilon is ∞: no noise was added (a non-private baseline); nothing about the training data is protected'
+    : 'test hooks injected seeds, noise or batches: no privacy claim is made';
+}
+
 function bad(field: string, why: string): DpzoError {
   return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
 }
@@ -108,7 +136,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 function checkFloatReach(zoEps: number, lr: number, clip: number, divisor: number, count: number, m: Release): void {
   if (!(zoEps * MAX_ABS_Z < FLOAT32_MAX))
     throw bad('zoEps', `(${zoEps}) moves the float32 weights beyond their range (ε_zo·max|z| must stay below ${FLOAT32_MAX})`);
-  const noise = m.kind === 'gaussian' ? 64 * m.noiseMultiplier * clip : 1000 * m.scale;
+  const noise = m.kind === 'gaussian' ? 64 * m.noiseMultiplier * clip : m.kind === 'laplace' ? 1000 * m.scale : 0;
   const gMax = (count * clip + noise) / divisor;
   if (!(lr * gMax * MAX_ABS_Z < FLOAT32_MAX))
     throw bad(
@@ -134,7 +162,14 @@ function ceilSteps(x: number): number {
 export function makePlan(o: TrainOptions): TrainPlan {
   const N = o.train.examples.length;
   if (N === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
-  positive(o.epsilon, 'epsilon');
+  // epsilon ∞: the non-private baseline (no noise; no clipping unless a clip is given)
+  const nonPrivate = o.epsilon === Infinity;
+  if (!nonPrivate) positive(o.epsilon, 'epsilon');
+  if (nonPrivate) {
+    if (o.mechanism !== undefined) throw bad('mechanism', `has no noise to add: epsilon is ∞ (a non-private run); drop it`);
+    if (o.noiseMultiplier !== undefined || o.laplaceScale !== undefined)
+      throw bad('epsilon', 'is ∞ (a non-private run without noise): drop noiseMultiplier / laplaceScale');
+  }
   if (!(o.delta > 0 && o.delta < 1)) throw bad('delta', `must be in (0, 1) (got ${o.delta})`);
   const fixedRate = o.sampleRate !== undefined;
   if (fixedRate) {
@@ -166,8 +201,8 @@ export function makePlan(o: TrainOptions): TrainPlan {
     throw bad('warmupSteps', `must be a non-negative integer (got ${o.warmupSteps})`);
   const schedule = o.schedule ?? DEFAULTS.schedule;
   if (!['constant', 'linear', 'cosine'].includes(schedule)) throw bad('schedule', `must be constant, linear or cosine (got '${schedule}')`);
-  const mechanism = o.mechanism ?? DEFAULTS.mechanism;
-  if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw bad('mechanism', `must be gaussian or laplace (got '${mechanism}')`);
+  const mechanism = nonPrivate ? 'none' : (o.mechanism ?? DEFAULTS.mechanism);
+  if (!nonPrivate && mechanism !== 'gaussian' && mechanism !== 'laplace') throw bad('mechanism', `must be gaussian or laplace (got '${mechanism}')`);
   // 'prv' is what Opacus calls its privacy-random-variable accountant: the same PLD composition
   const given = o.accountant ?? DEFAULTS.accountant;
   const accountant = given === 'prv' ? 'pld' : given;
@@ -187,28 +222,37 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (steps === undefined) throw bad('steps', 'or epochs must be given');
   const warmupSteps = o.warmupSteps ?? 0;
   if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);
-  const clip = o.clip ?? DEFAULTS.clip;
+  const clip = o.clip ?? (nonPrivate ? NO_CLIP : DEFAULTS.clip);
   const budget = { epsilon: o.epsilon, delta: o.delta };
   // the noise is calibrated to the sum's sensitivity (2C when constant-time steps may cut a batch)
   const sensitivity = releaseSensitivity({ clip, constantTime, datasetSize: fixedRate ? undefined : N });
-  const noise = planNoise({
-    budget,
-    mechanism,
-    sampleRate,
-    steps,
-    clip: sensitivity,
-    accountant,
-    noiseMultiplier: o.noiseMultiplier,
-    laplaceScale: o.laplaceScale,
-  });
-  checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, sensitivity, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
+  const noise =
+    mechanism === 'none'
+      ? { mechanism: { kind: 'none' as const, sampleRate }, epsilon: Infinity, calibrated: false }
+      : planNoise({
+          budget,
+          mechanism,
+          sampleRate,
+          steps,
+          clip: sensitivity,
+          accountant,
+          noiseMultiplier: o.noiseMultiplier,
+          laplaceScale: o.laplaceScale,
+        });
+  // an unclipped baseline has no bound on ĝ to check (a non-finite update fails the step instead)
+  if (clip !== NO_CLIP)
+    checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, sensitivity, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
   return {
     ...(fixedRate ? {} : { datasetSize: N }),
     expectedBatch: o.batchSize,
     sampleRate,
     steps,
     mechanism,
-    ...(noise.mechanism.kind === 'gaussian' ? { noiseMultiplier: noise.mechanism.noiseMultiplier } : { laplaceScale: noise.mechanism.scale }),
+    ...(noise.mechanism.kind === 'gaussian'
+      ? { noiseMultiplier: noise.mechanism.noiseMultiplier }
+      : noise.mechanism.kind === 'laplace'
+        ? { laplaceScale: noise.mechanism.scale }
+        : {}),
     clip,
     directions: o.directions ?? DEFAULTS.directions,
     zoEps: o.zoEps ?? DEFAULTS.zoEps,
@@ -226,6 +270,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
 
 /** The release every step of `plan` makes, as the accountants and the ledger see it. */
 export function planRelease(p: TrainPlan): Release {
+  if (p.mechanism === 'none') return { kind: 'none', sampleRate: p.sampleRate };
   return p.mechanism === 'gaussian'
     ? { kind: 'gaussian', sampleRate: p.sampleRate, noiseMultiplier: p.noiseMultiplier! }
     : { kind: 'laplace', sampleRate: p.sampleRate, clip: releaseSensitivity(p), scale: p.laplaceScale! };

@@ -9,16 +9,16 @@
 // (fsync) → trajectory append (fsync) → update (ARCHITECTURE §3), so the ledgers hold
 // every release that reached the disk, and at most one more.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import { createJsonExclusive } from '../io/json-file.js';
 import type { Model } from '../model/types.js';
 import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
-import type { TrainPlan } from './options.js';
+import { type TrainPlan, ledgerBudget, notPrivateReason } from './options.js';
 import { checkLedgerAgainstPlan } from './run-integrity.js';
-import { LEDGER_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, readRunJson } from './run-record.js';
+import { LEDGER_FILE, NOT_PRIVATE_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, readRunJson } from './run-record.js';
 import { type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
 /** Plan fields computed from others (sampleRate = batch / N) or by the accountant: not compared on resume. */
@@ -98,7 +98,9 @@ export class RunDirectory implements RunHandles {
     try {
       const full: RunRecord = { format: RUN_FORMAT, createdAt: new Date().toISOString(), runId: randomUUID(), ...record };
       if (!createJsonExclusive(join(abs, RUN_FILE), full)) throw exists();
-      const ledger = await PrivacyLedger.open(join(abs, LEDGER_FILE), { budget: record.plan.budget, accountant: record.plan.accountant, create: true });
+      // a run without privacy says so in its directory, not only inside run.json
+      if (!full.private) writeFileSync(join(abs, NOT_PRIVATE_FILE), `NOT PRIVATE: ${notPrivateReason(full.plan)}\n`);
+      const ledger = await PrivacyLedger.open(join(abs, LEDGER_FILE), { budget: ledgerBudget(record.plan), accountant: record.plan.accountant, create: true });
       return new RunDirectory(abs, full.runId!, ledger, dataset, new TrajectoryWriter(abs), 0);
     } catch (e) {
       await dataset?.close();
@@ -154,7 +156,9 @@ export class RunDirectory implements RunHandles {
     }
     // the torn tail of a crash inside the ledger write is cut (and a missing ledger created) only once
     // every check below has passed
-    let ledger = hasLedger ? await PrivacyLedger.open(ledgerPath, { budget: plan.budget, accountant: plan.accountant, repairTornTail: 'defer' }) : undefined;
+    let ledger = hasLedger
+      ? await PrivacyLedger.open(ledgerPath, { budget: ledgerBudget(plan), accountant: plan.accountant, repairTornTail: 'defer' })
+      : undefined;
     let dataset: DatasetLedger | undefined;
     try {
       if (ledger) checkLedgerAgainstPlan(ledger, plan, runFile);
@@ -165,7 +169,7 @@ export class RunDirectory implements RunHandles {
       // every check passed: now the repairs, each a change that only ever adds to what is counted
       if (!ledger) {
         warn(`the run stopped before its privacy ledger was created (nothing was released); creating ${ledgerPath}`);
-        ledger = await PrivacyLedger.open(ledgerPath, { budget: plan.budget, accountant: plan.accountant, create: true });
+        ledger = await PrivacyLedger.open(ledgerPath, { budget: ledgerBudget(plan), accountant: plan.accountant, create: true });
       }
       if (ledger.tornTail) {
         // a crash inside the ledger write: that step's values were never written to the trajectory

@@ -6,7 +6,7 @@
 // dataset ledger's to catch: dataset-ledger.ts.)
 import type { LedgerEntry, PrivacyLedger } from '../privacy/index.js';
 import { PrivacyError } from '../privacy/index.js';
-import { type TrainPlan, planRelease, stepRelease } from './options.js';
+import { type TrainPlan, ledgerBudget, planRelease, stepRelease } from './options.js';
 
 function mismatch(ledger: PrivacyLedger, runFile: string, what: string): PrivacyError {
   return new PrivacyError('ERR_LEDGER_MISMATCH', `privacy ledger ${ledger.path}: ${what}, not what ${runFile} planned`);
@@ -27,7 +27,9 @@ function plannedFields(plan: TrainPlan): [keyof LedgerEntry, unknown][] {
 
 export function checkLedgerAgainstPlan(ledger: PrivacyLedger, plan: TrainPlan, runFile: string): void {
   const h = ledger.header;
-  if (h.budget === null || h.budget.epsilon !== plan.budget.epsilon || h.budget.delta !== plan.budget.delta) {
+  const expected = ledgerBudget(plan);
+  const same = expected === undefined ? h.budget === null : h.budget !== null && h.budget.epsilon === expected.epsilon && h.budget.delta === expected.delta;
+  if (!same) {
     throw mismatch(ledger, runFile, `its header budget is ${h.budget ? `ε ${h.budget.epsilon}, δ ${h.budget.delta}` : 'none'}`);
   }
   if (h.accountant !== plan.accountant) throw mismatch(ledger, runFile, `its header accountant is ${h.accountant}`);

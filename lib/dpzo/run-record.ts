@@ -5,12 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
+import { infinityReviver } from '../io/json-infinity.js';
 import type { TrainPlan } from './options.js';
 import type { StepForm } from './update.js';
 
 export const RUN_FILE = 'run.json';
 export const TRAJECTORY_FILE = 'trajectory.jsonl';
 export const LEDGER_FILE = 'ledger.jsonl';
+/** Present in the run directory of a run with no privacy claim (epsilon ∞, or test hooks), with the reason. */
+export const NOT_PRIVATE_FILE = 'NOT_PRIVATE';
 /**
  * dpzo-run/2: the exact step (forwards at virtual points, θ written only by the update, F16/BF16 rounded
  * stochastically). dpzo-run/1: runs made before it, whose steps walked θ in place; they still replay.
@@ -34,7 +37,7 @@ export interface RunRecord {
 export function readRunJson<T = RunRecord>(runDir: string): T {
   const path = join(runDir, RUN_FILE);
   if (!existsSync(path)) throw new DpzoError('ERR_RUN_MISSING', `${runDir} is not a dpzo run directory (no ${RUN_FILE})`);
-  const v = JSON.parse(readFileSync(path, 'utf8')) as { format?: string };
+  const v = JSON.parse(readFileSync(path, 'utf8'), infinityReviver) as { format?: string };
   if (v.format !== RUN_FORMAT && v.format !== LEGACY_WALK_FORMAT)
     throw new DpzoError('ERR_RUN_CORRUPT', `${path}: format '${v.format}' is neither ${RUN_FORMAT} nor ${LEGACY_WALK_FORMAT}`);
   return v as T;

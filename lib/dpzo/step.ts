@@ -14,7 +14,7 @@ import { cutBatch } from './constant-time.js';
 import { estimateScalars } from './estimator.js';
 import type { TrainerTestHooks } from './hooks.js';
 import { releaseNoise } from './noise.js';
-import { type TrainPlan, releaseDivisor, stepRelease } from './options.js';
+import { type TrainPlan, clipNorm, releaseDivisor, stepRelease } from './options.js';
 import type { BudgetOwner, RunHandles } from './run-directory.js';
 import { type Schedule, learningRate } from './schedule.js';
 import { seedsToStrings } from './trajectory.js';
@@ -83,7 +83,7 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
     plan.zoEps,
     { candidates: ctx.train.candidates, maxBatchTokens: ctx.maxBatchTokens, constantTime: plan.constantTime },
   );
-  const c = clipScalars(est.g, n, plan.clip, plan.mechanism === 'gaussian' ? 'l2' : 'l1');
+  const c = clipScalars(est.g, n, plan.clip, clipNorm(plan));
   const xi = hooks?.noise?.(t, n) ?? releaseNoise(n, plan);
   // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / B with B = q·N, or the public B of a fixed sampling rate: a
   // public divisor keeps the sensitivity at C/B

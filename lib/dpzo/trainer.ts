@@ -16,7 +16,7 @@ import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../pri
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
 import { claimModel, recordRelease } from './model-history.js';
-import { type TrainOptions, type TrainPlan, makePlan, planRelease } from './options.js';
+import { type TrainOptions, type TrainPlan, isNonPrivate, ledgerBudget, makePlan, planRelease } from './options.js';
 import { replayTrajectory } from './replay.js';
 import { type PrivateTotals, type StopReason, type TrainReport, buildReport } from './report.js';
 import { RunDirectory, type RunHandles, memoryRun } from './run-directory.js';
@@ -139,7 +139,7 @@ export class DPZOTrainer {
     const model = this.model;
     const dataset = this.datasetOf(plan);
     if (!o.runDir) {
-      this.memory ??= PrivacyLedger.inMemory({ budget: plan.budget, accountant: plan.accountant });
+      this.memory ??= PrivacyLedger.inMemory({ budget: ledgerBudget(plan), accountant: plan.accountant });
       const ledger = dataset ? await dataset.open() : undefined;
       try {
         await evalFirst();
@@ -193,9 +193,10 @@ export class DPZOTrainer {
     const model = this.model;
     const plan = this.plan();
     const hooks = testHooksOf(this);
-    const isPrivate = hooks === undefined;
+    const isPrivate = hooks === undefined && !isNonPrivate(plan);
     const { list: warnings, warn } = this.warnings(cb);
-    if (!isPrivate) warn('test hooks are installed: seeds, noise or batches are injected and this run is NOT private');
+    if (hooks !== undefined) warn('test hooks are installed: seeds, noise or batches are injected and this run is NOT private');
+    if (isNonPrivate(plan)) warn('NOT PRIVATE: epsilon is ∞, so no noise is added; use this run only to measure what privacy costs');
     if (o.eval && (o.eval === o.train || (o.eval.source !== '' && o.train.source !== '' && resolve(o.eval.source) === resolve(o.train.source)))) {
       // --eval-public cannot make the private training file public
       warn(

@@ -3,13 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from 'node:fs';
 
+import { infinityReplacer } from './json-infinity.js';
 import { appendLineSync } from './write-all.js';
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    appendLineSync(fd, JSON.stringify(value, null, 2) + '\n', tmp);
+    appendLineSync(fd, JSON.stringify(value, infinityReplacer, 2) + '\n', tmp);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -27,7 +28,7 @@ export function createJsonExclusive(path: string, value: unknown): boolean {
   const fd = openSync(tmp, 'wx');
   try {
     try {
-      appendLineSync(fd, JSON.stringify(value, null, 2) + '\n', tmp);
+      appendLineSync(fd, JSON.stringify(value, infinityReplacer, 2) + '\n', tmp);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -2,10 +2,9 @@
 // the analysis they call is pure (rdp.ts, rdp-laplace.ts, pld.ts), as in Opacus and dp_accounting.
 
 import { argumentError, checkDelta, checkEpsilon, checkSteps, PrivacyError } from './errors.js';
-import { checkMechanism, mechanismKey, pushHistory, type HistoryEntry, type Mechanism } from './mechanism.js';
+import { checkMechanism, mechanismKey, pushHistory, stepRdpAt, type HistoryEntry, type Mechanism } from './mechanism.js';
 import { DP_ACCOUNTING_ORDERS } from './orders.js';
-import { deltaFromRdp, epsilonFromRdp, rdpSubsampledGaussian, type RdpConversion } from './rdp.js';
-import { rdpSubsampledLaplace } from './rdp-laplace.js';
+import { deltaFromRdp, epsilonFromRdp, type RdpConversion } from './rdp.js';
 import { checkOrders } from './errors.js';
 import { pureEpsilon } from './pure.js';
 import { composeHistory, pldDelta, pldEpsilon, resolvePldOptions, type ComposedPld, type PldOptions, type ResolvedPldOptions } from './pld.js';
@@ -82,10 +81,7 @@ export class RdpAccountant extends AccountantBase {
     if (!r) {
       r = new Float64Array(this.orders.length);
       for (let k = 0; k < this.orders.length; k++) {
-        r[k] =
-          m.kind === 'gaussian'
-            ? rdpSubsampledGaussian(m.sampleRate, m.noiseMultiplier, this.orders[k])
-            : rdpSubsampledLaplace(m.sampleRate, m.clip / m.scale, this.orders[k]);
+        r[k] = stepRdpAt(m, this.orders[k]);
       }
       this.perStep.set(key, r);
     }
@@ -151,9 +147,15 @@ export class PldAccountant extends AccountantBase {
     this.composed = null;
   }
 
+  /** True when a release without noise is in the history: ε = ∞, δ(ε) = 1, and no PLD to compose. */
+  private get noiseless(): boolean {
+    return this._history.some((h) => h.mechanism.kind === 'none');
+  }
+
   /** The composed PLD of the history (cached until the next step). */
   pld(): ComposedPld {
     if (this._history.length === 0) throw new PrivacyError('ERR_ARGUMENT', 'the history is empty: nothing has been released');
+    if (this.noiseless) throw new PrivacyError('ERR_ARGUMENT', 'the history holds a release without noise: it has no privacy loss distribution (ε = ∞)');
     if (!this.composed) this.composed = composeHistory(this._history, this.options);
     return this.composed;
   }
@@ -161,6 +163,7 @@ export class PldAccountant extends AccountantBase {
   getEpsilon(delta: number): EpsilonResult & { interval?: number } {
     checkDelta(delta);
     if (this._history.length === 0) return { epsilon: 0 };
+    if (this.noiseless) return { epsilon: Infinity };
     const c = this.pld();
     // a Laplace-only history also has a pure ε (basic composition); both bounds hold, so the smaller is reported
     return { epsilon: Math.min(pldEpsilon(c, delta), pureEpsilon(this._history)), interval: c.interval };
@@ -169,6 +172,7 @@ export class PldAccountant extends AccountantBase {
   getDelta(epsilon: number): DeltaResult {
     checkEpsilon(epsilon);
     if (this._history.length === 0) return { delta: 0 };
+    if (this.noiseless) return { delta: 1 };
     if (epsilon >= pureEpsilon(this._history)) return { delta: 0 };
     return { delta: pldDelta(this.pld(), epsilon) };
   }

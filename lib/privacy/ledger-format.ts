@@ -20,7 +20,8 @@ export interface Budget {
 export interface ReleaseInput {
   /** Training step (default: the number of releases so far). */
   step?: number;
-  mechanism: 'gaussian' | 'laplace';
+  /** 'none': a release without noise (a non-private baseline run): ε = ∞ from it on. */
+  mechanism: 'gaussian' | 'laplace' | 'none';
   sampleRate: number;
   noiseMultiplier?: number;
   laplaceScale?: number;
@@ -42,7 +43,7 @@ export type Release = Omit<LedgerEntry, 'prevHash' | 'hash'>;
 
 export interface LedgerEntry {
   step: number;
-  mechanism: 'gaussian' | 'laplace';
+  mechanism: 'gaussian' | 'laplace' | 'none';
   sampleRate: number;
   noiseMultiplier?: number;
   laplaceScale?: number;
@@ -113,7 +114,12 @@ export function checkRelease(r: ReleaseInput, defaultStep: number): Release {
     if (r.noiseMultiplier !== undefined) throw argumentError('release.noiseMultiplier', r.noiseMultiplier, 'absent for a Laplace release');
     return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions, ...origin };
   }
-  throw argumentError('release.mechanism', r.mechanism, "'gaussian' or 'laplace'");
+  if (r.mechanism === 'none') {
+    if (r.noiseMultiplier !== undefined || r.laplaceScale !== undefined)
+      throw argumentError('release.mechanism', r.mechanism, 'a noisy mechanism when noise parameters are given');
+    return { step, mechanism: 'none', sampleRate, clip, directions, ...origin };
+  }
+  throw argumentError('release.mechanism', r.mechanism, "'gaussian', 'laplace' or 'none'");
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -128,6 +134,7 @@ function checkOrigin(o: unknown): ReleaseOrigin {
 
 /** The accountant's view of a release (the noise multiplier is already relative to C; Laplace uses C and b). */
 export function releaseMechanism(e: Pick<LedgerEntry, 'mechanism' | 'sampleRate' | 'noiseMultiplier' | 'laplaceScale' | 'clip'>): Mechanism {
+  if (e.mechanism === 'none') return { kind: 'none', sampleRate: e.sampleRate };
   return e.mechanism === 'gaussian'
     ? { kind: 'gaussian', sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier as number }
     : { kind: 'laplace', sampleRate: e.sampleRate, clip: e.clip, scale: e.laplaceScale as number };
@@ -135,6 +142,7 @@ export function releaseMechanism(e: Pick<LedgerEntry, 'mechanism' | 'sampleRate'
 
 /** The ledger line of step `step` releasing `m` (the inverse of releaseMechanism; C is recorded for both kinds). */
 export function releaseOf(m: Mechanism, r: { step: number; clip: number; directions: number }): ReleaseInput {
+  if (m.kind === 'none') return { step: r.step, mechanism: 'none', sampleRate: m.sampleRate, clip: r.clip, directions: r.directions };
   return m.kind === 'gaussian'
     ? { step: r.step, mechanism: 'gaussian', sampleRate: m.sampleRate, noiseMultiplier: m.noiseMultiplier, clip: r.clip, directions: r.directions }
     : { step: r.step, mechanism: 'laplace', sampleRate: m.sampleRate, laplaceScale: m.scale, clip: r.clip, directions: r.directions };

@@ -3,6 +3,8 @@
 // Laplace on R^n with L1 sensitivity C (scale b per coordinate) have the privacy of their one-dimensional versions.
 
 import { argumentError, checkPositive, checkSampleRate } from './errors.js';
+import { rdpSubsampledGaussian } from './rdp.js';
+import { rdpSubsampledLaplace } from './rdp-laplace.js';
 import { log1pQExpm1 } from './special.js';
 
 export interface GaussianMechanism {
@@ -21,7 +23,16 @@ export interface LaplaceMechanism {
   scale: number;
 }
 
-export type Mechanism = GaussianMechanism | LaplaceMechanism;
+/**
+ * No noise: the exact clipped (or unclipped) sum is released. What a non-private baseline run
+ * (`--epsilon inf`) records, so its ledgers say what happened: ε = ∞ under every accountant.
+ */
+export interface NoNoiseMechanism {
+  kind: 'none';
+  sampleRate: number;
+}
+
+export type Mechanism = GaussianMechanism | LaplaceMechanism | NoNoiseMechanism;
 
 /** Validates a mechanism and returns a normalised copy (only its own fields). */
 export function checkMechanism(m: unknown): Mechanism {
@@ -40,11 +51,19 @@ export function checkMechanism(m: unknown): Mechanism {
     if (!Number.isFinite(clip / scale)) throw argumentError('scale', scale, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
     return { kind: 'laplace', sampleRate: checkSampleRate(o.sampleRate), clip, scale };
   }
-  throw argumentError('mechanism.kind', o.kind, "'gaussian' or 'laplace'");
+  if (o.kind === 'none') return { kind: 'none', sampleRate: checkSampleRate(o.sampleRate) };
+  throw argumentError('mechanism.kind', o.kind, "'gaussian', 'laplace' or 'none'");
 }
 
 export function mechanismKey(m: Mechanism): string {
+  if (m.kind === 'none') return `n:${m.sampleRate}`;
   return m.kind === 'gaussian' ? `g:${m.sampleRate}:${m.noiseMultiplier}` : `l:${m.sampleRate}:${m.clip}:${m.scale}`;
+}
+
+/** The RDP of one release at order α (Infinity without noise): the one per-step RDP the accountants and trackers use. */
+export function stepRdpAt(m: Mechanism, order: number): number {
+  if (m.kind === 'none') return Infinity;
+  return m.kind === 'gaussian' ? rdpSubsampledGaussian(m.sampleRate, m.noiseMultiplier, order) : rdpSubsampledLaplace(m.sampleRate, m.clip / m.scale, order);
 }
 
 /** Pure per-step ε of a Laplace release: ε0 = C/b amplified by Poisson sampling, log(1 + q(e^{ε0} − 1)) (Balle et al. 2018, Thm. 8). */

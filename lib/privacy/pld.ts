@@ -41,6 +41,7 @@ export function resolvePldOptions(o: PldOptions = {}): ResolvedPldOptions {
 
 /** The dominating pair(s) of one release: [remove, add] for q < 1; one pair (both directions alike) for q = 1. */
 export function mechanismPairs(m: Mechanism): { remove: LossPair; add: LossPair | null } {
+  if (m.kind === 'none') throw new PrivacyError('ERR_ARGUMENT', 'a release without noise has no privacy loss distribution (ε = ∞)');
   const pair = (adj: Adjacency): LossPair =>
     m.kind === 'gaussian' ? gaussianPair(m.sampleRate, 1 / m.noiseMultiplier, adj) : laplacePair(m.sampleRate, m.clip / m.scale, adj);
   return { remove: pair('remove'), add: m.sampleRate === 1 ? null : pair('add') };

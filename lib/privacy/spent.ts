@@ -2,11 +2,10 @@
 // a plan's T identical steps) under each accountant: PLD (tight, the default), RDP, and pure ε when every
 // release is Laplace. The one place ε of a history is computed outside the accountants themselves.
 import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.js';
-import type { HistoryEntry, Mechanism } from './mechanism.js';
+import { type HistoryEntry, type Mechanism, stepRdpAt } from './mechanism.js';
 import { DP_ACCOUNTING_ORDERS } from './orders.js';
 import { pureEpsilon } from './pure.js';
-import { epsilonFromRdp, rdpSubsampledGaussian } from './rdp.js';
-import { rdpSubsampledLaplace } from './rdp-laplace.js';
+import { epsilonFromRdp } from './rdp.js';
 
 /** What PrivacyLedger.spent reports: ε by the ledger's accountant, with both accountants' values. */
 export interface SpentResult {
@@ -61,9 +60,7 @@ export function epsilonOfSteps(m: Mechanism, steps: number, delta: number, accou
 /** ε by RDP after t identical releases: the per-order RDP of one step is computed once, then scaled by t. */
 export function rdpTracker(m: Mechanism, delta: number): (steps: number) => number {
   const orders = DP_ACCOUNTING_ORDERS;
-  const one = Float64Array.from(orders, (a) =>
-    m.kind === 'gaussian' ? rdpSubsampledGaussian(m.sampleRate, m.noiseMultiplier, a) : rdpSubsampledLaplace(m.sampleRate, m.clip / m.scale, a),
-  );
+  const one = Float64Array.from(orders, (a) => stepRdpAt(m, a));
   return (steps) =>
     steps === 0
       ? 0

@@ -12,7 +12,8 @@ import {
   type AccountResult,
   type AccountantChoice,
   DatasetLedger,
-  type Mechanism,
+  type GaussianMechanism,
+  type LaplaceMechanism,
   PrivacyLedger,
   accountHistory,
   datasetLedgerFile,
@@ -55,7 +56,7 @@ function parseAccountant(v: string): AccountantChoice {
   return v;
 }
 
-function mechanismFromFlags(o: AccountOptions): Mechanism {
+function mechanismFromFlags(o: AccountOptions): GaussianMechanism | LaplaceMechanism {
   const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
   if (o.mechanism === 'gaussian') {
     if (o.laplaceScale !== undefined) throw argumentError('--laplace-scale', o.laplaceScale, 'absent for --mechanism gaussian (use --noise-multiplier)');
@@ -79,7 +80,14 @@ function fmt(x: number): string {
 
 function printResults(results: AccountResult[], rows: [string, string][]): void {
   for (const r of results) {
-    const extra = r.accountant === 'rdp' ? ` (order ${r.order})` : r.accountant === 'pld' ? ` (interval ${r.interval})` : ' (basic composition)';
+    // ε = ∞ (a release without noise) has no order or discretisation to name
+    const extra = !Number.isFinite(r.epsilon)
+      ? ' (a release without noise: NOT PRIVATE)'
+      : r.accountant === 'rdp'
+        ? ` (order ${r.order})`
+        : r.accountant === 'pld'
+          ? ` (interval ${r.interval})`
+          : ' (basic composition)';
     rows.push([`epsilon ${r.accountant}`, fmt(r.epsilon) + extra]);
   }
   printTable(rows);

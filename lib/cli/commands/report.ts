@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
 import { LEDGER_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
+import { infinityReplacer } from '../../io/json-infinity.js';
 import { PrivacyLedger } from '../../privacy/index.js';
 import { printTable, reportRows } from '../format.js';
 
@@ -25,7 +26,7 @@ export function register(program: Command): void {
       const m = readRunMetrics(metricsFile);
       const curves = writeCurves(runDir, run.plan, metricsFile);
       if (m.report) {
-        if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }) + '\n');
+        if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
         else printTable([...reportRows(m.report), ['curves', curves]]);
         return;
       }
@@ -44,7 +45,7 @@ export function register(program: Command): void {
           private: run.private,
           curves,
         };
-        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        if (opts.json) process.stdout.write(JSON.stringify(summary, infinityReplacer) + '\n');
         else
           printTable([
             [

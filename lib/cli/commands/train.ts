@@ -7,11 +7,13 @@ import { dirname, join } from 'node:path';
 import type { RunConfig } from '../../dpzo/config.js';
 import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
 import type { TrainReport } from '../../dpzo/index.js';
+import { isNonPrivate } from '../../dpzo/options.js';
 import { DpzoError } from '../../errors.js';
 import { evalText, planRows, printTable, reportRows } from '../format.js';
 import { addRunOptions, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
 import { writeCurves } from '../../dpzo/curves.js';
+import { infinityReplacer } from '../../io/json-infinity.js';
 
 export function register(program: Command): void {
   const cmd = program.command('train').description('fine-tune a model with DP-ZO to an (ε, δ) budget');
@@ -59,7 +61,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
   try {
     const plan = trainer.plan();
     if (flags.dryRun) {
-      if (flags.json) process.stdout.write(JSON.stringify({ dryRun: true, plan, numTrainable: model.numTrainable }) + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify({ dryRun: true, plan, numTrainable: model.numTrainable }, infinityReplacer) + '\n');
       else printTable(planRows(plan, model.numTrainable));
       return;
     }
@@ -68,11 +70,14 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
       if (!metricsFile) return;
       if (!existsSync(dirname(metricsFile))) mkdirSync(dirname(metricsFile), { recursive: true });
       // no time: per-step times would reveal the size of each private batch (issue 11.1)
-      appendFileSync(metricsFile, JSON.stringify(obj) + '\n');
+      appendFileSync(metricsFile, JSON.stringify(obj, infinityReplacer) + '\n');
     };
     const diagnostics = config.privateDiagnostics === true;
     // the bar's loss: the private batch loss only on request, else the latest held-out evaluation
-    const progress = createProgress(plan.steps, { lossLabel: diagnostics ? 'batch loss (private)' : 'held-out loss' });
+    const progress = createProgress(plan.steps, {
+      lossLabel: diagnostics ? 'batch loss (private)' : 'held-out loss',
+      label: isNonPrivate(plan) ? 'train NOT PRIVATE' : 'train',
+    });
     if (diagnostics) progress.note('warning: --private-diagnostics prints statistics of the private data; they are outside the privacy guarantee');
     let heldOutLoss = Number.NaN;
     // Ctrl-C / SIGTERM: finish the step, print the report, then exit 128 + signal (130 / 143), so that
@@ -122,7 +127,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     metrics({ type: 'report', ...report });
     // the run's chart beside its files: held-out metric, released ĝ and ε against the step
     const curves = config.out && metricsFile ? writeCurves(config.out, report.plan, metricsFile) : undefined;
-    if (flags.json) process.stdout.write(JSON.stringify(curves ? { ...report, curves } : report) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify(curves ? { ...report, curves } : report, infinityReplacer) + '\n');
     else printTable([...reportRows(report), ...(curves ? ([['curves', curves]] as [string, string][]) : [])]);
     if (interrupted) process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
   } finally {
