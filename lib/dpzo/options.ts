@@ -18,30 +18,31 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * Everything a training run is configured by: the data, the privacy budget, the mechanism and the DP-ZO hyperparameters. Passed to {@link DPZOTrainer};
  * {@link makePlan} validates it and calibrates the noise before any release. {@link prepareRun} builds it from a {@link RunConfig}.
  *
- * Fields shared with the run configuration (one table, `RUN_FIELDS` in lib/dpzo/config.ts, also gives the CLI flags). Defaults are applied by {@link
- * makePlan}:
- * - `epsilon` (required): the privacy budget ε (> 0) the run may spend, as measured by `accountant`.
- * - `delta` (required): the privacy budget δ, in (0, 1); ε is reported at this δ.
- * - `accountant`: `'pld'` (default), `'prv'` (Opacus' name for the same PLD accounting) or `'rdp'`; calibrates σ (or b) and enforces the budget.
- * - `mechanism`: `'gaussian'` (default) or `'laplace'` noise on the released sum.
- * - `noiseMultiplier`: explicit Gaussian σ (a multiple of the sensitivity) instead of calibration; must fit the budget.
- * - `laplaceScale`: explicit Laplace scale b of the noise on the clipped sum (the privacy depends on b/C) instead of calibration; must fit the budget.
- * - `sampleRate`: Poisson sampling rate q in (0, 1] fixed a priori; the dataset size N is then never used in a release nor recorded (add/remove DP), and `batchSize` is the public divisor. Default: q = batchSize / N (N treated as public).
- * - `steps`: number of DP-ZO steps (releases). Exclusive with `epochs`; one of them is required.
- * - `epochs`: steps = ceil(epochs·N / batchSize); not allowed with `sampleRate` (it would publish N).
- * - `lr`: peak learning rate η (default 1e-6; ≥ 0).
- * - `schedule`: learning-rate schedule `'constant'` (default), `'linear'` or `'cosine'` (both decay from `lr` towards 0 at `steps`, after warmup).
- * - `warmupSteps`: linear warmup from 0 over this many steps (default 0; at most `steps`).
- * - `zoEps`: perturbation scale ε_zo of the two-point estimate (default 1e-3).
- * - `clip`: per-example clipping threshold C on the vector of an example's directional derivatives (L2 norm for Gaussian, L1 for Laplace; default 1); the sensitivity of the released sum is C (2C with cutting constant-time steps).
- * - `directions`: random directions z per step (default 1); each adds one released scalar ĝ.
- * - `weightDecay`: decoupled weight decay λ, θ ← (1 − ηλ)θ on weight matrices only, never biases or norms (default 0; ηλ must stay below 1).
- * - `evalEvery`: evaluate `eval` every k steps (default 0: before and after the run only).
- * - `evalPublic`: declare the evaluation set public (default false: a warning says its metrics are outside the guarantee).
- * - `privateDiagnostics`: also report statistics of the private batches (loss, batch size, clipping), NOT covered by the guarantee (default false).
- * - `datasetBudget`: an ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it.
- * - `maxBatchTokens`: most tokens per native forward call (default 16384); bounds memory, not the result.
- * - `constantTimeSteps`: every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md).
+ * The fields shared with the run configuration (one table, `RUN_FIELDS` in lib/dpzo/config.ts, which also gives the CLI flags and
+ * their help) are documented below; their defaults are applied by {@link makePlan}, not by the constructor.
+ *
+ * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required.
+ * @property delta The privacy budget δ, in (0, 1); ε is reported at this δ. Required.
+ * @property accountant `'pld'` (default), `'prv'` (Opacus' name for the same PLD accounting) or `'rdp'`; calibrates σ (or b) and enforces the budget.
+ * @property mechanism `'gaussian'` (default) or `'laplace'` noise on the released sum.
+ * @property noiseMultiplier Explicit Gaussian σ (a multiple of the sensitivity) instead of calibration; must fit the budget.
+ * @property laplaceScale Explicit Laplace scale b of the noise on the clipped sum (the privacy depends on b/C) instead of calibration; must fit the budget.
+ * @property sampleRate Poisson sampling rate q in (0, 1] fixed a priori; the dataset size N is then never used in a release nor recorded (add/remove DP), and `batchSize` is the public divisor. Default: q = batchSize / N (N treated as public).
+ * @property steps Number of DP-ZO steps (releases). Exclusive with `epochs`; one of them is required.
+ * @property epochs Steps = ceil(epochs·N / batchSize); not allowed with `sampleRate` (it would publish N).
+ * @property lr Peak learning rate η (default 1e-6; ≥ 0).
+ * @property schedule Learning-rate schedule `'constant'` (default), `'linear'` or `'cosine'` (both decay from `lr` towards 0 at `steps`, after warmup).
+ * @property warmupSteps Linear warmup from 0 over this many steps (default 0; at most `steps`).
+ * @property zoEps Perturbation scale ε_zo of the two-point estimate (default 1e-3).
+ * @property clip Per-example clipping threshold C on the vector of an example's directional derivatives (L2 norm for Gaussian, L1 for Laplace; default 1); the sensitivity of the released sum is C (2C with cutting constant-time steps).
+ * @property directions Random directions z per step (default 1); each adds one released scalar ĝ.
+ * @property weightDecay Decoupled weight decay λ, θ ← (1 − ηλ)θ on weight matrices only, never biases or norms (default 0; ηλ must stay below 1).
+ * @property evalEvery Evaluate `eval` every k steps (default 0: before and after the run only).
+ * @property evalPublic Declare the evaluation set public (default false: a warning says its metrics are outside the guarantee).
+ * @property privateDiagnostics Also report statistics of the private batches (loss, batch size, clipping), NOT covered by the guarantee (default false).
+ * @property datasetBudget An ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it.
+ * @property maxBatchTokens Most tokens per native forward call (default 16384); bounds memory, not the result.
+ * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md).
  *
  * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or a
  * missing/conflicting field, `ERR_DATA_EMPTY` for an empty training set, and a {@link PrivacyError} (`ERR_BUDGET_IMPOSSIBLE`, `ERR_BUDGET_EXCEEDED`) when no

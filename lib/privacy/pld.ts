@@ -48,6 +48,7 @@ export function mechanismPairs(m: Mechanism): { remove: LossPair; add: LossPair 
   return { remove: pair('remove'), add: m.sampleRate === 1 ? null : pair('add') };
 }
 
+/** The composed privacy loss distributions of a history of releases (both adjacency directions), from which ε(δ) and δ(ε) are read. */
 export interface ComposedPld {
   /** Composed remove-direction PLD (and add-direction when any step has q < 1). */
   remove: DiscretePld;
