@@ -95,6 +95,8 @@ export class DpzoError extends Error {
   /** The stable code (e.g. `ERR_TRAIN_OPTION`, `ERR_BUDGET_EXCEEDED`). */
   readonly code: ErrorCode;
   /**
+   * An error with a stable code.
+   *
    * @param code The error code.
    * @param message What went wrong, in one line.
    * @param options `cause`: the underlying error.

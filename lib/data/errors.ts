@@ -9,6 +9,8 @@ export class DataError extends DpzoError {
   /** The data-layer code (`ERR_DATA_FORMAT`, `ERR_DATA_FIELD`, …). */
   declare readonly code: DataErrorCode;
   /**
+   * A data-layer error.
+   *
    * @param code The error code.
    * @param message One line naming the file, row or field and the reason.
    */

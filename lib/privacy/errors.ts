@@ -7,6 +7,8 @@ export class PrivacyError extends DpzoError {
   /** The privacy-layer code. */
   declare readonly code: PrivacyErrorCode;
   /**
+   * A privacy-layer error.
+   *
    * @param code The error code (`ERR_ARGUMENT` names the error a RangeError).
    * @param message One line naming the parameter or file and the reason.
    */
@@ -23,6 +25,8 @@ export class PrivacyBudgetExceededError extends PrivacyError {
   /** The (ε, δ) budget it would exceed. */
   readonly budget: { epsilon: number; delta: number };
   /**
+   * A refusal with code `ERR_BUDGET_EXCEEDED`.
+   *
    * @param message What was refused and why.
    * @param epsilon ε it would reach.
    * @param budget The budget.
