@@ -121,7 +121,7 @@ export interface LossOptions extends ForwardCallOptions {
   at?: SeedCoeff[];
 }
 
-/** A scaled direction: `coeff · z(seed)`, where z(seed) is the Gaussian direction over the trainable weights that `seed` generates (Philox). */
+/** A scaled direction: `coeff · z(seed)`, where z(seed) is the standard Gaussian direction over the trainable weights that `seed` generates (Philox4x32-10, Box–Muller). */
 export interface SeedCoeff {
   /** The direction's seed. */
   seed: Seed;
@@ -131,8 +131,8 @@ export interface SeedCoeff {
 
 /**
  * A loaded transformer language model (GPT-2, OPT or Llama family) with weights in native memory, as {@link loadModel} returns it. Native calls of one model
- * run one at a time, in call order, off the event loop; every error is a {@link DpzoError} with a code. Call {@link Model.dispose} when done (the weights are
- * not garbage-collected promptly).
+ * run one at a time, in call order, off the event loop; every error is a {@link DpzoError} with a code. Call {@link Model.dispose} when done: it frees the
+ * weights at once instead of whenever the garbage collector reclaims the object.
  */
 export interface Model {
   /** The directory the model was loaded from. */
@@ -197,7 +197,7 @@ export interface Model {
   perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
-  /** Greedy decoding: up to `maxNewTokens` tokens after the prompt, stopping after `opts.eosTokenId`. Returns the new token ids only. */
+  /** Greedy decoding: up to `maxNewTokens` tokens after the prompt, stopping at `opts.eosTokenId`. Returns the generated token ids (not the prompt). */
   generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;
   /** SHA-256 (hex) of all parameter bytes in canonical order. */
   weightsHash(): Promise<string>;

@@ -72,7 +72,7 @@ function checkOptions(options: LedgerOpenOptions): LedgerOpenOptions {
  * ```
  */
 export class PrivacyLedger {
-  /** The ledger file ('' or a label for a ledger in memory). */
+  /** The ledger file, or `(memory)` for a ledger in memory. */
   readonly path: string;
   /** The accountant that enforces the budget. */
   readonly accountantKind: AccountantKind;
