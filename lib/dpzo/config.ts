@@ -172,7 +172,7 @@ export const RunConfigSchema = z.object(shape()).strict();
 /**
  * One training run's configuration, as `dpzo train` flags, a `--config FILE` and run.json (for `--resume`) give it; validated by {@link parseRunConfig}. Its
  * fields, units and defaults are those of the table `RUN_FIELDS` (lib/dpzo/config.ts, the same text as `dpzo train --help`):
- * - `model` (required): Hugging Face model directory (config.json, model.safetensors, tokenizer.json).
+ * - `model` (required): Hugging Face model directory (config.json, model.safetensors, tokenizer.json), or a Hub id (`org/name[@revision]`) in the local cache.
  * - `data` (required): training data file (.jsonl, .json, .csv, .tsv).
  * - `task` (required): `'lm'`, `'classification'` or `'tokens'`.
  * - `eval`: held-out evaluation data file; `evalMax`: evaluate on its first n examples.
