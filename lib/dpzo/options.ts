@@ -21,7 +21,8 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * The fields shared with the run configuration (one table, `RUN_FIELDS` in lib/dpzo/config.ts, which also gives the CLI flags and
  * their help) are documented below; their defaults are applied by {@link makePlan}, not by the constructor.
  *
- * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required.
+ * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required. `Infinity`: a NOT PRIVATE baseline that
+ * measures what privacy costs: no noise, no clipping unless `clip` is given, and `mechanism`, `noiseMultiplier`, `laplaceScale` refused.
  * @property delta The privacy budget δ, in (0, 1); ε is reported at this δ. Required.
  * @property accountant `'pld'` (default), `'prv'` (Opacus' name for the same PLD accounting) or `'rdp'`; calibrates σ (or b) and enforces the budget.
  * @property mechanism `'gaussian'` (default) or `'laplace'` noise on the released sum.
@@ -34,7 +35,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property schedule Learning-rate schedule `'constant'` (default), `'linear'` or `'cosine'` (both decay from `lr` towards 0 at `steps`, after warmup).
  * @property warmupSteps Linear warmup from 0 over this many steps (default 0; at most `steps`).
  * @property zoEps Perturbation scale ε_zo of the two-point estimate (default 1e-3).
- * @property clip Per-example clipping threshold C on the vector of an example's directional derivatives (L2 norm for Gaussian, L1 for Laplace; default 1); the sensitivity of the released sum is C (2C with cutting constant-time steps).
+ * @property clip Per-example clipping threshold C on the vector of an example's directional derivatives (L2 norm for Gaussian, L1 for Laplace; default 1, none in a non-private baseline); the sensitivity of the released sum is C (2C with cutting constant-time steps).
  * @property directions Random directions z per step (default 1); each adds one released scalar ĝ.
  * @property weightDecay Decoupled weight decay λ, θ ← (1 − ηλ)θ on weight matrices only, never biases or norms (default 0; ηλ must stay below 1).
  * @property evalEvery Evaluate `eval` every k steps (default 0: before and after the run only).
@@ -97,7 +98,7 @@ export interface TrainPlan {
   sampleRate: number;
   /** Planned number of steps T (releases). */
   steps: number;
-  /** The noise mechanism of every release. */
+  /** The noise mechanism of every release (`'none'` in a non-private baseline: epsilon ∞). */
   mechanism: Mechanism;
   /** Gaussian noise multiplier σ (noise standard deviation σ·sensitivity); present for the Gaussian mechanism. */
   noiseMultiplier?: number;

@@ -14,7 +14,7 @@ export type StopReason = 'completed' | 'budget' | 'cancelled';
  * `privateDiagnostics` and the evaluation metrics of a non-public evaluation set.
  */
 export interface TrainReport {
-  /** False when test hooks injected seeds, noise or batches: no privacy claim. */
+  /** False when epsilon is ∞ (a non-private baseline) or test hooks injected seeds, noise or batches: no privacy claim. */
   private: boolean;
   /** Why the run stopped. */
   stopReason: StopReason;

@@ -37,7 +37,7 @@ export interface RunRecord {
   runId?: string;
   /** The training file's SHA-256, which keys the dataset ledger the run's releases also went to. */
   dataset?: { sha256: string };
-  /** False when test hooks injected seeds, noise or batches: the run makes no privacy claim. */
+  /** False when epsilon is ∞ (a non-private baseline) or test hooks injected seeds, noise or batches: the run makes no privacy claim. */
   private: boolean;
   /**
    * The base model: its absolute directory, SHA-256 (hex) of its initial weights, dtype, the trainable patterns it was loaded with (null: all), the names of

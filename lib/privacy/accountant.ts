@@ -195,7 +195,8 @@ export class PldAccountant extends AccountantBase {
 
   /**
    * ε spent by the history at `delta` (0 for an empty history): the PLD bound, or for a Laplace-only history the smaller of it and the pure ε of basic
-   * composition. `interval` is the loss grid actually used (coarser than requested when the composition needed it).
+   * composition; Infinity when a release without noise (`'none'`) is in the history. `interval` is the loss grid actually used (coarser than requested when
+   * the composition needed it).
    * @throws {@link PrivacyError} `ERR_ARGUMENT` for δ outside (0, 1).
    */
   getEpsilon(delta: number): EpsilonResult & { interval?: number } {
@@ -208,7 +209,7 @@ export class PldAccountant extends AccountantBase {
   }
 
   /**
-   * δ of the history at `epsilon` (0 for an empty history, and at or above a Laplace-only history's pure ε).
+   * δ of the history at `epsilon` (0 for an empty history, and at or above a Laplace-only history's pure ε; 1 with a release without noise).
    * @throws {@link PrivacyError} `ERR_ARGUMENT` for a negative or non-finite ε.
    */
   getDelta(epsilon: number): DeltaResult {
