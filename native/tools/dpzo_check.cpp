@@ -316,6 +316,10 @@ int mode_bench(const std::map<std::string, std::string>& f) {
       ThreadPool pool(threads);
       axpy_directions({{h.data(), dt, k, 77}}, seeds3, coeffs3, 3, pool);
       cuda::axpy_directions({{dd, dt, k, 77}}, seeds3, coeffs3, 3);
+      // the update: fused weight decay on the segment and F16/BF16 stochastic rounding keyed by the first seed
+      const float tiny[3] = {1e-7f, -2e-7f, 5e-8f};
+      axpy_directions({{h.data(), dt, k, 77, true}}, seeds3, tiny, 3, pool, 0.999f, &seeds3[0]);
+      cuda::axpy_directions({{dd, dt, k, 77, true}}, seeds3, tiny, 3, 0.999f, &seeds3[0]);
       cuda::copy_to_host(back.data(), dd, h.size());
       cuda::device_free(dd);
       axpy_equal = axpy_equal && back == h;
