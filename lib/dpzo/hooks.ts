@@ -12,6 +12,8 @@ export interface TrainerTestHooks {
   noise?: (step: number, n: number) => Float64Array;
   /** The batch of `step` (indices into the training set). */
   batch?: (step: number) => number[];
+  /** Reads or rewrites the per-example scalars g (|batch| × n, row-major) of `step` before they are clipped (the privacy audit's canaries). */
+  scalars?: (step: number, batch: readonly number[], g: Float64Array, n: number) => void;
 }
 
 const registry = new WeakMap<object, TrainerTestHooks>();

@@ -85,6 +85,7 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
     plan.zoEps,
     { candidates: ctx.train.candidates, maxBatchTokens: ctx.maxBatchTokens, constantTime: plan.constantTime },
   );
+  hooks?.scalars?.(t, batch, est.g, n);
   const c = clipScalars(est.g, n, plan.clip, clipNorm(plan));
   const xi = hooks?.noise?.(t, n) ?? releaseNoise(n, plan);
   // ĝ_k = (Σ_i clip(g_i)_k + ξ_k) / B with B = q·N, or the public B of a fixed sampling rate: a
