@@ -8,3 +8,4 @@ export { DpzoError, type ErrorCode, type NativeErrorCode, type DataErrorCode, ty
 export * from './data/index.js';
 export * from './privacy/index.js';
 export * from './dpzo/index.js';
+export * from './audit/index.js';
