@@ -1,0 +1,72 @@
+// `dpzo audit` as a user runs it: the JSON object's fields, the text report with
+// its verdict, the SVG written, and bad input as one line with exit 2.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { dpzo } from '../../helpers/cli.js';
+import { writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
+
+const tmp = makeTempDir('dpzo-audit15-cli-');
+afterAll(() => tmp.cleanup());
+const model = writeTinyModel(join(tmp.dir, 'model'));
+const data = writeCyclesJsonl(join(tmp.dir, 'train.jsonl'), 6, 5);
+const common = ['--model', model, '--data', data, '--task', 'tokens', '--delta', '1e-5', '--steps', '1'];
+
+describe('dpzo audit', () => {
+  it('--json prints one object with the claimed ε, the bound, the verdict; the plot is an SVG', async () => {
+    const plot = join(tmp.dir, 'a.svg');
+    const r = await dpzo('audit', ...common, '--epsilon', '4', '--canaries', '32', '--runs', '2', '--json', '--plot', plot);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const o = JSON.parse(lines[0]!) as Record<string, unknown>;
+    for (const k of ['claimedEpsilon', 'delta', 'epsilonLowerBound', 'confidence', 'setting', 'runs', 'canaries', 'verdict']) expect(o).toHaveProperty(k);
+    expect(o.setting).toBe('gradient-canary');
+    expect(o.runs).toBe(2);
+    expect(o.canaries).toBe(32);
+    expect(o.delta).toBe(1e-5);
+    expect(o.confidence).toBe(0.95);
+    expect(o.claimedEpsilon as number).toBeLessThanOrEqual(4);
+    expect(o.claimedEpsilon as number).toBeGreaterThan(3.8);
+    expect(o.epsilonLowerBound as number).toBeLessThan(o.claimedEpsilon as number);
+    expect(o.verdict).toBe('consistent');
+    const svg = readFileSync(plot, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('canary in');
+  });
+
+  it('the text report ends with the verdict; one-run takes one run', async () => {
+    const plot = join(tmp.dir, 'b.svg');
+    const r = await dpzo('audit', ...common, '--epsilon', '2', '--setting', 'one-run', '--canaries', '32', '--plot', plot);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^setting\s+one-run$/m);
+    expect(r.stdout).toMatch(/^claimed ε\s+[\d.]+ \(pld, δ = 0\.00001\)$/m);
+    expect(r.stdout).toMatch(/^ε lower bound\s+[\d.e-]+ at confidence 0\.95$/m);
+    expect(r.stdout).toMatch(/^runs\s+1$/m);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^verdict\s+consistent: /);
+    expect(existsSync(plot)).toBe(true);
+  });
+
+  it('bad input: one line, exit 2, no partial output', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--epsilon', '4', '--canaries', '0'], /canaries must be a positive integer/],
+      [['--epsilon', '4', '--setting', 'white-box'], /white-box/],
+      [['--epsilon', '4', '--canaries', 'many'], /canaries/],
+      [['--epsilon', '4', '--setting', 'one-run', '--runs', '5'], /one-run setting trains once/],
+      [['--epsilon', '4', '--eval', data], /unknown option '--eval'/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await dpzo('audit', ...common, ...args, '--plot', join(tmp.dir, 'never.svg'));
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(re);
+      expect(lines[0]).toMatch(/^dpzo: /);
+    }
+    expect(existsSync(join(tmp.dir, 'never.svg'))).toBe(false);
+  });
+});
