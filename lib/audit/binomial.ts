@@ -51,7 +51,7 @@ function sumRange(a: number, b: number, n: number, p: number): number {
   }
   t = 1;
   for (let i = mode; i > a; i--) {
-    t *= (i / (n - i + 1)) / r;
+    t *= i / (n - i + 1) / r;
     s += t;
     if (t < 1e-17 * s) break;
   }

@@ -99,12 +99,7 @@ function choose(
  * The ε lower bound at `confidence` from trials in random order (a trial's place must not depend on its
  * score): the first `pilot` share chooses τ and the side, the rest bound ε.
  */
-export function thresholdAudit(
-  trials: readonly { score: number; member: boolean }[],
-  delta: number,
-  confidence = 0.95,
-  pilot = 0.25,
-): ThresholdBound {
+export function thresholdAudit(trials: readonly { score: number; member: boolean }[], delta: number, confidence = 0.95, pilot = 0.25): ThresholdBound {
   const alpha = 1 - confidence;
   const cut = Math.floor(trials.length * pilot);
   const split = (xs: readonly { score: number; member: boolean }[]) => ({

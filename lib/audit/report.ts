@@ -85,7 +85,10 @@ export function auditRows(a: AuditResult): [string, string][] {
     ['ε lower bound', `${fmt(a.epsilonLowerBound)} at confidence ${a.confidence}`],
     ['runs', String(a.runs)],
     ['canaries', `${a.canaries} per run (${a.trials} trials)`],
-    ['release', `${a.mechanism} ${a.noiseMultiplier !== undefined ? `σ = ${fmt(a.noiseMultiplier)}` : `b = ${fmt(a.laplaceScale!)}`}, q = ${fmt(a.sampleRate)}, ${a.steps} steps, ${a.directions} directions, C = ${a.clip}`],
+    [
+      'release',
+      `${a.mechanism} ${a.noiseMultiplier !== undefined ? `σ = ${fmt(a.noiseMultiplier)}` : `b = ${fmt(a.laplaceScale!)}`}, q = ${fmt(a.sampleRate)}, ${a.steps} steps, ${a.directions} directions, C = ${a.clip}`,
+    ],
     ...how,
     ['time', `${a.seconds.toFixed(1)} s`],
     ...(a.plot ? ([['plot', a.plot]] as [string, string][]) : []),

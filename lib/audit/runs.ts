@@ -107,7 +107,8 @@ function noiseLaw(plan: TrainPlan): NoiseLaw {
 export async function runAudit(input: AuditInput, test?: AuditTestHooks): Promise<AuditRunsResult> {
   const t0 = performance.now();
   const { setting } = input;
-  if (setting !== 'one-run' && setting !== 'gradient-canary') throw new DpzoError('ERR_ARGUMENT', `setting must be one-run or gradient-canary (got '${setting}')`);
+  if (setting !== 'one-run' && setting !== 'gradient-canary')
+    throw new DpzoError('ERR_ARGUMENT', `setting must be one-run or gradient-canary (got '${setting}')`);
   const k = positiveInt(input.canaries, 'canaries');
   const runs = positiveInt(input.runs ?? 1, 'runs');
   if (setting === 'one-run' && runs !== 1) throw new DpzoError('ERR_ARGUMENT', `the one-run setting trains once (got runs = ${runs})`);
@@ -118,8 +119,7 @@ export async function runAudit(input: AuditInput, test?: AuditTestHooks): Promis
   const base = runOptions(input, k);
   // calibrated once; every run then states the same σ (or b) explicitly
   const plan = makePlan(base);
-  const fixed: TrainOptions =
-    plan.mechanism === 'gaussian' ? { ...base, noiseMultiplier: plan.noiseMultiplier } : { ...base, laplaceScale: plan.laplaceScale };
+  const fixed: TrainOptions = plan.mechanism === 'gaussian' ? { ...base, noiseMultiplier: plan.noiseMultiplier } : { ...base, laplaceScale: plan.laplaceScale };
   const n = plan.directions;
   const q = plan.sampleRate;
   const c = canaryContribution(plan.clip, n);

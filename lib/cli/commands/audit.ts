@@ -26,7 +26,11 @@ export function register(program: Command): void {
     .description("empirical privacy audit: train with canaries through the trainer and lower-bound ε beside the accountant's ε");
   addRunOptions(cmd, { only: AUDIT_FIELDS })
     .option('--config <file>', 'JSON file with any of the run options (camelCase keys); flags override it')
-    .addOption(new Option('--setting <s>', 'one-run (Steinke et al. 2023) or gradient-canary (many runs, Clopper–Pearson)').choices(['one-run', 'gradient-canary']).default('gradient-canary'))
+    .addOption(
+      new Option('--setting <s>', 'one-run (Steinke et al. 2023) or gradient-canary (many runs, Clopper–Pearson)')
+        .choices(['one-run', 'gradient-canary'])
+        .default('gradient-canary'),
+    )
     .addOption(new Option('--canaries <k>', 'canaries per run, each on its own direction').argParser(parseInteger).default(64))
     .addOption(new Option('--runs <r>', 'training runs (gradient-canary; default 32)').argParser(parseInteger))
     .addOption(new Option('--confidence <c>', 'confidence of the lower bound').argParser(parseNumber).default(0.95))

@@ -134,7 +134,12 @@ describe('one-run bound (Steinke, Nasr, Jagielski 2023)', () => {
     expect(g.correct).toBe(g.guesses);
     expect(g.epsilon).toBeCloseTo(oneRunEpsilon(20, g.guesses, g.guesses, 0, 1 - 0.05 / g.tries), 9);
     // ranked backwards: nothing
-    expect(guessAudit(canaries.map((c) => ({ ...c, member: !c.member })), 0).epsilon).toBe(0);
+    expect(
+      guessAudit(
+        canaries.map((c) => ({ ...c, member: !c.member })),
+        0,
+      ).epsilon,
+    ).toBe(0);
   });
 });
 
