@@ -19,7 +19,7 @@ const arg = (name: string, dflt: string) => {
 const canaries = Number(arg('canaries', '256'));
 const runs = Number(arg('runs', '32'));
 // ε = 4 is the goal's configuration: it gets more runs (≤ 10 minutes on two cores)
-const goalRuns = Number(arg('goal-runs', '400'));
+const goalRuns = Number(arg('goal-runs', '600'));
 const epsilons = arg('epsilons', '1,4,8').split(',').map(Number);
 const threads = Number(arg('threads', '1'));
 

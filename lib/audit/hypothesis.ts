@@ -77,10 +77,16 @@ function choose(
 ): { threshold: number; side: ThresholdBound['side'] } {
   let best = { threshold: Infinity, side: 'in-above' as ThresholdBound['side'], epsilon: -1 };
   if (pilotIn.length === 0 || pilotOut.length === 0) return best;
-  const candidates = [...new Set([...pilotIn, ...pilotOut])].sort((a, b) => a - b);
-  // at most ~200 candidates (every one costs two interval computations)
-  const stride = Math.max(1, Math.floor(candidates.length / 200));
-  for (let c = 0; c < candidates.length; c += stride) {
+  const sorted = [...new Set([...pilotIn, ...pilotOut])].sort((a, b) => a - b);
+  // the bound lives in the tails (few false positives or few false negatives): ranks on a geometric grid
+  // from either end (1, 2, 3, …, ×1.05), about 300 candidates whatever the number of trials
+  const ranks = new Set<number>();
+  for (let r = 1; r <= sorted.length; r = Math.max(r + 1, Math.floor(r * 1.05))) {
+    ranks.add(r - 1);
+    ranks.add(sorted.length - r);
+  }
+  const candidates = [...ranks].sort((a, b) => a - b).map((i) => sorted[i]!);
+  for (let c = 0; c < candidates.length; c++) {
     const t = candidates[c]!;
     for (const side of ['in-above', 'in-below'] as const) {
       const above = (s: number) => (side === 'in-above' ? s >= t : s < t);
@@ -99,7 +105,7 @@ function choose(
  * The ε lower bound at `confidence` from trials in random order (a trial's place must not depend on its
  * score): the first `pilot` share chooses τ and the side, the rest bound ε.
  */
-export function thresholdAudit(trials: readonly { score: number; member: boolean }[], delta: number, confidence = 0.95, pilot = 0.25): ThresholdBound {
+export function thresholdAudit(trials: readonly { score: number; member: boolean }[], delta: number, confidence = 0.95, pilot = 0.2): ThresholdBound {
   const alpha = 1 - confidence;
   const cut = Math.floor(trials.length * pilot);
   const split = (xs: readonly { score: number; member: boolean }[]) => ({
