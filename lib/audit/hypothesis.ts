@@ -78,20 +78,45 @@ function choose(
   let best = { threshold: Infinity, side: 'in-above' as ThresholdBound['side'], epsilon: -1 };
   if (pilotIn.length === 0 || pilotOut.length === 0) return best;
   const sorted = [...new Set([...pilotIn, ...pilotOut])].sort((a, b) => a - b);
-  // the bound lives in the tails (few false positives or few false negatives): ranks on a geometric grid
-  // from either end (1, 2, 3, …, ×1.05), about 300 candidates whatever the number of trials
-  const ranks = new Set<number>();
-  for (let r = 1; r <= sorted.length; r = Math.max(r + 1, Math.floor(r * 1.05))) {
-    ranks.add(r - 1);
-    ranks.add(sorted.length - r);
+  // the index of the first pooled score ≥ v
+  const rank = (v: number) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // thresholds midway in the gap beside a score (rounding in a score cannot move it across)
+  const below = (v: number) => {
+    const i = rank(v);
+    return i === 0 ? v - 1 : (sorted[i - 1]! + v) / 2;
+  };
+  const above = (v: number) => {
+    const i = rank(v);
+    return i + 1 >= sorted.length ? v + 1 : (v + sorted[i + 1]!) / 2;
+  };
+  // the bound lives in the tails: thresholds beside the k-th most extreme score of either group, for k on a
+  // geometric grid (0, 1, 2, …, ×1.05): a few hundred candidates whatever the number of trials
+  const inSorted = [...pilotIn].sort((a, b) => a - b);
+  const outSorted = [...pilotOut].sort((a, b) => a - b);
+  const set = new Set<number>();
+  for (const xs of [inSorted, outSorted]) {
+    for (let k = 0; k < xs.length; k = Math.max(k + 1, Math.floor(k * 1.05))) {
+      const low = xs[k]!;
+      const high = xs[xs.length - 1 - k]!;
+      set.add(below(low)).add(above(low)).add(below(high)).add(above(high));
+    }
   }
-  const candidates = [...ranks].sort((a, b) => a - b).map((i) => sorted[i]!);
+  const candidates = [...set];
   for (let c = 0; c < candidates.length; c++) {
     const t = candidates[c]!;
     for (const side of ['in-above', 'in-below'] as const) {
-      const above = (s: number) => (side === 'in-above' ? s >= t : s < t);
-      const fpFrac = pilotOut.filter(above).length / pilotOut.length;
-      const fnFrac = 1 - pilotIn.filter(above).length / pilotIn.length;
+      const guessIn = (s: number) => (side === 'in-above' ? s >= t : s < t);
+      const fpFrac = pilotOut.filter(guessIn).length / pilotOut.length;
+      const fnFrac = 1 - pilotIn.filter(guessIn).length / pilotIn.length;
       const fpr = clopperPearsonUpper(Math.round(fpFrac * nOut), nOut, alpha / 2);
       const fnr = clopperPearsonUpper(Math.round(fnFrac * nIn), nIn, alpha / 2);
       const e = epsilonFromRates(fpr, fnr, delta);

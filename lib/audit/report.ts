@@ -54,7 +54,8 @@ export function auditResult(r: AuditRunsResult): AuditResult {
     canaries: r.canaries,
     trials: r.trials.length,
     verdict: verdictOf(r.epsilonLowerBound, r.claimedEpsilon),
-    mechanism: p.mechanism,
+    // runAudit refuses the non-private 'none'
+    mechanism: p.mechanism as 'gaussian' | 'laplace',
     ...(p.mechanism === 'gaussian' ? { noiseMultiplier: p.noiseMultiplier } : { laplaceScale: p.laplaceScale }),
     sampleRate: p.sampleRate,
     steps: p.steps,

@@ -12,7 +12,7 @@ import type { Dataset, Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { type TrainerTestHooks, installTestHooks } from '../dpzo/hooks.js';
-import { type TrainOptions, type TrainPlan, makePlan, releaseDivisor, releaseSensitivity } from '../dpzo/options.js';
+import { type TrainOptions, type TrainPlan, clipNorm, isNonPrivate, makePlan, releaseDivisor, releaseSensitivity } from '../dpzo/options.js';
 import { DPZOTrainer } from '../dpzo/trainer.js';
 import { type CanaryLayout, type NoiseLaw, canaryContribution, canaryHook, canaryScore } from './canaries.js';
 import { type ThresholdBound, thresholdAudit } from './hypothesis.js';
@@ -119,6 +119,7 @@ export async function runAudit(input: AuditInput, test?: AuditTestHooks): Promis
   const base = runOptions(input, k);
   // calibrated once; every run then states the same σ (or b) explicitly
   const plan = makePlan(base);
+  if (isNonPrivate(plan)) throw new DpzoError('ERR_TRAIN_OPTION', 'epsilon inf is a non-private baseline: it claims no ε to audit');
   const fixed: TrainOptions = plan.mechanism === 'gaussian' ? { ...base, noiseMultiplier: plan.noiseMultiplier } : { ...base, laplaceScale: plan.laplaceScale };
   const n = plan.directions;
   const q = plan.sampleRate;
@@ -141,7 +142,7 @@ export async function runAudit(input: AuditInput, test?: AuditTestHooks): Promis
     const model = await input.loadModel();
     try {
       const trainer = new DPZOTrainer(model, { ...fixed, train });
-      installTestHooks(trainer, { ...test, scalars: canaryHook(layout, plan.clip, plan.mechanism === 'gaussian' ? 'l2' : 'l1', others) });
+      installTestHooks(trainer, { ...test, scalars: canaryHook(layout, plan.clip, clipNorm(plan), others) });
       const report = await trainer.train({ signal: input.signal, onStep: (s) => void released.push({ step: s.step, gHat: s.gHat }) });
       trainerRuns++;
       if (report.stopReason !== 'completed') throw new DpzoError('ERR_CANCELLED', `audit run ${r + 1} stopped early (${report.stopReason})`);

@@ -145,7 +145,10 @@ describe('one-run bound (Steinke, Nasr, Jagielski 2023)', () => {
 
 describe('threshold audit', () => {
   it('perfectly separated scores: the bound of zero errors in the evaluation share', () => {
-    const trials = Array.from({ length: 4000 }, (_, i) => ({ score: i % 2 === 0 ? 1 : 0, member: i % 2 === 0 }));
+    // every score distinct (as rounding makes them in y = ĝ·B − Σ_others): the threshold used to be
+    // taken at pooled ranks on a grid, which could fall inside a group and count errors
+    const jitter = (i: number) => ((i * 7919) % 4001) * 1e-6;
+    const trials = Array.from({ length: 4000 }, (_, i) => ({ score: (i % 2 === 0 ? 1 : 0) + jitter(i), member: i % 2 === 0 }));
     const b = thresholdAudit(trials, 1e-5, 0.95, 0.25);
     expect(b.pilotTrials).toBe(1000);
     expect(b.inTrials).toBe(1500);
