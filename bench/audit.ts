@@ -32,7 +32,7 @@ try {
   const rows: Record<string, number | string>[] = [];
   const one = async (setting: AuditSetting, epsilon: number, r: number, k: number): Promise<void> => {
     const t0 = performance.now();
-    const a: AuditResult = await audit({ model, data, task: 'tokens', epsilon, delta: 1e-5, steps: 1, threads, setting, canaries: k, runs: r });
+    const a: AuditResult = await audit({ config: { model, data, task: 'tokens', epsilon, delta: 1e-5, steps: 1, threads }, setting, canaries: k, runs: r });
     const wall = (performance.now() - t0) / 1000;
     rows.push({
       setting,

@@ -11,7 +11,11 @@ import type { Model } from '../model/types.js';
 import { type AuditResult, auditResult } from './report.js';
 import { type AuditSetting, type Trial, runAudit } from './runs.js';
 
-export interface AuditOptions extends RunConfig {
+/** What `audit` audits and how. */
+export interface AuditOptions {
+  /** The run configuration, as `dpzo train` takes it (its evaluation, run directory and dataset budget are not used). */
+  config: RunConfig;
+  /** The threat model. */
   setting: AuditSetting;
   /** Canaries per run (default 64). */
   canaries?: number;
@@ -19,14 +23,16 @@ export interface AuditOptions extends RunConfig {
   runs?: number;
   /** Confidence of the lower bound (default 0.95). */
   confidence?: number;
+  /** Stops the audit between runs (it then throws ERR_CANCELLED). */
   signal?: AbortSignal;
+  /** Called after each run. */
   onRun?: (done: number, total: number) => void;
 }
 
 /** The audit's result and its per-canary scores (for the plot). */
 export async function auditWithTrials(options: AuditOptions): Promise<{ result: AuditResult; trials: Trial[] }> {
-  const { setting, canaries, runs, confidence, signal, onRun, ...rest } = options;
-  const config = parseRunConfig(rest, 'audit options');
+  const { setting, canaries, runs, confidence, signal, onRun } = options;
+  const config = parseRunConfig(options.config, 'audit config');
   const prepared = await prepareRun(config);
   let first: Model | undefined = prepared.model;
   const load = async (): Promise<Model> => {

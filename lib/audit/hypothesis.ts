@@ -12,18 +12,25 @@
 // taken at (1 − confidence)/2 (a union bound).
 import { clopperPearsonUpper } from './clopper-pearson.js';
 
+/** The multi-run bound and the test that reached it. */
 export interface ThresholdBound {
   /** The ε lower bound (0 when the test does no better than chance). */
   epsilon: number;
   /** 'in-above': guess "canary in" when score ≥ τ; 'in-below': when score < τ. */
   side: 'in-above' | 'in-below';
+  /** τ, chosen on the pilot trials. */
   threshold: number;
-  /** Trials in the evaluation share, and the test's errors there. */
+  /** Trials with the canary in, in the evaluation share. */
   inTrials: number;
+  /** Trials with the canary out, in the evaluation share. */
   outTrials: number;
+  /** Out-trials the test called in. */
   falsePositives: number;
+  /** In-trials the test called out. */
   falseNegatives: number;
+  /** Clopper–Pearson upper bound on the false positive rate. */
   fprUpper: number;
+  /** Clopper–Pearson upper bound on the false negative rate. */
   fnrUpper: number;
   /** Trials of the pilot share (used only to choose τ and the side). */
   pilotTrials: number;

@@ -42,11 +42,15 @@ export function oneRunEpsilon(m: number, r: number, v: number, delta: number, co
   return lo;
 }
 
+/** The one-run bound and the guesses that reached it. */
 export interface GuessBound {
+  /** The ε lower bound (0 when the guesses prove nothing). */
   epsilon: number;
   /** Guesses made (half "in", half "out") and how many were right. */
   guesses: number;
+  /** Right guesses. */
   correct: number;
+  /** Canaries in the run. */
   canaries: number;
   /** How many guess counts were tried (each at confidence 1 − (1 − confidence)/tries: a union bound). */
   tries: number;

@@ -22,6 +22,7 @@ function outline(xs: number[], lo: number, width: number, count: number): [numbe
   return pts;
 }
 
+/** The SVG of an audit: score histograms of the canaries in and out, the threshold, the claimed ε and the bound. */
 export function auditPlot(a: AuditResult, trials: readonly Trial[]): string {
   const ins = trials.filter((t) => t.member).map((t) => t.score);
   const outs = trials.filter((t) => !t.member).map((t) => t.score);

@@ -5,32 +5,48 @@ import type { AuditRunsResult, AuditSetting } from './runs.js';
 import type { ThresholdBound } from './hypothesis.js';
 import type { GuessBound } from './one-run.js';
 
+/** "consistent": the lower bound stays below the claimed ε; "violated": it reaches the claimed ε. */
 export type AuditVerdict = 'consistent' | 'violated';
 
+/** What `audit` returns and `dpzo audit --json` prints. */
 export interface AuditResult {
+  /** The threat model: many runs (gradient-canary) or one (one-run). */
   setting: AuditSetting;
   /** ε the trainer's accountant states for the audited configuration. */
   claimedEpsilon: number;
+  /** δ of the configuration (its budget's). */
   delta: number;
+  /** The accountant that states claimedEpsilon (the configuration's). */
   accountant: 'pld' | 'rdp';
   /** ε that the observed canary scores prove, at `confidence`. */
   epsilonLowerBound: number;
+  /** Probability with which the lower bound holds. */
   confidence: number;
+  /** Training runs made. */
   runs: number;
+  /** Canaries per run. */
   canaries: number;
   /** Canary trials scored (runs × canaries). */
   trials: number;
+  /** "consistent" or, when the bound reaches the claimed ε, "violated". */
   verdict: AuditVerdict;
   /** The audited release: as the trainer planned it. */
   mechanism: 'gaussian' | 'laplace';
+  /** σ of a Gaussian release. */
   noiseMultiplier?: number;
+  /** b of a Laplace release. */
   laplaceScale?: number;
+  /** Poisson sampling rate q of the runs. */
   sampleRate: number;
+  /** Steps per run. */
   steps: number;
+  /** Directions per step (at least one per canary). */
   directions: number;
+  /** Per-example clip C. */
   clip: number;
   /** How the bound was reached: the test's errors (gradient-canary) or the guesses (one-run). */
   test: ({ kind: 'threshold' } & ThresholdBound) | ({ kind: 'one-run' } & GuessBound);
+  /** Wall time of the audit. */
   seconds: number;
   /** The SVG plot written, if any. */
   plot?: string;
@@ -41,6 +57,7 @@ export function verdictOf(lowerBound: number, claimed: number): AuditVerdict {
   return lowerBound < claimed ? 'consistent' : 'violated';
 }
 
+/** The user-facing result of the runs. */
 export function auditResult(r: AuditRunsResult): AuditResult {
   const p = r.plan;
   return {

@@ -18,6 +18,7 @@ import { type CanaryLayout, type NoiseLaw, canaryContribution, canaryHook, canar
 import { type ThresholdBound, thresholdAudit } from './hypothesis.js';
 import { type GuessBound, guessAudit } from './one-run.js';
 
+/** The audit's threat model: one training run (Steinke et al. 2023) or many short ones (gradient canaries, Clopper–Pearson). */
 export type AuditSetting = 'one-run' | 'gradient-canary';
 
 export interface AuditInput {
@@ -38,8 +39,11 @@ export interface AuditInput {
 /** Only for tests: what every audit run's trainer gets besides the canary hook (e.g. the noise removed). */
 export type AuditTestHooks = Pick<TrainerTestHooks, 'noise'>;
 
+/** One canary of one run: the adversary's score and whether the canary was in the dataset. */
 export interface Trial {
+  /** Log-likelihood ratio of the canary's observations (higher: more likely in). */
   score: number;
+  /** The coin: the canary was in the training set. */
   member: boolean;
 }
 

@@ -46,7 +46,7 @@ async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Pr
   const setting = flags.setting as AuditSetting;
   const tty = process.stderr.isTTY && !flags.json;
   const { result, trials } = await auditWithTrials({
-    ...config,
+    config,
     setting,
     canaries: flags.canaries as number,
     runs: flags.runs as number | undefined,
