@@ -92,6 +92,24 @@ export interface LossOptions extends ForwardCallOptions {
   at?: SeedCoeff[];
 }
 
+export interface GradientOptions extends CallOptions {
+  /**
+   * Per-example coefficients w_s: the gradient returned is that of Σ_s w_s·loss_s. Default: the mean over the
+   * examples that have targets (1/n each; an example without targets has loss NaN and contributes nothing).
+   * A one-hot vector gives one example's gradient (DP-SGD's per-example regime); min(1, C/‖g_s‖)/B gives
+   * ghost clipping's reweighted backward.
+   */
+  weights?: ArrayLike<number>;
+}
+
+export interface LossGradientResult extends LossResult {
+  /**
+   * ∂(Σ_s w_s·loss_s)/∂θ over the trainable parameters, flat, in canonical order: element e of trainable
+   * tensor j (row-major in its Hugging Face shape) at its globalOffset + e (ARCHITECTURE §2).
+   */
+  grad: Float32Array;
+}
+
 export interface SeedCoeff {
   seed: Seed;
   coeff: number;
@@ -142,6 +160,13 @@ export interface Model {
    * At most 8 points; activations grow with their number.
    */
   perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]>;
+  /**
+   * Forward + backward at θ (CPU backend, float32 weights, gpt2 and llama; ERR_DTYPE, ERR_DEVICE or
+   * ERR_MODEL_TYPE otherwise): the per-example losses of `perExampleLoss` and the gradient of their
+   * weighted mean. Candidate-set batches are refused (ERR_BATCH). Optional: models without a backward
+   * (test doubles) leave it out.
+   */
+  lossAndGradient?(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
   generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;
