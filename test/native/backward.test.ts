@@ -119,3 +119,155 @@ describe('lossAndGradient against finite differences of the float64 reference', 
     });
   }
 });
+
+/** Mean of the per-example losses over the examples that have targets (the loss lossAndGradient differentiates). */
+function meanLoss(loss: Float64Array): number {
+  let s = 0;
+  let n = 0;
+  for (const l of loss) {
+    if (Number.isNaN(l)) continue;
+    s += l;
+    n++;
+  }
+  return s / n;
+}
+
+describe('the two engines agree: ZO difference quotient = zᵀ∇ℓ', () => {
+  for (const variant of ['llama-gqa-untied', 'gpt2']) {
+    it(`${variant}: (ℓ(θ+εz) − ℓ(θ−εz))/(2ε) → zᵀ∇ℓ as O(ε²)`, async () => {
+      const ck = writeRandomCheckpoint(join(tmp.dir, `zo-${variant}`), { ...FAMILIES[variant]!, dtype: 'F32', seed: 33 });
+      const model = await loadModel(ck.dir, { threads: 2 });
+      try {
+        const b = batchFor(new Rng(11), ck.config.vocab_size as number);
+        const { grad } = await model.lossAndGradient!(b);
+        const seed = 0x5eed_0000_0bd1n;
+        const { z } = directionRef(seed, 0n, model.numTrainable);
+        let dir = 0;
+        for (let g = 0; g < z.length; g++) dir += z[g]! * grad[g]!;
+        const zo = async (eps: number) => {
+          const [p, m] = await model.perExampleLossAt(b, [[{ seed, coeff: eps }], [{ seed, coeff: -eps }]]);
+          return (meanLoss(p!.loss) - meanLoss(m!.loss)) / (2 * eps);
+        };
+        const qs: number[] = [];
+        for (const eps of [1.6e-2, 8e-3, 4e-3]) qs.push(await zo(eps));
+        const errs = qs.map((q) => Math.abs(q - dir));
+        const rich = (4 * qs[2]! - qs[1]!) / 3;
+        // The central quotient is zᵀ∇ℓ + ε²·c₃ + O(ε⁴): halving ε divides the error by ~4 (measured 3.2–3.7 here,
+        // the ε⁴ term still visible at these steps). A wrong gradient leaves an error that does not shrink (ratio
+        // → 1), a first-order one would halve it (ratio 2). Richardson's (4q(ε) − q(2ε))/3 cancels the ε² term:
+        // measured within 1e-3 of zᵀ∇ℓ (float32 losses differenced at ε = 4e-3 limit it), so 3e-3 is the bound.
+        for (let i = 0; i + 1 < errs.length; i++) {
+          const ratio = errs[i]! / errs[i + 1]!;
+          expect(ratio, `error ratio at ε step ${i}: errors ${errs.join(', ')}`).toBeGreaterThan(2.8);
+          expect(ratio, `error ratio at ε step ${i}: errors ${errs.join(', ')}`).toBeLessThan(4.6);
+        }
+        expect(Math.abs(rich - dir) / Math.abs(dir), `Richardson ${rich} vs zᵀ∇ℓ ${dir}`).toBeLessThan(3e-3);
+        expect(errs[2]! / Math.abs(dir)).toBeLessThan(2e-2);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});
+
+/** max_i |a_i − b_i| ≤ tol·max_i |b_i|. */
+function expectVecClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  expect(a.length, `${what} length`).toBe(b.length);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]!));
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  }
+  if (!(worst <= tol * scale)) expect.fail(`${what}: max difference ${worst.toExponential(2)} > ${tol} × ${scale.toExponential(2)}`);
+}
+
+describe('per-example weights (what DP-SGD builds on)', () => {
+  it('the gradient is linear in the weights; a one-hot weight is that example alone; no targets, no gradient', async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'weights'), { ...FAMILIES['llama-attn-bias']!, dtype: 'F32', seed: 4 });
+    const model = await loadModel(ck.dir, { threads: 2 });
+    try {
+      const b = batchFor(new Rng(12), ck.config.vocab_size as number);
+      const n = b.inputIds.length;
+      const per: Float32Array[] = [];
+      for (let s = 0; s < n; s++) {
+        const w = new Float64Array(n);
+        w[s] = 1;
+        per.push((await model.lossAndGradient!(b, { weights: w })).grad);
+      }
+      // sequence 1 has one token, so no target: weight or not, it adds nothing
+      expect(per[1]!.every((g) => g === 0)).toBe(true);
+      for (const s of [0, 2, 3]) {
+        expect(per[s]!.some((g) => g !== 0)).toBe(true);
+        const alone = await model.lossAndGradient!({ inputIds: [b.inputIds[s]!], labels: [b.labels[s]!] });
+        // float32 sums over different row sets (the others contribute exact zeros, but tiles and chunks differ)
+        expectVecClose(alone.grad, per[s]!, 1e-5, `example ${s} alone vs one-hot weight`);
+      }
+      const w = [0.5, 7, -2, 0.25];
+      const mixed = await model.lossAndGradient!(b, { weights: w });
+      const want = new Float64Array(model.numTrainable);
+      for (let s = 0; s < n; s++) for (let g = 0; g < want.length; g++) want[g] += w[s]! * per[s]![g]!;
+      expectVecClose(mixed.grad, want, 1e-5, 'Σ w_s g_s');
+      // the default is the mean over the three examples that have targets
+      const mean = await model.lossAndGradient!(b);
+      const third = new Float64Array(model.numTrainable);
+      for (const s of [0, 2, 3]) for (let g = 0; g < third.length; g++) third[g] += per[s]![g]! / 3;
+      expectVecClose(mean.grad, third, 1e-5, 'default weights = mean over examples with targets');
+      expect(Number.isNaN(mean.loss[1]!)).toBe(true);
+      expect(mean.targets[1]).toBe(0);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('frozen tensors: the trainable ones get the same gradient, laid out over the trainable space only', async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'frozen'), { ...FAMILIES.gpt2!, dtype: 'F32', seed: 6 });
+    const full = await loadModel(ck.dir, { threads: 2 });
+    const part = await loadModel(ck.dir, { threads: 2, trainable: ['h.1', 'ln_f'] });
+    try {
+      const b = batchFor(new Rng(13), ck.config.vocab_size as number);
+      const gf = (await full.lossAndGradient!(b)).grad;
+      const gp = (await part.lossAndGradient!(b)).grad;
+      expect(gp.length).toBe(part.numTrainable);
+      expect(part.numTrainable).toBeLessThan(full.numTrainable);
+      const offsets = new Map(full.tensors().map((t) => [t.name, t.globalOffset]));
+      for (const t of part.tensors()) {
+        if (!t.trainable) continue;
+        const o = offsets.get(t.name)!;
+        const want = gf.subarray(o, o + t.numel);
+        const got = gp.subarray(t.globalOffset, t.globalOffset + t.numel);
+        // freezing only skips weight products: every remaining value is computed the same way
+        expect(Buffer.from(got.slice().buffer).equals(Buffer.from(want.slice().buffer)), t.name).toBe(true);
+      }
+    } finally {
+      full.dispose();
+      part.dispose();
+    }
+  });
+});
+
+describe('lossAndGradient refuses what it does not compute', () => {
+  it('low-precision weights, other families, candidate batches, bad weights and tokens: coded rejections', async () => {
+    const llama = writeRandomCheckpoint(join(tmp.dir, 'errors-llama'), { ...FAMILIES['llama-gqa-untied']!, dtype: 'F32', seed: 2 });
+    const opt = writeRandomCheckpoint(join(tmp.dir, 'errors-opt'), { ...VARIANTS['opt-preln']!, dtype: 'F32', seed: 2 });
+    const b = { inputIds: [[1, 2, 3]], labels: [[-100, 4, 5]] };
+    const bf16 = await loadModel(llama.dir, { threads: 1, dtype: 'bfloat16' });
+    const f32 = await loadModel(llama.dir, { threads: 1 });
+    const optModel = await loadModel(opt.dir, { threads: 1 });
+    try {
+      await expectRejection(() => bf16.lossAndGradient!(b), 'ERR_DTYPE', ['float32', 'BF16']);
+      await expectRejection(() => optModel.lossAndGradient!(b), 'ERR_MODEL_TYPE', ['opt']);
+      await expectRejection(() => f32.lossAndGradient!({ ...b, candidates: [4, 5] }), 'ERR_BATCH', ['candidate']);
+      await expectRejection(() => f32.lossAndGradient!(b, { weights: [1, 2] }), 'ERR_ARGUMENT', ['weights']);
+      await expectRejection(() => f32.lossAndGradient!(b, { weights: [Number.NaN] }), 'ERR_ARGUMENT', ['weights[0]']);
+      await expectRejection(() => f32.lossAndGradient!({ inputIds: [[1, 2, 1000]] }), 'ERR_TOKEN_RANGE', ['1000']);
+      // and the model still works afterwards
+      const r = await f32.lossAndGradient!(b);
+      expect(r.grad.length).toBe(f32.numTrainable);
+    } finally {
+      bf16.dispose();
+      f32.dispose();
+      optModel.dispose();
+    }
+  });
+});
