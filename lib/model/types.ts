@@ -161,9 +161,9 @@ export interface Model {
    */
   perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]>;
   /**
-   * Forward + backward at θ (CPU backend, float32 weights, gpt2 and llama; ERR_DTYPE, ERR_DEVICE or
-   * ERR_MODEL_TYPE otherwise): the per-example losses of `perExampleLoss` and the gradient of their
-   * weighted mean. Candidate-set batches are refused (ERR_BATCH). Optional: models without a backward
+   * Forward + backward at θ (CPU backend, float32 weights, every family: gpt2, opt, llama; ERR_DTYPE or
+   * ERR_DEVICE otherwise): the per-example losses of `perExampleLoss` (bit for bit) and the gradient of
+   * their weighted sum. Candidate-set batches are refused (ERR_BATCH). Optional: models without a backward
    * (test doubles) leave it out.
    */
   lossAndGradient?(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult>;

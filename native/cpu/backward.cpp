@@ -20,7 +20,7 @@ int64_t TrainState::bytes() const {
   for (const auto& s : scores) n += f(s);
   for (const auto& l : layers)
     n += f(l.x_in) + f(l.h1) + f(l.qkv) + f(l.att) + f(l.x_mid) + f(l.h2) + f(l.a1) + f(l.a2) + f(l.x_out);
-  for (const auto* v : {&x, &rows, &rows_out, &drows_out, &drows, &dx, &dh, &dqkv, &datt, &act, &da1, &da2, &tr, &ns,
+  for (const auto* v : {&x, &rows, &rows_out, &drows_out, &drows, &rows_mid, &dmid, &dx, &dh, &dqkv, &datt, &act, &da1, &da2, &tr, &ns,
                         &tmp})
     n += f(*v);
   return n;
@@ -55,10 +55,10 @@ Family3 family_graphs(const ModelConfig& c) {
       return {&train_trunk_llama, &train_final_llama, &back_final_llama, &back_trunk_llama};
     case Family::GPT2:
       return {&train_trunk_gpt2, &train_final_gpt2, &back_final_gpt2, &back_trunk_gpt2};
-    default:
-      throw Error(err::kModelType, std::string("lossAndGradient: the backward pass covers gpt2 and llama so far, not ") +
-                                       family_name(c.family));
+    case Family::OPT:
+      return {&train_trunk_opt, &train_final_opt, &back_final_opt, &back_trunk_opt};
   }
+  throw Error(err::kModelType, std::string("lossAndGradient: no backward pass for ") + family_name(c.family));
 }
 
 // The arena's size and the gradient buffer reported to the model on every exit.

@@ -44,6 +44,7 @@ struct TrainState {
   std::vector<LayerActs> layers;
   std::vector<float> x;                      // (T, H) the trunk's output
   std::vector<float> rows, rows_out;         // (R, H), (R, E): gathered target rows, the head's input
+  std::vector<float> rows_mid, dmid;         // OPT: the final norm's output before project_out; a gradient
   std::vector<float> drows_out, drows;       // their gradients
   std::vector<float> dx, dh, dqkv, datt;     // gradients: residual (T, H), sublayer input, q|k|v, attention
   std::vector<float> act, da1, da2, tr, ns;  // MLP hidden, its gradients, transposes, norm statistics
@@ -82,6 +83,13 @@ void train_final_gpt2(Model& m, TrainState& ts, int64_t R);
 void back_final_gpt2(Model& m, TrainState& ts, int64_t R, float* grad);
 void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
                      float* grad, const CancelToken* cancel);
+
+void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+                     const CancelToken* cancel);
+void train_final_opt(Model& m, TrainState& ts, int64_t R);
+void back_final_opt(Model& m, TrainState& ts, int64_t R, float* grad);
+void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
+                    float* grad, const CancelToken* cancel);
 
 // The CPU backend's Backend::loss_and_gradient (cpu/backward.cpp).
 LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& batch, const GradientOptions& opts,
