@@ -110,6 +110,10 @@ const FAMILIES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
   'opt-postln': VARIANTS['opt-postln']!,
   'opt-project': VARIANTS['opt-project']!,
   'opt-preln-project-untied': { ...VARIANTS['opt-preln-project']!, tie: false },
+  // vocabularies of several 256-column tiles (the last one partial), split in chunks over the 2 threads:
+  // the fused loss's two passes and its per-chunk sums of ∂ℓ/∂h
+  'llama-vocab-700': { family: 'llama', numHeads: 4, numKvHeads: 2, vocabSize: 700, tie: false },
+  'gpt2-vocab-1000-tied': { family: 'gpt2', vocabSize: 1000 },
 };
 
 describe('lossAndGradient against finite differences of the float64 reference', () => {
