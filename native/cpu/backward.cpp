@@ -20,8 +20,8 @@ int64_t TrainState::bytes() const {
   for (const auto& s : scores) n += f(s);
   for (const auto& l : layers)
     n += f(l.x_in) + f(l.h1) + f(l.qkv) + f(l.att) + f(l.x_mid) + f(l.h2) + f(l.a1) + f(l.a2) + f(l.x_out);
-  for (const auto* v : {&x, &rows, &rows_out, &drows_out, &drows, &rows_mid, &dmid, &dx, &dh, &dqkv, &datt, &act, &da1, &da2, &tr, &ns,
-                        &tmp})
+  for (const auto* v : {&x, &rows, &rows_out, &drows_out, &drows, &rows_mid, &dmid, &dx, &dh, &dqkv, &datt, &act, &da1,
+                        &da2, &tr, &ns, &tmp})
     n += f(*v);
   return n;
 }

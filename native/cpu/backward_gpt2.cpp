@@ -47,8 +47,8 @@ void train_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     std::copy_n(x, T * H, A.x_mid.data());
     // x += c_proj(act(c_fc(ln_2(x)))): a1 the pre-activation, a2 the activation
     layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, A.h2.data(), H);
-    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.fc1_w, WLayout::InOut), param(L.fc1_b), A.a1.data(),
-           I, false);
+    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.fc1_w, WLayout::InOut), param(L.fc1_b), A.a1.data(), I,
+           false);
     std::copy_n(A.a1.data(), T * I, A.a2.data());
     activate(pool, c.activation, A.a2.data(), T * I);
     linear(pool, ts.ws, T, H, I, A.a2.data(), I, linear_weight(L.fc2_w, WLayout::InOut), param(L.fc2_b), x, H, true);
@@ -85,8 +85,8 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   grow_to(ts.datt, T * H);
   grow_to(ts.da1, T * I);
   float *dx = ts.dx.data(), *dhn = ts.dh.data(), *dqkv = ts.dqkv.data(), *datt = ts.datt.data(), *da1 = ts.da1.data();
-  auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K,
-                 const WeightView& W, const WeightView& b, float* dX, int64_t lddx) {
+  auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
+                 const WeightView& b, float* dX, int64_t lddx) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::InOut, W.cols, grad_of(W, grad),
                     grad_of(b, grad), dX, lddx, false);
   };

@@ -77,8 +77,8 @@ void train_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, 
     std::copy_n(x, T * H, A.x_mid.data());
     // x += down(silu(gate(h2))·up(h2)), h2 = rms_norm(x)
     rms_norm(pool, T, H, x, H, param(L.norm2_w), DType::F32, c.norm_eps, A.h2.data(), H);
-    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b),
-           A.a1.data(), I, false);
+    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), A.a1.data(),
+           I, false);
     linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), A.a2.data(), I,
            false);
     std::copy_n(A.a1.data(), T * I, ts.act.data());
@@ -100,8 +100,8 @@ void back_final_llama(Model& m, TrainState& ts, int64_t R, float* grad) {
   const int64_t H = c.hidden_size;
   const WeightView& nw = m.weights().final_norm_w;
   std::fill_n(ts.drows.data(), R * H, 0.f);
-  rms_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(nw), c.norm_eps, ts.drows_out.data(), H, ts.drows.data(),
-                    H, grad_of(nw, grad), ts.ns);
+  rms_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(nw), c.norm_eps, ts.drows_out.data(), H, ts.drows.data(), H,
+                    grad_of(nw, grad), ts.ns);
 }
 
 void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
@@ -120,8 +120,8 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
   grow_to(ts.da2, T * I);
   float *dx = ts.dx.data(), *dhn = ts.dh.data(), *dqkv = ts.dqkv.data(), *datt = ts.datt.data();
   float *da1 = ts.da1.data(), *da2 = ts.da2.data(), *act = ts.act.data();
-  auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K,
-                 const WeightView& W, const WeightView& b, float* dX, int64_t lddx, bool acc) {
+  auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
+                 const WeightView& b, float* dX, int64_t lddx, bool acc) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
                     grad_of(b, grad), dX, lddx, acc);
   };
@@ -147,8 +147,8 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     for (int j = 0; j < 3; ++j)
       lin(A.h1.data(), H, dqkv + col0[j], ld, cols[j], H, *proj_w[j], *proj_b[j], dhn, H, j > 0);
-    rms_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
-                      grad_of(L.norm1_w, grad), ts.ns);
+    rms_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H, grad_of(L.norm1_w, grad),
+                      ts.ns);
     if (cancel) cancel->check();
   }
   if (float* de = grad_of(w.tok_emb, grad)) embedding_backward(pool, ids, T, 0, dx, H, de);

@@ -148,8 +148,8 @@ void swiglu_backward(ThreadPool& pool, const float* gate, const float* up, const
   });
 }
 
-void embedding_backward(ThreadPool& pool, const int32_t* ids, int64_t T, int64_t offset, const float* dout,
-                        int64_t dim, float* dtable) {
+void embedding_backward(ThreadPool& pool, const int32_t* ids, int64_t T, int64_t offset, const float* dout, int64_t dim,
+                        float* dtable) {
   // columns split over threads, rows in order: repeated ids add in a fixed order without races
   pool.parallel_for(dim, 64, [&](int64_t i0, int64_t i1, int) {
     for (int64_t t = 0; t < T; ++t) {

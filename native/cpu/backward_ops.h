@@ -36,8 +36,8 @@ void swiglu_backward(ThreadPool& pool, const float* gate, const float* up, const
                      int64_t n);
 
 // out[t] = table[ids[t] + offset] (dim columns): dtable[ids[t] + offset] += dout[t], serially in t (rows repeat).
-void embedding_backward(ThreadPool& pool, const int32_t* ids, int64_t T, int64_t offset, const float* dout,
-                        int64_t dim, float* dtable);
+void embedding_backward(ThreadPool& pool, const int32_t* ids, int64_t T, int64_t offset, const float* dout, int64_t dim,
+                        float* dtable);
 
 }  // namespace cpu
 }  // namespace dpzo

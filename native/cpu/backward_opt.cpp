@@ -71,8 +71,8 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
       layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, x, H);
       std::copy_n(x, T * H, A.h2.data());
     }
-    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), A.a1.data(),
-           I, false);
+    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), A.a1.data(), I,
+           false);
     std::copy_n(A.a1.data(), T * I, A.a2.data());
     activate(pool, c.activation, A.a2.data(), T * I);
     linear(pool, ts.ws, T, H, I, A.a2.data(), I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true);
@@ -96,8 +96,8 @@ void train_final_opt(Model& m, TrainState& ts, int64_t R) {
     src = ts.rows_mid.data();
   }
   if (E != H)
-    linear(m.pool(), ts.ws, R, E, H, src, H, linear_weight(w.project_out, WLayout::OutIn), nullptr,
-           ts.rows_out.data(), E, false);
+    linear(m.pool(), ts.ws, R, E, H, src, H, linear_weight(w.project_out, WLayout::OutIn), nullptr, ts.rows_out.data(),
+           E, false);
   else
     std::copy_n(src, R * H, ts.rows_out.data());
 }
@@ -111,8 +111,8 @@ void back_final_opt(Model& m, TrainState& ts, int64_t R, float* grad) {
   const float* d = ts.drows_out.data();
   if (E != H) {
     grow_to(ts.dmid, R * H);
-    linear_backward(m.pool(), ts.ws, ts.tr, R, E, H, src, H, ts.drows_out.data(), E, f32(w.project_out),
-                    WLayout::OutIn, H, grad_of(w.project_out, grad), nullptr, ts.dmid.data(), H, false);
+    linear_backward(m.pool(), ts.ws, ts.tr, R, E, H, src, H, ts.drows_out.data(), E, f32(w.project_out), WLayout::OutIn,
+                    H, grad_of(w.project_out, grad), nullptr, ts.dmid.data(), H, false);
     d = ts.dmid.data();
   }
   if (c.opt_final_layer_norm) {
@@ -138,8 +138,8 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
   grow_to(ts.datt, T * H);
   grow_to(ts.da1, T * I);
   float *dx = ts.dx.data(), *dhn = ts.dh.data(), *dqkv = ts.dqkv.data(), *datt = ts.datt.data(), *da1 = ts.da1.data();
-  auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K,
-                 const WeightView& W, const WeightView& b, float* dX, int64_t lddx, bool acc) {
+  auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
+                 const WeightView& b, float* dX, int64_t lddx, bool acc) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
                     grad_of(b, grad), dX, lddx, acc);
   };
@@ -173,7 +173,8 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     proj_w[0] = &L.q_w, proj_w[1] = &L.k_w, proj_w[2] = &L.v_w;
     proj_b[0] = &L.q_b, proj_b[1] = &L.k_b, proj_b[2] = &L.v_b;
     const float* in = pre ? A.h1.data() : A.x_in.data();
-    for (int j = 0; j < 3; ++j) lin(in, H, dqkv + j * H, 3 * H, H, H, *proj_w[j], *proj_b[j], pre ? dhn : dx, H, !pre || j > 0);
+    for (int j = 0; j < 3; ++j)
+      lin(in, H, dqkv + j * H, 3 * H, H, H, *proj_w[j], *proj_b[j], pre ? dhn : dx, H, !pre || j > 0);
     if (pre)
       layer_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
                           grad_of(L.norm1_w, grad), grad_of(L.norm1_b, grad), ts.ns);

@@ -57,7 +57,7 @@ class CpuBackend final : public Backend {
 
  private:
   Model& m_;
-  ForwardState st_;    // grow-only activation arena, reused across calls (serialised by the op queue)
+  ForwardState st_;   // grow-only activation arena, reused across calls (serialised by the op queue)
   TrainState train_;  // the training forward's saved activations and the backward's scratch (grow-only)
 };
 

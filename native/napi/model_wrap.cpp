@@ -112,11 +112,10 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
        InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
        InstanceMethod("decay", &ModelWrap::Decay), InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
-       InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient),
-       InstanceMethod("logits", &ModelWrap::Logits), InstanceMethod("generate", &ModelWrap::Generate),
-       InstanceMethod("save", &ModelWrap::Save), InstanceMethod("weightsHash", &ModelWrap::WeightsHash),
-       InstanceMethod("memory", &ModelWrap::Memory), InstanceMethod("cancel", &ModelWrap::Cancel),
-       InstanceMethod("dispose", &ModelWrap::Dispose)});
+       InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient), InstanceMethod("logits", &ModelWrap::Logits),
+       InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
+       InstanceMethod("weightsHash", &ModelWrap::WeightsHash), InstanceMethod("memory", &ModelWrap::Memory),
+       InstanceMethod("cancel", &ModelWrap::Cancel), InstanceMethod("dispose", &ModelWrap::Dispose)});
   g_ctor = new Napi::FunctionReference(Napi::Persistent(f));
   return f;
 }
@@ -320,8 +319,8 @@ Napi::Value ModelWrap::LossAndGradient(const Napi::CallbackInfo& info) {
           }
           auto* keep = new std::vector<float>(std::move(r.grad));
           const size_t n = keep->size();
-          auto ab = Napi::ArrayBuffer::New(e, keep->data(), n * sizeof(float),
-                                           [](Napi::Env, void*, std::vector<float>* v) { delete v; }, keep);
+          auto ab = Napi::ArrayBuffer::New(
+              e, keep->data(), n * sizeof(float), [](Napi::Env, void*, std::vector<float>* v) { delete v; }, keep);
           o.Set("grad", Napi::Float32Array::New(e, n, ab, 0));
           return o;
         });
