@@ -257,6 +257,28 @@ describe('per-example weights (what DP-SGD builds on)', () => {
   });
 });
 
+describe('lossAndGradient as an operation of the model', () => {
+  it('is deterministic, accounts its memory, and honours an aborted signal', async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'op'), { ...FAMILIES['llama-vocab-700']!, dtype: 'F32', seed: 8 });
+    const model = await loadModel(ck.dir, { threads: 2 });
+    try {
+      const b = batchFor(new Rng(14), ck.config.vocab_size as number);
+      const before = model.memory();
+      const a = await model.lossAndGradient!(b);
+      const c = await model.lossAndGradient!(b);
+      // fixed tiles, chunks and summation orders for a given thread count: bit for bit
+      expect(Buffer.from(a.grad.buffer).equals(Buffer.from(c.grad.buffer))).toBe(true);
+      // the peak the core reports includes the gradient buffer and the saved activations
+      expect(model.memory().hostPeakBytes).toBeGreaterThan(before.hostPeakBytes + 4 * model.numTrainable);
+      const ac = new AbortController();
+      ac.abort();
+      await expectRejection(() => model.lossAndGradient!(b, { signal: ac.signal }), 'ERR_CANCELLED');
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
 describe('lossAndGradient refuses what it does not compute', () => {
   it('low-precision weights, candidate batches, bad weights and tokens: coded rejections', async () => {
     const llama = writeRandomCheckpoint(join(tmp.dir, 'errors-llama'), { ...FAMILIES['llama-gqa-untied']!, dtype: 'F32', seed: 2 });
