@@ -226,6 +226,11 @@ describe('per-example weights (what DP-SGD builds on)', () => {
       expectVecClose(mean.grad, third, 1e-5, 'default weights = mean over examples with targets');
       expect(Number.isNaN(mean.loss[1]!)).toBe(true);
       expect(mean.targets[1]).toBe(0);
+      // a batch without any target: NaN losses, a zero gradient
+      const none = await model.lossAndGradient!({ inputIds: [[3], [4, 5]], labels: [[3], [4, -100]] });
+      expect(Array.from(none.targets)).toEqual([0, 0]);
+      expect(none.loss.every((l) => Number.isNaN(l))).toBe(true);
+      expect(none.grad.every((g) => g === 0)).toBe(true);
     } finally {
       model.dispose();
     }
