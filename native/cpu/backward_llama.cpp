@@ -51,36 +51,36 @@ void train_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, 
   ts.layers.resize(c.num_layers);
   grow_to(ts.x, T * H);
   grow_to(ts.act, T * I);
-  float* x = ts.x.data();
+  grow_to(ts.hn, T * H);
+  float *x = ts.x.data(), *hn = ts.hn.data();  // hn: a norm's output, not kept (the backward recomputes it)
   embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false, nullptr);
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
     LayerActs& A = ts.layers[l];
-    for (auto* v : {&A.x_in, &A.h1, &A.x_mid, &A.h2}) grow_to(*v, T * H);
+    for (auto* v : {&A.x_in, &A.x_mid}) grow_to(*v, T * H);
     grow_to(A.qkv, T * ld);
     grow_to(A.att, T * QD);
     grow_to(A.a1, T * I);
     grow_to(A.a2, T * I);
     std::copy_n(x, T * H, A.x_in.data());
-    // x += o_proj(attention(rope(q), rope(k), v)) on h1 = rms_norm(x)
-    rms_norm(pool, T, H, x, H, param(L.norm1_w), DType::F32, c.norm_eps, A.h1.data(), H);
+    // x += o_proj(attention(rope(q), rope(k), v)) on rms_norm(x)
+    rms_norm(pool, T, H, x, H, param(L.norm1_w), DType::F32, c.norm_eps, hn, H);
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     for (int j = 0; j < 3; ++j)
-      linear(pool, ts.ws, T, cols[j], H, A.h1.data(), H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
+      linear(pool, ts.ws, T, cols[j], H, hn, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
              A.qkv.data() + col0[j], ld, false);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
     causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), QD);
     linear(pool, ts.ws, T, H, QD, A.att.data(), QD, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
     std::copy_n(x, T * H, A.x_mid.data());
-    // x += down(silu(gate(h2))·up(h2)), h2 = rms_norm(x)
-    rms_norm(pool, T, H, x, H, param(L.norm2_w), DType::F32, c.norm_eps, A.h2.data(), H);
-    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), A.a1.data(),
-           I, false);
-    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), A.a2.data(), I,
+    // x += down(silu(gate(n))·up(n)), n = rms_norm(x)
+    rms_norm(pool, T, H, x, H, param(L.norm2_w), DType::F32, c.norm_eps, hn, H);
+    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), A.a1.data(), I,
            false);
+    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), A.a2.data(), I, false);
     std::copy_n(A.a1.data(), T * I, ts.act.data());
     silu_mul(pool, ts.act.data(), A.a2.data(), T * I);
     linear(pool, ts.ws, T, H, I, ts.act.data(), I, linear_weight(L.down_w, WLayout::OutIn), param(L.down_b), x, H,
@@ -119,7 +119,7 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
   grow_to(ts.da1, T * I);
   grow_to(ts.da2, T * I);
   float *dx = ts.dx.data(), *dhn = ts.dh.data(), *dqkv = ts.dqkv.data(), *datt = ts.datt.data();
-  float *da1 = ts.da1.data(), *da2 = ts.da2.data(), *act = ts.act.data();
+  float *da1 = ts.da1.data(), *da2 = ts.da2.data(), *act = ts.act.data(), *hn = ts.hn.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
@@ -133,8 +133,9 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     silu_mul(pool, act, A.a2.data(), T * I);
     lin(act, I, dx, H, H, I, L.down_w, L.down_b, da1, I, false);
     swiglu_backward(pool, A.a1.data(), A.a2.data(), da1, da1, da2, T * I);
-    lin(A.h2.data(), H, da1, I, I, H, L.gate_w, L.gate_b, dhn, H, false);
-    lin(A.h2.data(), H, da2, I, I, H, L.up_w, L.up_b, dhn, H, true);
+    rms_norm(pool, T, H, A.x_mid.data(), H, param(L.norm2_w), DType::F32, c.norm_eps, hn, H);  // the MLP's input
+    lin(hn, H, da1, I, I, H, L.gate_w, L.gate_b, dhn, H, false);
+    lin(hn, H, da2, I, I, H, L.up_w, L.up_b, dhn, H, true);
     rms_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
                       grad_of(L.norm2_w, grad), ts.ns);
     // attention: datt = dx·W_o; dq, dk, dv; undo RoPE; dh1 = Σ d{q,k,v}·W_{q,k,v}
@@ -145,8 +146,8 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
-    for (int j = 0; j < 3; ++j)
-      lin(A.h1.data(), H, dqkv + col0[j], ld, cols[j], H, *proj_w[j], *proj_b[j], dhn, H, j > 0);
+    rms_norm(pool, T, H, A.x_in.data(), H, param(L.norm1_w), DType::F32, c.norm_eps, hn, H);  // the projections' input
+    for (int j = 0; j < 3; ++j) lin(hn, H, dqkv + col0[j], ld, cols[j], H, *proj_w[j], *proj_b[j], dhn, H, j > 0);
     rms_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H, grad_of(L.norm1_w, grad),
                       ts.ns);
     if (cancel) cancel->check();

@@ -3,9 +3,9 @@
 // offset by 2, pre-LN or post-LN blocks, ReLU (per config), project_in / project_out when
 // word_embed_proj_dim != hidden_size, optional final layer norm, tied or untied head.
 //
-// Saved per block: pre-LN as GPT-2 (x_in, h1 = ln1(x_in), x_mid, h2 = ln2(x_mid)); post-LN x_in (the
-// projections' input), x_mid = the sum before self_attn_layer_norm, h2 = its output (the MLP's input),
-// x_out = the sum before final_layer_norm.
+// Saved per block: pre-LN as GPT-2 (x_in, x_mid: the norms' inputs); post-LN x_in (the projections'
+// input), x_mid = the sum before self_attn_layer_norm (whose output is the MLP's input), x_out = the sum
+// before final_layer_norm. Norm and activation outputs are recomputed by the backward.
 #include <algorithm>
 #include <cmath>
 
@@ -31,7 +31,9 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   const bool pre = c.do_layer_norm_before;
   ts.layers.resize(c.num_layers);
   grow_to(ts.x, T * H);
-  float* x = ts.x.data();
+  grow_to(ts.hn, T * H);
+  grow_to(ts.act, T * I);
+  float *x = ts.x.data(), *hn = ts.hn.data(), *act = ts.act.data();
   // x = project_in(embed_tokens[token]) + embed_positions[position + 2]; ts.tmp keeps the embeddings
   if (E != H) {
     grow_to(ts.tmp, T * E);
@@ -45,17 +47,15 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& L = w.layers[l];
     LayerActs& A = ts.layers[l];
-    for (auto* v : {&A.x_in, &A.att, &A.x_mid, &A.h2}) grow_to(*v, T * H);
-    if (pre) grow_to(A.h1, T * H);
+    for (auto* v : {&A.x_in, &A.att, &A.x_mid}) grow_to(*v, T * H);
     if (!pre) grow_to(A.x_out, T * H);
     grow_to(A.qkv, T * 3 * H);
     grow_to(A.a1, T * I);
-    grow_to(A.a2, T * I);
     std::copy_n(x, T * H, A.x_in.data());
     const float* in = A.x_in.data();
     if (pre) {
-      layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, A.h1.data(), H);
-      in = A.h1.data();
+      layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, hn, H);
+      in = hn;
     }
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
@@ -65,17 +65,15 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H);
     linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
     std::copy_n(x, T * H, A.x_mid.data());
-    if (pre) {
-      layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, A.h2.data(), H);
-    } else {
+    if (pre)
+      layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, hn, H);
+    else
       layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, x, H);
-      std::copy_n(x, T * H, A.h2.data());
-    }
-    linear(pool, ts.ws, T, I, H, A.h2.data(), H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), A.a1.data(), I,
-           false);
-    std::copy_n(A.a1.data(), T * I, A.a2.data());
-    activate(pool, c.activation, A.a2.data(), T * I);
-    linear(pool, ts.ws, T, H, I, A.a2.data(), I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true);
+    linear(pool, ts.ws, T, I, H, pre ? hn : x, H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), A.a1.data(),
+           I, false);
+    std::copy_n(A.a1.data(), T * I, act);
+    activate(pool, c.activation, act, T * I);
+    linear(pool, ts.ws, T, H, I, act, I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true);
     if (!pre) {
       std::copy_n(x, T * H, A.x_out.data());
       layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, x, H);
@@ -138,6 +136,7 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
   grow_to(ts.datt, T * H);
   grow_to(ts.da1, T * I);
   float *dx = ts.dx.data(), *dhn = ts.dh.data(), *dqkv = ts.dqkv.data(), *datt = ts.datt.data(), *da1 = ts.da1.data();
+  float *hn = ts.hn.data(), *act = ts.act.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
@@ -157,14 +156,19 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     const LayerActs& A = ts.layers[l];
     if (!pre) through_norm(A.x_out, L.norm2_w, L.norm2_b);
     // MLP: da1 = dx·W_fc2, through ReLU; its input's gradient goes to dhn (pre-LN) or straight into dx
-    lin(A.a2.data(), I, dx, H, H, I, L.fc2_w, L.fc2_b, da1, I, false);
+    std::copy_n(A.a1.data(), T * I, act);
+    activate(pool, c.activation, act, T * I);
+    lin(act, I, dx, H, H, I, L.fc2_w, L.fc2_b, da1, I, false);
     activation_backward(pool, c.activation, A.a1.data(), da1, T * I);
+    // the MLP's input: ln2(x_mid) pre-LN, ln1(x_mid) post-LN
+    layer_norm(pool, T, H, A.x_mid.data(), H, param(pre ? L.norm2_w : L.norm1_w), param(pre ? L.norm2_b : L.norm1_b),
+               DType::F32, c.norm_eps, hn, H);
     if (pre) {
-      lin(A.h2.data(), H, da1, I, I, H, L.fc1_w, L.fc1_b, dhn, H, false);
+      lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dhn, H, false);
       layer_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
                           grad_of(L.norm2_w, grad), grad_of(L.norm2_b, grad), ts.ns);
     } else {
-      lin(A.h2.data(), H, da1, I, I, H, L.fc1_w, L.fc1_b, dx, H, true);
+      lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dx, H, true);
       through_norm(A.x_mid, L.norm1_w, L.norm1_b);
     }
     // attention: datt = dx·W_o; dq|dk|dv; the projections' input gradient as above
@@ -172,7 +176,9 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, H, dqkv);
     proj_w[0] = &L.q_w, proj_w[1] = &L.k_w, proj_w[2] = &L.v_w;
     proj_b[0] = &L.q_b, proj_b[1] = &L.k_b, proj_b[2] = &L.v_b;
-    const float* in = pre ? A.h1.data() : A.x_in.data();
+    if (pre)
+      layer_norm(pool, T, H, A.x_in.data(), H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, hn, H);
+    const float* in = pre ? hn : A.x_in.data();
     for (int j = 0; j < 3; ++j)
       lin(in, H, dqkv + j * H, 3 * H, H, H, *proj_w[j], *proj_b[j], pre ? dhn : dx, H, !pre || j > 0);
     if (pre)

@@ -18,17 +18,16 @@
 
 namespace dpzo {
 
-// What one block's backward reads, saved by the training forward (T rows each). Which buffer holds what
-// depends on the family (the trunk files say); norm outputs are kept rather than recomputed.
+// What one block's backward reads, saved by the training forward (T rows each). Norm outputs and GPT-2/OPT's
+// activation output are not kept: the backward recomputes them from the saved inputs with the forward's own
+// kernels (bitwise the same values), which keeps 10 of GPT-2's 16 floats per token and layer.
 struct LayerActs {
   std::vector<float> x_in;   // (T, H) the residual stream entering the block
-  std::vector<float> h1;     // (T, H) input of the attention projections (normalised, or x_in post-LN)
   std::vector<float> qkv;    // (T, q + 2·kv) projections, after RoPE
   std::vector<float> att;    // (T, heads·head_dim) attention output
   std::vector<float> x_mid;  // (T, H) the residual stream between the two sublayers (post-LN: before its norm)
-  std::vector<float> h2;     // (T, H) input of the MLP
   std::vector<float> a1;     // (T, I) gate / fc1 pre-activation
-  std::vector<float> a2;     // (T, I) up projection / activation output
+  std::vector<float> a2;     // (T, I) Llama only: the up projection
   std::vector<float> x_out;  // (T, H) post-LN only: the block's output before its norm
 };
 
@@ -48,7 +47,8 @@ struct TrainState {
   std::vector<float> drows_out, drows;       // their gradients
   std::vector<float> dx, dh, dqkv, datt;     // gradients: residual (T, H), sublayer input, q|k|v, attention
   std::vector<float> act, da1, da2, tr, ns;  // MLP hidden, its gradients, transposes, norm statistics
-  std::vector<float> tmp;                    // (T, max(H, E)) a sublayer output, OPT project_in input
+  std::vector<float> tmp;                    // (T, E) OPT: the token embeddings, project_in's input
+  std::vector<float> hn;                     // (T, H) a norm's output, recomputed in the backward
 
   TrainState() = default;
   TrainState(const TrainState&) = delete;
