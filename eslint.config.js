@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'native/**', 'cuda/**', 'data/**'] },
+  // docs/api: TypeDoc's generated reference (npm run docs), not source
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'native/**', 'cuda/**', 'data/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

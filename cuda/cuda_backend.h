@@ -25,10 +25,14 @@ void copy_to_device(void* dst, const void* src, size_t bytes);
 void copy_to_host(void* dst, const void* src, size_t bytes);
 void synchronize();
 
-// θ[g] += Σ_k coeffs[k]·z(seeds[k], g) over segments whose `data` are device
-// pointers; same arithmetic as the CPU kernels (dpzo/philox.h), same bits.
-// Returns when the kernel has finished.
-void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs);
+// θ[g] ← f·(θ[g] + Σ_k coeffs[k]·z(seeds[k], g)) over segments whose `data` are
+// device pointers, f = `decay` on segments marked decay (else no multiply); F16/BF16
+// stored to nearest, or stochastically with the rounding words keyed by *round_key
+// (dpzo/stochastic_round.h) when it is given. The CPU's semantics and arithmetic
+// (dpzo/perturb.h axpy_directions, dpzo/philox.h), the same bits. Returns when the
+// kernel has finished.
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                     float decay = 1.0f, const uint64_t* round_key = nullptr);
 
 // out[i] = z(seed, g0 + i) into device memory.
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out_device);

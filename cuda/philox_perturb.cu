@@ -13,6 +13,7 @@
 #include "cuda_backend.h"
 #include "dpzo/errors.h"
 #include "dpzo/philox.h"
+#include "dpzo/stochastic_round.h"
 
 namespace dpzo {
 namespace cuda {
@@ -31,6 +32,7 @@ struct SegDesc {
   uint64_t g0;
   uint64_t b_first;
   int64_t block_begin;
+  float factor;  // the decay factor f of this segment (1: no multiply)
 };
 
 __device__ float load_elem(const void* p, int dt, int64_t i) {
@@ -38,17 +40,21 @@ __device__ float load_elem(const void* p, int dt, int64_t i) {
   uint16_t h = static_cast<const uint16_t*>(p)[i];
   return dt == static_cast<int>(DType::F16) ? f16_to_f32(h) : bf16_to_f32(h);
 }
-__device__ void store_elem(void* p, int dt, int64_t i, float v) {
+// F16/BF16 to nearest, or stochastically with element g's rounding word when the update has a key
+__device__ void store_elem(void* p, int dt, int64_t i, float v, bool sr, uint64_t key, uint64_t g) {
   if (dt == static_cast<int>(DType::F32)) {
     static_cast<float*>(p)[i] = v;
-  } else {
+  } else if (!sr) {
     static_cast<uint16_t*>(p)[i] = dt == static_cast<int>(DType::F16) ? f32_to_f16(v) : f32_to_bf16(v);
+  } else {
+    const uint32_t r = rounding_word(key, g);
+    static_cast<uint16_t*>(p)[i] = dt == static_cast<int>(DType::F16) ? f32_to_f16_sr(v, r) : f32_to_bf16_sr(v, r);
   }
 }
 
 // task t = one Philox block of one segment; segments found by binary search
 __global__ void axpy_kernel(const SegDesc* segs, int n_segs, int64_t n_tasks, const uint64_t* seeds,
-                            const float* coeffs, int n_pairs) {
+                            const float* coeffs, int n_pairs, bool sr, uint64_t round_key) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t >= n_tasks) return;
   int lo = 0, hi = n_segs - 1;
@@ -71,7 +77,10 @@ __global__ void axpy_kernel(const SegDesc* segs, int n_segs, int64_t n_tasks, co
     direction_block(seeds[k], b, z);
     for (uint64_t g = g_lo; g < g_hi; ++g) acc[g - 4 * b] = fma32(coeffs[k], z[g - 4 * b], acc[g - 4 * b]);
   }
-  for (uint64_t g = g_lo; g < g_hi; ++g) store_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0), acc[g - 4 * b]);
+  if (s.factor != 1.0f)
+    for (uint64_t g = g_lo; g < g_hi; ++g) acc[g - 4 * b] = mul32(acc[g - 4 * b], s.factor);
+  for (uint64_t g = g_lo; g < g_hi; ++g)
+    store_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0), acc[g - 4 * b], sr, round_key, g);
 }
 
 __global__ void fill_kernel(uint64_t seed, uint64_t g0, int64_t count, float* out) {
@@ -122,8 +131,12 @@ void copy_to_host(void* dst, const void* src, size_t bytes) {
 }
 void synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
-void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs) {
+void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                     float decay, const uint64_t* round_key) {
   if (n_pairs < 0) throw Error(err::kArgument, "cuda::axpy_directions: negative number of pairs");
+  if (!std::isfinite(decay) || !(decay > 0.0f) || decay > 1.0f)
+    throw Error(err::kArgument, "cuda::axpy_directions: decay factor must be in (0, 1]");
+  const bool decays = decay != 1.0f;
   std::vector<uint64_t> s;
   std::vector<float> c;
   for (int k = 0; k < n_pairs; ++k) {  // same filtering as the CPU dispatcher
@@ -134,13 +147,15 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
       c.push_back(coeffs[k]);
     }
   }
-  if (s.empty()) return;
+  if (s.empty() && !decays) return;
   std::vector<SegDesc> desc;
   int64_t n_tasks = 0;
   for (const Segment& seg : segs) {
     if (seg.count <= 0) continue;
+    if (s.empty() && !seg.decay) continue;  // nothing to add and nothing to decay (as on the CPU)
     const uint64_t b_first = seg.g0 >> 2, b_last = (seg.g0 + static_cast<uint64_t>(seg.count) - 1) >> 2;
-    desc.push_back({seg.data, static_cast<int>(seg.dtype), seg.count, seg.g0, b_first, n_tasks});
+    desc.push_back(
+        {seg.data, static_cast<int>(seg.dtype), seg.count, seg.g0, b_first, n_tasks, seg.decay ? decay : 1.0f});
     n_tasks += static_cast<int64_t>(b_last - b_first + 1);
   }
   if (desc.empty()) return;
@@ -157,7 +172,7 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
     axpy_kernel<<<static_cast<unsigned>(grid), kThreads>>>(
         reinterpret_cast<const SegDesc*>(dev), static_cast<int>(desc.size()), n_tasks,
         reinterpret_cast<const uint64_t*>(dev + d_bytes), reinterpret_cast<const float*>(dev + d_bytes + s_bytes),
-        static_cast<int>(s.size()));
+        static_cast<int>(s.size()), round_key != nullptr, round_key ? *round_key : 0);
     check(cudaGetLastError(), "axpy_kernel launch");
     synchronize();
   } catch (...) {

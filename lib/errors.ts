@@ -37,6 +37,7 @@ export const NATIVE_ERROR_CODES = [
   'ERR_TOKEN_RANGE',
 ] as const;
 
+/** A code of the native core (see `NATIVE_ERROR_CODES`): bad arguments, model files, devices, cancellation, memory. */
 export type NativeErrorCode = (typeof NATIVE_ERROR_CODES)[number];
 
 /** Codes of the data layer (lib/data): the file, row or field is named in the message. */
@@ -70,10 +71,36 @@ export type TrainErrorCode =
   | 'ERR_RUN_CLOSED'
   | 'ERR_EXPORT_EXISTS';
 
+/** Every code any dpzo error carries (`DpzoError.code`): stable strings to branch on. */
 export type ErrorCode = NativeErrorCode | DataErrorCode | PrivacyErrorCode | TrainErrorCode;
 
+/**
+ * The one error type of dpzo: a message plus a stable {@link ErrorCode}. Every error of the library (the native core's through the addon, the data layer's
+ * {@link DataError}, the privacy layer's {@link PrivacyError}, the trainer's) is a DpzoError or a subclass, so a caller can branch on `code`. Messages name
+ * the file, field or parameter, never private data.
+ *
+ * @example
+ * ```ts
+ * import { DpzoError, loadModel } from 'dpzo';
+ *
+ * try {
+ *   await loadModel('no/such/dir');
+ * } catch (e) {
+ *   if (e instanceof DpzoError && e.code === 'ERR_CONFIG_MISSING') console.error('not a model directory');
+ *   else throw e;
+ * }
+ * ```
+ */
 export class DpzoError extends Error {
+  /** The stable code (e.g. `ERR_TRAIN_OPTION`, `ERR_BUDGET_EXCEEDED`). */
   readonly code: ErrorCode;
+  /**
+   * An error with a stable code.
+   *
+   * @param code The error code.
+   * @param message What went wrong, in one line.
+   * @param options `cause`: the underlying error.
+   */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DpzoError';

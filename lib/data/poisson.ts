@@ -21,12 +21,24 @@ export function cryptoUniform(bufferWords = 8192): UniformSource {
   };
 }
 
+/**
+ * Poisson sampling: each of N examples joins each batch independently with probability q (the sampling the privacy analysis assumes), so batch sizes vary
+ * around q·N. Randomness comes from the OS CSPRNG by default.
+ */
 export class PoissonSampler {
+  /** N, the number of examples sampled from. */
   readonly size: number;
+  /** q in (0, 1]. */
   readonly sampleRate: number;
   private readonly uniform: UniformSource;
   private readonly logFail: number;
 
+  /**
+   * @param size N, a positive integer.
+   * @param sampleRate q in (0, 1].
+   * @param uniform Source of uniforms in (0, 1] (default: {@link cryptoUniform}); a test may inject one.
+   * @throws RangeError for a bad size or rate.
+   */
   constructor(size: number, sampleRate: number, uniform: UniformSource = cryptoUniform()) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`PoissonSampler: size must be a positive integer, got ${size}`);
     if (!(sampleRate > 0 && sampleRate <= 1)) throw new RangeError(`PoissonSampler: sampleRate must be in (0, 1], got ${sampleRate}`);

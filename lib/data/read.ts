@@ -5,15 +5,20 @@ import { extname } from 'node:path';
 
 import { DataError } from './errors.js';
 
+/** One record of a data file: its fields by name (JSON values; CSV/TSV fields are strings). */
 export type Row = Record<string, unknown>;
 
+/** The rows of a data file, as {@link readRecords} returns them. */
 export interface Records {
+  /** The file they were read from. */
   file: string;
+  /** The records, in file order. */
   rows: Row[];
   /** 1-based line of each row in the file, for error messages. */
   lines: number[];
 }
 
+/** A data file's format: JSON lines, a JSON array of objects, or CSV/TSV with a header line. */
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
 
 /**
@@ -30,6 +35,10 @@ function tooLong(file: string, line: number, chars: number): DataError {
   );
 }
 
+/**
+ * The format a file name implies: .jsonl/.ndjson, .json, .csv, .tsv/.tab (case-insensitive).
+ * @throws {@link DataError} `ERR_DATA_FORMAT` for any other extension.
+ */
 export function formatOf(file: string): FileFormat {
   const ext = extname(file).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
@@ -42,6 +51,11 @@ export function formatOf(file: string): FileFormat {
 /** The largest data file read (bytes): a file is read whole, and V8 strings stop a little above this. */
 export const MAX_DATA_FILE_BYTES = 512 * 1024 * 1024;
 
+/**
+ * Reads a whole data file into rows (a leading BOM is dropped). Files over 512 MiB and records over 1 Mi characters are refused before they are parsed.
+ * @param format Default: from the extension ({@link formatOf}).
+ * @throws {@link DataError} `ERR_DATA_FORMAT` (unreadable, too large, malformed: the line is named, not its text), `ERR_DATA_EMPTY` (no rows).
+ */
 export function readRecords(file: string, format: FileFormat = formatOf(file)): Records {
   let text: string;
   let size: number;

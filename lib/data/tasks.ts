@@ -5,39 +5,64 @@ import { DataError } from './errors.js';
 import type { Records, Row } from './read.js';
 import type { TextTokenizer } from './tokenizer.js';
 
+/** Label of a position that is not a target (Hugging Face's -100): no loss is computed there. */
 export const IGNORE = -100;
+/** Default classification prompt: the text, then " It was"; the label word follows. */
 export const DEFAULT_TEMPLATE = '{sentence} It was';
+/** Default label words of classification: label 0 → " terrible", label 1 → " great" (SST-2 style). */
 export const DEFAULT_LABEL_WORDS = [' terrible', ' great'];
 
 export type LmFormat = 'text' | 'prompt-completion';
 
+/**
+ * Language modelling: loss on every token of a text field, or, for prompt/completion rows, on the completion only (then evaluation also generates and scores
+ * exact match and F1).
+ */
 export interface LmTask {
+  /** Task kind. */
   kind: 'lm';
   /** Row format; without it, the fields given decide, else every row must have the same shape. */
   format?: LmFormat;
   /** Field with the whole text (loss on every token), unless prompt/completion fields are present. */
   textField?: string;
+  /** Field with the prompt (no loss on it); default `prompt`. */
   promptField?: string;
+  /** Field with the completion (the targets); default `completion`. */
   completionField?: string;
 }
+/**
+ * Classification as next-token prediction (MeZO's prompt-based setup): the template with the text, then the label word; the loss and accuracy are read over
+ * the label words' first tokens only.
+ */
 export interface ClassificationTask {
+  /** Task kind. */
   kind: 'classification';
+  /** Field with the text; default `sentence`. */
   textField?: string;
+  /** Field with the label (an integer index into an array of label words, or a key of a label-word map); default `label`. */
   labelField?: string;
   /** Contains `{sentence}` (the text field); default `{sentence} It was`. */
   template?: string;
   /** Label word per class: an array indexed by integer label, or a map label -> word. */
   labelWords?: string[] | Record<string, string>;
 }
+/** Pre-tokenized rows: token ids (and optionally labels, -100 for non-targets) given directly; no tokenizer needed. */
 export interface TokensTask {
+  /** Task kind. */
   kind: 'tokens';
+  /** Field with the token ids; default `input_ids`. */
   inputField?: string;
+  /** Field with the labels, same length as the ids; default `labels` (absent: every position from 1 is a target). */
   labelsField?: string;
 }
+/** What a dataset's rows are and how they become examples. */
 export type TaskSpec = LmTask | ClassificationTask | TokensTask;
+/** The kind of a {@link TaskSpec}. */
 export type TaskKind = TaskSpec['kind'];
 
+/** One training or evaluation example, in Hugging Face conventions. */
 export interface Example {
+  /** Token ids of the whole sequence (at most the dataset's maxLength). */
   inputIds: Int32Array;
   /** Same length as inputIds; absent = every position from 1 is a target. */
   labels?: Int32Array;
@@ -45,15 +70,21 @@ export interface Example {
   classIndex?: number;
   /** prompt/completion: the prompt ids and the reference completion text, for generation. */
   promptIds?: Int32Array;
+  /** prompt/completion: the reference completion text, for exact match and F1. */
   reference?: string;
 }
 
+/** Examples built for a task ({@link loadDataset}, {@link buildDataset}): what the trainer samples from and evaluate() scores. */
 export interface Dataset {
+  /** The task the rows were built for. */
   task: TaskSpec;
+  /** The file the rows came from ('' for a dataset built in memory): a training file's SHA-256 keys its dataset ledger. */
   source: string;
+  /** The examples, in file order. */
   examples: Example[];
   /** classification: the first token of each label word, in class order. */
   candidates?: Int32Array;
+  /** classification: the label keys in class order (array indices as strings, or the label-word map's keys). */
   labelNames?: string[];
   /** lm with prompt + completion: generation metrics apply. */
   generative: boolean;
@@ -61,14 +92,22 @@ export interface Dataset {
   maxLength?: number;
 }
 
+/** Options of {@link buildDataset}. */
 export interface BuildOptions {
   /** Longest sequence kept (tokens); longer inputs are cut (classification: from the start of the sentence). */
   maxLength: number;
+  /** The model's vocabulary size: every token id must be below it. */
   vocabSize: number;
   /** Rows after the first `limit` are dropped. */
   limit?: number;
 }
 
+/**
+ * Turns records into a {@link Dataset} for the task (see {@link loadDataset}, which reads the file and picks the tokenizer).
+ * @param tokenizer Required for lm and classification; null for tokens.
+ * @throws {@link DataError} `ERR_DATA_EMPTY`, `ERR_NO_TOKENIZER`, `ERR_DATA_FIELD`, `ERR_DATA_LABEL`, `ERR_DATA_TEMPLATE`, `ERR_DATA_TOKENS`,
+ * `ERR_DATA_FORMAT`, naming the file and line, never the row's text.
+ */
 export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTokenizer | null, opts: BuildOptions): Dataset {
   const rows = opts.limit !== undefined ? records.rows.slice(0, opts.limit) : records.rows;
   if (rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${records.file}: no examples`);
@@ -153,6 +192,10 @@ function applyTemplate(template: string, textField: string, sentence: string): s
   return template.split('{sentence}').join(sentence).split(`{${textField}}`).join(sentence);
 }
 
+/**
+ * Checks that a classification template has the text's placeholder (`{sentence}` or `{<textField>}`).
+ * @throws {@link DataError} `ERR_DATA_TEMPLATE`.
+ */
 export function validateTemplate(template: string, textField = 'sentence'): void {
   if (!template.includes('{sentence}') && !template.includes(`{${textField}}`)) {
     throw new DataError('ERR_DATA_TEMPLATE', `the template '${template}' has no {sentence} placeholder for the text`);

@@ -7,17 +7,26 @@ import { Tokenizer } from '@huggingface/tokenizers';
 
 import { DataError } from './errors.js';
 
+/** A model's tokenizer (tokenizer.json through @huggingface/tokenizers), as the data layer uses it. */
 export interface TextTokenizer {
   /** Token ids of `text`; `special` adds what the tokenizer's post-processor adds (e.g. BOS). */
   encode(text: string, special: boolean): number[];
+  /** Text of `ids`, special tokens skipped. */
   decode(ids: ArrayLike<number>): string;
+  /** Id of tokenizer_config.json's `eos_token`, or null when it names none. */
   readonly eosId: number | null;
 }
 
+/** Whether `modelDir` has a tokenizer.json. */
 export function hasTokenizer(modelDir: string): boolean {
   return existsSync(join(modelDir, 'tokenizer.json'));
 }
 
+/**
+ * Loads `modelDir`/tokenizer.json (and tokenizer_config.json when present).
+ * @param why Names what needs the tokenizer, in the error message.
+ * @throws {@link DataError} `ERR_NO_TOKENIZER`: the file is missing, not JSON, or a tokenizer @huggingface/tokenizers does not support.
+ */
 export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokenizer {
   const path = join(modelDir, 'tokenizer.json');
   if (!existsSync(path)) {

@@ -1,8 +1,10 @@
 // defines: clipScalars — per-example clipping of the n directional derivatives
 // g_i ∈ R^n (ARCHITECTURE §3.3): L2 norm ≤ C for Gaussian noise, L1 norm ≤ C
 // for Laplace; a g_i with any non-finite entry counts as 0.
+/** Norm of per-example clipping: L2 for Gaussian noise, L1 for Laplace (the norm each mechanism's sensitivity is measured in). */
 export type ClipNorm = 'l2' | 'l1';
 
+/** What {@link clipScalars} returns. */
 export interface ClipResult {
   /** Σ_i clip(g_i), length n. */
   sum: Float64Array;

@@ -169,6 +169,21 @@ function shape(): Shape {
 
 export const RunConfigSchema = z.object(shape()).strict();
 
+/**
+ * One training run's configuration, as `dpzo train` flags, a `--config FILE` and run.json (for `--resume`) give it; validated by {@link parseRunConfig}. Its
+ * fields, units and defaults are those of the table `RUN_FIELDS` (lib/dpzo/config.ts, the same text as `dpzo train --help`):
+ * - `model` (required): Hugging Face model directory (config.json, model.safetensors, tokenizer.json), or a Hub id (`org/name[@revision]`) in the local cache.
+ * - `data` (required): training data file (.jsonl, .json, .csv, .tsv).
+ * - `task` (required): `'lm'`, `'classification'` or `'tokens'`.
+ * - `eval`: held-out evaluation data file; `evalMax`: evaluate on its first n examples.
+ * - `out`: run directory (run.json, trajectory.jsonl, ledger.jsonl, metrics.jsonl).
+ * - `threads`: native worker threads (default 0: one per core); `dtype`: convert the weights on load (`float32`, `float16`, `bfloat16`).
+ * - `trainable`: tensor-name patterns ('*' wildcard or substring), an array or a comma-separated string (default: all tensors).
+ * - `template`, `labelWords`, `textField`, `labelField`, `promptField`, `completionField`, `inputField`, `labelsField`: how rows become examples (see {@link TaskSpec}; defaults `"{sentence} It was"`, `[" terrible", " great"]`, `sentence`/`text`, `label`, `prompt`, `completion`, `input_ids`, `labels`).
+ * - `maxLength`: longest sequence in tokens (default 256, at most the model's positions); `limit`: use the first n training examples.
+ * - `batchSize`: expected batch size B (default 16, or N when smaller); with `sampleRate`, the public divisor B ≈ q·N (then required).
+ * - The privacy and optimisation fields read by the trainer (`epsilon`, `delta`, `accountant`, `mechanism`, `noiseMultiplier`, `laplaceScale`, `sampleRate`, `steps`, `epochs`, `lr`, `schedule`, `warmupSteps`, `zoEps`, `clip`, `directions`, `weightDecay`, `evalEvery`, `evalPublic`, `privateDiagnostics`, `datasetBudget`, `maxBatchTokens`, `constantTimeSteps`): see {@link TrainOptions}.
+ */
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
 /** The fields the trainer reads, by name. */
@@ -184,6 +199,14 @@ export const TRAIN_DEFAULTS = Object.fromEntries(
 /** The expected batch size when none is given: 16, or the whole set when smaller. */
 export const DEFAULT_BATCH_SIZE = 16;
 
+/**
+ * Validates an untrusted value (a parsed config file, run.json's config) as a {@link RunConfig}: known fields only, each of its type and range. No defaults
+ * are filled in (the plan applies them).
+ *
+ * @param value The parsed JSON.
+ * @param where Names the source in the error message (e.g. the file).
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION`: `<where>: <field>: <reason>` for the first invalid field.
+ */
 export function parseRunConfig(value: unknown, where: string): RunConfig {
   const r = RunConfigSchema.safeParse(value);
   if (!r.success) {

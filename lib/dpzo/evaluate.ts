@@ -5,32 +5,46 @@ import type { Dataset, Example } from '../data/tasks.js';
 import type { Model } from '../model/types.js';
 import { exactMatch, tokenF1 } from './squad.js';
 
+/** The headline metric of an evaluation: accuracy (classification), f1 (prompt/completion with a tokenizer) or loss (otherwise). */
 export type MetricName = 'accuracy' | 'loss' | 'f1';
 
+/** Options of {@link evaluate}. */
 export interface EvalOptions {
+  /** Score only the first n examples (default: all). */
   maxExamples?: number;
+  /** Most tokens per forward call (default 16384): bounds memory, not the result. */
   maxBatchTokens?: number;
   /** Generation: decode ids to text (the tokenizer); without it, generation metrics are skipped. */
   decode?: (ids: number[]) => string;
+  /** Token that ends a generation (default: none, generate `maxNewTokens`). */
   eosTokenId?: number | null;
+  /** Longest generation in tokens (default 32); only the first line of the decoded text is scored. */
   maxNewTokens?: number;
   /** Examples scored by generation (it is sequential and slow), default 100. */
   maxGenerate?: number;
+  /** Cancels the evaluation (rejects with `ERR_CANCELLED`). */
   signal?: AbortSignal;
 }
 
+/** Metrics of one evaluation. Computed on whatever set was given: when it is private, they are outside the privacy guarantee. */
 export interface EvalResult {
   /** The headline metric: accuracy (classification), f1 (prompt/completion with a tokenizer), else loss. */
   metric: MetricName;
+  /** Value of `metric`. */
   value: number;
+  /** Examples scored (for loss and accuracy). */
   examples: number;
   /** Mean loss per target token (lm) or per example (classification). */
   loss: number;
+  /** classification: fraction of examples whose label word scored highest among the candidates (0..1). */
   accuracy?: number;
+  /** prompt/completion: mean SQuAD exact match of the greedy generations (0..1), over at most `maxGenerate` examples. */
   exactMatch?: number;
+  /** prompt/completion: mean SQuAD token F1 of the greedy generations (0..1), over at most `maxGenerate` examples. */
   f1?: number;
 }
 
+/** The metric {@link evaluate} reports as `metric` for a dataset: accuracy for classification, f1 for generative data when text can be decoded, else loss. */
 export function headlineMetric(ds: Dataset, canDecode: boolean): MetricName {
   if (ds.task.kind === 'classification') return 'accuracy';
   return ds.generative && canDecode ? 'f1' : 'loss';
@@ -58,6 +72,11 @@ function chunks(examples: Example[], maxTokens: number): Example[][] {
   return out;
 }
 
+/**
+ * Held-out metrics of `model` at its current weights: mean loss per target token (lm) or per example (classification, cross-entropy over the label words),
+ * accuracy, and for prompt/completion data with `decode` greedy generation scored by exact match and token F1. Reads the model only; makes no release.
+ * @throws {@link DpzoError} native errors of the forward (`ERR_CANCELLED`, `ERR_OUT_OF_MEMORY`, …).
+ */
 export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}): Promise<EvalResult> {
   const examples = ds.examples.slice(0, opts.maxExamples ?? ds.examples.length);
   let lossSum = 0;

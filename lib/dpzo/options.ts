@@ -14,18 +14,60 @@ type Mechanism = MechanismKind;
 /** The run's fields the trainer reads, as RunConfig declares them (config.ts: one table for flags, config files and these options). */
 type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
 
+/**
+ * Everything a training run is configured by: the data, the privacy budget, the mechanism and the DP-ZO hyperparameters. Passed to {@link DPZOTrainer};
+ * {@link makePlan} validates it and calibrates the noise before any release. {@link prepareRun} builds it from a {@link RunConfig}.
+ *
+ * The fields shared with the run configuration (one table, `RUN_FIELDS` in lib/dpzo/config.ts, which also gives the CLI flags and
+ * their help) are documented below; their defaults are applied by {@link makePlan}, not by the constructor.
+ *
+ * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required. `Infinity`: a NOT PRIVATE baseline that
+ * measures what privacy costs: no noise, no clipping unless `clip` is given, and `mechanism`, `noiseMultiplier`, `laplaceScale` refused.
+ * @property delta The privacy budget δ, in (0, 1); ε is reported at this δ. Required.
+ * @property accountant `'pld'` (default), `'prv'` (Opacus' name for the same PLD accounting) or `'rdp'`; calibrates σ (or b) and enforces the budget.
+ * @property mechanism `'gaussian'` (default) or `'laplace'` noise on the released sum.
+ * @property noiseMultiplier Explicit Gaussian σ (a multiple of the sensitivity) instead of calibration; must fit the budget.
+ * @property laplaceScale Explicit Laplace scale b of the noise on the clipped sum (the privacy depends on b/C) instead of calibration; must fit the budget.
+ * @property sampleRate Poisson sampling rate q in (0, 1] fixed a priori; the dataset size N is then never used in a release nor recorded (add/remove DP), and `batchSize` is the public divisor. Default: q = batchSize / N (N treated as public).
+ * @property steps Number of DP-ZO steps (releases). Exclusive with `epochs`; one of them is required.
+ * @property epochs Steps = ceil(epochs·N / batchSize); not allowed with `sampleRate` (it would publish N).
+ * @property lr Peak learning rate η (default 1e-6; ≥ 0).
+ * @property schedule Learning-rate schedule `'constant'` (default), `'linear'` or `'cosine'` (both decay from `lr` towards 0 at `steps`, after warmup).
+ * @property warmupSteps Linear warmup from 0 over this many steps (default 0; at most `steps`).
+ * @property zoEps Perturbation scale ε_zo of the two-point estimate (default 1e-3).
+ * @property clip Per-example clipping threshold C on the vector of an example's directional derivatives (L2 norm for Gaussian, L1 for Laplace; default 1, none in a non-private baseline); the sensitivity of the released sum is C (2C with cutting constant-time steps).
+ * @property directions Random directions z per step (default 1); each adds one released scalar ĝ.
+ * @property weightDecay Decoupled weight decay λ, θ ← (1 − ηλ)θ on weight matrices only, never biases or norms (default 0; ηλ must stay below 1).
+ * @property evalEvery Evaluate `eval` every k steps (default 0: before and after the run only).
+ * @property evalPublic Declare the evaluation set public (default false: a warning says its metrics are outside the guarantee).
+ * @property privateDiagnostics Also report statistics of the private batches (loss, batch size, clipping), NOT covered by the guarantee (default false).
+ * @property datasetBudget An ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it.
+ * @property maxBatchTokens Most tokens per native forward call (default 16384); bounds memory, not the result.
+ * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md).
+ *
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or a
+ * missing/conflicting field, `ERR_DATA_EMPTY` for an empty training set, and a {@link PrivacyError} (`ERR_BUDGET_IMPOSSIBLE`, `ERR_BUDGET_EXCEEDED`) when no
+ * noise fits the budget or the explicit σ/b does not.
+ */
 export interface TrainOptions extends ConfigFields {
+  /** The private training set (from {@link loadDataset} or {@link buildDataset}). Its `source` file, when it is one, keys the dataset ledger. */
   train: Dataset;
   /** Held-out set evaluated before, after, and every `evalEvery` steps. */
   eval?: Dataset;
+  /** Evaluate on the first n examples of `eval` only (default: all). */
   evalMaxExamples?: number;
   /** Tokenizer decode, for generation metrics on prompt/completion eval data. */
   decode?: (ids: number[]) => string;
+  /** Token id that ends a generation (the tokenizer's EOS, else the model config's); null or absent: generate up to the token limit. */
   eosTokenId?: number | null;
   /** Expected batch size q·N (Poisson sampling: actual batches vary). */
   batchSize: number;
   /** Trajectory checkpoint directory (run.json, trajectory.jsonl, ledger.jsonl). */
   runDir?: string;
+  /**
+   * Continue the run in `runDir` from its last complete step (replaying its trajectory) instead of starting a new one (default false). The options must match
+   * the plan in its run.json, else `ERR_RUN_MISMATCH`.
+   */
   resume?: boolean;
   /** Trainable patterns the model was loaded with (recorded for export/resume). */
   trainable?: string[];
@@ -40,6 +82,10 @@ export interface TrainOptions extends ConfigFields {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * The validated, calibrated plan of a run ({@link makePlan}): every default applied, σ (or b) chosen, the steps fixed. Recorded in run.json; a resume must
+ * reproduce it.
+ */
 export interface TrainPlan {
   /**
    * N, when the run treats it as public (q = B/N derived from it). Absent when the sampling rate was
@@ -48,19 +94,33 @@ export interface TrainPlan {
   datasetSize?: number;
   /** B: the expected batch q·N, or with a given sampling rate the public divisor of ĝ. */
   expectedBatch: number;
+  /** Poisson sampling rate q in (0, 1]: each example joins each step's batch independently with probability q. */
   sampleRate: number;
+  /** Planned number of steps T (releases). */
   steps: number;
+  /** The noise mechanism of every release (`'none'` in a non-private baseline: epsilon ∞). */
   mechanism: Mechanism;
+  /** Gaussian noise multiplier σ (noise standard deviation σ·sensitivity); present for the Gaussian mechanism. */
   noiseMultiplier?: number;
+  /** Laplace scale b of the noise on the clipped sum; present for the Laplace mechanism. */
   laplaceScale?: number;
+  /** Per-example clipping threshold C (L2 norm over the directions for Gaussian noise, L1 for Laplace). */
   clip: number;
+  /** Random directions per step (released scalars ĝ per step). */
   directions: number;
+  /** Perturbation scale ε_zo of the two-point estimate (ℓ(θ + ε_zo·z) − ℓ(θ − ε_zo·z)) / 2ε_zo. */
   zoEps: number;
+  /** Peak learning rate η. */
   lr: number;
+  /** Learning-rate schedule after warmup. */
   schedule: ScheduleKind;
+  /** Steps of linear warmup from 0 to `lr`. */
   warmupSteps: number;
+  /** Decoupled weight decay λ (0: none). */
   weightDecay: number;
+  /** The (ε, δ) budget the run may spend. */
   budget: { epsilon: number; delta: number };
+  /** The accountant that calibrated the noise and enforces the budget (`'prv'` is stored as `'pld'`). */
   accountant: AccountantKind;
   /** ε the accountant predicts after all planned steps. */
   predictedEpsilon: number;
@@ -159,6 +219,17 @@ function ceilSteps(x: number): number {
   return Math.abs(x - r) <= 1e-9 * Math.max(1, r) ? r : Math.ceil(x);
 }
 
+/**
+ * Validates `o`, applies the defaults (lr 1e-6, zoEps 1e-3, clip 1, directions 1, weightDecay 0, schedule constant, warmupSteps 0, mechanism gaussian,
+ * accountant pld) and calibrates the noise multiplier σ (or Laplace scale b) so that `steps` releases spend at most the (ε, δ) budget. Makes no release,
+ * reads no private data beyond N (and not N when `sampleRate` is given), writes nothing.
+ *
+ * @param o The run's options.
+ * @returns The plan every step follows.
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` naming the field (out of range, missing steps/epochs, conflicting fields, a learning rate or ε_zo whose update
+ * would leave the float32 range), `ERR_DATA_EMPTY` (no training examples); {@link PrivacyError} `ERR_BUDGET_IMPOSSIBLE` or {@link PrivacyBudgetExceededError}
+ * when the budget cannot be met.
+ */
 export function makePlan(o: TrainOptions): TrainPlan {
   const N = o.train.examples.length;
   if (N === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');

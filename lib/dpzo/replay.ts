@@ -15,6 +15,16 @@ import { LEDGER_FILE, type RunRecord, checkLegacyRun, readRunJson, stepForm } fr
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { type StepForm, replayStep } from './update.js';
 
+/**
+ * Applies a run's recorded steps to `model` (which must hold the run's base weights): each step's update θ ← θ − η·Σ_k ĝ_k·z(seed_k)/n (with weight decay
+ * when given), the same update training applied, so the weights come out bit for bit. Void lines (accounted, never applied) are skipped.
+ * @param lines The trajectory ({@link readTrajectory}).
+ * @param zoEps The run's ε_zo (plan.zoEps).
+ * @param signal Cancels between steps (`ERR_CANCELLED`).
+ * @param weightDecay The run's λ (plan.weightDecay), default 0.
+ * @param form `'exact'` (dpzo-run/2) or `'walk'` (dpzo-run/1 runs).
+ * @returns The number of steps applied.
+ */
 export async function replayTrajectory(
   model: Model,
   lines: TrajectoryLine[],
@@ -62,9 +72,13 @@ const SIDE_FILES = [
   'tokenizer.model',
 ];
 
+/** What {@link exportRun} returns. */
 export interface ExportResult {
+  /** The exported Hugging Face model directory. */
   outDir: string;
+  /** Steps replayed onto the base model. */
   steps: number;
+  /** SHA-256 (hex) of the exported weights. */
   weightsHash: string;
 }
 

@@ -6,31 +6,54 @@ import { type DatasetLedger, type PrivacyLedger, type Spent, spentReport } from 
 import { type EvalResult, improved } from './evaluate.js';
 import type { TrainPlan } from './options.js';
 
+/** Why training stopped: all planned steps done, the next step would exceed the (run or dataset) budget, or the signal aborted. */
 export type StopReason = 'completed' | 'budget' | 'cancelled';
 
+/**
+ * What {@link DPZOTrainer.train} returns at the end of a run. Every number is public (derived from the plan and the released values) except
+ * `privateDiagnostics` and the evaluation metrics of a non-public evaluation set.
+ */
 export interface TrainReport {
-  /** False when test hooks injected seeds, noise or batches: no privacy claim. */
+  /** False when epsilon is ∞ (a non-private baseline) or test hooks injected seeds, noise or batches: no privacy claim. */
   private: boolean;
+  /** Why the run stopped. */
   stopReason: StopReason;
+  /** Steps (releases) in the ledger, this call's and earlier ones' (a resumed run or a second call included). */
   steps: number;
+  /** Planned steps T. */
   plannedSteps: number;
+  /** The plan the run followed. */
   plan: TrainPlan;
+  /** ε spent at the budget's δ by PLD and RDP, computed from the ledger. */
   epsilon: Spent;
+  /** The run's (ε, δ) budget. */
   budget: { epsilon: number; delta: number };
+  /** The headline metric (accuracy, f1 or loss) before and after, and whether it improved (higher accuracy/F1, lower loss); present when `eval` was given. */
   metric?: { name: string; before: number; after: number; improved: boolean };
+  /** Evaluation of `eval` before the first step (of this call). */
   evalBefore?: EvalResult;
+  /** Evaluation of `eval` after the last step. */
   evalAfter?: EvalResult;
+  /** Whether the evaluation set was declared public (its metrics are otherwise outside the guarantee). */
   evalPublic: boolean;
+  /** Every warning of the run, in order (also sent to TrainCallbacks.onWarning). */
   warnings: string[];
   /**
    * Run-level wall time (start to end) and steps over it. Nothing per step carries a time: a step's
    * duration grows with the tokens in its Poisson batch, so per-step times reveal who was sampled.
    */
   seconds: number;
+  /** Steps of this call per second of `seconds`. */
   stepsPerSecond: number;
-  /** Only with TrainOptions.privateDiagnostics: statistics of the private data, outside the guarantee. */
+  /**
+   * Only with TrainOptions.privateDiagnostics: statistics of the private data, outside the guarantee. `sampled`: examples drawn over
+   * this call's steps; `clippedFraction`: the fraction of them whose derivatives were scaled down to C (0..1); `nonFinite`: examples
+   * whose loss was not finite (counted as 0).
+   */
   privateDiagnostics?: { sampled: number; clippedFraction: number; nonFinite: number };
+  /** The run directory, when the run had one. */
   runDir?: string;
+  /** SHA-256 (hex) of the trained weights at the end, when the run had a directory (export checks it). */
   weightsHash?: string;
   /** The training file's dataset ledger (every run on that file composed): its file, runs, releases and ε at the run's δ. */
   dataset?: DatasetSpent;

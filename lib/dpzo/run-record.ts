@@ -9,8 +9,11 @@ import { infinityReviver } from '../io/json-infinity.js';
 import type { TrainPlan } from './options.js';
 import type { StepForm } from './update.js';
 
+/** Name of a run directory's record (model, weights hash, plan, config): {@link RunRecord}. */
 export const RUN_FILE = 'run.json';
+/** Name of a run directory's trajectory: one JSON line per step (seeds, released ĝ, lr), enough to replay the weights. */
 export const TRAJECTORY_FILE = 'trajectory.jsonl';
+/** Name of a run directory's privacy ledger: one JSON line per release, written before the update is applied. */
 export const LEDGER_FILE = 'ledger.jsonl';
 /** Present in the run directory of a run with no privacy claim (epsilon ∞, or test hooks), with the reason. */
 export const NOT_PRIVATE_FILE = 'NOT_PRIVATE';
@@ -21,19 +24,36 @@ export const NOT_PRIVATE_FILE = 'NOT_PRIVATE';
 export const RUN_FORMAT = 'dpzo-run/2';
 const LEGACY_WALK_FORMAT = 'dpzo-run/1';
 
+/**
+ * The content of a run directory's run.json: what the run started from (the model and its weights hash, the trainable tensors) and how it trains (the plan).
+ * Read by resume, replay and export.
+ */
 export interface RunRecord {
+  /** File format: `dpzo-run/2` (exact steps), or `dpzo-run/1` (older in-place walk; replay and export only). */
   format: typeof RUN_FORMAT | typeof LEGACY_WALK_FORMAT;
+  /** Creation time, ISO 8601 (UTC). */
   createdAt: string;
   /** A random id: the dataset ledger keys this run's releases by it (absent in runs made before it existed). */
   runId?: string;
   /** The training file's SHA-256, which keys the dataset ledger the run's releases also went to. */
   dataset?: { sha256: string };
+  /** False when epsilon is ∞ (a non-private baseline) or test hooks injected seeds, noise or batches: the run makes no privacy claim. */
   private: boolean;
+  /**
+   * The base model: its absolute directory, SHA-256 (hex) of its initial weights, dtype, the trainable patterns it was loaded with (null: all), the names of
+   * the trainable tensors and their element count.
+   */
   model: { dir: string; weightsHash: string; dtype: string; trainable: string[] | null; trainableNames: string[]; numTrainable: number };
+  /** The plan the run trains by (a resume must reproduce it). */
   plan: TrainPlan;
+  /** Free-form facts (TrainOptions.meta): the CLI records its RunConfig here as `config`. */
   meta: Record<string, unknown>;
 }
 
+/**
+ * Reads and checks the run.json of `runDir` (its format; the rest is trusted as written by dpzo).
+ * @throws {@link DpzoError} `ERR_RUN_MISSING` (no run.json), `ERR_RUN_CORRUPT` (unknown format); a SyntaxError for a file that is not JSON.
+ */
 export function readRunJson<T = RunRecord>(runDir: string): T {
   const path = join(runDir, RUN_FILE);
   if (!existsSync(path)) throw new DpzoError('ERR_RUN_MISSING', `${runDir} is not a dpzo run directory (no ${RUN_FILE})`);

@@ -17,13 +17,47 @@ import { DEFAULT_BATCH_SIZE, type RunConfig, TRAIN_KEYS, type TrainKey, parseRun
 import { type RunRecord, readRunJson } from './run-record.js';
 import { DPZOTrainer } from './trainer.js';
 
+/**
+ * What {@link prepareRun} returns: the run's config, its loaded model, the trainer built from both, and the tokenizer (null for a `tokens` task). The caller
+ * owns the model: call `model.dispose()` when done.
+ */
 export interface PreparedRun {
+  /** The configuration the run was prepared from. */
   config: RunConfig;
+  /** The loaded model (with the config's trainable patterns, threads and dtype). */
   model: Model;
+  /** The trainer, not yet started: call `trainer.plan()` to see σ and the steps, `trainer.train()` to run. */
   trainer: DPZOTrainer;
+  /** The model's tokenizer (for decoding generations), or null for a `tokens` task. */
   tokenizer: TextTokenizer | null;
 }
 
+/**
+ * Everything `dpzo train` does before the first step, as an API: checks the model directory, loads the model and the training (and evaluation) data of a
+ * {@link RunConfig}, checks the task against the model (tokenizer, template, label words) and builds the {@link DPZOTrainer}. Unset fields take the defaults
+ * of the config table (batch size 16, or the whole set when smaller; max length 256 tokens). On any error after the model is loaded the model is disposed.
+ *
+ * @param config A run configuration (e.g. from {@link parseRunConfig} or {@link loadRunConfig}).
+ * @param opts `resume`: continue the run in `config.out`; `loadModel`: a replacement loader (tests).
+ * @throws {@link DpzoError} `ERR_CONFIG_MISSING` (no model directory / config.json), {@link DataError} (`ERR_NO_TOKENIZER`, `ERR_DATA_*` naming the file and
+ * row), and the errors of {@link loadModel}.
+ * @example
+ * ```ts
+ * import { parseRunConfig, prepareRun } from 'dpzo';
+ *
+ * const config = parseRunConfig(
+ *   { model: 'models/tiny-gpt2', data: 'train.jsonl', task: 'classification', epsilon: 3, delta: 1e-5, steps: 200, out: 'runs/a' },
+ *   'my config',
+ * );
+ * const { model, trainer } = await prepareRun(config);
+ * try {
+ *   const report = await trainer.train();
+ *   console.log(report.epsilon);
+ * } finally {
+ *   model.dispose();
+ * }
+ * ```
+ */
 export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel } = {}): Promise<PreparedRun> {
   // a Hugging Face id (org/name) becomes its cached snapshot here, so run.json records the directory trained from
   const c = { ...config, model: resolveModelDir(config.model) };

@@ -31,7 +31,9 @@ export interface PrivateStepDiagnostics {
   batchSize: number;
   /** Examples a constant-time step left out because the batch exceeded its slots. */
   cut: number;
+  /** Examples of the batch whose derivatives were scaled down to norm C. */
   clipped: number;
+  /** Examples whose derivative was not finite (zeroed: they add nothing to the sum). */
   nonFinite: number;
 }
 

@@ -28,8 +28,11 @@ export type { RunRecord } from './run-record.js';
 
 /** What a step reports by default: only public values and what the mechanism released. */
 export interface StepInfo {
+  /** Index of this step, from 0 (a resumed run continues its numbering). */
   step: number;
+  /** Planned number of steps T. */
   steps: number;
+  /** Learning rate η_t this step used (after schedule and warmup). */
   lr: number;
   /** Released ĝ. */
   gHat: number[];
@@ -41,18 +44,30 @@ export interface StepInfo {
    * is not free) the PLD ε of the next of about 20 refresh points, or RDP's now when that is smaller.
    */
   epsilon: number;
+  /** Statistics of the private batch, only with TrainOptions.privateDiagnostics: NOT covered by the privacy guarantee. */
   privateDiagnostics?: PrivateStepDiagnostics;
 }
 
+/** An evaluation of the held-out set during training (before the first step, every `evalEvery` steps, after the last). */
 export interface EvalEvent {
+  /** Steps taken when it was evaluated (0 before training; `start` for a resumed run). */
   step: number;
+  /** The metrics. */
   result: EvalResult;
 }
 
+/** Hooks into {@link DPZOTrainer.train}: cancellation and progress. Every field is optional; an async callback is awaited before the next step. */
 export interface TrainCallbacks {
+  /**
+   * Cancels the run: checked before each step (and passed to the evaluations); train() then resolves with stopReason `'cancelled'`
+   * and everything released so far stays in the ledger.
+   */
   signal?: AbortSignal;
+  /** Called after each step's release and update, with only public values (unless privateDiagnostics). */
   onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Called after each evaluation of TrainOptions.eval. */
   onEval?: (e: EvalEvent) => void | Promise<void>;
+  /** Called with each warning as it arises (also collected in TrainReport.warnings): e.g. a private evaluation set, a stop at the budget. */
   onWarning?: (message: string) => void;
   /** The run is open (directory, ledgers and budget checks passed), before the first evaluation and step. */
   onOpen?: () => void;
@@ -69,8 +84,37 @@ function isFile(p: string): boolean {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
+/**
+ * The DP-ZO trainer: differentially private zeroth-order fine-tuning of a loaded {@link Model}. Each step Poisson-samples a batch (rate q), estimates each
+ * example's directional derivatives along seeded random directions by two forward passes (ε_zo), clips them per example to C, adds noise from `crypto` (σ·C
+ * Gaussian or Laplace b) to their sum, records the release in the privacy ledger, then updates θ along the same directions. Only the noisy scalars ĝ (and the
+ * public seeds) leave a step.
+ *
+ * Options are validated and the noise calibrated by {@link DPZOTrainer.plan} before any release. A trainer owns its model's privacy history: a second train()
+ * call on the same trainer continues the same ledger (never a fresh budget), and training the same weights with another trainer in the same
+ * process is refused (`ERR_TRAIN_OPTION`): their privacy loss would be forgotten.
+ *
+ * @example
+ * ```ts
+ * import { loadModel, loadDataset, DPZOTrainer } from 'dpzo';
+ *
+ * const model = await loadModel('models/tiny-gpt2', { trainable: ['*attn*'] });
+ * const train = loadDataset('data/sst2-train.jsonl', {
+ *   task: { kind: 'classification' },
+ *   modelDir: 'models/tiny-gpt2',
+ *   config: model.config,
+ * });
+ * const trainer = new DPZOTrainer(model, { train, epsilon: 3, delta: 1e-5, batchSize: 16, steps: 500, runDir: 'runs/sst2' });
+ * console.log(trainer.plan().noiseMultiplier); // σ calibrated to ε = 3 at δ = 1e-5 after 500 steps
+ * const report = await trainer.train({ onStep: (s) => console.log(s.step, s.epsilon) });
+ * console.log(report.stopReason, report.epsilon);
+ * model.dispose();
+ * ```
+ */
 export class DPZOTrainer {
+  /** The model trained in place (its weights change with every step). */
   readonly model: Model;
+  /** The options as given (defaults are applied in the plan, not here). */
   readonly options: TrainOptions;
   private planCache: TrainPlan | null = null;
   private running = false;
@@ -79,6 +123,7 @@ export class DPZOTrainer {
   /** Without a run directory: the id under which this trainer's releases go to the dataset ledger. */
   private readonly memoryRunId = randomUUID();
 
+  /** Keeps the model and the options; validates nothing yet (see {@link DPZOTrainer.plan}). */
   constructor(model: Model, options: TrainOptions) {
     this.model = model;
     this.options = options;
@@ -90,6 +135,17 @@ export class DPZOTrainer {
     return this.planCache;
   }
 
+  /**
+   * Trains until the planned steps are done, the budget would be exceeded (stopReason `'budget'`), or `cb.signal` aborts (`'cancelled'`). With `runDir` it
+   * first creates the run directory (run.json, then each step's ledger line before its trajectory line and before the update) or, with `resume`, replays it
+   * to its last step. Evaluates `eval` before and after (and every `evalEvery` steps).
+   *
+   * @param cb Cancellation and progress callbacks.
+   * @returns The report: steps taken, ε spent by PLD and RDP, the metric before and after, warnings.
+   * @throws {@link DpzoError} `ERR_TRAIN_BUSY` (this trainer is already training), `ERR_TRAIN_OPTION` (bad options, no trainable parameters, weights already
+   * trained by another trainer), `ERR_RUN_EXISTS` / `ERR_RUN_MISMATCH` / `ERR_RUN_CORRUPT` (run directory), `ERR_LEDGER_*` (ledgers),
+   * `ERR_BUDGET_IMPOSSIBLE`, and native errors of the model (`ERR_OUT_OF_MEMORY`, `ERR_CANCELLED`, …).
+   */
   async train(cb: TrainCallbacks = {}): Promise<TrainReport> {
     if (this.running) throw new DpzoError('ERR_TRAIN_BUSY', 'this trainer is already training');
     this.running = true;

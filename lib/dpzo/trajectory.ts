@@ -9,12 +9,15 @@ import { AppendLog, cutTornTail, readJsonl } from '../io/jsonl.js';
 import type { WriteFn } from '../io/write-all.js';
 import { TRAJECTORY_FILE } from './run-record.js';
 
+/** One applied step of trajectory.jsonl: what the mechanism released and the public values needed to replay it. */
 export interface StepRecord {
+  /** Step index, from 0 (equal to the line's index). */
   step: number;
   /** Direction seeds as decimal strings (64-bit). */
   seeds: string[];
   /** Released ĝ_k. */
   g: number[];
+  /** Learning rate η_t of the step. */
   lr: number;
 }
 /** A step that was accounted in the ledger but whose values never reached the trajectory (crash): no update. */
@@ -22,6 +25,7 @@ export interface VoidRecord {
   step: number;
   void: true;
 }
+/** A line of trajectory.jsonl: an applied step, or a void step (accounted in the ledger, never applied: a crash between the two). */
 export type TrajectoryLine = StepRecord | VoidRecord;
 
 export function isVoid(l: TrajectoryLine): l is VoidRecord {
@@ -37,6 +41,11 @@ export interface TrajectoryRead {
   torn: boolean;
 }
 
+/**
+ * Reads and checks a run directory's trajectory.jsonl: every line JSON, numbered in order, seeds in [0, 2^64), ĝ and η finite. A torn last line (a crash
+ * mid-write) is reported, not returned.
+ * @throws {@link DpzoError} `ERR_RUN_CORRUPT` naming the line.
+ */
 export function readTrajectory(runDir: string): TrajectoryRead {
   const path = join(runDir, TRAJECTORY_FILE);
   const read = readJsonl(path);

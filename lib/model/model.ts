@@ -239,6 +239,34 @@ export class NativeBackedModel implements Model {
   }
 }
 
+/**
+ * Loads a Hugging Face model directory (config.json, model.safetensors or its shards with model.safetensors.index.json) of the GPT-2, OPT or Llama family
+ * into native memory. The safetensors header is checked strictly (offsets, sizes, coverage) before any weight is read; the work runs off the event loop.
+ * A `dir` that does not exist but reads as a Hub id (`org/name`, `org/name@revision`) is taken from the local Hugging Face cache
+ * ({@link resolveModelDir}); nothing is ever downloaded.
+ *
+ * Defaults: device `'cpu'`; dtype as stored in the file; threads 0 (one per core, at most 1024); every tensor trainable.
+ *
+ * @param dir The model directory, or a Hub id cached locally.
+ * @param options Device, dtype, threads and trainable patterns.
+ * @returns The loaded {@link Model}; call `dispose()` when done.
+ * @throws {@link DpzoError} `ERR_ARGUMENT` (a bad option), `ERR_ADDON` (the native addon could not be loaded), `ERR_DEVICE` (`'cuda'` without a CUDA build or
+ * GPU), `ERR_CONFIG_MISSING` / `ERR_CONFIG` / `ERR_MODEL_TYPE` (no such directory or cached id; config.json missing, invalid or of an unsupported family), `ERR_SAFETENSORS_*`,
+ * `ERR_SHARD_MISSING`, `ERR_TENSOR_*` (weights file), `ERR_DTYPE`, `ERR_IO`, `ERR_OUT_OF_MEMORY`.
+ * @example
+ * ```ts
+ * import { loadModel } from 'dpzo';
+ *
+ * const model = await loadModel('models/opt-125m', { dtype: 'bfloat16', trainable: ['q_proj', 'v_proj'] });
+ * try {
+ *   console.log(model.backend, model.numTrainable, model.config.maxPositions);
+ *   const { loss } = await model.perExampleLoss({ inputIds: [[2, 100, 200, 300]] });
+ *   console.log(loss[0]); // mean NLL in nats over positions 1..3
+ * } finally {
+ *   model.dispose();
+ * }
+ * ```
+ */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<NativeBackedModel> {
   if (typeof dir !== 'string' || dir.length === 0) throw new DpzoError('ERR_ARGUMENT', 'loadModel needs a directory path');
   dir = resolveModelDir(dir);

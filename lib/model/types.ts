@@ -1,12 +1,16 @@
 // The public, typed surface of a loaded model (implemented in lib/model/model.ts
 // over the native binding). Other layers (data, trainer, CLI) code against this.
 
+/** Where a model runs: `'cpu'`, `'cuda'` (an error when the addon has no CUDA backend or sees no GPU), or `'auto'` (CUDA when available, else CPU). */
 export type Device = 'cpu' | 'cuda' | 'auto';
+/** Storage type of the weights in memory (compute is float32 throughout). */
 export type WeightDType = 'float32' | 'float16' | 'bfloat16';
 /** A direction seed: a bigint in [0, 2^64) or a non-negative safe integer. */
 export type Seed = bigint | number;
 
+/** Options of {@link loadModel}. */
 export interface LoadOptions {
+  /** Backend to run on (default `'cpu'`). */
   device?: Device;
   /** Convert weights to this dtype on load (default: as stored in the file). */
   dtype?: WeightDType;
@@ -18,24 +22,41 @@ export interface LoadOptions {
 
 /** config.json normalised across families (Hugging Face attribute names, camelCase). */
 export interface ModelConfig {
+  /** Model family (config.json `model_type`). */
   modelType: 'gpt2' | 'opt' | 'llama';
+  /** Vocabulary size (token ids are in [0, vocabSize)). */
   vocabSize: number;
+  /** Width of the residual stream (d_model). */
   hiddenSize: number;
+  /** Number of transformer blocks. */
   numLayers: number;
+  /** Attention heads (query heads). */
   numHeads: number;
+  /** Key/value heads (fewer than numHeads for grouped-query attention; equal otherwise). */
   numKvHeads: number;
+  /** Dimension of one attention head. */
   headDim: number;
+  /** Width of the MLP's hidden layer. */
   intermediateSize: number;
+  /** Longest sequence the model takes, in tokens (position embeddings or the RoPE context). */
   maxPositions: number;
+  /** Whether the LM head shares the token embedding matrix. */
   tieWordEmbeddings: boolean;
+  /** Beginning-of-sequence token id, if the config names one. */
   bosTokenId: number | null;
+  /** End-of-sequence token id, if the config names one. */
   eosTokenId: number | null;
 }
 
+/** Bytes held by a model, as its backend accounts them (weights plus working buffers). */
 export interface MemoryStats {
+  /** Bytes held in host memory now. */
   hostBytes: number;
+  /** Highest host bytes since load. */
   hostPeakBytes: number;
+  /** Bytes held in GPU memory now (0 on the CPU backend). */
   deviceBytes: number;
+  /** Highest GPU bytes since load (0 on the CPU backend). */
   devicePeakBytes: number;
 }
 
@@ -45,12 +66,15 @@ export interface MemoryStats {
  * labels, every position from 1 on is a target.
  */
 export interface LossBatch {
+  /** Token ids of each sequence (each in [0, vocabSize), at most maxPositions long). */
   inputIds: ArrayLike<number>[];
+  /** Per sequence, same length as its inputIds: the target token at each position, or -100 for none. */
   labels?: ArrayLike<number>[];
   /** Candidate-set mode: cross-entropy over these K token ids only at each target. */
   candidates?: ArrayLike<number>;
 }
 
+/** What {@link Model.perExampleLoss} returns, one entry per sequence of the batch. */
 export interface LossResult {
   /** Per sequence: mean NLL over its targets (NaN when it has none). */
   loss: Float64Array;
@@ -60,10 +84,13 @@ export interface LossResult {
   candidateLogits?: Float32Array;
 }
 
+/** Options every asynchronous model call takes. */
 export interface CallOptions {
+  /** Cancels the call: the native work stops at its next check and the promise rejects with `ERR_CANCELLED`. */
   signal?: AbortSignal;
 }
 
+/** Options of {@link Model.update}. */
 export interface UpdateOptions extends CallOptions {
   /**
    * Decoupled weight decay fused into the same pass: θ ← decay·(θ + Σ c_k z_k) on trainable tensors of
@@ -73,6 +100,7 @@ export interface UpdateOptions extends CallOptions {
   decay?: number;
 }
 
+/** Options of a forward pass ({@link Model.perExampleLossAt}). */
 export interface ForwardCallOptions extends CallOptions {
   /**
    * Run the LM head on every position after each sequence's first, targets or not (the others are
@@ -82,6 +110,7 @@ export interface ForwardCallOptions extends CallOptions {
   allRows?: boolean;
 }
 
+/** Options of {@link Model.perExampleLoss}. */
 export interface LossOptions extends ForwardCallOptions {
   /**
    * Evaluate at the virtual point θ + Σ_k coeff_k·z(seed_k) without writing θ (ARCHITECTURE §2,
@@ -92,6 +121,7 @@ export interface LossOptions extends ForwardCallOptions {
   at?: SeedCoeff[];
 }
 
+/** Options of `lossAndGradient`: which weighted sum of the per-example losses to differentiate. */
 export interface GradientOptions extends CallOptions {
   /**
    * Per-example coefficients w_s: the gradient returned is that of Σ_s w_s·loss_s. Default: the mean over the
@@ -102,6 +132,7 @@ export interface GradientOptions extends CallOptions {
   weights?: ArrayLike<number>;
 }
 
+/** What `lossAndGradient` returns: the per-example losses of the forward and the gradient of their weighted sum. */
 export interface LossGradientResult extends LossResult {
   /**
    * ∂(Σ_s w_s·loss_s)/∂θ over the trainable parameters, flat, in canonical order: element e of trainable
@@ -110,18 +141,33 @@ export interface LossGradientResult extends LossResult {
   grad: Float32Array;
 }
 
+/** A scaled direction: `coeff · z(seed)`, where z(seed) is the standard Gaussian direction over the trainable weights that `seed` generates (Philox4x32-10, Box–Muller). */
 export interface SeedCoeff {
+  /** The direction's seed. */
   seed: Seed;
+  /** The direction's coefficient (finite). */
   coeff: number;
 }
 
+/**
+ * A loaded transformer language model (GPT-2, OPT or Llama family) with weights in native memory, as {@link loadModel} returns it. Native calls of one model
+ * run one at a time, in call order, off the event loop; every error is a {@link DpzoError} with a code. Call {@link Model.dispose} when done: it frees the
+ * weights at once instead of whenever the garbage collector reclaims the object.
+ */
 export interface Model {
+  /** The directory the model was loaded from. */
   readonly dir: string;
+  /** The model's config.json, normalised. */
   readonly config: ModelConfig;
+  /** Storage type of the weights. */
   readonly dtype: WeightDType;
+  /** The backend the model runs on. */
   readonly backend: 'cpu' | 'cuda';
+  /** Worker threads of the native pool. */
   readonly threads: number;
+  /** Number of parameters (elements; tied weights once). */
   readonly numParameters: number;
+  /** Number of trainable parameters (elements of the tensors matched by the trainable patterns). */
   readonly numTrainable: number;
   /** All parameter names in canonical order (byte-sorted, tied weights once). */
   parameterNames(): string[];
@@ -132,6 +178,10 @@ export interface Model {
    * throws ERR_BUSY while a native operation of this model runs (await it first).
    */
   getParameter(name: string): Float32Array;
+  /**
+   * The Hugging Face shape of a parameter.
+   * @throws {@link DpzoError} `ERR_TENSOR_UNKNOWN` for an unknown name.
+   */
   parameterShape(name: string): number[];
   /**
    * θ += scale · z(seed), in place over the trainable tensors, rounded to nearest: in float16/bfloat16 a
@@ -152,6 +202,11 @@ export interface Model {
    * (biases and norm weights are never decayed). factor in (0, 1].
    */
   decay(factor: number, opts?: CallOptions): Promise<void>;
+  /**
+   * Mean negative log-likelihood (nats) per sequence of a packed batch (or, with `candidates`, cross-entropy over the candidate ids), at θ or at the virtual
+   * point `opts.at`.
+   * @throws {@link DpzoError} `ERR_BATCH`, `ERR_TOKEN_RANGE`, `ERR_SEQUENCE_LENGTH` for a malformed batch, `ERR_CANCELLED`, `ERR_OUT_OF_MEMORY`.
+   */
   perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult>;
   /**
    * The losses of one batch at several virtual points (as `perExampleLoss` with `at`), in one pass that
@@ -169,10 +224,18 @@ export interface Model {
   lossAndGradient?(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
+  /** Greedy decoding: up to `maxNewTokens` tokens after the prompt, stopping at `opts.eosTokenId`. Returns the generated token ids (not the prompt). */
   generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]>;
   /** SHA-256 (hex) of all parameter bytes in canonical order. */
   weightsHash(): Promise<string>;
+  /** Bytes held now and at peak. */
   memory(): MemoryStats;
+  /**
+   * Writes config.json and model.safetensors (the same tensor names and dtype as loaded) into `dir`, atomically (temporary files renamed into place), so the
+   * result opens in Hugging Face transformers. The tokenizer is not copied.
+   * @throws {@link DpzoError} `ERR_IO`.
+   */
   save(dir: string): Promise<void>;
+  /** Frees the native weights and buffers now. Any later call throws `ERR_DISPOSED`; calling dispose again does nothing. */
   dispose(): void;
 }

@@ -9,14 +9,19 @@ import { checkOrders } from './errors.js';
 import { pureEpsilon } from './pure.js';
 import { composeHistory, pldDelta, pldEpsilon, resolvePldOptions, type ComposedPld, type PldOptions, type ResolvedPldOptions } from './pld.js';
 
+/** ε spent, as an accountant's getEpsilon(δ) reports it. */
 export interface EpsilonResult {
+  /** ε (≥ 0; Infinity when no finite ε holds at this δ). */
   epsilon: number;
   /** RDP only: the Rényi order at which the conversion is tightest. */
   order?: number;
 }
 
+/** δ at a given ε, as an accountant's getDelta(ε) reports it. */
 export interface DeltaResult {
+  /** δ in [0, 1]. */
   delta: number;
+  /** RDP only: the Rényi order at which the conversion is tightest. */
   order?: number;
 }
 
@@ -31,6 +36,7 @@ function parseHistory(h: unknown): HistoryEntry[] {
 }
 
 abstract class AccountantBase {
+  /** The compressed history of releases (identical consecutive steps merged); read it through `history`. */
   protected readonly _history: HistoryEntry[] = [];
 
   /** Records `times` releases of `mechanism` (validated; identical consecutive steps are merged). */
@@ -59,11 +65,17 @@ abstract class AccountantBase {
 
 /** Rényi DP accountant (Mironov 2017; subsampled Gaussian by MTZ 2019); default orders of dp_accounting. */
 export class RdpAccountant extends AccountantBase {
+  /** Rényi orders α the RDP curve is tracked at (default: dp_accounting's). */
   readonly orders: readonly number[];
+  /** RDP → (ε, δ) conversion (default `'improved'`). */
   readonly conversion: RdpConversion;
   private readonly perStep = new Map<string, Float64Array>();
   private total: Float64Array | null = null;
 
+  /**
+   * @param options `orders`: Rényi orders (default {@link DP_ACCOUNTING_ORDERS}); `conversion`: `'improved'` (default) or `'classic'`.
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` for bad orders or conversion.
+   */
   constructor(options: { orders?: readonly number[]; conversion?: RdpConversion } = {}) {
     super();
     this.orders = Array.from(checkOrders(options.orders ?? DP_ACCOUNTING_ORDERS));
@@ -71,6 +83,7 @@ export class RdpAccountant extends AccountantBase {
     if (this.conversion !== 'improved' && this.conversion !== 'classic') throw argumentError('conversion', this.conversion, "'improved' or 'classic'");
   }
 
+  /** Drops the cached composition after a new step. */
   protected invalidate(): void {
     this.total = null;
   }
@@ -101,18 +114,27 @@ export class RdpAccountant extends AccountantBase {
     return this.total;
   }
 
+  /**
+   * ε spent by the history at `delta` (0 for an empty history), minimised over the orders.
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` for δ outside (0, 1).
+   */
   getEpsilon(delta: number): EpsilonResult {
     checkDelta(delta);
     if (this._history.length === 0) return { epsilon: 0, order: NaN };
     return epsilonFromRdp(this.orders, this.rdp(), delta, this.conversion);
   }
 
+  /**
+   * δ of the history at `epsilon` (0 for an empty history), minimised over the orders.
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` for a negative or non-finite ε.
+   */
   getDelta(epsilon: number): DeltaResult {
     checkEpsilon(epsilon);
     if (this._history.length === 0) return { delta: 0, order: NaN };
     return deltaFromRdp(this.orders, this.rdp(), epsilon, this.conversion);
   }
 
+  /** An independent copy (same orders, conversion and history). */
   clone(): RdpAccountant {
     const c = new RdpAccountant({ orders: this.orders, conversion: this.conversion });
     for (const h of this._history) c.step(h.mechanism, h.times);
@@ -120,10 +142,15 @@ export class RdpAccountant extends AccountantBase {
     return c;
   }
 
+  /** A JSON-safe snapshot: `{ type: 'rdp', orders, conversion, history }`, read back by {@link RdpAccountant.fromJSON}. */
   toJSON(): { type: 'rdp'; orders: number[]; conversion: RdpConversion; history: HistoryEntry[] } {
     return { type: 'rdp', orders: [...this.orders], conversion: this.conversion, history: this.history };
   }
 
+  /**
+   * Rebuilds an accountant from {@link RdpAccountant.toJSON}'s output, validating every field.
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` naming the bad field.
+   */
   static fromJSON(json: unknown): RdpAccountant {
     const j = json as { type?: unknown; orders?: number[]; conversion?: RdpConversion; history?: unknown };
     if (typeof j !== 'object' || j === null || j.type !== 'rdp') throw argumentError('json.type', j?.type, "'rdp'");
@@ -135,14 +162,20 @@ export class RdpAccountant extends AccountantBase {
 
 /** Privacy-loss-distribution accountant (tight; pessimistic discretisation, FFT composition). */
 export class PldAccountant extends AccountantBase {
+  /** The PLD options with their defaults applied (interval 1e-4, connect-dots, tail mass 1e-15, FFT size 2^22). */
   readonly options: ResolvedPldOptions;
   private composed: ComposedPld | null = null;
 
+  /**
+   * @param options Grid and truncation options (see {@link PldOptions}).
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` for a bad option.
+   */
   constructor(options: PldOptions = {}) {
     super();
     this.options = resolvePldOptions(options);
   }
 
+  /** Drops the cached composition after a new step. */
   protected invalidate(): void {
     this.composed = null;
   }
@@ -160,6 +193,12 @@ export class PldAccountant extends AccountantBase {
     return this.composed;
   }
 
+  /**
+   * ε spent by the history at `delta` (0 for an empty history): the PLD bound, or for a Laplace-only history the smaller of it and the pure ε of basic
+   * composition; Infinity when a release without noise (`'none'`) is in the history. `interval` is the loss grid actually used (coarser than requested when
+   * the composition needed it).
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` for δ outside (0, 1).
+   */
   getEpsilon(delta: number): EpsilonResult & { interval?: number } {
     checkDelta(delta);
     if (this._history.length === 0) return { epsilon: 0 };
@@ -169,6 +208,10 @@ export class PldAccountant extends AccountantBase {
     return { epsilon: Math.min(pldEpsilon(c, delta), pureEpsilon(this._history)), interval: c.interval };
   }
 
+  /**
+   * δ of the history at `epsilon` (0 for an empty history, and at or above a Laplace-only history's pure ε; 1 with a release without noise).
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` for a negative or non-finite ε.
+   */
   getDelta(epsilon: number): DeltaResult {
     checkEpsilon(epsilon);
     if (this._history.length === 0) return { delta: 0 };
@@ -177,6 +220,7 @@ export class PldAccountant extends AccountantBase {
     return { delta: pldDelta(this.pld(), epsilon) };
   }
 
+  /** An independent copy (same options and history; the cached composition is shared until either steps). */
   clone(): PldAccountant {
     const c = new PldAccountant(this.options);
     for (const h of this._history) c.step(h.mechanism, h.times);
@@ -184,10 +228,15 @@ export class PldAccountant extends AccountantBase {
     return c;
   }
 
+  /** A JSON-safe snapshot: `{ type: 'pld', options, history }`, read back by {@link PldAccountant.fromJSON}. */
   toJSON(): { type: 'pld'; options: ResolvedPldOptions; history: HistoryEntry[] } {
     return { type: 'pld', options: { ...this.options }, history: this.history };
   }
 
+  /**
+   * Rebuilds an accountant from {@link PldAccountant.toJSON}'s output, validating every field.
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` naming the bad field.
+   */
   static fromJSON(json: unknown): PldAccountant {
     const j = json as { type?: unknown; options?: PldOptions; history?: unknown };
     if (typeof j !== 'object' || j === null || j.type !== 'pld') throw argumentError('json.type', j?.type, "'pld'");
@@ -197,9 +246,24 @@ export class PldAccountant extends AccountantBase {
   }
 }
 
+/** Either accountant: both record steps and answer getEpsilon(δ) / getDelta(ε). */
 export type Accountant = RdpAccountant | PldAccountant;
+/** `'rdp'` (Rényi DP: fast, looser) or `'pld'` (privacy loss distribution: tight, the default of training). */
 export type AccountantKind = 'rdp' | 'pld';
 
+/**
+ * A fresh accountant of the given kind.
+ * @param options `rdp`: {@link RdpAccountant} options; `pld`: {@link PldOptions}.
+ * @throws {@link PrivacyError} `ERR_ARGUMENT` for an unknown kind or a bad option.
+ * @example
+ * ```ts
+ * import { createAccountant } from 'dpzo';
+ *
+ * const acc = createAccountant('pld');
+ * acc.step({ kind: 'gaussian', sampleRate: 0.01, noiseMultiplier: 1.1 }, 1000);
+ * console.log(acc.getEpsilon(1e-5).epsilon); // ε after 1000 releases at δ = 1e-5
+ * ```
+ */
 export function createAccountant(
   kind: AccountantKind,
   options: { rdp?: { orders?: readonly number[]; conversion?: RdpConversion }; pld?: PldOptions } = {},

@@ -11,12 +11,17 @@ import type { RdpConversion } from './rdp.js';
 
 export type CalibrationAccountant = 'rdp' | 'pld' | 'pure';
 
+/** Options of {@link calibrateNoise}: the target (ε, δ), the sampling and the number of releases. */
 export interface CalibrateOptions {
+  /** Target ε (> 0). */
   epsilon: number;
   /** Target δ (ignored by the 'pure' accountant, which is Laplace only). */
   delta: number;
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
+  /** Number of releases T (a positive integer). */
   steps: number;
+  /** Noise mechanism (default `'gaussian'`). */
   mechanism?: 'gaussian' | 'laplace';
   /** Default 'pld' (the tight accountant); 'pure' is the basic composition of amplified pure DP (Laplace). */
   accountant?: CalibrationAccountant;
@@ -24,19 +29,27 @@ export interface CalibrateOptions {
   clip?: number;
   /** Relative bracket width at which bisection stops (default 1e-3). */
   tolerance?: number;
+  /** RDP orders (default: dp_accounting's; with opacusCompat, Opacus'). */
   orders?: readonly number[];
+  /** RDP → (ε, δ) conversion (default `'improved'`). */
   conversion?: RdpConversion;
+  /** PLD accountant options (see {@link PldOptions}). */
   pld?: PldOptions;
   /** Opacus get_noise_multiplier semantics (RDP, Opacus orders, σ_high from 20, stop when target − ε <= 0.01). */
   opacusCompat?: boolean;
 }
 
+/** What {@link calibrateNoise} returns. */
 export interface CalibrateResult {
+  /** Gaussian: the noise multiplier σ (noise std / L2 sensitivity C). */
   noiseMultiplier?: number;
+  /** Laplace: the scale b (in the units of C). */
   laplaceScale?: number;
   /** ε reached by the returned noise (<= the target). */
   epsilon: number;
+  /** The accountant that measured ε. */
   accountant: CalibrationAccountant;
+  /** Relative precision of the noise: noise·(1 − tolerance) would exceed the target. */
   tolerance: number;
 }
 
@@ -121,6 +134,15 @@ function opacusNoiseMultiplier(f: NoiseToEpsilon, target: number, epsilonToleran
 /**
  * The noise multiplier σ (Gaussian) or Laplace scale b that reaches (ε, δ) after `steps` releases at rate q.
  * Guarantee: the returned noise gives ε <= target, and noise·(1 − tolerance) gives ε > target.
+ *
+ * @throws {@link PrivacyError} `ERR_ARGUMENT` naming a bad option, or when the target is met with almost no noise (σ below 1e-8).
+ * @example
+ * ```ts
+ * import { calibrateNoise } from 'dpzo';
+ *
+ * const { noiseMultiplier, epsilon } = calibrateNoise({ epsilon: 3, delta: 1e-5, sampleRate: 0.01, steps: 1000 });
+ * // noiseMultiplier: the smallest σ (±0.1 %) whose 1000 releases spend at most ε = 3 at δ = 1e-5 (PLD)
+ * ```
  */
 export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   const target = checkPositive('epsilon', options.epsilon);
@@ -163,23 +185,39 @@ export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   return out;
 }
 
+/** Options of {@link maxSteps}: the target (ε, δ) and a fixed noise. */
 export interface MaxStepsOptions {
+  /** Target ε. */
   epsilon: number;
+  /** Target δ in (0, 1) (ignored by the `'pure'` accountant). */
   delta: number;
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
+  /** Noise mechanism (default: `'laplace'` when laplaceScale is given, else `'gaussian'`). */
   mechanism?: 'gaussian' | 'laplace';
+  /** Gaussian σ (required for the Gaussian mechanism). */
   noiseMultiplier?: number;
+  /** Laplace scale b (required for the Laplace mechanism). */
   laplaceScale?: number;
+  /** L1 sensitivity C of the Laplace release (default 1). */
   clip?: number;
+  /** Accountant (default `'pld'`). */
   accountant?: CalibrationAccountant;
+  /** RDP orders (default: dp_accounting's). */
   orders?: readonly number[];
+  /** RDP → (ε, δ) conversion (default `'improved'`). */
   conversion?: RdpConversion;
+  /** PLD accountant options. */
   pld?: PldOptions;
   /** Upper limit of the search (default 1e8). */
   limit?: number;
 }
 
-/** The largest number of steps T with ε(T) <= target (0 when even one step exceeds it). */
+/**
+ * The largest number of steps T with ε(T) <= target (0 when even one step exceeds it), searched up to `limit`; `epsilon` is ε(T).
+ *
+ * @throws {@link PrivacyError} `ERR_ARGUMENT` naming a bad option (a missing noise included).
+ */
 export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: number } {
   const target = checkEpsilon(options.epsilon);
   const kind = options.mechanism ?? (options.laplaceScale !== undefined ? 'laplace' : 'gaussian');

@@ -28,11 +28,13 @@ export function datasetLedgerFile(home: string, datasetHash: string): string {
   return join(home, 'datasets', datasetHash, 'ledger.jsonl');
 }
 
+/** Options of {@link DatasetLedger.open}. */
 export interface DatasetLedgerOptions {
   /** $DPZO_HOME or ~/.dpzo by default. */
   home?: string;
   /** The dataset's budget: fixed when the ledger is created; a different one later is refused. */
   budget?: Budget;
+  /** Open for reading only: no lock, nothing created, appends refused (default false). */
   readOnly?: boolean;
 }
 
@@ -41,9 +43,17 @@ export interface RunTrace {
   hashes: string[];
 }
 
+/**
+ * A privacy ledger per private training file, outside every run directory (`<home>/datasets/<sha256>/ledger.jsonl`, home = $DPZO_HOME or ~/.dpzo). Every
+ * release of every run on that file is appended to it too, so runs on the same data compose (an optional dataset budget refuses the release that would exceed
+ * it, whichever run makes it) and a rolled-back run directory is refused (`ERR_LEDGER_ROLLBACK`). It cannot stop a user who rewrites every file on their own
+ * machine (docs/privacy.md).
+ */
 export class DatasetLedger {
   private constructor(
+    /** SHA-256 (hex) of the training file this ledger belongs to. */
     readonly datasetHash: string,
+    /** The underlying hash-chained ledger (PLD accountant). */
     readonly ledger: PrivacyLedger,
   ) {}
 
@@ -69,10 +79,12 @@ export class DatasetLedger {
     return new DatasetLedger(datasetHash, ledger);
   }
 
+  /** The ledger file. */
   get path(): string {
     return this.ledger.path;
   }
 
+  /** The dataset budget (fixed when the ledger was created), or null. */
   get budget(): Budget | null {
     return this.ledger.budget;
   }
@@ -126,6 +138,7 @@ export class DatasetLedger {
     await this.ledger.append({ ...release, step: this.ledger.length, origin: { run: runId, hash } });
   }
 
+  /** Releases the file and its lock. */
   close(): Promise<void> {
     return this.ledger.close();
   }

@@ -4,7 +4,14 @@ import { DpzoError, type PrivacyErrorCode } from '../errors.js';
 
 /** An error of the privacy layer: a DpzoError with one of the privacy codes. */
 export class PrivacyError extends DpzoError {
+  /** The privacy-layer code. */
   declare readonly code: PrivacyErrorCode;
+  /**
+   * A privacy-layer error.
+   *
+   * @param code The error code (`ERR_ARGUMENT` names the error a RangeError).
+   * @param message One line naming the parameter or file and the reason.
+   */
   constructor(code: PrivacyErrorCode, message: string) {
     super(code, message);
     this.name = code === 'ERR_ARGUMENT' ? 'RangeError' : 'PrivacyError';
@@ -13,8 +20,17 @@ export class PrivacyError extends DpzoError {
 
 /** The one budget refusal: a release (ledger) or a plan (calibration) that would exceed the (ε, δ) budget. */
 export class PrivacyBudgetExceededError extends PrivacyError {
+  /** ε the refused release or plan would reach (at the budget's δ). */
   readonly epsilon: number;
+  /** The (ε, δ) budget it would exceed. */
   readonly budget: { epsilon: number; delta: number };
+  /**
+   * A refusal with code `ERR_BUDGET_EXCEEDED`.
+   *
+   * @param message What was refused and why.
+   * @param epsilon ε it would reach.
+   * @param budget The budget.
+   */
   constructor(message: string, epsilon: number, budget: { epsilon: number; delta: number }) {
     super('ERR_BUDGET_EXCEEDED', message);
     this.name = 'PrivacyBudgetExceededError';

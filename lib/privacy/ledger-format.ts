@@ -11,8 +11,11 @@ import type { PrivacyErrorCode } from '../errors.js';
 export const GENESIS = '0'.repeat(64);
 export const LEDGER_VERSION = 1;
 
+/** A privacy budget (ε, δ). */
 export interface Budget {
+  /** ε (> 0). */
   epsilon: number;
+  /** δ in (0, 1). */
   delta: number;
 }
 
@@ -22,9 +25,13 @@ export interface ReleaseInput {
   step?: number;
   /** 'none': a release without noise (a non-private baseline run): ε = ∞ from it on. */
   mechanism: 'gaussian' | 'laplace' | 'none';
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
+  /** Gaussian: noise multiplier σ (required for the Gaussian mechanism). */
   noiseMultiplier?: number;
+  /** Laplace: scale b (required for the Laplace mechanism). */
   laplaceScale?: number;
+  /** Clipping threshold C (the sensitivity: L2 for Gaussian, L1 for Laplace). */
   clip: number;
   /** Number of directions n released together (recorded; the privacy of the step does not depend on it). */
   directions?: number;
@@ -41,14 +48,23 @@ export interface ReleaseOrigin {
 /** A release as checked: every field present. */
 export type Release = Omit<LedgerEntry, 'prevHash' | 'hash'>;
 
+/** One release line of a privacy ledger (ledger.jsonl), as read back and checked: sealed with its SHA-256 and chained to the previous line. */
 export interface LedgerEntry {
+  /** Training step of the release. */
   step: number;
+  /** The noise mechanism ('none': a non-private baseline's release, ε = ∞ from it on). */
   mechanism: 'gaussian' | 'laplace' | 'none';
+  /** Poisson sampling rate q. */
   sampleRate: number;
+  /** Gaussian: noise multiplier σ. */
   noiseMultiplier?: number;
+  /** Laplace: scale b. */
   laplaceScale?: number;
+  /** Clipping threshold C. */
   clip: number;
+  /** Directions n released together in this step. */
   directions: number;
+  /** In a dataset ledger: the run (`run`, its id) and the hash of the release's line in that run's own ledger (`hash`). */
   origin?: ReleaseOrigin;
   /** SHA-256 (hex) of the previous line's bytes. */
   prevHash: string;

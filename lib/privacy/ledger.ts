@@ -28,6 +28,7 @@ export type { Budget, LedgerEntry, ReleaseInput } from './ledger-format.js';
 export { releaseMechanism } from './ledger-format.js';
 export type { SpentResult } from './spent.js';
 
+/** Options of {@link PrivacyLedger.open}. */
 export interface LedgerOpenOptions {
   /** Refuse releases that would bring ε(δ) above this (default: the budget stored when the ledger was created). */
   budget?: Budget;
@@ -44,6 +45,7 @@ export interface LedgerOpenOptions {
   readOnly?: boolean;
   /** A head recorded elsewhere (e.g. in a checkpoint): the file must still hold that line at that position. */
   expectHead?: { length: number; hash: string };
+  /** Options of the ledger's PLD accountant. */
   pld?: PldOptions;
 }
 
@@ -55,10 +57,28 @@ function checkOptions(options: LedgerOpenOptions): LedgerOpenOptions {
   return opts;
 }
 
+/**
+ * The append-only, hash-chained record of every noisy release (ledger.jsonl: a header line, then one sealed line per release). The accountants are rebuilt
+ * from it on open, and a release that would exceed the budget is refused before it is stored: the trainer appends a step's line (fsynced) before it applies
+ * the update. A file ledger is locked against a second writer.
+ *
+ * @example
+ * ```ts
+ * import { PrivacyLedger } from 'dpzo';
+ *
+ * const ledger = await PrivacyLedger.open('runs/a/ledger.jsonl', { readOnly: true });
+ * console.log(ledger.length, ledger.spent(1e-5).epsilon);
+ * await ledger.close();
+ * ```
+ */
 export class PrivacyLedger {
+  /** The ledger file, or `(memory)` for a ledger in memory. */
   readonly path: string;
+  /** The accountant that enforces the budget. */
   readonly accountantKind: AccountantKind;
+  /** The budget enforced (the options' or the header's), or null: no limit. */
   readonly budget: Budget | null;
+  /** Creation time from the header (ISO 8601). */
   readonly created: string;
   /** The budget and accountant sealed in the file's header (the options may override them for enforcement). */
   readonly header: Header;
@@ -85,7 +105,12 @@ export class PrivacyLedger {
     this.budgetCheck = this.budget ? new BudgetCheck(this.budget, (m, extra, delta) => this.epsilonWithExtra(m, extra, delta)) : null;
   }
 
-  /** Opens (or creates) a ledger file, verifies every line and its chain, and rebuilds the accountants. */
+  /**
+   * Opens (or creates) a ledger file, verifies every line and its chain, and rebuilds the accountants.
+   *
+   * @throws {@link PrivacyError} `ERR_LEDGER_CORRUPT` (a line or the hash chain does not verify), `ERR_LEDGER_TORN` (an incomplete
+   * last line, unless repairTornTail), `ERR_LEDGER_LOCKED` (another process writes it), `ERR_IO`, `ERR_ARGUMENT` (bad options).
+   */
   static async open(file: string, options: LedgerOpenOptions = {}): Promise<PrivacyLedger> {
     const opts = checkOptions(options);
     const store = await openFileStore(file, { ...opts, header: () => headerLine(opts.accountant ?? 'pld', opts.budget ?? null) });
@@ -153,7 +178,12 @@ export class PrivacyLedger {
     return this.budgetCheck.check(releaseMechanism(e)).exceeds;
   }
 
-  /** Appends one release: checked against the budget first, then stored (a file: one line, fsynced). */
+  /**
+   * Appends one release: checked against the budget first, then stored (a file: one line, fsynced).
+   *
+   * @throws {@link PrivacyBudgetExceededError} when it would bring ε above the budget (nothing is written); {@link PrivacyError}
+   * `ERR_ARGUMENT` for a malformed release, `ERR_IO`.
+   */
   append(release: ReleaseInput): Promise<LedgerEntry> {
     const run = this.queue.then(() => this.appendNow(release));
     this.queue = run.catch(() => undefined);
@@ -198,10 +228,12 @@ export class PrivacyLedger {
     return spentOf(this.rdp, this.pld, d, this.accountantKind);
   }
 
+  /** Every release so far, in order. */
   get entries(): readonly LedgerEntry[] {
     return this._entries;
   }
 
+  /** Number of releases. */
   get length(): number {
     return this._entries.length;
   }
@@ -216,6 +248,7 @@ export class PrivacyLedger {
     return kind === 'pld' ? this.pld.clone() : this.rdp.clone();
   }
 
+  /** Waits for pending appends, then releases the file and its lock. Idempotent. */
   async close(): Promise<void> {
     await this.queue;
     if (!this._closed) await this.store.close();

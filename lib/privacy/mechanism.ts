@@ -7,15 +7,21 @@ import { rdpSubsampledGaussian } from './rdp.js';
 import { rdpSubsampledLaplace } from './rdp-laplace.js';
 import { log1pQExpm1 } from './special.js';
 
+/** One release of the Poisson-subsampled Gaussian mechanism: Gaussian noise of std σ·C on a sum of per-example vectors clipped to L2 norm C. */
 export interface GaussianMechanism {
+  /** Mechanism kind. */
   kind: 'gaussian';
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
   /** σ: noise std divided by the L2 sensitivity (the clip C). */
   noiseMultiplier: number;
 }
 
+/** One release of the Poisson-subsampled Laplace mechanism: Laplace noise of scale b per coordinate on a sum of per-example vectors clipped to L1 norm C. */
 export interface LaplaceMechanism {
+  /** Mechanism kind. */
   kind: 'laplace';
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
   /** L1 sensitivity C. */
   clip: number;
@@ -28,10 +34,16 @@ export interface LaplaceMechanism {
  * (`--epsilon inf`) records, so its ledgers say what happened: ε = ∞ under every accountant.
  */
 export interface NoNoiseMechanism {
+  /** Mechanism kind. */
   kind: 'none';
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
 }
 
+/**
+ * One release as the accountants see it (n directions per step are one mechanism on ℝⁿ with the privacy of the one-dimensional
+ * one); `'none'` marks a non-private baseline's release.
+ */
 export type Mechanism = GaussianMechanism | LaplaceMechanism | NoNoiseMechanism;
 
 /** Validates a mechanism and returns a normalised copy (only its own fields). */
@@ -71,8 +83,11 @@ export function laplacePureEpsilon(m: LaplaceMechanism): number {
   return log1pQExpm1(m.sampleRate, m.clip / m.scale);
 }
 
+/** `times` consecutive releases of the same mechanism (an accountant's compressed history). */
 export interface HistoryEntry {
+  /** The mechanism released. */
   mechanism: Mechanism;
+  /** How many times in a row (a non-negative integer). */
   times: number;
 }
 

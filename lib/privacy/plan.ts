@@ -8,19 +8,27 @@ import type { Budget } from './ledger-format.js';
 import type { Mechanism } from './mechanism.js';
 import { epsilonOfSteps } from './spent.js';
 
+/** What {@link planNoise} calibrates (or checks): the budget, the mechanism, the sampling, the number of releases. */
 export interface NoiseRequest {
+  /** The (ε, δ) the planned releases may spend. */
   budget: Budget;
+  /** The noise mechanism. */
   mechanism: 'gaussian' | 'laplace';
+  /** Poisson sampling rate q in (0, 1]. */
   sampleRate: number;
+  /** Number of releases T. */
   steps: number;
   /** Clip C: the L1 sensitivity of a Laplace release (a Gaussian σ is relative to it). */
   clip: number;
+  /** The accountant that measures ε (PLD needs δ ≥ 1e-12). */
   accountant: AccountantKind;
   /** Explicit noise instead of calibration (must still fit the budget for the planned steps). */
   noiseMultiplier?: number;
+  /** Explicit Laplace scale b instead of calibration (must fit the budget). */
   laplaceScale?: number;
 }
 
+/** What {@link planNoise} returns: the mechanism every step releases, the ε it predicts, and whether the noise was calibrated. */
 export interface NoisePlan {
   /** What every step releases. */
   mechanism: Mechanism;
@@ -34,10 +42,14 @@ function gaussianOrLaplace(kind: 'gaussian' | 'laplace', sampleRate: number, cli
   return kind === 'gaussian' ? { kind, sampleRate, noiseMultiplier: noise } : { kind, sampleRate, clip, scale: noise };
 }
 
-/** The noise of a run; ERR_BUDGET_IMPOSSIBLE when no noise (or not the given one) fits the budget. */
 /** The smallest δ a PLD-planned run takes: the accountant's truncated tails carry 1e-15 of mass per step. */
 export const PLD_MIN_DELTA = 1e-12;
 
+/**
+ * The noise of a run before any release: σ (or b) calibrated to reach the budget after `steps` releases, or the explicit noise checked against it.
+ * @throws {@link PrivacyError} `ERR_BUDGET_IMPOSSIBLE` when no noise (or not the given one) fits the budget; `ERR_ARGUMENT` for δ below 1e-12 with the PLD
+ * accountant or another bad argument.
+ */
 export function planNoise(r: NoiseRequest): NoisePlan {
   const { budget, steps } = r;
   // below this the PLD's own truncation dominates δ: ε comes out infinite, or calibration drifts to a

@@ -6,12 +6,17 @@ import type { LossPair } from './pld-pairs.js';
 
 /** Masses `probs[j]` at loss (offset + j)·interval, plus a mass at +∞. Total mass is 1 (up to rounding and pessimistic slack). */
 export interface DiscretePld {
+  /** Grid spacing Δ of the privacy loss (nats). */
   readonly interval: number;
+  /** Grid index of `probs[0]`: its loss is offset·Δ. */
   readonly offset: number;
+  /** Probability masses at the grid points. */
   readonly probs: Float64Array;
+  /** Mass at loss +∞ (counts fully towards δ at every ε). */
   readonly infinityMass: number;
 }
 
+/** Pessimistic discretisation of a PLD: `'connect-dots'` (Doroshenko et al. 2022, tighter) or `'round-up'` (each mass moved to the grid point above it). */
 export type Discretization = 'connect-dots' | 'round-up';
 
 export interface DiscretizeOptions {

@@ -3,6 +3,7 @@
 
 import { erfc, laplaceCdf, laplaceSf, log1pQExpm1 } from './special.js';
 
+/** Direction of add/remove adjacency: the dataset loses an example (`'remove'`) or gains one (`'add'`); their PLDs differ under sampling. */
 export type Adjacency = 'remove' | 'add';
 
 /**
@@ -12,7 +13,9 @@ export type Adjacency = 'remove' | 'add';
 export interface LossPair {
   /** Bounds of the support of L (may be ±Infinity). */
   readonly lossMin: number;
+  /** Upper bound of the support of L (may be Infinity). */
   readonly lossMax: number;
+  /** Writes [P(L > l), P(L ≤ l), Q(L > l), Q(L ≤ l)] into `out[0..3]`. */
   tails(l: number, out: Float64Array): void;
 }
 

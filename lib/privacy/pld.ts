@@ -8,6 +8,7 @@ import { discretizePair, type DiscretePld, type Discretization } from './pld-dis
 import { composePlds } from './pld-compose.js';
 import { deltaForEpsilon, epsilonForDelta } from './pld-query.js';
 
+/** Options of the PLD accountant (grid, discretisation, truncation), with dp_accounting's defaults. */
 export interface PldOptions {
   /** Grid spacing of the privacy loss (default 1e-4, dp_accounting's value_discretization_interval). */
   interval?: number;
@@ -47,9 +48,11 @@ export function mechanismPairs(m: Mechanism): { remove: LossPair; add: LossPair 
   return { remove: pair('remove'), add: m.sampleRate === 1 ? null : pair('add') };
 }
 
+/** The composed privacy loss distributions of a history of releases (both adjacency directions), from which ε(δ) and δ(ε) are read. */
 export interface ComposedPld {
   /** Composed remove-direction PLD (and add-direction when any step has q < 1). */
   remove: DiscretePld;
+  /** Composed add-direction PLD (null when every step has q = 1: the two directions then coincide). */
   add: DiscretePld | null;
   /** The interval actually used (larger than requested when the composition needed coarsening). */
   interval: number;

@@ -4,6 +4,10 @@
 import { checkDelta, checkEpsilon, checkNonNegative, checkNumber, checkOrders, checkSampleRate, checkSteps, argumentError } from './errors.js';
 import { logAddExp, logErfc } from './special.js';
 
+/**
+ * RDP → (ε, δ) conversion: `'improved'` (Balle et al. 2020, Thm. 21, as Opacus and dp_accounting) or `'classic'`
+ * (Mironov 2017, Prop. 3: ε = RDP(α) + log(1/δ)/(α − 1)).
+ */
 export type RdpConversion = 'improved' | 'classic';
 
 /** log A_α for integer α: A_α = Σ_i C(α,i) q^i (1−q)^{α−i} e^{(i²−i)/(2σ²)} (MTZ 2019, §3.3, exact for integer α). */

@@ -9,10 +9,15 @@ import { epsilonFromRdp } from './rdp.js';
 
 /** What PrivacyLedger.spent reports: ε by the ledger's accountant, with both accountants' values. */
 export interface SpentResult {
+  /** ε by the ledger's accountant (`accountant`) at `delta`. */
   epsilon: number;
+  /** The δ it was computed at. */
   delta: number;
+  /** The accountant that enforces the budget. */
   accountant: AccountantKind;
+  /** ε by PLD, and the loss grid interval it used. */
   pld?: { epsilon: number; interval?: number };
+  /** ε by RDP, and the order of the tightest conversion. */
   rdp?: { epsilon: number; order?: number };
   /** Pure ε (basic composition) when every release is Laplace. */
   pure?: number;
@@ -20,9 +25,13 @@ export interface SpentResult {
 
 /** ε spent as a training report states it: both accountants at the budget's δ (and pure ε for Laplace). */
 export interface Spent {
+  /** The δ ε is stated at (the budget's). */
   delta: number;
+  /** ε by PLD (tight). */
   pld: number;
+  /** ε by RDP (an upper bound, looser). */
   rdp: number;
+  /** The Rényi order of RDP's tightest conversion. */
   rdpOrder?: number;
   /** Laplace only: pure ε by amplification + basic composition. */
   pure?: number;
@@ -71,12 +80,18 @@ export function rdpTracker(m: Mechanism, delta: number): (steps: number) => numb
         ).epsilon;
 }
 
+/** Which accountants {@link accountHistory} runs: one, or `'all'` (PLD, RDP, and pure ε for a Laplace-only history). */
 export type AccountantChoice = 'rdp' | 'pld' | 'all';
 
+/** ε by one accountant, as {@link accountHistory} reports it. */
 export interface AccountResult {
+  /** The accountant. */
   accountant: 'rdp' | 'pld' | 'pure';
+  /** ε at the requested δ. */
   epsilon: number;
+  /** RDP: the order of the tightest conversion. */
   order?: number;
+  /** PLD: the loss grid interval used. */
   interval?: number;
 }
 

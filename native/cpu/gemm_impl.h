@@ -128,7 +128,9 @@ static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& v
   const int G = vs.size();
   const int64_t S = static_cast<int64_t>(vs.seeds.size());
   const int64_t panels = (nc + NR - 1) / NR;
-  for (int p = 0; p < G; ++p) pack_b(W, k0, kc, n0, nc, bp[p], row_tmp);
+  // the stored values are the same at every point: packed (and widened from F16/BF16) once, copied to the others
+  pack_b(W, k0, kc, n0, nc, bp[0], row_tmp);
+  for (int p = 1; p < G; ++p) memcpy(bp[p], bp[0], static_cast<size_t>(panels * kc * NR) * sizeof(float));
   if (S == 0) return;
   if (W.layout == WLayout::InOut) {
     // stored (in, out): row k0 + k holds the block's nc columns contiguously. Per chunk of up to 32 rows:

@@ -316,6 +316,10 @@ int mode_bench(const std::map<std::string, std::string>& f) {
       ThreadPool pool(threads);
       axpy_directions({{h.data(), dt, k, 77}}, seeds3, coeffs3, 3, pool);
       cuda::axpy_directions({{dd, dt, k, 77}}, seeds3, coeffs3, 3);
+      // the update: fused weight decay on the segment and F16/BF16 stochastic rounding keyed by the first seed
+      const float tiny[3] = {1e-7f, -2e-7f, 5e-8f};
+      axpy_directions({{h.data(), dt, k, 77, true}}, seeds3, tiny, 3, pool, 0.999f, &seeds3[0]);
+      cuda::axpy_directions({{dd, dt, k, 77, true}}, seeds3, tiny, 3, 0.999f, &seeds3[0]);
       cuda::copy_to_host(back.data(), dd, h.size());
       cuda::device_free(dd);
       axpy_equal = axpy_equal && back == h;
@@ -357,15 +361,18 @@ int mode_virtual_gemm(const std::map<std::string, std::string>& f) {
   const int threads = static_cast<int>(flag_u64(f, "threads", 0));
   const int reps = static_cast<int>(flag_u64(f, "reps", 5));
   const bool inout = f.count("layout") && f.at("layout") == "inout";
+  const bool bf16 = f.count("dtype") && f.at("dtype") == "bf16";
   ThreadPool pool(threads);
   std::vector<float> A(static_cast<size_t>(2 * M * K)), C(static_cast<size_t>(2 * M * N)),
       W(static_cast<size_t>(N * K));
   uint32_t lcg = 1;
   for (auto* v : {&A, &W})
     for (auto& x : *v) x = static_cast<float>(static_cast<int32_t>(lcg = lcg * 1664525u + 1013904223u)) * 1e-10f;
+  std::vector<uint16_t> Wb(bf16 ? W.size() : 0);
+  for (size_t i = 0; i < Wb.size(); ++i) Wb[i] = f32_to_bf16(W[i]);
   cpu::Weight w;
-  w.data = W.data();
-  w.dtype = DType::F32;
+  w.data = bf16 ? static_cast<void*>(Wb.data()) : static_cast<void*>(W.data());
+  w.dtype = bf16 ? DType::BF16 : DType::F32;
   w.layout = inout ? cpu::WLayout::InOut : cpu::WLayout::OutIn;
   w.ld = inout ? N : K;
   cpu::GemmWorkspace ws;
@@ -396,8 +403,8 @@ int mode_virtual_gemm(const std::map<std::string, std::string>& f) {
       best[w4] = std::min(best[w4], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
   std::printf("{\"mode\":\"virtual-gemm\",\"m\":%" PRId64 ",\"n\":%" PRId64 ",\"k\":%" PRId64
-              ",\"layout\":\"%s\",\"isa\":\"%s\"",
-              M, N, K, inout ? "inout" : "outin", cpu::gemm_isa());
+              ",\"layout\":\"%s\",\"dtype\":\"%s\",\"isa\":\"%s\"",
+              M, N, K, inout ? "inout" : "outin", bf16 ? "bf16" : "f32", cpu::gemm_isa());
   for (int i = 0; i < 4; ++i) std::printf(",\"%s\":%.5f", names[i], best[i]);
   std::printf("}\n");
   return 0;
@@ -408,10 +415,11 @@ int mode_virtual_gemm(const std::map<std::string, std::string>& f) {
 int main(int argc, char** argv) {
   try {
     if (argc < 2) {
-      std::fprintf(stderr,
-                   "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
-                   "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all] | "
-                   "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--threads T] [--reps R]\n");
+      std::fprintf(
+          stderr,
+          "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
+          "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all] | "
+          "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--dtype f32|bf16] [--threads T] [--reps R]\n");
       return 2;
     }
     const std::string mode = argv[1];

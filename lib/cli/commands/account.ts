@@ -7,6 +7,7 @@ import { fileSha256 } from '../../data/fingerprint.js';
 import { checkLedgerAgainstPlan } from '../../dpzo/run-integrity.js';
 import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
+import { infinityReplacer } from '../../io/json-infinity.js';
 import { checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError } from '../../privacy/errors.js';
 import {
   type AccountResult,
@@ -131,7 +132,10 @@ async function accountLedger(o: AccountOptions, which: AccountantChoice): Promis
   const ledger = await PrivacyLedger.open(ledgerFile(o.ledger as string), { readOnly: !o.repairTornTail, create: false, repairTornTail: o.repairTornTail });
   try {
     await checkRunLedger(ledger);
-    printLedger(o, which, ledger, { ledger: ledger.path }, [['ledger', ledger.path]]);
+    // a run's ledger without a budget (an --epsilon inf baseline) takes δ from its run.json
+    const runFile = join(dirname(ledger.path), RUN_FILE);
+    const delta = o.delta ?? (ledger.budget === null && existsSync(runFile) ? String(readRunJson(dirname(ledger.path)).plan.budget.delta) : undefined);
+    printLedger({ ...o, delta }, which, ledger, { ledger: ledger.path }, [['ledger', ledger.path]]);
   } finally {
     await ledger.close();
   }
@@ -144,7 +148,7 @@ async function accountDataset(o: AccountOptions, which: AccountantChoice): Promi
   const path = datasetLedgerFile(dpzoHome(), sha256);
   if (!existsSync(path)) {
     const report = { dataset: file, sha256, ledger: null, runs: 0, releases: 0, epsilon: 0, results: [] };
-    if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (o.json) process.stdout.write(`${JSON.stringify(report, infinityReplacer)}\n`);
     else
       printTable([
         ['dataset', `${file} (no run has released anything on it: no dataset ledger in ${dpzoHome()})`],
@@ -185,7 +189,7 @@ function printLedger(o: AccountOptions, which: AccountantChoice, ledger: Privacy
     results,
   };
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.stdout.write(`${JSON.stringify(report, infinityReplacer)}\n`);
     return;
   }
   const rows: [string, string][] = [
@@ -265,7 +269,7 @@ export function register(program: Command): void {
         results,
       };
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(report)}\n`);
+        process.stdout.write(`${JSON.stringify(report, infinityReplacer)}\n`);
         return;
       }
       const rows: [string, string][] = [

@@ -37,7 +37,14 @@ describe('dpzo train --epsilon inf', () => {
     expect(r.epsilon.pld).toBe('Infinity');
     expect(r.epsilon.rdp).toBe('Infinity');
 
-    const [report, exported] = await Promise.all([dpzo('report', join(tmp.dir, 'run')), dpzo('export', '--run', join(tmp.dir, 'run'), '--out', join(tmp.dir, 'export'), '--threads', '1')]);
+    const [report, exported, account] = await Promise.all([
+      dpzo('report', join(tmp.dir, 'run')),
+      dpzo('export', '--run', join(tmp.dir, 'run'), '--out', join(tmp.dir, 'export'), '--threads', '1'),
+      dpzo('account', '--ledger', join(tmp.dir, 'run'), '--json'), // δ from run.json: the ledger has no budget
+    ]);
+    expect(account.status, account.stderr).toBe(0);
+    const a = JSON.parse(account.stdout) as { epsilon: unknown; releases: number; delta: number };
+    expect(a).toMatchObject({ epsilon: 'Infinity', releases: 6, delta: 1e-5 });
     expect(report.status, report.stderr).toBe(0);
     expect(report.stdout).toMatch(/^WARNING +this run is NOT PRIVATE/m);
     expect(exported.status, exported.stderr).toBe(0);

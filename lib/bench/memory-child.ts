@@ -1,0 +1,67 @@
+// The process `dpzo bench memory` starts for one method, so that each method's
+// peak is its own (a process's peak RSS never goes down): loads the model, runs
+// the method's step twice on a fixed random batch (the first warms the arenas),
+// and prints one JSON line: the backend's own byte accounting (weights after
+// load, high-water mark after the steps), the process's peak RSS, and the
+// seconds of the second step. Argument: a JSON MemoryChildSpec.
+import { loadModel } from '../model/model.js';
+import type { LossBatch, Model } from '../model/types.js';
+import type { MemoryChildResult, MemoryChildSpec } from './memory-types.js';
+
+function randomBatch(vocab: number, batch: number, seq: number): LossBatch {
+  let x = 12345;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x % vocab);
+  return { inputIds: Array.from({ length: batch }, () => Array.from({ length: seq }, next)) };
+}
+
+/** One step of the method: what it evaluates and writes, at the weights' own size. */
+async function step(model: Model, method: MemoryChildSpec['method'], batch: LossBatch, seed: bigint): Promise<void> {
+  if (method === 'inference') {
+    await model.perExampleLoss(batch);
+    return;
+  }
+  // DP-ZO: per direction a forward at θ + εz and one at θ − εz (one call, θ not written), then one update
+  const n = method === 'dpzo-n4' ? 4 : 1;
+  const eps = 1e-3;
+  for (let k = 0; k < n; k++) {
+    const s = seed + BigInt(k);
+    await model.perExampleLossAt(batch, [[{ seed: s, coeff: eps }], [{ seed: s, coeff: -eps }]]);
+  }
+  await model.update(Array.from({ length: n }, (_, k) => ({ seed: seed + BigInt(k), coeff: 0 })));
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2]!) as MemoryChildSpec;
+  const model = await loadModel(spec.model, { threads: spec.threads, device: spec.device, dtype: spec.dtype });
+  try {
+    const loaded = model.memory();
+    const batch = randomBatch(model.config.vocabSize, spec.batch, Math.min(spec.seq, model.config.maxPositions));
+    await step(model, spec.method, batch, 1000n);
+    const t0 = performance.now();
+    await step(model, spec.method, batch, 2000n);
+    const seconds = (performance.now() - t0) / 1000;
+    const m = model.memory();
+    const out: MemoryChildResult = {
+      method: spec.method,
+      weightsBytes: loaded.hostBytes + loaded.deviceBytes,
+      peakBytes: Math.max(m.hostPeakBytes, m.devicePeakBytes),
+      hostPeakBytes: m.hostPeakBytes,
+      devicePeakBytes: m.devicePeakBytes,
+      rssPeakBytes: process.resourceUsage().maxRSS * 1024,
+      stepSeconds: seconds,
+      config: { hiddenSize: model.config.hiddenSize, numLayers: model.config.numLayers, vocabSize: model.config.vocabSize },
+      numParams: model.numParameters,
+      dtype: model.dtype,
+      seq: batch.inputIds[0]!.length,
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } finally {
+    model.dispose();
+  }
+}
+
+main().catch((e: unknown) => {
+  const err = e as { code?: string; message?: string };
+  process.stderr.write(JSON.stringify({ code: err.code ?? 'ERR_INTERNAL', message: err.message ?? String(e) }) + '\n');
+  process.exitCode = 2;
+});

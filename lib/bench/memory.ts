@@ -1,0 +1,148 @@
+// defines: benchMemory — `dpzo bench memory`: each method run in its own process
+// on the same model and batch (memory-child.ts), its peak bytes measured (the
+// backend's high-water mark, and the process's peak RSS), split into components,
+// then extrapolated from the measured per-component sizes to the OPT family in
+// BF16 with the memory budgets of common GPUs.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { DpzoError } from '../errors.js';
+import { resolveModelDir } from '../model/hf-cache.js';
+import { OPT_FAMILY, optParams } from './opt-family.js';
+import { MEMORY_METHODS, type MemoryChildResult, type MemoryChildSpec, type MemoryMethod } from './memory-types.js';
+
+/** Bytes of a method's peak by what holds them (DP-ZO holds no gradients, optimizer state or per-example buffers). */
+export interface MemoryComponents {
+  weights: number;
+  gradients: number;
+  optimizerState: number;
+  /** Activations and the other working buffers of the forward (the backend's arenas). */
+  activations: number;
+  perExample: number;
+}
+
+/** One measured method. */
+export interface MemoryRow {
+  method: MemoryMethod;
+  /** The backend's high-water mark (host, or device on a GPU), bytes. */
+  peakBytes: number;
+  /** The process's peak resident set, bytes (Node.js itself included). */
+  rssPeakBytes: number;
+  stepSeconds: number;
+  components: MemoryComponents;
+}
+
+/** One OPT model at the measured batch and sequence, BF16 weights. */
+export interface MemoryExtrapolation {
+  model: string;
+  params: number;
+  /** Peak bytes per method, from the measured per-component sizes scaled to this shape. */
+  peakBytes: Record<MemoryMethod, number>;
+  /** Per GPU memory size (GB): whether each method fits. */
+  fits: Record<string, Record<MemoryMethod, boolean>>;
+}
+
+export interface MemoryReport {
+  model: string;
+  batch: number;
+  seq: number;
+  device: string;
+  rows: MemoryRow[];
+  extrapolation: MemoryExtrapolation[];
+  /** What is not measured, said rather than computed. */
+  notMeasured: string[];
+}
+
+export interface MemoryBenchOptions extends Omit<MemoryChildSpec, 'method'> {
+  /** Called when a method starts (progress on a long run). */
+  onMethod?: (method: MemoryMethod) => void;
+}
+
+/** GPU memory sizes the extrapolation checks, GB (10^9 bytes): RTX 4090, A100/H100 80 GB, H200. */
+export const GPU_SIZES_GB = [24, 80, 141];
+
+function runChild(spec: MemoryChildSpec): Promise<MemoryChildResult> {
+  const here = fileURLToPath(import.meta.url);
+  const child = here.replace(/memory\.(ts|js)$/, 'memory-child.$1');
+  return new Promise((resolve, reject) => {
+    // the same Node flags (tsx in a checkout) so the child runs the same code
+    const p = spawn(process.execPath, [...process.execArgv, child, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    p.on('error', reject);
+    p.on('close', (status) => {
+      if (status === 0) return resolve(JSON.parse(out.trim().split('\n').pop()!) as MemoryChildResult);
+      let e: { code?: string; message?: string } = {};
+      try {
+        e = JSON.parse(err.trim().split('\n').pop() ?? '{}') as typeof e;
+      } catch {
+        e = { message: err.trim().split('\n').pop() };
+      }
+      reject(new DpzoError((e.code as 'ERR_INTERNAL') ?? 'ERR_INTERNAL', `bench memory (${spec.method}): ${e.message ?? `exit ${status}`}`));
+    });
+  });
+}
+
+/** Components of a DP-ZO or inference peak: the weights as loaded, everything above them is working memory. */
+function components(r: MemoryChildResult): MemoryComponents {
+  return { weights: r.weightsBytes, gradients: 0, optimizerState: 0, activations: Math.max(0, r.peakBytes - r.weightsBytes), perExample: 0 };
+}
+
+/**
+ * Scales the measured components to each OPT model in BF16 at the same batch and sequence: weights as
+ * 2 bytes per parameter; working memory in proportion to hidden width × layers-held. The CPU backend's
+ * forward runs layer by layer and reuses its arena, so the working memory of inference and DP-ZO scales
+ * with the width (and the vocabulary tile of the fused head), not with the depth: the measured bytes per
+ * hidden unit are carried over, the head's share included (an approximation the report states).
+ */
+export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number }): MemoryExtrapolation[] {
+  return OPT_FAMILY.map((s) => {
+    const params = optParams(s);
+    const peakBytes = {} as Record<MemoryMethod, number>;
+    for (const r of rows) peakBytes[r.method] = 2 * params + (r.components.activations * s.hidden) / measured.hiddenSize;
+    const fits: Record<string, Record<MemoryMethod, boolean>> = {};
+    for (const gb of GPU_SIZES_GB) {
+      fits[`${gb}GB`] = {} as Record<MemoryMethod, boolean>;
+      for (const r of rows) fits[`${gb}GB`][r.method] = peakBytes[r.method] <= gb * 1e9;
+    }
+    return { model: s.name, params, peakBytes, fits };
+  });
+}
+
+export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> {
+  const { onMethod, ...given } = o;
+  // a wrong --model is one error before anything runs, not one per child
+  const spec = { ...given, model: resolveModelDir(given.model) };
+  if (!existsSync(join(spec.model, 'config.json')))
+    throw new DpzoError(
+      'ERR_CONFIG_MISSING',
+      `${given.model} is not a model directory: ${existsSync(spec.model) ? 'it has no config.json' : 'no such directory'}`,
+    );
+  const results: MemoryChildResult[] = [];
+  for (const method of MEMORY_METHODS) {
+    onMethod?.(method);
+    results.push(await runChild({ ...spec, method }));
+  }
+  const rows = results.map((r): MemoryRow => ({
+    method: r.method,
+    peakBytes: r.peakBytes,
+    rssPeakBytes: r.rssPeakBytes,
+    stepSeconds: r.stepSeconds,
+    components: components(r),
+  }));
+  return {
+    model: o.model,
+    batch: o.batch,
+    seq: results[0]!.seq,
+    device: o.device,
+    rows,
+    extrapolation: extrapolate(rows, results[0]!.config),
+    notMeasured: [
+      'dpsgd-per-example and dpsgd-ghost: DP-SGD needs the backward pass (issue 13), which this version does not have yet; no number is computed for them in its place',
+    ],
+  };
+}

@@ -1,0 +1,68 @@
+// `dpzo bench memory` (issue 13, the part that needs no backward pass): each method measured in its own
+// process; the weights component is what the backend holds after load (= parameters × 4 bytes for an F32
+// model), a DP-ZO step (θ ± εz in one call: the batch twice) holds at least inference's peak, the
+// extrapolation counts OPT's parameters and 2 bytes each in BF16, DP-SGD is reported as not measured
+// (never as a computed number), and the JSON and the SVG chart are written.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { MemoryReport } from '../../lib/bench/memory.js';
+import { extrapolate } from '../../lib/bench/memory.js';
+import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
+import { loadModel } from '../../lib/index.js';
+import { makeTempDir } from '../helpers/checkpoints.js';
+import { dpzo } from '../helpers/cli.js';
+import { writeTinyModel } from '../helpers/tiny.js';
+
+const tmp = makeTempDir('dpzo-bench-memory-');
+afterAll(() => tmp.cleanup());
+const MODEL = join(tmp.dir, 'model');
+writeTinyModel(MODEL);
+
+describe('dpzo bench memory', () => {
+  it('measures inference, dpzo and dpzo-n4 in their own processes and writes JSON and SVG', { timeout: 120_000 }, async () => {
+    const out = join(tmp.dir, 'out');
+    const r = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '4', '--seq', '16', '--threads', '1', '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as MemoryReport;
+    expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4']);
+    const m = await loadModel(MODEL, { threads: 1 });
+    const weights = m.numParameters * 4;
+    m.dispose();
+    for (const row of report.rows) {
+      expect(row.components.weights).toBe(weights);
+      expect(row.peakBytes).toBeGreaterThan(weights);
+      expect(row.components.activations).toBe(row.peakBytes - weights);
+      expect(row.rssPeakBytes).toBeGreaterThan(row.peakBytes);
+      expect(row.stepSeconds).toBeGreaterThan(0);
+      expect(row.components.gradients + row.components.optimizerState + row.components.perExample).toBe(0);
+    }
+    const [inf, zo] = report.rows;
+    expect(zo!.peakBytes).toBeGreaterThanOrEqual(inf!.peakBytes);
+    expect(report.notMeasured.join(' ')).toMatch(/dpsgd.*backward/);
+    expect(JSON.parse(readFileSync(join(out, 'memory.json'), 'utf8'))).toEqual(report);
+    const svg = readFileSync(join(out, 'memory.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const method of ['inference', 'dpzo', 'dpzo-n4']) expect(svg).toContain(`>${method}</text>`);
+    expect(existsSync(join(out, 'memory.svg'))).toBe(true);
+  });
+
+  it('extrapolation: OPT parameter counts, 2 bytes each, working memory scaled by the width', () => {
+    expect(optParams(OPT_FAMILY[0]!) / 1e6).toBeCloseTo(125.2, 1); // OPT-125M
+    expect(optParams(OPT_FAMILY.find((s) => s.name === 'opt-6.7b')!) / 1e9).toBeCloseTo(6.66, 2);
+    const rows = [{ method: 'inference' as const, peakBytes: 0, rssPeakBytes: 0, stepSeconds: 1, components: { weights: 0, gradients: 0, optimizerState: 0, activations: 1000, perExample: 0 } }];
+    const e = extrapolate(rows, { hiddenSize: 100 });
+    const s = OPT_FAMILY[7]!; // 66B
+    expect(e[7]!.peakBytes.inference).toBe(2 * optParams(s) + (1000 * s.hidden) / 100);
+    expect(e[7]!.fits['141GB']!.inference).toBe(true);
+    expect(e[7]!.fits['80GB']!.inference).toBe(false);
+  });
+
+  it('bad input: one line, exit 2', async () => {
+    const r = await dpzo('bench', 'memory', '--model', join(tmp.dir, 'missing'), '--out', join(tmp.dir, 'never'));
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
+  });
+});
