@@ -50,6 +50,12 @@ export interface NativeLossResult {
   candidateLogits?: Float32Array;
 }
 
+export interface NativeLossGradient {
+  loss: Float64Array;
+  targets: Int32Array;
+  grad: Float32Array;
+}
+
 export interface NativeModel {
   info(): NativeInfo;
   getParameter(name: string): Float32Array;
@@ -58,6 +64,8 @@ export interface NativeModel {
   decay(factor: number): Promise<void>;
   perExampleLoss(batch: NativeBatch, opts?: { allRows?: boolean }): Promise<NativeLossResult>;
   perExampleLoss(batch: NativeBatch, opts: { points: { seeds: (bigint | number)[]; coeffs: number[] }[]; allRows?: boolean }): Promise<NativeLossResult[]>;
+  /** Forward + backward at θ: per-example losses and the gradient of Σ_s weights[s]·loss_s (F32 weights). */
+  lossAndGradient(batch: NativeBatch, opts?: { weights?: Float64Array }): Promise<NativeLossGradient>;
   logits(batch: NativeBatch, positions: Int32Array): Promise<Float32Array>;
   generate(prompt: Int32Array, maxNewTokens: number, eosTokenId?: number): Promise<Int32Array>;
   save(dir: string): Promise<void>;

@@ -8,7 +8,9 @@ import { packLossBatch, packSequences } from './batch.js';
 import type {
   CallOptions,
   ForwardCallOptions,
+  GradientOptions,
   LoadOptions,
+  LossGradientResult,
   LossBatch,
   LossOptions,
   LossResult,
@@ -172,6 +174,20 @@ export class NativeBackedModel implements Model {
     if (!Array.isArray(points) || points.length === 0) throw new DpzoError('ERR_ARGUMENT', 'points must be a non-empty array of [{ seed, coeff }]');
     const pts = points.map((p, i) => checkPairs(p, `points[${i}]`));
     return this.enqueue((m) => m.perExampleLoss(packed, { points: pts, allRows: opts?.allRows === true }), opts?.signal);
+  }
+
+  async lossAndGradient(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult> {
+    const packed = packLossBatch(batch);
+    let weights: Float64Array | undefined;
+    if (opts?.weights !== undefined) {
+      weights = Float64Array.from(opts.weights);
+      if (weights.length !== batch.inputIds.length) {
+        throw new DpzoError('ERR_ARGUMENT', `weights has ${weights.length} entries for ${batch.inputIds.length} examples`);
+      }
+      const bad = weights.findIndex((w) => !Number.isFinite(w));
+      if (bad >= 0) throw new DpzoError('ERR_ARGUMENT', `weights[${bad}] must be finite`);
+    }
+    return this.enqueue((m) => m.lossAndGradient(packed, { weights }), opts?.signal);
   }
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {

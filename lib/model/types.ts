@@ -121,6 +121,26 @@ export interface LossOptions extends ForwardCallOptions {
   at?: SeedCoeff[];
 }
 
+/** Options of `lossAndGradient`: which weighted sum of the per-example losses to differentiate. */
+export interface GradientOptions extends CallOptions {
+  /**
+   * Per-example coefficients w_s: the gradient returned is that of Σ_s w_s·loss_s. Default: the mean over the
+   * examples that have targets (1/n each; an example without targets has loss NaN and contributes nothing).
+   * A one-hot vector gives one example's gradient (DP-SGD's per-example regime); min(1, C/‖g_s‖)/B gives
+   * ghost clipping's reweighted backward.
+   */
+  weights?: ArrayLike<number>;
+}
+
+/** What `lossAndGradient` returns: the per-example losses of the forward and the gradient of their weighted sum. */
+export interface LossGradientResult extends LossResult {
+  /**
+   * ∂(Σ_s w_s·loss_s)/∂θ over the trainable parameters, flat, in canonical order: element e of trainable
+   * tensor j (row-major in its Hugging Face shape) at its globalOffset + e (ARCHITECTURE §2).
+   */
+  grad: Float32Array;
+}
+
 /** A scaled direction: `coeff · z(seed)`, where z(seed) is the standard Gaussian direction over the trainable weights that `seed` generates (Philox4x32-10, Box–Muller). */
 export interface SeedCoeff {
   /** The direction's seed. */
@@ -195,6 +215,13 @@ export interface Model {
    * At most 8 points; activations grow with their number.
    */
   perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]>;
+  /**
+   * Forward + backward at θ (CPU backend, float32 weights, every family: gpt2, opt, llama; ERR_DTYPE or
+   * ERR_DEVICE otherwise): the per-example losses of `perExampleLoss` (bit for bit) and the gradient of
+   * their weighted sum. Candidate-set batches are refused (ERR_BATCH). Optional: models without a backward
+   * (test doubles) leave it out.
+   */
+  lossAndGradient?(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
   /** Greedy decoding: up to `maxNewTokens` tokens after the prompt, stopping at `opts.eosTokenId`. Returns the generated token ids (not the prompt). */

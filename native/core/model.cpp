@@ -541,6 +541,20 @@ std::vector<LossOutput> Model::per_example_loss(const PackedBatch& batch, const 
   return backend_->per_example_loss(batch, opts, cancel);
 }
 
+LossGradient Model::loss_and_gradient(const PackedBatch& batch, const GradientOptions& opts,
+                                      const CancelToken* cancel) {
+  if (dtype_ != DType::F32)
+    throw Error(err::kDtype, std::string("lossAndGradient: the backward pass runs on float32 weights only; this model "
+                                         "holds ") +
+                                 dtype_name(dtype_) + " (load it with dtype 'float32')");
+  return backend_->loss_and_gradient(batch, opts, cancel);
+}
+
+LossGradient Backend::loss_and_gradient(const PackedBatch&, const GradientOptions&, const CancelToken*) {
+  throw Error(err::kDevice, std::string("lossAndGradient: the ") + name() +
+                                " backend has no backward pass yet (load the model with device 'cpu')");
+}
+
 std::vector<float> Model::logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
                                  const CancelToken* cancel) {
   return backend_->logits(batch, positions, cancel);

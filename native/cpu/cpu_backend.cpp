@@ -1,9 +1,11 @@
 // defines: the CPU Backend (dpzo/backend.h) — the seeded update with fused weight decay
 // (cpu/perturb.cpp), the scale pass (cpu/scale.cpp), and the fused forward + per-example loss,
-// logits and greedy decoding (cpu/forward.cpp) over the model's host weights, with the
-// activation arena this backend owns and reports into the model's MemoryTracker.
+// logits and greedy decoding (cpu/forward.cpp), the forward + backward (cpu/backward.cpp) over the
+// model's host weights, with the activation arenas this backend owns and reports into the model's
+// MemoryTracker.
 #include <memory>
 
+#include "cpu/backward_state.h"
 #include "cpu/forward_state.h"
 #include "dpzo/backend.h"
 #include "dpzo/errors.h"
@@ -15,7 +17,10 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(Model& m) : m_(m) { st_.mem = &m.memory_tracker(); }
+  explicit CpuBackend(Model& m) : m_(m) {
+    st_.mem = &m.memory_tracker();
+    train_.mem = &m.memory_tracker();
+  }
 
   const char* name() const override { return "cpu"; }
 
@@ -33,6 +38,11 @@ class CpuBackend final : public Backend {
     return cpu::per_example_loss(m_, st_, batch, opts, cancel);
   }
 
+  LossGradient loss_and_gradient(const PackedBatch& batch, const GradientOptions& opts,
+                                 const CancelToken* cancel) override {
+    return cpu::loss_and_gradient(m_, train_, batch, opts, cancel);
+  }
+
   std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
                             const CancelToken* cancel) override {
     return cpu::logits_at(m_, st_, batch, positions, cancel);
@@ -47,7 +57,8 @@ class CpuBackend final : public Backend {
 
  private:
   Model& m_;
-  ForwardState st_;  // grow-only activation arena, reused across calls (serialised by the op queue)
+  ForwardState st_;   // grow-only activation arena, reused across calls (serialised by the op queue)
+  TrainState train_;  // the training forward's saved activations and the backward's scratch (grow-only)
 };
 
 std::string cpu_unavailable() { return ""; }

@@ -184,6 +184,8 @@ void validate_offsets(const std::vector<int64_t>& offsets, int64_t n_tokens) {
       throw Error(err::kBatch, "sequence " + std::to_string(s) + " is empty or its offsets decrease");
 }
 
+}  // namespace
+
 void validate_loss_batch(const Model& m, const PackedBatch& b) {
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   validate_offsets(b.offsets, T);
@@ -215,6 +217,8 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
         throw Error(err::kBatch, "label " + std::to_string(l) + where + " is not among the candidates");
     }
 }
+
+namespace {
 
 // Runs the family's trunk over the packed tokens: st.x (T, H).
 void run_trunk(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,

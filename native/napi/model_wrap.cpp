@@ -112,10 +112,10 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
        InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
        InstanceMethod("decay", &ModelWrap::Decay), InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
-       InstanceMethod("logits", &ModelWrap::Logits), InstanceMethod("generate", &ModelWrap::Generate),
-       InstanceMethod("save", &ModelWrap::Save), InstanceMethod("weightsHash", &ModelWrap::WeightsHash),
-       InstanceMethod("memory", &ModelWrap::Memory), InstanceMethod("cancel", &ModelWrap::Cancel),
-       InstanceMethod("dispose", &ModelWrap::Dispose)});
+       InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient), InstanceMethod("logits", &ModelWrap::Logits),
+       InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
+       InstanceMethod("weightsHash", &ModelWrap::WeightsHash), InstanceMethod("memory", &ModelWrap::Memory),
+       InstanceMethod("cancel", &ModelWrap::Cancel), InstanceMethod("dispose", &ModelWrap::Dispose)});
   g_ctor = new Napi::FunctionReference(Napi::Persistent(f));
   return f;
 }
@@ -284,6 +284,45 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
           Napi::Array a = Napi::Array::New(e, rs.size());
           for (size_t p = 0; p < rs.size(); ++p) a.Set(static_cast<uint32_t>(p), one(rs[p]));
           return a;
+        });
+  });
+}
+
+Napi::Value ModelWrap::LossAndGradient(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = handle(env);
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsObject()) throw Error(err::kArgument, "lossAndGradient(batch) takes an object");
+    auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), true));
+    // lossAndGradient(batch, { weights: Float64Array }): the gradient of Σ_s weights[s]·loss_s
+    auto opts = std::make_shared<GradientOptions>();
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Value wv = info[1].As<Napi::Object>().Get("weights");
+      if (!wv.IsUndefined() && !wv.IsNull()) {
+        if (!wv.IsTypedArray() || wv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+          throw Error(err::kArgument, "lossAndGradient: weights must be a Float64Array");
+        auto a = wv.As<Napi::Float64Array>();
+        opts->weights.assign(a.Data(), a.Data() + a.ElementLength());
+      }
+    }
+    return start_op<LossGradient>(
+        env, "dpzo.lossAndGradient", Value(), h,
+        [batch, opts](Model& m, const CancelToken* c) { return m.loss_and_gradient(*batch, *opts, c); },
+        [](Napi::Env e, LossGradient& r) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("loss", to_typed<Napi::Float64Array>(e, r.out.loss));
+          o.Set("targets", to_typed<Napi::Int32Array>(e, r.out.targets));
+          // the gradient (one float per trainable parameter) is handed over without a copy
+          if (r.grad.empty()) {
+            o.Set("grad", Napi::Float32Array::New(e, 0));
+            return o;
+          }
+          auto* keep = new std::vector<float>(std::move(r.grad));
+          const size_t n = keep->size();
+          auto ab = Napi::ArrayBuffer::New(
+              e, keep->data(), n * sizeof(float), [](Napi::Env, void*, std::vector<float>* v) { delete v; }, keep);
+          o.Set("grad", Napi::Float32Array::New(e, n, ab, 0));
+          return o;
         });
   });
 }

@@ -39,6 +39,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Decay(const Napi::CallbackInfo& info);
   Napi::Value PerExampleLoss(const Napi::CallbackInfo& info);
+  Napi::Value LossAndGradient(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
   Napi::Value Generate(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);

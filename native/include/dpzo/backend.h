@@ -1,8 +1,8 @@
 // defines: Backend, the one seam between a Model and the hardware that runs it
 // (ARCHITECTURE §2 "Backends"): the seeded update with fused weight decay, the
-// plain scale, the fused forward + per-example loss, logits, greedy decoding
-// and the memory report. The CPU backend (cpu/cpu_backend.cpp) and the CUDA
-// backend (cuda/backend.cpp) implement it; Model and the N-API layer see only
+// plain scale, the fused forward + per-example loss, logits, greedy decoding,
+// the backward (CPU only for now) and the memory report. The CPU backend
+// (cpu/cpu_backend.cpp) and the CUDA backend (cuda/backend.cpp) implement it; Model and the N-API layer see only
 // this header. BackendFactory + the registry (core/registry.cpp) choose one.
 #pragma once
 #include <cstdint>
@@ -58,6 +58,10 @@ class Backend {
   // opts, in order, or one at θ when opts has none. θ is never written.
   virtual std::vector<LossOutput> per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
                                                    const CancelToken* cancel) = 0;
+  // Fused forward + backward at θ (dpzo/forward.h GradientOptions): per-example losses and the gradient of
+  // their weighted sum over the trainable parameters. Backends without a backward say so (ERR_DEVICE).
+  virtual LossGradient loss_and_gradient(const PackedBatch& batch, const GradientOptions& opts,
+                                         const CancelToken* cancel);
   // Full-vocabulary logits at packed positions (row-major, n × vocab).
   virtual std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
                                     const CancelToken* cancel) = 0;

@@ -1,5 +1,5 @@
-// defines: PackedBatch, ForwardOptions, LossOutput: the inputs and outputs of
-// a forward, whichever backend runs it (dpzo/backend.h; CPU graphs in cpu/).
+// defines: PackedBatch, ForwardOptions, LossOutput, GradientOptions, LossGradient: the inputs and outputs
+// of a forward (and of a forward + backward), whichever backend runs it (dpzo/backend.h; CPU graphs in cpu/).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -44,6 +44,20 @@ struct LossOutput {
   // candidate mode only: n_seq × K logits of the candidates at each
   // sequence's last target position (NaN row when it has no target)
   std::vector<float> candidate_logits;
+};
+
+// A forward + backward at θ (F32 weights): the gradient of L = Σ_s weights[s]·loss_s, loss_s the
+// per-example loss of LossOutput (mean NLL over sequence s's targets). Empty weights: the mean over the
+// sequences that have targets (1/n each; a sequence without targets has weight 0 and loss NaN). Weights
+// are what DP-SGD needs: a one-hot vector gives one example's gradient (per-example regime), and
+// min(1, C/‖g_s‖)/B gives ghost clipping's reweighted backward.
+struct GradientOptions {
+  std::vector<double> weights;
+};
+
+struct LossGradient {
+  LossOutput out;           // the per-example losses of the same forward
+  std::vector<float> grad;  // ∂L/∂θ over the trainable parameters, canonical order (ARCHITECTURE §2)
 };
 
 }  // namespace dpzo

@@ -78,6 +78,9 @@ class Model {
   // The forward, through the backend (dpzo/backend.h).
   std::vector<LossOutput> per_example_loss(const PackedBatch& batch, const ForwardOptions& opts,
                                            const CancelToken* cancel);
+  // Forward + backward at θ: per-example losses and the gradient of their weighted sum (dpzo/forward.h),
+  // F32 weights only (ERR_DTYPE otherwise).
+  LossGradient loss_and_gradient(const PackedBatch& batch, const GradientOptions& opts, const CancelToken* cancel);
   std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions, const CancelToken* cancel);
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id, const CancelToken* cancel);
 

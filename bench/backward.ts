@@ -1,0 +1,107 @@
+// Forward vs forward + backward of the CPU backend (issue 13) on a GPT-2-124M-shaped model with random F32
+// weights, batch 8 × 64: the time of `perExampleLoss`, of `lossAndGradient` (training forward that keeps
+// the activations, fused loss gradient, backward through every block), the bytes the core holds (its
+// MemoryTracker's peak) and the process's peak RSS after each phase. Prints a table and writes
+// bench/results/backward.json.
+//
+//   node --import tsx bench/backward.ts [--threads N] [--reps N] [--layers N] [--quick]
+//
+// The forward is measured first: peak RSS only grows, so the figure after the forward phase is the
+// forward's own high-water mark, and the one after the backward phase adds what the backward needs
+// (saved activations, its scratch, the gradient buffer, and the Float32Array of the gradient handed to JS).
+// --quick uses 2 layers (a smoke run, not a measurement).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { loadModel } from '../lib/index.js';
+import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const quick = args.includes('--quick');
+const threads = opt('threads', cpus().length);
+const reps = opt('reps', 3);
+const SHAPE: Shape = { ...GPT2_SMALL, layers: opt('layers', quick ? 2 : GPT2_SMALL.layers) };
+const BATCH = 8;
+const SEQ = 64;
+const MiB = 2 ** 20;
+
+function randomBatch(vocab: number): { inputIds: number[][] } {
+  let x = 12345;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x % vocab);
+  return { inputIds: Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, next)) };
+}
+
+async function time(fn: () => Promise<unknown>, n: number): Promise<number> {
+  await fn(); // warm-up: arena allocation, page faults
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push((performance.now() - t0) / 1000);
+  }
+  return Math.min(...t); // best of n: the machine may be shared, the minimum is the code's cost
+}
+
+/** Peak resident set of this process so far, bytes (getrusage's ru_maxrss, reported in KiB). */
+const maxRss = () => process.resourceUsage().maxRSS * 1024;
+
+interface Row {
+  phase: 'forward' | 'forward+backward';
+  seconds: number;
+  /** Bytes the core holds at the end of the phase and its high-water mark (weights + arenas + gradient). */
+  held_mb: number;
+  peak_held_mb: number;
+  peak_rss_mb: number;
+}
+
+async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; params: number }> {
+  const m = await loadModel(dir, { threads });
+  try {
+    const weightsMb = m.memory().hostBytes / MiB;
+    const batch = randomBatch(SHAPE.vocab);
+    const rows: Row[] = [];
+    const fwd = await time(() => m.perExampleLoss(batch), reps);
+    rows.push({ phase: 'forward', seconds: fwd, held_mb: m.memory().hostBytes / MiB, peak_held_mb: m.memory().hostPeakBytes / MiB, peak_rss_mb: maxRss() / MiB });
+    // keep only the latest gradient alive, as a training loop would
+    let grad: Float32Array | null = null;
+    const bwd = await time(async () => {
+      grad = null;
+      grad = (await m.lossAndGradient!(batch)).grad;
+    }, reps);
+    if (!grad) throw new Error('no gradient');
+    rows.push({ phase: 'forward+backward', seconds: bwd, held_mb: m.memory().hostBytes / MiB, peak_held_mb: m.memory().hostPeakBytes / MiB, peak_rss_mb: maxRss() / MiB });
+    return { rows, weightsMb, params: m.numTrainable };
+  } finally {
+    m.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'dpzo-bench-backward-'));
+  let result: Awaited<ReturnType<typeof measure>>;
+  try {
+    writeGpt2Checkpoint(root, SHAPE, 'F32');
+    result = await measure(root);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const { rows, weightsMb, params } = result;
+  const f = (x: number, d = 2) => x.toFixed(d);
+  console.log(`GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
+  console.log(`weights: ${f(weightsMb, 0)} MiB`);
+  console.log('| phase | time (s) | × forward | held after (MiB) | peak held (MiB) | peak RSS (MiB) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.phase} | ${f(r.seconds, 3)} | ${f(r.seconds / rows[0]!.seconds, 2)} | ${f(r.held_mb, 0)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} |`);
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'backward.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, params, batch: BATCH, seq: SEQ, quick, weights_mb: weightsMb, rows }, null, 2) + '\n');
+  console.log(`wrote ${out}`);
+}
+
+await main();
