@@ -62,6 +62,8 @@ export interface NativeModel {
   perturb(seed: bigint | number, scale: number): Promise<void>;
   update(seeds: (bigint | number)[], coeffs: number[], opts?: { decay?: number }): Promise<void>;
   decay(factor: number): Promise<void>;
+  /** θ ← f·(θ + delta) over the trainable parameters in canonical order (F32 weights, CPU). */
+  addDense(delta: Float32Array, opts?: { decay?: number }): Promise<void>;
   perExampleLoss(batch: NativeBatch, opts?: { allRows?: boolean }): Promise<NativeLossResult>;
   perExampleLoss(batch: NativeBatch, opts: { points: { seeds: (bigint | number)[]; coeffs: number[] }[]; allRows?: boolean }): Promise<NativeLossResult[]>;
   /** Forward + backward at θ: per-example losses and the gradient of Σ_s weights[s]·loss_s (F32 weights). */

@@ -155,6 +155,13 @@ export class NativeBackedModel implements Model {
     return this.enqueue((m) => m.update(seeds, coeffs, { decay }), opts?.signal);
   }
 
+  async addDense(delta: Float32Array, opts?: UpdateOptions): Promise<void> {
+    if (!(delta instanceof Float32Array)) throw new DpzoError('ERR_ARGUMENT', 'addDense(delta) takes a Float32Array');
+    const decay = opts?.decay ?? 1;
+    checkDecay(decay);
+    return this.enqueue((m) => m.addDense(delta, { decay }), opts?.signal);
+  }
+
   async decay(factor: number, opts?: CallOptions): Promise<void> {
     checkDecay(factor);
     return this.enqueue((m) => m.decay(factor), opts?.signal);

@@ -198,6 +198,14 @@ export interface Model {
    */
   update(pairs: SeedCoeff[], opts?: UpdateOptions): Promise<void>;
   /**
+   * A dense step for gradient methods (`dpzo pretrain`): θ ← f·(θ + delta) over the trainable parameters,
+   * delta flat in canonical order (the layout of {@link LossGradientResult.grad}, length numTrainable), with
+   * f = opts.decay (default 1) on weight matrices as in {@link Model.update}. CPU backend, float32 weights;
+   * ERR_DTYPE, ERR_DEVICE or ERR_ARGUMENT (wrong length, a non-finite value) otherwise. Optional: test doubles
+   * leave it out.
+   */
+  addDense?(delta: Float32Array, opts?: UpdateOptions): Promise<void>;
+  /**
    * Decoupled weight decay: θ ← factor·θ on trainable tensors of rank ≥ 2
    * (biases and norm weights are never decayed). factor in (0, 1].
    */

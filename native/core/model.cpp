@@ -530,6 +530,42 @@ double Model::scan_max_abs() {
   return m;
 }
 
+void Model::add_dense(const float* delta, int64_t n, float decay) {
+  if (dtype_ != DType::F32)
+    throw Error(err::kDtype, std::string("addDense: dense steps write float32 weights only; this model holds ") +
+                                 dtype_name(dtype_));
+  if (std::string(backend_->name()) != "cpu")
+    throw Error(err::kDevice, std::string("addDense: the ") + backend_->name() + " backend has no dense step yet");
+  if (n != num_trainable_)
+    throw Error(err::kArgument, "addDense: delta has " + std::to_string(n) + " values for " +
+                                    std::to_string(num_trainable_) + " trainable parameters");
+  check_decay("addDense: decay", decay);
+  double reach = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(delta[i]))
+      throw Error(err::kArgument, "addDense: delta[" + std::to_string(i) + "] is not finite");
+    reach = std::max(reach, std::fabs(static_cast<double>(delta[i])));
+  }
+  const double limit = dtype_max(dtype_) * 0.99;
+  if (max_abs_bound_ + reach > limit) max_abs_bound_ = scan_max_abs();
+  if (max_abs_bound_ + reach > limit)
+    throw Error(err::kNonFinite,
+                "addDense refused before writing anything: max |θ| + max |Δ| could exceed the float32 range");
+  std::vector<Segment> segs = trainable_segments();
+  pool_->run(static_cast<int64_t>(segs.size()), [&](int64_t s, int) {
+    const Segment& seg = segs[static_cast<size_t>(s)];
+    float* w = static_cast<float*>(seg.data);
+    const float* d = delta + seg.g0;
+    const float f = seg.decay ? decay : 1.0f;
+    // one rounding for the sum, one for the factor: the order of update()'s f·(θ + Σ c·z)
+    if (f == 1.0f)
+      for (int64_t e = 0; e < seg.count; ++e) w[e] = w[e] + d[e];
+    else
+      for (int64_t e = 0; e < seg.count; ++e) w[e] = f * (w[e] + d[e]);
+  });
+  max_abs_bound_ += reach;
+}
+
 void Model::decay(float factor) {
   check_decay("decay", factor);
   if (factor == 1.0f) return;

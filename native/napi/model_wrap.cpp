@@ -111,7 +111,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       env, "NativeModel",
       {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
        InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
-       InstanceMethod("decay", &ModelWrap::Decay), InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
+       InstanceMethod("addDense", &ModelWrap::AddDense), InstanceMethod("decay", &ModelWrap::Decay),
+       InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
        InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient), InstanceMethod("logits", &ModelWrap::Logits),
        InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
        InstanceMethod("weightsHash", &ModelWrap::WeightsHash), InstanceMethod("memory", &ModelWrap::Memory),
@@ -217,6 +218,26 @@ Napi::Value ModelWrap::Update(const Napi::CallbackInfo& info) {
     }
     return start_void_op(env, "dpzo.update", Value(), h, [seeds, coeffs, decay](Model& m) {
       m.update(seeds.data(), coeffs.data(), static_cast<int>(seeds.size()), static_cast<float>(decay));
+    });
+  });
+}
+
+Napi::Value ModelWrap::AddDense(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = handle(env);
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Error(err::kArgument, "addDense(delta) takes a Float32Array");
+    auto a = info[0].As<Napi::Float32Array>();
+    // copied: the array may change after the call returns, while the op is queued
+    auto delta = std::make_shared<std::vector<float>>(a.Data(), a.Data() + a.ElementLength());
+    double decay = 1.0;
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      if (o.Has("decay") && !o.Get("decay").IsUndefined()) decay = read_number(o.Get("decay"), "decay");
+    }
+    return start_void_op(env, "dpzo.addDense", Value(), h, [delta, decay](Model& m) {
+      m.add_dense(delta->data(), static_cast<int64_t>(delta->size()), static_cast<float>(decay));
     });
   });
 }

@@ -37,6 +37,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value GetParameter(const Napi::CallbackInfo& info);
   Napi::Value Perturb(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value AddDense(const Napi::CallbackInfo& info);
   Napi::Value Decay(const Napi::CallbackInfo& info);
   Napi::Value PerExampleLoss(const Napi::CallbackInfo& info);
   Napi::Value LossAndGradient(const Napi::CallbackInfo& info);

@@ -72,6 +72,10 @@ class Model {
   // F16/BF16: perturb rounds to nearest; update rounds stochastically, keyed by seeds[0] (ARCHITECTURE §2).
   void perturb(uint64_t seed, float scale);
   void update(const uint64_t* seeds, const float* coeffs, int n, float decay = 1.0f);
+  // A dense step (gradient methods: `dpzo pretrain`, DP-SGD): θ[g] ← f·(θ[g] + delta[g]) over the trainable
+  // parameters in canonical order (n = num_trainable()), f = `decay` on weight matrices as in update(). CPU
+  // backend, float32 weights (what the backward pass runs on); delta must be finite.
+  void add_dense(const float* delta, int64_t n, float decay = 1.0f);
   // Decoupled weight decay alone: θ ← factor·θ on the same tensors.
   void decay(float factor);
 
