@@ -31,12 +31,22 @@ function eta(seconds: number): string {
       : `${s}s`;
 }
 
-export function createProgress(total: number, opts: { stream?: NodeJS.WriteStream; tty?: boolean; label?: string; lossLabel?: string } = {}): Progress {
+export function createProgress(
+  total: number,
+  opts: {
+    stream?: NodeJS.WriteStream;
+    tty?: boolean;
+    label?: string;
+    lossLabel?: string;
+    /** Show ε spent (default true; false for non-private work). */ epsilon?: boolean;
+  } = {},
+): Progress {
+  const showEps = opts.epsilon ?? true;
   const lossLabel = opts.lossLabel ?? 'loss';
   const stream = opts.stream ?? process.stderr;
   const tty = opts.tty ?? Boolean(stream.isTTY);
   const label = opts.label ?? 'train';
-  if (tty) return ttyBar(total, stream, label, lossLabel);
+  if (tty) return ttyBar(total, stream, label, lossLabel, showEps);
   const t0 = performance.now();
   let lastPrint = -Infinity;
   let first: number | null = null;
@@ -49,7 +59,9 @@ export function createProgress(total: number, opts: { stream?: NodeJS.WriteStrea
       lastPrint = now;
       first ??= p.step;
       const rate = (doneSteps - first) / ((now - t0) / 1000);
-      stream.write(`${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)} ε ${fmt(p.epsilon, 3)} ETA ${eta((total - doneSteps) / rate)}\n`);
+      stream.write(
+        `${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)}${showEps ? ` ε ${fmt(p.epsilon, 3)}` : ''} ETA ${eta((total - doneSteps) / rate)}\n`,
+      );
     },
     note: (line) => stream.write(line + '\n'),
     stop: () => undefined,
@@ -64,7 +76,7 @@ const REDRAW_MS = 100;
 // the position saved before the plan was printed, so the summary overwrote the
 // plan, and its MultiBar did not redraw an unchanged bar after a logged line
 // (issue 16.3; test/native/dpzo/cli-tty.test.ts replays the bytes).
-function ttyBar(total: number, stream: NodeJS.WriteStream, label: string, lossLabel: string): Progress {
+function ttyBar(total: number, stream: NodeJS.WriteStream, label: string, lossLabel: string, showEps: boolean): Progress {
   const t0 = performance.now();
   let done = 0;
   let first: number | null = null;
@@ -75,7 +87,7 @@ function ttyBar(total: number, stream: NodeJS.WriteStream, label: string, lossLa
   const line = (): string => {
     const filled = total > 0 ? Math.round((BAR_WIDTH * done) / total) : BAR_WIDTH;
     const rate = first === null ? NaN : (done - first) / ((performance.now() - t0) / 1000);
-    const text = `${label} |${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}| ${done}/${total} | ${lossLabel} ${fmt(loss)} | ε ${fmt(epsilon, 3)} | ETA ${done === total ? '0s' : eta((total - done) / rate)}`;
+    const text = `${label} |${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}| ${done}/${total} | ${lossLabel} ${fmt(loss)}${showEps ? ` | ε ${fmt(epsilon, 3)}` : ''} | ETA ${done === total ? '0s' : eta((total - done) / rate)}`;
     // a line longer than the terminal wraps, and erasing one line then leaves the rest behind
     const columns = stream.columns > 1 ? stream.columns - 1 : Infinity;
     return Array.from(text).slice(0, columns).join('');

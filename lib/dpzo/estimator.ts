@@ -38,7 +38,8 @@ function microBatches(examples: Example[], limit: number): [number, number][] {
   return out;
 }
 
-function lossBatch(chunk: Example[], candidates: Int32Array | undefined): LossBatch {
+/** A LossBatch of `chunk` (labels filled in with the default where some examples have them). */
+export function lossBatch(chunk: Example[], candidates: Int32Array | undefined): LossBatch {
   const hasLabels = chunk.some((e) => e.labels !== undefined);
   return {
     inputIds: chunk.map((e) => e.inputIds),

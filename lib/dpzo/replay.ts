@@ -62,7 +62,7 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
 }
 
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */
-const SIDE_FILES = [
+export const SIDE_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',

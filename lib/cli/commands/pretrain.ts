@@ -1,0 +1,148 @@
+// `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
+// (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
+// fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+
+import { loadDataset } from '../../data/load.js';
+import { loadTokenizer } from '../../data/tokenizer.js';
+import { evalText } from '../format.js';
+import { SIDE_FILES } from '../../dpzo/replay.js';
+import { DpzoError } from '../../errors.js';
+import { resolveModelDir } from '../../model/hf-cache.js';
+import { loadModel } from '../../model/model.js';
+import { lineChart } from '../../plot/svg-chart.js';
+import { pretrain } from '../../pretrain/pretrain.js';
+import { parseNumber } from '../numbers.js';
+import { parseThreads, printTable } from '../format.js';
+import { createProgress } from '../progress.js';
+
+interface Flags {
+  model: string;
+  data: string;
+  task: 'lm' | 'tokens';
+  out: string;
+  eval?: string;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmupSteps?: number;
+  weightDecay: number;
+  seed: number;
+  evalEvery?: number;
+  checkpointEvery?: number;
+  maxLength: number;
+  textField?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('pretrain')
+    .description('NON-PRIVATE training on public data (backward pass, Adam, cosine schedule, checkpoints): a starting model for private fine-tuning')
+    .requiredOption('--model <dir>', 'starting model (Hugging Face directory, float32 in memory)')
+    .requiredOption('--data <file>', 'PUBLIC training text (.jsonl/.json/.csv/.tsv): no privacy is given to it')
+    .requiredOption('--out <dir>', 'where the trained model is saved (absent or empty)')
+    .option('--task <kind>', 'lm | tokens', 'lm')
+    .option('--eval <file>', 'held-out public data, evaluated before, every --eval-every steps and after')
+    .option('--steps <n>', 'optimizer steps', parseThreads, 1000)
+    .option('--batch-size <b>', 'sequences per step', parseThreads, 16)
+    .option('--lr <η>', 'peak learning rate (Adam)', parseNumber, 1e-3)
+    .option('--warmup-steps <n>', 'linear warmup before the cosine decay (default steps/20)', parseThreads)
+    .option('--weight-decay <λ>', 'decoupled weight decay (AdamW)', parseNumber, 0.01)
+    .option('--seed <s>', 'seed of the minibatch shuffle', parseThreads, 0)
+    .option('--eval-every <k>', 'evaluate every k steps', parseThreads)
+    .option('--checkpoint-every <k>', 'save <out>/checkpoint-<step> every k steps', parseThreads)
+    .option('--max-length <n>', 'tokens per example at most', parseThreads, 256)
+    .option('--text-field <name>', 'the text column (lm task)')
+    .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--json', 'print one JSON object at the end')
+    .action(async (f: Flags) => {
+      if (f.task !== 'lm' && f.task !== 'tokens') throw new DpzoError('ERR_TRAIN_OPTION', `--task must be lm or tokens (got '${f.task}')`);
+      if (existsSync(f.out) && readdirSync(f.out).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${f.out} is not empty: choose a new --out directory`);
+      const dir = resolveModelDir(f.model);
+      const model = await loadModel(dir, { threads: f.threads, dtype: 'float32' });
+      try {
+        const task = f.task === 'tokens' ? ({ kind: 'tokens' } as const) : ({ kind: 'lm', textField: f.textField } as const);
+        const tokenizer = f.task === 'tokens' ? null : loadTokenizer(dir);
+        const common = { task, modelDir: dir, config: model.config, maxLength: f.maxLength, tokenizer };
+        const train = loadDataset(f.data, common);
+        const evalSet = f.eval ? loadDataset(f.eval, common) : undefined;
+        mkdirSync(f.out, { recursive: true });
+        const metrics = join(f.out, 'pretrain-metrics.jsonl');
+        const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false });
+        const evals: [number, number][] = [];
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.once('SIGINT', onSignal);
+        let report;
+        try {
+          report = await pretrain(model, {
+            train,
+            eval: evalSet,
+            steps: f.steps,
+            batchSize: f.batchSize,
+            lr: f.lr,
+            warmupSteps: f.warmupSteps,
+            weightDecay: f.weightDecay,
+            seed: f.seed,
+            evalEvery: f.evalEvery,
+            checkpointEvery: f.checkpointEvery,
+            outDir: f.out,
+            signal: controller.signal,
+            onStep: (s) => {
+              progress.update({ step: s.step, steps: s.steps, loss: s.loss, epsilon: NaN });
+              appendFileSync(metrics, JSON.stringify({ type: 'step', step: s.step, loss: s.loss, lr: s.lr }) + '\n');
+            },
+            onEval: (e) => {
+              evals.push([e.step, e.result.loss]);
+              if (!f.json) progress.note(`eval @ step ${e.step}: ${evalText(e.result)}`);
+              appendFileSync(metrics, JSON.stringify({ type: 'eval', step: e.step, ...e.result }) + '\n');
+            },
+          });
+        } finally {
+          progress.stop();
+          process.off('SIGINT', onSignal);
+        }
+        await model.save(f.out);
+        for (const s of SIDE_FILES) if (existsSync(join(dir, s))) copyFileSync(join(dir, s), join(f.out, s));
+        const chart = join(f.out, 'pretrain-curves.svg');
+        writeFileSync(
+          chart,
+          lineChart({
+            title: 'dpzo pretrain (public data): loss against the step',
+            xLabel: 'step',
+            panels: [
+              {
+                yLabel: 'loss',
+                series: [
+                  { name: 'train batch', points: report.trainLoss.map((l, i): [number, number] => [i + 1, l]), color: '#1f77b4' },
+                  ...(evals.length > 0 ? [{ name: 'held-out', points: evals, color: '#d62728', markers: true }] : []),
+                ],
+              },
+            ],
+          }),
+        );
+        const out = { ...report, out: f.out, chart, weightsHash: await model.weightsHash(), private: false };
+        if (f.json) process.stdout.write(JSON.stringify(out) + '\n');
+        else
+          printTable([
+            ['status', `${report.stopReason}: ${report.steps} of ${f.steps} steps in ${report.seconds.toFixed(1)} s`],
+            ...(report.evalBefore
+              ? ([
+                  ['before', evalText(report.evalBefore)],
+                  ['after', evalText(report.evalAfter)],
+                ] as [string, string][])
+              : []),
+            ['model', f.out],
+            ['chart', chart],
+            ['privacy', 'NONE: pretraining is for public data only; fine-tune privately with dpzo train'],
+          ]);
+        if (report.stopReason === 'cancelled') process.exitCode = 130;
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,143 @@
+// defines: pretrain — non-private training (`dpzo pretrain`) on PUBLIC data only,
+// through the backward pass: shuffled minibatches (a seeded shuffle, so a run is
+// reproducible), the gradient of the mean per-example loss, Adam with decoupled
+// weight decay, a warmup + cosine learning rate, held-out evaluations and
+// Hugging Face checkpoints. It records nothing in any privacy ledger: it makes
+// no privacy claim, and must not be run on data that needs one.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Dataset, Example } from '../data/tasks.js';
+import { DpzoError } from '../errors.js';
+import { lossBatch } from '../dpzo/estimator.js';
+import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
+import { learningRate } from '../dpzo/schedule.js';
+import type { Model } from '../model/types.js';
+import { Adam } from './adam.js';
+
+/** What `pretrain` runs. */
+export interface PretrainOptions {
+  /** Public training data (lm or tokens task). */
+  train: Dataset;
+  /** Held-out data, evaluated before, every `evalEvery` steps and after. */
+  eval?: Dataset;
+  /** Optimizer steps. */
+  steps: number;
+  /** Sequences per step (default 16). */
+  batchSize?: number;
+  /** Peak learning rate (default 1e-3). */
+  lr?: number;
+  /** Linear warmup steps before the cosine decay (default steps/20). */
+  warmupSteps?: number;
+  /** Decoupled weight decay λ (AdamW; default 0.01): the factor 1 − ηλ on weight matrices. */
+  weightDecay?: number;
+  /** Seed of the minibatch shuffle (default 0). */
+  seed?: number;
+  /** Evaluate every k steps (default: before and after only). */
+  evalEvery?: number;
+  /** Save a Hugging Face checkpoint into `outDir/checkpoint-<step>` every k steps. */
+  checkpointEvery?: number;
+  /** Where checkpoints go. */
+  outDir?: string;
+  signal?: AbortSignal;
+  onStep?: (s: { step: number; steps: number; loss: number; lr: number }) => void | Promise<void>;
+  onEval?: (e: { step: number; result: EvalResult }) => void | Promise<void>;
+}
+
+/** What a pretraining run did. */
+export interface PretrainReport {
+  steps: number;
+  stopReason: 'completed' | 'cancelled';
+  /** Mean training loss of each step's batch. */
+  trainLoss: number[];
+  evalBefore?: EvalResult;
+  evalAfter?: EvalResult;
+  checkpoints: string[];
+  seconds: number;
+}
+
+/** mulberry32: a small seeded PRNG for the shuffle (public data: no CSPRNG needed, reproducibility wanted). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Epochs of shuffled indices, cut into batches of `size` (the last batch of an epoch may be short). */
+function* batches(n: number, size: number, seed: number): Generator<number[]> {
+  const rand = prng(seed);
+  for (;;) {
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (let i = 0; i < n; i += size) yield order.slice(i, i + size);
+  }
+}
+
+export async function pretrain(model: Model, o: PretrainOptions): Promise<PretrainReport> {
+  const t0 = performance.now();
+  if (!model.lossAndGradient || !model.addDense) throw new DpzoError('ERR_ARGUMENT', 'pretrain needs a model with a backward pass (a native CPU model)');
+  if (o.train.task.kind === 'classification') throw new DpzoError('ERR_TRAIN_OPTION', 'pretrain trains a language model: use --task lm or tokens');
+  if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new DpzoError('ERR_TRAIN_OPTION', `steps must be a positive integer (got ${o.steps})`);
+  const batchSize = o.batchSize ?? 16;
+  const lr = o.lr ?? 1e-3;
+  const weightDecay = o.weightDecay ?? 0.01;
+  const warmupSteps = o.warmupSteps ?? Math.floor(o.steps / 20);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new DpzoError('ERR_TRAIN_OPTION', `batchSize must be a positive integer (got ${batchSize})`);
+  if (!(lr > 0 && Number.isFinite(lr))) throw new DpzoError('ERR_TRAIN_OPTION', `lr must be a positive number (got ${lr})`);
+  if (!(weightDecay >= 0 && lr * weightDecay < 1))
+    throw new DpzoError('ERR_TRAIN_OPTION', `weightDecay must be ≥ 0 with lr × weightDecay < 1 (got ${weightDecay})`);
+  if (o.train.examples.length === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
+  const schedule = { kind: 'cosine' as const, lr, totalSteps: o.steps, warmupSteps: Math.min(warmupSteps, o.steps) };
+  const adam = new Adam(model.numTrainable);
+  const delta = new Float32Array(model.numTrainable);
+  const examples: Example[] = o.train.examples;
+  const next = batches(examples.length, batchSize, o.seed ?? 0);
+  const report: PretrainReport = { steps: 0, stopReason: 'completed', trainLoss: [], checkpoints: [], seconds: 0 };
+  if (o.eval) {
+    report.evalBefore = await evaluate(model, o.eval, { signal: o.signal });
+    await o.onEval?.({ step: 0, result: report.evalBefore });
+  }
+  for (let t = 0; t < o.steps; t++) {
+    if (o.signal?.aborted) {
+      report.stopReason = 'cancelled';
+      break;
+    }
+    const idx = next.next().value as number[];
+    const r = await model.lossAndGradient(
+      lossBatch(
+        idx.map((i) => examples[i]!),
+        undefined,
+      ),
+      { signal: o.signal },
+    );
+    const finite = Array.from(r.loss).filter(Number.isFinite);
+    const loss = finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length);
+    const eta = learningRate(schedule, t);
+    adam.step(r.grad, eta, delta);
+    await model.addDense(delta, { decay: 1 - eta * weightDecay });
+    report.steps = t + 1;
+    report.trainLoss.push(loss);
+    await o.onStep?.({ step: t, steps: o.steps, loss, lr: eta });
+    if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < o.steps) await o.onEval?.({ step: t + 1, result: await evaluate(model, o.eval) });
+    if (o.outDir && o.checkpointEvery && (t + 1) % o.checkpointEvery === 0 && t + 1 < o.steps) {
+      const dir = join(o.outDir, `checkpoint-${t + 1}`);
+      mkdirSync(dir, { recursive: true });
+      await model.save(dir);
+      report.checkpoints.push(dir);
+    }
+  }
+  if (o.eval) {
+    report.evalAfter = await evaluate(model, o.eval);
+    await o.onEval?.({ step: report.steps, result: report.evalAfter });
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}
