@@ -6,6 +6,8 @@
 // seconds of the second step. Argument: a JSON MemoryChildSpec.
 import { loadModel } from '../model/model.js';
 import type { LossBatch, Model } from '../model/types.js';
+import { privateGradient } from '../dpsgd/gradient.js';
+import { Adam } from '../pretrain/adam.js';
 import type { MemoryChildResult, MemoryChildSpec } from './memory-types.js';
 
 function randomBatch(vocab: number, batch: number, seq: number): LossBatch {
@@ -14,8 +16,39 @@ function randomBatch(vocab: number, batch: number, seq: number): LossBatch {
   return { inputIds: Array.from({ length: batch }, () => Array.from({ length: seq }, next)) };
 }
 
+interface JsHeld {
+  perExample: number;
+  gradients: number;
+  optimizerState: number;
+}
+
+/** DP-SGD's state across steps: Adam's moments and the step buffer. */
+let adam: Adam | undefined;
+let delta: Float32Array | undefined;
+
 /** One step of the method: what it evaluates and writes, at the weights' own size. */
-async function step(model: Model, method: MemoryChildSpec['method'], batch: LossBatch, seed: bigint): Promise<void> {
+async function step(model: Model, method: MemoryChildSpec['method'], batch: LossBatch, seed: bigint, held: JsHeld): Promise<void> {
+  if (method === 'dpsgd-per-example') {
+    const examples = batch.inputIds.map((ids) => ({ inputIds: Int32Array.from(ids) }));
+    adam ??= new Adam(model.numTrainable);
+    delta ??= new Float32Array(model.numTrainable);
+    // every per-example gradient of the batch held at once, as Opacus' GradSampleModule holds them
+    const g = await privateGradient({
+      model,
+      batch: examples,
+      clip: 1,
+      noiseMultiplier: 1,
+      divisor: examples.length,
+      regime: 'per-example',
+      microBatch: examples.length,
+    });
+    adam.step(g.gHat, 1e-4, delta);
+    await model.addDense!(delta);
+    held.perExample = g.perExampleBytes;
+    held.gradients = g.gHat.byteLength + delta.byteLength;
+    held.optimizerState = adam.m.byteLength + adam.v.byteLength;
+    return;
+  }
   if (method === 'inference') {
     await model.perExampleLoss(batch);
     return;
@@ -36,21 +69,26 @@ async function main(): Promise<void> {
   try {
     const loaded = model.memory();
     const batch = randomBatch(model.config.vocabSize, spec.batch, Math.min(spec.seq, model.config.maxPositions));
-    await step(model, spec.method, batch, 1000n);
+    const held: JsHeld = { perExample: 0, gradients: 0, optimizerState: 0 };
+    await step(model, spec.method, batch, 1000n, held);
     const t0 = performance.now();
-    await step(model, spec.method, batch, 2000n);
+    await step(model, spec.method, batch, 2000n, held);
     const seconds = (performance.now() - t0) / 1000;
     const m = model.memory();
     const out: MemoryChildResult = {
       method: spec.method,
       weightsBytes: loaded.hostBytes + loaded.deviceBytes,
-      peakBytes: Math.max(m.hostPeakBytes, m.devicePeakBytes),
+      // the backend's high-water mark plus what the step holds in JavaScript buffers at its peak
+      peakBytes: Math.max(m.hostPeakBytes, m.devicePeakBytes) + held.perExample + held.gradients + held.optimizerState,
       hostPeakBytes: m.hostPeakBytes,
       devicePeakBytes: m.devicePeakBytes,
       rssPeakBytes: process.resourceUsage().maxRSS * 1024,
       stepSeconds: seconds,
+      js: held,
+      backendGradientBytes: spec.method.startsWith('dpsgd') ? model.numTrainable * 4 : 0,
       config: { hiddenSize: model.config.hiddenSize, numLayers: model.config.numLayers, vocabSize: model.config.vocabSize },
       numParams: model.numParameters,
+      numTrainable: model.numTrainable,
       dtype: model.dtype,
       seq: batch.inputIds[0]!.length,
     };

@@ -3,11 +3,12 @@
 import type { Device, WeightDType } from '../model/types.js';
 
 /**
- * The methods measured. DP-SGD (per-example and ghost clipping) needs the backward pass of issue 13
- * and is not measured by this version: the report says so instead of computing a number.
+ * The methods measured: a forward, a DP-ZO step with 1 and 4 directions, a DP-SGD step (Adam) with every
+ * per-example gradient of the batch materialised (Opacus' regime). DP-SGD with ghost clipping is not
+ * measured by this version (no per-example norms yet): the report says so instead of computing it.
  */
-export const MEMORY_METHODS = ['inference', 'dpzo', 'dpzo-n4'] as const;
-/** One measured method: a forward (inference), a DP-ZO step with 1 or 4 directions. */
+export const MEMORY_METHODS = ['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example'] as const;
+/** One measured method. */
 export type MemoryMethod = (typeof MEMORY_METHODS)[number];
 
 /** What the parent asks one child process to measure. */
@@ -36,8 +37,16 @@ export interface MemoryChildResult {
   rssPeakBytes: number;
   /** Seconds of the second step. */
   stepSeconds: number;
+  /**
+   * Bytes held in JavaScript at the step's peak, by what holds them (DP-SGD: the per-example gradients of
+   * the batch, the released sum and the step, Adam's two moments); 0 for inference and DP-ZO.
+   */
+  js: { perExample: number; gradients: number; optimizerState: number };
+  /** The gradient buffer the backend holds during a backward (P floats; 0 without one). */
+  backendGradientBytes: number;
   config: { hiddenSize: number; numLayers: number; vocabSize: number };
   numParams: number;
+  numTrainable: number;
   dtype: WeightDType;
   seq: number;
 }

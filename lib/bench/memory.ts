@@ -87,23 +87,41 @@ function runChild(spec: MemoryChildSpec): Promise<MemoryChildResult> {
   });
 }
 
-/** Components of a DP-ZO or inference peak: the weights as loaded, everything above them is working memory. */
+/**
+ * Components of a peak: the weights as loaded; the gradient buffers (the backend's during a backward and
+ * the step's own in JavaScript), the optimizer state and the per-example gradients at their allocated
+ * sizes; the rest of the backend's high-water mark is activations and working buffers.
+ */
 function components(r: MemoryChildResult): MemoryComponents {
-  return { weights: r.weightsBytes, gradients: 0, optimizerState: 0, activations: Math.max(0, r.peakBytes - r.weightsBytes), perExample: 0 };
+  const js = r.js.perExample + r.js.gradients + r.js.optimizerState;
+  const gradients = r.js.gradients + r.backendGradientBytes;
+  return {
+    weights: r.weightsBytes,
+    gradients,
+    optimizerState: r.js.optimizerState,
+    activations: Math.max(0, r.peakBytes - js - r.weightsBytes - r.backendGradientBytes),
+    perExample: r.js.perExample,
+  };
 }
 
 /**
  * Scales the measured components to each OPT model in BF16 at the same batch and sequence: weights as
- * 2 bytes per parameter; working memory in proportion to hidden width × layers-held. The CPU backend's
- * forward runs layer by layer and reuses its arena, so the working memory of inference and DP-ZO scales
- * with the width (and the vocabulary tile of the fused head), not with the depth: the measured bytes per
- * hidden unit are carried over, the head's share included (an approximation the report states).
+ * 2 bytes per parameter; gradients, optimizer state and per-example gradients at the measured bytes per
+ * parameter (they are P-sized buffers, float32 as measured); working memory by the width, and for DP-SGD
+ * (whose backward keeps every layer's activations) by width × depth. The CPU forward of inference and
+ * DP-ZO runs layer by layer and reuses its arena, so theirs does not grow with the depth (the head's
+ * share is scaled with the width too: an approximation the report states).
  */
-export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number }): MemoryExtrapolation[] {
+export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number; numLayers: number; numTrainable: number }): MemoryExtrapolation[] {
   return OPT_FAMILY.map((s) => {
     const params = optParams(s);
     const peakBytes = {} as Record<MemoryMethod, number>;
-    for (const r of rows) peakBytes[r.method] = 2 * params + (r.components.activations * s.hidden) / measured.hiddenSize;
+    for (const r of rows) {
+      const c = r.components;
+      const perParam = (c.gradients + c.optimizerState + c.perExample) / measured.numTrainable;
+      const depth = r.method.startsWith('dpsgd') ? s.layers / measured.numLayers : 1;
+      peakBytes[r.method] = 2 * params + perParam * params + (c.activations * s.hidden * depth) / measured.hiddenSize;
+    }
     const fits: Record<string, Record<MemoryMethod, boolean>> = {};
     for (const gb of GPU_SIZES_GB) {
       fits[`${gb}GB`] = {} as Record<MemoryMethod, boolean>;
@@ -140,9 +158,9 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     seq: results[0]!.seq,
     device: o.device,
     rows,
-    extrapolation: extrapolate(rows, results[0]!.config),
+    extrapolation: extrapolate(rows, { ...results[0]!.config, numTrainable: results[0]!.numTrainable }),
     notMeasured: [
-      'dpsgd-per-example and dpsgd-ghost: DP-SGD needs the backward pass (issue 13), which this version does not have yet; no number is computed for them in its place',
+      'dpsgd-ghost: DP-SGD with ghost clipping needs per-example gradient norms in one pass, which this version does not have yet; no number is computed for it in its place',
     ],
   };
 }

@@ -26,25 +26,35 @@ describe('dpzo bench memory', () => {
     const r = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '4', '--seq', '16', '--threads', '1', '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as MemoryReport;
-    expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4']);
+    expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example']);
     const m = await loadModel(MODEL, { threads: 1 });
     const weights = m.numParameters * 4;
     m.dispose();
     for (const row of report.rows) {
-      expect(row.components.weights).toBe(weights);
+      const c = row.components;
+      expect(c.weights).toBe(weights);
       expect(row.peakBytes).toBeGreaterThan(weights);
-      expect(row.components.activations).toBe(row.peakBytes - weights);
       expect(row.rssPeakBytes).toBeGreaterThan(row.peakBytes);
       expect(row.stepSeconds).toBeGreaterThan(0);
-      expect(row.components.gradients + row.components.optimizerState + row.components.perExample).toBe(0);
+      expect(c.activations).toBeGreaterThan(0);
+      if (row.method.startsWith('dpzo') || row.method === 'inference') {
+        expect(c.activations).toBe(row.peakBytes - weights);
+        expect(c.gradients + c.optimizerState + c.perExample).toBe(0);
+      } else {
+        // DP-SGD with Adam: the batch's 4 per-example gradients, the backend's gradient, ĝ and the step, two moments
+        expect(c.perExample).toBe(4 * weights);
+        expect(c.gradients).toBe(3 * weights);
+        expect(c.optimizerState).toBe(2 * weights);
+        expect(c.weights + c.gradients + c.optimizerState + c.perExample + c.activations).toBe(row.peakBytes);
+      }
     }
     const [inf, zo] = report.rows;
     expect(zo!.peakBytes).toBeGreaterThanOrEqual(inf!.peakBytes);
-    expect(report.notMeasured.join(' ')).toMatch(/dpsgd.*backward/);
+    expect(report.notMeasured.join(' ')).toMatch(/dpsgd-ghost/);
     expect(JSON.parse(readFileSync(join(out, 'memory.json'), 'utf8'))).toEqual(report);
     const svg = readFileSync(join(out, 'memory.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    for (const method of ['inference', 'dpzo', 'dpzo-n4']) expect(svg).toContain(`>${method}</text>`);
+    for (const method of ['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example']) expect(svg).toContain(`>${method}</text>`);
     expect(existsSync(join(out, 'memory.svg'))).toBe(true);
   });
 
@@ -52,7 +62,7 @@ describe('dpzo bench memory', () => {
     expect(optParams(OPT_FAMILY[0]!) / 1e6).toBeCloseTo(125.2, 1); // OPT-125M
     expect(optParams(OPT_FAMILY.find((s) => s.name === 'opt-6.7b')!) / 1e9).toBeCloseTo(6.66, 2);
     const rows = [{ method: 'inference' as const, peakBytes: 0, rssPeakBytes: 0, stepSeconds: 1, components: { weights: 0, gradients: 0, optimizerState: 0, activations: 1000, perExample: 0 } }];
-    const e = extrapolate(rows, { hiddenSize: 100 });
+    const e = extrapolate(rows, { hiddenSize: 100, numLayers: 2, numTrainable: 1000 });
     const s = OPT_FAMILY[7]!; // 66B
     expect(e[7]!.peakBytes.inference).toBe(2 * optParams(s) + (1000 * s.hidden) / 100);
     expect(e[7]!.fits['141GB']!.inference).toBe(true);

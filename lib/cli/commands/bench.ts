@@ -63,7 +63,7 @@ export function register(program: Command): void {
       }
       const base = report.rows.find((r) => r.method === 'inference')!.peakBytes;
       printTable([
-        ['method', 'peak (backend) | peak RSS | × inference | s/step'],
+        ['method', 'peak (backend + step buffers) | peak RSS | × inference | s/step'],
         ...report.rows.map((r): [string, string] => [
           r.method,
           `${MB(r.peakBytes)} | ${MB(r.rssPeakBytes)} | ${(r.peakBytes / base).toFixed(3)} | ${r.stepSeconds.toFixed(3)}`,

@@ -1,0 +1,109 @@
+// defines: privateGradient — the released gradient of one DP-SGD step (Abadi et
+// al. 2016): per-example gradients clipped to L2 norm C, summed, Gaussian noise
+// N(0, (σC)²) per coordinate from the OS CSPRNG, over a public divisor B. Two
+// memory regimes give the same clipped sum (test/native/dpsgd.test.ts):
+//  - 'per-example': each example's gradient materialised (micro-batches of
+//    examples held at once, as Opacus does), clipped, summed;
+//  - 'ghost': per-example gradient norms without materialising the gradients
+//    (Li et al. 2021, Bu et al. 2022), then one backward of Σ_s min(1, C/‖g_s‖)·loss_s.
+import type { Example } from '../data/tasks.js';
+import { DpzoError } from '../errors.js';
+import { lossBatch } from '../dpzo/estimator.js';
+import type { LossBatch, Model } from '../model/types.js';
+import { fillGaussian } from '../privacy/index.js';
+
+export type ClipRegime = 'per-example' | 'ghost';
+
+/** A model that also gives per-example gradient norms in one pass (the ghost regime). */
+type WithNorms = Model & { perExampleGradNorms?(batch: LossBatch): Promise<{ norms: Float64Array }> };
+
+/** One DP-SGD release. */
+export interface PrivateGradientInput {
+  model: Model;
+  /** The Poisson-sampled batch (possibly empty: the release is then noise alone). */
+  batch: Example[];
+  /** Clip C: each example's gradient is scaled to L2 norm at most C. */
+  clip: number;
+  /** σ: the noise std is σ·C per coordinate. */
+  noiseMultiplier: number;
+  /** The public divisor B of the sum (q·N, or the fixed B of a fixed sampling rate). */
+  divisor: number;
+  regime: ClipRegime;
+  /** Examples whose gradients are held at once ('per-example'; default 8). */
+  microBatch?: number;
+  /** Test hook: the noise to add (already scaled), instead of the CSPRNG's. */
+  noise?: Float32Array;
+}
+
+/** What the step computed: the release, and statistics of the private batch (never released). */
+export interface PrivateGradient {
+  /** ĝ = (Σ_s min(1, C/‖g_s‖)·g_s + ξ)/B, flat over the trainable parameters. */
+  gHat: Float32Array;
+  /** Private: examples whose gradient was clipped, and the bytes of per-example gradients held at once. */
+  clipped: number;
+  perExampleBytes: number;
+}
+
+const NOISE_CHUNK = 1 << 16;
+
+/** ξ ~ N(0, std²) per coordinate added into `sum`, chunk by chunk (no second P-sized buffer). */
+function addGaussian(sum: Float32Array, std: number): void {
+  const chunk = new Float64Array(NOISE_CHUNK);
+  for (let i = 0; i < sum.length; i += NOISE_CHUNK) {
+    const n = Math.min(NOISE_CHUNK, sum.length - i);
+    fillGaussian(chunk.subarray(0, n), std);
+    for (let k = 0; k < n; k++) sum[i + k] = sum[i + k]! + chunk[k]!;
+  }
+}
+
+function l2(g: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+  return Math.sqrt(s);
+}
+
+export async function privateGradient(o: PrivateGradientInput): Promise<PrivateGradient> {
+  const { model, batch, clip: C } = o;
+  if (!model.lossAndGradient) throw new DpzoError('ERR_ARGUMENT', 'DP-SGD needs a model with a backward pass (a native CPU model, float32 weights)');
+  if (!(C > 0 && Number.isFinite(C))) throw new DpzoError('ERR_TRAIN_OPTION', `clip must be a positive number (got ${C})`);
+  const P = model.numTrainable;
+  const sum = new Float32Array(P);
+  let clipped = 0;
+  let perExampleBytes = 0;
+  if (batch.length > 0 && o.regime === 'per-example') {
+    const m = Math.max(1, o.microBatch ?? 8);
+    for (let i = 0; i < batch.length; i += m) {
+      // the micro-batch's gradients are all held before they are clipped: the regime's memory
+      const held: Float32Array[] = [];
+      for (const e of batch.slice(i, i + m)) held.push((await model.lossAndGradient(lossBatch([e], undefined))).grad);
+      perExampleBytes = Math.max(
+        perExampleBytes,
+        held.reduce((a, g) => a + g.byteLength, 0),
+      );
+      for (const g of held) {
+        const norm = l2(g);
+        // an example without targets has no gradient; a non-finite one is dropped (it would poison the sum)
+        if (!Number.isFinite(norm)) continue;
+        const f = norm > C ? C / norm : 1;
+        if (f < 1) clipped++;
+        for (let k = 0; k < P; k++) sum[k] = sum[k]! + f * g[k]!;
+      }
+    }
+  } else if (batch.length > 0) {
+    const ghost = model as WithNorms;
+    if (!ghost.perExampleGradNorms)
+      throw new DpzoError('ERR_ARGUMENT', "the 'ghost' regime needs per-example gradient norms (perExampleGradNorms), which this model lacks");
+    const lb = lossBatch(batch, undefined);
+    const { norms } = await ghost.perExampleGradNorms(lb);
+    const weights = Float64Array.from(norms, (n) => (Number.isFinite(n) ? (n > C ? C / n : 1) : 0));
+    clipped = weights.reduce((a, w, s) => a + (w < 1 && Number.isFinite(norms[s]!) ? 1 : 0), 0);
+    const g = (await model.lossAndGradient(lb, { weights })).grad;
+    sum.set(g);
+  }
+  if (o.noise) {
+    if (o.noise.length !== P) throw new DpzoError('ERR_TRAIN_HOOK', `the noise hook gave ${o.noise.length} values for ${P} parameters`);
+    for (let k = 0; k < P; k++) sum[k] = sum[k]! + o.noise[k]!;
+  } else addGaussian(sum, o.noiseMultiplier * C);
+  for (let k = 0; k < P; k++) sum[k] = sum[k]! / o.divisor;
+  return { gHat: sum, clipped, perExampleBytes };
+}
