@@ -67,7 +67,13 @@ async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; p
     const batch = randomBatch(SHAPE.vocab);
     const rows: Row[] = [];
     const fwd = await time(() => m.perExampleLoss(batch), reps);
-    rows.push({ phase: 'forward', seconds: fwd, held_mb: m.memory().hostBytes / MiB, peak_held_mb: m.memory().hostPeakBytes / MiB, peak_rss_mb: maxRss() / MiB });
+    rows.push({
+      phase: 'forward',
+      seconds: fwd,
+      held_mb: m.memory().hostBytes / MiB,
+      peak_held_mb: m.memory().hostPeakBytes / MiB,
+      peak_rss_mb: maxRss() / MiB,
+    });
     // keep only the latest gradient alive, as a training loop would
     let grad: Float32Array | null = null;
     const bwd = await time(async () => {
@@ -75,7 +81,13 @@ async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; p
       grad = (await m.lossAndGradient!(batch)).grad;
     }, reps);
     if (!grad) throw new Error('no gradient');
-    rows.push({ phase: 'forward+backward', seconds: bwd, held_mb: m.memory().hostBytes / MiB, peak_held_mb: m.memory().hostPeakBytes / MiB, peak_rss_mb: maxRss() / MiB });
+    rows.push({
+      phase: 'forward+backward',
+      seconds: bwd,
+      held_mb: m.memory().hostBytes / MiB,
+      peak_held_mb: m.memory().hostPeakBytes / MiB,
+      peak_rss_mb: maxRss() / MiB,
+    });
     return { rows, weightsMb, params: m.numTrainable };
   } finally {
     m.dispose();
@@ -93,14 +105,26 @@ async function main(): Promise<void> {
   }
   const { rows, weightsMb, params } = result;
   const f = (x: number, d = 2) => x.toFixed(d);
-  console.log(`GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
+  console.log(
+    `GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`,
+  );
   console.log(`weights: ${f(weightsMb, 0)} MiB`);
   console.log('| phase | time (s) | × forward | held after (MiB) | peak held (MiB) | peak RSS (MiB) |');
   console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.phase} | ${f(r.seconds, 3)} | ${f(r.seconds / rows[0]!.seconds, 2)} | ${f(r.held_mb, 0)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.phase} | ${f(r.seconds, 3)} | ${f(r.seconds / rows[0]!.seconds, 2)} | ${f(r.held_mb, 0)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} |`,
+    );
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'backward.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, params, batch: BATCH, seq: SEQ, quick, weights_mb: weightsMb, rows }, null, 2) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      { date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, params, batch: BATCH, seq: SEQ, quick, weights_mb: weightsMb, rows },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`wrote ${out}`);
 }
 

@@ -31,16 +31,22 @@ export function philoxRef(ctr: number[], key: number[]): number[] {
 
 /** z(seed, g) for g in [g0, g0+n) in float64, plus the pair radius r = sqrt(-2 ln u0) of each. */
 export function directionRef(seed: bigint, g0: bigint, n: number): { z: Float64Array; r: Float64Array } {
-  const z = new Float64Array(n), r = new Float64Array(n);
+  const z = new Float64Array(n),
+    r = new Float64Array(n);
   const key = [Number(seed & 0xffffffffn), Number(seed >> 32n)];
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const g = g0 + BigInt(i);
     const b = g >> 2n;
     const x = philoxRef([Number(b & 0xffffffffn), Number(b >> 32n), 0, 0], key);
     const u = x.map((v) => ((v >>> 8) | 1) * 2 ** -24);
-    const r01 = Math.sqrt(-2 * Math.log(u[0]!)), r23 = Math.sqrt(-2 * Math.log(u[2]!));
-    const block = [r01 * Math.cos(2 * Math.PI * u[1]!), r01 * Math.sin(2 * Math.PI * u[1]!),
-      r23 * Math.cos(2 * Math.PI * u[3]!), r23 * Math.sin(2 * Math.PI * u[3]!)];
+    const r01 = Math.sqrt(-2 * Math.log(u[0]!)),
+      r23 = Math.sqrt(-2 * Math.log(u[2]!));
+    const block = [
+      r01 * Math.cos(2 * Math.PI * u[1]!),
+      r01 * Math.sin(2 * Math.PI * u[1]!),
+      r23 * Math.cos(2 * Math.PI * u[3]!),
+      r23 * Math.sin(2 * Math.PI * u[3]!),
+    ];
     for (let j = Number(g & 3n); j < 4 && i < n; j++, i++) {
       z[i] = block[j]!;
       r[i] = j < 2 ? r01 : r23;
