@@ -56,6 +56,12 @@ export interface NativeLossGradient {
   grad: Float32Array;
 }
 
+export interface NativeGradNorms {
+  loss: Float64Array;
+  targets: Int32Array;
+  norms: Float64Array;
+}
+
 export interface NativeModel {
   info(): NativeInfo;
   getParameter(name: string): Float32Array;
@@ -68,6 +74,8 @@ export interface NativeModel {
   perExampleLoss(batch: NativeBatch, opts: { points: { seeds: (bigint | number)[]; coeffs: number[] }[]; allRows?: boolean }): Promise<NativeLossResult[]>;
   /** Forward + backward at θ: per-example losses and the gradient of Σ_s weights[s]·loss_s (F32 weights). */
   lossAndGradient(batch: NativeBatch, opts?: { weights?: Float64Array }): Promise<NativeLossGradient>;
+  /** Per-example gradient norms ‖∂loss_s/∂θ‖₂ from one forward + backward (ghost clipping); mode 0 auto, 1 ghost, 2 explicit. */
+  perExampleGradNorms(batch: NativeBatch, opts?: { mode?: number }): Promise<NativeGradNorms>;
   logits(batch: NativeBatch, positions: Int32Array): Promise<Float32Array>;
   generate(prompt: Int32Array, maxNewTokens: number, eosTokenId?: number): Promise<Int32Array>;
   save(dir: string): Promise<void>;

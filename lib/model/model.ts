@@ -9,6 +9,8 @@ import type {
   CallOptions,
   ForwardCallOptions,
   GradientOptions,
+  GradNormOptions,
+  GradNormsResult,
   LoadOptions,
   LossGradientResult,
   LossBatch,
@@ -195,6 +197,14 @@ export class NativeBackedModel implements Model {
       if (bad >= 0) throw new DpzoError('ERR_ARGUMENT', `weights[${bad}] must be finite`);
     }
     return this.enqueue((m) => m.lossAndGradient(packed, { weights }), opts?.signal);
+  }
+
+  async perExampleGradNorms(batch: LossBatch, opts?: GradNormOptions): Promise<GradNormsResult> {
+    const packed = packLossBatch(batch);
+    const modes = { auto: 0, ghost: 1, explicit: 2 } as const;
+    const mode = opts?.mode ?? 'auto';
+    if (!Object.hasOwn(modes, mode)) throw new DpzoError('ERR_ARGUMENT', `mode must be 'auto', 'ghost' or 'explicit', got ${String(mode)}`);
+    return this.enqueue((m) => m.perExampleGradNorms(packed, { mode: modes[mode] }), opts?.signal);
   }
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {

@@ -141,6 +141,26 @@ export interface LossGradientResult extends LossResult {
   grad: Float32Array;
 }
 
+/** Options of `perExampleGradNorms`. */
+export interface GradNormOptions extends CallOptions {
+  /**
+   * How a linear layer's per-example norm is computed: 'ghost' — the ghost norm Σ_{t,t'} (a_t·a_t')(g_t·g_t')
+   * of its input rows a and output gradients g, O(T²(d_in + d_out)) per sequence; 'explicit' — the
+   * per-sequence product ‖Σ_t g_t a_tᵀ‖_F, O(T·d_in·d_out); 'auto' (default) — explicit when d_in·d_out < T²,
+   * per layer and sequence. All three give the same norms up to float32 rounding.
+   */
+  mode?: 'auto' | 'ghost' | 'explicit';
+}
+
+/** What `perExampleGradNorms` returns: the per-example losses of the forward and each example's gradient norm. */
+export interface GradNormsResult extends LossResult {
+  /**
+   * Per example s: ‖∂loss_s/∂θ‖₂ over the trainable parameters — the norm of what `lossAndGradient` returns
+   * with the one-hot weights for s (0 for an example without targets).
+   */
+  norms: Float64Array;
+}
+
 /** A scaled direction: `coeff · z(seed)`, where z(seed) is the standard Gaussian direction over the trainable weights that `seed` generates (Philox4x32-10, Box–Muller). */
 export interface SeedCoeff {
   /** The direction's seed. */
@@ -230,6 +250,15 @@ export interface Model {
    * (test doubles) leave it out.
    */
   lossAndGradient?(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult>;
+  /**
+   * Per-example gradient norms without per-example gradients (ghost clipping: Li et al. 2021; Bu et al. 2022,
+   * book-keeping), from ONE forward + backward of the batch: for each example s, ‖∂loss_s/∂θ‖₂ over the
+   * trainable parameters — linear layers from their input rows and output gradients, norms' weights and
+   * biases, embeddings (repeated tokens add; a tied head's cross term included) and the head exactly. With
+   * them, `lossAndGradient` weighted min(1, C/norm_s)/B gives DP-SGD's clipped sum in one more backward.
+   * Same availability and errors as `lossAndGradient`; optional likewise.
+   */
+  perExampleGradNorms?(batch: LossBatch, opts?: GradNormOptions): Promise<GradNormsResult>;
   /** Full-vocabulary logits at `positions` (indices into each sequence); n × vocab per sequence. */
   logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]>;
   /** Greedy decoding: up to `maxNewTokens` tokens after the prompt, stopping at `opts.eosTokenId`. Returns the generated token ids (not the prompt). */

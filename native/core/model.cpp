@@ -586,6 +586,20 @@ LossGradient Model::loss_and_gradient(const PackedBatch& batch, const GradientOp
   return backend_->loss_and_gradient(batch, opts, cancel);
 }
 
+GradNorms Model::per_example_grad_norms(const PackedBatch& batch, const GradNormOptions& opts,
+                                        const CancelToken* cancel) {
+  if (dtype_ != DType::F32)
+    throw Error(err::kDtype, std::string("perExampleGradNorms: the backward pass runs on float32 weights only; this "
+                                         "model holds ") +
+                                 dtype_name(dtype_) + " (load it with dtype 'float32')");
+  return backend_->per_example_grad_norms(batch, opts, cancel);
+}
+
+GradNorms Backend::per_example_grad_norms(const PackedBatch&, const GradNormOptions&, const CancelToken*) {
+  throw Error(err::kDevice, std::string("perExampleGradNorms: the ") + name() +
+                                " backend has no backward pass yet (load the model with device 'cpu')");
+}
+
 LossGradient Backend::loss_and_gradient(const PackedBatch&, const GradientOptions&, const CancelToken*) {
   throw Error(err::kDevice, std::string("lossAndGradient: the ") + name() +
                                 " backend has no backward pass yet (load the model with device 'cpu')");

@@ -15,7 +15,7 @@ namespace dpzo {
 
 int64_t TrainState::bytes() const {
   auto f = [](const std::vector<float>& v) { return static_cast<int64_t>(v.capacity() * sizeof(float)); };
-  int64_t n = ws.bytes() + rope.bytes() + loss.bytes() + loss_grad.bytes() +
+  int64_t n = ghost_store.bytes() + ws.bytes() + rope.bytes() + loss.bytes() + loss_grad.bytes() +
               static_cast<int64_t>(pos.capacity() * sizeof(int32_t));
   for (const auto& s : scores) n += f(s);
   for (const auto& l : layers) n += f(l.x_in) + f(l.qkv) + f(l.att) + f(l.x_mid) + f(l.a1) + f(l.a2) + f(l.x_out);
@@ -121,6 +121,14 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
   const int64_t H = c.hidden_size, E = c.word_embed_proj_dim, V = c.vocab_size;
   float* grad = out.grad.data();
 
+  if (ts.ghost) {
+    ts.ghost->tok_off = b.offsets;
+    ts.ghost->row_off.assign(n_seq + 1, 0);
+    for (int64_t r = 0; r < R; ++r) ts.ghost->row_off[seq_of[r] + 1] += 1;
+    for (int64_t s = 0; s < n_seq; ++s) ts.ghost->row_off[s + 1] += ts.ghost->row_off[s];
+    ts.ghost->sq.assign(n_seq, 0.0);
+    ts.ghost->tied = w.lm_head.data == w.tok_emb.data;
+  }
   grow_to(ts.pos, T);
   for (int64_t s = 0; s < n_seq; ++s)
     for (int64_t t = b.offsets[s]; t < b.offsets[s + 1]; ++t) ts.pos[t] = static_cast<int32_t>(t - b.offsets[s]);
@@ -137,6 +145,9 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
     g.final_(m, ts, R);
     fused_nll_backward(m.pool(), ts.ws, ts.loss, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head), V,
                        labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_of(w.lm_head, grad));
+    if (ts.ghost)
+      ghost_head(m.pool(), ts.ws, *ts.ghost, ts.rows_out.data(), R, E, f32(w.lm_head), V, labels.data(), coef.data(),
+                 ts.loss_grad.lse.data(), b.tokens.data(), grad_of(w.lm_head, grad) != nullptr);
     g.back_final(m, ts, R, grad);
     grow_to(ts.dx, T * H);
     std::fill_n(ts.dx.data(), T * H, 0.f);

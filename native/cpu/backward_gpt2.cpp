@@ -11,6 +11,7 @@
 #include "cpu/backward_ops.h"
 #include "cpu/backward_state.h"
 #include "cpu/forward_state.h"
+#include "cpu/ghost_norms.h"
 #include "cpu/norms.h"
 
 namespace dpzo {
@@ -71,6 +72,9 @@ void back_final_gpt2(Model& m, TrainState& ts, int64_t R, float* grad) {
   std::fill_n(ts.drows.data(), R * H, 0.f);
   layer_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(w.final_norm_w), c.norm_eps, ts.drows_out.data(), H,
                       ts.drows.data(), H, grad_of(w.final_norm_w, grad), grad_of(w.final_norm_b, grad), ts.ns);
+  if (ts.ghost)
+    ghost_norm(m.pool(), *ts.ghost, ts.ghost->row_off, H, ts.rows.data(), H, c.norm_eps, false, ts.drows_out.data(), H,
+               grad_of(w.final_norm_w, grad) != nullptr, grad_of(w.final_norm_b, grad) != nullptr);
 }
 
 void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
@@ -91,6 +95,15 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
                  const WeightView& b, float* dX, int64_t lddx) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::InOut, W.cols, grad_of(W, grad),
                     grad_of(b, grad), dX, lddx, false);
+    if (ts.ghost)
+      ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, grad_of(W, grad) != nullptr,
+                   grad_of(b, grad) != nullptr);
+  };
+  // per-example norms of a LayerNorm's weight and bias (ts.ghost only): its input x and output gradient dy
+  auto ghost_ln = [&](const float* x, const float* dy, const WeightView& nw, const WeightView& nb) {
+    if (ts.ghost)
+      ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, false, dy, H, grad_of(nw, grad) != nullptr,
+                 grad_of(nb, grad) != nullptr);
   };
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& L = w.layers[l];
@@ -104,6 +117,7 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dhn, H);
     layer_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
                         grad_of(L.norm2_w, grad), grad_of(L.norm2_b, grad), ts.ns);
+    ghost_ln(A.x_mid.data(), dhn, L.norm2_w, L.norm2_b);
     // attention: datt = dx·W_oᵀ; dq|dk|dv; dh1 = dqkv·W_attnᵀ; through ln_1 into the residual
     lin(A.att.data(), H, dx, H, H, H, L.o_w, L.o_b, datt, H);
     causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, H, dqkv);
@@ -111,10 +125,17 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     lin(hn, H, dqkv, 3 * H, 3 * H, H, L.qkv_w, L.qkv_b, dhn, H);
     layer_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
                         grad_of(L.norm1_w, grad), grad_of(L.norm1_b, grad), ts.ns);
+    ghost_ln(A.x_in.data(), dhn, L.norm1_w, L.norm1_b);
     if (cancel) cancel->check();
   }
-  if (float* de = grad_of(w.tok_emb, grad)) embedding_backward(pool, ids, T, 0, dx, H, de);
-  if (float* dp = grad_of(w.pos_emb, grad)) embedding_backward(pool, ts.pos.data(), T, 0, dx, H, dp);
+  if (float* de = grad_of(w.tok_emb, grad)) {
+    embedding_backward(pool, ids, T, 0, dx, H, de);
+    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
+  }
+  if (float* dp = grad_of(w.pos_emb, grad)) {
+    embedding_backward(pool, ts.pos.data(), T, 0, dx, H, dp);
+    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
+  }
 }
 
 }  // namespace cpu

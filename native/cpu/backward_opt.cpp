@@ -16,6 +16,7 @@
 #include "cpu/backward_ops.h"
 #include "cpu/backward_state.h"
 #include "cpu/forward_state.h"
+#include "cpu/ghost_norms.h"
 #include "cpu/norms.h"
 
 namespace dpzo {
@@ -111,12 +112,18 @@ void back_final_opt(Model& m, TrainState& ts, int64_t R, float* grad) {
     grow_to(ts.dmid, R * H);
     linear_backward(m.pool(), ts.ws, ts.tr, R, E, H, src, H, ts.drows_out.data(), E, f32(w.project_out), WLayout::OutIn,
                     H, grad_of(w.project_out, grad), nullptr, ts.dmid.data(), H, false);
+    if (ts.ghost)
+      ghost_linear(m.pool(), ts.ws, *ts.ghost, ts.ghost->row_off, src, H, ts.drows_out.data(), E, E, H,
+                   grad_of(w.project_out, grad) != nullptr, false);
     d = ts.dmid.data();
   }
   if (c.opt_final_layer_norm) {
     std::fill_n(ts.drows.data(), R * H, 0.f);
     layer_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(w.final_norm_w), c.norm_eps, d, H, ts.drows.data(), H,
                         grad_of(w.final_norm_w, grad), grad_of(w.final_norm_b, grad), ts.ns);
+    if (ts.ghost)
+      ghost_norm(m.pool(), *ts.ghost, ts.ghost->row_off, H, ts.rows.data(), H, c.norm_eps, false, d, H,
+                 grad_of(w.final_norm_w, grad) != nullptr, grad_of(w.final_norm_b, grad) != nullptr);
   } else {
     std::copy_n(d, R * H, ts.drows.data());
   }
@@ -141,12 +148,22 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
                     grad_of(b, grad), dX, lddx, acc);
+    if (ts.ghost)
+      ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, grad_of(W, grad) != nullptr,
+                   grad_of(b, grad) != nullptr);
+  };
+  // per-example norms of a LayerNorm's weight and bias (ts.ghost only): its input x and output gradient dy
+  auto ghost_ln = [&](const float* x, const float* dy, const WeightView& nw, const WeightView& nb) {
+    if (ts.ghost)
+      ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, false, dy, H, grad_of(nw, grad) != nullptr,
+                 grad_of(nb, grad) != nullptr);
   };
   // post-LN: dx ← ∂/∂(sum before the norm) of a norm whose output gradient dx holds (dhn as scratch)
   auto through_norm = [&](const std::vector<float>& sum, const WeightView& nw, const WeightView& nb) {
     std::fill_n(dhn, T * H, 0.f);
     layer_norm_backward(pool, T, H, sum.data(), H, f32(nw), c.norm_eps, dx, H, dhn, H, grad_of(nw, grad),
                         grad_of(nb, grad), ts.ns);
+    ghost_ln(sum.data(), dx, nw, nb);
     std::copy_n(dhn, T * H, dx);
   };
   const WeightView* proj_w[3];
@@ -167,6 +184,7 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
       lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dhn, H, false);
       layer_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
                           grad_of(L.norm2_w, grad), grad_of(L.norm2_b, grad), ts.ns);
+      ghost_ln(A.x_mid.data(), dhn, L.norm2_w, L.norm2_b);
     } else {
       lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dx, H, true);
       through_norm(A.x_mid, L.norm1_w, L.norm1_b);
@@ -181,21 +199,31 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     const float* in = pre ? hn : A.x_in.data();
     for (int j = 0; j < 3; ++j)
       lin(in, H, dqkv + j * H, 3 * H, H, H, *proj_w[j], *proj_b[j], pre ? dhn : dx, H, !pre || j > 0);
-    if (pre)
+    if (pre) {
       layer_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
                           grad_of(L.norm1_w, grad), grad_of(L.norm1_b, grad), ts.ns);
+      ghost_ln(A.x_in.data(), dhn, L.norm1_w, L.norm1_b);
+    }
     if (cancel) cancel->check();
   }
-  if (float* dp = grad_of(w.pos_emb, grad)) embedding_backward(pool, ts.pos.data(), T, c.position_offset, dx, H, dp);
+  if (float* dp = grad_of(w.pos_emb, grad)) {
+    embedding_backward(pool, ts.pos.data(), T, c.position_offset, dx, H, dp);
+    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
+  }
   float* de = grad_of(w.tok_emb, grad);
   if (E != H) {
     // x = embeddings (ts.tmp, T × E)·project_inᵀ: the embeddings' gradient in ts.dmid
     grow_to(ts.dmid, T * E);
     linear_backward(pool, ts.ws, ts.tr, T, H, E, ts.tmp.data(), E, dx, H, f32(w.project_in), WLayout::OutIn, E,
                     grad_of(w.project_in, grad), nullptr, de ? ts.dmid.data() : nullptr, E, false);
+    if (ts.ghost)
+      ghost_linear(pool, ts.ws, *ts.ghost, offsets, ts.tmp.data(), E, dx, H, H, E,
+                   grad_of(w.project_in, grad) != nullptr, false);
     if (de) embedding_backward(pool, ids, T, 0, ts.dmid.data(), E, de);
+    if (de && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, ts.dmid.data(), E, true);
   } else if (de) {
     embedding_backward(pool, ids, T, 0, dx, H, de);
+    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
   }
 }
 

@@ -9,6 +9,7 @@
 #include "cpu/attention.h"
 #include "cpu/backward_loss.h"
 #include "cpu/gemm.h"
+#include "cpu/ghost_norms.h"
 #include "cpu/loss.h"
 #include "cpu/rope.h"
 #include "dpzo/backend.h"
@@ -49,6 +50,8 @@ struct TrainState {
   std::vector<float> act, da1, da2, tr, ns;  // MLP hidden, its gradients, transposes, norm statistics
   std::vector<float> tmp;                    // (T, E) OPT: the token embeddings, project_in's input
   std::vector<float> hn;                     // (T, H) a norm's output, recomputed in the backward
+  GhostNorms ghost_store;                    // per-example gradient norms' state (cpu/ghost_norms.h)
+  GhostNorms* ghost = nullptr;               // &ghost_store while per_example_grad_norms runs, else null
 
   TrainState() = default;
   TrainState(const TrainState&) = delete;
@@ -91,9 +94,13 @@ void back_final_opt(Model& m, TrainState& ts, int64_t R, float* grad);
 void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
                     float* grad, const CancelToken* cancel);
 
-// The CPU backend's Backend::loss_and_gradient (cpu/backward.cpp).
+// The CPU backend's Backend::loss_and_gradient (cpu/backward.cpp). With ts.ghost set it also accumulates
+// each sequence's squared gradient norm into ts.ghost->sq (cpu/ghost_norms.h).
 LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& batch, const GradientOptions& opts,
                                const CancelToken* cancel);
+// The CPU backend's Backend::per_example_grad_norms (cpu/ghost_clip.cpp).
+GradNorms per_example_grad_norms(Model& m, TrainState& ts, const PackedBatch& batch, const GradNormOptions& opts,
+                                 const CancelToken* cancel);
 
 template <class T>
 void grow_to(std::vector<T>& v, int64_t n) {

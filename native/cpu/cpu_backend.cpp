@@ -43,6 +43,11 @@ class CpuBackend final : public Backend {
     return cpu::loss_and_gradient(m_, train_, batch, opts, cancel);
   }
 
+  GradNorms per_example_grad_norms(const PackedBatch& batch, const GradNormOptions& opts,
+                                   const CancelToken* cancel) override {
+    return cpu::per_example_grad_norms(m_, train_, batch, opts, cancel);
+  }
+
   std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
                             const CancelToken* cancel) override {
     return cpu::logits_at(m_, st_, batch, positions, cancel);

@@ -107,16 +107,18 @@ Napi::Object config_to_js(Napi::Env env, const ModelConfig& c) {
 }  // namespace
 
 Napi::Function ModelWrap::Define(Napi::Env env) {
-  Napi::Function f = DefineClass(
-      env, "NativeModel",
-      {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
-       InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
-       InstanceMethod("addDense", &ModelWrap::AddDense), InstanceMethod("decay", &ModelWrap::Decay),
-       InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
-       InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient), InstanceMethod("logits", &ModelWrap::Logits),
-       InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
-       InstanceMethod("weightsHash", &ModelWrap::WeightsHash), InstanceMethod("memory", &ModelWrap::Memory),
-       InstanceMethod("cancel", &ModelWrap::Cancel), InstanceMethod("dispose", &ModelWrap::Dispose)});
+  Napi::Function f =
+      DefineClass(env, "NativeModel",
+                  {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
+                   InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
+                   InstanceMethod("addDense", &ModelWrap::AddDense), InstanceMethod("decay", &ModelWrap::Decay),
+                   InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
+                   InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient),
+                   InstanceMethod("perExampleGradNorms", &ModelWrap::PerExampleGradNorms),
+                   InstanceMethod("logits", &ModelWrap::Logits), InstanceMethod("generate", &ModelWrap::Generate),
+                   InstanceMethod("save", &ModelWrap::Save), InstanceMethod("weightsHash", &ModelWrap::WeightsHash),
+                   InstanceMethod("memory", &ModelWrap::Memory), InstanceMethod("cancel", &ModelWrap::Cancel),
+                   InstanceMethod("dispose", &ModelWrap::Dispose)});
   g_ctor = new Napi::FunctionReference(Napi::Persistent(f));
   return f;
 }
@@ -305,6 +307,36 @@ Napi::Value ModelWrap::PerExampleLoss(const Napi::CallbackInfo& info) {
           Napi::Array a = Napi::Array::New(e, rs.size());
           for (size_t p = 0; p < rs.size(); ++p) a.Set(static_cast<uint32_t>(p), one(rs[p]));
           return a;
+        });
+  });
+}
+
+Napi::Value ModelWrap::PerExampleGradNorms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = handle(env);
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsObject()) throw Error(err::kArgument, "perExampleGradNorms(batch) takes an object");
+    auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), true));
+    // perExampleGradNorms(batch, { mode: 0 auto | 1 ghost | 2 explicit })
+    auto opts = std::make_shared<GradNormOptions>();
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Value mv = info[1].As<Napi::Object>().Get("mode");
+      if (!mv.IsUndefined() && !mv.IsNull()) {
+        if (!mv.IsNumber()) throw Error(err::kArgument, "perExampleGradNorms: mode must be a number");
+        const int32_t mode = mv.As<Napi::Number>().Int32Value();
+        if (mode < 0 || mode > 2) throw Error(err::kArgument, "perExampleGradNorms: mode must be 0, 1 or 2");
+        opts->mode = mode;
+      }
+    }
+    return start_op<GradNorms>(
+        env, "dpzo.perExampleGradNorms", Value(), h,
+        [batch, opts](Model& m, const CancelToken* c) { return m.per_example_grad_norms(*batch, *opts, c); },
+        [](Napi::Env e, GradNorms& r) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("loss", to_typed<Napi::Float64Array>(e, r.out.loss));
+          o.Set("targets", to_typed<Napi::Int32Array>(e, r.out.targets));
+          o.Set("norms", to_typed<Napi::Float64Array>(e, r.norms));
+          return o;
         });
   });
 }

@@ -41,6 +41,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Decay(const Napi::CallbackInfo& info);
   Napi::Value PerExampleLoss(const Napi::CallbackInfo& info);
   Napi::Value LossAndGradient(const Napi::CallbackInfo& info);
+  Napi::Value PerExampleGradNorms(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
   Napi::Value Generate(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);

@@ -62,6 +62,10 @@ class Backend {
   // their weighted sum over the trainable parameters. Backends without a backward say so (ERR_DEVICE).
   virtual LossGradient loss_and_gradient(const PackedBatch& batch, const GradientOptions& opts,
                                          const CancelToken* cancel);
+  // Per-example gradient norms at θ (dpzo/forward.h GradNormOptions) from one forward + backward.
+  // Backends without a backward say so (ERR_DEVICE).
+  virtual GradNorms per_example_grad_norms(const PackedBatch& batch, const GradNormOptions& opts,
+                                           const CancelToken* cancel);
   // Full-vocabulary logits at packed positions (row-major, n × vocab).
   virtual std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions,
                                     const CancelToken* cancel) = 0;

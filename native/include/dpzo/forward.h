@@ -60,4 +60,16 @@ struct LossGradient {
   std::vector<float> grad;  // ∂L/∂θ over the trainable parameters, canonical order (ARCHITECTURE §2)
 };
 
+// Per-example gradient norms (ghost clipping, Li et al. 2021; Bu et al. 2022): for each sequence s,
+// ‖∂loss_s/∂θ‖₂ over the trainable parameters, from one forward + backward of the batch without a
+// per-example gradient. mode: how linear layers are normed (0 auto, 1 ghost norm, 2 explicit product).
+struct GradNormOptions {
+  int mode = 0;
+};
+
+struct GradNorms {
+  LossOutput out;             // the per-example losses of the same forward
+  std::vector<double> norms;  // per sequence: ‖∂loss_s/∂θ‖₂ (0 when it has no targets)
+};
+
 }  // namespace dpzo

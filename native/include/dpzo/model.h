@@ -85,6 +85,8 @@ class Model {
   // Forward + backward at θ: per-example losses and the gradient of their weighted sum (dpzo/forward.h),
   // F32 weights only (ERR_DTYPE otherwise).
   LossGradient loss_and_gradient(const PackedBatch& batch, const GradientOptions& opts, const CancelToken* cancel);
+  // Per-example gradient norms (dpzo/forward.h GradNorms), F32 weights only (ERR_DTYPE otherwise).
+  GradNorms per_example_grad_norms(const PackedBatch& batch, const GradNormOptions& opts, const CancelToken* cancel);
   std::vector<float> logits(const PackedBatch& batch, const std::vector<int64_t>& positions, const CancelToken* cancel);
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id, const CancelToken* cancel);
 
