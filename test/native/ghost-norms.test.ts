@@ -56,10 +56,12 @@ async function perExampleGradients(model: NativeBackedModel, b: Batch): Promise<
 // Both sides are float32 computations of the same quantity, summed in different orders: the one-hot
 // gradient's elements carry relative rounding of a few float32 ulps (~1e-7 each, GEMMs over ≤ 16 tokens and
 // ≤ 96 vocabulary columns), and so do the Gram / product entries of the ghost norms (their final sums are in
-// double). A norm averages those errors, so the two agree to ~1e-6 relative (measured: worst ~2e-7, see the
-// report); 1e-5 is the issue's tolerance and leaves a margin of ~10. A dropped or mis-formed term moves the
-// norm far more: leaving out the tied head's cross term, squaring repeated tokens' rows separately, or
-// missing a norm's bias each moved some example's norm by 1e-3 … 1e-1 relative (each tried, each caught).
+// double). A norm averages those errors: measured, the norms agree to 3e-8 relative at worst (all families,
+// all three modes), and the clipped sums (a float32 backward against a float64 sum of float32 per-example
+// gradients) to 2.7e-7. 1e-5 is the issue's tolerance, a margin of ~40 over the latter. A dropped or
+// mis-formed term moves a norm far more: leaving out the tied head's cross term (5e-4 … 7.5e-3), squaring
+// repeated tokens' embedding rows one by one instead of adding them (6e-4 … 1.7e-2), or dropping the
+// LayerNorm biases (6.6e-3 … 1.1e-2) — each tried on the code, each caught by every family it concerns.
 const REL = 1e-5;
 
 const FAMILIES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
@@ -114,6 +116,34 @@ describe('perExampleGradNorms = ‖lossAndGradient with one-hot weights‖₂, e
         for (let i = 0; i < sum.length; i++) diff += (ghost.grad[i]! - sum[i]!) ** 2;
         const rel = Math.sqrt(diff) / l2(sum);
         expect(rel, `‖ghost-clipped − per-example-clipped‖ / ‖per-example-clipped‖`).toBeLessThan(REL);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});
+
+describe('frozen tensors: the norms are over the trainable parameters only', () => {
+  const cases: [string, Omit<CheckpointOptions, 'dtype' | 'seed'>, string[]][] = [
+    // the tied embedding/head frozen: neither the head's term nor the embedding's may count
+    ['gpt2, one block and the final norm trainable', FAMILIES.gpt2!, ['h.1', 'ln_f']],
+    // an untied head trainable with the embedding frozen: the head's term alone, no cross term
+    ['llama untied, the head and one MLP trainable', FAMILIES['llama-gqa-untied']!, ['lm_head', 'layers.0.mlp']],
+  ];
+  for (const [name, opts, trainable] of cases) {
+    it(name, async () => {
+      const ck = writeRandomCheckpoint(join(tmp.dir, `frozen-${name.slice(0, 5)}`), { ...opts, dtype: 'F32', seed: 8, numLayers: 2 });
+      const model = await loadModel(ck.dir, { threads: 2, trainable });
+      try {
+        const full = model.tensors().reduce((n, t) => n + t.numel, 0);
+        expect(model.numTrainable).toBeLessThan(full);
+        const b = batchFor(new Rng(4), ck.config.vocab_size as number);
+        const want = (await perExampleGradients(model, b)).map(l2);
+        const { norms } = await model.perExampleGradNorms!(b);
+        for (const s of [0, 2, 3]) {
+          const rel = Math.abs(norms[s]! - want[s]!) / want[s]!;
+          if (!(rel <= REL)) expect.fail(`example ${s}: ghost norm ${norms[s]}, ‖g_s‖ ${want[s]}, relative error ${rel.toExponential(2)}`);
+        }
       } finally {
         model.dispose();
       }
