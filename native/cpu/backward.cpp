@@ -113,13 +113,14 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
     coef[r] = static_cast<float>(w / out.out.targets[s]);
   }
 
-  out.grad.assign(m.num_trainable(), 0.f);
+  // only the norms asked (ts.ghost): no parameter gradient is formed, so no gradient buffer either
+  out.grad.assign(ts.ghost ? 0 : m.num_trainable(), 0.f);
   const int64_t grad_bytes = static_cast<int64_t>(out.grad.size() * sizeof(float));
   if (ts.mem) ts.mem->alloc(grad_bytes);
   AccountScope scope{ts, grad_bytes};
   const ModelWeights& w = m.weights();
   const int64_t H = c.hidden_size, E = c.word_embed_proj_dim, V = c.vocab_size;
-  float* grad = out.grad.data();
+  float* grad = ts.ghost ? nullptr : out.grad.data();
 
   if (ts.ghost) {
     ts.ghost->tok_off = b.offsets;
@@ -144,10 +145,10 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
   if (R > 0) {
     g.final_(m, ts, R);
     fused_nll_backward(m.pool(), ts.ws, ts.loss, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head), V,
-                       labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_of(w.lm_head, grad));
+                       labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_out(ts, w.lm_head, grad));
     if (ts.ghost)
       ghost_head(m.pool(), ts.ws, *ts.ghost, ts.rows_out.data(), R, E, f32(w.lm_head), V, labels.data(), coef.data(),
-                 ts.loss_grad.lse.data(), b.tokens.data(), grad_of(w.lm_head, grad) != nullptr);
+                 ts.loss_grad.lse.data(), b.tokens.data(), trainable(w.lm_head));
     g.back_final(m, ts, R, grad);
     grow_to(ts.dx, T * H);
     std::fill_n(ts.dx.data(), T * H, 0.f);

@@ -71,10 +71,11 @@ void back_final_gpt2(Model& m, TrainState& ts, int64_t R, float* grad) {
   const int64_t H = c.hidden_size;
   std::fill_n(ts.drows.data(), R * H, 0.f);
   layer_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(w.final_norm_w), c.norm_eps, ts.drows_out.data(), H,
-                      ts.drows.data(), H, grad_of(w.final_norm_w, grad), grad_of(w.final_norm_b, grad), ts.ns);
+                      ts.drows.data(), H, grad_out(ts, w.final_norm_w, grad), grad_out(ts, w.final_norm_b, grad),
+                      ts.ns);
   if (ts.ghost)
     ghost_norm(m.pool(), *ts.ghost, ts.ghost->row_off, H, ts.rows.data(), H, c.norm_eps, false, ts.drows_out.data(), H,
-               grad_of(w.final_norm_w, grad) != nullptr, grad_of(w.final_norm_b, grad) != nullptr);
+               trainable(w.final_norm_w), trainable(w.final_norm_b));
 }
 
 void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
@@ -93,17 +94,13 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   float *hn = ts.hn.data(), *act = ts.act.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx) {
-    linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::InOut, W.cols, grad_of(W, grad),
-                    grad_of(b, grad), dX, lddx, false);
-    if (ts.ghost)
-      ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, grad_of(W, grad) != nullptr,
-                   grad_of(b, grad) != nullptr);
+    linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::InOut, W.cols, grad_out(ts, W, grad),
+                    grad_out(ts, b, grad), dX, lddx, false);
+    if (ts.ghost) ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, trainable(W), trainable(b));
   };
   // per-example norms of a LayerNorm's weight and bias (ts.ghost only): its input x and output gradient dy
   auto ghost_ln = [&](const float* x, const float* dy, const WeightView& nw, const WeightView& nb) {
-    if (ts.ghost)
-      ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, false, dy, H, grad_of(nw, grad) != nullptr,
-                 grad_of(nb, grad) != nullptr);
+    if (ts.ghost) ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, false, dy, H, trainable(nw), trainable(nb));
   };
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& L = w.layers[l];
@@ -116,7 +113,7 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     layer_norm(pool, T, H, A.x_mid.data(), H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, hn, H);
     lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dhn, H);
     layer_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
-                        grad_of(L.norm2_w, grad), grad_of(L.norm2_b, grad), ts.ns);
+                        grad_out(ts, L.norm2_w, grad), grad_out(ts, L.norm2_b, grad), ts.ns);
     ghost_ln(A.x_mid.data(), dhn, L.norm2_w, L.norm2_b);
     // attention: datt = dx·W_oᵀ; dq|dk|dv; dh1 = dqkv·W_attnᵀ; through ln_1 into the residual
     lin(A.att.data(), H, dx, H, H, H, L.o_w, L.o_b, datt, H);
@@ -124,18 +121,14 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     layer_norm(pool, T, H, A.x_in.data(), H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, hn, H);
     lin(hn, H, dqkv, 3 * H, 3 * H, H, L.qkv_w, L.qkv_b, dhn, H);
     layer_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
-                        grad_of(L.norm1_w, grad), grad_of(L.norm1_b, grad), ts.ns);
+                        grad_out(ts, L.norm1_w, grad), grad_out(ts, L.norm1_b, grad), ts.ns);
     ghost_ln(A.x_in.data(), dhn, L.norm1_w, L.norm1_b);
     if (cancel) cancel->check();
   }
-  if (float* de = grad_of(w.tok_emb, grad)) {
-    embedding_backward(pool, ids, T, 0, dx, H, de);
-    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
-  }
-  if (float* dp = grad_of(w.pos_emb, grad)) {
-    embedding_backward(pool, ts.pos.data(), T, 0, dx, H, dp);
-    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
-  }
+  if (float* de = grad_out(ts, w.tok_emb, grad)) embedding_backward(pool, ids, T, 0, dx, H, de);
+  if (float* dp = grad_out(ts, w.pos_emb, grad)) embedding_backward(pool, ts.pos.data(), T, 0, dx, H, dp);
+  if (ts.ghost && trainable(w.tok_emb)) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
+  if (ts.ghost && trainable(w.pos_emb)) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
 }
 
 }  // namespace cpu

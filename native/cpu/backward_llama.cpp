@@ -102,10 +102,10 @@ void back_final_llama(Model& m, TrainState& ts, int64_t R, float* grad) {
   const WeightView& nw = m.weights().final_norm_w;
   std::fill_n(ts.drows.data(), R * H, 0.f);
   rms_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(nw), c.norm_eps, ts.drows_out.data(), H, ts.drows.data(), H,
-                    grad_of(nw, grad), ts.ns);
+                    grad_out(ts, nw, grad), ts.ns);
   if (ts.ghost)
     ghost_norm(m.pool(), *ts.ghost, ts.ghost->row_off, H, ts.rows.data(), H, c.norm_eps, true, ts.drows_out.data(), H,
-               grad_of(nw, grad) != nullptr, false);
+               trainable(nw), false);
 }
 
 void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,
@@ -126,16 +126,13 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
   float *da1 = ts.da1.data(), *da2 = ts.da2.data(), *act = ts.act.data(), *hn = ts.hn.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
-    linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
-                    grad_of(b, grad), dX, lddx, acc);
-    if (ts.ghost)
-      ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, grad_of(W, grad) != nullptr,
-                   grad_of(b, grad) != nullptr);
+    linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_out(ts, W, grad),
+                    grad_out(ts, b, grad), dX, lddx, acc);
+    if (ts.ghost) ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, trainable(W), trainable(b));
   };
   // per-example norms of a norm's weight (ts.ghost only): its input x and output gradient dy, T rows
   auto ghost_rms = [&](const float* x, const float* dy, const WeightView& nw) {
-    if (ts.ghost)
-      ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, true, dy, H, grad_of(nw, grad) != nullptr, false);
+    if (ts.ghost) ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, true, dy, H, trainable(nw), false);
   };
   for (int64_t l = c.num_layers - 1; l >= 0; --l) {
     const LayerWeights& L = w.layers[l];
@@ -149,7 +146,7 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     lin(hn, H, da1, I, I, H, L.gate_w, L.gate_b, dhn, H, false);
     lin(hn, H, da2, I, I, H, L.up_w, L.up_b, dhn, H, true);
     rms_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
-                      grad_of(L.norm2_w, grad), ts.ns);
+                      grad_out(ts, L.norm2_w, grad), ts.ns);
     ghost_rms(A.x_mid.data(), dhn, L.norm2_w);
     // attention: datt = dx·W_o; dq, dk, dv; undo RoPE; dh1 = Σ d{q,k,v}·W_{q,k,v}
     lin(A.att.data(), QD, dx, H, H, QD, L.o_w, L.o_b, datt, QD, false);
@@ -161,15 +158,13 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     rms_norm(pool, T, H, A.x_in.data(), H, param(L.norm1_w), DType::F32, c.norm_eps, hn, H);  // the projections' input
     for (int j = 0; j < 3; ++j) lin(hn, H, dqkv + col0[j], ld, cols[j], H, *proj_w[j], *proj_b[j], dhn, H, j > 0);
-    rms_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H, grad_of(L.norm1_w, grad),
-                      ts.ns);
+    rms_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
+                      grad_out(ts, L.norm1_w, grad), ts.ns);
     ghost_rms(A.x_in.data(), dhn, L.norm1_w);
     if (cancel) cancel->check();
   }
-  if (float* de = grad_of(w.tok_emb, grad)) {
-    embedding_backward(pool, ids, T, 0, dx, H, de);
-    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
-  }
+  if (float* de = grad_out(ts, w.tok_emb, grad)) embedding_backward(pool, ids, T, 0, dx, H, de);
+  if (ts.ghost && trainable(w.tok_emb)) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
 }
 
 }  // namespace cpu

@@ -111,19 +111,19 @@ void back_final_opt(Model& m, TrainState& ts, int64_t R, float* grad) {
   if (E != H) {
     grow_to(ts.dmid, R * H);
     linear_backward(m.pool(), ts.ws, ts.tr, R, E, H, src, H, ts.drows_out.data(), E, f32(w.project_out), WLayout::OutIn,
-                    H, grad_of(w.project_out, grad), nullptr, ts.dmid.data(), H, false);
+                    H, grad_out(ts, w.project_out, grad), nullptr, ts.dmid.data(), H, false);
     if (ts.ghost)
       ghost_linear(m.pool(), ts.ws, *ts.ghost, ts.ghost->row_off, src, H, ts.drows_out.data(), E, E, H,
-                   grad_of(w.project_out, grad) != nullptr, false);
+                   trainable(w.project_out), false);
     d = ts.dmid.data();
   }
   if (c.opt_final_layer_norm) {
     std::fill_n(ts.drows.data(), R * H, 0.f);
     layer_norm_backward(m.pool(), R, H, ts.rows.data(), H, f32(w.final_norm_w), c.norm_eps, d, H, ts.drows.data(), H,
-                        grad_of(w.final_norm_w, grad), grad_of(w.final_norm_b, grad), ts.ns);
+                        grad_out(ts, w.final_norm_w, grad), grad_out(ts, w.final_norm_b, grad), ts.ns);
     if (ts.ghost)
       ghost_norm(m.pool(), *ts.ghost, ts.ghost->row_off, H, ts.rows.data(), H, c.norm_eps, false, d, H,
-                 grad_of(w.final_norm_w, grad) != nullptr, grad_of(w.final_norm_b, grad) != nullptr);
+                 trainable(w.final_norm_w), trainable(w.final_norm_b));
   } else {
     std::copy_n(d, R * H, ts.drows.data());
   }
@@ -146,23 +146,19 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
   float *hn = ts.hn.data(), *act = ts.act.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
-    linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_of(W, grad),
-                    grad_of(b, grad), dX, lddx, acc);
-    if (ts.ghost)
-      ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, grad_of(W, grad) != nullptr,
-                   grad_of(b, grad) != nullptr);
+    linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_out(ts, W, grad),
+                    grad_out(ts, b, grad), dX, lddx, acc);
+    if (ts.ghost) ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, trainable(W), trainable(b));
   };
   // per-example norms of a LayerNorm's weight and bias (ts.ghost only): its input x and output gradient dy
   auto ghost_ln = [&](const float* x, const float* dy, const WeightView& nw, const WeightView& nb) {
-    if (ts.ghost)
-      ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, false, dy, H, grad_of(nw, grad) != nullptr,
-                 grad_of(nb, grad) != nullptr);
+    if (ts.ghost) ghost_norm(pool, *ts.ghost, offsets, H, x, H, c.norm_eps, false, dy, H, trainable(nw), trainable(nb));
   };
   // post-LN: dx ← ∂/∂(sum before the norm) of a norm whose output gradient dx holds (dhn as scratch)
   auto through_norm = [&](const std::vector<float>& sum, const WeightView& nw, const WeightView& nb) {
     std::fill_n(dhn, T * H, 0.f);
-    layer_norm_backward(pool, T, H, sum.data(), H, f32(nw), c.norm_eps, dx, H, dhn, H, grad_of(nw, grad),
-                        grad_of(nb, grad), ts.ns);
+    layer_norm_backward(pool, T, H, sum.data(), H, f32(nw), c.norm_eps, dx, H, dhn, H, grad_out(ts, nw, grad),
+                        grad_out(ts, nb, grad), ts.ns);
     ghost_ln(sum.data(), dx, nw, nb);
     std::copy_n(dhn, T * H, dx);
   };
@@ -183,7 +179,7 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     if (pre) {
       lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dhn, H, false);
       layer_norm_backward(pool, T, H, A.x_mid.data(), H, f32(L.norm2_w), c.norm_eps, dhn, H, dx, H,
-                          grad_of(L.norm2_w, grad), grad_of(L.norm2_b, grad), ts.ns);
+                          grad_out(ts, L.norm2_w, grad), grad_out(ts, L.norm2_b, grad), ts.ns);
       ghost_ln(A.x_mid.data(), dhn, L.norm2_w, L.norm2_b);
     } else {
       lin(hn, H, da1, I, I, H, L.fc1_w, L.fc1_b, dx, H, true);
@@ -201,29 +197,28 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
       lin(in, H, dqkv + j * H, 3 * H, H, H, *proj_w[j], *proj_b[j], pre ? dhn : dx, H, !pre || j > 0);
     if (pre) {
       layer_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,
-                          grad_of(L.norm1_w, grad), grad_of(L.norm1_b, grad), ts.ns);
+                          grad_out(ts, L.norm1_w, grad), grad_out(ts, L.norm1_b, grad), ts.ns);
       ghost_ln(A.x_in.data(), dhn, L.norm1_w, L.norm1_b);
     }
     if (cancel) cancel->check();
   }
-  if (float* dp = grad_of(w.pos_emb, grad)) {
+  if (float* dp = grad_out(ts, w.pos_emb, grad))
     embedding_backward(pool, ts.pos.data(), T, c.position_offset, dx, H, dp);
-    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
-  }
-  float* de = grad_of(w.tok_emb, grad);
+  if (ts.ghost && trainable(w.pos_emb)) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
+  float* de = grad_out(ts, w.tok_emb, grad);
+  const bool te = trainable(w.tok_emb);  // de is null for a trainable embedding when only norms are asked
   if (E != H) {
     // x = embeddings (ts.tmp, T × E)·project_inᵀ: the embeddings' gradient in ts.dmid
     grow_to(ts.dmid, T * E);
     linear_backward(pool, ts.ws, ts.tr, T, H, E, ts.tmp.data(), E, dx, H, f32(w.project_in), WLayout::OutIn, E,
-                    grad_of(w.project_in, grad), nullptr, de ? ts.dmid.data() : nullptr, E, false);
+                    grad_out(ts, w.project_in, grad), nullptr, te ? ts.dmid.data() : nullptr, E, false);
     if (ts.ghost)
-      ghost_linear(pool, ts.ws, *ts.ghost, offsets, ts.tmp.data(), E, dx, H, H, E,
-                   grad_of(w.project_in, grad) != nullptr, false);
+      ghost_linear(pool, ts.ws, *ts.ghost, offsets, ts.tmp.data(), E, dx, H, H, E, trainable(w.project_in), false);
     if (de) embedding_backward(pool, ids, T, 0, ts.dmid.data(), E, de);
-    if (de && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, ts.dmid.data(), E, true);
-  } else if (de) {
-    embedding_backward(pool, ids, T, 0, dx, H, de);
-    if (ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
+    if (te && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, ts.dmid.data(), E, true);
+  } else {
+    if (de) embedding_backward(pool, ids, T, 0, dx, H, de);
+    if (te && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
   }
 }
 

@@ -68,6 +68,12 @@ namespace cpu {
 inline float* grad_of(const WeightView& w, float* grad) {
   return w.present() && w.trainable() ? grad + w.global_offset : nullptr;
 }
+inline bool trainable(const WeightView& w) { return w.present() && w.trainable(); }
+// Where the backward writes a parameter's gradient: grad_of, or null while only per-example norms are asked
+// (ts.ghost; grad is then null too): the norms need the layers' output gradients, not the parameters'.
+inline float* grad_out(const TrainState& ts, const WeightView& w, float* grad) {
+  return ts.ghost ? nullptr : grad_of(w, grad);
+}
 inline const float* f32(const WeightView& w) { return static_cast<const float*>(w.data); }
 
 // Per family: the training forward of the trunk (token ids → ts.x, saving each block's activations), the
