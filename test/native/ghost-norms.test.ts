@@ -10,6 +10,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import type { Example } from '../../lib/data/tasks.js';
+import { privateGradient } from '../../lib/dpsgd/gradient.js';
 import { loadModel } from '../../lib/index.js';
 import type { NativeBackedModel } from '../../lib/model/model.js';
 import { type CheckpointOptions, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
@@ -149,6 +151,30 @@ describe('frozen tensors: the norms are over the trainable parameters only', () 
       }
     });
   }
+});
+
+describe("DP-SGD's release in the ghost regime (lib/dpsgd) agrees with the per-example regime", () => {
+  it("privateGradient 'ghost' = 'per-example': same clip count, same clipped sum to 1e-5", async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'dpsgd'), { ...FAMILIES['llama-tied-mha']!, dtype: 'F32', seed: 12, numLayers: 2 });
+    const model = await loadModel(ck.dir, { threads: 2 });
+    try {
+      const b = batchFor(new Rng(21), ck.config.vocab_size as number);
+      const batch: Example[] = b.inputIds.filter((ids) => ids.length > 1).map((ids) => ({ inputIds: Int32Array.from(ids) }));
+      const norms = (await perExampleGradients(model, { inputIds: batch.map((e) => Array.from(e.inputIds)), labels: batch.map((e) => Array.from(e.inputIds)) })).map(l2);
+      const C = [...norms].sort((x, y) => x - y)[1]!; // some clipped, some not
+      const noise = new Float32Array(model.numTrainable); // the noise hook at zero: the clipped sums compared alone
+      const run = (regime: 'ghost' | 'per-example') => privateGradient({ model, batch, clip: C, noiseMultiplier: 1, divisor: 3, regime, noise });
+      const pe = await run('per-example');
+      const gh = await run('ghost');
+      expect(gh.clipped).toBe(pe.clipped);
+      expect(gh.clipped).toBe(norms.filter((n) => n > C).length);
+      let diff = 0;
+      for (let k = 0; k < pe.gHat.length; k++) diff += (gh.gHat[k]! - pe.gHat[k]!) ** 2;
+      expect(Math.sqrt(diff) / l2(pe.gHat)).toBeLessThan(REL);
+    } finally {
+      model.dispose();
+    }
+  });
 });
 
 describe('perExampleGradNorms leaves lossAndGradient as it was, and refuses what it does not compute', () => {
