@@ -106,7 +106,13 @@ async function child(method: Method, dir: string): Promise<void> {
       await run();
       best = Math.min(best, (performance.now() - t0) / 1000); // best of n: the machine may be shared
     }
-    const row: Row = { method, seconds: best, kept_mb: (keptFloats * 4) / MiB, peak_held_mb: m.memory().hostPeakBytes / MiB, peak_rss_mb: (process.resourceUsage().maxRSS * 1024) / MiB };
+    const row: Row = {
+      method,
+      seconds: best,
+      kept_mb: (keptFloats * 4) / MiB,
+      peak_held_mb: m.memory().hostPeakBytes / MiB,
+      peak_rss_mb: (process.resourceUsage().maxRSS * 1024) / MiB,
+    };
     process.stdout.write(`ROW ${JSON.stringify(row)}\n`);
   } finally {
     m.dispose();
@@ -125,7 +131,11 @@ async function main(): Promise<void> {
     probe.dispose();
     const self = fileURLToPath(import.meta.url);
     for (const method of METHODS) {
-      const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', method, '--dir', root, '--threads', String(threads), '--reps', String(reps), '--layers', String(SHAPE.layers)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const r = spawnSync(
+        process.execPath,
+        [...process.execArgv, self, '--child', method, '--dir', root, '--threads', String(threads), '--reps', String(reps), '--layers', String(SHAPE.layers)],
+        { encoding: 'utf8', maxBuffer: 1 << 24 },
+      );
       const line = r.stdout.split('\n').find((l) => l.startsWith('ROW '));
       if (r.status !== 0 || !line) throw new Error(`${method} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
       rows.push(JSON.parse(line.slice(4)) as Row);
@@ -136,14 +146,39 @@ async function main(): Promise<void> {
   const { params, weightsMb } = sizes;
   const f = (x: number, d = 2) => x.toFixed(d);
   const base = rows[0]!;
-  console.log(`GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`);
+  console.log(
+    `GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`,
+  );
   console.log(`weights: ${f(weightsMb, 0)} MiB`);
   console.log('| method | time (s) | × lossAndGradient | peak held (MiB) | peak RSS (MiB) | result kept in JS (MiB) |');
   console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.method} | ${f(r.seconds, 3)} | ${f(r.seconds / base.seconds, 2)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} | ${f(r.kept_mb, 0)} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.method} | ${f(r.seconds, 3)} | ${f(r.seconds / base.seconds, 2)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} | ${f(r.kept_mb, 0)} |`,
+    );
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'ghost.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, params, batch: BATCH, seq: SEQ, clip: CLIP, quick, reps, weights_mb: weightsMb, rows }, null, 2) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cpu: cpus()[0]?.model,
+        threads,
+        shape: SHAPE,
+        params,
+        batch: BATCH,
+        seq: SEQ,
+        clip: CLIP,
+        quick,
+        reps,
+        weights_mb: weightsMb,
+        rows,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`wrote ${out}`);
 }
 
