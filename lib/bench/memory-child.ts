@@ -28,7 +28,7 @@ let delta: Float32Array | undefined;
 
 /** One step of the method: what it evaluates and writes, at the weights' own size. */
 async function step(model: Model, method: MemoryChildSpec['method'], batch: LossBatch, seed: bigint, held: JsHeld): Promise<void> {
-  if (method === 'dpsgd-per-example') {
+  if (method === 'dpsgd-per-example' || method === 'dpsgd-ghost') {
     const examples = batch.inputIds.map((ids) => ({ inputIds: Int32Array.from(ids) }));
     adam ??= new Adam(model.numTrainable);
     delta ??= new Float32Array(model.numTrainable);
@@ -39,7 +39,7 @@ async function step(model: Model, method: MemoryChildSpec['method'], batch: Loss
       clip: 1,
       noiseMultiplier: 1,
       divisor: examples.length,
-      regime: 'per-example',
+      regime: method === 'dpsgd-ghost' ? 'ghost' : 'per-example',
       microBatch: examples.length,
     });
     adam.step(g.gHat, 1e-4, delta);

@@ -4,10 +4,10 @@ import type { Device, WeightDType } from '../model/types.js';
 
 /**
  * The methods measured: a forward, a DP-ZO step with 1 and 4 directions, a DP-SGD step (Adam) with every
- * per-example gradient of the batch materialised (Opacus' regime). DP-SGD with ghost clipping is not
- * measured by this version (no per-example norms yet): the report says so instead of computing it.
+ * per-example gradient of the batch materialised (Opacus' regime), and one with ghost clipping (per-example
+ * norms in one pass, then one reweighted backward).
  */
-export const MEMORY_METHODS = ['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example'] as const;
+export const MEMORY_METHODS = ['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example', 'dpsgd-ghost'] as const;
 /** One measured method. */
 export type MemoryMethod = (typeof MEMORY_METHODS)[number];
 

@@ -9,13 +9,10 @@
 import type { Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import { lossBatch } from '../dpzo/estimator.js';
-import type { LossBatch, Model } from '../model/types.js';
+import type { Model } from '../model/types.js';
 import { fillGaussian } from '../privacy/index.js';
 
 export type ClipRegime = 'per-example' | 'ghost';
-
-/** A model that also gives per-example gradient norms in one pass (the ghost regime). */
-type WithNorms = Model & { perExampleGradNorms?(batch: LossBatch): Promise<{ norms: Float64Array }> };
 
 /** One DP-SGD release. */
 export interface PrivateGradientInput {
@@ -90,11 +87,10 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
       }
     }
   } else if (batch.length > 0) {
-    const ghost = model as WithNorms;
-    if (!ghost.perExampleGradNorms)
+    if (!model.perExampleGradNorms)
       throw new DpzoError('ERR_ARGUMENT', "the 'ghost' regime needs per-example gradient norms (perExampleGradNorms), which this model lacks");
     const lb = lossBatch(batch, undefined);
-    const { norms } = await ghost.perExampleGradNorms(lb);
+    const { norms } = await model.perExampleGradNorms(lb);
     const weights = Float64Array.from(norms, (n) => (Number.isFinite(n) ? (n > C ? C / n : 1) : 0));
     clipped = weights.reduce((a, w, s) => a + (w < 1 && Number.isFinite(norms[s]!) ? 1 : 0), 0);
     const g = (await model.lossAndGradient(lb, { weights })).grad;
