@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+import { randomBatch } from '../lib/bench/random-batch.js';
+import { bestOf } from './timing.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -30,23 +32,6 @@ const SHAPE: Shape = { ...GPT2_SMALL, layers: opt('layers', quick ? 2 : GPT2_SMA
 const BATCH = 8;
 const SEQ = 64;
 const MiB = 2 ** 20;
-
-function randomBatch(vocab: number): { inputIds: number[][] } {
-  let x = 12345;
-  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x % vocab);
-  return { inputIds: Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, next)) };
-}
-
-async function time(fn: () => Promise<unknown>, n: number): Promise<number> {
-  await fn(); // warm-up: arena allocation, page faults
-  const t: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push((performance.now() - t0) / 1000);
-  }
-  return Math.min(...t); // best of n: the machine may be shared, the minimum is the code's cost
-}
 
 /** Peak resident set of this process so far, bytes (getrusage's ru_maxrss, reported in KiB). */
 const maxRss = () => process.resourceUsage().maxRSS * 1024;
@@ -64,9 +49,9 @@ async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; p
   const m = await loadModel(dir, { threads });
   try {
     const weightsMb = m.memory().hostBytes / MiB;
-    const batch = randomBatch(SHAPE.vocab);
+    const batch = randomBatch(SHAPE.vocab, BATCH, SEQ);
     const rows: Row[] = [];
-    const fwd = await time(() => m.perExampleLoss(batch), reps);
+    const fwd = await bestOf(() => m.perExampleLoss(batch), reps);
     rows.push({
       phase: 'forward',
       seconds: fwd,
@@ -76,7 +61,7 @@ async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; p
     });
     // keep only the latest gradient alive, as a training loop would
     let grad: Float32Array | null = null;
-    const bwd = await time(async () => {
+    const bwd = await bestOf(async () => {
       grad = null;
       grad = (await m.lossAndGradient!(batch)).grad;
     }, reps);

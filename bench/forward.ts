@@ -18,6 +18,8 @@ import { loadModel } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import type { Model } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+import { randomBatch } from '../lib/bench/random-batch.js';
+import { bestOf } from './timing.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -31,12 +33,6 @@ const SHAPE: Shape = { ...GPT2_SMALL, layers: quick ? 2 : GPT2_SMALL.layers };
 const BATCH = 8;
 const SEQ = 64;
 
-function randomBatch(vocab: number): { inputIds: number[][] } {
-  let x = 12345;
-  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x % vocab);
-  return { inputIds: Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, next)) };
-}
-
 /** FLOPs of one forward with the fused loss (multiply-add = 2), as the kernels run it. */
 function forwardFlops(s: Shape): number {
   const T = BATCH * SEQ,
@@ -46,17 +42,6 @@ function forwardFlops(s: Shape): number {
   const attention = 2 * 2 * BATCH * SEQ * SEQ * H * s.layers; // Q·Kᵀ and P·V over the causal block
   const head = 2 * R * H * s.vocab;
   return linears + attention + head;
-}
-
-async function time(fn: () => Promise<unknown>, n: number): Promise<number> {
-  await fn(); // warm-up: arena allocation, page faults
-  const t: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push((performance.now() - t0) / 1000);
-  }
-  return Math.min(...t); // best of n: the machine may be shared, the minimum is the code's cost
 }
 
 interface Row {
@@ -102,15 +87,15 @@ function peer(dtype: string): { forward_s: number; step_s: number } | null {
 }
 
 async function measure(m: Model, dtype: string, peak: number | null): Promise<Row> {
-  const batch = randomBatch(SHAPE.vocab);
+  const batch = randomBatch(SHAPE.vocab, BATCH, SEQ);
   const weightsBytes = m.memory().hostBytes;
-  const fwd = await time(() => m.perExampleLoss(batch), reps);
+  const fwd = await bestOf(() => m.perExampleLoss(batch), reps);
   const eps = 1e-3,
     lr = 1e-4;
   // nonzero scales so no pass can be skipped; +s then −s keeps the weights where they were
   let sign = 1;
-  const perturb = await time(() => m.perturb(7n, (sign = -sign) * eps), reps);
-  const update = await time(
+  const perturb = await bestOf(() => m.perturb(7n, (sign = -sign) * eps), reps);
+  const update = await bestOf(
     () =>
       m.update([
         { seed: 7n, coeff: sign * 1e-9 },
@@ -118,11 +103,11 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
       ]),
     reps,
   );
-  const virt = await time(() => m.perExampleLoss(batch, { at: [{ seed: 5n, coeff: eps }] }), reps);
-  const pair = await time(() => m.perExampleLossAt(batch, [[{ seed: 5n, coeff: eps }], [{ seed: 5n, coeff: -eps }]]), reps);
+  const virt = await bestOf(() => m.perExampleLoss(batch, { at: [{ seed: 5n, coeff: eps }] }), reps);
+  const pair = await bestOf(() => m.perExampleLossAt(batch, [[{ seed: 5n, coeff: eps }], [{ seed: 5n, coeff: -eps }]]), reps);
   // the walk of the first version: +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update (drifts in low precision)
   let seed = 100n;
-  const walk = await time(async () => {
+  const walk = await bestOf(async () => {
     seed += 1n;
     await m.perturb(seed, eps);
     const plus = await m.perExampleLoss(batch);
@@ -134,7 +119,7 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     await m.update([{ seed, coeff: eps - lr * g }]);
   }, reps);
   // one exact DP-ZO step with n = 1 direction (ARCHITECTURE §3): ℓ± at θ ± εz in one call, then the update
-  const step = await time(async () => {
+  const step = await bestOf(async () => {
     seed += 1n;
     const [plus, minus] = await m.perExampleLossAt(batch, [[{ seed, coeff: eps }], [{ seed, coeff: -eps }]]);
     let g = 0;

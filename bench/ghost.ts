@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+import { randomBatch } from '../lib/bench/random-batch.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -42,12 +43,6 @@ const MiB = 2 ** 20;
 const METHODS = ['lossAndGradient', 'perExampleGradNorms', 'ghost-step', 'per-example'] as const;
 type Method = (typeof METHODS)[number];
 
-function randomBatch(vocab: number): { inputIds: number[][] } {
-  let x = 12345;
-  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x % vocab);
-  return { inputIds: Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, next)) };
-}
-
 interface Row {
   method: Method;
   seconds: number;
@@ -63,7 +58,7 @@ interface Row {
 async function child(method: Method, dir: string): Promise<void> {
   const m = await loadModel(dir, { threads });
   try {
-    const batch = randomBatch(SHAPE.vocab);
+    const batch = randomBatch(SHAPE.vocab, BATCH, SEQ);
     let keep: Float32Array | null = null; // the latest result stays alive, as a training loop's would
     let keptFloats = 0;
     const step: Record<Method, () => Promise<void>> = {

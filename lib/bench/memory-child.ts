@@ -9,12 +9,7 @@ import type { LossBatch, Model } from '../model/types.js';
 import { privateGradient } from '../dpsgd/gradient.js';
 import { Adam } from '../pretrain/adam.js';
 import type { MemoryChildResult, MemoryChildSpec } from './memory-types.js';
-
-function randomBatch(vocab: number, batch: number, seq: number): LossBatch {
-  let x = 12345;
-  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x % vocab);
-  return { inputIds: Array.from({ length: batch }, () => Array.from({ length: seq }, next)) };
-}
+import { randomBatch } from './random-batch.js';
 
 interface JsHeld {
   perExample: number;

@@ -151,8 +151,8 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     // attention: datt = dx·W_o; dq, dk, dv; undo RoPE; dh1 = Σ d{q,k,v}·W_{q,k,v}
     lin(A.att.data(), QD, dx, H, H, QD, L.o_w, L.o_b, datt, QD, false);
     causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, QD, dqkv);
-    rope_backward(pool, ts.rope, dqkv, ld, T, ts.pos.data(), 0, c.num_heads, dh);
-    rope_backward(pool, ts.rope, dqkv, ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
+    apply_rope_transposed(pool, ts.rope, dqkv, ld, T, ts.pos.data(), 0, c.num_heads, dh);
+    apply_rope_transposed(pool, ts.rope, dqkv, ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};

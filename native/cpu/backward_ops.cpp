@@ -1,4 +1,4 @@
-// defines: rms_norm_backward, layer_norm_backward, rope_backward, activation_backward, swiglu_backward,
+// defines: rms_norm_backward, layer_norm_backward, activation_backward, swiglu_backward,
 // embedding_backward (see backward_ops.h). Row statistics in double, as the forward (cpu/norms.cpp).
 #include "cpu/backward_ops.h"
 
@@ -84,27 +84,6 @@ void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t n, const float*
         if (dw) dw[i] += g * (x[r * ldx + i] - mean[r]) * rstd[r];
         if (db) db[i] += g;
       }
-  });
-}
-
-void rope_backward(ThreadPool& pool, const RopeTable& table, float* dx, int64_t ld, int64_t T, const int32_t* pos,
-                   int64_t col0, int64_t n_heads, int64_t head_dim) {
-  const int64_t half = head_dim / 2;
-  pool.parallel_for(T, 32, [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* c = table.cos.data() + pos[t] * half;
-      const float* s = table.sin.data() + pos[t] * half;
-      for (int64_t h = 0; h < n_heads; ++h) {
-        float* a = dx + t * ld + col0 + h * head_dim;
-        float* b = a + half;
-        for (int64_t i = 0; i < half; ++i) {
-          // forward (a, b) → (a·c − b·s, b·c + a·s); its transpose rotates the other way
-          const float ga = a[i], gb = b[i];
-          a[i] = ga * c[i] + gb * s[i];
-          b[i] = gb * c[i] - ga * s[i];
-        }
-      }
-    }
   });
 }
 

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpu/rope.h"
 #include "dpzo/config.h"
 #include "dpzo/thread_pool.h"
 
@@ -23,10 +22,6 @@ void rms_norm_backward(ThreadPool& pool, int64_t rows, int64_t n, const float* x
 void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const float* w,
                          double eps, const float* dy, int64_t ldy, float* dx, int64_t lddx, float* dw, float* db,
                          std::vector<float>& scratch);
-
-// The transpose of apply_rope (a rotation by −angle), in place on gradients laid out as apply_rope's input.
-void rope_backward(ThreadPool& pool, const RopeTable& table, float* dx, int64_t ld, int64_t T, const int32_t* pos,
-                   int64_t col0, int64_t n_heads, int64_t head_dim);
 
 // d (n) ← d·act'(pre) for y = act(pre), elementwise, in place.
 void activation_backward(ThreadPool& pool, Activation act, const float* pre, float* d, int64_t n);

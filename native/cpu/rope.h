@@ -22,6 +22,9 @@ struct RopeTable {
 // (a·cos − b·sin, b·cos + a·sin).
 void apply_rope(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T, const int32_t* pos,
                 int64_t col0, int64_t n_heads, int64_t head_dim);
+// The transpose (the rotation by −angle): the backward of apply_rope on the gradient rows, in place.
+void apply_rope_transposed(ThreadPool& pool, const RopeTable& table, float* x, int64_t ld, int64_t T,
+                           const int32_t* pos, int64_t col0, int64_t n_heads, int64_t head_dim);
 
 }  // namespace cpu
 }  // namespace dpzo
