@@ -70,6 +70,10 @@ export interface NativeModel {
   decay(factor: number): Promise<void>;
   /** θ ← f·(θ + delta) over the trainable parameters in canonical order (F32 weights, CPU). */
   addDense(delta: Float32Array, opts?: { decay?: number }): Promise<void>;
+  /** The trainable parameters, flat in canonical order (F32 weights, CPU). */
+  getTrainable(): Promise<Float32Array>;
+  /** θ ← values over the trainable parameters, bit for bit (F32 weights, CPU). */
+  setTrainable(values: Float32Array): Promise<void>;
   perExampleLoss(batch: NativeBatch, opts?: { allRows?: boolean }): Promise<NativeLossResult>;
   perExampleLoss(batch: NativeBatch, opts: { points: { seeds: (bigint | number)[]; coeffs: number[] }[]; allRows?: boolean }): Promise<NativeLossResult[]>;
   /** Forward + backward at θ: per-example losses and the gradient of Σ_s weights[s]·loss_s (F32 weights). */

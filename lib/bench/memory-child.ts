@@ -7,7 +7,7 @@
 import { loadModel } from '../model/model.js';
 import type { LossBatch, Model } from '../model/types.js';
 import { privateGradient } from '../dpsgd/gradient.js';
-import { Adam } from '../pretrain/adam.js';
+import { Adam } from '../optim/adam.js';
 import type { MemoryChildResult, MemoryChildSpec } from './memory-types.js';
 import { randomBatch } from './random-batch.js';
 

@@ -59,7 +59,11 @@ export function planRows(p: TrainPlan, numTrainable?: number): [string, string][
     ['noise', `${noiseText(p)}${p.calibrated ? ', calibrated' : ''}`],
     ['predicted ε', `${fmt(p.predictedEpsilon)} after ${p.steps} steps`],
     ['sampling', samplingText(p)],
-    ['step', `${p.directions} direction(s), ε_zo = ${p.zoEps}, ${p.clip === NO_CLIP ? 'no clipping' : `clip C = ${p.clip} (${clipNorm(p).toUpperCase()})`}`],
+    ['method', p.method === 'dpsgd' ? `DP-SGD, ${p.optimizer} optimizer, ${p.clipRegime} clipping` : 'DP-ZO'],
+    [
+      'step',
+      `${p.method === 'dpsgd' ? 'one gradient (backward pass)' : `${p.directions} direction(s), ε_zo = ${p.zoEps}`}, ${p.clip === NO_CLIP ? 'no clipping' : `clip C = ${p.clip} (${clipNorm(p).toUpperCase()})`}`,
+    ],
     ['learning rate', `${p.lr} ${p.schedule}${p.warmupSteps ? `, ${p.warmupSteps} warmup steps` : ''}`],
     ...constantTimeRows(p),
     ...(numTrainable !== undefined ? ([['trainable', numTrainable.toLocaleString('en-US') + ' parameters']] as [string, string][]) : []),
@@ -75,6 +79,7 @@ export function evalText(r: EvalResult | undefined): string {
 
 export function reportRows(r: TrainReport): [string, string][] {
   const rows: [string, string][] = [
+    ['method', r.plan.method === 'dpsgd' ? `DP-SGD (${r.plan.optimizer}, ${r.plan.clipRegime} clipping)` : 'DP-ZO'],
     ['status', `${r.stopReason}: ${r.steps} of ${r.plannedSteps} steps in ${fmt(r.seconds, 3)} s (${fmt(r.stepsPerSecond, 3)} steps/s)`],
     [
       'ε spent',

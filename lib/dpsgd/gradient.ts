@@ -10,9 +10,10 @@ import type { Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import { lossBatch } from '../dpzo/estimator.js';
 import type { Model } from '../model/types.js';
+import type { ClipRegime } from '../dpzo/options.js';
 import { fillGaussian } from '../privacy/index.js';
 
-export type ClipRegime = 'per-example' | 'ghost';
+export type { ClipRegime } from '../dpzo/options.js';
 
 /** One DP-SGD release. */
 export interface PrivateGradientInput {
@@ -39,6 +40,21 @@ export interface PrivateGradient {
   /** Private: examples whose gradient was clipped, and the bytes of per-example gradients held at once. */
   clipped: number;
   perExampleBytes: number;
+  /** Private: mean per-example loss of the batch (NaN for an empty one), and examples whose gradient norm was not finite (dropped). */
+  loss: number;
+  nonFinite: number;
+}
+
+/** Mean of the finite entries (NaN when none). */
+function meanFinite(xs: Iterable<number>): number {
+  let s = 0;
+  let n = 0;
+  for (const x of xs)
+    if (Number.isFinite(x)) {
+      s += x;
+      n++;
+    }
+  return n > 0 ? s / n : Number.NaN;
 }
 
 const NOISE_CHUNK = 1 << 16;
@@ -67,12 +83,18 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
   const sum = new Float32Array(P);
   let clipped = 0;
   let perExampleBytes = 0;
+  let nonFinite = 0;
+  const losses: number[] = [];
   if (batch.length > 0 && o.regime === 'per-example') {
     const m = Math.max(1, o.microBatch ?? 8);
     for (let i = 0; i < batch.length; i += m) {
       // the micro-batch's gradients are all held before they are clipped: the regime's memory
       const held: Float32Array[] = [];
-      for (const e of batch.slice(i, i + m)) held.push((await model.lossAndGradient(lossBatch([e], undefined))).grad);
+      for (const e of batch.slice(i, i + m)) {
+        const r = await model.lossAndGradient(lossBatch([e], undefined));
+        losses.push(r.loss[0]!);
+        held.push(r.grad);
+      }
       perExampleBytes = Math.max(
         perExampleBytes,
         held.reduce((a, g) => a + g.byteLength, 0),
@@ -80,7 +102,10 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
       for (const g of held) {
         const norm = l2(g);
         // an example without targets has no gradient; a non-finite one is dropped (it would poison the sum)
-        if (!Number.isFinite(norm)) continue;
+        if (!Number.isFinite(norm)) {
+          nonFinite++;
+          continue;
+        }
         const f = norm > C ? C / norm : 1;
         if (f < 1) clipped++;
         for (let k = 0; k < P; k++) sum[k] = sum[k]! + f * g[k]!;
@@ -90,7 +115,9 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
     if (!model.perExampleGradNorms)
       throw new DpzoError('ERR_ARGUMENT', "the 'ghost' regime needs per-example gradient norms (perExampleGradNorms), which this model lacks");
     const lb = lossBatch(batch, undefined);
-    const { norms } = await model.perExampleGradNorms(lb);
+    const { norms, loss } = await model.perExampleGradNorms(lb);
+    losses.push(...loss);
+    nonFinite = norms.reduce((a, n) => a + (Number.isFinite(n) ? 0 : 1), 0);
     const weights = Float64Array.from(norms, (n) => (Number.isFinite(n) ? (n > C ? C / n : 1) : 0));
     clipped = weights.reduce((a, w, s) => a + (w < 1 && Number.isFinite(norms[s]!) ? 1 : 0), 0);
     const g = (await model.lossAndGradient(lb, { weights })).grad;
@@ -101,5 +128,5 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
     for (let k = 0; k < P; k++) sum[k] = sum[k]! + o.noise[k]!;
   } else addGaussian(sum, o.noiseMultiplier * C);
   for (let k = 0; k < P; k++) sum[k] = sum[k]! / o.divisor;
-  return { gHat: sum, clipped, perExampleBytes };
+  return { gHat: sum, clipped, perExampleBytes, loss: meanFinite(losses), nonFinite };
 }

@@ -114,7 +114,28 @@ export const RUN_FIELDS = {
   ),
   steps: field(z.number().int().positive(), flag('--steps <n>', 'number of steps', 'integer'), { train: true }),
   epochs: field(num.positive(), flag('--epochs <e>', 'epochs (steps = ceil(e·N / batch size))', 'number'), { train: true }),
-  lr: field(num.nonnegative(), flag('--lr <η>', 'learning rate', 'number'), { train: true, default: 1e-6 }),
+  method: field(
+    z.enum(['dpzo', 'dpsgd']),
+    flag('--method <m>', 'dpzo: zeroth-order (two forwards per direction); dpsgd: DP-SGD (Abadi et al. 2016) through the backward pass (float32, CPU)'),
+    { train: true, default: 'dpzo' },
+  ),
+  optimizer: field(z.enum(['sgd', 'adam']), flag('--optimizer <o>', 'dpsgd: the optimizer the released gradient drives (default sgd)'), { train: true }),
+  clipRegime: field(
+    z.enum(['ghost', 'per-example']),
+    flag('--clip-regime <r>', 'dpsgd: per-example norms by ghost clipping (no per-example gradients held) or per-example gradients (default ghost)'),
+    { train: true },
+  ),
+  microBatch: field(
+    z.number().int().positive(),
+    flag('--micro-batch <n>', 'dpsgd per-example regime: gradients held at once (default 8; memory only)', 'integer'),
+    { train: true },
+  ),
+  checkpointEvery: field(
+    z.number().int().positive(),
+    flag('--checkpoint-every <k>', 'dpsgd: save the trained weights (and optimizer state) every k steps and at the end (default 1)', 'integer'),
+    { train: true },
+  ),
+  lr: field(num.nonnegative(), flag('--lr <η>', 'learning rate (dpsgd: default 1e-2 with sgd, 1e-3 with adam)', 'number'), { train: true, default: 1e-6 }),
   schedule: field(z.enum(['constant', 'linear', 'cosine']), flag('--schedule <kind>', 'learning-rate schedule'), { train: true, default: 'constant' }),
   warmupSteps: field(z.number().int().nonnegative(), flag('--warmup-steps <n>', 'linear warmup steps', 'integer'), { train: true }),
   zoEps: field(num.positive(), flag('--zo-eps <ε>', 'perturbation scale ε_zo', 'number'), { train: true, default: 1e-3 }),
@@ -182,7 +203,7 @@ export const RunConfigSchema = z.object(shape()).strict();
  * - `template`, `labelWords`, `textField`, `labelField`, `promptField`, `completionField`, `inputField`, `labelsField`: how rows become examples (see {@link TaskSpec}; defaults `"{sentence} It was"`, `[" terrible", " great"]`, `sentence`/`text`, `label`, `prompt`, `completion`, `input_ids`, `labels`).
  * - `maxLength`: longest sequence in tokens (default 256, at most the model's positions); `limit`: use the first n training examples.
  * - `batchSize`: expected batch size B (default 16, or N when smaller); with `sampleRate`, the public divisor B ≈ q·N (then required).
- * - The privacy and optimisation fields read by the trainer (`epsilon`, `delta`, `accountant`, `mechanism`, `noiseMultiplier`, `laplaceScale`, `sampleRate`, `steps`, `epochs`, `lr`, `schedule`, `warmupSteps`, `zoEps`, `clip`, `directions`, `weightDecay`, `evalEvery`, `evalPublic`, `privateDiagnostics`, `datasetBudget`, `maxBatchTokens`, `constantTimeSteps`): see {@link TrainOptions}.
+ * - The privacy and optimisation fields read by the trainer (`method`, `optimizer`, `clipRegime`, `microBatch`, `checkpointEvery`, `epsilon`, `delta`, `accountant`, `mechanism`, `noiseMultiplier`, `laplaceScale`, `sampleRate`, `steps`, `epochs`, `lr`, `schedule`, `warmupSteps`, `zoEps`, `clip`, `directions`, `weightDecay`, `evalEvery`, `evalPublic`, `privateDiagnostics`, `datasetBudget`, `maxBatchTokens`, `constantTimeSteps`): see {@link TrainOptions}.
  */
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 

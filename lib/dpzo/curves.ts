@@ -20,6 +20,8 @@ interface StepLine {
   type: 'step';
   step: number;
   gHat: number[];
+  /** DP-SGD: ‖ĝ‖₂ of the released gradient (its gHat is empty). */
+  gHatNorm?: number;
   epsilon: number;
   epsilonRdp?: number;
 }
@@ -65,7 +67,7 @@ export function readRunMetrics(file: string): RunMetrics {
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
 
 /** The chart of a run's metrics. ε is drawn after each step (step + 1 releases); evaluations at the step they ran. */
-export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: number }, accountant = 'accountant'): ChartSpec {
+export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: number }, accountant = 'accountant', method: 'dpzo' | 'dpsgd' = 'dpzo'): ChartSpec {
   const panels: Panel[] = [];
   if (m.evals.length > 0) {
     const metric = m.evals[m.evals.length - 1].metric;
@@ -92,7 +94,12 @@ export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: numb
             color: COLORS[0],
           },
         ];
-  panels.push({ yLabel: 'released ĝ', series: gSeries });
+  if (method === 'dpsgd')
+    panels.push({
+      yLabel: 'released ‖ĝ‖₂',
+      series: [{ name: '‖ĝ‖₂', points: m.steps.map((s): [number, number] => [s.step + 1, s.gHatNorm ?? NaN]), color: COLORS[0] }],
+    });
+  else panels.push({ yLabel: 'released ĝ', series: gSeries });
   panels.push({
     yLabel: `ε spent${budget ? ` (δ = ${budget.delta})` : ''}`,
     series: [
@@ -111,12 +118,16 @@ export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: numb
     ],
     ...(budget && Number.isFinite(budget.epsilon) ? { rule: { y: budget.epsilon, label: `budget ε = ${budget.epsilon}`, color: '#d62728' } } : {}),
   });
-  return { title: 'DP-ZO run: held-out metric, released ĝ and ε against the step', xLabel: 'step', panels };
+  return { title: `${method === 'dpsgd' ? 'DP-SGD' : 'DP-ZO'} run: held-out metric, released ĝ and ε against the step`, xLabel: 'step', panels };
 }
 
 /** Writes curves.svg into `runDir` from the metrics in `metricsFile` (default its metrics.jsonl); returns the chart's path. */
-export function writeCurves(runDir: string, plan: Pick<TrainPlan, 'budget' | 'accountant'>, metricsFile = join(runDir, METRICS_FILE)): string {
+export function writeCurves(
+  runDir: string,
+  plan: Pick<TrainPlan, 'budget' | 'accountant'> & Partial<Pick<TrainPlan, 'method'>>,
+  metricsFile = join(runDir, METRICS_FILE),
+): string {
   const path = join(runDir, CURVES_FILE);
-  writeFileSync(path, lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant)));
+  writeFileSync(path, lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant, plan.method)));
   return path;
 }

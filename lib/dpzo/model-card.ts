@@ -42,19 +42,26 @@ export function modelCard(c: ModelCardInput): string {
           `- ε = ${fmt(spent.rdp!.epsilon)} at δ = ${delta} by the RDP accountant${spent.rdp!.order !== undefined && Number.isFinite(spent.rdp!.order) ? ` (order ${fmt(spent.rdp!.order)})` : ''}`,
           ...(spent.pure !== undefined ? [`- pure ε = ${fmt(spent.pure)} (Laplace, basic composition)`] : []),
         ];
+  const sgd = p.method === 'dpsgd';
+  const how = sgd
+    ? `differentially private stochastic gradient descent (DP-SGD, Abadi et al. 2016: per-example gradients clipped, summed and noised; ${p.optimizer} optimizer, ${p.clipRegime} clipping)`
+    : 'differentially private zeroth-order optimisation (DP-ZO, Tang et al. 2024, arXiv 2401.04343)';
+  const exported = sgd ? `then exported from its checkpoint after ${c.steps} step(s)` : `then exported by replaying its ${c.steps} recorded steps bit for bit`;
   const lines = [
     '---',
     'tags:',
     '  - differential-privacy',
-    '  - dp-zo',
+    sgd ? '  - dp-sgd' : '  - dp-zo',
     '  - dpzo',
     '---',
     '',
-    run.private ? '# Fine-tuned with differential privacy (DP-ZO)' : `# NOT PRIVATE: fine-tuned without a privacy guarantee\n\n${notPrivateReason(p)}.`,
+    run.private
+      ? `# Fine-tuned with differential privacy (${sgd ? 'DP-SGD' : 'DP-ZO'})`
+      : `# NOT PRIVATE: fine-tuned without a privacy guarantee\n\n${notPrivateReason(p)}.`,
     '',
     isNonPrivate(p)
-      ? `This model was fine-tuned from a base model with dpzo ${c.version} by zeroth-order optimisation WITHOUT noise (the DP-ZO step of Tang et al. 2024, arXiv 2401.04343, as a non-private baseline), then exported by replaying its ${c.steps} recorded steps bit for bit.`
-      : `This model was fine-tuned from a base model with dpzo ${c.version} by differentially private zeroth-order optimisation (DP-ZO, Tang et al. 2024, arXiv 2401.04343), then exported by replaying its ${c.steps} recorded steps bit for bit.`,
+      ? `This model was fine-tuned from a base model with dpzo ${c.version} by ${sgd ? 'gradient descent' : 'zeroth-order optimisation'} WITHOUT noise (the ${sgd ? 'DP-SGD' : 'DP-ZO'} step as a non-private baseline), ${exported}.`
+      : `This model was fine-tuned from a base model with dpzo ${c.version} by ${how}, ${exported}.`,
     '',
     '## Privacy statement',
     '',
@@ -75,9 +82,11 @@ export function modelCard(c: ModelCardInput): string {
     `| training data | SHA-256 \`${run.dataset?.sha256 ?? 'not recorded (data given through the API)'}\` |`,
     `| mechanism | ${noise} |`,
     `| sampling | Poisson, rate q = ${fmt(p.sampleRate)}, expected batch ${p.expectedBatch} |`,
-    `| per-example clipping | ${p.clip === NO_CLIP ? 'none' : `C = ${fmt(p.clip)} (${clipNorm(p).toUpperCase()} over ${p.directions} direction(s))`}${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
-    `| steps | ${c.steps} replayed, ${c.releases} released (planned ${p.steps}) |`,
-    `| ZO step | ${p.directions} direction(s) per step, ε_zo = ${p.zoEps}, lr ${p.lr} (${p.schedule}), weight decay ${p.weightDecay} |`,
+    `| per-example clipping | ${p.clip === NO_CLIP ? 'none' : `C = ${fmt(p.clip)} (${clipNorm(p).toUpperCase()} over ${sgd ? "each example's gradient" : `${p.directions} direction(s)`})`}${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
+    `| steps | ${c.steps} ${sgd ? 'in the checkpoint' : 'replayed'}, ${c.releases} released (planned ${p.steps}) |`,
+    sgd
+      ? `| DP-SGD step | ${p.optimizer} optimizer, lr ${p.lr} (${p.schedule}), weight decay ${p.weightDecay}, ${p.clipRegime} clipping |`
+      : `| ZO step | ${p.directions} direction(s) per step, ε_zo = ${p.zoEps}, lr ${p.lr} (${p.schedule}), weight decay ${p.weightDecay} |`,
     `| exported weights | SHA-256 \`${c.weightsHash}\` |`,
     `| run | ${run.runId ?? 'no id'}, created ${run.createdAt}, format ${run.format} |`,
     '',

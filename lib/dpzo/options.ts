@@ -7,6 +7,16 @@ import { DpzoError } from '../errors.js';
 import { type AccountantKind, type Mechanism as Release, type ReleaseInput, planNoise, releaseOf } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
 
+/** The training method of a run: DP-ZO (ARCHITECTURE §3) or DP-SGD (Abadi et al. 2016) through the backward pass. */
+export type TrainMethod = 'dpzo' | 'dpsgd';
+/** The optimizer a DP-SGD run's released gradient drives: plain SGD (θ ← θ − ηĝ) or Adam on ĝ. */
+export type GradientOptimizer = 'sgd' | 'adam';
+/** How DP-SGD computes per-example clipping (both give the same release): ghost norms, or per-example gradients held in micro-batches. */
+export type ClipRegime = 'ghost' | 'per-example';
+
+/** DP-SGD's default learning rates (DP-ZO's 1e-6 would not move a gradient step): by optimizer. */
+export const DPSGD_LR = { sgd: 1e-2, adam: 1e-3 } as const;
+
 /** Which noise a step adds (the parameters are in the plan); 'none' only in a non-private baseline (epsilon ∞). */
 export type MechanismKind = 'gaussian' | 'laplace' | 'none';
 type Mechanism = MechanismKind;
@@ -21,6 +31,16 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * The fields shared with the run configuration (one table, `RUN_FIELDS` in lib/dpzo/config.ts, which also gives the CLI flags and
  * their help) are documented below; their defaults are applied by {@link makePlan}, not by the constructor.
  *
+ * @property method `'dpzo'` (default): DP-ZO, ARCHITECTURE §3. `'dpsgd'`: DP-SGD (Abadi et al. 2016) — per-example gradients from the backward pass
+ * clipped to L2 norm C, summed, Gaussian noise σC per coordinate, over B — with the same sampler, calibration, ledgers and budget; needs float32 weights on the
+ * CPU backend. Its release is one Gaussian mechanism of sensitivity C at rate q, accounted exactly as a DP-ZO step (the dimension does not change the
+ * privacy). `mechanism: 'laplace'`, `directions`, `zoEps` and `constantTimeSteps` do not apply to it and are refused.
+ * @property optimizer DP-SGD: `'sgd'` (default; θ ← (1 − ηλ)(θ − ηĝ)) or `'adam'` (PyTorch's β1 0.9, β2 0.999, ε 1e-8; decoupled decay as AdamW).
+ * @property clipRegime DP-SGD: `'ghost'` (default: per-example norms without per-example gradients, then one reweighted backward) or `'per-example'`
+ * (each example's gradient materialised, `microBatch` at a time). Both release the same clipped sum up to float rounding.
+ * @property microBatch DP-SGD per-example regime: gradients held at once (default 8); memory only, not the result.
+ * @property checkpointEvery DP-SGD with a run directory: save the trainable weights and optimizer state every k steps, and always at the end (default 1:
+ * an interruption loses at most the one update in flight; its privacy cost stays in the ledger).
  * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required. `Infinity`: a NOT PRIVATE baseline that
  * measures what privacy costs: no noise, no clipping unless `clip` is given, and `mechanism`, `noiseMultiplier`, `laplaceScale` refused.
  * @property delta The privacy budget δ, in (0, 1); ε is reported at this δ. Required.
@@ -31,7 +51,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property sampleRate Poisson sampling rate q in (0, 1] fixed a priori; the dataset size N is then never used in a release nor recorded (add/remove DP), and `batchSize` is the public divisor. Default: q = batchSize / N (N treated as public).
  * @property steps Number of DP-ZO steps (releases). Exclusive with `epochs`; one of them is required.
  * @property epochs Steps = ceil(epochs·N / batchSize); not allowed with `sampleRate` (it would publish N).
- * @property lr Peak learning rate η (default 1e-6; ≥ 0).
+ * @property lr Peak learning rate η (≥ 0; default 1e-6 for DP-ZO, for DP-SGD 1e-2 with SGD and 1e-3 with Adam).
  * @property schedule Learning-rate schedule `'constant'` (default), `'linear'` or `'cosine'` (both decay from `lr` towards 0 at `steps`, after warmup).
  * @property warmupSteps Linear warmup from 0 over this many steps (default 0; at most `steps`).
  * @property zoEps Perturbation scale ε_zo of the two-point estimate (default 1e-3).
@@ -87,6 +107,12 @@ export interface TrainOptions extends ConfigFields {
  * reproduce it.
  */
 export interface TrainPlan {
+  /** The training method (run.json of runs made before DP-SGD existed has none: DP-ZO). */
+  method: TrainMethod;
+  /** DP-SGD: the optimizer ĝ drives. */
+  optimizer?: GradientOptimizer;
+  /** DP-SGD: how per-example clipping is computed. */
+  clipRegime?: ClipRegime;
   /**
    * N, when the run treats it as public (q = B/N derived from it). Absent when the sampling rate was
    * fixed a priori (TrainOptions.sampleRate): N is then in no run file, report or release.
@@ -106,10 +132,10 @@ export interface TrainPlan {
   laplaceScale?: number;
   /** Per-example clipping threshold C (L2 norm over the directions for Gaussian noise, L1 for Laplace). */
   clip: number;
-  /** Random directions per step (released scalars ĝ per step). */
+  /** Random directions per step (released scalars ĝ per step); 1 for DP-SGD, whose step releases one noisy gradient vector. */
   directions: number;
-  /** Perturbation scale ε_zo of the two-point estimate (ℓ(θ + ε_zo·z) − ℓ(θ − ε_zo·z)) / 2ε_zo. */
-  zoEps: number;
+  /** Perturbation scale ε_zo of the two-point estimate (ℓ(θ + ε_zo·z) − ℓ(θ − ε_zo·z)) / 2ε_zo; absent for DP-SGD. */
+  zoEps?: number;
   /** Peak learning rate η. */
   lr: number;
   /** Learning-rate schedule after warmup. */
@@ -213,6 +239,30 @@ function positiveInt(v: number | undefined, field: string): void {
   if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw bad(field, `must be a positive integer (got ${v})`);
 }
 
+/**
+ * What a DP-SGD plan adds (optimizer, clip regime), and the refusal of what does not apply to DP-SGD: its
+ * release is a Gaussian vector clipped in L2, it has no directions nor ε_zo, and no constant-time steps
+ * (a backward's duration is not padded); DP-ZO refuses DP-SGD's fields likewise.
+ */
+function checkDpsgd(o: TrainOptions, nonPrivate: boolean): { optimizer: GradientOptimizer; clipRegime: ClipRegime } {
+  if (!nonPrivate && o.mechanism === 'laplace') throw bad('mechanism', 'laplace does not apply to dpsgd: its release is a Gaussian vector clipped in L2 norm');
+  if (o.directions !== undefined) throw bad('directions', 'applies to method dpzo only (a dpsgd step releases one gradient)');
+  if (o.zoEps !== undefined) throw bad('zoEps', 'applies to method dpzo only (dpsgd takes gradients from the backward pass)');
+  if (o.constantTimeSteps !== undefined) throw bad('constantTimeSteps', 'applies to method dpzo only');
+  const optimizer = o.optimizer ?? 'sgd';
+  if (optimizer !== 'sgd' && optimizer !== 'adam') throw bad('optimizer', `must be sgd or adam (got '${String(optimizer)}')`);
+  const clipRegime = o.clipRegime ?? 'ghost';
+  if (clipRegime !== 'ghost' && clipRegime !== 'per-example') throw bad('clipRegime', `must be ghost or per-example (got '${String(clipRegime)}')`);
+  positiveInt(o.microBatch, 'microBatch');
+  positiveInt(o.checkpointEvery, 'checkpointEvery');
+  return { optimizer, clipRegime };
+}
+
+function refuseDpsgdFields(o: TrainOptions): void {
+  for (const k of ['optimizer', 'clipRegime', 'microBatch', 'checkpointEvery'] as const)
+    if (o[k] !== undefined) throw bad(k, "applies to method dpsgd only (give method 'dpsgd')");
+}
+
 /** ceil(x) where x = e·N/B is an integer up to the rounding of e (1.1·100/10 = 11.000000000000002 is 11 steps, not 12). */
 function ceilSteps(x: number): number {
   const r = Math.round(x);
@@ -220,7 +270,7 @@ function ceilSteps(x: number): number {
 }
 
 /**
- * Validates `o`, applies the defaults (lr 1e-6, zoEps 1e-3, clip 1, directions 1, weightDecay 0, schedule constant, warmupSteps 0, mechanism gaussian,
+ * Validates `o`, applies the defaults (method dpzo; lr 1e-6 — DP-SGD: 1e-2 sgd, 1e-3 adam; optimizer sgd, clipRegime ghost —, zoEps 1e-3, clip 1, directions 1, weightDecay 0, schedule constant, warmupSteps 0, mechanism gaussian,
  * accountant pld) and calibrates the noise multiplier σ (or Laplace scale b) so that `steps` releases spend at most the (ε, δ) budget. Makes no release,
  * reads no private data beyond N (and not N when `sampleRate` is given), writes nothing.
  *
@@ -254,6 +304,10 @@ export function makePlan(o: TrainOptions): TrainPlan {
     // (this error names N: in this mode N is public anyway)
     if (o.batchSize > N) throw bad('batchSize', `(${o.batchSize}) exceeds the training set size ${N}`);
   }
+  const method = o.method ?? DEFAULTS.method;
+  if (method !== 'dpzo' && method !== 'dpsgd') throw bad('method', `must be dpzo or dpsgd (got '${String(method)}')`);
+  const gradient = method === 'dpsgd' ? checkDpsgd(o, nonPrivate) : undefined;
+  if (!gradient) refuseDpsgdFields(o);
   if (o.steps !== undefined && o.epochs !== undefined) throw bad('steps', 'and epochs are exclusive: give one');
   positiveInt(o.steps, 'steps');
   positive(o.epochs, 'epochs');
@@ -278,11 +332,11 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const given = o.accountant ?? DEFAULTS.accountant;
   const accountant = given === 'prv' ? 'pld' : given;
   if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld (or prv) or rdp (got '${accountant}')`);
+  const lr = o.lr ?? (gradient ? DPSGD_LR[gradient.optimizer] : DEFAULTS.lr);
   const weightDecay = o.weightDecay ?? DEFAULTS.weightDecay;
   if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
   // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)
-  if (weightDecay > 0 && !((o.lr ?? DEFAULTS.lr) * weightDecay < 1))
-    throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${(o.lr ?? DEFAULTS.lr) * weightDecay})`);
+  if (weightDecay > 0 && !(lr * weightDecay < 1)) throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${lr * weightDecay})`);
   if (mechanism === 'gaussian' && o.laplaceScale !== undefined) throw bad('laplaceScale', 'applies to the laplace mechanism only');
   if (mechanism === 'laplace' && o.noiseMultiplier !== undefined) throw bad('noiseMultiplier', 'applies to the gaussian mechanism only');
   positive(o.noiseMultiplier, 'noiseMultiplier');
@@ -312,8 +366,10 @@ export function makePlan(o: TrainOptions): TrainPlan {
         });
   // an unclipped baseline has no bound on ĝ to check (a non-finite update fails the step instead)
   if (clip !== NO_CLIP)
-    checkFloatReach(o.zoEps ?? DEFAULTS.zoEps, o.lr ?? DEFAULTS.lr, sensitivity, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
+    checkFloatReach(gradient ? 0 : (o.zoEps ?? DEFAULTS.zoEps), lr, sensitivity, fixedRate ? o.batchSize : sampleRate * N, fixedRate ? 1 : N, noise.mechanism);
   return {
+    method,
+    ...(gradient ?? {}),
     ...(fixedRate ? {} : { datasetSize: N }),
     expectedBatch: o.batchSize,
     sampleRate,
@@ -325,9 +381,9 @@ export function makePlan(o: TrainOptions): TrainPlan {
         ? { laplaceScale: noise.mechanism.scale }
         : {}),
     clip,
-    directions: o.directions ?? DEFAULTS.directions,
-    zoEps: o.zoEps ?? DEFAULTS.zoEps,
-    lr: o.lr ?? DEFAULTS.lr,
+    directions: gradient ? 1 : (o.directions ?? DEFAULTS.directions),
+    ...(gradient ? {} : { zoEps: o.zoEps ?? DEFAULTS.zoEps }),
+    lr,
     schedule,
     warmupSteps,
     weightDecay,

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
+import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
@@ -37,13 +38,17 @@ export async function replayTrajectory(
   for (const line of lines) {
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'replay cancelled');
     if (isVoid(line)) continue;
+    if (!('seeds' in line)) throw new DpzoError('ERR_RUN_CORRUPT', `step ${line.step} is a DP-SGD step: it has no seeds to replay`);
     await replayStep(model, form, seedsFromStrings(line.seeds), line.g, line.lr, zoEps, weightDecay);
     applied++;
   }
   return applied;
 }
 
-/** Checks that `model` is the run's base (weights hash, trainable tensors) and replays the whole trajectory onto it. */
+/**
+ * Checks that `model` is the run's base (weights hash, trainable tensors) and brings it to the run's trained weights: a DP-ZO run's
+ * trajectory replayed, or a DP-SGD run's checkpoint loaded (its weights set exactly). Returns the steps whose updates the weights carry.
+ */
 export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
   const run = readRunJson(runDir);
   checkLegacyRun(run, runDir, 'replay');
@@ -58,7 +63,13 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
   if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames)) {
     throw new DpzoError('ERR_RUN_MISMATCH', `the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length})`);
   }
-  return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps, signal, run.plan.weightDecay ?? 0, stepForm(run));
+  if (run.plan.method === 'dpsgd') {
+    const g = gradientModel(model);
+    if (!g) throw new DpzoError('ERR_RUN_MISMATCH', `${runDir} is a DP-SGD run: its weights load into a float32 model on the CPU backend only`);
+    readTrajectory(runDir, 'dpsgd'); // its lines are checked as resume checks them
+    return loadCheckpoint(g, runDir, run.runId ?? '', run.plan.optimizer ?? 'sgd');
+  }
+  return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps!, signal, run.plan.weightDecay ?? 0, stepForm(run));
 }
 
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */

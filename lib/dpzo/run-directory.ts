@@ -19,7 +19,7 @@ import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy
 import { type TrainPlan, ledgerBudget, notPrivateReason } from './options.js';
 import { checkLedgerAgainstPlan } from './run-integrity.js';
 import { LEDGER_FILE, NOT_PRIVATE_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, readRunJson } from './run-record.js';
-import { type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
+import { type TrajectoryKind, type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
 /** Plan fields computed from others (sampleRate = batch / N) or by the accountant: not compared on resume. */
 const DERIVED_PLAN_KEYS = new Set<string>(['sampleRate', 'predictedEpsilon', 'calibrated']);
@@ -73,6 +73,7 @@ export class RunDirectory implements RunHandles {
     readonly dataset: DatasetLedger | undefined,
     private readonly trajectory: TrajectoryWriter,
     readonly start: number,
+    private readonly kind: TrajectoryKind,
   ) {}
 
   /**
@@ -101,7 +102,7 @@ export class RunDirectory implements RunHandles {
       // a run without privacy says so in its directory, not only inside run.json
       if (!full.private) writeFileSync(join(abs, NOT_PRIVATE_FILE), `NOT PRIVATE: ${notPrivateReason(full.plan)}\n`);
       const ledger = await PrivacyLedger.open(join(abs, LEDGER_FILE), { budget: ledgerBudget(record.plan), accountant: record.plan.accountant, create: true });
-      return new RunDirectory(abs, full.runId!, ledger, dataset, new TrajectoryWriter(abs), 0);
+      return new RunDirectory(abs, full.runId!, ledger, dataset, new TrajectoryWriter(abs), 0, record.plan.method);
     } catch (e) {
       await dataset?.close();
       throw e;
@@ -149,7 +150,7 @@ export class RunDirectory implements RunHandles {
       );
     const ledgerPath = join(abs, LEDGER_FILE);
     const hasLedger = existsSync(ledgerPath);
-    const trajectory = readTrajectory(abs);
+    const trajectory = readTrajectory(abs, plan.method);
     if (!hasLedger && trajectory.lines.length > 0) {
       // the ledger is created before the first release, so without one nothing was released
       throw new DpzoError('ERR_RUN_CORRUPT', `cannot resume ${abs}: ${LEDGER_FILE} is missing but the trajectory has steps`);
@@ -182,7 +183,7 @@ export class RunDirectory implements RunHandles {
         warn(`the dataset ledger ${dataset.path} lacked this run's last ${behind.length} release(s) (a crash between the two writes); added`);
         for (const e of behind) await dataset.record(run.runId!, e);
       }
-      return new RunDirectory(abs, run.runId ?? '', ledger, dataset, new TrajectoryWriter(abs), start);
+      return new RunDirectory(abs, run.runId ?? '', ledger, dataset, new TrajectoryWriter(abs), start, plan.method);
     } catch (e) {
       // release the locks so a retry in this process can open them
       await dataset?.close();
@@ -193,7 +194,7 @@ export class RunDirectory implements RunHandles {
 
   /** The steps recorded so far (void lines included), for replay onto the base model. */
   trajectoryLines(): TrajectoryLine[] {
-    return readTrajectory(this.dir).lines;
+    return readTrajectory(this.dir, this.kind).lines;
   }
 
   exceeds(release: ReleaseInput): BudgetOwner | null {
@@ -262,7 +263,7 @@ function reconcileApply(runDir: string, read: TrajectoryRead, voidStep: boolean)
  * Brings trajectory and ledger into agreement after a crash; returns the next step. Checks first
  * (ERR_RUN_CORRUPT when they cannot agree, nothing changed), then repairs.
  */
-export function reconcile(runDir: string, ledgerCount: number): number {
-  const read = readTrajectory(runDir);
+export function reconcile(runDir: string, ledgerCount: number, kind: TrajectoryKind = 'dpzo'): number {
+  const read = readTrajectory(runDir, kind);
   return reconcileApply(runDir, read, reconcilePlan(runDir, ledgerCount, read));
 }

@@ -60,6 +60,9 @@ export function readRunJson<T = RunRecord>(runDir: string): T {
   const v = JSON.parse(readFileSync(path, 'utf8'), infinityReviver) as { format?: string };
   if (v.format !== RUN_FORMAT && v.format !== LEGACY_WALK_FORMAT)
     throw new DpzoError('ERR_RUN_CORRUPT', `${path}: format '${v.format}' is neither ${RUN_FORMAT} nor ${LEGACY_WALK_FORMAT}`);
+  // runs made before DP-SGD existed record no method: they are DP-ZO runs
+  const plan = (v as { plan?: { method?: string } }).plan;
+  if (plan && typeof plan === 'object' && plan.method === undefined) plan.method = 'dpzo';
   return v as T;
 }
 

@@ -52,7 +52,10 @@ export interface StepContext {
 /** A step taken: the released values, and the private statistics (for the caller to drop or report on request). */
 export interface StepOutcome {
   lr: number;
+  /** DP-ZO's released scalars; empty for DP-SGD (its P-sized release stays in the step). */
   gHat: number[];
+  /** DP-SGD: ‖ĝ‖₂ of the released gradient (a function of the release). */
+  gHatNorm?: number;
   private: PrivateStepDiagnostics;
 }
 
@@ -82,7 +85,7 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
     model,
     batch.map((i) => examples[i]!),
     seeds,
-    plan.zoEps,
+    plan.zoEps!,
     { candidates: ctx.train.candidates, maxBatchTokens: ctx.maxBatchTokens, constantTime: plan.constantTime },
   );
   hooks?.scalars?.(t, batch, est.g, n);

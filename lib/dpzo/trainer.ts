@@ -8,6 +8,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { fileSha256 } from '../data/fingerprint.js';
+import { dpsgdStep } from '../dpsgd/step.js';
+import { type CheckpointTarget, type GradientModel, GradientState, gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 
 import { PoissonSampler } from '../data/poisson.js';
 import { DpzoError } from '../errors.js';
@@ -34,8 +36,10 @@ export interface StepInfo {
   steps: number;
   /** Learning rate η_t this step used (after schedule and warmup). */
   lr: number;
-  /** Released ĝ. */
+  /** Released ĝ (DP-ZO: one scalar per direction). Empty for DP-SGD: its release is P-sized and stays in the trainer (see gHatNorm). */
   gHat: number[];
+  /** DP-SGD: ‖ĝ‖₂ of the released gradient (public: a function of the release). Absent for DP-ZO. */
+  gHatNorm?: number;
   /** ε spent so far by RDP (cheap, computed every step; looser than PLD). */
   epsilonRdp: number;
   /**
@@ -122,6 +126,8 @@ export class DPZOTrainer {
   private memory: PrivacyLedger | null = null;
   /** Without a run directory: the id under which this trainer's releases go to the dataset ledger. */
   private readonly memoryRunId = randomUUID();
+  /** DP-SGD: the optimizer's state (kept across train() calls of a run without a directory, as its ledger is). */
+  private gradient: GradientState | null = null;
 
   /** Keeps the model and the options; validates nothing yet (see {@link DPZOTrainer.plan}). */
   constructor(model: Model, options: TrainOptions) {
@@ -194,7 +200,9 @@ export class DPZOTrainer {
     const o = this.options;
     const model = this.model;
     const dataset = this.datasetOf(plan);
+    const gradient = plan.method === 'dpsgd' ? (model as GradientModel) : undefined;
     if (!o.runDir) {
+      if (gradient) this.gradient ??= new GradientState(plan.optimizer!, model.numTrainable);
       this.memory ??= PrivacyLedger.inMemory({ budget: ledgerBudget(plan), accountant: plan.accountant });
       const ledger = dataset ? await dataset.open() : undefined;
       try {
@@ -209,7 +217,8 @@ export class DPZOTrainer {
       const run = await RunDirectory.resume(o.runDir, plan, model, warn, dataset?.open, dataset?.sha256);
       try {
         await evalFirst(); // on the base weights, before the replay
-        await replayTrajectory(model, run.trajectoryLines(), plan.zoEps, signal, plan.weightDecay);
+        if (gradient) await this.restoreGradient(gradient, run, plan, warn);
+        else await replayTrajectory(model, run.trajectoryLines(), plan.zoEps!, signal, plan.weightDecay);
       } catch (e) {
         await run.close();
         throw e;
@@ -234,6 +243,7 @@ export class DPZOTrainer {
       },
       dataset?.open,
     );
+    if (gradient) this.gradient = new GradientState(plan.optimizer!, model.numTrainable);
     try {
       await evalFirst();
     } catch (e) {
@@ -241,6 +251,22 @@ export class DPZOTrainer {
       throw e;
     }
     return run;
+  }
+
+  /**
+   * A resumed DP-SGD run: the weights and optimizer state of its last checkpoint (step k, or the base at 0), numbering
+   * continued at the ledger's L ≥ k. The L − k updates an interruption lost stay counted: their noise was drawn and released.
+   */
+  private async restoreGradient(model: GradientModel, run: RunDirectory, plan: TrainPlan, warn: (m: string) => void): Promise<void> {
+    const state = new GradientState(plan.optimizer!, model.numTrainable);
+    const k = await loadCheckpoint(model, run.dir, run.runId, plan.optimizer!, state);
+    if (k > run.start) throw new DpzoError('ERR_RUN_CORRUPT', `${run.dir}: its checkpoint is at step ${k} but the ledger holds only ${run.start} releases`);
+    state.passed = run.start;
+    if (run.start > k)
+      warn(
+        `resuming from the checkpoint at step ${k}: the ${run.start - k} update(s) released after it were lost by the interruption; their privacy cost stays in the ledger, numbering continues at step ${run.start}`,
+      );
+    this.gradient = state;
   }
 
   private async run(cb: TrainCallbacks): Promise<TrainReport> {
@@ -263,6 +289,8 @@ export class DPZOTrainer {
     }
     claimModel(model, this);
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
+    if (plan.method === 'dpsgd' && !gradientModel(model))
+      throw new DpzoError('ERR_TRAIN_OPTION', `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend})`);
     const evalOpts: EvalOptions = {
       maxExamples: o.evalMaxExamples,
       maxBatchTokens: o.maxBatchTokens,
@@ -291,6 +319,13 @@ export class DPZOTrainer {
       run,
       hooks,
     };
+    const checkpoint: CheckpointTarget | undefined =
+      run instanceof RunDirectory ? { dir: run.dir, runId: run.runId, every: o.checkpointEvery ?? 1 } : undefined;
+    const gradient = this.gradient;
+    const takeStep = (t: number) =>
+      plan.method === 'dpsgd'
+        ? dpsgdStep({ ...ctx, model: model as GradientModel, state: gradient!, checkpoint, microBatch: o.microBatch }, t)
+        : dpzoStep(ctx, t);
     const release = planRelease(plan);
     const rdpEpsilon = rdpTracker(release, plan.budget.delta);
     let stopReason: StopReason = 'completed';
@@ -305,7 +340,7 @@ export class DPZOTrainer {
           stopReason = 'cancelled';
           break;
         }
-        const step = await dpzoStep(ctx, t);
+        const step = await takeStep(t);
         if ('refused' in step) {
           stopReason = 'budget';
           const b = run.dataset?.budget;
@@ -338,7 +373,8 @@ export class DPZOTrainer {
           }
           // private statistics leave the trainer only on explicit request
           const diag = o.privateDiagnostics ? { privateDiagnostics: step.private } : {};
-          await cb.onStep({ step: t, steps: plan.steps, lr: step.lr, gHat: step.gHat, epsilonRdp, epsilon: epsilonNow, ...diag });
+          const norm = step.gHatNorm !== undefined ? { gHatNorm: step.gHatNorm } : {};
+          await cb.onStep({ step: t, steps: plan.steps, lr: step.lr, gHat: step.gHat, ...norm, epsilonRdp, epsilon: epsilonNow, ...diag });
         }
         if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps) {
           await cb.onEval?.({ step: t + 1, result: await evaluate(model, o.eval, evalOpts) });
@@ -346,9 +382,14 @@ export class DPZOTrainer {
         await yieldToEventLoop();
       }
     } finally {
-      // the weights now carry every release of this ledger (replayed or made here), even when a step failed
-      if (run.ledger.length > 0) recordRelease(model, this, run.ledger.length, run.dir ?? 'a run without a directory');
-      await run.close();
+      try {
+        // DP-SGD: the weights at the end (completed, budget, cancel, or a failed callback) are saved whatever the schedule
+        if (gradient) await gradient.checkpoint(model as GradientModel, checkpoint, true);
+      } finally {
+        // the weights now carry every release of this ledger (replayed or made here), even when a step failed
+        if (run.ledger.length > 0) recordRelease(model, this, run.ledger.length, run.dir ?? 'a run without a directory');
+        await run.close();
+      }
     }
 
     let evalAfter: EvalResult | undefined;

@@ -20,13 +20,26 @@ export interface StepRecord {
   /** Learning rate η_t of the step. */
   lr: number;
 }
+/**
+ * One applied DP-SGD step: its public η only. The released gradient is P-sized; what it made of the
+ * weights is in the run's checkpoint (lib/dpsgd/checkpoint.ts), not here.
+ */
+export interface GradientStepRecord {
+  /** Step index, from 0 (equal to the line's index). */
+  step: number;
+  /** Learning rate η_t of the step. */
+  lr: number;
+}
 /** A step that was accounted in the ledger but whose values never reached the trajectory (crash): no update. */
 export interface VoidRecord {
   step: number;
   void: true;
 }
-/** A line of trajectory.jsonl: an applied step, or a void step (accounted in the ledger, never applied: a crash between the two). */
-export type TrajectoryLine = StepRecord | VoidRecord;
+/** A line of trajectory.jsonl: an applied step (DP-ZO or DP-SGD), or a void step (accounted in the ledger, never applied: a crash between the two). */
+export type TrajectoryLine = StepRecord | GradientStepRecord | VoidRecord;
+
+/** Which steps a trajectory holds: DP-ZO's (seeds, ĝ, η) or DP-SGD's η alone. */
+export type TrajectoryKind = 'dpzo' | 'dpsgd';
 
 export function isVoid(l: TrajectoryLine): l is VoidRecord {
   return (l as VoidRecord).void === true;
@@ -46,7 +59,7 @@ export interface TrajectoryRead {
  * mid-write) is reported, not returned.
  * @throws {@link DpzoError} `ERR_RUN_CORRUPT` naming the line.
  */
-export function readTrajectory(runDir: string): TrajectoryRead {
+export function readTrajectory(runDir: string, kind: TrajectoryKind = 'dpzo'): TrajectoryRead {
   const path = join(runDir, TRAJECTORY_FILE);
   const read = readJsonl(path);
   const lines = read.lines.map((text, i) => {
@@ -56,16 +69,21 @@ export function readTrajectory(runDir: string): TrajectoryRead {
     } catch {
       throw new DpzoError('ERR_RUN_CORRUPT', `${path}: line ${i + 1} is not valid JSON`);
     }
-    checkLine(rec, i, path);
+    checkLine(rec, i, path, kind);
     return rec;
   });
   return { lines, validBytes: read.validBytes, tornBytes: read.tornBytes, torn: read.tornBytes > 0 };
 }
 
-function checkLine(rec: TrajectoryLine, index: number, path: string): void {
+function checkLine(rec: TrajectoryLine, index: number, path: string, kind: TrajectoryKind): void {
   const bad = (why: string) => new DpzoError('ERR_RUN_CORRUPT', `${path}: line ${index + 1}: ${why}`);
   if (rec === null || typeof rec !== 'object' || rec.step !== index) throw bad(`expected step ${index}`);
   if (isVoid(rec)) return;
+  if (kind === 'dpsgd') {
+    if ('seeds' in rec || 'g' in rec) throw bad('a DP-SGD step has no seeds nor g');
+    if (typeof rec.lr !== 'number' || !Number.isFinite(rec.lr)) throw bad('lr must be a finite number');
+    return;
+  }
   const s = rec as StepRecord;
   if (!Array.isArray(s.seeds) || !Array.isArray(s.g) || s.seeds.length === 0 || s.seeds.length !== s.g.length)
     throw bad('seeds and g must be arrays of equal length');

@@ -164,6 +164,15 @@ export class NativeBackedModel implements Model {
     return this.enqueue((m) => m.addDense(delta, { decay }), opts?.signal);
   }
 
+  async getTrainable(opts?: CallOptions): Promise<Float32Array> {
+    return this.enqueue((m) => m.getTrainable(), opts?.signal);
+  }
+
+  async setTrainable(values: Float32Array, opts?: CallOptions): Promise<void> {
+    if (!(values instanceof Float32Array)) throw new DpzoError('ERR_ARGUMENT', 'setTrainable(values) takes a Float32Array');
+    return this.enqueue((m) => m.setTrainable(values), opts?.signal);
+  }
+
   async decay(factor: number, opts?: CallOptions): Promise<void> {
     checkDecay(factor);
     return this.enqueue((m) => m.decay(factor), opts?.signal);

@@ -226,6 +226,18 @@ export interface Model {
    */
   addDense?(delta: Float32Array, opts?: UpdateOptions): Promise<void>;
   /**
+   * A float32 copy of the trainable parameters, flat in canonical order (the layout of
+   * {@link LossGradientResult.grad}): what a DP-SGD checkpoint stores. Same availability and errors as
+   * {@link Model.addDense}.
+   */
+  getTrainable?(opts?: CallOptions): Promise<Float32Array>;
+  /**
+   * θ ← values over the trainable parameters (flat, canonical order, length numTrainable), bit for bit:
+   * how a DP-SGD checkpoint is restored on resume and export. Same availability and errors as
+   * {@link Model.addDense}; every value must be finite (checked before anything is written).
+   */
+  setTrainable?(values: Float32Array, opts?: CallOptions): Promise<void>;
+  /**
    * Decoupled weight decay: θ ← factor·θ on trainable tensors of rank ≥ 2
    * (biases and norm weights are never decayed). factor in (0, 1].
    */

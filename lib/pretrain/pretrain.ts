@@ -13,7 +13,7 @@ import { lossBatch } from '../dpzo/estimator.js';
 import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
 import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
-import { Adam } from './adam.js';
+import { Adam } from '../optim/adam.js';
 
 /** What `pretrain` runs. */
 export interface PretrainOptions {

@@ -530,15 +530,44 @@ double Model::scan_max_abs() {
   return m;
 }
 
-void Model::add_dense(const float* delta, int64_t n, float decay) {
+void Model::check_dense(const char* what, int64_t n) const {
   if (dtype_ != DType::F32)
-    throw Error(err::kDtype, std::string("addDense: dense steps write float32 weights only; this model holds ") +
-                                 dtype_name(dtype_));
+    throw Error(err::kDtype,
+                std::string(what) + ": dense steps write float32 weights only; this model holds " + dtype_name(dtype_));
   if (std::string(backend_->name()) != "cpu")
-    throw Error(err::kDevice, std::string("addDense: the ") + backend_->name() + " backend has no dense step yet");
-  if (n != num_trainable_)
-    throw Error(err::kArgument, "addDense: delta has " + std::to_string(n) + " values for " +
+    throw Error(err::kDevice, std::string(what) + ": the " + backend_->name() + " backend has no dense step yet");
+  if (n >= 0 && n != num_trainable_)
+    throw Error(err::kArgument, std::string(what) + ": " + std::to_string(n) + " values for " +
                                     std::to_string(num_trainable_) + " trainable parameters");
+}
+
+std::vector<float> Model::get_trainable() const {
+  check_dense("getTrainable", -1);
+  std::vector<float> out(static_cast<size_t>(num_trainable_));
+  std::vector<Segment> segs = trainable_segments();
+  pool_->run(static_cast<int64_t>(segs.size()), [&](int64_t s, int) {
+    const Segment& seg = segs[static_cast<size_t>(s)];
+    std::memcpy(out.data() + seg.g0, seg.data, static_cast<size_t>(seg.count) * 4);
+  });
+  return out;
+}
+
+void Model::set_trainable(const float* values, int64_t n) {
+  check_dense("setTrainable", n);
+  // checked whole before the first write: a refused call leaves θ as it was
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(values[i]))
+      throw Error(err::kArgument, "setTrainable: values[" + std::to_string(i) + "] is not finite");
+  std::vector<Segment> segs = trainable_segments();
+  pool_->run(static_cast<int64_t>(segs.size()), [&](int64_t s, int) {
+    const Segment& seg = segs[static_cast<size_t>(s)];
+    std::memcpy(seg.data, values + seg.g0, static_cast<size_t>(seg.count) * 4);
+  });
+  max_abs_bound_ = scan_max_abs();
+}
+
+void Model::add_dense(const float* delta, int64_t n, float decay) {
+  check_dense("addDense", n);
   check_decay("addDense: decay", decay);
   double reach = 0;
   for (int64_t i = 0; i < n; ++i) {

@@ -112,6 +112,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                   {InstanceMethod("info", &ModelWrap::Info), InstanceMethod("getParameter", &ModelWrap::GetParameter),
                    InstanceMethod("perturb", &ModelWrap::Perturb), InstanceMethod("update", &ModelWrap::Update),
                    InstanceMethod("addDense", &ModelWrap::AddDense), InstanceMethod("decay", &ModelWrap::Decay),
+                   InstanceMethod("getTrainable", &ModelWrap::GetTrainable),
+                   InstanceMethod("setTrainable", &ModelWrap::SetTrainable),
                    InstanceMethod("perExampleLoss", &ModelWrap::PerExampleLoss),
                    InstanceMethod("lossAndGradient", &ModelWrap::LossAndGradient),
                    InstanceMethod("perExampleGradNorms", &ModelWrap::PerExampleGradNorms),
@@ -241,6 +243,30 @@ Napi::Value ModelWrap::AddDense(const Napi::CallbackInfo& info) {
     return start_void_op(env, "dpzo.addDense", Value(), h, [delta, decay](Model& m) {
       m.add_dense(delta->data(), static_cast<int64_t>(delta->size()), static_cast<float>(decay));
     });
+  });
+}
+
+Napi::Value ModelWrap::GetTrainable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = handle(env);
+  return guard(env, [&]() -> Napi::Value {
+    return start_op<std::vector<float>>(
+        env, "dpzo.getTrainable", Value(), h, [](Model& m, const CancelToken*) { return m.get_trainable(); },
+        [](Napi::Env e, std::vector<float>& v) -> Napi::Value { return to_typed<Napi::Float32Array>(e, v); });
+  });
+}
+
+Napi::Value ModelWrap::SetTrainable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = handle(env);
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Error(err::kArgument, "setTrainable(values) takes a Float32Array");
+    auto a = info[0].As<Napi::Float32Array>();
+    // copied: the array may change after the call returns, while the op is queued
+    auto values = std::make_shared<std::vector<float>>(a.Data(), a.Data() + a.ElementLength());
+    return start_void_op(env, "dpzo.setTrainable", Value(), h,
+                         [values](Model& m) { m.set_trainable(values->data(), static_cast<int64_t>(values->size())); });
   });
 }
 

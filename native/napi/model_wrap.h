@@ -38,6 +38,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Perturb(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value AddDense(const Napi::CallbackInfo& info);
+  Napi::Value GetTrainable(const Napi::CallbackInfo& info);
+  Napi::Value SetTrainable(const Napi::CallbackInfo& info);
   Napi::Value Decay(const Napi::CallbackInfo& info);
   Napi::Value PerExampleLoss(const Napi::CallbackInfo& info);
   Napi::Value LossAndGradient(const Napi::CallbackInfo& info);

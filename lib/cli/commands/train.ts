@@ -1,5 +1,5 @@
-// `dpzo train`: DP-ZO fine-tuning of a model directory on a private dataset to a
-// privacy budget, with a trajectory checkpoint, metrics JSONL and a final report.
+// `dpzo train`: DP-ZO (or, with --method dpsgd, DP-SGD) fine-tuning of a model directory
+// on a private dataset to a privacy budget, with a run directory, metrics JSONL and a final report.
 import type { Command } from 'commander';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ import { writeCurves } from '../../dpzo/curves.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 
 export function register(program: Command): void {
-  const cmd = program.command('train').description('fine-tune a model with DP-ZO to an (ε, δ) budget');
+  const cmd = program.command('train').description('fine-tune a model with DP-ZO (or DP-SGD: --method dpsgd) to an (ε, δ) budget');
   addRunOptions(addRunOptions(cmd), { trainOnly: true })
     .option('--config <file>', 'JSON file with any of these options (camelCase keys); flags override it')
     .option('--resume', 'continue the run in --out from its last complete step')
@@ -108,6 +108,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
             step: s.step,
             lr: s.lr,
             gHat: s.gHat,
+            ...(s.gHatNorm !== undefined ? { gHatNorm: s.gHatNorm } : {}),
             epsilon: s.epsilon,
             epsilonRdp: s.epsilonRdp,
             ...(s.privateDiagnostics ? { private: s.privateDiagnostics } : {}),

@@ -76,6 +76,12 @@ class Model {
   // parameters in canonical order (n = num_trainable()), f = `decay` on weight matrices as in update(). CPU
   // backend, float32 weights (what the backward pass runs on); delta must be finite.
   void add_dense(const float* delta, int64_t n, float decay = 1.0f);
+  // The trainable parameters as one flat float32 vector in canonical order (the layout of add_dense's
+  // delta), and its exact inverse: θ[g] ← values[g], bit for bit (a DP-SGD checkpoint restored on resume and
+  // export; never θ + (c − θ) in float arithmetic). Same conditions as add_dense: CPU backend, float32
+  // weights, n = num_trainable(), every value finite.
+  std::vector<float> get_trainable() const;
+  void set_trainable(const float* values, int64_t n);
   // Decoupled weight decay alone: θ ← factor·θ on the same tensors.
   void decay(float factor);
 
@@ -126,6 +132,8 @@ class Model {
   double max_abs_bound_ = 0;
   double scan_max_abs();
   std::vector<Segment> trainable_segments() const;
+  // The conditions of a dense write (F32 weights, CPU backend, n = num_trainable(); n < 0: no length).
+  void check_dense(const char* what, int64_t n) const;
   friend struct ModelLoader;
 };
 

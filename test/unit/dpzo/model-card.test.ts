@@ -14,6 +14,7 @@ const run = (over: Partial<RunRecord['plan']> = {}, isPrivate = true): RunRecord
   private: isPrivate,
   model: { dir: '/models/base', weightsHash: 'cd'.repeat(32), dtype: 'bfloat16', trainable: null, trainableNames: ['w'], numTrainable: 10 },
   plan: {
+    method: 'dpzo',
     expectedBatch: 64,
     sampleRate: 0.01,
     steps: 100,

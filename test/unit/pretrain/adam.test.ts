@@ -3,7 +3,7 @@
 // first-step property: Δθ = −lr·sign(g) (up to ε) whatever |g|.
 import { describe, expect, it } from 'vitest';
 
-import { Adam } from '../../../lib/pretrain/adam.js';
+import { Adam } from '../../../lib/optim/adam.js';
 
 describe('Adam', () => {
   it('the first step is −lr·sign(g) for any gradient scale', () => {

@@ -1,5 +1,6 @@
-// defines: Adam — the optimizer of `dpzo pretrain` (Kingma & Ba 2015) over one
-// flat float32 parameter vector in canonical order. It returns the step Δθ to
+// defines: Adam — the optimizer of `dpzo pretrain` and of DP-SGD with
+// `optimizer: 'adam'` (Kingma & Ba 2015) over one flat float32 parameter vector
+// in canonical order. It returns the step Δθ to
 // add (the model owns θ; decoupled weight decay, AdamW's, is the update's factor
 // f = 1 − ηλ applied natively). Moments are float32 as in PyTorch's default; each
 // element's arithmetic is float64, rounded once when stored.
@@ -32,6 +33,15 @@ export class Adam {
     this.beta1 = o.beta1 ?? 0.9;
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
+  }
+
+  /** Restores a saved state (a DP-SGD checkpoint): the moments copied exactly, t as saved. */
+  restore(m: Float32Array, v: Float32Array, t: number): void {
+    if (m.length !== this.m.length || v.length !== this.v.length) throw new RangeError('Adam.restore: sizes differ');
+    if (!(Number.isInteger(t) && t >= 0)) throw new RangeError('Adam.restore: t must be a non-negative integer');
+    this.m.set(m);
+    this.v.set(v);
+    this.t = t;
   }
 
   /** The step for gradient `g` at learning rate `lr`, Δθ = −lr·m̂/(√v̂ + ε), written into `out`. */
