@@ -39,7 +39,7 @@ describe('the config table', () => {
       if (spec.schema instanceof z.ZodEnum) expect(o!.argChoices).toEqual(spec.schema.options);
       expect(o!.isBoolean(), k).toBe(spec.flag!.parse === 'boolean');
     }
-    expect(byKey.get('lr')!.description).toBe('learning rate (default 1e-6)');
+    expect(byKey.get('lr')!.description).toBe('learning rate (dpsgd: default 1e-2 with sgd, 1e-3 with adam) (default 1e-6)');
     expect(byKey.get('zoEps')!.description).toBe('perturbation scale ε_zo (default 1e-3)');
     // dpzo eval shares the table without the train-only fields
     const evalOptions = addRunOptions(new Command('eval')).options.map((o) => o.attributeName());
@@ -88,6 +88,7 @@ describe('the config table', () => {
     );
     const plan = makePlan({ train: tokenDataset([3, 4, 5, 6]), epsilon: 8, delta: 1e-5, batchSize: 2, steps: 2, accountant: 'rdp' });
     expect(plan).toMatchObject({
+      method: TRAIN_DEFAULTS.method,
       lr: TRAIN_DEFAULTS.lr,
       zoEps: TRAIN_DEFAULTS.zoEps,
       clip: TRAIN_DEFAULTS.clip,
@@ -97,6 +98,7 @@ describe('the config table', () => {
       weightDecay: TRAIN_DEFAULTS.weightDecay,
     });
     expect(TRAIN_DEFAULTS).toEqual({
+      method: 'dpzo',
       accountant: 'pld',
       mechanism: 'gaussian',
       lr: 1e-6,
