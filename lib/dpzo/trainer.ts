@@ -290,7 +290,10 @@ export class DPZOTrainer {
     claimModel(model, this);
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
     if (plan.method === 'dpsgd' && !gradientModel(model))
-      throw new DpzoError('ERR_TRAIN_OPTION', `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend})`);
+      throw new DpzoError(
+        'ERR_TRAIN_OPTION',
+        `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend}; --dtype float32 converts on load)`,
+      );
     const evalOpts: EvalOptions = {
       maxExamples: o.evalMaxExamples,
       maxBatchTokens: o.maxBatchTokens,

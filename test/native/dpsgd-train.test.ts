@@ -307,7 +307,7 @@ describe('dpzo train --method dpsgd (API)', () => {
       r.model.dispose();
     }
     const bf16 = await prepared({ ...base, method: 'dpsgd', steps: 2, dtype: 'bfloat16', out: join(tmp.dir, 'refused') });
-    await expect(bf16.trainer.train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu)' });
+    await expect(bf16.trainer.train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu; --dtype float32 converts on load)' });
     bf16.model.dispose();
     expect(() => readFileSync(join(tmp.dir, 'refused', 'run.json'))).toThrow();
   });
