@@ -69,7 +69,8 @@ function addGaussian(sum: Float32Array, std: number): void {
   }
 }
 
-function l2(g: Float32Array): number {
+/** ‖g‖₂, accumulated in float64. */
+export function l2(g: Float32Array): number {
   let s = 0;
   for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
   return Math.sqrt(s);

@@ -4,6 +4,7 @@
 // and the run directory's weights checkpoint (checkpoint.ts): written every
 // `checkpointEvery` steps and at the end, restored on resume and export.
 import type { GradientOptimizer } from '../dpzo/options.js';
+import { decayFactor } from '../dpzo/update.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
@@ -57,7 +58,7 @@ export class GradientState {
     this.consistent = false;
     if (this.adam) this.adam.step(gHat, lr, this.delta);
     else for (let i = 0; i < gHat.length; i++) this.delta[i] = -lr * gHat[i]!;
-    await model.addDense(this.delta, { decay: weightDecay > 0 && lr > 0 ? 1 - lr * weightDecay : 1 });
+    await model.addDense(this.delta, { decay: decayFactor(lr, weightDecay) });
     this.passed = t + 1;
     this.consistent = true;
   }

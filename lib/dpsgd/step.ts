@@ -8,7 +8,7 @@ import type { StepContext, StepOutcome, StepRefused } from '../dpzo/step.js';
 import { releaseDivisor, stepRelease } from '../dpzo/options.js';
 import { learningRate } from '../dpzo/schedule.js';
 import { DpzoError } from '../errors.js';
-import { privateGradient } from './gradient.js';
+import { l2, privateGradient } from './gradient.js';
 import type { CheckpointTarget, GradientModel, GradientState } from './state.js';
 
 /** What a DP-SGD step needs besides the DP-ZO step's context. */
@@ -18,12 +18,6 @@ export interface GradientStepContext extends StepContext {
   checkpoint?: CheckpointTarget;
   /** Per-example regime: gradients held at once. */
   microBatch?: number;
-}
-
-function l2(g: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
-  return Math.sqrt(s);
 }
 
 /** Step t, or the budget its release would exceed (nothing sampled, computed or written then). */

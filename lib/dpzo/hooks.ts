@@ -6,13 +6,13 @@
 // of the trainer's (no type loop hooks ↔ trainer).
 
 export interface TrainerTestHooks {
-  /** Direction seeds of `step` (n of them). */
+  /** Direction seeds of `step` (n of them; DP-ZO only). */
   seeds?: (step: number, n: number) => bigint[];
-  /** The noise ξ of `step` (n values, already scaled: N(0, σ²C²) or Laplace(b)). */
+  /** The noise ξ of `step` (n values, already scaled: N(0, σ²C²) or Laplace(b)); for DP-SGD n is the number of trainable parameters. */
   noise?: (step: number, n: number) => Float64Array;
   /** The batch of `step` (indices into the training set). */
   batch?: (step: number) => number[];
-  /** Reads or rewrites the per-example scalars g (|batch| × n, row-major) of `step` before they are clipped (the privacy audit's canaries). */
+  /** DP-ZO only: reads or rewrites the per-example scalars g (|batch| × n, row-major) of `step` before they are clipped (the privacy audit's canaries). */
   scalars?: (step: number, batch: readonly number[], g: Float64Array, n: number) => void;
 }
 

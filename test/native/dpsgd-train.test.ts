@@ -166,6 +166,22 @@ describe('dpzo train --method dpsgd (API)', () => {
     });
   }
 
+  it('without a run directory, a second train() call continues the same ledger and Adam state (cancel, then go on)', async () => {
+    const cfg = { ...base, method: 'dpsgd', optimizer: 'adam', steps: 5, lr: 1e-2 };
+    const whole = await prepared(cfg, { hooks: hooks() });
+    await whole.trainer.train();
+    const want = await whole.model.weightsHash();
+    whole.model.dispose();
+    const r = await prepared(cfg, { hooks: hooks() });
+    const controller = new AbortController();
+    const first = await r.trainer.train({ signal: controller.signal, onStep: (s) => void (s.step === 1 && controller.abort()) });
+    expect(first).toMatchObject({ stopReason: 'cancelled', steps: 2 });
+    const second = await r.trainer.train();
+    expect(second).toMatchObject({ stopReason: 'completed', steps: 5 });
+    expect(await r.model.weightsHash()).toBe(want);
+    r.model.dispose();
+  });
+
   it('resume from an older checkpoint: the lost updates are named, their releases stay counted, numbering continues', async () => {
     const out = join(tmp.dir, 'lost');
     const cfg = { ...base, method: 'dpsgd', optimizer: 'adam', steps: 6, lr: 1e-2, out };
