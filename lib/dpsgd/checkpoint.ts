@@ -6,7 +6,7 @@
 // file is detected (ERR_RUN_CORRUPT) instead of loaded. Written whole or not at
 // all: a temporary file, fsync, rename over the old one, fsync of the directory.
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
@@ -16,6 +16,12 @@ export const CHECKPOINT_FILE = 'checkpoint.bin';
 const MAGIC = Buffer.from('DPZOCKPT', 'ascii');
 const FORMAT = 'dpzo-checkpoint/1';
 const HASH_BYTES = 32;
+const TEMP_PREFIX = `.${CHECKPOINT_FILE}.`;
+
+/** Removes the temporary files of checkpoint writes a crash interrupted (never renamed into place: nothing reads them). */
+export function removeCheckpointTemps(runDir: string): void {
+  for (const f of readdirSync(runDir)) if (f.startsWith(TEMP_PREFIX) && f.endsWith('.tmp')) rmSync(join(runDir, f), { force: true });
+}
 
 /** What a checkpoint holds: the state after `step` applied updates. */
 export interface GradientCheckpoint {
@@ -71,7 +77,7 @@ export function writeCheckpoint(runDir: string, c: GradientCheckpoint): void {
   const parts = [MAGIC, len, h, bytesOf(c.theta), ...(c.adam ? [bytesOf(c.adam.m), bytesOf(c.adam.v)] : [])];
   const hash = Buffer.from(sha256Hex(parts), 'hex');
   const path = join(runDir, CHECKPOINT_FILE);
-  const tmp = join(runDir, `.${CHECKPOINT_FILE}.${randomUUID()}.tmp`);
+  const tmp = join(runDir, `${TEMP_PREFIX}${randomUUID()}.tmp`);
   const fd = openSync(tmp, 'wx');
   try {
     try {

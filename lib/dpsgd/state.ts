@@ -98,6 +98,8 @@ export async function loadCheckpoint(
 ): Promise<number> {
   const c = readCheckpoint(runDir, { runId, numTrainable: model.numTrainable, adam: optimizer === 'adam' });
   if (!c) return 0;
-  await (state ?? new GradientState(optimizer, model.numTrainable)).restore(model, c);
+  // export and eval need the weights only, not a fresh optimizer's P-sized buffers
+  if (state) await state.restore(model, c);
+  else await model.setTrainable(c.theta);
   return c.step;
 }

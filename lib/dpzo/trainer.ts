@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { fileSha256 } from '../data/fingerprint.js';
+import { removeCheckpointTemps } from '../dpsgd/checkpoint.js';
 import { dpsgdStep } from '../dpsgd/step.js';
 import { type CheckpointTarget, type GradientModel, GradientState, gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 
@@ -258,6 +259,7 @@ export class DPZOTrainer {
    * continued at the ledger's L ≥ k. The L − k updates an interruption lost stay counted: their noise was drawn and released.
    */
   private async restoreGradient(model: GradientModel, run: RunDirectory, plan: TrainPlan, warn: (m: string) => void): Promise<void> {
+    removeCheckpointTemps(run.dir);
     const state = new GradientState(plan.optimizer!, model.numTrainable);
     const k = await loadCheckpoint(model, run.dir, run.runId, plan.optimizer!, state);
     if (k > run.start) throw new DpzoError('ERR_RUN_CORRUPT', `${run.dir}: its checkpoint is at step ${k} but the ledger holds only ${run.start} releases`);

@@ -3,7 +3,7 @@
 // resumes from its checkpoint bit for bit (SGD and Adam), and lost updates are named; the two clipping
 // regimes make the same step; SGD and Adam move θ as a float64 reference of their rule says; it learns;
 // bad input is refused before any release.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -196,13 +196,17 @@ describe('dpzo train --method dpsgd (API)', () => {
       }),
     ).rejects.toThrow('interrupted');
     a.model.dispose();
-    // the state a kill leaves when the checkpoint lags the ledger: 4 releases, weights of step 2
+    // the state a kill leaves when the checkpoint lags the ledger: 4 releases, weights of step 2, and
+    // the temporary file of a checkpoint write it interrupted
     copyFileSync(saved, join(out, CHECKPOINT_FILE));
+    const temp = join(out, `.${CHECKPOINT_FILE}.interrupted.tmp`);
+    writeFileSync(temp, 'half a checkpoint');
     const b = await prepared(cfg, { resume: true, hooks: hooks() });
     const steps: number[] = [];
     const report = await b.trainer.train({ onStep: (s) => void steps.push(s.step) });
     b.model.dispose();
     expect(steps).toEqual([4, 5]);
+    expect(existsSync(temp)).toBe(false);
     expect(report.warnings.join('\n')).toMatch(/checkpoint at step 2: the 2 update\(s\) released after it were lost .* numbering continues at step 4/);
     expect(report.steps).toBe(6);
     expect((await ledgerEntries(out)).map((e) => e.step)).toEqual([0, 1, 2, 3, 4, 5]);
