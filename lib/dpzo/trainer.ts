@@ -2,7 +2,9 @@
 // Model: it opens the run (run-directory.ts), evaluates, takes steps
 // (step.ts: Poisson batch, seeded directions, per-example clipping, CSPRNG
 // noise, the ledger before the update) until done, the budget or a cancel,
-// keeps ε current for onStep, and builds the report (report.ts).
+// keeps ε current for onStep, and builds the report (report.ts). With
+// `method: 'dpsgd'` the same loop takes DP-SGD steps (lib/dpsgd/step.ts) and
+// keeps the optimizer's state and the run's weights checkpoint (lib/dpsgd/state.ts).
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -94,6 +96,9 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
  * example's directional derivatives along seeded random directions by two forward passes (ε_zo), clips them per example to C, adds noise from `crypto` (σ·C
  * Gaussian or Laplace b) to their sum, records the release in the privacy ledger, then updates θ along the same directions. Only the noisy scalars ĝ (and the
  * public seeds) leave a step.
+ *
+ * With `method: 'dpsgd'` it trains by DP-SGD instead (Abadi et al. 2016: per-example gradients from the backward pass, clipped, summed and noised; SGD or Adam),
+ * with the same plan, sampler, ledgers, budget and run directory; see {@link TrainOptions}.
  *
  * Options are validated and the noise calibrated by {@link DPZOTrainer.plan} before any release. A trainer owns its model's privacy history: a second train()
  * call on the same trainer continues the same ledger (never a fresh budget), and training the same weights with another trainer in the same
