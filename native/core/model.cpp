@@ -516,6 +516,7 @@ void Model::apply(const uint64_t* seeds, const float* coeffs, int n, float decay
 }
 
 double Model::scan_max_abs() {
+  backend_->sync_host();  // a device backend's updates reach the host copy only on demand
   std::vector<const TensorInfo*> ts;
   for (const auto& t : tensors_)
     if (t.trainable && t.numel > 0) ts.push_back(&t);

@@ -4,6 +4,7 @@
 //   direction --seed S --g0 G --n N         z(S, G .. G+N-1)
 //   accuracy                                exhaustive error of the float32 log/sin/cos
 //   isa                                     scalar / avx2 / avx512 kernels bit for bit
+//   gpu-check, gpu-bench                    the CUDA backend against the CPU, and its speed (gpu_check.h)
 //   perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]
 //                                           direction elements/s of one pass (n·P per pass), by wall
 //                                           clock and by CPU time; CUDA too when built and present
@@ -27,6 +28,7 @@
 #include "dpzo/perturb.h"
 #include "dpzo/philox.h"
 #include "dpzo/thread_pool.h"
+#include "tools/gpu_check.h"
 #ifdef DPZO_HAVE_CUDA
 #include "cuda_backend.h"
 #endif
@@ -419,7 +421,10 @@ int main(int argc, char** argv) {
           stderr,
           "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
           "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all] | "
-          "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--dtype f32|bf16] [--threads T] [--reps R]\n");
+          "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--dtype f32|bf16] [--threads T] [--reps R] | "
+          "gpu-check [--dir D] [--families llama,gpt2,opt] [--dtypes f32,bf16] | "
+          "gpu-bench [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V] [--dtype bf16] "
+          "[--batch B] [--seq S] [--dir D]\n");
       return 2;
     }
     const std::string mode = argv[1];
@@ -430,6 +435,8 @@ int main(int argc, char** argv) {
     if (mode == "isa") return mode_isa();
     if (mode == "perturb-bench") return mode_bench(flags);
     if (mode == "virtual-gemm") return mode_virtual_gemm(flags);
+    if (mode == "gpu-check") return mode_gpu_check(flags);
+    if (mode == "gpu-bench") return mode_gpu_bench(flags);
     throw Error(err::kArgument, "dpzo_check: unknown mode '" + mode + "'");
   } catch (const Error& e) {
     std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", e.code().c_str(), json_escape(e.what()).c_str());

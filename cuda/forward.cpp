@@ -1,0 +1,422 @@
+// defines: cuda::Forward (cuda/forward.h). Host code: it sequences the kernels of cuda/kernels.h on the
+// default stream, family by family, exactly as the CPU graphs do (cpu/forward_llama.cpp, forward_gpt2.cpp,
+// forward_opt.cpp, forward.cpp), and reuses the CPU's own RoPE table (cpu/rope.h) so both rotate by the
+// same float32 cos/sin.
+#include "forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "cpu/rope.h"
+#include "cuda_backend.h"
+#include "dpzo/errors.h"
+#include "dpzo/family.h"
+
+namespace dpzo {
+namespace cuda {
+
+namespace {
+constexpr int64_t kLogitTile = int64_t{1} << 24;  // floats of one vocabulary tile of logits (64 MiB)
+
+k::Mat offset_mat(k::Mat m, int64_t elems) {
+  if (m.data) m.data = static_cast<const char*>(m.data) + elems * dtype_size(m.dtype);
+  return m;
+}
+const char* at_elem(const WeightView& w, int64_t e) { return static_cast<const char*>(w.data) + e * dtype_size(w.dtype); }
+}  // namespace
+
+Forward::Forward(const Model& m, const DeviceWeights& dw, MemoryTracker& mem)
+    : m_(m),
+      c_(m.config()),
+      w_(dw.weights()),
+      mem_(mem),
+      tokens_(&mem),
+      pos_(&mem),
+      seq_start_(&mem),
+      which_(&mem),
+      labels_(&mem),
+      point_(&mem),
+      x_(&mem),
+      h_(&mem),
+      qkv_(&mem),
+      att_(&mem),
+      mlp_(&mem),
+      mlp2_(&mem),
+      rows_(&mem),
+      out_(&mem),
+      tmp_(&mem),
+      big_(&mem),
+      small_(&mem),
+      logits_(&mem),
+      row_max_(&mem),
+      row_sum_(&mem),
+      target_(&mem),
+      nll_(&mem),
+      rope_cos_(&mem),
+      rope_sin_(&mem) {
+  if (c_.head_dim > k::kMaxHeadDim || c_.head_dim % 2 != 0)
+    throw Error(err::kDevice, "device 'cuda': head_dim " + std::to_string(c_.head_dim) +
+                                  " is not supported by the CUDA attention kernel (even, at most " +
+                                  std::to_string(k::kMaxHeadDim) + "); use device 'cpu'");
+  // the scratch of a virtual point: a 2-D weight is read in row chunks that fit the largest tensor's byte
+  // size (at least one row); GPT-2's (in, out) weights are read whole; 1-D tensors in two slots
+  const int64_t es = dtype_size(m.dtype());
+  for (const TensorInfo& t : m.tensors()) {
+    if (t.shape.size() >= 2) {
+      big_cap_ = std::max({big_cap_, t.numel * es / 4, t.shape.back()});
+      if (c_.family == Family::GPT2 && t.name != family_spec(c_.family).embedding) big_cap_ = std::max(big_cap_, t.numel);
+    } else {
+      vec_cap_ = std::max(vec_cap_, t.numel);
+    }
+  }
+}
+
+void Forward::set_point(const std::vector<uint64_t>* seeds, const std::vector<float>* coeffs) {
+  at_ = Point{};
+  if (!seeds || seeds->empty()) return;
+  const int n = static_cast<int>(seeds->size());
+  char* d = static_cast<char*>(point_.ensure(static_cast<size_t>(n) * 12));
+  copy_to_device(d, seeds->data(), static_cast<size_t>(n) * 8);
+  copy_to_device(d + n * 8, coeffs->data(), static_cast<size_t>(n) * 4);
+  at_ = Point{reinterpret_cast<const uint64_t*>(d), reinterpret_cast<const float*>(d + n * 8), n};
+  big_.ensure_n<float>(big_cap_);
+  small_.ensure_n<float>(2 * vec_cap_);
+}
+
+k::Mat Forward::vec(const WeightView& w, int slot) {
+  if (!w.present()) return {};
+  if (!virt(w)) return {w.data, w.dtype, w.numel};
+  float* dst = static_cast<float*>(small_.data()) + slot * vec_cap_;
+  k::values_at(w.data, w.dtype, static_cast<uint64_t>(w.global_offset), w.numel, at_.seeds, at_.coeffs, at_.n, dst);
+  return {dst, DType::F32, w.numel};
+}
+
+void Forward::linear(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const WeightView& w,
+                     k::Layout layout, const WeightView& b, float* out, int64_t ldo, bool accumulate) {
+  const k::Mat bias = vec(b, 0);
+  if (!virt(w)) return k::gemm(M, N, K, a, lda, {w.data, w.dtype, w.cols}, layout, bias, out, ldo, accumulate);
+  float* scratch = static_cast<float*>(big_.data());
+  const uint64_t g0 = static_cast<uint64_t>(w.global_offset);
+  if (layout == k::Layout::InOut) {  // (K, N): read whole (the scratch was sized for it)
+    k::values_at(w.data, w.dtype, g0, w.numel, at_.seeds, at_.coeffs, at_.n, scratch);
+    return k::gemm(M, N, K, a, lda, {scratch, DType::F32, N}, layout, bias, out, ldo, accumulate);
+  }
+  // (N, K): output columns [n0, n1) need weight rows [n0, n1), one contiguous run of global indices; every
+  // output element sums over k in the same order as unchunked, so chunking changes no bit
+  const int64_t step = std::max<int64_t>(1, big_cap_ / K);
+  for (int64_t n0 = 0; n0 < N; n0 += step) {
+    const int64_t n1 = std::min(N, n0 + step);
+    k::values_at(at_elem(w, n0 * K), w.dtype, g0 + static_cast<uint64_t>(n0 * K), (n1 - n0) * K, at_.seeds,
+                 at_.coeffs, at_.n, scratch);
+    k::gemm(M, n1 - n0, K, a, lda, {scratch, DType::F32, K}, layout, offset_mat(bias, n0), out + n0, ldo, accumulate);
+  }
+}
+
+void Forward::embed(const WeightView& table, const int32_t* ids, int64_t add_offset, int64_t dim, float* out,
+                    bool acc) {
+  const bool v = virt(table);
+  k::embed(ids, T_, add_offset, {table.data, table.dtype, dim}, dim, out, acc,
+           v ? static_cast<uint64_t>(table.global_offset) : 0, at_.seeds, at_.coeffs, v ? at_.n : 0);
+}
+
+void Forward::norm(bool rms, int64_t rows, int64_t n, const float* x, int64_t ldx, const WeightView& w,
+                   const WeightView& b, float* out, int64_t ldo) {
+  const k::Mat wm = vec(w, 0);
+  if (rms) return k::rms_norm(rows, n, x, ldx, wm, c_.norm_eps, out, ldo);
+  k::layer_norm(rows, n, x, ldx, wm, vec(b, 1), c_.norm_eps, out, ldo);
+}
+
+void Forward::upload_batch(const PackedBatch& b) {
+  T_ = static_cast<int64_t>(b.tokens.size());
+  const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
+  std::vector<int32_t> pos(T_), start(T_);
+  for (int64_t s = 0; s < n_seq; ++s)
+    for (int64_t t = b.offsets[s]; t < b.offsets[s + 1]; ++t) {
+      pos[t] = static_cast<int32_t>(t - b.offsets[s]);
+      start[t] = static_cast<int32_t>(b.offsets[s]);
+    }
+  copy_to_device(tokens_.ensure_n<int32_t>(T_), b.tokens.data(), static_cast<size_t>(T_) * 4);
+  copy_to_device(pos_.ensure_n<int32_t>(T_), pos.data(), static_cast<size_t>(T_) * 4);
+  copy_to_device(seq_start_.ensure_n<int32_t>(T_), start.data(), static_cast<size_t>(T_) * 4);
+  if (c_.family == Family::LLAMA) {
+    int64_t longest = 0;
+    for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, b.offsets[s + 1] - b.offsets[s]);
+    if (longest > rope_positions_) {  // the CPU's own table, copied
+      cpu::RopeTable table;
+      table.ensure(longest, c_.head_dim, c_.rope_theta);
+      const size_t bytes = table.cos.size() * 4;
+      copy_to_device(rope_cos_.ensure(bytes), table.cos.data(), bytes);
+      copy_to_device(rope_sin_.ensure(bytes), table.sin.data(), bytes);
+      rope_positions_ = longest;
+    }
+  }
+  const int64_t H = c_.hidden_size, I = c_.intermediate_size;
+  const int64_t qkv_cols = c_.num_heads * c_.head_dim + 2 * c_.num_kv_heads * c_.head_dim;
+  x_.ensure_n<float>(T_ * H);
+  h_.ensure_n<float>(T_ * std::max(H, c_.word_embed_proj_dim));
+  qkv_.ensure_n<float>(T_ * std::max(qkv_cols, 3 * H));
+  att_.ensure_n<float>(T_ * std::max(H, c_.num_heads * c_.head_dim));
+  mlp_.ensure_n<float>(T_ * I);
+  if (c_.family == Family::LLAMA) mlp2_.ensure_n<float>(T_ * I);
+}
+
+void Forward::trunk(const CancelToken* cancel) {
+  switch (c_.family) {
+    case Family::GPT2:
+      return trunk_gpt2(cancel);
+    case Family::OPT:
+      return trunk_opt(cancel);
+    case Family::LLAMA:
+      return trunk_llama(cancel);
+  }
+}
+
+void Forward::trunk_llama(const CancelToken* cancel) {
+  const int64_t H = c_.hidden_size, I = c_.intermediate_size, dh = c_.head_dim;
+  const int64_t QD = c_.num_heads * dh, KVD = c_.num_kv_heads * dh, ld = QD + 2 * KVD;
+  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0), *qkv = qkv_.ensure_n<float>(0);
+  float *att = att_.ensure_n<float>(0), *gate = mlp_.ensure_n<float>(0), *up = mlp2_.ensure_n<float>(0);
+  const int32_t* pos = pos_.ensure_n<int32_t>(0);
+  const float *cs = rope_cos_.ensure_n<float>(0), *sn = rope_sin_.ensure_n<float>(0);
+  embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
+  const k::Attention as{c_.num_heads, c_.num_kv_heads, dh, ld, 0, QD, QD + KVD,
+                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)))};
+  const WeightView none;
+  for (int64_t l = 0; l < c_.num_layers; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    norm(true, T_, H, x, H, L.norm1_w, none, h, H);
+    linear(T_, QD, H, h, H, L.q_w, k::Layout::OutIn, L.q_b, qkv, ld, false);
+    linear(T_, KVD, H, h, H, L.k_w, k::Layout::OutIn, L.k_b, qkv + QD, ld, false);
+    linear(T_, KVD, H, h, H, L.v_w, k::Layout::OutIn, L.v_b, qkv + QD + KVD, ld, false);
+    k::rope(qkv, ld, T_, pos, 0, c_.num_heads, dh, cs, sn);
+    k::rope(qkv, ld, T_, pos, QD, c_.num_kv_heads, dh, cs, sn);
+    k::attention(qkv, as, T_, seq_start_.ensure_n<int32_t>(0), att, QD);
+    linear(T_, H, QD, att, QD, L.o_w, k::Layout::OutIn, L.o_b, x, H, true);
+    norm(true, T_, H, x, H, L.norm2_w, none, h, H);
+    linear(T_, I, H, h, H, L.gate_w, k::Layout::OutIn, L.gate_b, gate, I, false);
+    linear(T_, I, H, h, H, L.up_w, k::Layout::OutIn, L.up_b, up, I, false);
+    k::silu_mul(gate, up, T_ * I);
+    linear(T_, H, I, gate, I, L.down_w, k::Layout::OutIn, L.down_b, x, H, true);
+    if (cancel) cancel->check();
+  }
+}
+
+void Forward::trunk_gpt2(const CancelToken* cancel) {
+  const int64_t H = c_.hidden_size, I = c_.intermediate_size;
+  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0), *qkv = qkv_.ensure_n<float>(0);
+  float *att = att_.ensure_n<float>(0), *mlp = mlp_.ensure_n<float>(0);
+  embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
+  embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), 0, H, x, true);
+  const k::Attention as{c_.num_heads, c_.num_heads, c_.head_dim, 3 * H, 0, H, 2 * H,
+                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)))};
+  for (int64_t l = 0; l < c_.num_layers; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, h, H);
+    linear(T_, 3 * H, H, h, H, L.qkv_w, k::Layout::InOut, L.qkv_b, qkv, 3 * H, false);
+    k::attention(qkv, as, T_, seq_start_.ensure_n<int32_t>(0), att, H);
+    linear(T_, H, H, att, H, L.o_w, k::Layout::InOut, L.o_b, x, H, true);
+    norm(false, T_, H, x, H, L.norm2_w, L.norm2_b, h, H);
+    linear(T_, I, H, h, H, L.fc1_w, k::Layout::InOut, L.fc1_b, mlp, I, false);
+    k::activate(static_cast<int>(c_.activation), mlp, T_ * I);
+    linear(T_, H, I, mlp, I, L.fc2_w, k::Layout::InOut, L.fc2_b, x, H, true);
+    if (cancel) cancel->check();
+  }
+}
+
+void Forward::trunk_opt(const CancelToken* cancel) {
+  const int64_t H = c_.hidden_size, E = c_.word_embed_proj_dim, I = c_.intermediate_size;
+  const bool pre = c_.do_layer_norm_before;
+  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0), *qkv = qkv_.ensure_n<float>(0);
+  float *att = att_.ensure_n<float>(0), *mlp = mlp_.ensure_n<float>(0);
+  const WeightView none;
+  if (E != H) {
+    embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, E, h, false);
+    linear(T_, H, E, h, E, w_.project_in, k::Layout::OutIn, none, x, H, false);
+  } else {
+    embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
+  }
+  embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), c_.position_offset, H, x, true);
+  const k::Attention as{c_.num_heads, c_.num_heads, c_.head_dim, 3 * H, 0, H, 2 * H,
+                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)))};
+  for (int64_t l = 0; l < c_.num_layers; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    const float* in = x;
+    if (pre) {
+      norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, h, H);
+      in = h;
+    }
+    linear(T_, H, H, in, H, L.q_w, k::Layout::OutIn, L.q_b, qkv, 3 * H, false);
+    linear(T_, H, H, in, H, L.k_w, k::Layout::OutIn, L.k_b, qkv + H, 3 * H, false);
+    linear(T_, H, H, in, H, L.v_w, k::Layout::OutIn, L.v_b, qkv + 2 * H, 3 * H, false);
+    k::attention(qkv, as, T_, seq_start_.ensure_n<int32_t>(0), att, H);
+    linear(T_, H, H, att, H, L.o_w, k::Layout::OutIn, L.o_b, x, H, true);
+    if (!pre) norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, x, H);  // row-wise: in place is safe
+    in = x;
+    if (pre) {
+      norm(false, T_, H, x, H, L.norm2_w, L.norm2_b, h, H);
+      in = h;
+    }
+    linear(T_, I, H, in, H, L.fc1_w, k::Layout::OutIn, L.fc1_b, mlp, I, false);
+    k::activate(static_cast<int>(c_.activation), mlp, T_ * I);
+    linear(T_, H, I, mlp, I, L.fc2_w, k::Layout::OutIn, L.fc2_b, x, H, true);
+    if (!pre) norm(false, T_, H, x, H, L.norm2_w, L.norm2_b, x, H);
+    if (cancel) cancel->check();
+  }
+}
+
+void Forward::final_rows(const std::vector<int64_t>& which) {
+  const int64_t H = c_.hidden_size, E = c_.word_embed_proj_dim, R = static_cast<int64_t>(which.size());
+  int64_t* wd = which_.ensure_n<int64_t>(R);
+  copy_to_device(wd, which.data(), static_cast<size_t>(R) * 8);
+  float* rows = rows_.ensure_n<float>(R * H);
+  float* out = out_.ensure_n<float>(R * std::max(H, E));
+  k::gather_rows(x_.ensure_n<float>(0), H, wd, R, H, rows);
+  const WeightView none;
+  switch (c_.family) {
+    case Family::GPT2:
+      return norm(false, R, H, rows, H, w_.final_norm_w, w_.final_norm_b, out, H);
+    case Family::LLAMA:
+      return norm(true, R, H, rows, H, w_.final_norm_w, none, out, H);
+    case Family::OPT: {
+      const float* src = rows;
+      if (c_.opt_final_layer_norm) {
+        float* dst = E != H ? tmp_.ensure_n<float>(R * H) : out;
+        norm(false, R, H, rows, H, w_.final_norm_w, w_.final_norm_b, dst, H);
+        src = dst;
+      }
+      if (E != H)
+        linear(R, E, H, src, H, w_.project_out, k::Layout::OutIn, none, out, E, false);
+      else if (src != out)
+        copy_device_to_device(out, src, static_cast<size_t>(R * H) * 4);
+      return;
+    }
+  }
+}
+
+LossOutput Forward::loss_at_point(const PackedBatch& b, const Rows& rows, const CancelToken* cancel) {
+  const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1, K = static_cast<int64_t>(b.candidates.size());
+  const int64_t R = static_cast<int64_t>(rows.which.size()), E = c_.word_embed_proj_dim, V = c_.vocab_size;
+  trunk(cancel);
+  final_rows(rows.which);
+  const float* hrows = out_.ensure_n<float>(0);
+  const WeightView& head = w_.lm_head;
+  const bool hv = virt(head);
+  const uint64_t hg0 = hv ? static_cast<uint64_t>(head.global_offset) : 0;
+  std::vector<double> nll(R);
+  std::vector<float> cand_logits;
+  if (R > 0 && K == 0) {
+    // the head one vocabulary tile at a time: logits (R, cols), merged into a running log-sum-exp per row
+    int64_t vt = std::min(V, std::max<int64_t>(1, kLogitTile / R));
+    if (hv) vt = std::min(vt, std::max<int64_t>(1, big_cap_ / E));
+    float* logits = logits_.ensure_n<float>(R * vt);
+    float *rmax = row_max_.ensure_n<float>(R), *target = target_.ensure_n<float>(R);
+    double *rsum = row_sum_.ensure_n<double>(R), *nll_d = nll_.ensure_n<double>(R);
+    int32_t* lab = labels_.ensure_n<int32_t>(R);
+    copy_to_device(lab, rows.labels.data(), static_cast<size_t>(R) * 4);
+    for (int64_t v0 = 0; v0 < V; v0 += vt) {
+      const int64_t cols = std::min(vt, V - v0);
+      k::Mat hm{at_elem(head, v0 * E), head.dtype, E};
+      if (hv) {
+        float* scratch = static_cast<float*>(big_.data());
+        k::values_at(hm.data, head.dtype, hg0 + static_cast<uint64_t>(v0 * E), cols * E, at_.seeds, at_.coeffs,
+                     at_.n, scratch);
+        hm = {scratch, DType::F32, E};
+      }
+      k::gemm(R, cols, E, hrows, E, hm, k::Layout::OutIn, {}, logits, cols, false);
+      k::lse_tile(logits, R, cols, v0, lab, rmax, rsum, target, v0 == 0);
+    }
+    k::lse_finish(rmax, rsum, target, R, nll_d);
+    copy_to_host(nll.data(), nll_d, static_cast<size_t>(R) * 8);
+  } else if (R > 0) {
+    // candidate mode: the K head rows (at the point) as an F32 (K, E) operand, then (R, K) logits
+    float* cand = tmp_.ensure_n<float>(K * E);
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t row = b.candidates[k];
+      k::values_at(at_elem(head, row * E), head.dtype, hg0 + static_cast<uint64_t>(row * E), E, at_.seeds, at_.coeffs,
+                   hv ? at_.n : 0, cand + k * E);
+    }
+    float* logits = logits_.ensure_n<float>(R * K);
+    k::gemm(R, K, E, hrows, E, {cand, DType::F32, E}, k::Layout::OutIn, {}, logits, K, false);
+    cand_logits.resize(R * K);
+    copy_to_host(cand_logits.data(), logits, cand_logits.size() * 4);
+    for (int64_t r = 0; r < R; ++r) {
+      const float* z = cand_logits.data() + r * K;
+      const int64_t idx = std::find(b.candidates.begin(), b.candidates.end(), rows.labels[r]) - b.candidates.begin();
+      double mx = z[0];
+      for (int64_t j = 1; j < K; ++j) mx = std::max(mx, static_cast<double>(z[j]));
+      double s = 0;
+      for (int64_t j = 0; j < K; ++j) s += std::exp(static_cast<double>(z[j]) - mx);
+      nll[r] = mx + std::log(s) - z[idx];
+    }
+  }
+  synchronize();  // any asynchronous kernel fault surfaces here as ERR_DEVICE
+
+  LossOutput out;
+  out.loss.assign(n_seq, 0.0);
+  out.targets.assign(n_seq, 0);
+  for (int64_t r = 0; r < R; ++r) {  // row order = position order, as on the CPU
+    if (rows.seq_of[r] < 0) continue;
+    out.loss[rows.seq_of[r]] += nll[r];
+    out.targets[rows.seq_of[r]] += 1;
+  }
+  for (int64_t s = 0; s < n_seq; ++s)
+    out.loss[s] = out.targets[s] > 0 ? out.loss[s] / out.targets[s] : std::numeric_limits<double>::quiet_NaN();
+  if (K > 0) {
+    out.candidate_logits.assign(n_seq * K, std::numeric_limits<float>::quiet_NaN());
+    for (int64_t r = 0; r < R; ++r)  // the last target row of each sequence wins
+      if (rows.seq_of[r] >= 0)
+        std::copy_n(cand_logits.data() + r * K, K, out.candidate_logits.data() + rows.seq_of[r] * K);
+  }
+  return out;
+}
+
+std::vector<LossOutput> Forward::loss(const PackedBatch& b, const std::vector<std::vector<uint64_t>>& seeds,
+                                      const std::vector<std::vector<float>>& coeffs, bool all_rows,
+                                      const CancelToken* cancel) {
+  // rows that predict a target (hidden row t−1 predicts label t), as cpu/forward.cpp chooses them
+  Rows rows;
+  const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1, K = static_cast<int64_t>(b.candidates.size());
+  for (int64_t s = 0; s < n_seq; ++s)
+    for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
+      const int32_t l = b.labels.empty() ? b.tokens[t] : b.labels[t];
+      if (l == -100 && !all_rows) continue;
+      rows.which.push_back(t - 1);
+      rows.labels.push_back(l != -100 ? l : (K > 0 ? b.candidates[0] : 0));
+      rows.seq_of.push_back(l != -100 ? static_cast<int32_t>(s) : -1);
+    }
+  upload_batch(b);
+  std::vector<LossOutput> out;
+  if (seeds.empty()) {
+    set_point(nullptr, nullptr);
+    out.push_back(loss_at_point(b, rows, cancel));
+  }
+  for (size_t p = 0; p < seeds.size(); ++p) {
+    set_point(&seeds[p], &coeffs[p]);
+    out.push_back(loss_at_point(b, rows, cancel));
+    if (cancel) cancel->check();
+  }
+  set_point(nullptr, nullptr);
+  return out;
+}
+
+std::vector<float> Forward::logits(const PackedBatch& b, const std::vector<int64_t>& positions,
+                                   const CancelToken* cancel) {
+  set_point(nullptr, nullptr);
+  upload_batch(b);
+  trunk(cancel);
+  final_rows(positions);
+  const int64_t R = static_cast<int64_t>(positions.size()), V = c_.vocab_size, E = c_.word_embed_proj_dim;
+  std::vector<float> out(R * V);
+  if (R == 0) return out;
+  float* logits = logits_.ensure_n<float>(R * V);
+  const WeightView& head = w_.lm_head;
+  k::gemm(R, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, k::Layout::OutIn, {}, logits, V, false);
+  copy_to_host(out.data(), logits, out.size() * 4);
+  synchronize();
+  return out;
+}
+
+}  // namespace cuda
+}  // namespace dpzo

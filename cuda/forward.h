@@ -1,0 +1,73 @@
+// defines: cuda::Forward — the CUDA backend's fused forward + per-example loss, logits and greedy decoding
+// over a model's device weights, for GPT-2, OPT and Llama over packed varlen batches (dpzo/forward.h),
+// mirroring the CPU graphs (cpu/forward_*.cpp). A virtual point θ + Σ c_k z(s_k) is evaluated without
+// writing θ: each trainable weight a kernel needs is first read at the point into a float32 scratch
+// (k::values_at), the 2-D ones in row chunks, so the scratch is at most the largest tensor's byte size.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "device_weights.h"
+#include "dpzo/forward.h"
+#include "dpzo/model.h"
+#include "kernels.h"
+
+namespace dpzo {
+namespace cuda {
+
+class Forward {
+ public:
+  Forward(const Model& m, const DeviceWeights& dw, MemoryTracker& mem);
+
+  // One LossOutput per point (already validated, zero coefficients dropped), or one at θ when `seeds` is
+  // empty. The batch must have passed cpu::validate_loss_batch.
+  std::vector<LossOutput> loss(const PackedBatch& b, const std::vector<std::vector<uint64_t>>& seeds,
+                               const std::vector<std::vector<float>>& coeffs, bool all_rows, const CancelToken* cancel);
+  // Full-vocabulary logits (R × V) at packed positions, at θ.
+  std::vector<float> logits(const PackedBatch& b, const std::vector<int64_t>& positions, const CancelToken* cancel);
+
+ private:
+  struct Point {  // device copies of one point's pairs (n = 0: θ as stored)
+    const uint64_t* seeds = nullptr;
+    const float* coeffs = nullptr;
+    int n = 0;
+  };
+  struct Rows {  // the rows that reach the head, host side
+    std::vector<int64_t> which;
+    std::vector<int32_t> labels, seq_of;
+  };
+
+  void upload_batch(const PackedBatch& b);
+  void set_point(const std::vector<uint64_t>* seeds, const std::vector<float>* coeffs);
+  bool virt(const WeightView& w) const { return at_.n > 0 && w.trainable(); }
+  k::Mat vec(const WeightView& w, int slot);
+  void linear(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const WeightView& w, k::Layout layout,
+              const WeightView& b, float* out, int64_t ldo, bool accumulate);
+  void embed(const WeightView& table, const int32_t* ids, int64_t add_offset, int64_t dim, float* out, bool acc);
+  void norm(bool rms, int64_t rows, int64_t n, const float* x, int64_t ldx, const WeightView& w, const WeightView& b,
+            float* out, int64_t ldo);
+  void trunk(const CancelToken* cancel);
+  void trunk_llama(const CancelToken* cancel);
+  void trunk_gpt2(const CancelToken* cancel);
+  void trunk_opt(const CancelToken* cancel);
+  // gathers st rows `which` of x and applies the family's final norm (+ OPT project_out) into out_ (R, E)
+  void final_rows(const std::vector<int64_t>& which);
+  LossOutput loss_at_point(const PackedBatch& b, const Rows& rows, const CancelToken* cancel);
+
+  const Model& m_;
+  const ModelConfig& c_;
+  const ModelWeights& w_;
+  MemoryTracker& mem_;
+  int64_t big_cap_ = 0, vec_cap_ = 0;  // float32 scratch: 2-D weight chunks; 1-D tensors (two slots)
+  Point at_;
+  int64_t T_ = 0;
+  // device buffers, grow-only
+  DeviceBuffer tokens_, pos_, seq_start_, which_, labels_, point_;
+  DeviceBuffer x_, h_, qkv_, att_, mlp_, mlp2_, rows_, out_, tmp_;
+  DeviceBuffer big_, small_, logits_, row_max_, row_sum_, target_, nll_;
+  DeviceBuffer rope_cos_, rope_sin_;
+  int64_t rope_positions_ = 0;
+};
+
+}  // namespace cuda
+}  // namespace dpzo

@@ -1,0 +1,396 @@
+// defines: mode_gpu_check, mode_gpu_bench (native/tools/gpu_check.h) — the CUDA backend against the CPU
+// backend (the reference: the CPU's own code paths) on random checkpoints, and its speed on one larger
+// random Llama shape. Needs no Node.js: bench/gpu/run.sh runs it on a GPU machine.
+#include "gpu_check.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/fileio.h"
+#include "core/safetensors.h"
+#include "dpzo/backend.h"
+#include "dpzo/config.h"
+#include "dpzo/errors.h"
+#include "dpzo/model.h"
+#include "dpzo/perturb.h"
+#ifdef DPZO_HAVE_CUDA
+#include "cuda_backend.h"
+#endif
+
+using namespace dpzo;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string flag(const std::map<std::string, std::string>& f, const char* k, const std::string& def) {
+  auto it = f.find(k);
+  return it == f.end() ? def : it->second;
+}
+int64_t flag_int(const std::map<std::string, std::string>& f, const char* k, int64_t def) {
+  auto it = f.find(k);
+  if (it == f.end()) return def;
+  char* end = nullptr;
+  const long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (!end || *end || v <= 0) throw Error(err::kArgument, std::string("dpzo_check: --") + k + " must be a positive integer");
+  return v;
+}
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t b = 0;
+  while (b <= s.size()) {
+    const size_t e = std::min(s.find(',', b), s.size());
+    if (e > b) out.push_back(s.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
+// splitmix64: a fast seeded stream; uniform(−√3σ, √3σ) has standard deviation σ
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  float uniform() { return static_cast<float>((next() >> 40) * (1.0 / 16777216.0)); }  // [0, 1)
+  float around(float sigma) { return (2.0f * uniform() - 1.0f) * 1.7320508f * sigma; }
+};
+
+struct Shape {
+  std::string family = "llama";
+  int64_t vocab = 512, hidden = 64, layers = 2, heads = 4, kv_heads = 2, inter = 160, positions = 128;
+};
+
+// config.json as transformers writes it for the family (test/helpers/checkpoints.ts has the same fields)
+std::string config_json(const Shape& s, DType dt) {
+  const std::string torch_dtype = dt == DType::BF16 ? "bfloat16" : dt == DType::F16 ? "float16" : "float32";
+  auto n = [](int64_t v) { return std::to_string(v); };
+  if (s.family == "gpt2")
+    return "{\"model_type\":\"gpt2\",\"architectures\":[\"GPT2LMHeadModel\"],\"activation_function\":\"gelu_new\","
+           "\"vocab_size\":" + n(s.vocab) + ",\"n_embd\":" + n(s.hidden) + ",\"n_layer\":" + n(s.layers) +
+           ",\"n_head\":" + n(s.heads) + ",\"n_inner\":" + n(s.inter) + ",\"n_positions\":" + n(s.positions) +
+           ",\"n_ctx\":" + n(s.positions) + ",\"layer_norm_epsilon\":1e-05,\"torch_dtype\":\"" + torch_dtype + "\"}\n";
+  if (s.family == "opt")
+    return "{\"model_type\":\"opt\",\"architectures\":[\"OPTForCausalLM\"],\"activation_function\":\"relu\","
+           "\"vocab_size\":" + n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"word_embed_proj_dim\":" +
+           n(s.hidden) + ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
+           ",\"ffn_dim\":" + n(s.inter) + ",\"max_position_embeddings\":" + n(s.positions) +
+           ",\"do_layer_norm_before\":true,\"enable_bias\":true,\"layer_norm_elementwise_affine\":true,"
+           "\"_remove_final_layer_norm\":false,\"bos_token_id\":2,\"eos_token_id\":2,\"pad_token_id\":1,"
+           "\"torch_dtype\":\"" + torch_dtype + "\"}\n";
+  return "{\"model_type\":\"llama\",\"architectures\":[\"LlamaForCausalLM\"],\"hidden_act\":\"silu\","
+         "\"vocab_size\":" + n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"intermediate_size\":" +
+         n(s.inter) + ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
+         ",\"num_key_value_heads\":" + n(s.kv_heads) + ",\"max_position_embeddings\":" + n(s.positions) +
+         ",\"rms_norm_eps\":1e-05,\"rope_theta\":10000.0,\"tie_word_embeddings\":false,\"attention_bias\":false,"
+         "\"mlp_bias\":false,\"bos_token_id\":1,\"eos_token_id\":2,\"torch_dtype\":\"" + torch_dtype + "\"}\n";
+}
+
+// A random checkpoint: embeddings ~ 1, matrices ~ 1/√fan_in, norm gains ~ 1 ± 0.1, biases ~ 0.02.
+void write_checkpoint(const std::string& dir, const Shape& s, DType dt, uint64_t seed) {
+  fileio::mkdir_p(dir);
+  const std::string cfg_text = config_json(s, dt);
+  const ModelConfig cfg = parse_config(cfg_text, dir + "/config.json");
+  std::vector<std::vector<uint8_t>> bufs;
+  std::vector<StTensorOut> out;
+  Rng rng{seed};
+  for (const TensorSpec& t : expected_tensors(cfg)) {
+    int64_t numel = 1;
+    for (int64_t d : t.shape) numel *= d;
+    const bool vec = t.shape.size() == 1, bias = t.name.find("bias") != std::string::npos;
+    const bool emb = t.name.find("embed") != std::string::npos || t.name.find("wte") != std::string::npos ||
+                     t.name.find("wpe") != std::string::npos;
+    const float sigma = vec ? (bias ? 0.02f : 0.1f) : emb ? 1.0f : 1.0f / std::sqrt(static_cast<float>(t.shape[1]));
+    const float center = vec && !bias ? 1.0f : 0.0f;
+    bufs.emplace_back(static_cast<size_t>(numel * dtype_size(dt)));
+    uint8_t* p = bufs.back().data();
+    for (int64_t i = 0; i < numel; ++i) {
+      const float v = center + rng.around(sigma);
+      if (dt == DType::F32)
+        reinterpret_cast<float*>(p)[i] = v;
+      else
+        reinterpret_cast<uint16_t*>(p)[i] = dt == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+    }
+    out.push_back(StTensorOut{t.name, dt, t.shape, p});
+  }
+  write_safetensors(dir + "/model.safetensors", std::move(out), {{"format", "pt"}});
+  fileio::AtomicWriter w(dir + "/config.json");
+  w.write(cfg_text.data(), cfg_text.size());
+  w.commit();
+}
+
+// Four sequences of different lengths, tokens drawn from the vocabulary.
+PackedBatch random_batch(int64_t vocab, uint64_t seed, std::vector<int64_t> lens = {17, 5, 40, 23}) {
+  PackedBatch b;
+  Rng rng{seed};
+  b.offsets.push_back(0);
+  for (int64_t len : lens) {
+    for (int64_t t = 0; t < len; ++t) b.tokens.push_back(static_cast<int32_t>(rng.next() % vocab));
+    b.offsets.push_back(static_cast<int64_t>(b.tokens.size()));
+  }
+  return b;
+}
+
+struct Table {
+  int failures = 0;
+  void row(const std::string& cse, const std::string& check, double value, double limit, const char* unit = "") {
+    const bool ok = std::isfinite(value) && value <= limit;
+    failures += !ok;
+    std::printf("| %-11s | %-40s | %11.3g%s | %9.3g | %-4s |\n", cse.c_str(), check.c_str(), value, unit, limit,
+                ok ? "ok" : "FAIL");
+    std::fflush(stdout);
+  }
+  void info(const std::string& cse, const std::string& check, const std::string& value) {
+    std::printf("| %-11s | %-40s | %11s | %9s | %-4s |\n", cse.c_str(), check.c_str(), value.c_str(), "", "info");
+    std::fflush(stdout);
+  }
+};
+
+double max_rel(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0;
+  if (a.size() != b.size()) return INFINITY;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    m = std::max(m, std::fabs(a[i] - b[i]) / std::max(1e-30, std::fabs(a[i])));
+  }
+  return m;
+}
+double max_abs(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  if (a.size() != b.size()) return INFINITY;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  }
+  return m;
+}
+
+const BackendFactory& device_under_test(bool& real) {
+#ifdef DPZO_HAVE_CUDA
+  real = cuda::available();
+  if (real) return cuda_backend_factory();
+#endif
+  real = false;
+  return cpu_backend_factory();
+}
+
+std::unique_ptr<Model> load(const std::string& dir, const BackendFactory& f) {
+  LoadOptions o;
+  o.backend = &f;
+  return Model::load(dir, o);
+}
+
+int64_t ulp_distance(float a, float b) {
+  auto key = [](float x) {
+    const int32_t i = static_cast<int32_t>(f32_bits(x));
+    return i < 0 ? static_cast<int64_t>(INT32_MIN) - i : static_cast<int64_t>(i);
+  };
+  return std::llabs(key(a) - key(b));
+}
+
+void check_directions(Table& tab, bool real) {
+  const int64_t m = 1 << 22;
+  const uint64_t seed = 0x243f6a8885a308d3ull, g0 = 1000003;
+  std::vector<float> cpu(static_cast<size_t>(m)), dev(static_cast<size_t>(m));
+  fill_direction(seed, g0, m, cpu.data());
+#ifdef DPZO_HAVE_CUDA
+  if (real) {
+    float* d = static_cast<float*>(cuda::device_alloc(static_cast<size_t>(m) * 4));
+    cuda::fill_direction(seed, g0, m, d);
+    cuda::copy_to_host(dev.data(), d, static_cast<size_t>(m) * 4);
+    cuda::device_free(d);
+  }
+#endif
+  if (!real) fill_direction(seed, g0, m, dev.data());
+  int64_t worst = 0;
+  for (int64_t i = 0; i < m; ++i) worst = std::max(worst, ulp_distance(cpu[i], dev[i]));
+  tab.row("directions", "z CUDA vs CPU, 4M elements (max ulp)", static_cast<double>(worst), 2);
+}
+
+void check_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real) {
+  Shape s;
+  s.family = family;
+  if (family != "llama") s.kv_heads = s.heads;
+  const std::string name = family + "-" + dtype_name(dt);
+  const std::string dir = root + "/" + name;
+  write_checkpoint(dir, s, dt, 42);
+  const BackendFactory& dev = device_under_test(real);
+  auto cpu = load(dir, cpu_backend_factory());
+  auto gpu = load(dir, dev);
+  const PackedBatch b = random_batch(s.vocab, 7);
+  // 1. at θ
+  const double tol = 1e-4;
+  const LossOutput lc = cpu->per_example_loss(b, {}, nullptr)[0], lg = gpu->per_example_loss(b, {}, nullptr)[0];
+  tab.info(name, "CPU loss of sequence 0 (nats)", std::to_string(lc.loss[0]));
+  tab.row(name, "loss at theta (max rel err)", max_rel(lc.loss, lg.loss), tol);
+  // 2. at the + and − points of a DP-ZO step
+  ForwardOptions pts;
+  pts.points = {{{1234567}, {1e-2f}}, {{1234567}, {-1e-2f}}};
+  const auto vc = cpu->per_example_loss(b, pts, nullptr), vg = gpu->per_example_loss(b, pts, nullptr);
+  tab.row(name, "loss at theta+eps*z (max rel err)", max_rel(vc[0].loss, vg[0].loss), tol);
+  tab.row(name, "loss at theta-eps*z (max rel err)", max_rel(vc[1].loss, vg[1].loss), tol);
+  // 3. all rows, candidates
+  ForwardOptions all;
+  all.all_rows = true;
+  PackedBatch lb = b;
+  lb.labels.assign(b.tokens.size(), -100);
+  for (size_t i = 1; i + 1 < b.offsets.size(); i += 2) lb.labels[b.offsets[i] - 1] = b.tokens[b.offsets[i] - 1];
+  tab.row(name, "loss, labels + all_rows (max rel err)",
+          max_rel(cpu->per_example_loss(lb, all, nullptr)[0].loss, gpu->per_example_loss(lb, all, nullptr)[0].loss),
+          tol);
+  PackedBatch cb = b;
+  cb.candidates = {3, 11, 200};
+  cb.labels.assign(b.tokens.size(), -100);
+  for (size_t i = 1; i < b.offsets.size(); ++i) cb.labels[b.offsets[i] - 1] = cb.candidates[i % 3];
+  const auto cc = cpu->per_example_loss(cb, pts, nullptr), cg = gpu->per_example_loss(cb, pts, nullptr);
+  tab.row(name, "cand. loss at theta+eps*z (max rel err)", max_rel(cc[0].loss, cg[0].loss), tol);
+  tab.row(name, "candidate logits at +eps*z (max abs err)", max_abs(cc[0].candidate_logits, cg[0].candidate_logits),
+          1e-3);
+  // 4. logits and greedy tokens
+  const std::vector<int64_t> at = {0, 16, 30, 84};
+  tab.row(name, "logits (max abs err)", max_abs(cpu->logits(b, at, nullptr), gpu->logits(b, at, nullptr)), 1e-3);
+  const std::vector<int32_t> prompt(b.tokens.begin(), b.tokens.begin() + 9);
+  const auto tc = cpu->generate(prompt, 6, -1, nullptr), tg = gpu->generate(prompt, 6, -1, nullptr);
+  tab.info(name, "greedy tokens equal (6 new)", tc == tg ? "yes" : "no");
+  // 5. a virtual point equals the in-place perturb followed by a forward at θ (F32: the same weights)
+  if (dt == DType::F32) {
+    auto moved = load(dir, dev);
+    moved->perturb(1234567, 1e-2f);
+    tab.row(name, "virtual = in-place perturb, same backend", max_rel(vg[0].loss, moved->per_example_loss(b, {}, nullptr)[0].loss),
+            0.0);
+  }
+  // 6. perturb (nearest) and update (stochastic rounding, decay) bit for bit
+  cpu->perturb(99, 1e-3f);
+  gpu->perturb(99, 1e-3f);
+  tab.row(name, "perturb: weights hash differs (0/1)", cpu->weights_hash() != gpu->weights_hash(), 0);
+  const uint64_t seeds[3] = {5, 6, 1ull << 40};
+  const float coeffs[3] = {-2e-3f, 1e-3f, 5e-4f};
+  cpu->update(seeds, coeffs, 3, 0.999f);
+  gpu->update(seeds, coeffs, 3, 0.999f);
+  tab.row(name, "update + decay + SR: hash differs (0/1)", cpu->weights_hash() != gpu->weights_hash(), 0);
+  cpu->decay(0.99f);
+  gpu->decay(0.99f);
+  tab.row(name, "decay alone: hash differs (0/1)", cpu->weights_hash() != gpu->weights_hash(), 0);
+  tab.row(name, "loss after the update (max rel err)",
+          max_rel(cpu->per_example_loss(b, {}, nullptr)[0].loss, gpu->per_example_loss(b, {}, nullptr)[0].loss), tol);
+  const MemoryStats ms = gpu->memory();
+  tab.info(name, "device bytes now / peak",
+           std::to_string(ms.device_current) + " / " + std::to_string(ms.device_peak));
+}
+
+}  // namespace
+
+int mode_gpu_check(const std::map<std::string, std::string>& flags) {
+  const std::string root = flag(flags, "dir", "/tmp/dpzo-gpu-check");
+  bool real = false;
+  device_under_test(real);
+  std::printf("dpzo_check gpu-check: %s\n",
+              real ? "CUDA backend vs CPU backend"
+                   : "NO CUDA DEVICE (or no CUDA build): the CPU backend compared with itself; this tests the "
+                     "driver, not CUDA");
+  std::printf("| %-11s | %-40s | %12s | %9s | %-4s |\n", "case", "check", "value", "limit", "");
+  Table tab;
+  check_directions(tab, real);
+  for (const std::string& fam : split(flag(flags, "families", "llama,gpt2,opt")))
+    for (const std::string& d : split(flag(flags, "dtypes", "f32,bf16"))) {
+      const DType dt = d == "bf16" ? DType::BF16 : d == "f16" ? DType::F16 : DType::F32;
+      try {
+        check_case(tab, root, fam, dt, real);
+      } catch (const Error& e) {
+        tab.failures++;
+        std::printf("| %-11s | FAILED with %s: %s\n", (fam + "-" + d).c_str(), e.code().c_str(), e.what());
+      }
+    }
+  std::printf("gpu-check: %d failed\n", tab.failures);
+  return tab.failures == 0 ? 0 : 1;
+}
+
+int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
+  bool real = false;
+  const BackendFactory& dev = device_under_test(real);
+  Shape s;
+  s.hidden = flag_int(flags, "hidden", 2048);
+  s.layers = flag_int(flags, "layers", 8);
+  s.heads = flag_int(flags, "heads", 32);
+  s.kv_heads = flag_int(flags, "kv-heads", 8);
+  s.inter = flag_int(flags, "inter", 5632);
+  s.vocab = flag_int(flags, "vocab", 32000);
+  s.positions = 2048;
+  const int64_t B = flag_int(flags, "batch", 16), S = flag_int(flags, "seq", 128);
+  const std::string d = flag(flags, "dtype", "bf16");
+  const DType dt = d == "bf16" ? DType::BF16 : d == "f16" ? DType::F16 : DType::F32;
+  const std::string dir = flag(flags, "dir", "/tmp/dpzo-gpu-bench") + "/llama-" + d;
+  auto t0 = Clock::now();
+  write_checkpoint(dir, s, dt, 1);
+  const double t_write = since(t0);
+  t0 = Clock::now();
+  auto m = load(dir, dev);
+  const double t_load = since(t0);
+  const double params = static_cast<double>(m->num_parameters());
+  const double bytes = params * dtype_size(dt);
+  const PackedBatch b = random_batch(s.vocab, 3, std::vector<int64_t>(static_cast<size_t>(B), S));
+  auto best_of = [](int n, auto&& f) {
+    double best = INFINITY;
+    for (int i = 0; i < n; ++i) {
+      const auto t = Clock::now();
+      f();
+      best = std::min(best, since(t));
+    }
+    return best;
+  };
+  m->per_example_loss(b, {}, nullptr);  // warm-up (arena growth)
+  const double t_fwd = best_of(3, [&] { m->per_example_loss(b, {}, nullptr); });
+  ForwardOptions pts;
+  pts.points = {{{11}, {1e-3f}}, {{11}, {-1e-3f}}};
+  m->per_example_loss(b, pts, nullptr);
+  const double t_pair = best_of(3, [&] { m->per_example_loss(b, pts, nullptr); });
+  uint64_t seed = 100;
+  const float coeff = 1e-4f;
+  const double t_upd = best_of(5, [&] {
+    ++seed;
+    m->update(&seed, &coeff, 1, 1.0f);
+  });
+  double t_copy = INFINITY;
+#ifdef DPZO_HAVE_CUDA
+  if (real) {
+    void* a = cuda::device_alloc(static_cast<size_t>(bytes));
+    void* c = cuda::device_alloc(static_cast<size_t>(bytes));
+    cuda::copy_device_to_device(c, a, static_cast<size_t>(bytes));
+    t_copy = best_of(5, [&] {
+      cuda::copy_device_to_device(c, a, static_cast<size_t>(bytes));
+      cuda::synchronize();
+    });
+    cuda::device_free(a);
+    cuda::device_free(c);
+  }
+#endif
+  const double tokens = static_cast<double>(B * S);
+  const MemoryStats ms = m->memory();
+  std::printf("dpzo_check gpu-bench on %s: llama H=%" PRId64 " L=%" PRId64 " heads=%" PRId64 "/%" PRId64
+              " I=%" PRId64 " V=%" PRId64 " %s, %.3g parameters, batch %" PRId64 " x %" PRId64 "\n",
+              real ? "CUDA" : "CPU (no CUDA device)", s.hidden, s.layers, s.heads, s.kv_heads, s.inter, s.vocab,
+              d.c_str(), params, B, S);
+  std::printf("| %-44s | %12s |\n", "measure", "value");
+  std::printf("| %-44s | %10.2f s |\n", "write random checkpoint", t_write);
+  std::printf("| %-44s | %10.2f s |\n", "load + upload", t_load);
+  std::printf("| %-44s | %9.2f ms |\n", "forward + loss at theta (best of 3)", t_fwd * 1e3);
+  std::printf("| %-44s | %12.3g |\n", "forward TFLOP/s (2*params*tokens, no attn)", 2 * params * tokens / t_fwd / 1e12);
+  std::printf("| %-44s | %9.2f ms |\n", "losses at theta+-eps*z (DP-ZO pair, best of 3)", t_pair * 1e3);
+  std::printf("| %-44s | %9.2f ms |\n", "update, 1 pair (best of 5)", t_upd * 1e3);
+  std::printf("| %-44s | %12.1f |\n", "update GB/s (read + write)", 2 * bytes / t_upd / 1e9);
+  std::printf("| %-44s | %12.1f |\n", "device-to-device copy GB/s (read + write)", 2 * bytes / t_copy / 1e9);
+  std::printf("| %-44s | %12.3g |\n", "device bytes peak", static_cast<double>(ms.device_peak));
+  std::printf("| %-44s | %12.3g |\n", "weights bytes", bytes);
+  return 0;
+}
