@@ -45,22 +45,20 @@ DeviceWeights::DeviceWeights(const Model& m, MemoryTracker& mem) : mem_(mem) {
   base_ = static_cast<char*>(device_alloc(static_cast<size_t>(bytes_)));
   mem_.alloc(bytes_, true);
   try {
-    for (const TensorInfo& t : ts)
-      copy_to_device(base_ + t.offset * es, t.data, static_cast<size_t>(t.numel * es));
+    for (const TensorInfo& t : ts) copy_to_device(base_ + t.offset * es, t.data, static_cast<size_t>(t.numel * es));
   } catch (...) {
     device_free(base_);
     mem_.free(bytes_, true);
     throw;
   }
   w_ = m.weights();
-  for (WeightView* v : {&w_.tok_emb, &w_.pos_emb, &w_.project_in, &w_.project_out, &w_.final_norm_w,
-                        &w_.final_norm_b, &w_.lm_head})
+  for (WeightView* v :
+       {&w_.tok_emb, &w_.pos_emb, &w_.project_in, &w_.project_out, &w_.final_norm_w, &w_.final_norm_b, &w_.lm_head})
     translate(*v, host_base_, base_);
   for (LayerWeights& L : w_.layers)
-    for (WeightView* v :
-         {&L.norm1_w, &L.norm1_b, &L.norm2_w, &L.norm2_b, &L.qkv_w, &L.qkv_b, &L.q_w, &L.q_b, &L.k_w, &L.k_b, &L.v_w,
-          &L.v_b, &L.o_w, &L.o_b, &L.fc1_w, &L.fc1_b, &L.fc2_w, &L.fc2_b, &L.gate_w, &L.gate_b, &L.up_w, &L.up_b,
-          &L.down_w, &L.down_b})
+    for (WeightView* v : {&L.norm1_w, &L.norm1_b, &L.norm2_w, &L.norm2_b, &L.qkv_w, &L.qkv_b, &L.q_w,    &L.q_b,
+                          &L.k_w,     &L.k_b,     &L.v_w,     &L.v_b,     &L.o_w,   &L.o_b,   &L.fc1_w,  &L.fc1_b,
+                          &L.fc2_w,   &L.fc2_b,   &L.gate_w,  &L.gate_b,  &L.up_w,  &L.up_b,  &L.down_w, &L.down_b})
       translate(*v, host_base_, base_);
 }
 

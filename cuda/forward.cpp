@@ -24,7 +24,9 @@ k::Mat offset_mat(k::Mat m, int64_t elems) {
   if (m.data) m.data = static_cast<const char*>(m.data) + elems * dtype_size(m.dtype);
   return m;
 }
-const char* at_elem(const WeightView& w, int64_t e) { return static_cast<const char*>(w.data) + e * dtype_size(w.dtype); }
+const char* at_elem(const WeightView& w, int64_t e) {
+  return static_cast<const char*>(w.data) + e * dtype_size(w.dtype);
+}
 }  // namespace
 
 Forward::Forward(const Model& m, const DeviceWeights& dw, MemoryTracker& mem)
@@ -66,7 +68,8 @@ Forward::Forward(const Model& m, const DeviceWeights& dw, MemoryTracker& mem)
   for (const TensorInfo& t : m.tensors()) {
     if (t.shape.size() >= 2) {
       big_cap_ = std::max({big_cap_, t.numel * es / 4, t.shape.back()});
-      if (c_.family == Family::GPT2 && t.name != family_spec(c_.family).embedding) big_cap_ = std::max(big_cap_, t.numel);
+      if (c_.family == Family::GPT2 && t.name != family_spec(c_.family).embedding)
+        big_cap_ = std::max(big_cap_, t.numel);
     } else {
       vec_cap_ = std::max(vec_cap_, t.numel);
     }
@@ -108,8 +111,8 @@ void Forward::linear(int64_t M, int64_t N, int64_t K, const float* a, int64_t ld
   const int64_t step = std::max<int64_t>(1, big_cap_ / K);
   for (int64_t n0 = 0; n0 < N; n0 += step) {
     const int64_t n1 = std::min(N, n0 + step);
-    k::values_at(at_elem(w, n0 * K), w.dtype, g0 + static_cast<uint64_t>(n0 * K), (n1 - n0) * K, at_.seeds,
-                 at_.coeffs, at_.n, scratch);
+    k::values_at(at_elem(w, n0 * K), w.dtype, g0 + static_cast<uint64_t>(n0 * K), (n1 - n0) * K, at_.seeds, at_.coeffs,
+                 at_.n, scratch);
     k::gemm(M, n1 - n0, K, a, lda, {scratch, DType::F32, K}, layout, offset_mat(bias, n0), out + n0, ldo, accumulate);
   }
 }
@@ -181,7 +184,13 @@ void Forward::trunk_llama(const CancelToken* cancel) {
   const int32_t* pos = pos_.ensure_n<int32_t>(0);
   const float *cs = rope_cos_.ensure_n<float>(0), *sn = rope_sin_.ensure_n<float>(0);
   embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
-  const k::Attention as{c_.num_heads, c_.num_kv_heads, dh, ld, 0, QD, QD + KVD,
+  const k::Attention as{c_.num_heads,
+                        c_.num_kv_heads,
+                        dh,
+                        ld,
+                        0,
+                        QD,
+                        QD + KVD,
                         static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)))};
   const WeightView none;
   for (int64_t l = 0; l < c_.num_layers; ++l) {
@@ -209,7 +218,13 @@ void Forward::trunk_gpt2(const CancelToken* cancel) {
   float *att = att_.ensure_n<float>(0), *mlp = mlp_.ensure_n<float>(0);
   embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
   embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), 0, H, x, true);
-  const k::Attention as{c_.num_heads, c_.num_heads, c_.head_dim, 3 * H, 0, H, 2 * H,
+  const k::Attention as{c_.num_heads,
+                        c_.num_heads,
+                        c_.head_dim,
+                        3 * H,
+                        0,
+                        H,
+                        2 * H,
                         static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)))};
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
@@ -238,7 +253,13 @@ void Forward::trunk_opt(const CancelToken* cancel) {
     embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
   }
   embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), c_.position_offset, H, x, true);
-  const k::Attention as{c_.num_heads, c_.num_heads, c_.head_dim, 3 * H, 0, H, 2 * H,
+  const k::Attention as{c_.num_heads,
+                        c_.num_heads,
+                        c_.head_dim,
+                        3 * H,
+                        0,
+                        H,
+                        2 * H,
                         static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)))};
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
@@ -320,8 +341,8 @@ LossOutput Forward::loss_at_point(const PackedBatch& b, const Rows& rows, const 
       k::Mat hm{at_elem(head, v0 * E), head.dtype, E};
       if (hv) {
         float* scratch = static_cast<float*>(big_.data());
-        k::values_at(hm.data, head.dtype, hg0 + static_cast<uint64_t>(v0 * E), cols * E, at_.seeds, at_.coeffs,
-                     at_.n, scratch);
+        k::values_at(hm.data, head.dtype, hg0 + static_cast<uint64_t>(v0 * E), cols * E, at_.seeds, at_.coeffs, at_.n,
+                     scratch);
         hm = {scratch, DType::F32, E};
       }
       k::gemm(R, cols, E, hrows, E, hm, k::Layout::OutIn, {}, logits, cols, false);

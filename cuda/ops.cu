@@ -33,7 +33,8 @@ __global__ void rms_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w, d
   s = block_sum(s, sh);
   const float rstd = static_cast<float>(1.0 / sqrt(s / n + eps));
   float* o = out + blockIdx.x * ldo;
-  for (int64_t i = threadIdx.x; i < n; i += kThreads) o[i] = __fmul_rn(__fmul_rn(xr[i], rstd), load_f32(w.data, w.dtype, i));
+  for (int64_t i = threadIdx.x; i < n; i += kThreads)
+    o[i] = __fmul_rn(__fmul_rn(xr[i], rstd), load_f32(w.data, w.dtype, i));
 }
 
 __global__ void layer_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w, Mat b, double eps, float* out,

@@ -40,7 +40,8 @@ int64_t flag_int(const std::map<std::string, std::string>& f, const char* k, int
   if (it == f.end()) return def;
   char* end = nullptr;
   const long long v = std::strtoll(it->second.c_str(), &end, 10);
-  if (!end || *end || v <= 0) throw Error(err::kArgument, std::string("dpzo_check: --") + k + " must be a positive integer");
+  if (!end || *end || v <= 0)
+    throw Error(err::kArgument, std::string("dpzo_check: --") + k + " must be a positive integer");
   return v;
 }
 std::vector<std::string> split(const std::string& s) {
@@ -78,23 +79,28 @@ std::string config_json(const Shape& s, DType dt) {
   auto n = [](int64_t v) { return std::to_string(v); };
   if (s.family == "gpt2")
     return "{\"model_type\":\"gpt2\",\"architectures\":[\"GPT2LMHeadModel\"],\"activation_function\":\"gelu_new\","
-           "\"vocab_size\":" + n(s.vocab) + ",\"n_embd\":" + n(s.hidden) + ",\"n_layer\":" + n(s.layers) +
-           ",\"n_head\":" + n(s.heads) + ",\"n_inner\":" + n(s.inter) + ",\"n_positions\":" + n(s.positions) +
-           ",\"n_ctx\":" + n(s.positions) + ",\"layer_norm_epsilon\":1e-05,\"torch_dtype\":\"" + torch_dtype + "\"}\n";
+           "\"vocab_size\":" +
+           n(s.vocab) + ",\"n_embd\":" + n(s.hidden) + ",\"n_layer\":" + n(s.layers) + ",\"n_head\":" + n(s.heads) +
+           ",\"n_inner\":" + n(s.inter) + ",\"n_positions\":" + n(s.positions) + ",\"n_ctx\":" + n(s.positions) +
+           ",\"layer_norm_epsilon\":1e-05,\"torch_dtype\":\"" + torch_dtype + "\"}\n";
   if (s.family == "opt")
     return "{\"model_type\":\"opt\",\"architectures\":[\"OPTForCausalLM\"],\"activation_function\":\"relu\","
-           "\"vocab_size\":" + n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"word_embed_proj_dim\":" +
-           n(s.hidden) + ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
+           "\"vocab_size\":" +
+           n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"word_embed_proj_dim\":" + n(s.hidden) +
+           ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
            ",\"ffn_dim\":" + n(s.inter) + ",\"max_position_embeddings\":" + n(s.positions) +
            ",\"do_layer_norm_before\":true,\"enable_bias\":true,\"layer_norm_elementwise_affine\":true,"
            "\"_remove_final_layer_norm\":false,\"bos_token_id\":2,\"eos_token_id\":2,\"pad_token_id\":1,"
-           "\"torch_dtype\":\"" + torch_dtype + "\"}\n";
+           "\"torch_dtype\":\"" +
+           torch_dtype + "\"}\n";
   return "{\"model_type\":\"llama\",\"architectures\":[\"LlamaForCausalLM\"],\"hidden_act\":\"silu\","
-         "\"vocab_size\":" + n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"intermediate_size\":" +
-         n(s.inter) + ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
+         "\"vocab_size\":" +
+         n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"intermediate_size\":" + n(s.inter) +
+         ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
          ",\"num_key_value_heads\":" + n(s.kv_heads) + ",\"max_position_embeddings\":" + n(s.positions) +
          ",\"rms_norm_eps\":1e-05,\"rope_theta\":10000.0,\"tie_word_embeddings\":false,\"attention_bias\":false,"
-         "\"mlp_bias\":false,\"bos_token_id\":1,\"eos_token_id\":2,\"torch_dtype\":\"" + torch_dtype + "\"}\n";
+         "\"mlp_bias\":false,\"bos_token_id\":1,\"eos_token_id\":2,\"torch_dtype\":\"" +
+         torch_dtype + "\"}\n";
 }
 
 // A random checkpoint: embeddings ~ 1, matrices ~ 1/√fan_in, norm gains ~ 1 ± 0.1, biases ~ 0.02.
@@ -267,8 +273,8 @@ void check_case(Table& tab, const std::string& root, const std::string& family, 
   if (dt == DType::F32) {
     auto moved = load(dir, dev);
     moved->perturb(1234567, 1e-2f);
-    tab.row(name, "virtual = in-place perturb, same backend", max_rel(vg[0].loss, moved->per_example_loss(b, {}, nullptr)[0].loss),
-            0.0);
+    tab.row(name, "virtual = in-place perturb, same backend",
+            max_rel(vg[0].loss, moved->per_example_loss(b, {}, nullptr)[0].loss), 0.0);
   }
   // 6. perturb (nearest) and update (stochastic rounding, decay) bit for bit
   cpu->perturb(99, 1e-3f);
@@ -285,8 +291,7 @@ void check_case(Table& tab, const std::string& root, const std::string& family, 
   tab.row(name, "loss after the update (max rel err)",
           max_rel(cpu->per_example_loss(b, {}, nullptr)[0].loss, gpu->per_example_loss(b, {}, nullptr)[0].loss), tol);
   const MemoryStats ms = gpu->memory();
-  tab.info(name, "device bytes now / peak",
-           std::to_string(ms.device_current) + " / " + std::to_string(ms.device_peak));
+  tab.info(name, "device bytes now / peak", std::to_string(ms.device_current) + " / " + std::to_string(ms.device_peak));
 }
 
 }  // namespace
@@ -377,8 +382,8 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
 #endif
   const double tokens = static_cast<double>(B * S);
   const MemoryStats ms = m->memory();
-  std::printf("dpzo_check gpu-bench on %s: llama H=%" PRId64 " L=%" PRId64 " heads=%" PRId64 "/%" PRId64
-              " I=%" PRId64 " V=%" PRId64 " %s, %.3g parameters, batch %" PRId64 " x %" PRId64 "\n",
+  std::printf("dpzo_check gpu-bench on %s: llama H=%" PRId64 " L=%" PRId64 " heads=%" PRId64 "/%" PRId64 " I=%" PRId64
+              " V=%" PRId64 " %s, %.3g parameters, batch %" PRId64 " x %" PRId64 "\n",
               real ? "CUDA" : "CPU (no CUDA device)", s.hidden, s.layers, s.heads, s.kv_heads, s.inter, s.vocab,
               d.c_str(), params, B, S);
   std::printf("| %-44s | %12s |\n", "measure", "value");
