@@ -114,6 +114,8 @@ std::unique_ptr<Backend> cuda_create(Model& m) {
 
 }  // namespace
 
+int cuda_device_count() noexcept { return cuda::device_count(); }
+
 const BackendFactory& cuda_backend_factory() {
   static const BackendFactory f{"cuda", &cuda_unavailable, &cuda_create};
   return f;

@@ -15,6 +15,8 @@ namespace cuda {
 
 // True when the CUDA runtime reports at least one usable device.
 bool available() noexcept;
+// Number of devices the runtime reports (0 on any error). Never throws.
+int device_count() noexcept;
 // Name of device 0 ("" when none).
 std::string device_name();
 

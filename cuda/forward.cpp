@@ -330,7 +330,7 @@ LossOutput Forward::loss_at_point(const PackedBatch& b, const Rows& rows, const 
   if (R > 0 && K == 0) {
     // the head one vocabulary tile at a time: logits (R, cols), merged into a running log-sum-exp per row
     int64_t vt = std::min(V, std::max<int64_t>(1, kLogitTile / R));
-    if (hv) vt = std::min(vt, std::max<int64_t>(1, big_cap_ / E));
+    vt = std::min(vt, std::max<int64_t>(1, big_cap_ / E));  // the same tiles at θ and at a point
     float* logits = logits_.ensure_n<float>(R * vt);
     float *rmax = row_max_.ensure_n<float>(R), *target = target_.ensure_n<float>(R);
     double *rsum = row_sum_.ensure_n<double>(R), *nll_d = nll_.ensure_n<double>(R);

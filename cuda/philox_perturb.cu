@@ -99,14 +99,16 @@ constexpr int kThreads = 256;
 
 }  // namespace
 
-bool available() noexcept {
+int device_count() noexcept {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky error so later calls are not confused
-    return false;
+    return 0;
   }
-  return n > 0;
+  return n;
 }
+
+bool available() noexcept { return device_count() > 0; }
 
 std::string device_name() {
   if (!available()) return "";

@@ -108,6 +108,8 @@ export interface NativeAddon {
   directionIsa(): string;
   /** Comma-separated backends compiled in, e.g. "cpu" or "cpu,cuda". */
   backends: string;
+  /** CUDA devices this process can use: 0 without a CUDA build or a visible GPU (absent in older addons). */
+  cudaDevices?(): number;
   /** Times a plain m×k by k×n GEMM with the core's kernel; GFLOP/s (present when the GEMM exposes it). */
   gemmBench?(m: number, n: number, k: number, threads: number, iters: number): number;
 }

@@ -315,5 +315,17 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     // the native registry picks the backend (and says why a device cannot run)
     device,
   });
-  return new NativeBackedModel(handle);
+  const model = new NativeBackedModel(handle);
+  if (device === 'auto' && model.backend === 'cpu' && addon.backends.split(',').includes('cuda')) autoFallbackNotice();
+  return model;
+}
+
+let noticed = false;
+/** device 'auto' on a CUDA build that sees no GPU: one line, once per process (a warning, so --no-warnings silences it). */
+function autoFallbackNotice(): void {
+  if (noticed) return;
+  noticed = true;
+  process.emitWarning("device 'auto': this dpzo build has CUDA but no CUDA device is visible; running on the CPU", {
+    code: 'DPZO_AUTO_CPU',
+  });
 }

@@ -18,6 +18,14 @@ std::vector<const BackendFactory*> compiled_backends() {
   return out;
 }
 
+int usable_cuda_devices() noexcept {
+#ifdef DPZO_HAVE_CUDA
+  return cuda_device_count();
+#else
+  return 0;
+#endif
+}
+
 std::string compiled_backend_names() {
   std::string s = "cpu";
 #ifdef DPZO_HAVE_CUDA

@@ -224,6 +224,31 @@ void check_directions(Table& tab, bool real) {
   tab.row("directions", "z CUDA vs CPU, 4M elements (max ulp)", static_cast<double>(worst), 2);
 }
 
+// The batch and both backends' losses at θ, for bench/gpu/hf_compare.py (transformers on the same files).
+void write_losses(const std::string& path, const PackedBatch& b, const std::vector<double>& cpu,
+                  const std::vector<double>& dev, bool real) {
+  auto ints = [](const auto& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    return s + "]";
+  };
+  auto reals = [](const std::vector<double>& v) {
+    std::string s = "[";
+    char buf[32];
+    for (size_t i = 0; i < v.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "%.17g", v[i]);
+      s += (i ? "," : "") + std::string(buf);
+    }
+    return s + "]";
+  };
+  const std::string text = "{\"tokens\":" + ints(b.tokens) + ",\"offsets\":" + ints(b.offsets) +
+                           ",\"cpu_loss\":" + reals(cpu) + ",\"device_loss\":" + reals(dev) + ",\"device\":\"" +
+                           (real ? "cuda" : "cpu") + "\"}\n";
+  fileio::AtomicWriter w(path);
+  w.write(text.data(), text.size());
+  w.commit();
+}
+
 void check_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real) {
   Shape s;
   s.family = family;
@@ -239,6 +264,7 @@ void check_case(Table& tab, const std::string& root, const std::string& family, 
   const double tol = 1e-4;
   const LossOutput lc = cpu->per_example_loss(b, {}, nullptr)[0], lg = gpu->per_example_loss(b, {}, nullptr)[0];
   tab.info(name, "CPU loss of sequence 0 (nats)", std::to_string(lc.loss[0]));
+  write_losses(dir + "/dpzo_losses.json", b, lc.loss, lg.loss, real);
   tab.row(name, "loss at theta (max rel err)", max_rel(lc.loss, lg.loss), tol);
   // 2. at the + and − points of a DP-ZO step
   ForwardOptions pts;
@@ -325,6 +351,9 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   bool real = false;
   const BackendFactory& dev = device_under_test(real);
   Shape s;
+  s.family = flag(flags, "family", "llama");
+  if (s.family != "llama" && s.family != "opt" && s.family != "gpt2")
+    throw Error(err::kArgument, "dpzo_check: --family must be llama, opt or gpt2");
   s.hidden = flag_int(flags, "hidden", 2048);
   s.layers = flag_int(flags, "layers", 8);
   s.heads = flag_int(flags, "heads", 32);
@@ -332,10 +361,11 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   s.inter = flag_int(flags, "inter", 5632);
   s.vocab = flag_int(flags, "vocab", 32000);
   s.positions = 2048;
+  if (s.family != "llama") s.kv_heads = s.heads;
   const int64_t B = flag_int(flags, "batch", 16), S = flag_int(flags, "seq", 128);
   const std::string d = flag(flags, "dtype", "bf16");
   const DType dt = d == "bf16" ? DType::BF16 : d == "f16" ? DType::F16 : DType::F32;
-  const std::string dir = flag(flags, "dir", "/tmp/dpzo-gpu-bench") + "/llama-" + d;
+  const std::string dir = flag(flags, "dir", "/tmp/dpzo-gpu-bench") + "/" + s.family + "-" + d;
   auto t0 = Clock::now();
   write_checkpoint(dir, s, dt, 1);
   const double t_write = since(t0);
@@ -382,10 +412,10 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
 #endif
   const double tokens = static_cast<double>(B * S);
   const MemoryStats ms = m->memory();
-  std::printf("dpzo_check gpu-bench on %s: llama H=%" PRId64 " L=%" PRId64 " heads=%" PRId64 "/%" PRId64 " I=%" PRId64
+  std::printf("dpzo_check gpu-bench on %s: %s H=%" PRId64 " L=%" PRId64 " heads=%" PRId64 "/%" PRId64 " I=%" PRId64
               " V=%" PRId64 " %s, %.3g parameters, batch %" PRId64 " x %" PRId64 "\n",
-              real ? "CUDA" : "CPU (no CUDA device)", s.hidden, s.layers, s.heads, s.kv_heads, s.inter, s.vocab,
-              d.c_str(), params, B, S);
+              real ? "CUDA" : "CPU (no CUDA device)", s.family.c_str(), s.hidden, s.layers, s.heads, s.kv_heads,
+              s.inter, s.vocab, d.c_str(), params, B, S);
   std::printf("| %-44s | %12s |\n", "measure", "value");
   std::printf("| %-44s | %10.2f s |\n", "write random checkpoint", t_write);
   std::printf("| %-44s | %10.2f s |\n", "load + upload", t_load);

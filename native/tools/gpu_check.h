@@ -5,9 +5,10 @@
 //       logits, greedy tokens, perturb + update (stochastic rounding, decay) bit for bit by weights hash,
 //       directions CUDA vs CPU in ulp. One table on stdout; exit 1 when a check fails. Without a CUDA
 //       device (or a CUDA build) the CPU is compared with itself, which tests this driver only.
-//   gpu-bench [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V] [--dtype bf16]
+//   gpu-bench [--family llama|opt|gpt2] [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V]
+//   [--dtype bf16]
 //             [--batch B] [--seq S] [--dir D]
-//       one random Llama-shaped checkpoint on CUDA: forward and DP-ZO-pair times, TFLOP/s, update GB/s
+//       one random checkpoint of that shape on CUDA: forward and DP-ZO-pair times, TFLOP/s, update GB/s
 //       against the device-to-device copy, peak device bytes.
 #pragma once
 #include <map>

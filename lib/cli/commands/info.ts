@@ -1,6 +1,7 @@
 // `dpzo info`: what a model directory holds, as the API names it.
 import type { Command } from 'commander';
 import { loadModel } from '../../model/model.js';
+import { nativeAddon } from '../../native.js';
 import type { Device } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 
@@ -34,6 +35,8 @@ export function register(program: Command): void {
           bytes: mem.hostBytes + mem.deviceBytes,
           backend: model.backend,
           threads: model.threads,
+          backendsBuilt: nativeAddon().backends,
+          cudaDevices: nativeAddon().cudaDevices?.() ?? 0,
         };
         if (opts.json) {
           process.stdout.write(JSON.stringify(report) + '\n');
@@ -55,6 +58,8 @@ export function register(program: Command): void {
           ['dtype', model.dtype],
           ['bytes', report.bytes.toLocaleString('en-US')],
           ['backend', `${model.backend} (${model.threads} threads)`],
+          ['backends built', report.backendsBuilt],
+          ['CUDA devices', String(report.cudaDevices)],
         ]);
       } finally {
         model.dispose();

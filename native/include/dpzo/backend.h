@@ -93,6 +93,13 @@ const BackendFactory& cpu_backend_factory();
 // (the registry references it only under DPZO_HAVE_CUDA).
 const BackendFactory& cuda_backend_factory();
 
+// CUDA devices this process can use: 0 when the build has no CUDA backend or the runtime sees none
+// (registry.cpp; under DPZO_HAVE_CUDA it asks cuda/backend.cpp's cuda_device_count()). Never throws.
+int usable_cuda_devices() noexcept;
+#ifdef DPZO_HAVE_CUDA
+int cuda_device_count() noexcept;
+#endif
+
 // The registry (core/registry.cpp). Backends compiled into this build, in order of preference
 // for device "auto" (cuda before cpu).
 std::vector<const BackendFactory*> compiled_backends();

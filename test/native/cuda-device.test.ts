@@ -1,0 +1,69 @@
+// The CUDA device choice as a machine without a GPU sees it (issue 12, docs/cuda.md): the addon reports
+// the CUDA devices it can use; device 'cuda' fails with ERR_DEVICE and a one-line reason; 'auto' falls
+// back to the CPU, and on a build that has CUDA it says so once per process (warning DPZO_AUTO_CPU);
+// `dpzo info` reports the backends built and the devices found. (What needs a GPU: bench/gpu/run.sh.)
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadModel } from '../../lib/index.js';
+import { nativeAddon } from '../../lib/native.js';
+import { makeTempDir, VARIANTS, writeRandomCheckpoint } from '../helpers/checkpoints.js';
+import { dpzo } from '../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-cuda-device-');
+afterAll(() => tmp.cleanup());
+const dir = join(tmp.dir, 'llama');
+writeRandomCheckpoint(dir, { ...VARIANTS['llama']!, seed: 12 });
+
+const addon = nativeAddon();
+const cudaBuilt = addon.backends.split(',').includes('cuda');
+const devices = addon.cudaDevices?.() ?? -1;
+
+describe('device choice without a GPU', () => {
+  it('the addon counts the CUDA devices it can use', () => {
+    expect(typeof addon.cudaDevices).toBe('function');
+    expect(Number.isInteger(devices) && devices >= 0).toBe(true);
+    if (!cudaBuilt) expect(devices).toBe(0); // a CPU-only build never reports one
+  });
+
+  it.skipIf(devices > 0)("device 'cuda' -> ERR_DEVICE with a one-line reason, nothing loaded", async () => {
+    const err = (await loadModel(dir, { device: 'cuda' }).catch((e: unknown) => e)) as { code: string; message: string };
+    expect(err.code).toBe('ERR_DEVICE');
+    expect(err.message).not.toContain('\n');
+    expect(err.message).toMatch(cudaBuilt ? /no CUDA device is visible/ : /has no CUDA backend/);
+    expect(err.message).toMatch(/use device 'cpu' or 'auto'/);
+  });
+
+  it.skipIf(devices > 0)("device 'auto' runs on the CPU; a CUDA build says so once per process", async () => {
+    const seen: Error[] = [];
+    const listen = (w: Error) => seen.push(w);
+    process.on('warning', listen);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const m = await loadModel(dir, { device: 'auto', threads: 1 });
+        expect(m.backend).toBe('cpu');
+        m.dispose();
+      }
+      const cpu = await loadModel(dir, { device: 'cpu', threads: 1 });
+      cpu.dispose();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', listen);
+    }
+    const ours = seen.filter((w) => (w as Error & { code?: string }).code === 'DPZO_AUTO_CPU');
+    expect(ours.length).toBe(cudaBuilt ? 1 : 0);
+    if (cudaBuilt) expect(ours[0]!.message).toMatch(/^device 'auto': .*no CUDA device is visible; running on the CPU$/);
+  });
+
+  it.skipIf(devices > 0)('dpzo info reports the backends built and the CUDA devices found', async () => {
+    const r = await dpzo('info', '--model', dir, '--json');
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout) as { backend: string; backendsBuilt: string; cudaDevices: number };
+    expect(info).toMatchObject({ backend: 'cpu', backendsBuilt: addon.backends, cudaDevices: 0 });
+    expect(r.stderr.includes('DPZO_AUTO_CPU')).toBe(cudaBuilt); // --device defaults to auto
+    const table = await dpzo('info', '--model', dir, '--device', 'cpu');
+    expect(table.stdout).toMatch(/backends built\s+cpu/);
+    expect(table.stdout).toMatch(/CUDA devices\s+0/);
+    expect(table.stderr).not.toContain('DPZO_AUTO_CPU');
+  });
+});
