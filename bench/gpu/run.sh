@@ -48,7 +48,7 @@ section "1b. directions and the update, CUDA vs CPU bit for bit; axpy speed (per
 timeout 120 $check perturb-bench --n 50000000 --reps 5 --dtype f32 | tee "$out/perturb-bench.json"
 
 section "1c. CUDA vs CPU on random checkpoints (gpu-check)"
-timeout 180 $check gpu-check --dir "$tmp/check" | tee "$out/gpu-check.txt"
+timeout 120 $check gpu-check --dir "$tmp/check" | tee "$out/gpu-check.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 section "2. transformers vs dpzo on the same checkpoints"
@@ -59,13 +59,13 @@ else
 fi
 
 section "3-4. OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench)"
-timeout 240 $check gpu-bench --family opt --hidden 2048 --layers 24 --heads 32 --inter 8192 --vocab 50272 \
+timeout 180 $check gpu-bench --family opt --hidden 2048 --layers 24 --heads 32 --inter 8192 --vocab 50272 \
   --dtype bf16 --batch 16 --seq 128 --dir "$tmp/bench" | tee "$out/gpu-bench.txt"
 rm -rf "$tmp/bench"
 
 section "5. PyTorch + transformers MeZO-style DP-ZO step, same shape"
 if [ "${DPZO_GPU_SKIP_PEER:-0}" != 1 ] && python3 -c 'import torch, transformers' 2>/dev/null; then
-  timeout 120 python3 bench/gpu/peer_step.py --batch 16 --seq 128 | tee "$out/peer-step.txt"
+  timeout 90 python3 bench/gpu/peer_step.py --batch 16 --seq 128 | tee "$out/peer-step.txt"
 else
   echo "skipped"
 fi

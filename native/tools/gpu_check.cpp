@@ -420,10 +420,15 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   }
 #endif
   const double tokens = static_cast<double>(B * S);
+#ifdef DPZO_HAVE_CUDA
+  const std::string device = real ? "CUDA " + cuda::device_name() : "";
+#else
+  const std::string device;
+#endif
   const MemoryStats ms = m->memory();
   std::printf("dpzo_check gpu-bench on %s: %s H=%" PRId64 " L=%" PRId64 " heads=%" PRId64 "/%" PRId64 " I=%" PRId64
               " V=%" PRId64 " %s, %.3g parameters, batch %" PRId64 " x %" PRId64 "\n",
-              real ? "CUDA" : "CPU (no CUDA device)", s.family.c_str(), s.hidden, s.layers, s.heads, s.kv_heads,
+              real ? device.c_str() : "CPU (no CUDA device)", s.family.c_str(), s.hidden, s.layers, s.heads, s.kv_heads,
               s.inter, s.vocab, d.c_str(), params, B, S);
   std::printf("| %-44s | %12s |\n", "measure", "value");
   std::printf("| %-44s | %10.2f s |\n", "write random checkpoint", t_write);
@@ -432,6 +437,7 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   std::printf("| %-44s | %12.3g |\n", "forward TFLOP/s (2*params*tokens, no attn)", 2 * params * tokens / t_fwd / 1e12);
   std::printf("| %-44s | %9.2f ms |\n", "losses at theta+-eps*z (DP-ZO pair, best of 3)", t_pair * 1e3);
   std::printf("| %-44s | %9.2f ms |\n", "update, 1 pair (best of 5)", t_upd * 1e3);
+  std::printf("| %-44s | %9.2f ms |\n", "DP-ZO step, 1 direction (pair + update)", (t_pair + t_upd) * 1e3);
   std::printf("| %-44s | %12.1f |\n", "update GB/s (read + write)", 2 * bytes / t_upd / 1e9);
   std::printf("| %-44s | %12.1f |\n", "device-to-device copy GB/s (read + write)", 2 * bytes / t_copy / 1e9);
   std::printf("| %-44s | %12.3g |\n", "device bytes peak", static_cast<double>(ms.device_peak));
