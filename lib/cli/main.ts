@@ -45,7 +45,21 @@ export function usageError(e: CommanderError, argv: string[]): string {
   return `dpzo: ${what} (see ${help}) [ERR_ARGUMENT]`;
 }
 
+/**
+ * Node prints a process warning as two lines; the CLI prints each as one line, and dpzo's own notices (code
+ * DPZO_*, e.g. device 'auto' falling back to the CPU) only to a terminal: a script reading stderr sees exactly
+ * the one-line error contract, and `dpzo info` reports the backend chosen either way.
+ */
+function oneLineWarnings(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code?.startsWith('DPZO_') && !process.stderr.isTTY) return;
+    process.stderr.write(`dpzo: ${w.name === 'Warning' ? 'notice' : w.name}: ${w.message.split('\n')[0]}\n`);
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  oneLineWarnings();
   const program = await buildProgram();
   try {
     await program.parseAsync(argv);
