@@ -20,6 +20,24 @@ const addon = nativeAddon();
 const cudaBuilt = addon.backends.split(',').includes('cuda');
 const devices = addon.cudaDevices?.() ?? -1;
 
+describe('the weight layout the device copy mirrors', () => {
+  it('each block is one contiguous run of the canonical order (what the per-layer streaming mode relies on)', async () => {
+    const deep = join(tmp.dir, 'llama-12');
+    writeRandomCheckpoint(deep, { ...VARIANTS['llama']!, numLayers: 12, seed: 3 });
+    const m = await loadModel(deep, { device: 'cpu', threads: 1 });
+    try {
+      const names = m.parameterNames();
+      for (let l = 0; l < 12; l++) {
+        const at = names.flatMap((n, i) => (n.startsWith(`model.layers.${l}.`) ? [i] : []));
+        expect(at.length, `layer ${l}`).toBe(9); // 2 norms, q/k/v/o, gate/up/down
+        expect(at[at.length - 1]! - at[0]!, `layer ${l} is contiguous`).toBe(at.length - 1);
+      }
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
 describe('device choice without a GPU', () => {
   it('the addon counts the CUDA devices it can use', () => {
     expect(typeof addon.cudaDevices).toBe('function');
