@@ -1,9 +1,9 @@
 // defines: cuda_backend_factory (dpzo/backend.h) — the CUDA Backend: the model's weights on the device in
 // their stored dtype (cuda/device_weights.h), the seeded update/perturb with fused decay and stochastic
 // rounding (philox_perturb.cu, bit-identical to the CPU's), and the fused forward + per-example loss at θ
-// or at virtual points, logits and greedy decoding (cuda/forward.h). The Model keeps its host copy of the
-// weights; after an update it is stale until sync_host() copies the device weights back (getParameter,
-// save, weightsHash, the overflow guard's rescan). No backward on this backend yet (ERR_DEVICE).
+// or at virtual points, logits and greedy decoding (cuda/forward.h). The Model's host buffer of weights
+// gives its pages back after the upload and is refilled from the device only when the host needs it
+// (cuda/host_copy.h). No backward on this backend yet (ERR_DEVICE).
 // Batches are validated by the CPU's own code (cpu/forward_state.h, cpu/virtual_point.h), so both
 // backends refuse the same inputs with the same messages.
 #include <memory>
@@ -17,25 +17,28 @@
 #include "dpzo/errors.h"
 #include "dpzo/model.h"
 #include "forward.h"
+#include "host_copy.h"
 
 namespace dpzo {
 namespace {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(Model& m) : m_(m), dw_(m, m.memory_tracker()), fwd_(m, dw_, m.memory_tracker()) {}
+  explicit CudaBackend(Model& m) : m_(m), dw_(m, m.memory_tracker()), fwd_(m, dw_, m.memory_tracker()), host_(m, dw_) {
+    host_.release();
+  }
 
   const char* name() const override { return "cuda"; }
 
   void update(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs, float decay,
               Rounding rounding) override {
     const bool sr = rounding == Rounding::kStochastic && n_pairs > 0;
-    host_stale_ = true;  // set first: a failure half-way leaves the device as the only truth
+    host_.release();  // first: a failure half-way leaves the device as the only truth
     cuda::axpy_directions(on_device(segs), seeds, coeffs, n_pairs, decay, sr ? &seeds[0] : nullptr);
   }
 
   void scale(const std::vector<Segment>& segs, float factor) override {
-    host_stale_ = true;
+    host_.release();
     // no pairs: θ ← f·θ on the decayed segments, rounded to nearest, as cpu/scale.cpp
     cuda::axpy_directions(on_device(segs), nullptr, nullptr, 0, factor, nullptr);
   }
@@ -83,11 +86,7 @@ class CudaBackend final : public Backend {
 
   MemoryStats memory() const override { return m_.memory_tracker().snapshot(); }
 
-  void sync_host() override {
-    if (!host_stale_) return;
-    dw_.download(m_);
-    host_stale_ = false;
-  }
+  void sync_host() override { host_.make_current(); }
 
  private:
   std::vector<Segment> on_device(std::vector<Segment> segs) const {
@@ -98,7 +97,7 @@ class CudaBackend final : public Backend {
   Model& m_;
   cuda::DeviceWeights dw_;
   cuda::Forward fwd_;
-  bool host_stale_ = false;
+  cuda::HostCopy host_;
 };
 
 std::string cuda_unavailable() {
