@@ -51,6 +51,10 @@ DeviceWeights::DeviceWeights(const Model& m, MemoryTracker& mem) : mem_(mem) {
     mem_.free(bytes_, true);
     throw;
   }
+  refresh(m);
+}
+
+void DeviceWeights::refresh(const Model& m) {
   w_ = m.weights();
   for (WeightView* v :
        {&w_.tok_emb, &w_.pos_emb, &w_.project_in, &w_.project_out, &w_.final_norm_w, &w_.final_norm_b, &w_.lm_head})

@@ -49,6 +49,9 @@ class DeviceWeights {
 
   // The model's typed views with device pointers (global offsets as on the host).
   const ModelWeights& weights() const { return w_; }
+  // Re-reads the views from the model (no copy of weights): the trainable set, hence every view's global
+  // offset, may have changed since the upload. Cheap (one pass over the views); the forward calls it first.
+  void refresh(const Model& m);
   // The device address of a host address inside the model's weight buffer.
   void* device_of(const void* host) const;
   // Copies every tensor back into the model's host buffer (Backend::sync_host).

@@ -29,9 +29,10 @@ const char* at_elem(const WeightView& w, int64_t e) {
 }
 }  // namespace
 
-Forward::Forward(const Model& m, const DeviceWeights& dw, MemoryTracker& mem)
+Forward::Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem)
     : m_(m),
       c_(m.config()),
+      dw_(dw),
       w_(dw.weights()),
       mem_(mem),
       tokens_(&mem),
@@ -396,6 +397,7 @@ LossOutput Forward::loss_at_point(const PackedBatch& b, const Rows& rows, const 
 std::vector<LossOutput> Forward::loss(const PackedBatch& b, const std::vector<std::vector<uint64_t>>& seeds,
                                       const std::vector<std::vector<float>>& coeffs, bool all_rows,
                                       const CancelToken* cancel) {
+  dw_.refresh(m_);
   // rows that predict a target (hidden row t−1 predicts label t), as cpu/forward.cpp chooses them
   Rows rows;
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1, K = static_cast<int64_t>(b.candidates.size());
@@ -424,6 +426,7 @@ std::vector<LossOutput> Forward::loss(const PackedBatch& b, const std::vector<st
 
 std::vector<float> Forward::logits(const PackedBatch& b, const std::vector<int64_t>& positions,
                                    const CancelToken* cancel) {
+  dw_.refresh(m_);
   set_point(nullptr, nullptr);
   upload_batch(b);
   trunk(cancel);

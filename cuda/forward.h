@@ -17,7 +17,7 @@ namespace cuda {
 
 class Forward {
  public:
-  Forward(const Model& m, const DeviceWeights& dw, MemoryTracker& mem);
+  Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem);
 
   // One LossOutput per point (already validated, zero coefficients dropped), or one at θ when `seeds` is
   // empty. The batch must have passed cpu::validate_loss_batch.
@@ -56,7 +56,8 @@ class Forward {
 
   const Model& m_;
   const ModelConfig& c_;
-  const ModelWeights& w_;
+  DeviceWeights& dw_;
+  const ModelWeights& w_;  // dw_.weights(), refreshed at the start of each forward
   MemoryTracker& mem_;
   int64_t big_cap_ = 0, vec_cap_ = 0;  // float32 scratch: 2-D weight chunks; 1-D tensors (two slots)
   Point at_;

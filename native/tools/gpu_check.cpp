@@ -265,8 +265,7 @@ void check_case(Table& tab, const std::string& root, const std::string& family, 
   auto gpu = load(dir, dev);
   const PackedBatch b = random_batch(s.vocab, 7);
   // 0. the host copy of the weights gives its pages back once they are on the device (cuda/host_copy.h)
-  if (real)
-    tab.row(name, "host bytes held after the upload", static_cast<double>(gpu->memory().host_current), 16384);
+  if (real) tab.row(name, "host bytes held after the upload", static_cast<double>(gpu->memory().host_current), 16384);
   // 1. at θ
   const double tol = 1e-4;
   const LossOutput lc = cpu->per_example_loss(b, {}, nullptr)[0], lg = gpu->per_example_loss(b, {}, nullptr)[0];
