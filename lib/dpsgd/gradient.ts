@@ -5,10 +5,12 @@
 //  - 'per-example': each example's gradient materialised (micro-batches of
 //    examples held at once, as Opacus does), clipped, summed;
 //  - 'ghost': per-example gradient norms without materialising the gradients
-//    (Li et al. 2021, Bu et al. 2022), then one backward of Σ_s min(1, C/‖g_s‖)·loss_s.
+//    (Li et al. 2021, Bu et al. 2022), then one backward of Σ_s min(1, C/‖g_s‖)·loss_s,
+//    both over micro-batches of at most maxBatchTokens tokens, as DP-ZO's forward.
+// A classification task's loss is the candidate-set cross-entropy, DP-ZO's.
 import type { Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
-import { lossBatch } from '../dpzo/estimator.js';
+import { lossBatch, microBatches } from '../dpzo/estimator.js';
 import type { Model } from '../model/types.js';
 import type { ClipRegime } from '../dpzo/options.js';
 import { fillGaussian } from '../privacy/index.js';
@@ -29,6 +31,10 @@ export interface PrivateGradientInput {
   regime: ClipRegime;
   /** Examples whose gradients are held at once ('per-example'; default 8). */
   microBatch?: number;
+  /** A classification task's candidate ids: the loss is the cross-entropy over them (DP-ZO's), not the full vocabulary's. */
+  candidates?: Int32Array;
+  /** 'ghost': most tokens per native call (default 16384), bounding the activations held; not the result. */
+  maxBatchTokens?: number;
   /** Test hook: the noise to add (already scaled), instead of the CSPRNG's. */
   noise?: Float32Array;
 }
@@ -92,7 +98,7 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
       // the micro-batch's gradients are all held before they are clipped: the regime's memory
       const held: Float32Array[] = [];
       for (const e of batch.slice(i, i + m)) {
-        const r = await model.lossAndGradient(lossBatch([e], undefined));
+        const r = await model.lossAndGradient(lossBatch([e], o.candidates));
         losses.push(r.loss[0]!);
         held.push(r.grad);
       }
@@ -115,14 +121,18 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
   } else if (batch.length > 0) {
     if (!model.perExampleGradNorms)
       throw new DpzoError('ERR_ARGUMENT', "the 'ghost' regime needs per-example gradient norms (perExampleGradNorms), which this model lacks");
-    const lb = lossBatch(batch, undefined);
-    const { norms, loss } = await model.perExampleGradNorms(lb);
-    losses.push(...loss);
-    nonFinite = norms.reduce((a, n) => a + (Number.isFinite(n) ? 0 : 1), 0);
-    const weights = Float64Array.from(norms, (n) => (Number.isFinite(n) ? (n > C ? C / n : 1) : 0));
-    clipped = weights.reduce((a, w, s) => a + (w < 1 && Number.isFinite(norms[s]!) ? 1 : 0), 0);
-    const g = (await model.lossAndGradient(lb, { weights })).grad;
-    sum.set(g);
+    // per micro-batch: the norms, then the reweighted backward, summed (a sequence's loss and gradient do not
+    // depend on the others in its call, so the split changes the sum by float rounding only)
+    for (const [start, end] of microBatches(batch, o.maxBatchTokens ?? 16384)) {
+      const lb = lossBatch(batch.slice(start, end), o.candidates);
+      const { norms, loss } = await model.perExampleGradNorms(lb);
+      losses.push(...loss);
+      nonFinite += norms.reduce((a, n) => a + (Number.isFinite(n) ? 0 : 1), 0);
+      const weights = Float64Array.from(norms, (n) => (Number.isFinite(n) ? (n > C ? C / n : 1) : 0));
+      clipped += weights.reduce((a, w, s) => a + (w < 1 && Number.isFinite(norms[s]!) ? 1 : 0), 0);
+      const g = (await model.lossAndGradient(lb, { weights })).grad;
+      for (let k = 0; k < P; k++) sum[k] = sum[k]! + g[k]!;
+    }
   }
   if (o.noise) {
     if (o.noise.length !== P) throw new DpzoError('ERR_TRAIN_HOOK', `the noise hook gave ${o.noise.length} values for ${P} parameters`);

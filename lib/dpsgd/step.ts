@@ -41,6 +41,8 @@ export async function dpsgdStep(ctx: GradientStepContext, t: number): Promise<St
     divisor: releaseDivisor(plan),
     regime: plan.clipRegime ?? 'ghost',
     microBatch: ctx.microBatch,
+    candidates: ctx.train.candidates,
+    maxBatchTokens: ctx.maxBatchTokens,
     ...(noise ? { noise } : {}),
   });
   const lr = learningRate(ctx.schedule, t);

@@ -25,7 +25,7 @@ export interface Estimate {
 }
 
 /** Consecutive [start, end) ranges of `examples` with at most `limit` tokens each (one example at least). */
-function microBatches(examples: Example[], limit: number): [number, number][] {
+export function microBatches(examples: Example[], limit: number): [number, number][] {
   const out: [number, number][] = [];
   let start = 0;
   while (start < examples.length) {

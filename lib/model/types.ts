@@ -258,7 +258,8 @@ export interface Model {
   /**
    * Forward + backward at θ (CPU backend, float32 weights, every family: gpt2, opt, llama; ERR_DTYPE or
    * ERR_DEVICE otherwise): the per-example losses of `perExampleLoss` (bit for bit) and the gradient of
-   * their weighted sum. Candidate-set batches are refused (ERR_BATCH). Optional: models without a backward
+   * their weighted sum. With `candidates` the loss is the candidate-set cross-entropy of `perExampleLoss`, whose
+   * head gradient touches the K candidate rows only. Optional: models without a backward
    * (test doubles) leave it out.
    */
   lossAndGradient?(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult>;

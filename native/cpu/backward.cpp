@@ -75,8 +75,6 @@ struct AccountScope {
 LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, const GradientOptions& opts,
                                const CancelToken* cancel) {
   validate_loss_batch(m, b);
-  if (!b.candidates.empty())
-    throw Error(err::kBatch, "lossAndGradient: candidate-set batches are not supported by the backward pass yet");
   const ModelConfig& c = m.config();
   const Family3 g = family_graphs(c);
   const int64_t T = static_cast<int64_t>(b.tokens.size());
@@ -100,6 +98,12 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
       seq_of.push_back(static_cast<int32_t>(s));
     }
   const int64_t R = static_cast<int64_t>(rows.size());
+  // candidate mode: each row's label as an index into the candidates (validated to be among them)
+  const int64_t K = static_cast<int64_t>(b.candidates.size());
+  std::vector<int32_t> label_idx(K > 0 ? R : 0);
+  for (int64_t r = 0; r < static_cast<int64_t>(label_idx.size()); ++r)
+    label_idx[r] =
+        static_cast<int32_t>(std::find(b.candidates.begin(), b.candidates.end(), labels[r]) - b.candidates.begin());
   LossGradient out;
   out.out.targets.assign(n_seq, 0);
   for (int64_t r = 0; r < R; ++r) out.out.targets[seq_of[r]] += 1;
@@ -144,11 +148,21 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
   std::vector<double> nll(R);
   if (R > 0) {
     g.final_(m, ts, R);
-    fused_nll_backward(m.pool(), ts.ws, ts.loss, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head), V,
-                       labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_out(ts, w.lm_head, grad));
-    if (ts.ghost)
-      ghost_head(m.pool(), ts.ws, *ts.ghost, ts.rows_out.data(), R, E, f32(w.lm_head), V, labels.data(), coef.data(),
-                 ts.loss_grad.lse.data(), b.tokens.data(), trainable(w.lm_head));
+    if (K == 0) {
+      fused_nll_backward(m.pool(), ts.ws, ts.loss, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head), V,
+                         labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_out(ts, w.lm_head, grad));
+      if (ts.ghost)
+        ghost_head(m.pool(), ts.ws, *ts.ghost, ts.rows_out.data(), R, E, f32(w.lm_head), V, labels.data(), coef.data(),
+                   ts.loss_grad.lse.data(), b.tokens.data(), trainable(w.lm_head));
+    } else {
+      // the forward's candidate-set loss (classification by label words): K head rows only
+      candidate_nll_backward(m.pool(), ts.ws, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head),
+                             b.candidates.data(), K, label_idx.data(), coef.data(), nll.data(), ts.drows_out.data(),
+                             grad_out(ts, w.lm_head, grad));
+      if (ts.ghost)
+        ghost_head_candidates(m.pool(), *ts.ghost, ts.rows_out.data(), R, E, ts.loss_grad.cdz.data(),
+                              b.candidates.data(), K, b.tokens.data(), trainable(w.lm_head));
+    }
     g.back_final(m, ts, R, grad);
     grow_to(ts.dx, T * H);
     std::fill_n(ts.dx.data(), T * H, 0.f);

@@ -1,8 +1,10 @@
-// defines: fused_nll_backward, LossGradScratch::bytes (see backward_loss.h).
+// defines: fused_nll_backward, candidate_nll_backward, LossGradScratch::bytes (see backward_loss.h).
 #include "cpu/backward_loss.h"
 
 #include <algorithm>
 #include <cmath>
+
+#include "cpu/backward_gemm.h"
 
 namespace dpzo {
 namespace cpu {
@@ -19,8 +21,9 @@ void grow(std::vector<float>& v, int64_t n) {
 }  // namespace
 
 int64_t LossGradScratch::bytes() const {
-  return (floats(z) + floats(zt) + floats(prod) + floats(dh) + static_cast<int64_t>(lse.capacity())) *
-         static_cast<int64_t>(sizeof(float));
+  int64_t n = floats(z) + floats(zt) + floats(prod) + floats(dh);
+  for (const auto* v : {&lse, &crows, &cdz, &cdw, &tr}) n += static_cast<int64_t>(v->capacity());
+  return n * static_cast<int64_t>(sizeof(float));
 }
 
 void fused_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, LossGradScratch& gs, const float* h,
@@ -78,6 +81,38 @@ void fused_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, Lo
   std::copy_n(gs.dh[0].data(), R * E, dh);
   for (int64_t c = 1; c < n_chunks; ++c)
     for (int64_t i = 0; i < R * E; ++i) dh[i] += gs.dh[c][i];
+}
+
+void candidate_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossGradScratch& gs, const float* h, int64_t R,
+                            int64_t E, const float* head, const int32_t* cands, int64_t K, const int32_t* label_idx,
+                            const float* coef, double* nll, float* dh, float* dhead) {
+  if (R == 0) return;
+  // the forward's own kernel: the same logits and nll
+  grow(gs.cdz, R * K);
+  float* dz = gs.cdz.data();
+  candidate_nll(pool, ws, h, R, E, Weight{head, DType::F32, WLayout::OutIn, E}, cands, K, label_idx, nll, dz);
+  // dz_rk = coef_r·(softmax_k − onehot_k), the log-sum-exp as the forward formed it: nll + the label's logit
+  for (int64_t r = 0; r < R; ++r) {
+    float* zr = dz + r * K;
+    const double lse = nll[r] + zr[label_idx[r]];
+    for (int64_t k = 0; k < K; ++k) zr[k] = static_cast<float>(coef[r] * std::exp(zr[k] - lse));
+    zr[label_idx[r]] -= coef[r];
+  }
+  // the head restricted to the candidates is a linear layer (K rows of E): dh = dz·rows, drows = dzᵀ·h
+  grow(gs.crows, K * E);
+  for (int64_t k = 0; k < K; ++k) std::copy_n(head + static_cast<int64_t>(cands[k]) * E, E, gs.crows.data() + k * E);
+  float* dw = nullptr;
+  if (dhead) {
+    grow(gs.cdw, K * E);
+    dw = gs.cdw.data();
+    std::fill_n(dw, K * E, 0.f);
+  }
+  linear_backward(pool, ws, gs.tr, R, K, E, h, E, dz, K, gs.crows.data(), WLayout::OutIn, E, dw, nullptr, dh, E, false);
+  if (dhead)
+    for (int64_t k = 0; k < K; ++k) {
+      float* dst = dhead + static_cast<int64_t>(cands[k]) * E;
+      for (int64_t e = 0; e < E; ++e) dst[e] += dw[k * E + e];
+    }
 }
 
 }  // namespace cpu

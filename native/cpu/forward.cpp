@@ -202,11 +202,12 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
     for (size_t j = 0; j < k; ++j)
       if (b.candidates[j] == c) throw Error(err::kBatch, "candidate token " + std::to_string(c) + " is listed twice");
   }
-  if (b.labels.empty()) return;
+  // without labels every next token is a target, so in candidate mode each must be a candidate too
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
+  if (b.labels.empty() && b.candidates.empty()) return;
   for (int64_t s = 0; s < n_seq; ++s)
     for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
-      const int32_t l = b.labels[t];
+      const int32_t l = b.labels.empty() ? b.tokens[t] : b.labels[t];
       if (l == -100) continue;
       const std::string where =
           " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);

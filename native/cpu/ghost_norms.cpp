@@ -1,5 +1,5 @@
-// defines: ghost_linear, ghost_norm, ghost_head, ghost_embedding, GhostNorms::bytes (see ghost_norms.h).
-// Products run on the forward's GEMM; the per-sequence sums that make a norm are taken in double.
+// defines: ghost_linear, ghost_norm, ghost_head, ghost_head_candidates, ghost_embedding, GhostNorms::bytes (see
+// ghost_norms.h). Products run on the forward's GEMM; the per-sequence sums that make a norm are taken in double.
 #include "cpu/ghost_norms.h"
 
 #include <algorithm>
@@ -35,6 +35,28 @@ double sum_product(const float* a, const float* b, int64_t n) {
 // G (T, T) = X·Xᵀ for T rows of X (row stride ld, n columns)
 void gram(ThreadPool& pool, GemmWorkspace& ws, int64_t T, int64_t n, const float* X, int64_t ld, float* G) {
   linear(pool, ws, T, T, n, X, ld, Weight{X, DType::F32, WLayout::OutIn, ld}, nullptr, G, T, false);
+}
+
+// Tied head: g.dz[r][t] = ∂loss_s/∂logit_{r, id_t} for each row r and token t of sequence s (dz_of(r, id)),
+// for the embedding's cross term (ghost_embedding).
+template <class F>
+void record_tied_dz(ThreadPool& pool, GhostNorms& g, const float* h, int64_t E, const int32_t* ids, F dz_of) {
+  const std::vector<int64_t>& seg = g.row_off;
+  const int64_t n_seq = n_seq_of(seg);
+  g.head_in = h;
+  g.head_dim = E;
+  g.dz_off.assign(n_seq + 1, 0);
+  for (int64_t s = 0; s < n_seq; ++s)
+    g.dz_off[s + 1] = g.dz_off[s] + (seg[s + 1] - seg[s]) * (g.tok_off[s + 1] - g.tok_off[s]);
+  grow(g.dz, g.dz_off[n_seq]);
+  pool.parallel_for(n_seq, 1, [&](int64_t s0, int64_t s1, int) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const int64_t Ts = g.tok_off[s + 1] - g.tok_off[s];
+      for (int64_t r = seg[s]; r < seg[s + 1]; ++r)
+        for (int64_t t = 0; t < Ts; ++t)
+          g.dz[g.dz_off[s] + (r - seg[s]) * Ts + t] = static_cast<float>(dz_of(r, ids[g.tok_off[s] + t]));
+    }
+  });
 }
 
 }  // namespace
@@ -112,27 +134,11 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
                 const int32_t* ids, bool weight) {
   const std::vector<int64_t>& seg = g.row_off;
   const int64_t n_seq = n_seq_of(seg);
-  if (g.tied) {
-    // dz at the sequence's own token ids, for the embedding's cross term
-    g.head_in = h;
-    g.head_dim = E;
-    g.dz_off.assign(n_seq + 1, 0);
-    for (int64_t s = 0; s < n_seq; ++s)
-      g.dz_off[s + 1] = g.dz_off[s] + (seg[s + 1] - seg[s]) * (g.tok_off[s + 1] - g.tok_off[s]);
-    grow(g.dz, g.dz_off[n_seq]);
-    pool.parallel_for(n_seq, 1, [&](int64_t s0, int64_t s1, int) {
-      for (int64_t s = s0; s < s1; ++s) {
-        const int64_t Ts = g.tok_off[s + 1] - g.tok_off[s];
-        for (int64_t r = seg[s]; r < seg[s + 1]; ++r)
-          for (int64_t t = 0; t < Ts; ++t) {
-            const int32_t v = ids[g.tok_off[s] + t];
-            const double z = sum_product(h + r * E, head + static_cast<int64_t>(v) * E, E);
-            g.dz[g.dz_off[s] + (r - seg[s]) * Ts + t] =
-                static_cast<float>(coef[r] * (std::exp(z - lse[r]) - (v == labels[r] ? 1.0 : 0.0)));
-          }
-      }
+  if (g.tied)
+    record_tied_dz(pool, g, h, E, ids, [&](int64_t r, int32_t v) {
+      const double z = sum_product(h + r * E, head + static_cast<int64_t>(v) * E, E);
+      return coef[r] * (std::exp(z - lse[r]) - (v == labels[r] ? 1.0 : 0.0));
     });
-  }
   if (!weight || R == 0) return;
   // per sequence: the dz Gram (R_s, R_s) summed over vocabulary tiles, then ⟨it, h_s·h_sᵀ⟩
   constexpr int64_t kTile = 2048;
@@ -167,6 +173,37 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
     gram(pool, ws, Rs, E, h + seg[s] * E, E, g.s2.data());
     g.sq[s] += sum_product(g.s3.data() + goff[s], g.s2.data(), Rs * Rs);
   }
+}
+
+void ghost_head_candidates(ThreadPool& pool, GhostNorms& g, const float* h, int64_t R, int64_t E, const float* dz,
+                           const int32_t* cands, int64_t K, const int32_t* ids, bool weight) {
+  if (g.tied)
+    record_tied_dz(pool, g, h, E, ids, [&](int64_t r, int32_t v) -> double {
+      // a logit outside the candidates is not in the loss: its gradient is zero
+      for (int64_t k = 0; k < K; ++k)
+        if (cands[k] == v) return dz[r * K + k];
+      return 0.0;
+    });
+  if (!weight || R == 0) return;
+  // per sequence the (K, E) gradient Σ_r dz_r h_rᵀ itself: K is a handful of label words
+  const std::vector<int64_t>& seg = g.row_off;
+  const int64_t n_seq = n_seq_of(seg);
+  std::vector<double> add(n_seq, 0.0);
+  pool.parallel_for(n_seq, 1, [&](int64_t s0, int64_t s1, int) {
+    std::vector<double> G(K * E);
+    for (int64_t s = s0; s < s1; ++s) {
+      std::fill(G.begin(), G.end(), 0.0);
+      for (int64_t r = seg[s]; r < seg[s + 1]; ++r)
+        for (int64_t k = 0; k < K; ++k) {
+          const double d = dz[r * K + k];
+          for (int64_t e = 0; e < E; ++e) G[k * E + e] += d * h[r * E + e];
+        }
+      double a = 0;
+      for (const double x : G) a += x * x;
+      add[s] = a;
+    }
+  });
+  for (int64_t s = 0; s < n_seq; ++s) g.sq[s] += add[s];
 }
 
 void ghost_embedding(ThreadPool& pool, GhostNorms& g, const int32_t* ids, const float* dout, int64_t dim,

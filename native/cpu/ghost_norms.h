@@ -56,6 +56,12 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
                 const float* head, int64_t V, const int32_t* labels, const float* coef, const float* lse,
                 const int32_t* ids, bool weight);
 
+// The candidate-set loss's head (cpu/backward_loss.h candidate_nll_backward): dz (R, K) = ∂loss/∂z over the K
+// candidate rows cands of the head, the only rows its gradient touches, so each sequence's head norm is
+// ‖Σ_r dz_r h_rᵀ‖² over those K rows. With g.tied, records g.dz (zero for a token that is no candidate).
+void ghost_head_candidates(ThreadPool& pool, GhostNorms& g, const float* h, int64_t R, int64_t E, const float* dz,
+                           const int32_t* cands, int64_t K, const int32_t* ids, bool weight);
+
 // An embedding lookup out[t] = table[ids[t]] given dout (T, dim): per sequence ‖Σ_t e_{id_t} dout_tᵀ‖² =
 // Σ_{t,t' : id_t = id_t'} dout_t·dout_t' (repeated tokens add), plus, for a tied head (tied_head), the cross
 // term 2·Σ_{r,t} dz[r][t]·(h_r·dout_t) with the head's gradient in the same tensor.

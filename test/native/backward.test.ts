@@ -2,7 +2,7 @@
 // lossAndGradient is pinned against central finite differences of the independent float64 reference
 // forward (test/reference/forward-f64.ts) on tiny random checkpoints of each family it covers, every
 // trainable tensor checked (a sample of its elements, the largest-gradient one included) with the fused
-// loss's gradient (head, final norm) among them; and against the ZO estimate (ℓ(θ+εz) − ℓ(θ−εz))/(2ε) of
+// loss's gradient (head, final norm) among them, in full-vocabulary and in candidate-set mode; and against the ZO estimate (ℓ(θ+εz) − ℓ(θ−εz))/(2ε) of
 // the native forward at virtual points along the Philox direction z, which must equal zᵀ∇ℓ to O(ε²).
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { type Checkpoint, type CheckpointOptions, VARIANTS, makeTempDir, writeRa
 import { expectRejection } from '../helpers/expect-error.js';
 import { directionRef } from '../helpers/philox-ref.js';
 import { Rng } from '../helpers/prng.js';
-import { RefModel, sequenceLoss } from '../reference/forward-f64.js';
+import { RefModel, candidateLoss, sequenceLoss } from '../reference/forward-f64.js';
 
 const tmp = makeTempDir('dpzo-backward-');
 afterAll(() => tmp.cleanup());
@@ -21,6 +21,7 @@ afterAll(() => tmp.cleanup());
 interface Batch {
   inputIds: number[][];
   labels: number[][];
+  candidates?: number[];
 }
 
 /** Lengths 9, 1 (no target at all), 6 and 12; ~25% of labels -100: every masking path of the loss. */
@@ -30,12 +31,33 @@ function batchFor(rng: Rng, vocab: number): Batch {
   return { inputIds, labels };
 }
 
+/**
+ * Candidate mode, as a classification task builds it (lib/data/tasks.ts): K = 3 label words, each example's
+ * only target its label word at the last position; plus one example with two targets (the mode allows any
+ * number), one without targets, and candidate ids that also occur among the tokens (a tied head's rows then
+ * carry both gradients).
+ */
+function candidateBatchFor(rng: Rng, vocab: number): Batch {
+  const candidates = [3, 7, vocab - 2];
+  const inputIds = [9, 1, 6, 12].map((len) => Array.from({ length: len }, () => rng.int(vocab)));
+  inputIds[0]![2] = candidates[1]!;
+  const labels = inputIds.map((s) => s.map(() => -100));
+  for (const s of [0, 2, 3]) {
+    const y = candidates[rng.int(3)]!;
+    inputIds[s]![inputIds[s]!.length - 1] = y;
+    labels[s]![labels[s]!.length - 1] = y;
+  }
+  labels[3]![5] = candidates[0]!;
+  return { inputIds, labels, candidates };
+}
+
 /** The float64 reference of what lossAndGradient differentiates: the mean over examples with targets. */
 function refMeanLoss(ref: RefModel, b: Batch): number {
   let s = 0;
   let n = 0;
   b.inputIds.forEach((ids, i) => {
-    const l = sequenceLoss(ref.logits(ids), ids, b.labels[i]);
+    const logits = ref.logits(ids);
+    const l = b.candidates ? candidateLoss(logits, ids, b.candidates, b.labels[i]) : sequenceLoss(logits, ids, b.labels[i]);
     if (l.targets > 0) {
       s += l.loss;
       n++;
@@ -129,6 +151,52 @@ describe('lossAndGradient against finite differences of the float64 reference', 
       }
     });
   }
+});
+
+// Candidate mode (the loss DP-ZO trains a classification task on): the same bounds against the reference's
+// candidate-set cross-entropy. Every family and head layout: tied (the head's K rows are embedding rows too),
+// untied, OPT's project_out. Untied, the head's gradient must be exactly zero outside the K candidate rows
+// (the full-vocabulary loss's would not be).
+const CANDIDATE_FAMILIES = ['llama-gqa-untied', 'llama-tied-mha', 'gpt2', 'gpt2-untied', 'opt-postln', 'opt-preln-project-untied'];
+
+describe('lossAndGradient in candidate mode against finite differences of the float64 reference', () => {
+  for (const variant of CANDIDATE_FAMILIES) {
+    it(`${variant}: every trainable tensor, the head outside the candidates untouched`, async () => {
+      const ck = writeRandomCheckpoint(join(tmp.dir, `cand-${variant}`), { ...FAMILIES[variant]!, dtype: 'F32', seed: 23, numLayers: 2 });
+      const model = await loadModel(ck.dir, { threads: 2 });
+      try {
+        const V = ck.config.vocab_size as number;
+        const b = candidateBatchFor(new Rng(6), V);
+        await checkAgainstReference(ck, model, b, 9);
+        const head = model.tensors().find((t) => t.name.endsWith('lm_head.weight'));
+        if (head) {
+          const { grad } = await model.lossAndGradient!(b);
+          const E = head.numel / V;
+          for (let v = 0; v < V; v++) {
+            const row = grad.subarray(head.globalOffset + v * E, head.globalOffset + (v + 1) * E);
+            if (b.candidates!.includes(v)) expect(row.some((g) => g !== 0), `head row ${v}`).toBe(true);
+            else if (row.some((g) => g !== 0)) expect.fail(`head row ${v} is no candidate but has a gradient`);
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  it('a candidate batch without labels: every next token must be a candidate (ERR_BATCH), as in the forward', async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'cand-nolabels'), { ...FAMILIES.gpt2!, dtype: 'F32', seed: 3 });
+    const model = await loadModel(ck.dir, { threads: 1 });
+    try {
+      const bad = { inputIds: [[1, 4, 5]], candidates: [4, 6] };
+      await expectRejection(() => model.lossAndGradient!(bad), 'ERR_BATCH', ['5', 'candidates']);
+      await expectRejection(() => model.perExampleLoss(bad), 'ERR_BATCH', ['5', 'candidates']);
+      const ok = await model.lossAndGradient!({ inputIds: [[1, 4, 6]], candidates: [4, 6] });
+      expect(ok.targets[0]).toBe(2);
+    } finally {
+      model.dispose();
+    }
+  });
 });
 
 /** Mean of the per-example losses over the examples that have targets (the loss lossAndGradient differentiates). */
@@ -285,14 +353,15 @@ describe('lossAndGradient as an operation of the model', () => {
 });
 
 describe('lossAndGradient refuses what it does not compute', () => {
-  it('low-precision weights, candidate batches, bad weights and tokens: coded rejections', async () => {
+  it('low-precision weights, bad candidates, bad weights and tokens: coded rejections', async () => {
     const llama = writeRandomCheckpoint(join(tmp.dir, 'errors-llama'), { ...FAMILIES['llama-gqa-untied']!, dtype: 'F32', seed: 2 });
     const b = { inputIds: [[1, 2, 3]], labels: [[-100, 4, 5]] };
     const bf16 = await loadModel(llama.dir, { threads: 1, dtype: 'bfloat16' });
     const f32 = await loadModel(llama.dir, { threads: 1 });
     try {
       await expectRejection(() => bf16.lossAndGradient!(b), 'ERR_DTYPE', ['float32', 'BF16']);
-      await expectRejection(() => f32.lossAndGradient!({ ...b, candidates: [4, 5] }), 'ERR_BATCH', ['candidate']);
+      await expectRejection(() => f32.lossAndGradient!({ ...b, candidates: [4, 6] }), 'ERR_BATCH', ['5', 'candidates']);
+      await expectRejection(() => bf16.lossAndGradient!({ ...b, candidates: [4, 5] }), 'ERR_DTYPE', ['float32']);
       await expectRejection(() => f32.lossAndGradient!(b, { weights: [1, 2] }), 'ERR_ARGUMENT', ['weights']);
       await expectRejection(() => f32.lossAndGradient!(b, { weights: [Number.NaN] }), 'ERR_ARGUMENT', ['weights[0]']);
       await expectRejection(() => f32.lossAndGradient!({ inputIds: [[1, 2, 1000]] }), 'ERR_TOKEN_RANGE', ['1000']);

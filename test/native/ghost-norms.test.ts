@@ -6,7 +6,9 @@
 // untied heads, learned positions, OPT's project_in/out, on a batch with repeated tokens (the embedding's
 // rows add), masked labels and an example without targets. Then the issue's test: the ghost-clipped sum
 // (one reweighted backward with weights min(1, C/norm_s)) equals the per-example-clipped sum
-// Σ_s min(1, C/‖g_s‖)·g_s built from materialised per-example gradients.
+// Σ_s min(1, C/‖g_s‖)·g_s built from materialised per-example gradients. All of it for the full-vocabulary
+// loss and for the candidate-set loss of a classification task (DP-ZO's objective, which DP-SGD must train
+// too); and the ghost regime of privateGradient split by maxBatchTokens gives the single call's clipped sum.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -14,6 +16,7 @@ import type { Example } from '../../lib/data/tasks.js';
 import { privateGradient } from '../../lib/dpsgd/gradient.js';
 import { loadModel } from '../../lib/index.js';
 import type { NativeBackedModel } from '../../lib/model/model.js';
+import type { Model } from '../../lib/model/types.js';
 import { type CheckpointOptions, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { expectRejection } from '../helpers/expect-error.js';
 import { Rng } from '../helpers/prng.js';
@@ -24,6 +27,7 @@ afterAll(() => tmp.cleanup());
 interface Batch {
   inputIds: number[][];
   labels: number[][];
+  candidates?: number[];
 }
 
 /**
@@ -35,6 +39,25 @@ function batchFor(rng: Rng, vocab: number): Batch {
   const inputIds = [11, 1, 7, 16].map((len) => Array.from({ length: len }, () => rng.int(Math.min(5, vocab))));
   const labels = inputIds.map((s) => s.map((t) => (rng.uniform() < 0.2 ? -100 : rng.uniform() < 0.5 ? t : rng.int(vocab))));
   return { inputIds, labels };
+}
+
+/**
+ * Candidate mode (a classification task's loss): the same sequences, each example's target its label word at
+ * the last position (sequence 3 a second one), among K = 3 candidates of which two (ids 1 and 3) also occur
+ * as tokens, so a tied head's candidate rows are embedding rows the example uses: the cross term is not zero.
+ */
+function candidateBatchFor(rng: Rng, vocab: number): Batch {
+  const b = batchFor(rng, vocab);
+  const candidates = [1, 3, vocab - 1];
+  const labels = b.inputIds.map((ids) => ids.map(() => -100));
+  const inputIds = b.inputIds.map((ids, s) => {
+    if (ids.length < 2) return ids;
+    const y = candidates[rng.int(3)]!;
+    labels[s]![ids.length - 1] = y;
+    return [...ids.slice(0, -1), y];
+  });
+  labels[3]![6] = candidates[2]!;
+  return { inputIds, labels, candidates };
 }
 
 function l2(v: ArrayLike<number>): number {
@@ -77,14 +100,16 @@ const FAMILIES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
   'opt-preln-project-untied': { ...VARIANTS['opt-preln-project']!, tie: false },
 };
 
-describe('perExampleGradNorms = ‖lossAndGradient with one-hot weights‖₂, every family', () => {
+for (const mode of ['full vocabulary', 'candidate set'] as const) {
+describe(`perExampleGradNorms = ‖lossAndGradient with one-hot weights‖₂, every family (${mode} loss)`, () => {
   let n = 0;
   for (const [variant, opts] of Object.entries(FAMILIES)) {
     it(`${variant}: every example, ghost / explicit / auto linear layers; ghost-clipped sum = per-example-clipped sum`, async () => {
-      const ck = writeRandomCheckpoint(join(tmp.dir, `${variant}-${n++}`), { ...opts, dtype: 'F32', seed: 17, numLayers: 2 });
+      const ck = writeRandomCheckpoint(join(tmp.dir, `${variant}-${mode.slice(0, 4)}-${n++}`), { ...opts, dtype: 'F32', seed: 17, numLayers: 2 });
       const model = await loadModel(ck.dir, { threads: 2 });
       try {
-        const b = batchFor(new Rng(3), ck.config.vocab_size as number);
+        const V = ck.config.vocab_size as number;
+        const b = mode === 'candidate set' ? candidateBatchFor(new Rng(3), V) : batchFor(new Rng(3), V);
         const per = await perExampleGradients(model, b);
         const want = per.map(l2);
         expect(want[1]).toBe(0);
@@ -124,6 +149,7 @@ describe('perExampleGradNorms = ‖lossAndGradient with one-hot weights‖₂, e
     });
   }
 });
+}
 
 describe('frozen tensors: the norms are over the trainable parameters only', () => {
   const cases: [string, Omit<CheckpointOptions, 'dtype' | 'seed'>, string[]][] = [
@@ -177,6 +203,103 @@ describe("DP-SGD's release in the ghost regime (lib/dpsgd) agrees with the per-e
   });
 });
 
+describe("the ghost regime honours maxBatchTokens, as DP-ZO's forward", () => {
+  it('the norms and the reweighted backward run per micro-batch of at most maxBatchTokens tokens; the clipped sum is the one of a single call', async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'dpsgd-chunks'), { ...FAMILIES['opt-preln']!, dtype: 'F32', seed: 14, numLayers: 2 });
+    const model = await loadModel(ck.dir, { threads: 2 });
+    try {
+      const rng = new Rng(31);
+      const V = ck.config.vocab_size as number;
+      const batch: Example[] = [11, 7, 16, 5, 9].map((len) => ({ inputIds: Int32Array.from({ length: len }, () => rng.int(V)) }));
+      // every native call the regime makes, with the tokens it was given
+      const calls: { op: string; tokens: number; n: number }[] = [];
+      const record = (op: string, b: { inputIds: ArrayLike<number>[] }) =>
+        calls.push({ op, tokens: b.inputIds.reduce((a, ids) => a + ids.length, 0), n: b.inputIds.length });
+      const spy = {
+        numTrainable: model.numTrainable,
+        lossAndGradient: (b, opts) => {
+          record('grad', b);
+          return model.lossAndGradient!(b, opts);
+        },
+        perExampleGradNorms: (b, opts) => {
+          record('norms', b);
+          return model.perExampleGradNorms!(b, opts);
+        },
+      } as Pick<Model, 'numTrainable' | 'lossAndGradient' | 'perExampleGradNorms'> as Model;
+      const noise = new Float32Array(model.numTrainable);
+      const run = (maxBatchTokens?: number, clip = 0.5) =>
+        privateGradient({ model: spy, batch, clip, noiseMultiplier: 1, divisor: 5, regime: 'ghost', noise, maxBatchTokens });
+      const whole = await run();
+      expect(calls.map((c) => `${c.op}:${c.n}`)).toEqual(['norms:5', 'grad:5']);
+      // C between the smallest and the largest norm: some examples clipped, some not
+      const { norms } = await model.perExampleGradNorms!({ inputIds: batch.map((e) => e.inputIds) });
+      const C = (Math.min(...norms) + Math.max(...norms)) / 2;
+      calls.length = 0;
+      const one = await run(undefined, C);
+      calls.length = 0;
+      // 20 tokens: [11, 7] (18), [16] (16 + 5 > 20), [5, 9] (14)
+      const chunked = await run(20, C);
+      expect(calls.map((c) => `${c.op}:${c.n}`)).toEqual(['norms:2', 'grad:2', 'norms:1', 'grad:1', 'norms:2', 'grad:2']);
+      for (const c of calls) expect(c.tokens).toBeLessThanOrEqual(20);
+      expect(whole.clipped).toBe(norms.filter((x) => x > 0.5).length);
+      expect(chunked.clipped).toBe(one.clipped);
+      expect(one.clipped).toBeGreaterThan(0);
+      expect(one.clipped).toBeLessThan(5);
+      expect(chunked.loss).toBeCloseTo(one.loss, 12);
+      let diff = 0;
+      for (let k = 0; k < one.gHat.length; k++) diff += (chunked.gHat[k]! - one.gHat[k]!) ** 2;
+      expect(Math.sqrt(diff) / l2(one.gHat)).toBeLessThan(REL);
+      // a limit below one example's length still runs it (alone)
+      calls.length = 0;
+      await run(3, C);
+      expect(calls.map((c) => c.n)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('DP-SGD on a classification task trains the candidate-set loss, in both regimes', () => {
+  it("privateGradient with the task's candidates: 'ghost' = 'per-example' = the candidate loss's clipped sum, not the full vocabulary's", async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'dpsgd-cand'), { ...FAMILIES.gpt2!, dtype: 'F32', seed: 13, numLayers: 2 });
+    const model = await loadModel(ck.dir, { threads: 2 });
+    try {
+      const b = candidateBatchFor(new Rng(22), ck.config.vocab_size as number);
+      const keep = [0, 2, 3];
+      const batch: Example[] = keep.map((s) => ({ inputIds: Int32Array.from(b.inputIds[s]!), labels: Int32Array.from(b.labels[s]!) }));
+      const candidates = Int32Array.from(b.candidates!);
+      const sub = { inputIds: keep.map((s) => b.inputIds[s]!), labels: keep.map((s) => b.labels[s]!) };
+      const per = await perExampleGradients(model, { ...sub, candidates: b.candidates });
+      const norms = per.map(l2);
+      const sorted = [...norms].sort((x, y) => x - y);
+      const C = (sorted[1]! + sorted[2]!) / 2; // the largest clipped, away from the others
+      const want = new Float64Array(model.numTrainable);
+      per.forEach((g, s) => g.forEach((x, i) => (want[i] += Math.min(1, C / norms[s]!) * x)));
+      // the full-vocabulary loss's clipped sum: what DP-SGD trained before the backward knew candidates
+      const full = await perExampleGradients(model, sub);
+      const fullNorms = full.map(l2);
+      const wrong = new Float64Array(model.numTrainable);
+      full.forEach((g, s) => g.forEach((x, i) => (wrong[i] += Math.min(1, C / fullNorms[s]!) * x)));
+      const noise = new Float32Array(model.numTrainable);
+      const relTo = (a: ArrayLike<number>, w: Float64Array) => {
+        let d = 0;
+        for (let i = 0; i < w.length; i++) d += (a[i]! - w[i]!) ** 2;
+        return Math.sqrt(d) / l2(w);
+      };
+      expect(relTo(want, wrong)).toBeGreaterThan(0.1);
+      for (const regime of ['ghost', 'per-example'] as const) {
+        const r = await privateGradient({ model, batch, candidates, clip: C, noiseMultiplier: 1, divisor: 1, regime, noise });
+        expect(r.clipped, regime).toBe(norms.filter((x) => x > C).length);
+        expect(relTo(r.gHat, want), regime).toBeLessThan(REL);
+        const losses = (await model.perExampleLoss({ ...sub, candidates })).loss;
+        expect(r.loss, regime).toBeCloseTo((losses[0]! + losses[1]! + losses[2]!) / 3, 12);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
 describe('perExampleGradNorms leaves lossAndGradient as it was, and refuses what it does not compute', () => {
   it('the gradient after a norms call is bit for bit the one before; coded rejections', async () => {
     const ck = writeRandomCheckpoint(join(tmp.dir, 'errors'), { ...FAMILIES.gpt2!, dtype: 'F32', seed: 2 });
@@ -189,7 +312,7 @@ describe('perExampleGradNorms leaves lossAndGradient as it was, and refuses what
       const after = await f32.lossAndGradient!(b);
       expect(Buffer.from(after.grad.buffer).equals(Buffer.from(before.grad.buffer))).toBe(true);
       await expectRejection(() => bf16.perExampleGradNorms!(b), 'ERR_DTYPE', ['float32']);
-      await expectRejection(() => f32.perExampleGradNorms!({ ...b, candidates: [4, 5] }), 'ERR_BATCH', ['candidate']);
+      await expectRejection(() => f32.perExampleGradNorms!({ ...b, candidates: [4, 5] }), 'ERR_BATCH', ['among the candidates']);
       await expectRejection(() => f32.perExampleGradNorms!(b, { mode: 'fast' as 'auto' }), 'ERR_ARGUMENT', ['mode']);
       await expectRejection(() => f32.perExampleGradNorms!({ inputIds: [[1, 2, 100000]] }), 'ERR_TOKEN_RANGE', ['100000']);
       const r = await f32.perExampleGradNorms!({ inputIds: [[1, 2, 3]] });
