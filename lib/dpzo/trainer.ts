@@ -141,10 +141,22 @@ export class DPZOTrainer {
     this.options = options;
   }
 
-  /** Validates the options and calibrates σ (or b): no release, no file written. */
+  /**
+   * Validates the options and calibrates σ (or b): no release, no file written. Checks too that the model can
+   * run the plan's method (DP-SGD: float32 weights on the CPU backend), so that a dry run refuses what a run would.
+   * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for a bad option, or a DP-SGD plan on a model without a backward pass.
+   */
   plan(): TrainPlan {
-    this.planCache ??= makePlan(this.options);
-    return this.planCache;
+    if (this.planCache) return this.planCache;
+    const plan = makePlan(this.options);
+    const model = this.model;
+    if (plan.method === 'dpsgd' && !gradientModel(model))
+      throw new DpzoError(
+        'ERR_TRAIN_OPTION',
+        `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend}; --dtype float32 converts on load)`,
+      );
+    this.planCache = plan;
+    return plan;
   }
 
   /**
@@ -296,11 +308,6 @@ export class DPZOTrainer {
     }
     claimModel(model, this);
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
-    if (plan.method === 'dpsgd' && !gradientModel(model))
-      throw new DpzoError(
-        'ERR_TRAIN_OPTION',
-        `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend}; --dtype float32 converts on load)`,
-      );
     const evalOpts: EvalOptions = {
       maxExamples: o.evalMaxExamples,
       maxBatchTokens: o.maxBatchTokens,

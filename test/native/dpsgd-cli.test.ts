@@ -103,12 +103,16 @@ describe('dpzo train --method dpsgd (CLI)', () => {
       [['--mechanism', 'laplace'], /mechanism laplace does not apply to dpsgd/],
       [['--directions', '2'], /directions applies to method dpzo only/],
       [['--dtype', 'bfloat16'], /method dpsgd needs float32 weights on the CPU backend/],
+      // a dry run refuses what the run would, with the same line (it used to print a plan that could not run)
+      [['--dtype', 'bfloat16', '--dry-run'], /^dpzo: method dpsgd needs float32 weights on the CPU backend \(this model: bfloat16 on cpu; --dtype float32 converts on load\) \[ERR_TRAIN_OPTION\]$/],
+      [['--dtype', 'bfloat16', '--dry-run', '--json'], /method dpsgd needs float32 weights on the CPU backend/],
     ];
     for (const [extra, msg] of cases) {
       const r = await dpzo('train', ...common, '--method', 'dpsgd', '--steps', '3', '--out', out, ...extra);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
-      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trimEnd()).toMatch(msg);
+      expect(r.stdout, extra.join(' ')).toBe('');
       expect(existsSync(join(out, 'ledger.jsonl'))).toBe(false);
     }
     // a corrupt checkpoint: --resume and export refuse it in one line, naming the file

@@ -3,11 +3,11 @@
 // resumes from its checkpoint bit for bit (SGD and Adam), and lost updates are named; the two clipping
 // regimes make the same step; SGD and Adam move θ as a float64 reference of their rule says; it learns;
 // bad input is refused before any release.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CHECKPOINT_FILE, readCheckpoint } from '../../lib/dpsgd/checkpoint.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../lib/dpsgd/checkpoint.js';
 import { parseRunConfig } from '../../lib/dpzo/config.js';
 import { installTestHooks, type TrainerTestHooks } from '../../lib/dpzo/hooks.js';
 import { exportRun, readTrajectory } from '../../lib/dpzo/index.js';
@@ -17,6 +17,7 @@ import { loadModel } from '../../lib/index.js';
 import type { Model } from '../../lib/model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps } from '../../lib/privacy/index.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
+import { ROOT } from '../helpers/cli.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-dpsgd-train-');
@@ -312,6 +313,47 @@ describe('dpzo train --method dpsgd (API)', () => {
     }
   });
 
+  it('a classification task (candidate-set loss): held-out accuracy rises at a large ε', async () => {
+    // the byte-level Llama, label words 'terrible' / 'great' after '{sentence} It was ': the class is which
+    // letters the sentence is made of, so the model must carry it from the sentence to the label position
+    const dir = join(tmp.dir, 'cls');
+    const model = join(dir, 'model');
+    cpSync(join(ROOT, 'data', 'models', 'byte-llama'), model, { recursive: true });
+    let seed = 4;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const word = (letters: string) => Array.from({ length: 3 + Math.floor(rnd() * 4) }, () => letters[Math.floor(rnd() * letters.length)]).join('');
+    const tsv = (n: number) => 'sentence\tlabel\n' + Array.from({ length: n }, (_, i) => `${word(i % 2 ? 'abcd' : 'wxyz')}\t${i % 2}\n`).join('');
+    writeFileSync(join(dir, 'train.tsv'), tsv(64));
+    writeFileSync(join(dir, 'dev.tsv'), tsv(40));
+    const r = await prepared({
+      model,
+      data: join(dir, 'train.tsv'),
+      eval: join(dir, 'dev.tsv'),
+      evalPublic: true,
+      task: 'classification',
+      template: '{sentence} It was ',
+      labelWords: ['terrible', 'great'],
+      method: 'dpsgd',
+      optimizer: 'adam',
+      lr: 1e-2,
+      steps: 20,
+      batchSize: 32,
+      clip: 1,
+      epsilon: 1000,
+      delta: 1e-5,
+      accountant: 'rdp',
+      threads: 2,
+    });
+    const report = await r.trainer.train();
+    r.model.dispose();
+    expect(report.private).toBe(true);
+    expect(report.plan.noiseMultiplier).toBeGreaterThan(0);
+    expect(report.metric!.name).toBe('accuracy');
+    // measured: 0.35 before (the random model), 1 after; seeds 1–5 of the data all give 0.23–0.4 → 1
+    expect(report.metric!.before).toBeLessThan(0.6);
+    expect(report.metric!.after).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('refuses what does not apply to DP-SGD (and DP-SGD fields on DP-ZO) before anything is written', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ method: 'dpsgd', mechanism: 'laplace' }, /^mechanism laplace does not apply to dpsgd/],
@@ -327,9 +369,48 @@ describe('dpzo train --method dpsgd (API)', () => {
       r.model.dispose();
     }
     const bf16 = await prepared({ ...base, method: 'dpsgd', steps: 2, dtype: 'bfloat16', out: join(tmp.dir, 'refused') });
-    await expect(bf16.trainer.train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu; --dtype float32 converts on load)' });
+    const refusal = { code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu; --dtype float32 converts on load)' };
+    // plan() (a dry run) refuses it as train() does
+    expect(() => bf16.trainer.plan()).toThrow(expect.objectContaining(refusal));
+    await expect(bf16.trainer.train()).rejects.toMatchObject(refusal);
     bf16.model.dispose();
     expect(() => readFileSync(join(tmp.dir, 'refused', 'run.json'))).toThrow();
+  });
+
+  it('a checkpoint ahead of the ledger is refused by resume (ERR_RUN_CORRUPT): weights with no release to account for them', async () => {
+    const out = join(tmp.dir, 'ahead');
+    const cfg = { ...base, method: 'dpsgd', optimizer: 'adam', steps: 4, lr: 1e-2, out };
+    const a = await prepared(cfg, { hooks: hooks() });
+    await expect(
+      a.trainer.train({
+        onStep: (s) => {
+          if (s.step === 1) throw new Error('stop');
+        },
+      }),
+    ).rejects.toThrow('stop');
+    const P = a.model.numTrainable;
+    a.model.dispose();
+    const file = join(out, CHECKPOINT_FILE);
+    const good = readFileSync(file);
+    const c = readCheckpoint(out, { runId: runIdOf(out), numTrainable: P, adam: true })!;
+    expect(c.step).toBe(2);
+    // a well-formed, sealed checkpoint of this run, one step beyond the 2 releases in the ledger
+    writeCheckpoint(out, { ...c, step: 3 });
+    const b = await prepared(cfg, { resume: true, hooks: hooks() });
+    await expect(b.trainer.train()).rejects.toMatchObject({
+      code: 'ERR_RUN_CORRUPT',
+      message: `${out}: its checkpoint is at step 3 but the ledger holds only 2 releases`,
+    });
+    b.model.dispose();
+    expect((await ledgerEntries(out)).map((e) => e.step)).toEqual([0, 1]);
+    // nothing was changed by the refusal: with the true checkpoint back, the run resumes and completes
+    writeFileSync(file, good);
+    const d = await prepared(cfg, { resume: true, hooks: hooks() });
+    const steps: number[] = [];
+    await d.trainer.train({ onStep: (s) => void steps.push(s.step) });
+    d.model.dispose();
+    expect(steps).toEqual([2, 3]);
+    expect((await ledgerEntries(out)).map((e) => e.step)).toEqual([0, 1, 2, 3]);
   });
 
   it('a corrupt or foreign checkpoint is refused (ERR_RUN_CORRUPT) by resume and export', async () => {
