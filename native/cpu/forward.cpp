@@ -209,13 +209,15 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
     for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
       const int32_t l = b.labels.empty() ? b.tokens[t] : b.labels[t];
       if (l == -100) continue;
-      const std::string where =
-          " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
+      // the message is built on failure only: this runs once per target
+      const auto where = [&] {
+        return " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
+      };
       if (l < 0 || l >= V)
-        throw Error(err::kTokenRange, "label " + std::to_string(l) + where + " is outside the vocabulary [0, " +
+        throw Error(err::kTokenRange, "label " + std::to_string(l) + where() + " is outside the vocabulary [0, " +
                                           std::to_string(V) + ") and is not -100");
       if (!b.candidates.empty() && std::find(b.candidates.begin(), b.candidates.end(), l) == b.candidates.end())
-        throw Error(err::kBatch, "label " + std::to_string(l) + where + " is not among the candidates");
+        throw Error(err::kBatch, "label " + std::to_string(l) + where() + " is not among the candidates");
     }
 }
 
