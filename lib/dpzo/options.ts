@@ -62,7 +62,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property evalPublic Declare the evaluation set public (default false: a warning says its metrics are outside the guarantee).
  * @property privateDiagnostics Also report statistics of the private batches (loss, batch size, clipping), NOT covered by the guarantee (default false).
  * @property datasetBudget An ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it.
- * @property maxBatchTokens Most tokens per native forward call (default 16384); bounds memory, not the result.
+ * @property maxBatchTokens Most tokens per native forward call (default 16384), and per backward call of DP-SGD's ghost regime; bounds memory, not the result.
  * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md).
  *
  * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or a
