@@ -5,11 +5,15 @@ import type { Command } from 'commander';
 import { loadDataset } from '../../data/load.js';
 import { loadTokenizer } from '../../data/tokenizer.js';
 import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js';
+import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
+import { runCharts } from '../../dpzo/curves-text.js';
 import { evaluate } from '../../dpzo/evaluate.js';
 import { replayRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
@@ -80,7 +84,12 @@ export function register(program: Command): void {
           if (r.accuracy !== undefined) rows.push(['accuracy', r.accuracy.toPrecision(4)]);
           if (r.f1 !== undefined) rows.push(['F1', r.f1.toPrecision(4)], ['exact match', r.exactMatch!.toPrecision(4)]);
           if (run) rows.push(['run', `${flags.run as string} (${steps} steps replayed)`]);
+          // the run's own curves (recorded while it trained): held-out metric and ε against the step
+          const metricsFile = run ? join(flags.run as string, METRICS_FILE) : undefined;
+          const m = metricsFile && existsSync(metricsFile) ? readRunMetrics(metricsFile) : undefined;
+          if (m) rows.push(['curves', writeCurves(flags.run as string, run!.plan, metricsFile)]);
           printTable(rows);
+          if (m) for (const l of runCharts(m, run!.plan.accountant)) process.stdout.write(l + '\n');
         }
       } finally {
         model.dispose();

@@ -14,7 +14,7 @@ import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
 import { pretrain } from '../../pretrain/pretrain.js';
-import { parseNumber } from '../numbers.js';
+import { parseInteger, parseNumber } from '../numbers.js';
 import { parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 
@@ -47,15 +47,15 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'where the trained model is saved (absent or empty)')
     .option('--task <kind>', 'lm | tokens', 'lm')
     .option('--eval <file>', 'held-out public data, evaluated before, every --eval-every steps and after')
-    .option('--steps <n>', 'optimizer steps', parseThreads, 1000)
-    .option('--batch-size <b>', 'sequences per step', parseThreads, 16)
+    .option('--steps <n>', 'optimizer steps', parseInteger, 1000)
+    .option('--batch-size <b>', 'sequences per step', parseInteger, 16)
     .option('--lr <η>', 'peak learning rate (Adam)', parseNumber, 1e-3)
-    .option('--warmup-steps <n>', 'linear warmup before the cosine decay (default steps/20)', parseThreads)
+    .option('--warmup-steps <n>', 'linear warmup before the cosine decay (default steps/20)', parseInteger)
     .option('--weight-decay <λ>', 'decoupled weight decay (AdamW)', parseNumber, 0.01)
-    .option('--seed <s>', 'seed of the minibatch shuffle', parseThreads, 0)
-    .option('--eval-every <k>', 'evaluate every k steps', parseThreads)
-    .option('--checkpoint-every <k>', 'save <out>/checkpoint-<step> every k steps', parseThreads)
-    .option('--max-length <n>', 'tokens per example at most', parseThreads, 256)
+    .option('--seed <s>', 'seed of the minibatch shuffle', parseInteger, 0)
+    .option('--eval-every <k>', 'evaluate every k steps', parseInteger)
+    .option('--checkpoint-every <k>', 'save <out>/checkpoint-<step> every k steps', parseInteger)
+    .option('--max-length <n>', 'tokens per example at most', parseInteger, 256)
     .option('--text-field <name>', 'the text column (lm task)')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--json', 'print one JSON object at the end')

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
+import { runCharts } from '../../dpzo/curves-text.js';
 import { LEDGER_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
@@ -27,7 +28,10 @@ export function register(program: Command): void {
       const curves = writeCurves(runDir, run.plan, metricsFile);
       if (m.report) {
         if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
-        else printTable([...reportRows(m.report), ['curves', curves]]);
+        else {
+          printTable([...reportRows(m.report), ['curves', curves]]);
+          for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');
+        }
         return;
       }
       // no report line: the process ended before its report; the ledger holds what was released
@@ -57,6 +61,7 @@ export function register(program: Command): void {
             ...(run.private ? [] : ([['WARNING', 'test hooks were installed: this run is NOT private']] as [string, string][])),
             ['curves', curves],
           ]);
+        if (!opts.json) for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');
       } finally {
         await ledger.close();
       }

@@ -1,0 +1,106 @@
+// `npm run make-demo-model`: the demo's pretrained model (data/models/word-llama)
+// from scratch, deterministically — a word-level vocabulary from public AG News
+// text, a seeded random Llama, then `dpzo pretrain` (NON-private, public data
+// only) on that text. Nothing from SST-2 (the demo's private task) is read here.
+// Options: --out DIR (default data/models/word-llama), --steps N, --threads N,
+// --work DIR (keeps the corpus files and the random start; default a temp dir).
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { gunzipSync } from 'node:zlib';
+
+import { parseDevil, parseKjv, readAgNews } from '../lib/demo-model/corpus.js';
+import { writeRandomLlama } from '../lib/demo-model/llama-init.js';
+import { buildWordVocab, coverage, WORD_TOKENIZER_CONFIG, wordLevelTokenizerJson } from '../lib/demo-model/word-vocab.js';
+import { DEMO_MODEL } from '../lib/demo-model/recipe.js';
+import { modelReadme } from '../lib/demo-model/readme.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: a } = parseArgs({
+  options: {
+    out: { type: 'string', default: join(root, 'data/models/word-llama') },
+    steps: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    work: { type: 'string' },
+  },
+});
+const r = { ...DEMO_MODEL, steps: a.steps ? Number(a.steps) : DEMO_MODEL.steps };
+const agnews = join(root, '../shared/data/agnews');
+const work = a.work ?? mkdtempSync(join(tmpdir(), 'dpzo-make-demo-'));
+mkdirSync(work, { recursive: true });
+if (existsSync(a.out!)) rmSync(a.out!, { recursive: true });
+
+// held out: every 10th item of AG News test.tsv; the rest (and all of dev.tsv) train
+const test = readAgNews(join(agnews, 'test.tsv'));
+const news = [...readAgNews(join(agnews, 'dev.tsv')), ...test.filter((_, i) => i % 10 !== 0)];
+// public-domain books from Debian packages (apt-get install bible-kjv dict-devil)
+const devilFile = '/usr/share/dictd/devil.dict.dz';
+const kjv = spawnSync('bible', ['gen1:1-rev22:21'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+if (kjv.status !== 0 || !existsSync(devilFile)) {
+  process.stderr.write('make-demo-model needs Debian packages bible-kjv and dict-devil: apt-get install bible-kjv dict-devil\n');
+  process.exit(2);
+}
+const books = [...parseKjv(kjv.stdout), ...parseDevil(gunzipSync(readFileSync(devilFile)).toString('utf8'))];
+
+const train = [...news, ...books];
+const heldOut = test.filter((_, i) => i % 10 === 0);
+const vocab = buildWordVocab(train, { size: r.vocabSize });
+const jsonl = (texts: string[]) => texts.map((text) => JSON.stringify({ text })).join('\n') + '\n';
+writeFileSync(join(work, 'train.jsonl'), jsonl(train));
+writeFileSync(join(work, 'heldout.jsonl'), jsonl(heldOut));
+const base = join(work, 'random-init');
+writeRandomLlama(base, { ...r.shape, vocabSize: vocab.length }, r.initSeed);
+writeFileSync(join(base, 'tokenizer.json'), JSON.stringify(wordLevelTokenizerJson(vocab)));
+writeFileSync(join(base, 'tokenizer_config.json'), JSON.stringify(WORD_TOKENIZER_CONFIG, null, 2) + '\n');
+process.stderr.write(
+  `corpus: ${news.length} news + ${books.length} book passages = ${train.length} train / ${heldOut.length} held-out texts; vocabulary ${vocab.length} words, held-out coverage ${(100 * coverage(heldOut, vocab)).toFixed(1)}%\n`,
+);
+
+const args = [
+  ...['--import', 'tsx', join(root, 'lib/cli/main.ts'), 'pretrain'],
+  ...['--model', base, '--data', join(work, 'train.jsonl'), '--eval', join(work, 'heldout.jsonl'), '--text-field', 'text', '--out', a.out!],
+  ...['--steps', String(r.steps), '--batch-size', String(r.batchSize), '--lr', String(r.lr), '--weight-decay', String(r.weightDecay)],
+  ...['--max-length', String(r.maxLength), '--seed', String(r.shuffleSeed), '--eval-every', String(Math.max(1, Math.round(r.steps / 10)))],
+  ...['--threads', a.threads!, '--json'],
+];
+const t0 = Date.now();
+const p = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 26 });
+if (p.status !== 0) {
+  process.stderr.write(p.stdout);
+  process.exit(p.status ?? 1);
+}
+const report = JSON.parse(p.stdout.trim().split('\n').pop()!) as {
+  evalBefore: { loss: number };
+  evalAfter: { loss: number };
+  seconds: number;
+  weightsHash: string;
+};
+// the chart and metrics stay in the work directory: the shipped model is the checkpoint and its README
+for (const f of ['pretrain-metrics.jsonl', 'pretrain-curves.svg']) {
+  if (existsSync(join(a.out!, f))) {
+    copyFileSync(join(a.out!, f), join(work, f));
+    rmSync(join(a.out!, f));
+  }
+}
+const cfg = JSON.parse(readFileSync(join(a.out!, 'config.json'), 'utf8')) as Record<string, unknown>;
+writeFileSync(
+  join(a.out!, 'README.md'),
+  modelReadme({
+    recipe: r,
+    vocabSize: vocab.length,
+    config: cfg,
+    trainTexts: train.length,
+    heldOutTexts: heldOut.length,
+    coverage: coverage(heldOut, vocab),
+    report,
+    wallSeconds: (Date.now() - t0) / 1000,
+  }),
+);
+process.stdout.write(
+  JSON.stringify({ out: a.out, work, heldOutLossBefore: report.evalBefore.loss, heldOutLossAfter: report.evalAfter.loss, seconds: report.seconds }) + '\n',
+);
+if (!a.work) rmSync(work, { recursive: true });

@@ -1,0 +1,64 @@
+// `dpzo demo --json` (issue 14): one JSON object at the end with the zero-shot, DP-ZO and
+// non-private accuracies over the 872 SST-2 validation sentences, the ε spent at δ = 1e-5 within
+// the budget, the steps and the seeds; a short --steps run so the test stays fast.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../helpers/checkpoints.js';
+import { dpzo } from '../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-demo-test-');
+afterAll(() => tmp.cleanup());
+
+interface DemoJson {
+  zeroShotAccuracy: number;
+  dpzoAccuracy: number;
+  nonPrivateAccuracy?: number;
+  epsilon: number;
+  epsilonRdp: number;
+  delta: number;
+  steps: number;
+  evalExamples: number;
+  seeds: { modelInit: number; pretrainShuffle: number };
+  runs: { dpzo: string; nonPrivate?: string };
+  curves: { dpzo: string };
+}
+
+describe('dpzo demo --json', () => {
+  it('prints the accuracies, ε, δ, steps and seeds as one JSON object', { timeout: 90_000 }, async () => {
+    const out = join(tmp.dir, 'demo');
+    const r = await dpzo('demo', '--steps', '12', '--threads', '2', '--out', out, '--json', '--no-baseline');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const j = JSON.parse(lines[0]!) as DemoJson;
+    for (const a of [j.zeroShotAccuracy, j.dpzoAccuracy]) {
+      expect(a).toBeGreaterThanOrEqual(0);
+      expect(a).toBeLessThanOrEqual(1);
+      // a fraction of the 872 sentences
+      expect(Math.abs(a * 872 - Math.round(a * 872))).toBeLessThan(1e-6);
+    }
+    expect(j.nonPrivateAccuracy).toBeUndefined();
+    expect(j.evalExamples).toBe(872);
+    expect(j.steps).toBe(12);
+    expect(j.delta).toBe(1e-5);
+    // the noise is calibrated so all planned steps spend at most the budget (PLD), RDP a bit more
+    expect(j.epsilon).toBeGreaterThan(0);
+    expect(j.epsilon).toBeLessThanOrEqual(8 + 1e-6);
+    expect(j.epsilonRdp).toBeGreaterThanOrEqual(j.epsilon);
+    expect(j.seeds).toMatchObject({ modelInit: expect.any(Number), pretrainShuffle: expect.any(Number) });
+    expect(j.runs.dpzo).toBe(join(out, 'dpzo-eps8'));
+    for (const f of ['trajectory.jsonl', 'ledger.jsonl', 'metrics.jsonl', 'curves.svg']) expect(existsSync(join(j.runs.dpzo, f)), f).toBe(true);
+  });
+
+  it('adds the non-private reference run, whose ε is infinite', { timeout: 90_000 }, async () => {
+    const r = await dpzo('demo', '--steps', '6', '--threads', '2', '--out', join(tmp.dir, 'both'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim()) as DemoJson;
+    expect(j.nonPrivateAccuracy).toBeGreaterThanOrEqual(0);
+    expect(j.nonPrivateAccuracy).toBeLessThanOrEqual(1);
+    expect(j.runs.nonPrivate).toBe(join(tmp.dir, 'both', 'zo-not-private'));
+    expect(j.steps).toBe(6);
+  });
+});

@@ -1,0 +1,63 @@
+// The demo model's word-level tokenizer (lib/demo-model/word-vocab.ts): the vocabulary builder's
+// order and cut, and a tokenizer.json that @huggingface/tokenizers loads and that splits text
+// exactly as preTokenize does (the vocabulary is counted with preTokenize, so they must agree).
+import { Tokenizer } from '@huggingface/tokenizers';
+import { describe, expect, it } from 'vitest';
+
+import { SPECIAL_TOKENS, WORD_TOKENIZER_CONFIG, buildWordVocab, coverage, preTokenize, wordLevelTokenizerJson } from '../../../lib/demo-model/word-vocab.js';
+
+const TEXTS = [
+  "Stocks fell sharply on Monday; the Dow's losses were the worst since May.",
+  'The team won 3-1, and fans said it was great -- really great!',
+  'Oil prices rose to $50.25 a barrel (a record), analysts said.',
+  "It's a good day: good news, bad news, and U.S. markets closed.",
+];
+
+describe('buildWordVocab', () => {
+  it('puts the special tokens first, then words by descending count, ties in code-point order', () => {
+    const v = buildWordVocab(['b a a c c c', 'a b d'], { size: 10, minCount: 1 });
+    expect(v).toEqual([...SPECIAL_TOKENS, 'a', 'c', 'b', 'd']);
+  });
+
+  it('cuts to the size, drops words below minCount and does not depend on the order of the texts', () => {
+    const texts = ['x y y z z z', 'w z', 'q'];
+    const v = buildWordVocab(texts, { size: 5, minCount: 2 });
+    expect(v).toEqual([...SPECIAL_TOKENS, 'z', 'y']);
+    expect(buildWordVocab([...texts].reverse(), { size: 5, minCount: 2 })).toEqual(v);
+    expect(buildWordVocab(texts, { size: 4, minCount: 1 })).toEqual([...SPECIAL_TOKENS, 'z']);
+  });
+
+  it('lowercases and never lets a corpus word shadow a special token', () => {
+    const v = buildWordVocab(['The THE the <s> <s>'], { size: 10, minCount: 1 });
+    expect(v).toEqual([...SPECIAL_TOKENS, 'the', '<', '>', 's']);
+    expect(() => buildWordVocab([], { size: 3 })).toThrow(/above 3/);
+  });
+
+  it('coverage is the fraction of words in the vocabulary', () => {
+    expect(coverage(['a b c d'], [...SPECIAL_TOKENS, 'a', 'c'])).toBe(0.5);
+    expect(coverage([''], [...SPECIAL_TOKENS])).toBe(0);
+  });
+});
+
+describe('wordLevelTokenizerJson', () => {
+  const vocab = buildWordVocab(TEXTS, { size: 200, minCount: 1 });
+  const tok = new Tokenizer(wordLevelTokenizerJson(vocab), WORD_TOKENIZER_CONFIG);
+
+  it('loads in @huggingface/tokenizers and splits text exactly as preTokenize does', () => {
+    for (const t of TEXTS) {
+      const e = tok.encode(t);
+      expect(e.ids[0]).toBe(1); // <s>
+      expect(e.ids.slice(1)).toEqual(preTokenize(t).map((w) => vocab.indexOf(w)));
+    }
+  });
+
+  it('maps unknown words to <unk> and decodes known ones back to lowercase text', () => {
+    expect(tok.encode('zebra great', { add_special_tokens: false }).ids).toEqual([0, vocab.indexOf('great')]);
+    expect(tok.decode(tok.encode('It was great, really great!').ids, { skip_special_tokens: true })).toBe('it was great, really great!');
+  });
+
+  it('refuses a vocabulary without the special tokens first, or with duplicates', () => {
+    expect(() => wordLevelTokenizerJson(['a', '<s>', '</s>'])).toThrow(/entry 0 must be <unk>/);
+    expect(() => wordLevelTokenizerJson([...SPECIAL_TOKENS, 'a', 'a'])).toThrow(/duplicate/);
+  });
+});
