@@ -9,6 +9,8 @@ export interface ReadmeFacts {
   vocabSize: number;
   config: Record<string, unknown>;
   trainTexts: number;
+  /** Of the training texts, the passages from the public-domain books. */
+  bookTexts: number;
   heldOutTexts: number;
   coverage: number;
   report: { evalBefore: { loss: number }; evalAfter: { loss: number }; seconds: number; weightsHash: string };
@@ -36,8 +38,13 @@ has read English. It is made from scratch, deterministically, by \`npm run make-
 - AG News (Zhang, Zhao, LeCun, 2015, "Character-level Convolutional Networks for Text Classification"),
   the copy in \`../shared/data/agnews\`: the text column only (titles and descriptions of news items;
   the labels are not used). HTML entities restored, line-break backslashes removed.
-  Train: all ${f.trainTexts.toLocaleString('en-US')} texts of dev.tsv and test.tsv except every 10th line of test.tsv;
+  Train: all ${(f.trainTexts - f.bookTexts).toLocaleString('en-US')} texts of dev.tsv and test.tsv except every 10th line of test.tsv;
   held out: those ${f.heldOutTexts} lines.
+- Public-domain books from Debian packages (${f.bookTexts.toLocaleString('en-US')} passages): the King James Bible (1611; package
+  bible-kjv-text, printed by bible-kjv's \`bible gen1:1-rev22:21\`, in passages of 3 verses; "the copyright
+  for the King James Version text of the Bible is expired", debian/copyright) and Ambrose Bierce's
+  "The Devil's Dictionary" (1911; package dict-devil, one text per entry; "A Public Domain Text,
+  Copyright Expired"). They add everyday and evaluative English that news lacks.
 - No SST-2 text and no movie-review text of any kind is read: SST-2 is the demo's private task.
 
 ## Tokenizer
@@ -60,10 +67,10 @@ weight decay ${f.recipe.weightDecay}), batch ${f.recipe.batchSize} texts of at m
 | random start | ${f.report.evalBefore.loss.toFixed(3)} (ln ${f.vocabSize} = ${Math.log(f.vocabSize).toFixed(3)}) |
 | after pretraining | ${f.report.evalAfter.loss.toFixed(3)} |
 
-Pretraining took ${f.report.seconds.toFixed(0)} s (${(f.wallSeconds / 60).toFixed(1)} minutes with the data preparation) on 2 CPU cores.
+Pretraining took ${f.report.seconds.toFixed(0)} s (${(f.wallSeconds / 60).toFixed(1)} minutes with the data preparation) with \`--threads 2\` on a 2-core machine.
 Weights hash: \`${f.report.weightsHash}\`.
 
-This is a tiny model trained for minutes: it has learnt word statistics of news text, not
+This is a tiny model trained for minutes: it has learnt word statistics of news and old books, not
 language understanding. Its purpose is to show private fine-tuning (DP-ZO) on a model that starts
 from public pretraining, as in the paper's setting, at a size a laptop runs in seconds.
 `;

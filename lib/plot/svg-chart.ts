@@ -86,7 +86,8 @@ export function lineChart(spec: ChartSpec): string {
     if (panel.rule) {
       const y = sy(panel.rule.y).toFixed(1);
       out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="${panel.rule.color}" stroke-dasharray="6 4"/>`);
-      out.push(`<text x="${MARGIN.left + plotW + 6}" y="${y}" dominant-baseline="middle" fill="${panel.rule.color}">${esc(panel.rule.label)}</text>`);
+      // inside the plot, above the line at its left end: the right margin holds the legend
+      out.push(`<text x="${MARGIN.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${panel.rule.color}">${esc(panel.rule.label)}</text>`);
     }
     panel.series.forEach((s, k) => {
       // a non-finite value breaks the line into runs

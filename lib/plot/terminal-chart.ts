@@ -59,7 +59,8 @@ export function terminalChart(spec: TextChartSpec): string[] {
       const [xa, ya] = p[i]!;
       const [xb, yb] = p[i + 1]!;
       for (let c = col(xa); c <= col(xb); c++) {
-        const x = x0 + ((x1 - x0) * c) / (W - 1);
+        // the column's x, kept inside the segment (points that share a column would extrapolate)
+        const x = Math.min(xb, Math.max(xa, x0 + ((x1 - x0) * c) / (W - 1)));
         const y = xb === xa ? yb : ya + ((yb - ya) * (x - xa)) / (xb - xa);
         if (grid[row(y)]![c] === ' ') grid[row(y)]![c] = '·';
       }

@@ -27,7 +27,8 @@ describe('the demo model', () => {
       expect(x[0]).toBeGreaterThan(2); // not <unk>, <s>, </s>
     }
     expect(ids[0]![0]).not.toBe(ids[1]![0]);
-    const prompt = `the acting is fine .${DEMO_RUN.template.replace('{sentence}', '')}${DEMO_RUN.labelWords[1]}`;
+    DEMO_RUN.labelWords.forEach((w, k) => expect(tok.decode(ids[k]!)).toBe(w.trim()));
+    const prompt = `the acting is fine${DEMO_RUN.template.replace('{sentence}', '')}${DEMO_RUN.labelWords[1]}`;
     expect(tok.decode(tok.encode(prompt, true))).toBe(prompt.toLowerCase().trim());
     expect(tok.encode('x', true)[0]).toBe(1); // <s> first
     expect(tok.eosId).toBe(2);

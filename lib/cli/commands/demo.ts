@@ -27,12 +27,16 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEMO_RUN = {
   model: 'data/models/word-llama',
   template: '{sentence} It was',
-  labelWords: [' terrible', ' great'],
+  // MeZO's words are ' terrible' / ' great'; this model, having read news and old books, finds
+  // ' terrible' ~6 times less likely than ' great' after any review, and ' bad' / ' good' are both common words to it
+  labelWords: [' bad', ' good'],
+  // the RMSNorm weights (5 × 128): few enough for zeroth-order steps to move them in a minute
   trainable: 'norm',
-  steps: 800,
+  steps: 3000,
   batchSize: 64,
-  lr: 5e-2,
-  zoEps: 1e-2,
+  lr: 2e-1,
+  schedule: 'cosine' as const,
+  zoEps: 3e-2,
   clip: 1,
   maxLength: 64,
   epsilon: 8,
@@ -44,14 +48,17 @@ export const DEMO_SETUP = [
   `  model    ${DEMO_RUN.model}: a tiny Llama (${DEMO_MODEL.shape.numLayers} layers, hidden ${DEMO_MODEL.shape.hiddenSize}, word-level vocabulary of ${DEMO_MODEL.vocabSize} words)`,
   '           pretrained by `dpzo pretrain` (NOT private, public data only: AG News text, the King James Bible,',
   "           Bierce's Devil's Dictionary) for minutes on 2 CPU cores (`npm run make-demo-model` rebuilds it).",
-  "           It has seen no SST-2 and no movie reviews. It is a toy next to the paper's OPT/Llama models.",
+  "           It has seen no SST-2 and no movie reviews. It is a toy next to the paper's OPT/Llama models:",
+  "           expect accuracies some points above chance (50%), not the paper's 90%.",
   `  task     SST-2 sentiment as next-word prediction (MeZO's prompt): "<sentence>${DEMO_RUN.template.replace('{sentence}', '')} [${DEMO_RUN.labelWords.map((w) => w.trim()).join('|')}]"`,
+  '           (the loss and the prediction: which of the two label words the model finds likelier).',
   '           private data: SST-2 train sentences (data/sst2/train.tsv); accuracy: the 872 GLUE validation sentences.',
   `  training DP-ZO (Tang et al. 2024): Poisson sampling, 1 direction per step, per-example clipping, Gaussian noise`,
-  `           calibrated to (ε, δ) = (${DEMO_RUN.epsilon}, ${DEMO_RUN.delta}); trainable: the '${DEMO_RUN.trainable}' tensors only.`,
+  `           calibrated to (ε, δ) = (${DEMO_RUN.epsilon}, ${DEMO_RUN.delta}); trainable: the RMSNorm weights only (${(2 * DEMO_MODEL.shape.numLayers + 1) * DEMO_MODEL.shape.hiddenSize} numbers).`,
   '  meaning  zero-shot: the pretrained model with the prompt, before any private data. DP-ZO: after private',
   '           fine-tuning; only the released ĝ and seeds left the training data, at the ε printed. The',
   '           non-private run (ε = ∞, NOT PRIVATE) is the same method without noise: what privacy costs.',
+  '           The directions and the noise come from the CSPRNG, so accuracies vary by a few points between runs.',
 ];
 
 interface DemoRun {
@@ -78,6 +85,7 @@ async function fineTune(epsilon: number, dir: string, o: { steps: number; thread
       evalEvery: Math.max(1, Math.round(o.steps / 8)),
       batchSize: DEMO_RUN.batchSize,
       lr: DEMO_RUN.lr,
+      schedule: DEMO_RUN.schedule,
       zoEps: DEMO_RUN.zoEps,
       clip: DEMO_RUN.clip,
       trainable: DEMO_RUN.trainable,
