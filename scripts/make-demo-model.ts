@@ -94,6 +94,7 @@ writeFileSync(
     vocabSize: vocab.length,
     config: cfg,
     trainTexts: train.length,
+    bookTexts: books.length,
     heldOutTexts: heldOut.length,
     coverage: coverage(heldOut, vocab),
     report,
