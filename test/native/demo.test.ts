@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { dpzo } from '../helpers/cli.js';
+import { ROOT, dpzo } from '../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-demo-test-');
 afterAll(() => tmp.cleanup());
@@ -50,6 +50,19 @@ describe('dpzo demo --json', () => {
     expect(j.seeds).toMatchObject({ modelInit: expect.any(Number), pretrainShuffle: expect.any(Number) });
     expect(j.runs.dpzo).toBe(join(out, 'dpzo-eps8'));
     for (const f of ['trajectory.jsonl', 'ledger.jsonl', 'metrics.jsonl', 'curves.svg']) expect(existsSync(join(j.runs.dpzo, f)), f).toBe(true);
+
+    // the run is reproducible from what it printed: its directory's seeds and released ĝ replay to the same accuracy,
+    // and eval / report draw its held-out accuracy and ε against the step in the terminal
+    const ev = await dpzo('eval', '--run', j.runs.dpzo, '--data', join(ROOT, 'data/sst2/test.tsv'), '--threads', '2', '--json');
+    expect(ev.status, ev.stderr).toBe(0);
+    expect((JSON.parse(ev.stdout.trim()) as { accuracy: number }).accuracy).toBe(j.dpzoAccuracy);
+    for (const cmd of [['eval', '--run', j.runs.dpzo, '--data', join(ROOT, 'data/sst2/test.tsv')], ['report', j.runs.dpzo]]) {
+      const r = await dpzo(...cmd);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('held-out accuracy against the step');
+      expect(r.stdout).toContain('ε spent (PLD) against the step');
+      expect(r.stdout).toContain(join(j.runs.dpzo, 'curves.svg'));
+    }
   });
 
   it('adds the non-private reference run, whose ε is infinite', { timeout: 90_000 }, async () => {

@@ -128,7 +128,7 @@ const pct = (x: number | undefined) => (x === undefined ? 'n/a' : `${(100 * x).t
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (about two minutes on 2 cores)')
+    .description('zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (2–4 minutes on 2 cores)')
     .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps})`, parseInteger)
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--no-baseline', 'skip the non-private reference run')
