@@ -38,7 +38,8 @@ export interface PreparedRun {
  * of the config table (batch size 16, or the whole set when smaller; max length 256 tokens). On any error after the model is loaded the model is disposed.
  *
  * @param config A run configuration (e.g. from {@link parseRunConfig} or {@link loadRunConfig}).
- * @param opts `resume`: continue the run in `config.out`; `loadModel`: a replacement loader (tests).
+ * @param opts `resume`: continue the run in `config.out`; `loadModel`: a replacement loader (tests); `dpzoHome`: where the training file's
+ * dataset ledger lives (TrainOptions.dpzoHome; default $DPZO_HOME, else ~/.dpzo).
  * @throws {@link DpzoError} `ERR_CONFIG_MISSING` (no model directory / config.json), {@link DataError} (`ERR_NO_TOKENIZER`, `ERR_DATA_*` naming the file and
  * row), and the errors of {@link loadModel}.
  * @example
@@ -58,7 +59,7 @@ export interface PreparedRun {
  * }
  * ```
  */
-export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel } = {}): Promise<PreparedRun> {
+export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel; dpzoHome?: string } = {}): Promise<PreparedRun> {
   // a Hugging Face id (org/name) becomes its cached snapshot here, so run.json records the directory trained from
   const c = { ...config, model: resolveModelDir(config.model) };
   const task = taskSpecOf(c);
@@ -94,6 +95,7 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
       batchSize: c.batchSize ?? (c.sampleRate !== undefined ? Number.NaN : Math.min(DEFAULT_BATCH_SIZE, train.examples.length)),
       runDir: c.out,
       resume: opts.resume,
+      ...(opts.dpzoHome !== undefined ? { dpzoHome: opts.dpzoHome } : {}),
       trainable,
       meta: { config: absolutePaths(c) },
     });

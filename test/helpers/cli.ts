@@ -14,10 +14,15 @@ export interface CliResult {
 }
 
 export function dpzo(...args: string[]): Promise<CliResult> {
+  return dpzoWithEnv({}, ...args);
+}
+
+/** {@link dpzo} with variables added to (or replacing) the test process's environment. */
+export function dpzoWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
-      env: process.env,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,12 +1,12 @@
 // `dpzo demo --json` (issue 14): one JSON object at the end with the zero-shot, DP-ZO and
 // non-private accuracies over the 872 SST-2 validation sentences, the ε spent at δ = 1e-5 within
 // the budget, the steps and the seeds; a short --steps run so the test stays fast.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { ROOT, dpzo } from '../helpers/cli.js';
+import { ROOT, dpzo, dpzoWithEnv } from '../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-demo-test-');
 afterAll(() => tmp.cleanup());
@@ -28,7 +28,8 @@ interface DemoJson {
 describe('dpzo demo --json', () => {
   it('prints the accuracies, ε, δ, steps and seeds as one JSON object', { timeout: 90_000 }, async () => {
     const out = join(tmp.dir, 'demo');
-    const r = await dpzo('demo', '--steps', '12', '--threads', '2', '--out', out, '--json', '--no-baseline');
+    const home = join(tmp.dir, 'home');
+    const r = await dpzoWithEnv({ DPZO_HOME: home }, 'demo', '--steps', '12', '--threads', '2', '--out', out, '--json', '--no-baseline');
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -50,6 +51,9 @@ describe('dpzo demo --json', () => {
     expect(j.seeds).toMatchObject({ modelInit: expect.any(Number), pretrainShuffle: expect.any(Number) });
     expect(j.runs.dpzo).toBe(join(out, 'dpzo-eps8'));
     for (const f of ['trajectory.jsonl', 'ledger.jsonl', 'metrics.jsonl', 'curves.svg']) expect(existsSync(join(j.runs.dpzo, f)), f).toBe(true);
+    // the demo's dataset ledger stays next to its runs: a demonstration adds nothing to the user's $DPZO_HOME
+    expect(readdirSync(join(out, 'dpzo-home', 'datasets')).length).toBe(1);
+    expect(existsSync(home)).toBe(false);
 
     // the run is reproducible from what it printed: its directory's seeds and released ĝ replay to the same accuracy,
     // and eval / report draw its held-out accuracy and ε against the step in the terminal

@@ -95,7 +95,8 @@ async function fineTune(epsilon: number, dir: string, o: { steps: number; thread
     },
     'demo',
   );
-  const { model, trainer } = await prepareRun(config);
+  // the demo's dataset ledger stays with its runs: a demonstration must not add to the user's ~/.dpzo
+  const { model, trainer } = await prepareRun(config, { dpzoHome: join(dirname(dir), 'dpzo-home') });
   const metricsFile = join(dir, 'metrics.jsonl');
   const metrics = (obj: Record<string, unknown>) => appendFileSync(metricsFile, JSON.stringify(obj, infinityReplacer) + '\n');
   try {
