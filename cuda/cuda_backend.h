@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dpzo/backend.h"
 #include "dpzo/perturb.h"
 
 namespace dpzo {
@@ -19,6 +20,11 @@ bool available() noexcept;
 int device_count() noexcept;
 // Name of device 0 ("" when none).
 std::string device_name();
+// Every device the runtime reports: name and total memory (empty on any error). Never throws.
+std::vector<DeviceInfo> device_list() noexcept;
+// Makes device `index` current for the calling host thread (cudaSetDevice): every entry point of the
+// backend calls it first, since N-API work runs on whichever worker thread is free.
+void use_device(int index);
 
 // Plain device memory (for tests, the check driver and the backend).
 void* device_alloc(size_t bytes);

@@ -6,6 +6,8 @@
 
 #include "cuda_backend.h"
 #include "dpzo/errors.h"
+#include "dpzo/random_init.h"
+#include "kernels.h"
 
 namespace dpzo {
 namespace cuda {
@@ -44,13 +46,6 @@ DeviceWeights::DeviceWeights(const Model& m, MemoryTracker& mem) : mem_(mem) {
   bytes_ = (end + 255) / 256 * 256;
   base_ = static_cast<char*>(device_alloc(static_cast<size_t>(bytes_)));
   mem_.alloc(bytes_, true);
-  try {
-    for (const TensorInfo& t : ts) copy_to_device(base_ + t.offset * es, t.data, static_cast<size_t>(t.numel * es));
-  } catch (...) {
-    device_free(base_);
-    mem_.free(bytes_, true);
-    throw;
-  }
   refresh(m);
 }
 
@@ -75,6 +70,19 @@ void* DeviceWeights::device_of(const void* host) const {
   const int64_t off = static_cast<const char*>(host) - host_base_;
   if (off < 0 || off >= bytes_) throw Error(err::kArgument, "cuda: a segment lies outside the model's weights");
   return base_ + off;
+}
+
+void DeviceWeights::upload(const Model& m, size_t index, const void* bytes) {
+  const TensorInfo& t = m.tensors().at(index);
+  const int64_t es = dtype_size(m.dtype());
+  copy_to_device(base_ + t.offset * es, bytes, static_cast<size_t>(t.numel * es));
+}
+
+void DeviceWeights::init(const Model& m, size_t index, uint64_t seed, uint64_t first) {
+  const TensorInfo& t = m.tensors().at(index);
+  k::init_random(base_ + t.offset * dtype_size(m.dtype()), m.dtype(), static_cast<int>(init_kind(t.name, t.shape)),
+                 seed, first, t.numel);
+  synchronize();  // a launch fault surfaces here, during the load
 }
 
 void DeviceWeights::download(const Model& m) const {

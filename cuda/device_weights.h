@@ -41,7 +41,8 @@ class DeviceBuffer {
 
 class DeviceWeights {
  public:
-  // Allocates the model's parameter bytes on the device and uploads them tensor by tensor.
+  // Allocates the model's parameter bytes on the device (contents undefined until every tensor has been
+  // uploaded or initialised: Model::load streams them in, Backend::write_tensor / init_tensor).
   DeviceWeights(const Model& m, MemoryTracker& mem);
   ~DeviceWeights();
   DeviceWeights(const DeviceWeights&) = delete;
@@ -54,6 +55,10 @@ class DeviceWeights {
   void refresh(const Model& m);
   // The device address of a host address inside the model's weight buffer.
   void* device_of(const void* host) const;
+  // Tensor `index` of m.tensors(): its bytes (model dtype, host memory) copied in, or initialised on the
+  // device (dpzo/random_init.h, first = its first element's index over all tensors).
+  void upload(const Model& m, size_t index, const void* bytes);
+  void init(const Model& m, size_t index, uint64_t seed, uint64_t first);
   // Copies every tensor back into the model's host buffer (Backend::sync_host).
   void download(const Model& m) const;
   int64_t bytes() const { return bytes_; }

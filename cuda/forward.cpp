@@ -1,6 +1,6 @@
 // defines: cuda::Forward (cuda/forward.h). Host code: it sequences the kernels of cuda/kernels.h on the
 // default stream, family by family, exactly as the CPU graphs do (cpu/forward_llama.cpp, forward_gpt2.cpp,
-// forward_opt.cpp, forward.cpp), and reuses the CPU's own RoPE table (cpu/rope.h) so both rotate by the
+// forward_opt.cpp, forward.cpp), and reuses the CPU's own RoPE table (dpzo/rope_table.h) so both rotate by the
 // same float32 cos/sin.
 #include "forward.h"
 
@@ -9,10 +9,10 @@
 #include <limits>
 #include <string>
 
-#include "cpu/rope.h"
 #include "cuda_backend.h"
 #include "dpzo/errors.h"
 #include "dpzo/family.h"
+#include "dpzo/rope_table.h"
 
 namespace dpzo {
 namespace cuda {
@@ -64,11 +64,15 @@ Forward::Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem)
                                   " is not supported by the CUDA attention kernel (even, at most " +
                                   std::to_string(k::kMaxHeadDim) + "); use device 'cpu'");
   // the scratch of a virtual point: a 2-D weight is read in row chunks that fit the largest tensor's byte
-  // size (at least one row); GPT-2's (in, out) weights are read whole; 1-D tensors in two slots
+  // size, capped at 1/64 of the weights' bytes (so the pair's peak stays near weights + one forward; chunking
+  // changes no bit), at least one row; GPT-2's (in, out) weights are read whole; 1-D tensors in two slots
   const int64_t es = dtype_size(m.dtype());
+  int64_t weight_bytes = 0;
+  for (const TensorInfo& t : m.tensors()) weight_bytes += t.numel * es;
+  const int64_t share = std::max<int64_t>(1, weight_bytes / 64 / 4);
   for (const TensorInfo& t : m.tensors()) {
     if (t.shape.size() >= 2) {
-      big_cap_ = std::max({big_cap_, t.numel * es / 4, t.shape.back()});
+      big_cap_ = std::max({big_cap_, std::min(t.numel * es / 4, share), t.shape.back()});
       if (c_.family == Family::GPT2 && t.name != family_spec(c_.family).embedding)
         big_cap_ = std::max(big_cap_, t.numel);
     } else {
@@ -148,7 +152,7 @@ void Forward::upload_batch(const PackedBatch& b) {
     int64_t longest = 0;
     for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, b.offsets[s + 1] - b.offsets[s]);
     if (longest > rope_positions_) {  // the CPU's own table, copied
-      cpu::RopeTable table;
+      RopeTable table;
       table.ensure(longest, c_.head_dim, c_.rope_theta);
       const size_t bytes = table.cos.size() * 4;
       copy_to_device(rope_cos_.ensure(bytes), table.cos.data(), bytes);

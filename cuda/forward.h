@@ -20,7 +20,7 @@ class Forward {
   Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem);
 
   // One LossOutput per point (already validated, zero coefficients dropped), or one at θ when `seeds` is
-  // empty. The batch must have passed cpu::validate_loss_batch.
+  // empty. The batch must have passed validate_loss_batch (dpzo/batch_check.h).
   std::vector<LossOutput> loss(const PackedBatch& b, const std::vector<std::vector<uint64_t>>& seeds,
                                const std::vector<std::vector<float>>& coeffs, bool all_rows, const CancelToken* cancel);
   // Full-vocabulary logits (R × V) at packed positions, at θ.

@@ -1,8 +1,9 @@
-// defines: HostCopy — the Model's host buffer of weights while the device holds the weights. After the
-// upload its pages go back to the OS (Linux: madvise MADV_DONTNEED on the pages wholly inside the buffer;
-// they read as zeros until written), so a model on the GPU does not also hold its weights in host RAM.
+// defines: HostCopy — the Model's host buffer of weights while the device holds the weights. The loader
+// streams the weights to the device without touching that buffer (an unpopulated mapping, not accounted),
+// so a model on the GPU does not also hold its weights in host RAM.
 // When the host needs the weights (Backend::sync_host: getParameter, save, weightsHash, the overflow
-// rescan) they are copied back from the device; the next write on the device gives the pages back again.
+// rescan) they are copied back from the device; the next write on the device gives the pages back (Linux:
+// madvise MADV_DONTNEED on the pages wholly inside the buffer; they read as zeros until written).
 // Correctness never depends on madvise: the copy is refilled whenever it is not current.
 #pragma once
 #include <cstdint>
@@ -26,7 +27,7 @@ class HostCopy {
   const DeviceWeights& dw_;
   char* lo_ = nullptr;  // the page-aligned interior of the host buffer
   int64_t bytes_ = 0;
-  bool current_ = true, returned_ = false;
+  bool current_ = false, returned_ = true;  // at load: never populated, never counted
 };
 
 }  // namespace cuda

@@ -70,6 +70,10 @@ void lse_tile(const float* logits, int64_t R, int64_t cols, int64_t v0, const in
 // nll[r] = row_max[r] + log(row_sum[r]) − target[r].
 void lse_finish(const float* row_max, const double* row_sum, const float* target, int64_t R, double* nll);
 
+// n elements of a tensor initialised as dpzo/random_init.h defines (kind = InitKind, element e at global
+// index first + e), stored in `dt` rounded to nearest: the bits of init_fill_host.
+void init_random(void* dst, DType dt, int kind, uint64_t seed, uint64_t first, int64_t n);
+
 }  // namespace k
 }  // namespace cuda
 }  // namespace dpzo

@@ -117,6 +117,22 @@ std::string device_name() {
   return p.name;
 }
 
+std::vector<DeviceInfo> device_list() noexcept {
+  std::vector<DeviceInfo> out;
+  const int n = device_count();
+  for (int i = 0; i < n; ++i) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) {
+      cudaGetLastError();
+      return {};
+    }
+    out.push_back(DeviceInfo{p.name, static_cast<int64_t>(p.totalGlobalMem)});
+  }
+  return out;
+}
+
+void use_device(int index) { check(cudaSetDevice(index), "cudaSetDevice"); }
+
 void* device_alloc(size_t bytes) {
   void* p = nullptr;
   check(cudaMalloc(&p, bytes), "cudaMalloc");

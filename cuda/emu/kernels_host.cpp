@@ -6,6 +6,7 @@
 
 #include "dpzo/config.h"
 #include "dpzo/philox.h"
+#include "dpzo/random_init.h"
 #include "kernels.h"
 
 namespace dpzo {
@@ -176,6 +177,10 @@ void lse_tile(const float* logits, int64_t R, int64_t cols, int64_t v0, const in
 void lse_finish(const float* row_max, const double* row_sum, const float* target, int64_t R, double* nll) {
   for (int64_t r = 0; r < R; ++r)
     nll[r] = static_cast<double>(row_max[r]) + std::log(row_sum[r]) - static_cast<double>(target[r]);
+}
+
+void init_random(void* dst, DType dt, int kind, uint64_t seed, uint64_t first, int64_t n) {
+  init_fill_host(static_cast<InitKind>(kind), seed, first, n, dt, dst);
 }
 
 }  // namespace k

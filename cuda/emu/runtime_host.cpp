@@ -18,6 +18,10 @@ namespace cuda {
 int device_count() noexcept { return 1; }
 bool available() noexcept { return true; }
 std::string device_name() { return "host emulation (no GPU)"; }
+std::vector<DeviceInfo> device_list() noexcept { return {DeviceInfo{device_name(), 0}}; }
+void use_device(int index) {
+  if (index != 0) throw Error(err::kDevice, "emulated device: only device 0 exists");
+}
 
 void* device_alloc(size_t bytes) {
   void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);

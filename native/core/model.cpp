@@ -21,6 +21,7 @@
 #include "dpzo/family.h"
 #include "dpzo/model.h"
 #include "dpzo/perturb.h"
+#include "dpzo/random_init.h"
 #include "dpzo/thread_pool.h"
 
 namespace dpzo {
@@ -231,10 +232,12 @@ struct ModelLoader {
     const ModelConfig& cfg = m->cfg_;
     const FamilySpec& spec = family_spec(cfg.family);
 
+    const BackendFactory& factory = opts.backend ? *opts.backend : cpu_backend_factory();
     std::string where;
-    auto files = open_weights(dir, where);
+    std::vector<std::unique_ptr<SafetensorsFile>> files;
+    if (!opts.random_init) files = open_weights(dir, where);
     // Qwen2-style bias on q/k/v only may come with model_type "llama": the file decides
-    if (m->cfg_.family == Family::LLAMA && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
+    if (!opts.random_init && m->cfg_.family == Family::LLAMA && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
       // the family table's q/k/v biases: any of them in a file means the checkpoint has them
       for (const LayerTensor& lt : spec.layer) {
         if (lt.when != When::QkvBias) continue;
@@ -246,8 +249,9 @@ struct ModelLoader {
     }
 
     // the configuration must be plausible against the files before anything is sized from it: a
-    // num_hidden_layers of 10^9 would otherwise build a billion-entry tensor list before any check
-    {
+    // num_hidden_layers of 10^9 would otherwise build a billion-entry tensor list before any check (a
+    // random init has no files: its size is checked when the buffer is allocated)
+    if (!opts.random_init) {
       unsigned __int128 have = 0;
       for (const auto& f : files) have += f->data_size();
       const unsigned __int128 need = expected_parameter_count(cfg);
@@ -296,7 +300,7 @@ struct ModelLoader {
         }
       }
     }
-    for (size_t i = 0; i < specs.size(); ++i) {
+    for (size_t i = 0; i < specs.size() && !opts.random_init; ++i) {
       const Source& s = src[i];
       if (!s.tensor) {
         std::string alt = specs[i].name.compare(0, prefix.size(), prefix) == 0
@@ -315,7 +319,7 @@ struct ModelLoader {
     DType dt = DType::F32;
     if (opts.dtype >= 0) {
       dt = static_cast<DType>(opts.dtype);
-    } else if (!src.empty()) {
+    } else if (!src.empty() && !opts.random_init) {
       dt = src[0].tensor->dtype;
       for (const Source& s : src)
         if (s.tensor->dtype != dt) dt = DType::F32;
@@ -330,15 +334,16 @@ struct ModelLoader {
     for (size_t i = 0; i < specs.size(); ++i) {
       TensorInfo ti;
       ti.name = specs[i].name;
-      ti.file_name = src[i].tensor->name;
+      ti.file_name = opts.random_init ? specs[i].name : src[i].tensor->name;
       ti.shape = specs[i].shape;
-      ti.numel = src[i].tensor->numel;
+      ti.numel = 1;
+      for (int64_t d : ti.shape) ti.numel *= d;
       cursor = (cursor + align - 1) / align * align;
       ti.offset = cursor;
       cursor += ti.numel;
       m->num_parameters_ += ti.numel;
       m->tensors_.push_back(std::move(ti));
-      m->file_order_.push_back(src[i].tensor->name);
+      m->file_order_.push_back(m->tensors_.back().file_name);
     }
     if (head.tensor) {
       m->file_had_tied_head_ = true;
@@ -346,16 +351,163 @@ struct ModelLoader {
     }
     int64_t bytes = (cursor * esize + kAlignBytes - 1) / kAlignBytes * kAlignBytes;
     if (bytes == 0) bytes = kAlignBytes;
-    m->data_ = std::aligned_alloc(kAlignBytes, static_cast<size_t>(bytes));
+    if (factory.streams_weights) {
+      // the weights go to the backend's memory: the host buffer is address space only (never touched, so
+      // never resident, and NORESERVE so that a model larger than RAM + swap can still be laid out); it is
+      // filled from the device only when the host reads weights (Backend::sync_host)
+      void* p = ::mmap(nullptr, static_cast<size_t>(bytes), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      m->data_ = p == MAP_FAILED ? nullptr : p;
+      m->data_mapped_ = m->data_ != nullptr;
+    } else {
+      m->data_ = std::aligned_alloc(kAlignBytes, static_cast<size_t>(bytes));
+    }
     if (!m->data_)
       throw Error(err::kIo, dir + ": cannot allocate " + std::to_string(bytes) + " bytes for the parameters");
     m->data_bytes_ = bytes;
-    m->mem_.alloc(bytes);
+    if (!factory.streams_weights) m->mem_.alloc(bytes);
     uint8_t* base = static_cast<uint8_t*>(m->data_);
     for (auto& ti : m->tensors_) ti.data = base + ti.offset * esize;
-
-    // copy (and convert) from the mappings, chunked over the pool; padding zeroed for determinism
     m->pool_ = std::make_unique<ThreadPool>(opts.threads);
+    assign_trainable(*m, opts.trainable);
+    m->weights_ = resolve_weights(m->cfg_, m->tensors_, dt);
+    if (factory.streams_weights) m->backend_ = factory.create(*m, opts.device_index);
+    if (opts.random_init) {
+      init_random(*m, factory.streams_weights, opts.seed);
+    } else if (factory.streams_weights) {
+      stream_weights(*m, src);
+    } else {
+      read_weights(*m, src, bytes);
+    }
+    files.clear();  // close
+    if (!factory.streams_weights) m->backend_ = factory.create(*m, opts.device_index);
+    return m;
+  }
+
+  // The trainable elements' max |θ| bound from each tensor's max |x| bits (max_abs_bound_, dpzo/model.h).
+  static void set_bound(Model& m, const std::vector<std::atomic<uint32_t>>& max_bits) {
+    for (size_t i = 0; i < m.tensors_.size(); ++i)
+      if (m.tensors_[i].trainable)
+        m.max_abs_bound_ = std::max<double>(m.max_abs_bound_, abs_from_bits(max_bits[i].load(), m.dtype_));
+  }
+
+  // A tensor whose max |x| bits say NaN or Inf refuses the load, counting the bad values of `data`.
+  static void check_finite(const Model& m, size_t i, uint32_t bits, const uint8_t* data) {
+    if (bits < non_finite_bits(m.dtype_)) return;
+    const TensorInfo& t = m.tensors_[i];
+    const int64_t bad = count_non_finite(data, m.dtype_, t.numel);
+    throw Error(err::kNonFinite, m.dir_ + ": tensor " + quoted(t.file_name) + " holds " + std::to_string(bad) +
+                                     " NaN or infinite values of " + std::to_string(t.numel) +
+                                     "; refusing to load it (a run would release nothing but noise)");
+  }
+
+  // Elements [begin, end) of tensor i from its source into dst (model dtype), converting through the
+  // runner's staging buffer when the dtypes differ; returns their max |x| bits.
+  static uint32_t read_range(const Model& m, const Source& s, size_t i, int64_t begin, int64_t end, uint8_t* dst,
+                             std::vector<uint8_t>& buf) {
+    (void)i;
+    const DType dt = m.dtype_;
+    const StTensor& st = *s.tensor;
+    const int64_t ss = dtype_size(st.dtype);
+    const int64_t n = end - begin;
+    const uint64_t from = static_cast<uint64_t>(begin * ss), len = static_cast<uint64_t>(n * ss);
+    if (st.dtype == dt) {
+      s.file->read(st, from, len, dst);
+    } else {
+      if (buf.size() < len) buf.resize(static_cast<size_t>(len));
+      s.file->read(st, from, len, buf.data());
+      convert(buf.data(), st.dtype, dst, dt, n);
+    }
+    return max_abs_bits(dst, dt, n);
+  }
+
+  // Streaming load (a backend with streams_weights): one tensor at a time read into one host staging
+  // buffer (chunks in parallel), checked finite, handed to the backend; the host peak is the largest tensor
+  // (plus the conversion buffers when the file's dtype differs), not the model.
+  static void stream_weights(Model& m, const std::vector<Source>& src) {
+    const int64_t es = dtype_size(m.dtype_);
+    const int64_t chunk = std::max<int64_t>(1, kCopyChunkBytes / es);
+    std::vector<std::atomic<uint32_t>> max_bits(m.tensors_.size());
+    std::vector<uint8_t> staging;
+    std::vector<std::vector<uint8_t>> conv(static_cast<size_t>(m.pool_->size()));
+    std::atomic<int64_t> conv_bytes{0};
+    for (size_t i = 0; i < m.tensors_.size(); ++i) {
+      const TensorInfo& t = m.tensors_[i];
+      const size_t need = static_cast<size_t>(t.numel * es);
+      if (staging.size() < need) {
+        m.mem_.free(static_cast<int64_t>(staging.size()));
+        staging.resize(need);
+        m.mem_.alloc(static_cast<int64_t>(need));
+      }
+      src[i].file->will_need(*src[i].tensor);
+      const int64_t n_chunks = (t.numel + chunk - 1) / chunk;
+      m.pool_->run(n_chunks, [&](int64_t k, int runner) {
+        const int64_t b = k * chunk, e = std::min(t.numel, b + chunk);
+        std::vector<uint8_t>& buf = conv[static_cast<size_t>(runner)];
+        const size_t before = buf.size();
+        const uint32_t mb = read_range(m, src[i], i, b, e, staging.data() + b * es, buf);
+        if (buf.size() != before) {
+          m.mem_.alloc(static_cast<int64_t>(buf.size() - before));
+          conv_bytes += static_cast<int64_t>(buf.size() - before);
+        }
+        std::atomic<uint32_t>& slot = max_bits[i];
+        for (uint32_t cur = slot.load(std::memory_order_relaxed); mb > cur && !slot.compare_exchange_weak(cur, mb);) {
+        }
+      });
+      check_finite(m, i, max_bits[i].load(), staging.data());
+      m.backend_->write_tensor(i, staging.data());
+    }
+    m.mem_.free(static_cast<int64_t>(staging.size()) + conv_bytes.load());
+    set_bound(m, max_bits);
+  }
+
+  // Random initialisation (dpzo/random_init.h): on the backend's side when it holds the weights, else
+  // into the host buffer, chunks in parallel, padding zeroed.
+  static void init_random(Model& m, bool on_backend, uint64_t seed) {
+    std::vector<uint64_t> first(m.tensors_.size());
+    uint64_t i0 = 0;
+    for (size_t i = 0; i < m.tensors_.size(); ++i) {
+      first[i] = i0;
+      i0 += static_cast<uint64_t>(m.tensors_[i].numel);
+    }
+    if (on_backend) {
+      for (size_t i = 0; i < m.tensors_.size(); ++i) m.backend_->init_tensor(i, seed, first[i]);
+    } else {
+      const int64_t es = dtype_size(m.dtype_);
+      uint8_t* base = static_cast<uint8_t*>(m.data_);
+      std::memset(base, 0, static_cast<size_t>(m.data_bytes_));  // padding zeroed for determinism
+      const int64_t chunk = std::max<int64_t>(1, kCopyChunkBytes / es);
+      struct Task {
+        size_t tensor;
+        int64_t begin, end;
+      };
+      std::vector<Task> tasks;
+      for (size_t i = 0; i < m.tensors_.size(); ++i)
+        for (int64_t b = 0; b < m.tensors_[i].numel; b += chunk)
+          tasks.push_back({i, b, std::min(m.tensors_[i].numel, b + chunk)});
+      m.pool_->run(static_cast<int64_t>(tasks.size()), [&](int64_t k, int) {
+        const Task& t = tasks[static_cast<size_t>(k)];
+        const TensorInfo& ti = m.tensors_[t.tensor];
+        init_fill_host(init_kind(ti.name, ti.shape), seed, first[t.tensor] + static_cast<uint64_t>(t.begin),
+                       t.end - t.begin, m.dtype_, static_cast<uint8_t*>(ti.data) + t.begin * es);
+      });
+    }
+    // an upper bound of max |θ| over the trainable elements: |z| <= 5.77 (ARCHITECTURE §2), plus rounding
+    for (const TensorInfo& t : m.tensors_)
+      if (t.trainable) {
+        const InitKind k = init_kind(t.name, t.shape);
+        m.max_abs_bound_ = std::max(m.max_abs_bound_, k == InitKind::kOnes     ? 1.0
+                                                      : k == InitKind::kNormal ? kInitStd * 5.8 * 1.01
+                                                                               : 0.0);
+      }
+  }
+
+  // The host path: every tensor copied (and converted) straight into the Model's buffer, chunked over the
+  // pool; padding zeroed for determinism.
+  static void read_weights(Model& m, const std::vector<Source>& src, int64_t bytes) {
+    const DType dt = m.dtype_;
+    const int64_t esize = dtype_size(dt);
+    uint8_t* base = static_cast<uint8_t*>(m.data_);
     struct Task {
       size_t tensor;
       int64_t begin, end;
@@ -363,8 +515,8 @@ struct ModelLoader {
     std::vector<Task> tasks;
     const int64_t chunk = std::max<int64_t>(1, kCopyChunkBytes / esize);
     int64_t prev_end = 0;
-    for (size_t i = 0; i < m->tensors_.size(); ++i) {
-      const TensorInfo& ti = m->tensors_[i];
+    for (size_t i = 0; i < m.tensors_.size(); ++i) {
+      const TensorInfo& ti = m.tensors_[i];
       std::memset(base + prev_end * esize, 0, static_cast<size_t>((ti.offset - prev_end) * esize));
       prev_end = ti.offset + ti.numel;
       src[i].file->will_need(*src[i].tensor);
@@ -374,47 +526,22 @@ struct ModelLoader {
     // pread (never an mmap: a file truncated meanwhile must be an error, not SIGBUS), straight into place when the
     // dtypes agree; every element is checked finite on the way, since a NaN or Inf weight would silently turn
     // every loss into NaN and a DP run would spend its whole budget on nothing
-    std::vector<std::atomic<uint32_t>> max_bits(m->tensors_.size());
+    std::vector<std::atomic<uint32_t>> max_bits(m.tensors_.size());
     // one staging buffer per runner, reused: a fresh 16 MB buffer per chunk costs its page faults every time
-    std::vector<std::vector<uint8_t>> staging(static_cast<size_t>(m->pool_->size()));
-    m->pool_->run(static_cast<int64_t>(tasks.size()), [&](int64_t k, int runner) {
+    std::vector<std::vector<uint8_t>> staging(static_cast<size_t>(m.pool_->size()));
+    m.pool_->run(static_cast<int64_t>(tasks.size()), [&](int64_t k, int runner) {
       const Task& t = tasks[static_cast<size_t>(k)];
-      const StTensor& st = *src[t.tensor].tensor;
-      const int64_t ss = dtype_size(st.dtype);
-      const int64_t n = t.end - t.begin;
-      uint8_t* dst = static_cast<uint8_t*>(m->tensors_[t.tensor].data) + t.begin * esize;
-      prefault(dst, n * esize, true);
-      const uint64_t from = static_cast<uint64_t>(t.begin * ss), len = static_cast<uint64_t>(n * ss);
-      if (st.dtype == dt) {
-        src[t.tensor].file->read(st, from, len, dst);
-      } else {
-        std::vector<uint8_t>& buf = staging[static_cast<size_t>(runner)];
-        if (buf.size() < len) buf.resize(static_cast<size_t>(len));
-        src[t.tensor].file->read(st, from, len, buf.data());
-        convert(buf.data(), st.dtype, dst, dt, n);
-      }
-      const uint32_t mb = max_abs_bits(dst, dt, n);
+      uint8_t* dst = static_cast<uint8_t*>(m.tensors_[t.tensor].data) + t.begin * esize;
+      prefault(dst, (t.end - t.begin) * esize, true);
+      const uint32_t mb =
+          read_range(m, src[t.tensor], t.tensor, t.begin, t.end, dst, staging[static_cast<size_t>(runner)]);
       std::atomic<uint32_t>& slot = max_bits[t.tensor];
       for (uint32_t cur = slot.load(std::memory_order_relaxed); mb > cur && !slot.compare_exchange_weak(cur, mb);) {
       }
     });
-    files.clear();  // close
-    for (size_t i = 0; i < m->tensors_.size(); ++i) {
-      if (max_bits[i].load() < non_finite_bits(dt)) continue;
-      const int64_t bad = count_non_finite(static_cast<const uint8_t*>(m->tensors_[i].data), dt, m->tensors_[i].numel);
-      throw Error(err::kNonFinite, dir + ": tensor " + quoted(m->tensors_[i].file_name) + " holds " +
-                                       std::to_string(bad) + " NaN or infinite values of " +
-                                       std::to_string(m->tensors_[i].numel) +
-                                       "; refusing to load it (a run would release nothing but noise)");
-    }
-
-    assign_trainable(*m, opts.trainable);
-    for (size_t i = 0; i < m->tensors_.size(); ++i)
-      if (m->tensors_[i].trainable)
-        m->max_abs_bound_ = std::max<double>(m->max_abs_bound_, abs_from_bits(max_bits[i].load(), dt));
-    m->weights_ = resolve_weights(m->cfg_, m->tensors_, dt);
-    m->backend_ = (opts.backend ? *opts.backend : cpu_backend_factory()).create(*m);
-    return m;
+    for (size_t i = 0; i < m.tensors_.size(); ++i)
+      check_finite(m, i, max_bits[i].load(), static_cast<const uint8_t*>(m.tensors_[i].data));
+    set_bound(m, max_bits);
   }
 
   static void assign_trainable(Model& m, const std::vector<std::string>& patterns) {
@@ -450,7 +577,10 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& op
 
 Model::~Model() {
   backend_.reset();  // its buffers may refer to the weights; drop it first
-  std::free(data_);
+  if (data_mapped_)
+    ::munmap(data_, static_cast<size_t>(data_bytes_));
+  else
+    std::free(data_);
 }
 
 const TensorInfo* Model::find(const std::string& name) const {
@@ -623,6 +753,14 @@ GradNorms Model::per_example_grad_norms(const PackedBatch& batch, const GradNorm
                                          "model holds ") +
                                  dtype_name(dtype_) + " (load it with dtype 'float32')");
   return backend_->per_example_grad_norms(batch, opts, cancel);
+}
+
+void Backend::write_tensor(size_t, const void*) {
+  throw Error(err::kDevice, std::string("the ") + name() + " backend does not take streamed weights");
+}
+
+void Backend::init_tensor(size_t, uint64_t, uint64_t) {
+  throw Error(err::kDevice, std::string("the ") + name() + " backend does not initialise weights itself");
 }
 
 GradNorms Backend::per_example_grad_norms(const PackedBatch&, const GradNormOptions&, const CancelToken*) {

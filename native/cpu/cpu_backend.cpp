@@ -66,8 +66,8 @@ class CpuBackend final : public Backend {
   TrainState train_;  // the training forward's saved activations and the backward's scratch (grow-only)
 };
 
-std::string cpu_unavailable() { return ""; }
-std::unique_ptr<Backend> cpu_create(Model& m) { return std::make_unique<CpuBackend>(m); }
+std::string cpu_unavailable(int) { return ""; }
+std::unique_ptr<Backend> cpu_create(Model& m, int) { return std::make_unique<CpuBackend>(m); }
 
 }  // namespace
 

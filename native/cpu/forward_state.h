@@ -12,6 +12,7 @@
 #include "cpu/loss.h"
 #include "cpu/rope.h"
 #include "cpu/virtual_point.h"
+#include "dpzo/batch_check.h"
 #include "dpzo/forward.h"
 #include "dpzo/model.h"
 #include "dpzo/weights.h"
@@ -104,9 +105,10 @@ void final_gpt2(Model& m, ForwardState& st, const float* in, int64_t R, float* o
 void final_opt(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
 void final_llama(Model& m, ForwardState& st, const float* in, int64_t R, float* out);
 
-// Checks a loss batch against the model (offsets, token and label ranges, candidates): ERR_BATCH /
-// ERR_TOKEN_RANGE naming the sequence and position. The backward (cpu/backward.cpp) checks the same way.
-void validate_loss_batch(const Model& m, const PackedBatch& b);
+// The core's check of a loss batch (dpzo/batch_check.h); the backward (cpu/backward.cpp) checks the same way.
+using dpzo::validate_loss_batch;
+using dpzo::validate_offsets;
+using dpzo::validate_tokens;
 
 // The forward entry points of the CPU backend (cpu/forward.cpp): batch validation, trunk, final norm, head.
 // One LossOutput per virtual point of opts (one at θ when it has none), all points in one pass.

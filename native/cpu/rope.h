@@ -1,21 +1,15 @@
-// defines: RopeTable (cos/sin of p·θ^(−2i/d), computed in double) and
-// apply_rope, Llama's rotate-half rotary embedding applied in place.
+// defines: apply_rope, Llama's rotate-half rotary embedding applied in place.
 #pragma once
 #include <cstdint>
 #include <vector>
 
+#include "dpzo/rope_table.h"
 #include "dpzo/thread_pool.h"
 
 namespace dpzo {
 namespace cpu {
 
-struct RopeTable {
-  std::vector<float> cos, sin;  // (positions, head_dim/2)
-  int64_t positions = 0, half = 0;
-  double theta = 0;
-  void ensure(int64_t n_positions, int64_t head_dim, double rope_theta);
-  int64_t bytes() const { return static_cast<int64_t>((cos.capacity() + sin.capacity()) * sizeof(float)); }
-};
+using dpzo::RopeTable;  // the table lives in the core (dpzo/rope_table.h), shared with the CUDA backend
 
 // For each token t (row t of `x`, row stride ld) at position pos[t], rotates
 // n_heads heads of head_dim starting at column col0: (a, b) halves →

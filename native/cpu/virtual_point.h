@@ -1,5 +1,4 @@
-// defines: VirtualSet (the points θ + Σ_k c_k·z(s_k) at which one forward is evaluated, ARCHITECTURE §2
-// "Exactness in every dtype"), VirtualRows (which rows of a product see which point) and values_at /
+// defines: VirtualRows (which rows of a product see which point) and values_at /
 // values_at_all (a run of stored weights read at a point as float32). The forward never writes θ: every
 // kernel that loads a trainable weight reads it through these. Internal to cpu/.
 #pragma once
@@ -8,30 +7,15 @@
 
 #include "dpzo/dtype.h"
 #include "dpzo/forward.h"
+#include "dpzo/virtual_set.h"
 
 namespace dpzo {
 namespace cpu {
 
-// The points of one forward. Each point keeps its nonzero (seed, coeff) pairs in the caller's order (the fma
-// order of ARCHITECTURE §2); `seeds` lists the distinct seeds once, so that points sharing a direction (the
-// + and − points of a DP-ZO step) generate it once.
-struct VirtualSet {
-  struct Term {
-    int seed;  // index into `seeds`
-    float coeff;
-  };
-  std::vector<uint64_t> seeds;
-  std::vector<std::vector<Term>> terms;            // per point
-  std::vector<std::vector<uint64_t>> point_seeds;  // per point, the same pairs flat (for the direction kernel)
-  std::vector<std::vector<float>> point_coeffs;
-
-  int size() const { return static_cast<int>(terms.size()); }
-};
-
-// Validates the points (finite coefficients, at most kMaxVirtualPoints of them) and drops zero coefficients,
-// exactly as the in-place perturb does, so one pair gives the bits of perturb + forward. Throws ERR_ARGUMENT.
-constexpr int kMaxVirtualPoints = 8;
-VirtualSet make_virtual_set(const std::vector<VirtualPoint>& points);
+// The points of one forward live in the core (dpzo/virtual_set.h), shared with the CUDA backend.
+using dpzo::kMaxVirtualPoints;
+using dpzo::make_virtual_set;
+using dpzo::VirtualSet;
 
 // Rows of a product split among the points: rows [bounds[p], bounds[p+1]) are evaluated at set->terms[p].
 struct VirtualRows {

@@ -21,7 +21,8 @@
 namespace dpzo::napi {
 namespace {
 
-// loadModel(dir, { threads, dtype (-1|0|1|2), trainable: string[] }) -> Promise<NativeModel>
+// loadModel(dir, { threads, dtype (-1|0|1|2), trainable: string[], device, randomInitSeed?: bigint|number })
+// -> Promise<NativeModel>; randomInitSeed present: a model from config.json alone (dpzo/random_init.h)
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -34,7 +35,11 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
       if (o.Has("dtype") && !o.Get("dtype").IsUndefined())
         opts.dtype = static_cast<int>(read_int(o.Get("dtype"), "dtype", -1, 2));
       if (o.Has("device") && !o.Get("device").IsUndefined())
-        opts.backend = &select_backend(read_string(o.Get("device"), "device"));
+        opts.backend = &select_backend(read_string(o.Get("device"), "device"), &opts.device_index);
+      if (o.Has("randomInitSeed") && !o.Get("randomInitSeed").IsUndefined()) {
+        opts.random_init = true;
+        opts.seed = read_seed(o.Get("randomInitSeed"), "randomInit.seed");
+      }
       if (o.Has("trainable") && o.Get("trainable").IsArray()) {
         Napi::Array a = o.Get("trainable").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) opts.trainable.push_back(read_string(a.Get(i), "trainable[i]"));
@@ -141,6 +146,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // asked on demand: the first CUDA runtime call costs time on a GPU machine
   exports.Set("cudaDevices", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                 return Napi::Number::New(i.Env(), usable_cuda_devices());
+              }));
+  // [{ index, name, totalBytes }] of the CUDA devices this process sees (dpzo info)
+  exports.Set("cudaDeviceList", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
+                const std::vector<DeviceInfo> ds = cuda_devices();
+                Napi::Array a = Napi::Array::New(i.Env(), ds.size());
+                for (size_t k = 0; k < ds.size(); ++k) {
+                  Napi::Object o = Napi::Object::New(i.Env());
+                  o.Set("index", static_cast<double>(k));
+                  o.Set("name", ds[k].name);
+                  o.Set("totalBytes", static_cast<double>(ds[k].total_bytes));
+                  a.Set(static_cast<uint32_t>(k), o);
+                }
+                return a;
               }));
   return exports;
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,8 +104,9 @@ std::string config_json(const Shape& s, DType dt) {
          torch_dtype + "\"}\n";
 }
 
-// A random checkpoint: embeddings ~ 1, matrices ~ 1/√fan_in, norm gains ~ 1 ± 0.1, biases ~ 0.02.
-void write_checkpoint(const std::string& dir, const Shape& s, DType dt, uint64_t seed) {
+// A random checkpoint: embeddings ~ 1, matrices ~ 1/√fan_in, norm gains ~ 1 ± 0.1, biases ~ 0.02. With
+// shards > 1, the tensors in that many files named by model.safetensors.index.json (as transformers shards).
+void write_checkpoint(const std::string& dir, const Shape& s, DType dt, uint64_t seed, int shards = 1) {
   fileio::mkdir_p(dir);
   const std::string cfg_text = config_json(s, dt);
   const ModelConfig cfg = parse_config(cfg_text, dir + "/config.json");
@@ -130,7 +132,26 @@ void write_checkpoint(const std::string& dir, const Shape& s, DType dt, uint64_t
     }
     out.push_back(StTensorOut{t.name, dt, t.shape, p});
   }
-  write_safetensors(dir + "/model.safetensors", std::move(out), {{"format", "pt"}});
+  if (shards <= 1) {
+    write_safetensors(dir + "/model.safetensors", std::move(out), {{"format", "pt"}});
+  } else {
+    std::string index = "{\"metadata\":{},\"weight_map\":{";
+    const size_t per = (out.size() + static_cast<size_t>(shards) - 1) / static_cast<size_t>(shards);
+    for (int k = 0; k < shards; ++k) {
+      char name[64];
+      std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", k + 1, shards);
+      std::vector<StTensorOut> part;
+      for (size_t i = k * per; i < std::min(out.size(), (k + 1) * per); ++i) {
+        index += std::string(index.back() == '{' ? "" : ",") + "\"" + out[i].name + "\":\"" + name + "\"";
+        part.push_back(out[i]);
+      }
+      write_safetensors(dir + "/" + name, std::move(part), {{"format", "pt"}});
+    }
+    index += "}}\n";
+    fileio::AtomicWriter iw(dir + "/model.safetensors.index.json");
+    iw.write(index.data(), index.size());
+    iw.commit();
+  }
   fileio::AtomicWriter w(dir + "/config.json");
   w.write(cfg_text.data(), cfg_text.size());
   w.commit();
@@ -326,6 +347,106 @@ void check_case(Table& tab, const std::string& root, const std::string& family, 
   tab.info(name, "device bytes now / peak", std::to_string(ms.device_current) + " / " + std::to_string(ms.device_peak));
 }
 
+// Streaming load (item of issue 12): a sharded checkpoint goes to the device one tensor at a time, so the
+// host peak is the largest tensor, not the model; the losses equal the CPU's on the same shards.
+void check_streaming(Table& tab, const std::string& root, bool real) {
+  Shape s;
+  s.layers = 6;
+  const std::string dir = root + "/llama-sharded";
+  write_checkpoint(dir, s, DType::F32, 43, 3);
+  const BackendFactory& dev = device_under_test(real);
+  auto cpu = load(dir, cpu_backend_factory());
+  auto gpu = load(dir, dev);
+  int64_t largest = 0, total = 0;
+  for (const TensorInfo& t : gpu->tensors()) {
+    largest = std::max(largest, t.numel * 4);
+    total += t.numel * 4;
+  }
+  const MemoryStats ms = gpu->memory();
+  tab.info("llama-sharded", "weights bytes / largest tensor bytes",
+           std::to_string(total) + " / " + std::to_string(largest));
+  if (real) {
+    tab.row("llama-sharded", "host peak during load / largest tensor", static_cast<double>(ms.host_peak) / largest,
+            1.0);
+    tab.row("llama-sharded", "host peak during load / weights", static_cast<double>(ms.host_peak) / total, 0.25);
+  }
+  const PackedBatch b = random_batch(s.vocab, 8);
+  ForwardOptions pts;
+  pts.points = {{{77}, {1e-2f}}, {{77}, {-1e-2f}}};
+  tab.row("llama-sharded", "loss at theta (max rel err)",
+          max_rel(cpu->per_example_loss(b, {}, nullptr)[0].loss, gpu->per_example_loss(b, {}, nullptr)[0].loss), 1e-4);
+  const auto vc = cpu->per_example_loss(b, pts, nullptr), vg = gpu->per_example_loss(b, pts, nullptr);
+  tab.row("llama-sharded", "loss at theta+eps*z (max rel err)", max_rel(vc[0].loss, vg[0].loss), 1e-4);
+  tab.row("llama-sharded", "weights hash differs (0/1)", cpu->weights_hash() != gpu->weights_hash(), 0);
+}
+
+// Random initialisation from config.json alone (dpzo/random_init.h): no weights file exists; the same seed
+// gives the same bits on both backends, another seed other bits; matrices have standard deviation 0.02.
+void check_random_init(Table& tab, const std::string& root, DType dt, bool real) {
+  Shape s;
+  const std::string name = std::string("rand-init-") + dtype_name(dt);
+  const std::string dir = root + "/" + name;
+  fileio::mkdir_p(dir);
+  const std::string cfg = config_json(s, dt);
+  fileio::AtomicWriter w(dir + "/config.json");
+  w.write(cfg.data(), cfg.size());
+  w.commit();
+  tab.row(name, "a weights file exists (0/1)",
+          fileio::is_file(dir + "/model.safetensors") || fileio::is_file(dir + "/model.safetensors.index.json"), 0);
+  auto make = [&](const BackendFactory& f, uint64_t seed) {
+    LoadOptions o;
+    o.backend = &f;
+    o.random_init = true;
+    o.seed = seed;
+    o.dtype = static_cast<int>(dt);
+    return Model::load(dir, o);
+  };
+  const BackendFactory& dev = device_under_test(real);
+  auto cpu = make(cpu_backend_factory(), 2024), gpu = make(dev, 2024), other = make(cpu_backend_factory(), 2025);
+  tab.row(name, "same seed: CPU, device hash differ (0/1)", cpu->weights_hash() != gpu->weights_hash(), 0);
+  tab.row(name, "other seed: hash equal (0/1)", cpu->weights_hash() == other->weights_hash(), 0);
+  const std::vector<float> q = gpu->get_parameter("model.layers.0.self_attn.q_proj.weight");
+  double sq = 0;
+  for (float v : q) sq += static_cast<double>(v) * v;
+  tab.row(name, "|std of q_proj / 0.02 - 1|", std::fabs(std::sqrt(sq / q.size()) / 0.02 - 1), 0.05);
+  const std::vector<float> g = gpu->get_parameter("model.norm.weight");
+  tab.row(name, "max |norm gain - 1|", max_abs(g, std::vector<float>(g.size(), 1.0f)), 0);
+  const PackedBatch b = random_batch(s.vocab, 9);
+  tab.row(name, "loss at theta (max rel err)",
+          max_rel(cpu->per_example_loss(b, {}, nullptr)[0].loss, gpu->per_example_loss(b, {}, nullptr)[0].loss), 1e-4);
+}
+
+// Device memory of a DP-ZO step (issue 12: the peak within 5% of weights + one forward's activations): the
+// weights W after the load, one forward at θ (activations A = its peak − W), then a pair at θ ± εz and an
+// update; the ratio of that peak to W + A. The virtual points' float32 scratch (the largest weight's rows)
+// is what the pair adds.
+void check_step_memory(Table& tab, const std::string& root, const std::string& family, bool real) {
+  Shape s;
+  s.family = family;
+  s.layers = 4;
+  if (family != "llama") s.kv_heads = s.heads;
+  const std::string dir = root + "/" + family + "-memory";
+  write_checkpoint(dir, s, DType::BF16, 44);
+  const BackendFactory& dev = device_under_test(real);
+  if (!real) return;
+  auto m = load(dir, dev);
+  const int64_t W = m->memory().device_current;
+  const PackedBatch b = random_batch(s.vocab, 10);
+  m->per_example_loss(b, {}, nullptr);
+  const int64_t A = m->memory().device_peak - W;
+  ForwardOptions pts;
+  pts.points = {{{5}, {1e-3f}}, {{5}, {-1e-3f}}};
+  m->per_example_loss(b, pts, nullptr);
+  const uint64_t seed = 5;
+  const float coeff = -1e-4f;
+  m->update(&seed, &coeff, 1, 1.0f);
+  const int64_t P = m->memory().device_peak;
+  const std::string name = family + "-BF16-step";
+  tab.info(name, "device bytes: weights / one forward", std::to_string(W) + " / " + std::to_string(A));
+  tab.info(name, "device peak of pair + update", std::to_string(P));
+  tab.row(name, "step peak / (weights + one forward)", static_cast<double>(P) / static_cast<double>(W + A), 1.05);
+}
+
 }  // namespace
 
 int mode_gpu_check(const std::map<std::string, std::string>& flags) {
@@ -354,6 +475,21 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
         std::printf("| %-15s | FAILED with %s: %s\n", (fam + "-" + d).c_str(), e.code().c_str(), e.what());
       }
     }
+  const std::vector<std::pair<std::string, std::function<void()>>> extra = {
+      {"llama-sharded", [&] { check_streaming(tab, root, real); }},
+      {"random-init-F32", [&] { check_random_init(tab, root, DType::F32, real); }},
+      {"random-init-BF16", [&] { check_random_init(tab, root, DType::BF16, real); }},
+      {"llama-step", [&] { check_step_memory(tab, root, "llama", real); }},
+      {"opt-step", [&] { check_step_memory(tab, root, "opt", real); }},
+  };
+  for (const auto& [what, run] : extra) {
+    try {
+      run();
+    } catch (const Error& e) {
+      tab.failures++;
+      std::printf("| %-15s | FAILED with %s: %s\n", what.c_str(), e.code().c_str(), e.what());
+    }
+  }
   std::printf("gpu-check: %d failed\n", tab.failures);
   return tab.failures == 0 ? 0 : 1;
 }

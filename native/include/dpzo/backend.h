@@ -73,18 +73,31 @@ class Backend {
   virtual std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
                                         const CancelToken* cancel) = 0;
 
+  // Streaming load and random initialisation, for backends whose factory has streams_weights (the weights
+  // live in their own memory; the Model's host buffer stays unpopulated until sync_host). Model::load calls
+  // one of them for every tensor, in canonical order, before any other call. write_tensor: tensor `index`
+  // of Model::tensors(), its numel values in the model's dtype at `bytes` (host memory, reused by the loader
+  // after the call). init_tensor: the tensor initialised on the backend's side (dpzo/random_init.h), its
+  // first element being element `first` of all tensors in canonical order.
+  virtual void write_tensor(size_t index, const void* bytes);
+  virtual void init_tensor(size_t index, uint64_t seed, uint64_t first);
+
   virtual MemoryStats memory() const = 0;
   // Makes the host copy of the weights current before Model reads it (get_parameter, save, weights_hash).
   // The CPU backend computes on the host copy itself: nothing to do.
   virtual void sync_host() {}
 };
 
-// How to build one kind of backend. `unavailable` answers why it cannot run models here ("" = it can);
-// `create` builds it for a loaded model, or throws Error(ERR_DEVICE) with that reason.
+// How to build one kind of backend. `unavailable` answers why it cannot run models on device `index` here
+// ("" = it can); `create` builds it for a model on that device, or throws Error(ERR_DEVICE) with that reason.
+// streams_weights: the backend keeps the weights in its own memory (a GPU); Model::load then creates it
+// before reading any weight and hands it one tensor at a time (Backend::write_tensor / init_tensor), so
+// the host never holds more than one tensor of the checkpoint.
 struct BackendFactory {
   const char* name;
-  std::string (*unavailable)();
-  std::unique_ptr<Backend> (*create)(Model& model);
+  std::string (*unavailable)(int index);
+  std::unique_ptr<Backend> (*create)(Model& model, int index);
+  bool streams_weights = false;
 };
 
 // The CPU backend: always compiled, always available.
@@ -105,8 +118,21 @@ int cuda_device_count() noexcept;
 std::vector<const BackendFactory*> compiled_backends();
 // "cpu" or "cpu,cuda": the names above, cpu first.
 std::string compiled_backend_names();
-// device "cpu" | "cuda" | "auto": "auto" is the first available backend; "cuda" throws ERR_DEVICE when not
-// compiled in or not available (naming why, and that cpu/auto work); anything else is ERR_ARGUMENT.
-const BackendFactory& select_backend(const std::string& device);
+// device "cpu" | "cuda" | "cuda:N" | "auto": "auto" is the first available backend (device 0); "cuda" is
+// "cuda:0"; "cuda" / "cuda:N" throw ERR_DEVICE when not compiled in or not available (naming why, and that
+// cpu/auto work); anything else (N not a decimal integer in [0, 1023]) is ERR_ARGUMENT naming the value.
+// *index receives N (0 for cpu, auto and plain cuda) when given.
+const BackendFactory& select_backend(const std::string& device, int* index = nullptr);
+
+// One CUDA device as the runtime reports it (dpzo info).
+struct DeviceInfo {
+  std::string name;
+  int64_t total_bytes = 0;
+};
+// The CUDA devices this process sees (empty without a CUDA build or device). Never throws.
+std::vector<DeviceInfo> cuda_devices() noexcept;
+#ifdef DPZO_HAVE_CUDA
+std::vector<DeviceInfo> cuda_device_list() noexcept;
+#endif
 
 }  // namespace dpzo

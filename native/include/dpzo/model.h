@@ -36,6 +36,12 @@ struct LoadOptions {
   int dtype = -1;                           // -1 = as stored in the file; else a DType to convert to
   std::vector<std::string> trainable;       // name patterns ('*' wildcard, or a plain substring); empty = all
   const BackendFactory* backend = nullptr;  // from select_backend(); null = the CPU backend
+  int device_index = 0;                     // the N of "cuda:N" (select_backend)
+  // A model from config.json alone, no weights file read: matrices ~ N(0, 0.02²), norm gains 1, biases 0,
+  // from the Philox directions keyed by `seed` (dpzo/random_init.h); same seed, same dtype: the same bits on
+  // every backend. For benchmarks of shapes not on disk.
+  bool random_init = false;
+  uint64_t seed = 0;
 };
 
 // Set from another thread (e.g. the JS side) to stop long native work; checked
@@ -48,7 +54,8 @@ struct CancelToken {
 class Model {
  public:
   // Loads a Hugging Face directory: config.json + model.safetensors, or the
-  // shards named in model.safetensors.index.json. Validates everything.
+  // shards named in model.safetensors.index.json. Validates everything. With
+  // opts.random_init, config.json alone (no weights file is opened).
   static std::unique_ptr<Model> load(const std::string& dir, const LoadOptions& opts);
   ~Model();
 
@@ -120,6 +127,7 @@ class Model {
   bool file_had_tied_head_ = false;      // the file stored a copy of the tied head; save writes it back
   void* data_ = nullptr;
   int64_t data_bytes_ = 0;
+  bool data_mapped_ = false;  // an unpopulated mmap (a backend that streams weights), else aligned_alloc
   int64_t num_parameters_ = 0;
   int64_t num_trainable_ = 0;
   std::unique_ptr<ThreadPool> pool_;
