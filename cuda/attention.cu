@@ -12,12 +12,12 @@ namespace {
 
 constexpr int kWarps = 4, kPerLane = kMaxHeadDim / 32;
 
-__global__ void attention_kernel(const float* __restrict__ qkv, Attention a, int64_t T,
+__global__ void attention_kernel(const float* __restrict__ qkv, Attention a, int64_t t0, int64_t T,
                                  const int32_t* __restrict__ seq_start, float* __restrict__ out, int64_t ldo) {
   const int64_t w = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  if (w >= T * a.n_heads) return;
-  const int64_t t = w / a.n_heads, h = w % a.n_heads;
+  if (w >= (T - t0) * a.n_heads) return;
+  const int64_t t = t0 + w / a.n_heads, h = w % a.n_heads;
   const int64_t kvh = h / (a.n_heads / a.n_kv_heads), dh = a.head_dim;
   const float* q = qkv + t * a.ld + a.q_col + h * dh;
   float qv[kPerLane], acc[kPerLane];
@@ -49,7 +49,7 @@ __global__ void attention_kernel(const float* __restrict__ qkv, Attention a, int
     }
     run_max = new_max;
   }
-  float* o = out + t * ldo + h * dh;
+  float* o = out + (t - t0) * ldo + h * dh;
 #pragma unroll
   for (int j = 0; j < kPerLane; ++j) {
     const int64_t i = lane + 32 * j;
@@ -59,10 +59,11 @@ __global__ void attention_kernel(const float* __restrict__ qkv, Attention a, int
 
 }  // namespace
 
-void attention(const float* qkv, const Attention& a, int64_t T, const int32_t* seq_start, float* out, int64_t ldo) {
-  const int64_t warps = T * a.n_heads;
+void attention(const float* qkv, const Attention& a, int64_t t0, int64_t T, const int32_t* seq_start, float* out,
+               int64_t ldo) {
+  const int64_t warps = (T - t0) * a.n_heads;
   if (warps <= 0) return;
-  attention_kernel<<<grid_for(warps, kWarps), kWarps * 32>>>(qkv, a, T, seq_start, out, ldo);
+  attention_kernel<<<grid_for(warps, kWarps), kWarps * 32>>>(qkv, a, t0, T, seq_start, out, ldo);
   check_launch("attention");
 }
 

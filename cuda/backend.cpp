@@ -85,26 +85,14 @@ class CudaBackend final : public Backend {
     return fwd_.logits(b, positions, cancel);
   }
 
-  // Greedy decoding by re-running the whole sequence for each new token (no KV cache on this backend yet):
-  // quadratic, but the same tokens as the CPU's cached decoding up to float rounding.
+  // Greedy decoding with a KV cache on the device (cuda/forward.h): the prompt once, then one token per step.
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
                                 const CancelToken* cancel) override {
+    cuda::use_device(device_);
     if (prompt.empty()) throw Error(err::kBatch, "generate: the prompt is empty");
     if (n < 0) throw Error(err::kArgument, "generate: the number of new tokens must be >= 0");
-    std::vector<int32_t> seq(prompt), out;
-    const int64_t V = m_.config().vocab_size;
-    for (int i = 0; i < n; ++i) {
-      if (i > 0 && static_cast<int64_t>(seq.size()) >= m_.config().max_positions) break;  // context full
-      const int64_t T = static_cast<int64_t>(seq.size());
-      const std::vector<float> z = logits(PackedBatch{seq, {0, T}, {}, {}}, {T - 1}, cancel);
-      int32_t best = 0;
-      for (int64_t v = 1; v < V; ++v)
-        if (z[v] > z[best]) best = static_cast<int32_t>(v);
-      out.push_back(best);
-      if (best == eos_id) break;
-      seq.push_back(best);
-    }
-    return out;
+    validate_tokens(m_, prompt.data(), {0, static_cast<int64_t>(prompt.size())});
+    return fwd_.generate(prompt, n, eos_id, cancel);
   }
 
   MemoryStats memory() const override { return m_.memory_tracker().snapshot(); }

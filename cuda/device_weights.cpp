@@ -17,6 +17,13 @@ DeviceBuffer::~DeviceBuffer() {
   if (mem_ && bytes_) mem_->free(static_cast<int64_t>(bytes_), true);
 }
 
+void DeviceBuffer::release() noexcept {
+  device_free(p_);
+  if (mem_ && bytes_) mem_->free(static_cast<int64_t>(bytes_), true);
+  p_ = nullptr;
+  bytes_ = 0;
+}
+
 void* DeviceBuffer::ensure(size_t bytes) {
   if (bytes <= bytes_) return p_;
   void* p = device_alloc(bytes);  // throws ERR_DEVICE (out of memory) before anything changes

@@ -32,6 +32,8 @@ class DeviceBuffer {
     return static_cast<T*>(ensure(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T)));
   }
   void* data() const { return p_; }
+  // Gives the memory back (a buffer that lives for one call, as the KV cache of generate).
+  void release() noexcept;
 
  private:
   MemoryTracker* mem_;

@@ -58,7 +58,8 @@ Forward::Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem)
       target_(&mem),
       nll_(&mem),
       rope_cos_(&mem),
-      rope_sin_(&mem) {
+      rope_sin_(&mem),
+      kv_(&mem) {
   if (c_.head_dim > k::kMaxHeadDim || c_.head_dim % 2 != 0)
     throw Error(err::kDevice, "device 'cuda': head_dim " + std::to_string(c_.head_dim) +
                                   " is not supported by the CUDA attention kernel (even, at most " +
@@ -139,18 +140,20 @@ void Forward::norm(bool rms, int64_t rows, int64_t n, const float* x, int64_t ld
 void Forward::upload_batch(const PackedBatch& b) {
   T_ = static_cast<int64_t>(b.tokens.size());
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
-  std::vector<int32_t> pos(T_), start(T_);
+  // with the KV cache on: one sequence continuing at position kv_len_, attention rows indexed from 0
+  const int64_t past = kv_on_ ? kv_len_ : 0;
+  std::vector<int32_t> pos(T_), start(past + T_, 0);
   for (int64_t s = 0; s < n_seq; ++s)
     for (int64_t t = b.offsets[s]; t < b.offsets[s + 1]; ++t) {
-      pos[t] = static_cast<int32_t>(t - b.offsets[s]);
-      start[t] = static_cast<int32_t>(b.offsets[s]);
+      pos[t] = static_cast<int32_t>(past + t - b.offsets[s]);
+      start[past + t] = static_cast<int32_t>(b.offsets[s]);
     }
   copy_to_device(tokens_.ensure_n<int32_t>(T_), b.tokens.data(), static_cast<size_t>(T_) * 4);
   copy_to_device(pos_.ensure_n<int32_t>(T_), pos.data(), static_cast<size_t>(T_) * 4);
-  copy_to_device(seq_start_.ensure_n<int32_t>(T_), start.data(), static_cast<size_t>(T_) * 4);
+  copy_to_device(seq_start_.ensure_n<int32_t>(past + T_), start.data(), start.size() * 4);
   if (c_.family == Family::LLAMA) {
     int64_t longest = 0;
-    for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, b.offsets[s + 1] - b.offsets[s]);
+    for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, past + b.offsets[s + 1] - b.offsets[s]);
     if (longest > rope_positions_) {  // the CPU's own table, copied
       RopeTable table;
       table.ensure(longest, c_.head_dim, c_.rope_theta);
@@ -170,6 +173,17 @@ void Forward::upload_batch(const PackedBatch& b) {
   if (c_.family == Family::LLAMA) mlp2_.ensure_n<float>(T_ * I);
 }
 
+float* Forward::qkv_rows(int64_t l, int64_t ld) {
+  if (!kv_on_) return qkv_.ensure_n<float>(0);
+  return kv_.ensure_n<float>(0) + (l * kv_cap_ + kv_len_) * ld;
+}
+
+void Forward::attend(int64_t l, const k::Attention& a, float* out, int64_t ldo) {
+  const int32_t* start = seq_start_.ensure_n<int32_t>(0);
+  if (!kv_on_) return k::attention(qkv_.ensure_n<float>(0), a, 0, T_, start, out, ldo);
+  k::attention(kv_.ensure_n<float>(0) + l * kv_cap_ * a.ld, a, kv_len_, kv_len_ + T_, start, out, ldo);
+}
+
 void Forward::trunk(const CancelToken* cancel) {
   switch (c_.family) {
     case Family::GPT2:
@@ -184,7 +198,7 @@ void Forward::trunk(const CancelToken* cancel) {
 void Forward::trunk_llama(const CancelToken* cancel) {
   const int64_t H = c_.hidden_size, I = c_.intermediate_size, dh = c_.head_dim;
   const int64_t QD = c_.num_heads * dh, KVD = c_.num_kv_heads * dh, ld = QD + 2 * KVD;
-  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0), *qkv = qkv_.ensure_n<float>(0);
+  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0);
   float *att = att_.ensure_n<float>(0), *gate = mlp_.ensure_n<float>(0), *up = mlp2_.ensure_n<float>(0);
   const int32_t* pos = pos_.ensure_n<int32_t>(0);
   const float *cs = rope_cos_.ensure_n<float>(0), *sn = rope_sin_.ensure_n<float>(0);
@@ -200,13 +214,14 @@ void Forward::trunk_llama(const CancelToken* cancel) {
   const WeightView none;
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
+    float* qkv = qkv_rows(l, ld);
     norm(true, T_, H, x, H, L.norm1_w, none, h, H);
     linear(T_, QD, H, h, H, L.q_w, k::Layout::OutIn, L.q_b, qkv, ld, false);
     linear(T_, KVD, H, h, H, L.k_w, k::Layout::OutIn, L.k_b, qkv + QD, ld, false);
     linear(T_, KVD, H, h, H, L.v_w, k::Layout::OutIn, L.v_b, qkv + QD + KVD, ld, false);
     k::rope(qkv, ld, T_, pos, 0, c_.num_heads, dh, cs, sn);
     k::rope(qkv, ld, T_, pos, QD, c_.num_kv_heads, dh, cs, sn);
-    k::attention(qkv, as, T_, seq_start_.ensure_n<int32_t>(0), att, QD);
+    attend(l, as, att, QD);
     linear(T_, H, QD, att, QD, L.o_w, k::Layout::OutIn, L.o_b, x, H, true);
     norm(true, T_, H, x, H, L.norm2_w, none, h, H);
     linear(T_, I, H, h, H, L.gate_w, k::Layout::OutIn, L.gate_b, gate, I, false);
@@ -219,7 +234,7 @@ void Forward::trunk_llama(const CancelToken* cancel) {
 
 void Forward::trunk_gpt2(const CancelToken* cancel) {
   const int64_t H = c_.hidden_size, I = c_.intermediate_size;
-  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0), *qkv = qkv_.ensure_n<float>(0);
+  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0);
   float *att = att_.ensure_n<float>(0), *mlp = mlp_.ensure_n<float>(0);
   embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
   embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), 0, H, x, true);
@@ -234,8 +249,8 @@ void Forward::trunk_gpt2(const CancelToken* cancel) {
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
     norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, h, H);
-    linear(T_, 3 * H, H, h, H, L.qkv_w, k::Layout::InOut, L.qkv_b, qkv, 3 * H, false);
-    k::attention(qkv, as, T_, seq_start_.ensure_n<int32_t>(0), att, H);
+    linear(T_, 3 * H, H, h, H, L.qkv_w, k::Layout::InOut, L.qkv_b, qkv_rows(l, 3 * H), 3 * H, false);
+    attend(l, as, att, H);
     linear(T_, H, H, att, H, L.o_w, k::Layout::InOut, L.o_b, x, H, true);
     norm(false, T_, H, x, H, L.norm2_w, L.norm2_b, h, H);
     linear(T_, I, H, h, H, L.fc1_w, k::Layout::InOut, L.fc1_b, mlp, I, false);
@@ -248,7 +263,7 @@ void Forward::trunk_gpt2(const CancelToken* cancel) {
 void Forward::trunk_opt(const CancelToken* cancel) {
   const int64_t H = c_.hidden_size, E = c_.word_embed_proj_dim, I = c_.intermediate_size;
   const bool pre = c_.do_layer_norm_before;
-  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0), *qkv = qkv_.ensure_n<float>(0);
+  float *x = x_.ensure_n<float>(0), *h = h_.ensure_n<float>(0);
   float *att = att_.ensure_n<float>(0), *mlp = mlp_.ensure_n<float>(0);
   const WeightView none;
   if (E != H) {
@@ -269,6 +284,7 @@ void Forward::trunk_opt(const CancelToken* cancel) {
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
     const float* in = x;
+    float* qkv = qkv_rows(l, 3 * H);
     if (pre) {
       norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, h, H);
       in = h;
@@ -276,7 +292,7 @@ void Forward::trunk_opt(const CancelToken* cancel) {
     linear(T_, H, H, in, H, L.q_w, k::Layout::OutIn, L.q_b, qkv, 3 * H, false);
     linear(T_, H, H, in, H, L.k_w, k::Layout::OutIn, L.k_b, qkv + H, 3 * H, false);
     linear(T_, H, H, in, H, L.v_w, k::Layout::OutIn, L.v_b, qkv + 2 * H, 3 * H, false);
-    k::attention(qkv, as, T_, seq_start_.ensure_n<int32_t>(0), att, H);
+    attend(l, as, att, H);
     linear(T_, H, H, att, H, L.o_w, k::Layout::OutIn, L.o_b, x, H, true);
     if (!pre) norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, x, H);  // row-wise: in place is safe
     in = x;
@@ -443,6 +459,52 @@ std::vector<float> Forward::logits(const PackedBatch& b, const std::vector<int64
   k::gemm(R, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, k::Layout::OutIn, {}, logits, V, false);
   copy_to_host(out.data(), logits, out.size() * 4);
   synchronize();
+  return out;
+}
+
+std::vector<int32_t> Forward::generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id,
+                                       const CancelToken* cancel) {
+  std::vector<int32_t> out;
+  if (n <= 0) return out;
+  dw_.refresh(m_);
+  set_point(nullptr, nullptr);
+  const int64_t P = static_cast<int64_t>(prompt.size()), V = c_.vocab_size, E = c_.word_embed_proj_dim;
+  const int64_t ld =
+      c_.family == Family::LLAMA ? (c_.num_heads + 2 * c_.num_kv_heads) * c_.head_dim : 3 * c_.hidden_size;
+  kv_cap_ = std::min<int64_t>(c_.max_positions, P + n);
+  kv_.ensure_n<float>(c_.num_layers * kv_cap_ * ld);
+  kv_on_ = true;
+  kv_len_ = 0;
+  try {
+    std::vector<int32_t> next(prompt);
+    std::vector<float> z(static_cast<size_t>(V));
+    const WeightView& head = w_.lm_head;
+    float* logits = logits_.ensure_n<float>(V);
+    for (int i = 0; i < n; ++i) {
+      if (i > 0 && kv_len_ >= c_.max_positions) break;  // context full
+      const int64_t T = static_cast<int64_t>(next.size());
+      upload_batch(PackedBatch{next, {0, T}, {}, {}});
+      trunk(cancel);
+      final_rows({T - 1});
+      logits = logits_.ensure_n<float>(V);
+      k::gemm(1, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, k::Layout::OutIn, {}, logits, V, false);
+      copy_to_host(z.data(), logits, z.size() * 4);
+      kv_len_ += T;
+      int32_t best = 0;  // the first maximum, as the CPU's greedy decoding
+      for (int64_t v = 1; v < V; ++v)
+        if (z[v] > z[best]) best = static_cast<int32_t>(v);
+      out.push_back(best);
+      if (best == eos_id) break;
+      next.assign(1, best);
+    }
+    synchronize();
+  } catch (...) {
+    kv_on_ = false;
+    kv_.release();
+    throw;
+  }
+  kv_on_ = false;
+  kv_.release();  // the cache lives for this call only (training never pays for it), as on the CPU
   return out;
 }
 

@@ -25,6 +25,10 @@ class Forward {
                                const std::vector<std::vector<float>>& coeffs, bool all_rows, const CancelToken* cancel);
   // Full-vocabulary logits (R × V) at packed positions, at θ.
   std::vector<float> logits(const PackedBatch& b, const std::vector<int64_t>& positions, const CancelToken* cancel);
+  // Greedy decoding at θ with a KV cache (the prompt once, then one token per step); the prompt must have
+  // passed validate_tokens. Each step's rows are those a full recomputation gives (same kernels, same
+  // per-row arithmetic), so the tokens equal the uncached decoding's.
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int n, int32_t eos_id, const CancelToken* cancel);
 
  private:
   struct Point {  // device copies of one point's pairs (n = 0: θ as stored)
@@ -38,6 +42,10 @@ class Forward {
   };
 
   void upload_batch(const PackedBatch& b);
+  // The q/k/v rows of layer l this forward writes (width ld): the scratch, or with the KV cache on, the
+  // cache's rows [kv_len_, kv_len_ + T_); and attention over them.
+  float* qkv_rows(int64_t l, int64_t ld);
+  void attend(int64_t l, const k::Attention& a, float* out, int64_t ldo);
   void set_point(const std::vector<uint64_t>* seeds, const std::vector<float>* coeffs);
   bool virt(const WeightView& w) const { return at_.n > 0 && w.trainable(); }
   k::Mat vec(const WeightView& w, int slot);
@@ -67,6 +75,11 @@ class Forward {
   DeviceBuffer x_, h_, qkv_, att_, mlp_, mlp2_, rows_, out_, tmp_;
   DeviceBuffer big_, small_, logits_, row_max_, row_sum_, target_, nll_;
   DeviceBuffer rope_cos_, rope_sin_;
+  // KV cache of greedy decoding: per layer (kv_cap_, ld) rows of q|k|v as the trunk writes them (the q
+  // columns are unused once written; one layout for every family keeps the trunk unchanged)
+  DeviceBuffer kv_;
+  bool kv_on_ = false;
+  int64_t kv_len_ = 0, kv_cap_ = 0;
   int64_t rope_positions_ = 0;
 };
 

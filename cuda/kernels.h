@@ -49,11 +49,14 @@ void rope(float* x, int64_t ld, int64_t T, const int32_t* pos, int64_t col0, int
 
 // Causal attention within each packed sequence (token t sees seq_start[t] .. t), online softmax (no T×T
 // matrix), grouped-query heads: query head h reads kv head h / (n_heads / n_kv_heads). head_dim <= 256.
+// Queries are rows [t0, T) of qkv (keys and values rows [seq_start[t], t]); output row t − t0. t0 > 0 is
+// the decoding step of a KV cache: the cached rows are keys and values only.
 struct Attention {
   int64_t n_heads, n_kv_heads, head_dim, ld, q_col, k_col, v_col;
   float scale;
 };
-void attention(const float* qkv, const Attention& a, int64_t T, const int32_t* seq_start, float* out, int64_t ldo);
+void attention(const float* qkv, const Attention& a, int64_t t0, int64_t T, const int32_t* seq_start, float* out,
+               int64_t ldo);
 constexpr int64_t kMaxHeadDim = 256;
 
 // gate[i] = silu(gate[i])·up[i]; x[i] = act(x[i]) (activation codes of dpzo::Activation).

@@ -101,9 +101,10 @@ void rope(float* x, int64_t ld, int64_t T, const int32_t* pos, int64_t col0, int
       }
 }
 
-void attention(const float* qkv, const Attention& a, int64_t T, const int32_t* seq_start, float* out, int64_t ldo) {
+void attention(const float* qkv, const Attention& a, int64_t t0, int64_t T, const int32_t* seq_start, float* out,
+               int64_t ldo) {
   std::vector<float> acc(a.head_dim);
-  for (int64_t t = 0; t < T; ++t)
+  for (int64_t t = t0; t < T; ++t)
     for (int64_t h = 0; h < a.n_heads; ++h) {
       const int64_t kvh = h / (a.n_heads / a.n_kv_heads), dh = a.head_dim;
       const float* q = qkv + t * a.ld + a.q_col + h * dh;
@@ -120,7 +121,7 @@ void attention(const float* qkv, const Attention& a, int64_t T, const int32_t* s
         for (int64_t i = 0; i < dh; ++i) acc[i] = fma32(p, vr[i], acc[i] * corr);
         run_max = new_max;
       }
-      for (int64_t i = 0; i < dh; ++i) out[t * ldo + h * dh + i] = acc[i] / run_sum;
+      for (int64_t i = 0; i < dh; ++i) out[(t - t0) * ldo + h * dh + i] = acc[i] / run_sum;
     }
 }
 

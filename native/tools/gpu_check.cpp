@@ -270,6 +270,20 @@ void write_losses(const std::string& path, const PackedBatch& b, const std::vect
   w.commit();
 }
 
+// Greedy decoding by full recomputation (logits at the last position of the whole sequence each step): the
+// reference of the KV-cached generate.
+std::vector<int32_t> recomputed_greedy(Model& m, std::vector<int32_t> seq, int n) {
+  std::vector<int32_t> out;
+  for (int i = 0; i < n; ++i) {
+    const int64_t T = static_cast<int64_t>(seq.size());
+    const std::vector<float> z = m.logits(PackedBatch{seq, {0, T}, {}, {}}, {T - 1}, nullptr);
+    const int32_t best = static_cast<int32_t>(std::max_element(z.begin(), z.end()) - z.begin());
+    out.push_back(best);
+    seq.push_back(best);
+  }
+  return out;
+}
+
 void check_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real) {
   Shape s;
   s.family = family;
@@ -321,7 +335,9 @@ void check_case(Table& tab, const std::string& root, const std::string& family, 
   tab.row(name, "logits (max abs err)", max_abs(cpu->logits(b, at, nullptr), gpu->logits(b, at, nullptr)), 1e-3);
   const std::vector<int32_t> prompt(b.tokens.begin(), b.tokens.begin() + 9);
   const auto tc = cpu->generate(prompt, 6, -1, nullptr), tg = gpu->generate(prompt, 6, -1, nullptr);
-  tab.info(name, "greedy tokens equal (6 new)", tc == tg ? "yes" : "no");
+  tab.row(name, "greedy tokens differ CPU vs device (0/1)", tc != tg, 0);
+  tab.row(name, "KV-cached vs recomputed tokens differ", tg != recomputed_greedy(*gpu, prompt, 6), 0);
+
   // 5. a virtual point equals the in-place perturb followed by a forward at θ (F32: the same weights)
   if (dt == DType::F32) {
     auto moved = load(dir, dev);
@@ -416,6 +432,73 @@ void check_random_init(Table& tab, const std::string& root, DType dt, bool real)
           max_rel(cpu->per_example_loss(b, {}, nullptr)[0].loss, gpu->per_example_loss(b, {}, nullptr)[0].loss), 1e-4);
 }
 
+// KV-cached greedy decoding on random-initialised, strongly perturbed models of every family (they decode
+// less degenerately than the check checkpoints, so a wrong position or cache row changes the tokens):
+// distinct tokens, equal to the full recomputation and to the CPU's.
+void check_generate(Table& tab, const std::string& root, const std::string& family, bool real) {
+  Shape s;
+  s.family = family;
+  if (family != "llama") s.kv_heads = s.heads;
+  const std::string dir = root + "/" + family + "-generate";
+  fileio::mkdir_p(dir);
+  const std::string cfg = config_json(s, DType::F32);
+  fileio::AtomicWriter w(dir + "/config.json");
+  w.write(cfg.data(), cfg.size());
+  w.commit();
+  auto make = [&](const BackendFactory& f) {
+    LoadOptions o;
+    o.backend = &f;
+    o.random_init = true;
+    o.seed = 31;
+    return Model::load(dir, o);
+  };
+  auto cpu = make(cpu_backend_factory()), gpu = make(device_under_test(real));
+  // a large in-place perturbation (the same bits on both backends) moves the model away from the
+  // near-identity map that makes a tied head repeat its input token
+  cpu->perturb(77, 0.3f);
+  gpu->perturb(77, 0.3f);
+  const PackedBatch b = random_batch(s.vocab, 11);
+  const std::vector<int32_t> prompt(b.tokens.begin(), b.tokens.begin() + 7);
+  const int n = 12;
+  const std::vector<int32_t> tg = gpu->generate(prompt, n, -1, nullptr);
+  std::vector<int32_t> distinct(tg);
+  std::sort(distinct.begin(), distinct.end());
+  const std::string name = family + "-generate";
+  tab.info(name, "distinct tokens of 12 generated",
+           std::to_string(std::unique(distinct.begin(), distinct.end()) - distinct.begin()));
+  tab.row(name, "KV-cached vs recomputed tokens differ", tg != recomputed_greedy(*gpu, prompt, n), 0);
+  tab.row(name, "greedy tokens differ CPU vs device (0/1)", tg != cpu->generate(prompt, n, -1, nullptr), 0);
+}
+
+// cuda:N: an index the runtime does not report is refused with ERR_DEVICE naming it, before any weight is read;
+// the last index reported loads.
+void check_device_index(Table& tab, const std::string& root, bool real) {
+#ifdef DPZO_HAVE_CUDA
+  if (!real) return;
+  const std::string dir = root + "/llama-sharded";  // written by check_streaming
+  const int n = cuda::device_count();
+  LoadOptions o;
+  o.backend = &cuda_backend_factory();
+  o.device_index = n;
+  std::string code, msg;
+  try {
+    Model::load(dir, o);
+  } catch (const Error& e) {
+    code = e.code();
+    msg = e.what();
+  }
+  const std::string want = "cuda:" + std::to_string(n);
+  tab.row("device-index", "cuda:<count> refused with ERR_DEVICE (0/1)",
+          code != err::kDevice || msg.find(want) == std::string::npos, 0);
+  o.device_index = n - 1;
+  tab.row("device-index", "cuda:<count-1> loads (0/1)", Model::load(dir, o)->num_parameters() <= 0, 0);
+#else
+  (void)tab;
+  (void)root;
+  (void)real;
+#endif
+}
+
 // Device memory of a DP-ZO step (issue 12: the peak within 5% of weights + one forward's activations): the
 // weights W after the load, one forward at θ (activations A = its peak − W), then a pair at θ ± εz and an
 // update; the ratio of that peak to W + A. The virtual points' float32 scratch (the largest weight's rows)
@@ -477,9 +560,13 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
     }
   const std::vector<std::pair<std::string, std::function<void()>>> extra = {
       {"llama-sharded", [&] { check_streaming(tab, root, real); }},
+      {"device-index", [&] { check_device_index(tab, root, real); }},
       {"random-init-F32", [&] { check_random_init(tab, root, DType::F32, real); }},
       {"random-init-BF16", [&] { check_random_init(tab, root, DType::BF16, real); }},
       {"llama-step", [&] { check_step_memory(tab, root, "llama", real); }},
+      {"llama-generate", [&] { check_generate(tab, root, "llama", real); }},
+      {"gpt2-generate", [&] { check_generate(tab, root, "gpt2", real); }},
+      {"opt-generate", [&] { check_generate(tab, root, "opt", real); }},
       {"opt-step", [&] { check_step_memory(tab, root, "opt", real); }},
   };
   for (const auto& [what, run] : extra) {
