@@ -2,6 +2,7 @@
 // (native core), data, privacy accounting, and the DP-ZO trainer with prepareRun.
 // The raw addon, the model's native binding and the crash repair stay internal.
 export { loadModel, checkSeed } from './model/model.js';
+export { checkDevice, MAX_CUDA_INDEX } from './model/device.js';
 export { resolveModelDir, hubCacheDir } from './model/hf-cache.js';
 export type * from './model/types.js';
 export { DpzoError, type ErrorCode, type NativeErrorCode, type DataErrorCode, type PrivacyErrorCode, type TrainErrorCode } from './errors.js';

@@ -95,8 +95,10 @@ export interface NativeLoadOptions {
   /** -1 = as stored, 0 = F32, 1 = F16, 2 = BF16 */
   dtype?: number;
   trainable?: string[];
-  /** 'cpu' | 'cuda' | 'auto': chosen by the native backend registry (ERR_DEVICE says why one cannot run). */
+  /** 'cpu' | 'cuda' | 'cuda:N' | 'auto': chosen by the native backend registry (ERR_DEVICE says why one cannot run). */
   device?: string;
+  /** Present: a model from config.json alone with seeded random weights (dpzo/random_init.h). */
+  randomInitSeed?: bigint | number;
 }
 
 export interface NativeAddon {
@@ -110,6 +112,8 @@ export interface NativeAddon {
   backends: string;
   /** CUDA devices this process can use: 0 without a CUDA build or a visible GPU (absent in older addons). */
   cudaDevices?(): number;
+  /** The CUDA devices this process sees, index = the N of 'cuda:N' (empty without a CUDA build or GPU; absent in older addons). */
+  cudaDeviceList?(): { index: number; name: string; totalBytes: number }[];
   /** Times a plain m×k by k×n GEMM with the core's kernel; GFLOP/s (present when the GEMM exposes it). */
   gemmBench?(m: number, n: number, k: number, threads: number, iters: number): number;
 }

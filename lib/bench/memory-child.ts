@@ -60,7 +60,12 @@ async function step(model: Model, method: MemoryChildSpec['method'], batch: Loss
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as MemoryChildSpec;
-  const model = await loadModel(spec.model, { threads: spec.threads, device: spec.device, dtype: spec.dtype });
+  const model = await loadModel(spec.model, {
+    threads: spec.threads,
+    device: spec.device,
+    dtype: spec.dtype,
+    ...(spec.randomInit === undefined ? {} : { randomInit: { seed: spec.randomInit } }),
+  });
   try {
     const loaded = model.memory();
     const batch = randomBatch(model.config.vocabSize, spec.batch, Math.min(spec.seq, model.config.maxPositions));

@@ -22,6 +22,8 @@ export interface MemoryChildSpec {
   device: Device;
   threads?: number;
   dtype?: WeightDType;
+  /** Build the model from config.json alone with seeded random weights (LoadOptions.randomInit), this seed. */
+  randomInit?: number;
 }
 
 /** One child's measurement (bytes and seconds). */

@@ -2,14 +2,18 @@
 // evaluation results — and the small option parsers shared by the commands.
 import { InvalidArgumentError } from 'commander';
 import { MAX_THREADS } from '../model/model.js';
+import { MAX_CUDA_INDEX, checkDevice } from '../model/device.js';
 import type { Device } from '../model/types.js';
 import type { EvalResult } from '../dpzo/evaluate.js';
 import type { TrainPlan, TrainReport } from '../dpzo/index.js';
 import { NO_CLIP, clipNorm, isNonPrivate, notPrivateReason, releaseSensitivity } from '../dpzo/options.js';
 
 export function parseDevice(v: string): Device {
-  if (v !== 'cpu' && v !== 'cuda' && v !== 'auto') throw new InvalidArgumentError('must be cpu, cuda or auto');
-  return v;
+  try {
+    return checkDevice(v);
+  } catch {
+    throw new InvalidArgumentError(`must be cpu, cuda, cuda:N (N in 0..${MAX_CUDA_INDEX}) or auto (got '${v.slice(0, 40)}')`);
+  }
 }
 
 export function parseThreads(v: string): number {

@@ -3,6 +3,7 @@
 // rejects queued work and cancels the running op through the native flag.
 import { DpzoError } from '../errors.js';
 import { resolveModelDir } from './hf-cache.js';
+import { checkDevice } from './device.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
 import type {
@@ -271,7 +272,8 @@ export class NativeBackedModel implements Model {
  * A `dir` that does not exist but reads as a Hub id (`org/name`, `org/name@revision`) is taken from the local Hugging Face cache
  * ({@link resolveModelDir}); nothing is ever downloaded.
  *
- * Defaults: device `'cpu'`; dtype as stored in the file; threads 0 (one per core, at most 1024); every tensor trainable.
+ * Defaults: device `'cpu'`; dtype as stored in the file; threads 0 (one per core, at most 1024); every tensor trainable. With `randomInit`, only
+ * config.json is read and the weights are seeded random values (see {@link LoadOptions.randomInit}).
  *
  * @param dir The model directory, or a Hub id cached locally.
  * @param options Device, dtype, threads and trainable patterns.
@@ -296,10 +298,7 @@ export class NativeBackedModel implements Model {
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<NativeBackedModel> {
   if (typeof dir !== 'string' || dir.length === 0) throw new DpzoError('ERR_ARGUMENT', 'loadModel needs a directory path');
   dir = resolveModelDir(dir);
-  const device = options.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'auto' && device !== 'cuda') {
-    throw new DpzoError('ERR_ARGUMENT', `device must be 'cpu', 'cuda' or 'auto' (got '${device}')`);
-  }
+  const device = checkDevice(options.device ?? 'cpu');
   const addon = nativeAddon();
   if (options.dtype !== undefined && !(options.dtype in DTYPE_CODE)) {
     throw new DpzoError('ERR_ARGUMENT', `dtype must be float32, float16 or bfloat16 (got '${options.dtype}')`);
@@ -314,10 +313,17 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     trainable,
     // the native registry picks the backend (and says why a device cannot run)
     device,
+    ...(options.randomInit === undefined ? {} : { randomInitSeed: randomInitSeed(options.randomInit) }),
   });
   const model = new NativeBackedModel(handle);
   if (device === 'auto' && model.backend === 'cpu' && addon.backends.split(',').includes('cuda')) autoFallbackNotice();
   return model;
+}
+
+function randomInitSeed(r: unknown): bigint | number {
+  const seed = typeof r === 'object' && r !== null ? (r as { seed?: unknown }).seed : undefined;
+  if ((typeof seed === 'bigint' && seed >= 0n && seed < 1n << 64n) || (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) return seed;
+  throw new DpzoError('ERR_ARGUMENT', 'randomInit must be { seed } with seed a bigint in [0, 2^64) or a non-negative safe integer');
 }
 
 let noticed = false;

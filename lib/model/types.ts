@@ -1,8 +1,11 @@
 // The public, typed surface of a loaded model (implemented in lib/model/model.ts
 // over the native binding). Other layers (data, trainer, CLI) code against this.
 
-/** Where a model runs: `'cpu'`, `'cuda'` (an error when the addon has no CUDA backend or sees no GPU), or `'auto'` (CUDA when available, else CPU). */
-export type Device = 'cpu' | 'cuda' | 'auto';
+/**
+ * Where a model runs: `'cpu'`, `'cuda'` (= `'cuda:0'`; an error when the addon has no CUDA backend or sees no GPU), `'cuda:N'` (the N-th CUDA
+ * device the process sees), or `'auto'` (CUDA device 0 when available, else CPU).
+ */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}` | 'auto';
 /** Storage type of the weights in memory (compute is float32 throughout). */
 export type WeightDType = 'float32' | 'float16' | 'bfloat16';
 /** A direction seed: a bigint in [0, 2^64) or a non-negative safe integer. */
@@ -18,6 +21,12 @@ export interface LoadOptions {
   threads?: number;
   /** Trainable tensors by name pattern ('*' wildcard, else substring match); default: all. */
   trainable?: string[] | string;
+  /**
+   * Build the model from `config.json` alone, with seeded random weights, and read no weights file (for benchmarks of shapes not on disk):
+   * matrices N(0, 0.02²) from the Philox directions keyed by `seed`, norm gains 1, biases 0, stored in `dtype` (default float32) rounded to
+   * nearest; built directly on the device for CUDA. The same seed and dtype give the same weights (the same weightsHash) on every backend.
+   */
+  randomInit?: { seed: Seed };
 }
 
 /** config.json normalised across families (Hugging Face attribute names, camelCase). */

@@ -87,6 +87,47 @@ describe('device choice without a GPU', () => {
     expect(table.stderr).toBe('');
   });
 
+  it("'cuda:N' is parsed and validated: a malformed index is ERR_ARGUMENT naming the value, a well-formed one reaches the registry", async () => {
+    for (const bad of ['cuda:', 'cuda:x', 'cuda:01', 'cuda:-1', 'cuda:1024', 'cuda:1.5', 'gpu', 'CUDA']) {
+      const e = (await loadModel(dir, { device: bad as 'cuda' }).catch((x: unknown) => x)) as { code: string; message: string };
+      expect(e.code, bad).toBe('ERR_ARGUMENT');
+      expect(e.message, bad).toContain(`'${bad}'`);
+      expect(e.message).not.toContain('\n');
+    }
+    // the native registry parses the same way (a caller of the addon that skips the TypeScript check)
+    // (the addon checks its options before it starts the work: a synchronous throw)
+    const native = (await Promise.resolve()
+      .then(() => addon.loadModel(dir, { device: 'cuda:007' }))
+      .catch((x: unknown) => x)) as { code: string; message: string };
+    expect(native.code).toBe('ERR_ARGUMENT');
+    expect(native.message).toContain("'cuda:007'");
+    if (devices === 0) {
+      const e = (await loadModel(dir, { device: 'cuda:3' }).catch((x: unknown) => x)) as { code: string; message: string };
+      expect(e.code).toBe('ERR_DEVICE');
+      expect(e.message).toContain("'cuda:3'");
+      expect(e.message).not.toContain('\n');
+    }
+  });
+
+  it('--device cuda:N on the CLI: a malformed value exits 2 with one line naming it', async () => {
+    const r = await dpzo('info', '--model', dir, '--device', 'cuda:x');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain("'cuda:x'");
+    if (devices === 0) {
+      const ok = await dpzo('info', '--model', dir, '--device', 'cuda:2', '--json');
+      expect(ok.status).not.toBe(0);
+      expect(ok.stderr).toMatch(/ERR_DEVICE|cuda:2/);
+    }
+  });
+
+  it.skipIf(devices > 0)('dpzo info lists the CUDA devices (none here)', async () => {
+    const r = await dpzo('info', '--model', dir, '--device', 'cpu', '--json');
+    const info = JSON.parse(r.stdout) as { cudaDeviceList: unknown[] };
+    expect(info.cudaDeviceList).toEqual(addon.cudaDeviceList?.() ?? []);
+    expect(info.cudaDeviceList).toEqual([]);
+  });
+
   const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
   it.skipIf(devices > 0 || !cudaBuilt || !hasScript)('on a terminal the CLI prints the fallback notice as one line', () => {
     // script(1) gives the command a pseudo-terminal; stdout is discarded, stderr comes through it

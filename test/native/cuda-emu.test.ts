@@ -29,6 +29,24 @@ describe('the CUDA backend on the host emulation', () => {
       expect(mine.length, c).toBeGreaterThanOrEqual(11);
     }
     expect(rows.filter((l) => l.includes('virtual = in-place')).length).toBe(4); // the F32 cases
+    const ok = (cse: string, check: string): boolean => rows.some((l) => l.startsWith(`| ${cse} `) && l.includes(check) && l.trimEnd().endsWith('| ok   |'));
+    // streaming load of a 3-shard checkpoint: host peak ≤ the largest tensor, losses and weights equal the CPU's
+    for (const c of ['host peak during load / largest tensor', 'host peak during load / weights', 'loss at theta (max rel err)', 'weights hash differs'])
+      expect(ok('llama-sharded', c), c).toBe(true);
+    // random init from config.json alone: no weights file, same seed = same bits on CPU and device, other seed other bits
+    for (const d of ['F32', 'BF16'])
+      for (const c of ['a weights file exists', 'same seed: CPU, device hash differ', 'other seed: hash equal', 'std of q_proj', 'norm gain - 1|, |bias|'])
+        expect(ok(`rand-init-${d}`, c), `${d} ${c}`).toBe(true);
+    // cuda:N: an index the runtime does not report is refused, the last one loads
+    expect(ok('device-index', 'refused with ERR_DEVICE'), 'cuda:<count>').toBe(true);
+    expect(ok('device-index', 'loads'), 'cuda:<count-1>').toBe(true);
+    // the KV-cached greedy decoding equals a full recomputation and the CPU's, token for token, in every family
+    for (const f of ['llama', 'gpt2', 'opt']) {
+      expect(ok(`${f}-generate`, 'KV-cached vs recomputed tokens differ'), f).toBe(true);
+      expect(ok(`${f}-generate`, 'greedy tokens differ CPU vs device'), f).toBe(true);
+    }
+    // the device peak of a DP-ZO step (pair + update) within 5 % of weights + one forward's activations
+    for (const f of ['llama', 'opt']) expect(ok(`${f}-BF16-step`, 'step peak / (weights + one forward)'), f).toBe(true);
     expect(r.stdout).toMatch(/gpu-check: 0 failed\n$/);
     expect(r.status).toBe(0);
   });

@@ -26,6 +26,14 @@ describe('native layering', () => {
     expect(offenders.map(rel)).toEqual([]);
   });
 
+  it('cuda/ includes from native/ only the public headers (dpzo/...): batch checks, virtual points and the RoPE table come from the core', () => {
+    const offenders = sources(join(ROOT, 'cuda')).filter((f) => /#include\s+"(cpu|core|napi)\//.test(readFileSync(f, 'utf8')));
+    expect(offenders.map(rel)).toEqual([]);
+    const backend = readFileSync(join(ROOT, 'cuda/backend.cpp'), 'utf8');
+    expect(backend).toMatch(/#include "dpzo\/batch_check\.h"/);
+    expect(backend).toMatch(/#include "dpzo\/virtual_set\.h"/);
+  });
+
   it('tensor names live in the family table: no graph or loader builds them', () => {
     const offenders = NATIVE.filter((f) => !/core\/family\.cpp$|dpzo\/family\.h$/.test(rel(f))).filter((f) =>
       /"(model\.layers|model\.decoder\.layers|transformer\.h)\.|"\.?(self_attn|mlp|attn)\.[a-z_]+\.(weight|bias)"|"lm_head\.weight"/.test(

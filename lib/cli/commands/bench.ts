@@ -1,16 +1,23 @@
 // `dpzo bench memory`: peak memory and step time of inference and DP-ZO (1 and 4
 // directions) on one model and batch, each measured in its own process; a table,
 // a JSON file and an SVG bar chart, and the extrapolation to the OPT family.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 
 import { type MemoryReport, GPU_SIZES_GB, benchMemory } from '../../bench/memory.js';
 import { MEMORY_METHODS } from '../../bench/memory-types.js';
+import { SHAPE_NAMES, shapeConfigDir } from '../../bench/shape-config.js';
 import { DpzoError } from '../../errors.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { stackedBars } from '../../plot/svg-bars.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
+
+function parseSeedFlag(v: string): number {
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`must be a non-negative integer seed (got '${v.slice(0, 40)}')`);
+  return n;
+}
 
 const MB = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 
@@ -40,43 +47,69 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (or a cached org/name)')
     .option('--batch <b>', 'sequences per step', parseThreads, 8)
     .option('--seq <t>', 'tokens per sequence', parseThreads, 64)
-    .option('--device <device>', 'cpu | cuda | auto', parseDevice, 'cpu')
+    .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--out <dir>', 'where memory.json and memory.svg are written', 'dpzo-bench-memory')
     .option('--json', 'print the report as one JSON object')
-    .action(async (o: { model: string; batch: number; seq: number; device: Device; threads?: number; out: string; json?: boolean; dtype?: WeightDType }) => {
-      if (!(o.batch > 0) || !(o.seq > 1)) throw new DpzoError('ERR_ARGUMENT', '--batch must be ≥ 1 and --seq ≥ 2');
-      const report = await benchMemory({
-        model: o.model,
-        batch: o.batch,
-        seq: o.seq,
-        device: o.device,
-        threads: o.threads,
-        onMethod: o.json ? undefined : (m) => process.stderr.write(`measuring ${m} …\n`),
-      });
-      mkdirSync(o.out, { recursive: true });
-      writeFileSync(join(o.out, 'memory.json'), JSON.stringify(report, null, 2) + '\n');
-      writeFileSync(join(o.out, 'memory.svg'), chart(report));
-      if (o.json) {
-        process.stdout.write(JSON.stringify(report) + '\n');
-        return;
-      }
-      const base = report.rows.find((r) => r.method === 'inference')!.peakBytes;
-      printTable([
-        ['method', 'peak (backend + step buffers) | peak RSS | × inference | s/step'],
-        ...report.rows.map((r): [string, string] => [
-          r.method,
-          `${MB(r.peakBytes)} | ${MB(r.rssPeakBytes)} | ${(r.peakBytes / base).toFixed(3)} | ${r.stepSeconds.toFixed(3)}`,
-        ]),
-      ]);
-      process.stdout.write('\nextrapolated to OPT in BF16 at this batch (fits in 24 / 80 / 141 GB):\n');
-      printTable(
-        report.extrapolation.map((e): [string, string] => [
-          e.model,
-          MEMORY_METHODS.map((m) => `${m} ${MB(e.peakBytes[m])} ${GPU_SIZES_GB.map((gb) => (e.fits[`${gb}GB`]![m] ? '✓' : '✗')).join('')}`).join('  '),
-        ]),
-      );
-      for (const n of report.notMeasured) process.stdout.write(`\nnot measured: ${n}\n`);
-      process.stdout.write(`\n${join(o.out, 'memory.json')}\n${join(o.out, 'memory.svg')}\n`);
-    });
+    .option(
+      '--random-init [seed]',
+      `build the model from config.json alone with seeded random weights (no weights file read); --model may then also be a shape name: ${SHAPE_NAMES.join(', ')}`,
+      parseSeedFlag,
+    )
+    .action(
+      async (o: {
+        model: string;
+        batch: number;
+        seq: number;
+        device: Device;
+        threads?: number;
+        out: string;
+        json?: boolean;
+        dtype?: WeightDType;
+        randomInit?: number | true;
+      }) => {
+        if (!(o.batch > 0) || !(o.seq > 1)) throw new DpzoError('ERR_ARGUMENT', '--batch must be ≥ 1 and --seq ≥ 2');
+        const seed = o.randomInit === undefined ? undefined : o.randomInit === true ? 0 : o.randomInit;
+        const shapeDir = seed !== undefined && !existsSync(o.model) ? shapeConfigDir(o.model) : undefined;
+        let report: MemoryReport;
+        try {
+          report = await benchMemory({
+            model: shapeDir ?? o.model,
+            batch: o.batch,
+            seq: o.seq,
+            device: o.device,
+            threads: o.threads,
+            ...(seed === undefined ? {} : { randomInit: seed }),
+            onMethod: o.json ? undefined : (m) => process.stderr.write(`measuring ${m} …\n`),
+          });
+        } finally {
+          if (shapeDir) rmSync(shapeDir, { recursive: true, force: true });
+        }
+        if (shapeDir) report = { ...report, model: o.model };
+        mkdirSync(o.out, { recursive: true });
+        writeFileSync(join(o.out, 'memory.json'), JSON.stringify(report, null, 2) + '\n');
+        writeFileSync(join(o.out, 'memory.svg'), chart(report));
+        if (o.json) {
+          process.stdout.write(JSON.stringify(report) + '\n');
+          return;
+        }
+        const base = report.rows.find((r) => r.method === 'inference')!.peakBytes;
+        printTable([
+          ['method', 'peak (backend + step buffers) | peak RSS | × inference | s/step'],
+          ...report.rows.map((r): [string, string] => [
+            r.method,
+            `${MB(r.peakBytes)} | ${MB(r.rssPeakBytes)} | ${(r.peakBytes / base).toFixed(3)} | ${r.stepSeconds.toFixed(3)}`,
+          ]),
+        ]);
+        process.stdout.write('\nextrapolated to OPT in BF16 at this batch (fits in 24 / 80 / 141 GB):\n');
+        printTable(
+          report.extrapolation.map((e): [string, string] => [
+            e.model,
+            MEMORY_METHODS.map((m) => `${m} ${MB(e.peakBytes[m])} ${GPU_SIZES_GB.map((gb) => (e.fits[`${gb}GB`]![m] ? '✓' : '✗')).join('')}`).join('  '),
+          ]),
+        );
+        for (const n of report.notMeasured) process.stdout.write(`\nnot measured: ${n}\n`);
+        process.stdout.write(`\n${join(o.out, 'memory.json')}\n${join(o.out, 'memory.svg')}\n`);
+      },
+    );
 }

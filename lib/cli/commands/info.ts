@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .command('info')
     .description('show a model directory: family, sizes, parameter counts, dtype, bytes, backend')
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json + model.safetensors)')
-    .option('--device <device>', 'cpu | cuda | auto', parseDevice, 'auto')
+    .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'auto')
     .option('--threads <n>', 'native worker threads (default: all cores)', parseThreads)
     .option('--trainable <patterns>', 'comma-separated name patterns of trainable tensors')
     .option('--json', 'print one JSON object')
@@ -37,6 +37,7 @@ export function register(program: Command): void {
           threads: model.threads,
           backendsBuilt: nativeAddon().backends,
           cudaDevices: nativeAddon().cudaDevices?.() ?? 0,
+          cudaDeviceList: nativeAddon().cudaDeviceList?.() ?? [],
         };
         if (opts.json) {
           process.stdout.write(JSON.stringify(report) + '\n');
@@ -60,6 +61,7 @@ export function register(program: Command): void {
           ['backend', `${model.backend} (${model.threads} threads)`],
           ['backends built', report.backendsBuilt],
           ['CUDA devices', String(report.cudaDevices)],
+          ...report.cudaDeviceList.map((d): [string, string] => [`  cuda:${d.index}`, `${d.name}, ${(d.totalBytes / 2 ** 30).toFixed(1)} GiB`]),
         ]);
       } finally {
         model.dispose();

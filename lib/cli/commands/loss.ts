@@ -79,7 +79,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--data <file>', 'JSONL, one {"input_ids": [...], "labels"?: [...]} a line (-100 = not a target)')
     .option('--batch-size <n>', 'sequences per forward pass', parseThreads, 32)
-    .option('--device <device>', 'cpu | cuda | auto', parseDevice, 'auto')
+    .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'auto')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--json', 'print {"loss": [...], "targets": [...]} instead of one loss a line')
     .action(async (opts: { model: string; data: string; batchSize: number; device: Device; threads?: number; json?: boolean }) => {
