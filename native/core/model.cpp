@@ -250,8 +250,14 @@ struct ModelLoader {
 
     // the configuration must be plausible against the files before anything is sized from it: a
     // num_hidden_layers of 10^9 would otherwise build a billion-entry tensor list before any check (a
-    // random init has no files: its size is checked when the buffer is allocated)
-    if (!opts.random_init) {
+    // random init has no files: it is held to the largest model anyone runs, 2^40 parameters in 2^16 layers)
+    if (opts.random_init) {
+      const unsigned __int128 need = expected_parameter_count(cfg);
+      if (need > (static_cast<unsigned __int128>(1) << 40) || cfg.num_layers > (1 << 16))
+        throw Error(err::kConfig, cfg_path + ": describes " + u128_str(need) + " parameters in " +
+                                      std::to_string(cfg.num_layers) +
+                                      " layers; a random init builds at most 2^40 parameters in 65536 layers");
+    } else {
       unsigned __int128 have = 0;
       for (const auto& f : files) have += f->data_size();
       const unsigned __int128 need = expected_parameter_count(cfg);

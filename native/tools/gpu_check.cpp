@@ -395,6 +395,19 @@ void check_streaming(Table& tab, const std::string& root, bool real) {
   const auto vc = cpu->per_example_loss(b, pts, nullptr), vg = gpu->per_example_loss(b, pts, nullptr);
   tab.row("llama-sharded", "loss at theta+eps*z (max rel err)", max_rel(vc[0].loss, vg[0].loss), 1e-4);
   tab.row("llama-sharded", "weights hash differs (0/1)", cpu->weights_hash() != gpu->weights_hash(), 0);
+  // converted on the way (F32 file, BF16 model): the staging path through the conversion buffers (one per
+  // thread, at most an 8 MiB chunk each: one thread here, so that a tiny model can show the bound)
+  LoadOptions o;
+  o.threads = 1;
+  o.dtype = static_cast<int>(DType::BF16);
+  o.backend = &cpu_backend_factory();
+  auto cpu16 = Model::load(dir, o);
+  o.backend = &dev;
+  auto gpu16 = Model::load(dir, o);
+  const int64_t peak16 = gpu16->memory().host_peak;  // before weights_hash refills the host copy
+  tab.row("llama-sharded", "F32 file as BF16: hash differs (0/1)", cpu16->weights_hash() != gpu16->weights_hash(), 0);
+  if (real)
+    tab.row("llama-sharded", "F32 as BF16: host peak / weights", static_cast<double>(peak16) / (total / 2), 0.5);
 }
 
 // Random initialisation from config.json alone (dpzo/random_init.h): no weights file exists; the same seed

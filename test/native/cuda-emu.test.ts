@@ -31,7 +31,7 @@ describe('the CUDA backend on the host emulation', () => {
     expect(rows.filter((l) => l.includes('virtual = in-place')).length).toBe(4); // the F32 cases
     const ok = (cse: string, check: string): boolean => rows.some((l) => l.startsWith(`| ${cse} `) && l.includes(check) && l.trimEnd().endsWith('| ok   |'));
     // streaming load of a 3-shard checkpoint: host peak ≤ the largest tensor, losses and weights equal the CPU's
-    for (const c of ['host peak during load / largest tensor', 'host peak during load / weights', 'loss at theta (max rel err)', 'weights hash differs'])
+    for (const c of ['host peak during load / largest tensor', 'host peak during load / weights', 'loss at theta (max rel err)', 'weights hash differs', 'F32 file as BF16: hash differs', 'F32 as BF16: host peak / weights'])
       expect(ok('llama-sharded', c), c).toBe(true);
     // random init from config.json alone: no weights file, same seed = same bits on CPU and device, other seed other bits
     for (const d of ['F32', 'BF16'])

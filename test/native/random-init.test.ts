@@ -66,6 +66,14 @@ describe('randomInit', () => {
     }
   });
 
+  it('refuses an implausible config before building anything (ERR_CONFIG), and a malformed seed (ERR_ARGUMENT)', async () => {
+    const huge = join(tmp.dir, 'huge');
+    writeRandomCheckpoint(huge, { family: 'llama', seed: 1, extraConfig: { num_hidden_layers: 1_000_000_000 } });
+    const e = (await loadModel(huge, { randomInit: { seed: 1 } }).catch((x: unknown) => x)) as { code: string; message: string };
+    expect(e.code).toBe('ERR_CONFIG');
+    expect(e.message).toMatch(/config\.json: describes \d+ parameters in 1000000000 layers/);
+  });
+
   it('refuses a malformed seed with ERR_ARGUMENT', async () => {
     for (const seed of [-1, 1.5, 2n ** 64n, 'x'])
       await expect(loadModel(dir, { randomInit: { seed: seed as number } })).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
