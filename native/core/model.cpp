@@ -407,11 +407,10 @@ struct ModelLoader {
                                      "; refusing to load it (a run would release nothing but noise)");
   }
 
-  // Elements [begin, end) of tensor i from its source into dst (model dtype), converting through the
+  // Elements [begin, end) of a tensor from its source into dst (model dtype), converting through the
   // runner's staging buffer when the dtypes differ; returns their max |x| bits.
-  static uint32_t read_range(const Model& m, const Source& s, size_t i, int64_t begin, int64_t end, uint8_t* dst,
+  static uint32_t read_range(const Model& m, const Source& s, int64_t begin, int64_t end, uint8_t* dst,
                              std::vector<uint8_t>& buf) {
-    (void)i;
     const DType dt = m.dtype_;
     const StTensor& st = *s.tensor;
     const int64_t ss = dtype_size(st.dtype);
@@ -451,7 +450,7 @@ struct ModelLoader {
         const int64_t b = k * chunk, e = std::min(t.numel, b + chunk);
         std::vector<uint8_t>& buf = conv[static_cast<size_t>(runner)];
         const size_t before = buf.size();
-        const uint32_t mb = read_range(m, src[i], i, b, e, staging.data() + b * es, buf);
+        const uint32_t mb = read_range(m, src[i], b, e, staging.data() + b * es, buf);
         if (buf.size() != before) {
           m.mem_.alloc(static_cast<int64_t>(buf.size() - before));
           conv_bytes += static_cast<int64_t>(buf.size() - before);
@@ -539,8 +538,7 @@ struct ModelLoader {
       const Task& t = tasks[static_cast<size_t>(k)];
       uint8_t* dst = static_cast<uint8_t*>(m.tensors_[t.tensor].data) + t.begin * esize;
       prefault(dst, (t.end - t.begin) * esize, true);
-      const uint32_t mb =
-          read_range(m, src[t.tensor], t.tensor, t.begin, t.end, dst, staging[static_cast<size_t>(runner)]);
+      const uint32_t mb = read_range(m, src[t.tensor], t.begin, t.end, dst, staging[static_cast<size_t>(runner)]);
       std::atomic<uint32_t>& slot = max_bits[t.tensor];
       for (uint32_t cur = slot.load(std::memory_order_relaxed); mb > cur && !slot.compare_exchange_weak(cur, mb);) {
       }
