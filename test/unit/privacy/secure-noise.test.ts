@@ -6,6 +6,14 @@ import { normCdfForTests } from './helpers.js';
 
 afterEach(() => vi.restoreAllMocks());
 
+/**
+ * √n·D above which a correct sampler fails: P(√n·D > 2.6) ≈ 2·e^(−2·2.6²) ≈ 3e-6 (Kolmogorov). At p ≈ 0.001 (1.95) a
+ * correct CSPRNG failed a CI run by chance (√n·D = 2.10); 100,000 draws keep the test more sensitive than before
+ * (D > 0.0082 fails, was 0.0138).
+ */
+const KS_LIMIT = 2.6;
+const KS_N = 100_000;
+
 /** KS statistic of a sample against a CDF. */
 function ks(x: Float64Array, cdf: (v: number) => number): number {
   const s = Float64Array.from(x).sort();
@@ -32,21 +40,21 @@ describe('secure noise', () => {
     expect(new Set(u).size).toBe(u.length);
   });
   it('Gaussian: mean, variance and KS distance match N(0, σ²)', () => {
-    const n = 20000;
+    const n = KS_N;
     const x = gaussianNoise(n, 2);
     const mean = x.reduce((a, b) => a + b, 0) / n;
     const v = x.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
     expect(Math.abs(mean)).toBeLessThan((6 * 2) / Math.sqrt(n));
     expect(Math.abs(v / 4 - 1)).toBeLessThan(6 * Math.sqrt(2 / n));
-    expect(ks(x, (t) => normCdfForTests(t / 2, 800))).toBeLessThan(1.95 / Math.sqrt(n)); // p ≈ 0.001
+    expect(ks(x, (t) => normCdfForTests(t / 2, 800))).toBeLessThan(KS_LIMIT / Math.sqrt(n));
   });
   it('Laplace: variance 2b² and KS distance match Laplace(0, b)', () => {
-    const n = 20000;
+    const n = KS_N;
     const b = 0.7;
     const x = laplaceNoise(n, b);
     const v = x.reduce((a, t) => a + t * t, 0) / n;
     expect(Math.abs(v / (2 * b * b) - 1)).toBeLessThan(0.15);
-    expect(ks(x, (t) => (t < 0 ? 0.5 * Math.exp(t / b) : 1 - 0.5 * Math.exp(-t / b)))).toBeLessThan(1.95 / Math.sqrt(n));
+    expect(ks(x, (t) => (t < 0 ? 0.5 * Math.exp(t / b) : 1 - 0.5 * Math.exp(-t / b)))).toBeLessThan(KS_LIMIT / Math.sqrt(n));
   });
   it('fills Float32Array in place, odd lengths included', () => {
     const a = new Float32Array(7);
@@ -75,10 +83,10 @@ describe('noise without a cut-off (issue 11.4)', () => {
     expect(Math.sqrt(2 * e)).toBeGreaterThan(Math.sqrt(2 * 53 * Math.LN2));
   });
   it('from the CSPRNG, E is standard exponential (mean, KS)', () => {
-    const n = 20000;
+    const n = KS_N;
     const x = Float64Array.from({ length: n }, () => standardExponential());
     const mean = x.reduce((a, b) => a + b, 0) / n;
     expect(Math.abs(mean - 1)).toBeLessThan(6 / Math.sqrt(n));
-    expect(ks(x, (t) => 1 - Math.exp(-t))).toBeLessThan(1.95 / Math.sqrt(n));
+    expect(ks(x, (t) => 1 - Math.exp(-t))).toBeLessThan(KS_LIMIT / Math.sqrt(n));
   });
 });
