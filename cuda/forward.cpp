@@ -27,6 +27,14 @@ k::Mat offset_mat(k::Mat m, int64_t elems) {
 const char* at_elem(const WeightView& w, int64_t e) {
   return static_cast<const char*>(w.data) + e * dtype_size(w.dtype);
 }
+
+// Attention over one fused q|k|v row per token: the query heads, then the key heads, then the value heads
+// (GQA when n_kv_heads < n_heads; GPT-2 and OPT are the case n_kv_heads = n_heads), scaled by 1/√head_dim.
+k::Attention fused_qkv_attention(int64_t n_heads, int64_t n_kv_heads, int64_t head_dim) {
+  const int64_t qd = n_heads * head_dim, kvd = n_kv_heads * head_dim;
+  return {n_heads, n_kv_heads, head_dim, qd + 2 * kvd,
+          0,       qd,         qd + kvd, static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)))};
+}
 }  // namespace
 
 Forward::Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem)
@@ -203,14 +211,7 @@ void Forward::trunk_llama(const CancelToken* cancel) {
   const int32_t* pos = pos_.ensure_n<int32_t>(0);
   const float *cs = rope_cos_.ensure_n<float>(0), *sn = rope_sin_.ensure_n<float>(0);
   embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
-  const k::Attention as{c_.num_heads,
-                        c_.num_kv_heads,
-                        dh,
-                        ld,
-                        0,
-                        QD,
-                        QD + KVD,
-                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)))};
+  const k::Attention as = fused_qkv_attention(c_.num_heads, c_.num_kv_heads, dh);
   const WeightView none;
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
@@ -238,14 +239,7 @@ void Forward::trunk_gpt2(const CancelToken* cancel) {
   float *att = att_.ensure_n<float>(0), *mlp = mlp_.ensure_n<float>(0);
   embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
   embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), 0, H, x, true);
-  const k::Attention as{c_.num_heads,
-                        c_.num_heads,
-                        c_.head_dim,
-                        3 * H,
-                        0,
-                        H,
-                        2 * H,
-                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)))};
+  const k::Attention as = fused_qkv_attention(c_.num_heads, c_.num_heads, c_.head_dim);
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
     norm(false, T_, H, x, H, L.norm1_w, L.norm1_b, h, H);
@@ -273,14 +267,7 @@ void Forward::trunk_opt(const CancelToken* cancel) {
     embed(w_.tok_emb, tokens_.ensure_n<int32_t>(0), 0, H, x, false);
   }
   embed(w_.pos_emb, pos_.ensure_n<int32_t>(0), c_.position_offset, H, x, true);
-  const k::Attention as{c_.num_heads,
-                        c_.num_heads,
-                        c_.head_dim,
-                        3 * H,
-                        0,
-                        H,
-                        2 * H,
-                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)))};
+  const k::Attention as = fused_qkv_attention(c_.num_heads, c_.num_heads, c_.head_dim);
   for (int64_t l = 0; l < c_.num_layers; ++l) {
     const LayerWeights& L = w_.layers[l];
     const float* in = x;
