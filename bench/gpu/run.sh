@@ -8,9 +8,11 @@
 #   3-4. perturb/update GB/s against the device-to-device copy, forward TFLOP/s, DP-ZO pair time and peak
 #      device bytes, OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench)
 #   5. the PyTorch + transformers MeZO-style DP-ZO step on the same shape (peer_step.py)
+#   6. the largest OPT shape whose BF16 DP-ZO step fits on the card (66B, else 30B, else 13B; one timed rep)
 # Tables go to stdout and to $OUT (or .tmp/gpu) as text; checkpoints go to $DPZO_GPU_TMP (default /tmp).
 # Env: DPZO_GPU_ARCH (e.g. 90; default: the card's compute capability), DPZO_GPU_SKIP_PEER=1,
-# DPZO_GPU_BENCH_SHAPE (gpu-bench's shape flags).
+# DPZO_GPU_BENCH_SHAPE (gpu-bench's shape flags), DPZO_GPU_PREBUILT (a dpzo_check built elsewhere for this
+# card, used when it runs here; else the build below), DPZO_GPU_SKIP_LARGEST=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -27,11 +29,19 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv
 cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '. ')
 arch=${DPZO_GPU_ARCH:-${cap:-90}}
 nvcc --version | tail -1
+python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' 2>&1 | tail -1
+# where a cuBLASLt is (the wheel's, for a build that loads it at run time)
+find / -name 'libcublasLt.so*' -not -path '/proc/*' 2>/dev/null | head -5
 
 section "build dpzo_check (sm_$arch)"
 build=$root/build/gpu  # build/ is ignored by git
 built=0
-if command -v cmake >/dev/null 2>&1; then
+pre=${DPZO_GPU_PREBUILT:-}
+if [ -n "$pre" ] && [ -x "$pre" ] && "$pre" philox >/dev/null 2>&1; then
+  mkdir -p "$build" && cp "$pre" "$build/dpzo_check" && built=1
+  echo "using the prebuilt $pre"
+fi
+if [ "$built" = 0 ] && command -v cmake >/dev/null 2>&1; then
   if { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDPZO_CUDA=ON -DDPZO_BLAS=OFF \
     -DCMAKE_CUDA_ARCHITECTURES="${arch}-real" && cmake --build "$build" -j"$(nproc)" --target dpzo_check; } \
     >"$out/build.log" 2>&1; then
@@ -77,6 +87,20 @@ if [ "${DPZO_GPU_SKIP_PEER:-0}" != 1 ] && python3 -c 'import torch, transformers
   timeout 90 python3 bench/gpu/peer_step.py --batch 16 --seq 128 | tee "$out/peer-step.txt"
 else
   echo "skipped"
+fi
+
+section "6. the largest OPT shape whose BF16 DP-ZO step fits (one timed rep, no warm-up)"
+if [ "${DPZO_GPU_SKIP_LARGEST:-0}" != 1 ]; then
+  # OPT-66B, -30B, -13B (Zhang et al. 2022, table 1): hidden, layers, heads, ffn; vocab 50272
+  for s in "66b 9216 64 72 36864" "30b 7168 48 56 28672" "13b 5120 40 40 20480"; do
+    set -- $s
+    echo "-- OPT-$1 shape"
+    if timeout 240 $check gpu-bench --family opt --hidden "$2" --layers "$3" --heads "$4" --inter "$5" --vocab 50272 \
+      --batch 16 --seq 128 --dtype bf16 --init random --reps 1 --warmup 0 --dir "$tmp/largest" | tee "$out/largest-$1.txt"; then
+      break
+    fi
+  done
+  rm -rf "$tmp/largest"
 fi
 
 section "done, exit $status"

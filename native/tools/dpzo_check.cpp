@@ -425,7 +425,7 @@ int main(int argc, char** argv) {
           "gpu-check [--dir D] [--families llama,llama-wide,gpt2,opt] [--dtypes f32,bf16] | "
           "gpu-bench [--family F] [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V] "
           "[--dtype bf16] "
-          "[--batch B] [--seq S] [--dir D]\n");
+          "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1]\n");
       return 2;
     }
     const std::string mode = argv[1];
