@@ -43,7 +43,7 @@ for case in sorted(os.listdir(root)):
     dpzo = ref["device_loss"]
     backend = f"dpzo {ref['device']}"
     for label, dtype, limit in (("float32 (upcast)", torch.float32, 1e-4), ("stored dtype", "auto", None)):
-        model = AutoModelForCausalLM.from_pretrained(d, torch_dtype=dtype).to(device).eval()
+        model = AutoModelForCausalLM.from_pretrained(d, dtype=dtype).to(device).eval()
         hf = losses(model, ref["tokens"], ref["offsets"])
         err = max(abs(a - b) / abs(b) for a, b in zip(hf, dpzo))
         ok = limit is None or err <= limit
