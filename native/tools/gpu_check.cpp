@@ -643,10 +643,14 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   lo.backend = &dev;
   lo.random_init = init == "random";
   lo.seed = 1;
+  lo.dtype = static_cast<int>(dt);  // a random init is built in the requested dtype (config.json's is not read)
   auto m = Model::load(dir, lo);
   const double t_load = since(t0);
   const double params = static_cast<double>(m->num_parameters());
-  const double bytes = params * dtype_size(dt);
+  // the model's own dtype (a random init once came up float32 whatever --dtype said; this reports what ran)
+  const double bytes = params * dtype_size(m->dtype());
+  if (m->dtype() != dt)
+    throw Error(err::kArgument, "dpzo_check gpu-bench: the model loaded in another dtype than --dtype");
   const PackedBatch b = random_batch(s.vocab, 3, std::vector<int64_t>(static_cast<size_t>(B), S));
   auto best_of = [](int n, auto&& f) {
     double best = INFINITY;
