@@ -627,6 +627,32 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   // than the disk can be measured; --init file (default): a random checkpoint written, then streamed in
   const std::string init = flag(flags, "init", "file");
   if (init != "file" && init != "random") throw Error(err::kArgument, "dpzo_check: --init must be file or random");
+  auto best_of = [](int n, auto&& f) {
+    double best = INFINITY;
+    for (int i = 0; i < n; ++i) {
+      const auto t = Clock::now();
+      f();
+      best = std::min(best, since(t));
+    }
+    return best;
+  };
+  double t_copy = INFINITY;
+#ifdef DPZO_HAVE_CUDA
+  // the reference bandwidth first, before the model takes the card: a 4 GiB copy (far beyond the L2; two
+  // such buffers would not fit beside a model near the card's size)
+  const double copy_bytes = 4.0 * (1 << 30);
+  if (real) {
+    void* a = cuda::device_alloc(static_cast<size_t>(copy_bytes));
+    void* c = cuda::device_alloc(static_cast<size_t>(copy_bytes));
+    cuda::copy_device_to_device(c, a, static_cast<size_t>(copy_bytes));
+    t_copy = best_of(5, [&] {
+      cuda::copy_device_to_device(c, a, static_cast<size_t>(copy_bytes));
+      cuda::synchronize();
+    });
+    cuda::device_free(a);
+    cuda::device_free(c);
+  }
+#endif
   auto t0 = Clock::now();
   if (init == "random") {
     fileio::mkdir_p(dir);
@@ -652,15 +678,6 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   if (m->dtype() != dt)
     throw Error(err::kArgument, "dpzo_check gpu-bench: the model loaded in another dtype than --dtype");
   const PackedBatch b = random_batch(s.vocab, 3, std::vector<int64_t>(static_cast<size_t>(B), S));
-  auto best_of = [](int n, auto&& f) {
-    double best = INFINITY;
-    for (int i = 0; i < n; ++i) {
-      const auto t = Clock::now();
-      f();
-      best = std::min(best, since(t));
-    }
-    return best;
-  };
   // --reps R (default 3): timed repetitions; --warmup 0 skips the untimed first call (a model near the
   // card's size, where one forward takes seconds, is then measured in three forwards)
   const int reps = static_cast<int>(flag_int(flags, "reps", 3));
@@ -678,23 +695,6 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
     ++seed;
     m->update(&seed, &coeff, 1, 1.0f);
   });
-  double t_copy = INFINITY;
-#ifdef DPZO_HAVE_CUDA
-  // the copy's size: the weights' up to 4 GiB (far beyond the L2, and two more copies of a model near the
-  // card's size would not fit beside it)
-  const double copy_bytes = std::min(bytes, 4.0 * (1 << 30));
-  if (real) {
-    void* a = cuda::device_alloc(static_cast<size_t>(copy_bytes));
-    void* c = cuda::device_alloc(static_cast<size_t>(copy_bytes));
-    cuda::copy_device_to_device(c, a, static_cast<size_t>(copy_bytes));
-    t_copy = best_of(5, [&] {
-      cuda::copy_device_to_device(c, a, static_cast<size_t>(copy_bytes));
-      cuda::synchronize();
-    });
-    cuda::device_free(a);
-    cuda::device_free(c);
-  }
-#endif
   const double tokens = static_cast<double>(B * S);
 #ifdef DPZO_HAVE_CUDA
   const std::string device = real ? "CUDA " + cuda::device_name() : "";
