@@ -4,6 +4,7 @@
 #   1. Philox known answers; directions and the update CUDA vs CPU (perturb-bench); CUDA vs CPU losses,
 #      virtual points, candidates, logits, perturb/update/decay bit for bit on random checkpoints of each
 #      family and dtype (gpu-check, one table, exit status = its failures)
+#   1d. the public API (N-API, the trainer, exportRun) on CUDA vs the CPU, through Node (node-check.mjs)
 #   2. transformers vs dpzo on the same checkpoints (hf_compare.py; skipped when torch is absent)
 #   3-4. perturb/update GB/s against the device-to-device copy, forward TFLOP/s, DP-ZO pair time and peak
 #      device bytes, OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench)
@@ -66,6 +67,21 @@ timeout 120 $check perturb-bench --n 50000000 --reps 5 --dtype f32 | tee "$out/p
 section "1c. CUDA vs CPU on random checkpoints (gpu-check)"
 timeout 120 $check gpu-check --dir "$tmp/check" | tee "$out/gpu-check.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+section "1d. the public API on CUDA through Node: losses, a DP-ZO run, its CPU replay (node-check.mjs)"
+# The GPU machine has no Node.js: DPZO_GPU_NODE_XZ names an xz-compressed node binary carried along (the
+# same version as the build's), with dist/, build/Release/dpzo.node and the runtime node_modules
+node=${DPZO_GPU_NODE:-$(command -v node || true)}
+if [ -z "$node" ] && [ -n "${DPZO_GPU_NODE_XZ:-}" ] && [ -f "$DPZO_GPU_NODE_XZ" ]; then
+  node=$tmp/node
+  { xz -dc "$DPZO_GPU_NODE_XZ" 2>/dev/null || python3 -c 'import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' "$DPZO_GPU_NODE_XZ"; } >"$node" && chmod +x "$node"
+fi
+if [ -n "$node" ] && [ -f dist/index.js ] && [ -f build/Release/dpzo.node ]; then
+  timeout 150 "$node" bench/gpu/node-check.mjs data/models/word-llama "$tmp/node-check" | tee "$out/node-check.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+else
+  echo "skipped: no node binary, dist/ or build/Release/dpzo.node"
+fi
 
 section "2. transformers vs dpzo on the same checkpoints"
 if python3 -c 'import torch, transformers' 2>/dev/null; then
