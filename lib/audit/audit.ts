@@ -4,8 +4,8 @@
 // runAudit trains through DPZOTrainer with a fresh model per run. No test hook can
 // be passed from here.
 import type { RunConfig } from '../dpzo/config.js';
-import { parseRunConfig, trainablePatterns } from '../dpzo/config.js';
-import { prepareRun } from '../dpzo/session.js';
+import { parseRunConfig } from '../dpzo/config.js';
+import { loadOptionsOf, prepareRun } from '../dpzo/session.js';
 import { loadModel } from '../model/model.js';
 import type { Model } from '../model/types.js';
 import { type AuditResult, auditResult } from './report.js';
@@ -42,7 +42,8 @@ export async function auditWithTrials(options: AuditOptions): Promise<{ result: 
       first = undefined;
       return m;
     }
-    return loadModel(config.model, { threads: config.threads, trainable: trainablePatterns(config.trainable), dtype: config.dtype });
+    // the same load as prepareRun's (device included), so every run trains on the same backend
+    return loadModel(prepared.config.model, loadOptionsOf(prepared.config));
   };
   try {
     const r = await runAudit({

@@ -9,6 +9,7 @@ import { z } from 'zod';
 
 import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, type RunFieldName, parseRunConfig } from '../dpzo/config.js';
 import { DpzoError } from '../errors.js';
+import { parseDevice } from './format.js';
 import { parseEpsilon, parseInteger, parseNumber } from './numbers.js';
 
 /** `[" terrible"," great"]` (JSON) or ` terrible, great` (commas; spaces kept as written). */
@@ -31,6 +32,7 @@ const PARSERS: Record<FlagParse, ((v: string) => unknown) | null> = {
   epsilon: parseEpsilon,
   integer: parseInteger,
   labelWords: parseLabelWords,
+  device: parseDevice,
 };
 
 /** `--batch-size` for batchSize (commander camel-cases it back). */

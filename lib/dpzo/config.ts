@@ -9,9 +9,11 @@ import { z } from 'zod';
 
 import type { TaskSpec } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
+import { DEVICE_CHOICES, isDevice } from '../model/device.js';
+import type { Device } from '../model/types.js';
 
 /** How a flag's text becomes a value (a boolean flag takes no argument). */
-export type FlagParse = 'string' | 'number' | 'epsilon' | 'integer' | 'labelWords' | 'boolean';
+export type FlagParse = 'string' | 'number' | 'epsilon' | 'integer' | 'labelWords' | 'boolean' | 'device';
 
 export interface FlagSpec {
   /** commander's flag syntax, e.g. '--batch-size <b>'. */
@@ -152,6 +154,14 @@ export const RUN_FIELDS = {
   ),
   out: field(z.string().min(1), flag('--out <dir>', 'run directory: run.json, trajectory.jsonl, ledger.jsonl, metrics.jsonl', 'string', true)),
   threads: field(z.number().int().positive(), flag('--threads <n>', 'native worker threads', 'integer')),
+  device: field(
+    z.custom<Device>(isDevice, { message: `must be ${DEVICE_CHOICES}` }),
+    flag(
+      '--device <device>',
+      'cpu | cuda | cuda:N | auto (default cpu; dpsgd runs on the CPU only; recorded in run.json: --resume keeps it unless --device is given)',
+      'device',
+    ),
+  ),
   dtype: field(z.enum(['float32', 'float16', 'bfloat16']), flag('--dtype <t>', 'convert weights on load')),
   template: field(z.string(), flag('--template <t>', 'classification prompt template (default "{sentence} It was")')),
   labelWords: field(
@@ -199,6 +209,8 @@ export const RunConfigSchema = z.object(shape()).strict();
  * - `eval`: held-out evaluation data file; `evalMax`: evaluate on its first n examples.
  * - `out`: run directory (run.json, trajectory.jsonl, ledger.jsonl, metrics.jsonl).
  * - `threads`: native worker threads (default 0: one per core); `dtype`: convert the weights on load (`float32`, `float16`, `bfloat16`).
+ * - `device`: where the model runs, `'cpu'` (default), `'cuda'`, `'cuda:N'` or `'auto'` (see {@link Device}); `method: 'dpsgd'` runs on the CPU only (`'auto'`
+ *   picks it, a CUDA device is refused). run.json records it, and `--resume` uses it unless given another: a DP-ZO update is the same bits on either backend.
  * - `trainable`: tensor-name patterns ('*' wildcard or substring), an array or a comma-separated string (default: all tensors).
  * - `template`, `labelWords`, `textField`, `labelField`, `promptField`, `completionField`, `inputField`, `labelsField`: how rows become examples (see {@link TaskSpec}; defaults `"{sentence} It was"`, `[" terrible", " great"]`, `sentence`/`text`, `label`, `prompt`, `completion`, `input_ids`, `labels`).
  * - `maxLength`: longest sequence in tokens (default 256, at most the model's positions); `limit`: use the first n training examples.

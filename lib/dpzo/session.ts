@@ -11,8 +11,9 @@ import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../data/tokeniz
 import { DataError } from '../data/errors.js';
 import { DpzoError } from '../errors.js';
 import { resolveModelDir } from '../model/hf-cache.js';
+import { cpuOnlyDevice } from '../model/device.js';
 import { loadModel } from '../model/model.js';
-import type { Model } from '../model/types.js';
+import type { LoadOptions, Model } from '../model/types.js';
 import { DEFAULT_BATCH_SIZE, type RunConfig, TRAIN_KEYS, type TrainKey, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
 import { type RunRecord, readRunJson } from './run-record.js';
 import { DPZOTrainer } from './trainer.js';
@@ -40,7 +41,7 @@ export interface PreparedRun {
  * @param config A run configuration (e.g. from {@link parseRunConfig} or {@link loadRunConfig}).
  * @param opts `resume`: continue the run in `config.out`; `loadModel`: a replacement loader (tests); `dpzoHome`: where the training file's
  * dataset ledger lives (TrainOptions.dpzoHome; default $DPZO_HOME, else ~/.dpzo).
- * @throws {@link DpzoError} `ERR_CONFIG_MISSING` (no model directory / config.json), {@link DataError} (`ERR_NO_TOKENIZER`, `ERR_DATA_*` naming the file and
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` (method dpsgd on a CUDA device), `ERR_CONFIG_MISSING` (no model directory / config.json), {@link DataError} (`ERR_NO_TOKENIZER`, `ERR_DATA_*` naming the file and
  * row), and the errors of {@link loadModel}.
  * @example
  * ```ts
@@ -61,7 +62,10 @@ export interface PreparedRun {
  */
 export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel; dpzoHome?: string } = {}): Promise<PreparedRun> {
   // a Hugging Face id (org/name) becomes its cached snapshot here, so run.json records the directory trained from
-  const c = { ...config, model: resolveModelDir(config.model) };
+  // the device is recorded as it was asked for (default 'cpu'): run.json says where the run started, --resume reuses it
+  const c = { ...config, model: resolveModelDir(config.model), device: config.device ?? 'cpu' };
+  // an option that cannot work (DP-SGD on a CUDA device) is refused before any file is read
+  const load = loadOptionsOf(c);
   const task = taskSpecOf(c);
   // cheap checks first: no model load for a config that cannot work; a wrong --model is named as such
   // (it used to surface as "has no tokenizer.json")
@@ -76,8 +80,8 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
       `${c.model} has no tokenizer.json: the ${task.kind} task needs one (use --task tokens with pre-tokenized input_ids instead)`,
     );
   }
-  const trainable = trainablePatterns(c.trainable);
-  const model = await (opts.loadModel ?? loadModel)(c.model, { threads: c.threads, trainable, dtype: c.dtype });
+  const trainable = load.trainable;
+  const model = await (opts.loadModel ?? loadModel)(c.model, load);
   try {
     const tokenizer = task.kind === 'tokens' ? null : loadTokenizer(c.model);
     const common = { task, modelDir: c.model, config: model.config, maxLength: c.maxLength, tokenizer };
@@ -104,6 +108,19 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
     model.dispose();
     throw e;
   }
+}
+
+/**
+ * How a run configuration loads its model: its threads, dtype, trainable patterns and device. DP-SGD's backward pass runs on the CPU only: there `'auto'`
+ * becomes `'cpu'` and a CUDA device is refused ({@link cpuOnlyDevice}).
+ *
+ * @param c The run configuration.
+ * @returns The options for {@link loadModel}.
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for `method: 'dpsgd'` with a CUDA device.
+ */
+export function loadOptionsOf(c: RunConfig): LoadOptions & { trainable?: string[] } {
+  const device = c.method === 'dpsgd' ? cpuOnlyDevice(c.device, 'method dpsgd') : (c.device ?? 'cpu');
+  return { threads: c.threads, trainable: trainablePatterns(c.trainable), dtype: c.dtype, device };
 }
 
 /** Paths in run.json are absolute, so --resume works from any working directory. */

@@ -3,7 +3,7 @@
 // rejects queued work and cancels the running op through the native flag.
 import { DpzoError } from '../errors.js';
 import { resolveModelDir } from './hf-cache.js';
-import { checkDevice } from './device.js';
+import { autoCpuNotice, checkDevice } from './device.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
 import type {
@@ -316,7 +316,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     ...(options.randomInit === undefined ? {} : { randomInitSeed: randomInitSeed(options.randomInit) }),
   });
   const model = new NativeBackedModel(handle);
-  if (device === 'auto' && model.backend === 'cpu' && addon.backends.split(',').includes('cuda')) autoFallbackNotice();
+  if (device === 'auto' && model.backend === 'cpu' && addon.backends.split(',').includes('cuda'))
+    autoCpuNotice('this dpzo build has CUDA but no CUDA device is visible');
   return model;
 }
 
@@ -326,12 +327,3 @@ function randomInitSeed(r: unknown): bigint | number {
   throw new DpzoError('ERR_ARGUMENT', 'randomInit must be { seed } with seed a bigint in [0, 2^64) or a non-negative safe integer');
 }
 
-let noticed = false;
-/** device 'auto' on a CUDA build that sees no GPU: one line, once per process (a warning, so --no-warnings silences it). */
-function autoFallbackNotice(): void {
-  if (noticed) return;
-  noticed = true;
-  process.emitWarning("device 'auto': this dpzo build has CUDA but no CUDA device is visible; running on the CPU", {
-    code: 'DPZO_AUTO_CPU',
-  });
-}

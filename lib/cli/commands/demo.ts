@@ -17,7 +17,8 @@ import type { TrainReport } from '../../dpzo/report.js';
 import { prepareRun } from '../../dpzo/session.js';
 import { DEMO_MODEL } from '../../demo-model/recipe.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
-import { parseThreads, printTable } from '../format.js';
+import type { Device } from '../../model/types.js';
+import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 import { parseInteger } from '../numbers.js';
 
@@ -69,7 +70,7 @@ interface DemoRun {
 }
 
 /** One fine-tuning of the demo model at `epsilon` (Infinity: the non-private baseline), its run directory with metrics.jsonl and curves.svg. */
-async function fineTune(epsilon: number, dir: string, o: { steps: number; threads?: number; quiet: boolean }): Promise<DemoRun> {
+async function fineTune(epsilon: number, dir: string, o: { steps: number; threads?: number; device: Device; quiet: boolean }): Promise<DemoRun> {
   const config = parseRunConfig(
     {
       model: join(root, DEMO_RUN.model),
@@ -92,6 +93,7 @@ async function fineTune(epsilon: number, dir: string, o: { steps: number; thread
       maxLength: DEMO_RUN.maxLength,
       out: dir,
       threads: o.threads,
+      device: o.device,
     },
     'demo',
   );
@@ -132,17 +134,18 @@ export function register(program: Command): void {
     .description('zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (2–4 minutes on 2 cores)')
     .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps})`, parseInteger)
     .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--no-baseline', 'skip the non-private reference run')
     .option('--out <dir>', 'where the run directories go (default a new temporary directory)')
     .option('--json', 'print the results as one JSON object at the end')
-    .action(async (opts: { steps?: number; threads?: number; baseline: boolean; out?: string; json?: boolean }) => {
+    .action(async (opts: { steps?: number; threads?: number; device: Device; baseline: boolean; out?: string; json?: boolean }) => {
       const t0 = performance.now();
       const steps = opts.steps ?? DEMO_RUN.steps;
       const out = opts.out ?? mkdtempSync(join(tmpdir(), 'dpzo-demo-'));
       const quiet = opts.json === true;
       if (!quiet) for (const l of DEMO_SETUP) process.stdout.write(l + '\n');
-      const dp = await fineTune(DEMO_RUN.epsilon, join(out, 'dpzo-eps8'), { steps, threads: opts.threads, quiet });
-      const np = opts.baseline ? await fineTune(Infinity, join(out, 'zo-not-private'), { steps, threads: opts.threads, quiet }) : undefined;
+      const dp = await fineTune(DEMO_RUN.epsilon, join(out, 'dpzo-eps8'), { steps, threads: opts.threads, device: opts.device, quiet });
+      const np = opts.baseline ? await fineTune(Infinity, join(out, 'zo-not-private'), { steps, threads: opts.threads, device: opts.device, quiet }) : undefined;
       const card = JSON.parse(readFileSync(join(root, DEMO_RUN.model, 'config.json'), 'utf8')) as { vocab_size: number };
       const result = {
         zeroShotAccuracy: dp.report.evalBefore!.accuracy!,

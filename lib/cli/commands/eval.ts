@@ -27,6 +27,7 @@ const EVAL_FIELDS = [
   'task',
   'evalMax',
   'threads',
+  'device',
   'dtype',
   'template',
   'labelWords',
@@ -53,6 +54,8 @@ export function register(program: Command): void {
         base = { ...((run.meta as { config?: Record<string, unknown> }).config ?? {}) };
         delete base.eval;
         delete base.out;
+        // where the run trained is not where this evaluation runs: --device (default cpu) says that
+        delete base.device;
       }
       for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'run' && k !== 'json') base[k] = v;
       base.model ??= run?.model.dir;
@@ -64,7 +67,12 @@ export function register(program: Command): void {
       const c: RunConfig = { ...parsed, model: resolveModelDir(parsed.model) };
       const task = taskSpecOf(c);
       const trainable = run?.model.trainable ?? undefined;
-      const model = await loadModel(c.model, { threads: c.threads, trainable, dtype: (run?.model.dtype as WeightDType | undefined) ?? c.dtype });
+      const model = await loadModel(c.model, {
+        threads: c.threads,
+        device: c.device ?? 'cpu',
+        trainable,
+        dtype: (run?.model.dtype as WeightDType | undefined) ?? c.dtype,
+      });
       try {
         const tokenizer = task.kind === 'tokens' ? null : loadTokenizer(c.model);
         // the same checks and replay as export (weight decay included), so eval --run equals eval of the export

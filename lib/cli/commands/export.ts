@@ -6,8 +6,8 @@ import { exportRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { loadModel } from '../../model/model.js';
-import type { WeightDType } from '../../model/types.js';
-import { parseThreads, printTable } from '../format.js';
+import type { Device, WeightDType } from '../../model/types.js';
+import { parseDevice, parseThreads, printTable } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -17,11 +17,13 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output model directory')
     .option('--model <dir>', 'base model directory (default: the path in run.json)')
     .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--device <device>', 'where the replay runs: cpu | cuda | cuda:N | auto (the same weights on either: the update is the same bits)', parseDevice, 'cpu')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { run: string; out: string; model?: string; threads?: number; json?: boolean }) => {
+    .action(async (opts: { run: string; out: string; model?: string; threads?: number; device: Device; json?: boolean }) => {
       const run = readRunJson<RunRecord>(opts.run);
       const model = await loadModel(opts.model ?? run.model.dir, {
         threads: opts.threads,
+        device: opts.device,
         trainable: run.model.trainable ?? undefined,
         dtype: run.model.dtype as WeightDType,
       });

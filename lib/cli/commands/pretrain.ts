@@ -4,18 +4,20 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { Device } from '../../model/types.js';
 
 import { loadDataset } from '../../data/load.js';
 import { loadTokenizer } from '../../data/tokenizer.js';
 import { evalText } from '../format.js';
 import { SIDE_FILES } from '../../dpzo/replay.js';
 import { DpzoError } from '../../errors.js';
+import { cpuOnlyDevice } from '../../model/device.js';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
 import { pretrain } from '../../pretrain/pretrain.js';
 import { parseInteger, parseNumber } from '../numbers.js';
-import { parseThreads, printTable } from '../format.js';
+import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 
 interface Flags {
@@ -35,6 +37,7 @@ interface Flags {
   maxLength: number;
   textField?: string;
   threads?: number;
+  device: Device;
   json?: boolean;
 }
 
@@ -58,12 +61,14 @@ export function register(program: Command): void {
     .option('--max-length <n>', 'tokens per example at most', parseInteger, 256)
     .option('--text-field <name>', 'the text column (lm task)')
     .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--device <device>', 'cpu | auto (the backward pass runs on the CPU only: auto picks it, cuda is refused)', parseDevice, 'cpu')
     .option('--json', 'print one JSON object at the end')
     .action(async (f: Flags) => {
       if (f.task !== 'lm' && f.task !== 'tokens') throw new DpzoError('ERR_TRAIN_OPTION', `--task must be lm or tokens (got '${f.task}')`);
+      const device = cpuOnlyDevice(f.device, 'pretrain');
       if (existsSync(f.out) && readdirSync(f.out).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${f.out} is not empty: choose a new --out directory`);
       const dir = resolveModelDir(f.model);
-      const model = await loadModel(dir, { threads: f.threads, dtype: 'float32' });
+      const model = await loadModel(dir, { threads: f.threads, dtype: 'float32', device });
       try {
         const task = f.task === 'tokens' ? ({ kind: 'tokens' } as const) : ({ kind: 'lm', textField: f.textField } as const);
         const tokenizer = f.task === 'tokens' ? null : loadTokenizer(dir);

@@ -28,8 +28,11 @@ export function register(program: Command): void {
     });
 }
 
-/** What --resume may be given besides the run directory: nothing that changes the run's plan or data. */
-const RESUME_FLAGS = new Set(['out', 'resume', 'threads', 'json', 'metrics', 'dryRun']);
+/**
+ * What --resume may be given besides the run directory: nothing that changes the run's plan or data. The device may change: a DP-ZO
+ * update is the same bits on the CPU and on CUDA, so the replayed weights are those the run trained (DP-SGD stays on the CPU).
+ */
+const RESUME_FLAGS = new Set(['out', 'resume', 'threads', 'device', 'json', 'metrics', 'dryRun']);
 
 /**
  * --resume continues the run as run.json planned it; a flag that would change it (--epsilon, --steps,
@@ -55,6 +58,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     refuseResumeChanges(cmd);
     config = loadRunConfig(flags.out);
     if (typeof flags.threads === 'number') config.threads = flags.threads;
+    if (flags.device !== undefined) config.device = flags.device as RunConfig['device'];
   } else config = mergeConfig(cmd, flags);
 
   const { model, trainer } = await prepareRun(config, { resume });
