@@ -326,4 +326,3 @@ function randomInitSeed(r: unknown): bigint | number {
   if ((typeof seed === 'bigint' && seed >= 0n && seed < 1n << 64n) || (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) return seed;
   throw new DpzoError('ERR_ARGUMENT', 'randomInit must be { seed } with seed a bigint in [0, 2^64) or a non-negative safe integer');
 }
-

@@ -145,7 +145,9 @@ export function register(program: Command): void {
       const quiet = opts.json === true;
       if (!quiet) for (const l of DEMO_SETUP) process.stdout.write(l + '\n');
       const dp = await fineTune(DEMO_RUN.epsilon, join(out, 'dpzo-eps8'), { steps, threads: opts.threads, device: opts.device, quiet });
-      const np = opts.baseline ? await fineTune(Infinity, join(out, 'zo-not-private'), { steps, threads: opts.threads, device: opts.device, quiet }) : undefined;
+      const np = opts.baseline
+        ? await fineTune(Infinity, join(out, 'zo-not-private'), { steps, threads: opts.threads, device: opts.device, quiet })
+        : undefined;
       const card = JSON.parse(readFileSync(join(root, DEMO_RUN.model, 'config.json'), 'utf8')) as { vocab_size: number };
       const result = {
         zeroShotAccuracy: dp.report.evalBefore!.accuracy!,

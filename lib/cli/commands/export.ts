@@ -17,7 +17,12 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output model directory')
     .option('--model <dir>', 'base model directory (default: the path in run.json)')
     .option('--threads <n>', 'native worker threads', parseThreads)
-    .option('--device <device>', 'where the replay runs: cpu | cuda | cuda:N | auto (the same weights on either: the update is the same bits)', parseDevice, 'cpu')
+    .option(
+      '--device <device>',
+      'where the replay runs: cpu | cuda | cuda:N | auto (the same weights on either: the update is the same bits)',
+      parseDevice,
+      'cpu',
+    )
     .option('--json', 'print one JSON object')
     .action(async (opts: { run: string; out: string; model?: string; threads?: number; device: Device; json?: boolean }) => {
       const run = readRunJson<RunRecord>(opts.run);
