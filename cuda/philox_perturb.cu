@@ -10,7 +10,9 @@
 #include <cstring>
 #include <string>
 
+#include "block_io.h"
 #include "cuda_backend.h"
+#include "dpzo/block_split.h"
 #include "dpzo/errors.h"
 #include "dpzo/philox.h"
 #include "dpzo/stochastic_round.h"
@@ -23,64 +25,156 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(err::kDevice, std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
 }
 
-// One segment as the kernel sees it: its Philox blocks are numbered from
-// block_begin (prefix over segments) and start at global block b_first.
+// The update's launch, passed by value (kernel parameters, under the 4 KiB every architecture takes): no
+// device allocation or host-to-device copy per call. Each CUDA block does one tile — kTileBlocks whole
+// Philox blocks of one segment (dpzo/block_split.h), kBlocksPerThread per thread for ILP — and the
+// segment's tile 0 also does its at most two partial blocks.
+constexpr int kThreads = 256;
+constexpr int kBlocksPerThread = 4;
+constexpr int64_t kTileBlocks = int64_t{kThreads} * kBlocksPerThread;
+constexpr int kParamSegs = 32;   // segments per launch; more go in further launches
+constexpr int kParamPairs = 48;  // pairs passed by value; more go through device memory
+
 struct SegDesc {
   void* data;
-  int dtype;
-  int64_t count;
   uint64_t g0;
-  uint64_t b_first;
-  int64_t block_begin;
+  int64_t count;
+  int64_t tile_begin;  // prefix of tile_count over this launch's segments
+  int dtype;
+  int vec;       // whole blocks start 16-byte (F32) / 8-byte (F16, BF16) aligned: vector loads/stores
   float factor;  // the decay factor f of this segment (1: no multiply)
 };
+
+struct AxpyParams {
+  SegDesc segs[kParamSegs];
+  uint64_t seeds[kParamPairs];
+  float coeffs[kParamPairs];
+  const uint64_t* dev_seeds;  // non-null when n_pairs > kParamPairs
+  const float* dev_coeffs;
+  uint64_t round_key;
+  int n_segs;
+  int n_pairs;
+  int sr;
+};
+static_assert(sizeof(AxpyParams) <= 4000, "kernel parameters must stay under 4 KiB");
 
 __device__ float load_elem(const void* p, int dt, int64_t i) {
   if (dt == static_cast<int>(DType::F32)) return static_cast<const float*>(p)[i];
   uint16_t h = static_cast<const uint16_t*>(p)[i];
   return dt == static_cast<int>(DType::F16) ? f16_to_f32(h) : bf16_to_f32(h);
 }
-// F16/BF16 to nearest, or stochastically with element g's rounding word when the update has a key
-__device__ void store_elem(void* p, int dt, int64_t i, float v, bool sr, uint64_t key, uint64_t g) {
+// F16/BF16 to nearest, or stochastically with the element's rounding word r when sr
+__device__ void store_elem(void* p, int dt, int64_t i, float v, bool sr, uint32_t r) {
   if (dt == static_cast<int>(DType::F32)) {
     static_cast<float*>(p)[i] = v;
   } else if (!sr) {
     static_cast<uint16_t*>(p)[i] = dt == static_cast<int>(DType::F16) ? f32_to_f16(v) : f32_to_bf16(v);
   } else {
-    const uint32_t r = rounding_word(key, g);
     static_cast<uint16_t*>(p)[i] = dt == static_cast<int>(DType::F16) ? f32_to_f16_sr(v, r) : f32_to_bf16_sr(v, r);
   }
 }
 
-// task t = one Philox block of one segment; segments found by binary search
-__global__ void axpy_kernel(const SegDesc* segs, int n_segs, int64_t n_tasks, const uint64_t* seeds,
-                            const float* coeffs, int n_pairs, bool sr, uint64_t round_key) {
-  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (t >= n_tasks) return;
-  int lo = 0, hi = n_segs - 1;
-  while (lo < hi) {  // last segment with block_begin <= t
-    int mid = (lo + hi + 1) / 2;
-    if (segs[mid].block_begin <= t)
+// Whole blocks [b_begin, b_end) of one segment, this thread's kBlocksPerThread of them (strided by the
+// CUDA block's width, so each load instruction of a warp is contiguous). Out-of-range blocks are computed
+// and not stored, keeping the generator straight-line.
+template <int DT, bool SR>
+__device__ __forceinline__ void whole_blocks(const SegDesc& s, uint64_t b_begin, uint64_t b_end, const uint64_t* seeds,
+                                             const float* coeffs, int n_pairs, uint64_t round_key) {
+  float a[kBlocksPerThread][4];
+  uint64_t b[kBlocksPerThread];
+#pragma unroll
+  for (int j = 0; j < kBlocksPerThread; ++j) {
+    b[j] = b_begin + threadIdx.x + static_cast<uint64_t>(j) * kThreads;
+    if (b[j] < b_end) {
+      load_block<DT>(s.data, static_cast<int64_t>(4 * b[j] - s.g0), s.vec, a[j]);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) a[j][e] = 0.0f;
+    }
+  }
+  for (int k = 0; k < n_pairs; ++k) {
+    const uint64_t seed = seeds[k];
+    const float c = coeffs[k];
+#pragma unroll
+    for (int j = 0; j < kBlocksPerThread; ++j) {
+      float z[4];
+      direction_block(seed, b[j], z);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) a[j][e] = fma32(c, z[e], a[j][e]);
+    }
+  }
+  if (s.factor != 1.0f) {
+#pragma unroll
+    for (int j = 0; j < kBlocksPerThread; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) a[j][e] = mul32(a[j][e], s.factor);
+  }
+#pragma unroll
+  for (int j = 0; j < kBlocksPerThread; ++j)
+    if (b[j] < b_end) store_block<DT, SR>(s.data, static_cast<int64_t>(4 * b[j] - s.g0), s.vec, a[j], round_key, b[j]);
+}
+
+// The elements [g_lo, g_hi) of block b (a partial block at a segment's edge), dtype at run time.
+__device__ void partial_block(const SegDesc& s, uint64_t b, uint64_t g_lo, uint64_t g_hi, const uint64_t* seeds,
+                              const float* coeffs, int n_pairs, bool sr, uint64_t round_key) {
+  float a[4];
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const uint64_t g = 4 * b + e;
+    a[e] = g >= g_lo && g < g_hi ? load_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0)) : 0.0f;
+  }
+  for (int k = 0; k < n_pairs; ++k) {
+    float z[4];
+    direction_block(seeds[k], b, z);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) a[e] = fma32(coeffs[k], z[e], a[e]);
+  }
+  if (s.factor != 1.0f)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) a[e] = mul32(a[e], s.factor);
+  uint32_t w[4] = {0, 0, 0, 0};
+  if (sr && s.dtype != static_cast<int>(DType::F32)) rounding_block(round_key, b, w);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const uint64_t g = 4 * b + e;
+    if (g >= g_lo && g < g_hi) store_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0), a[e], sr, w[e]);
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) axpy_kernel(const __grid_constant__ AxpyParams p) {
+  const int64_t tile = blockIdx.x;
+  int lo = 0, hi = p.n_segs - 1;
+  while (lo < hi) {  // last segment with tile_begin <= tile
+    const int mid = (lo + hi + 1) / 2;
+    if (p.segs[mid].tile_begin <= tile)
       lo = mid;
     else
       hi = mid - 1;
   }
-  const SegDesc s = segs[lo];
-  const uint64_t b = s.b_first + static_cast<uint64_t>(t - s.block_begin);
-  // the global indices of this block that lie inside the segment
-  const uint64_t g_end = s.g0 + static_cast<uint64_t>(s.count);
-  const uint64_t g_lo = 4 * b > s.g0 ? 4 * b : s.g0, g_hi = 4 * b + 4 < g_end ? 4 * b + 4 : g_end;
-  float acc[4];
-  for (uint64_t g = g_lo; g < g_hi; ++g) acc[g - 4 * b] = load_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0));
-  for (int k = 0; k < n_pairs; ++k) {
-    float z[4];
-    direction_block(seeds[k], b, z);
-    for (uint64_t g = g_lo; g < g_hi; ++g) acc[g - 4 * b] = fma32(coeffs[k], z[g - 4 * b], acc[g - 4 * b]);
+  const SegDesc& s = p.segs[lo];
+  const uint64_t* seeds = p.dev_seeds ? p.dev_seeds : p.seeds;
+  const float* coeffs = p.dev_coeffs ? p.dev_coeffs : p.coeffs;
+  const BlockSplit sp = split_blocks(s.g0, s.count);
+  const int64_t t = tile - s.tile_begin;
+  const TileRange r = tile_range(sp, kTileBlocks, t);
+  if (r.end > r.begin) {
+    if (s.dtype == static_cast<int>(DType::F32))
+      whole_blocks<kF32, false>(s, r.begin, r.end, seeds, coeffs, p.n_pairs, 0);
+    else if (s.dtype == static_cast<int>(DType::BF16) && p.sr)
+      whole_blocks<kBF16, true>(s, r.begin, r.end, seeds, coeffs, p.n_pairs, p.round_key);
+    else if (s.dtype == static_cast<int>(DType::BF16))
+      whole_blocks<kBF16, false>(s, r.begin, r.end, seeds, coeffs, p.n_pairs, 0);
+    else if (p.sr)
+      whole_blocks<kF16, true>(s, r.begin, r.end, seeds, coeffs, p.n_pairs, p.round_key);
+    else
+      whole_blocks<kF16, false>(s, r.begin, r.end, seeds, coeffs, p.n_pairs, 0);
   }
-  if (s.factor != 1.0f)
-    for (uint64_t g = g_lo; g < g_hi; ++g) acc[g - 4 * b] = mul32(acc[g - 4 * b], s.factor);
-  for (uint64_t g = g_lo; g < g_hi; ++g)
-    store_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0), acc[g - 4 * b], sr, round_key, g);
+  if (t == 0 && threadIdx.x == 0 && sp.head > 0)
+    partial_block(s, sp.full_begin - 1, s.g0, s.g0 + static_cast<uint64_t>(sp.head), seeds, coeffs, p.n_pairs, p.sr,
+                  p.round_key);
+  if (t == 0 && threadIdx.x == 1 && sp.tail > 0)
+    partial_block(s, sp.full_end, 4 * sp.full_end, 4 * sp.full_end + static_cast<uint64_t>(sp.tail), seeds, coeffs,
+                  p.n_pairs, p.sr, p.round_key);
 }
 
 __global__ void fill_kernel(uint64_t seed, uint64_t g0, int64_t count, float* out) {
@@ -94,8 +188,6 @@ __global__ void fill_kernel(uint64_t seed, uint64_t g0, int64_t count, float* ou
     if (g >= g0 && g < g0 + static_cast<uint64_t>(count)) out[g - g0] = z[j];
   }
 }
-
-constexpr int kThreads = 256;
 
 }  // namespace
 
@@ -169,32 +261,53 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
     }
   }
   if (s.empty() && !decays) return;
-  std::vector<SegDesc> desc;
-  int64_t n_tasks = 0;
-  for (const Segment& seg : segs) {
-    if (seg.count <= 0) continue;
-    if (s.empty() && !seg.decay) continue;  // nothing to add and nothing to decay (as on the CPU)
-    const uint64_t b_first = seg.g0 >> 2, b_last = (seg.g0 + static_cast<uint64_t>(seg.count) - 1) >> 2;
-    desc.push_back(
-        {seg.data, static_cast<int>(seg.dtype), seg.count, seg.g0, b_first, n_tasks, seg.decay ? decay : 1.0f});
-    n_tasks += static_cast<int64_t>(b_last - b_first + 1);
+  AxpyParams p{};
+  p.n_pairs = static_cast<int>(s.size());
+  p.sr = round_key != nullptr;
+  p.round_key = round_key ? *round_key : 0;
+  // rare: more pairs than the parameters hold go through device memory (seeds, then coefficients)
+  char* dev = nullptr;
+  std::vector<char> host;
+  if (s.size() > static_cast<size_t>(kParamPairs)) {
+    host.resize(s.size() * 12);
+    std::memcpy(host.data(), s.data(), s.size() * 8);
+    std::memcpy(host.data() + s.size() * 8, c.data(), s.size() * 4);
+    dev = static_cast<char*>(device_alloc(host.size()));
+    p.dev_seeds = reinterpret_cast<const uint64_t*>(dev);
+    p.dev_coeffs = reinterpret_cast<const float*>(dev + s.size() * 8);
+  } else {
+    std::copy(s.begin(), s.end(), p.seeds);
+    std::copy(c.begin(), c.end(), p.coeffs);
   }
-  if (desc.empty()) return;
-  // one upload: descriptors, then seeds, then coefficients
-  const size_t d_bytes = desc.size() * sizeof(SegDesc), s_bytes = s.size() * 8, c_bytes = c.size() * 4;
-  std::vector<char> host(d_bytes + s_bytes + c_bytes);
-  std::memcpy(host.data(), desc.data(), d_bytes);
-  std::memcpy(host.data() + d_bytes, s.data(), s_bytes);
-  std::memcpy(host.data() + d_bytes + s_bytes, c.data(), c_bytes);
-  char* dev = static_cast<char*>(device_alloc(host.size()));
   try {
-    copy_to_device(dev, host.data(), host.size());
-    const int64_t grid = (n_tasks + kThreads - 1) / kThreads;
-    axpy_kernel<<<static_cast<unsigned>(grid), kThreads>>>(
-        reinterpret_cast<const SegDesc*>(dev), static_cast<int>(desc.size()), n_tasks,
-        reinterpret_cast<const uint64_t*>(dev + d_bytes), reinterpret_cast<const float*>(dev + d_bytes + s_bytes),
-        static_cast<int>(s.size()), round_key != nullptr, round_key ? *round_key : 0);
-    check(cudaGetLastError(), "axpy_kernel launch");
+    if (dev) copy_to_device(dev, host.data(), host.size());
+    auto launch = [&](int64_t tiles) {
+      if (p.n_segs == 0) return;
+      axpy_kernel<<<static_cast<unsigned>(tiles), kThreads>>>(p);
+      check(cudaGetLastError(), "axpy_kernel launch");
+      p.n_segs = 0;
+    };
+    int64_t tiles = 0;
+    for (const Segment& seg : segs) {
+      if (seg.count <= 0) continue;
+      if (s.empty() && !seg.decay) continue;  // nothing to add and nothing to decay (as on the CPU)
+      if (p.n_segs == kParamSegs) {
+        launch(tiles);
+        tiles = 0;
+      }
+      const BlockSplit sp = split_blocks(seg.g0, seg.count);
+      const size_t es = dtype_size(seg.dtype);
+      const uintptr_t first = reinterpret_cast<uintptr_t>(seg.data) + (4 * sp.full_begin - seg.g0) * es;
+      p.segs[p.n_segs++] = {seg.data,
+                            seg.g0,
+                            seg.count,
+                            tiles,
+                            static_cast<int>(seg.dtype),
+                            first % (4 * es) == 0 ? 1 : 0,
+                            seg.decay ? decay : 1.0f};
+      tiles += tile_count(sp, kTileBlocks);
+    }
+    launch(tiles);
     synchronize();
   } catch (...) {
     device_free(dev);

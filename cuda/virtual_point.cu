@@ -2,6 +2,8 @@
 // (ARCHITECTURE §2 "Exactness in every dtype") without writing θ: acc = w as float32, then acc = fma(c_k,
 // z_k, acc) for k ascending, z from dpzo/philox.h (the host and device share it), compiled with
 // --fmad=false: the float32 chain of the CPU's values_at (cpu/virtual_point.cpp) and of the update.
+#include "block_io.h"
+#include "dpzo/block_split.h"
 #include "dpzo/philox.h"
 #include "kernels.h"
 #include "launch.h"
@@ -12,22 +14,87 @@ namespace k {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kBlocksPerThread = 4;
+constexpr int64_t kTileBlocks = int64_t{kThreads} * kBlocksPerThread;
 
-// One thread per Philox block b (four consecutive global indices) that meets [g0, g0 + n).
-__global__ void values_at_kernel(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds,
-                                 const float* coeffs, int n_pairs, float* out) {
-  const uint64_t b = (g0 >> 2) + static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const uint64_t g_end = g0 + static_cast<uint64_t>(n);
-  if (4 * b >= g_end) return;
-  const uint64_t lo = 4 * b > g0 ? 4 * b : g0, hi = 4 * b + 4 < g_end ? 4 * b + 4 : g_end;
-  float acc[4];
-  for (uint64_t g = lo; g < hi; ++g) acc[g - 4 * b] = load_f32(src, dt, static_cast<int64_t>(g - g0));
+// This thread's whole blocks of [b_begin, b_end) (strided by the CUDA block's width: each warp access is
+// contiguous), kBlocksPerThread of them in registers; out-of-range blocks computed, not stored.
+template <int DT>
+__device__ __forceinline__ void values_blocks(const void* src, bool src_vec, uint64_t g0, uint64_t b_begin,
+                                              uint64_t b_end, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                                              float* out, bool out_vec) {
+  float a[kBlocksPerThread][4];
+  uint64_t b[kBlocksPerThread];
+#pragma unroll
+  for (int j = 0; j < kBlocksPerThread; ++j) {
+    b[j] = b_begin + threadIdx.x + static_cast<uint64_t>(j) * kThreads;
+    if (b[j] < b_end) {
+      load_block<DT>(src, static_cast<int64_t>(4 * b[j] - g0), src_vec, a[j]);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) a[j][e] = 0.0f;
+    }
+  }
+  for (int k = 0; k < n_pairs; ++k) {
+    const uint64_t seed = seeds[k];
+    const float c = coeffs[k];
+#pragma unroll
+    for (int j = 0; j < kBlocksPerThread; ++j) {
+      float z[4];
+      direction_block(seed, b[j], z);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) a[j][e] = fma32(c, z[e], a[j][e]);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < kBlocksPerThread; ++j)
+    if (b[j] < b_end) store_block<kF32, false>(out, static_cast<int64_t>(4 * b[j] - g0), out_vec, a[j], 0, 0);
+}
+
+// The elements [g_lo, g_hi) of block b (a partial block at the range's edge).
+__device__ void values_partial(const void* src, DType dt, uint64_t g0, uint64_t b, uint64_t g_lo, uint64_t g_hi,
+                               const uint64_t* seeds, const float* coeffs, int n_pairs, float* out) {
+  float a[4];
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const uint64_t g = 4 * b + e;
+    a[e] = g >= g_lo && g < g_hi ? load_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
+  }
   for (int k = 0; k < n_pairs; ++k) {
     float z[4];
     direction_block(seeds[k], b, z);
-    for (uint64_t g = lo; g < hi; ++g) acc[g - 4 * b] = fma32(coeffs[k], z[g - 4 * b], acc[g - 4 * b]);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) a[e] = fma32(coeffs[k], z[e], a[e]);
   }
-  for (uint64_t g = lo; g < hi; ++g) out[g - g0] = acc[g - 4 * b];
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const uint64_t g = 4 * b + e;
+    if (g >= g_lo && g < g_hi) out[g - g0] = a[e];
+  }
+}
+
+// One CUDA block per tile of whole Philox blocks of [g0, g0 + n) (dpzo/block_split.h); tile 0 also does
+// the at most two partial blocks.
+__global__ void __launch_bounds__(kThreads)
+    values_at_kernel(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs, float* out, bool src_vec, bool out_vec) {
+  const BlockSplit sp = split_blocks(g0, n);
+  const int64_t t = blockIdx.x;
+  const TileRange r = tile_range(sp, kTileBlocks, t);
+  if (r.end > r.begin) {
+    if (dt == DType::F32)
+      values_blocks<kF32>(src, src_vec, g0, r.begin, r.end, seeds, coeffs, n_pairs, out, out_vec);
+    else if (dt == DType::BF16)
+      values_blocks<kBF16>(src, src_vec, g0, r.begin, r.end, seeds, coeffs, n_pairs, out, out_vec);
+    else
+      values_blocks<kF16>(src, src_vec, g0, r.begin, r.end, seeds, coeffs, n_pairs, out, out_vec);
+  }
+  if (t == 0 && threadIdx.x == 0 && sp.head > 0)
+    values_partial(src, dt, g0, sp.full_begin - 1, g0, g0 + static_cast<uint64_t>(sp.head), seeds, coeffs, n_pairs,
+                   out);
+  if (t == 0 && threadIdx.x == 1 && sp.tail > 0)
+    values_partial(src, dt, g0, sp.full_end, 4 * sp.full_end, 4 * sp.full_end + static_cast<uint64_t>(sp.tail), seeds,
+                   coeffs, n_pairs, out);
 }
 
 // One thread per output element; at a point each element generates its own Philox block (4× the
@@ -44,7 +111,8 @@ __global__ void embed_kernel(const int32_t* ids, int64_t T, int64_t add_offset, 
     for (int k = 0; k < n_pairs; ++k) {
       float z[4];
       direction_block(seeds[k], g >> 2, z);
-      v = fma32(coeffs[k], z[g & 3], v);
+      const uint32_t j = static_cast<uint32_t>(g & 3);  // selects, not a runtime-indexed (local-memory) array
+      v = fma32(coeffs[k], j == 0 ? z[0] : j == 1 ? z[1] : j == 2 ? z[2] : z[3], v);
     }
   }
   out[i] = accumulate ? __fadd_rn(out[i], v) : v;
@@ -55,8 +123,15 @@ __global__ void embed_kernel(const int32_t* ids, int64_t T, int64_t add_offset, 
 void values_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds, const float* coeffs,
                int n_pairs, float* out) {
   if (n <= 0) return;
-  const int64_t blocks = static_cast<int64_t>(((g0 + static_cast<uint64_t>(n) - 1) >> 2) - (g0 >> 2) + 1);
-  values_at_kernel<<<grid_for(blocks, kThreads), kThreads>>>(src, dt, g0, n, seeds, coeffs, n_pairs, out);
+  const BlockSplit sp = split_blocks(g0, static_cast<int64_t>(n));
+  // 16-byte (F32) / 8-byte (F16, BF16) accesses when the first whole block's element is so aligned
+  const uintptr_t first = static_cast<uintptr_t>(4 * sp.full_begin - g0);
+  const uintptr_t es = dtype_size(dt);
+  const bool src_vec = (reinterpret_cast<uintptr_t>(src) + first * es) % (4 * es) == 0;
+  const bool out_vec = (reinterpret_cast<uintptr_t>(out) + first * 4) % 16 == 0;
+  const int64_t tiles = tile_count(sp, kTileBlocks);
+  values_at_kernel<<<static_cast<unsigned>(tiles), kThreads>>>(src, dt, g0, n, seeds, coeffs, n_pairs, out, src_vec,
+                                                               out_vec);
   check_launch("values_at");
 }
 

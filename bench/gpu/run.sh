@@ -62,7 +62,7 @@ section "1a. Philox known answers"
 $check philox | tee "$out/philox.json"
 
 section "1b. directions and the update, CUDA vs CPU bit for bit; axpy speed (perturb-bench)"
-timeout 120 $check perturb-bench --n 50000000 --reps 5 --dtype f32 | tee "$out/perturb-bench.json"
+timeout 120 $check perturb-bench --n 50000000 --reps 5 --dtype all | tee "$out/perturb-bench.json"
 
 section "1c. CUDA vs CPU on random checkpoints (gpu-check)"
 timeout 120 $check gpu-check --dir "$tmp/check" | tee "$out/gpu-check.txt"

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "dpzo/block_split.h"
 #include "dpzo/config.h"
 #include "dpzo/philox.h"
 #include "dpzo/random_init.h"
@@ -56,9 +57,30 @@ void embed(const int32_t* ids, int64_t T, int64_t add_offset, Mat table, int64_t
     }
 }
 
+// As cuda/virtual_point.cu splits the range (dpzo/block_split.h): the head and tail elements one by one,
+// the whole blocks in tiles, one direction block per pair and Philox block.
 void values_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds, const float* coeffs,
                int n_pairs, float* out) {
-  for (int64_t i = 0; i < n; ++i)
+  if (n <= 0) return;
+  const BlockSplit sp = split_blocks(g0, n);
+  for (int64_t i = 0; i < sp.head; ++i)
+    out[i] = at_point(load(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
+  constexpr int64_t kTileBlocks = 1024;  // the kernel's kThreads × kBlocksPerThread
+  for (int64_t t = 0; t < tile_count(sp, kTileBlocks); ++t) {
+    const TileRange r = tile_range(sp, kTileBlocks, t);
+    for (uint64_t b = r.begin; b < r.end; ++b) {
+      const int64_t i = static_cast<int64_t>(4 * b - g0);
+      float a[4];
+      for (int e = 0; e < 4; ++e) a[e] = load(src, dt, i + e);
+      for (int k = 0; k < n_pairs; ++k) {
+        float z[4];
+        direction_block(seeds[k], b, z);
+        for (int e = 0; e < 4; ++e) a[e] = fma32(coeffs[k], z[e], a[e]);
+      }
+      for (int e = 0; e < 4; ++e) out[i + e] = a[e];
+    }
+  }
+  for (int64_t i = n - sp.tail; i < n; ++i)
     out[i] = at_point(load(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
 }
 

@@ -4,6 +4,7 @@
 //   direction --seed S --g0 G --n N         z(S, G .. G+N-1)
 //   accuracy                                exhaustive error of the float32 log/sin/cos
 //   isa                                     scalar / avx2 / avx512 kernels bit for bit
+//   block-split                             the CUDA kernels' block/tile split against brute force
 //   gpu-check, gpu-bench                    the CUDA backend against the CPU, and its speed (gpu_check.h)
 //   perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]
 //                                           direction elements/s of one pass (n·P per pass), by wall
@@ -28,6 +29,7 @@
 #include "dpzo/perturb.h"
 #include "dpzo/philox.h"
 #include "dpzo/thread_pool.h"
+#include "tools/block_split_check.h"
 #include "tools/gpu_check.h"
 #ifdef DPZO_HAVE_CUDA
 #include "cuda_backend.h"
@@ -267,6 +269,130 @@ BenchResult bench_cpu(DType dt, int64_t n, int threads, int pairs, int reps) {
   return best;
 }
 
+#ifdef DPZO_HAVE_CUDA
+// A layout of many segments over one buffer of k elements: sizes 0 .. 7 and large, data at every element
+// offset (so whole blocks start aligned and misaligned for vector accesses), g0 with gaps of every residue
+// mod 4, every other segment decayed; more segments than one launch passes by value (cuda/philox_perturb.cu).
+std::vector<Segment> bench_segments(void* base, DType dt, int64_t k) {
+  std::vector<Segment> segs;
+  const int64_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 9, 64, 1021, 4099, 70001};
+  int64_t off = 0;
+  uint64_t g0 = 77;
+  for (int i = 0; off < k; ++i) {
+    const int64_t want = i < 40 ? sizes[i % 12] : k - off;
+    const int64_t cnt = std::min(want, k - off);
+    segs.push_back({static_cast<char*>(base) + off * static_cast<int64_t>(dtype_size(dt)), dt, cnt, g0, i % 2 == 1});
+    off += cnt;
+    g0 += static_cast<uint64_t>(cnt) + static_cast<uint64_t>(i % 5);
+  }
+  return segs;
+}
+
+// CUDA against the CPU bit for bit, then CUDA speed against the device-to-device copy; prints ,"cuda":{...}.
+void print_cuda_bench(int64_t n, int threads, int pairs, int reps, const std::vector<DType>& dts) {
+  // 1) the CUDA direction against the CPU one, bit for bit, on 1e7 elements at an odd offset
+  const int64_t m = 10000000;
+  const uint64_t seed = 0x9e3779b97f4a7c15ull, g0 = 123456789;
+  std::vector<float> cpu(static_cast<size_t>(m)), gpu(static_cast<size_t>(m));
+  fill_direction(seed, g0, m, cpu.data());
+  float* d = static_cast<float*>(cuda::device_alloc(static_cast<size_t>(m) * 4));
+  cuda::fill_direction(seed, g0, m, d);
+  cuda::copy_to_host(gpu.data(), d, static_cast<size_t>(m) * 4);
+  cuda::device_free(d);
+  int64_t max_ulp = 0, differ = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t u = ulp_diff(cpu[static_cast<size_t>(i)], gpu[static_cast<size_t>(i)]);
+    differ += u != 0;
+    max_ulp = std::max(max_ulp, u);
+  }
+  // 2) perturb, update (decay, stochastic rounding keyed by the first seed) and an update with more pairs
+  // than the kernel's parameters hold, over one segment and over many (bench_segments): CPU vs CUDA bytes
+  std::vector<uint64_t> seeds(60);
+  std::vector<float> big(60), tiny3 = {1e-7f, -2e-7f, 5e-8f};
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    seeds[i] = 0x1234567ull * (i + 1) + (i << 40);
+    big[i] = (i % 2 ? -1e-6f : 2e-6f) / static_cast<float>(i + 1);
+  }
+  const uint64_t seeds3[3] = {7, 1ull << 40, 99};
+  const float coeffs3[3] = {1e-3f, -2e-3f, 5e-4f};
+  bool all_equal = true;
+  std::string equal_json;
+  for (DType dt : {DType::F32, DType::BF16, DType::F16}) {
+    const int64_t k = 1000003;
+    std::vector<uint8_t> h(static_cast<size_t>(k) * dtype_size(dt)), back(h.size());
+    for (int64_t i = 0; i < k; ++i) perturb_detail::store_elem(h.data(), dt, i, 0.02f * std::sin(0.001f * i));
+    void* dd = cuda::device_alloc(h.size());
+    cuda::copy_to_device(dd, h.data(), h.size());
+    ThreadPool pool(threads);
+    bool equal = true;
+    for (int layout = 0; layout < 2; ++layout) {
+      const std::vector<Segment> hs =
+          layout ? bench_segments(h.data(), dt, k) : std::vector<Segment>{{h.data(), dt, k, 77, true}};
+      const std::vector<Segment> ds = layout ? bench_segments(dd, dt, k) : std::vector<Segment>{{dd, dt, k, 77, true}};
+      axpy_directions(hs, seeds3, coeffs3, 3, pool);
+      cuda::axpy_directions(ds, seeds3, coeffs3, 3);
+      axpy_directions(hs, seeds3, tiny3.data(), 3, pool, 0.999f, &seeds3[0]);
+      cuda::axpy_directions(ds, seeds3, tiny3.data(), 3, 0.999f, &seeds3[0]);
+      axpy_directions(hs, seeds.data(), big.data(), static_cast<int>(seeds.size()), pool, 1.0f, &seeds[0]);
+      cuda::axpy_directions(ds, seeds.data(), big.data(), static_cast<int>(seeds.size()), 1.0f, &seeds[0]);
+      scale_segments(hs, 0.5f, pool);  // decay alone: the CPU backend's scale
+      cuda::axpy_directions(ds, nullptr, nullptr, 0, 0.5f, nullptr);
+      cuda::copy_to_host(back.data(), dd, h.size());
+      equal = equal && back == h;
+    }
+    cuda::device_free(dd);
+    all_equal = all_equal && equal;
+    equal_json +=
+        std::string(equal_json.empty() ? "" : ",") + "\"" + dtype_name(dt) + "\":" + (equal ? "true" : "false");
+  }
+  std::printf(",\"cuda\":{\"device\":\"%s\",\"direction_elements\":%" PRId64 ",\"differing\":%" PRId64
+              ",\"max_ulp_diff\":%" PRId64 ",\"axpy_bitwise_equal\":%s,\"axpy_equal\":{%s}",
+              json_escape(cuda::device_name()).c_str(), m, differ, max_ulp, all_equal ? "true" : "false",
+              equal_json.c_str());
+  // 3) speed, best of reps after one untimed pass: the device-to-device copy of n F32 elements, then one pass
+  // over n elements per dtype — F32 as a perturbation, F16/BF16 as an update with stochastic rounding
+  auto best_of = [&](auto&& f) {
+    double best = INFINITY;
+    for (int r = 0; r < reps + 1; ++r) {
+      auto t0 = Clock::now();
+      f(r);
+      if (r > 0) best = std::min(best, seconds_since(t0));
+    }
+    return best;
+  };
+  const size_t f32_bytes = static_cast<size_t>(n) * 4;
+  void* w = cuda::device_alloc(f32_bytes);
+  void* c = cuda::device_alloc(f32_bytes);
+  std::vector<uint8_t> zeros(1 << 22, 0);
+  for (size_t i = 0; i < f32_bytes; i += zeros.size())
+    cuda::copy_to_device(static_cast<char*>(w) + i, zeros.data(), std::min(zeros.size(), f32_bytes - i));
+  const double t_copy = best_of([&](int) {
+    cuda::copy_device_to_device(c, w, f32_bytes);
+    cuda::synchronize();
+  });
+  cuda::device_free(c);
+  const double copy_gbs = 2.0 * static_cast<double>(f32_bytes) / t_copy / 1e9;
+  std::printf(",\"copy_GB_per_s\":%.5g,\"speed\":[", copy_gbs);
+  std::vector<uint64_t> sd(static_cast<size_t>(std::max(pairs, 1)));
+  std::vector<float> cf(sd.size(), 1e-3f);
+  for (size_t i = 0; i < dts.size(); ++i) {
+    const DType dt = dts[i];
+    const bool sr = dt != DType::F32;
+    const double t = best_of([&](int r) {
+      for (size_t k = 0; k < sd.size(); ++k) sd[k] = 5000 + static_cast<uint64_t>(r) * sd.size() + k;
+      cuda::axpy_directions({{w, dt, n, 0}}, sd.data(), cf.data(), pairs, 1.0f, sr ? &sd[0] : nullptr);
+    });
+    const double eps = static_cast<double>(n) / t, gbs = eps * 2 * static_cast<double>(dtype_size(dt)) / 1e9;
+    std::printf(
+        "%s{\"dtype\":\"%s\",\"op\":\"%s\",\"pairs\":%d,\"elements_per_s\":%.4g,\"GB_per_s\":%.5g,"
+        "\"of_copy\":%.3f}",
+        i ? "," : "", dtype_name(dt), sr ? "update, stochastic rounding" : "perturb", pairs, eps, gbs, gbs / copy_gbs);
+  }
+  cuda::device_free(w);
+  std::printf("]}");
+}
+#endif
+
 int mode_bench(const std::map<std::string, std::string>& f) {
   const int64_t n = static_cast<int64_t>(flag_u64(f, "n", 124000000));
   const int threads = static_cast<int>(flag_u64(f, "threads", 0));
@@ -291,61 +417,7 @@ int mode_bench(const std::map<std::string, std::string>& f) {
   std::printf("]");
 #ifdef DPZO_HAVE_CUDA
   if (cuda::available()) {
-    // 1) the CUDA direction against the CPU one, bit for bit, on 1e7 elements at an odd offset
-    const int64_t m = 10000000;
-    const uint64_t seed = 0x9e3779b97f4a7c15ull, g0 = 123456789;
-    std::vector<float> cpu(static_cast<size_t>(m)), gpu(static_cast<size_t>(m));
-    fill_direction(seed, g0, m, cpu.data());
-    float* d = static_cast<float*>(cuda::device_alloc(static_cast<size_t>(m) * 4));
-    cuda::fill_direction(seed, g0, m, d);
-    cuda::copy_to_host(gpu.data(), d, static_cast<size_t>(m) * 4);
-    int64_t max_ulp = 0, differ = 0;
-    for (int64_t i = 0; i < m; ++i) {
-      int64_t u = ulp_diff(cpu[static_cast<size_t>(i)], gpu[static_cast<size_t>(i)]);
-      differ += u != 0;
-      max_ulp = std::max(max_ulp, u);
-    }
-    // 2) axpy with 3 pairs on F32 and BF16 buffers, CPU vs CUDA bytes
-    const uint64_t seeds3[3] = {7, 1ull << 40, 99};
-    const float coeffs3[3] = {1e-3f, -2e-3f, 5e-4f};
-    bool axpy_equal = true;
-    for (DType dt : {DType::F32, DType::BF16, DType::F16}) {
-      const int64_t k = 1000003;
-      std::vector<uint8_t> h(static_cast<size_t>(k) * dtype_size(dt)), back(h.size());
-      for (int64_t i = 0; i < k; ++i) perturb_detail::store_elem(h.data(), dt, i, 0.02f * std::sin(0.001f * i));
-      void* dd = cuda::device_alloc(h.size());
-      cuda::copy_to_device(dd, h.data(), h.size());
-      ThreadPool pool(threads);
-      axpy_directions({{h.data(), dt, k, 77}}, seeds3, coeffs3, 3, pool);
-      cuda::axpy_directions({{dd, dt, k, 77}}, seeds3, coeffs3, 3);
-      // the update: fused weight decay on the segment and F16/BF16 stochastic rounding keyed by the first seed
-      const float tiny[3] = {1e-7f, -2e-7f, 5e-8f};
-      axpy_directions({{h.data(), dt, k, 77, true}}, seeds3, tiny, 3, pool, 0.999f, &seeds3[0]);
-      cuda::axpy_directions({{dd, dt, k, 77, true}}, seeds3, tiny, 3, 0.999f, &seeds3[0]);
-      cuda::copy_to_host(back.data(), dd, h.size());
-      cuda::device_free(dd);
-      axpy_equal = axpy_equal && back == h;
-    }
-    cuda::device_free(d);
-    // 3) speed: one pass over n F32 elements in device memory
-    float* w = static_cast<float*>(cuda::device_alloc(static_cast<size_t>(n) * 4));
-    std::vector<float> zeros(1 << 20, 0.0f);
-    for (int64_t i = 0; i < n; i += static_cast<int64_t>(zeros.size()))
-      cuda::copy_to_device(w + i, zeros.data(), static_cast<size_t>(std::min<int64_t>(n - i, zeros.size())) * 4);
-    double best = 0;
-    for (int r = 0; r < reps + 1; ++r) {
-      uint64_t sd = 5000 + r;
-      float cf = 1e-3f;
-      auto t0 = Clock::now();
-      cuda::axpy_directions({{w, DType::F32, n, 0}}, &sd, &cf, 1);
-      if (r > 0) best = std::max(best, static_cast<double>(n) / seconds_since(t0));
-    }
-    cuda::device_free(w);
-    std::printf(",\"cuda\":{\"device\":\"%s\",\"direction_elements\":%" PRId64 ",\"differing\":%" PRId64
-                ",\"max_ulp_diff\":%" PRId64
-                ",\"axpy_bitwise_equal\":%s,\"f32_elements_per_s\":%.4g,\"GB_per_s\":%.4g}",
-                json_escape(cuda::device_name()).c_str(), m, differ, max_ulp, axpy_equal ? "true" : "false", best,
-                best * 8 / 1e9);
+    print_cuda_bench(n, threads, pairs, reps, dts);
   } else {
     std::printf(",\"cuda\":null");
   }
@@ -419,7 +491,7 @@ int main(int argc, char** argv) {
     if (argc < 2) {
       std::fprintf(
           stderr,
-          "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | "
+          "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | block-split | "
           "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all] | "
           "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--dtype f32|bf16] [--threads T] [--reps R] | "
           "gpu-check [--dir D] [--families llama,llama-wide,gpt2,opt] [--dtypes f32,bf16] | "
@@ -434,6 +506,7 @@ int main(int argc, char** argv) {
     if (mode == "direction") return mode_direction(flags);
     if (mode == "accuracy") return mode_accuracy();
     if (mode == "isa") return mode_isa();
+    if (mode == "block-split") return mode_block_split();
     if (mode == "perturb-bench") return mode_bench(flags);
     if (mode == "virtual-gemm") return mode_virtual_gemm(flags);
     if (mode == "gpu-check") return mode_gpu_check(flags);

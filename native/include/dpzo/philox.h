@@ -75,9 +75,16 @@ DPZO_HD float sqrt32(float a) {
 }
 
 DPZO_HD void mulhilo32(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
+#if defined(__CUDA_ARCH__)
+  // the same integers; ptxas makes one IMAD.WIDE of these, where the 64-bit product shifted by 32 costs
+  // an extra add per multiply (sm_90 SASS: 93 -> 72 instructions per Philox call)
+  *hi = __umulhi(a, b);
+  *lo = a * b;
+#else
   uint64_t p = static_cast<uint64_t>(a) * b;
   *hi = static_cast<uint32_t>(p >> 32);
   *lo = static_cast<uint32_t>(p);
+#endif
 }
 
 // Philox4x32 with 10 rounds: out = Philox(counter ctr, key).
