@@ -32,7 +32,7 @@ void check(cudaError_t e, const char* what) {
 constexpr int kThreads = 256;
 constexpr int kBlocksPerThread = 4;
 constexpr int64_t kTileBlocks = int64_t{kThreads} * kBlocksPerThread;
-constexpr int kParamSegs = 32;   // segments per launch; more go in further launches
+constexpr int kParamSegs = 64;   // segments per launch; more go in further launches
 constexpr int kParamPairs = 48;  // pairs passed by value; more go through device memory
 
 struct SegDesc {

@@ -279,7 +279,7 @@ std::vector<Segment> bench_segments(void* base, DType dt, int64_t k) {
   int64_t off = 0;
   uint64_t g0 = 77;
   for (int i = 0; off < k; ++i) {
-    const int64_t want = i < 40 ? sizes[i % 12] : k - off;
+    const int64_t want = i < 140 ? sizes[i % 12] : k - off;
     const int64_t cnt = std::min(want, k - off);
     segs.push_back({static_cast<char*>(base) + off * static_cast<int64_t>(dtype_size(dt)), dt, cnt, g0, i % 2 == 1});
     off += cnt;
