@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
 import { shapeConfigDir } from '../../lib/bench/shape-config.js';
 import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
@@ -22,6 +23,26 @@ writeFileSync(join(dir, 'model.safetensors'), 'not a safetensors file');
 const std = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
 
 describe('randomInit', () => {
+  it('sets a matrix element at global index i to fl(0.02·z(seed, i)) exactly, i over the tensors in canonical order', async () => {
+    const m = await loadModel(dir, { threads: 1, randomInit: { seed: 7 } });
+    try {
+      let g0 = 0;
+      let checked = 0;
+      for (const n of m.parameterNames()) {
+        const v = m.getParameter(n);
+        if (!n.endsWith('bias') && !n.includes('layer_norm')) {
+          const z = native.direction(7, g0, v.length);
+          for (let i = 0; i < v.length; i++) if (v[i] !== Math.fround(Math.fround(0.02) * z[i]!)) expect.fail(`${n}[${i}]`);
+          checked += v.length;
+        }
+        g0 += v.length;
+      }
+      expect(checked).toBeGreaterThan(1000);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('reads config.json only, follows the documented init, and is a function of the seed', async () => {
     await expect(loadModel(dir, { threads: 1 })).rejects.toMatchObject({ code: 'ERR_SAFETENSORS_HEADER' });
     const a = await loadModel(dir, { threads: 1, randomInit: { seed: 7 } });

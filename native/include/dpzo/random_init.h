@@ -27,13 +27,22 @@ inline InitKind init_kind(const std::string& name, const std::vector<int64_t>& s
   return gain ? InitKind::kOnes : InitKind::kZeros;
 }
 
+// The float32 values of elements 4b .. 4b+3 (global indices over all tensors) of a tensor of kind k: one
+// Philox call serves the four (the CUDA kernel's unit of work).
+DPZO_HD void init_block(InitKind k, uint64_t seed, uint64_t b, float v[4]) {
+  if (k != InitKind::kNormal) {
+    for (int j = 0; j < 4; ++j) v[j] = k == InitKind::kOnes ? 1.0f : 0.0f;
+    return;
+  }
+  direction_block(seed, b, v);
+  for (int j = 0; j < 4; ++j) v[j] = mul32(kInitStd, v[j]);
+}
+
 // The float32 value of element i (global index over all tensors) of a tensor of kind k.
 DPZO_HD float init_value(InitKind k, uint64_t seed, uint64_t i) {
-  if (k == InitKind::kOnes) return 1.0f;
-  if (k == InitKind::kZeros) return 0.0f;
-  float z[4];
-  direction_block(seed, i >> 2, z);
-  return mul32(kInitStd, z[i & 3]);
+  float v[4];
+  init_block(k, seed, i >> 2, v);
+  return v[i & 3];
 }
 
 // n elements from global index i0 into dst (dtype dt), rounded to nearest.
