@@ -637,10 +637,10 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
     return best;
   };
   double t_copy = INFINITY;
-#ifdef DPZO_HAVE_CUDA
   // the reference bandwidth first, before the model takes the card: a 4 GiB copy (far beyond the L2; two
   // such buffers would not fit beside a model near the card's size)
   const double copy_bytes = 4.0 * (1 << 30);
+#ifdef DPZO_HAVE_CUDA
   if (real) {
     void* a = cuda::device_alloc(static_cast<size_t>(copy_bytes));
     void* c = cuda::device_alloc(static_cast<size_t>(copy_bytes));
