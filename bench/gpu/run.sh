@@ -13,7 +13,7 @@
 # Tables go to stdout and to $OUT (or .tmp/gpu) as text; checkpoints go to $DPZO_GPU_TMP (default /tmp).
 # Env: DPZO_GPU_ARCH (e.g. 90; default: the card's compute capability), DPZO_GPU_SKIP_PEER=1,
 # DPZO_GPU_BENCH_SHAPE (gpu-bench's shape flags), DPZO_GPU_PREBUILT (a dpzo_check built elsewhere for this
-# card, used when it runs here; else the build below), DPZO_GPU_SKIP_LARGEST=1.
+# card, used when it runs here; else the build below), DPZO_GPU_SKIP_HF=1, DPZO_GPU_SKIP_LARGEST=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -84,7 +84,7 @@ else
 fi
 
 section "2. transformers vs dpzo on the same checkpoints"
-if python3 -c 'import torch, transformers' 2>/dev/null; then
+if [ "${DPZO_GPU_SKIP_HF:-0}" != 1 ] && python3 -c 'import torch, transformers' 2>/dev/null; then
   timeout 120 python3 bench/gpu/hf_compare.py "$tmp/check" | tee "$out/hf-compare.txt"
 else
   echo "skipped: python3 cannot import torch and transformers"
