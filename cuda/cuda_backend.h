@@ -43,6 +43,10 @@ void synchronize();
 void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, const float* coeffs, int n_pairs,
                      float decay = 1.0f, const uint64_t* round_key = nullptr);
 
+// The GEMM path of the model loaded last in this process: "tensor (cuBLASLt …)" or "simt (why)"; "" before
+// any (cuda/tensor_gemm.h; gpu-check and gpu-bench print it).
+std::string last_gemm_path();
+
 // out[i] = z(seed, g0 + i) into device memory.
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out_device);
 

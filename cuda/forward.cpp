@@ -13,6 +13,7 @@
 #include "dpzo/errors.h"
 #include "dpzo/family.h"
 #include "dpzo/rope_table.h"
+#include "tensor_kernels.h"
 
 namespace dpzo {
 namespace cuda {
@@ -67,7 +68,8 @@ Forward::Forward(const Model& m, DeviceWeights& dw, MemoryTracker& mem)
       nll_(&mem),
       rope_cos_(&mem),
       rope_sin_(&mem),
-      kv_(&mem) {
+      kv_(&mem),
+      tg_(m.dtype(), mem) {
   if (c_.head_dim > k::kMaxHeadDim || c_.head_dim % 2 != 0)
     throw Error(err::kDevice, "device 'cuda': head_dim " + std::to_string(c_.head_dim) +
                                   " is not supported by the CUDA attention kernel (even, at most " +
@@ -98,8 +100,43 @@ void Forward::set_point(const std::vector<uint64_t>* seeds, const std::vector<fl
   copy_to_device(d, seeds->data(), static_cast<size_t>(n) * 8);
   copy_to_device(d + n * 8, coeffs->data(), static_cast<size_t>(n) * 4);
   at_ = Point{reinterpret_cast<const uint64_t*>(d), reinterpret_cast<const float*>(d + n * 8), n};
-  big_.ensure_n<float>(big_cap_);
+  // on the tensor path the scratch holds hi | lo (2 + 2 bytes an element), lo from a 256-byte boundary
+  big_.ensure(static_cast<size_t>(big_cap_) * 4 + (tg_.on() ? 256 : 0));
   small_.ensure_n<float>(2 * vec_cap_);
+}
+
+k::Mat Forward::split_into_scratch(const void* src, DType dt, uint64_t g0, int64_t n, int64_t ld, const void** lo) {
+  char* hi = static_cast<char*>(big_.data());
+  char* lo_at = hi + (static_cast<size_t>(big_cap_) * 2 + 255) / 256 * 256;
+  const bool split = tg_.point() == PointGemm::Split;
+  k::split_at(src, dt, g0, n, at_.seeds, at_.coeffs, at_.n, dt, tg_.lo_scale(), hi, split ? lo_at : nullptr);
+  *lo = split ? lo_at : nullptr;
+  return {hi, dt, ld};
+}
+
+void Forward::linear_tensor_point(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const WeightView& w,
+                                  k::Layout layout, k::Mat bias, float* out, int64_t ldo, bool accumulate) {
+  const uint64_t g0 = static_cast<uint64_t>(w.global_offset);
+  const void* lo = nullptr;
+  if (layout == k::Layout::InOut) {  // (K, N): whole, as on the SIMT path
+    const k::Mat hi = split_into_scratch(w.data, w.dtype, g0, w.numel, N, &lo);
+    return tg_.gemm_split(M, N, K, a, lda, hi, lo, layout, bias, out, ldo, accumulate);
+  }
+  // (N, K) in row chunks; chunks of 64 rows where they fit keep the weight and output blocks 256-byte aligned
+  int64_t step = std::max<int64_t>(1, big_cap_ / K);
+  if (step >= 64) step -= step % 64;
+  for (int64_t n0 = 0; n0 < N; n0 += step) {
+    const int64_t n1 = std::min(N, n0 + step);
+    const k::Mat hi =
+        split_into_scratch(at_elem(w, n0 * K), w.dtype, g0 + static_cast<uint64_t>(n0 * K), (n1 - n0) * K, K, &lo);
+    tg_.gemm_split(M, n1 - n0, K, a, lda, hi, lo, layout, offset_mat(bias, n0), out + n0, ldo, accumulate);
+  }
+}
+
+void Forward::gemm_at_theta(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat w, float* out,
+                            int64_t ldo) {
+  if (tg_.serves(w.dtype)) return tg_.gemm(M, N, K, a, lda, w, k::Layout::OutIn, {}, out, ldo, false);
+  k::gemm(M, N, K, a, lda, w, k::Layout::OutIn, {}, out, ldo, false);
 }
 
 k::Mat Forward::vec(const WeightView& w, int slot) {
@@ -113,6 +150,10 @@ k::Mat Forward::vec(const WeightView& w, int slot) {
 void Forward::linear(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const WeightView& w,
                      k::Layout layout, const WeightView& b, float* out, int64_t ldo, bool accumulate) {
   const k::Mat bias = vec(b, 0);
+  if (tg_.serves(w.dtype)) {  // F16/BF16 weights on the tensor cores: in place at θ, split at a point
+    if (!virt(w)) return tg_.gemm(M, N, K, a, lda, {w.data, w.dtype, w.cols}, layout, bias, out, ldo, accumulate);
+    return linear_tensor_point(M, N, K, a, lda, w, layout, bias, out, ldo, accumulate);
+  }
   if (!virt(w)) return k::gemm(M, N, K, a, lda, {w.data, w.dtype, w.cols}, layout, bias, out, ldo, accumulate);
   float* scratch = static_cast<float*>(big_.data());
   const uint64_t g0 = static_cast<uint64_t>(w.global_offset);
@@ -347,6 +388,18 @@ LossOutput Forward::loss_at_point(const PackedBatch& b, const Rows& rows, const 
     for (int64_t v0 = 0; v0 < V; v0 += vt) {
       const int64_t cols = std::min(vt, V - v0);
       k::Mat hm{at_elem(head, v0 * E), head.dtype, E};
+      if (tg_.serves(head.dtype)) {  // the tile at θ in place, at a point split (rows·E ≤ big_cap_)
+        if (!hv) {
+          tg_.gemm(R, cols, E, hrows, E, hm, k::Layout::OutIn, {}, logits, cols, false);
+        } else {
+          const void* lo = nullptr;
+          const k::Mat hi =
+              split_into_scratch(hm.data, head.dtype, hg0 + static_cast<uint64_t>(v0 * E), cols * E, E, &lo);
+          tg_.gemm_split(R, cols, E, hrows, E, hi, lo, k::Layout::OutIn, {}, logits, cols, false);
+        }
+        k::lse_tile(logits, R, cols, v0, lab, rmax, rsum, target, v0 == 0);
+        continue;
+      }
       if (hv) {
         float* scratch = static_cast<float*>(big_.data());
         k::values_at(hm.data, head.dtype, hg0 + static_cast<uint64_t>(v0 * E), cols * E, at_.seeds, at_.coeffs, at_.n,
@@ -443,7 +496,7 @@ std::vector<float> Forward::logits(const PackedBatch& b, const std::vector<int64
   if (R == 0) return out;
   float* logits = logits_.ensure_n<float>(R * V);
   const WeightView& head = w_.lm_head;
-  k::gemm(R, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, k::Layout::OutIn, {}, logits, V, false);
+  gemm_at_theta(R, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, logits, V);
   copy_to_host(out.data(), logits, out.size() * 4);
   synchronize();
   return out;
@@ -474,7 +527,7 @@ std::vector<int32_t> Forward::generate(const std::vector<int32_t>& prompt, int n
       trunk(cancel);
       final_rows({T - 1});
       logits = logits_.ensure_n<float>(V);
-      k::gemm(1, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, k::Layout::OutIn, {}, logits, V, false);
+      gemm_at_theta(1, V, E, out_.ensure_n<float>(0), E, {head.data, head.dtype, E}, logits, V);
       copy_to_host(z.data(), logits, z.size() * 4);
       kv_len_ += T;
       int32_t best = 0;  // the first maximum, as the CPU's greedy decoding

@@ -2,7 +2,8 @@
 // over a model's device weights, for GPT-2, OPT and Llama over packed varlen batches (dpzo/forward.h),
 // mirroring the CPU graphs (cpu/forward_*.cpp). A virtual point θ + Σ c_k z(s_k) is evaluated without
 // writing θ: each trainable weight a kernel needs is first read at the point into a float32 scratch
-// (k::values_at), the 2-D ones in row chunks, so the scratch is at most the largest tensor's byte size.
+// (k::values_at), the 2-D ones in row chunks, so the scratch is at most the largest tensor's byte size. On the
+// tensor path (F16/BF16 models, cuda/tensor_gemm.h) the same scratch holds the point's weights as hi/lo halves.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "dpzo/forward.h"
 #include "dpzo/model.h"
 #include "kernels.h"
+#include "tensor_gemm.h"
 
 namespace dpzo {
 namespace cuda {
@@ -51,6 +53,14 @@ class Forward {
   k::Mat vec(const WeightView& w, int slot);
   void linear(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const WeightView& w, k::Layout layout,
               const WeightView& b, float* out, int64_t ldo, bool accumulate);
+  // linear at a virtual point on the tensor path: the point's weights split into hi/lo 16-bit halves in the
+  // scratch (or rounded, DPZO_CUDA_POINT_GEMM=round), row chunks as in linear
+  void linear_tensor_point(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const WeightView& w,
+                           k::Layout layout, k::Mat bias, float* out, int64_t ldo, bool accumulate);
+  // hi and lo of n ≤ big_cap_ elements of `src` (global index g0) at the point, in the scratch
+  k::Mat split_into_scratch(const void* src, DType dt, uint64_t g0, int64_t n, int64_t ld, const void** lo);
+  // out = a·Wᵀ for a weight at θ (the LM head): the tensor path when it serves the weight, else k::gemm
+  void gemm_at_theta(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat w, float* out, int64_t ldo);
   void embed(const WeightView& table, const int32_t* ids, int64_t add_offset, int64_t dim, float* out, bool acc);
   void norm(bool rms, int64_t rows, int64_t n, const float* x, int64_t ldx, const WeightView& w, const WeightView& b,
             float* out, int64_t ldo);
@@ -81,6 +91,7 @@ class Forward {
   bool kv_on_ = false;
   int64_t kv_len_ = 0, kv_cap_ = 0;
   int64_t rope_positions_ = 0;
+  TensorGemm tg_;  // the tensor-core path of F16/BF16 models (or off: the SIMT k::gemm), tensor_gemm.h
 };
 
 }  // namespace cuda

@@ -7,7 +7,8 @@
 #   1d. the public API (N-API, the trainer, exportRun) on CUDA vs the CPU, through Node (node-check.mjs)
 #   2. transformers vs dpzo on the same checkpoints (hf_compare.py; skipped when torch is absent)
 #   3-4. perturb/update GB/s against the device-to-device copy, forward TFLOP/s, DP-ZO pair time and peak
-#      device bytes, OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench)
+#      device bytes, OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench): the SIMT GEMM, then the tensor cores
+#      (cuBLASLt at $DPZO_CUBLASLT) with virtual points split hi + lo, then rounded (docs/cuda.md)
 #   5. the PyTorch + transformers MeZO-style DP-ZO step on the same shape (peer_step.py)
 #   6. the largest OPT shape whose BF16 DP-ZO step fits on the card (66B, else 30B, else 13B; one timed rep)
 # Tables go to stdout and to $OUT (or .tmp/gpu) as text; checkpoints go to $DPZO_GPU_TMP (default /tmp).
@@ -33,6 +34,15 @@ nvcc --version | tail -1
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' 2>&1 | tail -1
 # where a cuBLASLt is (the wheel's, for a build that loads it at run time)
 find / -name 'libcublasLt.so*' -not -path '/proc/*' 2>/dev/null | head -5
+# the cuBLASLt the tensor-core GEMM loads at run time (cuda/cublaslt_loader.h): the toolkit's, else the wheel's
+if [ -z "${DPZO_CUBLASLT:-}" ]; then
+  for lib in /usr/local/cuda/targets/x86_64-linux/lib/libcublasLt.so.13 \
+    /usr/local/cuda-13.0/targets/x86_64-linux/lib/libcublasLt.so.13 \
+    /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib/libcublasLt.so.13; do
+    [ -f "$lib" ] && { export DPZO_CUBLASLT=$lib; break; }
+  done
+fi
+echo "DPZO_CUBLASLT=${DPZO_CUBLASLT:-(none found: the tensor rows and runs below say so)}"
 
 section "build dpzo_check (sm_$arch)"
 build=$root/build/gpu  # build/ is ignored by git
@@ -77,7 +87,8 @@ if [ -z "$node" ] && [ -n "${DPZO_GPU_NODE_XZ:-}" ] && [ -f "$DPZO_GPU_NODE_XZ" 
   { xz -dc "$DPZO_GPU_NODE_XZ" 2>/dev/null || python3 -c 'import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' "$DPZO_GPU_NODE_XZ"; } >"$node" && chmod +x "$node"
 fi
 if [ -n "$node" ] && [ -f dist/index.js ] && [ -f build/Release/dpzo.node ]; then
-  timeout 150 "$node" bench/gpu/node-check.mjs data/models/word-llama "$tmp/node-check" | tee "$out/node-check.txt"
+  # DPZO_CUDA_GEMM=simt: node-check's limits (1e-4, bit-exact replay) are those of the SIMT GEMM
+  DPZO_CUDA_GEMM=simt timeout 150 "$node" bench/gpu/node-check.mjs data/models/word-llama "$tmp/node-check" | tee "$out/node-check.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 else
   echo "skipped: no node binary, dist/ or build/Release/dpzo.node"
@@ -95,8 +106,16 @@ section "3-4. OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench)"
 shape=${DPZO_GPU_BENCH_SHAPE:---family opt --hidden 2048 --layers 24 --heads 32 --inter 8192 --vocab 50272 --batch 16 --seq 128}
 # shellcheck disable=SC2086
 # --init random: the weights are built on the device from config.json (no 2.6 GB checkpoint written)
-timeout 180 $check gpu-bench $shape --dtype bf16 --init random --dir "$tmp/bench" | tee "$out/gpu-bench.txt"
-rm -rf "$tmp/bench"
+# DPZO_CUDA_GEMM=simt: the SIMT baseline (auto would take the tensor path, measured just below)
+DPZO_CUDA_GEMM=simt timeout 180 $check gpu-bench $shape --dtype bf16 --init random --dir "$tmp/bench" | tee "$out/gpu-bench.txt"
+# the tensor-core GEMM (cuBLASLt, BF16 inputs, F32 accumulation): virtual points split hi + lo, then rounded
+for pg in split round; do
+  echo "-- DPZO_CUDA_GEMM=tensor DPZO_CUDA_POINT_GEMM=$pg"
+  # shellcheck disable=SC2086
+  DPZO_CUDA_GEMM=tensor DPZO_CUDA_POINT_GEMM=$pg timeout 180 $check gpu-bench $shape --dtype bf16 --init random \
+    --dir "$tmp/bench" | tee "$out/gpu-bench-tensor-$pg.txt"
+  rm -rf "$tmp/bench"
+done
 
 section "5. PyTorch + transformers MeZO-style DP-ZO step, same shape"
 if [ "${DPZO_GPU_SKIP_PEER:-0}" != 1 ] && python3 -c 'import torch, transformers' 2>/dev/null; then

@@ -6,6 +6,7 @@
 //   isa                                     scalar / avx2 / avx512 kernels bit for bit
 //   block-split                             the CUDA kernels' block/tile split against brute force
 //   gpu-check, gpu-bench                    the CUDA backend against the CPU, and its speed (gpu_check.h)
+//   gemm-plan, gemm-mode, cublaslt-load     the tensor-core GEMM's host-side logic (tensor_check.h)
 //   perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]
 //                                           direction elements/s of one pass (n·P per pass), by wall
 //                                           clock and by CPU time; CUDA too when built and present
@@ -31,6 +32,7 @@
 #include "dpzo/thread_pool.h"
 #include "tools/block_split_check.h"
 #include "tools/gpu_check.h"
+#include "tools/tensor_check.h"
 #ifdef DPZO_HAVE_CUDA
 #include "cuda_backend.h"
 #endif
@@ -497,7 +499,9 @@ int main(int argc, char** argv) {
           "gpu-check [--dir D] [--families llama,llama-wide,gpt2,opt] [--dtypes f32,bf16] | "
           "gpu-bench [--family F] [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V] "
           "[--dtype bf16] "
-          "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1]\n");
+          "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1] | "
+          "gemm-plan --m M --n N --k K --lda A --ldw W --ldo O [--layout outin|inout] [--dtype bf16|f16] | "
+          "gemm-mode | cublaslt-load\n");
       return 2;
     }
     const std::string mode = argv[1];
@@ -511,6 +515,9 @@ int main(int argc, char** argv) {
     if (mode == "virtual-gemm") return mode_virtual_gemm(flags);
     if (mode == "gpu-check") return mode_gpu_check(flags);
     if (mode == "gpu-bench") return mode_gpu_bench(flags);
+    if (mode == "gemm-plan") return mode_gemm_plan(flags);
+    if (mode == "gemm-mode") return mode_gemm_mode();
+    if (mode == "cublaslt-load") return mode_cublaslt_load();
     throw Error(err::kArgument, "dpzo_check: unknown mode '" + mode + "'");
   } catch (const Error& e) {
     std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", e.code().c_str(), json_escape(e.what()).c_str());

@@ -553,6 +553,72 @@ void check_step_memory(Table& tab, const std::string& root, const std::string& f
   tab.row(name, "step peak / (weights + one forward)", static_cast<double>(P) / static_cast<double>(W + A), 1.05);
 }
 
+// The tensor-core path (cuda/tensor_gemm.h) on a 16-bit model: BF16 activations at θ, split hi + lo weights at
+// the points, so the losses are compared with the CPU's float32-activation losses at a BF16 tolerance
+// (transformers' own BF16-vs-F32 differences on such checkpoints are 5e-4 … 1.4e-3 relative), and the DP-ZO
+// difference ℓ⁺ − ℓ⁻ with the CPU's, relative to the largest CPU difference (informational, loose bound).
+// `mode` is the DPZO_CUDA_GEMM the rows run with (auto, or tensor when the caller asked for it).
+void check_tensor_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real,
+                       const std::string& mode) {
+#ifdef DPZO_HAVE_CUDA
+  Shape s;
+  s.family = family;
+  if (family == "llama-wide") {
+    s.family = "llama";
+    s.inter = 2048;
+  }
+  if (s.family != "llama") s.kv_heads = s.heads;
+  const std::string name = family + "-" + dtype_name(dt) + "-tc";
+  const std::string dir = root + "/" + name;
+  write_checkpoint(dir, s, dt, 42);
+  setenv("DPZO_CUDA_GEMM", mode.c_str(), 1);
+  setenv("DPZO_CUDA_POINT_GEMM", "split", 1);
+  auto cpu = load(dir, cpu_backend_factory());
+  auto gpu = load(dir, device_under_test(real));
+  const std::string path = cuda::last_gemm_path();
+  tab.info(name, "GEMM path", path);
+  if (path.rfind("tensor", 0) != 0) {
+    // run.sh names a library (DPZO_CUBLASLT): then an inactive path is a failure, elsewhere a note
+    const char* lib = std::getenv("DPZO_CUBLASLT");
+    if (lib && *lib) tab.row(name, "tensor path active with DPZO_CUBLASLT (0/1)", 1, 0);
+    return;
+  }
+  const PackedBatch b = random_batch(s.vocab, 7);
+  const double tol = 2e-2;
+  tab.row(name, "loss at theta, tensor (max rel err)",
+          max_rel(cpu->per_example_loss(b, {}, nullptr)[0].loss, gpu->per_example_loss(b, {}, nullptr)[0].loss), tol);
+  ForwardOptions pts;
+  pts.points = {{{1234567}, {1e-2f}}, {{1234567}, {-1e-2f}}};
+  const auto vc = cpu->per_example_loss(b, pts, nullptr), vg = gpu->per_example_loss(b, pts, nullptr);
+  tab.row(name, "loss at theta+eps*z, split (max rel err)", max_rel(vc[0].loss, vg[0].loss), tol);
+  tab.row(name, "loss at theta-eps*z, split (max rel err)", max_rel(vc[1].loss, vg[1].loss), tol);
+  auto diff_err = [&](const std::vector<LossOutput>& dev) {
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < vc[0].loss.size(); ++i) scale = std::max(scale, std::fabs(vc[0].loss[i] - vc[1].loss[i]));
+    for (size_t i = 0; i < vc[0].loss.size(); ++i)
+      worst = std::max(worst, std::fabs((dev[0].loss[i] - dev[1].loss[i]) - (vc[0].loss[i] - vc[1].loss[i])));
+    return worst / std::max(scale, 1e-30);
+  };
+  tab.row(name, "(l+ - l-) split vs CPU (err / max|CPU|)", diff_err(vg), 0.5);
+  PackedBatch cb = b;
+  cb.candidates = {3, 11, 200};
+  cb.labels.assign(b.tokens.size(), -100);
+  for (size_t i = 1; i < b.offsets.size(); ++i) cb.labels[b.offsets[i] - 1] = cb.candidates[i % 3];
+  tab.row(name, "cand. loss at theta+eps*z (max rel err)",
+          max_rel(cpu->per_example_loss(cb, pts, nullptr)[0].loss, gpu->per_example_loss(cb, pts, nullptr)[0].loss),
+          tol);
+  // the rounded points (DPZO_CUDA_POINT_GEMM=round, for measuring only): how much the split buys
+  setenv("DPZO_CUDA_POINT_GEMM", "round", 1);
+  auto rounded = load(dir, device_under_test(real));
+  setenv("DPZO_CUDA_POINT_GEMM", "split", 1);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", diff_err(rounded->per_example_loss(b, pts, nullptr)));
+  tab.info(name, "(l+ - l-) round vs CPU (err / max|CPU|)", buf);
+#else
+  (void)tab, (void)root, (void)family, (void)dt, (void)real, (void)mode;
+#endif
+}
+
 }  // namespace
 
 int mode_gpu_check(const std::map<std::string, std::string>& flags) {
@@ -570,6 +636,11 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
                      "the driver, not CUDA");
   std::printf("| %-15s | %-40s | %12s | %9s | %-4s |\n", "case", "check", "value", "limit", "");
   Table tab;
+  // the exact rows (1e-4, bit for bit) run the SIMT GEMM whatever the environment says; the tensor rows
+  // below run DPZO_CUDA_GEMM=auto, or tensor when the caller set that
+  const char* asked = std::getenv("DPZO_CUDA_GEMM");
+  const std::string tensor_mode = asked && std::string(asked) == "tensor" ? "tensor" : "auto";
+  setenv("DPZO_CUDA_GEMM", "simt", 1);
   check_directions(tab, real);
   for (const std::string& fam : split(flag(flags, "families", "llama,llama-wide,gpt2,opt")))
     for (const std::string& d : split(flag(flags, "dtypes", "f32,bf16"))) {
@@ -600,6 +671,19 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
       std::printf("| %-15s | FAILED with %s: %s\n", what.c_str(), e.code().c_str(), e.what());
     }
   }
+  if (real)  // the tensor-core path of 16-bit models (nothing to compare when the CPU is compared with itself)
+    for (const std::string& fam : split(flag(flags, "families", "llama,llama-wide,gpt2,opt")))
+      for (const std::string& d : split(flag(flags, "dtypes", "f32,bf16"))) {
+        if (d != "bf16" && d != "f16") continue;
+        const DType dt = d == "bf16" ? DType::BF16 : DType::F16;
+        try {
+          check_tensor_case(tab, root, fam, dt, real, tensor_mode);
+        } catch (const Error& e) {
+          tab.failures++;
+          std::printf("| %-15s | FAILED with %s: %s\n", (fam + "-" + d + "-tc").c_str(), e.code().c_str(), e.what());
+        }
+      }
+  setenv("DPZO_CUDA_GEMM", "simt", 1);
   std::printf("gpu-check: %d failed\n", tab.failures);
   return tab.failures == 0 ? 0 : 1;
 }
@@ -706,6 +790,9 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
               " V=%" PRId64 " %s, %.3g parameters, batch %" PRId64 " x %" PRId64 "\n",
               real ? device.c_str() : "CPU (no CUDA device)", s.family.c_str(), s.hidden, s.layers, s.heads, s.kv_heads,
               s.inter, s.vocab, d.c_str(), params, B, S);
+#ifdef DPZO_HAVE_CUDA
+  if (real) std::printf("GEMM path: %s\n", cuda::last_gemm_path().c_str());
+#endif
   std::printf("| %-44s | %12s |\n", "measure", "value");
   std::printf("| %-44s | %10.2f s |\n", init == "random" ? "write config.json" : "write random checkpoint", t_write);
   std::printf("| %-44s | %10.2f s |\n",

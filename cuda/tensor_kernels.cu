@@ -1,0 +1,99 @@
+// defines: cuda/tensor_kernels.h on the GPU. Compiled with --fmad=false like every kernel file, so the
+// point's float32 value is the fma chain of k::values_at and nothing else.
+#include <library_types.h>
+
+#include "cublaslt_api.h"
+#include "dpzo/philox.h"
+#include "launch.h"
+#include "tensor_kernels.h"
+
+namespace dpzo {
+namespace cuda {
+
+// the values cuda/cublaslt_api.h declares without the header, checked against the toolkit's own
+static_assert(lt::kR32F == CUDA_R_32F && lt::kR16F == CUDA_R_16F && lt::kR16BF == CUDA_R_16BF, "cudaDataType");
+
+int current_device() {
+  int d = 0;
+  const cudaError_t e = cudaGetDevice(&d);
+  if (e != cudaSuccess) throw Error(err::kDevice, std::string("CUDA cudaGetDevice: ") + cudaGetErrorString(e));
+  return d;
+}
+
+namespace k {
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ __forceinline__ uint16_t rn16(float v, DType dt) {
+  return dt == DType::F16 ? f32_to_f16(v) : f32_to_bf16(v);
+}
+__device__ __forceinline__ float widen16(uint16_t h, DType dt) {
+  return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
+__global__ void to_16bit_kernel(const float* a, int64_t M, int64_t K, int64_t lda, DType dt, uint16_t* out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= M * K) return;
+  const int64_t m = i / K, c = i % K;
+  out[i] = rn16(a[m * lda + c], dt);
+}
+
+// One thread per Philox block b (four consecutive global indices) that meets [g0, g0 + n), as values_at.
+__global__ void split_at_kernel(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds,
+                                const float* coeffs, int n_pairs, DType dt16, float lo_scale, uint16_t* hi,
+                                uint16_t* lo) {
+  const uint64_t b = (g0 >> 2) + static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const uint64_t g_end = g0 + static_cast<uint64_t>(n);
+  if (4 * b >= g_end) return;
+  const uint64_t first = 4 * b > g0 ? 4 * b : g0, last = 4 * b + 4 < g_end ? 4 * b + 4 : g_end;
+  float acc[4];
+  for (uint64_t g = first; g < last; ++g) acc[g - 4 * b] = load_f32(src, dt, static_cast<int64_t>(g - g0));
+  for (int k = 0; k < n_pairs; ++k) {
+    float z[4];
+    direction_block(seeds[k], b, z);
+    for (uint64_t g = first; g < last; ++g) acc[g - 4 * b] = fma32(coeffs[k], z[g - 4 * b], acc[g - 4 * b]);
+  }
+  for (uint64_t g = first; g < last; ++g) {
+    const float v = acc[g - 4 * b];
+    const uint16_t h = rn16(v, dt16);
+    hi[g - g0] = h;
+    if (lo) lo[g - g0] = rn16(__fmul_rn(__fsub_rn(v, widen16(h, dt16)), lo_scale), dt16);
+  }
+}
+
+__global__ void bias_rows_kernel(int64_t M, int64_t N, Mat bias, float* out, int64_t ldo, bool accumulate) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= M * N) return;
+  const int64_t m = i / N, c = i % N;
+  float* o = out + m * ldo + c;
+  const float b = load_f32(bias.data, bias.dtype, c);
+  *o = accumulate ? __fadd_rn(*o, b) : b;
+}
+
+}  // namespace
+
+void to_16bit(const float* a, int64_t M, int64_t K, int64_t lda, DType dt, void* out16) {
+  if (M * K <= 0) return;
+  to_16bit_kernel<<<grid_for(M * K, kThreads), kThreads>>>(a, M, K, lda, dt, static_cast<uint16_t*>(out16));
+  check_launch("to_16bit");
+}
+
+void split_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds, const float* coeffs,
+              int n_pairs, DType dt16, float lo_scale, void* hi, void* lo) {
+  if (n <= 0) return;
+  const int64_t blocks = static_cast<int64_t>(((g0 + static_cast<uint64_t>(n) - 1) >> 2) - (g0 >> 2) + 1);
+  split_at_kernel<<<grid_for(blocks, kThreads), kThreads>>>(src, dt, g0, n, seeds, coeffs, n_pairs, dt16, lo_scale,
+                                                            static_cast<uint16_t*>(hi), static_cast<uint16_t*>(lo));
+  check_launch("split_at");
+}
+
+void bias_rows(int64_t M, int64_t N, Mat bias, float* out, int64_t ldo, bool accumulate) {
+  if (M * N <= 0) return;
+  bias_rows_kernel<<<grid_for(M * N, kThreads), kThreads>>>(M, N, bias, out, ldo, accumulate);
+  check_launch("bias_rows");
+}
+
+}  // namespace k
+}  // namespace cuda
+}  // namespace dpzo
