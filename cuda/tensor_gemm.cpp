@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -228,14 +229,19 @@ std::string TensorGemm::self_test() {
     copy_to_device(dw, w16.data(), fw);
     copy_to_device(db, b16.data(), fb);
     std::vector<float> r1(M * ldo), r2(M * ldo);
-    for (int c = 0; c < 4 && why.empty(); ++c) {  // both layouts × (bias, plain) / (accumulate, plain)
-      const k::Layout layout = c < 2 ? k::Layout::OutIn : k::Layout::InOut;
-      const bool acc = c % 2 == 1;
-      const k::Mat bm = c % 2 == 0 ? k::Mat{db, dtype_, N} : k::Mat{};
+    // both layouts × (bias), (accumulate), (neither, over an output of NaNs: with β = 0 the library must not
+    // read C, as the forward's first write into a fresh buffer assumes)
+    const std::vector<float> nans(out0.size(), std::numeric_limits<float>::quiet_NaN());
+    for (int c = 0; c < 6 && why.empty(); ++c) {
+      const k::Layout layout = c < 3 ? k::Layout::OutIn : k::Layout::InOut;
+      const int variant = c % 3;
+      const bool acc = variant == 1;
+      const k::Mat bm = variant == 0 ? k::Mat{db, dtype_, N} : k::Mat{};
+      const std::vector<float>& before = variant == 2 ? nans : out0;
       // InOut reads the same buffer as a (K, N) matrix: another weight, equally valid for the comparison
       const k::Mat wm{dw, dtype_, layout == k::Layout::OutIn ? K : N};
-      copy_to_device(o1, out0.data(), fo);
-      copy_to_device(o2, out0.data(), fo);
+      copy_to_device(o1, before.data(), fo);
+      copy_to_device(o2, before.data(), fo);
       if (!run(M, N, K, convert(da, M, K, K), wm, layout, bm, o1 + off, ldo, acc, 1.0f)) {
         why = "cuBLASLt self-test: no algorithm for a BF16/F16 GEMM";
         break;
@@ -246,20 +252,23 @@ std::string TensorGemm::self_test() {
       copy_to_host(r2.data(), o2, fo);
       for (int64_t m = 0; m < M && why.empty(); ++m)
         for (int64_t n = 0; n < ldo && why.empty(); ++n) {
-          const int64_t i = m * ldo + n;
-          // bound: 1e-4 of the element's magnitude sum Σ|a·W| + |bias| + |out| (exact products; only the order
-          // of the float32 sums differs, ~K·2^-24 of it)
-          double mag = std::fabs(out0[i]);
-          const int64_t j = n - off;
-          if (j >= 0 && j < N) {
-            if (c % 2 == 0) mag += std::fabs(bias[j]);
+          const int64_t i = m * ldo + n, j = n - off;
+          bool ok;
+          if (j < 0 || j >= N) {  // outside the output block: untouched by both
+            ok = (std::isnan(r1[i]) && std::isnan(before[i])) || r1[i] == before[i];
+          } else {
+            // 1e-4 of the element's magnitude sum Σ|a·W| + |bias| + |out| (exact products; only the order of
+            // the float32 sums differs, ~K·2^-24 of it)
+            double mag = acc ? std::fabs(before[i]) : 0.0;
+            if (variant == 0) mag += std::fabs(bias[j]);
             for (int64_t q = 0; q < K; ++q)
               mag += std::fabs(a[m * K + q]) * std::fabs(layout == k::Layout::OutIn ? w[j * K + q] : w[q * N + j]);
+            ok = std::isfinite(r1[i]) && std::fabs(static_cast<double>(r1[i]) - r2[i]) <= 1e-4 * mag;
           }
-          if (std::isfinite(r1[i]) && std::fabs(static_cast<double>(r1[i]) - r2[i]) <= 1e-4 * mag) continue;
-          why = "cuBLASLt self-test mismatch (layout " + std::string(c < 2 ? "OutIn" : "InOut") + ", row " +
-                std::to_string(m) + ", column " + std::to_string(n) + ": " + std::to_string(r1[i]) + " vs " +
-                std::to_string(r2[i]) + ")";
+          if (ok) continue;
+          why = "cuBLASLt self-test mismatch (layout " + std::string(c < 3 ? "OutIn" : "InOut") + ", case " +
+                std::to_string(variant) + ", row " + std::to_string(m) + ", column " + std::to_string(n) + ": " +
+                std::to_string(r1[i]) + " vs " + std::to_string(r2[i]) + ")";
         }
     }
   } catch (...) {
