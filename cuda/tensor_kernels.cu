@@ -39,26 +39,34 @@ __global__ void to_16bit_kernel(const float* a, int64_t M, int64_t K, int64_t ld
   out[i] = rn16(a[m * lda + c], dt);
 }
 
-// One thread per Philox block b (four consecutive global indices) that meets [g0, g0 + n), as values_at.
+// One thread per Philox block b (four consecutive global indices) that meets [g0, g0 + n); the four lanes
+// unrolled with compile-time indices, so the accumulators stay in registers (a runtime-indexed array would
+// live in local memory).
 __global__ void split_at_kernel(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds,
                                 const float* coeffs, int n_pairs, DType dt16, float lo_scale, uint16_t* hi,
                                 uint16_t* lo) {
   const uint64_t b = (g0 >> 2) + static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const uint64_t g_end = g0 + static_cast<uint64_t>(n);
   if (4 * b >= g_end) return;
-  const uint64_t first = 4 * b > g0 ? 4 * b : g0, last = 4 * b + 4 < g_end ? 4 * b + 4 : g_end;
   float acc[4];
-  for (uint64_t g = first; g < last; ++g) acc[g - 4 * b] = load_f32(src, dt, static_cast<int64_t>(g - g0));
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const uint64_t g = 4 * b + e;
+    acc[e] = g >= g0 && g < g_end ? load_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
+  }
   for (int k = 0; k < n_pairs; ++k) {
     float z[4];
     direction_block(seeds[k], b, z);
-    for (uint64_t g = first; g < last; ++g) acc[g - 4 * b] = fma32(coeffs[k], z[g - 4 * b], acc[g - 4 * b]);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[e] = fma32(coeffs[k], z[e], acc[e]);
   }
-  for (uint64_t g = first; g < last; ++g) {
-    const float v = acc[g - 4 * b];
-    const uint16_t h = rn16(v, dt16);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const uint64_t g = 4 * b + e;
+    if (g < g0 || g >= g_end) continue;
+    const uint16_t h = rn16(acc[e], dt16);
     hi[g - g0] = h;
-    if (lo) lo[g - g0] = rn16(__fmul_rn(__fsub_rn(v, widen16(h, dt16)), lo_scale), dt16);
+    if (lo) lo[g - g0] = rn16(__fmul_rn(__fsub_rn(acc[e], widen16(h, dt16)), lo_scale), dt16);
   }
 }
 
