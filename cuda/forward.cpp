@@ -125,11 +125,12 @@ void Forward::linear_tensor_point(int64_t M, int64_t N, int64_t K, const float* 
   // (N, K) in row chunks; chunks of 64 rows where they fit keep the weight and output blocks 256-byte aligned
   int64_t step = std::max<int64_t>(1, big_cap_ / K);
   if (step >= 64) step -= step % 64;
+  const void* a16 = K > 0 ? tg_.convert(a, M, K, lda) : nullptr;  // once for every chunk
   for (int64_t n0 = 0; n0 < N; n0 += step) {
     const int64_t n1 = std::min(N, n0 + step);
     const k::Mat hi =
         split_into_scratch(at_elem(w, n0 * K), w.dtype, g0 + static_cast<uint64_t>(n0 * K), (n1 - n0) * K, K, &lo);
-    tg_.gemm_split(M, n1 - n0, K, a, lda, hi, lo, layout, offset_mat(bias, n0), out + n0, ldo, accumulate);
+    tg_.gemm_split(M, n1 - n0, K, a, lda, hi, lo, layout, offset_mat(bias, n0), out + n0, ldo, accumulate, a16);
   }
 }
 
@@ -380,6 +381,9 @@ LossOutput Forward::loss_at_point(const PackedBatch& b, const Rows& rows, const 
     // the head one vocabulary tile at a time: logits (R, cols), merged into a running log-sum-exp per row
     int64_t vt = std::min(V, std::max<int64_t>(1, kLogitTile / R));
     vt = std::min(vt, std::max<int64_t>(1, big_cap_ / E));  // the same tiles at θ and at a point
+    // a multiple of 64 columns: the tile's logits rows (ld = vt floats) and head rows stay 256-byte aligned;
+    // an odd width (5029 at OPT-1.3B) made cuBLASLt fall back to an align-1 kernel at 86 TFLOP/s (H200 profile)
+    if (vt < V && vt >= 64) vt -= vt % 64;
     float* logits = logits_.ensure_n<float>(R * vt);
     float *rmax = row_max_.ensure_n<float>(R), *target = target_.ensure_n<float>(R);
     double *rsum = row_sum_.ensure_n<double>(R), *nll_d = nll_.ensure_n<double>(R);

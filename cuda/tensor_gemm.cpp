@@ -193,9 +193,9 @@ void TensorGemm::gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t l
 }
 
 void TensorGemm::gemm_split(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat hi, const void* lo,
-                            k::Layout layout, k::Mat bias, float* out, int64_t ldo, bool accumulate) {
+                            k::Layout layout, k::Mat bias, float* out, int64_t ldo, bool accumulate, const void* a16) {
   if (M <= 0 || N <= 0) return;
-  const void* a16 = K > 0 ? convert(a, M, K, lda) : nullptr;
+  if (!a16 && K > 0) a16 = convert(a, M, K, lda);
   const bool ok = K > 0 && run(M, N, K, a16, hi, layout, bias, out, ldo, accumulate, 1.0f) &&
                   (!lo || run(M, N, K, a16, {lo, hi.dtype, hi.ld}, layout, {}, out, ldo, true, 1.0f / lo_scale()));
   if (!ok)

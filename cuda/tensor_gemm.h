@@ -45,8 +45,12 @@ class TensorGemm {
   void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat w, k::Layout layout, k::Mat bias,
             float* out, int64_t ldo, bool accumulate);
   // out (+)= a·(hi + lo/lo_scale)ᵀ + bias; hi, lo 16-bit with leading dimension hi.ld; lo may be null.
+  // a16: a already converted by convert() (the row chunks of one weight share it), else null.
   void gemm_split(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat hi, const void* lo,
-                  k::Layout layout, k::Mat bias, float* out, int64_t ldo, bool accumulate);
+                  k::Layout layout, k::Mat bias, float* out, int64_t ldo, bool accumulate, const void* a16 = nullptr);
+  // a (M×K, leading dimension lda) rounded to the model's 16-bit type in the one activation buffer (valid until
+  // the next conversion)
+  const void* convert(const float* a, int64_t M, int64_t K, int64_t lda);
 
  private:
   struct Prepared {
@@ -64,7 +68,6 @@ class TensorGemm {
   // out (+)= alpha·a16·Wᵀ (+ bias first); false when no algorithm exists for the shape (nothing written)
   bool run(int64_t M, int64_t N, int64_t K, const void* a16, k::Mat w, k::Layout layout, k::Mat bias, float* out,
            int64_t ldo, bool accumulate, float alpha);
-  const void* convert(const float* a, int64_t M, int64_t K, int64_t lda);
   std::string start();
   std::string self_test();
   void release_library() noexcept;
