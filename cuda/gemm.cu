@@ -29,7 +29,7 @@ __global__ void gemm_kernel(int64_t M, int64_t N, int64_t K, const float* __rest
       const int c = in_out ? e % kTile : e / kDepth, kk = in_out ? e / kTile : e % kDepth;
       const int64_t n = n0 + c, k = k0 + kk;
       float v = 0.0f;
-      if (n < N && k < K) v = load_f32(w.data, w.dtype, in_out ? k * w.ld + n : n * w.ld + k);
+      if (n < N && k < K) v = load_as_f32(w.data, w.dtype, in_out ? k * w.ld + n : n * w.ld + k);
       ws[kk][c] = v;
     }
     __syncthreads();
@@ -56,7 +56,7 @@ __global__ void gemm_kernel(int64_t M, int64_t N, int64_t K, const float* __rest
       const int64_t n = n0 + tx + 16 * j;
       if (n >= N) continue;
       float v = acc[i][j];
-      if (bias.data) v = __fadd_rn(v, load_f32(bias.data, bias.dtype, n));
+      if (bias.data) v = __fadd_rn(v, load_as_f32(bias.data, bias.dtype, n));
       float* o = out + m * ldo + n;
       *o = accumulate ? __fadd_rn(*o, v) : v;
     }

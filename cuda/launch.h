@@ -1,5 +1,5 @@
 // defines: the small device-side helpers every kernel file of cuda/ shares (CUDA code only): the launch
-// check, the grid size, and the load of one stored element as float32.
+// check and the grid size (an element as float32: load_as_f32 of dpzo/dtype.h).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -20,12 +20,6 @@ inline void check_launch(const char* what) {
 }
 
 inline unsigned grid_for(int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
-
-__device__ __forceinline__ float load_f32(const void* p, DType dt, int64_t i) {
-  if (dt == DType::F32) return static_cast<const float*>(p)[i];
-  const uint16_t h = static_cast<const uint16_t*>(p)[i];
-  return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-}
 
 }  // namespace cuda
 }  // namespace dpzo

@@ -34,7 +34,7 @@ __global__ void rms_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w, d
   const float rstd = static_cast<float>(1.0 / sqrt(s / n + eps));
   float* o = out + blockIdx.x * ldo;
   for (int64_t i = threadIdx.x; i < n; i += kThreads)
-    o[i] = __fmul_rn(__fmul_rn(xr[i], rstd), load_f32(w.data, w.dtype, i));
+    o[i] = __fmul_rn(__fmul_rn(xr[i], rstd), load_as_f32(w.data, w.dtype, i));
 }
 
 __global__ void layer_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w, Mat b, double eps, float* out,
@@ -50,8 +50,8 @@ __global__ void layer_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w,
   const float m = static_cast<float>(mean), rstd = static_cast<float>(1.0 / sqrt(v / n + eps));
   float* o = out + blockIdx.x * ldo;
   for (int64_t i = threadIdx.x; i < n; i += kThreads) {
-    const float y = __fmul_rn(__fmul_rn(__fsub_rn(xr[i], m), rstd), load_f32(w.data, w.dtype, i));
-    o[i] = b.data ? __fadd_rn(y, load_f32(b.data, b.dtype, i)) : y;
+    const float y = __fmul_rn(__fmul_rn(__fsub_rn(xr[i], m), rstd), load_as_f32(w.data, w.dtype, i));
+    o[i] = b.data ? __fadd_rn(y, load_as_f32(b.data, b.dtype, i)) : y;
   }
 }
 

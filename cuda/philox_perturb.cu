@@ -58,11 +58,7 @@ struct AxpyParams {
 };
 static_assert(sizeof(AxpyParams) <= 4000, "kernel parameters must stay under 4 KiB");
 
-__device__ float load_elem(const void* p, int dt, int64_t i) {
-  if (dt == static_cast<int>(DType::F32)) return static_cast<const float*>(p)[i];
-  uint16_t h = static_cast<const uint16_t*>(p)[i];
-  return dt == static_cast<int>(DType::F16) ? f16_to_f32(h) : bf16_to_f32(h);
-}
+__device__ float load_elem(const void* p, int dt, int64_t i) { return load_as_f32(p, static_cast<DType>(dt), i); }
 // F16/BF16 to nearest, or stochastically with the element's rounding word r when sr
 __device__ void store_elem(void* p, int dt, int64_t i, float v, bool sr, uint32_t r) {
   if (dt == static_cast<int>(DType::F32)) {

@@ -25,18 +25,11 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ uint16_t rn16(float v, DType dt) {
-  return dt == DType::F16 ? f32_to_f16(v) : f32_to_bf16(v);
-}
-__device__ __forceinline__ float widen16(uint16_t h, DType dt) {
-  return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-}
-
 __global__ void to_16bit_kernel(const float* a, int64_t M, int64_t K, int64_t lda, DType dt, uint16_t* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= M * K) return;
   const int64_t m = i / K, c = i % K;
-  out[i] = rn16(a[m * lda + c], dt);
+  out[i] = f32_to_half(a[m * lda + c], dt);
 }
 
 // One thread per Philox block b (four consecutive global indices) that meets [g0, g0 + n); the four lanes
@@ -52,7 +45,7 @@ __global__ void split_at_kernel(const void* src, DType dt, uint64_t g0, int64_t 
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
     const uint64_t g = 4 * b + e;
-    acc[e] = g >= g0 && g < g_end ? load_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
+    acc[e] = g >= g0 && g < g_end ? load_as_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
   }
   for (int k = 0; k < n_pairs; ++k) {
     float z[4];
@@ -64,9 +57,9 @@ __global__ void split_at_kernel(const void* src, DType dt, uint64_t g0, int64_t 
   for (int e = 0; e < 4; ++e) {
     const uint64_t g = 4 * b + e;
     if (g < g0 || g >= g_end) continue;
-    const uint16_t h = rn16(acc[e], dt16);
+    const uint16_t h = f32_to_half(acc[e], dt16);
     hi[g - g0] = h;
-    if (lo) lo[g - g0] = rn16(__fmul_rn(__fsub_rn(acc[e], widen16(h, dt16)), lo_scale), dt16);
+    if (lo) lo[g - g0] = f32_to_half(__fmul_rn(__fsub_rn(acc[e], half_to_f32(h, dt16)), lo_scale), dt16);
   }
 }
 
@@ -75,7 +68,7 @@ __global__ void bias_rows_kernel(int64_t M, int64_t N, Mat bias, float* out, int
   if (i >= M * N) return;
   const int64_t m = i / N, c = i % N;
   float* o = out + m * ldo + c;
-  const float b = load_f32(bias.data, bias.dtype, c);
+  const float b = load_as_f32(bias.data, bias.dtype, c);
   *o = accumulate ? __fadd_rn(*o, b) : b;
 }
 

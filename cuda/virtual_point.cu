@@ -58,7 +58,7 @@ __device__ void values_partial(const void* src, DType dt, uint64_t g0, uint64_t 
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
     const uint64_t g = 4 * b + e;
-    a[e] = g >= g_lo && g < g_hi ? load_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
+    a[e] = g >= g_lo && g < g_hi ? load_as_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
   }
   for (int k = 0; k < n_pairs; ++k) {
     float z[4];
@@ -105,7 +105,7 @@ __global__ void embed_kernel(const int32_t* ids, int64_t T, int64_t add_offset, 
   if (i >= T * dim) return;
   const int64_t t = i / dim, c = i % dim;
   const int64_t e = (static_cast<int64_t>(ids[t]) + add_offset) * dim + c;
-  float v = load_f32(table.data, table.dtype, e);
+  float v = load_as_f32(table.data, table.dtype, e);
   if (n_pairs > 0) {
     const uint64_t g = g0 + static_cast<uint64_t>(e);
     for (int k = 0; k < n_pairs; ++k) {

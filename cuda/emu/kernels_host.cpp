@@ -15,12 +15,6 @@ namespace cuda {
 namespace k {
 namespace {
 
-float load(const void* p, DType dt, int64_t i) {
-  if (dt == DType::F32) return static_cast<const float*>(p)[i];
-  const uint16_t h = static_cast<const uint16_t*>(p)[i];
-  return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-}
-
 float at_point(float v, uint64_t g, const uint64_t* seeds, const float* coeffs, int n_pairs) {
   for (int k = 0; k < n_pairs; ++k) {
     float z[4];
@@ -40,8 +34,9 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, Mat w, L
     for (int64_t n = 0; n < N; ++n) {
       float acc = 0.0f;
       for (int64_t k = 0; k < K; ++k)
-        acc = fma32(a[m * lda + k], load(w.data, w.dtype, layout == Layout::InOut ? k * w.ld + n : n * w.ld + k), acc);
-      if (bias.data) acc += load(bias.data, bias.dtype, n);
+        acc = fma32(a[m * lda + k], load_as_f32(w.data, w.dtype, layout == Layout::InOut ? k * w.ld + n : n * w.ld + k),
+                    acc);
+      if (bias.data) acc += load_as_f32(bias.data, bias.dtype, n);
       float* o = out + m * ldo + n;
       *o = accumulate ? *o + acc : acc;
     }
@@ -52,7 +47,8 @@ void embed(const int32_t* ids, int64_t T, int64_t add_offset, Mat table, int64_t
   for (int64_t t = 0; t < T; ++t)
     for (int64_t c = 0; c < dim; ++c) {
       const int64_t e = (static_cast<int64_t>(ids[t]) + add_offset) * dim + c;
-      const float v = at_point(load(table.data, table.dtype, e), g0 + static_cast<uint64_t>(e), seeds, coeffs, n_pairs);
+      const float v =
+          at_point(load_as_f32(table.data, table.dtype, e), g0 + static_cast<uint64_t>(e), seeds, coeffs, n_pairs);
       out[t * dim + c] = accumulate ? out[t * dim + c] + v : v;
     }
 }
@@ -64,14 +60,14 @@ void values_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t
   if (n <= 0) return;
   const BlockSplit sp = split_blocks(g0, n);
   for (int64_t i = 0; i < sp.head; ++i)
-    out[i] = at_point(load(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
+    out[i] = at_point(load_as_f32(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
   constexpr int64_t kTileBlocks = 1024;  // the kernel's kThreads × kBlocksPerThread
   for (int64_t t = 0; t < tile_count(sp, kTileBlocks); ++t) {
     const TileRange r = tile_range(sp, kTileBlocks, t);
     for (uint64_t b = r.begin; b < r.end; ++b) {
       const int64_t i = static_cast<int64_t>(4 * b - g0);
       float a[4];
-      for (int e = 0; e < 4; ++e) a[e] = load(src, dt, i + e);
+      for (int e = 0; e < 4; ++e) a[e] = load_as_f32(src, dt, i + e);
       for (int k = 0; k < n_pairs; ++k) {
         float z[4];
         direction_block(seeds[k], b, z);
@@ -81,7 +77,7 @@ void values_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t
     }
   }
   for (int64_t i = n - sp.tail; i < n; ++i)
-    out[i] = at_point(load(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
+    out[i] = at_point(load_as_f32(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
 }
 
 void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo) {
@@ -90,7 +86,7 @@ void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, doubl
     double s = 0;
     for (int64_t i = 0; i < n; ++i) s += static_cast<double>(xr[i]) * xr[i];
     const float rstd = static_cast<float>(1.0 / std::sqrt(s / n + eps));
-    for (int64_t i = 0; i < n; ++i) out[r * ldo + i] = xr[i] * rstd * load(w.data, w.dtype, i);
+    for (int64_t i = 0; i < n; ++i) out[r * ldo + i] = xr[i] * rstd * load_as_f32(w.data, w.dtype, i);
   }
 }
 
@@ -104,8 +100,8 @@ void layer_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, Mat
     for (int64_t i = 0; i < n; ++i) v += (xr[i] - mean) * (xr[i] - mean);
     const float m = static_cast<float>(mean), rstd = static_cast<float>(1.0 / std::sqrt(v / n + eps));
     for (int64_t i = 0; i < n; ++i) {
-      const float y = (xr[i] - m) * rstd * load(w.data, w.dtype, i);
-      out[r * ldo + i] = b.data ? y + load(b.data, b.dtype, i) : y;
+      const float y = (xr[i] - m) * rstd * load_as_f32(w.data, w.dtype, i);
+      out[r * ldo + i] = b.data ? y + load_as_f32(b.data, b.dtype, i) : y;
     }
   }
 }

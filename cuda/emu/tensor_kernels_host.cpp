@@ -9,22 +9,12 @@ namespace cuda {
 int current_device() { return 0; }
 
 namespace k {
-namespace {
-
-float load(const void* p, DType dt, int64_t i) {
-  if (dt == DType::F32) return static_cast<const float*>(p)[i];
-  const uint16_t h = static_cast<const uint16_t*>(p)[i];
-  return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-}
-uint16_t rn16(float v, DType dt) { return dt == DType::F16 ? f32_to_f16(v) : f32_to_bf16(v); }
-float widen16(uint16_t h, DType dt) { return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h); }
-
-}  // namespace
+namespace {}  // namespace
 
 void to_16bit(const float* a, int64_t M, int64_t K, int64_t lda, DType dt, void* out16) {
   uint16_t* o = static_cast<uint16_t*>(out16);
   for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < K; ++c) o[m * K + c] = rn16(a[m * lda + c], dt);
+    for (int64_t c = 0; c < K; ++c) o[m * K + c] = f32_to_half(a[m * lda + c], dt);
 }
 
 void split_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t* seeds, const float* coeffs,
@@ -32,14 +22,14 @@ void split_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t*
   uint16_t *h = static_cast<uint16_t*>(hi), *l = static_cast<uint16_t*>(lo);
   for (int64_t i = 0; i < n; ++i) {
     const uint64_t g = g0 + static_cast<uint64_t>(i);
-    float v = load(src, dt, i);
+    float v = load_as_f32(src, dt, i);
     for (int k = 0; k < n_pairs; ++k) {
       float z[4];
       direction_block(seeds[k], g >> 2, z);
       v = fma32(coeffs[k], z[g & 3], v);
     }
-    h[i] = rn16(v, dt16);
-    if (l) l[i] = rn16((v - widen16(h[i], dt16)) * lo_scale, dt16);
+    h[i] = f32_to_half(v, dt16);
+    if (l) l[i] = f32_to_half((v - half_to_f32(h[i], dt16)) * lo_scale, dt16);
   }
 }
 
@@ -47,7 +37,7 @@ void bias_rows(int64_t M, int64_t N, Mat bias, float* out, int64_t ldo, bool acc
   for (int64_t m = 0; m < M; ++m)
     for (int64_t c = 0; c < N; ++c) {
       float* o = out + m * ldo + c;
-      const float b = load(bias.data, bias.dtype, c);
+      const float b = load_as_f32(bias.data, bias.dtype, c);
       *o = accumulate ? *o + b : b;
     }
 }

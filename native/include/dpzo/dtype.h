@@ -101,4 +101,14 @@ DPZO_HD float f16_to_f32(uint16_t h) {
   return bits_f32(sign | ((e + 112u) << 23) | (m << 13));
 }
 
+// The 16-bit dtypes' bits (F16 or BF16, by dt) widened to float32 (exact), and float32 rounded to them (to
+// nearest even); element i of a tensor stored in dt, as float32. One definition for the CUDA kernels, their
+// host emulation and the core.
+DPZO_HD float half_to_f32(uint16_t h, DType dt) { return dt == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h); }
+DPZO_HD uint16_t f32_to_half(float v, DType dt) { return dt == DType::F16 ? f32_to_f16(v) : f32_to_bf16(v); }
+DPZO_HD float load_as_f32(const void* p, DType dt, int64_t i) {
+  if (dt == DType::F32) return static_cast<const float*>(p)[i];
+  return half_to_f32(static_cast<const uint16_t*>(p)[i], dt);
+}
+
 }  // namespace dpzo
