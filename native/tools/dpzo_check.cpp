@@ -499,7 +499,7 @@ int main(int argc, char** argv) {
           "gpu-check [--dir D] [--families llama,llama-wide,gpt2,opt] [--dtypes f32,bf16] | "
           "gpu-bench [--family F] [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V] "
           "[--dtype bf16] "
-          "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1] | "
+          "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1] [--copy-mib M] | "
           "gemm-plan --m M --n N --k K --lda A --ldw W --ldo O [--layout outin|inout] [--dtype bf16|f16] | "
           "gemm-mode | cublaslt-load\n");
       return 2;

@@ -722,8 +722,8 @@ int mode_gpu_bench(const std::map<std::string, std::string>& flags) {
   };
   double t_copy = INFINITY;
   // the reference bandwidth first, before the model takes the card: a 4 GiB copy (far beyond the L2; two
-  // such buffers would not fit beside a model near the card's size)
-  const double copy_bytes = 4.0 * (1 << 30);
+  // such buffers would not fit beside a model near the card's size); --copy-mib for the host emulation
+  const double copy_bytes = static_cast<double>(flag_int(flags, "copy-mib", 4096)) * (1 << 20);
 #ifdef DPZO_HAVE_CUDA
   if (real) {
     void* a = cuda::device_alloc(static_cast<size_t>(copy_bytes));

@@ -50,4 +50,21 @@ describe('the CUDA backend on the host emulation', () => {
     expect(r.stdout).toMatch(/gpu-check: 0 failed\n$/);
     expect(r.status).toBe(0);
   });
+  it.skipIf(!existsSync(BIN))('gpu-bench builds its random-init model in the --dtype it is given', () => {
+    // it once came up float32 whatever --dtype said (the first H200 run measured F32 weights under a BF16
+    // label, its device peak twice the weights it printed): BF16 weights are half the F32 ones, and the peak
+    // of the BF16 run is near its weights
+    const bench = (dtype: string) => {
+      const args = ['gpu-bench', '--family', 'opt', '--hidden', '64', '--layers', '1', '--heads', '4', '--inter', '128', '--vocab', '500'];
+      args.push('--batch', '1', '--seq', '8', '--dtype', dtype, '--init', 'random', '--reps', '1', '--warmup', '0', '--copy-mib', '1', '--dir', tmp.dir);
+      const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const value = (label: string): number => Number(new RegExp(`\\| ${label} +\\| +([0-9.e+]+) +\\|`).exec(r.stdout)?.[1]);
+      return { weights: value('weights bytes'), peak: value('device bytes peak') };
+    };
+    const f32 = bench('f32'), bf16 = bench('bf16');
+    expect(f32.weights).toBeGreaterThan(0);
+    expect(Math.abs((2 * bf16.weights) / f32.weights - 1)).toBeLessThan(0.01); // printed to 3 digits
+    expect(bf16.peak / bf16.weights).toBeLessThan(1.5);
+  });
 });
