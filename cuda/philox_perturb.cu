@@ -58,7 +58,6 @@ struct AxpyParams {
 };
 static_assert(sizeof(AxpyParams) <= 4000, "kernel parameters must stay under 4 KiB");
 
-__device__ float load_elem(const void* p, int dt, int64_t i) { return load_as_f32(p, static_cast<DType>(dt), i); }
 // F16/BF16 to nearest, or stochastically with the element's rounding word r when sr
 __device__ void store_elem(void* p, int dt, int64_t i, float v, bool sr, uint32_t r) {
   if (dt == static_cast<int>(DType::F32)) {
@@ -78,27 +77,8 @@ __device__ __forceinline__ void whole_blocks(const SegDesc& s, uint64_t b_begin,
                                              const float* coeffs, int n_pairs, uint64_t round_key) {
   float a[kBlocksPerThread][4];
   uint64_t b[kBlocksPerThread];
-#pragma unroll
-  for (int j = 0; j < kBlocksPerThread; ++j) {
-    b[j] = b_begin + threadIdx.x + static_cast<uint64_t>(j) * kThreads;
-    if (b[j] < b_end) {
-      load_block<DT>(s.data, static_cast<int64_t>(4 * b[j] - s.g0), s.vec, a[j]);
-    } else {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) a[j][e] = 0.0f;
-    }
-  }
-  for (int k = 0; k < n_pairs; ++k) {
-    const uint64_t seed = seeds[k];
-    const float c = coeffs[k];
-#pragma unroll
-    for (int j = 0; j < kBlocksPerThread; ++j) {
-      float z[4];
-      direction_block(seed, b[j], z);
-#pragma unroll
-      for (int e = 0; e < 4; ++e) a[j][e] = fma32(c, z[e], a[j][e]);
-    }
-  }
+  whole_blocks_at_point<DT, kBlocksPerThread, kThreads>(s.data, s.g0, s.vec, b_begin, b_end, seeds, coeffs, n_pairs, a,
+                                                        b);
   if (s.factor != 1.0f) {
 #pragma unroll
     for (int j = 0; j < kBlocksPerThread; ++j)
@@ -114,17 +94,7 @@ __device__ __forceinline__ void whole_blocks(const SegDesc& s, uint64_t b_begin,
 __device__ void partial_block(const SegDesc& s, uint64_t b, uint64_t g_lo, uint64_t g_hi, const uint64_t* seeds,
                               const float* coeffs, int n_pairs, bool sr, uint64_t round_key) {
   float a[4];
-#pragma unroll
-  for (int e = 0; e < 4; ++e) {
-    const uint64_t g = 4 * b + e;
-    a[e] = g >= g_lo && g < g_hi ? load_elem(s.data, s.dtype, static_cast<int64_t>(g - s.g0)) : 0.0f;
-  }
-  for (int k = 0; k < n_pairs; ++k) {
-    float z[4];
-    direction_block(seeds[k], b, z);
-#pragma unroll
-    for (int e = 0; e < 4; ++e) a[e] = fma32(coeffs[k], z[e], a[e]);
-  }
+  partial_block_at_point(s.data, static_cast<DType>(s.dtype), s.g0, b, g_lo, g_hi, seeds, coeffs, n_pairs, a);
   if (s.factor != 1.0f)
 #pragma unroll
     for (int e = 0; e < 4; ++e) a[e] = mul32(a[e], s.factor);

@@ -3,7 +3,7 @@
 #include <library_types.h>
 
 #include "cublaslt_api.h"
-#include "dpzo/philox.h"
+#include "block_io.h"
 #include "launch.h"
 #include "tensor_kernels.h"
 
@@ -42,17 +42,7 @@ __global__ void split_at_kernel(const void* src, DType dt, uint64_t g0, int64_t 
   const uint64_t g_end = g0 + static_cast<uint64_t>(n);
   if (4 * b >= g_end) return;
   float acc[4];
-#pragma unroll
-  for (int e = 0; e < 4; ++e) {
-    const uint64_t g = 4 * b + e;
-    acc[e] = g >= g0 && g < g_end ? load_as_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
-  }
-  for (int k = 0; k < n_pairs; ++k) {
-    float z[4];
-    direction_block(seeds[k], b, z);
-#pragma unroll
-    for (int e = 0; e < 4; ++e) acc[e] = fma32(coeffs[k], z[e], acc[e]);
-  }
+  partial_block_at_point(src, dt, g0, b, g0, g_end, seeds, coeffs, n_pairs, acc);
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
     const uint64_t g = 4 * b + e;

@@ -25,27 +25,7 @@ __device__ __forceinline__ void values_blocks(const void* src, bool src_vec, uin
                                               float* out, bool out_vec) {
   float a[kBlocksPerThread][4];
   uint64_t b[kBlocksPerThread];
-#pragma unroll
-  for (int j = 0; j < kBlocksPerThread; ++j) {
-    b[j] = b_begin + threadIdx.x + static_cast<uint64_t>(j) * kThreads;
-    if (b[j] < b_end) {
-      load_block<DT>(src, static_cast<int64_t>(4 * b[j] - g0), src_vec, a[j]);
-    } else {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) a[j][e] = 0.0f;
-    }
-  }
-  for (int k = 0; k < n_pairs; ++k) {
-    const uint64_t seed = seeds[k];
-    const float c = coeffs[k];
-#pragma unroll
-    for (int j = 0; j < kBlocksPerThread; ++j) {
-      float z[4];
-      direction_block(seed, b[j], z);
-#pragma unroll
-      for (int e = 0; e < 4; ++e) a[j][e] = fma32(c, z[e], a[j][e]);
-    }
-  }
+  whole_blocks_at_point<DT, kBlocksPerThread, kThreads>(src, g0, src_vec, b_begin, b_end, seeds, coeffs, n_pairs, a, b);
 #pragma unroll
   for (int j = 0; j < kBlocksPerThread; ++j)
     if (b[j] < b_end) store_block<kF32, false>(out, static_cast<int64_t>(4 * b[j] - g0), out_vec, a[j], 0, 0);
@@ -55,17 +35,7 @@ __device__ __forceinline__ void values_blocks(const void* src, bool src_vec, uin
 __device__ void values_partial(const void* src, DType dt, uint64_t g0, uint64_t b, uint64_t g_lo, uint64_t g_hi,
                                const uint64_t* seeds, const float* coeffs, int n_pairs, float* out) {
   float a[4];
-#pragma unroll
-  for (int e = 0; e < 4; ++e) {
-    const uint64_t g = 4 * b + e;
-    a[e] = g >= g_lo && g < g_hi ? load_as_f32(src, dt, static_cast<int64_t>(g - g0)) : 0.0f;
-  }
-  for (int k = 0; k < n_pairs; ++k) {
-    float z[4];
-    direction_block(seeds[k], b, z);
-#pragma unroll
-    for (int e = 0; e < 4; ++e) a[e] = fma32(coeffs[k], z[e], a[e]);
-  }
+  partial_block_at_point(src, dt, g0, b, g_lo, g_hi, seeds, coeffs, n_pairs, a);
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
     const uint64_t g = 4 * b + e;
