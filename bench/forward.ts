@@ -6,7 +6,8 @@
 //
 // --quick uses a 2-layer model (a smoke run, not a measurement). Where a Python
 // with PyTorch is found ($DPZO_TORCH_PYTHON, else /usr/bin/python3: Debian's
-// python3-torch), the same run times its peer, a MeZO-style step in PyTorch
+// python3-torch, with libopenblas0-pthread so that it does not run on the
+// reference BLAS), the same run times its peer, a MeZO-style step in PyTorch
 // (bench/peer_mezo.py), on the same shape, batch and thread count.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,11 +65,13 @@ interface Row {
   /** The PyTorch MeZO-style step on the same shape (null: no PyTorch here), and how many times slower it is. */
   peer_step_s: number | null;
   peer_forward_s: number | null;
+  /** The peer torch's own 512 × 768 × 3072 matmul (GFLOP/s): a reference BLAS behind Debian's torch shows here. */
+  peer_gemm_gflops: number | null;
   speedup_vs_peer: number | null;
 }
 
 /** The PyTorch peer's forward and step, or null when no Python with torch is available. */
-function peer(dtype: string): { forward_s: number; step_s: number } | null {
+function peer(dtype: string): { forward_s: number; step_s: number; gemm_gflops: number; torch: string } | null {
   if (args.includes('--no-peer')) return null;
   // PyTorch's CPU bfloat16 matmuls run single-threaded and take minutes here: opt in with --peer-bf16
   if (dtype !== 'F32' && !args.includes('--peer-bf16')) return null;
@@ -80,7 +83,7 @@ function peer(dtype: string): { forward_s: number; step_s: number } | null {
       [script, '--threads', String(threads), '--reps', String(reps), '--layers', String(SHAPE.layers), '--dtype', dtype === 'F32' ? 'f32' : 'bf16'],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    return JSON.parse(out.trim().split('\n').pop()!) as { forward_s: number; step_s: number };
+    return JSON.parse(out.trim().split('\n').pop()!) as { forward_s: number; step_s: number; gemm_gflops: number; torch: string };
   } catch {
     return null;
   }
@@ -145,6 +148,7 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     peak_mb: m.memory().hostPeakBytes / 2 ** 20,
     peer_step_s: null,
     peer_forward_s: null,
+    peer_gemm_gflops: null,
     speedup_vs_peer: null,
   };
 }
@@ -154,6 +158,7 @@ async function main(): Promise<void> {
   const peakShape = native.gemmBench ? native.gemmBench(BATCH * SEQ, 3072, 768, threads, 5) : null;
   const root = mkdtempSync(join(tmpdir(), 'dpzo-bench-forward-'));
   const rows: Row[] = [];
+  let peerTorch: string | null = null;
   try {
     for (const dtype of ['F32', 'BF16'] as const) {
       const dir = join(root, dtype);
@@ -170,6 +175,8 @@ async function main(): Promise<void> {
       if (pr) {
         row.peer_step_s = pr.step_s;
         row.peer_forward_s = pr.forward_s;
+        row.peer_gemm_gflops = pr.gemm_gflops;
+        peerTorch = pr.torch;
         row.speedup_vs_peer = pr.step_s / row.dpzo_step_s;
       }
     }
@@ -187,6 +194,17 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.virtual_s, 3)} | ${f(r.virtual_pair_s, 3)} | ${f(r.walk_step_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.peer_step_s, 3)} | ${f(r.speedup_vs_peer, 2)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
     );
+  const peerGemm = rows.find((r) => r.peer_gemm_gflops !== null)?.peer_gemm_gflops ?? null;
+  if (peerGemm !== null) {
+    console.log(
+      `PyTorch peer: torch ${peerTorch}, its own 512x768x3072 F32 matmul ${f(peerGemm, 1)} GFLOP/s at ${threads} threads (own kernel above: ${f(peakShape, 1)})`,
+    );
+    // Debian's torch takes libblas.so.3 from the alternatives system: the reference BLAS runs at a few GFLOP/s
+    if (peakShape !== null && peerGemm < 0.25 * peakShape)
+      console.log(
+        "warning: the peer's BLAS is far below this machine's GEMM rate (the reference BLAS?): its times are no fair comparison; apt-get install libopenblas0-pthread",
+      );
+  }
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'forward.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(

@@ -9,8 +9,13 @@ Per-example losses come from one batched forward (reduction='none').
 
   /usr/bin/python3 bench/peer_mezo.py [--threads N] [--reps N] [--layers N] [--dtype f32|bf16]
 
-Prints one JSON line: {"dtype", "threads", "forward_s", "step_s", "torch"}; the
-figures are the best of --reps timed runs after one warm-up.
+Prints one JSON line: {"dtype", "threads", "forward_s", "step_s", "gemm_gflops",
+"torch"}; the figures are the best of --reps timed runs after one warm-up.
+gemm_gflops is this torch's own 512 x 768 x 3072 matmul (the shape of the
+forward's MLP) at the same threads and dtype: Debian's python3-torch calls
+whatever libblas.so.3 the alternatives system picks, and with the reference BLAS
+(no libopenblas0-pthread installed) it runs at a few GFLOP/s, which makes the
+peer meaningless; bench/forward.ts prints this rate beside the peer's times.
 """
 
 import argparse
@@ -122,4 +127,18 @@ def one_step():
     step(seed[0])
 
 
-print(json.dumps({"dtype": a.dtype, "threads": a.threads, "forward_s": best(per_example_loss), "step_s": best(one_step), "torch": torch.__version__}))
+ga, gb = rand(BATCH * SEQ, H), rand(H, 4 * H)
+gemm_s = best(lambda: ga @ gb)
+
+print(
+    json.dumps(
+        {
+            "dtype": a.dtype,
+            "threads": a.threads,
+            "forward_s": best(per_example_loss),
+            "step_s": best(one_step),
+            "gemm_gflops": 2 * BATCH * SEQ * H * 4 * H / gemm_s / 1e9,
+            "torch": torch.__version__,
+        }
+    )
+)
