@@ -194,6 +194,13 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.dtype} | ${f(r.forward_s, 3)} | ${f(r.tokens_per_s, 0)} | ${f(r.gflops, 1)} | ${f(r.pct_of_peak, 0)} | ${f(r.perturb_s, 3)} | ${f(r.update_s, 3)} | ${f(r.virtual_s, 3)} | ${f(r.virtual_pair_s, 3)} | ${f(r.walk_step_s, 3)} | ${f(r.dpzo_step_s, 3)} | ${f(r.peer_step_s, 3)} | ${f(r.speedup_vs_peer, 2)} | ${f(r.weights_mb, 0)} | ${f(r.peak_mb, 0)} |`,
     );
+  // issue 9's targets, read off the table: a virtual point within 5 % of a plain forward, the exact step faster than the walk
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`;
+  for (const r of rows)
+    console.log(
+      `${r.dtype}: per point of the pair ${pct(r.virtual_pair_s / 2 / r.forward_s - 1)} over a plain forward (one point alone ${pct(r.virtual_s / r.forward_s - 1)}); ` +
+        `exact step ${pct(r.dpzo_step_s / r.walk_step_s - 1)} against the walk`,
+    );
   const peerGemm = rows.find((r) => r.peer_gemm_gflops !== null)?.peer_gemm_gflops ?? null;
   if (peerGemm !== null) {
     console.log(
