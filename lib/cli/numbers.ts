@@ -2,6 +2,8 @@
 // read '0x10' as 16, '0b11' as 3, '' as 0 and ' 4 ' as 4, so a typo could silently become a budget.
 import { InvalidArgumentError } from 'commander';
 
+import { argumentError } from '../privacy/errors.js';
+
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The value of a decimal literal (1, -2.5, .5, 1e-6), or NaN for anything else. */
@@ -25,5 +27,13 @@ export function parseEpsilon(v: string): number {
 export function parseInteger(v: string): number {
   const x = /^[+-]?\d+$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isSafeInteger(x)) throw new InvalidArgumentError('must be an integer');
+  return x;
+}
+
+/** A privacy command's flag (`account`, `calibrate`) as a decimal number, or ERR_ARGUMENT naming the flag when it is missing or not a decimal. */
+export function flagNumber(flag: string, v: string | undefined): number {
+  if (v === undefined) throw argumentError(flag, 'nothing', 'given');
+  const x = decimal(v.trim());
+  if (Number.isNaN(x)) throw argumentError(flag, v, 'a decimal number');
   return x;
 }

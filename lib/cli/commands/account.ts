@@ -20,7 +20,7 @@ import {
   datasetLedgerFile,
   dpzoHome,
 } from '../../privacy/index.js';
-import { decimal } from '../numbers.js';
+import { flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
 
 interface AccountOptions {
@@ -37,14 +37,6 @@ interface AccountOptions {
   dataset?: string;
   repairTornTail?: boolean;
   json?: boolean;
-}
-
-/** A number from a flag, or an ERR_ARGUMENT naming the flag. */
-function num(flag: string, v: string | undefined): number {
-  if (v === undefined) throw argumentError(flag, 'nothing', 'given');
-  const x = decimal(v.trim());
-  if (Number.isNaN(x)) throw argumentError(flag, v, 'a decimal number');
-  return x;
 }
 
 function int(flag: string, v: string | undefined): number {

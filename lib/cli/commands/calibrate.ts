@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { argumentError, checkDelta, checkPositive, checkSampleRate, checkSteps } from '../../privacy/errors.js';
 import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../privacy/calibrate.js';
-import { decimal } from '../numbers.js';
+import { flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
 
 interface CalibrateFlags {
@@ -18,13 +18,6 @@ interface CalibrateFlags {
   laplaceScale?: string;
   opacusCompat?: boolean;
   json?: boolean;
-}
-
-function num(flag: string, v: string | undefined): number {
-  if (v === undefined) throw argumentError(flag, 'nothing', 'given');
-  const x = decimal(v.trim());
-  if (Number.isNaN(x)) throw argumentError(flag, v, 'a decimal number');
-  return x;
 }
 
 export function register(program: Command): void {

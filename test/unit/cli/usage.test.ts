@@ -15,6 +15,17 @@ describe('usage errors', () => {
       ['train', '--epsilon', '0x10'],
       /^dpzo: option '--epsilon <ε>' argument '0x10' is invalid\. must be a decimal number .*\[ERR_ARGUMENT\]$/,
     ],
+    // account and calibrate read their privacy flags through one decimal reader (lib/cli/numbers.ts flagNumber)
+    [
+      'hexadecimal sample rate (account)',
+      ['account', '--sample-rate', '0x10', '--noise-multiplier', '1', '--steps', '2', '--delta', '1e-5'],
+      /^dpzo: --sample-rate must be a decimal number, got 0x10 \[ERR_ARGUMENT\]$/,
+    ],
+    [
+      'blank δ (calibrate)',
+      ['calibrate', '--epsilon', '8', '--delta', ' ', '--sample-rate', '0.01', '--steps', '10'],
+      /^dpzo: --delta must be a decimal number, got {3}\[ERR_ARGUMENT\]$/,
+    ],
     // issue 10.13: 1/σ² overflowed into ERR_INTERNAL from the PLD tails
     [
       'a noise multiplier too small to account',
