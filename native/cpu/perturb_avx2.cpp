@@ -184,33 +184,7 @@ inline void rounding32(const RoundKeys& rk, uint64_t b, __m256i out[4]) {
   for (int m = 0; m < 4; ++m) out[m] = _mm256_castps_si256(o[m]);
 }
 
-// The (seed, coefficient) pairs of one call, prepared for the group loop. Up to kInline pairs live in the
-// struct itself: the forward's virtual reads call this once per row of a packed block, where a heap
-// allocation per call was measurable.
-struct Pairs {
-  static constexpr int kInline = 2;
-  RoundKeys inline_keys[kInline];
-  std::vector<RoundKeys> more;
-  const RoundKeys* keys;
-  int n;
-  const float* coeffs;
-  float factor;               // fused weight decay: the sum is multiplied by it once, unless it is 1
-  const uint64_t* round_key;  // stochastic rounding of F16/BF16 stores (null: to nearest)
-  RoundKeys round;
-  Pairs(const uint64_t* seeds, const float* c, int count, float f, const uint64_t* rkey)
-      : n(count), coeffs(c), factor(f), round_key(rkey) {
-    RoundKeys* dst = inline_keys;
-    if (count > kInline) {
-      more.resize(count);
-      dst = more.data();
-    }
-    for (int k = 0; k < count; ++k) dst[k] = round_keys(seeds[k]);
-    keys = dst;
-    if (rkey) round = round_keys(*rkey);
-  }
-  Pairs(const Pairs&) = delete;
-  Pairs& operator=(const Pairs&) = delete;
-};
+using Pairs = SeedPairs<RoundKeys, round_keys>;
 
 // acc[0..3] (32 floats, elements 4b..4b+31) += Σ_k c_k z(s_k, ·), k ascending
 inline void accumulate32(uint64_t b, const Pairs& pairs, __m256 acc[4]) {

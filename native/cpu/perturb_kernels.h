@@ -8,6 +8,7 @@
 // All three produce the same bits; any split of a segment into runs does too.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "dpzo/dtype.h"
 #include "dpzo/stochastic_round.h"
@@ -53,6 +54,35 @@ inline void store_elem_sr(void* data, DType dt, int64_t i, float v, const uint64
   const uint32_t r = rounding_word(*round_key, g);
   static_cast<uint16_t*>(data)[i] = dt == DType::F16 ? f32_to_f16_sr(v, r) : f32_to_bf16_sr(v, r);
 }
+
+// The (seed, coefficient) pairs of one SIMD kernel call, each seed's round keys made once (Keys: the ISA's
+// broadcast key schedule, made by make_keys). Up to kInline pairs live in the struct itself: the forward's
+// virtual reads call a kernel once per row of a packed block, where a heap allocation per call was measurable.
+template <class Keys, Keys (*make_keys)(uint64_t)>
+struct SeedPairs {
+  static constexpr int kInline = 2;
+  Keys inline_keys[kInline];
+  std::vector<Keys> more;
+  const Keys* keys;
+  int n;
+  const float* coeffs;
+  float factor;               // fused weight decay: the sum is multiplied by it once, unless it is 1
+  const uint64_t* round_key;  // stochastic rounding of F16/BF16 stores (null: to nearest)
+  Keys round;
+  SeedPairs(const uint64_t* seeds, const float* c, int count, float f, const uint64_t* rkey)
+      : n(count), coeffs(c), factor(f), round_key(rkey) {
+    Keys* dst = inline_keys;
+    if (count > kInline) {
+      more.resize(count);
+      dst = more.data();
+    }
+    for (int k = 0; k < count; ++k) dst[k] = make_keys(seeds[k]);
+    keys = dst;
+    if (rkey) round = make_keys(*rkey);
+  }
+  SeedPairs(const SeedPairs&) = delete;
+  SeedPairs& operator=(const SeedPairs&) = delete;
+};
 
 inline void* elem_ptr(void* data, DType dt, int64_t i) { return static_cast<char*>(data) + i * dtype_size(dt); }
 
