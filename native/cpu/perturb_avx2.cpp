@@ -1,6 +1,6 @@
-// defines: axpy_run_avx2 — 8 Philox blocks (32 direction elements) per step,
-// lane i = block b+i; the scalar operation sequence of dpzo/philox.h repeated
-// lane-wise, so the bits equal axpy_run_scalar's.
+// defines: axpy_run_avx2 — groups of 8 Philox blocks (32 direction elements),
+// two groups per step, lane i = block b+i; the scalar operation sequence of
+// dpzo/philox.h repeated lane-wise, so the bits equal axpy_run_scalar's.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -40,32 +40,26 @@ struct Philox4x64 {
 };
 
 // Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in round 1 the product M1·c2 is
-// then 0 or M1 (high half 0), which `c1_round1` supplies.
-inline void philox_rounds(const RoundKeys& rk, Philox4x64& a, Philox4x64& b, __m256i c1_round1) {
+// then 0 or M1 (high half 0), which `c1_round1` supplies. N independent chains of 4 blocks each, advanced
+// round by round together (as in perturb_avx512.cpp: a chain's round is a dependent sequence).
+template <int N>
+inline void philox_rounds(const RoundKeys& rk, Philox4x64 (&s)[N], __m256i c1_round1) {
   const __m256i m0 = _mm256_set1_epi64x(kPhiloxM0), m1 = _mm256_set1_epi64x(kPhiloxM1);
-  {  // round 1: c3 = 0, and M1·c2 has high half 0
-    __m256i pa = _mm256_mul_epu32(a.c0, m0), pb = _mm256_mul_epu32(b.c0, m0);
-    a.c0 = _mm256_xor_si256(a.c1, rk.k0[0]);
-    b.c0 = _mm256_xor_si256(b.c1, rk.k0[0]);
-    a.c1 = c1_round1;
-    b.c1 = c1_round1;
-    a.c2 = _mm256_xor_si256(_mm256_srli_epi64(pa, 32), rk.k1[0]);
-    b.c2 = _mm256_xor_si256(_mm256_srli_epi64(pb, 32), rk.k1[0]);
-    a.c3 = pa;
-    b.c3 = pb;
+  for (int c = 0; c < N; ++c) {  // round 1: c3 = 0, and M1·c2 has high half 0
+    const __m256i p = _mm256_mul_epu32(s[c].c0, m0);
+    s[c].c0 = _mm256_xor_si256(s[c].c1, rk.k0[0]);
+    s[c].c1 = c1_round1;
+    s[c].c2 = _mm256_xor_si256(_mm256_srli_epi64(p, 32), rk.k1[0]);
+    s[c].c3 = p;
   }
-  for (int round = 1; round < 10; ++round) {
-    __m256i pa0 = _mm256_mul_epu32(a.c0, m0), pa1 = _mm256_mul_epu32(a.c2, m1);
-    __m256i pb0 = _mm256_mul_epu32(b.c0, m0), pb1 = _mm256_mul_epu32(b.c2, m1);
-    a.c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pa1, 32), a.c1), rk.k0[round]);
-    b.c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pb1, 32), b.c1), rk.k0[round]);
-    a.c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pa0, 32), a.c3), rk.k1[round]);
-    b.c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(pb0, 32), b.c3), rk.k1[round]);
-    a.c1 = pa1;
-    b.c1 = pb1;
-    a.c3 = pa0;
-    b.c3 = pb0;
-  }
+  for (int round = 1; round < 10; ++round)
+    for (int c = 0; c < N; ++c) {
+      const __m256i p0 = _mm256_mul_epu32(s[c].c0, m0), p1 = _mm256_mul_epu32(s[c].c2, m1);
+      s[c].c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), s[c].c1), rk.k0[round]);
+      s[c].c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), s[c].c3), rk.k1[round]);
+      s[c].c1 = p1;
+      s[c].c3 = p0;
+    }
 }
 
 // low halves of the 64-bit lanes of a (blocks 0..3) and b (blocks 4..7), in block order
@@ -75,18 +69,24 @@ inline __m256i low_words(__m256i a, __m256i b) {
   return _mm256_permute4x64_epi64(_mm256_castps_si256(s), _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-// Philox4x32-10 of counters (b+i, ctr2, 0) for i < 8, ctr2 in {0, 1}; lane i of x[j] = word j of block b+i.
-inline void philox8(const RoundKeys& rk, uint64_t b, __m256i x[4], uint32_t ctr2 = 0) {
+// Philox4x32-10 of counters (b+i, ctr2, 0) for i < 8G, ctr2 in {0, 1}; lane i of x[4g + j] = word j of
+// block b + 8g + i.
+template <int G>
+inline void philox_blocks(const RoundKeys& rk, uint64_t b, __m256i* x, uint32_t ctr2 = 0) {
   // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
-  const __m256i blo = _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(b)), _mm256_setr_epi64x(0, 1, 2, 3));
-  const __m256i bhi = _mm256_add_epi64(blo, _mm256_set1_epi64x(4));
-  Philox4x64 a{blo, _mm256_srli_epi64(blo, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
-  Philox4x64 h{bhi, _mm256_srli_epi64(bhi, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
-  philox_rounds(rk, a, h, ctr2 ? _mm256_set1_epi64x(kPhiloxM1) : _mm256_setzero_si256());
-  x[0] = low_words(a.c0, h.c0);
-  x[1] = low_words(a.c1, h.c1);
-  x[2] = low_words(a.c2, h.c2);
-  x[3] = low_words(a.c3, h.c3);
+  Philox4x64 s[2 * G];
+  for (int c = 0; c < 2 * G; ++c) {
+    const __m256i blk =
+        _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(b + 4 * c)), _mm256_setr_epi64x(0, 1, 2, 3));
+    s[c] = Philox4x64{blk, _mm256_srli_epi64(blk, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  }
+  philox_rounds<2 * G>(rk, s, ctr2 ? _mm256_set1_epi64x(kPhiloxM1) : _mm256_setzero_si256());
+  for (int g = 0; g < G; ++g) {
+    x[4 * g] = low_words(s[2 * g].c0, s[2 * g + 1].c0);
+    x[4 * g + 1] = low_words(s[2 * g].c1, s[2 * g + 1].c1);
+    x[4 * g + 2] = low_words(s[2 * g].c2, s[2 * g + 1].c2);
+    x[4 * g + 3] = low_words(s[2 * g].c3, s[2 * g + 1].c3);
+  }
 }
 
 // dir_log_unit, lane-wise.
@@ -164,20 +164,23 @@ inline void memory_order32(__m256 z0, __m256 z1, __m256 z2, __m256 z3, __m256 ou
   out[3] = _mm256_permute2f128_ps(v2, v3, 0x31);
 }
 
-// z(seed, 4b .. 4b+31) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
-inline void direction32(const RoundKeys& rk, uint64_t b, __m256 out[4]) {
-  __m256i x[4];
-  philox8(rk, b, x);
-  __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
-  box_muller8(x[0], x[1], z0, z1);
-  box_muller8(x[2], x[3], z2, z3);
-  memory_order32(z0, z1, z2, z3, out);
+// z(seed, 4b .. 4b+32G-1) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+8m .. 4b+8m+7.
+template <int G>
+inline void directions(const RoundKeys& rk, uint64_t b, __m256* out) {
+  __m256i x[4 * G];
+  philox_blocks<G>(rk, b, x);
+  for (int g = 0; g < G; ++g) {
+    __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+8g+i)+j
+    box_muller8(x[4 * g], x[4 * g + 1], z0, z1);
+    box_muller8(x[4 * g + 2], x[4 * g + 3], z2, z3);
+    memory_order32(z0, z1, z2, z3, out + 4 * g);
+  }
 }
 
-// The rounding words of elements 4b .. 4b+31 (dpzo/stochastic_round.h) in memory order, as direction32.
+// The rounding words of elements 4b .. 4b+31 (dpzo/stochastic_round.h) in memory order, as directions<1>.
 inline void rounding32(const RoundKeys& rk, uint64_t b, __m256i out[4]) {
   __m256i x[4];
-  philox8(rk, b, x, 1);
+  philox_blocks<1>(rk, b, x, 1);
   __m256 o[4];
   memory_order32(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]), _mm256_castsi256_ps(x[2]),
                  _mm256_castsi256_ps(x[3]), o);
@@ -186,16 +189,17 @@ inline void rounding32(const RoundKeys& rk, uint64_t b, __m256i out[4]) {
 
 using Pairs = SeedPairs<RoundKeys, round_keys>;
 
-// acc[0..3] (32 floats, elements 4b..4b+31) += Σ_k c_k z(s_k, ·), k ascending
-inline void accumulate32(uint64_t b, const Pairs& pairs, __m256 acc[4]) {
+// acc[0..4G) (32G floats, elements 4b..4b+32G-1) += Σ_k c_k z(s_k, ·), k ascending
+template <int G = 1>
+inline void accumulate32(uint64_t b, const Pairs& pairs, __m256* acc) {
   for (int k = 0; k < pairs.n; ++k) {
-    __m256 z[4];
-    direction32(pairs.keys[k], b, z);
+    __m256 z[4 * G];
+    directions<G>(pairs.keys[k], b, z);
     const __m256 ck = ps(pairs.coeffs[k]);
-    for (int m = 0; m < 4; ++m) acc[m] = _mm256_fmadd_ps(ck, z[m], acc[m]);
+    for (int m = 0; m < 4 * G; ++m) acc[m] = _mm256_fmadd_ps(ck, z[m], acc[m]);
   }
   if (pairs.factor != 1.0f)
-    for (int m = 0; m < 4; ++m) acc[m] = _mm256_mul_ps(acc[m], ps(pairs.factor));
+    for (int m = 0; m < 4 * G; ++m) acc[m] = _mm256_mul_ps(acc[m], ps(pairs.factor));
 }
 
 // 8 int32 lanes (each <= 0xffff) -> 8 uint16
@@ -298,7 +302,21 @@ void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* 
     edge_group(data, dt, g, b, 0, hi, pairs);
     i = hi;
   }
-  for (; i + kGroup <= n; i += kGroup) {  // body: whole groups
+  // body: whole groups, two at a time (four Philox chains in flight; perturb_avx512.cpp says why)
+  for (; i + 2 * kGroup <= n; i += 2 * kGroup) {
+    __m256 acc[8];
+    load32(elem_ptr(data, dt, i), dt, acc);
+    load32(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
+    accumulate32<2>((g + i) >> 2, pairs, acc);
+    for (int q = 0; q < 2; ++q) {
+      void* p = elem_ptr(data, dt, i + q * kGroup);
+      if (pairs.round_key)
+        store32_sr(p, dt, (g + i + q * kGroup) >> 2, pairs, acc + 4 * q);
+      else
+        store32(p, dt, acc + 4 * q);
+    }
+  }
+  for (; i + kGroup <= n; i += kGroup) {
     void* p = elem_ptr(data, dt, i);
     __m256 acc[4];
     load32(p, dt, acc);

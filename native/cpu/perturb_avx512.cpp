@@ -1,8 +1,10 @@
-// defines: axpy_run_avx512 — 16 Philox blocks (64 direction elements) per
-// step, lane i = block b+i; the scalar operation sequence of dpzo/philox.h
-// repeated lane-wise, so the bits equal axpy_run_scalar's.
-// GCC 12 reports _mm512_undefined_* inside its own intrinsics as maybe-uninitialized
+// defines: axpy_run_avx512 — groups of 16 Philox blocks (64 direction
+// elements), two groups per step, lane i = block b+i; the scalar operation
+// sequence of dpzo/philox.h repeated lane-wise, so the bits equal
+// axpy_run_scalar's.
+// GCC 12 reports _mm512_undefined_* inside its own intrinsics as (maybe-)uninitialized
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
@@ -41,49 +43,50 @@ struct Philox8x64 {
 };
 
 // Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in round 1 the product M1·c2 is
-// then 0 or M1 (high half 0), which `c1_round1` supplies.
-inline void philox_rounds(const RoundKeys& rk, Philox8x64& a, Philox8x64& b, __m512i c1_round1) {
+// then 0 or M1 (high half 0), which `c1_round1` supplies. N independent chains of 8 blocks each, advanced
+// round by round together: one chain's round is a dependent multiply-shift-xor sequence, so the generation
+// is bound by that latency unless several chains are in flight at once.
+template <int N>
+inline void philox_rounds(const RoundKeys& rk, Philox8x64 (&s)[N], __m512i c1_round1) {
   const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
-  {  // round 1: c3 = 0, and M1·c2 has high half 0
-    __m512i pa = _mm512_mul_epu32(a.c0, m0), pb = _mm512_mul_epu32(b.c0, m0);
-    a.c0 = _mm512_xor_si512(a.c1, rk.k0[0]);
-    b.c0 = _mm512_xor_si512(b.c1, rk.k0[0]);
-    a.c1 = c1_round1;
-    b.c1 = c1_round1;
-    a.c2 = _mm512_xor_si512(_mm512_srli_epi64(pa, 32), rk.k1[0]);
-    b.c2 = _mm512_xor_si512(_mm512_srli_epi64(pb, 32), rk.k1[0]);
-    a.c3 = pa;
-    b.c3 = pb;
+  for (int c = 0; c < N; ++c) {  // round 1: c3 = 0, and M1·c2 has high half 0
+    const __m512i p = _mm512_mul_epu32(s[c].c0, m0);
+    s[c].c0 = _mm512_xor_si512(s[c].c1, rk.k0[0]);
+    s[c].c1 = c1_round1;
+    s[c].c2 = _mm512_xor_si512(_mm512_srli_epi64(p, 32), rk.k1[0]);
+    s[c].c3 = p;
   }
-  for (int round = 1; round < 10; ++round) {
-    __m512i pa0 = _mm512_mul_epu32(a.c0, m0), pa1 = _mm512_mul_epu32(a.c2, m1);
-    __m512i pb0 = _mm512_mul_epu32(b.c0, m0), pb1 = _mm512_mul_epu32(b.c2, m1);
-    a.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa1, 32), a.c1, rk.k0[round], 0x96);  // 3-way xor
-    b.c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb1, 32), b.c1, rk.k0[round], 0x96);
-    a.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa0, 32), a.c3, rk.k1[round], 0x96);
-    b.c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb0, 32), b.c3, rk.k1[round], 0x96);
-    a.c1 = pa1;
-    b.c1 = pb1;
-    a.c3 = pa0;
-    b.c3 = pb0;
-  }
+  for (int round = 1; round < 10; ++round)
+    for (int c = 0; c < N; ++c) {
+      const __m512i p0 = _mm512_mul_epu32(s[c].c0, m0), p1 = _mm512_mul_epu32(s[c].c2, m1);
+      s[c].c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(p1, 32), s[c].c1, rk.k0[round], 0x96);  // 3-way xor
+      s[c].c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(p0, 32), s[c].c3, rk.k1[round], 0x96);
+      s[c].c1 = p1;
+      s[c].c3 = p0;
+    }
 }
 
-// Philox4x32-10 of counters (b+i, ctr2, 0) for i < 16, ctr2 in {0, 1}; lane i of x[j] = word j of block b+i.
-inline void philox16(const RoundKeys& rk, uint64_t b, __m512i x[4], uint32_t ctr2 = 0) {
+// Philox4x32-10 of counters (b+i, ctr2, 0) for i < 16·G, ctr2 in {0, 1}; lane i of x[4g + j] = word j of
+// block b + 16g + i.
+template <int G>
+inline void philox_blocks(const RoundKeys& rk, uint64_t b, __m512i* x, uint32_t ctr2 = 0) {
   // 64-bit block numbers: low half = counter word 0, high half = word 1 (carry included)
-  const __m512i blo =
-      _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
-  const __m512i bhi = _mm512_add_epi64(blo, _mm512_set1_epi64(8));
-  Philox8x64 a{blo, _mm512_srli_epi64(blo, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
-  Philox8x64 h{bhi, _mm512_srli_epi64(bhi, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
-  philox_rounds(rk, a, h, ctr2 ? _mm512_set1_epi64(kPhiloxM1) : _mm512_setzero_si512());
-  // gather the low halves: lanes 0..7 from a, 8..15 from h
+  Philox8x64 s[2 * G];
+  for (int c = 0; c < 2 * G; ++c) {
+    const __m512i blk = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(b + 8 * c)),
+                                         _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+    s[c] = Philox8x64{blk, _mm512_srli_epi64(blk, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  }
+  philox_rounds<2 * G>(rk, s, ctr2 ? _mm512_set1_epi64(kPhiloxM1) : _mm512_setzero_si512());
+  // gather the low halves: lanes 0..7 from chain 2g, 8..15 from chain 2g + 1
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  x[0] = _mm512_permutex2var_epi32(a.c0, even, h.c0);
-  x[1] = _mm512_permutex2var_epi32(a.c1, even, h.c1);
-  x[2] = _mm512_permutex2var_epi32(a.c2, even, h.c2);
-  x[3] = _mm512_permutex2var_epi32(a.c3, even, h.c3);
+  for (int g = 0; g < G; ++g) {
+    const Philox8x64 &lo = s[2 * g], &hi = s[2 * g + 1];
+    x[4 * g] = _mm512_permutex2var_epi32(lo.c0, even, hi.c0);
+    x[4 * g + 1] = _mm512_permutex2var_epi32(lo.c1, even, hi.c1);
+    x[4 * g + 2] = _mm512_permutex2var_epi32(lo.c2, even, hi.c2);
+    x[4 * g + 3] = _mm512_permutex2var_epi32(lo.c3, even, hi.c3);
+  }
 }
 
 inline __m512 ps(float v) { return _mm512_set1_ps(v); }
@@ -167,20 +170,23 @@ inline void memory_order64(__m512 z0, __m512 z1, __m512 z2, __m512 z3, __m512 ou
   out[3] = _mm512_shuffle_f32x4(b01, b23, _MM_SHUFFLE(3, 1, 3, 1));
 }
 
-// z(seed, 4b .. 4b+63) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
-inline void direction64(const RoundKeys& rk, uint64_t b, __m512 out[4]) {
-  __m512i x[4];
-  philox16(rk, b, x);
-  __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+i)+j
-  box_muller16(x[0], x[1], z0, z1);
-  box_muller16(x[2], x[3], z2, z3);
-  memory_order64(z0, z1, z2, z3, out);
+// z(seed, 4b .. 4b+64G-1) (rk = round_keys(seed)) in memory order: out[m] holds elements 4b+16m .. 4b+16m+15.
+template <int G>
+inline void directions(const RoundKeys& rk, uint64_t b, __m512* out) {
+  __m512i x[4 * G];
+  philox_blocks<G>(rk, b, x);
+  for (int g = 0; g < G; ++g) {
+    __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+16g+i)+j
+    box_muller16(x[4 * g], x[4 * g + 1], z0, z1);
+    box_muller16(x[4 * g + 2], x[4 * g + 3], z2, z3);
+    memory_order64(z0, z1, z2, z3, out + 4 * g);
+  }
 }
 
-// The rounding words of elements 4b .. 4b+63 (dpzo/stochastic_round.h) in memory order, as direction64.
+// The rounding words of elements 4b .. 4b+63 (dpzo/stochastic_round.h) in memory order, as directions<1>.
 inline void rounding64(const RoundKeys& rk, uint64_t b, __m512i out[4]) {
   __m512i x[4];
-  philox16(rk, b, x, 1);
+  philox_blocks<1>(rk, b, x, 1);
   __m512 o[4];
   memory_order64(_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]), _mm512_castsi512_ps(x[2]),
                  _mm512_castsi512_ps(x[3]), o);
@@ -189,16 +195,17 @@ inline void rounding64(const RoundKeys& rk, uint64_t b, __m512i out[4]) {
 
 using Pairs = SeedPairs<RoundKeys, round_keys>;
 
-// acc[0..3] (64 floats, elements 4b..4b+63) += Σ_k c_k z(s_k, ·), k ascending
-inline void accumulate64(uint64_t b, const Pairs& pairs, __m512 acc[4]) {
+// acc[0..4G) (64G floats, elements 4b..4b+64G-1) += Σ_k c_k z(s_k, ·), k ascending
+template <int G = 1>
+inline void accumulate64(uint64_t b, const Pairs& pairs, __m512* acc) {
   for (int k = 0; k < pairs.n; ++k) {
-    __m512 z[4];
-    direction64(pairs.keys[k], b, z);
+    __m512 z[4 * G];
+    directions<G>(pairs.keys[k], b, z);
     const __m512 ck = ps(pairs.coeffs[k]);
-    for (int m = 0; m < 4; ++m) acc[m] = _mm512_fmadd_ps(ck, z[m], acc[m]);
+    for (int m = 0; m < 4 * G; ++m) acc[m] = _mm512_fmadd_ps(ck, z[m], acc[m]);
   }
   if (pairs.factor != 1.0f)
-    for (int m = 0; m < 4; ++m) acc[m] = _mm512_mul_ps(acc[m], ps(pairs.factor));
+    for (int m = 0; m < 4 * G; ++m) acc[m] = _mm512_mul_ps(acc[m], ps(pairs.factor));
 }
 
 // f32 -> bf16 bits, round to nearest even, NaN kept quiet (as dtype.h f32_to_bf16)
@@ -296,7 +303,22 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
     edge_group(data, dt, g, b, 0, hi, pairs);
     i = hi;
   }
-  // body: whole groups, g+i a multiple of 4
+  // body: whole groups, g+i a multiple of 4; two at a time (four Philox chains in flight instead of two: the
+  // generation is bound by a chain's latency, and perturb-bench ran 1.23-1.33e9 F32 elements/s per thread
+  // with one group, 1.61-1.63e9 with two; four groups spill registers and gain nothing)
+  for (; i + 2 * kGroup <= n; i += 2 * kGroup) {
+    __m512 acc[8];
+    load64(elem_ptr(data, dt, i), dt, acc);
+    load64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
+    accumulate64<2>((g + i) >> 2, pairs, acc);
+    for (int q = 0; q < 2; ++q) {
+      void* p = elem_ptr(data, dt, i + q * kGroup);
+      if (pairs.round_key)
+        store64_sr(p, dt, (g + i + q * kGroup) >> 2, pairs, acc + 4 * q);
+      else
+        store64(p, dt, acc + 4 * q);
+    }
+  }
   for (; i + kGroup <= n; i += kGroup) {
     void* p = elem_ptr(data, dt, i);
     __m512 acc[4];
