@@ -183,14 +183,17 @@ inline void directions(const RoundKeys& rk, uint64_t b, __m512* out) {
   }
 }
 
-// The rounding words of elements 4b .. 4b+63 (dpzo/stochastic_round.h) in memory order, as directions<1>.
-inline void rounding64(const RoundKeys& rk, uint64_t b, __m512i out[4]) {
-  __m512i x[4];
-  philox_blocks<1>(rk, b, x, 1);
-  __m512 o[4];
-  memory_order64(_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]), _mm512_castsi512_ps(x[2]),
-                 _mm512_castsi512_ps(x[3]), o);
-  for (int m = 0; m < 4; ++m) out[m] = _mm512_castps_si512(o[m]);
+// The rounding words of elements 4b .. 4b+64G-1 (dpzo/stochastic_round.h) in memory order, as directions<G>.
+template <int G = 1>
+inline void rounding64(const RoundKeys& rk, uint64_t b, __m512i* out) {
+  __m512i x[4 * G];
+  philox_blocks<G>(rk, b, x, 1);
+  for (int g = 0; g < G; ++g) {
+    __m512 o[4];
+    memory_order64(_mm512_castsi512_ps(x[4 * g]), _mm512_castsi512_ps(x[4 * g + 1]), _mm512_castsi512_ps(x[4 * g + 2]),
+                   _mm512_castsi512_ps(x[4 * g + 3]), o);
+    for (int m = 0; m < 4; ++m) out[4 * g + m] = _mm512_castps_si512(o[m]);
+  }
 }
 
 using Pairs = SeedPairs<RoundKeys, round_keys>;
@@ -260,10 +263,8 @@ inline void store64(void* p, DType dt, const __m512 v[4]) {
 
 // Elements [lo, hi) of the run (lo, hi within one group starting at global 4b)
 // through a float32 staging buffer: the partial groups at the run's edges.
-// A whole group stored with stochastic rounding (F16/BF16): the words of its 64 elements in memory order.
-inline void store64_sr(void* p, DType dt, uint64_t b, const Pairs& pairs, const __m512 v[4]) {
-  __m512i r[4];
-  rounding64(pairs.round, b, r);
+// A whole group stored with stochastic rounding (F16/BF16) by the rounding words r of its 64 elements.
+inline void store64_sr(void* p, DType dt, const __m512 v[4], const __m512i r[4]) {
   if (dt == DType::BF16) {
     for (int m = 0; m < 4; ++m)
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint16_t*>(p) + 16 * m), to_bf16_sr(v[m], r[m]));
@@ -311,12 +312,14 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
     load64(elem_ptr(data, dt, i), dt, acc);
     load64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
     accumulate64<2>((g + i) >> 2, pairs, acc);
-    for (int q = 0; q < 2; ++q) {
-      void* p = elem_ptr(data, dt, i + q * kGroup);
-      if (pairs.round_key)
-        store64_sr(p, dt, (g + i + q * kGroup) >> 2, pairs, acc + 4 * q);
-      else
-        store64(p, dt, acc + 4 * q);
+    if (pairs.round_key) {
+      __m512i r[8];
+      rounding64<2>(pairs.round, (g + i) >> 2, r);
+      store64_sr(elem_ptr(data, dt, i), dt, acc, r);
+      store64_sr(elem_ptr(data, dt, i + kGroup), dt, acc + 4, r + 4);
+    } else {
+      store64(elem_ptr(data, dt, i), dt, acc);
+      store64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
     }
   }
   for (; i + kGroup <= n; i += kGroup) {
@@ -324,9 +327,11 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
     __m512 acc[4];
     load64(p, dt, acc);
     accumulate64((g + i) >> 2, pairs, acc);
-    if (pairs.round_key)
-      store64_sr(p, dt, (g + i) >> 2, pairs, acc);
-    else
+    if (pairs.round_key) {
+      __m512i r[4];
+      rounding64(pairs.round, (g + i) >> 2, r);
+      store64_sr(p, dt, acc, r);
+    } else
       store64(p, dt, acc);
   }
   if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
