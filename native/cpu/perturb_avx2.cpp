@@ -32,35 +32,19 @@ inline RoundKeys round_keys(uint64_t seed) {
   return rk;
 }
 
-// Philox4x32-10 for 4 blocks held one per 64-bit lane (the 32-bit word in the
-// low half, high halves don't-care): vpmuludq yields lo in the low half and hi
-// in the high half of each lane, so no interleaving is needed.
-struct Philox4x64 {
-  __m256i c0, c1, c2, c3;
+// The vector ops of philox_rounds (cpu/perturb_kernels.h): 4 blocks per chain.
+struct V256 {
+  using I = __m256i;
+  struct Chain {
+    I c0, c1, c2, c3;
+  };
+  using Keys = RoundKeys;
+  static I mul(I a, I b) { return _mm256_mul_epu32(a, b); }
+  static I hi(I a) { return _mm256_srli_epi64(a, 32); }
+  static I xor3(I a, I b, I c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
+  static I set64(uint64_t v) { return _mm256_set1_epi64x(static_cast<long long>(v)); }
 };
-
-// Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in round 1 the product M1·c2 is
-// then 0 or M1 (high half 0), which `c1_round1` supplies. N independent chains of 4 blocks each, advanced
-// round by round together (as in perturb_avx512.cpp: a chain's round is a dependent sequence).
-template <int N>
-inline void philox_rounds(const RoundKeys& rk, Philox4x64 (&s)[N], __m256i c1_round1) {
-  const __m256i m0 = _mm256_set1_epi64x(kPhiloxM0), m1 = _mm256_set1_epi64x(kPhiloxM1);
-  for (int c = 0; c < N; ++c) {  // round 1: c3 = 0, and M1·c2 has high half 0
-    const __m256i p = _mm256_mul_epu32(s[c].c0, m0);
-    s[c].c0 = _mm256_xor_si256(s[c].c1, rk.k0[0]);
-    s[c].c1 = c1_round1;
-    s[c].c2 = _mm256_xor_si256(_mm256_srli_epi64(p, 32), rk.k1[0]);
-    s[c].c3 = p;
-  }
-  for (int round = 1; round < 10; ++round)
-    for (int c = 0; c < N; ++c) {
-      const __m256i p0 = _mm256_mul_epu32(s[c].c0, m0), p1 = _mm256_mul_epu32(s[c].c2, m1);
-      s[c].c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), s[c].c1), rk.k0[round]);
-      s[c].c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), s[c].c3), rk.k1[round]);
-      s[c].c1 = p1;
-      s[c].c3 = p0;
-    }
-}
+using Philox4x64 = V256::Chain;
 
 // low halves of the 64-bit lanes of a (blocks 0..3) and b (blocks 4..7), in block order
 inline __m256i low_words(__m256i a, __m256i b) {
@@ -80,7 +64,7 @@ inline void philox_blocks(const RoundKeys& rk, uint64_t b, __m256i* x, uint32_t 
         _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(b + 4 * c)), _mm256_setr_epi64x(0, 1, 2, 3));
     s[c] = Philox4x64{blk, _mm256_srli_epi64(blk, 32), _mm256_setzero_si256(), _mm256_setzero_si256()};
   }
-  philox_rounds<2 * G>(rk, s, ctr2 ? _mm256_set1_epi64x(kPhiloxM1) : _mm256_setzero_si256());
+  philox_rounds<V256, 2 * G>(rk, s, ctr2 ? _mm256_set1_epi64x(kPhiloxM1) : _mm256_setzero_si256());
   for (int g = 0; g < G; ++g) {
     x[4 * g] = low_words(s[2 * g].c0, s[2 * g + 1].c0);
     x[4 * g + 1] = low_words(s[2 * g].c1, s[2 * g + 1].c1);

@@ -35,36 +35,19 @@ inline RoundKeys round_keys(uint64_t seed) {
   return rk;
 }
 
-// Philox4x32-10 for 8 blocks held one per 64-bit lane (the 32-bit word in the
-// low half; high halves are don't-care): vpmuludq then yields lo in the low
-// half and hi in the high half of each lane, so no interleaving is needed.
-struct Philox8x64 {
-  __m512i c0, c1, c2, c3;
+// The vector ops of philox_rounds (cpu/perturb_kernels.h): 8 blocks per chain.
+struct V512 {
+  using I = __m512i;
+  struct Chain {
+    I c0, c1, c2, c3;
+  };
+  using Keys = RoundKeys;
+  static I mul(I a, I b) { return _mm512_mul_epu32(a, b); }
+  static I hi(I a) { return _mm512_srli_epi64(a, 32); }
+  static I xor3(I a, I b, I c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
+  static I set64(uint64_t v) { return _mm512_set1_epi64(static_cast<long long>(v)); }
 };
-
-// Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in round 1 the product M1·c2 is
-// then 0 or M1 (high half 0), which `c1_round1` supplies. N independent chains of 8 blocks each, advanced
-// round by round together: one chain's round is a dependent multiply-shift-xor sequence, so the generation
-// is bound by that latency unless several chains are in flight at once.
-template <int N>
-inline void philox_rounds(const RoundKeys& rk, Philox8x64 (&s)[N], __m512i c1_round1) {
-  const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
-  for (int c = 0; c < N; ++c) {  // round 1: c3 = 0, and M1·c2 has high half 0
-    const __m512i p = _mm512_mul_epu32(s[c].c0, m0);
-    s[c].c0 = _mm512_xor_si512(s[c].c1, rk.k0[0]);
-    s[c].c1 = c1_round1;
-    s[c].c2 = _mm512_xor_si512(_mm512_srli_epi64(p, 32), rk.k1[0]);
-    s[c].c3 = p;
-  }
-  for (int round = 1; round < 10; ++round)
-    for (int c = 0; c < N; ++c) {
-      const __m512i p0 = _mm512_mul_epu32(s[c].c0, m0), p1 = _mm512_mul_epu32(s[c].c2, m1);
-      s[c].c0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(p1, 32), s[c].c1, rk.k0[round], 0x96);  // 3-way xor
-      s[c].c2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(p0, 32), s[c].c3, rk.k1[round], 0x96);
-      s[c].c1 = p1;
-      s[c].c3 = p0;
-    }
-}
+using Philox8x64 = V512::Chain;
 
 // Philox4x32-10 of counters (b+i, ctr2, 0) for i < 16·G, ctr2 in {0, 1}; lane i of x[4g + j] = word j of
 // block b + 16g + i.
@@ -77,7 +60,7 @@ inline void philox_blocks(const RoundKeys& rk, uint64_t b, __m512i* x, uint32_t 
                                          _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
     s[c] = Philox8x64{blk, _mm512_srli_epi64(blk, 32), _mm512_setzero_si512(), _mm512_setzero_si512()};
   }
-  philox_rounds<2 * G>(rk, s, ctr2 ? _mm512_set1_epi64(kPhiloxM1) : _mm512_setzero_si512());
+  philox_rounds<V512, 2 * G>(rk, s, ctr2 ? _mm512_set1_epi64(kPhiloxM1) : _mm512_setzero_si512());
   // gather the low halves: lanes 0..7 from chain 2g, 8..15 from chain 2g + 1
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   for (int g = 0; g < G; ++g) {

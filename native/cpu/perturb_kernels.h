@@ -1,4 +1,5 @@
-// defines: the per-ISA kernels behind axpy_directions (cpu/perturb.cpp).
+// defines: the per-ISA kernels behind axpy_directions (cpu/perturb.cpp), and
+// SeedPairs and philox_rounds, which the AVX2 and AVX-512 kernels share.
 // A "run" is `n` consecutive elements of one segment, the first with global
 // index g; the kernels add Σ_k coeffs[k]·z(seeds[k], g + i) to element i in
 // float32 with one fma per pair (k ascending), multiply that sum by `factor`
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "dpzo/dtype.h"
+#include "dpzo/philox.h"
 #include "dpzo/stochastic_round.h"
 
 namespace dpzo {
@@ -83,6 +85,34 @@ struct SeedPairs {
   SeedPairs(const SeedPairs&) = delete;
   SeedPairs& operator=(const SeedPairs&) = delete;
 };
+
+// Philox4x32-10's ten rounds on N independent chains, each a SIMD vector per counter word with one block
+// per 64-bit lane (the 32-bit word in the low half; high halves are don't-care): the unsigned 32×32→64
+// multiply then yields lo in the low half and hi in the high half of each lane, so no interleaving is
+// needed. V is the ISA's vector type and ops: I, Chain {c0..c3}, Keys {k0[10], k1[10]}, mul, hi (>> 32 per
+// 64-bit lane), xor3 and set64. Counter word 2 is 0 (directions) or 1 (rounding words) and word 3 is 0: in
+// round 1 the product M1·c2 is then 0 or M1 (high half 0), which `c1_round1` supplies. The chains advance
+// round by round together: one chain's round is a dependent multiply–shift–xor sequence, so the generation
+// is bound by that latency unless several chains are in flight at once.
+template <class V, int N>
+inline void philox_rounds(const typename V::Keys& rk, typename V::Chain (&s)[N], typename V::I c1_round1) {
+  const typename V::I m0 = V::set64(kPhiloxM0), m1 = V::set64(kPhiloxM1), zero = V::set64(0);
+  for (int c = 0; c < N; ++c) {  // round 1: c3 = 0, and M1·c2 has high half 0
+    const typename V::I p = V::mul(s[c].c0, m0);
+    s[c].c0 = V::xor3(s[c].c1, rk.k0[0], zero);
+    s[c].c1 = c1_round1;
+    s[c].c2 = V::xor3(V::hi(p), rk.k1[0], zero);
+    s[c].c3 = p;
+  }
+  for (int round = 1; round < 10; ++round)
+    for (int c = 0; c < N; ++c) {
+      const typename V::I p0 = V::mul(s[c].c0, m0), p1 = V::mul(s[c].c2, m1);
+      s[c].c0 = V::xor3(V::hi(p1), s[c].c1, rk.k0[round]);
+      s[c].c2 = V::xor3(V::hi(p0), s[c].c3, rk.k1[round]);
+      s[c].c1 = p1;
+      s[c].c3 = p0;
+    }
+}
 
 inline void* elem_ptr(void* data, DType dt, int64_t i) { return static_cast<char*>(data) + i * dtype_size(dt); }
 
