@@ -20,7 +20,7 @@ import { native } from '../lib/native.js';
 import type { Model } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { randomBatch } from '../lib/bench/random-batch.js';
-import { bestOf } from './timing.js';
+import { bestOf, bestOfEach } from './timing.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -92,7 +92,6 @@ function peer(dtype: string): { forward_s: number; step_s: number; gemm_gflops: 
 async function measure(m: Model, dtype: string, peak: number | null): Promise<Row> {
   const batch = randomBatch(SHAPE.vocab, BATCH, SEQ);
   const weightsBytes = m.memory().hostBytes;
-  const fwd = await bestOf(() => m.perExampleLoss(batch), reps);
   const eps = 1e-3,
     lr = 1e-4;
   // nonzero scales so no pass can be skipped; +s then −s keeps the weights where they were
@@ -106,30 +105,37 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
       ]),
     reps,
   );
-  const virt = await bestOf(() => m.perExampleLoss(batch, { at: [{ seed: 5n, coeff: eps }] }), reps);
-  const pair = await bestOf(() => m.perExampleLossAt(batch, [[{ seed: 5n, coeff: eps }], [{ seed: 5n, coeff: -eps }]]), reps);
-  // the walk of the first version: +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update (drifts in low precision)
   let seed = 100n;
-  const walk = await bestOf(async () => {
-    seed += 1n;
-    await m.perturb(seed, eps);
-    const plus = await m.perExampleLoss(batch);
-    await m.perturb(seed, -2 * eps);
-    const minus = await m.perExampleLoss(batch);
+  const gHat = (plus: { loss: Float64Array | number[] }, minus: { loss: Float64Array | number[] }) => {
     let g = 0;
     for (let i = 0; i < BATCH; i++) g += (plus.loss[i]! - minus.loss[i]!) / (2 * eps);
-    g /= BATCH;
-    await m.update([{ seed, coeff: eps - lr * g }]);
-  }, reps);
-  // one exact DP-ZO step with n = 1 direction (ARCHITECTURE §3): ℓ± at θ ± εz in one call, then the update
-  const step = await bestOf(async () => {
-    seed += 1n;
-    const [plus, minus] = await m.perExampleLossAt(batch, [[{ seed, coeff: eps }], [{ seed, coeff: -eps }]]);
-    let g = 0;
-    for (let i = 0; i < BATCH; i++) g += (plus!.loss[i]! - minus!.loss[i]!) / (2 * eps);
-    g /= BATCH;
-    await m.update([{ seed, coeff: -lr * g }]);
-  }, reps);
+    return g / BATCH;
+  };
+  // the figures issue 9 compares are ratios of these, so they run in interleaved rounds (bestOfEach)
+  const t = await bestOfEach(
+    {
+      forward: () => m.perExampleLoss(batch),
+      virtual: () => m.perExampleLoss(batch, { at: [{ seed: 5n, coeff: eps }] }),
+      pair: () => m.perExampleLossAt(batch, [[{ seed: 5n, coeff: eps }], [{ seed: 5n, coeff: -eps }]]),
+      // the walk of the first version: +ε, ℓ⁺, −2ε, ℓ⁻, fused restore + update (drifts in low precision)
+      walk: async () => {
+        seed += 1n;
+        await m.perturb(seed, eps);
+        const plus = await m.perExampleLoss(batch);
+        await m.perturb(seed, -2 * eps);
+        const minus = await m.perExampleLoss(batch);
+        await m.update([{ seed, coeff: eps - lr * gHat(plus, minus) }]);
+      },
+      // one exact DP-ZO step with n = 1 direction (ARCHITECTURE §3): ℓ± at θ ± εz in one call, then the update
+      step: async () => {
+        seed += 1n;
+        const [plus, minus] = await m.perExampleLossAt(batch, [[{ seed, coeff: eps }], [{ seed, coeff: -eps }]]);
+        await m.update([{ seed, coeff: -lr * gHat(plus!, minus!) }]);
+      },
+    },
+    reps,
+  );
+  const [fwd, virt, pair, walk, step] = [t.forward, t.virtual, t.pair, t.walk, t.step];
   const flops = forwardFlops(SHAPE);
   const gflops = flops / fwd / 1e9;
   return {

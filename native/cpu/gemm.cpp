@@ -205,7 +205,15 @@ void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K
   const PackedA a = pack_a(pool, ws, M, K, A, lda, at ? W.at : nullptr);
   // column tasks: whole NR panels, a few per thread for balance; any split gives the same bits
   const int64_t panels = (N + ops.nr - 1) / ops.nr;
-  const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(kGemmNC / ops.nr, panels / (4 * pool.size())));
+  int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(kGemmNC / ops.nr, panels / (4 * pool.size())));
+  // a virtual (in, out) weight's z is generated per row over a task's columns: runs of whole 128 columns keep
+  // the direction kernels on their two-group path (GPT-2's 768-column products were split in 96-column tasks,
+  // generated per row as one group plus a padded edge group), as long as every thread still gets a task
+  if (at && W.g0 >= 0 && W.layout == WLayout::InOut) {
+    const int64_t q = std::max<int64_t>(1, 128 / ops.nr);
+    const int64_t aligned = (per_task + q - 1) / q * q;
+    if ((panels + aligned - 1) / aligned >= pool.size()) per_task = aligned;
+  }
   const int64_t tasks = (panels + per_task - 1) / per_task;
   ws.ensure_workers(pool.size());
   const int64_t scratch = scratch_floats(W);

@@ -84,6 +84,25 @@ describe('forward at a virtual point', () => {
     });
   }
 
+  it('GPT-2 products wide enough for 128-column tasks (2 and 3 threads): equal perturb + forward bit for bit', async () => {
+    // hidden 192: the 576- and 768-column products of a virtual (in, out) weight are split in tasks of whole
+    // 128 columns (cpu/gemm.cpp), which the small variants above never reach
+    const dir = join(tmp.dir, 'gpt2-wide-f32');
+    writeRandomCheckpoint(dir, { family: 'gpt2', hiddenSize: 192, numHeads: 4, numLayers: 1, intermediateSize: 768, dtype: 'F32', seed: 9 });
+    for (const threads of [2, 3]) {
+      const model = await loadModel(dir, { threads });
+      const [p, m] = await model.perExampleLossAt(BATCH, [[{ seed: SEED, coeff: EPS }], [{ seed: SEED, coeff: -EPS }]]);
+      model.dispose();
+      for (const [point, coeff] of [[p!, EPS] as const, [m!, -EPS] as const]) {
+        const ref = await loadModel(dir, { threads: 1 });
+        await ref.perturb(SEED, coeff);
+        const r = await ref.perExampleLoss(BATCH);
+        ref.dispose();
+        expect(bits(point.loss)).toBe(bits(r.loss));
+      }
+    }
+  });
+
   it('candidate mode and several pairs per point: each point as alone', async () => {
     const dir = join(tmp.dir, 'opt-cand');
     writeRandomCheckpoint(dir, { ...VARIANTS['opt-project']!, dtype: 'F32', seed: 3 });
