@@ -140,16 +140,17 @@ static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& v
     const int64_t per_seed = panels * kChunk * NR;  // ≤ the stage's 2·kGemmMaxNR·kGemmKC floats per seed
     for (int64_t kk = 0; kk < kc; kk += kChunk) {
       const int64_t kch = std_min(kChunk, kc - kk);
-      for (int64_t r = 0; r < kch; ++r) {
-        directions_of(vs, static_cast<uint64_t>(W.g0 + (k0 + kk + r) * W.ld + n0), nc, zbuf);
+      // the chunk's rows of z in one kernel entry per seed: zbuf[s][r][nc]
+      directions_rows_of(vs, static_cast<uint64_t>(W.g0 + (k0 + kk) * W.ld + n0), static_cast<uint64_t>(W.ld), nc, kch,
+                         zbuf, nc, kch * nc);
+      for (int64_t r = 0; r < kch; ++r)
         for (int64_t s = 0; s < S; ++s)
           for (int64_t q = 0; q < panels; ++q) {
             const int64_t jn = std_min(NR, nc - q * NR);
             float* dst = stage + s * per_seed + q * kch * NR + r * NR;
-            memcpy(dst, zbuf + s * nc + q * NR, jn * sizeof(float));
+            memcpy(dst, zbuf + (s * kch + r) * nc + q * NR, jn * sizeof(float));
             for (int64_t j = jn; j < NR; ++j) dst[j] = 0.f;
           }
-      }
       for (int p = 0; p < G; ++p)
         for (const VirtualSet::Term& t : vs.terms[p])
           for (int64_t q = 0; q < panels; ++q)
@@ -162,8 +163,9 @@ static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& v
   float* zrows = stage + S * kGemmKC * NR;
   for (int64_t q = 0; q < panels; ++q) {
     const int64_t jn = std_min(NR, nc - q * NR);
-    for (int64_t j = 0; j < jn; ++j)
-      directions_of(vs, static_cast<uint64_t>(W.g0 + (n0 + q * NR + j) * W.ld + k0), kc, zrows + j * S * kc);
+    // the panel's jn rows of z, one kernel entry per seed: zrows[j][s][kc]
+    directions_rows_of(vs, static_cast<uint64_t>(W.g0 + (n0 + q * NR) * W.ld + k0), static_cast<uint64_t>(W.ld), kc, jn,
+                       zrows, S * kc, kc);
     for (int64_t s = 0; s < S; ++s) {
       Weight zw;
       zw.data = zrows + s * kc;

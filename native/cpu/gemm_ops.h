@@ -39,11 +39,11 @@ extern const GemmOps gemm_ops_avx512;
 const GemmOps& gemm_ops();  // the table in use (gemm.cpp)
 inline int64_t gemm_scratch_floats() { return kGemmKC * kGemmNC + kGemmNC; }
 // columns_at's scratch for G points and S distinct seeds: per point one packed B block and its bias; per
-// seed a direction panel and the NR ≤ 32 direction rows it is packed from; per point a bias row and per
-// seed a direction row (the bias and the (in, out) rows, ≤ max(KC, NC) each).
+// seed a direction panel and the NR ≤ 32 direction rows it is packed from; per point a bias row; per seed
+// up to 32 direction rows of ≤ NC (a chunk of an (in, out) weight's rows, or one bias row).
 constexpr int64_t kGemmMaxNR = 32;
 inline int64_t gemm_scratch_floats_at(int64_t G, int64_t S) {
-  return G * (kGemmKC * kGemmNC + kGemmNC) + 2 * S * kGemmMaxNR * kGemmKC + S * kGemmNC;
+  return G * (kGemmKC * kGemmNC + kGemmNC) + 2 * S * kGemmMaxNR * kGemmKC + S * kGemmMaxNR * kGemmNC;
 }
 
 }  // namespace cpu

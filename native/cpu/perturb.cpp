@@ -37,6 +37,15 @@ void axpy_run_scalar(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
   }
 }
 
+void sum_rows_scalar(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                     const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * stride;
+    std::fill(row, row + n, 0.0f);
+    axpy_run_scalar(row, DType::F32, g + r * g_stride, n, seeds, coeffs, n_pairs, 1.0f, nullptr);
+  }
+}
+
 }  // namespace perturb_detail
 
 namespace {
@@ -46,6 +55,19 @@ using perturb_detail::axpy_run_avx512;
 using perturb_detail::axpy_run_scalar;
 
 using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const float*, int, float, const uint64_t*);
+
+using RowsFn = void (*)(float*, int64_t, uint64_t, uint64_t, int64_t, int64_t, const uint64_t*, const float*, int);
+
+RowsFn select_rows_kernel() {
+  switch (active_isa()) {
+    case Isa::Avx512:
+      return perturb_detail::sum_rows_avx512;
+    case Isa::Avx2:
+      return perturb_detail::sum_rows_avx2;
+    default:
+      return perturb_detail::sum_rows_scalar;
+  }
+}
 
 RunFn select_kernel() {
   switch (active_isa()) {
@@ -122,6 +144,12 @@ void axpy_directions(const std::vector<Segment>& segs, const uint64_t* seeds, co
 void add_directions_f32(float* x, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs) {
   static const RunFn run = select_kernel();
   if (n > 0 && n_pairs > 0) run(x, DType::F32, g, n, seeds, coeffs, n_pairs, 1.0f, nullptr);
+}
+
+void sum_directions_rows_f32(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                             const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  static const RowsFn run = select_rows_kernel();
+  if (n > 0 && rows > 0) run(x, stride, g, g_stride, n, rows, seeds, coeffs, n_pairs);
 }
 
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {

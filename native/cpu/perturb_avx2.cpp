@@ -274,27 +274,30 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
   for (int64_t i = lo; i < hi; ++i) store_elem_sr(data, dt, i, buf[i + off], pairs.round_key, g + i);
 }
 
-}  // namespace
-
-void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs,
-                   float factor, const uint64_t* round_key) {
-  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
+// One run with the pairs' keys set up; kFresh as in perturb_avx512.cpp (float32 sums started at +0, not loaded).
+template <bool kFresh>
+inline void run_with(void* data, DType dt, uint64_t g, int64_t n, const Pairs& pairs) {
   int64_t i = 0;
   if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block
     const uint64_t b = g >> 2;
     const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
+    if (kFresh) std::fill(static_cast<float*>(data), static_cast<float*>(data) + hi, 0.0f);
     edge_group(data, dt, g, b, 0, hi, pairs);
     i = hi;
   }
   // body: whole groups, two at a time (four Philox chains in flight; perturb_avx512.cpp says why)
   for (; i + 2 * kGroup <= n; i += 2 * kGroup) {
     __m256 acc[8];
-    load32(elem_ptr(data, dt, i), dt, acc);
-    load32(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
+    if (kFresh) {
+      for (int m = 0; m < 8; ++m) acc[m] = _mm256_setzero_ps();
+    } else {
+      load32(elem_ptr(data, dt, i), dt, acc);
+      load32(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
+    }
     accumulate32<2>((g + i) >> 2, pairs, acc);
     for (int q = 0; q < 2; ++q) {
       void* p = elem_ptr(data, dt, i + q * kGroup);
-      if (pairs.round_key)
+      if (!kFresh && pairs.round_key)
         store32_sr(p, dt, (g + i + q * kGroup) >> 2, pairs, acc + 4 * q);
       else
         store32(p, dt, acc + 4 * q);
@@ -303,14 +306,35 @@ void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* 
   for (; i + kGroup <= n; i += kGroup) {
     void* p = elem_ptr(data, dt, i);
     __m256 acc[4];
-    load32(p, dt, acc);
+    if (kFresh) {
+      for (int m = 0; m < 4; ++m) acc[m] = _mm256_setzero_ps();
+    } else {
+      load32(p, dt, acc);
+    }
     accumulate32((g + i) >> 2, pairs, acc);
-    if (pairs.round_key)
+    if (!kFresh && pairs.round_key)
       store32_sr(p, dt, (g + i) >> 2, pairs, acc);
     else
       store32(p, dt, acc);
   }
-  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
+  if (i < n) {  // tail
+    if (kFresh) std::fill(static_cast<float*>(data) + i, static_cast<float*>(data) + n, 0.0f);
+    edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);
+  }
+}
+
+}  // namespace
+
+void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs,
+                   float factor, const uint64_t* round_key) {
+  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
+  run_with<false>(data, dt, g, n, pairs);
+}
+
+void sum_rows_avx2(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                   const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  const Pairs pairs(seeds, coeffs, n_pairs, 1.0f, nullptr);
+  for (int64_t r = 0; r < rows; ++r) run_with<true>(x + r * stride, DType::F32, g + r * g_stride, n, pairs);
 }
 
 }  // namespace perturb_detail

@@ -274,16 +274,16 @@ void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_
   for (int64_t i = lo; i < hi; ++i) store_elem_sr(data, dt, i, buf[i + off], pairs.round_key, g + i);
 }
 
-}  // namespace
-
-void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
-                     int n_pairs, float factor, const uint64_t* round_key) {
-  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
+// One run with the pairs' keys set up: kFresh (float32 only, no rounding, factor 1) starts the sums at +0
+// instead of loading the run, which is the bits of adding to a zeroed run without reading it.
+template <bool kFresh>
+inline void run_with(void* data, DType dt, uint64_t g, int64_t n, const Pairs& pairs) {
   int64_t i = 0;
   // head: up to the first Philox block boundary, plus the rest of that group
   if ((g & 3u) != 0 && n > 0) {
     const uint64_t b = g >> 2;
     const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
+    if (kFresh) std::fill(static_cast<float*>(data), static_cast<float*>(data) + hi, 0.0f);
     edge_group(data, dt, g, b, 0, hi, pairs);
     i = hi;
   }
@@ -292,10 +292,14 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
   // with one group, 1.61-1.63e9 with two; four groups spill registers and gain nothing)
   for (; i + 2 * kGroup <= n; i += 2 * kGroup) {
     __m512 acc[8];
-    load64(elem_ptr(data, dt, i), dt, acc);
-    load64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
+    if (kFresh) {
+      for (int m = 0; m < 8; ++m) acc[m] = _mm512_setzero_ps();
+    } else {
+      load64(elem_ptr(data, dt, i), dt, acc);
+      load64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
+    }
     accumulate64<2>((g + i) >> 2, pairs, acc);
-    if (pairs.round_key) {
+    if (!kFresh && pairs.round_key) {
       __m512i r[8];
       rounding64<2>(pairs.round, (g + i) >> 2, r);
       store64_sr(elem_ptr(data, dt, i), dt, acc, r);
@@ -308,16 +312,37 @@ void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t
   for (; i + kGroup <= n; i += kGroup) {
     void* p = elem_ptr(data, dt, i);
     __m512 acc[4];
-    load64(p, dt, acc);
+    if (kFresh) {
+      for (int m = 0; m < 4; ++m) acc[m] = _mm512_setzero_ps();
+    } else {
+      load64(p, dt, acc);
+    }
     accumulate64((g + i) >> 2, pairs, acc);
-    if (pairs.round_key) {
+    if (!kFresh && pairs.round_key) {
       __m512i r[4];
       rounding64(pairs.round, (g + i) >> 2, r);
       store64_sr(p, dt, acc, r);
     } else
       store64(p, dt, acc);
   }
-  if (i < n) edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);  // tail
+  if (i < n) {  // tail
+    if (kFresh) std::fill(static_cast<float*>(data) + i, static_cast<float*>(data) + n, 0.0f);
+    edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);
+  }
+}
+
+}  // namespace
+
+void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
+                     int n_pairs, float factor, const uint64_t* round_key) {
+  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
+  run_with<false>(data, dt, g, n, pairs);
+}
+
+void sum_rows_avx512(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                     const uint64_t* seeds, const float* coeffs, int n_pairs) {
+  const Pairs pairs(seeds, coeffs, n_pairs, 1.0f, nullptr);
+  for (int64_t r = 0; r < rows; ++r) run_with<true>(x + r * stride, DType::F32, g + r * g_stride, n, pairs);
 }
 
 }  // namespace perturb_detail

@@ -25,6 +25,16 @@ void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* 
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
                      int n_pairs, float factor, const uint64_t* round_key);
 
+// rows runs of n float32 elements, run r at x + r·stride with first global index g + r·g_stride, each WRITTEN
+// (not added to) with Σ_k coeffs[k]·z(seeds[k], ·) summed from +0: the bits of zeroing each run and calling
+// the axpy kernel on it, with the keys set up once for all rows (the virtual GEMM's panels are many short rows).
+void sum_rows_scalar(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                     const uint64_t* seeds, const float* coeffs, int n_pairs);
+void sum_rows_avx2(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                   const uint64_t* seeds, const float* coeffs, int n_pairs);
+void sum_rows_avx512(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                     const uint64_t* seeds, const float* coeffs, int n_pairs);
+
 // Element i of a run in float32 / back with round to nearest even (dtype.h).
 inline float load_elem(const void* data, DType dt, int64_t i) {
   switch (dt) {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <string>
 
 #include "cpu/gemm_ops.h"
@@ -24,14 +23,17 @@ void values_at(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSe
   if (!s.empty()) add_directions_f32(out, g, n, s.data(), vs.point_coeffs[p].data(), static_cast<int>(s.size()));
 }
 
-void directions_of(const VirtualSet& vs, uint64_t g, int64_t n, float* zbuf) {
-  // 0 + 1·z is exactly z, through the same kernel as the update
+void directions_rows_of(const VirtualSet& vs, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows, float* out,
+                        int64_t row_stride, int64_t seed_stride) {
+  // 0 + 1·z is exactly z, through the same kernels as the update
   const float one = 1.0f;
-  for (size_t s = 0; s < vs.seeds.size(); ++s) {
-    float* z = zbuf + s * n;
-    std::memset(z, 0, n * sizeof(float));
-    add_directions_f32(z, g, n, &vs.seeds[s], &one, 1);
-  }
+  for (size_t s = 0; s < vs.seeds.size(); ++s)
+    sum_directions_rows_f32(out + static_cast<int64_t>(s) * seed_stride, row_stride, g, g_stride, n, rows, &vs.seeds[s],
+                            &one, 1);
+}
+
+void directions_of(const VirtualSet& vs, uint64_t g, int64_t n, float* zbuf) {
+  directions_rows_of(vs, g, 0, n, 1, zbuf, n, n);
 }
 
 void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, float* const* outs,

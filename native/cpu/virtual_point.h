@@ -33,6 +33,11 @@ void values_at(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSe
 // z(s, g + i) for every distinct seed s of `vs`, i < n: zbuf[s·n + i].
 void directions_of(const VirtualSet& vs, uint64_t g, int64_t n, float* zbuf);
 
+// The same over `rows` runs, run r starting at global index g + r·g_stride:
+// out[s·seed_stride + r·row_stride + i] = z(s, g + r·g_stride + i), one kernel entry per seed.
+void directions_rows_of(const VirtualSet& vs, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows, float* out,
+                        int64_t row_stride, int64_t seed_stride);
+
 // The same at every point of `vs` at once: outs[p][i]. The directions are generated once per distinct seed
 // into `zbuf` (n·vs.seeds.size() floats), then each point is one fma per pair over them.
 void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const VirtualSet& vs, float* const* outs,

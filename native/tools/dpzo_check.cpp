@@ -220,6 +220,38 @@ int mode_isa() {
       }
     }
   }
+  // the row kernels of the virtual GEMM: each row written with the sum from +0, equal to zeroing it and
+  // running the scalar axpy on it, and the elements between rows (the stride's padding) left alone
+  using RowsFn = void (*)(float*, int64_t, uint64_t, uint64_t, int64_t, int64_t, const uint64_t*, const float*, int);
+  std::vector<std::pair<const char*, RowsFn>> row_kernels = {{"scalar", perturb_detail::sum_rows_scalar}};
+  if (cf.avx2) row_kernels.push_back({"avx2", perturb_detail::sum_rows_avx2});
+  if (cf.avx512) row_kernels.push_back({"avx512", perturb_detail::sum_rows_avx512});
+  for (uint64_t g0 : g0s)
+    for (int64_t n : ns)
+      for (int64_t rows : {1, 3})
+        for (uint64_t g_stride : {static_cast<uint64_t>(n), static_cast<uint64_t>(n) + 5, uint64_t{4097}})
+          for (int pairs = 1; pairs <= 3; ++pairs) {
+            const int64_t stride = n + 7;
+            std::vector<float> want(static_cast<size_t>(rows * stride), 7.0f);
+            for (int64_t r = 0; r < rows; ++r) {
+              std::fill(want.begin() + r * stride, want.begin() + r * stride + n, 0.0f);
+              axpy_run_scalar(want.data() + r * stride, DType::F32, g0 + r * g_stride, n, seeds, coeffs, pairs, 1.0f,
+                              nullptr);
+            }
+            for (auto& kr : row_kernels) {
+              std::vector<float> got(want.size(), 7.0f);
+              for (int64_t r = 0; r < rows; ++r)  // stale values in the rows: they must be overwritten, not read
+                std::fill(got.begin() + r * stride, got.begin() + r * stride + n, 3.5f);
+              kr.second(got.data(), stride, g0, g_stride, n, rows, seeds, coeffs, pairs);
+              ++runs;
+              if (std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) != 0) {
+                if (mismatches < 5)
+                  std::fprintf(stderr, "mismatch rows %s: g0 %" PRIu64 " n %" PRId64 " rows %" PRId64 " pairs %d\n",
+                               kr.first, g0, n, rows, pairs);
+                ++mismatches;
+              }
+            }
+          }
   std::printf("{\"mode\":\"isa\",\"kernels\":[");
   for (size_t j = 0; j < kernels.size(); ++j) std::printf("%s\"%s\"", j ? "," : "", kernels[j].first);
   std::printf("],\"runs\":%" PRId64 ",\"mismatches\":%" PRId64 ",\"ok\":%s}\n", runs, mismatches,

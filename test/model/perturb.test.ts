@@ -296,7 +296,7 @@ describe.skipIf(!existsSync(checkBin))('dpzo_check (the driver for machines with
     const z = Float32Array.from(r.z as number[]); // printed with 9 significant digits: exact for float32
     expect(Buffer.from(z.buffer).equals(Buffer.from(native.direction(2n ** 64n - 1n, 4294967299n, 257).buffer))).toBe(true);
   });
-  it('every kernel this CPU has matches the scalar one on edge offsets, lengths and special weights', () => {
+  it('every kernel this CPU has (the axpy and the virtual GEMM row kernels) matches the scalar one on edge offsets, lengths and special weights', () => {
     const r = check('isa');
     expect(r.mismatches).toBe(0);
     expect(r.kernels).toContain(native.directionIsa());

@@ -45,6 +45,13 @@ void scale_segments(const std::vector<Segment>& segs, float factor, ThreadPool& 
 // axpy_directions stores into an F32 segment; coefficients must be finite and nonzero (not checked here).
 void add_directions_f32(float* x, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs);
 
+// x[r·stride + i] = Σ_k coeffs[k]·z(seeds[k], g + r·g_stride + i) for i < n, r < rows: written, not added to,
+// the float32 sum started at +0 (the bits of zeroing x and calling add_directions_f32 on each row), on the
+// calling thread, with one kernel entry for all rows: the direction panels of the virtual GEMM are many
+// short rows (cpu/gemm_impl.h), and one call per row spent a third of the generation outside it.
+void sum_directions_rows_f32(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
+                             const uint64_t* seeds, const float* coeffs, int n_pairs);
+
 // out[i] = z(seed, g0 + i), i < count (for tests and the check driver).
 void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out);
 
