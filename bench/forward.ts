@@ -2,7 +2,7 @@
 // GPT-2-124M-shaped model with random weights (F32 and BF16), batch 8 × 64.
 // Prints a table and writes bench/results/forward.json.
 //
-//   node --import tsx bench/forward.ts [--threads N] [--reps N] [--quick] [--no-peer] [--peer-bf16]
+//   node --import tsx bench/forward.ts [--threads N] [--reps N] [--quick] [--no-peer] [--peer-bf16] [--batch B] [--seq T]
 //
 // --quick uses a 2-layer model (a smoke run, not a measurement). Where a Python
 // with PyTorch is found ($DPZO_TORCH_PYTHON, else /usr/bin/python3: Debian's
@@ -31,8 +31,9 @@ const quick = args.includes('--quick');
 const threads = opt('threads', cpus().length);
 const reps = opt('reps', 3);
 const SHAPE: Shape = { ...GPT2_SMALL, layers: quick ? 2 : GPT2_SMALL.layers };
-const BATCH = 8;
-const SEQ = 64;
+// the bench is 8 × 64; --batch/--seq show how the cost of a virtual point falls with its rows
+const BATCH = opt('batch', 8);
+const SEQ = opt('seq', 64);
 
 /** FLOPs of one forward with the fused loss (multiply-add = 2), as the kernels run it. */
 function forwardFlops(s: Shape): number {
@@ -72,7 +73,8 @@ interface Row {
 
 /** The PyTorch peer's forward and step, or null when no Python with torch is available. */
 function peer(dtype: string): { forward_s: number; step_s: number; gemm_gflops: number; torch: string } | null {
-  if (args.includes('--no-peer')) return null;
+  // the peer (bench/peer_mezo.py) runs the batch of 8 × 64 only
+  if (args.includes('--no-peer') || BATCH !== 8 || SEQ !== 64) return null;
   // PyTorch's CPU bfloat16 matmuls run single-threaded and take minutes here: opt in with --peer-bf16
   if (dtype !== 'F32' && !args.includes('--peer-bf16')) return null;
   const python = process.env.DPZO_TORCH_PYTHON ?? '/usr/bin/python3';
