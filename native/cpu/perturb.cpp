@@ -58,27 +58,24 @@ using RunFn = void (*)(void*, DType, uint64_t, int64_t, const uint64_t*, const f
 
 using RowsFn = void (*)(float*, int64_t, uint64_t, uint64_t, int64_t, int64_t, const uint64_t*, const float*, int);
 
-RowsFn select_rows_kernel() {
+// The active ISA's kernels: the axpy over runs and the row writer of the virtual GEMM.
+struct Kernels {
+  RunFn run;
+  RowsFn rows;
+};
+
+Kernels select_kernels() {
   switch (active_isa()) {
     case Isa::Avx512:
-      return perturb_detail::sum_rows_avx512;
+      return {axpy_run_avx512, perturb_detail::sum_rows_avx512};
     case Isa::Avx2:
-      return perturb_detail::sum_rows_avx2;
+      return {axpy_run_avx2, perturb_detail::sum_rows_avx2};
     default:
-      return perturb_detail::sum_rows_scalar;
+      return {axpy_run_scalar, perturb_detail::sum_rows_scalar};
   }
 }
 
-RunFn select_kernel() {
-  switch (active_isa()) {
-    case Isa::Avx512:
-      return axpy_run_avx512;
-    case Isa::Avx2:
-      return axpy_run_avx2;
-    default:
-      return axpy_run_scalar;
-  }
-}
+RunFn select_kernel() { return select_kernels().run; }
 
 // Work is cut at global indices that are multiples of kChunk (a multiple of
 // every kernel's group width), so a Philox block is never split between tasks.
@@ -148,7 +145,7 @@ void add_directions_f32(float* x, uint64_t g, int64_t n, const uint64_t* seeds, 
 
 void sum_directions_rows_f32(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
                              const uint64_t* seeds, const float* coeffs, int n_pairs) {
-  static const RowsFn run = select_rows_kernel();
+  static const RowsFn run = select_kernels().rows;
   if (n > 0 && rows > 0) run(x, stride, g, g_stride, n, rows, seeds, coeffs, n_pairs);
 }
 
@@ -158,10 +155,9 @@ void fill_direction(uint64_t seed, uint64_t g0, int64_t count, float* out) {
   if (!out) throw Error(err::kArgument, "fill_direction: output is null");
   if (g0 + static_cast<uint64_t>(count) < g0)
     throw Error(err::kArgument, "fill_direction: global indices g0 + count overflow 2^64");
-  // 0 + 1·z is exactly z (z is never 0), through the same kernel as the weights
-  std::fill(out, out + count, 0.0f);
+  // 0 + 1·z is exactly z, through the same kernels as the weights
   const float one = 1.0f;
-  select_kernel()(out, DType::F32, g0, count, &seed, &one, 1, 1.0f, nullptr);
+  sum_directions_rows_f32(out, count, g0, 0, count, 1, &seed, &one, 1);
 }
 
 const char* direction_isa() { return isa_name(active_isa()); }
