@@ -67,11 +67,14 @@ void pack_outin(const Weight& W, int64_t k0, int64_t kc, int64_t n0, int64_t jn,
   }
 }
 
-#include "cpu/gemm_impl.h"
-
-void fma_row(int64_t n, float c, const float* z, float* acc) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = std::fma(c, z[i], acc[i]);
+// out[i] = fma(c, z[i], w[i]); out may be w
+void fma_to(int64_t n, float c, const float* z, const float* w, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::fma(c, z[i], w[i]);
 }
+
+void fma_row(int64_t n, float c, const float* z, float* acc) { fma_to(n, c, z, acc, acc); }
+
+#include "cpu/gemm_impl.h"
 }  // namespace
 }  // namespace scalar
 

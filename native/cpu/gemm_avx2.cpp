@@ -69,16 +69,19 @@ void micro_kernel(int64_t kc, const float* A, const float* B, float* C, int64_t 
   }
 }
 
-#include "cpu/gemm_pack_avx.h"
-#include "cpu/gemm_impl.h"
-
-void fma_row(int64_t n, float c, const float* z, float* acc) {
+// out[i] = fma(c, z[i], w[i]); out may be w
+void fma_to(int64_t n, float c, const float* z, const float* w, float* out) {
   const __m256 cv = _mm256_set1_ps(c);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(cv, _mm256_loadu_ps(z + i), _mm256_loadu_ps(acc + i)));
-  for (; i < n; ++i) acc[i] = __builtin_fmaf(c, z[i], acc[i]);
+    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(cv, _mm256_loadu_ps(z + i), _mm256_loadu_ps(w + i)));
+  for (; i < n; ++i) out[i] = __builtin_fmaf(c, z[i], w[i]);
 }
+
+void fma_row(int64_t n, float c, const float* z, float* acc) { fma_to(n, c, z, acc, acc); }
+
+#include "cpu/gemm_pack_avx.h"
+#include "cpu/gemm_impl.h"
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 // defines: the ISA-independent GEMM driver (packing, blocking, edge tiles),
 // included (inside an anonymous namespace) by each ISA file after it defines
-// MR, NR, micro_kernel(), convert() and pack_outin(). Not a public header.
+// MR, NR, micro_kernel(), convert(), pack_outin(), fma_to() and fma_row(). Not a public header.
 //
 // Loop order per column range: [NC chunk] → [K block: pack B] → [MC rows] →
 // [NR panel] → [MR panel]. Each C element = bias + Σ over K blocks in order of
@@ -116,33 +116,53 @@ static void columns(const float* apack, int64_t M, int64_t K, int64_t m_pad, con
   }
 }
 
-// Packs the block W(k0..k0+kc, n0..n0+nc) at every point of vs into bp[p]: each point's panels are packed
-// as stored (the plain packing code), then each of its terms adds c·z with one fma per element, k in the
-// point's order, so a panel holds fl(w + Σ c_k z_k) exactly as values_at computes it. The directions are
-// generated once per block and distinct seed (zbuf), in panel order: for (out, in) weights a panel's z
-// rows are staged in `stage` and transposed by the same packing code as the weights.
+// out[p][i] = fl(w[i] + Σ_k c_k·z_k[i]) at every point p of vs, k in the point's order (the float32 chain
+// values_at computes), i < n; seed s's directions at z + s·z_stride. out[0] may be w: point 0 is written
+// last, per chunk, so w is read by every point before it is overwritten. Writing each point straight from w
+// (instead of copying w to every point, then an fma pass per term) saves a copy and a pass per point.
+static void points_from(int64_t n, const float* w, const dpzo::cpu::VirtualSet& vs, const float* z, int64_t z_stride,
+                        float* const* out) {
+  constexpr int64_t kChunk = 1024;  // 4 KB of w stays in L1 across the points
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = std_min(kChunk, n - i0);
+    for (int p = vs.size() - 1; p >= 0; --p) {
+      const auto& terms = vs.terms[p];
+      float* o = out[p] + i0;
+      if (terms.empty()) {
+        if (o != w + i0) memcpy(o, w + i0, static_cast<size_t>(m) * sizeof(float));
+        continue;
+      }
+      fma_to(m, terms[0].coeff, z + terms[0].seed * z_stride + i0, w + i0, o);
+      for (size_t k = 1; k < terms.size(); ++k) fma_row(m, terms[k].coeff, z + terms[k].seed * z_stride + i0, o);
+    }
+  }
+}
+
+// Packs the block W(k0..k0+kc, n0..n0+nc) at every point of vs into bp[p]: the stored values are packed
+// once into bp[0] (the plain packing code), then each panel is written at every point by points_from, so a
+// panel holds fl(w + Σ c_k z_k) exactly as values_at computes it. The directions are generated once per
+// block and distinct seed (zbuf), in panel order: for (out, in) weights a panel's z rows are staged in
+// `stage` and transposed by the same packing code as the weights.
 static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& vs, int64_t k0, int64_t kc, int64_t n0,
                       int64_t nc, float* const* bp, float* stage, float* zbuf, float* row_tmp) {
   using namespace dpzo::cpu;
-  const GemmOps& ops = gemm_ops();
   const int G = vs.size();
   const int64_t S = static_cast<int64_t>(vs.seeds.size());
   const int64_t panels = (nc + NR - 1) / NR;
-  // the stored values are the same at every point: packed (and widened from F16/BF16) once, copied to the others
   pack_b(W, k0, kc, n0, nc, bp[0], row_tmp);
-  for (int p = 1; p < G; ++p) memcpy(bp[p], bp[0], static_cast<size_t>(panels * kc * NR) * sizeof(float));
-  if (S == 0) return;
+  float* out[kMaxVirtualPoints];
   if (W.layout == WLayout::InOut) {
     // stored (in, out): row k0 + k holds the block's nc columns contiguously. Per chunk of up to 32 rows:
-    // each row's z once per seed, regrouped into panel order, then one fma pass per panel chunk and term
+    // each row's z once per seed, regrouped into panel order, then the points per panel chunk
     // (an fma call per row and panel cost 12 % of the product: dpzo_check virtual-gemm --layout inout)
     constexpr int64_t kChunk = kGemmMaxNR;
     const int64_t per_seed = panels * kChunk * NR;  // ≤ the stage's 2·kGemmMaxNR·kGemmKC floats per seed
     for (int64_t kk = 0; kk < kc; kk += kChunk) {
       const int64_t kch = std_min(kChunk, kc - kk);
       // the chunk's rows of z in one kernel entry per seed: zbuf[s][r][nc]
-      directions_rows_of(vs, static_cast<uint64_t>(W.g0 + (k0 + kk) * W.ld + n0), static_cast<uint64_t>(W.ld), nc, kch,
-                         zbuf, nc, kch * nc);
+      if (S > 0)
+        directions_rows_of(vs, static_cast<uint64_t>(W.g0 + (k0 + kk) * W.ld + n0), static_cast<uint64_t>(W.ld), nc,
+                           kch, zbuf, nc, kch * nc);
       for (int64_t r = 0; r < kch; ++r)
         for (int64_t s = 0; s < S; ++s)
           for (int64_t q = 0; q < panels; ++q) {
@@ -151,10 +171,11 @@ static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& v
             memcpy(dst, zbuf + (s * kch + r) * nc + q * NR, jn * sizeof(float));
             for (int64_t j = jn; j < NR; ++j) dst[j] = 0.f;
           }
-      for (int p = 0; p < G; ++p)
-        for (const VirtualSet::Term& t : vs.terms[p])
-          for (int64_t q = 0; q < panels; ++q)
-            ops.fma_row(kch * NR, t.coeff, stage + t.seed * per_seed + q * kch * NR, bp[p] + q * kc * NR + kk * NR);
+      for (int64_t q = 0; q < panels; ++q) {
+        const int64_t at = q * kc * NR + kk * NR;
+        for (int p = 0; p < G; ++p) out[p] = bp[p] + at;
+        points_from(kch * NR, bp[0] + at, vs, stage + q * kch * NR, per_seed, out);
+      }
     }
     return;
   }
@@ -164,8 +185,9 @@ static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& v
   for (int64_t q = 0; q < panels; ++q) {
     const int64_t jn = std_min(NR, nc - q * NR);
     // the panel's jn rows of z, one kernel entry per seed: zrows[j][s][kc]
-    directions_rows_of(vs, static_cast<uint64_t>(W.g0 + (n0 + q * NR) * W.ld + k0), static_cast<uint64_t>(W.ld), kc, jn,
-                       zrows, S * kc, kc);
+    if (S > 0)
+      directions_rows_of(vs, static_cast<uint64_t>(W.g0 + (n0 + q * NR) * W.ld + k0), static_cast<uint64_t>(W.ld), kc,
+                         jn, zrows, S * kc, kc);
     for (int64_t s = 0; s < S; ++s) {
       Weight zw;
       zw.data = zrows + s * kc;
@@ -174,9 +196,8 @@ static void pack_b_at(const dpzo::cpu::Weight& W, const dpzo::cpu::VirtualSet& v
       zw.ld = S * kc;
       pack_outin(zw, 0, kc, 0, jn, zpanel + s * kc * NR, row_tmp);
     }
-    for (int p = 0; p < G; ++p)
-      for (const VirtualSet::Term& t : vs.terms[p])
-        ops.fma_row(kc * NR, t.coeff, zpanel + t.seed * kc * NR, bp[p] + q * kc * NR);
+    for (int p = 0; p < G; ++p) out[p] = bp[p] + q * kc * NR;
+    points_from(kc * NR, bp[0] + q * kc * NR, vs, zpanel, kc * NR, out);
   }
 }
 
