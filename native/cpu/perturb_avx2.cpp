@@ -73,64 +73,38 @@ inline void philox_blocks(const RoundKeys& rk, uint64_t b, __m256i* x, uint32_t 
   }
 }
 
-// dir_log_unit, lane-wise.
-inline __m256 log_unit8(__m256i k) {
-  using namespace dirc;
-  __m256i ix = _mm256_sub_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(k)), bcast(24u << 23));
-  ix = _mm256_add_epi32(ix, bcast(0x3f800000u - 0x3f3504f3u));
-  __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(ix, 23), bcast(127));
-  __m256 f = _mm256_add_ps(
-      _mm256_castsi256_ps(_mm256_add_epi32(_mm256_and_si256(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))), ps(-1.0f));
-  __m256 ef = _mm256_cvtepi32_ps(e);
-  __m256 p = _mm256_fmadd_ps(ps(kLogP7), f, ps(kLogP6));
-  p = _mm256_fmadd_ps(p, f, ps(kLogP5));
-  p = _mm256_fmadd_ps(p, f, ps(kLogP4));
-  p = _mm256_fmadd_ps(p, f, ps(kLogP3));
-  p = _mm256_fmadd_ps(p, f, ps(kLogP2));
-  p = _mm256_fmadd_ps(p, f, ps(kLogP1));
-  p = _mm256_fmadd_ps(p, f, ps(kLogP0));
-  __m256 w = _mm256_fmadd_ps(f, p, ps(-0.5f));
-  __m256 y = _mm256_mul_ps(_mm256_mul_ps(f, f), w);
-  __m256 lo = _mm256_fmadd_ps(ef, ps(kLn2Lo), y);
-  __m256 hi = _mm256_fmadd_ps(ef, ps(kLn2Hi), f);
-  return _mm256_add_ps(hi, lo);
-}
+// The lane ops of cpu/perturb_simd_math.h.
+struct Lanes {
+  using F = __m256;
+  using I = __m256i;
+  using Mask = __m256;
+  static I bcast(uint32_t v) { return _mm256_set1_epi32(static_cast<int>(v)); }
+  static F ps(float v) { return _mm256_set1_ps(v); }
+  static I as_i(F a) { return _mm256_castps_si256(a); }
+  static F as_f(I a) { return _mm256_castsi256_ps(a); }
+  static F cvt(I a) { return _mm256_cvtepi32_ps(a); }
+  static I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I isub(I a, I b) { return _mm256_sub_epi32(a, b); }
+  static I iand(I a, I b) { return _mm256_and_si256(a, b); }
+  static I ior(I a, I b) { return _mm256_or_si256(a, b); }
+  static I ixor(I a, I b) { return _mm256_xor_si256(a, b); }
+  template <int N>
+  static I shr(I a) {
+    return _mm256_srli_epi32(a, N);
+  }
+  template <int N>
+  static I shl(I a) {
+    return _mm256_slli_epi32(a, N);
+  }
+  static F fadd(F a, F b) { return _mm256_add_ps(a, b); }
+  static F fmul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F fsqrt(F a) { return _mm256_sqrt_ps(a); }
+  static Mask odd(I q) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(q, bcast(1)), bcast(1))); }
+  static F blend(Mask m, F a, F b) { return _mm256_blendv_ps(a, b, m); }
+};
 
-// dir_sincos_turn, lane-wise.
-inline void sincos_turn8(__m256i k, __m256& s_out, __m256& c_out) {
-  using namespace dirc;
-  __m256i q = _mm256_srli_epi32(_mm256_add_epi32(k, bcast(1u << 21)), 22);
-  __m256i rk = _mm256_sub_epi32(k, _mm256_slli_epi32(q, 22));
-  __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(rk), ps(kTwoM24));
-  __m256 x2 = _mm256_mul_ps(r, r);
-  __m256 p = _mm256_fmadd_ps(ps(kSin9), x2, ps(kSin7));
-  p = _mm256_fmadd_ps(p, x2, ps(kSin5));
-  p = _mm256_fmadd_ps(p, x2, ps(kSin3));
-  __m256 ys = _mm256_fmadd_ps(x2, p, ps(kTwoPiLo));
-  __m256 s = _mm256_fmadd_ps(r, ps(kTwoPiHi), _mm256_mul_ps(r, ys));
-  __m256 pc = _mm256_fmadd_ps(ps(kCos10), x2, ps(kCos8));
-  pc = _mm256_fmadd_ps(pc, x2, ps(kCos6));
-  pc = _mm256_fmadd_ps(pc, x2, ps(kCos4));
-  pc = _mm256_fmadd_ps(pc, x2, ps(kCos2));
-  __m256 c = _mm256_fmadd_ps(x2, pc, ps(1.0f));
-  __m256 swap = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(q, bcast(1)), bcast(1)));
-  __m256i sb = _mm256_castps_si256(_mm256_blendv_ps(s, c, swap));
-  __m256i cb = _mm256_castps_si256(_mm256_blendv_ps(c, s, swap));
-  sb = _mm256_xor_si256(sb, _mm256_slli_epi32(_mm256_and_si256(q, bcast(2)), 30));
-  cb = _mm256_xor_si256(cb, _mm256_slli_epi32(_mm256_and_si256(_mm256_add_epi32(q, bcast(1)), bcast(2)), 30));
-  s_out = _mm256_castsi256_ps(sb);
-  c_out = _mm256_castsi256_ps(cb);
-}
-
-inline void box_muller8(__m256i x0, __m256i x1, __m256& z0, __m256& z1) {
-  const __m256i one = bcast(1);
-  __m256 lg = log_unit8(_mm256_or_si256(_mm256_srli_epi32(x0, 8), one));
-  __m256 r = _mm256_sqrt_ps(_mm256_mul_ps(lg, ps(-2.0f)));
-  __m256 s, c;
-  sincos_turn8(_mm256_or_si256(_mm256_srli_epi32(x1, 8), one), s, c);
-  z0 = _mm256_mul_ps(r, c);
-  z1 = _mm256_mul_ps(r, s);
-}
+#include "cpu/perturb_simd_math.h"
 
 // (z_0..z_3 with lane i of z_j = element 4(b+i)+j) -> memory order: out[m] holds elements 4b+8m .. +7.
 inline void memory_order32(__m256 z0, __m256 z1, __m256 z2, __m256 z3, __m256 out[4]) {
@@ -155,8 +129,8 @@ inline void directions(const RoundKeys& rk, uint64_t b, __m256* out) {
   philox_blocks<G>(rk, b, x);
   for (int g = 0; g < G; ++g) {
     __m256 z0, z1, z2, z3;  // z_j: lane i = element 4(b+8g+i)+j
-    box_muller8(x[4 * g], x[4 * g + 1], z0, z1);
-    box_muller8(x[4 * g + 2], x[4 * g + 3], z2, z3);
+    box_muller<Lanes>(x[4 * g], x[4 * g + 1], z0, z1);
+    box_muller<Lanes>(x[4 * g + 2], x[4 * g + 3], z2, z3);
     memory_order32(z0, z1, z2, z3, out + 4 * g);
   }
 }

@@ -74,64 +74,38 @@ inline void philox_blocks(const RoundKeys& rk, uint64_t b, __m512i* x, uint32_t 
 
 inline __m512 ps(float v) { return _mm512_set1_ps(v); }
 
-// dir_log_unit, lane-wise.
-inline __m512 log_unit16(__m512i k) {
-  using namespace dirc;
-  __m512i ix = _mm512_sub_epi32(_mm512_castps_si512(_mm512_cvtepi32_ps(k)), bcast(24u << 23));
-  ix = _mm512_add_epi32(ix, bcast(0x3f800000u - 0x3f3504f3u));
-  __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(ix, 23), bcast(127));
-  __m512 f = _mm512_add_ps(
-      _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(ix, bcast(0x007fffffu)), bcast(0x3f3504f3u))), ps(-1.0f));
-  __m512 ef = _mm512_cvtepi32_ps(e);
-  __m512 p = _mm512_fmadd_ps(ps(kLogP7), f, ps(kLogP6));
-  p = _mm512_fmadd_ps(p, f, ps(kLogP5));
-  p = _mm512_fmadd_ps(p, f, ps(kLogP4));
-  p = _mm512_fmadd_ps(p, f, ps(kLogP3));
-  p = _mm512_fmadd_ps(p, f, ps(kLogP2));
-  p = _mm512_fmadd_ps(p, f, ps(kLogP1));
-  p = _mm512_fmadd_ps(p, f, ps(kLogP0));
-  __m512 w = _mm512_fmadd_ps(f, p, ps(-0.5f));
-  __m512 y = _mm512_mul_ps(_mm512_mul_ps(f, f), w);
-  __m512 lo = _mm512_fmadd_ps(ef, ps(kLn2Lo), y);
-  __m512 hi = _mm512_fmadd_ps(ef, ps(kLn2Hi), f);
-  return _mm512_add_ps(hi, lo);
-}
+// The lane ops of cpu/perturb_simd_math.h.
+struct Lanes {
+  using F = __m512;
+  using I = __m512i;
+  using Mask = __mmask16;
+  static I bcast(uint32_t v) { return _mm512_set1_epi32(static_cast<int>(v)); }
+  static F ps(float v) { return _mm512_set1_ps(v); }
+  static I as_i(F a) { return _mm512_castps_si512(a); }
+  static F as_f(I a) { return _mm512_castsi512_ps(a); }
+  static F cvt(I a) { return _mm512_cvtepi32_ps(a); }
+  static I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I isub(I a, I b) { return _mm512_sub_epi32(a, b); }
+  static I iand(I a, I b) { return _mm512_and_si512(a, b); }
+  static I ior(I a, I b) { return _mm512_or_si512(a, b); }
+  static I ixor(I a, I b) { return _mm512_xor_si512(a, b); }
+  template <int N>
+  static I shr(I a) {
+    return _mm512_srli_epi32(a, N);
+  }
+  template <int N>
+  static I shl(I a) {
+    return _mm512_slli_epi32(a, N);
+  }
+  static F fadd(F a, F b) { return _mm512_add_ps(a, b); }
+  static F fmul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F fsqrt(F a) { return _mm512_sqrt_ps(a); }
+  static Mask odd(I q) { return _mm512_test_epi32_mask(q, bcast(1)); }
+  static F blend(Mask m, F a, F b) { return _mm512_mask_blend_ps(m, a, b); }
+};
 
-// dir_sincos_turn, lane-wise.
-inline void sincos_turn16(__m512i k, __m512& s_out, __m512& c_out) {
-  using namespace dirc;
-  __m512i q = _mm512_srli_epi32(_mm512_add_epi32(k, bcast(1u << 21)), 22);
-  __m512i rk = _mm512_sub_epi32(k, _mm512_slli_epi32(q, 22));
-  __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(rk), ps(kTwoM24));
-  __m512 x2 = _mm512_mul_ps(r, r);
-  __m512 p = _mm512_fmadd_ps(ps(kSin9), x2, ps(kSin7));
-  p = _mm512_fmadd_ps(p, x2, ps(kSin5));
-  p = _mm512_fmadd_ps(p, x2, ps(kSin3));
-  __m512 ys = _mm512_fmadd_ps(x2, p, ps(kTwoPiLo));
-  __m512 s = _mm512_fmadd_ps(r, ps(kTwoPiHi), _mm512_mul_ps(r, ys));
-  __m512 pc = _mm512_fmadd_ps(ps(kCos10), x2, ps(kCos8));
-  pc = _mm512_fmadd_ps(pc, x2, ps(kCos6));
-  pc = _mm512_fmadd_ps(pc, x2, ps(kCos4));
-  pc = _mm512_fmadd_ps(pc, x2, ps(kCos2));
-  __m512 c = _mm512_fmadd_ps(x2, pc, ps(1.0f));
-  __mmask16 swap = _mm512_test_epi32_mask(q, bcast(1));
-  __m512i sb = _mm512_castps_si512(_mm512_mask_blend_ps(swap, s, c));
-  __m512i cb = _mm512_castps_si512(_mm512_mask_blend_ps(swap, c, s));
-  sb = _mm512_xor_si512(sb, _mm512_slli_epi32(_mm512_and_si512(q, bcast(2)), 30));
-  cb = _mm512_xor_si512(cb, _mm512_slli_epi32(_mm512_and_si512(_mm512_add_epi32(q, bcast(1)), bcast(2)), 30));
-  s_out = _mm512_castsi512_ps(sb);
-  c_out = _mm512_castsi512_ps(cb);
-}
-
-inline void box_muller16(__m512i x0, __m512i x1, __m512& z0, __m512& z1) {
-  const __m512i one = bcast(1);
-  __m512 lg = log_unit16(_mm512_or_si512(_mm512_srli_epi32(x0, 8), one));
-  __m512 r = _mm512_sqrt_ps(_mm512_mul_ps(lg, ps(-2.0f)));
-  __m512 s, c;
-  sincos_turn16(_mm512_or_si512(_mm512_srli_epi32(x1, 8), one), s, c);
-  z0 = _mm512_mul_ps(r, c);
-  z1 = _mm512_mul_ps(r, s);
-}
+#include "cpu/perturb_simd_math.h"
 
 // (z_0..z_3 with lane i of z_j = element 4(b+i)+j) -> memory order: out[m] holds elements 4b+16m .. +15.
 inline void memory_order64(__m512 z0, __m512 z1, __m512 z2, __m512 z3, __m512 out[4]) {
@@ -160,8 +134,8 @@ inline void directions(const RoundKeys& rk, uint64_t b, __m512* out) {
   philox_blocks<G>(rk, b, x);
   for (int g = 0; g < G; ++g) {
     __m512 z0, z1, z2, z3;  // z_j: lane i = element 4(b+16g+i)+j
-    box_muller16(x[4 * g], x[4 * g + 1], z0, z1);
-    box_muller16(x[4 * g + 2], x[4 * g + 3], z2, z3);
+    box_muller<Lanes>(x[4 * g], x[4 * g + 1], z0, z1);
+    box_muller<Lanes>(x[4 * g + 2], x[4 * g + 3], z2, z3);
     memory_order64(z0, z1, z2, z3, out + 4 * g);
   }
 }
