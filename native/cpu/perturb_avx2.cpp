@@ -135,14 +135,17 @@ inline void directions(const RoundKeys& rk, uint64_t b, __m256* out) {
   }
 }
 
-// The rounding words of elements 4b .. 4b+31 (dpzo/stochastic_round.h) in memory order, as directions<1>.
-inline void rounding32(const RoundKeys& rk, uint64_t b, __m256i out[4]) {
-  __m256i x[4];
-  philox_blocks<1>(rk, b, x, 1);
-  __m256 o[4];
-  memory_order32(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]), _mm256_castsi256_ps(x[2]),
-                 _mm256_castsi256_ps(x[3]), o);
-  for (int m = 0; m < 4; ++m) out[m] = _mm256_castps_si256(o[m]);
+// The rounding words of elements 4b .. 4b+32G-1 (dpzo/stochastic_round.h) in memory order, as directions<G>.
+template <int G = 1>
+inline void rounding32(const RoundKeys& rk, uint64_t b, __m256i* out) {
+  __m256i x[4 * G];
+  philox_blocks<G>(rk, b, x, 1);
+  for (int g = 0; g < G; ++g) {
+    __m256 o[4];
+    memory_order32(_mm256_castsi256_ps(x[4 * g]), _mm256_castsi256_ps(x[4 * g + 1]), _mm256_castsi256_ps(x[4 * g + 2]),
+                   _mm256_castsi256_ps(x[4 * g + 3]), o);
+    for (int m = 0; m < 4; ++m) out[4 * g + m] = _mm256_castps_si256(o[m]);
+  }
 }
 
 using Pairs = SeedPairs<RoundKeys, round_keys>;
@@ -217,10 +220,8 @@ inline void store32(void* p, DType dt, const __m256 v[4]) {
   }
 }
 
-// A whole group stored with stochastic rounding (F16/BF16): the words of its 32 elements in memory order.
-inline void store32_sr(void* p, DType dt, uint64_t b, const Pairs& pairs, const __m256 v[4]) {
-  __m256i r[4];
-  rounding32(pairs.round, b, r);
+// A whole group stored with stochastic rounding (F16/BF16) by the rounding words r of its 32 elements.
+inline void store32_sr(void* p, DType dt, const __m256 v[4], const __m256i r[4]) {
   if (dt == DType::BF16) {
     for (int m = 0; m < 4; ++m)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint16_t*>(p) + 8 * m), to_bf16_sr(v[m], r[m]));
@@ -236,79 +237,41 @@ inline void store32_sr(void* p, DType dt, uint64_t b, const Pairs& pairs, const 
   for (int i = 0; i < kGroup; ++i) h[i] = f32_to_f16_sr(f[i], w[i]);
 }
 
-// Run elements [lo, hi) inside the group at global 4b, through a float32 staging buffer.
-void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi, const Pairs& pairs) {
-  alignas(32) float buf[kGroup] = {};
-  const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
-  for (int64_t i = lo; i < hi; ++i) buf[i + off] = load_elem(data, dt, i);
-  __m256 acc[4];
-  for (int m = 0; m < 4; ++m) acc[m] = _mm256_load_ps(buf + 8 * m);
-  accumulate32(b, pairs, acc);
-  for (int m = 0; m < 4; ++m) _mm256_store_ps(buf + 8 * m, acc[m]);
-  for (int64_t i = lo; i < hi; ++i) store_elem_sr(data, dt, i, buf[i + off], pairs.round_key, g + i);
-}
+// The group ops of cpu/perturb_simd_run.h.
+struct K {
+  using F = __m256;
+  using I = __m256i;
+  using Pairs = dpzo::perturb_detail::Pairs;
+  static constexpr int kLanes = 8;
+  static constexpr int kGroup = dpzo::perturb_detail::kGroup;
+  static F zero() { return _mm256_setzero_ps(); }
+  static F load(const float* p) { return _mm256_load_ps(p); }
+  static void store(float* p, F v) { _mm256_store_ps(p, v); }
+  static void load_group(const void* p, DType dt, F v[4]) { load32(p, dt, v); }
+  static void store_group(void* p, DType dt, const F v[4]) { store32(p, dt, v); }
+  static void store_group_sr(void* p, DType dt, const F v[4], const I r[4]) { store32_sr(p, dt, v, r); }
+  template <int G>
+  static void accumulate(uint64_t b, const Pairs& pairs, F* acc) {
+    accumulate32<G>(b, pairs, acc);
+  }
+  template <int G>
+  static void rounding(const RoundKeys& rk, uint64_t b, I* r) {
+    rounding32<G>(rk, b, r);
+  }
+};
 
-// One run with the pairs' keys set up; kFresh as in perturb_avx512.cpp (float32 sums started at +0, not loaded).
-template <bool kFresh>
-inline void run_with(void* data, DType dt, uint64_t g, int64_t n, const Pairs& pairs) {
-  int64_t i = 0;
-  if ((g & 3u) != 0 && n > 0) {  // head: the group holding the partial first Philox block
-    const uint64_t b = g >> 2;
-    const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
-    if (kFresh) std::fill(static_cast<float*>(data), static_cast<float*>(data) + hi, 0.0f);
-    edge_group(data, dt, g, b, 0, hi, pairs);
-    i = hi;
-  }
-  // body: whole groups, two at a time (four Philox chains in flight; perturb_avx512.cpp says why)
-  for (; i + 2 * kGroup <= n; i += 2 * kGroup) {
-    __m256 acc[8];
-    if (kFresh) {
-      for (int m = 0; m < 8; ++m) acc[m] = _mm256_setzero_ps();
-    } else {
-      load32(elem_ptr(data, dt, i), dt, acc);
-      load32(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
-    }
-    accumulate32<2>((g + i) >> 2, pairs, acc);
-    for (int q = 0; q < 2; ++q) {
-      void* p = elem_ptr(data, dt, i + q * kGroup);
-      if (!kFresh && pairs.round_key)
-        store32_sr(p, dt, (g + i + q * kGroup) >> 2, pairs, acc + 4 * q);
-      else
-        store32(p, dt, acc + 4 * q);
-    }
-  }
-  for (; i + kGroup <= n; i += kGroup) {
-    void* p = elem_ptr(data, dt, i);
-    __m256 acc[4];
-    if (kFresh) {
-      for (int m = 0; m < 4; ++m) acc[m] = _mm256_setzero_ps();
-    } else {
-      load32(p, dt, acc);
-    }
-    accumulate32((g + i) >> 2, pairs, acc);
-    if (!kFresh && pairs.round_key)
-      store32_sr(p, dt, (g + i) >> 2, pairs, acc);
-    else
-      store32(p, dt, acc);
-  }
-  if (i < n) {  // tail
-    if (kFresh) std::fill(static_cast<float*>(data) + i, static_cast<float*>(data) + n, 0.0f);
-    edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);
-  }
-}
+#include "cpu/perturb_simd_run.h"
 
 }  // namespace
 
 void axpy_run_avx2(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs, int n_pairs,
                    float factor, const uint64_t* round_key) {
-  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
-  run_with<false>(data, dt, g, n, pairs);
+  axpy_run<K>(data, dt, g, n, seeds, coeffs, n_pairs, factor, round_key);
 }
 
 void sum_rows_avx2(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
                    const uint64_t* seeds, const float* coeffs, int n_pairs) {
-  const Pairs pairs(seeds, coeffs, n_pairs, 1.0f, nullptr);
-  for (int64_t r = 0; r < rows; ++r) run_with<true>(x + r * stride, DType::F32, g + r * g_stride, n, pairs);
+  sum_rows<K>(x, stride, g, g_stride, n, rows, seeds, coeffs, n_pairs);
 }
 
 }  // namespace perturb_detail

@@ -218,8 +218,6 @@ inline void store64(void* p, DType dt, const __m512 v[4]) {
   }
 }
 
-// Elements [lo, hi) of the run (lo, hi within one group starting at global 4b)
-// through a float32 staging buffer: the partial groups at the run's edges.
 // A whole group stored with stochastic rounding (F16/BF16) by the rounding words r of its 64 elements.
 inline void store64_sr(void* p, DType dt, const __m512 v[4], const __m512i r[4]) {
   if (dt == DType::BF16) {
@@ -237,86 +235,41 @@ inline void store64_sr(void* p, DType dt, const __m512 v[4], const __m512i r[4])
   for (int i = 0; i < kGroup; ++i) h[i] = f32_to_f16_sr(f[i], w[i]);
 }
 
-void edge_group(void* data, DType dt, uint64_t g, uint64_t b, int64_t lo, int64_t hi, const Pairs& pairs) {
-  alignas(64) float buf[kGroup] = {};
-  const int64_t off = static_cast<int64_t>(g - 4 * b);  // buf index of run element 0
-  for (int64_t i = lo; i < hi; ++i) buf[i + off] = load_elem(data, dt, i);
-  __m512 acc[4];
-  for (int m = 0; m < 4; ++m) acc[m] = _mm512_load_ps(buf + 16 * m);
-  accumulate64(b, pairs, acc);
-  for (int m = 0; m < 4; ++m) _mm512_store_ps(buf + 16 * m, acc[m]);
-  for (int64_t i = lo; i < hi; ++i) store_elem_sr(data, dt, i, buf[i + off], pairs.round_key, g + i);
-}
+// The group ops of cpu/perturb_simd_run.h.
+struct K {
+  using F = __m512;
+  using I = __m512i;
+  using Pairs = dpzo::perturb_detail::Pairs;
+  static constexpr int kLanes = 16;
+  static constexpr int kGroup = dpzo::perturb_detail::kGroup;
+  static F zero() { return _mm512_setzero_ps(); }
+  static F load(const float* p) { return _mm512_load_ps(p); }
+  static void store(float* p, F v) { _mm512_store_ps(p, v); }
+  static void load_group(const void* p, DType dt, F v[4]) { load64(p, dt, v); }
+  static void store_group(void* p, DType dt, const F v[4]) { store64(p, dt, v); }
+  static void store_group_sr(void* p, DType dt, const F v[4], const I r[4]) { store64_sr(p, dt, v, r); }
+  template <int G>
+  static void accumulate(uint64_t b, const Pairs& pairs, F* acc) {
+    accumulate64<G>(b, pairs, acc);
+  }
+  template <int G>
+  static void rounding(const RoundKeys& rk, uint64_t b, I* r) {
+    rounding64<G>(rk, b, r);
+  }
+};
 
-// One run with the pairs' keys set up: kFresh (float32 only, no rounding, factor 1) starts the sums at +0
-// instead of loading the run, which is the bits of adding to a zeroed run without reading it.
-template <bool kFresh>
-inline void run_with(void* data, DType dt, uint64_t g, int64_t n, const Pairs& pairs) {
-  int64_t i = 0;
-  // head: up to the first Philox block boundary, plus the rest of that group
-  if ((g & 3u) != 0 && n > 0) {
-    const uint64_t b = g >> 2;
-    const int64_t hi = std::min<int64_t>(n, static_cast<int64_t>(4 * b + kGroup - g));
-    if (kFresh) std::fill(static_cast<float*>(data), static_cast<float*>(data) + hi, 0.0f);
-    edge_group(data, dt, g, b, 0, hi, pairs);
-    i = hi;
-  }
-  // body: whole groups, g+i a multiple of 4; two at a time (four Philox chains in flight instead of two: the
-  // generation is bound by a chain's latency, and perturb-bench ran 1.23-1.33e9 F32 elements/s per thread
-  // with one group, 1.61-1.63e9 with two; four groups spill registers and gain nothing)
-  for (; i + 2 * kGroup <= n; i += 2 * kGroup) {
-    __m512 acc[8];
-    if (kFresh) {
-      for (int m = 0; m < 8; ++m) acc[m] = _mm512_setzero_ps();
-    } else {
-      load64(elem_ptr(data, dt, i), dt, acc);
-      load64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
-    }
-    accumulate64<2>((g + i) >> 2, pairs, acc);
-    if (!kFresh && pairs.round_key) {
-      __m512i r[8];
-      rounding64<2>(pairs.round, (g + i) >> 2, r);
-      store64_sr(elem_ptr(data, dt, i), dt, acc, r);
-      store64_sr(elem_ptr(data, dt, i + kGroup), dt, acc + 4, r + 4);
-    } else {
-      store64(elem_ptr(data, dt, i), dt, acc);
-      store64(elem_ptr(data, dt, i + kGroup), dt, acc + 4);
-    }
-  }
-  for (; i + kGroup <= n; i += kGroup) {
-    void* p = elem_ptr(data, dt, i);
-    __m512 acc[4];
-    if (kFresh) {
-      for (int m = 0; m < 4; ++m) acc[m] = _mm512_setzero_ps();
-    } else {
-      load64(p, dt, acc);
-    }
-    accumulate64((g + i) >> 2, pairs, acc);
-    if (!kFresh && pairs.round_key) {
-      __m512i r[4];
-      rounding64(pairs.round, (g + i) >> 2, r);
-      store64_sr(p, dt, acc, r);
-    } else
-      store64(p, dt, acc);
-  }
-  if (i < n) {  // tail
-    if (kFresh) std::fill(static_cast<float*>(data) + i, static_cast<float*>(data) + n, 0.0f);
-    edge_group(data, dt, g, (g + i) >> 2, i, n, pairs);
-  }
-}
+#include "cpu/perturb_simd_run.h"
 
 }  // namespace
 
 void axpy_run_avx512(void* data, DType dt, uint64_t g, int64_t n, const uint64_t* seeds, const float* coeffs,
                      int n_pairs, float factor, const uint64_t* round_key) {
-  const Pairs pairs(seeds, coeffs, n_pairs, factor, dt == DType::F32 ? nullptr : round_key);
-  run_with<false>(data, dt, g, n, pairs);
+  axpy_run<K>(data, dt, g, n, seeds, coeffs, n_pairs, factor, round_key);
 }
 
 void sum_rows_avx512(float* x, int64_t stride, uint64_t g, uint64_t g_stride, int64_t n, int64_t rows,
                      const uint64_t* seeds, const float* coeffs, int n_pairs) {
-  const Pairs pairs(seeds, coeffs, n_pairs, 1.0f, nullptr);
-  for (int64_t r = 0; r < rows; ++r) run_with<true>(x + r * stride, DType::F32, g + r * g_stride, n, pairs);
+  sum_rows<K>(x, stride, g, g_stride, n, rows, seeds, coeffs, n_pairs);
 }
 
 }  // namespace perturb_detail
