@@ -5,23 +5,21 @@
 // q = 1, one step, through the public audit() (the same path as the command).
 // Prints a table and writes bench/results/audit.json.
 // Usage: node --import tsx bench/audit.ts [--runs R] [--canaries K] [--epsilons 1,4,8] [--goal-runs R4] [--threads T]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { audit, type AuditResult, type AuditSetting } from '../lib/index.js';
 import { writeRandomCheckpoint } from '../test/helpers/checkpoints.js';
+import { opt, str } from './args.js';
+import { header, writeResults } from './results.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : dflt;
-};
-const canaries = Number(arg('canaries', '256'));
-const runs = Number(arg('runs', '32'));
+const canaries = opt('canaries', 256);
+const runs = opt('runs', 32);
 // ε = 4 is the goal's configuration: it gets more runs (≤ 10 minutes on two cores)
-const goalRuns = Number(arg('goal-runs', '600'));
-const epsilons = arg('epsilons', '1,4,8').split(',').map(Number);
-const threads = Number(arg('threads', '1'));
+const goalRuns = opt('goal-runs', 600);
+const epsilons = (str('epsilons') ?? '1,4,8').split(',').map(Number);
+const threads = opt('threads', 1);
 
 const dir = mkdtempSync(join(tmpdir(), 'dpzo-bench-audit-'));
 try {
@@ -53,10 +51,7 @@ try {
     await one('one-run', e, 1, 4 * canaries);
   }
   console.table(rows);
-  mkdirSync(join('bench', 'results'), { recursive: true });
-  const out = join('bench', 'results', 'audit.json');
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, threads, rows }, null, 2) + '\n');
-  console.log(`wrote ${out}`);
+  writeResults('audit', { ...header(), cores: cpus().length, threads, rows });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

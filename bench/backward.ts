@@ -10,22 +10,18 @@
 // forward's own high-water mark, and the one after the backward phase adds what the backward needs
 // (saved activations, its scratch, the gradient buffer, and the Float32Array of the gradient handed to JS).
 // --quick uses 2 layers (a smoke run, not a measurement).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { randomBatch } from '../lib/bench/random-batch.js';
 import { bestOf } from './timing.js';
+import { flag, opt } from './args.js';
+import { header, writeResults } from './results.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const quick = args.includes('--quick');
+const quick = flag('quick');
 const threads = opt('threads', cpus().length);
 const reps = opt('reps', 3);
 const SHAPE: Shape = { ...GPT2_SMALL, layers: opt('layers', quick ? 2 : GPT2_SMALL.layers) };
@@ -100,17 +96,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.phase} | ${f(r.seconds, 3)} | ${f(r.seconds / rows[0]!.seconds, 2)} | ${f(r.held_mb, 0)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} |`,
     );
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'backward.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      { date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, params, batch: BATCH, seq: SEQ, quick, weights_mb: weightsMb, rows },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${out}`);
+  writeResults('backward', { ...header(), threads, shape: SHAPE, params, batch: BATCH, seq: SEQ, quick, weights_mb: weightsMb, rows });
 }
 
 await main();

@@ -5,10 +5,9 @@
 // and writes bench/results/constant-time.json.
 //
 //   node --import tsx bench/constant-time.ts [--threads N] [--steps N]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { PoissonSampler } from '../lib/data/poisson.js';
 import type { Example } from '../lib/data/tasks.js';
@@ -16,12 +15,9 @@ import { cutBatch } from '../lib/dpzo/constant-time.js';
 import { estimateScalars } from '../lib/dpzo/estimator.js';
 import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+import { opt } from './args.js';
+import { header, writeResults } from './results.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
 const threads = opt('threads', cpus().length);
 const steps = opt('steps', 40);
 const SHAPE = { ...GPT2_SMALL, layers: 4, vocab: 8192 };
@@ -113,14 +109,4 @@ console.log(
 console.log('| mode | mean step forwards (s) | sd (s) | min (s) | max (s) | r(time, batch tokens) | steps cut |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.mode} | ${f(r.mean_s)} | ${f(r.sd_s)} | ${f(r.min_s)} | ${f(r.max_s)} | ${f(r.r_time_tokens, 2)} | ${r.cut_steps} |`);
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'constant-time.json');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(
-  out,
-  JSON.stringify(
-    { date: new Date().toISOString(), cpu: cpus()[0]?.model, threads, shape: SHAPE, N, q: Q, slots: SLOTS, length: LENGTH, steps, rows },
-    null,
-    2,
-  ) + '\n',
-);
-console.log(`wrote ${out}`);
+writeResults('constant-time', { ...header(), threads, shape: SHAPE, N, q: Q, slots: SLOTS, length: LENGTH, steps, rows });

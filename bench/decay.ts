@@ -4,21 +4,17 @@
 // writes bench/results/decay.json.
 //
 //   node --import tsx bench/decay.ts [--threads 2] [--reps 5]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { loadModel, type WeightDType } from '../lib/index.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+import { opt } from './args.js';
+import { writeResults } from './results.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : dflt;
-};
-const threads = Number(flag('threads', '2'));
-const reps = Number(flag('reps', '5'));
+const threads = opt('threads', 2);
+const reps = opt('reps', 5);
 const pairs = [
   { seed: 11n, coeff: 1e-3 },
   { seed: 12n, coeff: -2e-3 },
@@ -53,10 +49,7 @@ try {
   console.log('| dtype | update + decay, two passes (s) | fused update (s) | speed-up |');
   console.log('|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.dtype} | ${r.twoPass.toFixed(3)} | ${r.fused.toFixed(3)} | ${(r.twoPass / r.fused).toFixed(2)}× |`);
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'decay.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ threads, reps, rows }, null, 2) + '\n');
-  console.log(`wrote ${out}`);
+  writeResults('decay', { threads, reps, rows });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

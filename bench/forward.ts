@@ -10,7 +10,7 @@
 // reference BLAS), the same run times its peer, a MeZO-style step in PyTorch
 // (bench/peer_mezo.py), on the same shape, batch and thread count.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +21,10 @@ import type { Model } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { randomBatch } from '../lib/bench/random-batch.js';
 import { bestOf, bestOfEach } from './timing.js';
+import { flag, opt } from './args.js';
+import { header, writeResults } from './results.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const quick = args.includes('--quick');
+const quick = flag('quick');
 const threads = opt('threads', cpus().length);
 const reps = opt('reps', 3);
 const SHAPE: Shape = { ...GPT2_SMALL, layers: quick ? 2 : GPT2_SMALL.layers };
@@ -76,9 +73,9 @@ interface Row {
 /** The PyTorch peer's forward and step, or null when no Python with torch is available. */
 function peer(dtype: string): { forward_s: number; step_s: number; gemm_gflops: number; torch: string } | null {
   // the peer (bench/peer_mezo.py) runs the issue's batch of 8 × 64 only
-  if (args.includes('--no-peer') || BATCH !== 8 || SEQ !== 64) return null;
+  if (flag('no-peer') || BATCH !== 8 || SEQ !== 64) return null;
   // PyTorch's CPU bfloat16 matmuls run single-threaded and take minutes here: opt in with --peer-bf16
-  if (dtype !== 'F32' && !args.includes('--peer-bf16')) return null;
+  if (dtype !== 'F32' && !flag('peer-bf16')) return null;
   const python = process.env.DPZO_TORCH_PYTHON ?? '/usr/bin/python3';
   const script = join(dirname(fileURLToPath(import.meta.url)), 'peer_mezo.py');
   try {
@@ -234,29 +231,18 @@ async function main(): Promise<void> {
         "warning: the peer's BLAS is far below this machine's GEMM rate (the reference BLAS?): its times are no fair comparison; apt-get install libopenblas0-pthread",
       );
   }
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'forward.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        cpu: cpus()[0]?.model,
-        threads,
-        shape: SHAPE,
-        batch: BATCH,
-        seq: SEQ,
-        quick,
-        forward_flops: forwardFlops(SHAPE),
-        gemm_peak_gflops: peak,
-        gemm_512x3072x768_gflops: peakShape,
-        rows,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${out}`);
+  writeResults('forward', {
+    ...header(),
+    threads,
+    shape: SHAPE,
+    batch: BATCH,
+    seq: SEQ,
+    quick,
+    forward_flops: forwardFlops(SHAPE),
+    gemm_peak_gflops: peak,
+    gemm_512x3072x768_gflops: peakShape,
+    rows,
+  });
 }
 
 await main();

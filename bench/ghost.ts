@@ -14,25 +14,18 @@
 //
 // --quick uses 2 layers (a smoke run, not a measurement).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { randomBatch } from '../lib/bench/random-batch.js';
+import { flag, opt, str } from './args.js';
+import { header, writeResults } from './results.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const str = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes('--quick');
+const quick = flag('quick');
 const threads = opt('threads', cpus().length);
 const reps = opt('reps', 2);
 const SHAPE: Shape = { ...GPT2_SMALL, layers: opt('layers', quick ? 2 : GPT2_SMALL.layers) };
@@ -151,30 +144,19 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.method} | ${f(r.seconds, 3)} | ${f(r.seconds / base.seconds, 2)} | ${f(r.peak_held_mb, 0)} | ${f(r.peak_rss_mb, 0)} | ${f(r.kept_mb, 0)} |`,
     );
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'ghost.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        cpu: cpus()[0]?.model,
-        threads,
-        shape: SHAPE,
-        params,
-        batch: BATCH,
-        seq: SEQ,
-        clip: CLIP,
-        quick,
-        reps,
-        weights_mb: weightsMb,
-        rows,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`wrote ${out}`);
+  writeResults('ghost', {
+    ...header(),
+    threads,
+    shape: SHAPE,
+    params,
+    batch: BATCH,
+    seq: SEQ,
+    clip: CLIP,
+    quick,
+    reps,
+    weights_mb: weightsMb,
+    rows,
+  });
 }
 
 const childMethod = str('child');

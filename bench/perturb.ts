@@ -6,24 +6,20 @@
 // Prints a table and writes bench/results/perturb.json.
 //
 //   node --import tsx bench/perturb.ts [--threads 1,2] [--reps 5] [--pairs 3]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { loadModel } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import type { WeightDType } from '../lib/index.js';
+import { opt, str } from './args.js';
+import { header, writeResults } from './results.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const threadList = (flag('threads') ?? [...new Set([1, 2, cpus().length])].join(',')).split(',').map(Number);
-const reps = Number(flag('reps') ?? 5);
-const pairs = Number(flag('pairs') ?? 3);
+const threadList = (str('threads') ?? [...new Set([1, 2, cpus().length])].join(',')).split(',').map(Number);
+const reps = opt('reps', 5);
+const pairs = opt('pairs', 3);
 
 interface Row {
   dtype: WeightDType;
@@ -99,26 +95,16 @@ async function main(): Promise<void> {
       ` ${r.dtype.padEnd(9)} ${String(r.threads).padStart(7)}  ${r.op.padEnd(15)} ${(r.best_s * 1e3).toFixed(1).padStart(8)}   ${r.elements_per_s.toExponential(3).padStart(10)}   ${r.GB_per_s.toFixed(2).padStart(5)}   ${r.cpu_time_elements_per_s.toExponential(3).padStart(10)}`,
     );
   }
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'perturb.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        cpu: cpus()[0]?.model,
-        cores: cpus().length,
-        isa: native.directionIsa(),
-        load_average_1m: load,
-        model: 'gpt2-124M shape (config.json + model.safetensors, F32; BF16 converted on load)',
-        reps,
-        rows,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nwrote ${out}`);
+  console.log();
+  writeResults('perturb', {
+    ...header(),
+    cores: cpus().length,
+    isa: native.directionIsa(),
+    load_average_1m: load,
+    model: 'gpt2-124M shape (config.json + model.safetensors, F32; BF16 converted on load)',
+    reps,
+    rows,
+  });
 }
 
 await main();

@@ -1,10 +1,9 @@
 // Privacy accounting benchmark: PLD for T = 20,000 identical subsampled-Gaussian steps, RDP over the default orders,
 // PLD heterogeneous and calibration. Prints a table and writes bench/results/privacy.json.
 // Run: node --import tsx bench/privacy.ts
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PldAccountant, RdpAccountant, calibrateNoise, DP_ACCOUNTING_ORDERS, OPACUS_ORDERS } from '../lib/privacy/index.js';
+import { writeResults } from './results.js';
 
 interface Row {
   name: string;
@@ -55,8 +54,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(`${'benchmark'.padEnd(w)}  ${'ms'.padStart(10)}  ${'value'.padStart(12)}  note`);
   for (const r of rows) console.log(`${r.name.padEnd(w)}  ${r.ms.toFixed(2).padStart(10)}  ${r.value.toPrecision(8).padStart(12)}  ${r.note}`);
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'privacy.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
-  console.log(`wrote ${out}`);
+  writeResults('privacy', { date: new Date().toISOString(), node: process.version, rows });
 }

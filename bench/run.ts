@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { resultsDir } from './results.js';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const all = ['perturb', 'forward', 'privacy', 'train'];
 const picked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -28,5 +30,5 @@ for (const s of suites) {
     failed++;
   }
 }
-console.log(`\nresults: ${join(here, 'results')}/*.json`);
+console.log(`\nresults: ${resultsDir}/*.json`);
 process.exitCode = failed ? 1 : 0;

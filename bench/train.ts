@@ -3,20 +3,18 @@
 // through the same DPZOTrainer as `dpzo train` (memory ledger, no run directory).
 // Prints a table and writes bench/results/train.json.
 // Usage: node --import tsx bench/train.ts [--steps N] [--threads T]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DPZOTrainer } from '../lib/dpzo/trainer.js';
 import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
+import { opt } from './args.js';
+import { writeResults } from './results.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const steps = arg('steps', 10);
-const threads = arg('threads', availableParallelism());
+const steps = opt('steps', 10);
+const threads = opt('threads', availableParallelism());
 const seqLen = 64;
 const expectedBatch = 8;
 const N = 1024;
@@ -75,9 +73,7 @@ try {
   model.dispose();
   console.log(`dpzo train on ${result.model}, ${result.numParameters.toLocaleString('en-US')} parameters, ${threads} threads`);
   console.table(rows);
-  const out = join(import.meta.dirname, 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'train.json'), JSON.stringify(result, null, 2) + '\n');
+  writeResults('train', result, { quiet: true });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
