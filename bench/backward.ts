@@ -19,6 +19,7 @@ import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.j
 import { randomBatch } from '../lib/bench/random-batch.js';
 import { bestOf } from './timing.js';
 import { flag, opt } from './args.js';
+import { printGpt2Run } from './report.js';
 import { header, writeResults } from './results.js';
 
 const quick = flag('quick');
@@ -47,14 +48,16 @@ async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; p
     const weightsMb = m.memory().hostBytes / MiB;
     const batch = randomBatch(SHAPE.vocab, BATCH, SEQ);
     const rows: Row[] = [];
-    const fwd = await bestOf(() => m.perExampleLoss(batch), reps);
-    rows.push({
-      phase: 'forward',
-      seconds: fwd,
+    // the memory figures are read right after the phase's timed runs
+    const row = (phase: Row['phase'], seconds: number): Row => ({
+      phase,
+      seconds,
       held_mb: m.memory().hostBytes / MiB,
       peak_held_mb: m.memory().hostPeakBytes / MiB,
       peak_rss_mb: maxRss() / MiB,
     });
+    const fwd = await bestOf(() => m.perExampleLoss(batch), reps);
+    rows.push(row('forward', fwd));
     // keep only the latest gradient alive, as a training loop would
     let grad: Float32Array | null = null;
     const bwd = await bestOf(async () => {
@@ -62,13 +65,7 @@ async function measure(dir: string): Promise<{ rows: Row[]; weightsMb: number; p
       grad = (await m.lossAndGradient!(batch)).grad;
     }, reps);
     if (!grad) throw new Error('no gradient');
-    rows.push({
-      phase: 'forward+backward',
-      seconds: bwd,
-      held_mb: m.memory().hostBytes / MiB,
-      peak_held_mb: m.memory().hostPeakBytes / MiB,
-      peak_rss_mb: maxRss() / MiB,
-    });
+    rows.push(row('forward+backward', bwd));
     return { rows, weightsMb, params: m.numTrainable };
   } finally {
     m.dispose();
@@ -86,10 +83,7 @@ async function main(): Promise<void> {
   }
   const { rows, weightsMb, params } = result;
   const f = (x: number, d = 2) => x.toFixed(d);
-  console.log(
-    `GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`,
-  );
-  console.log(`weights: ${f(weightsMb, 0)} MiB`);
+  printGpt2Run({ layers: SHAPE.layers, params, batch: BATCH, seq: SEQ, threads, weightsMb });
   console.log('| phase | time (s) | × forward | held after (MiB) | peak held (MiB) | peak RSS (MiB) |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows)

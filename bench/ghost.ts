@@ -23,6 +23,7 @@ import { loadModel } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { randomBatch } from '../lib/bench/random-batch.js';
 import { flag, opt, str } from './args.js';
+import { printGpt2Run } from './report.js';
 import { header, writeResults } from './results.js';
 
 const quick = flag('quick');
@@ -134,10 +135,7 @@ async function main(): Promise<void> {
   const { params, weightsMb } = sizes;
   const f = (x: number, d = 2) => x.toFixed(d);
   const base = rows[0]!;
-  console.log(
-    `GPT-2-124M shape (${SHAPE.layers} layers, ${(params / 1e6).toFixed(1)}M parameters, F32), batch ${BATCH} x ${SEQ} tokens, ${threads} threads, ${cpus()[0]?.model ?? ''}`,
-  );
-  console.log(`weights: ${f(weightsMb, 0)} MiB`);
+  printGpt2Run({ layers: SHAPE.layers, params, batch: BATCH, seq: SEQ, threads, weightsMb });
   console.log('| method | time (s) | × lossAndGradient | peak held (MiB) | peak RSS (MiB) | result kept in JS (MiB) |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows)
