@@ -54,7 +54,7 @@ export const MAX_DATA_FILE_BYTES = 512 * 1024 * 1024;
 /**
  * Reads a whole data file into rows (a leading BOM is dropped). Files over 512 MiB and records over 1 Mi characters are refused before they are parsed.
  * @param format Default: from the extension ({@link formatOf}).
- * @throws {@link DataError} `ERR_DATA_FORMAT` (unreadable, too large, malformed: the line is named, not its text), `ERR_DATA_EMPTY` (no rows).
+ * @throws {@link DataError} `ERR_DATA_FORMAT` (unreadable, too large, not UTF-8, malformed: the line is named, not its text), `ERR_DATA_EMPTY` (no rows).
  */
 export function readRecords(file: string, format: FileFormat = formatOf(file)): Records {
   let text: string;
@@ -66,15 +66,43 @@ export function readRecords(file: string, format: FileFormat = formatOf(file)): 
   }
   // refuse before reading: a 3 GB file used to take 50 s to fail inside the string conversion
   if (size > MAX_DATA_FILE_BYTES) throw new DataError('ERR_DATA_FORMAT', `${file}: ${size} bytes is more than the ${MAX_DATA_FILE_BYTES} a data file may have`);
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     throw new DataError('ERR_DATA_FORMAT', `${file}: cannot read (${(e as Error).message})`);
   }
+  text = decodeUtf8(file, bytes);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const out = format === 'jsonl' ? parseJsonl(file, text) : format === 'json' ? parseJson(file, text) : parseDelimited(file, text, format === 'csv' ? ',' : '\t');
   if (out.rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${file}: no examples`);
   return out;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The file's text, refusing bytes that are not UTF-8: a lenient decode turns a Latin-1 or Windows-1252 file's
+ * accented letters into U+FFFD silently, and the model would train on the replacement characters. The error
+ * names the line of the first bad byte, not its text (the data is private).
+ */
+function decodeUtf8(file: string, bytes: Buffer): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let start = 0;
+    for (let line = 1; ; line++) {
+      const nl = bytes.indexOf(0x0a, start);
+      const end = nl < 0 ? bytes.length : nl;
+      try {
+        strictUtf8.decode(bytes.subarray(start, end));
+      } catch {
+        throw new DataError('ERR_DATA_FORMAT', `${file}:${line}: not valid UTF-8 (save the file as UTF-8)`);
+      }
+      if (nl < 0) throw new DataError('ERR_DATA_FORMAT', `${file}: not valid UTF-8 (save the file as UTF-8)`);
+      start = nl + 1;
+    }
+  }
 }
 
 /** Where JSON.parse failed, without V8's excerpt of the text: the record is private data and errors reach logs. */

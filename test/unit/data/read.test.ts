@@ -33,6 +33,27 @@ describe('readRecords', () => {
     expect(() => readRecords(file('bad.csv', 'a\n"open\n'))).toThrow(/unterminated/);
     expect(() => readRecords(file('x.parquet', ''))).toThrow(/unknown data format/);
   });
+  it('refuses bytes that are not UTF-8, naming the line and not the text (a lenient decode trained on U+FFFD)', () => {
+    const latin1 = (name: string, lines: string[]) => {
+      const p = join(dir, name);
+      writeFileSync(p, Buffer.from(lines.join('\n') + '\n', 'latin1'));
+      return p;
+    };
+    // "café" in Latin-1 is 63 61 66 e9: e9 starts a 3-byte UTF-8 sequence that never completes
+    const tsv = latin1('latin1.tsv', ['sentence\tlabel', 'fine\t1', 'secret café\t0']);
+    expect(() => readRecords(tsv)).toThrow(expect.objectContaining({ code: 'ERR_DATA_FORMAT', message: `${tsv}:3: not valid UTF-8 (save the file as UTF-8)` }));
+    const jsonl = latin1('latin1.jsonl', ['{"text":"ok"}', '{"text":"naïve secret"}']);
+    expect(() => readRecords(jsonl)).toThrow(/latin1\.jsonl:2: not valid UTF-8/);
+    try {
+      readRecords(tsv);
+    } catch (e) {
+      expect((e as Error).message).not.toMatch(/secret|caf/);
+    }
+    // the same text saved as UTF-8 (with a BOM) reads as before
+    const ok = join(dir, 'utf8.tsv');
+    writeFileSync(ok, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('sentence\tlabel\nsecret café\t0\n', 'utf8')]));
+    expect(readRecords(ok).rows).toEqual([{ sentence: 'secret café', label: '0' }]);
+  });
   it('rejects an empty dataset', () => {
     expect(() => readRecords(file('empty.tsv', 'sentence\tlabel\n'))).toThrow(expect.objectContaining({ code: 'ERR_DATA_EMPTY' }));
     expect(() => readRecords(file('empty.jsonl', '\n\n'))).toThrow(/no examples/);
