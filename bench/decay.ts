@@ -12,6 +12,7 @@ import { loadModel, type WeightDType } from '../lib/index.js';
 import { GPT2_SMALL, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { opt } from './args.js';
 import { writeResults } from './results.js';
+import { bestOfEach } from './timing.js';
 
 const threads = opt('threads', 2);
 const reps = opt('reps', 5);
@@ -20,28 +21,23 @@ const pairs = [
   { seed: 12n, coeff: -2e-3 },
 ];
 
-async function best(f: () => Promise<void>): Promise<number> {
-  await f();
-  let min = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    await f();
-    min = Math.min(min, (performance.now() - t0) / 1000);
-  }
-  return min;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'dpzo-bench-decay-'));
 try {
   writeGpt2Checkpoint(dir, GPT2_SMALL);
   const rows: { dtype: WeightDType; twoPass: number; fused: number }[] = [];
   for (const dtype of ['float32', 'bfloat16'] as WeightDType[]) {
     const m = await loadModel(dir, { threads, dtype });
-    const twoPass = await best(async () => {
-      await m.update(pairs);
-      await m.decay(0.9999);
-    });
-    const fused = await best(() => m.update(pairs, { decay: 0.9999 }));
+    // compared with each other, so timed in interleaved rounds (bench/timing.ts)
+    const { twoPass, fused } = await bestOfEach(
+      {
+        twoPass: async () => {
+          await m.update(pairs);
+          await m.decay(0.9999);
+        },
+        fused: () => m.update(pairs, { decay: 0.9999 }),
+      },
+      reps,
+    );
     rows.push({ dtype, twoPass, fused });
     m.dispose();
   }
