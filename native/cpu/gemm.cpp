@@ -79,7 +79,7 @@ void fma_row(int64_t n, float c, const float* z, float* acc) { fma_to(n, c, z, a
 }  // namespace scalar
 
 const GemmOps gemm_ops_scalar = {"scalar",        scalar::MR,         scalar::NR,      scalar::pack_a,
-                                 scalar::columns, scalar::columns_at, scalar::convert, scalar::fma_row};
+                                 scalar::columns, scalar::columns_at, scalar::convert, scalar::points_from};
 
 const GemmOps& gemm_ops() {
   static const GemmOps* ops = [] {

@@ -85,7 +85,7 @@ void fma_row(int64_t n, float c, const float* z, float* acc) { fma_to(n, c, z, a
 
 }  // namespace
 
-const GemmOps gemm_ops_avx2 = {"avx2", MR, NR, pack_a, columns, columns_at, convert, fma_row};
+const GemmOps gemm_ops_avx2 = {"avx2", MR, NR, pack_a, columns, columns_at, convert, points_from};
 
 }  // namespace cpu
 }  // namespace dpzo

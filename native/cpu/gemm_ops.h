@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cpu/gemm.h"
+#include "dpzo/virtual_set.h"
 
 namespace dpzo {
 namespace cpu {
@@ -27,7 +28,10 @@ struct GemmOps {
   void (*columns_at)(const PackedA& a, const Weight& W, const void* bias, int64_t n0, int64_t n1, float* C, int64_t ldc,
                      bool accumulate, float* scratch);
   void (*convert)(const void* src, DType dtype, int64_t n, float* dst);
-  void (*fma_row)(int64_t n, float c, const float* z, float* acc);  // acc[i] = fma(c, z[i], acc[i])
+  // out[p][i] = fl(w[i] + Σ_k c_k·z_k[i]) at every point p of vs, k in the point's order, i < n; seed s's
+  // directions at z + s·z_stride; out[0] may be w (gemm_impl.h: points_from). The one float32 chain of a
+  // weight read at a point, for the packed GEMM panels and the biases alike.
+  void (*points)(int64_t n, const float* w, const VirtualSet& vs, const float* z, int64_t z_stride, float* const* out);
 };
 
 extern const GemmOps gemm_ops_scalar;

@@ -41,11 +41,9 @@ void values_at_all(const void* src, DType dt, uint64_t g, int64_t n, const Virtu
   const GemmOps& ops = gemm_ops();
   if (vs.size() == 1) return values_at(src, dt, g, n, vs, 0, outs[0]);
   directions_of(vs, g, n, zbuf);  // z of each distinct seed once
-  for (int p = 0; p < vs.size(); ++p) {
-    ops.convert(src, dt, n, outs[p]);
-    // acc = fma(c_k, z_k, acc), k in the point's order: the same float32 chain as axpy_directions
-    for (const VirtualSet::Term& t : vs.terms[p]) ops.fma_row(n, t.coeff, zbuf + t.seed * n, outs[p]);
-  }
+  // the stored values widened once, then every point from them: the chain of the GEMM panels
+  ops.convert(src, dt, n, outs[0]);
+  ops.points(n, outs[0], vs, zbuf, n, outs);
 }
 
 }  // namespace cpu
