@@ -20,7 +20,7 @@ import { native } from '../lib/native.js';
 import type { Model } from '../lib/index.js';
 import { GPT2_SMALL, type Shape, writeGpt2Checkpoint } from './gpt2-checkpoint.js';
 import { randomBatch } from '../lib/bench/random-batch.js';
-import { bestOf, timeEach } from './timing.js';
+import { bestOf, pairedRatio, timeEach } from './timing.js';
 import { flag, opt } from './args.js';
 import { header, writeResults } from './results.js';
 
@@ -59,6 +59,9 @@ interface Row {
   /** Process CPU time (both threads) of the pair and of the two forwards: less moved by the host's load. */
   pair_cpu_s: number;
   two_forwards_cpu_s: number;
+  /** Pair ÷ two forwards round by round (same moment, same load): median and quartiles, wall and CPU time. */
+  pair_ratio_wall: { median: number; q1: number; q3: number; n: number };
+  pair_ratio_cpu: { median: number; q1: number; q3: number; n: number };
   /** The old in-place walk (two forwards + three weight passes) and the exact step (one paired call + one update). */
   walk_step_s: number;
   dpzo_step_s: number;
@@ -162,6 +165,8 @@ async function measure(m: Model, dtype: string, peak: number | null): Promise<Ro
     two_forwards_s: two,
     pair_cpu_s: t.pair.cpu,
     two_forwards_cpu_s: t.twoForwards.cpu,
+    pair_ratio_wall: pairedRatio(t.pair.walls, t.twoForwards.walls),
+    pair_ratio_cpu: pairedRatio(t.pair.cpus, t.twoForwards.cpus),
     walk_step_s: walk,
     dpzo_step_s: step,
     weights_mb: weightsBytes / 2 ** 20,
@@ -219,10 +224,12 @@ async function main(): Promise<void> {
     );
   // issue 9's targets, read off the table: a virtual point within 5 % of a plain forward, the exact step faster than the walk
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`;
+  const q = (r: { median: number; q1: number; q3: number }) => `${pct(r.median - 1)} [${pct(r.q1 - 1)}, ${pct(r.q3 - 1)}]`;
   for (const r of rows)
     console.log(
       `${r.dtype}: per point of the pair ${pct(r.virtual_pair_s / r.two_forwards_s - 1)} over two plain forwards in one timing ` +
         `(${pct(r.virtual_pair_s / 2 / r.forward_s - 1)} over 2 × one forward; by CPU time ${pct(r.pair_cpu_s / r.two_forwards_cpu_s - 1)}; ` +
+        `round by round, median [quartiles] of ${r.pair_ratio_wall.n}: wall ${q(r.pair_ratio_wall)}, CPU ${q(r.pair_ratio_cpu)}; ` +
         `one point alone ${pct(r.virtual_s / r.forward_s - 1)}); ` +
         `exact step ${pct(r.dpzo_step_s / r.walk_step_s - 1)} against the walk`,
     );

@@ -23,16 +23,25 @@ export async function bestOfEach<K extends string>(fns: Record<K, () => Promise<
   return Object.fromEntries(Object.keys(t).map((k) => [k, t[k as K].wall])) as Record<K, number>;
 }
 
+/** One operation's times from {@link timeEach}: the best of n (wall and process CPU) and every round's. */
+export interface Timed {
+  wall: number;
+  cpu: number;
+  /** Round i's wall and CPU time: the i-th of each operation ran back to back, so ratios of the i-th are paired. */
+  walls: number[];
+  cpus: number[];
+}
+
 /**
  * bestOfEach with each operation's process CPU time too (`process.cpuUsage`, all threads; the best of n,
  * taken separately from the wall time). The host's neighbours move wall time by several percent between
  * calls; the CPU time of the same work moves less, and a ratio of two operations' CPU times shows the work
  * one adds (a stall on another thread shows in the wall time only).
  */
-export async function timeEach<K extends string>(fns: Record<K, () => Promise<unknown>>, n: number): Promise<Record<K, { wall: number; cpu: number }>> {
+export async function timeEach<K extends string>(fns: Record<K, () => Promise<unknown>>, n: number): Promise<Record<K, Timed>> {
   const keys = Object.keys(fns) as K[];
   for (const k of keys) await fns[k]();
-  const best = Object.fromEntries(keys.map((k) => [k, { wall: Infinity, cpu: Infinity }])) as Record<K, { wall: number; cpu: number }>;
+  const out = Object.fromEntries(keys.map((k): [K, Timed] => [k, { wall: Infinity, cpu: Infinity, walls: [], cpus: [] }])) as Record<K, Timed>;
   for (let i = 0; i < n; i++)
     for (const k of keys) {
       const c0 = process.cpuUsage();
@@ -40,8 +49,29 @@ export async function timeEach<K extends string>(fns: Record<K, () => Promise<un
       await fns[k]();
       const wall = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);
-      best[k].wall = Math.min(best[k].wall, wall);
-      best[k].cpu = Math.min(best[k].cpu, (c.user + c.system) / 1e6);
+      const cpu = (c.user + c.system) / 1e6;
+      const o = out[k];
+      o.walls.push(wall);
+      o.cpus.push(cpu);
+      o.wall = Math.min(o.wall, wall);
+      o.cpu = Math.min(o.cpu, cpu);
     }
-  return best;
+  return out;
+}
+
+/**
+ * The ratio a/b round by round (a[i] / b[i]), as its median and quartiles. Two operations timed in the same
+ * round share that moment's load, so their ratio cancels the host's drift that separate minima keep; the
+ * median of many such ratios is the cost of a against b that a noisy host moves least.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): { median: number; q1: number; q3: number; n: number } {
+  if (a.length !== b.length || a.length === 0) throw new RangeError('pairedRatio needs two equally long, non-empty series');
+  const r = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
+  // linear interpolation between order statistics (the usual "type 7" quantile)
+  const q = (p: number) => {
+    const h = (r.length - 1) * p,
+      lo = Math.floor(h);
+    return r[lo]! + (h - lo) * ((r[Math.min(lo + 1, r.length - 1)] ?? r[lo]!) - r[lo]!);
+  };
+  return { median: q(0.5), q1: q(0.25), q3: q(0.75), n: r.length };
 }
