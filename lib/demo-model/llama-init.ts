@@ -5,6 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { mulberry32 } from '../mulberry32.js';
+
 /** The shape of a small Llama. */
 export interface LlamaShape {
   vocabSize: number;
@@ -49,14 +51,8 @@ export function llamaConfig(s: LlamaShape): Record<string, unknown> {
 
 /** mulberry32 → Box–Muller: a seeded standard normal stream (public initialisation: reproducibility wanted, no secrecy). */
 export function seededNormal(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  const uniform = () => (next() + 0.5) / 4294967296;
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import type { Dataset, Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
+import { mulberry32 } from '../mulberry32.js';
 import { lossBatch } from '../dpzo/estimator.js';
 import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
 import { learningRate } from '../dpzo/schedule.js';
@@ -56,21 +57,11 @@ export interface PretrainReport {
   seconds: number;
 }
 
-/** mulberry32: a small seeded PRNG for the shuffle (public data: no CSPRNG needed, reproducibility wanted). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Epochs of shuffled indices, cut into batches of `size` (the last batch of an epoch may be short). */
 function* batches(n: number, size: number, seed: number): Generator<number[]> {
-  const rand = prng(seed);
+  // public data: a seeded generator (reproducibility wanted), no CSPRNG needed
+  const next = mulberry32(seed);
+  const rand = () => next() / 4294967296;
   for (;;) {
     const order = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
