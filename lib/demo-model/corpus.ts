@@ -5,6 +5,8 @@
 // the vocabulary holds words, not markup.
 import { readFileSync } from 'node:fs';
 
+import { mulberry32 } from '../mulberry32.js';
+
 const ENTITIES: [RegExp, string][] = [
   // the crawl left a space before the apostrophe ("Street #39;s" → "Street 's"); it is kept: the
   // Whitespace pre-tokenizer splits "'" off either way, and the shipped vocabulary was counted so
@@ -66,4 +68,28 @@ export function parseDevil(dict: string): string[] {
     .split(/\n\s*\n/)
     .map((p) => p.replace(/\s+/g, ' ').replace(/_/g, '').trim())
     .filter((p) => p.length > 40 && !p.startsWith('00-database') && !/wiretap|Copyright|Public Domain Text|original data|Entered by/i.test(p));
+}
+
+/**
+ * The Moby Thesaurus (Grady Ward, 1996, public domain; words.txt of the npm package moby@1.1.2, one entry per
+ * line: "head,related,related,…"). One text per entry: "head: w w w …." with `perEntry` of its related words
+ * in a seeded random order — the lists are alphabetical, so their first words would be only a-words, and the
+ * longest run to hundreds of words. What it teaches the model: which words are near in meaning. News and old
+ * books leave the words people judge things with ("funny", "dull", "clever") out of a vocabulary of their
+ * frequent words, or seen too rarely to mean anything.
+ */
+export function parseMoby(words: string, perEntry: number, seed: number): string[] {
+  const next = mulberry32(seed);
+  const out: string[] = [];
+  for (const line of words.split(/\r?\n/)) {
+    if (line === '') continue;
+    const [head, ...related] = line.split(',');
+    // Fisher–Yates over the whole list, then the first perEntry
+    for (let i = related.length - 1; i > 0; i--) {
+      const j = Math.floor((next() / 4294967296) * (i + 1));
+      [related[i], related[j]] = [related[j]!, related[i]!];
+    }
+    out.push(`${head}: ${related.slice(0, perEntry).join(' ')}.`);
+  }
+  return out;
 }

@@ -20,7 +20,7 @@ interface DemoJson {
   delta: number;
   steps: number;
   evalExamples: number;
-  seeds: { modelInit: number; pretrainShuffle: number };
+  seeds: { modelInit: number; pretrainShuffle: number; thesaurusSample: number };
   runs: { dpzo: string; nonPrivate?: string };
   curves: { dpzo: string };
 }
@@ -48,7 +48,7 @@ describe('dpzo demo --json', () => {
     expect(j.epsilon).toBeGreaterThan(0);
     expect(j.epsilon).toBeLessThanOrEqual(8 + 1e-6);
     expect(j.epsilonRdp).toBeGreaterThanOrEqual(j.epsilon);
-    expect(j.seeds).toMatchObject({ modelInit: expect.any(Number), pretrainShuffle: expect.any(Number) });
+    expect(j.seeds).toMatchObject({ modelInit: expect.any(Number), pretrainShuffle: expect.any(Number), thesaurusSample: expect.any(Number) });
     expect(j.runs.dpzo).toBe(join(out, 'dpzo-eps8'));
     for (const f of ['trajectory.jsonl', 'ledger.jsonl', 'metrics.jsonl', 'curves.svg']) expect(existsSync(join(j.runs.dpzo, f)), f).toBe(true);
     // the demo's dataset ledger stays next to its runs: a demonstration adds nothing to the user's $DPZO_HOME

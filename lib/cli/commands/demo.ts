@@ -28,8 +28,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEMO_RUN = {
   model: 'data/models/word-llama',
   template: '{sentence} It was',
-  // MeZO's words are ' terrible' / ' great'; this model, having read news and old books, finds
-  // ' terrible' ~6 times less likely than ' great' after any review, and ' bad' / ' good' are both common words to it
+  // MeZO's words are ' terrible' / ' great'; ' bad' / ' good' are commoner in this model's public text (news,
+  // old books), and the two pairs did alike on the tuning split (README "What limits it")
   labelWords: [' bad', ' good'],
   // the RMSNorm weights (5 × 128): few enough for zeroth-order steps to move them in a minute
   trainable: 'norm',
@@ -48,9 +48,9 @@ export const DEMO_SETUP = [
   'Setup (read this first):',
   `  model    ${DEMO_RUN.model}: a tiny Llama (${DEMO_MODEL.shape.numLayers} layers, hidden ${DEMO_MODEL.shape.hiddenSize}, word-level vocabulary of ${DEMO_MODEL.vocabSize} words)`,
   '           pretrained by `dpzo pretrain` (NOT private, public data only: AG News text, the King James Bible,',
-  "           Bierce's Devil's Dictionary) for minutes on 2 CPU cores (`npm run make-demo-model` rebuilds it).",
-  "           It has seen no SST-2 and no movie reviews. It is a toy next to the paper's OPT/Llama models:",
-  "           expect accuracies some points above chance (50%), not the paper's 90%.",
+  "           Bierce's Devil's Dictionary, the Moby Thesaurus) for minutes on 2 CPU cores (`npm run make-demo-model`",
+  "           rebuilds it). It has seen no SST-2 and no movie reviews. It is a toy next to the paper's OPT/Llama",
+  "           models: expect accuracies 10-15 points above chance (50%), not the paper's 90%.",
   `  task     SST-2 sentiment as next-word prediction (MeZO's prompt): "<sentence>${DEMO_RUN.template.replace('{sentence}', '')} [${DEMO_RUN.labelWords.map((w) => w.trim()).join('|')}]"`,
   '           (the loss and the prediction: which of the two label words the model finds likelier).',
   '           private data: SST-2 train sentences (data/sst2/train.tsv); accuracy: the 872 GLUE validation sentences.',
@@ -162,6 +162,7 @@ export function register(program: Command): void {
           // the public parts: the pretrained model is rebuilt from these; each run's directions are in its trajectory.jsonl
           modelInit: DEMO_MODEL.initSeed,
           pretrainShuffle: DEMO_MODEL.shuffleSeed,
+          thesaurusSample: DEMO_MODEL.thesaurus.seed,
           directions: 'CSPRNG, released per step in <run>/trajectory.jsonl (dpzo eval --run replays them)',
         },
         model: { dir: DEMO_RUN.model, vocabSize: card.vocab_size },

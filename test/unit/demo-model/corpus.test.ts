@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cleanAgNews, parseDevil, parseKjv, readAgNews } from '../../../lib/demo-model/corpus.js';
+import { cleanAgNews, parseDevil, parseKjv, parseMoby, readAgNews } from '../../../lib/demo-model/corpus.js';
 
 describe('AG News', () => {
   it('restores entities and removes tags and line-break backslashes', () => {
@@ -38,5 +38,32 @@ describe('public-domain books', () => {
       "00-database-short\n     The Devil's Dictionary (1881-1906)\n\nThe original data was distributed with the notice shown below. No additional restrictions.\n\n" +
       '           Copyright 1911 by Albert and Charles Boni, Inc.\n\nABASEMENT, n. A decent and customary mental attitude in the presence\nof wealth of _power_.\n\nshort\n';
     expect(parseDevil(dict)).toEqual(['ABASEMENT, n. A decent and customary mental attitude in the presence of wealth of power.']);
+  });
+});
+
+describe('the Moby Thesaurus', () => {
+  const words = 'good,excellent,fine,great,nice,sound\r\ndull,boring,tedious,flat\n\nodd,strange\n';
+
+  it('makes one text per entry: the head, then perEntry related words in a seeded order', () => {
+    const texts = parseMoby(words, 3, 1);
+    expect(texts).toHaveLength(3);
+    expect(texts[2]).toBe('odd: strange.');
+    for (const [t, head, related] of [
+      [texts[0]!, 'good', ['excellent', 'fine', 'great', 'nice', 'sound']],
+      [texts[1]!, 'dull', ['boring', 'tedious', 'flat']],
+    ] as const) {
+      const m = /^(\w+): (.*)\.$/.exec(t)!;
+      expect(m[1]).toBe(head);
+      const got = m[2]!.split(' ');
+      expect(got).toHaveLength(3);
+      expect(new Set(got).size).toBe(3);
+      for (const w of got) expect(related).toContain(w);
+    }
+  });
+
+  it('draws the same words for the same seed, and not always the list order', () => {
+    expect(parseMoby(words, 3, 1)).toEqual(parseMoby(words, 3, 1));
+    const orders = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => parseMoby(words, 5, seed)[0]));
+    expect(orders.size).toBeGreaterThan(1);
   });
 });
