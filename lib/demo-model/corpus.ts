@@ -5,7 +5,7 @@
 // the vocabulary holds words, not markup.
 import { readFileSync } from 'node:fs';
 
-import { mulberry32 } from '../mulberry32.js';
+import { mulberry32, shuffleInPlace } from '../mulberry32.js';
 
 const ENTITIES: [RegExp, string][] = [
   // the crawl left a space before the apostrophe ("Street #39;s" → "Street 's"); it is kept: the
@@ -84,12 +84,8 @@ export function parseMoby(words: string, perEntry: number, seed: number): string
   for (const line of words.split(/\r?\n/)) {
     if (line === '') continue;
     const [head, ...related] = line.split(',');
-    // Fisher–Yates over the whole list, then the first perEntry
-    for (let i = related.length - 1; i > 0; i--) {
-      const j = Math.floor((next() / 4294967296) * (i + 1));
-      [related[i], related[j]] = [related[j]!, related[i]!];
-    }
-    out.push(`${head}: ${related.slice(0, perEntry).join(' ')}.`);
+    // the whole list shuffled, then its first perEntry
+    out.push(`${head}: ${shuffleInPlace(related, next).slice(0, perEntry).join(' ')}.`);
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import type { Dataset, Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
-import { mulberry32 } from '../mulberry32.js';
+import { mulberry32, shuffleInPlace } from '../mulberry32.js';
 import { lossBatch } from '../dpzo/estimator.js';
 import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
 import { learningRate } from '../dpzo/schedule.js';
@@ -61,13 +61,11 @@ export interface PretrainReport {
 function* batches(n: number, size: number, seed: number): Generator<number[]> {
   // public data: a seeded generator (reproducibility wanted), no CSPRNG needed
   const next = mulberry32(seed);
-  const rand = () => next() / 4294967296;
   for (;;) {
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = shuffleInPlace(
+      Array.from({ length: n }, (_, i) => i),
+      next,
+    );
     for (let i = 0; i < n; i += size) yield order.slice(i, i + size);
   }
 }
