@@ -29,7 +29,7 @@ export const DEMO_RUN = {
   model: 'data/models/word-llama',
   template: '{sentence} It was',
   // MeZO's words are ' terrible' / ' great'; ' bad' / ' good' are commoner in this model's public text (news,
-  // old books), and the two pairs did alike on the tuning split (README "What limits it")
+  // old books), and the two pairs did alike on the tuning split (docs/demo-history.md)
   labelWords: [' bad', ' good'],
   // the RMSNorm weights (5 × 128): few enough for zeroth-order steps to move them in a minute
   trainable: 'norm',
@@ -50,7 +50,7 @@ export const DEMO_SETUP = [
   '           pretrained by `dpzo pretrain` (NOT private, public data only: AG News text, the King James Bible,',
   "           Bierce's Devil's Dictionary, the Moby Thesaurus) for minutes on 2 CPU cores (`npm run make-demo-model`",
   "           rebuilds it). It has seen no SST-2 and no movie reviews. It is a toy next to the paper's OPT/Llama",
-  "           models: expect accuracies 10-15 points above chance (50%), not the paper's 90%.",
+  "           models: expect accuracies about 10 points above chance (50%), not the paper's 90%.",
   `  task     SST-2 sentiment as next-word prediction (MeZO's prompt): "<sentence>${DEMO_RUN.template.replace('{sentence}', '')} [${DEMO_RUN.labelWords.map((w) => w.trim()).join('|')}]"`,
   '           (the loss and the prediction: which of the two label words the model finds likelier).',
   '           private data: SST-2 train sentences (data/sst2/train.tsv); accuracy: the 872 GLUE validation sentences.',
