@@ -1,7 +1,7 @@
 // `dpzo demo --json` (issue 14): one JSON object at the end with the zero-shot, DP-ZO and
 // non-private accuracies over the 872 SST-2 validation sentences, the ε spent at δ = 1e-5 within
 // the budget, the steps and the seeds; a short --steps run so the test stays fast.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -77,5 +77,17 @@ describe('dpzo demo --json', () => {
     expect(j.nonPrivateAccuracy).toBeLessThanOrEqual(1);
     expect(j.runs.nonPrivate).toBe(join(tmp.dir, 'both', 'zo-not-private'));
     expect(j.steps).toBe(6);
+    // the two runs go side by side (one writer per dataset ledger): each home's ledger holds its own run's 6
+    // releases only, so the private run's ledger shows its ε and not the reference's ∞
+    const runsIn = (home: string) => {
+      const [dataset] = readdirSync(join(tmp.dir, 'both', home, 'datasets'));
+      const lines = readFileSync(join(tmp.dir, 'both', home, 'datasets', dataset!, 'ledger.jsonl'), 'utf8').trim().split('\n');
+      const releases = lines.map((l) => JSON.parse(l) as { type: string; mechanism?: string; origin?: { run: string } }).filter((e) => e.type === 'release');
+      return { releases: releases.length, runs: new Set(releases.map((e) => e.origin!.run)).size, mechanisms: new Set(releases.map((e) => e.mechanism)) };
+    };
+    expect(runsIn('dpzo-home')).toEqual({ releases: 6, runs: 1, mechanisms: new Set(['gaussian']) });
+    expect(runsIn('dpzo-home-not-private')).toEqual({ releases: 6, runs: 1, mechanisms: new Set(['none']) });
+    // the progress of both: the bar follows the private run, the reference's evaluations are noted alongside
+    expect(r.stderr).toContain('ZO NOT PRIVATE alongside');
   });
 });
