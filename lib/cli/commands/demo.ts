@@ -184,7 +184,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (about 1½ minutes on 2 cores)')
     .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps})`, parseInteger)
-    .option('--threads <n>', 'native worker threads', parseThreads)
+    .option('--threads <n>', 'native worker threads of each fine-tuning (default: half the cores each, the two running side by side)', parseThreads)
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--no-baseline', 'skip the non-private reference run')
     .option('--out <dir>', 'where the run directories go (default a new temporary directory)')
