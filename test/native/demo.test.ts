@@ -1,7 +1,8 @@
 // `dpzo demo --json` (issue 14): one JSON object at the end with the zero-shot, DP-ZO and
 // non-private accuracies over the 872 SST-2 validation sentences, the ε spent at δ = 1e-5 within
 // the budget, the steps and the seeds; a short --steps run so the test stays fast.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -89,5 +90,23 @@ describe('dpzo demo --json', () => {
     expect(runsIn('dpzo-home-not-private')).toEqual({ releases: 6, runs: 1, mechanisms: new Set(['none']) });
     // the progress of both: the bar follows the private run, the reference's evaluations are noted alongside
     expect(r.stderr).toContain('ZO NOT PRIVATE alongside');
+  });
+
+  it('side by side, the first failure stops the other run and is the one reported', { timeout: 90_000 }, async () => {
+    // the reference's dataset ledger held by a live process (this one): its run fails as it opens the ledger
+    const out = join(tmp.dir, 'fails');
+    const sha = createHash('sha256').update(readFileSync(join(ROOT, 'data/sst2/train.tsv'))).digest('hex');
+    const ledgerDir = join(out, 'dpzo-home-not-private', 'datasets', sha);
+    mkdirSync(ledgerDir, { recursive: true });
+    writeFileSync(join(ledgerDir, 'ledger.jsonl.lock'), `${process.pid}\n`);
+    const r = await dpzo('demo', '--steps', '3000', '--threads', '1', '--out', out, '--json');
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-1)).toContain('ERR_LEDGER_LOCKED');
+    // the private run stopped long before its 3,000 steps: its ledger holds what it released until then
+    const ledger = join(out, 'dpzo-eps8', 'ledger.jsonl');
+    const released = existsSync(ledger) ? readFileSync(ledger, 'utf8').split('\n').filter((l) => l.includes('"release"')).length : 0;
+    expect(released).toBeLessThan(3000);
   });
 });

@@ -162,17 +162,23 @@ async function fineTuneBoth(
   }
   const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
   const shared = createProgress(o.steps, { label: `DP-ZO ε = ${DEMO_RUN.epsilon} (ZO NOT PRIVATE alongside)`, lossLabel: 'held-out loss' });
-  // the first failure stops the other run, and is the one reported
+  // the first failure stops the other run, and is the one reported (the other's then is a cancellation)
   const stop = new AbortController();
+  let first: { error: unknown } | undefined;
   const settled = await Promise.allSettled(
     [
       fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads, dpzoHome: dpHome, progress: { shared, bar: true }, signal: stop.signal }),
       fineTune(Infinity, npDir, { ...base, threads, dpzoHome: npHome, progress: { shared, bar: false }, signal: stop.signal }),
-    ].map((p) => p.catch((e: unknown) => (stop.abort(), Promise.reject(e)))),
+    ].map((p) =>
+      p.catch((error: unknown) => {
+        first ??= { error };
+        stop.abort();
+        throw error;
+      }),
+    ),
   );
   shared.stop();
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (first) throw first.error;
   const [dp, np] = settled.map((r) => (r as PromiseFulfilledResult<DemoRun>).value);
   return { dp: dp!, np };
 }
