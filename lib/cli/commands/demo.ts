@@ -160,15 +160,18 @@ async function fineTuneBoth(
     const np = o.baseline ? await fineTune(Infinity, npDir, { ...base, threads: o.threads, dpzoHome: dpHome, progress: undefined }) : undefined;
     return { dp, np };
   }
-  const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
+  // an odd core goes to the private run, the slower of the two (its accounting runs between its steps)
+  const cores = availableParallelism();
+  const dpThreads = o.threads ?? Math.max(1, Math.ceil(cores / 2));
+  const npThreads = o.threads ?? Math.max(1, Math.floor(cores / 2));
   const shared = createProgress(o.steps, { label: `DP-ZO ε = ${DEMO_RUN.epsilon} (ZO NOT PRIVATE alongside)`, lossLabel: 'held-out loss' });
   // the first failure stops the other run, and is the one reported (the other's then is a cancellation)
   const stop = new AbortController();
   let first: { error: unknown } | undefined;
   const settled = await Promise.allSettled(
     [
-      fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads, dpzoHome: dpHome, progress: { shared, bar: true }, signal: stop.signal }),
-      fineTune(Infinity, npDir, { ...base, threads, dpzoHome: npHome, progress: { shared, bar: false }, signal: stop.signal }),
+      fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: dpThreads, dpzoHome: dpHome, progress: { shared, bar: true }, signal: stop.signal }),
+      fineTune(Infinity, npDir, { ...base, threads: npThreads, dpzoHome: npHome, progress: { shared, bar: false }, signal: stop.signal }),
     ].map((p) =>
       p.catch((error: unknown) => {
         first ??= { error };
