@@ -76,8 +76,8 @@ interface FineTuneOptions {
   quiet: boolean;
   /** The dataset ledger's home (one writer at a time, so each of two runs side by side has its own). */
   dpzoHome: string;
-  /** Where progress goes; `bar: false` prints the run's notes there but leaves the bar to the other run. */
-  progress: { shared: Progress; bar: boolean } | undefined;
+  /** Progress owned by the caller (which stops it); without one the run draws its own bar. */
+  progress?: Progress;
   signal?: AbortSignal;
 }
 
@@ -115,13 +115,12 @@ async function fineTune(epsilon: number, dir: string, o: FineTuneOptions): Promi
   const metrics = (obj: Record<string, unknown>) => appendFileSync(metricsFile, JSON.stringify(obj, infinityReplacer) + '\n');
   try {
     const label = Number.isFinite(epsilon) ? `DP-ZO ε = ${epsilon}` : 'ZO NOT PRIVATE';
-    const progress = o.progress?.shared ?? createProgress(o.steps, { label, lossLabel: 'held-out loss', epsilon: Number.isFinite(epsilon) });
-    const bar = o.progress?.bar ?? true;
+    const progress = o.progress ?? createProgress(o.steps, { label, lossLabel: 'held-out loss', epsilon: Number.isFinite(epsilon) });
     let heldOutLoss = Number.NaN;
     const report = await trainer.train({
       signal: o.signal,
       onStep: (s) => {
-        if (bar) progress.update({ step: s.step, steps: s.steps, loss: heldOutLoss, epsilon: s.epsilon });
+        progress.update({ step: s.step, steps: s.steps, loss: heldOutLoss, epsilon: s.epsilon });
         // released values only (as dpzo train writes them)
         metrics({ type: 'step', step: s.step, lr: s.lr, gHat: s.gHat, epsilon: s.epsilon, epsilonRdp: s.epsilonRdp });
       },
@@ -156,22 +155,24 @@ async function fineTuneBoth(
   const dpHome = join(out, 'dpzo-home');
   const npHome = join(out, 'dpzo-home-not-private');
   if (!o.baseline || o.device !== 'cpu') {
-    const dp = await fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: o.threads, dpzoHome: dpHome, progress: undefined });
-    const np = o.baseline ? await fineTune(Infinity, npDir, { ...base, threads: o.threads, dpzoHome: dpHome, progress: undefined }) : undefined;
+    const dp = await fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: o.threads, dpzoHome: dpHome });
+    const np = o.baseline ? await fineTune(Infinity, npDir, { ...base, threads: o.threads, dpzoHome: dpHome }) : undefined;
     return { dp, np };
   }
   // an odd core goes to the private run, the slower of the two (its accounting runs between its steps)
   const cores = availableParallelism();
   const dpThreads = o.threads ?? Math.max(1, Math.ceil(cores / 2));
   const npThreads = o.threads ?? Math.max(1, Math.floor(cores / 2));
+  // one bar, the private run's; the reference only notes its evaluations above it
   const shared = createProgress(o.steps, { label: `DP-ZO ε = ${DEMO_RUN.epsilon} (ZO NOT PRIVATE alongside)`, lossLabel: 'held-out loss' });
+  const notesOnly: Progress = { update: () => undefined, note: (line) => shared.note(line), stop: () => undefined };
   // the first failure stops the other run, and is the one reported (the other's then is a cancellation)
   const stop = new AbortController();
   let first: { error: unknown } | undefined;
   const settled = await Promise.allSettled(
     [
-      fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: dpThreads, dpzoHome: dpHome, progress: { shared, bar: true }, signal: stop.signal }),
-      fineTune(Infinity, npDir, { ...base, threads: npThreads, dpzoHome: npHome, progress: { shared, bar: false }, signal: stop.signal }),
+      fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: dpThreads, dpzoHome: dpHome, progress: shared, signal: stop.signal }),
+      fineTune(Infinity, npDir, { ...base, threads: npThreads, dpzoHome: npHome, progress: notesOnly, signal: stop.signal }),
     ].map((p) =>
       p.catch((error: unknown) => {
         first ??= { error };
