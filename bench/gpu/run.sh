@@ -3,12 +3,14 @@
 # with CMake + nvcc for the card it finds (no Node.js needed), then prints, section by section:
 #   1. Philox known answers; directions and the update CUDA vs CPU (perturb-bench); CUDA vs CPU losses,
 #      virtual points, candidates, logits, perturb/update/decay bit for bit on random checkpoints of each
-#      family and dtype (gpu-check, one table, exit status = its failures)
+#      family and dtype (gpu-check, one table, exit status = its failures); again with the opt-in tiled
+#      attention kernel (DPZO_CUDA_ATTENTION=tiled)
 #   1d. the public API (N-API, the trainer, exportRun) on CUDA vs the CPU, through Node (node-check.mjs)
 #   2. transformers vs dpzo on the same checkpoints (hf_compare.py; skipped when torch is absent)
 #   3-4. perturb/update GB/s against the device-to-device copy, forward TFLOP/s, DP-ZO pair time and peak
 #      device bytes, OPT-1.3B shape, BF16, batch 16 x 128 (gpu-bench): the SIMT GEMM, then the tensor cores
-#      (cuBLASLt at $DPZO_CUBLASLT) with virtual points split hi + lo, then rounded (docs/cuda.md)
+#      (cuBLASLt at $DPZO_CUBLASLT) with virtual points split hi + lo, then rounded (docs/cuda.md), then split
+#      with the tiled attention kernel
 #   5. the PyTorch + transformers MeZO-style DP-ZO step on the same shape (peer_step.py)
 #   6. the largest OPT shape whose BF16 DP-ZO step fits on the card (66B, else 30B, else 13B; one timed rep)
 # Tables go to stdout and to $OUT (or .tmp/gpu) as text; checkpoints go to $DPZO_GPU_TMP (default /tmp).
@@ -77,6 +79,13 @@ timeout 120 $check perturb-bench --n 50000000 --reps 5 --dtype all | tee "$out/p
 section "1c. CUDA vs CPU on random checkpoints (gpu-check)"
 timeout 120 $check gpu-check --dir "$tmp/check" | tee "$out/gpu-check.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# the opt-in tiled attention kernel (cuda/attention_plan.h) through the same comparisons, plus 128-wide heads
+# (its second tile size); not yet run on a GPU
+echo "-- DPZO_CUDA_ATTENTION=tiled"
+DPZO_CUDA_ATTENTION=tiled timeout 120 $check gpu-check --dir "$tmp/check-tiled" --families llama,llama-wide,gpt2,opt,llama-h128 \
+  | tee "$out/gpu-check-tiled.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+rm -rf "$tmp/check-tiled"
 
 section "1d. the public API on CUDA through Node: losses, a DP-ZO run, its CPU replay (node-check.mjs)"
 # The GPU machine has no Node.js: DPZO_GPU_NODE_XZ names an xz-compressed node binary carried along (the
@@ -116,6 +125,12 @@ for pg in split round; do
     --dir "$tmp/bench" | tee "$out/gpu-bench-tensor-$pg.txt"
   rm -rf "$tmp/bench"
 done
+# the same split-point step with the tiled attention kernel: the attention was a quarter of the forward (run 4)
+echo "-- DPZO_CUDA_GEMM=tensor DPZO_CUDA_POINT_GEMM=split DPZO_CUDA_ATTENTION=tiled"
+# shellcheck disable=SC2086
+DPZO_CUDA_GEMM=tensor DPZO_CUDA_POINT_GEMM=split DPZO_CUDA_ATTENTION=tiled timeout 180 $check gpu-bench $shape --dtype bf16 \
+  --init random --dir "$tmp/bench" | tee "$out/gpu-bench-tensor-split-tiled.txt"
+rm -rf "$tmp/bench"
 
 section "5. PyTorch + transformers MeZO-style DP-ZO step, same shape"
 if [ "${DPZO_GPU_SKIP_PEER:-0}" != 1 ] && python3 -c 'import torch, transformers' 2>/dev/null; then

@@ -6,7 +6,8 @@
 //   isa                                     scalar / avx2 / avx512 kernels bit for bit
 //   block-split                             the CUDA kernels' block/tile split against brute force
 //   gpu-check, gpu-bench                    the CUDA backend against the CPU, and its speed (gpu_check.h)
-//   gemm-plan, gemm-mode, cublaslt-load     the tensor-core GEMM's host-side logic (tensor_check.h)
+//   gemm-plan, gemm-mode, attention-mode,   the CUDA backend's host-side choices (tensor_check.h)
+//   cublaslt-load
 //   perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]
 //                                           direction elements/s of one pass (n·P per pass), by wall
 //                                           clock and by CPU time; CUDA too when built and present
@@ -533,7 +534,7 @@ int main(int argc, char** argv) {
           "[--dtype bf16] "
           "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1] [--copy-mib M] | "
           "gemm-plan --m M --n N --k K --lda A --ldw W --ldo O [--layout outin|inout] [--dtype bf16|f16] | "
-          "gemm-mode | cublaslt-load\n");
+          "gemm-mode | attention-mode | cublaslt-load\n");
       return 2;
     }
     const std::string mode = argv[1];
@@ -549,6 +550,7 @@ int main(int argc, char** argv) {
     if (mode == "gpu-bench") return mode_gpu_bench(flags);
     if (mode == "gemm-plan") return mode_gemm_plan(flags);
     if (mode == "gemm-mode") return mode_gemm_mode();
+    if (mode == "attention-mode") return mode_attention_mode();
     if (mode == "cublaslt-load") return mode_cublaslt_load();
     throw Error(err::kArgument, "dpzo_check: unknown mode '" + mode + "'");
   } catch (const Error& e) {

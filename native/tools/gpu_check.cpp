@@ -285,14 +285,26 @@ std::vector<int32_t> recomputed_greedy(Model& m, std::vector<int32_t> seq, int n
   return out;
 }
 
-void check_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real) {
+// The shape of a gpu-check case: a family, or one of its variants.
+Shape case_shape(const std::string& family) {
   Shape s;
   s.family = family;
   if (family == "llama-wide") {  // the MLP is the largest tensor: in BF16 its virtual reads come in row chunks
     s.family = "llama";
     s.inter = 2048;
   }
+  if (family == "llama-h128") {  // 128-wide heads with GQA: the tiled attention kernel's larger tiles
+    s.family = "llama";
+    s.hidden = 256;
+    s.heads = 2;
+    s.kv_heads = 1;
+  }
   if (s.family != "llama") s.kv_heads = s.heads;
+  return s;
+}
+
+void check_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real) {
+  const Shape s = case_shape(family);
   const std::string name = family + "-" + dtype_name(dt);
   const std::string dir = root + "/" + name;
   write_checkpoint(dir, s, dt, 42);
@@ -561,13 +573,7 @@ void check_step_memory(Table& tab, const std::string& root, const std::string& f
 void check_tensor_case(Table& tab, const std::string& root, const std::string& family, DType dt, bool real,
                        const std::string& mode) {
 #ifdef DPZO_HAVE_CUDA
-  Shape s;
-  s.family = family;
-  if (family == "llama-wide") {
-    s.family = "llama";
-    s.inter = 2048;
-  }
-  if (s.family != "llama") s.kv_heads = s.heads;
+  const Shape s = case_shape(family);
   const std::string name = family + "-" + dtype_name(dt) + "-tc";
   const std::string dir = root + "/" + name;
   write_checkpoint(dir, s, dt, 42);

@@ -1,4 +1,4 @@
-// defines: mode_gemm_plan, mode_gemm_mode, mode_cublaslt_load (native/tools/tensor_check.h).
+// defines: mode_gemm_plan, mode_gemm_mode, mode_attention_mode, mode_cublaslt_load (native/tools/tensor_check.h).
 #include "tools/tensor_check.h"
 
 #include <cinttypes>
@@ -7,6 +7,7 @@
 
 #include "dpzo/errors.h"
 #ifdef DPZO_HAVE_CUDA
+#include "attention_plan.h"
 #include "cublaslt_loader.h"
 #include "gemm_plan.h"
 #endif
@@ -58,6 +59,13 @@ int mode_gemm_plan(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
+int mode_attention_mode() {
+  const cuda::AttentionKernel k = cuda::parse_attention_kernel(std::getenv("DPZO_CUDA_ATTENTION"));
+  std::printf("{\"attention\":\"%s\",\"maxHeadDim\":%lld}\n", cuda::attention_kernel_name(k),
+              static_cast<long long>(cuda::kTiledMaxHeadDim));
+  return 0;
+}
+
 int mode_gemm_mode() {
   const cuda::GemmMode g = cuda::parse_gemm_mode(std::getenv("DPZO_CUDA_GEMM"));
   const cuda::PointGemm p = cuda::parse_point_gemm(std::getenv("DPZO_CUDA_POINT_GEMM"));
@@ -83,5 +91,6 @@ namespace {
 }  // namespace
 int mode_gemm_plan(const std::map<std::string, std::string>&) { no_cuda(); }
 int mode_gemm_mode() { no_cuda(); }
+int mode_attention_mode() { no_cuda(); }
 int mode_cublaslt_load() { no_cuda(); }
 #endif

@@ -1,8 +1,10 @@
-// defines: the check driver's modes for the host-side logic of the tensor-core GEMM (cuda/gemm_plan.h,
-// cuda/cublaslt_loader.h), testable without a GPU (test/native/tensor-gemm.test.ts):
+// defines: the check driver's modes for the host-side choices of the CUDA backend — the tensor-core GEMM
+// (cuda/gemm_plan.h, cuda/cublaslt_loader.h) and the attention kernel (cuda/attention_plan.h) — testable
+// without a GPU (test/native/tensor-gemm.test.ts, test/native/attention-mode.test.ts):
 //   gemm-plan --m M --n N --k K --lda A --ldw W --ldo O --layout outin|inout --dtype bf16|f16
 //       the cuBLASLt operands of out (M × N, ldo) = a (M × K, lda) · Wᵀ as JSON
 //   gemm-mode       DPZO_CUDA_GEMM and DPZO_CUDA_POINT_GEMM as parsed (or the one-line error)
+//   attention-mode  DPZO_CUDA_ATTENTION as parsed (cuda/attention_plan.h), or the one-line error
 //   cublaslt-load   the library search (DPZO_CUBLASLT first): candidates, the one loaded or why none
 #pragma once
 #include <map>
@@ -10,4 +12,5 @@
 
 int mode_gemm_plan(const std::map<std::string, std::string>& flags);
 int mode_gemm_mode();
+int mode_attention_mode();
 int mode_cublaslt_load();

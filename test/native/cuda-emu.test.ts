@@ -50,6 +50,16 @@ describe('the CUDA backend on the host emulation', () => {
     expect(r.stdout).toMatch(/gpu-check: 0 failed\n$/);
     expect(r.status).toBe(0);
   });
+  it.skipIf(!existsSync(BIN))('has a case with 128-wide heads and GQA (the larger tiles of the tiled attention kernel)', () => {
+    const r = spawnSync(BIN, ['gpu-check', '--dir', tmp.dir, '--families', 'llama-h128', '--dtypes', 'f32,bf16'], { encoding: 'utf8', timeout: 60_000 });
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('| '));
+    for (const c of ['llama-h128-F32', 'llama-h128-BF16']) {
+      const mine = rows.filter((l) => l.startsWith(`| ${c} `) && l.trimEnd().endsWith('| ok   |'));
+      expect(mine.length, c).toBeGreaterThanOrEqual(11);
+    }
+    expect(r.stdout).toMatch(/gpu-check: 0 failed\n$/);
+    expect(r.status).toBe(0);
+  });
   it.skipIf(!existsSync(BIN))('gpu-bench builds its random-init model in the --dtype it is given', () => {
     // it once came up float32 whatever --dtype said (the first H200 run measured F32 weights under a BF16
     // label, its device peak twice the weights it printed): BF16 weights are half the F32 ones, and the peak
