@@ -156,6 +156,10 @@ function parseDelimited(file: string, text: string, sep: string): Records {
   if (table.length === 0) return { file, rows: [], lines: [] };
   const header = table[0]!.cells.map((h) => h.trim());
   if (header.some((h) => h === '')) throw new DataError('ERR_DATA_FORMAT', `${file}:1: the header has an empty field name`);
+  // a repeated name kept only its last column; the columns are named by position, not by their (file's) text
+  const first = header.findIndex((h, j) => header.indexOf(h) !== j);
+  if (first >= 0)
+    throw new DataError('ERR_DATA_FORMAT', `${file}:1: the header names columns ${header.indexOf(header[first]!) + 1} and ${first + 1} the same`);
   const rows: Row[] = [];
   const lines: number[] = [];
   for (let r = 1; r < table.length; r++) {
@@ -209,6 +213,11 @@ function splitCsv(file: string, text: string): { cells: string[]; line: number }
           continue;
         }
         quoted = false;
+        // RFC 4180: a closing quote ends the field; text after it means an unbalanced quote, which would
+        // otherwise join the rows it spans into one example without a word
+        const next = text[i + 1];
+        if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r')
+          throw new DataError('ERR_DATA_FORMAT', `${file}:${line}: text after the closing quote of a field (a quote inside a quoted field must be doubled)`);
       } else {
         if (c === '\n') line++;
         cell += c;

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
+import { jsonPosition } from '../data/read.js';
 import { infinityReviver } from '../io/json-infinity.js';
 import type { TrainPlan } from './options.js';
 import type { StepForm } from './update.js';
@@ -52,14 +53,29 @@ export interface RunRecord {
 
 /**
  * Reads and checks the run.json of `runDir` (its format; the rest is trusted as written by dpzo).
- * @throws {@link DpzoError} `ERR_RUN_MISSING` (no run.json), `ERR_RUN_CORRUPT` (unknown format); a SyntaxError for a file that is not JSON.
+ * @throws {@link DpzoError} `ERR_RUN_MISSING` (no run.json), `ERR_RUN_CORRUPT` (not JSON, unknown format, no model or plan object).
  */
 export function readRunJson<T = RunRecord>(runDir: string): T {
   const path = join(runDir, RUN_FILE);
   if (!existsSync(path)) throw new DpzoError('ERR_RUN_MISSING', `${runDir} is not a dpzo run directory (no ${RUN_FILE})`);
-  const v = JSON.parse(readFileSync(path, 'utf8'), infinityReviver) as { format?: string };
+  let v: { format?: string; model?: unknown; plan?: unknown; meta?: unknown };
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'), infinityReviver) as typeof v;
+  } catch (e) {
+    throw new DpzoError('ERR_RUN_CORRUPT', `${path}: not valid JSON${jsonPosition(e)}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DpzoError('ERR_RUN_CORRUPT', `${path}: not a JSON object`);
   if (v.format !== RUN_FORMAT && v.format !== LEGACY_WALK_FORMAT)
     throw new DpzoError('ERR_RUN_CORRUPT', `${path}: format '${v.format}' is neither ${RUN_FORMAT} nor ${LEGACY_WALK_FORMAT}`);
+  // replay, export, eval --run and report read these without further checks: a TypeError named no file
+  for (const field of ['model', 'plan'] as const) {
+    const f = v[field];
+    if (f === null || typeof f !== 'object' || Array.isArray(f))
+      throw new DpzoError('ERR_RUN_CORRUPT', `${path}: field '${field}' is missing or not an object`);
+  }
+  if (v.meta === undefined) v.meta = {};
+  else if (v.meta === null || typeof v.meta !== 'object' || Array.isArray(v.meta))
+    throw new DpzoError('ERR_RUN_CORRUPT', `${path}: field 'meta' is not an object`);
   // runs made before DP-SGD existed record no method: they are DP-ZO runs
   const plan = (v as { plan?: { method?: string } }).plan;
   if (plan && typeof plan === 'object' && plan.method === undefined) plan.method = 'dpzo';

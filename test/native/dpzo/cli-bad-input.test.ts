@@ -1,0 +1,72 @@
+// Bad input found by an input audit of the CLI: each must fail with one line on stderr naming the
+// file and the reason, exit 2, without quoting the training file and without leaving output behind.
+// A CSV field with text after its closing quote (an unbalanced quote swallowed the next row), a CSV
+// header naming a column twice (one silently won), and a run.json that is not JSON or lacks its
+// model/plan (a bare SyntaxError or TypeError with no file named).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-cli-bad-input-');
+afterAll(() => tmp.cleanup());
+const MODEL = join(ROOT, 'data', 'models', 'word-llama');
+const ENV = { DPZO_HOME: join(tmp.dir, 'home') };
+const dpzo = (...args: string[]) => dpzoWithEnv(ENV, ...args);
+let counter = 0;
+
+function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
+  expect(r.status, r.stderr).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+async function train(data: string): Promise<{ r: CliResult; out: string }> {
+  const out = join(tmp.dir, `run-${counter++}`);
+  const r = await dpzo('train', '--model', MODEL, '--data', data, '--task', 'classification', '--steps', '2', '--batch-size', '1',
+    '--epsilon', '8', '--delta', '1e-5', '--threads', '1', '--out', out);
+  return { r, out };
+}
+
+describe('CSV training files', () => {
+  it('text after a closing quote (an unbalanced quote that swallowed the next row) is refused, naming the line, not the text', async () => {
+    const data = join(tmp.dir, 'unbalanced.csv');
+    // the field opened on line 2 closes at the first quote of line 3: before, rows 2-3 became one example
+    writeFileSync(data, 'sentence,label\n"SECRET unterminated, 1\n"b",0\n"c",1\n');
+    const { r, out } = await train(data);
+    expectOneLineFailure(r, /unbalanced\.csv:3: .*quote/);
+    expect(r.stderr).not.toMatch(/SECRET/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a header that names a column twice is refused (one of the two columns was silently dropped)', async () => {
+    const data = join(tmp.dir, 'twice.csv');
+    writeFileSync(data, 'sentence,label,label\na,1,0\nb,0,1\n');
+    const { r, out } = await train(data);
+    expectOneLineFailure(r, /twice\.csv:1: the header .*columns 2 and 3/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('a corrupt run.json', () => {
+  for (const [name, text] of [
+    ['not JSON', '{'],
+    ['null', 'null'],
+    ['no model or plan', '{"format":"dpzo-run/2"}'],
+  ] as const) {
+    it(`${name}: eval and export fail naming run.json, and export writes nothing`, async () => {
+      const run = join(tmp.dir, `bad-run-${counter++}`);
+      mkdirSync(run);
+      writeFileSync(join(run, 'run.json'), text);
+      const out = join(tmp.dir, `export-${counter++}`);
+      expectOneLineFailure(await dpzo('export', '--run', run, '--out', out), /run\.json: .*\[ERR_RUN_CORRUPT\]/);
+      expect(existsSync(out)).toBe(false);
+      const data = join(tmp.dir, 'ok.tsv');
+      writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+      expectOneLineFailure(await dpzo('eval', '--model', MODEL, '--data', data, '--task', 'classification', '--run', run), /run\.json: .*\[ERR_RUN_CORRUPT\]/);
+    });
+  }
+});
