@@ -9,7 +9,7 @@
 // (fsync) → trajectory append (fsync) → update (ARCHITECTURE §3), so the ledgers hold
 // every release that reached the disk, and at most one more.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
@@ -84,6 +84,8 @@ export class RunDirectory implements RunHandles {
   static async create(dir: string, record: Omit<RunRecord, 'format' | 'createdAt' | 'runId'>, openDataset?: OpenDataset): Promise<RunDirectory> {
     const abs = resolve(dir);
     const exists = () => new DpzoError('ERR_RUN_EXISTS', `${abs} is not empty: resume it with --resume or choose another --out`);
+    // a file there failed in readdirSync with a bare ENOTDIR naming neither --out nor dpzo's code
+    if (existsSync(abs) && !statSync(abs).isDirectory()) throw new DpzoError('ERR_RUN_EXISTS', `${abs} exists and is not a directory: choose another --out`);
     if (existsSync(abs) && readdirSync(abs).length > 0) throw exists();
     // a read-only or unwritable parent is named with the OS's reason, before anything is opened
     try {

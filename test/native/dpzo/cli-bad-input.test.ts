@@ -3,7 +3,7 @@
 // A CSV field with text after its closing quote (an unbalanced quote swallowed the next row), a CSV
 // header naming a column twice (one silently won), and a run.json that is not JSON or lacks its
 // model/plan (a bare SyntaxError or TypeError with no file named).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -48,6 +48,19 @@ describe('CSV training files', () => {
     const { r, out } = await train(data);
     expectOneLineFailure(r, /twice\.csv:1: the header .*columns 2 and 3/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('train --out', () => {
+  it('an existing file is refused naming --out (was a bare ENOTDIR from readdir), and left as it was', async () => {
+    const data = join(tmp.dir, 'fine.tsv');
+    writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+    const out = join(tmp.dir, 'a-file');
+    writeFileSync(out, 'mine\n');
+    const r = await dpzo('train', '--model', MODEL, '--data', data, '--task', 'classification', '--steps', '2', '--batch-size', '1',
+      '--epsilon', '8', '--delta', '1e-5', '--threads', '1', '--out', out);
+    expectOneLineFailure(r, /a-file exists and is not a directory: choose another --out \[ERR_RUN_EXISTS\]/);
+    expect(readFileSync(out, 'utf8')).toBe('mine\n');
   });
 });
 
