@@ -36,10 +36,20 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
   let config: Record<string, unknown> = {};
   try {
     json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    const cfgPath = join(modelDir, 'tokenizer_config.json');
-    if (existsSync(cfgPath)) config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new DataError('ERR_NO_TOKENIZER', `${path}: cannot parse (${(e as Error).message})`);
+  }
+  // its own error: a broken tokenizer_config.json was reported as tokenizer.json, a null one as a bare TypeError
+  const cfgPath = join(modelDir, 'tokenizer_config.json');
+  if (existsSync(cfgPath)) {
+    let v: unknown;
+    try {
+      v = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    } catch (e) {
+      throw new DataError('ERR_NO_TOKENIZER', `${cfgPath}: cannot parse (${(e as Error).message})`);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError('ERR_NO_TOKENIZER', `${cfgPath}: the top level must be a JSON object`);
+    config = v as Record<string, unknown>;
   }
   let tok: Tokenizer;
   try {

@@ -3,7 +3,7 @@
 // A CSV field with text after its closing quote (an unbalanced quote swallowed the next row), a CSV
 // header naming a column twice (one silently won), and a run.json that is not JSON or lacks its
 // model/plan (a bare SyntaxError or TypeError with no file named).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -62,6 +62,23 @@ describe('train --out', () => {
     expectOneLineFailure(r, /a-file exists and is not a directory: choose another --out \[ERR_RUN_EXISTS\]/);
     expect(readFileSync(out, 'utf8')).toBe('mine\n');
   });
+});
+
+describe('a broken tokenizer_config.json', () => {
+  for (const [name, text] of [
+    ['not JSON', '{'],
+    ['null', 'null'],
+  ] as const) {
+    it(`${name}: the error names tokenizer_config.json (it named tokenizer.json, or was a bare TypeError)`, async () => {
+      const model = join(tmp.dir, `model-${counter++}`);
+      cpSync(MODEL, model, { recursive: true });
+      writeFileSync(join(model, 'tokenizer_config.json'), text);
+      const data = join(tmp.dir, 'fine.tsv');
+      writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+      const r = await dpzo('eval', '--model', model, '--data', data, '--task', 'classification');
+      expectOneLineFailure(r, /tokenizer_config\.json: .*\[ERR_NO_TOKENIZER\]/);
+    });
+  }
 });
 
 describe('a corrupt run.json', () => {
