@@ -100,10 +100,22 @@ function checkExportTarget(outDir: string): void {
   if (readdirSync(outDir).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is not empty: choose a new --out directory`);
 }
 
+/** A file where a parent directory of the target must go: refused before the replay (mkdir failed after it, with a bare EEXIST/ENOTDIR). */
+function checkExportParent(outDir: string): void {
+  for (let p = dirname(resolve(outDir)); ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (!statSync(p).isDirectory()) throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir}: ${p} exists and is not a directory: choose another --out`);
+      return;
+    }
+    if (dirname(p) === p) return;
+  }
+}
+
 /** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
 export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
   const run = readRunJson(runDir);
   checkExportTarget(outDir);
+  checkExportParent(outDir);
   const steps = await replayRun(model, runDir, signal);
   // written into a sibling directory and renamed at the end: a failure leaves nothing at outDir
   const parent = dirname(resolve(outDir));

@@ -81,6 +81,20 @@ describe('a broken tokenizer_config.json', () => {
   }
 });
 
+describe('export --out', () => {
+  it('under an existing file: refused naming --out before the replay (was a bare EEXIST from mkdir after it)', async () => {
+    const data = join(tmp.dir, 'fine.tsv');
+    writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+    const { r: trained, out: run } = await train(data);
+    expect(trained.status, trained.stderr).toBe(0);
+    const file = join(tmp.dir, 'plain-file');
+    writeFileSync(file, 'mine\n');
+    const r = await dpzo('export', '--run', run, '--out', join(file, 'model'));
+    expectOneLineFailure(r, /plain-file exists and is not a directory: choose another --out \[ERR_EXPORT_EXISTS\]/);
+    expect(readFileSync(file, 'utf8')).toBe('mine\n');
+  });
+});
+
 describe('a corrupt run.json', () => {
   for (const [name, text] of [
     ['not JSON', '{'],
