@@ -74,6 +74,9 @@ export function readRecords(file: string, format: FileFormat = formatOf(file)): 
   }
   text = decodeUtf8(file, bytes);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // classic Mac line endings: a TSV was one header line ("no examples", its rows turned into field names), JSONL one bad line
+  if (format !== 'json' && text.includes('\r') && !text.includes('\n'))
+    throw new DataError('ERR_DATA_FORMAT', `${file}: lines end in CR only (old Mac line endings): save the file with LF or CRLF line endings`);
   const out = format === 'jsonl' ? parseJsonl(file, text) : format === 'json' ? parseJson(file, text) : parseDelimited(file, text, format === 'csv' ? ',' : '\t');
   if (out.rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${file}: no examples`);
   return out;

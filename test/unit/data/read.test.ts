@@ -54,6 +54,18 @@ describe('readRecords', () => {
     writeFileSync(ok, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('sentence\tlabel\nsecret café\t0\n', 'utf8')]));
     expect(readRecords(ok).rows).toEqual([{ sentence: 'secret café', label: '0' }]);
   });
+  it('refuses CR-only line endings (classic Mac), naming the reason (a TSV read as one header line: "no examples"; its text became field names)', () => {
+    for (const [name, text] of [
+      ['cr.tsv', 'sentence\tlabel\rsecret a\t1\rb\t0\r'],
+      ['cr.csv', 'sentence,label\rsecret a,1\rb,0\r'],
+      ['cr.jsonl', '{"sentence":"secret a","label":1}\r{"sentence":"b","label":0}\r'],
+    ]) {
+      const p = file(name!, text!);
+      expect(() => readRecords(p)).toThrow(expect.objectContaining({ code: 'ERR_DATA_FORMAT', message: expect.stringMatching(/lines end in CR only/) }));
+    }
+    // CRLF still reads
+    expect(readRecords(file('crlf.tsv', 'sentence\tlabel\r\na\t1\r\n')).rows).toEqual([{ sentence: 'a', label: '1' }]);
+  });
   it('rejects an empty dataset', () => {
     expect(() => readRecords(file('empty.tsv', 'sentence\tlabel\n'))).toThrow(expect.objectContaining({ code: 'ERR_DATA_EMPTY' }));
     expect(() => readRecords(file('empty.jsonl', '\n\n'))).toThrow(/no examples/);
