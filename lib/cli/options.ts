@@ -16,11 +16,16 @@ import { parseEpsilon, parseInteger, parseNumber } from './numbers.js';
 export function parseLabelWords(v: string): string[] | Record<string, string> {
   const t = v.trim();
   if (t.startsWith('[') || t.startsWith('{')) {
+    let v: unknown;
     try {
-      return JSON.parse(t) as string[] | Record<string, string>;
+      v = JSON.parse(t);
     } catch {
       throw new InvalidArgumentError('is not valid JSON');
     }
+    // the schema's union said only "labelWords: Invalid input"
+    const words = Array.isArray(v) ? v : v !== null && typeof v === 'object' ? Object.values(v) : [];
+    if (words.some((w) => typeof w !== 'string')) throw new InvalidArgumentError('must be a JSON array of strings or an object of strings (label → word)');
+    return v as string[] | Record<string, string>;
   }
   return v.split(',');
 }

@@ -73,6 +73,15 @@ describe('the config table', () => {
     expect(() => trainCommand().parse(['--schedule', 'step'], { from: 'user' })).toThrow(/Allowed choices are constant, linear, cosine/);
   });
 
+  it('--label-words JSON that is not strings is refused naming the flag and the expected form (was "labelWords: Invalid input")', () => {
+    for (const bad of ['[1,2]', '[" bad",5]', '{"0":" bad","1":null}']) {
+      expect(() => trainCommand().parse(['--label-words', bad], { from: 'user' })).toThrow(
+        /--label-words.*must be a JSON array of strings or an object of strings/,
+      );
+    }
+    expect(trainCommand().parse(['--label-words', '{"0":" bad","1":" good"}'], { from: 'user' }).opts().labelWords).toEqual({ 0: ' bad', 1: ' good' });
+  });
+
   it('names the first missing required field as its flag', () => {
     const cmd = trainCommand();
     cmd.parse(['--model', 'm', '--data', 'd', '--task', 'lm', '--delta', '1e-5'], { from: 'user' });
