@@ -156,12 +156,16 @@ export function releaseMechanism(e: Pick<LedgerEntry, 'mechanism' | 'sampleRate'
     : { kind: 'laplace', sampleRate: e.sampleRate, clip: e.clip, scale: e.laplaceScale as number };
 }
 
-/** The ledger line of step `step` releasing `m` (the inverse of releaseMechanism; C is recorded for both kinds). */
+/**
+ * The ledger line of step `step` releasing `m` (the inverse of releaseMechanism). C is recorded for both kinds;
+ * a Laplace line records the mechanism's own sensitivity (m.clip: 2C with constant-time cuts), since the
+ * accountant reads its ε0 = clip/b from the line.
+ */
 export function releaseOf(m: Mechanism, r: { step: number; clip: number; directions: number }): ReleaseInput {
   if (m.kind === 'none') return { step: r.step, mechanism: 'none', sampleRate: m.sampleRate, clip: r.clip, directions: r.directions };
   return m.kind === 'gaussian'
     ? { step: r.step, mechanism: 'gaussian', sampleRate: m.sampleRate, noiseMultiplier: m.noiseMultiplier, clip: r.clip, directions: r.directions }
-    : { step: r.step, mechanism: 'laplace', sampleRate: m.sampleRate, laplaceScale: m.scale, clip: r.clip, directions: r.directions };
+    : { step: r.step, mechanism: 'laplace', sampleRate: m.sampleRate, laplaceScale: m.scale, clip: m.clip, directions: r.directions };
 }
 
 /** The sealed header line of a new ledger. */

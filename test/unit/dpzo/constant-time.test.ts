@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { cutBatch, padSlots } from '../../../lib/dpzo/constant-time.js';
-import { makePlan, type TrainOptions } from '../../../lib/dpzo/index.js';
-import { planRelease, releaseSensitivity } from '../../../lib/dpzo/options.js';
+import { DPZOTrainer, makePlan, type TrainOptions } from '../../../lib/dpzo/index.js';
+import { planRelease, releaseSensitivity, stepRelease } from '../../../lib/dpzo/options.js';
 import { releaseNoise } from '../../../lib/dpzo/noise.js';
-import { tokenDataset } from '../../helpers/fake-model.js';
+import { epsilonOfSteps, releaseMechanism } from '../../../lib/privacy/index.js';
+import { FakeModel, tokenDataset } from '../../helpers/fake-model.js';
 
 const train = { ...tokenDataset(Array.from({ length: 100 }, (_, i) => 3 + (i % 40))), maxLength: 16 };
 const base: TrainOptions = { train, epsilon: 4, delta: 1e-5, batchSize: 10, steps: 200, accountant: 'rdp', clip: 1.5 };
@@ -71,4 +72,22 @@ describe('the plan of a constant-time run', () => {
       expect.objectContaining({ code: 'ERR_TRAIN_OPTION', message: expect.stringMatching(/^constantTimeSteps /) }),
     );
   });
+});
+
+describe('the ledger of a constant-time run', () => {
+  for (const mechanism of ['laplace', 'gaussian'] as const) {
+    it(`records each release at the sensitivity its noise was calibrated to (${mechanism}), so its ε is the mechanism's`, async () => {
+      const opts: TrainOptions = { ...base, mechanism, sampleRate: 0.1, steps: 5, constantTimeSteps: 20 };
+      const trainer = new DPZOTrainer(new FakeModel(6), opts);
+      const plan = trainer.plan();
+      expect(releaseSensitivity(plan)).toBe(3);
+      // the ledger line read back as the accountant sees it is the mechanism that ran (a Laplace line used to say C: ε0 = C/b, half the true 2C/b)
+      expect(releaseMechanism(stepRelease(plan, 0) as Parameters<typeof releaseMechanism>[0])).toEqual(planRelease(plan));
+      const report = await trainer.train();
+      expect(report.steps).toBe(5);
+      // ε from the run's ledger = ε of the 5 releases as calibrated (it was about a third of it for Laplace)
+      expect(report.epsilon.rdp).toBeCloseTo(epsilonOfSteps(planRelease(plan), 5, base.delta, 'rdp'), 9);
+      expect(report.epsilon.rdp).toBeCloseTo(plan.predictedEpsilon, 9);
+    });
+  }
 });
