@@ -12,7 +12,8 @@ import { packageVersion } from '../package-info.js';
 import { DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome } from '../privacy/index.js';
 import { type ModelCardInput, modelCard } from './model-card.js';
 import { datasetSpent } from './report.js';
-import { LEDGER_FILE, type RunRecord, checkLegacyRun, readRunJson, stepForm } from './run-record.js';
+import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from './run-integrity.js';
+import { LEDGER_FILE, RUN_FILE, type RunRecord, checkLegacyRun, readRunJson, stepForm } from './run-record.js';
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { type StepForm, replayStep } from './update.js';
 
@@ -149,6 +150,9 @@ async function privacyOf(runDir: string, run: RunRecord): Promise<Pick<ModelCard
   const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
   let out: Pick<ModelCardInput, 'releases' | 'spent' | 'dataset'>;
   try {
+    // the statement is the ledger's: one cut or re-sealed would understate what the exported weights carry
+    checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
+    checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
     out = { releases: ledger.length, spent: ledger.length > 0 ? ledger.spent(run.plan.budget.delta) : null };
   } finally {
     await ledger.close();

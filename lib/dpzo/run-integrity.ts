@@ -4,9 +4,11 @@
 // renumbered steps or another header budget, is refused (ERR_LEDGER_MISMATCH) by --resume and by
 // `dpzo account` on a run directory. (A run directory rewritten consistently in every file is the
 // dataset ledger's to catch: dataset-ledger.ts.)
+import { DpzoError } from '../errors.js';
 import type { LedgerEntry, PrivacyLedger } from '../privacy/index.js';
 import { PrivacyError } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, planRelease, stepRelease } from './options.js';
+import { type TrajectoryKind, readTrajectory } from './trajectory.js';
 
 function mismatch(ledger: PrivacyLedger, runFile: string, what: string): PrivacyError {
   return new PrivacyError('ERR_LEDGER_MISMATCH', `privacy ledger ${ledger.path}: ${what}, not what ${runFile} planned`);
@@ -41,4 +43,16 @@ export function checkLedgerAgainstPlan(ledger: PrivacyLedger, plan: TrainPlan, r
       if (e[k] !== v) throw mismatch(ledger, runFile, `release ${i + 1} (step ${e.step}) has ${k} ${String(e[k])}`);
     }
   });
+}
+
+/**
+ * A run's ledger holds a line for every step of its trajectory (a step's ledger line is written first) and
+ * at most one more (a crash between the two), as --resume requires: a ledger with fewer lines was cut (its
+ * ε would understate what the trajectory and the weights carry), one with more has lost trajectory lines.
+ */
+export function checkLedgerAgainstTrajectory(ledger: PrivacyLedger, runDir: string, kind: TrajectoryKind): void {
+  const T = readTrajectory(runDir, kind).lines.length;
+  if (ledger.length !== T && ledger.length !== T + 1) {
+    throw new DpzoError('ERR_RUN_CORRUPT', `${runDir}: the ledger has ${ledger.length} releases but the trajectory ${T} steps; they cannot be reconciled`);
+  }
 }

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { fileSha256 } from '../../data/fingerprint.js';
-import { checkLedgerAgainstPlan } from '../../dpzo/run-integrity.js';
+import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from '../../dpzo/run-integrity.js';
 import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
@@ -110,6 +110,7 @@ async function checkRunLedger(ledger: PrivacyLedger): Promise<void> {
   if (!existsSync(join(dir, RUN_FILE))) return;
   const run = readRunJson(dir);
   checkLedgerAgainstPlan(ledger, run.plan, join(dir, RUN_FILE));
+  checkLedgerAgainstTrajectory(ledger, dir, run.plan.method ?? 'dpzo');
   if (!run.dataset || !run.runId) return;
   if (!existsSync(datasetLedgerFile(dpzoHome(), run.dataset.sha256))) return;
   const dataset = await DatasetLedger.open(run.dataset.sha256, { readOnly: true });

@@ -9,7 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { parseRunConfig } from '../../../lib/dpzo/config.js';
 import { exportRun, readTrajectory } from '../../../lib/dpzo/index.js';
+import { stepRelease } from '../../../lib/dpzo/options.js';
 import { reconcile } from '../../../lib/dpzo/run-directory.js';
+import { readRunJson } from '../../../lib/dpzo/run-record.js';
 import { prepareRun } from '../../../lib/dpzo/session.js';
 import { loadModel } from '../../../lib/index.js';
 import { PrivacyLedger } from '../../../lib/privacy/ledger.js';
@@ -100,8 +102,10 @@ describe('kill -9 and --resume', () => {
     await a.trainer.train();
     a.model.dispose();
     // the crash window: ledger appended (fsync), process gone before the trajectory line
-    const ledger = await PrivacyLedger.open(join(out, 'ledger.jsonl'), { create: false });
-    await ledger.append({ step: 3, mechanism: 'gaussian', sampleRate: 0.05, noiseMultiplier: 1, clip: 1, directions: 2 });
+    // the line is the release the run's plan makes (export checks the ledger against run.json); a budget above
+    // the run's lets this fourth release of a three-step plan be written
+    const ledger = await PrivacyLedger.open(join(out, 'ledger.jsonl'), { create: false, budget: { epsilon: 1e6, delta: 1e-5 } });
+    await ledger.append(stepRelease(readRunJson(out).plan, 3));
     await ledger.close();
     appendFileSync(join(out, 'trajectory.jsonl'), '{"step":3,"seeds":["12');
     expect(reconcile(out, 4)).toBe(4);

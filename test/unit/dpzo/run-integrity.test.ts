@@ -4,9 +4,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
+import { register as registerAccount } from '../../../lib/cli/commands/account.js';
 import { DPZOTrainer } from '../../../lib/dpzo/index.js';
+import { exportRun } from '../../../lib/dpzo/replay.js';
 import { RunDirectory } from '../../../lib/dpzo/run-directory.js';
 import { DatasetLedger, PrivacyLedger, accountHistory, releaseMechanism } from '../../../lib/privacy/index.js';
 import { sealLine } from '../../../lib/privacy/ledger-format.js';
@@ -95,6 +98,63 @@ describe('the ledger against run.json (10.8)', () => {
       if (i > 0) obj.step = (i - 1) * 2;
     });
     await expect(resume(b.o)).rejects.toMatchObject({ code: 'ERR_LEDGER_MISMATCH', message: expect.stringMatching(/numbered step/) });
+  });
+});
+
+describe('a cut ledger is refused by `dpzo account` and `dpzo export`, as by --resume', () => {
+  /** `dpzo account --ledger RUN --json` in process; its ε as printed. */
+  async function account(runDir: string): Promise<number> {
+    const program = new Command('dpzo').exitOverride();
+    registerAccount(program);
+    program.commands.forEach((c) => c.exitOverride());
+    let out = '';
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out += String(s);
+      return true;
+    });
+    try {
+      await program.parseAsync(['node', 'dpzo', 'account', '--ledger', runDir, '--json']);
+    } finally {
+      write.mockRestore();
+    }
+    return (JSON.parse(out) as { epsilon: number }).epsilon;
+  }
+
+  it('the last releases cut from the ledger, the trajectory intact, no dataset ledger: an error, not a smaller ε', async () => {
+    // without a dataset ledger only the trajectory can tell: it has a line for each of the 6 releases
+    const { out } = await trainedRun({ datasetLedger: false });
+    const ledgerFile = join(out, 'ledger.jsonl');
+    const lines = readFileSync(ledgerFile, 'utf8').split('\n');
+    writeFileSync(ledgerFile, lines.slice(0, 3).join('\n') + '\n'); // header + 2 releases: the chain is still valid
+    await expect(PrivacyLedger.open(ledgerFile, { readOnly: true })).resolves.toMatchObject({ length: 2 });
+    await expect(account(out)).rejects.toMatchObject({
+      code: 'ERR_RUN_CORRUPT',
+      message: expect.stringMatching(/ledger has 2 releases but the trajectory 6 steps/),
+    });
+    // the export's model card stated ε of 2 releases for weights that replayed 6
+    const target = join(tmp.dir, `export-${counter++}`);
+    await expect(exportRun(new FakeModel(8), out, target)).rejects.toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('a release re-sealed with another σ: the export refuses to state its ε, as resume and account do', async () => {
+    const { out } = await trainedRun({ datasetLedger: false });
+    reseal(join(out, 'ledger.jsonl'), (obj, i) => {
+      if (i === 3) obj.noiseMultiplier = (obj.noiseMultiplier as number) * 2;
+    });
+    await expect(exportRun(new FakeModel(8), out, join(tmp.dir, `export-${counter++}`))).rejects.toMatchObject({ code: 'ERR_LEDGER_MISMATCH' });
+  });
+
+  it('a run as it ended, and one whose last release never reached the trajectory (a crash), still export and account', async () => {
+    const { out, report } = await trainedRun({ datasetLedger: false });
+    expect(await account(out)).toBeCloseTo(report.epsilon.rdp, 9);
+    const trajectory = join(out, 'trajectory.jsonl');
+    const lines = readFileSync(trajectory, 'utf8').split('\n');
+    writeFileSync(trajectory, lines.slice(0, 5).join('\n') + '\n');
+    expect(await account(out)).toBeCloseTo(report.epsilon.rdp, 9);
+    const r = await exportRun(new FakeModel(8), out, join(tmp.dir, `export-${counter++}`));
+    expect(r.steps).toBe(5);
+    expect(readFileSync(join(r.outDir, 'README.md'), 'utf8')).toMatch(/5 replayed, 6 released/);
   });
 });
 
