@@ -177,7 +177,8 @@ function buildTokens(rows: Row[], task: TokensTask, where: (i: number) => string
  */
 function inVocabulary(ids: ArrayLike<number>, vocab: number, where: string): void {
   for (let k = 0; k < ids.length; k++) {
-    if (ids[k]! >= vocab) throw new DataError('ERR_DATA_TOKENS', `${where}: the tokenizer gives token ${ids[k]}, outside the model's vocabulary [0, ${vocab}) (tokenizer.json does not match the model)`);
+    // the id is not quoted: it is a piece of the row's private text
+    if (ids[k]! >= vocab) throw new DataError('ERR_DATA_TOKENS', `${where}: the tokenizer gives a token outside the model's vocabulary [0, ${vocab}) (tokenizer.json does not match the model)`);
   }
 }
 

@@ -110,6 +110,15 @@ describe('lm and tokens', () => {
     const m3 = msg(`{"${secret}":1}\n`, { kind: 'lm' });
     expect(m3).toMatch(/missing field 'text'/);
     expect(m3).not.toContain('SECRET');
+    // a tokenizer that does not match the model: the id it gives is the private text ('s' is byte 115, id 118)
+    let m4 = '';
+    try {
+      buildDataset(readRecords(file('secret-vocab.jsonl', '{"text":"secret"}\n')), { kind: 'lm' }, tok, { ...opts, vocabSize: 100 });
+    } catch (e) {
+      m4 = (e as Error).message;
+    }
+    expect(m4).not.toMatch(/\b118\b/);
+    expect(m4).toMatch(/secret-vocab\.jsonl:1: the tokenizer gives a token outside the model's vocabulary \[0, 100\)/);
   });
   it('the lm row format is decided by the task, not by row 0: mixed rows are refused', () => {
     const mixed = readRecords(file('mixed.jsonl', '{"prompt":"a","completion":" b"}\n{"text":"hello world"}\n'));
