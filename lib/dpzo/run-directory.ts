@@ -7,7 +7,8 @@
 // ledger caught up), and, for API runs without a directory, a memory ledger with no
 // trajectory. Order of a step: run ledger append (fsync) → dataset ledger append
 // (fsync) → trajectory append (fsync) → update (ARCHITECTURE §3), so the ledgers hold
-// every release that reached the disk, and at most one more.
+// every release that reached the disk, and at most one more. An update the core refuses
+// before writing θ turns its trajectory line into a void one (replay must skip it too).
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -42,6 +43,8 @@ export interface RunHandles {
   readonly start: number;
   /** Records a step's released values (no-op without a directory). */
   appendStep(line: TrajectoryLine): void;
+  /** Turns the step just appended into a void line: its update was refused before θ was written (no-op without a directory). */
+  voidLastStep(step: number): void;
   /** Closes the files; a memory run stays open for the trainer's next call. */
   close(): Promise<void>;
 }
@@ -211,6 +214,10 @@ export class RunDirectory implements RunHandles {
     this.trajectory.append(line);
   }
 
+  voidLastStep(step: number): void {
+    this.trajectory.voidLast(step);
+  }
+
   async close(): Promise<void> {
     this.trajectory.close();
     await this.dataset?.close();
@@ -227,6 +234,7 @@ export function memoryRun(ledger: PrivacyLedger, runId: string, dataset?: Datase
     exceeds: (r) => exceedsIn(ledger, dataset, r),
     release: (r) => releaseTo(ledger, dataset, runId, r),
     appendStep: () => undefined,
+    voidLastStep: () => undefined,
     close: async () => {
       await dataset?.close();
     },

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { PoissonSampler } from '../data/poisson.js';
 import type { Dataset } from '../data/tasks.js';
-import { DpzoError } from '../errors.js';
+import { DpzoError, isCoded } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { clipScalars } from './clip.js';
 import { cutBatch } from './constant-time.js';
@@ -98,6 +98,14 @@ export async function dpzoStep(ctx: StepContext, t: number): Promise<StepOutcome
   const lr = learningRate(ctx.schedule, t);
   await ctx.run.release(release);
   ctx.run.appendStep({ step: t, seeds: seedsToStrings(seeds), g: gHat, lr });
-  await applyUpdate(model, seeds, gHat, lr, plan.weightDecay);
+  try {
+    await applyUpdate(model, seeds, gHat, lr, plan.weightDecay);
+  } catch (e) {
+    // refused before anything was written (a step that would leave the dtype's range, a coefficient beyond
+    // float32): θ is still θ_t, so the recorded step becomes void, else every replay, export and --resume of
+    // the run would fail on it; the release stays in the ledger
+    if (isCoded(e) && (e.code === 'ERR_NON_FINITE' || e.code === 'ERR_ARGUMENT')) ctx.run.voidLastStep(t);
+    throw e;
+  }
   return { lr, gHat, private: { loss: est.loss, batchSize: sampled.length, cut: sampled.length - batch.length, clipped: c.clipped, nonFinite: c.nonFinite } };
 }

@@ -30,7 +30,7 @@ export interface GradientStepRecord {
   /** Learning rate η_t of the step. */
   lr: number;
 }
-/** A step that was accounted in the ledger but whose values never reached the trajectory (crash): no update. */
+/** A step that was accounted in the ledger but never applied (a crash before its values reached the trajectory, or an update the core refused): no update. */
 export interface VoidRecord {
   step: number;
   void: true;
@@ -107,6 +107,16 @@ export class TrajectoryWriter {
     if (this.log.closed) throw new DpzoError('ERR_RUN_CLOSED', 'the trajectory is closed');
     // a whole line or none: a short write is continued, a failed one undone and thrown, so training stops there
     this.log.append(JSON.stringify(line));
+  }
+  /**
+   * Replaces the step line appended last by a void line for the same step: its update was refused before
+   * θ was written, so replay must skip it. A crash between the cut and the append leaves the ledger one
+   * release ahead, which --resume turns into the same void line.
+   */
+  voidLast(step: number): void {
+    if (this.log.closed) throw new DpzoError('ERR_RUN_CLOSED', 'the trajectory is closed');
+    this.log.dropLast();
+    this.log.append(JSON.stringify({ step, void: true } satisfies VoidRecord));
   }
   close(): void {
     this.log.close();

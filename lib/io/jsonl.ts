@@ -4,7 +4,7 @@
 // line without its newline), cutTornTail drops that tail durably, and AppendLog
 // appends whole lines, each one fsynced before append returns, so a line that
 // append acknowledged survives a crash and the next action may depend on it.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, truncateSync } from 'node:fs';
 
 import { DpzoError } from '../errors.js';
 import { type WriteFn, appendLineSync } from './write-all.js';
@@ -58,6 +58,8 @@ export class AppendLog {
   private fd: number | null;
   private readonly write?: WriteFn;
   private readonly sync: (fd: number) => void;
+  /** Where the last line appended by this log starts (null: none, or already dropped). */
+  private lastStart: number | null = null;
 
   constructor(path: string, opts: AppendLogOptions = {}) {
     this.path = path;
@@ -76,8 +78,22 @@ export class AppendLog {
    */
   append(line: string): void {
     if (this.fd === null) throw new DpzoError('ERR_IO', `${this.path}: append after close`);
+    const start = fstatSync(this.fd).size;
     appendLineSync(this.fd, `${line}\n`, this.path, this.write);
     this.sync(this.fd);
+    this.lastStart = start;
+  }
+
+  /**
+   * Cuts off the line this log appended last (durably), for a record that turned out not to hold: the
+   * only exception to "only grows". A crash during the cut leaves that line whole or gone, never torn.
+   */
+  dropLast(): void {
+    if (this.fd === null) throw new DpzoError('ERR_IO', `${this.path}: dropLast after close`);
+    if (this.lastStart === null) throw new DpzoError('ERR_IO', `${this.path}: no line appended to drop`);
+    ftruncateSync(this.fd, this.lastStart);
+    this.sync(this.fd);
+    this.lastStart = null;
   }
 
   close(): void {

@@ -60,6 +60,36 @@ describe('the exact step', () => {
     });
   }
 
+  it('an update refused for leaving the dtype range (released, never applied) is a void step: replay, export and --resume still hold', async () => {
+    // float16 tops out at 65504: lr 1e5 passes the plan (it checks the float32 range) but step 0's update
+    // |lr·ĝ·z| is refused by the core before it writes anything, after the release is in the ledger
+    const out = join(tmp.dir, 'refused-f16');
+    const opts = { ...base, dtype: 'float16' as const, out, steps: 4, batchSize: 10, directions: 2, lr: 1e5, zoEps: 1e-2 };
+    const r = await prepareRun(parseRunConfig(opts, 'test'));
+    const initial = await r.model.weightsHash();
+    await expect(r.trainer.train()).rejects.toMatchObject({ code: 'ERR_NON_FINITE' });
+    expect(await r.model.weightsHash()).toBe(initial);
+    r.model.dispose();
+    const lines = () => readFileSync(join(out, 'trajectory.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const releases = () => readFileSync(join(out, 'ledger.jsonl'), 'utf8').trim().split('\n').length - 1;
+    // the release stays counted; the trajectory says it was never applied
+    expect(releases()).toBe(1);
+    expect(lines()).toEqual([{ step: 0, void: true }]);
+    const fresh = await loadModel(p.model, { threads: 1, dtype: 'float16' });
+    const exported = await exportRun(fresh, out, join(tmp.dir, 'refused-export'));
+    fresh.dispose();
+    expect(exported).toMatchObject({ steps: 0, weightsHash: initial });
+    // --resume replays the void step and goes on to step 1 (refused in turn: the lr is what it is)
+    const second = await prepareRun(parseRunConfig(opts, 'test'), { resume: true });
+    await expect(second.trainer.train()).rejects.toMatchObject({ code: 'ERR_NON_FINITE' });
+    second.model.dispose();
+    expect(releases()).toBe(2);
+    expect(lines()).toEqual([
+      { step: 0, void: true },
+      { step: 1, void: true },
+    ]);
+  });
+
   it('runs of the old walk (dpzo-run/1): resume and low-precision replay are refused with a reason', async () => {
     const out = join(tmp.dir, 'legacy');
     const opts = { ...base, dtype: 'bfloat16' as const, out, steps: 2, batchSize: 10, lr: 1e-3 };
