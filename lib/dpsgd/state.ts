@@ -5,7 +5,7 @@
 // `checkpointEvery` steps and at the end, restored on resume and export.
 import type { GradientOptimizer } from '../dpzo/options.js';
 import { decayFactor } from '../dpzo/update.js';
-import { DpzoError } from '../errors.js';
+import { DpzoError, isCoded } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
 import { type GradientCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -58,7 +58,17 @@ export class GradientState {
     this.consistent = false;
     if (this.adam) this.adam.step(gHat, lr, this.delta);
     else for (let i = 0; i < gHat.length; i++) this.delta[i] = -lr * gHat[i]!;
-    await model.addDense(this.delta, { decay: decayFactor(lr, weightDecay) });
+    try {
+      await model.addDense(this.delta, { decay: decayFactor(lr, weightDecay) });
+    } catch (e) {
+      // refused before θ was written (the step is void): SGD holds no state, so θ_t stands for the steps
+      // 0 … t and may be checkpointed; Adam's moments already took ĝ_t, so its state stays unsaved
+      if (!this.adam && isCoded(e) && (e.code === 'ERR_NON_FINITE' || e.code === 'ERR_ARGUMENT')) {
+        this.passed = t + 1;
+        this.consistent = true;
+      }
+      throw e;
+    }
     this.passed = t + 1;
     this.consistent = true;
   }

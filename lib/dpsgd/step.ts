@@ -7,7 +7,7 @@
 import type { StepContext, StepOutcome, StepRefused } from '../dpzo/step.js';
 import { releaseDivisor, stepRelease } from '../dpzo/options.js';
 import { learningRate } from '../dpzo/schedule.js';
-import { DpzoError } from '../errors.js';
+import { DpzoError, isCoded } from '../errors.js';
 import { l2, privateGradient } from './gradient.js';
 import type { CheckpointTarget, GradientModel, GradientState } from './state.js';
 
@@ -49,7 +49,14 @@ export async function dpsgdStep(ctx: GradientStepContext, t: number): Promise<St
   await ctx.run.release(release);
   // nothing P-sized in the trajectory: the weights go to the checkpoint
   ctx.run.appendStep({ step: t, lr });
-  await ctx.state.apply(model, g.gHat, lr, plan.weightDecay, t);
+  try {
+    await ctx.state.apply(model, g.gHat, lr, plan.weightDecay, t);
+  } catch (e) {
+    // refused before anything was written (a step beyond the float32 range): θ is still θ_t, so the recorded
+    // step becomes void as a DP-ZO step's does; the release stays in the ledger
+    if (isCoded(e) && (e.code === 'ERR_NON_FINITE' || e.code === 'ERR_ARGUMENT')) ctx.run.voidLastStep(t);
+    throw e;
+  }
   await ctx.state.checkpoint(model, ctx.checkpoint);
   return {
     lr,

@@ -213,6 +213,41 @@ describe('dpzo train --method dpsgd (API)', () => {
     expect((await ledgerEntries(out)).map((e) => e.step)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('an update refused for leaving the float32 range (released, never applied) is a void step: export and --resume still hold', async () => {
+    // step 2's injected noise 3e38 makes ĝ ≈ 3e37 per coordinate and lr·ĝ ≈ 3e39, beyond float32 for certain:
+    // the core refuses that update before it writes θ, after the release is in the ledger
+    const out = join(tmp.dir, 'refused-update');
+    const cfg = { ...base, method: 'dpsgd', steps: 4, lr: 100, clip: 1e-3, checkpointEvery: 10, out };
+    const refusing = (): TrainerTestHooks => ({ ...hooks(), noise: (t, n) => (t === 2 ? new Float64Array(n).fill(3e38) : new Float64Array(n)) });
+    const a = await prepared(cfg, { hooks: refusing() });
+    await expect(a.trainer.train()).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_(NON_FINITE|ARGUMENT)$/) as unknown });
+    const afterTwo = await trainable(a.model);
+    const hash = await a.model.weightsHash();
+    a.model.dispose();
+    const lines = () => readTrajectory(out, 'dpsgd').lines;
+    // the release stays counted; the trajectory says it was never applied
+    expect(await ledgerEntries(out)).toHaveLength(3);
+    expect(lines()).toEqual([
+      { step: 0, lr: 100 },
+      { step: 1, lr: 100 },
+      { step: 2, void: true },
+    ]);
+    // the weights of the two applied steps are saved (an SGD run has no state the refused step touched)
+    const c = readCheckpoint(out, { runId: runIdOf(out), numTrainable: afterTwo.length, adam: false });
+    expect(c?.step).toBe(3);
+    expect(c?.theta).toEqual(afterTwo);
+    const fresh = await loadModel(p.model, { threads: 1 });
+    expect((await exportRun(fresh, out, join(tmp.dir, 'refused-update-export'))).weightsHash).toBe(hash);
+    fresh.dispose();
+    // --resume goes on at step 3 with nothing lost
+    const b = await prepared(cfg, { resume: true, hooks: refusing() });
+    const report = await b.trainer.train();
+    b.model.dispose();
+    expect(report.warnings.join('\n')).not.toMatch(/lost/);
+    expect(lines().map((l) => ('void' in l ? 'void' : l.step))).toEqual([0, 1, 'void', 3]);
+    expect(await ledgerEntries(out)).toHaveLength(4);
+  });
+
   it("the 'ghost' and 'per-example' regimes make the same step on the same batch and noise", async () => {
     const deltas: Float32Array[] = [];
     for (const clipRegime of ['ghost', 'per-example'] as const) {
