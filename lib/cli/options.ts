@@ -7,7 +7,16 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, type RunFieldName, parseRunConfig } from '../dpzo/config.js';
+import {
+  EMPTY_TRAINABLE,
+  type FieldSpec,
+  type FlagParse,
+  RUN_FIELDS,
+  type RunConfig,
+  type RunFieldName,
+  parseRunConfig,
+  splitPatterns,
+} from '../dpzo/config.js';
 import { DpzoError } from '../errors.js';
 import { parseDevice } from './format.js';
 import { parseEpsilon, parseInteger, parseNumber } from './numbers.js';
@@ -30,6 +39,12 @@ export function parseLabelWords(v: string): string[] | Record<string, string> {
   return v.split(',');
 }
 
+/** `--trainable a,b`: kept as written; one with no pattern ('', ',') is refused naming the flag (it trained every tensor). */
+export function parseTrainable(v: string): string {
+  if (splitPatterns(v).length === 0) throw new InvalidArgumentError(EMPTY_TRAINABLE);
+  return v;
+}
+
 const PARSERS: Record<FlagParse, ((v: string) => unknown) | null> = {
   string: null,
   boolean: null,
@@ -38,6 +53,7 @@ const PARSERS: Record<FlagParse, ((v: string) => unknown) | null> = {
   integer: parseInteger,
   labelWords: parseLabelWords,
   device: parseDevice,
+  trainable: parseTrainable,
 };
 
 /** `--batch-size` for batchSize (commander camel-cases it back). */

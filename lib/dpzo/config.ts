@@ -13,7 +13,7 @@ import { DEVICE_CHOICES, isDevice } from '../model/device.js';
 import type { Device } from '../model/types.js';
 
 /** How a flag's text becomes a value (a boolean flag takes no argument). */
-export type FlagParse = 'string' | 'number' | 'epsilon' | 'integer' | 'labelWords' | 'boolean' | 'device';
+export type FlagParse = 'string' | 'number' | 'epsilon' | 'integer' | 'labelWords' | 'boolean' | 'device' | 'trainable';
 
 export interface FlagSpec {
   /** commander's flag syntax, e.g. '--batch-size <b>'. */
@@ -35,6 +35,8 @@ export interface FieldSpec<S extends z.ZodType = z.ZodType> {
 }
 
 const num = z.number().finite();
+/** Why an empty trainable selection ('' or []) is refused: it selected nothing, and used to mean every tensor. */
+export const EMPTY_TRAINABLE = 'must name at least one tensor pattern (an empty selection trains nothing; leave it out to train every tensor)';
 
 function field<S extends z.ZodType, const T extends boolean = false, const R extends boolean = false, const D extends z.infer<S> | undefined = undefined>(
   schema: S,
@@ -149,8 +151,8 @@ export const RUN_FIELDS = {
     { train: true, default: 0 },
   ),
   trainable: field(
-    z.union([z.string(), z.array(z.string())]),
-    flag('--trainable <patterns>', "comma-separated tensor name patterns ('*' wildcard or substring)"),
+    z.union([z.string(), z.array(z.string())]).refine((t) => splitPatterns(t).length > 0, { message: EMPTY_TRAINABLE }),
+    flag('--trainable <patterns>', "comma-separated tensor name patterns ('*' wildcard or substring)", 'trainable'),
   ),
   out: field(z.string().min(1), flag('--out <dir>', 'run directory: run.json, trajectory.jsonl, ledger.jsonl, metrics.jsonl', 'string', true)),
   threads: field(z.number().int().positive(), flag('--threads <n>', 'native worker threads', 'integer')),
@@ -250,11 +252,18 @@ export function parseRunConfig(value: unknown, where: string): RunConfig {
   return r.data;
 }
 
+/** The patterns of a trainable selection: a comma-separated string or an array, each trimmed, empty ones dropped. */
+export function splitPatterns(t: string | string[]): string[] {
+  const list = Array.isArray(t) ? t : t.split(',');
+  return list.map((s) => s.trim()).filter(Boolean);
+}
+
+/** The trainable patterns of a run (undefined: every tensor; an empty selection was refused by the schema). */
 export function trainablePatterns(t: RunConfig['trainable']): string[] | undefined {
   if (t === undefined) return undefined;
-  const list = Array.isArray(t) ? t : t.split(',');
-  const out = list.map((s) => s.trim()).filter(Boolean);
-  return out.length > 0 ? out : undefined;
+  const out = splitPatterns(t);
+  if (out.length === 0) throw new DpzoError('ERR_TRAIN_OPTION', `trainable: ${EMPTY_TRAINABLE}`);
+  return out;
 }
 
 export function taskSpecOf(c: RunConfig): TaskSpec {

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { loadModel } from '../../model/model.js';
 import { nativeAddon } from '../../native.js';
 import type { Device } from '../../model/types.js';
+import { splitPatterns } from '../../dpzo/config.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
+import { parseTrainable } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -12,16 +14,13 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json + model.safetensors)')
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'auto')
     .option('--threads <n>', 'native worker threads (default: all cores)', parseThreads)
-    .option('--trainable <patterns>', 'comma-separated name patterns of trainable tensors')
+    .option('--trainable <patterns>', 'comma-separated name patterns of trainable tensors', parseTrainable)
     .option('--json', 'print one JSON object')
     .action(async (opts: { model: string; device: Device; threads?: number; trainable?: string; json?: boolean }) => {
       const model = await loadModel(opts.model, {
         device: opts.device,
         threads: opts.threads,
-        trainable: opts.trainable
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
+        trainable: opts.trainable === undefined ? undefined : splitPatterns(opts.trainable),
       });
       try {
         const c = model.config;

@@ -114,3 +114,30 @@ describe('a corrupt run.json', () => {
     });
   }
 });
+
+describe('an empty --trainable', () => {
+  it("'' (or only commas) is refused naming the flag, before any output (it trained every tensor)", async () => {
+    const data = join(tmp.dir, 'fine.tsv');
+    writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+    for (const trainable of ['', ' , ']) {
+      const out = join(tmp.dir, `run-${counter++}`);
+      const r = await dpzo('train', '--model', MODEL, '--data', data, '--task', 'classification', '--steps', '2', '--batch-size', '1',
+        '--epsilon', '8', '--delta', '1e-5', '--threads', '1', '--trainable', trainable, '--out', out);
+      expectOneLineFailure(r, /--trainable .*must name at least one tensor pattern/);
+      expect(existsSync(out)).toBe(false);
+    }
+    expectOneLineFailure(await dpzo('info', '--model', MODEL, '--trainable', ''), /--trainable .*must name at least one tensor pattern/);
+  });
+
+  it('an empty trainable in a --config file is refused naming the file and the field', async () => {
+    const data = join(tmp.dir, 'fine.tsv');
+    writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+    const out = join(tmp.dir, `run-${counter++}`);
+    const config = join(tmp.dir, 'empty-trainable.json');
+    writeFileSync(config, JSON.stringify({ trainable: [] }));
+    const r = await dpzo('train', '--model', MODEL, '--data', data, '--task', 'classification', '--steps', '2', '--batch-size', '1',
+      '--epsilon', '8', '--delta', '1e-5', '--threads', '1', '--config', config, '--out', out);
+    expectOneLineFailure(r, /empty-trainable\.json: trainable: must name at least one tensor pattern/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
