@@ -22,8 +22,11 @@ import { checkLedgerAgainstPlan } from './run-integrity.js';
 import { LEDGER_FILE, NOT_PRIVATE_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, readRunJson } from './run-record.js';
 import { type TrajectoryKind, type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
-/** Plan fields computed from others (sampleRate = batch / N) or by the accountant: not compared on resume. */
-const DERIVED_PLAN_KEYS = new Set<string>(['sampleRate', 'predictedEpsilon', 'calibrated']);
+/**
+ * Plan fields the accountant computes: not compared on resume. sampleRate is compared: B/N follows from
+ * expectedBatch and datasetSize, but a fixed q (--sample-rate) with an explicit σ is a choice no other key carries.
+ */
+const DERIVED_PLAN_KEYS = new Set<string>(['predictedEpsilon', 'calibrated']);
 
 /** Which budget a release would exceed: the run's, or its dataset's (dataset-ledger.ts). */
 export type BudgetOwner = 'run' | 'dataset';

@@ -112,6 +112,26 @@ describe('trajectory checkpoints', () => {
     expect(readTrajectory(out).lines).toHaveLength(8);
   });
 
+  it('--resume with another fixed sample rate q (σ given) is refused naming sampleRate, with releases in the ledger or none', async () => {
+    // with --sample-rate and an explicit σ nothing else in the plan depends on q: it was the one choice resume did not compare
+    const fixed = { ...base, eval: undefined, steps: 4, batchSize: 20, sampleRate: 0.05, noiseMultiplier: 1, lr: 1e-3, accountant: 'rdp' as const };
+    for (const [name, cancelled] of [
+      ['fixed-q-empty', true],
+      ['fixed-q-released', false],
+    ] as const) {
+      const out = join(tmp.dir, name);
+      const a = await prepareRun(parseRunConfig({ ...fixed, out }, 'test'));
+      const stop = new AbortController();
+      await a.trainer.train({ signal: stop.signal, onStep: () => stop.abort(), ...(cancelled ? { onOpen: () => stop.abort() } : {}) });
+      a.model.dispose();
+      expect(readTrajectory(out).lines).toHaveLength(cancelled ? 0 : 1);
+      const b = await prepareRun(parseRunConfig({ ...fixed, sampleRate: 0.1, out }, 'test'), { resume: true });
+      await expect(b.trainer.train()).rejects.toMatchObject({ code: 'ERR_RUN_MISMATCH', message: expect.stringMatching(/sampleRate is 0\.1, the run has 0\.05/) });
+      b.model.dispose();
+      expect(readTrajectory(out).lines).toHaveLength(cancelled ? 0 : 1);
+    }
+  });
+
   it('bad input fails before any release', async () => {
     const bad = async (patch: Record<string, unknown>, re: RegExp) => {
       const out = join(tmp.dir, `bad-${Math.random().toString(36).slice(2)}`);
