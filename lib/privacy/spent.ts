@@ -5,6 +5,7 @@ import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.
 import { type HistoryEntry, type Mechanism, stepRdpAt } from './mechanism.js';
 import { DP_ACCOUNTING_ORDERS } from './orders.js';
 import { pureEpsilon } from './pure.js';
+import type { ComposedPld } from './pld.js';
 import { epsilonFromRdp } from './rdp.js';
 
 /** What PrivacyLedger.spent reports: ε by the ledger's accountant, with both accountants' values. */
@@ -93,16 +94,28 @@ export interface AccountResult {
   order?: number;
   /** PLD: the loss grid interval used. */
   interval?: number;
+  /**
+   * PLD, only when ε is Infinity for a history with noise: the composed probability mass at ε = ∞ (the truncated
+   * tails, counted pessimistically), which δ is below, so no finite ε holds at this δ for PLD.
+   */
+  infinityMass?: number;
 }
 
 /** ε(δ) of a history under the chosen accountants (PLD first: it is the tight, default one; `all` adds pure ε for Laplace). */
+/** The larger of the two directions' masses at ε = +∞: δ below it has no finite PLD ε. */
+function pldInfinityMass(c: ComposedPld): number {
+  return Math.max(c.remove.infinityMass, c.add?.infinityMass ?? 0);
+}
+
 export function accountHistory(history: readonly HistoryEntry[], delta: number, which: AccountantChoice, interval?: number): AccountResult[] {
   const out: AccountResult[] = [];
   if (which === 'pld' || which === 'all') {
     const a = new PldAccountant(interval === undefined ? {} : { interval });
     for (const h of history) a.step(h.mechanism, h.times);
     const r = a.getEpsilon(delta);
-    out.push({ accountant: 'pld', epsilon: r.epsilon, ...(r.interval !== undefined ? { interval: r.interval } : {}) });
+    // ε = ∞ with noise in every release: δ is below the PLD's mass at +∞ (say so, it is not a release without noise)
+    const mass = !Number.isFinite(r.epsilon) && r.interval !== undefined ? { infinityMass: pldInfinityMass(a.pld()) } : {};
+    out.push({ accountant: 'pld', epsilon: r.epsilon, ...(r.interval !== undefined ? { interval: r.interval } : {}), ...mass });
   }
   if (which === 'rdp' || which === 'all') {
     const a = new RdpAccountant();

@@ -73,9 +73,11 @@ function fmt(x: number): string {
 
 function printResults(results: AccountResult[], rows: [string, string][]): void {
   for (const r of results) {
-    // ε = ∞ (a release without noise) has no order or discretisation to name
+    // ε = ∞: δ below the PLD's mass at ∞ (its truncated tails), or a release without noise (no order or discretisation to name)
     const extra = !Number.isFinite(r.epsilon)
-      ? ' (a release without noise: NOT PRIVATE)'
+      ? r.infinityMass !== undefined
+        ? ` (δ is below ${r.infinityMass.toPrecision(3)}, the PLD's probability mass at ε = ∞ from its truncated tails: no finite PLD ε at this δ; give a larger --delta or use --accountant rdp)`
+        : ' (a release without noise: NOT PRIVATE)'
       : r.accountant === 'rdp'
         ? ` (order ${r.order})`
         : r.accountant === 'pld'

@@ -69,6 +69,17 @@ describe('dpzo account', () => {
     const out = await run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5', '--accountant', 'rdp']);
     expect(out).toMatch(/epsilon rdp\s+\d\.\d+ \(order \d+/);
   });
+  it('a δ below the PLD\'s mass at ε = ∞ (--delta 1e-300) says so: the release has noise (it read "a release without noise: NOT PRIVATE")', async () => {
+    const args = ['account', '--sample-rate', '0.01', '--noise-multiplier', '1', '--steps', '100', '--delta', '1e-300'];
+    const out = await run(args);
+    expect(out).not.toMatch(/without noise|NOT PRIVATE/);
+    expect(out).toMatch(/epsilon pld\s+Infinity \(δ is below \d\.\d+e-\d+, the PLD's probability mass at ε = ∞ .*--accountant rdp\)/);
+    expect(out).toMatch(/epsilon rdp\s+\d+\.\d+ \(order/);
+    const j = JSON.parse(await run([...args, '--json'])) as { results: { accountant: string; epsilon: unknown; infinityMass?: number }[] };
+    expect(j.results[0]).toMatchObject({ accountant: 'pld', epsilon: 'Infinity' });
+    expect(j.results[0]!.infinityMass).toBeGreaterThan(1e-300);
+    expect(j.results[0]!.infinityMass).toBeLessThan(1e-6);
+  });
   it('bad input throws ERR_ARGUMENT naming the flag', async () => {
     await expect(run(['account', '--sample-rate', '0', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toMatchObject({
       code: 'ERR_ARGUMENT',
