@@ -28,10 +28,11 @@ export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
  */
 export const MAX_RECORD_CHARS = 1 << 20;
 
-function tooLong(file: string, line: number, chars: number): DataError {
+/** The record's length is private: the message names its line and the limit only. */
+function tooLong(file: string, line: number): DataError {
   return new DataError(
     'ERR_DATA_FORMAT',
-    `${file}:${line}: a record of ${chars} characters exceeds the limit of ${MAX_RECORD_CHARS} (one example per line; is the file's line ending or delimiter right?)`,
+    `${file}:${line}: a record exceeds the limit of ${MAX_RECORD_CHARS} characters (one example per line; is the file's line ending or delimiter right?)`,
   );
 }
 
@@ -119,7 +120,7 @@ function parseJsonl(file: string, text: string): Records {
   const lines: number[] = [];
   const parts = text.split('\n');
   for (let i = 0; i < parts.length; i++) {
-    if (parts[i]!.length > MAX_RECORD_CHARS) throw tooLong(file, i + 1, parts[i]!.length);
+    if (parts[i]!.length > MAX_RECORD_CHARS) throw tooLong(file, i + 1);
     const line = parts[i]!.trim();
     if (line === '') continue;
     let v: unknown;
@@ -145,9 +146,8 @@ function parseJson(file: string, text: string): Records {
   if (!Array.isArray(v)) throw new DataError('ERR_DATA_FORMAT', `${file}: a .json dataset must be an array of objects`);
   v.forEach((r, i) => {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DataError('ERR_DATA_FORMAT', `${file}: element ${i} is not an object`);
-    const chars = JSON.stringify(r).length;
-    if (chars > MAX_RECORD_CHARS)
-      throw new DataError('ERR_DATA_FORMAT', `${file}: element ${i} has ${chars} characters, over the limit of ${MAX_RECORD_CHARS} per example`);
+    if (JSON.stringify(r).length > MAX_RECORD_CHARS)
+      throw new DataError('ERR_DATA_FORMAT', `${file}: element ${i} is over the limit of ${MAX_RECORD_CHARS} characters per example`);
   });
   return { file, rows: v as Row[], lines: v.map((_, i) => i + 1) };
 }
@@ -169,7 +169,8 @@ function parseDelimited(file: string, text: string, sep: string): Records {
     const { cells, line } = table[r]!;
     if (cells.length === 1 && cells[0]!.trim() === '') continue;
     if (cells.length !== header.length) {
-      throw new DataError('ERR_DATA_FORMAT', `${file}:${line}: ${cells.length} fields, the header has ${header.length}`);
+      // not the row's count of fields: it follows from its private text (the delimiters in it)
+      throw new DataError('ERR_DATA_FORMAT', `${file}:${line}: the number of fields is not the header's ${header.length}`);
     }
     const row: Row = {};
     header.forEach((h, j) => (row[h] = cells[j]));
@@ -183,7 +184,7 @@ function splitTsv(file: string, text: string): { cells: string[]; line: number }
   const out: { cells: string[]; line: number }[] = [];
   const parts = text.split('\n');
   for (let i = 0; i < parts.length; i++) {
-    if (parts[i]!.length > MAX_RECORD_CHARS) throw tooLong(file, i + 1, parts[i]!.length);
+    if (parts[i]!.length > MAX_RECORD_CHARS) throw tooLong(file, i + 1);
     const line = parts[i]!.replace(/\r$/, '');
     if (line === '') continue;
     out.push({ cells: line.split('\t'), line: i + 1 });
@@ -239,7 +240,7 @@ function splitCsv(file: string, text: string): { cells: string[]; line: number }
       rowStart = i + 1;
     } else if (c !== '\r') cell += c;
     i++;
-    if (i - rowStart > MAX_RECORD_CHARS) throw tooLong(file, rowLine, i - rowStart);
+    if (i - rowStart > MAX_RECORD_CHARS) throw tooLong(file, rowLine);
   }
   if (quoted) throw new DataError('ERR_DATA_FORMAT', `${file}:${rowLine}: unterminated quoted field`);
   if (cell !== '' || cells.length > 0) endRow();

@@ -159,11 +159,12 @@ function buildTokens(rows: Row[], task: TokensTask, where: (i: number) => string
   const examples = rows.map((row, i) => {
     const inputIds = ids(field(row, inF, where(i)), inF, where(i), opts.vocabSize, false);
     if (inputIds.length < 2) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${inF}' needs at least 2 tokens`);
-    if (inputIds.length > opts.maxLength) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: ${inputIds.length} tokens, more than the maximum ${opts.maxLength}`);
+    // the row's length is private: the message states the limit only
+    if (inputIds.length > opts.maxLength) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${inF}' has more tokens than the maximum ${opts.maxLength}`);
     const ex: Example = { inputIds };
     if (labF in row && row[labF] !== null) {
       const labels = ids(row[labF], labF, where(i), opts.vocabSize, true);
-      if (labels.length !== inputIds.length) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${labF}' has ${labels.length} entries, '${inF}' ${inputIds.length}`);
+      if (labels.length !== inputIds.length) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${labF}' and '${inF}' differ in length`);
       ex.labels = labels;
     }
     return ex;

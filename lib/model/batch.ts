@@ -10,7 +10,8 @@ function toInt32(seq: ArrayLike<number>, what: string): Int32Array {
   for (let i = 0; i < seq.length; i++) {
     const v = seq[i];
     if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-      throw new DpzoError('ERR_BATCH', `${what}[${i}] is not an integer (${v})`);
+      // never the value: a batch is private data
+      throw new DpzoError('ERR_BATCH', `${what}[${i}] is not an integer`);
     }
     out[i] = v;
   }
@@ -37,13 +38,13 @@ export function packLossBatch(batch: LossBatch): NativeBatch {
   const packed = packSequences(batch.inputIds);
   if (batch.labels !== undefined) {
     if (!Array.isArray(batch.labels) || batch.labels.length !== batch.inputIds.length) {
-      throw new DpzoError('ERR_BATCH', `labels has ${batch.labels?.length} sequences, inputIds has ${batch.inputIds.length}`);
+      throw new DpzoError('ERR_BATCH', 'labels must be an array with one sequence per sequence of inputIds');
     }
     const labels = new Int32Array(packed.tokens.length);
     batch.labels.forEach((l, i) => {
       const n = packed.offsets[i + 1] - packed.offsets[i];
       if (l.length !== n) {
-        throw new DpzoError('ERR_BATCH', `labels[${i}] has length ${l.length}, inputIds[${i}] has length ${n}`);
+        throw new DpzoError('ERR_BATCH', `labels[${i}] and inputIds[${i}] differ in length`);
       }
       labels.set(toInt32(l, `labels[${i}]`), packed.offsets[i]);
     });

@@ -201,7 +201,7 @@ export class NativeBackedModel implements Model {
     if (opts?.weights !== undefined) {
       weights = Float64Array.from(opts.weights);
       if (weights.length !== batch.inputIds.length) {
-        throw new DpzoError('ERR_ARGUMENT', `weights has ${weights.length} entries for ${batch.inputIds.length} examples`);
+        throw new DpzoError('ERR_ARGUMENT', 'weights must have one entry per example');
       }
       const bad = weights.findIndex((w) => !Number.isFinite(w));
       if (bad >= 0) throw new DpzoError('ERR_ARGUMENT', `weights[${bad}] must be finite`);

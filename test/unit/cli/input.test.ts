@@ -28,7 +28,8 @@ describe('dpzo loss input', () => {
       (e: Error) => e,
     );
     expect(err).toMatchObject({ code: 'ERR_DATA_FORMAT' });
-    expect(err!.message).toMatch(/huge\.jsonl:2: a record of \d+ characters exceeds the limit/);
+    expect(err!.message).toMatch(/huge\.jsonl:2: a record exceeds the limit/);
+    expect(err!.message).not.toMatch(/2800\d\d\d/); // the line's length (private) is not stated
     expect(err!.message).not.toMatch(/SECRET/);
   });
 });

@@ -90,7 +90,7 @@ describe('lm and tokens', () => {
     const ds = buildDataset(readRecords(file('k.jsonl', '{"input_ids":[1,5,6]}\n{"input_ids":[1,7],"labels":[-100,7]}\n')), { kind: 'tokens' }, null, opts);
     expect(Array.from(ds.examples[1]!.labels!)).toEqual([IGNORE, 7]);
     expect(() => buildDataset(readRecords(file('k2.jsonl', '{"input_ids":[1,999]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/input_ids\[1\] is not a token id in \[0, 259\)/);
-    expect(() => buildDataset(readRecords(file('k3.jsonl', '{"input_ids":[1,5],"labels":[5]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/1 entries/);
+    expect(() => buildDataset(readRecords(file('k3.jsonl', '{"input_ids":[1,5],"labels":[5]}\n')), { kind: 'tokens' }, null, opts)).toThrow(/k3\.jsonl:1: 'labels' and 'input_ids' differ in length$/);
   });
   it('errors never quote private values or the row\'s keys', () => {
     const msg = (text: string, task: Parameters<typeof buildDataset>[1]) => {
@@ -119,6 +119,13 @@ describe('lm and tokens', () => {
     }
     expect(m4).not.toMatch(/\b118\b/);
     expect(m4).toMatch(/secret-vocab\.jsonl:1: the tokenizer gives a token outside the model's vocabulary \[0, 100\)/);
+    // a row's length is private too: the limit and the fields are named, not the row's 77 tokens or 3 labels
+    const m5 = msg(`{"input_ids":${JSON.stringify(Array(77).fill(5))}}\n`, { kind: 'tokens' });
+    expect(m5).toMatch(/secret\.jsonl:1: 'input_ids' has more tokens than the maximum 64$/);
+    expect(m5.split('secret.jsonl:1:')[1]).not.toMatch(/77/);
+    const m6 = msg('{"input_ids":[1,5,6,7,8],"labels":[5,6,7]}\n', { kind: 'tokens' });
+    expect(m6).toMatch(/secret\.jsonl:1: 'labels' and 'input_ids' differ in length$/);
+    expect(m6.split('secret.jsonl:1:')[1]).not.toMatch(/[35]/);
   });
   it('the lm row format is decided by the task, not by row 0: mixed rows are refused', () => {
     const mixed = readRecords(file('mixed.jsonl', '{"prompt":"a","completion":" b"}\n{"text":"hello world"}\n'));
