@@ -79,9 +79,8 @@ class CudaBackend final : public Backend {
     validate_loss_batch(m_, b);  // offsets and token ranges (no labels: nothing else is checked)
     for (size_t i = 0; i < positions.size(); ++i)
       if (positions[i] < 0 || positions[i] >= static_cast<int64_t>(batch.tokens.size()))
-        throw Error(err::kBatch, "logits position " + std::to_string(positions[i]) + " (entry " + std::to_string(i) +
-                                     ") is outside the packed batch of " + std::to_string(batch.tokens.size()) +
-                                     " tokens");
+        // neither the position nor the batch's token count: both follow from the private sequences' lengths
+        throw Error(err::kBatch, "logits position " + std::to_string(i) + " is outside the packed batch");
     return fwd_.logits(b, positions, cancel);
   }
 

@@ -1,5 +1,6 @@
 // defines: validate_tokens, validate_offsets, validate_loss_batch (dpzo/batch_check.h): the one check of a loss batch
-// against a model, shared by every backend so that they refuse the same inputs with the same messages.
+// against a model, shared by every backend so that they refuse the same inputs with the same messages. A batch is
+// private data: a message names the sequence, the position and the reason, never a token id, label or length.
 #include "dpzo/batch_check.h"
 
 #include <algorithm>
@@ -16,21 +17,21 @@ void validate_tokens(const Model& m, const int32_t* tokens, const std::vector<in
   for (int64_t s = 0; s < n_seq; ++s) {
     const int64_t len = offsets[s + 1] - offsets[s];
     if (len > c.max_positions)
-      throw Error(err::kSequenceLength, "sequence " + std::to_string(s) + " has " + std::to_string(len) +
-                                            " tokens, more than the model's max positions " +
+      throw Error(err::kSequenceLength, "sequence " + std::to_string(s) +
+                                            " has more tokens than the model's max positions " +
                                             std::to_string(c.max_positions));
     for (int64_t t = offsets[s]; t < offsets[s + 1]; ++t)
       if (tokens[t] < 0 || tokens[t] >= c.vocab_size)
-        throw Error(err::kTokenRange, "token id " + std::to_string(tokens[t]) + " at position " +
-                                          std::to_string(t - offsets[s]) + " of sequence " + std::to_string(s) +
-                                          " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+        throw Error(err::kTokenRange, "the token id at position " + std::to_string(t - offsets[s]) + " of sequence " +
+                                          std::to_string(s) + " is outside the vocabulary [0, " +
+                                          std::to_string(c.vocab_size) + ")");
   }
 }
 
 void validate_offsets(const std::vector<int64_t>& offsets, int64_t n_tokens) {
   if (offsets.size() < 2 || n_tokens == 0) throw Error(err::kBatch, "empty batch: no sequences");
   if (offsets.front() != 0 || offsets.back() != n_tokens)
-    throw Error(err::kBatch, "batch offsets must start at 0 and end at the token count " + std::to_string(n_tokens));
+    throw Error(err::kBatch, "batch offsets must start at 0 and end at the token count");
   for (size_t s = 0; s + 1 < offsets.size(); ++s)
     if (offsets[s + 1] <= offsets[s])
       throw Error(err::kBatch, "sequence " + std::to_string(s) + " is empty or its offsets decrease");
@@ -40,8 +41,7 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   validate_offsets(b.offsets, T);
   if (!b.labels.empty() && static_cast<int64_t>(b.labels.size()) != T)
-    throw Error(err::kBatch,
-                "labels have " + std::to_string(b.labels.size()) + " entries for " + std::to_string(T) + " tokens");
+    throw Error(err::kBatch, "labels must have one entry per token");
   validate_tokens(m, b.tokens.data(), b.offsets);
   const int64_t V = m.config().vocab_size;
   for (size_t k = 0; k < b.candidates.size(); ++k) {
@@ -64,10 +64,10 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
         return " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
       };
       if (l < 0 || l >= V)
-        throw Error(err::kTokenRange, "label " + std::to_string(l) + where() + " is outside the vocabulary [0, " +
-                                          std::to_string(V) + ") and is not -100");
+        throw Error(err::kTokenRange, "the label" + where() + " is outside the vocabulary [0, " + std::to_string(V) +
+                                          ") and is not -100");
       if (!b.candidates.empty() && std::find(b.candidates.begin(), b.candidates.end(), l) == b.candidates.end())
-        throw Error(err::kBatch, "label " + std::to_string(l) + where() + " is not among the candidates");
+        throw Error(err::kBatch, "the label" + where() + " is not among the candidates");
     }
 }
 

@@ -336,8 +336,8 @@ std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, c
   validate_tokens(m, b.tokens.data(), b.offsets);
   for (size_t i = 0; i < positions.size(); ++i)
     if (positions[i] < 0 || positions[i] >= T)
-      throw Error(err::kBatch, "logits position " + std::to_string(positions[i]) + " (entry " + std::to_string(i) +
-                                   ") is outside the packed batch of " + std::to_string(T) + " tokens");
+      // neither the position nor the batch's token count: both follow from the private sequences' lengths
+      throw Error(err::kBatch, "logits position " + std::to_string(i) + " is outside the packed batch");
   AccountOnExit account{st};
   run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
   gather_final(m, st, positions);

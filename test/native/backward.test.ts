@@ -189,8 +189,8 @@ describe('lossAndGradient in candidate mode against finite differences of the fl
     const model = await loadModel(ck.dir, { threads: 1 });
     try {
       const bad = { inputIds: [[1, 4, 5]], candidates: [4, 6] };
-      await expectRejection(() => model.lossAndGradient!(bad), 'ERR_BATCH', ['5', 'candidates']);
-      await expectRejection(() => model.perExampleLoss(bad), 'ERR_BATCH', ['5', 'candidates']);
+      await expectRejection(() => model.lossAndGradient!(bad), 'ERR_BATCH', ['is not among the candidates']);
+      await expectRejection(() => model.perExampleLoss(bad), 'ERR_BATCH', ['is not among the candidates']);
       const ok = await model.lossAndGradient!({ inputIds: [[1, 4, 6]], candidates: [4, 6] });
       expect(ok.targets[0]).toBe(2);
     } finally {
@@ -360,11 +360,11 @@ describe('lossAndGradient refuses what it does not compute', () => {
     const f32 = await loadModel(llama.dir, { threads: 1 });
     try {
       await expectRejection(() => bf16.lossAndGradient!(b), 'ERR_DTYPE', ['float32', 'BF16']);
-      await expectRejection(() => f32.lossAndGradient!({ ...b, candidates: [4, 6] }), 'ERR_BATCH', ['5', 'candidates']);
+      await expectRejection(() => f32.lossAndGradient!({ ...b, candidates: [4, 6] }), 'ERR_BATCH', ['is not among the candidates']);
       await expectRejection(() => bf16.lossAndGradient!({ ...b, candidates: [4, 5] }), 'ERR_DTYPE', ['float32']);
       await expectRejection(() => f32.lossAndGradient!(b, { weights: [1, 2] }), 'ERR_ARGUMENT', ['weights']);
       await expectRejection(() => f32.lossAndGradient!(b, { weights: [Number.NaN] }), 'ERR_ARGUMENT', ['weights[0]']);
-      await expectRejection(() => f32.lossAndGradient!({ inputIds: [[1, 2, 1000]] }), 'ERR_TOKEN_RANGE', ['1000']);
+      await expectRejection(() => f32.lossAndGradient!({ inputIds: [[1, 2, 1000]] }), 'ERR_TOKEN_RANGE', ['position 2 of sequence 0']);
       // and the model still works afterwards
       const r = await f32.lossAndGradient!(b);
       expect(r.grad.length).toBe(f32.numTrainable);
