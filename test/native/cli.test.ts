@@ -197,10 +197,10 @@ describe.concurrent('dpzo loss', () => {
     ['invalid JSON on line 3', [good(0), good(1), '{"input_ids": [1, 2,', good(3)], [':3:', 'JSON']],
     ['missing input_ids on line 2', [good(0), '{"labels": [1, 2, 3]}', good(2)], [':2:', 'input_ids']],
     ['labels of another length on line 4', [good(0), good(1), good(2), '{"input_ids": [1, 2, 3], "labels": [-100, 2]}'], [':4:', 'labels']],
-    ['a token id >= vocab on line 2', [good(0), '{"input_ids": [1, 96, 3]}'], [':2:', 'input_ids', '96']],
+    ['a token id >= vocab on line 2', [good(0), '{"input_ids": [1, 97, 3]}'], [':2:', 'input_ids.1', 'vocabulary [0, 96)']],
     ['a negative token id on line 1', ['{"input_ids": [-1, 2]}'], [':1:', 'input_ids']],
-    ['a sequence longer than max positions on line 2', [good(0), JSON.stringify({ input_ids: Array(65).fill(1) })], [':2:', 'input_ids', '64']],
-    ['a label >= vocab on line 2', [good(0), '{"input_ids": [1, 2, 3], "labels": [-100, 5, 400]}'], [':2:', 'labels', '400']],
+    ['a sequence longer than max positions on line 2', [good(0), JSON.stringify({ input_ids: Array(65).fill(1) })], [':2:', 'input_ids', 'max positions 64']],
+    ['a label >= vocab on line 2', [good(0), '{"input_ids": [1, 2, 3], "labels": [-100, 5, 400]}'], [':2:', 'labels.2', 'vocabulary [0, 96)']],
   ];
   for (const [what, lines, mentions] of badFiles) {
     it(`${what}: exit 2, one line naming file:line and field`, async ({ expect }) => {
@@ -208,6 +208,8 @@ describe.concurrent('dpzo loss', () => {
       writeFileSync(file, lines.join('\n') + '\n');
       const r = await dpzo('loss', '--model', ck.llama!.dir, '--data', file);
       expectUsageFailure(expect, r, [file, ...mentions]);
+      // the data's values and lengths stay in the process: not the id 97, the label 400 or the 65 tokens
+      expect(r.stderr.replace(file, '')).not.toMatch(/\b(97|400|65)\b/);
       expect(r.stdout).toBe('');
     });
   }

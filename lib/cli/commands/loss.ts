@@ -44,27 +44,21 @@ export async function readTokenJsonl(file: string): Promise<TokenExample[]> {
   return out;
 }
 
-/** Checks ids against the model (vocabulary, positions) so errors name file:line, not a batch index. */
+/** Checks ids against the model (vocabulary, positions) so errors name file:line, not a batch index; never an id, label or length of the data. */
 export function checkTokenRange(file: string, examples: TokenExample[], vocabSize: number, maxPositions: number): void {
   const bad = (v: number) => v < 0 || v >= vocabSize;
   for (const e of examples) {
     if (e.input_ids.length > maxPositions) {
-      throw new DpzoError(
-        'ERR_DATA',
-        `${file}:${e.line}: field 'input_ids': ${e.input_ids.length} tokens, more than the model's max positions ${maxPositions}`,
-      );
+      throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'input_ids': more tokens than the model's max positions ${maxPositions}`);
     }
     const i = e.input_ids.findIndex(bad);
     if (i >= 0) {
-      throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'input_ids.${i}': token id ${e.input_ids[i]} is outside the vocabulary [0, ${vocabSize})`);
+      throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'input_ids.${i}': the token id is outside the vocabulary [0, ${vocabSize})`);
     }
     // labels[0] is never a target (position t is predicted from t-1)
     const j = e.labels?.findIndex((v, t) => t > 0 && v !== -100 && bad(v)) ?? -1;
     if (j >= 0) {
-      throw new DpzoError(
-        'ERR_DATA',
-        `${file}:${e.line}: field 'labels.${j}': label ${e.labels![j]} is outside the vocabulary [0, ${vocabSize}) and is not -100`,
-      );
+      throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'labels.${j}': the label is outside the vocabulary [0, ${vocabSize}) and is not -100`);
     }
   }
 }
