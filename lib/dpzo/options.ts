@@ -218,6 +218,10 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /**
  * `count` examples of norm C plus the noise tail, over `divisor`: the largest ĝ. With a fixed sampling
  * rate N must not decide anything (a refusal would release it), so the bound counts one example there.
+ * The float32 range holds in every dtype: the virtual points θ ± ε_zo·z are read as float32 and never
+ * stored, so ε_zo has no float16 bound. A float16 update |lr·ĝ·z| beyond 65504 cannot be refused here:
+ * it depends on the released ĝ, which may be as small as 0. The core refuses such an update after its
+ * release (ERR_NON_FINITE) and the step is void (lib/dpzo/step.ts), as in the test of exact-step.test.ts.
  */
 function checkFloatReach(zoEps: number, lr: number, clip: number, divisor: number, count: number, m: Release): void {
   if (!(zoEps * MAX_ABS_Z < FLOAT32_MAX))
