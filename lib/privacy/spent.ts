@@ -101,12 +101,12 @@ export interface AccountResult {
   infinityMass?: number;
 }
 
-/** ε(δ) of a history under the chosen accountants (PLD first: it is the tight, default one; `all` adds pure ε for Laplace). */
 /** The larger of the two directions' masses at ε = +∞: δ below it has no finite PLD ε. */
 function pldInfinityMass(c: ComposedPld): number {
   return Math.max(c.remove.infinityMass, c.add?.infinityMass ?? 0);
 }
 
+/** ε(δ) of a history under the chosen accountants (PLD first: it is the tight, default one; `all` adds pure ε for Laplace). */
 export function accountHistory(history: readonly HistoryEntry[], delta: number, which: AccountantChoice, interval?: number): AccountResult[] {
   const out: AccountResult[] = [];
   if (which === 'pld' || which === 'all') {
