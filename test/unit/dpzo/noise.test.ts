@@ -39,20 +39,27 @@ async function releasedNoise(mechanism: 'gaussian' | 'laplace', steps: number, d
   return { xi, scale: mechanism === 'gaussian' ? 1.7 * clip : 2.3 };
 }
 
+// df = 19: P(χ² > 69.8) = 1e-7, the chance that correct noise fails (it was 43.8, P = 0.001: a CI run in 1,000 failed).
+const CHI2_LIMIT = 69.8;
+// 10,000 samples keep the test sharp at that limit: against 1.2× the scale the χ² is noncentral with λ ≈ 479
+// (Gaussian) or 272 (Laplace), so P(χ² < 69.8) < 1e-18 and a wrong scale fails every run (at 3,000 samples, the
+// old size, the Laplace check passed a wrong scale by chance with P ≈ 0.04 at this limit).
+const SAMPLES = 10_000;
+
 describe('release noise', () => {
   it('is N(0, (σC)²) (χ², 20 bins)', async () => {
-    const { xi, scale } = await releasedNoise('gaussian', 1500, 2);
-    expect(xi).toHaveLength(3000);
-    // df = 19: P(χ² > 43.8) = 0.001
-    expect(chi2(xi, (x) => normCdf(x / scale), 20)).toBeLessThan(43.8);
+    const { xi, scale } = await releasedNoise('gaussian', SAMPLES / 4, 4);
+    expect(xi).toHaveLength(SAMPLES);
+    expect(chi2(xi, (x) => normCdf(x / scale), 20)).toBeLessThan(CHI2_LIMIT);
     // and not a wrong scale: the same samples against 1.2× the scale fail
-    expect(chi2(xi, (x) => normCdf(x / (1.2 * scale)), 20)).toBeGreaterThan(43.8);
+    expect(chi2(xi, (x) => normCdf(x / (1.2 * scale)), 20)).toBeGreaterThan(CHI2_LIMIT);
   });
   it('is Laplace(b) (χ², 20 bins)', async () => {
-    const { xi, scale } = await releasedNoise('laplace', 3000, 1);
+    const { xi, scale } = await releasedNoise('laplace', SAMPLES / 4, 4);
+    expect(xi).toHaveLength(SAMPLES);
     const cdf = (x: number) => (x < 0 ? 0.5 * Math.exp(x / scale) : 1 - 0.5 * Math.exp(-x / scale));
-    expect(chi2(xi, cdf, 20)).toBeLessThan(43.8);
+    expect(chi2(xi, cdf, 20)).toBeLessThan(CHI2_LIMIT);
     const wrong = (x: number) => (x < 0 ? 0.5 * Math.exp(x / (1.2 * scale)) : 1 - 0.5 * Math.exp(-x / (1.2 * scale)));
-    expect(chi2(xi, wrong, 20)).toBeGreaterThan(43.8);
+    expect(chi2(xi, wrong, 20)).toBeGreaterThan(CHI2_LIMIT);
   });
 });
