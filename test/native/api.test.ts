@@ -33,7 +33,9 @@ function paramsDigest(m: NativeBackedModel): string {
 beforeAll(() => {
   tmp = makeTempDir('dpzo-api-');
   small = writeRandomCheckpoint(join(tmp.dir, 'small'), { family: 'gpt2', seed: 11 });
-  // big enough that one forward over BIG_BATCH takes well over 200 ms on 2 cores
+  // big enough that one forward over BIG_BATCH takes well over 200 ms on 2 cores (96 sequences: ~330 ms warm with 2
+  // threads; 24 took ~85 ms, a 2× margin over the 40 ms abort and a first forward barely over the 100 ms the
+  // event-loop test needs)
   big = writeRandomCheckpoint(join(tmp.dir, 'big'), {
     family: 'llama', hiddenSize: 256, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512,
     vocabSize: 512, maxPositions: 128, seed: 12,
@@ -41,7 +43,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp?.cleanup());
 
-const BIG_BATCH = () => ({ inputIds: sequences(512, 24, 128, 5) });
+const BIG_BATCH = () => ({ inputIds: sequences(512, 96, 128, 5) });
 
 describe('AbortSignal', () => {
   it('an already-aborted signal rejects with ERR_CANCELLED and leaves the weights alone', async () => {
@@ -98,7 +100,7 @@ describe('AbortSignal', () => {
       const queued = m.perturb(99, 1.0, { signal: ac.signal });
       setTimeout(() => ac.abort(), 20);
       const r = await running;
-      expect(r.loss).toHaveLength(24);
+      expect(r.loss).toHaveLength(96);
       expect(Array.from(r.loss).every(Number.isFinite)).toBe(true);
       await expectRejection(() => queued, 'ERR_CANCELLED');
       expect(await m.weightsHash()).toBe(hash);
@@ -183,7 +185,7 @@ describe('dispose()', () => {
     await new Promise((r) => setTimeout(r, 30));
     m.dispose();
     const r = await running;
-    expect(r.loss).toHaveLength(24);
+    expect(r.loss).toHaveLength(96);
     expect(Array.from(r.loss).every(Number.isFinite)).toBe(true);
     await expectRejection(() => queued, 'ERR_DISPOSED');
     expect(want.loss).toHaveLength(2);
