@@ -18,8 +18,11 @@ const N = 4271;
 const model = writeTinyModel(join(tmp.dir, 'model'));
 const data = join(tmp.dir, 'train.jsonl');
 writeFileSync(data, Array.from({ length: N }, (_, i) => JSON.stringify({ input_ids: [1, 2 + (i % 5), 3, 4] })).join('\n') + '\n');
-// the number as a whole token (a seed or a float may contain the digits by chance)
-const HAS_N = new RegExp(`(?<![0-9.])${N}(?![0-9])`);
+// the number as a whole token (a seed or a float may contain the digits by chance, and so may the run's SHA-256
+// hashes and UUIDs: "…fa4271c…" or "-4271-" matched the old pattern (?<![0-9.])4271(?![0-9]), and with ~30 random
+// hex strings in the run files a correct run failed with P ≈ 2e-3, by Monte Carlo over them; letters and '-' on
+// either side now rule a match out: 0 in 200,000)
+const HAS_N = new RegExp(`(?<![0-9A-Za-z.-])${N}(?![0-9A-Za-z-])`);
 
 function everything(out: string, r: { stdout: string; stderr: string }): string {
   return [r.stdout, r.stderr, ...readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8'))].join('\n');
