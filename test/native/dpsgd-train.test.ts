@@ -11,13 +11,16 @@ import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../lib/dpsg
 import { parseRunConfig } from '../../lib/dpzo/config.js';
 import { installTestHooks, type TrainerTestHooks } from '../../lib/dpzo/hooks.js';
 import { exportRun, readTrajectory } from '../../lib/dpzo/index.js';
-import { planRelease } from '../../lib/dpzo/options.js';
+import { planRelease, releaseSensitivity } from '../../lib/dpzo/options.js';
+import type { TrainPlan } from '../../lib/dpzo/index.js';
+import { PoissonSampler } from '../../lib/data/poisson.js';
 import { prepareRun } from '../../lib/dpzo/session.js';
 import { loadModel } from '../../lib/index.js';
 import type { Model } from '../../lib/model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps } from '../../lib/privacy/index.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { ROOT } from '../helpers/cli.js';
+import { Rng } from '../helpers/prng.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-dpsgd-train-');
@@ -36,6 +39,14 @@ function hooks(): TrainerTestHooks {
     batch: (t) => [t % N, (7 * t + 3) % N, (13 * t + 5) % N, (29 * t + 11) % N],
     noise: (t, n) => Float64Array.from({ length: n }, (_, k) => 1e-3 * Math.sin(1000 * t + k)),
   };
+}
+
+/** Seeded draws of a run's own laws: Poisson(q) batches and N(0, (σC)²) noise, the same every time. */
+function seededDraws(plan: TrainPlan, seed: number): TrainerTestHooks {
+  const rng = new Rng(seed);
+  const sampler = new PoissonSampler(plan.datasetSize!, plan.sampleRate, () => 1 - rng.uniform());
+  const sd = plan.noiseMultiplier! * releaseSensitivity(plan);
+  return { batch: () => sampler.sample(), noise: (_t, n) => Float64Array.from({ length: n }, () => sd * rng.normal()) };
 }
 
 async function prepared(cfg: Record<string, unknown>, opts: { resume?: boolean; hooks?: TrainerTestHooks } = {}) {
@@ -340,9 +351,13 @@ describe('dpzo train --method dpsgd (API)', () => {
       ['sgd', 2],
     ] as const) {
       const r = await prepared({ ...base, eval: p.eval, evalPublic: true, method: 'dpsgd', optimizer, lr, steps: 40, batchSize: 30, clip: 1, accountant: 'pld' });
+      // SGD at lr 2 ends anywhere from 0.004 to 2.2 (12 runs with CSPRNG draws, from 5.04; the test needs < 4.54):
+      // too wide a spread to bound its chance of failing, so its batches and noise are seeded draws of the same
+      // laws (Poisson(q), N(0, σ²C²)). Adam ends at 0.021–0.028 in the same 12 runs and keeps the CSPRNG.
+      if (optimizer === 'sgd') installTestHooks(r.trainer, seededDraws(r.trainer.plan(), 9));
       const report = await r.trainer.train();
       r.model.dispose();
-      expect(report.private).toBe(true);
+      expect(report.private).toBe(optimizer === 'adam');
       expect(report.metric!.name).toBe('loss');
       expect(report.metric!.after, optimizer).toBeLessThan(report.metric!.before * 0.9);
     }
@@ -379,9 +394,12 @@ describe('dpzo train --method dpsgd (API)', () => {
       accountant: 'rdp',
       threads: 2,
     });
+    // seeded draws of the run's laws (its batches and noise): 1.0 after in 12 of 12 CSPRNG runs, too few to bound
+    // the chance of < 0.9; seeds 1–5 give 1.0 as well
+    installTestHooks(r.trainer, seededDraws(r.trainer.plan(), 9));
     const report = await r.trainer.train();
     r.model.dispose();
-    expect(report.private).toBe(true);
+    expect(report.private).toBe(false);
     expect(report.plan.noiseMultiplier).toBeGreaterThan(0);
     expect(report.metric!.name).toBe('accuracy');
     // measured: 0.35 before (the random model), 1 after; seeds 1–5 of the data all give 0.23–0.4 → 1
