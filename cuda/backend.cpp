@@ -77,10 +77,7 @@ class CudaBackend final : public Backend {
     cuda::use_device(device_);
     PackedBatch b{batch.tokens, batch.offsets, {}, {}};
     validate_loss_batch(m_, b);  // offsets and token ranges (no labels: nothing else is checked)
-    for (size_t i = 0; i < positions.size(); ++i)
-      if (positions[i] < 0 || positions[i] >= static_cast<int64_t>(batch.tokens.size()))
-        // neither the position nor the batch's token count: both follow from the private sequences' lengths
-        throw Error(err::kBatch, "logits position " + std::to_string(i) + " is outside the packed batch");
+    validate_positions(positions, static_cast<int64_t>(batch.tokens.size()));
     return fwd_.logits(b, positions, cancel);
   }
 

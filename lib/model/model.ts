@@ -225,7 +225,8 @@ export class NativeBackedModel implements Model {
       const n = packed.offsets[i + 1] - packed.offsets[i];
       for (const p of ps) {
         if (!Number.isInteger(p) || p < 0 || p >= n) {
-          throw new DpzoError('ERR_BATCH', `positions[${i}] has ${p}, outside sequence ${i} of length ${n}`);
+          // neither the position nor the length: an out-of-range position tells the sequence's private length
+          throw new DpzoError('ERR_BATCH', `positions[${i}] holds a position outside sequence ${i} (or not an integer)`);
         }
         global.push(packed.offsets[i] + p);
       }

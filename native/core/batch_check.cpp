@@ -37,6 +37,12 @@ void validate_offsets(const std::vector<int64_t>& offsets, int64_t n_tokens) {
       throw Error(err::kBatch, "sequence " + std::to_string(s) + " is empty or its offsets decrease");
 }
 
+void validate_positions(const std::vector<int64_t>& positions, int64_t n_tokens) {
+  for (size_t i = 0; i < positions.size(); ++i)
+    if (positions[i] < 0 || positions[i] >= n_tokens)
+      throw Error(err::kBatch, "logits entry " + std::to_string(i) + ": its position is outside the packed batch");
+}
+
 void validate_loss_batch(const Model& m, const PackedBatch& b) {
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   validate_offsets(b.offsets, T);

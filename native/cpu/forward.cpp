@@ -9,6 +9,7 @@
 #include "cpu/forward_state.h"
 #include "cpu/loss.h"
 #include "cpu/norms.h"
+#include "dpzo/batch_check.h"
 #include "dpzo/errors.h"
 #include "dpzo/forward.h"
 
@@ -334,10 +335,7 @@ std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, c
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   validate_offsets(b.offsets, T);
   validate_tokens(m, b.tokens.data(), b.offsets);
-  for (size_t i = 0; i < positions.size(); ++i)
-    if (positions[i] < 0 || positions[i] >= T)
-      // neither the position nor the batch's token count: both follow from the private sequences' lengths
-      throw Error(err::kBatch, "logits position " + std::to_string(i) + " is outside the packed batch");
+  validate_positions(positions, T);
   AccountOnExit account{st};
   run_trunk(m, st, b.tokens.data(), T, b.offsets, cancel);
   gather_final(m, st, positions);

@@ -285,6 +285,13 @@ describe('bad batches', () => {
     await expectRejection(() => m.perExampleLoss({ inputIds: [[1, 2, 3], [4, 5]], labels: [[1, 2, 3]] }), 'ERR_BATCH');
   });
 
+  it('logits at a position outside its sequence -> ERR_BATCH naming the entry, not the position or the length', async () => {
+    const e = await expectRejection(() => m.logits({ inputIds: [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10]], positions: [[0], [17]] }), 'ERR_BATCH', [
+      'positions[1] holds a position outside sequence 1',
+    ]);
+    expect(e.message).not.toMatch(/17|7/);
+  });
+
   it('candidate mode: a target label outside the candidates -> ERR_BATCH', async () => {
     const e = await expectRejection(() => m.perExampleLoss({ inputIds: [[1, 2, 3]], labels: [[-100, -100, 9]], candidates: [7, 8] }), 'ERR_BATCH', [
       'the label at position 2 of sequence 0 is not among the candidates',

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadModel } from '../../model/model.js';
 import { nativeAddon } from '../../native.js';
 import type { Device } from '../../model/types.js';
-import { splitPatterns } from '../../dpzo/config.js';
+import { trainablePatterns } from '../../dpzo/config.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { parseTrainable } from '../options.js';
 
@@ -20,7 +20,7 @@ export function register(program: Command): void {
       const model = await loadModel(opts.model, {
         device: opts.device,
         threads: opts.threads,
-        trainable: opts.trainable === undefined ? undefined : splitPatterns(opts.trainable),
+        trainable: trainablePatterns(opts.trainable),
       });
       try {
         const c = model.config;

@@ -18,5 +18,8 @@ void validate_loss_batch(const Model& m, const PackedBatch& b);
 // model's positions and every token id its vocabulary.
 void validate_offsets(const std::vector<int64_t>& offsets, int64_t n_tokens);
 void validate_tokens(const Model& m, const int32_t* tokens, const std::vector<int64_t>& offsets);
+// The rows a logits call asks for lie inside the packed batch of n_tokens (ERR_BATCH naming the entry, never the
+// position or n_tokens: both follow from the private sequences' lengths).
+void validate_positions(const std::vector<int64_t>& positions, int64_t n_tokens);
 
 }  // namespace dpzo
