@@ -7,17 +7,9 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-import {
-  EMPTY_TRAINABLE,
-  type FieldSpec,
-  type FlagParse,
-  RUN_FIELDS,
-  type RunConfig,
-  type RunFieldName,
-  parseRunConfig,
-  splitPatterns,
-} from '../dpzo/config.js';
+import { type FieldSpec, type FlagParse, RUN_FIELDS, type RunConfig, type RunFieldName, parseRunConfig } from '../dpzo/config.js';
 import { DpzoError } from '../errors.js';
+import { EMPTY_TRAINABLE, splitPatterns } from '../model/trainable.js';
 import { parseDevice } from './format.js';
 import { parseEpsilon, parseInteger, parseNumber } from './numbers.js';
 

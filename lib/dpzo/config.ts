@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { TaskSpec } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import { DEVICE_CHOICES, isDevice } from '../model/device.js';
+import { EMPTY_TRAINABLE, splitPatterns } from '../model/trainable.js';
 import type { Device } from '../model/types.js';
 
 /** How a flag's text becomes a value (a boolean flag takes no argument). */
@@ -35,9 +36,6 @@ export interface FieldSpec<S extends z.ZodType = z.ZodType> {
 }
 
 const num = z.number().finite();
-/** Why an empty trainable selection ('' or []) is refused: it selected nothing, and used to mean every tensor. */
-export const EMPTY_TRAINABLE = 'must name at least one tensor pattern (an empty selection trains nothing; leave it out to train every tensor)';
-
 function field<S extends z.ZodType, const T extends boolean = false, const R extends boolean = false, const D extends z.infer<S> | undefined = undefined>(
   schema: S,
   flag: FlagSpec | null,
@@ -250,12 +248,6 @@ export function parseRunConfig(value: unknown, where: string): RunConfig {
     throw new DpzoError('ERR_TRAIN_OPTION', `${where}: ${path}: ${issue.message}`);
   }
   return r.data;
-}
-
-/** The patterns of a trainable selection: a comma-separated string or an array, each trimmed, empty ones dropped. */
-export function splitPatterns(t: string | string[]): string[] {
-  const list = Array.isArray(t) ? t : t.split(',');
-  return list.map((s) => s.trim()).filter(Boolean);
 }
 
 /** The trainable patterns of a run (undefined: every tensor; an empty selection was refused by the schema). */

@@ -3,6 +3,7 @@
 // rejects queued work and cancels the running op through the native flag.
 import { DpzoError } from '../errors.js';
 import { resolveModelDir } from './hf-cache.js';
+import { EMPTY_TRAINABLE } from './trainable.js';
 import { autoCpuNotice, checkDevice } from './device.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
 import { packLossBatch, packSequences } from './batch.js';
@@ -308,6 +309,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw new DpzoError('ERR_ARGUMENT', `threads must be an integer in [0, ${MAX_THREADS}] (0 = one per core; got ${options.threads})`);
   }
   const trainable = options.trainable === undefined ? [] : Array.isArray(options.trainable) ? options.trainable : [options.trainable];
+  // natively an empty list means every tensor: an empty selection passed in must not silently train them all
+  if (options.trainable !== undefined && trainable.length === 0) throw new DpzoError('ERR_ARGUMENT', `trainable ${EMPTY_TRAINABLE}`);
   const handle = await addon.loadModel(dir, {
     threads: options.threads ?? 0,
     dtype: options.dtype === undefined ? -1 : DTYPE_CODE[options.dtype],

@@ -19,7 +19,7 @@ export interface LoadOptions {
   dtype?: WeightDType;
   /** Worker threads of the native pool (default: all cores). */
   threads?: number;
-  /** Trainable tensors by name pattern ('*' wildcard, else substring match); default: all. */
+  /** Trainable tensors by name pattern ('*' wildcard, else substring match); default: all. An empty list is refused (`ERR_ARGUMENT`): it would select nothing. */
   trainable?: string[] | string;
   /**
    * Build the model from `config.json` alone, with seeded random weights, and read no weights file (for benchmarks of shapes not on disk):

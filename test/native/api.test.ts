@@ -253,6 +253,9 @@ describe('loadModel options', () => {
     [{ threads: -1 }, 'threads'],
     [{ threads: 1.5 }, 'threads'],
     [{ device: 'tpu' }, 'device'],
+    // an empty list used to reach the core as "no patterns", which trains every tensor
+    [{ trainable: [] }, 'trainable'],
+    [{ trainable: [''] }, 'trainable'],
   ])('%o -> ERR_ARGUMENT naming the option', async (opts, name) => {
     await expectRejection(() => loadModel(small.dir, opts as never), 'ERR_ARGUMENT', [name]);
   });
