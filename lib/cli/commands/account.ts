@@ -225,7 +225,7 @@ export function register(program: Command): void {
     .option('--clip <C>', 'clip (sensitivity) C: L1 for Laplace (ε0 = C/b); the Gaussian σ is already relative to C', '1')
     .option('--steps <T>', 'number of releases')
     .option('--delta <delta>', 'target δ (with --ledger: default the ledger budget δ)')
-    .option('--accountant <which>', 'rdp | pld | all (all: PLD first, then RDP, then pure ε for Laplace)', 'all')
+    .option('--accountant <which>', 'rdp | pld | all (all: PLD, RDP and, for Laplace, pure ε; the headline ε is the smallest)', 'all')
     .option('--interval <d>', 'PLD discretisation interval of the privacy loss', undefined)
     .option('--ledger <file>', 'account the releases recorded in this privacy ledger (or run directory) instead')
     .option('--dataset <file>', 'account every run on this training file: its dataset ledger ($DPZO_HOME or ~/.dpzo)')
@@ -249,7 +249,12 @@ export function register(program: Command): void {
       const delta = checkDelta(num('--delta', o.delta), '--delta');
       const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
       const results = steps === 0 ? [] : accountHistory([{ mechanism, times: steps }], delta, which, interval);
-      const main = results[0] ?? { accountant: which === 'rdp' ? 'rdp' : 'pld', epsilon: 0 };
+      // every accountant's ε is an upper bound at this δ, so the headline is the smallest (ties: PLD, listed
+      // first); a PLD with no finite ε at a tiny δ no longer makes the headline Infinity beside a finite RDP ε
+      const main = results.reduce<AccountResult | undefined>((best, r) => (best === undefined || r.epsilon < best.epsilon ? r : best), undefined) ?? {
+        accountant: which === 'rdp' ? 'rdp' : 'pld',
+        epsilon: 0,
+      };
       const noise = mechanism.kind === 'gaussian' ? { noiseMultiplier: mechanism.noiseMultiplier } : { laplaceScale: mechanism.scale };
       const report = {
         epsilon: main.epsilon,

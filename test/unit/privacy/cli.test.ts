@@ -80,6 +80,20 @@ describe('dpzo account', () => {
     expect(j.results[0]!.infinityMass).toBeGreaterThan(1e-300);
     expect(j.results[0]!.infinityMass).toBeLessThan(1e-6);
   });
+  it("the headline ε is the smallest bound: with no finite PLD ε at δ = 1e-300 it is RDP's (it was Infinity)", async () => {
+    const args = ['account', '--sample-rate', '0.01', '--noise-multiplier', '1', '--steps', '100', '--delta', '1e-300', '--json'];
+    const j = JSON.parse(await run(args)) as {
+      epsilon: number;
+      accountant: string;
+      order?: number;
+      results: { accountant: string; epsilon: unknown; order?: number }[];
+    };
+    const rdp = j.results.find((r) => r.accountant === 'rdp')!;
+    expect(typeof rdp.epsilon).toBe('number');
+    expect(j.accountant).toBe('rdp');
+    expect(j.epsilon).toBe(rdp.epsilon);
+    expect(j.order).toBe(rdp.order);
+  });
   it('bad input throws ERR_ARGUMENT naming the flag', async () => {
     await expect(run(['account', '--sample-rate', '0', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toMatchObject({
       code: 'ERR_ARGUMENT',
