@@ -1,5 +1,6 @@
 // `dpzo report RUN`: a run's summary (the report its last `dpzo train` wrote to
-// metrics.jsonl, or, for a run cut short before its report, ε spent from its
+// metrics.jsonl, or, for a run cut short before its report — a report line that
+// counts fewer releases than the ledger holds is an earlier end's —, ε spent from its
 // ledger) and its chart, curves.svg, rewritten from the metrics and named.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,20 @@ export function register(program: Command): void {
         throw new DpzoError('ERR_RUN_MISSING', `${runDir} has no ${METRICS_FILE} (made through the API, or with --metrics elsewhere)`);
       const m = readRunMetrics(metricsFile);
       const curves = writeCurves(runDir, run.plan, metricsFile);
-      if (m.report) {
+      const ledgerFile = join(runDir, LEDGER_FILE);
+      // a report line is the run's summary only while the ledger holds no more releases than it counted: a
+      // resumed run that crashed (kill -9, no report of its own) left the report of an earlier end, whose ε
+      // is less than was released since
+      const stale = async (report: { steps: number }) => {
+        if (!existsSync(ledgerFile)) return false;
+        const ledger = await PrivacyLedger.open(ledgerFile, { readOnly: true, create: false });
+        try {
+          return ledger.length > report.steps;
+        } finally {
+          await ledger.close();
+        }
+      };
+      if (m.report && !(await stale(m.report))) {
         if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
         else {
           printTable([...reportRows(m.report), ['curves', curves]]);
@@ -34,8 +48,8 @@ export function register(program: Command): void {
         }
         return;
       }
-      // no report line: the process ended before its report; the ledger holds what was released
-      const ledger = await PrivacyLedger.open(join(runDir, LEDGER_FILE), { readOnly: true, create: false });
+      // no report line of this end: the process ended before its report; the ledger holds what was released
+      const ledger = await PrivacyLedger.open(ledgerFile, { readOnly: true, create: false });
       try {
         const delta = run.plan.budget.delta;
         const spent = ledger.length > 0 ? ledger.spent(delta) : null;

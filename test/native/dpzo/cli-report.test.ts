@@ -1,12 +1,14 @@
 // `dpzo train` writes curves.svg into its run directory and names it; `dpzo report RUN` prints the same
 // summary and ε as the run's report, rewrites the chart, and for a run that ended before its report
 // gives ε from the ledger (never less than what was released); a missing run is one line, exit 2.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { PrivacyLedger } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, dpzo } from '../../helpers/cli.js';
+import { type CliResult, ROOT, dpzo } from '../../helpers/cli.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-report-');
@@ -71,5 +73,60 @@ describe('curves.svg and dpzo report', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/not a dpzo run directory/);
+  });
+});
+
+/**
+ * `dpzo train` (a new run, or --resume) until `until` holds of metrics.jsonl, then `signal`: SIGINT ends
+ * with the run's report, SIGKILL (a crash) with none.
+ */
+function trainUntil(out: string, resume: boolean, until: (metrics: string) => boolean, signal: NodeJS.Signals): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'train', '--out', out];
+    if (resume) args.push('--resume');
+    else
+      args.push('--model', p.model, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp');
+    if (!resume) args.push('--steps', '100000', '--batch-size', '10', '--threads', '1');
+    const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
+    const metrics = join(out, 'metrics.jsonl');
+    const timer = setInterval(() => {
+      if (existsSync(metrics) && until(readFileSync(metrics, 'utf8'))) {
+        clearInterval(timer);
+        c.kill(signal);
+      }
+    }, 20);
+    c.on('error', reject);
+    c.on('close', (status) => {
+      clearInterval(timer);
+      resolve(status);
+    });
+  });
+}
+
+describe('dpzo report after a resumed run crashed', () => {
+  it('a report line older than the ledger is not the run\'s summary: ε from the ledger, never less than released', { timeout: 180_000 }, async () => {
+    const out = join(tmp.dir, 'run-resumed');
+    // Ctrl-C: the run ends with a report of the releases so far
+    expect(await trainUntil(out, false, (m) => m.includes('"type":"step"'), 'SIGINT')).toBe(130);
+    const reported = (s: string) => s.split('\n').findIndex((l) => l.includes('"type":"report"'));
+    // --resume, killed (no report) once it has logged steps past that report
+    const stepsAfterReport = (m: string) => {
+      const lines = m.split('\n');
+      return lines.slice(reported(m) + 1).filter((l) => l.includes('"type":"step"')).length >= 5;
+    };
+    expect(await trainUntil(out, true, stepsAfterReport, 'SIGKILL')).toBe(null);
+    const ledger = await PrivacyLedger.open(join(out, 'ledger.jsonl'), { readOnly: true, create: false });
+    const released = ledger.length;
+    const spent = ledger.spent(1e-5);
+    await ledger.close();
+    const r = await dpzo('report', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const s = last(r);
+    // the stale report said ε of the releases before the Ctrl-C: less than the ledger holds
+    expect(s.epsilon.rdp).toBeGreaterThanOrEqual(spent.rdp!.epsilon);
+    expect(s.releases).toBe(released);
+    expect(s.stopReason).toBe('unfinished');
+    const text = await dpzo('report', out);
+    expect(text.stdout).toMatch(new RegExp(`^status +unfinished: .*${released} released`, 'm'));
   });
 });
