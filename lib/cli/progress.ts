@@ -1,5 +1,9 @@
 // defines: createProgress — training progress on stderr: a one-line bar
-// (step, loss, ε spent, ETA) on a TTY, plain lines otherwise (logs, CI).
+// (step, loss, ε spent, ETA) on a TTY, plain lines otherwise (logs, CI). The
+// plain lines are persisted (a log file, a CI log): like the metrics they carry
+// nothing that is a function of the step times (docs/privacy.md, "Timing") —
+// no ETA, and a line every total/20 steps, never "every 10 s" — unless the
+// work is on public data (`timed`, e.g. pretraining).
 
 export interface ProgressLine {
   step: number;
@@ -39,6 +43,11 @@ export function createProgress(
     label?: string;
     lossLabel?: string;
     /** Show ε spent (default true; false for non-private work). */ epsilon?: boolean;
+    /**
+     * Plain lines (no TTY) may depend on wall-clock time: an ETA, and a line at least every 10 s (default false).
+     * Only for work on public data: a private step's duration reveals its batch, and the lines are persisted.
+     */
+    timed?: boolean;
   } = {},
 ): Progress {
   const showEps = opts.epsilon ?? true;
@@ -47,6 +56,7 @@ export function createProgress(
   const tty = opts.tty ?? Boolean(stream.isTTY);
   const label = opts.label ?? 'train';
   if (tty) return ttyBar(total, stream, label, lossLabel, showEps);
+  const timed = opts.timed === true;
   const t0 = performance.now();
   let lastPrint = -Infinity;
   let first: number | null = null;
@@ -55,12 +65,13 @@ export function createProgress(
     update: (p) => {
       const now = performance.now();
       const doneSteps = p.step + 1;
-      if (doneSteps % every !== 0 && doneSteps !== total && now - lastPrint < 10_000) return;
+      // which steps get a line is public (the step count) unless the work is timed
+      if (doneSteps % every !== 0 && doneSteps !== total && !(timed && now - lastPrint >= 10_000)) return;
       lastPrint = now;
       first ??= p.step;
       const rate = (doneSteps - first) / ((now - t0) / 1000);
       stream.write(
-        `${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)}${showEps ? ` ε ${fmt(p.epsilon, 3)}` : ''} ETA ${eta((total - doneSteps) / rate)}\n`,
+        `${label} step ${doneSteps}/${total} ${lossLabel} ${fmt(p.loss)}${showEps ? ` ε ${fmt(p.epsilon, 3)}` : ''}${timed ? ` ETA ${eta((total - doneSteps) / rate)}` : ''}\n`,
       );
     },
     note: (line) => stream.write(line + '\n'),

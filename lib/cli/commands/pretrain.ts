@@ -77,7 +77,7 @@ export function register(program: Command): void {
         const evalSet = f.eval ? loadDataset(f.eval, common) : undefined;
         mkdirSync(f.out, { recursive: true });
         const metrics = join(f.out, 'pretrain-metrics.jsonl');
-        const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false });
+        const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
         const evals: [number, number][] = [];
         const controller = new AbortController();
         const onSignal = () => controller.abort();
