@@ -235,9 +235,17 @@ export class DPZOTrainer {
       const run = await RunDirectory.resume(o.runDir, plan, model, warn, dataset?.open, dataset?.sha256);
       try {
         await evalFirst(); // on the base weights, before the replay
+      } catch (e) {
+        await run.close();
+        throw e;
+      }
+      try {
         if (gradient) await this.restoreGradient(gradient, run, plan, warn);
         else await replayTrajectory(model, run.trajectoryLines(), plan.zoEps!, signal, plan.weightDecay);
       } catch (e) {
+        // a replay (or checkpoint load) that stopped part-way (cancelled, a failed call) left θ carrying some of the
+        // run's releases: the model is no longer anyone's initial weights, so another trainer must not start on it
+        if (run.ledger.length > 0) recordRelease(model, this, run.ledger.length, run.dir);
         await run.close();
         throw e;
       }

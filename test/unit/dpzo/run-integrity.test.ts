@@ -283,4 +283,25 @@ describe('a model remembers its privacy history (11.6)', () => {
     expect((await first.train()).steps).toBe(3);
     expect((await new DPZOTrainer(new FakeModel(8), o).train()).steps).toBe(3);
   });
+
+  it("a --resume whose replay stops part-way leaves the model carrying the run's releases: a new run on it is refused", async () => {
+    const { o } = await trainedRun();
+    const model = new FakeModel(8);
+    // cancelled after the first replayed step (the signal is read before each trajectory line)
+    let reads = 0;
+    const signal = {
+      get aborted() {
+        return reads++ >= 1;
+      },
+    } as unknown as AbortSignal;
+    await expect(new DPZOTrainer(model, { ...o, resume: true }).train({ signal })).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    expect(Array.from(model.theta).some((x) => x !== 0)).toBe(true); // one released update is in θ
+    // a new run would record these weights as its start and begin ε at 0
+    const other = join(tmp.dir, 'history-after-cancelled-replay');
+    await expect(new DPZOTrainer(model, { ...o, runDir: other }).train()).rejects.toMatchObject({
+      code: 'ERR_TRAIN_OPTION',
+      message: expect.stringMatching(/already took 6 private update/),
+    });
+    expect(existsSync(other)).toBe(false);
+  });
 });
