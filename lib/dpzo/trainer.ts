@@ -222,8 +222,14 @@ export class DPZOTrainer {
     if (!o.runDir) {
       if (gradient) this.gradient ??= new GradientState(plan.optimizer!, model.numTrainable);
       this.memory ??= PrivacyLedger.inMemory({ budget: ledgerBudget(plan), accountant: plan.accountant });
+      const memory = this.memory;
       const ledger = dataset ? await dataset.open() : undefined;
       try {
+        // an earlier call that failed between the two appends (the dataset's refused: a full disk, a lost lock) left the
+        // dataset ledger behind this trainer's own: caught up here, as --resume catches up a run directory
+        const behind = ledger ? ledger.missingFrom(this.memoryRunId, memory.path, memory.entries) : [];
+        if (behind.length > 0) warn(`the dataset ledger ${ledger!.path} lacked this trainer's last ${behind.length} release(s) (a failed append); added`);
+        for (const e of behind) await ledger!.record(this.memoryRunId, e);
         await evalFirst();
       } catch (e) {
         await ledger?.close();

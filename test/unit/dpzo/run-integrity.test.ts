@@ -228,6 +228,28 @@ describe('the dataset ledger (10.8)', () => {
     expect(d.trace(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).runId).hashes).toHaveLength(6);
     await d.close();
   });
+
+  it('a run without a directory whose dataset append failed: its next train() adds the missing release (never under-counts)', async () => {
+    const home = join(tmp.dir, 'home-memory-gap');
+    const train = trainFile('memory-gap');
+    const trainer = new DPZOTrainer(new FakeModel(8), options(train, home, { steps: 6 }));
+    // the third dataset append fails (a full disk under $DPZO_HOME): the run ledger (memory) already holds it
+    const record = DatasetLedger.prototype.record;
+    let calls = 0;
+    const spy = vi.spyOn(DatasetLedger.prototype, 'record').mockImplementation(function (this: DatasetLedger, ...args) {
+      if (++calls === 3) return Promise.reject(Object.assign(new Error('ENOSPC'), { code: 'ERR_IO' }));
+      return record.apply(this, args);
+    });
+    await expect(trainer.train()).rejects.toMatchObject({ code: 'ERR_IO' });
+    spy.mockRestore();
+    const report = await trainer.train();
+    expect(report.steps).toBe(6);
+    expect(report.dataset?.releases).toBe(6);
+    const sha = createHash('sha256').update(readFileSync(train.source)).digest('hex');
+    const d = await DatasetLedger.open(sha, { home, readOnly: true });
+    expect(d.ledger.length).toBe(6);
+    await d.close();
+  });
 });
 
 describe('a run directory is claimed by creating run.json exclusively (10.9)', () => {
