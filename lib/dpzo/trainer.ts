@@ -6,7 +6,7 @@
 // `method: 'dpsgd'` the same loop takes DP-SGD steps (lib/dpsgd/step.ts) and
 // keeps the optimizer's state and the run's weights checkpoint (lib/dpsgd/state.ts).
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { fileSha256 } from '../data/fingerprint.js';
@@ -15,6 +15,7 @@ import { dpsgdStep } from '../dpsgd/step.js';
 import { type CheckpointTarget, type GradientModel, GradientState, gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 
 import { PoissonSampler } from '../data/poisson.js';
+import type { Dataset } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
@@ -90,6 +91,20 @@ function isFile(p: string): boolean {
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Whether the evaluation set is the training set: the same object, the same path, or the training file under
+ * another name (a link, a copy: the same bytes). Its metrics are then statistics of the private data, whatever
+ * evalPublic says.
+ */
+function isTrainingSet(evalSet: Dataset, train: Dataset): boolean {
+  if (evalSet === train) return true;
+  if (evalSet.source === '' || train.source === '') return false;
+  if (resolve(evalSet.source) === resolve(train.source)) return true;
+  if (!isFile(evalSet.source) || !isFile(train.source)) return false;
+  if (realpathSync(evalSet.source) === realpathSync(train.source)) return true;
+  return statSync(evalSet.source).size === statSync(train.source).size && fileSha256(evalSet.source) === fileSha256(train.source);
+}
 
 /**
  * The DP-ZO trainer: differentially private zeroth-order fine-tuning of a loaded {@link Model}. Each step Poisson-samples a batch (rate q), estimates each
@@ -312,7 +327,7 @@ export class DPZOTrainer {
     const { list: warnings, warn } = this.warnings(cb);
     if (hooks !== undefined) warn('test hooks are installed: seeds, noise or batches are injected and this run is NOT private');
     if (isNonPrivate(plan)) warn('NOT PRIVATE: epsilon is ∞, so no noise is added; use this run only to measure what privacy costs');
-    if (o.eval && (o.eval === o.train || (o.eval.source !== '' && o.train.source !== '' && resolve(o.eval.source) === resolve(o.train.source)))) {
+    if (o.eval && isTrainingSet(o.eval, o.train)) {
       // --eval-public cannot make the private training file public
       warn(
         `the evaluation set is the training set (${o.train.source || 'the same dataset'}): its metrics are statistics of the private data, outside the differential privacy guarantee`,
