@@ -52,9 +52,13 @@ export interface RunHandles {
   close(): Promise<void>;
 }
 
-/** What the run records of its training data (run.json `dataset`): the file's SHA-256 keys its dataset ledger. */
+/**
+ * What the run records of its training data (run.json `dataset`): the file's SHA-256 keys its dataset ledger, and
+ * `ledger`, that ledger's file (under the $DPZO_HOME of the run's start): a resume must record its releases there.
+ */
 export interface DatasetRef {
   sha256: string;
+  ledger?: string;
 }
 
 /** How to open a run's dataset ledger (the trainer passes it; absent: none). */
@@ -105,7 +109,13 @@ export class RunDirectory implements RunHandles {
     }
     const dataset = openDataset ? await openDataset() : undefined;
     try {
-      const full: RunRecord = { format: RUN_FORMAT, createdAt: new Date().toISOString(), runId: randomUUID(), ...record };
+      const full: RunRecord = {
+        format: RUN_FORMAT,
+        createdAt: new Date().toISOString(),
+        runId: randomUUID(),
+        ...record,
+        ...(record.dataset && dataset ? { dataset: { ...record.dataset, ledger: dataset.path } } : {}),
+      };
       if (!createJsonExclusive(join(abs, RUN_FILE), full)) throw exists();
       // a run without privacy says so in its directory, not only inside run.json
       if (!full.private) writeFileSync(join(abs, NOT_PRIVATE_FILE), `NOT PRIVATE: ${notPrivateReason(full.plan)}\n`);
@@ -174,6 +184,14 @@ export class RunDirectory implements RunHandles {
       const entries = ledger?.entries ?? [];
       const voidStep = reconcilePlan(abs, entries.length, trajectory);
       dataset = openDataset && run.dataset && run.runId ? await openDataset() : undefined;
+      // another $DPZO_HOME: the run's earlier releases are in the ledger it started with, and the rest would go to
+      // this one, so neither would hold the run (the start's would stay behind for good)
+      if (dataset && run.dataset?.ledger !== undefined && resolve(run.dataset.ledger) !== resolve(dataset.path)) {
+        throw new DpzoError(
+          'ERR_RUN_MISMATCH',
+          `cannot resume ${abs}: its releases are recorded in the dataset ledger ${run.dataset.ledger}, not ${dataset.path} (set DPZO_HOME as when the run started)`,
+        );
+      }
       const behind = dataset ? dataset.missingFrom(run.runId!, ledgerPath, entries) : [];
       // every check passed: now the repairs, each a change that only ever adds to what is counted
       if (!ledger) {

@@ -36,8 +36,11 @@ export interface RunRecord {
   createdAt: string;
   /** A random id: the dataset ledger keys this run's releases by it (absent in runs made before it existed). */
   runId?: string;
-  /** The training file's SHA-256, which keys the dataset ledger the run's releases also went to. */
-  dataset?: { sha256: string };
+  /**
+   * The training file's SHA-256, which keys the dataset ledger the run's releases also went to, and that ledger's file
+   * (absent in runs made before it was recorded).
+   */
+  dataset?: { sha256: string; ledger?: string };
   /** False when epsilon is ∞ (a non-private baseline) or test hooks injected seeds, noise or batches: the run makes no privacy claim. */
   private: boolean;
   /**

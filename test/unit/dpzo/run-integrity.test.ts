@@ -229,6 +229,27 @@ describe('the dataset ledger (10.8)', () => {
     await d.close();
   });
 
+  it("--resume under another $DPZO_HOME is refused: the run's releases would be split between two dataset ledgers", async () => {
+    const home = join(tmp.dir, 'home-first');
+    const out = join(tmp.dir, 'run-other-home');
+    const train = trainFile('other-home');
+    const o = options(train, home, { runDir: out });
+    const controller = new AbortController();
+    const first = await new DPZOTrainer(new FakeModel(8), o).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
+    expect(first.steps).toBe(3);
+    const sha = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { sha256: string } }).dataset.sha256;
+    await expect(resume({ ...o, dpzoHome: join(tmp.dir, 'home-second') })).rejects.toMatchObject({
+      code: 'ERR_RUN_MISMATCH',
+      message: expect.stringMatching(/dataset ledger/),
+    });
+    // the start's ledger still holds the run; resumed with its own home, the run completes there
+    const report = await resume(o);
+    expect(report.steps).toBe(6);
+    const d = await DatasetLedger.open(sha, { home, readOnly: true });
+    expect(d.ledger.length).toBe(6);
+    await d.close();
+  });
+
   it('a run without a directory whose dataset append failed: its next train() adds the missing release (never under-counts)', async () => {
     const home = join(tmp.dir, 'home-memory-gap');
     const train = trainFile('memory-gap');
