@@ -9,11 +9,11 @@ import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
-import { DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome } from '../privacy/index.js';
+import { DatasetLedger, PrivacyLedger } from '../privacy/index.js';
 import { type ModelCardInput, modelCard } from './model-card.js';
 import { datasetSpent } from './report.js';
 import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from './run-integrity.js';
-import { LEDGER_FILE, RUN_FILE, type RunRecord, checkLegacyRun, readRunJson, stepForm } from './run-record.js';
+import { LEDGER_FILE, RUN_FILE, type RunRecord, checkLegacyRun, readRunJson, runDatasetLedger, stepForm } from './run-record.js';
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { type StepForm, replayStep } from './update.js';
 
@@ -157,8 +157,9 @@ async function privacyOf(runDir: string, run: RunRecord): Promise<Pick<ModelCard
   } finally {
     await ledger.close();
   }
-  if (run.dataset && existsSync(datasetLedgerFile(dpzoHome(), run.dataset.sha256))) {
-    const d = await DatasetLedger.open(run.dataset.sha256, { readOnly: true });
+  const where = runDatasetLedger(run);
+  if (run.dataset && where) {
+    const d = await DatasetLedger.open(run.dataset.sha256, { home: where.home, readOnly: true });
     try {
       out.dataset = datasetSpent(d, run.plan.budget.delta);
     } finally {

@@ -2,11 +2,12 @@
 // weights hash, the trainable tensors) and how it trains (the plan) — and the names of
 // the files of a run directory. Read by resume (run-directory.ts), replay and export.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import { jsonPosition } from '../data/read.js';
 import { infinityReviver } from '../io/json-infinity.js';
+import { datasetLedgerFile, dpzoHome } from '../privacy/index.js';
 import type { TrainPlan } from './options.js';
 import type { StepForm } from './update.js';
 
@@ -106,4 +107,17 @@ export function checkLegacyRun(run: RunRecord, runDir: string, action: 'resume' 
       'ERR_RUN_MISMATCH',
       `cannot replay ${runDir}: a ${run.model.dtype} run of an older dpzo (${LEGACY_WALK_FORMAT}) rounded its updates to nearest, which this version no longer does`,
     );
+}
+
+/**
+ * Where a run's dataset ledger is, for reading it: the file run.json recorded when it is there (the run's releases
+ * went to it whatever $DPZO_HOME says now), else the training file's ledger under the current $DPZO_HOME; undefined
+ * when the run has none or neither file exists.
+ */
+export function runDatasetLedger(run: Pick<RunRecord, 'dataset'>): { home: string; file: string } | undefined {
+  if (!run.dataset) return undefined;
+  const recorded = run.dataset.ledger;
+  if (recorded !== undefined && existsSync(recorded)) return { home: dirname(dirname(dirname(recorded))), file: recorded };
+  const file = datasetLedgerFile(dpzoHome(), run.dataset.sha256);
+  return existsSync(file) ? { home: dpzoHome(), file } : undefined;
 }

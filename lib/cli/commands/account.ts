@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 
 import { fileSha256 } from '../../data/fingerprint.js';
 import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from '../../dpzo/run-integrity.js';
-import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
+import { LEDGER_FILE, RUN_FILE, readRunJson, runDatasetLedger } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError } from '../../privacy/errors.js';
@@ -113,9 +113,10 @@ async function checkRunLedger(ledger: PrivacyLedger): Promise<void> {
   const run = readRunJson(dir);
   checkLedgerAgainstPlan(ledger, run.plan, join(dir, RUN_FILE));
   checkLedgerAgainstTrajectory(ledger, dir, run.plan.method ?? 'dpzo');
-  if (!run.dataset || !run.runId) return;
-  if (!existsSync(datasetLedgerFile(dpzoHome(), run.dataset.sha256))) return;
-  const dataset = await DatasetLedger.open(run.dataset.sha256, { readOnly: true });
+  // the dataset ledger the run recorded its releases in, whatever $DPZO_HOME is now
+  const where = runDatasetLedger(run);
+  if (!run.dataset || !run.runId || !where) return;
+  const dataset = await DatasetLedger.open(run.dataset.sha256, { home: where.home, readOnly: true });
   try {
     dataset.missingFrom(run.runId, ledger.path, ledger.entries);
   } finally {

@@ -101,6 +101,24 @@ describe('the ledger against run.json (10.8)', () => {
   });
 });
 
+/** `dpzo account --ledger RUN --json` in process; its ε as printed. */
+async function accountRun(runDir: string): Promise<number> {
+  const program = new Command('dpzo').exitOverride();
+  registerAccount(program);
+  program.commands.forEach((c) => c.exitOverride());
+  let out = '';
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  try {
+    await program.parseAsync(['node', 'dpzo', 'account', '--ledger', runDir, '--json']);
+  } finally {
+    write.mockRestore();
+  }
+  return (JSON.parse(out) as { epsilon: number }).epsilon;
+}
+
 describe('a cut ledger is refused by `dpzo account` and `dpzo export`, as by --resume', () => {
   /** `dpzo account --ledger RUN --json` in process; its ε as printed. */
   async function account(runDir: string): Promise<number> {
@@ -167,6 +185,21 @@ describe('the dataset ledger (10.8)', () => {
       writeFileSync(join(out, f), lines.slice(0, f === 'ledger.jsonl' ? 3 : 2).join('\n') + '\n');
     }
     await expect(resume(o)).rejects.toMatchObject({ code: 'ERR_LEDGER_ROLLBACK', message: expect.stringMatching(/holds 2 releases .* recorded 6/) });
+  });
+
+  it('`dpzo account` on a rolled-back run under another $DPZO_HOME still checks the dataset ledger the run recorded in', async () => {
+    const { out } = await trainedRun();
+    for (const f of ['ledger.jsonl', 'trajectory.jsonl']) {
+      const lines = readFileSync(join(out, f), 'utf8').split('\n');
+      writeFileSync(join(out, f), lines.slice(0, f === 'ledger.jsonl' ? 3 : 2).join('\n') + '\n');
+    }
+    const saved = process.env.DPZO_HOME;
+    process.env.DPZO_HOME = join(tmp.dir, 'home-elsewhere');
+    try {
+      await expect(accountRun(out)).rejects.toMatchObject({ code: 'ERR_LEDGER_ROLLBACK', message: expect.stringMatching(/holds 2 releases .* recorded 6/) });
+    } finally {
+      process.env.DPZO_HOME = saved;
+    }
   });
 
   it('a ledger rewritten so that it still matches run.json (every line re-sealed) is caught by the dataset ledger', async () => {
