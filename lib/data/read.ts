@@ -1,5 +1,6 @@
 // defines: readRecords — rows of a JSONL / JSON / CSV / TSV file as objects
 // keyed by field name (CSV and TSV take their field names from a header line).
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 
@@ -16,6 +17,8 @@ export interface Records {
   rows: Row[];
   /** 1-based line of each row in the file, for error messages. */
   lines: number[];
+  /** SHA-256 (hex) of the bytes the rows were read from (readRecords): it keys the training file's dataset ledger. */
+  sha256?: string;
 }
 
 /** A data file's format: JSON lines, a JSON array of objects, or CSV/TSV with a header line. */
@@ -80,7 +83,8 @@ export function readRecords(file: string, format: FileFormat = formatOf(file)): 
     throw new DataError('ERR_DATA_FORMAT', `${file}: lines end in CR only (old Mac line endings): save the file with LF or CRLF line endings`);
   const out = format === 'jsonl' ? parseJsonl(file, text) : format === 'json' ? parseJson(file, text) : parseDelimited(file, text, format === 'csv' ? ',' : '\t');
   if (out.rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${file}: no examples`);
-  return out;
+  // the bytes read, not the file later: a file replaced or deleted after loading still keys the ledger of what was trained on
+  return { ...out, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

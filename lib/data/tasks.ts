@@ -80,6 +80,8 @@ export interface Dataset {
   task: TaskSpec;
   /** The file the rows came from ('' for a dataset built in memory): a training file's SHA-256 keys its dataset ledger. */
   source: string;
+  /** SHA-256 (hex) of the file's bytes as they were read (absent for a dataset built in memory): the key of its dataset ledger. */
+  sha256?: string;
   /** The examples, in file order. */
   examples: Example[];
   /** classification: the first token of each label word, in class order. */
@@ -119,6 +121,7 @@ export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTo
     ds = task.kind === 'classification' ? buildClassification(rows, task, tokenizer, where, opts) : buildLm(rows, task, tokenizer, where, opts);
   }
   ds.source = records.file;
+  if (records.sha256 !== undefined) ds.sha256 = records.sha256;
   ds.maxLength = opts.maxLength;
   return ds;
 }

@@ -212,12 +212,13 @@ export class DPZOTrainer {
    */
   private datasetOf(plan: TrainPlan): { sha256: string; open: () => Promise<DatasetLedger> } | undefined {
     const o = this.options;
-    if (o.datasetLedger === false || !isFile(o.train.source)) {
+    // the SHA-256 of the bytes loadDataset read (the file may have changed or gone since), else of the file now
+    const sha256 = o.datasetLedger === false ? undefined : (o.train.sha256 ?? (isFile(o.train.source) ? fileSha256(o.train.source) : undefined));
+    if (sha256 === undefined) {
       if (o.datasetBudget !== undefined)
         throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
       return undefined;
     }
-    const sha256 = fileSha256(o.train.source);
     const budget = o.datasetBudget === undefined ? undefined : { epsilon: o.datasetBudget, delta: plan.budget.delta };
     return { sha256, open: () => DatasetLedger.open(sha256, { home: o.dpzoHome, budget }) };
   }
