@@ -10,7 +10,7 @@
 // every release that reached the disk, and at most one more. An update the core refuses
 // before writing θ turns its trajectory line into a void one (replay must skip it too).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
@@ -186,7 +186,7 @@ export class RunDirectory implements RunHandles {
       dataset = openDataset && run.dataset && run.runId ? await openDataset() : undefined;
       // another $DPZO_HOME: the run's earlier releases are in the ledger it started with, and the rest would go to
       // this one, so neither would hold the run (the start's would stay behind for good)
-      if (dataset && run.dataset?.ledger !== undefined && resolve(run.dataset.ledger) !== resolve(dataset.path)) {
+      if (dataset && run.dataset?.ledger !== undefined && !sameFile(run.dataset.ledger, dataset.path)) {
         throw new DpzoError(
           'ERR_RUN_MISMATCH',
           `cannot resume ${abs}: its releases are recorded in the dataset ledger ${run.dataset.ledger}, not ${dataset.path} (set DPZO_HOME as when the run started)`,
@@ -243,6 +243,16 @@ export class RunDirectory implements RunHandles {
     this.trajectory.close();
     await this.dataset?.close();
     await this.ledger.close();
+  }
+}
+
+/** Whether two paths name one file (a symbolic link in either, such as a $DPZO_HOME under a linked directory, included). */
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
   }
 }
 
