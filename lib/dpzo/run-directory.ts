@@ -185,8 +185,9 @@ export class RunDirectory implements RunHandles {
       const voidStep = reconcilePlan(abs, entries.length, trajectory);
       dataset = openDataset && run.dataset && run.runId ? await openDataset() : undefined;
       // another $DPZO_HOME: the run's earlier releases are in the ledger it started with, and the rest would go to
-      // this one, so neither would hold the run (the start's would stay behind for good)
-      if (dataset && run.dataset?.ledger !== undefined && !sameFile(run.dataset.ledger, dataset.path)) {
+      // this one, so neither would hold the run (the start's would stay behind for good). Where that ledger is gone
+      // (the run directory copied to another machine), the catch-up below writes the whole run into this one.
+      if (dataset && run.dataset?.ledger !== undefined && existsSync(run.dataset.ledger) && !sameFile(run.dataset.ledger, dataset.path)) {
         throw new DpzoError(
           'ERR_RUN_MISMATCH',
           `cannot resume ${abs}: its releases are recorded in the dataset ledger ${run.dataset.ledger}, not ${dataset.path} (set DPZO_HOME as when the run started)`,

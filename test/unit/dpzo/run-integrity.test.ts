@@ -2,7 +2,7 @@
 // and against the training file's dataset ledger (which also composes every run on that file and
 // can carry a budget of its own); a run directory is claimed by creating run.json exclusively.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -279,6 +279,23 @@ describe('the dataset ledger (10.8)', () => {
     const report = await resume(o);
     expect(report.steps).toBe(6);
     const d = await DatasetLedger.open(sha, { home, readOnly: true });
+    expect(d.ledger.length).toBe(6);
+    await d.close();
+  });
+
+  it('--resume of a run whose recorded dataset ledger is gone (the directory copied elsewhere) writes the whole run into this home', async () => {
+    const home = join(tmp.dir, 'home-gone');
+    const out = join(tmp.dir, 'run-gone-home');
+    const train = trainFile('gone-home');
+    const o = options(train, home, { runDir: out });
+    const controller = new AbortController();
+    await new DPZOTrainer(new FakeModel(8), o).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
+    const rec = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { sha256: string; ledger: string } };
+    rmSync(rec.dataset.ledger);
+    const other = join(tmp.dir, 'home-gone-second');
+    const report = await resume({ ...o, dpzoHome: other });
+    expect(report.steps).toBe(6);
+    const d = await DatasetLedger.open(rec.dataset.sha256, { home: other, readOnly: true });
     expect(d.ledger.length).toBe(6);
     await d.close();
   });
