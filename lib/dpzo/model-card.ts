@@ -1,9 +1,11 @@
 // defines: modelCard — the README.md `dpzo export` writes beside the weights: a
 // privacy statement (as TF Privacy's compute_dp_sgd_privacy_statement gives one)
 // that travels with the model. Everything in it comes from run.json and the run's
-// ledger (what was released, not what was planned), nothing from the private data
-// but the training file's SHA-256 (its name is left out: a file name can say what
-// the data is).
+// ledger (what was released, not what was planned), nothing from the private data:
+// not the training file's name (it can say what the data is), nor its SHA-256 — a
+// hash of the whole file lets whoever knows all examples but one test each guess of
+// the last, the very inference the guarantee bounds (run.json, a local record, keeps
+// it to find the dataset ledger).
 import type { SpentResult } from '../privacy/index.js';
 import { NO_CLIP, clipNorm, isNonPrivate, notPrivateReason, releaseSensitivity } from './options.js';
 import type { RunRecord } from './run-record.js';
@@ -79,7 +81,7 @@ export function modelCard(c: ModelCardInput): string {
     '| | |',
     '|---|---|',
     `| base model | \`${run.model.dir}\` (${run.model.dtype}), weights SHA-256 \`${run.model.weightsHash}\` |`,
-    `| training data | SHA-256 \`${run.dataset?.sha256 ?? 'not recorded (data given through the API)'}\` |`,
+    `| training data | ${run.dataset ? 'a file, not named or hashed here (its hash would let one test guesses of its examples)' : 'given through the API'} |`,
     `| mechanism | ${noise} |`,
     `| sampling | Poisson, rate q = ${fmt(p.sampleRate)}, expected batch ${p.expectedBatch} |`,
     `| per-example clipping | ${p.clip === NO_CLIP ? 'none' : `C = ${fmt(p.clip)} (${clipNorm(p).toUpperCase()} over ${sgd ? "each example's gradient" : `${p.directions} direction(s)`})`}${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
