@@ -27,7 +27,7 @@ export interface CalibrateOptions {
   accountant?: CalibrationAccountant;
   /** L1 sensitivity C of the Laplace release (default 1); the Gaussian's σ is relative to C. */
   clip?: number;
-  /** Relative bracket width at which bisection stops (default 1e-3). */
+  /** Relative bracket width at which bisection stops, in [2^-52, 1) (default 1e-3). */
   tolerance?: number;
   /** RDP orders (default: dp_accounting's; with opacusCompat, Opacus'). */
   orders?: readonly number[];
@@ -156,7 +156,9 @@ export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   const steps = checkSteps(options.steps, 'steps', false);
   const clip = checkPositive('clip', options.clip ?? 1);
   const tolerance = checkPositive('tolerance', options.tolerance ?? 1e-3);
-  if (tolerance >= 1) throw argumentError('tolerance', tolerance, 'in (0, 1)');
+  // below one ulp the bracket cannot narrow: the bisection looped forever (mid rounds to lo or hi)
+  if (tolerance >= 1 || tolerance < Number.EPSILON)
+    throw argumentError('tolerance', tolerance, `in [${Number.EPSILON}, 1) (a float64 bracket narrows no further)`);
   const orders = options.opacusCompat ? OPACUS_ORDERS : options.orders;
   const f = epsilonFunction(kind, acc, { delta, sampleRate, steps, clip, orders, conversion: options.conversion, pld: options.pld });
   let r: { noise: number; epsilon: number };

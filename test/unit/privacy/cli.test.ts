@@ -179,4 +179,30 @@ describe('real entry point', () => {
     expect(r.stderr).toMatch(/--sample-rate/);
     expect(r.stderr).not.toMatch(/\bat\b.*\.ts:\d+/);
   });
+  it('calibrate --tolerance below one float64 ulp is refused (the bisection never ended: mid rounded to lo or hi)', () => {
+    const calibrate = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          main,
+          'calibrate',
+          ...['--epsilon', '3', '--delta', '1e-5', '--sample-rate', '0.01', '--steps', '100', '--accountant', 'rdp'],
+          ...extra,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+    for (const tol of ['1e-300', '1e-17']) {
+      const r = calibrate('--tolerance', tol);
+      expect(r.status, `--tolerance ${tol}: ${r.error?.message ?? r.stderr}`).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^dpzo: tolerance must be in \[2\.2\d*e-16, 1\).*got 1e-\d+ \[ERR_ARGUMENT\]$/m);
+    }
+    // the smallest accepted tolerance still ends
+    const ok = calibrate('--tolerance', String(Number.EPSILON), '--json');
+    expect(ok.status, ok.error?.message ?? ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ tolerance: Number.EPSILON });
+  }, 90_000);
 });
