@@ -53,6 +53,7 @@ export async function replayTrajectory(
 export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
   const run = readRunJson(runDir);
   checkLegacyRun(run, runDir, 'replay');
+  await checkReleasedSteps(runDir, run);
   const hash = await model.weightsHash();
   if (hash !== run.model.weightsHash) {
     throw new DpzoError(
@@ -71,6 +72,23 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
     return loadCheckpoint(g, runDir, run.runId ?? '', run.plan.optimizer ?? 'sgd');
   }
   return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps!, signal, run.plan.weightDecay ?? 0, stepForm(run));
+}
+
+/**
+ * The run's ledger against its plan and its trajectory, as --resume and the export's privacy statement check them: a
+ * trajectory lost or cut (fewer steps than the ledger released) replayed to other weights than the run trained, and
+ * `dpzo eval --run` reported them as the run's (a run without trajectory.jsonl evaluated as its base model).
+ */
+async function checkReleasedSteps(runDir: string, run: RunRecord): Promise<void> {
+  const file = join(runDir, LEDGER_FILE);
+  if (!existsSync(file)) throw new DpzoError('ERR_RUN_CORRUPT', `${runDir} has no ${LEDGER_FILE}: its trajectory cannot be checked against the releases`);
+  const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
+  try {
+    checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
+    checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
+  } finally {
+    await ledger.close();
+  }
 }
 
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */

@@ -4,7 +4,7 @@
 // the base; the export loads with the run's weights hash; a changed base model,
 // a non-empty --out and bad arguments fail with one line, exit 2, and no output.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -122,6 +122,23 @@ describe('dpzo eval', () => {
     expect(fromExport.status, fromExport.stderr).toBe(0);
     expect(metricsOf(rep)).toEqual(metricsOf(json(fromExport)));
     expect(rep.loss).not.toBe(json(base).loss);
+  });
+});
+
+describe('dpzo eval --run on a damaged run', () => {
+  it('a trajectory lost or emptied (the ledger holds 4 releases) is refused as export refuses it: it evaluated the base model as the run', async () => {
+    const lost = join(tmp.dir, 'run-lost-trajectory');
+    const emptied = join(tmp.dir, 'run-emptied-trajectory');
+    const noLedger = join(tmp.dir, 'run-no-ledger');
+    for (const d of [lost, emptied, noLedger]) cpSync(RUN, d, { recursive: true });
+    rmSync(join(lost, 'trajectory.jsonl'));
+    writeFileSync(join(emptied, 'trajectory.jsonl'), '');
+    rmSync(join(noLedger, 'ledger.jsonl'));
+    const rs = await Promise.all([lost, emptied, noLedger].map((d) => dpzo('eval', '--run', d, '--data', DEV, '--threads', '1', '--json')));
+    expectOneLineFailure(rs[0]!, /run-lost-trajectory: the ledger has 4 releases but the trajectory 0 steps.*\[ERR_RUN_CORRUPT\]/);
+    expectOneLineFailure(rs[1]!, /run-emptied-trajectory: the ledger has 4 releases but the trajectory 0 steps.*\[ERR_RUN_CORRUPT\]/);
+    expectOneLineFailure(rs[2]!, /run-no-ledger has no ledger\.jsonl.*\[ERR_RUN_CORRUPT\]/);
+    for (const r of rs) expect(r.stdout).toBe('');
   });
 });
 
