@@ -54,11 +54,17 @@ export function register(program: Command): void {
         base = { ...((run.meta as { config?: Record<string, unknown> }).config ?? {}) };
         delete base.eval;
         delete base.out;
+        // the run's training file is private: its loss and size (N, kept private by --sample-rate) are no released
+        // values; --data names the file to evaluate on (it evaluated the training file when --data was left out)
+        delete base.data;
         // where the run trained is not where this evaluation runs: --device (default cpu) says that
         delete base.device;
       }
       for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'run' && k !== 'json') base[k] = v;
       base.model ??= run?.model.dir;
+      if (run && base.data === undefined) {
+        throw new DpzoError('ERR_TRAIN_OPTION', "eval --run needs --data: the held-out file to evaluate on (the run's training file is private)");
+      }
       if (base.model === undefined || base.data === undefined || base.task === undefined) {
         throw new DpzoError('ERR_TRAIN_OPTION', 'eval needs --model, --data and --task (or --run with a recorded task)');
       }

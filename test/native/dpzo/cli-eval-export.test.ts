@@ -125,6 +125,17 @@ describe('dpzo eval', () => {
   });
 });
 
+describe('dpzo eval --run without --data', () => {
+  it("is refused naming --data: it evaluated the run's private training file and printed its loss and size N", async () => {
+    const [text, asJson] = await Promise.all([dpzo('eval', '--run', RUN, '--threads', '1'), dpzo('eval', '--run', RUN, '--threads', '1', '--json')]);
+    for (const r of [text, asJson]) {
+      expectOneLineFailure(r, /^dpzo: eval --run needs --data: .*\[ERR_TRAIN_OPTION\]$/);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toContain('train.tsv');
+    }
+  });
+});
+
 describe('dpzo eval --run on a damaged run', () => {
   it('a trajectory lost or emptied (the ledger holds 4 releases) is refused as export refuses it: it evaluated the base model as the run', async () => {
     const lost = join(tmp.dir, 'run-lost-trajectory');
