@@ -20,7 +20,13 @@ export function fileSha256(path: string): string {
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, CHUNK, null);
+      } catch (e) {
+        // a directory opens, then fails here: a bare EISDIR naming no path
+        throw new DataError('ERR_DATA', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
       if (n === 0) break;
       hash.update(buf.subarray(0, n));
     }

@@ -106,6 +106,16 @@ describe('dpzo account', () => {
     await expect(run(['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '10', '--delta', '1'])).rejects.toThrow(/--delta/);
     await expect(run(['account', '--sample-rate', '0.1', '--laplace-scale', '1', '--steps', '10', '--delta', '1e-5'])).rejects.toThrow(/--laplace-scale/);
   });
+  it('--dataset naming a directory or a missing file: ERR_DATA naming the path (a directory was a bare EISDIR naming nothing)', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-cli-'));
+    try {
+      await expect(run(['account', '--dataset', dir])).rejects.toMatchObject({ code: 'ERR_DATA', message: `${dir}: cannot read (EISDIR)` });
+      const missing = path.join(dir, 'missing.jsonl');
+      await expect(run(['account', '--dataset', missing])).rejects.toMatchObject({ code: 'ERR_DATA', message: `${missing}: cannot read (ENOENT)` });
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
   it('--ledger: accounts the recorded releases with the budget δ', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-cli-'));
     try {
