@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .option('--laplace-scale <b>', 'find the affordable steps for this b instead')
     .option('--opacus-compat', 'Opacus get_noise_multiplier semantics (RDP, Opacus orders, ε within 0.01 of the target)')
     .option('--json', 'print one JSON object: noiseMultiplier or laplaceScale, epsilon (or steps, epsilon)')
-    .action((o: CalibrateFlags) => {
+    .action((o: CalibrateFlags, cmd: Command) => {
       const epsilon = checkPositive('--epsilon', num('--epsilon', o.epsilon));
       const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
       const acc = o.accountant as CalibrationAccountant;
@@ -47,7 +47,21 @@ export function register(program: Command): void {
       const mechanism = o.mechanism;
       if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw argumentError('--mechanism', mechanism, 'gaussian or laplace');
       const clip = checkPositive('--clip', num('--clip', o.clip));
+      // the noise flag of the other mechanism, and the flags of a calibration alongside a given noise, were ignored
+      // (or blamed on the other mechanism's field: '--laplace-scale 2' alone read 'noiseMultiplier must be a number')
+      if (mechanism === 'gaussian' && o.laplaceScale !== undefined)
+        throw argumentError('--laplace-scale', o.laplaceScale, 'absent for --mechanism gaussian (use --noise-multiplier, or --mechanism laplace)');
+      if (mechanism === 'laplace' && o.noiseMultiplier !== undefined)
+        throw argumentError('--noise-multiplier', o.noiseMultiplier, 'absent for --mechanism laplace (use --laplace-scale)');
       if (o.noiseMultiplier !== undefined || o.laplaceScale !== undefined) {
+        const given = o.noiseMultiplier !== undefined ? '--noise-multiplier' : '--laplace-scale';
+        for (const [key, flag] of [
+          ['steps', '--steps'],
+          ['tolerance', '--tolerance'],
+          ['opacusCompat', '--opacus-compat'],
+        ] as const) {
+          if (cmd.getOptionValueSource(key) === 'cli') throw argumentError(flag, 'given', `absent with ${given} (it finds the steps that noise affords)`);
+        }
         const r = maxSteps({
           epsilon,
           delta,

@@ -176,6 +176,31 @@ describe('dpzo calibrate', () => {
   });
 });
 
+describe('dpzo calibrate: flags that do not go together are refused naming the flag (they were ignored or blamed on another field)', () => {
+  const base = ['calibrate', '--epsilon', '3', '--delta', '1e-5', '--sample-rate', '0.01', '--accountant', 'rdp'];
+  for (const [extra, flag] of [
+    [['--laplace-scale', '2'], /^--laplace-scale must be absent for --mechanism gaussian/],
+    [['--noise-multiplier', '1', '--laplace-scale', '2'], /^--laplace-scale must be absent for --mechanism gaussian/],
+    [['--mechanism', 'laplace', '--noise-multiplier', '2'], /^--noise-multiplier must be absent for --mechanism laplace/],
+    [['--noise-multiplier', '1', '--steps', '100'], /^--steps must be absent with --noise-multiplier/],
+    [['--noise-multiplier', '1', '--tolerance', '0.01'], /^--tolerance must be absent with --noise-multiplier/],
+    [['--noise-multiplier', '1', '--opacus-compat'], /^--opacus-compat must be absent with --noise-multiplier/],
+    [['--mechanism', 'laplace', '--laplace-scale', '2', '--steps', '100'], /^--steps must be absent with --laplace-scale/],
+  ] as const) {
+    it(extra.join(' '), async () => {
+      await expect(run([...base, ...extra, '--json'])).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringMatching(flag) });
+    });
+  }
+  it('each alone still works: the steps a noise affords, the noise for T steps', async () => {
+    expect(JSON.parse(await run([...base, '--noise-multiplier', '1', '--json']))).toMatchObject({ mechanism: 'gaussian', steps: expect.any(Number) });
+    expect(JSON.parse(await run([...base, '--mechanism', 'laplace', '--laplace-scale', '2', '--json']))).toMatchObject({ mechanism: 'laplace' });
+    expect(JSON.parse(await run([...base, '--steps', '100', '--tolerance', '0.01', '--json']))).toMatchObject({
+      noiseMultiplier: expect.any(Number),
+      tolerance: 0.01,
+    });
+  });
+});
+
 describe('real entry point', () => {
   const main = fileURLToPath(new URL('../../../lib/cli/main.ts', import.meta.url));
   it('an error is one line on stderr, exit code 2, no stack', () => {
