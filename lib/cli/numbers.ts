@@ -30,6 +30,13 @@ export function parseInteger(v: string): number {
   return x;
 }
 
+/** commander parser: a decimal integer >= 1 (a count: sequences per batch), with no cap but a safe integer's. */
+export function parsePositiveInteger(v: string): number {
+  const x = parseInteger(v);
+  if (x < 1) throw new InvalidArgumentError('must be a positive integer');
+  return x;
+}
+
 /** A privacy command's flag (`account`, `calibrate`) as a decimal number, or ERR_ARGUMENT naming the flag when it is missing or not a decimal. */
 export function flagNumber(flag: string, v: string | undefined): number {
   if (v === undefined) throw argumentError(flag, 'nothing', 'given');

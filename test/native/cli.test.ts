@@ -192,6 +192,21 @@ describe.concurrent('dpzo loss', () => {
     close(expect, j.loss, want.loss);
   });
 
+  it('--batch-size is a count of sequences: beyond 1024 (the thread cap it was parsed with) it works, 0 and 1.5 are refused', async ({ expect }) => {
+    const [big, zero, frac] = await Promise.all([
+      dpzo('loss', '--model', ck.llama!.dir, '--data', data, '--json', '--batch-size', '2048'),
+      dpzo('loss', '--model', ck.llama!.dir, '--data', data, '--batch-size', '0'),
+      dpzo('loss', '--model', ck.llama!.dir, '--data', data, '--batch-size', '1.5'),
+    ]);
+    expect(big.status, big.stderr).toBe(0);
+    const j = JSON.parse(big.stdout) as { loss: (number | null)[]; targets: number[] };
+    expect(j.targets).toEqual(want.targets);
+    close(expect, j.loss, want.loss);
+    expectUsageFailure(expect, zero, ['--batch-size', 'positive integer']);
+    expectUsageFailure(expect, frac, ['--batch-size', 'integer']);
+    for (const r of [zero, frac]) expect(r.stdout).toBe('');
+  });
+
   const good = (i: number) => JSON.stringify({ input_ids: [1 + i, 2, 3] });
   const badFiles: Array<[string, string[], string[]]> = [
     ['invalid JSON on line 3', [good(0), good(1), '{"input_ids": [1, 2,', good(3)], [':3:', 'JSON']],

@@ -8,6 +8,7 @@ import { DpzoError } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { Device } from '../../model/types.js';
 import { parseDevice, parseThreads } from '../format.js';
+import { parsePositiveInteger } from '../numbers.js';
 
 const TokenLine = z
   .object({
@@ -72,7 +73,8 @@ export function register(program: Command): void {
     )
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--data <file>', 'JSONL, one {"input_ids": [...], "labels"?: [...]} a line (-100 = not a target)')
-    .option('--batch-size <n>', 'sequences per forward pass', parseThreads, 32)
+    // a count of sequences, not of threads: parseThreads capped it at MAX_THREADS (1024)
+    .option('--batch-size <n>', 'sequences per forward pass', parsePositiveInteger, 32)
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'auto')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--json', 'print {"loss": [...], "targets": [...]} instead of one loss a line')
