@@ -62,6 +62,13 @@ export function register(program: Command): void {
       }
       for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'run' && k !== 'json') base[k] = v;
       base.model ??= run?.model.dir;
+      // the replay is exact in the run's own dtype only: another --dtype was ignored (a float32 run evaluated as float32)
+      if (run && flags.dtype !== undefined && flags.dtype !== run.model.dtype) {
+        throw new DpzoError(
+          'ERR_TRAIN_OPTION',
+          `--dtype ${String(flags.dtype)}: eval --run replays the run in its dtype ${run.model.dtype} (export it, then eval the export with --dtype)`,
+        );
+      }
       if (run && base.data === undefined) {
         throw new DpzoError('ERR_TRAIN_OPTION', "eval --run needs --data: the held-out file to evaluate on (the run's training file is private)");
       }

@@ -136,6 +136,19 @@ describe('dpzo eval --run without --data', () => {
   });
 });
 
+describe('dpzo eval --run --dtype', () => {
+  it("another dtype than the run's is refused naming --dtype (it was ignored: the float32 replay was printed); the run's own is fine", async () => {
+    const [other, same] = await Promise.all([
+      dpzo('eval', '--run', RUN, '--data', DEV, '--threads', '1', '--dtype', 'bfloat16', '--json'),
+      dpzo('eval', '--run', RUN, '--data', DEV, '--threads', '1', '--dtype', 'float32', '--json'),
+    ]);
+    expectOneLineFailure(other, /^dpzo: --dtype bfloat16: eval --run replays the run in its dtype float32 .*\[ERR_TRAIN_OPTION\]$/);
+    expect(other.stdout).toBe('');
+    expect(same.status, same.stderr).toBe(0);
+    expect(json(same).stepsReplayed).toBe(4);
+  });
+});
+
 describe('dpzo eval --run on a damaged run', () => {
   it('a trajectory lost or emptied (the ledger holds 4 releases) is refused as export refuses it: it evaluated the base model as the run', async () => {
     const lost = join(tmp.dir, 'run-lost-trajectory');
