@@ -132,6 +132,8 @@ function checkExportParent(outDir: string): void {
 
 /** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
 export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
+  // '' resolves to the working directory: the replay ran, staged beside it, and the rename to '' failed with a bare ENOENT
+  if (outDir.trim() === '') throw new DpzoError('ERR_ARGUMENT', 'the export directory is an empty path: give --out a new directory');
   const run = readRunJson(runDir);
   checkExportTarget(outDir);
   checkExportParent(outDir);

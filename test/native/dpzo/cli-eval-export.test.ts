@@ -212,17 +212,20 @@ describe('dpzo export', () => {
 
   it('bad arguments: one line on stderr, exit 2', async () => {
     const missingRun = join(tmp.dir, 'no-such-run');
-    const [exportNoRun, evalNoRun, evalNoData, evalNoTask] = await Promise.all([
+    const [exportNoRun, evalNoRun, evalNoData, evalNoTask, exportEmptyOut] = await Promise.all([
       dpzo('export', '--run', missingRun, '--out', join(tmp.dir, 'never')),
       dpzo('eval', '--run', missingRun, '--data', DEV),
       dpzo('eval', '--model', MODEL, '--data', join(tmp.dir, 'missing.tsv'), ...TASK, '--threads', '1'),
       dpzo('eval', '--model', MODEL, '--data', DEV, '--threads', '1'),
+      dpzo('export', '--run', RUN, '--out', '', '--threads', '1'), // was a bare ENOENT naming a staging directory, after the replay
     ]);
     expectOneLineFailure(exportNoRun, /no-such-run.*not a dpzo run directory/);
     expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
     expectOneLineFailure(evalNoRun, /not a dpzo run directory/);
     expectOneLineFailure(evalNoData, /missing\.tsv/);
     expectOneLineFailure(evalNoTask, /--task/);
+    expectOneLineFailure(exportEmptyOut, /^dpzo: the export directory is an empty path: give --out a new directory \[ERR_ARGUMENT\]$/);
+    expect(exportEmptyOut.stdout).toBe('');
   });
 
   // last: it edits the base model the run was trained from
