@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
 import { runCharts } from '../../dpzo/curves-text.js';
-import { LEDGER_FILE, readRunJson } from '../../dpzo/run-record.js';
+import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from '../../dpzo/run-integrity.js';
+import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { PrivacyLedger } from '../../privacy/index.js';
@@ -51,6 +52,9 @@ export function register(program: Command): void {
       // no report line of this end: the process ended before its report; the ledger holds what was released
       const ledger = await PrivacyLedger.open(ledgerFile, { readOnly: true, create: false });
       try {
+        // as account and export check it: a ledger cut or re-sealed printed a smaller ε than the trajectory carries
+        checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
+        checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
         const delta = run.plan.budget.delta;
         const spent = ledger.length > 0 ? ledger.spent(delta) : null;
         const summary = {

@@ -2,7 +2,7 @@
 // summary and ε as the run's report, rewrites the chart, and for a run that ended before its report
 // gives ε from the ledger (never less than what was released); a missing run is one line, exit 2.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -66,6 +66,20 @@ describe('curves.svg and dpzo report', () => {
     expect(s.releases).toBe(12);
     expect(s.epsilon.pld).toBeCloseTo(trained.epsilon.pld, 12);
     expect(s.epsilon.rdp).toBeCloseTo(trained.epsilon.rdp, 12);
+  });
+
+  it('a run without its report whose ledger was cut (5 of 12 releases left) is refused: it printed ε of the 5', async () => {
+    const cut = join(tmp.dir, 'run-ledger-cut');
+    cpSync(p.run, cut, { recursive: true });
+    const metrics = join(cut, 'metrics.jsonl');
+    writeFileSync(metrics, readFileSync(metrics, 'utf8').split('\n').filter((l) => !l.includes('"type":"report"')).join('\n'));
+    const ledger = join(cut, 'ledger.jsonl');
+    writeFileSync(ledger, readFileSync(ledger, 'utf8').split('\n').slice(0, 6).join('\n') + '\n'); // header + 5 releases
+    const r = await dpzo('report', cut, '--json');
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/run-ledger-cut: the ledger has 5 releases but the trajectory 12 steps.*\[ERR_RUN_CORRUPT\]$/m);
+    expect(r.stdout).toBe('');
   });
 
   it('a directory that is not a run: one line, exit 2', async () => {
