@@ -5,6 +5,9 @@ import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../priv
 import { flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
 
+/** Where the search for the steps a noise affords stops (maxSteps' default). */
+const STEPS_LIMIT = 1e8;
+
 interface CalibrateFlags {
   epsilon?: string;
   delta?: string;
@@ -37,7 +40,7 @@ export function register(program: Command): void {
     .option('--noise-multiplier <sigma>', 'find the affordable steps for this σ instead')
     .option('--laplace-scale <b>', 'find the affordable steps for this b instead')
     .option('--opacus-compat', 'Opacus get_noise_multiplier semantics (RDP, Opacus orders, ε within 0.01 of the target)')
-    .option('--json', 'print one JSON object: noiseMultiplier or laplaceScale, epsilon (or steps, epsilon)')
+    .option('--json', 'print one JSON object: noiseMultiplier or laplaceScale, epsilon (or steps, atLimit, epsilon)')
     .action((o: CalibrateFlags, cmd: Command) => {
       const epsilon = checkPositive('--epsilon', num('--epsilon', o.epsilon));
       const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
@@ -63,6 +66,7 @@ export function register(program: Command): void {
           if (cmd.getOptionValueSource(key) === 'cli') throw argumentError(flag, 'given', `absent with ${given} (it finds the steps that noise affords)`);
         }
         const r = maxSteps({
+          limit: STEPS_LIMIT,
           epsilon,
           delta,
           sampleRate,
@@ -72,11 +76,13 @@ export function register(program: Command): void {
           noiseMultiplier: o.noiseMultiplier === undefined ? undefined : num('--noise-multiplier', o.noiseMultiplier),
           laplaceScale: o.laplaceScale === undefined ? undefined : num('--laplace-scale', o.laplaceScale),
         });
-        const report = { steps: r.steps, epsilon: r.epsilon, delta, accountant: acc, mechanism, sampleRate };
+        // the search stops at STEPS_LIMIT: there the noise affords at least that many steps, not exactly that many
+        const atLimit = r.steps === STEPS_LIMIT;
+        const report = { steps: r.steps, atLimit, epsilon: r.epsilon, delta, accountant: acc, mechanism, sampleRate };
         if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
         else
           printTable([
-            ['steps', String(r.steps)],
+            ['steps', atLimit ? `at least ${r.steps} (the search limit: ε there is below the target)` : String(r.steps)],
             ['epsilon', r.epsilon.toPrecision(6)],
             ['delta', String(delta)],
             ['accountant', acc],

@@ -201,6 +201,21 @@ describe('dpzo calibrate: flags that do not go together are refused naming the f
   });
 });
 
+describe('dpzo calibrate --noise-multiplier: steps beyond the search limit', () => {
+  const args = ['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '1e-4', '--noise-multiplier', '3', '--accountant', 'rdp'];
+  it('are reported as at least the limit (it printed steps 100000000 as the exact answer, with ε 1.43 of 8 spent)', async () => {
+    const j = JSON.parse(await run([...args, '--json'])) as { steps: number; atLimit: boolean; epsilon: number };
+    expect(j).toMatchObject({ steps: 1e8, atLimit: true });
+    expect(j.epsilon).toBeLessThan(8);
+    expect(await run(args)).toMatch(/^steps\s+at least 100000000 \(the search limit/m);
+    const below = JSON.parse(
+      await run(['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--noise-multiplier', '1', '--accountant', 'rdp', '--json']),
+    ) as { steps: number; atLimit: boolean };
+    expect(below.atLimit).toBe(false);
+    expect(below.steps).toBeLessThan(1e8);
+  });
+});
+
 describe('real entry point', () => {
   const main = fileURLToPath(new URL('../../../lib/cli/main.ts', import.meta.url));
   it('an error is one line on stderr, exit code 2, no stack', () => {
