@@ -21,7 +21,13 @@ export interface JsonlRead {
 /** The complete lines of `path`; a missing file has none. Nothing is parsed here: each format checks its own lines. */
 export function readJsonl(path: string): JsonlRead {
   if (!existsSync(path)) return { lines: [], validBytes: 0, tornBytes: 0 };
-  const buf = readFileSync(path);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    // a directory in a run where ledger.jsonl or trajectory.jsonl belongs was a bare EISDIR naming no file
+    throw new DpzoError('ERR_IO', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   const lines: string[] = [];
   let at = 0;
   for (;;) {

@@ -14,6 +14,11 @@ describe('readJsonl', () => {
     expect(readJsonl(file())).toEqual({ lines: [], validBytes: 0, tornBytes: 0 });
   });
 
+  it('a path it cannot read (a directory) is ERR_IO naming the path (it was a bare EISDIR naming nothing)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpzo-jsonl-'));
+    expect(() => readJsonl(dir)).toThrow(expect.objectContaining({ code: 'ERR_IO', message: `${dir}: cannot read (EISDIR)` }));
+  });
+
   it('returns the complete lines and reports the bytes after the last newline as a torn tail', () => {
     const path = file();
     writeFileSync(path, '{"a":1}\n{"b":"é"}\n{"c":');
