@@ -235,6 +235,9 @@ export function register(program: Command): void {
     .action(async (o: AccountOptions, cmd: Command) => {
       const which = parseAccountant(o.accountant);
       if (o.ledger !== undefined && o.dataset !== undefined) throw argumentError('--dataset', 'given', 'absent with --ledger (one of the two)');
+      // it only ever acted on --ledger: with --dataset the torn ledger's own message sent the user back to the same refusal
+      if (o.repairTornTail && o.ledger === undefined)
+        throw argumentError('--repair-torn-tail', 'given', 'used with --ledger only (a dataset ledger: --ledger <its ledger.jsonl> --repair-torn-tail)');
       if (o.ledger !== undefined) {
         refuseMechanismFlags(cmd, '--ledger');
         await accountLedger(o, which);

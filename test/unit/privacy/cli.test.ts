@@ -116,6 +116,26 @@ describe('dpzo account', () => {
       await fsp.rm(dir, { recursive: true, force: true });
     }
   });
+  it('--repair-torn-tail without --ledger is refused naming it (it was ignored: a torn dataset ledger stayed torn)', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-cli-'));
+    vi.stubEnv('DPZO_HOME', path.join(dir, 'home'));
+    try {
+      const data = path.join(dir, 'train.jsonl');
+      await fsp.writeFile(data, '{"input_ids":[1,2]}\n');
+      for (const args of [
+        ['account', '--dataset', data, '--delta', '1e-5', '--repair-torn-tail'],
+        ['account', '--sample-rate', '0.1', '--noise-multiplier', '1', '--steps', '10', '--delta', '1e-5', '--repair-torn-tail'],
+      ]) {
+        await expect(run(args), args.join(' ')).rejects.toMatchObject({
+          code: 'ERR_ARGUMENT',
+          message: expect.stringMatching(/^--repair-torn-tail must be used with --ledger only/),
+        });
+      }
+    } finally {
+      vi.unstubAllEnvs();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
   it('--ledger: accounts the recorded releases with the budget δ', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-cli-'));
     try {
