@@ -10,13 +10,19 @@ import { packageVersion } from '../package-info.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * No commander output on stderr: its errors (outputError) and the help it prints to stderr when a command is
+ * missing (writeErr; `dpzo`, `dpzo bench`), which ended in the line 'dpzo: (outputHelp) …'. --help writes to stdout.
+ */
+const QUIET_ERRORS = { outputError: () => {}, writeErr: () => {} };
+
 export async function buildProgram(): Promise<Command> {
   const program = new Command('dpzo')
     .description('Differentially private zeroth-order fine-tuning (DP-ZO) of transformer language models')
     .version(packageVersion())
     .exitOverride()
     // commander's own error output is two lines without a code: main() prints the project's one line instead
-    .configureOutput({ outputError: () => {} });
+    .configureOutput(QUIET_ERRORS);
   const ext = fileURLToPath(import.meta.url).endsWith('.ts') ? '.ts' : '.js';
   const files = readdirSync(join(here, 'commands'))
     .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
@@ -27,7 +33,7 @@ export async function buildProgram(): Promise<Command> {
     };
     if (typeof mod.register === 'function') mod.register(program);
   }
-  program.commands.forEach((c) => c.exitOverride().configureOutput({ outputError: () => {} }));
+  program.commands.forEach((c) => c.exitOverride().configureOutput(QUIET_ERRORS));
   return program;
 }
 
@@ -39,7 +45,8 @@ export function formatError(e: unknown): string {
 
 /** commander's "error: unknown option '--x'" as `dpzo: unknown option '--x' (see dpzo train --help) [ERR_ARGUMENT]`. */
 export function usageError(e: CommanderError, argv: string[]): string {
-  const what = e.message.replace(/^error: /, '').split('\n')[0];
+  // a command with subcommands given none: commander's message is its internal '(outputHelp)'
+  const what = e.code === 'commander.help' ? 'a command is needed' : e.message.replace(/^error: /, '').split('\n')[0];
   const sub = argv.slice(2).find((a) => !a.startsWith('-'));
   const help = sub && e.code !== 'commander.unknownCommand' ? `dpzo ${sub} --help` : 'dpzo --help';
   return `dpzo: ${what} (see ${help}) [ERR_ARGUMENT]`;

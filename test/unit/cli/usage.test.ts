@@ -10,6 +10,9 @@ describe('usage errors', () => {
     ['unknown option', ['train', '--bogus'], /^dpzo: unknown option '--bogus' \(see dpzo train --help\) \[ERR_ARGUMENT\]$/],
     ['missing option value', ['account', '--steps'], /^dpzo: option '--steps <T>' argument missing .*\[ERR_ARGUMENT\]$/],
     ['unknown command', ['trian'], /^dpzo: unknown command 'trian'.*\(see dpzo --help\) \[ERR_ARGUMENT\]$/],
+    // commander printed its help on stderr, then main the line 'dpzo: (outputHelp) (see dpzo --help)'
+    ['no command', [], /^dpzo: a command is needed \(see dpzo --help\) \[ERR_ARGUMENT\]$/],
+    ['a command without its subcommand', ['bench'], /^dpzo: a command is needed \(see dpzo bench --help\) \[ERR_ARGUMENT\]$/],
     [
       'hexadecimal ε',
       ['train', '--epsilon', '0x10'],
