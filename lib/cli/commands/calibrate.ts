@@ -47,6 +47,8 @@ export function register(program: Command): void {
       const acc = o.accountant as CalibrationAccountant;
       if (acc !== 'pld' && acc !== 'rdp' && acc !== 'pure') throw argumentError('--accountant', o.accountant, 'pld, rdp or pure');
       const delta = acc === 'pure' && o.delta === undefined ? 0.5 : checkDelta(num('--delta', o.delta), '--delta');
+      // the pure accountant's ε holds at δ = 0; the 0.5 above only fills the library's unused argument (it was printed as δ)
+      const shownDelta = acc === 'pure' ? 0 : delta;
       const mechanism = o.mechanism;
       if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw argumentError('--mechanism', mechanism, 'gaussian or laplace');
       const clip = checkPositive('--clip', num('--clip', o.clip));
@@ -78,13 +80,13 @@ export function register(program: Command): void {
         });
         // the search stops at STEPS_LIMIT: there the noise affords at least that many steps, not exactly that many
         const atLimit = r.steps === STEPS_LIMIT;
-        const report = { steps: r.steps, atLimit, epsilon: r.epsilon, delta, accountant: acc, mechanism, sampleRate };
+        const report = { steps: r.steps, atLimit, epsilon: r.epsilon, delta: shownDelta, accountant: acc, mechanism, sampleRate };
         if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
         else
           printTable([
             ['steps', atLimit ? `at least ${r.steps} (the search limit: ε there is below the target)` : String(r.steps)],
             ['epsilon', r.epsilon.toPrecision(6)],
-            ['delta', String(delta)],
+            ['delta', String(shownDelta)],
             ['accountant', acc],
           ]);
         return;
@@ -96,7 +98,7 @@ export function register(program: Command): void {
       const report = {
         ...noise,
         epsilon: r.epsilon,
-        delta,
+        delta: shownDelta,
         accountant: r.accountant,
         tolerance: r.tolerance,
         mechanism,
@@ -111,7 +113,7 @@ export function register(program: Command): void {
       printTable([
         r.noiseMultiplier !== undefined ? ['noise multiplier', String(r.noiseMultiplier)] : ['laplace scale', String(r.laplaceScale)],
         ['epsilon reached', r.epsilon.toPrecision(6)],
-        ['delta', String(delta)],
+        ['delta', String(shownDelta)],
         ['accountant', r.accountant],
         ['tolerance', String(r.tolerance)],
       ]);

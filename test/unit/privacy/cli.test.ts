@@ -174,6 +174,14 @@ describe('dpzo calibrate', () => {
     expect(j.epsilon).toBeLessThanOrEqual(1);
     expect(j.epsilon).toBeGreaterThan(1 - 1e-9);
   });
+  it('the pure accountant states δ = 0 (it printed δ 0.5, a placeholder, as the guarantee)', async () => {
+    const base = ['calibrate', '--epsilon', '1', '--sample-rate', '0.1', '--mechanism', 'laplace', '--accountant', 'pure'];
+    expect(JSON.parse(await run([...base, '--steps', '100', '--json']))).toMatchObject({ delta: 0, accountant: 'pure' });
+    expect(JSON.parse(await run([...base, '--laplace-scale', '20', '--json']))).toMatchObject({ delta: 0, accountant: 'pure' });
+    expect(await run([...base, '--steps', '100'])).toMatch(/^delta\s+0$/m);
+    // another accountant still states the δ given
+    expect(JSON.parse(await run([...base.slice(0, -1), 'rdp', '--delta', '1e-5', '--steps', '100', '--json']))).toMatchObject({ delta: 1e-5 });
+  });
   it('--noise-multiplier instead of --steps gives the affordable steps', async () => {
     const j = JSON.parse(
       await run([
