@@ -224,6 +224,9 @@ export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: nu
   const target = checkEpsilon(options.epsilon);
   const kind = options.mechanism ?? (options.laplaceScale !== undefined ? 'laplace' : 'gaussian');
   const acc = options.accountant ?? 'pld';
+  if (acc !== 'rdp' && acc !== 'pld' && acc !== 'pure') throw argumentError('accountant', acc, "'rdp', 'pld' or 'pure'");
+  // as calibrateNoise: the Gaussian has no pure ε (it answered 'steps 0, epsilon 0' for any σ)
+  if (acc === 'pure' && kind !== 'laplace') throw argumentError('accountant', acc, "'rdp' or 'pld' for the Gaussian mechanism");
   const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);
   const sampleRate = checkSampleRate(options.sampleRate);
   const clip = checkPositive('clip', options.clip ?? 1);

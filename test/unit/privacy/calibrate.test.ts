@@ -64,6 +64,12 @@ describe('maxSteps', () => {
     const per = Math.log1p(0.1 * Math.expm1(0.1));
     expect(r.steps).toBe(Math.floor(1 / per));
   });
+  it('refuses the pure accountant for the Gaussian, as calibrateNoise does (it answered 0 steps at ε 0 for any σ)', () => {
+    expect(() => maxSteps({ epsilon: 1, delta: 1e-5, sampleRate: 0.1, noiseMultiplier: 2, accountant: 'pure' })).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringMatching(/^accountant must be 'rdp' or 'pld' for the Gaussian mechanism/) }),
+    );
+    expect(maxSteps({ epsilon: 1, delta: 1e-5, sampleRate: 0.1, laplaceScale: 20, accountant: 'pure' }).steps).toBeGreaterThan(0);
+  });
   it('returns 0 when one step already exceeds the target', () => {
     expect(maxSteps({ epsilon: 0.01, delta: 1e-5, sampleRate: 1, noiseMultiplier: 1, accountant: 'rdp' }).steps).toBe(0);
   });
