@@ -57,6 +57,9 @@ export function register(program: Command): void {
         // the run's training file is private: its loss and size (N, kept private by --sample-rate) are no released
         // values; --data names the file to evaluate on (it evaluated the training file when --data was left out)
         delete base.data;
+        // the run's --eval-max sized its own held-out evaluations: it cut this one too (eval --run of 3 examples where
+        // the export's eval read all 16); --eval-max given here still applies
+        delete base.evalMax;
         // where the run trained is not where this evaluation runs: --device (default cpu) says that
         delete base.device;
       }

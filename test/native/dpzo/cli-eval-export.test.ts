@@ -15,7 +15,7 @@ import type { RunRecord } from '../../../lib/dpzo/run-record.js';
 import { loadModel } from '../../../lib/index.js';
 import { type LedgerEntry, PldAccountant, RdpAccountant, releaseMechanism } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, ROOT, dpzo } from '../../helpers/cli.js';
+import { type CliResult, ROOT, dpzo, dpzoWithEnv } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cli-eval-');
 afterAll(() => tmp.cleanup());
@@ -133,6 +133,24 @@ describe('dpzo eval --run without --data', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr).not.toContain('train.tsv');
     }
+  });
+});
+
+describe('dpzo eval --run and the run\'s --eval-max', () => {
+  it("the run's --eval-max (its own held-out evaluations) does not cut this evaluation; --eval-max given here does", async () => {
+    const run = join(tmp.dir, 'run-eval-max');
+    // its own DPZO_HOME: the dataset ledger of this test's training file stays in the temporary directory
+    const t = await dpzoWithEnv({ DPZO_HOME: join(tmp.dir, 'home') }, 'train', '--model', MODEL, '--data', TRAIN, ...TASK, '--eval', DEV, '--eval-public', '--eval-max', '2', '--epsilon', '8',
+      '--delta', '1e-5', '--steps', '1', '--batch-size', '8', '--threads', '1', '--out', run, '--json');
+    expect(t.status, t.stderr).toBe(0);
+    const [all, two] = await Promise.all([
+      dpzo('eval', '--run', run, '--data', DEV, '--threads', '1', '--json'),
+      dpzo('eval', '--run', run, '--data', DEV, '--threads', '1', '--eval-max', '3', '--json'),
+    ]);
+    expect(all.status, all.stderr).toBe(0);
+    expect(json(all).examples).toBe(6);
+    expect(two.status, two.stderr).toBe(0);
+    expect(json(two).examples).toBe(3);
   });
 });
 
