@@ -146,8 +146,10 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   mkdirSync(staging);
   try {
     await model.save(staging);
+    // from the directory the base was loaded from: run.json's path is gone when the base moved (export --model elsewhere),
+    // and the export came out without its tokenizer
     for (const f of SIDE_FILES) {
-      const src = join(run.model.dir, f);
+      const src = join(model.dir, f);
       if (existsSync(src)) copyFileSync(src, join(staging, f));
     }
     const weightsHash = await model.weightsHash();

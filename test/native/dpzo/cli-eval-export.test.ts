@@ -4,7 +4,7 @@
 // the base; the export loads with the run's weights hash; a changed base model,
 // a non-empty --out and bad arguments fail with one line, exit 2, and no output.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -226,6 +226,24 @@ describe('dpzo export', () => {
     expect(json(ok).weightsHash).toBe(report.weightsHash);
     expect(readdirSync(empty)).toContain('model.safetensors');
     expectModelCard(readFileSync(join(empty, 'README.md'), 'utf8'), json(ok).weightsHash as string);
+  });
+
+  it('--model: a base moved since the run exports with its tokenizer files (they were read from run.json\'s path: none)', async () => {
+    const moved = join(tmp.dir, 'moved-base');
+    cpSync(MODEL, moved, { recursive: true });
+    const hidden = join(tmp.dir, 'model-hidden');
+    renameSync(MODEL, hidden); // the base is no longer where run.json says
+    let r: CliResult;
+    const out = join(tmp.dir, 'exported-moved');
+    try {
+      r = await dpzo('export', '--run', RUN, '--out', out, '--model', moved, '--threads', '1', '--json');
+    } finally {
+      renameSync(hidden, MODEL);
+    }
+    expect(r.status, r.stderr).toBe(0);
+    expect(json(r).weightsHash).toBe(report.weightsHash);
+    expect(readdirSync(out).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readFileSync(join(out, 'tokenizer.json'))).toEqual(readFileSync(join(moved, 'tokenizer.json')));
   });
 
   it('bad arguments: one line on stderr, exit 2', async () => {
