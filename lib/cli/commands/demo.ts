@@ -221,7 +221,7 @@ export function register(program: Command): void {
           modelInit: DEMO_MODEL.initSeed,
           pretrainShuffle: DEMO_MODEL.shuffleSeed,
           thesaurusSample: DEMO_MODEL.thesaurus.seed,
-          directions: 'CSPRNG, released per step in <run>/trajectory.jsonl (dpzo eval --run replays them)',
+          directions: 'CSPRNG, released per step in <run>/trajectory.jsonl (dpzo eval --run <run> --data data/sst2/test.tsv replays them)',
         },
         model: { dir: DEMO_RUN.model, vocabSize: card.vocab_size },
         settings: { ...DEMO_RUN, steps },
@@ -248,7 +248,7 @@ export function register(program: Command): void {
         ...(np ? ([['ZO ε = ∞', `${pct(np.report.evalAfter!.accuracy)}  (NOT PRIVATE reference, same steps)`]] as [string, string][]) : []),
         ['ε spent', `${result.epsilon.toFixed(2)} (PLD), ${result.epsilonRdp.toFixed(2)} (RDP) at δ = ${result.delta}`],
         ['accuracy on', `the ${result.evalExamples} GLUE SST-2 validation sentences (chance ≈ 50%)`],
-        ['runs', `${dp.dir}${np ? `, ${np.dir}` : ''} (dpzo report DIR; dpzo eval --run DIR)`],
+        ['runs', `${dp.dir}${np ? `, ${np.dir}` : ''} (dpzo report DIR; dpzo eval --run DIR --data data/sst2/test.tsv)`],
         ['curves', `${dp.curves}${np ? `, ${np.curves}` : ''}`],
         ['time', `${result.seconds.toFixed(0)} s`],
       ]);
