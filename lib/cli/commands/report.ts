@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
 import { runCharts } from '../../dpzo/curves-text.js';
 import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from '../../dpzo/run-integrity.js';
+import { notPrivateReason } from '../../dpzo/options.js';
 import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
@@ -76,7 +77,8 @@ export function register(program: Command): void {
             ],
             ['ε spent', `${summary.epsilon.pld.toPrecision(4)} (PLD), ${summary.epsilon.rdp.toPrecision(4)} (RDP) at δ = ${delta}, from the ledger`],
             ['budget', `ε = ${run.plan.budget.epsilon}, δ = ${delta}`],
-            ...(run.private ? [] : ([['WARNING', 'test hooks were installed: this run is NOT private']] as [string, string][])),
+            // the reason a run is not private: ε = ∞ (a baseline) or test hooks (it blamed the hooks for both)
+            ...(run.private ? [] : ([['WARNING', `NOT PRIVATE: ${notPrivateReason(run.plan)}`]] as [string, string][])),
             ['curves', curves],
           ]);
         if (!opts.json) for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');

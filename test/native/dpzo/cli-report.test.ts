@@ -68,6 +68,19 @@ describe('curves.svg and dpzo report', () => {
     expect(s.epsilon.rdp).toBeCloseTo(trained.epsilon.rdp, 12);
   });
 
+  it('a non-private run without its report says why it is not private: ε = ∞ (it blamed test hooks)', async () => {
+    const out = join(tmp.dir, 'run-inf');
+    const r0 = await dpzo('train', '--model', p.model, '--data', p.train, '--task', 'tokens', '--epsilon', 'inf', '--delta', '1e-5', '--steps', '3', '--batch-size', '10',
+      '--threads', '1', '--out', out, '--json');
+    expect(r0.status, r0.stderr).toBe(0);
+    const metrics = join(out, 'metrics.jsonl');
+    writeFileSync(metrics, readFileSync(metrics, 'utf8').split('\n').filter((l) => !l.includes('"type":"report"')).join('\n'));
+    const r = await dpzo('report', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^WARNING +NOT PRIVATE: epsilon is ∞/m);
+    expect(r.stdout).not.toMatch(/test hooks/);
+  });
+
   it('a run without its report whose ledger was cut (5 of 12 releases left) is refused: it printed ε of the 5', async () => {
     const cut = join(tmp.dir, 'run-ledger-cut');
     cpSync(p.run, cut, { recursive: true });
