@@ -76,4 +76,14 @@ describe('dpzo bench memory', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
   });
+
+  it('--seq and --batch are counts, not thread counts: 2048 passes the options (it was refused as above 1024), 0 does not', async () => {
+    const r = await dpzo('bench', 'memory', '--model', join(tmp.dir, 'missing'), '--seq', '2048', '--batch', '2048', '--out', join(tmp.dir, 'never'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).not.toMatch(/--seq|--batch/);
+    expect(r.stderr).toMatch(/missing/);
+    const zero = await dpzo('bench', 'memory', '--model', join(tmp.dir, 'missing'), '--seq', '0', '--out', join(tmp.dir, 'never'));
+    expect(zero.status).toBe(2);
+    expect(zero.stderr).toMatch(/--seq.*must be a positive integer/);
+  });
 });

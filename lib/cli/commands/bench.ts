@@ -12,6 +12,7 @@ import { DpzoError } from '../../errors.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { stackedBars } from '../../plot/svg-bars.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
+import { parsePositiveInteger } from '../numbers.js';
 
 function parseSeedFlag(v: string): number {
   const n = /^\d+$/.test(v) ? Number(v) : NaN;
@@ -45,8 +46,9 @@ export function register(program: Command): void {
     .command('memory')
     .description('peak memory and step time of inference and DP-ZO (1 and 4 directions), each in its own process; extrapolated to OPT 125M-66B in BF16')
     .requiredOption('--model <dir>', 'Hugging Face model directory (or a cached org/name)')
-    .option('--batch <b>', 'sequences per step', parseThreads, 8)
-    .option('--seq <t>', 'tokens per sequence', parseThreads, 64)
+    // counts of sequences and tokens, not of threads (parseThreads capped them at 1024: --seq 2048 was refused)
+    .option('--batch <b>', 'sequences per step', parsePositiveInteger, 8)
+    .option('--seq <t>', 'tokens per sequence', parsePositiveInteger, 64)
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--out <dir>', 'where memory.json and memory.svg are written', 'dpzo-bench-memory')

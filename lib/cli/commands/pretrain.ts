@@ -1,7 +1,7 @@
 // `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Device } from '../../model/types.js';
@@ -16,7 +16,7 @@ import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
 import { pretrain } from '../../pretrain/pretrain.js';
-import { parseInteger, parseNumber } from '../numbers.js';
+import { parseInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 
@@ -50,15 +50,15 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'where the trained model is saved (absent or empty)')
     .option('--task <kind>', 'lm | tokens', 'lm')
     .option('--eval <file>', 'held-out public data, evaluated before, every --eval-every steps and after')
-    .option('--steps <n>', 'optimizer steps', parseInteger, 1000)
-    .option('--batch-size <b>', 'sequences per step', parseInteger, 16)
+    .option('--steps <n>', 'optimizer steps', parsePositiveInteger, 1000)
+    .option('--batch-size <b>', 'sequences per step', parsePositiveInteger, 16)
     .option('--lr <η>', 'peak learning rate (Adam)', parseNumber, 1e-3)
     .option('--warmup-steps <n>', 'linear warmup before the cosine decay (default steps/20)', parseInteger)
     .option('--weight-decay <λ>', 'decoupled weight decay (AdamW)', parseNumber, 0.01)
     .option('--seed <s>', 'seed of the minibatch shuffle', parseInteger, 0)
-    .option('--eval-every <k>', 'evaluate every k steps', parseInteger)
-    .option('--checkpoint-every <k>', 'save <out>/checkpoint-<step> every k steps', parseInteger)
-    .option('--max-length <n>', 'tokens per example at most', parseInteger, 256)
+    .option('--eval-every <k>', 'evaluate every k steps', parsePositiveInteger)
+    .option('--checkpoint-every <k>', 'save <out>/checkpoint-<step> every k steps', parsePositiveInteger)
+    .option('--max-length <n>', 'tokens per example at most', parsePositiveInteger, 256)
     .option('--text-field <name>', 'the text column (lm task)')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--device <device>', 'cpu | auto (the backward pass runs on the CPU only: auto picks it, cuda is refused)', parseDevice, 'cpu')
@@ -75,6 +75,8 @@ export function register(program: Command): void {
         const common = { task, modelDir: dir, config: model.config, maxLength: f.maxLength, tokenizer };
         const train = loadDataset(f.data, common);
         const evalSet = f.eval ? loadDataset(f.eval, common) : undefined;
+        // a run refused before its first step leaves no empty --out behind (no partial output)
+        const created = !existsSync(f.out);
         mkdirSync(f.out, { recursive: true });
         const metrics = join(f.out, 'pretrain-metrics.jsonl');
         const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
@@ -107,6 +109,9 @@ export function register(program: Command): void {
               appendFileSync(metrics, JSON.stringify({ type: 'eval', step: e.step, ...e.result }) + '\n');
             },
           });
+        } catch (e) {
+          if (created && readdirSync(f.out).length === 0) rmdirSync(f.out);
+          throw e;
         } finally {
           progress.stop();
           process.off('SIGINT', onSignal);
