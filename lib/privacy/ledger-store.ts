@@ -2,6 +2,7 @@
 // at a time under a pid lock file; created whole by link(2); lines appended through lib/io's AppendLog, each
 // fsynced; a torn tail refused, or cut on request) or a memory store (API runs without a run directory:
 // the same lines and checks, nothing written).
+import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
@@ -123,23 +124,71 @@ async function exists(abs: string): Promise<boolean> {
   }
 }
 
-/** One writer at a time: a lock file holding the writer's pid (a stale lock of a dead process is taken over). */
+/** A lock file with no readable pid younger than this is one being written, not a stale one. */
+const LOCK_UNREADABLE_GRACE_MS = 10_000;
+
+/**
+ * One writer at a time: a lock file holding the writer's pid, created whole (written to a file of its own, then
+ * link(2)ed into place), so a reader never sees it half-written — a lock read as empty was taken for a stale one
+ * and deleted under its writer. A stale lock (its process dead) is removed only under a second lock, the
+ * takeover lock, and only if it still holds what was read: two processes taking over one stale lock at once
+ * each deleted the other's fresh lock, and both wrote.
+ */
 async function lock(abs: string): Promise<string> {
   const lockPath = `${abs}.lock`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await fsp.writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
-      return lockPath;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ledgerError('ERR_IO', abs, `cannot create lock ${lockPath}: ${(e as Error).message}`);
-      const pid = Number.parseInt(await fsp.readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(pid) && (pid === process.pid || pidAlive(pid))) {
-        throw ledgerError('ERR_LEDGER_LOCKED', abs, `opened for writing by process ${pid} (lock ${lockPath})`);
-      }
-      await fsp.rm(lockPath, { force: true });
+    if (await createPidFile(abs, lockPath)) return lockPath;
+    const held = await fsp.readFile(lockPath, 'utf8').catch(() => null);
+    if (held === null) continue; // released meanwhile
+    const pid = Number.parseInt(held, 10);
+    if (Number.isInteger(pid) && (pid === process.pid || pidAlive(pid))) {
+      throw ledgerError('ERR_LEDGER_LOCKED', abs, `opened for writing by process ${pid} (lock ${lockPath})`);
     }
+    if (!Number.isInteger(pid)) {
+      const age = await fsp.stat(lockPath).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => Infinity,
+      );
+      if (age < LOCK_UNREADABLE_GRACE_MS) throw ledgerError('ERR_LEDGER_LOCKED', abs, `its lock ${lockPath} is being written by another process`);
+    }
+    await removeStale(abs, lockPath, held);
   }
-  throw ledgerError('ERR_LEDGER_LOCKED', abs, `cannot take lock ${lockPath}`);
+  throw ledgerError('ERR_LEDGER_LOCKED', abs, `cannot take lock ${lockPath} (another process is taking it)`);
+}
+
+/** Links a complete file holding this pid into place at `target`; false when a file is there already. */
+async function createPidFile(abs: string, target: string): Promise<boolean> {
+  const mine = `${target}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    await fsp.writeFile(mine, `${process.pid}\n`, { flag: 'wx' });
+    await fsp.link(mine, target);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ledgerError('ERR_IO', abs, `cannot create lock ${target}: ${(e as Error).message}`);
+  } finally {
+    await fsp.rm(mine, { force: true });
+  }
+}
+
+/**
+ * Removes the lock read as `stale`, under the takeover lock: only a lock's owner or the takeover lock's holder ever
+ * removes a lock, so while the holder sees `stale` there it stays the dead process's until removed. Another process
+ * holding the takeover lock: nothing is done (the caller tries again); a holder that died in it is cleared.
+ */
+async function removeStale(abs: string, lockPath: string, stale: string): Promise<void> {
+  const takeover = `${lockPath}.takeover`;
+  if (!(await createPidFile(abs, takeover))) {
+    const holder = Number.parseInt(await fsp.readFile(takeover, 'utf8').catch(() => ''), 10);
+    // a takeover that crashed inside its few milliseconds
+    if (Number.isInteger(holder) && holder !== process.pid && !pidAlive(holder)) await fsp.rm(takeover, { force: true });
+    return;
+  }
+  try {
+    if ((await fsp.readFile(lockPath, 'utf8').catch(() => null)) === stale) await fsp.rm(lockPath, { force: true });
+  } finally {
+    await fsp.rm(takeover, { force: true });
+  }
 }
 
 /** Writes the header to a temporary file and links it into place, so a ledger file always starts complete. */

@@ -81,6 +81,71 @@ describe('PrivacyLedger basics', () => {
     await a.close();
     await (await PrivacyLedger.open(file)).close();
   });
+
+  it('a lock file still being written (no pid yet) is not taken for a stale one; an old unreadable one is', async () => {
+    const file = path.join(dir, 'lock-young.jsonl');
+    await (await PrivacyLedger.open(file)).close();
+    // what another process's lock looked like between its open and its write: it was deleted and both wrote
+    await fsp.writeFile(`${file}.lock`, '');
+    expect(await codeOf(PrivacyLedger.open(file))).toBe('ERR_LEDGER_LOCKED');
+    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toBe('');
+    const old = new Date(Date.now() - 60_000);
+    await fsp.utimes(`${file}.lock`, old, old);
+    const l = await PrivacyLedger.open(file);
+    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+    await l.close();
+  });
+
+  it("a dead process's lock is taken over, and the lock is always whole: no temporary files are left", async () => {
+    const file = path.join(dir, 'lock-dead.jsonl');
+    await (await PrivacyLedger.open(file)).close();
+    const child = spawn(process.execPath, ['-e', '']);
+    const dead = child.pid!;
+    await new Promise((r) => child.on('exit', r));
+    await fsp.writeFile(`${file}.lock`, `${dead}\n`);
+    const l = await PrivacyLedger.open(file);
+    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+    expect(await codeOf(PrivacyLedger.open(file))).toBe('ERR_LEDGER_LOCKED');
+    await l.close();
+    expect((await fsp.readdir(dir)).filter((f) => f.startsWith('lock-dead.jsonl.'))).toEqual([]);
+  });
+
+  it("six processes taking over one dead process's lock at once: one writer at a time", { timeout: 60_000 }, async () => {
+    // before, each removed the lock it found and created its own, deleting the one another had just made: in 15 of 15
+    // rounds of this race (6 processes, started together) two or more of them held the ledger for writing
+    const racer = fileURLToPath(new URL('./fixtures/ledger-racer.ts', import.meta.url));
+    const file = path.join(dir, 'lock-race.jsonl');
+    await (await PrivacyLedger.open(file)).close();
+    const child = spawn(process.execPath, ['-e', '']);
+    const dead = child.pid!;
+    await new Promise((r) => child.on('exit', r));
+    for (let round = 0; round < 2; round++) {
+      await fsp.writeFile(`${file}.lock`, `${dead}\n`);
+      const at = Date.now() + 4000; // after every racer has started (tsx), so they try together
+      const outs = await Promise.all(
+        Array.from(
+          { length: 6 },
+          () =>
+            new Promise<string>((resolve) => {
+              const c = spawn(process.execPath, ['--import', 'tsx', racer, file, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
+              let out = '';
+              c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+              c.on('exit', () => resolve(out.trim()));
+            }),
+        ),
+      );
+      // one writer at a time: the spans in which racers held the ledger never overlap (a racer that started late
+      // may take it after the first let go), and every other racer was told it is locked
+      const held = outs.filter((o) => o.startsWith('ok ')).map((o) => o.split(' ').slice(1).map(Number) as [number, number]);
+      expect(held.length, outs.join(' | ')).toBeGreaterThanOrEqual(1);
+      held.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < held.length; i++) expect(held[i]![0], outs.join(' | ')).toBeGreaterThanOrEqual(held[i - 1]![1]);
+      expect(
+        outs.filter((o) => !o.startsWith('ok ')).every((o) => o === 'ERR_LEDGER_LOCKED'),
+        outs.join(' | '),
+      ).toBe(true);
+    }
+  });
 });
 
 describe('PrivacyLedger integrity', () => {
