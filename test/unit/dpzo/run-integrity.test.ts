@@ -120,24 +120,6 @@ async function accountRun(runDir: string): Promise<number> {
 }
 
 describe('a cut ledger is refused by `dpzo account` and `dpzo export`, as by --resume', () => {
-  /** `dpzo account --ledger RUN --json` in process; its ε as printed. */
-  async function account(runDir: string): Promise<number> {
-    const program = new Command('dpzo').exitOverride();
-    registerAccount(program);
-    program.commands.forEach((c) => c.exitOverride());
-    let out = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-      out += String(s);
-      return true;
-    });
-    try {
-      await program.parseAsync(['node', 'dpzo', 'account', '--ledger', runDir, '--json']);
-    } finally {
-      write.mockRestore();
-    }
-    return (JSON.parse(out) as { epsilon: number }).epsilon;
-  }
-
   it('the last releases cut from the ledger, the trajectory intact, no dataset ledger: an error, not a smaller ε', async () => {
     // without a dataset ledger only the trajectory can tell: it has a line for each of the 6 releases
     const { out } = await trainedRun({ datasetLedger: false });
@@ -145,7 +127,7 @@ describe('a cut ledger is refused by `dpzo account` and `dpzo export`, as by --r
     const lines = readFileSync(ledgerFile, 'utf8').split('\n');
     writeFileSync(ledgerFile, lines.slice(0, 3).join('\n') + '\n'); // header + 2 releases: the chain is still valid
     await expect(PrivacyLedger.open(ledgerFile, { readOnly: true })).resolves.toMatchObject({ length: 2 });
-    await expect(account(out)).rejects.toMatchObject({
+    await expect(accountRun(out)).rejects.toMatchObject({
       code: 'ERR_RUN_CORRUPT',
       message: expect.stringMatching(/ledger has 2 releases but the trajectory 6 steps/),
     });
@@ -165,11 +147,11 @@ describe('a cut ledger is refused by `dpzo account` and `dpzo export`, as by --r
 
   it('a run as it ended, and one whose last release never reached the trajectory (a crash), still export and account', async () => {
     const { out, report } = await trainedRun({ datasetLedger: false });
-    expect(await account(out)).toBeCloseTo(report.epsilon.rdp, 9);
+    expect(await accountRun(out)).toBeCloseTo(report.epsilon.rdp, 9);
     const trajectory = join(out, 'trajectory.jsonl');
     const lines = readFileSync(trajectory, 'utf8').split('\n');
     writeFileSync(trajectory, lines.slice(0, 5).join('\n') + '\n');
-    expect(await account(out)).toBeCloseTo(report.epsilon.rdp, 9);
+    expect(await accountRun(out)).toBeCloseTo(report.epsilon.rdp, 9);
     const r = await exportRun(new FakeModel(8), out, join(tmp.dir, `export-${counter++}`));
     expect(r.steps).toBe(5);
     expect(readFileSync(join(r.outDir, 'README.md'), 'utf8')).toMatch(/5 replayed, 6 released/);
