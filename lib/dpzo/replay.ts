@@ -9,11 +9,11 @@ import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
-import { DatasetLedger, PrivacyLedger } from '../privacy/index.js';
+import { DatasetLedger } from '../privacy/index.js';
 import { type ModelCardInput, modelCard } from './model-card.js';
 import { datasetSpent } from './report.js';
-import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from './run-integrity.js';
-import { LEDGER_FILE, RUN_FILE, type RunRecord, checkLegacyRun, readRunJson, runDatasetLedger, stepForm } from './run-record.js';
+import { openCheckedRunLedger } from './run-integrity.js';
+import { type RunRecord, checkLegacyRun, readRunJson, runDatasetLedger, stepForm } from './run-record.js';
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { type StepForm, replayStep } from './update.js';
 
@@ -52,8 +52,15 @@ export async function replayTrajectory(
  */
 export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
   const run = readRunJson(runDir);
+  // a trajectory lost or cut (fewer steps than the ledger released) replayed to other weights than the run trained,
+  // and eval --run reported them as the run's
+  await (await openCheckedRunLedger(runDir, run)).close();
+  return replayCheckedRun(model, runDir, run, signal);
+}
+
+/** replayRun for a run whose ledger was checked against its plan and trajectory. */
+async function replayCheckedRun(model: Model, runDir: string, run: RunRecord, signal?: AbortSignal): Promise<number> {
   checkLegacyRun(run, runDir, 'replay');
-  await checkReleasedSteps(runDir, run);
   const hash = await model.weightsHash();
   if (hash !== run.model.weightsHash) {
     throw new DpzoError(
@@ -72,23 +79,6 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
     return loadCheckpoint(g, runDir, run.runId ?? '', run.plan.optimizer ?? 'sgd');
   }
   return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps!, signal, run.plan.weightDecay ?? 0, stepForm(run));
-}
-
-/**
- * The run's ledger against its plan and its trajectory, as --resume and the export's privacy statement check them: a
- * trajectory lost or cut (fewer steps than the ledger released) replayed to other weights than the run trained, and
- * `dpzo eval --run` reported them as the run's (a run without trajectory.jsonl evaluated as its base model).
- */
-async function checkReleasedSteps(runDir: string, run: RunRecord): Promise<void> {
-  const file = join(runDir, LEDGER_FILE);
-  if (!existsSync(file)) throw new DpzoError('ERR_RUN_CORRUPT', `${runDir} has no ${LEDGER_FILE}: its trajectory cannot be checked against the releases`);
-  const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
-  try {
-    checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
-    checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
-  } finally {
-    await ledger.close();
-  }
 }
 
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */
@@ -137,7 +127,10 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   const run = readRunJson(runDir);
   checkExportTarget(outDir);
   checkExportParent(outDir);
-  const steps = await replayRun(model, runDir, signal);
+  // the privacy statement is the ledger's, checked once and before the replay: a ledger cut or re-sealed would
+  // understate what the exported weights carry
+  const privacy = await privacyOf(runDir, run);
+  const steps = await replayCheckedRun(model, runDir, run, signal);
   // written into a sibling directory and renamed at the end: a failure leaves nothing at outDir
   const parent = dirname(resolve(outDir));
   mkdirSync(parent, { recursive: true });
@@ -154,7 +147,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     }
     const weightsHash = await model.weightsHash();
     // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
-    writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...(await privacyOf(runDir, run)) }));
+    writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));
     checkExportTarget(outDir);
     if (existsSync(outDir)) rmdirSync(outDir); // empty (checked); rename onto a directory is not portable
     renameSync(staging, outDir);
@@ -167,14 +160,9 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
 
 /** What the run released, from its own ledger (never fewer than the steps replayed) and its training file's dataset ledger. */
 async function privacyOf(runDir: string, run: RunRecord): Promise<Pick<ModelCardInput, 'releases' | 'spent' | 'dataset'>> {
-  const file = join(runDir, LEDGER_FILE);
-  if (!existsSync(file)) throw new DpzoError('ERR_RUN_CORRUPT', `${runDir} has no ${LEDGER_FILE}: no privacy statement can be written for it`);
-  const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
+  const ledger = await openCheckedRunLedger(runDir, run);
   let out: Pick<ModelCardInput, 'releases' | 'spent' | 'dataset'>;
   try {
-    // the statement is the ledger's: one cut or re-sealed would understate what the exported weights carry
-    checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
-    checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
     out = { releases: ledger.length, spent: ledger.length > 0 ? ledger.spent(run.plan.budget.delta) : null };
   } finally {
     await ledger.close();

@@ -4,10 +4,14 @@
 // renumbered steps or another header budget, is refused (ERR_LEDGER_MISMATCH) by --resume and by
 // `dpzo account` on a run directory. (A run directory rewritten consistently in every file is the
 // dataset ledger's to catch: dataset-ledger.ts.)
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { DpzoError } from '../errors.js';
-import type { LedgerEntry, PrivacyLedger } from '../privacy/index.js';
-import { PrivacyError } from '../privacy/index.js';
+import type { LedgerEntry } from '../privacy/index.js';
+import { PrivacyError, PrivacyLedger } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, planRelease, stepRelease } from './options.js';
+import { LEDGER_FILE, RUN_FILE, type RunRecord } from './run-record.js';
 import { type TrajectoryKind, readTrajectory } from './trajectory.js';
 
 function mismatch(ledger: PrivacyLedger, runFile: string, what: string): PrivacyError {
@@ -55,4 +59,27 @@ export function checkLedgerAgainstTrajectory(ledger: PrivacyLedger, runDir: stri
   if (ledger.length !== T && ledger.length !== T + 1) {
     throw new DpzoError('ERR_RUN_CORRUPT', `${runDir}: the ledger has ${ledger.length} releases but the trajectory ${T} steps; they cannot be reconciled`);
   }
+}
+
+/** A run directory's ledger against its run.json plan and its trajectory: both checks above, as every reader of a run makes them. */
+export function checkLedgerAgainstRun(ledger: PrivacyLedger, runDir: string, run: RunRecord): void {
+  checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
+  checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
+}
+
+/**
+ * A run directory's ledger, opened read-only and checked ({@link checkLedgerAgainstRun}) — for eval --run, export and report,
+ * which would otherwise state, or replay to, less than was released. The caller closes it.
+ */
+export async function openCheckedRunLedger(runDir: string, run: RunRecord): Promise<PrivacyLedger> {
+  const file = join(runDir, LEDGER_FILE);
+  if (!existsSync(file)) throw new DpzoError('ERR_RUN_CORRUPT', `${runDir} has no ${LEDGER_FILE}: what the run released cannot be checked`);
+  const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
+  try {
+    checkLedgerAgainstRun(ledger, runDir, run);
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
+  return ledger;
 }

@@ -2,12 +2,12 @@
 // weights hash, the trainable tensors) and how it trains (the plan) — and the names of
 // the files of a run directory. Read by resume (run-directory.ts), replay and export.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import { jsonPosition } from '../data/read.js';
 import { infinityReviver } from '../io/json-infinity.js';
-import { datasetLedgerFile, dpzoHome } from '../privacy/index.js';
+import { datasetLedgerFile, datasetLedgerHome, dpzoHome } from '../privacy/index.js';
 import type { TrainPlan } from './options.js';
 import type { StepForm } from './update.js';
 
@@ -117,7 +117,7 @@ export function checkLegacyRun(run: RunRecord, runDir: string, action: 'resume' 
 export function runDatasetLedger(run: Pick<RunRecord, 'dataset'>): { home: string; file: string } | undefined {
   if (!run.dataset) return undefined;
   const recorded = run.dataset.ledger;
-  if (recorded !== undefined && existsSync(recorded)) return { home: dirname(dirname(dirname(recorded))), file: recorded };
+  if (recorded !== undefined && existsSync(recorded)) return { home: datasetLedgerHome(recorded), file: recorded };
   const file = datasetLedgerFile(dpzoHome(), run.dataset.sha256);
   return existsSync(file) ? { home: dpzoHome(), file } : undefined;
 }

@@ -10,7 +10,7 @@
 // cannot stop is a user who rewrites every file on their own machine (docs/privacy.md, threat model).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { PrivacyError } from './errors.js';
 import { type Budget, type LedgerEntry, type ReleaseInput, ledgerError } from './ledger-format.js';
@@ -26,6 +26,11 @@ export function dpzoHome(env: NodeJS.ProcessEnv = process.env): string {
 export function datasetLedgerFile(home: string, datasetHash: string): string {
   if (!/^[0-9a-f]{64}$/.test(datasetHash)) throw new PrivacyError('ERR_ARGUMENT', 'a dataset ledger is keyed by a SHA-256 (64 hex digits)');
   return join(home, 'datasets', datasetHash, 'ledger.jsonl');
+}
+
+/** The home a dataset ledger file lies in: the inverse of {@link datasetLedgerFile}. */
+export function datasetLedgerHome(file: string): string {
+  return dirname(dirname(dirname(file)));
 }
 
 /** Options of {@link DatasetLedger.open}. */

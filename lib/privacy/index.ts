@@ -19,4 +19,4 @@ export { PrivacyLedger, type LedgerOpenOptions } from './ledger.js';
 export { releaseMechanism, releaseOf, type ReleaseInput, type Release, type LedgerEntry, type Budget } from './ledger-format.js';
 export { planNoise, type NoiseRequest, type NoisePlan } from './plan.js';
 export { accountHistory, epsilonOfSteps, rdpTracker, spentReport, type Spent, type SpentResult, type AccountResult, type AccountantChoice } from './spent.js';
-export { DatasetLedger, dpzoHome, datasetLedgerFile, type DatasetLedgerOptions } from './dataset-ledger.js';
+export { DatasetLedger, dpzoHome, datasetLedgerFile, datasetLedgerHome, type DatasetLedgerOptions } from './dataset-ledger.js';

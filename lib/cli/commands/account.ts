@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { fileSha256 } from '../../data/fingerprint.js';
-import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from '../../dpzo/run-integrity.js';
+import { checkLedgerAgainstRun } from '../../dpzo/run-integrity.js';
 import { LEDGER_FILE, RUN_FILE, readRunJson, runDatasetLedger } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
@@ -111,8 +111,7 @@ async function checkRunLedger(ledger: PrivacyLedger): Promise<void> {
   const dir = dirname(ledger.path);
   if (!existsSync(join(dir, RUN_FILE))) return;
   const run = readRunJson(dir);
-  checkLedgerAgainstPlan(ledger, run.plan, join(dir, RUN_FILE));
-  checkLedgerAgainstTrajectory(ledger, dir, run.plan.method ?? 'dpzo');
+  checkLedgerAgainstRun(ledger, dir, run);
   // the dataset ledger the run recorded its releases in, whatever $DPZO_HOME is now
   const where = runDatasetLedger(run);
   if (!run.dataset || !run.runId || !where) return;

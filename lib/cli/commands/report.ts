@@ -8,9 +8,9 @@ import type { Command } from 'commander';
 
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
 import { runCharts } from '../../dpzo/curves-text.js';
-import { checkLedgerAgainstPlan, checkLedgerAgainstTrajectory } from '../../dpzo/run-integrity.js';
+import { openCheckedRunLedger } from '../../dpzo/run-integrity.js';
 import { notPrivateReason } from '../../dpzo/options.js';
-import { LEDGER_FILE, RUN_FILE, readRunJson } from '../../dpzo/run-record.js';
+import { LEDGER_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { PrivacyLedger } from '../../privacy/index.js';
@@ -33,16 +33,8 @@ export function register(program: Command): void {
       // a report line is the run's summary only while the ledger holds no more releases than it counted: a
       // resumed run that crashed (kill -9, no report of its own) left the report of an earlier end, whose ε
       // is less than was released since
-      const stale = async (report: { steps: number }) => {
-        if (!existsSync(ledgerFile)) return false;
-        const ledger = await PrivacyLedger.open(ledgerFile, { readOnly: true, create: false });
-        try {
-          return ledger.length > report.steps;
-        } finally {
-          await ledger.close();
-        }
-      };
-      if (m.report && !(await stale(m.report))) {
+      const released = existsSync(ledgerFile) ? await ledgerLength(ledgerFile) : 0;
+      if (m.report && released <= m.report.steps) {
         if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
         else {
           printTable([...reportRows(m.report), ['curves', curves]]);
@@ -50,12 +42,10 @@ export function register(program: Command): void {
         }
         return;
       }
-      // no report line of this end: the process ended before its report; the ledger holds what was released
-      const ledger = await PrivacyLedger.open(ledgerFile, { readOnly: true, create: false });
+      // no report line of this end: the process ended before its report; the ledger holds what was released,
+      // checked as account and export check it (a ledger cut or re-sealed printed a smaller ε than the trajectory carries)
+      const ledger = await openCheckedRunLedger(runDir, run);
       try {
-        // as account and export check it: a ledger cut or re-sealed printed a smaller ε than the trajectory carries
-        checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
-        checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
         const delta = run.plan.budget.delta;
         const spent = ledger.length > 0 ? ledger.spent(delta) : null;
         const summary = {
@@ -86,4 +76,14 @@ export function register(program: Command): void {
         await ledger.close();
       }
     });
+}
+
+/** The releases in a ledger file (opened read-only). */
+async function ledgerLength(file: string): Promise<number> {
+  const ledger = await PrivacyLedger.open(file, { readOnly: true, create: false });
+  try {
+    return ledger.length;
+  } finally {
+    await ledger.close();
+  }
 }
