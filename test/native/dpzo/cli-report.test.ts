@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivacyLedger } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 import { type CliResult, ROOT, dpzo } from '../../helpers/cli.js';
+import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-report-');
@@ -115,16 +116,10 @@ function trainUntil(out: string, resume: boolean, until: (metrics: string) => bo
       args.push('--model', p.model, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp');
     if (!resume) args.push('--steps', '100000', '--batch-size', '10', '--threads', '1');
     const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
-    const metrics = join(out, 'metrics.jsonl');
-    const timer = setInterval(() => {
-      if (existsSync(metrics) && until(readFileSync(metrics, 'utf8'))) {
-        clearInterval(timer);
-        c.kill(signal);
-      }
-    }, 20);
+    const stop = signalOnMetrics(c, out, until, signal);
     c.on('error', reject);
     c.on('close', (status) => {
-      clearInterval(timer);
+      stop();
       resolve(status);
     });
   });

@@ -2,12 +2,13 @@
 // printed, the run stays resumable, and the exit status is 128 + the signal (130, 143), so that
 // `dpzo train && dpzo export` stops there instead of exporting a cut-short run.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../../helpers/checkpoints.js';
 import { ROOT } from '../../helpers/cli.js';
+import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-signals-');
@@ -24,16 +25,10 @@ function trainUntilStep(out: string, signal: NodeJS.Signals): Promise<{ status: 
     let stdout = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     c.stderr.resume();
-    const metrics = join(out, 'metrics.jsonl');
-    const timer = setInterval(() => {
-      if (existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"type":"step"')) {
-        clearInterval(timer);
-        c.kill(signal);
-      }
-    }, 20);
+    const stop = signalOnMetrics(c, out, (m) => m.includes('"type":"step"'), signal);
     c.on('error', reject);
     c.on('close', (status) => {
-      clearInterval(timer);
+      stop();
       resolve({ status, stdout });
     });
   });
