@@ -49,10 +49,20 @@ function parseAccountant(v: string): AccountantChoice {
   return v;
 }
 
-function mechanismFromFlags(o: AccountOptions): GaussianMechanism | LaplaceMechanism {
+/** --interval, the PLD's loss grid: refused with --accountant rdp, where it was silently ignored. */
+function intervalFlag(o: AccountOptions, which: AccountantChoice): number | undefined {
+  if (o.interval === undefined) return undefined;
+  if (which === 'rdp') throw argumentError('--interval', o.interval, "absent with --accountant rdp (it is the PLD accountant's discretisation)");
+  return checkPositive('--interval', num('--interval', o.interval));
+}
+
+function mechanismFromFlags(o: AccountOptions, cmd: Command): GaussianMechanism | LaplaceMechanism {
   const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
   if (o.mechanism === 'gaussian') {
     if (o.laplaceScale !== undefined) throw argumentError('--laplace-scale', o.laplaceScale, 'absent for --mechanism gaussian (use --noise-multiplier)');
+    // σ is relative to C, so --clip changed nothing here, yet --json echoed it as if it had been accounted
+    if (cmd.getOptionValueSource('clip') === 'cli')
+      throw argumentError('--clip', o.clip, 'absent for --mechanism gaussian (σ is a multiple of the clip C, so ε does not depend on C)');
     return { kind: 'gaussian', sampleRate, noiseMultiplier: checkPositive('--noise-multiplier', num('--noise-multiplier', o.noiseMultiplier)) };
   }
   if (o.mechanism === 'laplace') {
@@ -169,8 +179,7 @@ function printLedger(o: AccountOptions, which: AccountantChoice, ledger: Privacy
   if (deltaSource === undefined) throw argumentError('--delta', 'nothing', 'given (the ledger has no budget to take δ from)');
   const delta = checkDelta(num('--delta', deltaSource), '--delta');
   const history = ledger.accountant('rdp').history;
-  const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
-  const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, interval);
+  const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, intervalFlag(o, which));
   const main = results.find((r) => r.accountant === (which === 'all' ? ledger.accountantKind : which)) ?? results[0];
   const report = {
     ...head,
@@ -247,11 +256,10 @@ export function register(program: Command): void {
         await accountDataset(o, which);
         return;
       }
-      const mechanism = mechanismFromFlags(o);
+      const mechanism = mechanismFromFlags(o, cmd);
       const steps = int('--steps', o.steps);
       const delta = checkDelta(num('--delta', o.delta), '--delta');
-      const interval = o.interval === undefined ? undefined : checkPositive('--interval', num('--interval', o.interval));
-      const results = steps === 0 ? [] : accountHistory([{ mechanism, times: steps }], delta, which, interval);
+      const results = steps === 0 ? [] : accountHistory([{ mechanism, times: steps }], delta, which, intervalFlag(o, which));
       // every accountant's ε is an upper bound at this δ, so the headline is the smallest (ties: PLD, listed
       // first); a PLD with no finite ε at a tiny δ no longer makes the headline Infinity beside a finite RDP ε
       const main = results.reduce<AccountResult | undefined>((best, r) => (best === undefined || r.epsilon < best.epsilon ? r : best), undefined) ?? {
@@ -267,7 +275,7 @@ export function register(program: Command): void {
         mechanism: mechanism.kind,
         sampleRate: mechanism.sampleRate,
         ...noise,
-        clip: num('--clip', o.clip),
+        ...(mechanism.kind === 'laplace' ? { clip: mechanism.clip } : {}),
         steps,
         results,
       };

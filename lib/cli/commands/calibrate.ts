@@ -52,6 +52,17 @@ export function register(program: Command): void {
       const mechanism = o.mechanism;
       if (mechanism !== 'gaussian' && mechanism !== 'laplace') throw argumentError('--mechanism', mechanism, 'gaussian or laplace');
       const clip = checkPositive('--clip', num('--clip', o.clip));
+      // σ is a multiple of C, so a Gaussian ε does not depend on --clip: a --clip given there was silently dropped
+      if (mechanism === 'gaussian' && cmd.getOptionValueSource('clip') === 'cli')
+        throw argumentError('--clip', o.clip, 'absent for --mechanism gaussian (σ is a multiple of the clip C, so ε does not depend on C)');
+      // Opacus' search is RDP with its own stopping rule (ε within 0.01 of the target): --accountant and --tolerance
+      // given alongside were silently replaced
+      if (o.opacusCompat) {
+        if (cmd.getOptionValueSource('accountant') === 'cli' && acc !== 'rdp')
+          throw argumentError('--accountant', o.accountant, 'rdp or absent with --opacus-compat (Opacus calibrates with RDP)');
+        if (cmd.getOptionValueSource('tolerance') === 'cli')
+          throw argumentError('--tolerance', o.tolerance, 'absent with --opacus-compat (Opacus stops when ε is within 0.01 of the target)');
+      }
       // the noise flag of the other mechanism, and the flags of a calibration alongside a given noise, were ignored
       // (or blamed on the other mechanism's field: '--laplace-scale 2' alone read 'noiseMultiplier must be a number')
       if (mechanism === 'gaussian' && o.laplaceScale !== undefined)

@@ -229,6 +229,52 @@ describe('dpzo calibrate: flags that do not go together are refused naming the f
   });
 });
 
+describe('flags that changed nothing are refused (they were silently ignored)', () => {
+  const calibrate = ['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--steps', '2250'];
+  const account = ['account', '--sample-rate', '0.04', '--noise-multiplier', '1.5', '--steps', '2250', '--delta', '1e-5'];
+  for (const [args, message] of [
+    [[...calibrate, '--clip', '2'], /^--clip must be absent for --mechanism gaussian \(σ is a multiple of the clip C/],
+    [[...calibrate, '--opacus-compat', '--tolerance', '1e-6'], /^--tolerance must be absent with --opacus-compat/],
+    [[...calibrate, '--opacus-compat', '--accountant', 'pld'], /^--accountant must be rdp or absent with --opacus-compat/],
+    [[...account, '--clip', '2'], /^--clip must be absent for --mechanism gaussian/],
+    [[...account, '--accountant', 'rdp', '--interval', '1e-3'], /^--interval must be absent with --accountant rdp/],
+  ] as const) {
+    it(args.slice(-2).join(' ') + ` (${args[0]})`, async () => {
+      await expect(run([...args, '--json'])).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringMatching(message) });
+    });
+  }
+  it('where they matter they still work: --clip for Laplace, --interval for PLD, --accountant rdp with --opacus-compat', async () => {
+    const lap = JSON.parse(
+      await run([
+        'calibrate',
+        '--epsilon',
+        '3',
+        '--sample-rate',
+        '0.01',
+        '--steps',
+        '100',
+        '--mechanism',
+        'laplace',
+        '--accountant',
+        'pure',
+        '--clip',
+        '2',
+        '--json',
+      ]),
+    );
+    const lap1 = JSON.parse(
+      await run(['calibrate', '--epsilon', '3', '--sample-rate', '0.01', '--steps', '100', '--mechanism', 'laplace', '--accountant', 'pure', '--json']),
+    );
+    expect(lap.laplaceScale / lap1.laplaceScale).toBeCloseTo(2, 6);
+    const coarse = JSON.parse(await run([...account, '--accountant', 'pld', '--interval', '1e-2', '--json']));
+    const fine = JSON.parse(await run([...account, '--accountant', 'pld', '--json']));
+    expect(coarse.epsilon).toBeGreaterThan(fine.epsilon);
+    expect(fine).not.toHaveProperty('clip');
+    const opacus = JSON.parse(await run([...calibrate, '--opacus-compat', '--accountant', 'rdp', '--json']));
+    expect(Math.abs(opacus.noiseMultiplier - 1.416)).toBeLessThan(1e-3);
+  });
+});
+
 describe('dpzo calibrate --noise-multiplier: steps beyond the search limit', () => {
   const args = ['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '1e-4', '--noise-multiplier', '3', '--accountant', 'rdp'];
   it('are reported as at least the limit (it printed steps 100000000 as the exact answer, with ε 1.43 of 8 spent)', async () => {
