@@ -36,6 +36,9 @@ class Fields {
     throw Error(err::kConfig, path_ + ": field '" + key + "' " + what);
   }
 
+  // Present, possibly null.
+  const json::Value* raw(const std::string& key) const { return obj_.get(key); }
+
   // Present and not null.
   const json::Value* get(const std::string& key) const {
     const json::Value* v = obj_.get(key);
@@ -192,10 +195,16 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   c.num_layers = f.require_int("num_hidden_layers", 1);
   c.num_heads = f.require_int("num_attention_heads", 1);
   c.max_positions = f.require_int("max_position_embeddings", 1);
-  c.num_kv_heads = f.optional_int("num_key_value_heads", c.num_heads, 1);
+  const bool mistral = c.model_type == "mistral";
+  // an absent num_key_value_heads takes the config class's default (MistralConfig 8, Qwen2Config 32); a null
+  // one, as LlamaConfig's default, means num_attention_heads
+  const json::Value* nkv = f.raw("num_key_value_heads");
+  const int64_t nkv_default = !nkv && mistral ? 8 : !nkv && qwen2 ? 32 : c.num_heads;
+  c.num_kv_heads = f.optional_int("num_key_value_heads", nkv_default, 1);
   if (c.num_heads % c.num_kv_heads != 0)
-    f.bad("num_key_value_heads", "(" + std::to_string(c.num_kv_heads) + ") must divide num_attention_heads (" +
-                                     std::to_string(c.num_heads) + ")");
+    f.bad("num_key_value_heads", "(" + std::to_string(c.num_kv_heads) +
+                                     (nkv ? "" : ", the " + c.model_type + " default") +
+                                     ") must divide num_attention_heads (" + std::to_string(c.num_heads) + ")");
   if (f.get("head_dim")) {
     c.head_dim = f.require_int("head_dim", 1);
   } else {
@@ -220,8 +229,14 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   c.rope_theta = f.optional_positive("rope_theta", 10000.0);
   if (const json::Value* rp = f.get("rope_parameters")) {
     if (!rp->is_object()) f.bad("rope_parameters", "must be an object, got " + Fields::show(*rp));
+    // per-layer-type parameters ({"full_attention": {...}, ...}) belong to models with mixed attention
+    for (const auto& [key, v] : rp->object)
+      if (v.is_object())
+        f.bad("rope_parameters", "has per-layer-type parameters ('" + key + "'), which are not supported");
+    // rope_type, or the legacy "type" as in rope_scaling
     const json::Value* type = rp->get("rope_type");
-    if (type && !(type->is_string() && type->string == "default"))
+    if (!type || type->is_null()) type = rp->get("type");
+    if (type && !type->is_null() && !(type->is_string() && type->string == "default"))
       f.bad("rope_parameters", "has unsupported rope_type " + Fields::show(*type) + " (only unscaled RoPE)");
     if (const json::Value* th = rp->get("rope_theta")) {
       if (!th->is_number() || !(th->number > 0)) f.bad("rope_parameters", "rope_theta must be a positive number");
@@ -233,19 +248,23 @@ void parse_llama(const Fields& f, ModelConfig& c) {
     if (!prf->is_number() || prf->number != 1.0) f.bad("partial_rotary_factor", "other than 1 is not supported");
   }
 
+  // attention_bias and mlp_bias are LlamaConfig fields: MistralAttention/MistralMLP have no bias at all and
+  // Qwen2's has bias on q, k, v only, whatever config.json says (transformers ignores the fields there)
   if (qwen2) {
     c.qkv_bias_only = true;  // Qwen2 attention: bias on q, k, v; none on o
     c.attention_bias = false;
-  } else {
+  } else if (!mistral) {
     c.attention_bias = f.optional_bool("attention_bias", false);
   }
-  c.mlp_bias = f.optional_bool("mlp_bias", false);
+  if (!qwen2 && !mistral) c.mlp_bias = f.optional_bool("mlp_bias", false);
 
   // Sliding-window attention equals full attention for sequences no longer
-  // than the window, so the window caps the accepted sequence length.
-  bool sliding = c.model_type == "mistral" || (qwen2 && f.optional_bool("use_sliding_window", false));
+  // than the window, so the window caps the accepted sequence length. An
+  // absent sliding_window is the config class's default 4096 (MistralConfig,
+  // Qwen2Config); null means no window.
+  bool sliding = mistral || (qwen2 && f.optional_bool("use_sliding_window", false));
   if (sliding) {
-    int64_t window = f.optional_int("sliding_window", 0, 1);
+    int64_t window = f.raw("sliding_window") ? f.optional_int("sliding_window", 0, 1) : 4096;
     if (window > 0 && window < c.max_positions) c.max_positions = window;
   }
 }

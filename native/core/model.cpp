@@ -236,8 +236,9 @@ struct ModelLoader {
     std::string where;
     std::vector<std::unique_ptr<SafetensorsFile>> files;
     if (!opts.random_init) files = open_weights(dir, where);
-    // Qwen2-style bias on q/k/v only may come with model_type "llama": the file decides
-    if (!opts.random_init && m->cfg_.family == Family::LLAMA && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
+    // Qwen2-style bias on q/k/v only may come with model_type "llama": the file decides (not for "mistral",
+    // whose attention has no bias in transformers: bias tensors there are refused as unexpected)
+    if (!opts.random_init && m->cfg_.model_type == "llama" && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
       // the family table's q/k/v biases: any of them in a file means the checkpoint has them
       for (const LayerTensor& lt : spec.layer) {
         if (lt.when != When::QkvBias) continue;

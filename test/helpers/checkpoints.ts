@@ -36,6 +36,10 @@ export interface CheckpointOptions {
   preLayerNorm?: boolean;
   /** opt: word_embed_proj_dim; != hidden adds project_in/project_out. */
   wordEmbedProjDim?: number;
+  /** opt: enable_bias (default true); false stores no attention or fc1/fc2 biases. */
+  optBias?: boolean;
+  /** opt: _remove_final_layer_norm (default false); true stores no decoder final_layer_norm. */
+  removeFinalLayerNorm?: boolean;
   /** llama */
   numKvHeads?: number;
   headDim?: number;
@@ -123,7 +127,12 @@ function gpt2Tensors(
 
 function optTensors(
   g: Gen,
-  c: Required<Pick<CheckpointOptions, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize' | 'maxPositions' | 'preLayerNorm' | 'wordEmbedProjDim'>>,
+  c: Required<
+    Pick<
+      CheckpointOptions,
+      'vocabSize' | 'hiddenSize' | 'numLayers' | 'intermediateSize' | 'maxPositions' | 'preLayerNorm' | 'wordEmbedProjDim' | 'optBias' | 'removeFinalLayerNorm'
+    >
+  >,
   tie: boolean,
 ): void {
   const { vocabSize: V, hiddenSize: H, numLayers: L, intermediateSize: F, maxPositions: P, wordEmbedProjDim: W } = c;
@@ -134,7 +143,7 @@ function optTensors(
     add(g, d + 'project_out.weight', [W, H], linear(g, H)); // nn.Linear(hidden, word_embed_proj_dim): (out, in)
     add(g, d + 'project_in.weight', [H, W], linear(g, W));
   }
-  if (c.preLayerNorm) {
+  if (c.preLayerNorm && !c.removeFinalLayerNorm) {
     add(g, d + 'final_layer_norm.weight', [H], normWeight(g));
     add(g, d + 'final_layer_norm.bias', [H], bias(g));
   }
@@ -142,14 +151,14 @@ function optTensors(
     const p = `${d}layers.${i}.`;
     for (const proj of ['k_proj', 'v_proj', 'q_proj', 'out_proj']) {
       add(g, `${p}self_attn.${proj}.weight`, [H, H], linear(g, H));
-      add(g, `${p}self_attn.${proj}.bias`, [H], bias(g));
+      if (c.optBias) add(g, `${p}self_attn.${proj}.bias`, [H], bias(g));
     }
     add(g, p + 'self_attn_layer_norm.weight', [H], normWeight(g));
     add(g, p + 'self_attn_layer_norm.bias', [H], bias(g));
     add(g, p + 'fc1.weight', [F, H], linear(g, H));
-    add(g, p + 'fc1.bias', [F], bias(g));
+    if (c.optBias) add(g, p + 'fc1.bias', [F], bias(g));
     add(g, p + 'fc2.weight', [H, F], linear(g, F));
-    add(g, p + 'fc2.bias', [H], bias(g));
+    if (c.optBias) add(g, p + 'fc2.bias', [H], bias(g));
     add(g, p + 'final_layer_norm.weight', [H], normWeight(g));
     add(g, p + 'final_layer_norm.bias', [H], bias(g));
   }
@@ -229,7 +238,7 @@ function configJson(o: CheckpointOptions, r: ResolvedSizes, tie: boolean, dtype:
   }
   if (o.family === 'opt') {
     return {
-      _remove_final_layer_norm: false,
+      _remove_final_layer_norm: r.removeFinalLayerNorm,
       activation_dropout: 0.0,
       activation_function: 'relu',
       architectures: ['OPTForCausalLM'],
@@ -237,7 +246,7 @@ function configJson(o: CheckpointOptions, r: ResolvedSizes, tie: boolean, dtype:
       bos_token_id: 2,
       do_layer_norm_before: r.preLayerNorm,
       dropout: 0.1,
-      enable_bias: true,
+      enable_bias: r.optBias,
       eos_token_id: 2,
       ffn_dim: r.intermediateSize,
       hidden_size: r.hiddenSize,
@@ -296,6 +305,8 @@ type ResolvedSizes = Required<
     | 'maxPositions'
     | 'preLayerNorm'
     | 'wordEmbedProjDim'
+    | 'optBias'
+    | 'removeFinalLayerNorm'
     | 'qkvBias'
     | 'attentionBias'
     | 'mlpBias'
@@ -318,6 +329,8 @@ function resolve(o: CheckpointOptions): ResolvedSizes {
     maxPositions: o.maxPositions ?? 64,
     preLayerNorm: o.preLayerNorm ?? true,
     wordEmbedProjDim: o.wordEmbedProjDim ?? hiddenSize,
+    optBias: o.optBias ?? true,
+    removeFinalLayerNorm: o.removeFinalLayerNorm ?? false,
     qkvBias: o.qkvBias ?? false,
     attentionBias: o.attentionBias ?? false,
     mlpBias: o.mlpBias ?? false,

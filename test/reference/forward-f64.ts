@@ -73,6 +73,30 @@ function geluTanh(x: number): number {
 const relu = (x: number) => (x > 0 ? x : 0);
 const silu = (x: number) => x / (1 + Math.exp(-x));
 
+/** erf in float64: 2/√π · e^(−x²) · Σ 2ⁿ x^(2n+1) / (1·3···(2n+1)), all terms positive (no cancellation). */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a > 6) return Math.sign(x);
+  let term = a;
+  let sum = a;
+  for (let n = 1; n < 200 && term > 1e-17 * sum; n++) {
+    term *= (2 * a * a) / (2 * n + 1);
+    sum += term;
+  }
+  return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * sum;
+}
+/** gelu (exact, nn.GELU()): x·Φ(x). */
+const geluErf = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+
+/** transformers' ACT2FN for the names the reference knows. */
+function activation(name: string, family: string): (x: number) => number {
+  if (name === 'gelu_new' || name === 'gelu_pytorch_tanh' || name === 'gelu_fast') return geluTanh;
+  if (name === 'gelu') return geluErf;
+  if (name === 'relu') return relu;
+  if (name === 'silu' || name === 'swish') return silu;
+  throw new Error(`RefModel: ${family} activation ${name}`);
+}
+
 function addInPlace(a: Float64Array, b: Float64Array): void {
   for (let i = 0; i < a.length; i++) a[i] += b[i]!;
 }
@@ -146,8 +170,9 @@ export class RefModel {
     this.cfg = config;
     this.tensors = tensors;
     const mt = config.model_type;
-    if (mt !== 'gpt2' && mt !== 'opt' && mt !== 'llama') throw new Error(`RefModel: model_type ${String(mt)}`);
-    this.family = mt;
+    // mistral and qwen2 are Llama-shaped (their biases differ: see llama())
+    if (mt !== 'gpt2' && mt !== 'opt' && mt !== 'llama' && mt !== 'mistral' && mt !== 'qwen2') throw new Error(`RefModel: model_type ${String(mt)}`);
+    this.family = mt === 'mistral' || mt === 'qwen2' ? 'llama' : mt;
     this.vocabSize = config.vocab_size as number;
     this.maxPositions = (mt === 'gpt2' ? config.n_positions : config.max_position_embeddings) as number;
   }
@@ -193,8 +218,7 @@ export class RefModel {
     const L = c.n_layer as number;
     const eps = (c.layer_norm_epsilon as number | undefined) ?? 1e-5;
     const d = H / nh;
-    const act = (c.activation_function as string | undefined) ?? 'gelu_new';
-    if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') throw new Error(`RefModel: gpt2 activation ${act}`);
+    const act = activation((c.activation_function as string | undefined) ?? 'gelu_new', 'gpt2');
     const wte = this.t('transformer.wte.weight');
     const wpe = this.t('transformer.wpe.weight');
     let x = Array.from({ length: ids.length }, (_, t) => {
@@ -217,7 +241,7 @@ export class RefModel {
       });
       x = x.map((v) => {
         const m = conv1d(layerNorm(v, this.t(p + 'ln_2.weight'), this.t(p + 'ln_2.bias'), eps), this.t(p + 'mlp.c_fc.weight'), this.t(p + 'mlp.c_fc.bias'));
-        for (let i = 0; i < m.length; i++) m[i] = geluTanh(m[i]!);
+        for (let i = 0; i < m.length; i++) m[i] = act(m[i]!);
         const o = conv1d(m, this.t(p + 'mlp.c_proj.weight'), this.t(p + 'mlp.c_proj.bias'));
         addInPlace(o, v);
         return o;
@@ -234,8 +258,10 @@ export class RefModel {
     const nh = c.num_attention_heads as number;
     const L = c.num_hidden_layers as number;
     const pre = (c.do_layer_norm_before as boolean | undefined) ?? true;
-    const act = (c.activation_function as string | undefined) ?? 'relu';
-    if (act !== 'relu') throw new Error(`RefModel: opt activation ${act}`);
+    const act = activation((c.activation_function as string | undefined) ?? 'relu', 'opt');
+    // enable_bias = false: no bias on the attention projections nor fc1/fc2
+    const bias = (c.enable_bias as boolean | undefined) ?? true;
+    const b = (name: string) => (bias ? this.t(name) : undefined);
     const eps = 1e-5; // nn.LayerNorm default; OPT has no epsilon in its config
     const d = H / nh;
     const dp = 'model.decoder.';
@@ -255,25 +281,25 @@ export class RefModel {
       const ln2 = (v: Float64Array) => layerNorm(v, this.t(p + 'final_layer_norm.weight'), this.t(p + 'final_layer_norm.bias'), eps);
       const a = pre ? x.map(ln1) : x;
       // OPTAttention scales q (with its bias) by head_dim^-0.5 before the dot product
-      const q = a.map((v) => linear(v, this.t(p + 'self_attn.q_proj.weight'), this.t(p + 'self_attn.q_proj.bias')));
-      const k = a.map((v) => linear(v, this.t(p + 'self_attn.k_proj.weight'), this.t(p + 'self_attn.k_proj.bias')));
-      const vv = a.map((v) => linear(v, this.t(p + 'self_attn.v_proj.weight'), this.t(p + 'self_attn.v_proj.bias')));
+      const q = a.map((v) => linear(v, this.t(p + 'self_attn.q_proj.weight'), b(p + 'self_attn.q_proj.bias')));
+      const k = a.map((v) => linear(v, this.t(p + 'self_attn.k_proj.weight'), b(p + 'self_attn.k_proj.bias')));
+      const vv = a.map((v) => linear(v, this.t(p + 'self_attn.v_proj.weight'), b(p + 'self_attn.v_proj.bias')));
       const att = causalAttention(q, k, vv, nh, nh, d, 1 / Math.sqrt(d));
       x = x.map((v, t) => {
-        const o = linear(att[t]!, this.t(p + 'self_attn.out_proj.weight'), this.t(p + 'self_attn.out_proj.bias'));
+        const o = linear(att[t]!, this.t(p + 'self_attn.out_proj.weight'), b(p + 'self_attn.out_proj.bias'));
         addInPlace(o, v);
         return pre ? o : ln1(o);
       });
       x = x.map((v) => {
-        const m = linear(pre ? ln2(v) : v, this.t(p + 'fc1.weight'), this.t(p + 'fc1.bias'));
-        for (let i = 0; i < m.length; i++) m[i] = relu(m[i]!);
-        const o = linear(m, this.t(p + 'fc2.weight'), this.t(p + 'fc2.bias'));
+        const m = linear(pre ? ln2(v) : v, this.t(p + 'fc1.weight'), b(p + 'fc1.bias'));
+        for (let i = 0; i < m.length; i++) m[i] = act(m[i]!);
+        const o = linear(m, this.t(p + 'fc2.weight'), b(p + 'fc2.bias'));
         addInPlace(o, v);
         return pre ? o : ln2(o);
       });
     }
-    // OPTDecoder.final_layer_norm exists only with do_layer_norm_before
-    if (this.has(dp + 'final_layer_norm.weight') && pre) {
+    // OPTDecoder.final_layer_norm exists only with do_layer_norm_before and not _remove_final_layer_norm
+    if (pre && !((c._remove_final_layer_norm as boolean | undefined) ?? false)) {
       x = x.map((v) => layerNorm(v, this.t(dp + 'final_layer_norm.weight'), this.t(dp + 'final_layer_norm.bias'), eps));
     }
     if (projOut) x = x.map((v) => linear(v, projOut));
@@ -285,14 +311,23 @@ export class RefModel {
     const c = this.cfg;
     const H = c.hidden_size as number;
     const nh = c.num_attention_heads as number;
-    const nkv = (c.num_key_value_heads as number | undefined) ?? nh;
+    const mt = c.model_type as string;
+    // an absent num_key_value_heads is the config class's default (MistralConfig 8, Qwen2Config 32); null: nh
+    const nkv = (c.num_key_value_heads !== undefined ? (c.num_key_value_heads as number | null) : mt === 'mistral' ? 8 : mt === 'qwen2' ? 32 : null) ?? nh;
     const d = (c.head_dim as number | undefined) ?? H / nh;
     const L = c.num_hidden_layers as number;
     const eps = (c.rms_norm_eps as number | undefined) ?? 1e-6;
-    const theta = (c.rope_theta as number | undefined) ?? 10000;
+    // transformers v5 writes rope_parameters {rope_type, rope_theta}; earlier versions a top-level rope_theta
+    const theta = ((c.rope_parameters as Json | null | undefined)?.rope_theta as number | undefined) ?? (c.rope_theta as number | undefined) ?? 10000;
     const act = (c.hidden_act as string | undefined) ?? 'silu';
     if (act !== 'silu') throw new Error(`RefModel: llama activation ${act}`);
-    const opt = (name: string) => (this.has(name) ? this.t(name) : undefined);
+    // modeling_mistral.py has no bias at all; modeling_qwen2.py bias on q/k/v only (required); llama (and
+    // a Qwen2-style llama export) as the tensors present
+    const opt = (name: string) => {
+      if (mt === 'mistral') return undefined;
+      if (mt === 'qwen2') return /\.(q|k|v)_proj\.bias$/.test(name) ? this.t(name) : undefined;
+      return this.has(name) ? this.t(name) : undefined;
+    };
     const embed = this.t('model.embed_tokens.weight');
     let x = Array.from({ length: ids.length }, (_, t) => this.embed(embed, ids[t]!));
     for (let l = 0; l < L; l++) {

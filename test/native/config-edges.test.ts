@@ -1,0 +1,280 @@
+// Config fields of real Hugging Face checkpoints that change the math (activations, epsilons, biases,
+// head_dim, tying, final norms, mistral/qwen2 model types): the native forward and gradient against the
+// float64 reference (test/reference/forward-f64.ts), and the values the engine does not implement refused
+// with ERR_CONFIG naming config.json and the field, never computed differently from transformers.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadModel } from '../../lib/index.js';
+import type { NativeBackedModel } from '../../lib/model/model.js';
+import { type CheckpointOptions, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
+import { expectRejection } from '../helpers/expect-error.js';
+import { Rng } from '../helpers/prng.js';
+import type { FloatDType } from '../helpers/safetensors.js';
+import { RefModel, sequenceLoss } from '../reference/forward-f64.js';
+
+const tmp = makeTempDir('dpzo-config-edges-');
+afterAll(() => tmp.cleanup());
+let counter = 0;
+const fresh = (tag: string) => join(tmp.dir, `${tag}-${counter++}`);
+
+const TOL: Record<FloatDType, number> = { F32: 1e-5, BF16: 2e-3, F16: 2e-3 };
+
+/** Configs a hub checkpoint may have that the shared VARIANTS do not cover. */
+const EDGES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
+  'gpt2-gelu-erf': { family: 'gpt2', extraConfig: { activation_function: 'gelu' } },
+  'gpt2-relu-untied': { family: 'gpt2', tie: false, extraConfig: { activation_function: 'relu' } },
+  'gpt2-silu-n_inner': { family: 'gpt2', intermediateSize: 40, extraConfig: { activation_function: 'silu' } },
+  'gpt2-gelu_pytorch_tanh': { family: 'gpt2', extraConfig: { activation_function: 'gelu_pytorch_tanh' } },
+  'gpt2-gelu_fast-eps': { family: 'gpt2', normEps: 0.3, extraConfig: { activation_function: 'gelu_fast' } },
+  'opt-nobias': { family: 'opt', optBias: false },
+  'opt-postln-nobias-untied': { family: 'opt', preLayerNorm: false, optBias: false, tie: false },
+  'opt-remove-final-ln': { family: 'opt', removeFinalLayerNorm: true, wordEmbedProjDim: 24 },
+  'opt-gelu': { family: 'opt', extraConfig: { activation_function: 'gelu' } },
+  'llama-eps-theta': { family: 'llama', normEps: 0.3, ropeTheta: 1e6, numKvHeads: 1, tie: false },
+  'llama-headdim-mlpbias': { family: 'llama', numHeads: 2, numKvHeads: 1, headDim: 8, mlpBias: true, tie: true },
+  'mistral-gqa': { family: 'llama', numHeads: 4, numKvHeads: 2, tie: false, extraConfig: { model_type: 'mistral', sliding_window: 4096 } },
+  'qwen2-tied': { family: 'llama', numHeads: 4, numKvHeads: 2, qkvBias: true, tie: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } },
+};
+
+interface Batch {
+  inputIds: number[][];
+  labels: number[][];
+}
+
+function batchFor(rng: Rng, vocab: number, lengths: number[]): Batch {
+  const inputIds = lengths.map((len) => Array.from({ length: len }, () => rng.int(vocab)));
+  const labels = inputIds.map((s) => s.map((t) => (rng.uniform() < 0.25 ? -100 : rng.uniform() < 0.5 ? t : rng.int(vocab))));
+  return { inputIds, labels };
+}
+
+function refMeanLoss(ref: RefModel, b: Batch): number {
+  let s = 0;
+  let n = 0;
+  b.inputIds.forEach((ids, i) => {
+    const l = sequenceLoss(ref.logits(ids), ids, b.labels[i]);
+    if (l.targets > 0) {
+      s += l.loss;
+      n++;
+    }
+  });
+  return s / n;
+}
+
+describe('forward of edge configs vs the float64 reference', () => {
+  for (const [name, opts] of Object.entries(EDGES)) {
+    for (const dtype of ['F32', 'BF16', 'F16'] as FloatDType[]) {
+      it(`${name} ${dtype}`, async () => {
+        const seed = 500 + counter;
+        const ck = writeRandomCheckpoint(fresh(name), { ...opts, dtype, seed, vocabSize: 80 });
+        const ref = new RefModel(ck.config, ck.tensors);
+        const m = await loadModel(ck.dir, { threads: 2 });
+        try {
+          const b = batchFor(new Rng(seed), 80, [1, 7, 33, 20]);
+          const r = await m.perExampleLoss(b);
+          b.inputIds.forEach((ids, i) => {
+            const want = sequenceLoss(ref.logits(ids), ids, b.labels[i]);
+            expect(r.targets[i]).toBe(want.targets);
+            if (want.targets === 0) return;
+            const err = Math.abs(r.loss[i]! - want.loss) / Math.abs(want.loss);
+            if (!(err <= TOL[dtype])) expect.fail(`sequence ${i}: native ${r.loss[i]}, reference ${want.loss}, relative error ${err.toExponential(2)}`);
+          });
+        } finally {
+          m.dispose();
+        }
+      });
+    }
+  }
+});
+
+// Central differences of the float64 reference, as test/native/backward.test.ts (same step and bounds).
+const FD_STEP = 1e-5;
+const REL = 1e-4;
+const ABS = 1e-5;
+
+describe('lossAndGradient of edge configs vs finite differences of the float64 reference', () => {
+  for (const [name, opts] of Object.entries(EDGES)) {
+    it(`${name}: every trainable tensor`, async () => {
+      const ck = writeRandomCheckpoint(fresh(`grad-${name}`), { ...opts, dtype: 'F32', seed: 77, vocabSize: 48 });
+      const ref = new RefModel(ck.config, ck.tensors);
+      const m = (await loadModel(ck.dir, { threads: 2 })) as NativeBackedModel;
+      try {
+        const rng = new Rng(7);
+        const b = batchFor(rng, 48, [9, 1, 6, 12]);
+        const r = await m.lossAndGradient!(b);
+        let scale = 0;
+        for (const g of r.grad) scale = Math.max(scale, Math.abs(g));
+        let checked = 0;
+        for (const t of m.tensors()) {
+          if (!t.trainable) continue;
+          const stored = ck.tensors.get(t.name);
+          if (!stored) throw new Error(`checkpoint has no tensor ${t.name}`);
+          let top = 0;
+          for (let e = 1; e < t.numel; e++) if (Math.abs(r.grad[t.globalOffset + e]!) > Math.abs(r.grad[t.globalOffset + top]!)) top = e;
+          for (const e of [top, rng.int(t.numel), rng.int(t.numel)]) {
+            const v0 = stored.values[e]!;
+            stored.values[e] = v0 + FD_STEP;
+            const lp = refMeanLoss(ref, b);
+            stored.values[e] = v0 - FD_STEP;
+            const lm = refMeanLoss(ref, b);
+            stored.values[e] = v0;
+            const fd = (lp - lm) / (2 * FD_STEP);
+            const got = r.grad[t.globalOffset + e]!;
+            const bound = REL * Math.abs(fd) + ABS * scale;
+            if (!(Math.abs(got - fd) <= bound)) expect.fail(`${t.name}[${e}]: native ${got}, finite difference ${fd}`);
+            checked++;
+          }
+        }
+        expect(checked).toBeGreaterThan(0);
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+});
+
+function l2(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return Math.sqrt(s);
+}
+
+describe('perExampleGradNorms of edge configs = ‖lossAndGradient with one-hot weights‖₂ (DP-SGD clipping)', () => {
+  const cases = { ...EDGES, 'llama-qkv-bias': VARIANTS['llama-qkv-bias']! };
+  for (const [name, opts] of Object.entries(cases)) {
+    it(`${name}: ghost and explicit norms`, async () => {
+      const ck = writeRandomCheckpoint(fresh(`norms-${name}`), { ...opts, dtype: 'F32', seed: 19, vocabSize: 48 });
+      const m = (await loadModel(ck.dir, { threads: 2 })) as NativeBackedModel;
+      try {
+        const b = batchFor(new Rng(5), 48, [11, 1, 7, 16]);
+        const want: number[] = [];
+        for (let s = 0; s < b.inputIds.length; s++) {
+          const w = new Float64Array(b.inputIds.length);
+          w[s] = 1;
+          want.push(l2((await m.lossAndGradient!(b, { weights: w })).grad));
+        }
+        for (const mode of ['ghost', 'explicit'] as const) {
+          const r = await m.perExampleGradNorms!(b, { mode });
+          expect(r.norms[1]).toBe(0);
+          for (const s of [0, 2, 3]) {
+            const rel = Math.abs(r.norms[s]! - want[s]!) / want[s]!;
+            if (!(rel <= 1e-4)) expect.fail(`${mode}: example ${s}: norm ${r.norms[s]}, ‖g_s‖ ${want[s]}, relative error ${rel.toExponential(2)}`);
+          }
+        }
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+});
+
+describe('config values the engine does not implement are refused, naming config.json and the field', () => {
+  const refusals: Array<[string, Omit<CheckpointOptions, 'dtype' | 'seed'>, string]> = [
+    ['llama3 rope_scaling', { family: 'llama', extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } } }, 'rope_scaling'],
+    ['linear rope_scaling (legacy "type")', { family: 'llama', extraConfig: { rope_scaling: { type: 'linear', factor: 2 } } }, 'rope_scaling'],
+    ['dynamic rope_scaling', { family: 'llama', extraConfig: { rope_scaling: { type: 'dynamic', factor: 2 } } }, 'rope_scaling'],
+    ['yarn rope_parameters', { family: 'llama', extraConfig: { rope_parameters: { rope_type: 'yarn', factor: 4, rope_theta: 10000 } } }, 'rope_parameters'],
+    ['llama hidden_act gelu', { family: 'llama', extraConfig: { hidden_act: 'gelu' } }, 'hidden_act'],
+    ['gpt2 quick_gelu', { family: 'gpt2', extraConfig: { activation_function: 'quick_gelu' } }, 'activation_function'],
+    ['gpt2 scale_attn_by_inverse_layer_idx', { family: 'gpt2', extraConfig: { scale_attn_by_inverse_layer_idx: true } }, 'scale_attn_by_inverse_layer_idx'],
+    ['gpt2 scale_attn_weights false', { family: 'gpt2', extraConfig: { scale_attn_weights: false } }, 'scale_attn_weights'],
+    ['num_key_value_heads not dividing', { family: 'llama', numHeads: 4, extraConfig: { num_key_value_heads: 3 } }, 'num_key_value_heads'],
+    ['partial_rotary_factor', { family: 'llama', extraConfig: { partial_rotary_factor: 0.5 } }, 'partial_rotary_factor'],
+  ];
+  for (const [what, opts, field] of refusals) {
+    it(what, async () => {
+      const ck = writeRandomCheckpoint(fresh('refuse'), { ...opts, seed: 3 });
+      await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', field]);
+    });
+  }
+});
+
+describe('mistral and qwen2 configs are read as their transformers classes read them', () => {
+  /** Native and reference losses of one batch agree in F32. */
+  async function expectMatch(opts: Omit<CheckpointOptions, 'dtype' | 'seed'>, lengths = [1, 9, 30]): Promise<void> {
+    const ck = writeRandomCheckpoint(fresh('class'), { ...opts, dtype: 'F32', seed: 41, vocabSize: 64 });
+    const ref = new RefModel(ck.config, ck.tensors);
+    const m = await loadModel(ck.dir, { threads: 2 });
+    try {
+      const b = batchFor(new Rng(41), 64, lengths);
+      const r = await m.perExampleLoss(b);
+      b.inputIds.forEach((ids, i) => {
+        const want = sequenceLoss(ref.logits(ids), ids, b.labels[i]);
+        if (want.targets === 0) return;
+        const err = Math.abs(r.loss[i]! - want.loss) / Math.abs(want.loss);
+        if (!(err <= TOL.F32)) expect.fail(`sequence ${i}: native ${r.loss[i]}, reference ${want.loss}`);
+      });
+    } finally {
+      m.dispose();
+    }
+  }
+
+  it('mistral: attention_bias / mlp_bias in config.json are not MistralConfig fields (no bias tensors needed)', async () => {
+    await expectMatch({ family: 'llama', numKvHeads: 2, extraConfig: { model_type: 'mistral', attention_bias: true, mlp_bias: true } });
+  });
+
+  it('qwen2: mlp_bias / attention_bias are not Qwen2Config fields (bias on q/k/v only)', async () => {
+    await expectMatch({ family: 'llama', numKvHeads: 2, qkvBias: true, extraConfig: { model_type: 'qwen2', attention_bias: true, mlp_bias: true } });
+  });
+
+  it('mistral: bias tensors, which MistralAttention would drop, are refused rather than used', async () => {
+    const ck = writeRandomCheckpoint(fresh('mistral-bias'), { family: 'llama', qkvBias: true, seed: 5, extraConfig: { model_type: 'mistral' } });
+    await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_TENSOR_UNKNOWN', ['_proj.bias', 'config.json']);
+  });
+
+  it('an absent num_key_value_heads is MistralConfig’s 8 and Qwen2Config’s 32; null means num_attention_heads', async () => {
+    // 16 heads of 2, 8 of them key/value heads: as transformers builds MistralConfig without the field
+    await expectMatch({ family: 'llama', hiddenSize: 32, numHeads: 16, numKvHeads: 8, extraConfig: { model_type: 'mistral', num_key_value_heads: undefined } });
+    await expectMatch({ family: 'llama', hiddenSize: 64, numHeads: 32, numKvHeads: 32, headDim: 2, qkvBias: true, extraConfig: { model_type: 'qwen2', num_key_value_heads: undefined } });
+    await expectMatch({ family: 'llama', numHeads: 4, numKvHeads: 4, extraConfig: { model_type: 'mistral', num_key_value_heads: null } });
+    // 4 heads cannot share 8 key/value heads: refused, naming the default
+    const ck = writeRandomCheckpoint(fresh('mistral-nkv'), { family: 'llama', numHeads: 4, seed: 5, extraConfig: { model_type: 'mistral', num_key_value_heads: undefined } });
+    await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'num_key_value_heads', 'mistral default']);
+  });
+
+  it('an absent sliding_window is the 4096 default (mistral; qwen2 with use_sliding_window), null none', async () => {
+    const long = Array.from({ length: 4097 }, (_, i) => i % 64);
+    for (const [extra, window] of [
+      [{ model_type: 'mistral' }, 4096],
+      [{ model_type: 'qwen2', use_sliding_window: true }, 4096],
+      [{ model_type: 'qwen2', use_sliding_window: false }, null],
+      [{ model_type: 'mistral', sliding_window: null }, null],
+      [{ model_type: 'mistral', sliding_window: 100 }, 100],
+    ] as const) {
+      const ck = writeRandomCheckpoint(fresh('window'), {
+        family: 'llama',
+        hiddenSize: 8,
+        numHeads: 2,
+        numLayers: 1,
+        vocabSize: 64,
+        maxPositions: 5000,
+        qkvBias: extra.model_type === 'qwen2',
+        seed: 6,
+        extraConfig: extra,
+      });
+      const m = await loadModel(ck.dir, { threads: 2 });
+      try {
+        if (window === null) {
+          expect((await m.perExampleLoss({ inputIds: [long] })).targets[0]).toBe(4096);
+        } else {
+          expect((await m.perExampleLoss({ inputIds: [long.slice(0, window)] })).targets[0]).toBe(window - 1);
+          await expectRejection(() => m.perExampleLoss({ inputIds: [long.slice(0, window + 1)] }), 'ERR_SEQUENCE_LENGTH', [String(window)]);
+        }
+      } finally {
+        m.dispose();
+      }
+    }
+  });
+
+  it('rope_parameters: a legacy "type" and per-layer-type parameters are refused, not read as default RoPE', async () => {
+    for (const rp of [
+      { type: 'linear', factor: 2, rope_theta: 10000 },
+      { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } },
+    ]) {
+      const ck = writeRandomCheckpoint(fresh('rope-params'), { family: 'llama', seed: 3, extraConfig: { rope_parameters: rp } });
+      await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'rope_parameters']);
+    }
+    // and the v5 default form is read: its rope_theta replaces the top-level one
+    await expectMatch({ family: 'llama', ropeTheta: 50, extraConfig: { rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 50 } } });
+  });
+});
