@@ -242,6 +242,10 @@ void parse_llama(const Fields& f, ModelConfig& c) {
       if (!th->is_number() || !(th->number > 0)) f.bad("rope_parameters", "rope_theta must be a positive number");
       c.rope_theta = th->number;
     }
+    // transformers 5 reads partial_rotary_factor from here (the top-level one is only its default)
+    if (const json::Value* prf = rp->get("partial_rotary_factor"))
+      if (!prf->is_null() && !(prf->is_number() && prf->number == 1.0))
+        f.bad("rope_parameters", "partial_rotary_factor other than 1 is not supported, got " + Fields::show(*prf));
   }
   check_rope_scaling(f, "rope_scaling");
   if (const json::Value* prf = f.get("partial_rotary_factor")) {

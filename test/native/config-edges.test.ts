@@ -266,9 +266,10 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
     }
   });
 
-  it('rope_parameters: a legacy "type" and per-layer-type parameters are refused, not read as default RoPE', async () => {
+  it('rope_parameters: a legacy "type", a partial_rotary_factor and per-layer-type parameters are refused, not read as default RoPE', async () => {
     for (const rp of [
       { type: 'linear', factor: 2, rope_theta: 10000 },
+      { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 },
       { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } },
     ]) {
       const ck = writeRandomCheckpoint(fresh('rope-params'), { family: 'llama', seed: 3, extraConfig: { rope_parameters: rp } });
