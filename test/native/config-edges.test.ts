@@ -9,6 +9,7 @@ import { loadModel } from '../../lib/index.js';
 import type { NativeBackedModel } from '../../lib/model/model.js';
 import { type CheckpointOptions, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { expectRejection } from '../helpers/expect-error.js';
+import { directionRef } from '../helpers/philox-ref.js';
 import { Rng } from '../helpers/prng.js';
 import type { FloatDType } from '../helpers/safetensors.js';
 import { RefModel, sequenceLoss } from '../reference/forward-f64.js';
@@ -87,17 +88,50 @@ describe('forward of edge configs vs the float64 reference', () => {
   }
 });
 
+describe('forward of edge configs at a virtual point θ + c·z vs the reference at those weights', () => {
+  for (const [name, opts] of Object.entries(EDGES)) {
+    for (const dtype of ['F32', 'BF16'] as FloatDType[]) {
+      it(`${name} ${dtype}`, async () => {
+        const ck = writeRandomCheckpoint(fresh(`virtual-${name}`), { ...opts, dtype, seed: 61, vocabSize: 48 });
+        const m = (await loadModel(ck.dir, { threads: 2 })) as NativeBackedModel;
+        try {
+          const seed = 0x1234_5678_9abcn;
+          const coeff = 0.05;
+          const { z } = directionRef(seed, 0n, m.numTrainable);
+          for (const t of m.tensors()) {
+            if (!t.trainable) continue;
+            const stored = ck.tensors.get(t.name)!;
+            for (let e = 0; e < t.numel; e++) stored.values[e] = Math.fround(stored.values[e]! + coeff * z[t.globalOffset + e]!);
+          }
+          const ref = new RefModel(ck.config, ck.tensors);
+          const b = batchFor(new Rng(61), 48, [1, 8, 21]);
+          const [r] = await m.perExampleLossAt(b, [[{ seed, coeff }]]);
+          b.inputIds.forEach((ids, i) => {
+            const want = sequenceLoss(ref.logits(ids), ids, b.labels[i]);
+            if (want.targets === 0) return;
+            const err = Math.abs(r!.loss[i]! - want.loss) / Math.abs(want.loss);
+            if (!(err <= TOL[dtype])) expect.fail(`sequence ${i}: native ${r!.loss[i]}, reference ${want.loss}, relative error ${err.toExponential(2)}`);
+          });
+        } finally {
+          m.dispose();
+        }
+      });
+    }
+  }
+});
+
 // Central differences of the float64 reference, as test/native/backward.test.ts (same step and bounds).
 const FD_STEP = 1e-5;
 const REL = 1e-4;
 const ABS = 1e-5;
 
 describe('lossAndGradient of edge configs vs finite differences of the float64 reference', () => {
-  for (const [name, opts] of Object.entries(EDGES)) {
-    it(`${name}: every trainable tensor`, async () => {
-      const ck = writeRandomCheckpoint(fresh(`grad-${name}`), { ...opts, dtype: 'F32', seed: 77, vocabSize: 48 });
+  // a BF16 checkpoint trains by DP-SGD loaded as float32 (its values exact there)
+  for (const [name, opts, dtype] of Object.entries(EDGES).flatMap(([n, o]) => [[n, o, 'F32'] as const, [n, o, 'BF16'] as const])) {
+    it(`${name} ${dtype}: every trainable tensor`, async () => {
+      const ck = writeRandomCheckpoint(fresh(`grad-${name}`), { ...opts, dtype, seed: 77, vocabSize: 48 });
       const ref = new RefModel(ck.config, ck.tensors);
-      const m = (await loadModel(ck.dir, { threads: 2 })) as NativeBackedModel;
+      const m = (await loadModel(ck.dir, { threads: 2, dtype: 'float32' })) as NativeBackedModel;
       try {
         const rng = new Rng(7);
         const b = batchFor(rng, 48, [9, 1, 6, 12]);
