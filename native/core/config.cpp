@@ -65,9 +65,12 @@ class Fields {
     return v->number;
   }
 
+  // Absent: the default. null: false, as transformers reads it (Python None is falsy wherever a config
+  // flag is tested: a null tie_word_embeddings unties the head, a null do_layer_norm_before is post-LN).
   bool optional_bool(const std::string& key, bool dflt) const {
-    const json::Value* v = get(key);
+    const json::Value* v = raw(key);
     if (!v) return dflt;
+    if (v->is_null()) return false;
     if (!v->is_bool()) bad(key, "must be true or false, got " + show(*v));
     return v->boolean;
   }
@@ -141,7 +144,7 @@ void parse_gpt2(const Fields& f, ModelConfig& c) {
   c.num_kv_heads = c.num_heads;
   c.head_dim = c.hidden_size / c.num_heads;
   c.attention_bias = c.mlp_bias = true;
-  if (!f.optional_bool("scale_attn_weights", true)) f.bad("scale_attn_weights", "= false is not supported");
+  if (!f.optional_bool("scale_attn_weights", true)) f.bad("scale_attn_weights", "= false (or null) is not supported");
   if (f.optional_bool("scale_attn_by_inverse_layer_idx", false))
     f.bad("scale_attn_by_inverse_layer_idx", "= true is not supported");
   if (f.optional_bool("add_cross_attention", false)) f.bad("add_cross_attention", "= true is not supported");
@@ -162,7 +165,7 @@ void parse_opt(const Fields& f, ModelConfig& c) {
   bool bias = f.optional_bool("enable_bias", true);
   c.attention_bias = c.mlp_bias = bias;
   if (!f.optional_bool("layer_norm_elementwise_affine", true))
-    f.bad("layer_norm_elementwise_affine", "= false (layer norms without weights) is not supported");
+    f.bad("layer_norm_elementwise_affine", "= false or null (layer norms without weights) is not supported");
   c.opt_final_layer_norm = c.do_layer_norm_before && !f.optional_bool("_remove_final_layer_norm", false);
   c.tie_word_embeddings = f.optional_bool("tie_word_embeddings", true);
   c.norm_eps = 1e-5;      // nn.LayerNorm's default, which OPT uses

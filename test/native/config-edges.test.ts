@@ -300,6 +300,20 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
     }
   });
 
+  it('a null flag is false, as transformers tests it (Python None): null tie_word_embeddings unties the head', async () => {
+    // the file's own lm_head is used, not the embedding
+    await expectMatch({ family: 'gpt2', tie: false, extraConfig: { tie_word_embeddings: null } });
+    await expectMatch({ family: 'opt', tie: false, extraConfig: { tie_word_embeddings: null } });
+    // null do_layer_norm_before is post-LN (no final layer norm); null enable_bias no biases
+    await expectMatch({ family: 'opt', preLayerNorm: false, extraConfig: { do_layer_norm_before: null } });
+    await expectMatch({ family: 'opt', optBias: false, extraConfig: { enable_bias: null } });
+    // null _remove_final_layer_norm keeps it; null attention_bias / mlp_bias: none
+    await expectMatch({ family: 'opt', extraConfig: { _remove_final_layer_norm: null } });
+    await expectMatch({ family: 'llama', extraConfig: { attention_bias: null, mlp_bias: null } });
+    const ck = writeRandomCheckpoint(fresh('null-scale'), { family: 'gpt2', seed: 3, extraConfig: { scale_attn_weights: null } });
+    await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'scale_attn_weights']);
+  });
+
   it('rope_parameters: a legacy "type", a partial_rotary_factor and per-layer-type parameters are refused, not read as default RoPE', async () => {
     for (const rp of [
       { type: 'linear', factor: 2, rope_theta: 10000 },

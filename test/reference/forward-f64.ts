@@ -155,6 +155,12 @@ function applyRope(x: Float64Array, pos: number, heads: number, d: number, theta
   }
 }
 
+/** A config flag as transformers tests it: absent → the class default, null (Python None) → false. */
+function flag(c: Json, key: string, dflt: boolean): boolean {
+  const v = c[key];
+  return v === undefined ? dflt : v === null ? false : (v as boolean);
+}
+
 // ---- the model ---------------------------------------------------------------
 
 export type RefFamily = 'gpt2' | 'opt' | 'llama';
@@ -187,7 +193,7 @@ export class RefModel {
     return this.tensors.has(name) || (name.startsWith('transformer.') && this.tensors.has(name.slice(12)));
   }
   private tied(): boolean {
-    return (this.cfg.tie_word_embeddings as boolean | undefined) ?? this.family !== 'llama';
+    return flag(this.cfg, 'tie_word_embeddings', this.family !== 'llama');
   }
 
   /** Logits (T × vocab) of one sequence, positions 0..T-1. */
@@ -257,10 +263,10 @@ export class RefModel {
     const H = c.hidden_size as number;
     const nh = c.num_attention_heads as number;
     const L = c.num_hidden_layers as number;
-    const pre = (c.do_layer_norm_before as boolean | undefined) ?? true;
+    const pre = flag(c, 'do_layer_norm_before', true);
     const act = activation((c.activation_function as string | undefined) ?? 'relu', 'opt');
     // enable_bias = false: no bias on the attention projections nor fc1/fc2
-    const bias = (c.enable_bias as boolean | undefined) ?? true;
+    const bias = flag(c, 'enable_bias', true);
     const b = (name: string) => (bias ? this.t(name) : undefined);
     const eps = 1e-5; // nn.LayerNorm default; OPT has no epsilon in its config
     const d = H / nh;
@@ -299,7 +305,7 @@ export class RefModel {
       });
     }
     // OPTDecoder.final_layer_norm exists only with do_layer_norm_before and not _remove_final_layer_norm
-    if (pre && !((c._remove_final_layer_norm as boolean | undefined) ?? false)) {
+    if (pre && !flag(c, '_remove_final_layer_norm', false)) {
       x = x.map((v) => layerNorm(v, this.t(dp + 'final_layer_norm.weight'), this.t(dp + 'final_layer_norm.bias'), eps));
     }
     if (projOut) x = x.map((v) => linear(v, projOut));
