@@ -47,7 +47,10 @@ export interface ModelConfig {
   headDim: number;
   /** Width of the MLP's hidden layer. */
   intermediateSize: number;
-  /** Longest sequence the model takes, in tokens (position embeddings or the RoPE context). */
+  /**
+   * Longest sequence the model takes, in tokens (position embeddings or the RoPE context; for Mistral, and Qwen2
+   * with use_sliding_window, at most the sliding window: within it sliding-window attention is full attention).
+   */
   maxPositions: number;
   /** Whether the LM head shares the token embedding matrix. */
   tieWordEmbeddings: boolean;
