@@ -206,7 +206,7 @@ void Forward::upload_batch(const PackedBatch& b) {
     for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, past + b.offsets[s + 1] - b.offsets[s]);
     if (longest > rope_positions_) {  // the CPU's own table, copied
       RopeTable table;
-      table.ensure(longest, c_.head_dim, c_.rope_theta);
+      table.ensure(longest, c_.head_dim, c_.rope_theta, c_.rope_scaling);
       const size_t bytes = table.cos.size() * 4;
       copy_to_device(rope_cos_.ensure(bytes), table.cos.data(), bytes);
       copy_to_device(rope_sin_.ensure(bytes), table.sin.data(), bytes);

@@ -178,15 +178,42 @@ void parse_opt(const Fields& f, ModelConfig& c) {
 }
 
 // Only unscaled RoPE is implemented: rope_scaling must be null or of type "default".
-void check_rope_scaling(const Fields& f, const std::string& key) {
-  const json::Value* rs = f.get(key);
-  if (!rs) return;
-  if (!rs->is_object()) f.bad(key, "must be an object or null, got " + Fields::show(*rs));
-  const json::Value* t = rs->get("rope_type");
-  if (!t || t->is_null()) t = rs->get("type");
-  std::string type = t && t->is_string() ? t->string : "";
-  if (type != "default")
-    f.bad(key, "= " + Fields::show(*rs) + ": unsupported rope_scaling (only null or type \"default\")");
+// A rope_scaling / rope_parameters block's frequency rescaling (dpzo/rope_table.h): "default" (or none),
+// "linear" or "llama3", the rope_type values that change inv_freq only; any other (dynamic, yarn, longrope,
+// su, …) changes more (the attention scale, or with the sequence length) and is refused.
+RopeScaling parse_rope_scaling(const Fields& f, const std::string& key, const json::Value& rs) {
+  const json::Value* t = rs.get("rope_type");
+  if (!t || t->is_null()) t = rs.get("type");
+  RopeScaling out;
+  if (!t || t->is_null() || (t->is_string() && t->string == "default")) return out;
+  const auto number = [&](const char* name, bool required, double dflt) {
+    const json::Value* v = rs.get(name);
+    if (!v || v->is_null()) {
+      if (required) f.bad(key, std::string("needs ") + name + " for rope_type " + Fields::show(*t));
+      return dflt;
+    }
+    if (!v->is_number() || !(v->number > 0) || !std::isfinite(v->number))
+      f.bad(key, std::string(name) + " must be a positive number, got " + Fields::show(*v));
+    return v->number;
+  };
+  if (t->is_string() && t->string == "linear") {
+    out.kind = RopeScaling::LINEAR;
+    out.factor = number("factor", true, 1.0);
+    return out;
+  }
+  if (t->is_string() && t->string == "llama3") {
+    out.kind = RopeScaling::LLAMA3;
+    out.factor = number("factor", true, 1.0);
+    out.low_freq_factor = number("low_freq_factor", true, 1.0);
+    out.high_freq_factor = number("high_freq_factor", true, 4.0);
+    out.original_max_positions = number("original_max_position_embeddings", true, 8192.0);
+    // the band between the two wavelengths is interpolated over high − low: it must not be empty
+    if (!(out.high_freq_factor > out.low_freq_factor))
+      f.bad(key, "high_freq_factor must exceed low_freq_factor (llama3 rope scaling)");
+    return out;
+  }
+  f.bad(key, "has unsupported rope_type " + Fields::show(*t) + " (supported: default, linear, llama3)");
+  return out;
 }
 
 void parse_llama(const Fields& f, ModelConfig& c) {
@@ -236,11 +263,8 @@ void parse_llama(const Fields& f, ModelConfig& c) {
     for (const auto& [key, v] : rp->object)
       if (v.is_object())
         f.bad("rope_parameters", "has per-layer-type parameters ('" + key + "'), which are not supported");
-    // rope_type, or the legacy "type" as in rope_scaling
-    const json::Value* type = rp->get("rope_type");
-    if (!type || type->is_null()) type = rp->get("type");
-    if (type && !type->is_null() && !(type->is_string() && type->string == "default"))
-      f.bad("rope_parameters", "has unsupported rope_type " + Fields::show(*type) + " (only unscaled RoPE)");
+    // rope_type (or the legacy "type" as in rope_scaling) and its fields
+    c.rope_scaling = parse_rope_scaling(f, "rope_parameters", *rp);
     if (const json::Value* th = rp->get("rope_theta")) {
       if (!th->is_number() || !(th->number > 0)) f.bad("rope_parameters", "rope_theta must be a positive number");
       c.rope_theta = th->number;
@@ -250,7 +274,12 @@ void parse_llama(const Fields& f, ModelConfig& c) {
       if (!prf->is_null() && !(prf->is_number() && prf->number == 1.0))
         f.bad("rope_parameters", "partial_rotary_factor other than 1 is not supported, got " + Fields::show(*prf));
   }
-  check_rope_scaling(f, "rope_scaling");
+  // the older rope_scaling block; where both are given, transformers 5 takes rope_scaling's
+  if (const json::Value* rs = f.get("rope_scaling")) {
+    if (!rs->is_object()) f.bad("rope_scaling", "must be an object or null, got " + Fields::show(*rs));
+    const RopeScaling scaling = parse_rope_scaling(f, "rope_scaling", *rs);
+    if (scaling.kind != RopeScaling::NONE || !f.get("rope_parameters")) c.rope_scaling = scaling;
+  }
   if (const json::Value* prf = f.get("partial_rotary_factor")) {
     if (!prf->is_number() || prf->number != 1.0) f.bad("partial_rotary_factor", "other than 1 is not supported");
   }

@@ -48,7 +48,7 @@ void train_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, 
   const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
   int64_t longest = 0;
   for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
-  ts.rope.ensure(longest, dh, c.rope_theta);
+  ts.rope.ensure(longest, dh, c.rope_theta, c.rope_scaling);
   ts.layers.resize(c.num_layers);
   grow_to(ts.x, T * H);
   grow_to(ts.act, T * I);

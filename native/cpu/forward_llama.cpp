@@ -23,7 +23,8 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
   const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
   int64_t longest = 0;
   for (int64_t s = 0; s < n_seq; ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
-  st.rope.ensure(longest + (st.kv.active ? st.kv.len : 0), dh, c.rope_theta);  // positions the batch reaches
+  st.rope.ensure(longest + (st.kv.active ? st.kv.len : 0), dh, c.rope_theta,
+                 c.rope_scaling);  // positions the batch reaches
   grow(st.x, T * H);
   grow(st.h, T * H);
   grow(st.qkv, T * ld);

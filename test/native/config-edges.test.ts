@@ -35,6 +35,14 @@ const EDGES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
   'llama-eps-theta': { family: 'llama', normEps: 0.3, ropeTheta: 1e6, numKvHeads: 1, tie: false },
   'llama-headdim-mlpbias': { family: 'llama', numHeads: 2, numKvHeads: 1, headDim: 8, mlpBias: true, tie: true },
   'mistral-gqa': { family: 'llama', numHeads: 4, numKvHeads: 2, tie: false, extraConfig: { model_type: 'mistral', sliding_window: 4096 } },
+  // head_dim 8: inv_freq 1, 0.1, 0.01, 0.001 (wavelengths 6.3, 63, 628, 6283); against an original context of 100
+  // the first is kept, the second blended (between 100/4 and 100) and the last two divided by the factor
+  'llama3-rope-scaling': {
+    family: 'llama',
+    numKvHeads: 2,
+    extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 100 } },
+  },
+  'llama-linear-rope-parameters': { family: 'llama', extraConfig: { rope_theta: undefined, rope_parameters: { rope_type: 'linear', factor: 4, rope_theta: 10000 } } },
   'qwen2-tied': { family: 'llama', numHeads: 4, numKvHeads: 2, qkvBias: true, tie: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } },
 };
 
@@ -204,8 +212,10 @@ describe('perExampleGradNorms of edge configs = ‖lossAndGradient with one-hot 
 
 describe('config values the engine does not implement are refused, naming config.json and the field', () => {
   const refusals: Array<[string, Omit<CheckpointOptions, 'dtype' | 'seed'>, string]> = [
-    ['llama3 rope_scaling', { family: 'llama', extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } } }, 'rope_scaling'],
-    ['linear rope_scaling (legacy "type")', { family: 'llama', extraConfig: { rope_scaling: { type: 'linear', factor: 2 } } }, 'rope_scaling'],
+    ['llama3 rope_scaling without original_max_position_embeddings', { family: 'llama', extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 } } }, 'rope_scaling'],
+    ['llama3 rope_scaling with low_freq_factor >= high_freq_factor', { family: 'llama', extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 4, original_max_position_embeddings: 8192 } } }, 'rope_scaling'],
+    ['linear rope_scaling without a factor', { family: 'llama', extraConfig: { rope_scaling: { type: 'linear' } } }, 'rope_scaling'],
+    ['linear rope_scaling with factor 0', { family: 'llama', extraConfig: { rope_scaling: { type: 'linear', factor: 0 } } }, 'rope_scaling'],
     ['dynamic rope_scaling', { family: 'llama', extraConfig: { rope_scaling: { type: 'dynamic', factor: 2 } } }, 'rope_scaling'],
     ['yarn rope_parameters', { family: 'llama', extraConfig: { rope_parameters: { rope_type: 'yarn', factor: 4, rope_theta: 10000 } } }, 'rope_parameters'],
     ['llama hidden_act gelu', { family: 'llama', extraConfig: { hidden_act: 'gelu' } }, 'hidden_act'],
@@ -314,9 +324,9 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
     await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'scale_attn_weights']);
   });
 
-  it('rope_parameters: a legacy "type", a partial_rotary_factor and per-layer-type parameters are refused, not read as default RoPE', async () => {
+  it('rope_parameters: an unsupported legacy "type", a partial_rotary_factor and per-layer-type parameters are refused, not read as default RoPE', async () => {
     for (const rp of [
-      { type: 'linear', factor: 2, rope_theta: 10000 },
+      { type: 'dynamic', factor: 2, rope_theta: 10000 },
       { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 },
       { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } },
     ]) {

@@ -137,14 +137,13 @@ function causalAttention(q: Float64Array[], k: Float64Array[], v: Float64Array[]
   return out;
 }
 
-/** Rotate-half RoPE in place on each head: x' = x cos + rotate_half(x) sin. */
-function applyRope(x: Float64Array, pos: number, heads: number, d: number, theta: number): void {
+/** Rotate-half RoPE in place on each head: x' = x cos + rotate_half(x) sin, pair i turning at invFreq[i]. */
+function applyRope(x: Float64Array, pos: number, heads: number, d: number, invFreq: number[]): void {
   const half = d / 2;
   for (let h = 0; h < heads; h++) {
     const base = h * d;
     for (let i = 0; i < half; i++) {
-      const invFreq = 1 / theta ** ((2 * i) / d);
-      const ang = pos * invFreq;
+      const ang = pos * invFreq[i]!;
       const c = Math.cos(ang);
       const s = Math.sin(ang);
       const x1 = x[base + i]!;
@@ -153,6 +152,31 @@ function applyRope(x: Float64Array, pos: number, heads: number, d: number, theta
       x[base + i + half] = x2 * c + x1 * s;
     }
   }
+}
+
+/**
+ * RoPE's frequencies θ^(−2i/d) for a Llama config, as transformers' rope init functions give them: rope_scaling (or
+ * rope_parameters) 'linear' divides all by factor; 'llama3' (_compute_llama3_parameters) divides those whose wavelength
+ * exceeds original/low_freq_factor, keeps those below original/high_freq_factor, and blends the two in between.
+ */
+function ropeInvFreq(c: Json, d: number, theta: number): number[] {
+  const base = Array.from({ length: d / 2 }, (_, i) => 1 / theta ** ((2 * i) / d));
+  const rs = ((c.rope_scaling as Json | null | undefined) ?? (c.rope_parameters as Json | null | undefined)) || {};
+  const type = (rs.rope_type ?? rs.type ?? 'default') as string;
+  if (type === 'default') return base;
+  const factor = rs.factor as number;
+  if (type === 'linear') return base.map((f) => f / factor);
+  if (type !== 'llama3') throw new Error(`RefModel: rope_type ${type}`);
+  const low = rs.low_freq_factor as number;
+  const high = rs.high_freq_factor as number;
+  const old = rs.original_max_position_embeddings as number;
+  return base.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    const scaled = wavelen > old / low ? f / factor : f;
+    const smooth = (old / wavelen - low) / (high - low);
+    const medium = !(wavelen < old / high) && !(wavelen > old / low);
+    return medium ? (1 - smooth) * (scaled / factor) + smooth * scaled : scaled;
+  });
 }
 
 /** A config flag as transformers tests it: absent → the class default, null (Python None) → false. */
@@ -325,6 +349,7 @@ export class RefModel {
     const eps = (c.rms_norm_eps as number | undefined) ?? 1e-6;
     // transformers v5 writes rope_parameters {rope_type, rope_theta}; earlier versions a top-level rope_theta
     const theta = ((c.rope_parameters as Json | null | undefined)?.rope_theta as number | undefined) ?? (c.rope_theta as number | undefined) ?? 10000;
+    const invFreq = ropeInvFreq(c, d, theta);
     const act = (c.hidden_act as string | undefined) ?? 'silu';
     if (act !== 'silu') throw new Error(`RefModel: llama activation ${act}`);
     // modeling_mistral.py has no bias at all; modeling_qwen2.py bias on q/k/v only (required); llama (and
@@ -341,12 +366,12 @@ export class RefModel {
       const a = x.map((v) => rmsNorm(v, this.t(p + 'input_layernorm.weight'), eps));
       const q = a.map((v, t) => {
         const y = linear(v, this.t(p + 'self_attn.q_proj.weight'), opt(p + 'self_attn.q_proj.bias'));
-        applyRope(y, t, nh, d, theta);
+        applyRope(y, t, nh, d, invFreq);
         return y;
       });
       const k = a.map((v, t) => {
         const y = linear(v, this.t(p + 'self_attn.k_proj.weight'), opt(p + 'self_attn.k_proj.bias'));
-        applyRope(y, t, nkv, d, theta);
+        applyRope(y, t, nkv, d, invFreq);
         return y;
       });
       const vv = a.map((v) => linear(v, this.t(p + 'self_attn.v_proj.weight'), opt(p + 'self_attn.v_proj.bias')));

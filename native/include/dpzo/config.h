@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "dpzo/rope_table.h"
+
 namespace dpzo {
 
 enum class Family : int { GPT2 = 0, OPT = 1, LLAMA = 2 };
@@ -27,6 +29,7 @@ struct ModelConfig {
   int64_t max_positions = 0;      // gpt2 n_positions, opt/llama max_position_embeddings
   double norm_eps = 1e-5;         // gpt2 layer_norm_epsilon, llama rms_norm_eps; opt 1e-5
   double rope_theta = 10000.0;    // llama only
+  RopeScaling rope_scaling;       // llama only: rope_scaling / rope_parameters (linear, llama3)
   bool tie_word_embeddings = true;
   bool attention_bias = false;  // llama: q/k/v/o bias (attention_bias); qwen2-style qkv-only bias detected from file
   bool qkv_bias_only = false;   // llama: bias on q,k,v but not o (Qwen2)
