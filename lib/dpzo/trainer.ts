@@ -21,7 +21,7 @@ import type { Model } from '../model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
-import { claimModel, recordRelease } from './model-history.js';
+import { claimModel, recordRelease, releaseModel } from './model-history.js';
 import { type TrainOptions, type TrainPlan, isNonPrivate, ledgerBudget, makePlan, planRelease } from './options.js';
 import { replayTrajectory } from './replay.js';
 import { type PrivateTotals, type StopReason, type TrainReport, buildReport } from './report.js';
@@ -119,7 +119,7 @@ function isTrainingSet(evalSet: Dataset, train: Dataset): boolean {
  *
  * Options are validated and the noise calibrated by {@link DPZOTrainer.plan} before any release. A trainer owns its model's privacy history: a second train()
  * call on the same trainer continues the same ledger (never a fresh budget), and training the same weights with another trainer in the same
- * process is refused (`ERR_TRAIN_OPTION`): their privacy loss would be forgotten.
+ * process is refused (`ERR_TRAIN_OPTION`): their privacy loss would be forgotten; so is a second trainer's train() while one runs on the model (`ERR_TRAIN_BUSY`).
  *
  * @example
  * ```ts
@@ -183,7 +183,7 @@ export class DPZOTrainer {
    *
    * @param cb Cancellation and progress callbacks.
    * @returns The report: steps taken, ε spent by PLD and RDP, the metric before and after, warnings.
-   * @throws {@link DpzoError} `ERR_TRAIN_BUSY` (this trainer is already training), `ERR_TRAIN_OPTION` (bad options, no trainable parameters, weights already
+   * @throws {@link DpzoError} `ERR_TRAIN_BUSY` (this trainer, or another one on the same model, is training), `ERR_TRAIN_OPTION` (bad options, no trainable parameters, weights already
    * trained by another trainer), `ERR_RUN_EXISTS` / `ERR_RUN_MISMATCH` / `ERR_RUN_CORRUPT` (run directory), `ERR_LEDGER_*` (ledgers),
    * `ERR_BUDGET_IMPOSSIBLE`, and native errors of the model (`ERR_OUT_OF_MEMORY`, `ERR_CANCELLED`, …).
    */
@@ -194,6 +194,7 @@ export class DPZOTrainer {
       return await this.run(cb);
     } finally {
       this.running = false;
+      releaseModel(this.model, this);
     }
   }
 

@@ -359,6 +359,21 @@ describe('a model remembers its privacy history (11.6)', () => {
     expect((await new DPZOTrainer(new FakeModel(8), o).train()).steps).toBe(3);
   });
 
+  it('a second trainer cannot train the model while a first one is training it (each ledger would count only its own releases)', async () => {
+    const model = new FakeModel(8);
+    const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
+    const o = { train, epsilon: 4, delta: 1e-5, accountant: 'rdp' as const, batchSize: 4, steps: 5, lr: 0.01, clip: 1, zoEps: 1e-2 };
+    const first = new DPZOTrainer(model, o);
+    const running = first.train();
+    await expect(new DPZOTrainer(model, o).train()).rejects.toMatchObject({ code: 'ERR_TRAIN_BUSY' });
+    expect((await running).steps).toBe(5);
+    // θ took the first trainer's 5 updates and nothing else
+    expect(model.log.filter((l) => l.startsWith('update')).length).toBe(5);
+    // once it is done, the model is free for its own trainer again (and still refused to others: 11.6)
+    expect((await first.train()).steps).toBe(5);
+    await expect(new DPZOTrainer(model, o).train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION' });
+  });
+
   it("a --resume whose replay stops part-way leaves the model carrying the run's releases: a new run on it is refused", async () => {
     const { o } = await trainedRun();
     const model = new FakeModel(8);
