@@ -28,7 +28,7 @@ export function claimModel(model: Model, trainer: object): void {
   if (busy !== undefined && busy !== trainer) {
     throw new DpzoError(
       'ERR_TRAIN_BUSY',
-      'another trainer is training this model now: its updates and this one\'s would mix in the same weights, each ledger counting only its own; wait for it to end',
+      "another trainer is training this model now: its updates and this one's would mix in the same weights, each ledger counting only its own; wait for it to end",
     );
   }
   const h = histories.get(model);
