@@ -2,7 +2,7 @@
 // validates them and calibrates the noise before any release: a bad option or
 // an impossible budget is an error here, never mid-training.
 import type { Dataset } from '../data/tasks.js';
-import { type RunConfig, TRAIN_DEFAULTS, type TrainKey } from './config.js';
+import { type RunConfig, TRAIN_DEFAULTS, TRAIN_KEYS, type TrainKey } from './config.js';
 import { DpzoError } from '../errors.js';
 import { type AccountantKind, type Mechanism as Release, type ReleaseInput, planNoise, releaseOf } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
@@ -65,8 +65,8 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property maxBatchTokens Most tokens per native forward call (default 16384), and per backward call of DP-SGD's ghost regime; bounds memory, not the result.
  * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md).
  *
- * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or a
- * missing/conflicting field, `ERR_DATA_EMPTY` for an empty training set, and a {@link PrivacyError} (`ERR_BUDGET_IMPOSSIBLE`, `ERR_BUDGET_EXCEEDED`) when no
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or of the wrong
+ * type, a missing/conflicting field, or a name that is not an option (a typo is never ignored), `ERR_DATA_EMPTY` for an empty training set, and a {@link PrivacyError} (`ERR_BUDGET_IMPOSSIBLE`, `ERR_BUDGET_EXCEEDED`) when no
  * noise fits the budget or the explicit σ/b does not.
  */
 export interface TrainOptions extends ConfigFields {
@@ -243,6 +243,43 @@ function positiveInt(v: number | undefined, field: string): void {
   if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw bad(field, `must be a positive integer (got ${v})`);
 }
 
+/** The options of TrainOptions beyond the config table's (the compiler checks that the two lists hold every key). */
+const OTHER_KEYS: Record<Exclude<keyof TrainOptions, TrainKey>, true> = {
+  train: true,
+  eval: true,
+  evalMaxExamples: true,
+  decode: true,
+  eosTokenId: true,
+  runDir: true,
+  resume: true,
+  trainable: true,
+  datasetLedger: true,
+  dpzoHome: true,
+  meta: true,
+};
+const KNOWN_KEYS = new Set<string>([...TRAIN_KEYS, ...Object.keys(OTHER_KEYS)]);
+
+/**
+ * The options' names and the types the checks below do not reach: a misspelt name (datasetBudgte, privateDiagnostic) was ignored and
+ * a string given for a boolean was truthy (privateDiagnostics: 'false' reported the private statistics).
+ */
+function checkShape(o: TrainOptions): void {
+  if (typeof o !== 'object' || o === null) throw bad('options', 'must be an object');
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && !KNOWN_KEYS.has(k)) throw bad(k, 'is not an option of the trainer (misspelt?)');
+  if (typeof o.train !== 'object' || o.train === null || !Array.isArray(o.train.examples))
+    throw bad('train', 'must be a dataset (from loadDataset or buildDataset)');
+  for (const k of ['evalPublic', 'privateDiagnostics', 'resume', 'datasetLedger'] as const)
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, `must be true or false (got a ${typeof o[k]})`);
+  for (const k of ['runDir', 'dpzoHome'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(k, `must be a path (got a ${typeof o[k]})`);
+  if (o.resume === true && !o.runDir) throw bad('resume', 'needs runDir: the run directory to continue');
+  if (o.epsilon === undefined) throw bad('epsilon', 'is required (the privacy budget ε; Infinity for a non-private baseline)');
+  positiveInt(o.evalMaxExamples, 'evalMaxExamples');
+  positive(o.datasetBudget, 'datasetBudget');
+  if (o.eosTokenId != null && !(Number.isInteger(o.eosTokenId) && o.eosTokenId >= 0))
+    throw bad('eosTokenId', `must be a token id, a non-negative integer (got ${o.eosTokenId})`);
+  if (o.decode !== undefined && typeof o.decode !== 'function') throw bad('decode', 'must be a function of token ids');
+}
+
 /**
  * What a DP-SGD plan adds (optimizer, clip regime), and the refusal of what does not apply to DP-SGD: its
  * release is a Gaussian vector clipped in L2, it has no directions nor ε_zo, and no constant-time steps
@@ -280,11 +317,12 @@ function ceilSteps(x: number): number {
  *
  * @param o The run's options.
  * @returns The plan every step follows.
- * @throws {@link DpzoError} `ERR_TRAIN_OPTION` naming the field (out of range, missing steps/epochs, conflicting fields, a learning rate or ε_zo whose update
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` naming the field (out of range or of the wrong type, not an option, missing epsilon/steps/epochs, conflicting fields, a learning rate or ε_zo whose update
  * would leave the float32 range), `ERR_DATA_EMPTY` (no training examples); {@link PrivacyError} `ERR_BUDGET_IMPOSSIBLE` or {@link PrivacyBudgetExceededError}
  * when the budget cannot be met.
  */
 export function makePlan(o: TrainOptions): TrainPlan {
+  checkShape(o);
   const N = o.train.examples.length;
   if (N === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
   // epsilon ∞: the non-private baseline (no noise; no clipping unless a clip is given)
@@ -295,7 +333,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
     if (o.noiseMultiplier !== undefined || o.laplaceScale !== undefined)
       throw bad('epsilon', 'is ∞ (a non-private run without noise): drop noiseMultiplier / laplaceScale');
   }
-  if (!(o.delta > 0 && o.delta < 1)) throw bad('delta', `must be in (0, 1) (got ${o.delta})`);
+  if (!(typeof o.delta === 'number' && o.delta > 0 && o.delta < 1)) throw bad('delta', `must be in (0, 1) (got ${o.delta})`);
   const fixedRate = o.sampleRate !== undefined;
   if (fixedRate) {
     if (!(Number.isFinite(o.sampleRate) && o.sampleRate! > 0 && o.sampleRate! <= 1)) throw bad('sampleRate', `must be in (0, 1] (got ${o.sampleRate})`);
@@ -338,7 +376,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (accountant !== 'pld' && accountant !== 'rdp') throw bad('accountant', `must be pld (or prv) or rdp (got '${accountant}')`);
   const lr = o.lr ?? (gradient ? DPSGD_LR[gradient.optimizer] : DEFAULTS.lr);
   const weightDecay = o.weightDecay ?? DEFAULTS.weightDecay;
-  if (!(weightDecay >= 0)) throw bad('weightDecay', `must be ≥ 0 (got ${weightDecay})`);
+  if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw bad('weightDecay', `must be a finite number ≥ 0 (got ${weightDecay})`);
   // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)
   if (weightDecay > 0 && !(lr * weightDecay < 1)) throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${lr * weightDecay})`);
   if (mechanism === 'gaussian' && o.laplaceScale !== undefined) throw bad('laplaceScale', 'applies to the laplace mechanism only');

@@ -93,6 +93,37 @@ describe('DPZOTrainer', () => {
     }
   });
 
+  it('an option the trainer does not know, or of the wrong type, is one ERR_TRAIN_OPTION naming it (a typo used to be ignored)', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      // a misspelt name changed the run silently: no dataset budget, no diagnostics
+      [{ datasetBudgte: 1 }, /^datasetBudgte is not an option of the trainer/],
+      [{ privateDiagnostic: true }, /^privateDiagnostic is not an option/],
+      // a string is truthy: 'false' turned the private diagnostics on
+      [{ privateDiagnostics: 'false' }, /^privateDiagnostics must be true or false/],
+      [{ evalPublic: 'no' }, /^evalPublic must be true or false/],
+      [{ epsilon: undefined }, /^epsilon is required/],
+      [{ delta: '1e-5' }, /^delta must be in \(0, 1\)/],
+      [{ weightDecay: '0.1' }, /^weightDecay must be/],
+      [{ evalMaxExamples: Number.NaN }, /^evalMaxExamples must be a positive integer/],
+      [{ evalMaxExamples: 0 }, /^evalMaxExamples must be a positive integer/],
+      [{ datasetBudget: -1 }, /^datasetBudget must be a positive number/],
+      [{ eosTokenId: 1.5 }, /^eosTokenId must be/],
+      [{ dpzoHome: 5 }, /^dpzoHome must be/],
+      // resume without a directory started a fresh run
+      [{ resume: true }, /^resume needs runDir/],
+      [{ train: null }, /^train must be a dataset/],
+    ];
+    for (const [patch, re] of cases) {
+      const o = { ...base, ...patch } as typeof base;
+      expect(() => makePlan(o), JSON.stringify(patch)).toThrow(expect.objectContaining({ code: 'ERR_TRAIN_OPTION', message: expect.stringMatching(re) }));
+      const model = new FakeModel(4);
+      await expect(new DPZOTrainer(model, o).train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION' });
+      expect(model.log).toEqual([]);
+    }
+    // known options given as undefined are fine (what a spread of optional fields gives)
+    expect(makePlan({ ...base, privateDiagnostics: undefined, resume: false, eosTokenId: null }).steps).toBe(30);
+  });
+
   it('stops rather than exceed a budget the explicit noise cannot reach', async () => {
     // σ fits 30 steps exactly; run 30 then check a 31st release would be refused by the ledger rule
     const plan = makePlan(base);
