@@ -6,6 +6,8 @@ import type { LossBatch } from './types.js';
 
 function toInt32(seq: ArrayLike<number>, what: string): Int32Array {
   if (seq instanceof Int32Array) return seq;
+  // (a number read as an empty sequence, null as a TypeError)
+  if (typeof seq !== 'object' || seq === null || typeof seq.length !== 'number') throw new DpzoError('ERR_BATCH', `${what} must be an array of token ids`);
   const out = new Int32Array(seq.length);
   for (let i = 0; i < seq.length; i++) {
     const v = seq[i];
@@ -35,6 +37,7 @@ export function packSequences(inputIds: ArrayLike<number>[], what = 'inputIds'):
 
 /** Without labels every position from 1 on is a target (labels = input_ids, as transformers does). */
 export function packLossBatch(batch: LossBatch): NativeBatch {
+  if (typeof batch !== 'object' || batch === null) throw new DpzoError('ERR_BATCH', 'a batch must be an object { inputIds, labels?, candidates? }');
   const packed = packSequences(batch.inputIds);
   if (batch.labels !== undefined) {
     if (!Array.isArray(batch.labels) || batch.labels.length !== batch.inputIds.length) {
@@ -43,7 +46,7 @@ export function packLossBatch(batch: LossBatch): NativeBatch {
     const labels = new Int32Array(packed.tokens.length);
     batch.labels.forEach((l, i) => {
       const n = packed.offsets[i + 1] - packed.offsets[i];
-      if (l.length !== n) {
+      if (l?.length !== n) {
         throw new DpzoError('ERR_BATCH', `labels[${i}] and inputIds[${i}] differ in length`);
       }
       labels.set(toInt32(l, `labels[${i}]`), packed.offsets[i]);

@@ -33,6 +33,7 @@ export const MAX_THREADS = 1024;
 const DTYPE_CODE: Record<WeightDType, number> = { float32: 0, float16: 1, bfloat16: 2 };
 const DTYPE_NAME: Record<string, WeightDType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 const MAX_SEED = (1n << 64n) - 1n;
+const INT32_MAX = 2147483647;
 
 /** Validates a seed: a bigint in [0, 2^64) or a non-negative safe integer. */
 export function checkSeed(seed: unknown, what = 'seed'): Seed {
@@ -51,6 +52,9 @@ export function checkSeed(seed: unknown, what = 'seed'): Seed {
 
 function checkPairs(pairs: SeedCoeff[], what: string): { seeds: Seed[]; coeffs: number[] } {
   if (!Array.isArray(pairs)) throw new DpzoError('ERR_ARGUMENT', `${what} must be an array of { seed, coeff }`);
+  pairs.forEach((p, i) => {
+    if (typeof p !== 'object' || p === null) throw new DpzoError('ERR_ARGUMENT', `${what}[${i}] must be a { seed, coeff }`);
+  });
   const seeds = pairs.map((p, i) => checkSeed(p.seed, `${what}[${i}].seed`));
   const coeffs = pairs.map((p, i) => {
     if (!Number.isFinite(p.coeff)) throw new DpzoError('ERR_ARGUMENT', `${what}[${i}].coeff must be finite`);
@@ -61,6 +65,20 @@ function checkPairs(pairs: SeedCoeff[], what: string): { seeds: Seed[]; coeffs: 
 
 function checkDecay(factor: number): void {
   if (!(Number.isFinite(factor) && factor > 0 && factor <= 1)) throw new DpzoError('ERR_ARGUMENT', `decay factor must be in (0, 1] (got ${factor})`);
+}
+
+/** An AbortSignal, or what reads as one (what the queue calls of it); anything else failed as a TypeError inside the queue. */
+function checkSignal(signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as Partial<AbortSignal> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.aborted !== 'boolean' ||
+    typeof s.addEventListener !== 'function' ||
+    typeof s.removeEventListener !== 'function'
+  )
+    throw new DpzoError('ERR_ARGUMENT', 'signal must be an AbortSignal');
 }
 
 function cancelledError(): DpzoError {
@@ -106,6 +124,7 @@ export class NativeBackedModel implements Model {
 
   /** Runs native ops one at a time; honours an AbortSignal before and during the op. */
   private enqueue<T>(op: (m: NativeModel) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    checkSignal(signal);
     const m = this.native();
     const run = async (): Promise<T> => {
       if (signal?.aborted) throw cancelledError();
@@ -221,6 +240,8 @@ export class NativeBackedModel implements Model {
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {
     const packed = packSequences(batch.inputIds);
     const perSeq: number[][] = batch.inputIds.map((s, i) => batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t));
+    const notList = perSeq.findIndex((ps) => !Array.isArray(ps));
+    if (notList >= 0) throw new DpzoError('ERR_BATCH', `positions[${notList}] must be an array of positions`);
     const global: number[] = [];
     perSeq.forEach((ps, i) => {
       const n = packed.offsets[i + 1] - packed.offsets[i];
@@ -245,7 +266,12 @@ export class NativeBackedModel implements Model {
 
   async generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]> {
     const prompt = packSequences([promptIds], 'promptIds').tokens;
+    // the core counts tokens in a C int
+    if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= INT32_MAX)) {
+      throw new DpzoError('ERR_ARGUMENT', `maxNewTokens must be an integer in [0, ${INT32_MAX}] (got ${maxNewTokens})`);
+    }
     const eos = opts?.eosTokenId ?? -1;
+    if (!(Number.isInteger(eos) && eos >= -1 && eos <= INT32_MAX)) throw new DpzoError('ERR_ARGUMENT', `eosTokenId must be a token id (got ${String(eos)})`);
     const r = await this.enqueue((m) => m.generate(prompt, maxNewTokens, eos), opts?.signal);
     return Array.from(r);
   }

@@ -110,6 +110,46 @@ describe('AbortSignal', () => {
   });
 });
 
+describe('malformed arguments', () => {
+  it('are a rejection with a code, never a raw TypeError from inside (null batch, sequence, pair; a signal that is not an AbortSignal)', async () => {
+    const m = await loadModel(small.dir);
+    try {
+      const hash = await m.weightsHash();
+      const ok = { inputIds: [[1, 2, 3]] };
+      await expectRejection(() => m.perExampleLoss(null as never), 'ERR_BATCH');
+      await expectRejection(() => m.perExampleLoss({ inputIds: [null as never] }), 'ERR_BATCH', ['inputIds[0]']);
+      // a number is no sequence (it read as an empty one)
+      await expectRejection(() => m.perExampleLoss({ inputIds: [[1, 2], 5 as never] }), 'ERR_BATCH', ['inputIds[1]']);
+      await expectRejection(() => m.perExampleLoss({ inputIds: [[1, 2]], labels: [null as never] }), 'ERR_BATCH', ['labels[0]']);
+      await expectRejection(() => m.perExampleLoss(ok, { at: [null as never] }), 'ERR_ARGUMENT', ['at[0]']);
+      await expectRejection(() => m.perExampleLossAt(ok, [[{ seed: 1, coeff: 1 }], [null as never]]), 'ERR_ARGUMENT', ['points[1][0]']);
+      await expectRejection(() => m.update([null as never]), 'ERR_ARGUMENT', ['pairs[0]']);
+      await expectRejection(() => m.logits({ inputIds: [[1, 2]], positions: [1 as never] }), 'ERR_BATCH', ['positions[0]']);
+      await expectRejection(() => m.generate(null as never, 2), 'ERR_BATCH');
+      await expectRejection(() => m.perExampleLoss(ok, { signal: {} as never }), 'ERR_ARGUMENT', ['signal']);
+      await expectRejection(() => m.update([{ seed: 1, coeff: 1 }], { signal: 'x' as never }), 'ERR_ARGUMENT', ['signal']);
+      expect(await m.weightsHash()).toBe(hash);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('generate: maxNewTokens beyond int32 and an eosTokenId that is not a token id are ERR_ARGUMENT naming them (they were wrapped, or ignored)', async () => {
+    const m = await loadModel(small.dir);
+    try {
+      // 1e12 was cast to a C int (undefined behaviour): 'the number of new tokens must be >= 0'
+      await expectRejection(() => m.generate([1, 2], 1e12), 'ERR_ARGUMENT', ['maxNewTokens']);
+      await expectRejection(() => m.generate([1, 2], 2 ** 31), 'ERR_ARGUMENT', ['maxNewTokens']);
+      // a string or a fraction never stopped the generation
+      await expectRejection(() => m.generate([1, 2], 3, { eosTokenId: '1' as never }), 'ERR_ARGUMENT', ['eosTokenId']);
+      await expectRejection(() => m.generate([1, 2], 3, { eosTokenId: 1.5 }), 'ERR_ARGUMENT', ['eosTokenId']);
+      expect(await m.generate([1, 2], 3)).toHaveLength(3);
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
 describe('ordering', () => {
   it('ops on one model run in call order without awaiting in between', async () => {
     const m = await loadModel(small.dir);
