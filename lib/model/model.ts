@@ -126,8 +126,10 @@ export class NativeBackedModel implements Model {
   private enqueue<T>(op: (m: NativeModel) => Promise<T>, signal?: AbortSignal): Promise<T> {
     checkSignal(signal);
     const m = this.native();
+    let started = false;
     const run = async (): Promise<T> => {
       if (signal?.aborted) throw cancelledError();
+      started = true;
       const onAbort = () => m.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
@@ -138,7 +140,16 @@ export class NativeBackedModel implements Model {
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
-    return p;
+    if (!signal) return p;
+    // still queued when the signal aborts: reject now (run() then never starts the op), not when the ops ahead of it end;
+    // a started op settles with its native work (an update that completed has written θ)
+    return new Promise<T>((resolve, reject) => {
+      const onQueuedAbort = () => {
+        if (!started) reject(cancelledError());
+      };
+      signal.addEventListener('abort', onQueuedAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onQueuedAbort));
+    });
   }
 
   /** Tensor metadata in canonical order (name, shape, trainable, global offset). */

@@ -108,6 +108,24 @@ describe('AbortSignal', () => {
       m.dispose();
     }
   });
+
+  it('a queued op rejects as soon as its signal aborts, not when the op ahead of it ends', async () => {
+    const m = await loadModel(big.dir);
+    try {
+      const hash = await m.weightsHash();
+      const order: string[] = [];
+      const ac = new AbortController();
+      const running = m.perExampleLoss(BIG_BATCH()).then(() => void order.push('running'));
+      const queued = m.update([{ seed: 5, coeff: 1 }], { signal: ac.signal }).catch((e: { code?: string }) => void order.push(`queued ${e.code}`));
+      setTimeout(() => ac.abort(), 20);
+      await Promise.all([running, queued]);
+      expect(order).toEqual(['queued ERR_CANCELLED', 'running']);
+      // and the cancelled update never ran
+      expect(await m.weightsHash()).toBe(hash);
+    } finally {
+      m.dispose();
+    }
+  });
 });
 
 describe('malformed arguments', () => {
