@@ -16,7 +16,7 @@ import { type CheckpointTarget, type GradientModel, GradientState, gradientModel
 
 import { PoissonSampler } from '../data/poisson.js';
 import type { Dataset } from '../data/tasks.js';
-import { DpzoError } from '../errors.js';
+import { DpzoError, isCoded } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
@@ -426,8 +426,19 @@ export class DPZOTrainer {
           const norm = step.gHatNorm !== undefined ? { gHatNorm: step.gHatNorm } : {};
           await cb.onStep({ step: t, steps: plan.steps, lr: step.lr, gHat: step.gHat, ...norm, epsilonRdp, epsilon: epsilonNow, ...diag });
         }
-        if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps) {
-          await cb.onEval?.({ step: t + 1, result: await evaluate(model, o.eval, evalOpts) });
+        if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < plan.steps && cb.onEval) {
+          let result: EvalResult;
+          try {
+            result = await evaluate(model, o.eval, evalOpts);
+          } catch (e) {
+            // cancelled inside the evaluation: the run stops as between steps, with its report (the releases so far are spent)
+            if (cb.signal?.aborted && isCoded(e) && e.code === 'ERR_CANCELLED') {
+              stopReason = 'cancelled';
+              break;
+            }
+            throw e;
+          }
+          await cb.onEval({ step: t + 1, result });
         }
         await yieldToEventLoop();
       }

@@ -6,6 +6,8 @@ import { installTestHooks } from '../../../lib/dpzo/hooks.js';
 import { DPZOTrainer, makePlan } from '../../../lib/dpzo/index.js';
 import { planRelease } from '../../../lib/dpzo/options.js';
 import { epsilonOfSteps } from '../../../lib/privacy/index.js';
+import { DpzoError } from '../../../lib/errors.js';
+import type { LossBatch, LossOptions, LossResult } from '../../../lib/model/types.js';
 import { FakeModel, tokenDataset } from '../../helpers/fake-model.js';
 
 const train = tokenDataset(Array.from({ length: 40 }, (_, i) => 3 + (i % 50)));
@@ -49,6 +51,26 @@ describe('DPZOTrainer', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4]);
     expect(ticks).toBeGreaterThan(0);
     expect(report.private).toBe(true);
+  });
+
+  it('an abort during an evaluation between steps resolves with stopReason cancelled and the report (it rejected, losing the steps taken)', async () => {
+    const controller = new AbortController();
+    let evalCalls = 0;
+    class AbortInSecondEval extends FakeModel {
+      override async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
+        // the signal aborts while the evaluation after step 2 runs: the forward rejects, as a native one does
+        if (++evalCalls === 2) controller.abort();
+        if (opts?.signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'operation cancelled');
+        return super.perExampleLoss(batch);
+      }
+    }
+    const evalSet = tokenDataset([3, 4, 5]);
+    const trainer = new DPZOTrainer(new AbortInSecondEval(8), { ...base, eval: evalSet, evalPublic: true, evalEvery: 2 });
+    const steps: number[] = [];
+    const report = await trainer.train({ signal: controller.signal, onStep: (s) => void steps.push(s.step), onEval: () => undefined });
+    expect(report.stopReason).toBe('cancelled');
+    expect(report.steps).toBe(2);
+    expect(steps).toEqual([0, 1]);
   });
 
   it('calibrates σ to the budget and spends no more than it', async () => {
