@@ -41,7 +41,7 @@ export interface PreparedRun {
  * @param config A run configuration (e.g. from {@link parseRunConfig} or {@link loadRunConfig}).
  * @param opts `resume`: continue the run in `config.out`; `loadModel`: a replacement loader (tests); `dpzoHome`: where the training file's
  * dataset ledger lives (TrainOptions.dpzoHome; default $DPZO_HOME, else ~/.dpzo).
- * @throws {@link DpzoError} `ERR_TRAIN_OPTION` (method dpsgd on a CUDA device), `ERR_CONFIG_MISSING` (no model directory / config.json), {@link DataError} (`ERR_NO_TOKENIZER`, `ERR_DATA_*` naming the file and
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` (a field that is not one of RunConfig's or out of its range, as {@link parseRunConfig} says; method dpsgd on a CUDA device), `ERR_CONFIG_MISSING` (no model directory / config.json), {@link DataError} (`ERR_NO_TOKENIZER`, `ERR_DATA_*` naming the file and
  * row), and the errors of {@link loadModel}.
  * @example
  * ```ts
@@ -61,6 +61,8 @@ export interface PreparedRun {
  * ```
  */
 export async function prepareRun(config: RunConfig, opts: { resume?: boolean; loadModel?: typeof loadModel; dpzoHome?: string } = {}): Promise<PreparedRun> {
+  // a config built in code has not been through the schema: a misspelt or mistyped field was ignored
+  config = parseRunConfig(config, 'prepareRun config');
   // a Hugging Face id (org/name) becomes its cached snapshot here, so run.json records the directory trained from
   // the device is recorded as it was asked for (default 'cpu'): run.json says where the run started, --resume reuses it
   const c = { ...config, model: resolveModelDir(config.model), device: config.device ?? 'cpu' };
