@@ -34,6 +34,8 @@ const DTYPE_CODE: Record<WeightDType, number> = { float32: 0, float16: 1, bfloat
 const DTYPE_NAME: Record<string, WeightDType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 const MAX_SEED = (1n << 64n) - 1n;
 const INT32_MAX = 2147483647;
+const LOAD_KEYS_OF: Record<keyof LoadOptions, true> = { device: true, dtype: true, threads: true, trainable: true, randomInit: true };
+const LOAD_KEYS = new Set(Object.keys(LOAD_KEYS_OF));
 
 /** Validates a seed: a bigint in [0, 2^64) or a non-negative safe integer. */
 export function checkSeed(seed: unknown, what = 'seed'): Seed {
@@ -317,7 +319,7 @@ export class NativeBackedModel implements Model {
  * @param dir The model directory, or a Hub id cached locally.
  * @param options Device, dtype, threads and trainable patterns.
  * @returns The loaded {@link Model}; call `dispose()` when done.
- * @throws {@link DpzoError} `ERR_ARGUMENT` (a bad option), `ERR_ADDON` (the native addon could not be loaded), `ERR_DEVICE` (`'cuda'` without a CUDA build or
+ * @throws {@link DpzoError} `ERR_ARGUMENT` (a bad option, or a name that is not an option), `ERR_ADDON` (the native addon could not be loaded), `ERR_DEVICE` (`'cuda'` without a CUDA build or
  * GPU), `ERR_CONFIG_MISSING` / `ERR_CONFIG` / `ERR_MODEL_TYPE` (no such directory or cached id; config.json missing, invalid or of an unsupported family), `ERR_SAFETENSORS_*`,
  * `ERR_SHARD_MISSING`, `ERR_TENSOR_*` (weights file), `ERR_DTYPE`, `ERR_IO`, `ERR_OUT_OF_MEMORY`.
  * @example
@@ -336,6 +338,10 @@ export class NativeBackedModel implements Model {
  */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<NativeBackedModel> {
   if (typeof dir !== 'string' || dir.length === 0) throw new DpzoError('ERR_ARGUMENT', 'loadModel needs a directory path');
+  if (typeof options !== 'object' || options === null) throw new DpzoError('ERR_ARGUMENT', 'loadModel options must be an object');
+  // a misspelt option was ignored: { trainabel: [...] } trained every tensor
+  for (const [k, v] of Object.entries(options))
+    if (v !== undefined && !LOAD_KEYS.has(k)) throw new DpzoError('ERR_ARGUMENT', `${k} is not an option of loadModel (misspelt?)`);
   dir = resolveModelDir(dir);
   const device = checkDevice(options.device ?? 'cpu');
   const addon = nativeAddon();

@@ -314,6 +314,10 @@ describe('loadModel options', () => {
     // an empty list used to reach the core as "no patterns", which trains every tensor
     [{ trainable: [] }, 'trainable'],
     [{ trainable: [''] }, 'trainable'],
+    // a misspelt option was ignored: 'trainabel' trained every tensor, 'dType' kept the stored dtype
+    [{ trainabel: ['lm_head'] }, 'trainabel'],
+    [{ dType: 'bfloat16' }, 'dType'],
+    [null, 'options'],
   ])('%o -> ERR_ARGUMENT naming the option', async (opts, name) => {
     await expectRejection(() => loadModel(small.dir, opts as never), 'ERR_ARGUMENT', [name]);
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+import { loadDataset } from '../../../lib/data/load.js';
 import { IGNORE, buildDataset } from '../../../lib/data/tasks.js';
 import { readRecords } from '../../../lib/data/read.js';
 import { loadTokenizer } from '../../../lib/data/tokenizer.js';
@@ -145,5 +146,29 @@ describe('lm and tokens', () => {
   });
   it('a text task without a tokenizer is an error', () => {
     expect(() => buildDataset(readRecords(file('t2.jsonl', '{"text":"abc"}\n')), { kind: 'lm' }, null, opts)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER' }));
+  });
+});
+
+describe('loadDataset options', () => {
+  const data = file('opts.jsonl', '{"input_ids":[1,2,3]}\n{"input_ids":[1,2,4]}\n');
+  const config = { vocabSize: 259, maxPositions: 64 };
+  it.each([
+    // misspelt names were ignored: the default length, or the default label words, silently applied
+    [{ task: { kind: 'tokens' }, modelDir: dir, config, maxLenght: 2 }, 'maxLenght'],
+    [{ task: { kind: 'classification', labelWord: ['no', 'yes'] }, modelDir: dir, config }, 'labelWord'],
+    [{ task: { kind: 'tokens', inputFeild: 'ids' }, modelDir: dir, config }, 'inputFeild'],
+    // limit -1 dropped the last row (slice(0, -1)), 1.5 kept one; maxLength NaN kept every row
+    [{ task: { kind: 'tokens' }, modelDir: dir, config, limit: -1 }, 'limit'],
+    [{ task: { kind: 'tokens' }, modelDir: dir, config, limit: 1.5 }, 'limit'],
+    [{ task: { kind: 'tokens' }, modelDir: dir, config, maxLength: Number.NaN }, 'maxLength'],
+    // these were TypeErrors from inside
+    [{ task: null, modelDir: dir, config }, 'task'],
+    [{ task: { kind: 'tokens' }, modelDir: dir }, 'config'],
+    [undefined, 'options'],
+  ])('%o -> ERR_ARGUMENT naming the option', (o, name) => {
+    expect(() => loadDataset(data, o as never)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining(name) }));
+  });
+  it('a valid call still loads', () => {
+    expect(loadDataset(data, { task: { kind: 'tokens' }, modelDir: dir, config, limit: 1 }).examples).toHaveLength(1);
   });
 });
