@@ -93,6 +93,23 @@ function isFile(p: string): boolean {
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /**
+ * Throws unless every example of `ds` fits the model: token ids (and labels, -100 aside) in its vocabulary, at most its positions.
+ * loadDataset checks this for the config it was given; a dataset made for another model failed only at the step whose batch
+ * held the row, after earlier releases. Names the example's index, never its content.
+ */
+function checkFits(ds: Dataset, what: string, config: Model['config']): void {
+  const V = config.vocabSize;
+  const outside = (a: ArrayLike<number>, ignore: boolean) => Array.prototype.some.call(a, (x: number) => !(x >= 0 && x < V) && !(ignore && x === -100));
+  const bad = (why: string) => new DpzoError('ERR_TRAIN_OPTION', `${what}.${why}`);
+  if (ds.candidates && outside(ds.candidates, false)) throw bad(`candidates hold a token id outside the model's vocabulary [0, ${V})`);
+  ds.examples.forEach((e, i) => {
+    if (e.inputIds.length > config.maxPositions) throw bad(`examples[${i}] is longer than the model's ${config.maxPositions} positions`);
+    if (outside(e.inputIds, false)) throw bad(`examples[${i}] holds a token id outside the model's vocabulary [0, ${V})`);
+    if (e.labels && outside(e.labels, true)) throw bad(`examples[${i}].labels hold a token id outside the model's vocabulary [0, ${V})`);
+  });
+}
+
+/**
  * Whether the evaluation set is the training set: the same object, the same path, or the training file under
  * another name (a link, a copy: the same bytes). Its metrics are then statistics of the private data, whatever
  * evalPublic says.
@@ -160,13 +177,16 @@ export class DPZOTrainer {
 
   /**
    * Validates the options and calibrates σ (or b): no release, no file written. Checks too that the model can
-   * run the plan's method (DP-SGD: float32 weights on the CPU backend), so that a dry run refuses what a run would.
-   * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for a bad option, or a DP-SGD plan on a model without a backward pass.
+   * run the plan's method (DP-SGD: float32 weights on the CPU backend) and that every example of `train` and `eval` fits the model
+   * (token ids in its vocabulary, at most its positions), so that a dry run refuses what a run would.
+   * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, or a DP-SGD plan on a model without a backward pass.
    */
   plan(): TrainPlan {
     if (this.planCache) return this.planCache;
     const plan = makePlan(this.options);
     const model = this.model;
+    checkFits(this.options.train, 'train', model.config);
+    if (this.options.eval) checkFits(this.options.eval, 'eval', model.config);
     if (plan.method === 'dpsgd' && !gradientModel(model))
       throw new DpzoError(
         'ERR_TRAIN_OPTION',

@@ -146,6 +146,33 @@ describe('DPZOTrainer', () => {
     expect(makePlan({ ...base, privateDiagnostics: undefined, resume: false, eosTokenId: null }).steps).toBe(30);
   });
 
+  it('a dataset that does not fit the model (made for another one) is refused by plan(), before any release: it failed at the step whose batch held the row', async () => {
+    const fits = Array.from({ length: 40 }, (_, i) => 3 + (i % 50));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      // token 64 is outside the fake's vocabulary [0, 64)
+      [{ train: tokenDataset([...fits.slice(0, 39), 64]) }, /^train\.examples\[39\] holds a token id outside the model's vocabulary \[0, 64\)$/],
+      [
+        { train: { ...train, examples: [...train.examples.slice(0, 39), { inputIds: new Int32Array(65).fill(3) }] } },
+        /^train\.examples\[39\] is longer than the model's 64 positions$/,
+      ],
+      [
+        { train: { ...train, examples: [...train.examples.slice(0, 39), { inputIds: Int32Array.from([1, 3]), labels: Int32Array.from([-100, 99]) }] } },
+        /^train\.examples\[39\]\.labels/,
+      ],
+      [{ eval: tokenDataset([3, 70]), evalPublic: true }, /^eval\.examples\[1\] holds a token id/],
+      [{ train: { ...train, candidates: Int32Array.from([3, 64]) } }, /^train\.candidates/],
+    ];
+    for (const [patch, re] of cases) {
+      const model = new FakeModel(4);
+      const trainer = new DPZOTrainer(model, { ...base, ...patch } as typeof base);
+      expect(() => trainer.plan(), JSON.stringify(Object.keys(patch))).toThrow(
+        expect.objectContaining({ code: 'ERR_TRAIN_OPTION', message: expect.stringMatching(re) }),
+      );
+      await expect(trainer.train()).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION' });
+      expect(model.log).toEqual([]);
+    }
+  });
+
   it('stops rather than exceed a budget the explicit noise cannot reach', async () => {
     // σ fits 30 steps exactly; run 30 then check a 31st release would be refused by the ledger rule
     const plan = makePlan(base);
