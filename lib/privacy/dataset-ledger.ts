@@ -64,6 +64,9 @@ export class DatasetLedger {
 
   /** Opens (creating it, unless read-only) the ledger of the dataset with SHA-256 `datasetHash`; one writer at a time. */
   static async open(datasetHash: string, opts: DatasetLedgerOptions = {}): Promise<DatasetLedger> {
+    // a misspelt name was ignored: { budgett } set no dataset budget
+    const unknown = Object.keys(opts).find((k) => (opts as Record<string, unknown>)[k] !== undefined && !['home', 'budget', 'readOnly'].includes(k));
+    if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of the dataset ledger (misspelt?)`);
     const file = datasetLedgerFile(opts.home ?? dpzoHome(), datasetHash);
     // a new ledger's header takes the requested budget; an existing one's header governs and must agree
     const fresh = !opts.readOnly && !existsSync(file);

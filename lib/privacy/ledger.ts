@@ -3,7 +3,7 @@
 // it, and a release that would exceed the budget (budget.ts) is refused before it is stored.
 import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.js';
 import { BudgetCheck } from './budget.js';
-import { argumentError, checkDelta, PrivacyBudgetExceededError } from './errors.js';
+import { argumentError, checkDelta, PrivacyBudgetExceededError, PrivacyError } from './errors.js';
 import {
   type Budget,
   type Header,
@@ -49,7 +49,20 @@ export interface LedgerOpenOptions {
   pld?: PldOptions;
 }
 
+const OPTION_KEYS: Record<keyof LedgerOpenOptions, true> = {
+  budget: true,
+  accountant: true,
+  create: true,
+  repairTornTail: true,
+  readOnly: true,
+  expectHead: true,
+  pld: true,
+};
+
 function checkOptions(options: LedgerOpenOptions): LedgerOpenOptions {
+  // a misspelt name was ignored: { budgett } enforced no budget, { readonly } opened the file for writing
+  const unknown = Object.keys(options ?? {}).find((k) => (options as Record<string, unknown>)[k] !== undefined && !Object.hasOwn(OPTION_KEYS, k));
+  if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of the ledger (misspelt?)`);
   const opts = { ...options };
   if (opts.accountant !== undefined && opts.accountant !== 'pld' && opts.accountant !== 'rdp')
     throw argumentError('accountant', opts.accountant, "'pld' or 'rdp'");

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { DpzoError } from '../../../lib/errors.js';
-import { PrivacyBudgetExceededError, PrivacyLedger, type ReleaseInput } from '../../../lib/privacy/index.js';
+import { DatasetLedger, PrivacyBudgetExceededError, PrivacyLedger, type ReleaseInput } from '../../../lib/privacy/index.js';
 
 const rel = (step: number): ReleaseInput => ({ step, mechanism: 'laplace', sampleRate: 0.05, laplaceScale: 4, clip: 1, directions: 3 });
 
@@ -52,5 +52,26 @@ describe('PrivacyLedger in memory', () => {
     await mem.append(rel(0));
     await mem.close();
     await expect(mem.append(rel(1))).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringContaining('closed') });
+  });
+});
+
+describe('ledger options', () => {
+  it('a name that is not an option is ERR_ARGUMENT naming it (a misspelt budget enforced none; a misspelt readOnly opened for writing)', async () => {
+    expect(() => PrivacyLedger.inMemory({ budgett: { epsilon: 1, delta: 1e-5 } } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('budgett') }),
+    );
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dpzo-ledger-opts-'));
+    const file = path.join(dir, 'ledger.jsonl');
+    await expect(PrivacyLedger.open(file, { readonly: true } as never)).rejects.toMatchObject({
+      code: 'ERR_ARGUMENT',
+      message: expect.stringContaining('readonly'),
+    });
+    // nothing was created
+    await expect(fsp.stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(DatasetLedger.open('a'.repeat(64), { home: dir, budgett: { epsilon: 1, delta: 1e-5 } } as never)).rejects.toMatchObject({
+      code: 'ERR_ARGUMENT',
+      message: expect.stringContaining('budgett'),
+    });
+    await fsp.rm(dir, { recursive: true, force: true });
   });
 });
