@@ -131,6 +131,42 @@ function opacusNoiseMultiplier(f: NoiseToEpsilon, target: number, epsilonToleran
   return { noise: sigmaHigh, epsilon: epsHigh };
 }
 
+const CALIBRATE_KEYS: Record<keyof CalibrateOptions, true> = {
+  epsilon: true,
+  delta: true,
+  sampleRate: true,
+  steps: true,
+  mechanism: true,
+  accountant: true,
+  clip: true,
+  tolerance: true,
+  orders: true,
+  conversion: true,
+  pld: true,
+  opacusCompat: true,
+};
+const MAX_STEPS_KEYS: Record<keyof MaxStepsOptions, true> = {
+  epsilon: true,
+  delta: true,
+  sampleRate: true,
+  mechanism: true,
+  noiseMultiplier: true,
+  laplaceScale: true,
+  clip: true,
+  accountant: true,
+  orders: true,
+  conversion: true,
+  pld: true,
+  limit: true,
+};
+
+/** A misspelt option was ignored: { Clip: 2 } calibrated the Laplace scale for C = 1, half the noise needed. */
+function checkKeys(options: object, known: object, what: string): void {
+  if (typeof options !== 'object' || options === null) throw argumentError(what, options, 'an object of options');
+  const unknown = Object.entries(options).find(([k, v]) => v !== undefined && !Object.hasOwn(known, k))?.[0];
+  if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of ${what} (misspelt?)`);
+}
+
 /**
  * The noise multiplier σ (Gaussian) or Laplace scale b that reaches (ε, δ) after `steps` releases at rate q.
  * Guarantee: the returned noise gives ε <= target, and noise·(1 − tolerance) gives ε > target.
@@ -145,6 +181,7 @@ function opacusNoiseMultiplier(f: NoiseToEpsilon, target: number, epsilonToleran
  * ```
  */
 export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
+  checkKeys(options, CALIBRATE_KEYS, 'calibrateNoise');
   const target = checkPositive('epsilon', options.epsilon);
   const kind = options.mechanism ?? 'gaussian';
   if (kind !== 'gaussian' && kind !== 'laplace') throw argumentError('mechanism', kind, "'gaussian' or 'laplace'");
@@ -221,6 +258,7 @@ export interface MaxStepsOptions {
  * @throws {@link PrivacyError} `ERR_ARGUMENT` naming a bad option (a missing noise included).
  */
 export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: number } {
+  checkKeys(options, MAX_STEPS_KEYS, 'maxSteps');
   const target = checkEpsilon(options.epsilon);
   const kind = options.mechanism ?? (options.laplaceScale !== undefined ? 'laplace' : 'gaussian');
   const acc = options.accountant ?? 'pld';

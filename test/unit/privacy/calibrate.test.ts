@@ -86,3 +86,19 @@ describe('planNoise with a δ below what PLD resolves', () => {
     expect(planNoise({ ...req, budget: { epsilon: 8, delta: 1e-12 }, accountant: 'pld' }).epsilon).toBeLessThanOrEqual(8);
   });
 });
+
+describe('option names', () => {
+  it('a name that is not an option is ERR_ARGUMENT naming it: a misspelt clip calibrated the Laplace scale for C = 1', () => {
+    const o = { epsilon: 2, delta: 1e-5, sampleRate: 0.01, steps: 100, mechanism: 'laplace' as const, accountant: 'rdp' as const };
+    expect(() => calibrateNoise({ ...o, Clip: 2 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('Clip') }),
+    );
+    expect(() => calibrateNoise({ ...o, acountant: 'pld' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('acountant') }),
+    );
+    expect(() => maxSteps({ epsilon: 2, delta: 1e-5, sampleRate: 0.01, laplaceScale: 4, clp: 2 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('clp') }),
+    );
+    expect(calibrateNoise({ ...o, clip: 2 }).laplaceScale).toBeGreaterThan(0);
+  });
+});
