@@ -81,6 +81,22 @@ export interface TrainCallbacks {
   onOpen?: () => void;
 }
 
+const CALLBACK_KEYS: Record<keyof TrainCallbacks, true> = { signal: true, onStep: true, onEval: true, onWarning: true, onOpen: true };
+
+/** The callbacks of train(): a misspelt name was ignored ({ signall } never cancelled the run, { onstep } was never called). */
+function checkCallbacks(cb: TrainCallbacks): void {
+  const bad = (m: string) => new DpzoError('ERR_TRAIN_OPTION', m);
+  if (typeof cb !== 'object' || cb === null) throw bad('train() takes an object of callbacks { signal, onStep, onEval, onWarning, onOpen }');
+  for (const [k, v] of Object.entries(cb) as [string, unknown][]) {
+    if (v === undefined) continue;
+    if (!Object.hasOwn(CALLBACK_KEYS, k)) throw bad(`${k} is not a callback of train() (misspelt?)`);
+    if (k === 'signal') {
+      // 'aborted' is not read here: a read of a signal's state belongs to the run
+      if (typeof v !== 'object' || v === null || !('aborted' in v)) throw bad('signal must be an AbortSignal');
+    } else if (typeof v !== 'function') throw bad(`${k} must be a function`);
+  }
+}
+
 /** A dataset built in memory has no file (its source is '' or a label): it has no dataset ledger. */
 function isFile(p: string): boolean {
   try {
@@ -203,11 +219,12 @@ export class DPZOTrainer {
    *
    * @param cb Cancellation and progress callbacks.
    * @returns The report: steps taken, ε spent by PLD and RDP, the metric before and after, warnings.
-   * @throws {@link DpzoError} `ERR_TRAIN_BUSY` (this trainer, or another one on the same model, is training), `ERR_TRAIN_OPTION` (bad options, no trainable parameters, weights already
+   * @throws {@link DpzoError} `ERR_TRAIN_BUSY` (this trainer, or another one on the same model, is training), `ERR_TRAIN_OPTION` (bad options or callbacks, no trainable parameters, weights already
    * trained by another trainer), `ERR_RUN_EXISTS` / `ERR_RUN_MISMATCH` / `ERR_RUN_CORRUPT` (run directory), `ERR_LEDGER_*` (ledgers),
    * `ERR_BUDGET_IMPOSSIBLE`, and native errors of the model (`ERR_OUT_OF_MEMORY`, `ERR_CANCELLED`, …).
    */
   async train(cb: TrainCallbacks = {}): Promise<TrainReport> {
+    checkCallbacks(cb);
     if (this.running) throw new DpzoError('ERR_TRAIN_BUSY', 'this trainer is already training');
     this.running = true;
     try {

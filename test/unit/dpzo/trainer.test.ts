@@ -173,6 +173,23 @@ describe('DPZOTrainer', () => {
     }
   });
 
+  it('train() refuses a callback name that is not one, or a signal that is not an AbortSignal, before anything is written (a misspelt signal never cancelled)', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ signall: new AbortController().signal }, /^signall is not a callback of train/],
+      [{ onstep: () => undefined }, /^onstep is not a callback of train/],
+      [{ signal: {} }, /^signal must be an AbortSignal/],
+      [{ onStep: 'log' }, /^onStep must be a function/],
+    ];
+    for (const [cb, re] of cases) {
+      const model = new FakeModel(4);
+      await expect(new DPZOTrainer(model, base).train(cb as never), JSON.stringify(Object.keys(cb))).rejects.toMatchObject({
+        code: 'ERR_TRAIN_OPTION',
+        message: expect.stringMatching(re),
+      });
+      expect(model.log).toEqual([]);
+    }
+  });
+
   it('stops rather than exceed a budget the explicit noise cannot reach', async () => {
     // σ fits 30 steps exactly; run 30 then check a 31st release would be refused by the ledger rule
     const plan = makePlan(base);
