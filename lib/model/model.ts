@@ -83,6 +83,18 @@ function checkSignal(signal: unknown): void {
     throw new DpzoError('ERR_ARGUMENT', 'signal must be an AbortSignal');
 }
 
+/**
+ * The options of one call: a misspelt name was ignored ({ At } evaluated at θ, { decy } did not decay, { weight } gave the
+ * mean gradient, not the weighted one).
+ */
+function checkOptions(opts: object | undefined, keys: readonly string[], what: string): void {
+  if (opts === undefined) return;
+  if (typeof opts !== 'object' || opts === null) throw new DpzoError('ERR_ARGUMENT', `${what} options must be an object`);
+  for (const [k, v] of Object.entries(opts)) {
+    if (v !== undefined && k !== 'signal' && !keys.includes(k)) throw new DpzoError('ERR_ARGUMENT', `${k} is not an option of ${what} (misspelt?)`);
+  }
+}
+
 function cancelledError(): DpzoError {
   return new DpzoError('ERR_CANCELLED', 'the operation was cancelled');
 }
@@ -179,12 +191,14 @@ export class NativeBackedModel implements Model {
 
   // async: bad arguments reject the promise rather than throwing synchronously
   async perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void> {
+    checkOptions(opts, [], 'perturb');
     const s = checkSeed(seed);
     if (!Number.isFinite(scale)) throw new DpzoError('ERR_ARGUMENT', `scale must be finite (got ${scale})`);
     return this.enqueue((m) => m.perturb(s, scale), opts?.signal);
   }
 
   async update(pairs: SeedCoeff[], opts?: UpdateOptions): Promise<void> {
+    checkOptions(opts, ['decay'], 'update');
     const { seeds, coeffs } = checkPairs(pairs, 'pairs');
     const decay = opts?.decay ?? 1;
     checkDecay(decay);
@@ -192,6 +206,7 @@ export class NativeBackedModel implements Model {
   }
 
   async addDense(delta: Float32Array, opts?: UpdateOptions): Promise<void> {
+    checkOptions(opts, ['decay'], 'addDense');
     if (!(delta instanceof Float32Array)) throw new DpzoError('ERR_ARGUMENT', 'addDense(delta) takes a Float32Array');
     const decay = opts?.decay ?? 1;
     checkDecay(decay);
@@ -199,20 +214,24 @@ export class NativeBackedModel implements Model {
   }
 
   async getTrainable(opts?: CallOptions): Promise<Float32Array> {
+    checkOptions(opts, [], 'getTrainable');
     return this.enqueue((m) => m.getTrainable(), opts?.signal);
   }
 
   async setTrainable(values: Float32Array, opts?: CallOptions): Promise<void> {
+    checkOptions(opts, [], 'setTrainable');
     if (!(values instanceof Float32Array)) throw new DpzoError('ERR_ARGUMENT', 'setTrainable(values) takes a Float32Array');
     return this.enqueue((m) => m.setTrainable(values), opts?.signal);
   }
 
   async decay(factor: number, opts?: CallOptions): Promise<void> {
+    checkOptions(opts, [], 'decay');
     checkDecay(factor);
     return this.enqueue((m) => m.decay(factor), opts?.signal);
   }
 
   async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
+    checkOptions(opts, ['at', 'allRows'], 'perExampleLoss');
     const packed = packLossBatch(batch);
     const allRows = opts?.allRows === true;
     if (opts?.at === undefined) return this.enqueue((m) => m.perExampleLoss(packed, { allRows }), opts?.signal);
@@ -222,6 +241,7 @@ export class NativeBackedModel implements Model {
   }
 
   async perExampleLossAt(batch: LossBatch, points: SeedCoeff[][], opts?: ForwardCallOptions): Promise<LossResult[]> {
+    checkOptions(opts, ['allRows'], 'perExampleLossAt');
     const packed = packLossBatch(batch);
     if (!Array.isArray(points) || points.length === 0) throw new DpzoError('ERR_ARGUMENT', 'points must be a non-empty array of [{ seed, coeff }]');
     const pts = points.map((p, i) => checkPairs(p, `points[${i}]`));
@@ -229,6 +249,7 @@ export class NativeBackedModel implements Model {
   }
 
   async lossAndGradient(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult> {
+    checkOptions(opts, ['weights'], 'lossAndGradient');
     const packed = packLossBatch(batch);
     let weights: Float64Array | undefined;
     if (opts?.weights !== undefined) {
@@ -243,6 +264,7 @@ export class NativeBackedModel implements Model {
   }
 
   async perExampleGradNorms(batch: LossBatch, opts?: GradNormOptions): Promise<GradNormsResult> {
+    checkOptions(opts, ['mode'], 'perExampleGradNorms');
     const packed = packLossBatch(batch);
     const modes = { auto: 0, ghost: 1, explicit: 2 } as const;
     const mode = opts?.mode ?? 'auto';
@@ -251,6 +273,7 @@ export class NativeBackedModel implements Model {
   }
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {
+    checkOptions(opts, [], 'logits');
     const packed = packSequences(batch.inputIds);
     const perSeq: number[][] = batch.inputIds.map((s, i) => batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t));
     const notList = perSeq.findIndex((ps) => !Array.isArray(ps));
@@ -278,6 +301,7 @@ export class NativeBackedModel implements Model {
   }
 
   async generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]> {
+    checkOptions(opts, ['eosTokenId'], 'generate');
     const prompt = packSequences([promptIds], 'promptIds').tokens;
     // the core counts tokens in a C int
     if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= INT32_MAX)) {

@@ -152,6 +152,26 @@ describe('malformed arguments', () => {
     }
   });
 
+  it('a call option that is not one is ERR_ARGUMENT naming it: { At } evaluated at θ, { decy } did not decay, { weight } gave the mean gradient', async () => {
+    const m = await loadModel(small.dir);
+    try {
+      const hash = await m.weightsHash();
+      const ok = { inputIds: [[1, 2, 3], [4, 5, 6]] };
+      await expectRejection(() => m.perExampleLoss(ok, { At: [{ seed: 1, coeff: 1e-3 }] } as never), 'ERR_ARGUMENT', ['At']);
+      await expectRejection(() => m.perExampleLossAt(ok, [[{ seed: 1, coeff: 1e-3 }]], { allrows: true } as never), 'ERR_ARGUMENT', ['allrows']);
+      await expectRejection(() => m.update([{ seed: 1, coeff: 1e-3 }], { decy: 0.5 } as never), 'ERR_ARGUMENT', ['decy']);
+      await expectRejection(() => m.lossAndGradient(ok, { weight: [1, 0] } as never), 'ERR_ARGUMENT', ['weight']);
+      await expectRejection(() => m.perExampleGradNorms(ok, { Mode: 'ghost' } as never), 'ERR_ARGUMENT', ['Mode']);
+      await expectRejection(() => m.generate([1, 2], 2, { eos: 2 } as never), 'ERR_ARGUMENT', ['eos']);
+      await expectRejection(() => m.perturb(1, 1e-3, { sginal: undefined, x: 1 } as never), 'ERR_ARGUMENT', ['x']);
+      expect(await m.weightsHash()).toBe(hash);
+      // the options as documented still work
+      expect((await m.perExampleLoss(ok, { at: [{ seed: 1, coeff: 1e-3 }], allRows: true, signal: new AbortController().signal })).loss).toHaveLength(2);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('generate: maxNewTokens beyond int32 and an eosTokenId that is not a token id are ERR_ARGUMENT naming them (they were wrapped, or ignored)', async () => {
     const m = await loadModel(small.dir);
     try {
