@@ -35,9 +35,17 @@ export function packSequences(inputIds: ArrayLike<number>[], what = 'inputIds'):
   return { tokens, offsets };
 }
 
+/** Throws unless every field of `batch` is one of `keys`: a misspelt one was ignored ({ label } scored every token). */
+export function checkBatchKeys(batch: object, keys: readonly string[]): void {
+  for (const [k, v] of Object.entries(batch)) {
+    if (v !== undefined && !keys.includes(k)) throw new DpzoError('ERR_BATCH', `${k} is not a field of a batch (${keys.join(', ')}; misspelt?)`);
+  }
+}
+
 /** Without labels every position from 1 on is a target (labels = input_ids, as transformers does). */
 export function packLossBatch(batch: LossBatch): NativeBatch {
   if (typeof batch !== 'object' || batch === null) throw new DpzoError('ERR_BATCH', 'a batch must be an object { inputIds, labels?, candidates? }');
+  checkBatchKeys(batch, ['inputIds', 'labels', 'candidates']);
   const packed = packSequences(batch.inputIds);
   if (batch.labels !== undefined) {
     if (!Array.isArray(batch.labels) || batch.labels.length !== batch.inputIds.length) {

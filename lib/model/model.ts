@@ -6,7 +6,7 @@ import { resolveModelDir } from './hf-cache.js';
 import { EMPTY_TRAINABLE } from './trainable.js';
 import { autoCpuNotice, checkDevice } from './device.js';
 import { nativeAddon, type NativeInfo, type NativeModel } from '../native.js';
-import { packLossBatch, packSequences } from './batch.js';
+import { checkBatchKeys, packLossBatch, packSequences } from './batch.js';
 import type {
   CallOptions,
   ForwardCallOptions,
@@ -274,6 +274,8 @@ export class NativeBackedModel implements Model {
 
   async logits(batch: { inputIds: ArrayLike<number>[]; positions?: number[][] }, opts?: CallOptions): Promise<Float32Array[]> {
     checkOptions(opts, [], 'logits');
+    if (typeof batch !== 'object' || batch === null) throw new DpzoError('ERR_BATCH', 'a batch must be an object { inputIds, positions? }');
+    checkBatchKeys(batch, ['inputIds', 'positions']);
     const packed = packSequences(batch.inputIds);
     const perSeq: number[][] = batch.inputIds.map((s, i) => batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t));
     const notList = perSeq.findIndex((ps) => !Array.isArray(ps));

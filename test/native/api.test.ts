@@ -164,6 +164,9 @@ describe('malformed arguments', () => {
       await expectRejection(() => m.perExampleGradNorms(ok, { Mode: 'ghost' } as never), 'ERR_ARGUMENT', ['Mode']);
       await expectRejection(() => m.generate([1, 2], 2, { eos: 2 } as never), 'ERR_ARGUMENT', ['eos']);
       await expectRejection(() => m.perturb(1, 1e-3, { sginal: undefined, x: 1 } as never), 'ERR_ARGUMENT', ['x']);
+      // a misspelt batch field: { label } scored every token instead of the labelled ones
+      await expectRejection(() => m.perExampleLoss({ ...ok, label: [[-100, -100, 3], [-100, -100, 6]] } as never), 'ERR_BATCH', ['label']);
+      await expectRejection(() => m.logits({ ...ok, position: [[0], [0]] } as never), 'ERR_BATCH', ['position']);
       expect(await m.weightsHash()).toBe(hash);
       // the options as documented still work
       expect((await m.perExampleLoss(ok, { at: [{ seed: 1, coeff: 1e-3 }], allRows: true, signal: new AbortController().signal })).loss).toHaveLength(2);
