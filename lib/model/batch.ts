@@ -63,6 +63,10 @@ export function packLossBatch(batch: LossBatch): NativeBatch {
   } else {
     packed.labels = packed.tokens.slice();
   }
-  if (batch.candidates !== undefined) packed.candidates = toInt32(batch.candidates, 'candidates');
+  if (batch.candidates !== undefined) {
+    packed.candidates = toInt32(batch.candidates, 'candidates');
+    // the core reads an empty set as none: the loss over the whole vocabulary
+    if (packed.candidates.length === 0) throw new DpzoError('ERR_BATCH', 'candidates must hold at least one token id (leave it out for the whole vocabulary)');
+  }
   return packed;
 }

@@ -167,6 +167,8 @@ describe('malformed arguments', () => {
       // a misspelt batch field: { label } scored every token instead of the labelled ones
       await expectRejection(() => m.perExampleLoss({ ...ok, label: [[-100, -100, 3], [-100, -100, 6]] } as never), 'ERR_BATCH', ['label']);
       await expectRejection(() => m.logits({ ...ok, position: [[0], [0]] } as never), 'ERR_BATCH', ['position']);
+      // an empty candidate set scored the whole vocabulary (it read as no candidates)
+      await expectRejection(() => m.perExampleLoss({ ...ok, candidates: [] }), 'ERR_BATCH', ['candidates']);
       expect(await m.weightsHash()).toBe(hash);
       // the options as documented still work
       expect((await m.perExampleLoss(ok, { at: [{ seed: 1, coeff: 1e-3 }], allRows: true, signal: new AbortController().signal })).loss).toHaveLength(2);
