@@ -389,7 +389,13 @@ export class DPZOTrainer {
     let evalBefore: EvalResult | undefined;
     const evalFirst = async () => {
       cb.onOpen?.();
-      if (o.eval) evalBefore = await evaluate(model, o.eval, evalOpts);
+      if (!o.eval) return;
+      try {
+        evalBefore = await evaluate(model, o.eval, evalOpts);
+      } catch (e) {
+        // cancelled inside it: no step is taken (the loop sees the signal), and train() resolves 'cancelled' as it does between steps
+        if (!(cb.signal?.aborted && isCoded(e) && e.code === 'ERR_CANCELLED')) throw e;
+      }
     };
     const run = await this.openRun(plan, isPrivate, warn, evalFirst, cb.signal);
     const start = run.start;

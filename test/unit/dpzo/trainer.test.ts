@@ -73,6 +73,22 @@ describe('DPZOTrainer', () => {
     expect(steps).toEqual([0, 1]);
   });
 
+  it('an abort during the evaluation before the first step resolves with stopReason cancelled and no step, as an abort before a step does', async () => {
+    const controller = new AbortController();
+    class AbortInFirstEval extends FakeModel {
+      override async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
+        controller.abort();
+        if (opts?.signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'operation cancelled');
+        return super.perExampleLoss(batch);
+      }
+    }
+    const model = new AbortInFirstEval(8);
+    const report = await new DPZOTrainer(model, { ...base, eval: tokenDataset([3, 4, 5]), evalPublic: true }).train({ signal: controller.signal });
+    expect(report.stopReason).toBe('cancelled');
+    expect(report.steps).toBe(0);
+    expect(model.log).toEqual([]);
+  });
+
   it('calibrates σ to the budget and spends no more than it', async () => {
     const model = new FakeModel(8);
     const trainer = new DPZOTrainer(model, base);
