@@ -2,6 +2,7 @@
 // candidate loss) for classification, token-weighted loss for lm, and for
 // prompt/completion data greedy generation scored by exact match and token F1.
 import type { Dataset, Example } from '../data/tasks.js';
+import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { exactMatch, tokenF1 } from './squad.js';
 
@@ -72,12 +73,35 @@ function chunks(examples: Example[], maxTokens: number): Example[][] {
   return out;
 }
 
+const OPTION_KEYS: Record<keyof EvalOptions, true> = {
+  maxExamples: true,
+  maxBatchTokens: true,
+  decode: true,
+  eosTokenId: true,
+  maxNewTokens: true,
+  maxGenerate: true,
+  signal: true,
+};
+
+/** A misspelt option was ignored, and maxExamples NaN scored nothing (slice(0, NaN)): accuracy 0/0. */
+function checkOptions(opts: EvalOptions): void {
+  const bad = (m: string) => new DpzoError('ERR_ARGUMENT', m);
+  if (typeof opts !== 'object' || opts === null) throw bad('evaluate options must be an object');
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined && !Object.hasOwn(OPTION_KEYS, k)) throw bad(`${k} is not an option of evaluate (misspelt?)`);
+  for (const k of ['maxExamples', 'maxBatchTokens', 'maxNewTokens', 'maxGenerate'] as const) {
+    const v = opts[k];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw bad(`${k} must be a positive integer (got ${v})`);
+  }
+}
+
 /**
  * Held-out metrics of `model` at its current weights: mean loss per target token (lm) or per example (classification, cross-entropy over the label words),
  * accuracy, and for prompt/completion data with `decode` greedy generation scored by exact match and token F1. Reads the model only; makes no release.
- * @throws {@link DpzoError} native errors of the forward (`ERR_CANCELLED`, `ERR_OUT_OF_MEMORY`, …).
+ * @throws {@link DpzoError} `ERR_ARGUMENT` for a bad option (a name that is not one, a count that is not a positive integer); native errors of the
+ * forward (`ERR_CANCELLED`, `ERR_OUT_OF_MEMORY`, …).
  */
 export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}): Promise<EvalResult> {
+  checkOptions(opts);
   const examples = ds.examples.slice(0, opts.maxExamples ?? ds.examples.length);
   let lossSum = 0;
   let weight = 0;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { installTestHooks } from '../../../lib/dpzo/hooks.js';
-import { DPZOTrainer, makePlan } from '../../../lib/dpzo/index.js';
+import { DPZOTrainer, evaluate, makePlan } from '../../../lib/dpzo/index.js';
 import { planRelease } from '../../../lib/dpzo/options.js';
 import { epsilonOfSteps } from '../../../lib/privacy/index.js';
 import { DpzoError } from '../../../lib/errors.js';
@@ -239,5 +239,22 @@ describe('DPZOTrainer', () => {
     const r = await trainer.train();
     expect(r.private).toBe(false);
     expect(r.warnings.join()).toMatch(/NOT private/);
+  });
+});
+
+describe('evaluate options', () => {
+  it('a name that is not an option, or a count that is not a positive integer, is ERR_ARGUMENT naming it (maxExamples NaN scored nothing: accuracy 0/0)', async () => {
+    const ds = tokenDataset([3, 4, 5]);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ maxExamples: Number.NaN }, 'maxExamples'],
+      [{ maxExamples: -1 }, 'maxExamples'],
+      [{ maxBatchTokens: 0 }, 'maxBatchTokens'],
+      [{ maxGenerate: 1.5 }, 'maxGenerate'],
+      [{ maxExample: 2 }, 'maxExample'],
+    ];
+    for (const [o, name] of cases) {
+      await expect(evaluate(new FakeModel(4), ds, o as never), name).rejects.toMatchObject({ code: 'ERR_ARGUMENT', message: expect.stringContaining(name) });
+    }
+    expect((await evaluate(new FakeModel(4), ds, { maxExamples: 2 })).examples).toBe(2);
   });
 });
