@@ -1,6 +1,8 @@
 // defines: clipScalars — per-example clipping of the n directional derivatives
 // g_i ∈ R^n (ARCHITECTURE §3.3): L2 norm ≤ C for Gaussian noise, L1 norm ≤ C
 // for Laplace; a g_i with any non-finite entry counts as 0.
+import { DpzoError } from '../errors.js';
+
 /** Norm of per-example clipping: L2 for Gaussian noise, L1 for Laplace (the norm each mechanism's sensitivity is measured in). */
 export type ClipNorm = 'l2' | 'l1';
 
@@ -27,6 +29,11 @@ export function clipMargin(n: number): number {
 
 /** `g` is row-major |S| × n: g[i·n + k] = g_ik. */
 export function clipScalars(g: Float64Array, n: number, clip: number, norm: ClipNorm): ClipResult {
+  // (a negative clip flipped the clipped sum; a ragged g was read past its end, as non-finite rows)
+  if (!(clip > 0)) throw new DpzoError('ERR_ARGUMENT', `clip must be a positive number (got ${clip})`);
+  if (!(Number.isInteger(n) && n >= 0 && (n === 0 ? g.length === 0 : g.length % n === 0)))
+    throw new DpzoError('ERR_ARGUMENT', `g must hold whole rows of n = ${n} scalars (got ${g.length} values)`);
+  if (norm !== 'l2' && norm !== 'l1') throw new DpzoError('ERR_ARGUMENT', `norm must be 'l2' or 'l1' (got ${String(norm)})`);
   const sum = new Float64Array(n);
   const m = n === 0 ? 0 : g.length / n;
   const shrink = 1 - clipMargin(n);

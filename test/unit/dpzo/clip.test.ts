@@ -46,6 +46,19 @@ describe('clipScalars at the edges', () => {
   });
 });
 
+describe('clipScalars arguments', () => {
+  it('a clip that is not positive, or g not a whole number of rows of n, is ERR_ARGUMENT (C = -1 flipped the clipped sum; a ragged g read past its end as non-finite)', () => {
+    const g = Float64Array.from([3, 4, 0, 1]);
+    expect(() => clipScalars(g, 2, -1, 'l2')).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('clip') }));
+    expect(() => clipScalars(g, 2, Number.NaN, 'l2')).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+    expect(() => clipScalars(g, 3, 1, 'l2')).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('n') }));
+    expect(() => clipScalars(g, 2, 1, 'l3' as never)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('norm') }));
+    const ok = clipScalars(g, 2, 1, 'l2').sum;
+    expect(ok[0]).toBeCloseTo(0.6, 12);
+    expect(ok[1]).toBeCloseTo(1.8, 12);
+  });
+});
+
 describe('clipping in a step', () => {
   for (const mechanism of ['gaussian', 'laplace'] as const) {
     it(`a huge loss difference moves ĝ by at most C/(qN) (${mechanism})`, async () => {
