@@ -3,6 +3,7 @@
 // release is Laplace. The one place ε of a history is computed outside the accountants themselves.
 import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.js';
 import { type HistoryEntry, type Mechanism, stepRdpAt } from './mechanism.js';
+import { checkSteps } from './errors.js';
 import { DP_ACCOUNTING_ORDERS } from './orders.js';
 import { pureEpsilon } from './pure.js';
 import type { ComposedPld } from './pld.js';
@@ -62,6 +63,8 @@ export function spentReport(s: SpentResult, releases: number): Spent {
 
 /** ε at δ after `steps` identical releases of `m`, by one accountant. */
 export function epsilonOfSteps(m: Mechanism, steps: number, delta: number, accountant: AccountantKind): number {
+  // (-5 answered ε = 0)
+  checkSteps(steps, 'steps');
   const acc = accountant === 'pld' ? new PldAccountant() : new RdpAccountant();
   if (steps > 0) acc.step(m, steps);
   return acc.getEpsilon(delta).epsilon;

@@ -1,6 +1,6 @@
 // Noise calibration: Opacus' published σ, the bisection guarantee, and the affordable number of steps.
 import { describe, expect, it } from 'vitest';
-import { calibrateNoise, maxSteps, PldAccountant, RdpAccountant, laplacePureDp } from '../../../lib/privacy/index.js';
+import { calibrateNoise, epsilonOfSteps, maxSteps, PldAccountant, RdpAccountant, laplacePureDp } from '../../../lib/privacy/index.js';
 
 describe('Opacus get_noise_multiplier (ε=8, δ=1e-5, q=0.04, RDP)', () => {
   it.each([
@@ -100,5 +100,14 @@ describe('option names', () => {
       expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('clp') }),
     );
     expect(calibrateNoise({ ...o, clip: 2 }).laplaceScale).toBeGreaterThan(0);
+  });
+});
+
+describe('epsilonOfSteps', () => {
+  it('refuses a step count that is not a non-negative integer (-5 answered ε = 0)', () => {
+    const m = { kind: 'gaussian' as const, sampleRate: 0.01, noiseMultiplier: 1 };
+    expect(() => epsilonOfSteps(m, -5, 1e-5, 'pld')).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('steps') }));
+    expect(() => epsilonOfSteps(m, Number.NaN, 1e-5, 'rdp')).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+    expect(epsilonOfSteps(m, 0, 1e-5, 'pld')).toBe(0);
   });
 });
