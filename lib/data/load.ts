@@ -3,6 +3,7 @@
 import type { ModelConfig } from '../model/types.js';
 import { readRecords } from './read.js';
 import { DpzoError } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 import { buildDataset, type Dataset, type TaskKind, type TaskSpec } from './tasks.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 
@@ -36,9 +37,6 @@ function bad(message: string): DpzoError {
   return new DpzoError('ERR_ARGUMENT', message);
 }
 
-function unknownKey(o: object, known: object): string | undefined {
-  return Object.entries(o).find(([k, v]) => v !== undefined && !Object.hasOwn(known, k))?.[0];
-}
 
 /** The options, before any file is read: a misspelt name was ignored (maxLenght, labelWord: the defaults applied), a missing one a TypeError. */
 function checkOptions(opts: LoadDatasetOptions): void {

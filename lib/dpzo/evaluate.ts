@@ -3,6 +3,7 @@
 // prompt/completion data greedy generation scored by exact match and token F1.
 import type { Dataset, Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 import type { Model } from '../model/types.js';
 import { exactMatch, tokenF1 } from './squad.js';
 
@@ -87,7 +88,8 @@ const OPTION_KEYS: Record<keyof EvalOptions, true> = {
 function checkOptions(opts: EvalOptions): void {
   const bad = (m: string) => new DpzoError('ERR_ARGUMENT', m);
   if (typeof opts !== 'object' || opts === null) throw bad('evaluate options must be an object');
-  for (const [k, v] of Object.entries(opts)) if (v !== undefined && !Object.hasOwn(OPTION_KEYS, k)) throw bad(`${k} is not an option of evaluate (misspelt?)`);
+  const unknown = unknownKey(opts, OPTION_KEYS);
+  if (unknown !== undefined) throw bad(`${unknown} is not an option of evaluate (misspelt?)`);
   for (const k of ['maxExamples', 'maxBatchTokens', 'maxNewTokens', 'maxGenerate'] as const) {
     const v = opts[k];
     if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw bad(`${k} must be a positive integer (got ${v})`);

@@ -4,6 +4,7 @@
 import type { Dataset } from '../data/tasks.js';
 import { type RunConfig, TRAIN_DEFAULTS, TRAIN_KEYS, type TrainKey } from './config.js';
 import { DpzoError } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 import { type AccountantKind, type Mechanism as Release, type ReleaseInput, planNoise, releaseOf } from '../privacy/index.js';
 import type { ScheduleKind } from './schedule.js';
 
@@ -265,7 +266,8 @@ const KNOWN_KEYS = new Set<string>([...TRAIN_KEYS, ...Object.keys(OTHER_KEYS)]);
  */
 function checkShape(o: TrainOptions): void {
   if (typeof o !== 'object' || o === null) throw bad('options', 'must be an object');
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && !KNOWN_KEYS.has(k)) throw bad(k, 'is not an option of the trainer (misspelt?)');
+  const unknown = unknownKey(o, KNOWN_KEYS);
+  if (unknown !== undefined) throw bad(unknown, 'is not an option of the trainer (misspelt?)');
   if (typeof o.train !== 'object' || o.train === null || !Array.isArray(o.train.examples))
     throw bad('train', 'must be a dataset (from loadDataset or buildDataset)');
   for (const k of ['evalPublic', 'privateDiagnostics', 'resume', 'datasetLedger'] as const)

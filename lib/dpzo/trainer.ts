@@ -17,6 +17,7 @@ import { type CheckpointTarget, type GradientModel, GradientState, gradientModel
 import { PoissonSampler } from '../data/poisson.js';
 import type { Dataset } from '../data/tasks.js';
 import { DpzoError, isCoded } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 import type { Model } from '../model/types.js';
 import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
@@ -87,9 +88,10 @@ const CALLBACK_KEYS: Record<keyof TrainCallbacks, true> = { signal: true, onStep
 function checkCallbacks(cb: TrainCallbacks): void {
   const bad = (m: string) => new DpzoError('ERR_TRAIN_OPTION', m);
   if (typeof cb !== 'object' || cb === null) throw bad('train() takes an object of callbacks { signal, onStep, onEval, onWarning, onOpen }');
+  const unknown = unknownKey(cb, CALLBACK_KEYS);
+  if (unknown !== undefined) throw bad(`${unknown} is not a callback of train() (misspelt?)`);
   for (const [k, v] of Object.entries(cb) as [string, unknown][]) {
     if (v === undefined) continue;
-    if (!Object.hasOwn(CALLBACK_KEYS, k)) throw bad(`${k} is not a callback of train() (misspelt?)`);
     if (k === 'signal') {
       // 'aborted' is not read here: a read of a signal's state belongs to the run
       if (typeof v !== 'object' || v === null || !('aborted' in v)) throw bad('signal must be an AbortSignal');

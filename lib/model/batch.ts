@@ -1,6 +1,7 @@
 // Packs a batch of sequences (Hugging Face conventions) into the native
 // layout: concatenated tokens, offsets, aligned labels.
 import { DpzoError } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 import type { NativeBatch } from '../native.js';
 import type { LossBatch } from './types.js';
 
@@ -37,9 +38,8 @@ export function packSequences(inputIds: ArrayLike<number>[], what = 'inputIds'):
 
 /** Throws unless every field of `batch` is one of `keys`: a misspelt one was ignored ({ label } scored every token). */
 export function checkBatchKeys(batch: object, keys: readonly string[]): void {
-  for (const [k, v] of Object.entries(batch)) {
-    if (v !== undefined && !keys.includes(k)) throw new DpzoError('ERR_BATCH', `${k} is not a field of a batch (${keys.join(', ')}; misspelt?)`);
-  }
+  const unknown = unknownKey(batch, keys);
+  if (unknown !== undefined) throw new DpzoError('ERR_BATCH', `${unknown} is not a field of a batch (${keys.join(', ')}; misspelt?)`);
 }
 
 /** Without labels every position from 1 on is a target (labels = input_ids, as transformers does). */

@@ -2,6 +2,7 @@
 // Native ops on one model run one at a time (a promise queue); an AbortSignal
 // rejects queued work and cancels the running op through the native flag.
 import { DpzoError } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 import { resolveModelDir } from './hf-cache.js';
 import { EMPTY_TRAINABLE } from './trainable.js';
 import { autoCpuNotice, checkDevice } from './device.js';
@@ -90,9 +91,8 @@ function checkSignal(signal: unknown): void {
 function checkOptions(opts: object | undefined, keys: readonly string[], what: string): void {
   if (opts === undefined) return;
   if (typeof opts !== 'object' || opts === null) throw new DpzoError('ERR_ARGUMENT', `${what} options must be an object`);
-  for (const [k, v] of Object.entries(opts)) {
-    if (v !== undefined && k !== 'signal' && !keys.includes(k)) throw new DpzoError('ERR_ARGUMENT', `${k} is not an option of ${what} (misspelt?)`);
-  }
+  const unknown = unknownKey(opts, [...keys, 'signal']);
+  if (unknown !== undefined) throw new DpzoError('ERR_ARGUMENT', `${unknown} is not an option of ${what} (misspelt?)`);
 }
 
 function cancelledError(): DpzoError {
@@ -366,8 +366,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   if (typeof dir !== 'string' || dir.length === 0) throw new DpzoError('ERR_ARGUMENT', 'loadModel needs a directory path');
   if (typeof options !== 'object' || options === null) throw new DpzoError('ERR_ARGUMENT', 'loadModel options must be an object');
   // a misspelt option was ignored: { trainabel: [...] } trained every tensor
-  for (const [k, v] of Object.entries(options))
-    if (v !== undefined && !LOAD_KEYS.has(k)) throw new DpzoError('ERR_ARGUMENT', `${k} is not an option of loadModel (misspelt?)`);
+  const unknown = unknownKey(options, LOAD_KEYS);
+  if (unknown !== undefined) throw new DpzoError('ERR_ARGUMENT', `${unknown} is not an option of loadModel (misspelt?)`);
   dir = resolveModelDir(dir);
   const device = checkDevice(options.device ?? 'cpu');
   const addon = nativeAddon();

@@ -2,6 +2,7 @@
 // by bisection on an accountant (ε falls with the noise and grows with the steps).
 
 import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, checkSteps, PrivacyError } from './errors.js';
+import { unknownKey } from '../unknown-key.js';
 import { PldAccountant, RdpAccountant } from './accountant.js';
 import type { Mechanism } from './mechanism.js';
 import { OPACUS_ORDERS } from './orders.js';
@@ -163,7 +164,7 @@ const MAX_STEPS_KEYS: Record<keyof MaxStepsOptions, true> = {
 /** A misspelt option was ignored: { Clip: 2 } calibrated the Laplace scale for C = 1, half the noise needed. */
 function checkKeys(options: object, known: object, what: string): void {
   if (typeof options !== 'object' || options === null) throw argumentError(what, options, 'an object of options');
-  const unknown = Object.entries(options).find(([k, v]) => v !== undefined && !Object.hasOwn(known, k))?.[0];
+  const unknown = unknownKey(options, known);
   if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of ${what} (misspelt?)`);
 }
 

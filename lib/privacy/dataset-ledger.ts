@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { PrivacyError } from './errors.js';
+import { unknownKey } from '../unknown-key.js';
 import { type Budget, type LedgerEntry, type ReleaseInput, ledgerError } from './ledger-format.js';
 import { PrivacyLedger } from './ledger.js';
 
@@ -65,7 +66,7 @@ export class DatasetLedger {
   /** Opens (creating it, unless read-only) the ledger of the dataset with SHA-256 `datasetHash`; one writer at a time. */
   static async open(datasetHash: string, opts: DatasetLedgerOptions = {}): Promise<DatasetLedger> {
     // a misspelt name was ignored: { budgett } set no dataset budget
-    const unknown = Object.keys(opts).find((k) => (opts as Record<string, unknown>)[k] !== undefined && !['home', 'budget', 'readOnly'].includes(k));
+    const unknown = unknownKey(opts, ['home', 'budget', 'readOnly']);
     if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of the dataset ledger (misspelt?)`);
     const file = datasetLedgerFile(opts.home ?? dpzoHome(), datasetHash);
     // a new ledger's header takes the requested budget; an existing one's header governs and must agree

@@ -4,6 +4,7 @@
 import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.js';
 import { BudgetCheck } from './budget.js';
 import { argumentError, checkDelta, PrivacyBudgetExceededError, PrivacyError } from './errors.js';
+import { unknownKey } from '../unknown-key.js';
 import {
   type Budget,
   type Header,
@@ -61,7 +62,7 @@ const OPTION_KEYS: Record<keyof LedgerOpenOptions, true> = {
 
 function checkOptions(options: LedgerOpenOptions): LedgerOpenOptions {
   // a misspelt name was ignored: { budgett } enforced no budget, { readonly } opened the file for writing
-  const unknown = Object.keys(options ?? {}).find((k) => (options as Record<string, unknown>)[k] !== undefined && !Object.hasOwn(OPTION_KEYS, k));
+  const unknown = unknownKey(options ?? {}, OPTION_KEYS);
   if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of the ledger (misspelt?)`);
   const opts = { ...options };
   if (opts.accountant !== undefined && opts.accountant !== 'pld' && opts.accountant !== 'rdp')
