@@ -148,6 +148,8 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     const weightsHash = await model.weightsHash();
     // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
     writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));
+    // the last point a cancel is honoured: from here to the rename nothing yields to the event loop
+    if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'export cancelled: nothing was written to the export directory');
     checkExportTarget(outDir);
     if (existsSync(outDir)) rmdirSync(outDir); // empty (checked); rename onto a directory is not portable
     renameSync(staging, outDir);

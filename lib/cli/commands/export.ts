@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { exportRun } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
+import { isCoded } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
@@ -32,8 +33,19 @@ export function register(program: Command): void {
         trainable: run.model.trainable ?? undefined,
         dtype: run.model.dtype as WeightDType,
       });
+      // Ctrl-C / SIGTERM: the replay stops between steps and a save under way is not renamed into place; the staging
+      // directory is removed, so --out is left as it was (the default handler killed the process and left the staging
+      // directory beside --out), then exit 128 + signal (130 / 143)
+      const controller = new AbortController();
+      let interrupted: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        interrupted = sig;
+        controller.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
-        const r = await exportRun(model, opts.run, opts.out);
+        const r = await exportRun(model, opts.run, opts.out, controller.signal);
         if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
         else
           printTable([
@@ -41,8 +53,15 @@ export function register(program: Command): void {
             ['steps replayed', String(r.steps)],
             ['weights hash', r.weightsHash],
           ]);
+      } catch (e) {
+        if (!interrupted) throw e;
+        // cancelled by the signal: the one error line, and the signal's exit status rather than 2
+        process.stderr.write(`dpzo: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${isCoded(e) ? ` [${e.code}]` : ''}\n`);
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         model.dispose();
+        if (interrupted) process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
       }
     });
 }

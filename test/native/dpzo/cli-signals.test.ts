@@ -2,12 +2,12 @@
 // printed, the run stays resumable, and the exit status is 128 + the signal (130, 143), so that
 // `dpzo train && dpzo export` stops there instead of exporting a cut-short run.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { makeTempDir } from '../../helpers/checkpoints.js';
-import { ROOT } from '../../helpers/cli.js';
+import { makeTempDir, writeRandomCheckpoint } from '../../helpers/checkpoints.js';
+import { ROOT, dpzo } from '../../helpers/cli.js';
 import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
@@ -45,6 +45,55 @@ describe('signals during dpzo train', () => {
       expect(r.status).toBe(code);
       expect(r.stdout).toMatch(/cancelled/);
       expect(existsSync(join(out, 'trajectory.jsonl'))).toBe(true);
+    });
+  }
+});
+
+// Ctrl-C and SIGTERM during `dpzo export`, sent as its staging directory appears (the save under way): the default
+// handler killed the process and left the half-written staging directory beside --out. Now the export is cancelled,
+// the staging directory removed, --out left absent, and the exit status is 128 + the signal.
+describe('signals during dpzo export', () => {
+  const big = join(tmp.dir, 'big-model');
+  const run = join(tmp.dir, 'export-run');
+  // large enough (≈ 20 MB) that the save is still under way when the signal arrives
+  writeRandomCheckpoint(big, { family: 'llama', seed: 3, vocabSize: 4096, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 688, maxPositions: 64 });
+  const trained = dpzo('train', '--model', big, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',
+    '--steps', '1', '--batch-size', '10', '--threads', '1', '--out', run);
+
+  function exportUntilStaging(parent: string, signal: NodeJS.Signals): Promise<{ status: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      mkdirSync(parent, { recursive: true });
+      const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'export', '--run', run, '--out', join(parent, 'out'), '--threads', '1'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const w = watch(parent, (_, f) => {
+        if (f?.startsWith('.out.partial-')) {
+          w.close();
+          c.kill(signal);
+        }
+      });
+      c.on('error', reject);
+      c.on('close', (status) => {
+        w.close();
+        resolve({ status, stderr });
+      });
+    });
+  }
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} during the save: nothing at --out, no staging directory left, exit ${code}`, { timeout: 120_000 }, async () => {
+      expect((await trained).status).toBe(0);
+      const parent = join(tmp.dir, `export-${signal}`);
+      const r = await exportUntilStaging(parent, signal);
+      expect(r.status, r.stderr).toBe(code);
+      expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/export cancelled.*\[ERR_CANCELLED\]$/)]);
+      expect(readdirSync(parent)).toEqual([]);
     });
   }
 });
