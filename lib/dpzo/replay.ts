@@ -62,10 +62,11 @@ export async function replayRun(model: Model, runDir: string, signal?: AbortSign
 async function replayCheckedRun(model: Model, runDir: string, run: RunRecord, signal?: AbortSignal): Promise<number> {
   checkLegacyRun(run, runDir, 'replay');
   const hash = await model.weightsHash();
+  // the directory loaded, which is --model when given: run.json's path named a model the user had not passed
   if (hash !== run.model.weightsHash) {
     throw new DpzoError(
       'ERR_RUN_MISMATCH',
-      `the base model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}… (${run.model.dir})`,
+      `the base model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}… (${model.dir})`,
     );
   }
   const names = model.trainableNames();

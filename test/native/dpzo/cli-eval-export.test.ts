@@ -264,6 +264,19 @@ describe('dpzo export', () => {
     expect(exportEmptyOut.stdout).toBe('');
   });
 
+  it('--model whose weights differ from the run\'s base: the hash mismatch names that directory, not run.json\'s', async () => {
+    const edited = join(tmp.dir, 'edited-base');
+    cpSync(MODEL, edited, { recursive: true });
+    const file = join(edited, 'model.safetensors');
+    const bytes = readFileSync(file);
+    bytes[8 + Number(bytes.readBigUInt64LE(0)) + 5] ^= 0x01;
+    writeFileSync(file, bytes);
+    const r = await dpzo('export', '--run', RUN, '--out', join(tmp.dir, 'exported-edited'), '--model', edited, '--threads', '1');
+    expectOneLineFailure(r, /is not the run's initial .*\[ERR_RUN_MISMATCH\]$/);
+    expect(r.stderr).toContain(`(${edited})`);
+    expect(r.stderr).not.toContain(`(${MODEL})`);
+  });
+
   // last: it edits the base model the run was trained from
   it('a base model whose weights changed since the run: hash mismatch, exit 2, no output directory', async () => {
     const file = join(MODEL, 'model.safetensors');
