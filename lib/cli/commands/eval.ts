@@ -60,6 +60,9 @@ export function register(program: Command): void {
         // the run's --eval-max sized its own held-out evaluations: it cut this one too (eval --run of 3 examples where
         // the export's eval read all 16); --eval-max given here still applies
         delete base.evalMax;
+        // so did its --max-length: the run's cut of its training sequences shortened these (eval --run of a run trained
+        // with --max-length 40 printed another loss than eval of its export); --max-length given here still applies
+        delete base.maxLength;
         // where the run trained is not where this evaluation runs: --device (default cpu) says that
         delete base.device;
       }

@@ -154,6 +154,29 @@ describe('dpzo eval --run and the run\'s --eval-max', () => {
   });
 });
 
+describe('dpzo eval --run and the run\'s --max-length', () => {
+  it("the run's --max-length does not cut this evaluation: eval --run equals eval of the export with the same flags", async () => {
+    const run = join(tmp.dir, 'run-max-length');
+    const out = join(tmp.dir, 'exported-max-length');
+    // 16 bytes: every DEV prompt ('{sentence} It was ') is cut to it
+    const t = await dpzoWithEnv({ DPZO_HOME: join(tmp.dir, 'home') }, 'train', '--model', MODEL, '--data', TRAIN, ...TASK, '--max-length', '16', '--epsilon', '8',
+      '--delta', '1e-5', '--steps', '1', '--batch-size', '8', '--threads', '1', '--out', run, '--json');
+    expect(t.status, t.stderr).toBe(0);
+    const e = await dpzo('export', '--run', run, '--out', out, '--threads', '1');
+    expect(e.status, e.stderr).toBe(0);
+    const [replayed, exported, replayedCut, exportedCut] = await Promise.all([
+      dpzo('eval', '--run', run, '--data', DEV, '--threads', '1', '--json'),
+      dpzo('eval', '--model', out, '--data', DEV, ...TASK, '--threads', '1', '--json'),
+      dpzo('eval', '--run', run, '--data', DEV, '--threads', '1', '--max-length', '16', '--json'),
+      dpzo('eval', '--model', out, '--data', DEV, ...TASK, '--threads', '1', '--max-length', '16', '--json'),
+    ]);
+    for (const r of [replayed, exported, replayedCut, exportedCut]) expect(r.status, r.stderr).toBe(0);
+    expect(metricsOf(json(replayed))).toEqual(metricsOf(json(exported)));
+    expect(metricsOf(json(replayedCut))).toEqual(metricsOf(json(exportedCut)));
+    expect(json(replayedCut).loss).not.toBe(json(replayed).loss);
+  });
+});
+
 describe('dpzo eval --run --dtype', () => {
   it("another dtype than the run's is refused naming --dtype (it was ignored: the float32 replay was printed); the run's own is fine", async () => {
     const [other, same] = await Promise.all([
