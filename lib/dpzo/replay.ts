@@ -2,7 +2,7 @@
 // from a run directory: the base model (its hash checked against run.json) plus
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
@@ -105,7 +105,13 @@ export interface ExportResult {
 
 /** An export never mixes with other files: the target must be absent or an empty directory. */
 function checkExportTarget(outDir: string): void {
-  if (!existsSync(outDir)) return;
+  const link = lstatSync(outDir, { throwIfNoEntry: false });
+  if (link?.isSymbolicLink()) {
+    // the staging directory is renamed onto --out: onto a link that failed after the replay with a bare ENOTDIR (rmdir of a
+    // link to an empty directory, rename onto a dangling one)
+    throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is a symbolic link: give --out a new directory (or the directory the link points to)`);
+  }
+  if (!link) return;
   if (!statSync(outDir).isDirectory()) throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} exists and is not a directory`);
   if (readdirSync(outDir).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is not empty: choose a new --out directory`);
 }

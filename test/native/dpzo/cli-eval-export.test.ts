@@ -4,7 +4,7 @@
 // the base; the export loads with the run's weights hash; a changed base model,
 // a non-empty --out and bad arguments fail with one line, exit 2, and no output.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -267,6 +267,26 @@ describe('dpzo export', () => {
     expect(json(r).weightsHash).toBe(report.weightsHash);
     expect(readdirSync(out).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     expect(readFileSync(join(out, 'tokenizer.json'))).toEqual(readFileSync(join(moved, 'tokenizer.json')));
+  });
+
+  it('a symbolic link as --out (to an empty directory, or dangling) is refused before the replay: it failed after it with a bare ENOTDIR', async () => {
+    const target = join(tmp.dir, 'link-target');
+    mkdirSync(target);
+    const toEmpty = join(tmp.dir, 'link-to-empty');
+    const dangling = join(tmp.dir, 'link-dangling');
+    symlinkSync(target, toEmpty);
+    symlinkSync(join(tmp.dir, 'nowhere'), dangling);
+    const before = readdirSync(tmp.dir).sort();
+    const rs = await Promise.all([toEmpty, dangling].map((out) => dpzo('export', '--run', RUN, '--out', out, '--threads', '1')));
+    for (const [r, out] of [
+      [rs[0]!, toEmpty],
+      [rs[1]!, dangling],
+    ] as const) {
+      expectOneLineFailure(r, /is a symbolic link: give --out a new directory.*\[ERR_EXPORT_EXISTS\]$/);
+      expect(r.stderr).toContain(out);
+    }
+    expect(readdirSync(tmp.dir).sort()).toEqual(before);
+    expect(readdirSync(target)).toEqual([]);
   });
 
   it('bad arguments: one line on stderr, exit 2', async () => {
