@@ -14,6 +14,7 @@ import { addRunOptions, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
 import { writeCurves } from '../../dpzo/curves.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
+import { cutTornTail, readJsonl } from '../../io/jsonl.js';
 
 export function register(program: Command): void {
   const cmd = program.command('train').description('fine-tune a model with DP-ZO (or DP-SGD: --method dpsgd) to an (ε, δ) budget');
@@ -98,11 +99,24 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     const printPlan = () => {
       if (!flags.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
     };
+    // a crash inside a metrics write leaves a last line without its newline: the next line appended joined it into one
+    // that is not JSON, and the resumed run failed at its end (writeCurves) after every step, as did eval --run; cut it
+    // once the run is open (its checks passed), before the first line is appended
+    const cutTornMetrics = () => {
+      if (!metricsFile) return;
+      const read = readJsonl(metricsFile);
+      if (read.tornBytes === 0) return;
+      cutTornTail(metricsFile, read);
+      progress.note(`warning: ${metricsFile} ended with an incomplete line (a crash during its write); the line was dropped`);
+    };
     let report: TrainReport;
     try {
       report = await trainer.train({
         signal: controller.signal,
-        onOpen: printPlan,
+        onOpen: () => {
+          cutTornMetrics();
+          printPlan();
+        },
         onWarning: (m) => progress.note(`warning: ${m}`),
         onStep: (s) => {
           progress.update({ step: s.step, steps: s.steps, loss: s.privateDiagnostics?.loss ?? heldOutLoss, epsilon: s.epsilon });

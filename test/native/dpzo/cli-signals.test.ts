@@ -2,10 +2,11 @@
 // printed, the run stays resumable, and the exit status is 128 + the signal (130, 143), so that
 // `dpzo train && dpzo export` stops there instead of exporting a cut-short run.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, watch } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { readRunMetrics } from '../../../lib/dpzo/curves.js';
 import { makeTempDir, writeRandomCheckpoint } from '../../helpers/checkpoints.js';
 import { ROOT, dpzo } from '../../helpers/cli.js';
 import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
@@ -96,4 +97,24 @@ describe('signals during dpzo export', () => {
       expect(readdirSync(parent)).toEqual([]);
     });
   }
+});
+
+// A crash inside a metrics write (power loss, a full disk) leaves metrics.jsonl ending in a line without its newline. The
+// resume appended its next line to it, making one line that is not JSON: the resumed run failed at its end (the curves
+// read the file) after every step, exit 2 without its report. The torn line is now cut once the run is open.
+describe('--resume after a torn metrics line', () => {
+  it('cuts the torn line, warns, and ends with its report (exit 0); the metrics read back', async () => {
+    const out = join(tmp.dir, 'run-torn-metrics');
+    const args = ['--model', p.model, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp', '--steps', '3'];
+    const first = await dpzo('train', ...args, '--batch-size', '10', '--threads', '1', '--out', out, '--json');
+    expect(first.status, first.stderr).toBe(0);
+    const metrics = join(out, 'metrics.jsonl');
+    appendFileSync(metrics, '{"type":"step","st');
+    const r = await dpzo('train', '--resume', '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/metrics\.jsonl ended with an incomplete line/);
+    const m = readRunMetrics(metrics);
+    expect(m.steps.map((s) => s.step)).toEqual([0, 1, 2]);
+    expect(m.report?.steps).toBe(3);
+  });
 });
