@@ -2,7 +2,21 @@
 // from a run directory: the base model (its hash checked against run.json) plus
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
@@ -127,6 +141,16 @@ function checkExportParent(outDir: string): void {
   }
 }
 
+/** Makes a file's data, or a directory's entries, durable. */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
 export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
   // '' resolves to the working directory: the replay ran, staged beside it, and the rename to '' failed with a bare ENOENT
@@ -155,6 +179,10 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     const weightsHash = await model.weightsHash();
     // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
     writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));
+    // the tokenizer files and the card reach the disk before the directory is renamed into place (the save fsyncs the weights
+    // and config.json): after a power loss the export was there with a README.md or tokenizer.json cut short or empty
+    for (const f of readdirSync(staging)) fsyncPath(join(staging, f));
+    fsyncPath(staging);
     // the last point a cancel is honoured: from here to the rename nothing yields to the event loop
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'export cancelled: nothing was written to the export directory');
     checkExportTarget(outDir);
@@ -164,6 +192,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
+  fsyncPath(parent); // the rename itself
   return { outDir, steps, weightsHash: await model.weightsHash() };
 }
 
