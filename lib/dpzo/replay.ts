@@ -10,6 +10,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -21,7 +22,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
-import type { Model } from '../model/types.js';
+import type { Model, WeightDType } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
 import { DatasetLedger } from '../privacy/index.js';
 import { type ModelCardInput, modelCard } from './model-card.js';
@@ -141,6 +142,19 @@ function checkExportParent(outDir: string): void {
   }
 }
 
+/**
+ * The saved config.json is the base's, whose torch_dtype (transformers ≥ 4.56: dtype) named the base's dtype: a float32 run
+ * from a bfloat16 base was exported as float32 weights under "torch_dtype": "bfloat16", which transformers'
+ * `torch_dtype="auto"` loads in bfloat16, rounding the fine-tuning away. It now names the dtype of the weights written.
+ */
+function matchConfigDtype(path: string, dtype: WeightDType): void {
+  const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const stale = ['torch_dtype', 'dtype'].filter((k) => typeof config[k] === 'string' && config[k] !== dtype);
+  if (stale.length === 0) return; // left byte for byte as the base had it
+  for (const k of stale) config[k] = dtype;
+  writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
+}
+
 /** Makes a file's data, or a directory's entries, durable. */
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
@@ -170,6 +184,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   mkdirSync(staging);
   try {
     await model.save(staging);
+    matchConfigDtype(join(staging, 'config.json'), model.dtype);
     // from the directory the base was loaded from: run.json's path is gone when the base moved (export --model elsewhere),
     // and the export came out without its tokenizer
     for (const f of SIDE_FILES) {
