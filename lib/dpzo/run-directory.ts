@@ -164,7 +164,7 @@ export class RunDirectory implements RunHandles {
     if (hash !== run.model.weightsHash)
       throw new DpzoError(
         'ERR_RUN_MISMATCH',
-        `cannot resume ${abs}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}…`,
+        `cannot resume ${abs}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}… (${model.dir})`,
       );
     const ledgerPath = join(abs, LEDGER_FILE);
     const hasLedger = existsSync(ledgerPath);

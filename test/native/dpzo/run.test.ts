@@ -1,7 +1,7 @@
 // Trajectory checkpoints on the real native model: export replay is bit-identical
 // to the trained weights; training lowers held-out loss at ε = 8; a run refuses a
 // second start and resumes; bad input fails before any release.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -129,6 +129,26 @@ describe('trajectory checkpoints', () => {
       await expect(b.trainer.train()).rejects.toMatchObject({ code: 'ERR_RUN_MISMATCH', message: expect.stringMatching(/sampleRate is 0\.1, the run has 0\.05/) });
       b.model.dispose();
       expect(readTrajectory(out).lines).toHaveLength(cancelled ? 0 : 1);
+    }
+  });
+
+  it("--resume on a base whose weights changed: the hash mismatch names the model directory loaded", async () => {
+    const out = join(tmp.dir, 'run-changed-base');
+    const edited = join(tmp.dir, 'edited-base');
+    cpSync(p.model, edited, { recursive: true });
+    const cfg = { ...base, eval: undefined, model: edited, steps: 2, batchSize: 20, lr: 1e-3, accountant: 'rdp' as const, out };
+    const a = await prepareRun(parseRunConfig(cfg, 'test'));
+    await a.trainer.train();
+    a.model.dispose();
+    const file = join(edited, 'model.safetensors');
+    const bytes = readFileSync(file);
+    bytes[8 + Number(bytes.readBigUInt64LE(0)) + 5] ^= 0x01;
+    writeFileSync(file, bytes);
+    const b = await prepareRun(parseRunConfig(cfg, 'test'), { resume: true });
+    try {
+      await expect(b.trainer.train()).rejects.toMatchObject({ code: 'ERR_RUN_MISMATCH', message: expect.stringContaining(`(${edited})`) });
+    } finally {
+      b.model.dispose();
     }
   });
 
