@@ -143,6 +143,21 @@ function checkExportParent(outDir: string): void {
 }
 
 /**
+ * Saves `model` as a Hugging Face directory that opens as its source did: weights and config.json (its dtype field
+ * naming the weights' dtype), then the tokenizer and generation files of the directory the model was loaded from.
+ */
+export async function saveModelDirectory(model: Model, dir: string): Promise<void> {
+  await model.save(dir);
+  matchConfigDtype(join(dir, 'config.json'), model.dtype);
+  // from the directory the base was loaded from: run.json's path is gone when the base moved (export --model elsewhere),
+  // and the export came out without its tokenizer
+  for (const f of SIDE_FILES) {
+    const src = join(model.dir, f);
+    if (existsSync(src)) copyFileSync(src, join(dir, f));
+  }
+}
+
+/**
  * The saved config.json is the base's, whose torch_dtype (transformers ≥ 4.56: dtype) named the base's dtype: a float32 run
  * from a bfloat16 base was exported as float32 weights under "torch_dtype": "bfloat16", which transformers'
  * `torch_dtype="auto"` loads in bfloat16, rounding the fine-tuning away. It now names the dtype of the weights written.
@@ -183,14 +198,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   const staging = join(parent, `.${basename(resolve(outDir))}.partial-${randomUUID()}`);
   mkdirSync(staging);
   try {
-    await model.save(staging);
-    matchConfigDtype(join(staging, 'config.json'), model.dtype);
-    // from the directory the base was loaded from: run.json's path is gone when the base moved (export --model elsewhere),
-    // and the export came out without its tokenizer
-    for (const f of SIDE_FILES) {
-      const src = join(model.dir, f);
-      if (existsSync(src)) copyFileSync(src, join(staging, f));
-    }
+    await saveModelDirectory(model, staging);
     const weightsHash = await model.weightsHash();
     // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
     writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));

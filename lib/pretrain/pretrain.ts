@@ -12,6 +12,7 @@ import { DpzoError } from '../errors.js';
 import { mulberry32, shuffleInPlace } from '../mulberry32.js';
 import { lossBatch } from '../dpzo/estimator.js';
 import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
+import { saveModelDirectory } from '../dpzo/replay.js';
 import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
@@ -119,7 +120,9 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     if (o.outDir && o.checkpointEvery && (t + 1) % o.checkpointEvery === 0 && t + 1 < o.steps) {
       const dir = join(o.outDir, `checkpoint-${t + 1}`);
       mkdirSync(dir, { recursive: true });
-      await model.save(dir);
+      // as the final model: a checkpoint without the tokenizer did not open for a text task (ERR_NO_TOKENIZER), and its
+      // config.json named the base's dtype for the float32 weights
+      await saveModelDirectory(model, dir);
       report.checkpoints.push(dir);
     }
   }

@@ -1,7 +1,7 @@
 // `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Device } from '../../model/types.js';
@@ -9,7 +9,7 @@ import type { Device } from '../../model/types.js';
 import { loadDataset } from '../../data/load.js';
 import { loadTokenizer } from '../../data/tokenizer.js';
 import { evalText } from '../format.js';
-import { SIDE_FILES } from '../../dpzo/replay.js';
+import { saveModelDirectory } from '../../dpzo/replay.js';
 import { DpzoError } from '../../errors.js';
 import { cpuOnlyDevice } from '../../model/device.js';
 import { resolveModelDir } from '../../model/hf-cache.js';
@@ -116,8 +116,7 @@ export function register(program: Command): void {
           progress.stop();
           process.off('SIGINT', onSignal);
         }
-        await model.save(f.out);
-        for (const s of SIDE_FILES) if (existsSync(join(dir, s))) copyFileSync(join(dir, s), join(f.out, s));
+        await saveModelDirectory(model, f.out);
         const chart = join(f.out, 'pretrain-curves.svg');
         writeFileSync(
           chart,

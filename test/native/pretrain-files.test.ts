@@ -1,0 +1,34 @@
+// What `dpzo pretrain` writes opens as its source did: every checkpoint-<step> directory carries the tokenizer files, as
+// the final model does (a checkpoint had weights and config.json only: `dpzo train --model out/checkpoint-N` on a text
+// task failed with ERR_NO_TOKENIZER), and config.json names float32, the dtype pretrain trains and saves in (a bfloat16
+// base's "torch_dtype": "bfloat16" was kept over float32 weights).
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
+import { dpzo } from '../helpers/cli.js';
+import { writeCyclesJsonl } from '../helpers/tiny.js';
+
+const tmp = makeTempDir('dpzo-pretrain-files-');
+afterAll(() => tmp.cleanup());
+const base = join(tmp.dir, 'base-bf16');
+writeRandomCheckpoint(base, { family: 'llama', dtype: 'BF16', seed: 2, vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 64 });
+writeFileSync(join(base, 'tokenizer_config.json'), '{"model_max_length": 64}\n');
+const train = join(tmp.dir, 'train.jsonl');
+writeCyclesJsonl(train, 40, 1);
+const configOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+
+describe('dpzo pretrain output', () => {
+  it('checkpoints carry the tokenizer files and, like the final model, a config.json naming float32', async () => {
+    const out = join(tmp.dir, 'out');
+    const r = await dpzo('pretrain', '--model', base, '--data', train, '--task', 'tokens', '--steps', '4', '--checkpoint-every', '2', '--batch-size', '4', '--threads', '1', '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const checkpoint = join(out, 'checkpoint-2');
+    for (const dir of [checkpoint, out]) {
+      expect(readdirSync(dir), dir).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']));
+      expect(readFileSync(join(dir, 'tokenizer_config.json'))).toEqual(readFileSync(join(base, 'tokenizer_config.json')));
+      expect(configOf(dir)).toEqual({ ...configOf(base), torch_dtype: 'float32' });
+    }
+  });
+});
