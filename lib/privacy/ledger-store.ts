@@ -1,9 +1,9 @@
 // defines: where a privacy ledger's lines live — the storage seam of PrivacyLedger. A file store (one writer
-// at a time under a pid lock file; created whole by link(2); lines appended through lib/io's AppendLog, each
-// fsynced; a torn tail refused, or cut on request) or a memory store (API runs without a run directory:
+// at a time under a lock file holding the writer's pid and start time; created whole by link(2); lines appended
+// through lib/io's AppendLog, each fsynced; a torn tail refused, or cut on request) or a memory store (API runs without a run directory:
 // the same lines and checks, nothing written).
 import { randomUUID } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { AppendLog, cutTornTail, readJsonl } from '../io/jsonl.js';
@@ -141,7 +141,7 @@ async function lock(abs: string): Promise<string> {
     const held = await fsp.readFile(lockPath, 'utf8').catch(() => null);
     if (held === null) continue; // released meanwhile
     const pid = Number.parseInt(held, 10);
-    if (Number.isInteger(pid) && (pid === process.pid || pidAlive(pid))) {
+    if (Number.isInteger(pid) && lockHolderAlive(pid, held)) {
       throw ledgerError('ERR_LEDGER_LOCKED', abs, `opened for writing by process ${pid} (lock ${lockPath})`);
     }
     if (!Number.isInteger(pid)) {
@@ -160,7 +160,7 @@ async function lock(abs: string): Promise<string> {
 async function createPidFile(abs: string, target: string): Promise<boolean> {
   const mine = `${target}.${process.pid}.${randomUUID()}.tmp`;
   try {
-    await fsp.writeFile(mine, `${process.pid}\n`, { flag: 'wx' });
+    await fsp.writeFile(mine, LOCK_CONTENT, { flag: 'wx' });
     await fsp.link(mine, target);
     return true;
   } catch (e) {
@@ -179,9 +179,10 @@ async function createPidFile(abs: string, target: string): Promise<boolean> {
 async function removeStale(abs: string, lockPath: string, stale: string): Promise<void> {
   const takeover = `${lockPath}.takeover`;
   if (!(await createPidFile(abs, takeover))) {
-    const holder = Number.parseInt(await fsp.readFile(takeover, 'utf8').catch(() => ''), 10);
+    const text = await fsp.readFile(takeover, 'utf8').catch(() => '');
+    const holder = Number.parseInt(text, 10);
     // a takeover that crashed inside its few milliseconds
-    if (Number.isInteger(holder) && holder !== process.pid && !pidAlive(holder)) await fsp.rm(takeover, { force: true });
+    if (Number.isInteger(holder) && !lockHolderAlive(holder, text)) await fsp.rm(takeover, { force: true });
     return;
   }
   try {
@@ -223,6 +224,36 @@ async function fsyncDir(dir: string): Promise<void> {
   } catch {
     // some file systems refuse fsync on directories; the file itself is synced
   }
+}
+
+/**
+ * When process `pid` started (clock ticks after boot: /proc/<pid>/stat field 22), or null where /proc does not tell
+ * (no such process, not Linux).
+ */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // field 2, the command, is in parentheses and may hold spaces: fields 3, 4, … follow the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a lock file holds: this process's pid and, where known, its start time. A pid alone is reused: after kill -9 and a
+ * restart (a container's entry point gets the same low pid each time) the lock of the dead trainer named a live process,
+ * often the resuming one itself, and every --resume was refused as "opened for writing by process N" until the lock was
+ * deleted by hand.
+ */
+const LOCK_CONTENT = ((start) => (start === null ? `${process.pid}\n` : `${process.pid} ${start}\n`))(processStart(process.pid));
+
+/** Whether the process that wrote the lock `held` (pid `pid`) still runs: a lock with a start time must match it. */
+function lockHolderAlive(pid: number, held: string): boolean {
+  const start = held.trim().split(/\s+/)[1];
+  const now = start === undefined ? null : processStart(pid);
+  if (now !== null) return now === start;
+  return pid === process.pid || pidAlive(pid);
 }
 
 function pidAlive(pid: number): boolean {

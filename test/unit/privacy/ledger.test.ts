@@ -1,6 +1,6 @@
 // The privacy ledger: hash chain, torn-tail detection and repair, budget refusal, and survival of kill -9.
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,13 @@ afterAll(async () => {
 });
 
 const rel = (step: number, sigma = 1): ReleaseInput => ({ step, mechanism: 'gaussian', sampleRate: 0.01, noiseMultiplier: sigma, clip: 1, directions: 2 });
+/** A process's start time as /proc/<pid>/stat gives it (field 22), what a lock records besides the pid. */
+const startOf = (pid: number): string => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+};
+/** The lock this process writes: its pid and start time. */
+const OWN_LOCK = new RegExp(`^${process.pid} ${startOf(process.pid)}\\n$`);
 const codeOf = async (p: Promise<unknown>) =>
   p.then(
     () => 'ok',
@@ -92,8 +99,34 @@ describe('PrivacyLedger basics', () => {
     const old = new Date(Date.now() - 60_000);
     await fsp.utimes(`${file}.lock`, old, old);
     const l = await PrivacyLedger.open(file);
-    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toMatch(OWN_LOCK);
     await l.close();
+  });
+
+  it("a lock whose pid is now another process's (or this one's: a restart reuses pids) is taken over; one naming the live holder is not", async () => {
+    const file = path.join(dir, 'lock-reused.jsonl');
+    await (await PrivacyLedger.open(file)).close();
+    const ownStart = startOf(process.pid);
+    const child = spawn('sleep', ['30']);
+    try {
+      await new Promise((r) => child.on('spawn', r));
+      const other = child.pid!;
+      // the trainer killed before a restart had this pid: it now names a live process that started later
+      for (const stale of [`${other} 1\n`, `${process.pid} ${Number(ownStart) - 1}\n`]) {
+        await fsp.writeFile(`${file}.lock`, stale);
+        const l = await PrivacyLedger.open(file);
+        expect(await fsp.readFile(`${file}.lock`, 'utf8')).toMatch(OWN_LOCK);
+        await l.close();
+      }
+      // the live holder itself, and a lock without a start time (an older dpzo's), still hold
+      for (const live of [`${other} ${startOf(other)}\n`, `${other}\n`]) {
+        await fsp.writeFile(`${file}.lock`, live);
+        expect(await codeOf(PrivacyLedger.open(file))).toBe('ERR_LEDGER_LOCKED');
+      }
+      await fsp.rm(`${file}.lock`);
+    } finally {
+      child.kill();
+    }
   });
 
   it("a dead process's lock is taken over, and the lock is always whole: no temporary files are left", async () => {
@@ -104,7 +137,7 @@ describe('PrivacyLedger basics', () => {
     await new Promise((r) => child.on('exit', r));
     await fsp.writeFile(`${file}.lock`, `${dead}\n`);
     const l = await PrivacyLedger.open(file);
-    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+    expect(await fsp.readFile(`${file}.lock`, 'utf8')).toMatch(OWN_LOCK);
     expect(await codeOf(PrivacyLedger.open(file))).toBe('ERR_LEDGER_LOCKED');
     await l.close();
     expect((await fsp.readdir(dir)).filter((f) => f.startsWith('lock-dead.jsonl.'))).toEqual([]);
