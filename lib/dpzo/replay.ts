@@ -106,6 +106,10 @@ export const SIDE_FILES = [
   'vocab.json',
   'merges.txt',
   'tokenizer.model',
+  // the slow tokenizers' added tokens, and the chat template recent transformers save beside tokenizer_config.json:
+  // without them the export lost its added tokens or its chat template
+  'added_tokens.json',
+  'chat_template.jinja',
 ];
 
 /** What {@link exportRun} returns. */

@@ -2,7 +2,7 @@
 // float32 run from a bfloat16 base came out as float32 weights under "torch_dtype": "bfloat16" (transformers'
 // torch_dtype="auto" then loads them in bfloat16, rounding the fine-tuning away). A run in the base's own dtype
 // keeps the base's config.json byte for byte.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -17,6 +17,9 @@ const tmp = makeTempDir('dpzo-export-dtype-');
 afterAll(() => tmp.cleanup());
 const base = join(tmp.dir, 'base-bf16');
 writeRandomCheckpoint(base, { family: 'llama', dtype: 'BF16', seed: 4, vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 64 });
+// the tokenizer files a base may have: each is copied into the export
+const SIDE = { 'tokenizer_config.json': '{}\n', 'added_tokens.json': '{"<extra>": 32}\n', 'chat_template.jinja': '{{ messages }}\n' };
+for (const [f, text] of Object.entries(SIDE)) writeFileSync(join(base, f), text);
 const train = join(tmp.dir, 'train.jsonl');
 writeCyclesJsonl(train, 100, 1);
 const readConfig = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -53,5 +56,12 @@ describe('the exported config.json', () => {
   it("is the base's, byte for byte, for a run in the base's dtype", async () => {
     const exported = await trainAndExport('bfloat16');
     expect(readFileSync(join(exported, 'config.json'))).toEqual(readFileSync(join(base, 'config.json')));
+  });
+});
+
+describe('the exported directory', () => {
+  it("carries the base's tokenizer files: added_tokens.json and chat_template.jinja too", async () => {
+    const exported = join(tmp.dir, 'exported-float32');
+    for (const [f, text] of Object.entries(SIDE)) expect(readFileSync(join(exported, f), 'utf8'), f).toBe(text);
   });
 });
