@@ -17,6 +17,7 @@ import {
   rmdirSync,
   statSync,
   writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -122,9 +123,18 @@ export interface ExportResult {
   weightsHash: string;
 }
 
+/** lstat of `path`, or undefined where nothing is there (ENOTDIR too: a file where a parent directory must go, which checkExportParent names). */
+function lstatOrNone(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** An export never mixes with other files: the target must be absent or an empty directory. */
 function checkExportTarget(outDir: string): void {
-  const link = lstatSync(outDir, { throwIfNoEntry: false });
+  const link = lstatOrNone(outDir);
   if (link?.isSymbolicLink()) {
     // the staging directory is renamed onto --out: onto a link that failed after the replay with a bare ENOTDIR (rmdir of a
     // link to an empty directory, rename onto a dangling one)
