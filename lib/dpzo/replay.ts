@@ -98,6 +98,22 @@ async function replayCheckedRun(model: Model, runDir: string, run: RunRecord, si
   return replayTrajectory(model, readTrajectory(runDir).lines, run.plan.zoEps!, signal, run.plan.weightDecay ?? 0, stepForm(run));
 }
 
+/**
+ * The base model to load for run `runDir`: `given` (--model), else the directory run.json names. That one gone (the base
+ * moved, the run copied to another machine) was refused as '<dir>/config.json: not found', naming neither run.json nor
+ * --model; it is now refused saying where the path came from and how to give the base.
+ */
+export function runBaseDir(run: RunRecord, runDir: string, given: string | undefined): string {
+  if (given !== undefined) return given;
+  if (!existsSync(run.model.dir)) {
+    throw new DpzoError(
+      'ERR_CONFIG_MISSING',
+      `${join(runDir, 'run.json')}: the run's base model ${run.model.dir} is not there (moved or deleted): give it with --model (its weights hash is checked)`,
+    );
+  }
+  return run.model.dir;
+}
+
 /** Tokenizer and generation files copied next to the exported weights so the directory opens in transformers. */
 export const SIDE_FILES = [
   'tokenizer.json',

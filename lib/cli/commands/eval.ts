@@ -8,7 +8,7 @@ import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
 import { runCharts } from '../../dpzo/curves-text.js';
 import { evaluate } from '../../dpzo/evaluate.js';
-import { replayRun } from '../../dpzo/replay.js';
+import { replayRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
@@ -67,7 +67,8 @@ export function register(program: Command): void {
         delete base.device;
       }
       for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'run' && k !== 'json') base[k] = v;
-      base.model ??= run?.model.dir;
+      // --model, else the base run.json names (as export loads it)
+      if (run) base.model = runBaseDir(run, flags.run as string, flags.model as string | undefined);
       // the replay is exact in the run's own dtype only: another --dtype was ignored (a float32 run evaluated as float32)
       if (run && flags.dtype !== undefined && flags.dtype !== run.model.dtype) {
         throw new DpzoError(

@@ -2,7 +2,7 @@
 // Hugging Face directory (bit-identical to the weights the run trained).
 import type { Command } from 'commander';
 
-import { exportRun } from '../../dpzo/replay.js';
+import { exportRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { isCoded } from '../../errors.js';
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (opts: { run: string; out: string; model?: string; threads?: number; device: Device; json?: boolean }) => {
       const run = readRunJson<RunRecord>(opts.run);
-      const model = await loadModel(opts.model ?? run.model.dir, {
+      const model = await loadModel(runBaseDir(run, opts.run, opts.model), {
         threads: opts.threads,
         device: opts.device,
         trainable: run.model.trainable ?? undefined,

@@ -289,6 +289,22 @@ describe('dpzo export', () => {
     expect(readdirSync(target)).toEqual([]);
   });
 
+  it("the run's base gone from where run.json says: export and eval --run say so and name --model (it was '<dir>/config.json: not found')", async () => {
+    const hidden = join(tmp.dir, 'model-hidden-2');
+    renameSync(MODEL, hidden);
+    let rs: CliResult[];
+    try {
+      rs = await Promise.all([dpzo('export', '--run', RUN, '--out', join(tmp.dir, 'never-2'), '--threads', '1'), dpzo('eval', '--run', RUN, '--data', DEV, '--threads', '1')]);
+    } finally {
+      renameSync(hidden, MODEL);
+    }
+    for (const r of rs) {
+      expectOneLineFailure(r, /run\.json: the run's base model .* is not there \(moved or deleted\): give it with --model .*\[ERR_CONFIG_MISSING\]$/);
+      expect(r.stderr).toContain(MODEL);
+    }
+    expect(existsSync(join(tmp.dir, 'never-2'))).toBe(false);
+  });
+
   it('bad arguments: one line on stderr, exit 2', async () => {
     const missingRun = join(tmp.dir, 'no-such-run');
     const [exportNoRun, evalNoRun, evalNoData, evalNoTask, exportEmptyOut] = await Promise.all([
