@@ -2,12 +2,13 @@
 // the final model does (a checkpoint had weights and config.json only: `dpzo train --model out/checkpoint-N` on a text
 // task failed with ERR_NO_TOKENIZER), and config.json names float32, the dtype pretrain trains and saves in (a bfloat16
 // base's "torch_dtype": "bfloat16" was kept over float32 weights).
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
-import { dpzo } from '../helpers/cli.js';
+import { ROOT, dpzo } from '../helpers/cli.js';
 import { writeCyclesJsonl } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-pretrain-files-');
@@ -31,4 +32,34 @@ describe('dpzo pretrain output', () => {
       expect(configOf(dir)).toEqual({ ...configOf(base), torch_dtype: 'float32' });
     }
   });
+});
+
+describe('signals during dpzo pretrain', () => {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal}: the step in flight finishes, the model so far is saved, exit ${code} (SIGTERM killed it, leaving no model)`, { timeout: 120_000 }, async () => {
+      const out = join(tmp.dir, `out-${signal}`);
+      const args = ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'pretrain', '--model', base, '--data', train, '--task', 'tokens'];
+      args.push('--steps', '100000', '--batch-size', '4', '--threads', '1', '--out', out, '--json');
+      const status = await new Promise<number | null>((resolve, reject) => {
+        const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
+        const metrics = join(out, 'pretrain-metrics.jsonl');
+        const timer = setInterval(() => {
+          if (existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"type":"step"')) {
+            clearInterval(timer);
+            c.kill(signal);
+          }
+        }, 20);
+        c.on('error', reject);
+        c.on('close', (s) => {
+          clearInterval(timer);
+          resolve(s);
+        });
+      });
+      expect(status).toBe(code);
+      expect(readdirSync(out)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']));
+    });
+  }
 });

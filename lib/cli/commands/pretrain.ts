@@ -82,8 +82,15 @@ export function register(program: Command): void {
         const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
         const evals: [number, number][] = [];
         const controller = new AbortController();
-        const onSignal = () => controller.abort();
+        // Ctrl-C and SIGTERM alike (as train): the step in flight finishes and the model so far is saved; SIGTERM
+        // killed the process, leaving --out without a model and not empty, so a rerun was refused
+        let interrupted: NodeJS.Signals | undefined;
+        const onSignal = (sig: NodeJS.Signals) => {
+          interrupted = sig;
+          controller.abort();
+        };
         process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         let report;
         try {
           report = await pretrain(model, {
@@ -115,6 +122,7 @@ export function register(program: Command): void {
         } finally {
           progress.stop();
           process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
         await saveModelDirectory(model, f.out);
         const chart = join(f.out, 'pretrain-curves.svg');
@@ -149,7 +157,7 @@ export function register(program: Command): void {
             ['chart', chart],
             ['privacy', 'NONE: pretraining is for public data only; fine-tune privately with dpzo train'],
           ]);
-        if (report.stopReason === 'cancelled') process.exitCode = 130;
+        if (report.stopReason === 'cancelled') process.exitCode = interrupted === 'SIGTERM' ? 143 : 130;
       } finally {
         model.dispose();
       }
