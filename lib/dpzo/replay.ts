@@ -200,13 +200,22 @@ function matchConfigDtype(path: string, dtype: WeightDType): void {
   writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
 }
 
-/** Makes a file's data, or a directory's entries, durable. */
+/** Makes a file's data durable. */
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Makes a directory's entries durable where the file system can (some refuse fsync on a directory: the files are synced). */
+function fsyncDir(path: string): void {
+  try {
+    fsyncPath(path);
+  } catch {
+    // as the native save and the ledger do
   }
 }
 
@@ -235,7 +244,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     // the tokenizer files and the card reach the disk before the directory is renamed into place (the save fsyncs the weights
     // and config.json): after a power loss the export was there with a README.md or tokenizer.json cut short or empty
     for (const f of readdirSync(staging)) fsyncPath(join(staging, f));
-    fsyncPath(staging);
+    fsyncDir(staging);
     // the last point a cancel is honoured: from here to the rename nothing yields to the event loop
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'export cancelled: nothing was written to the export directory');
     checkExportTarget(outDir);
@@ -245,7 +254,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  fsyncPath(parent); // the rename itself
+  fsyncDir(parent); // the rename itself
   return { outDir, steps, weightsHash: await model.weightsHash() };
 }
 
