@@ -206,6 +206,8 @@ export class RunDirectory implements RunHandles {
         ledger.repairTornTail();
       }
       const start = reconcileApply(abs, trajectory, voidStep);
+      // create writes run.json, then the marker: a crash between the two left a run without privacy unmarked in its directory
+      if (!run.private && !existsSync(join(abs, NOT_PRIVATE_FILE))) writeFileSync(join(abs, NOT_PRIVATE_FILE), `NOT PRIVATE: ${notPrivateReason(run.plan)}\n`);
       if (dataset && behind.length > 0) {
         warn(`the dataset ledger ${dataset.path} lacked this run's last ${behind.length} release(s) (a crash between the two writes); added`);
         for (const e of behind) await dataset.record(run.runId!, e);

@@ -1,7 +1,7 @@
 // Trajectory checkpoints on the real native model: export replay is bit-identical
 // to the trained weights; training lowers held-out loss at ε = 8; a run refuses a
 // second start and resumes; bad input fails before any release.
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -150,6 +150,24 @@ describe('trajectory checkpoints', () => {
     } finally {
       b.model.dispose();
     }
+  });
+
+  it('--resume of a run without privacy whose NOT_PRIVATE marker a crash cut off (between run.json and it) writes the marker', async () => {
+    const out = join(tmp.dir, 'run-not-private-marker');
+    const cfg = parseRunConfig({ ...base, eval: undefined, epsilon: Infinity, steps: 2, batchSize: 20, lr: 1e-3, out }, 'test');
+    const a = await prepareRun(cfg);
+    await a.trainer.train();
+    a.model.dispose();
+    const marker = join(out, 'NOT_PRIVATE');
+    const text = readFileSync(marker, 'utf8');
+    rmSync(marker);
+    const b = await prepareRun(cfg, { resume: true });
+    try {
+      await b.trainer.train();
+    } finally {
+      b.model.dispose();
+    }
+    expect(readFileSync(marker, 'utf8')).toBe(text);
   });
 
   it('bad input fails before any release', async () => {
