@@ -19,7 +19,7 @@ import {
   writeFileSync,
   type Stats,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
@@ -224,6 +224,11 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   // '' resolves to the working directory: the replay ran, staged beside it, and the rename to '' failed with a bare ENOENT
   if (outDir.trim() === '') throw new DpzoError('ERR_ARGUMENT', 'the export directory is an empty path: give --out a new directory');
   const run = readRunJson(runDir);
+  // the working directory (--out .), even empty, cannot be renamed onto: that failed after the replay with a bare EINVAL
+  const fromOut = relative(resolve(outDir), process.cwd());
+  if (fromOut === '' || (fromOut.split(sep)[0] !== '..' && !isAbsolute(fromOut))) {
+    throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is the working directory or holds it: give --out a new directory`);
+  }
   checkExportTarget(outDir);
   checkExportParent(outDir);
   // the privacy statement is the ledger's, checked once and before the replay: a ledger cut or re-sealed would

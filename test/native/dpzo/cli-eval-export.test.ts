@@ -3,9 +3,11 @@
 // evaluate() computes; eval --run equals eval of the export and differs from
 // the base; the export loads with the run's weights hash; a changed base model,
 // a non-empty --out and bad arguments fail with one line, exit 2, and no output.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadDataset } from '../../../lib/data/load.js';
@@ -303,6 +305,25 @@ describe('dpzo export', () => {
       expect(r.stderr).toContain(MODEL);
     }
     expect(existsSync(join(tmp.dir, 'never-2'))).toBe(false);
+  });
+
+  it('--out . in an empty working directory is refused before the replay (it failed after it with a bare EINVAL from rmdir)', async () => {
+    const here = join(tmp.dir, 'empty-cwd');
+    mkdirSync(here);
+    const r = await new Promise<CliResult>((resolve, reject) => {
+      // tsx by its path: a bare 'tsx' resolves from the working directory, which has no node_modules
+      const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+      const c = spawn(process.execPath, ['--import', tsx, join(ROOT, 'lib', 'cli', 'main.ts'), 'export', '--run', RUN, '--out', '.', '--threads', '1'], { cwd: here, env: process.env });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      c.on('error', reject);
+      c.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    expectOneLineFailure(r, /^dpzo: \. is the working directory or holds it: give --out a new directory \[ERR_EXPORT_EXISTS\]$/);
+    expect(readdirSync(here)).toEqual([]);
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('partial'))).toEqual([]);
   });
 
   it('bad arguments: one line on stderr, exit 2', async () => {
