@@ -193,6 +193,7 @@ export async function saveModelDirectory(model: Model, dir: string): Promise<voi
  * `torch_dtype="auto"` loads in bfloat16, rounding the fine-tuning away. It now names the dtype of the weights written.
  */
 function matchConfigDtype(path: string, dtype: WeightDType): void {
+  if (!existsSync(path)) return; // a Model whose save writes no config.json (the interface does not promise one)
   const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   const stale = ['torch_dtype', 'dtype'].filter((k) => typeof config[k] === 'string' && config[k] !== dtype);
   if (stale.length === 0) return; // left byte for byte as the base had it
