@@ -10,6 +10,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
+import { fsyncDir } from '../io/fsync.js';
 
 /** Name of a DP-SGD run directory's weights checkpoint. */
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -93,13 +94,7 @@ export function writeCheckpoint(runDir: string, c: GradientCheckpoint): void {
     const code = (e as NodeJS.ErrnoException).code;
     throw e instanceof DpzoError ? e : new DpzoError('ERR_IO', `cannot write ${path} (${code ?? 'error'})`);
   }
-  // the rename itself reaches the disk
-  const dirFd = openSync(runDir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  fsyncDir(runDir); // the rename itself
 }
 
 function floats(buf: Buffer, offset: number, n: number): Float32Array {

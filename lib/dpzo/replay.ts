@@ -3,13 +3,10 @@
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
 import { randomUUID } from 'node:crypto';
 import {
-  closeSync,
   copyFileSync,
   existsSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
-  openSync,
   readFileSync,
   readdirSync,
   renameSync,
@@ -23,6 +20,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
+import { fsyncDir, fsyncFile } from '../io/fsync.js';
 import type { Model, WeightDType } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
 import { DatasetLedger } from '../privacy/index.js';
@@ -201,25 +199,6 @@ function matchConfigDtype(path: string, dtype: WeightDType): void {
   writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
 }
 
-/** Makes a file's data durable. */
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Makes a directory's entries durable where the file system can (some refuse fsync on a directory: the files are synced). */
-function fsyncDir(path: string): void {
-  try {
-    fsyncPath(path);
-  } catch {
-    // as the native save and the ledger do
-  }
-}
-
 /** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
 export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
   // '' resolves to the working directory: the replay ran, staged beside it, and the rename to '' failed with a bare ENOENT
@@ -249,7 +228,7 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
     writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));
     // the tokenizer files and the card reach the disk before the directory is renamed into place (the save fsyncs the weights
     // and config.json): after a power loss the export was there with a README.md or tokenizer.json cut short or empty
-    for (const f of readdirSync(staging)) fsyncPath(join(staging, f));
+    for (const f of readdirSync(staging)) fsyncFile(join(staging, f));
     fsyncDir(staging);
     // the last point a cancel is honoured: from here to the rename nothing yields to the event loop
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'export cancelled: nothing was written to the export directory');

@@ -2,7 +2,9 @@
 // file, fsynced, renamed over the target), so a reader never sees half of it.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 
+import { fsyncDir } from './fsync.js';
 import { infinityReplacer } from './json-infinity.js';
 import { appendLineSync } from './write-all.js';
 
@@ -16,6 +18,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  fsyncDir(dirname(path)); // the rename itself
 }
 
 /**

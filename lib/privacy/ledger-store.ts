@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { fsyncDir } from '../io/fsync.js';
 import { AppendLog, cutTornTail, readJsonl } from '../io/jsonl.js';
 import { ledgerError } from './ledger-format.js';
 
@@ -210,20 +211,7 @@ async function createFile(abs: string, header: string): Promise<void> {
   } finally {
     await fsp.rm(tmp, { force: true });
   }
-  await fsyncDir(path.dirname(abs));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const h = await fsp.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  } catch {
-    // some file systems refuse fsync on directories; the file itself is synced
-  }
+  fsyncDir(path.dirname(abs));
 }
 
 /**
