@@ -9,6 +9,7 @@ import { isCoded } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
+import { listenForInterrupt } from '../interrupt.js';
 
 export function register(program: Command): void {
   program
@@ -36,16 +37,9 @@ export function register(program: Command): void {
       // Ctrl-C / SIGTERM: the replay stops between steps and a save under way is not renamed into place; the staging
       // directory is removed, so --out is left as it was (the default handler killed the process and left the staging
       // directory beside --out), then exit 128 + signal (130 / 143)
-      const controller = new AbortController();
-      let interrupted: NodeJS.Signals | undefined;
-      const onSignal = (sig: NodeJS.Signals) => {
-        interrupted = sig;
-        controller.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = listenForInterrupt();
       try {
-        const r = await exportRun(model, opts.run, opts.out, controller.signal);
+        const r = await exportRun(model, opts.run, opts.out, interrupt.signal);
         if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
         else
           printTable([
@@ -54,14 +48,13 @@ export function register(program: Command): void {
             ['weights hash', r.weightsHash],
           ]);
       } catch (e) {
-        if (!interrupted) throw e;
+        if (!interrupt.received) throw e;
         // cancelled by the signal: the one error line, and the signal's exit status rather than 2
         process.stderr.write(`dpzo: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${isCoded(e) ? ` [${e.code}]` : ''}\n`);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.end();
         model.dispose();
-        if (interrupted) process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+        if (interrupt.exitCode) process.exitCode = interrupt.exitCode;
       }
     });
 }

@@ -19,6 +19,7 @@ import { pretrain } from '../../pretrain/pretrain.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
+import { listenForInterrupt } from '../interrupt.js';
 
 interface Flags {
   model: string;
@@ -81,16 +82,9 @@ export function register(program: Command): void {
         const metrics = join(f.out, 'pretrain-metrics.jsonl');
         const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
         const evals: [number, number][] = [];
-        const controller = new AbortController();
         // Ctrl-C and SIGTERM alike (as train): the step in flight finishes and the model so far is saved; SIGTERM
         // killed the process, leaving --out without a model and not empty, so a rerun was refused
-        let interrupted: NodeJS.Signals | undefined;
-        const onSignal = (sig: NodeJS.Signals) => {
-          interrupted = sig;
-          controller.abort();
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
+        const interrupt = listenForInterrupt();
         let report;
         try {
           report = await pretrain(model, {
@@ -105,7 +99,7 @@ export function register(program: Command): void {
             evalEvery: f.evalEvery,
             checkpointEvery: f.checkpointEvery,
             outDir: f.out,
-            signal: controller.signal,
+            signal: interrupt.signal,
             onStep: (s) => {
               progress.update({ step: s.step, steps: s.steps, loss: s.loss, epsilon: NaN });
               appendFileSync(metrics, JSON.stringify({ type: 'step', step: s.step, loss: s.loss, lr: s.lr }) + '\n');
@@ -121,8 +115,7 @@ export function register(program: Command): void {
           throw e;
         } finally {
           progress.stop();
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          interrupt.end();
         }
         await saveModelDirectory(model, f.out);
         const chart = join(f.out, 'pretrain-curves.svg');
@@ -157,7 +150,7 @@ export function register(program: Command): void {
             ['chart', chart],
             ['privacy', 'NONE: pretraining is for public data only; fine-tune privately with dpzo train'],
           ]);
-        if (report.stopReason === 'cancelled') process.exitCode = interrupted === 'SIGTERM' ? 143 : 130;
+        if (report.stopReason === 'cancelled') process.exitCode = interrupt.exitCode ?? 130;
       } finally {
         model.dispose();
       }

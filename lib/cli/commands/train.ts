@@ -12,6 +12,7 @@ import { DpzoError } from '../../errors.js';
 import { evalText, planRows, printTable, reportRows } from '../format.js';
 import { addRunOptions, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
+import { listenForInterrupt } from '../interrupt.js';
 import { writeCurves } from '../../dpzo/curves.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { cutTornTail, readJsonl } from '../../io/jsonl.js';
@@ -87,14 +88,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     let heldOutLoss = Number.NaN;
     // Ctrl-C / SIGTERM: finish the step, print the report, then exit 128 + signal (130 / 143), so that
     // `dpzo train && dpzo export` stops there
-    const controller = new AbortController();
-    let interrupted: NodeJS.Signals | undefined;
-    const onSignal = (sig: NodeJS.Signals) => {
-      interrupted = sig;
-      controller.abort();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = listenForInterrupt();
     // the plan is printed once the run is open: an error opening it stays the only line on stderr
     const printPlan = () => {
       if (!flags.json) for (const [k, v] of planRows(plan, model.numTrainable)) progress.note(`${k.padEnd(13)} ${v}`);
@@ -112,7 +106,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     let report: TrainReport;
     try {
       report = await trainer.train({
-        signal: controller.signal,
+        signal: interrupt.signal,
         onOpen: () => {
           cutTornMetrics();
           printPlan();
@@ -140,15 +134,14 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
       });
     } finally {
       progress.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.end();
     }
     metrics({ type: 'report', ...report });
     // the run's chart beside its files: held-out metric, released ĝ and ε against the step
     const curves = config.out && metricsFile ? writeCurves(config.out, report.plan, metricsFile) : undefined;
     if (flags.json) process.stdout.write(JSON.stringify(curves ? { ...report, curves } : report, infinityReplacer) + '\n');
     else printTable([...reportRows(report), ...(curves ? ([['curves', curves]] as [string, string][]) : [])]);
-    if (interrupted) process.exitCode = interrupted === 'SIGINT' ? 130 : 143;
+    if (interrupt.exitCode) process.exitCode = interrupt.exitCode;
   } finally {
     model.dispose();
   }
