@@ -11,6 +11,7 @@ import { loadModel } from '../../lib/index.js';
 import type { NativeBackedModel } from '../../lib/model/model.js';
 import { type Checkpoint, type CheckpointOptions, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { expectRejection } from '../helpers/expect-error.js';
+import { expectGradientMatchesDifferences } from '../helpers/finite-difference.js';
 import { directionRef } from '../helpers/philox-ref.js';
 import { Rng } from '../helpers/prng.js';
 import { RefModel, candidateLoss, sequenceLoss } from '../reference/forward-f64.js';
@@ -66,19 +67,6 @@ function refMeanLoss(ref: RefModel, b: Batch): number {
   return s / n;
 }
 
-// Central differences of the float64 reference with step h = 1e-5: truncation error h²/6·|ℓ'''| ≈ 1e-11 and
-// rounding 1e-16/h = 1e-11, so the difference quotient is exact to ~1e-10 — except across a kink of ReLU
-// (OPT), where a quotient whose ±h straddles a pre-activation's zero is wrong (seen with h = 1e-4 on
-// opt-postln: 0.1% off on a few elements); h = 1e-5 makes that ten times rarer, and none occurs here.
-// The native gradient computes in float32 (GEMMs over ≤ 96 vocabulary columns and ≤ 28 tokens, norm
-// statistics in double): measured, it is within ~1e-7 of the quotient, a few float32 ulps of the
-// gradient's scale (≈ 0.5 here). The bound |native − fd| ≤ 1e-4·|fd| + 1e-5·scale (scale = the largest
-// |∂ℓ/∂θ| of the whole gradient) leaves a margin of ~50 over that; a missing or wrong term (a dropped
-// residual, a transposed weight, a wrong softmax Jacobian, RoPE rotated the wrong way, a norm's mean term
-// left out: each tried, each caught) moves an element by O(|∂ℓ/∂θ|), ~1e3–1e4 times the bound.
-const FD_STEP = 1e-5;
-const REL = 1e-4;
-const ABS = 1e-5;
 const SAMPLES = 4;
 
 async function checkAgainstReference(ck: Checkpoint, model: NativeBackedModel, b: Batch, seed: number): Promise<void> {
@@ -89,36 +77,7 @@ async function checkAgainstReference(ck: Checkpoint, model: NativeBackedModel, b
   expect(Buffer.from(r.loss.buffer).toString('hex')).toBe(Buffer.from(plain.loss.buffer).toString('hex'));
   expect(Array.from(r.targets)).toEqual(Array.from(plain.targets));
   expect(r.grad.length).toBe(model.numTrainable);
-  let scale = 0;
-  for (const g of r.grad) scale = Math.max(scale, Math.abs(g));
-  expect(scale).toBeGreaterThan(0);
-  const rng = new Rng(seed);
-  let checked = 0;
-  for (const t of model.tensors()) {
-    if (!t.trainable) continue;
-    const stored = ck.tensors.get(t.name);
-    if (!stored) throw new Error(`checkpoint has no tensor ${t.name}`);
-    // the element with the largest gradient, and random ones
-    let top = 0;
-    for (let e = 1; e < t.numel; e++) if (Math.abs(r.grad[t.globalOffset + e]!) > Math.abs(r.grad[t.globalOffset + top]!)) top = e;
-    const elems = [top, ...Array.from({ length: SAMPLES - 1 }, () => rng.int(t.numel))];
-    for (const e of elems) {
-      const v0 = stored.values[e]!;
-      stored.values[e] = v0 + FD_STEP;
-      const lp = refMeanLoss(ref, b);
-      stored.values[e] = v0 - FD_STEP;
-      const lm = refMeanLoss(ref, b);
-      stored.values[e] = v0;
-      const fd = (lp - lm) / (2 * FD_STEP);
-      const got = r.grad[t.globalOffset + e]!;
-      const bound = REL * Math.abs(fd) + ABS * scale;
-      if (!(Math.abs(got - fd) <= bound)) {
-        expect.fail(`${t.name}[${e}]: native ${got}, finite difference ${fd}, error ${Math.abs(got - fd).toExponential(2)} > ${bound.toExponential(2)}`);
-      }
-      checked++;
-    }
-  }
-  expect(checked).toBeGreaterThan(0);
+  expectGradientMatchesDifferences(model.tensors(), ck.tensors, r.grad, () => refMeanLoss(ref, b), new Rng(seed), SAMPLES);
 }
 
 const FAMILIES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {

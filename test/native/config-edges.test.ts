@@ -9,6 +9,7 @@ import { loadModel } from '../../lib/index.js';
 import type { NativeBackedModel } from '../../lib/model/model.js';
 import { type CheckpointOptions, VARIANTS, makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { expectRejection } from '../helpers/expect-error.js';
+import { expectGradientMatchesDifferences } from '../helpers/finite-difference.js';
 import { directionRef } from '../helpers/philox-ref.js';
 import { Rng } from '../helpers/prng.js';
 import type { FloatDType } from '../helpers/safetensors.js';
@@ -128,11 +129,6 @@ describe('forward of edge configs at a virtual point θ + c·z vs the reference 
   }
 });
 
-// Central differences of the float64 reference, as test/native/backward.test.ts (same step and bounds).
-const FD_STEP = 1e-5;
-const REL = 1e-4;
-const ABS = 1e-5;
-
 describe('lossAndGradient of edge configs vs finite differences of the float64 reference', () => {
   // a BF16 checkpoint trains by DP-SGD loaded as float32 (its values exact there)
   for (const [name, opts, dtype] of Object.entries(EDGES).flatMap(([n, o]) => [[n, o, 'F32'] as const, [n, o, 'BF16'] as const])) {
@@ -144,30 +140,7 @@ describe('lossAndGradient of edge configs vs finite differences of the float64 r
         const rng = new Rng(7);
         const b = batchFor(rng, 48, [9, 1, 6, 12]);
         const r = await m.lossAndGradient!(b);
-        let scale = 0;
-        for (const g of r.grad) scale = Math.max(scale, Math.abs(g));
-        let checked = 0;
-        for (const t of m.tensors()) {
-          if (!t.trainable) continue;
-          const stored = ck.tensors.get(t.name);
-          if (!stored) throw new Error(`checkpoint has no tensor ${t.name}`);
-          let top = 0;
-          for (let e = 1; e < t.numel; e++) if (Math.abs(r.grad[t.globalOffset + e]!) > Math.abs(r.grad[t.globalOffset + top]!)) top = e;
-          for (const e of [top, rng.int(t.numel), rng.int(t.numel)]) {
-            const v0 = stored.values[e]!;
-            stored.values[e] = v0 + FD_STEP;
-            const lp = refMeanLoss(ref, b);
-            stored.values[e] = v0 - FD_STEP;
-            const lm = refMeanLoss(ref, b);
-            stored.values[e] = v0;
-            const fd = (lp - lm) / (2 * FD_STEP);
-            const got = r.grad[t.globalOffset + e]!;
-            const bound = REL * Math.abs(fd) + ABS * scale;
-            if (!(Math.abs(got - fd) <= bound)) expect.fail(`${t.name}[${e}]: native ${got}, finite difference ${fd}`);
-            checked++;
-          }
-        }
-        expect(checked).toBeGreaterThan(0);
+        expectGradientMatchesDifferences(m.tensors(), ck.tensors, r.grad, () => refMeanLoss(ref, b), rng, 3);
       } finally {
         m.dispose();
       }
