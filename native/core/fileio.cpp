@@ -146,9 +146,14 @@ void mkdir_p(const std::string& dir) {
 
 AtomicWriter::AtomicWriter(const std::string& path) : path_(path) {
   static std::atomic<uint64_t> counter{0};
-  tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd_ < 0) io_error(tmp_, "cannot create", errno);
+  // A name taken is a leftover of a crashed process that had this pid (pids are reused: a container's entry
+  // point gets the same one each run); it is left alone and the next name tried, where one EEXIST failed the save.
+  for (int attempt = 0;; ++attempt) {
+    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) break;
+    if (errno != EEXIST || attempt == 1000) io_error(tmp_, "cannot create", errno);
+  }
   buf_.resize(1 << 20);
 }
 

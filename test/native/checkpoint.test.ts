@@ -1,7 +1,33 @@
+describe('save beside a crashed process\'s leftovers', () => {
+  it('temporary files named with this pid (a dead process that had it) are skipped, not a failed save', () => {
+    // a fresh process, so its counter of temporary names starts at 0 as after a restart; the leftovers carry its pid
+    const ck = writeRandomCheckpoint(fresh('leftover'), { family: 'llama', seed: 4 });
+    const out = fresh('leftover-saved');
+    const script = [
+      "import { mkdirSync, writeFileSync } from 'node:fs';",
+      `const { loadModel } = await import(${JSON.stringify(join(REPO, 'dist', 'index.js'))});`,
+      `const out = ${JSON.stringify(out)};`,
+      'mkdirSync(out, { recursive: true });',
+      "for (const f of ['model.safetensors', 'config.json']) for (let i = 0; i < 4; i++) writeFileSync(`${out}/${f}.tmp.${process.pid}.${i}`, 'left by a crash');",
+      `const m = await loadModel(${JSON.stringify(ck.dir)}, { threads: 1 });`,
+      'await m.save(out);',
+      "process.stdout.write(await m.weightsHash());",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
+    // the leftovers are not this save's to delete: they stay, and the saved model loads
+    expect(readdirSync(out).filter((f) => f.includes('.tmp.')).length).toBe(8);
+  });
+});
+
 // Issue "Foundation": loading, saving and validating Hugging Face checkpoints
 // of the three families, against files written by an independent writer.
 import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from '../../lib/index.js';
@@ -17,6 +43,7 @@ afterAll(() => tmp.cleanup());
 let counter = 0;
 const fresh = (tag: string) => join(tmp.dir, `${tag}-${counter++}`);
 
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const byteSorted = (xs: string[]) => [...xs].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
 
 /** All tensors of a directory's safetensors file(s), by name as stored. */
