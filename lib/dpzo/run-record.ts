@@ -56,6 +56,16 @@ export interface RunRecord {
 }
 
 /**
+ * The trainable patterns to load a run's base with for its replay: the ones recorded, or, where none were (a model
+ * loaded with `trainable` patterns and trained without `TrainOptions.trainable`: run.json says null), the run's
+ * trainable tensor names themselves. A null there loaded every tensor, and the replay was refused as a mismatch,
+ * after the run's budget had been spent. A name selects the tensor it names (the replay then checks the set).
+ */
+export function replayTrainable(run: RunRecord): string[] {
+  return run.model.trainable ?? run.model.trainableNames;
+}
+
+/**
  * Reads and checks the run.json of `runDir` (its format; the rest is trusted as written by dpzo).
  * @throws {@link DpzoError} `ERR_RUN_MISSING` (no run.json), `ERR_RUN_CORRUPT` (not JSON, unknown format, no model or plan object).
  */

@@ -10,7 +10,7 @@ import { runCharts } from '../../dpzo/curves-text.js';
 import { evaluate } from '../../dpzo/evaluate.js';
 import { replayRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson } from '../../dpzo/run-record.js';
+import { readRunJson, replayTrainable } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ export function register(program: Command): void {
       const parsed: RunConfig = parseRunConfig({ epsilon: 1, delta: 0.5, ...base }, 'options');
       const c: RunConfig = { ...parsed, model: resolveModelDir(parsed.model) };
       const task = taskSpecOf(c);
-      const trainable = run?.model.trainable ?? undefined;
+      const trainable = run ? replayTrainable(run) : undefined;
       const model = await loadModel(c.model, {
         threads: c.threads,
         device: c.device ?? 'cpu',

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { exportRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson } from '../../dpzo/run-record.js';
+import { readRunJson, replayTrainable } from '../../dpzo/run-record.js';
 import { isCoded } from '../../errors.js';
 import { loadModel } from '../../model/model.js';
 import type { Device, WeightDType } from '../../model/types.js';
@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const model = await loadModel(runBaseDir(run, opts.run, opts.model), {
         threads: opts.threads,
         device: opts.device,
-        trainable: run.model.trainable ?? undefined,
+        trainable: replayTrainable(run),
         dtype: run.model.dtype as WeightDType,
       });
       // Ctrl-C / SIGTERM: the replay stops between steps and a save under way is not renamed into place; the staging

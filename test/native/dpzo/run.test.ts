@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { parseRunConfig } from '../../../lib/dpzo/config.js';
-import { exportRun, readTrajectory } from '../../../lib/dpzo/index.js';
+import { DPZOTrainer, exportRun, readTrajectory } from '../../../lib/dpzo/index.js';
 import { prepareRun } from '../../../lib/dpzo/session.js';
-import { loadModel } from '../../../lib/index.js';
+import { loadDataset, loadModel } from '../../../lib/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
+import { dpzo } from '../../helpers/cli.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-run-');
@@ -168,6 +169,25 @@ describe('trajectory checkpoints', () => {
       b.model.dispose();
     }
     expect(readFileSync(marker, 'utf8')).toBe(text);
+  });
+
+  it('a model loaded with trainable patterns and trained without TrainOptions.trainable exports (run.json records no patterns)', async () => {
+    const out = join(tmp.dir, 'run-patterns-on-model');
+    const model = await loadModel(p.model, { threads: 2, trainable: ['layernorm', 'norm.weight'] });
+    const names = model.trainableNames();
+    expect(names.length).toBeLessThan(model.tensors().length);
+    const train = loadDataset(p.train, { task: { kind: 'tokens' }, modelDir: p.model, config: model.config });
+    const trainer = new DPZOTrainer(model, { train, epsilon: 8, delta: 1e-5, steps: 4, batchSize: 20, runDir: out });
+    await trainer.train();
+    const trained = await model.weightsHash();
+    model.dispose();
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).model).toMatchObject({ trainable: null, trainableNames: names });
+    // the CLI loaded the base with every tensor trainable and refused the replay as a mismatch, the budget spent
+    const exported = join(tmp.dir, 'exported-patterns-on-model');
+    const r = await dpzo('export', '--run', out, '--out', exported, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).weightsHash).toBe(trained);
   });
 
   it('bad input fails before any release', async () => {
