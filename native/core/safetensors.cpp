@@ -82,6 +82,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_uniq
     if (name == "__metadata__") {
       if (seen_metadata) throw header_err("duplicate \"__metadata__\"");
       seen_metadata = true;
+      if (v.is_null()) continue;  // no metadata, as the safetensors library reads it (an optional map)
       if (!v.is_object()) throw header_err("\"__metadata__\" must be an object of strings");
       for (const auto& [k, mv] : v.object) {
         if (!mv.is_string()) throw header_err("\"__metadata__\" value of " + quoted(k) + " is not a string");

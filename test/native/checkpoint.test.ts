@@ -362,6 +362,25 @@ describe('bad input is a rejected promise with a code and a message naming the c
     await expectRejection(() => loadModel(ck.dir), 'ERR_SAFETENSORS_OFFSETS', ['model.norm.weight']);
   });
 
+  it('"__metadata__": null is no metadata, as the safetensors library reads it (it was refused)', async () => {
+    const ck = copy('null-metadata');
+    const f = join(ck.dir, 'model.safetensors');
+    const p = readSafetensors(f);
+    const header: Record<string, unknown> = { __metadata__: null };
+    let off = 0;
+    for (const [name, t] of p.tensors) {
+      header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.data.length] };
+      off += t.data.length;
+    }
+    writeRawSafetensors(f, header, Buffer.concat([...p.tensors.values()].map((t) => t.data)));
+    const m = await loadModel(ck.dir, { threads: 1 });
+    try {
+      expectSameValues(m.getParameter('model.norm.weight'), ck.tensors.get('model.norm.weight')!.values, 'model.norm.weight');
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a tensor missing -> ERR_TENSOR_MISSING', async () => {
     const ck = copy('missing');
     removeTensor(join(ck.dir, 'model.safetensors'), 'model.layers.1.mlp.up_proj.weight');
