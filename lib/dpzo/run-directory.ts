@@ -10,11 +10,11 @@
 // every release that reached the disk, and at most one more. An update the core refuses
 // before writing θ turns its trajectory line into a void one (replay must skip it too).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
-import { createJsonExclusive } from '../io/json-file.js';
+import { createJsonExclusive, isExclusiveLeftover } from '../io/json-file.js';
 import type { Model } from '../model/types.js';
 import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, notPrivateReason } from './options.js';
@@ -96,7 +96,13 @@ export class RunDirectory implements RunHandles {
     const exists = () => new DpzoError('ERR_RUN_EXISTS', `${abs} is not empty: resume it with --resume or choose another --out`);
     // a file there failed in readdirSync with a bare ENOTDIR naming neither --out nor dpzo's code
     if (existsSync(abs) && !statSync(abs).isDirectory()) throw new DpzoError('ERR_RUN_EXISTS', `${abs} exists and is not a directory: choose another --out`);
-    if (existsSync(abs) && readdirSync(abs).length > 0) throw exists();
+    if (existsSync(abs)) {
+      // run.json's temporary file, left by a process killed while creating it, is not a run: removed, not refused
+      const entries = readdirSync(abs);
+      const leftovers = entries.filter((n) => isExclusiveLeftover(abs, n, RUN_FILE));
+      if (entries.length > leftovers.length) throw exists();
+      for (const n of leftovers) rmSync(join(abs, n), { force: true });
+    }
     // a read-only or unwritable parent is named with the OS's reason, before anything is opened
     try {
       mkdirSync(abs, { recursive: true });

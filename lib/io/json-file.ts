@@ -1,8 +1,8 @@
 // defines: writeJsonAtomic — a JSON file replaced whole or not at all (written to a temporary
 // file, fsynced, renamed over the target), so a reader never sees half of it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import { fsyncDir } from './fsync.js';
 import { infinityReplacer } from './json-infinity.js';
@@ -46,4 +46,18 @@ export function createJsonExclusive(path: string, value: unknown): boolean {
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+/** How long a createJsonExclusive temporary file lives at most (it is written, fsynced and linked in milliseconds). */
+const EXCLUSIVE_TMP_LIFETIME_MS = 60_000;
+
+/**
+ * Whether `name`, in `dir`, is a temporary file createJsonExclusive left for `target` (the basename it creates) when its
+ * process died between writing it and linking it into place: named as that function names them and older than any
+ * creation takes. Such a file made a fresh run directory "not empty" (refused) and left it without run.json (no resume).
+ */
+export function isExclusiveLeftover(dir: string, name: string, target: string): boolean {
+  if (!name.startsWith(`${target}.`) || !/^\.\d+\.[0-9a-f]{12}\.tmp$/.test(name.slice(target.length))) return false;
+  const st = statSync(join(dir, name), { throwIfNoEntry: false });
+  return st !== undefined && st.isFile() && Date.now() - st.mtimeMs > EXCLUSIVE_TMP_LIFETIME_MS;
 }

@@ -1,7 +1,7 @@
 // Trajectory checkpoints on the real native model: export replay is bit-identical
 // to the trained weights; training lowers held-out loss at ε = 8; a run refuses a
 // second start and resumes; bad input fails before any release.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -188,6 +188,25 @@ describe('trajectory checkpoints', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).weightsHash).toBe(trained);
+  });
+
+  it("run.json's temporary file left by a process killed while creating it does not block a new run there", async () => {
+    const out = join(tmp.dir, 'run-leftover');
+    mkdirSync(out);
+    const leftover = join(out, 'run.json.4242.0123456789ab.tmp');
+    writeFileSync(leftover, '{"format"');
+    // a young one may be another process's creation under way: the directory is not empty
+    const young = await prepareRun(parseRunConfig({ ...base, eval: undefined, out, steps: 2, batchSize: 20 }, 'test'));
+    await expect(young.trainer.train()).rejects.toMatchObject({ code: 'ERR_RUN_EXISTS' });
+    young.model.dispose();
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(leftover, old, old);
+    const { model, trainer } = await prepareRun(parseRunConfig({ ...base, eval: undefined, out, steps: 2, batchSize: 20 }, 'test'));
+    const report = await trainer.train();
+    model.dispose();
+    expect(report.steps).toBe(2);
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(join(out, 'run.json'))).toBe(true);
   });
 
   it('bad input fails before any release', async () => {
