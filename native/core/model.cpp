@@ -188,6 +188,9 @@ struct ModelLoader {
     const json::Value* wm = root.get("weight_map");
     if (!root.is_object() || !wm || !wm->is_object())
       throw Error(err::kSafetensorsHeader, index + ": \"weight_map\" missing or not an object");
+    // an empty map lists no shard: it read as a model with no tensors ("check num_hidden_layers")
+    if (wm->object.empty())
+      throw Error(err::kSafetensorsHeader, index + ": \"weight_map\" is empty (it lists no shard)");
     std::vector<std::string> shards;
     std::unordered_map<std::string, size_t> shard_idx;
     for (const auto& [tensor, v] : wm->object) {

@@ -420,6 +420,13 @@ describe('bad input is a rejected promise with a code and a message naming the c
     await expectRejection(() => loadModel(ck.dir), 'ERR_SHARD_MISSING', [gone]);
   });
 
+  it('an empty weight_map -> ERR_SAFETENSORS_HEADER naming the index (it read as a model without tensors)', async () => {
+    const ck = copy('shards-empty-map', { shards: 2 });
+    const index = join(ck.dir, 'model.safetensors.index.json');
+    writeFileSync(index, JSON.stringify({ metadata: {}, weight_map: {} }));
+    await expectRejection(() => loadModel(ck.dir), 'ERR_SAFETENSORS_HEADER', ['model.safetensors.index.json', 'weight_map', 'empty']);
+  });
+
   it('a tensor in the index but not in its shard -> ERR_TENSOR_MISSING', async () => {
     const ck = copy('shards-hole', { shards: 2 });
     const first = readSafetensors(join(ck.dir, ck.files[0]!));
