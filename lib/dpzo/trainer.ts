@@ -153,7 +153,8 @@ function isTrainingSet(evalSet: Dataset, train: Dataset): boolean {
  * with the same plan, sampler, ledgers, budget and run directory; see {@link TrainOptions}.
  *
  * Options are validated and the noise calibrated by {@link DPZOTrainer.plan} before any release. A trainer owns its model's privacy history: a second train()
- * call on the same trainer continues the same ledger (never a fresh budget), and training the same weights with another trainer in the same
+ * call on the same trainer continues the same ledger (never a fresh budget) — without a `runDir`; with one, the directory holds a run already and the
+ * second call is refused (`ERR_RUN_EXISTS`): continue it with `resume: true` on the base model freshly loaded, which replays it. Training the same weights with another trainer in the same
  * process is refused (`ERR_TRAIN_OPTION`): their privacy loss would be forgotten; so is a second trainer's train() while one runs on the model (`ERR_TRAIN_BUSY`).
  *
  * @example
