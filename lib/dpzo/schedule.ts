@@ -1,5 +1,6 @@
 // defines: learningRate — η_t of a schedule (constant, linear, cosine) after an
 // optional linear warmup, as in Hugging Face's get_*_schedule_with_warmup.
+import { DpzoError } from '../errors.js';
 /** Learning-rate schedule after warmup: constant, linear decay to 0, or cosine decay to 0 (Hugging Face's get_*_schedule_with_warmup). */
 export type ScheduleKind = 'constant' | 'linear' | 'cosine';
 
@@ -25,5 +26,7 @@ export function learningRate(s: Schedule, step: number): number {
   const span = Math.max(1, s.totalSteps - s.warmupSteps);
   const progress = Math.min(1, (step - s.warmupSteps) / span);
   if (s.kind === 'linear') return s.lr * (1 - progress);
+  // any other kind ('cosin', 'step') was read as cosine
+  if (s.kind !== 'cosine') throw new DpzoError('ERR_ARGUMENT', `schedule kind must be constant, linear or cosine (got '${String(s.kind)}')`);
   return s.lr * 0.5 * (1 + Math.cos(Math.PI * progress));
 }

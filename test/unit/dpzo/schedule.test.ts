@@ -5,6 +5,12 @@ import { exactMatch, normalizeAnswer, tokenF1 } from '../../../lib/dpzo/squad.js
 
 describe('learning-rate schedules', () => {
   const base = { lr: 1, totalSteps: 110, warmupSteps: 10 };
+  it('an unknown kind is ERR_ARGUMENT (it was read as cosine)', () => {
+    expect(() => learningRate({ ...base, kind: 'cosin' as 'cosine' }, 50)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringMatching(/cosin'/) }),
+    );
+    expect(learningRate({ ...base, kind: 'cosine' }, 60)).toBeCloseTo(0.5, 12);
+  });
   it('warmup rises linearly to lr', () => {
     expect(learningRate({ ...base, kind: 'constant' }, 0)).toBeCloseTo(0.1, 12);
     expect(learningRate({ ...base, kind: 'constant' }, 9)).toBeCloseTo(1, 12);
