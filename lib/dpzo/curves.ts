@@ -3,10 +3,10 @@
 // read from metrics.jsonl (released values and public evaluations only: no
 // private statistic is drawn, even when --private-diagnostics logged some).
 // A resumed run's metrics continue in the same file; the latest line of a step wins.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
+import { writeTextAtomic } from '../io/json-file.js';
 import { infinityReviver } from '../io/json-infinity.js';
 import { readJsonl } from '../io/jsonl.js';
 import { type ChartSpec, type Panel, lineChart } from '../plot/svg-chart.js';
@@ -128,6 +128,7 @@ export function writeCurves(
   metricsFile = join(runDir, METRICS_FILE),
 ): string {
   const path = join(runDir, CURVES_FILE);
-  writeFileSync(path, lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant, plan.method)));
+  // replaced whole: eval --run redraws it in the run directory, where a kill mid-write left half a chart
+  writeTextAtomic(path, lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant, plan.method)));
   return path;
 }

@@ -1,5 +1,5 @@
-// defines: writeJsonAtomic — a JSON file replaced whole or not at all (written to a temporary
-// file, fsynced, renamed over the target), so a reader never sees half of it.
+// defines: writeTextAtomic / writeJsonAtomic — a file replaced whole or not at all (written to a temporary
+// file, fsynced, renamed over the target), so a reader never sees half of it; createJsonExclusive.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,10 +9,14 @@ import { infinityReplacer } from './json-infinity.js';
 import { appendLineSync } from './write-all.js';
 
 export function writeJsonAtomic(path: string, value: unknown): void {
+  writeTextAtomic(path, JSON.stringify(value, infinityReplacer, 2) + '\n');
+}
+
+export function writeTextAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    appendLineSync(fd, JSON.stringify(value, infinityReplacer, 2) + '\n', tmp);
+    appendLineSync(fd, text, tmp);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
