@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Dataset, Example } from '../data/tasks.js';
-import { DpzoError } from '../errors.js';
+import { DpzoError, isCoded } from '../errors.js';
 import { mulberry32, shuffleInPlace } from '../mulberry32.js';
 import { lossBatch } from '../dpzo/estimator.js';
 import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
@@ -91,9 +91,15 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   const examples: Example[] = o.train.examples;
   const next = batches(examples.length, batchSize, o.seed ?? 0);
   const report: PretrainReport = { steps: 0, stopReason: 'completed', trainLoss: [], checkpoints: [], seconds: 0 };
+  // a cancel inside a native call (the step's backward, the first evaluation) ends the run as one between steps does
+  const cancelledInside = (e: unknown) => o.signal?.aborted === true && isCoded(e) && e.code === 'ERR_CANCELLED';
   if (o.eval) {
-    report.evalBefore = await evaluate(model, o.eval, { signal: o.signal });
-    await o.onEval?.({ step: 0, result: report.evalBefore });
+    try {
+      report.evalBefore = await evaluate(model, o.eval, { signal: o.signal });
+      await o.onEval?.({ step: 0, result: report.evalBefore });
+    } catch (e) {
+      if (!cancelledInside(e)) throw e;
+    }
   }
   for (let t = 0; t < o.steps; t++) {
     if (o.signal?.aborted) {
@@ -101,13 +107,24 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       break;
     }
     const idx = next.next().value as number[];
-    const r = await model.lossAndGradient(
-      lossBatch(
-        idx.map((i) => examples[i]!),
-        undefined,
-      ),
-      { signal: o.signal },
-    );
+    let r;
+    try {
+      r = await model.lossAndGradient(
+        lossBatch(
+          idx.map((i) => examples[i]!),
+          undefined,
+        ),
+        { signal: o.signal },
+      );
+    } catch (e) {
+      // cancelled inside the step's backward: the step is dropped (nothing was applied) and the run stops as between
+      // steps; it failed with ERR_CANCELLED (exit 2) and the model so far was not saved
+      if (cancelledInside(e)) {
+        report.stopReason = 'cancelled';
+        break;
+      }
+      throw e;
+    }
     const finite = Array.from(r.loss).filter(Number.isFinite);
     const loss = finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length);
     const eta = learningRate(schedule, t);

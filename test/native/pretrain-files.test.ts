@@ -7,6 +7,8 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { loadDataset, loadModel } from '../../lib/index.js';
+import { pretrain } from '../../lib/pretrain/pretrain.js';
 import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { ROOT, dpzo } from '../helpers/cli.js';
 import { writeCyclesJsonl } from '../helpers/tiny.js';
@@ -39,7 +41,7 @@ describe('signals during dpzo pretrain', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    it(`${signal}: the step in flight finishes, the model so far is saved, exit ${code} (SIGTERM killed it, leaving no model)`, { timeout: 120_000 }, async () => {
+    it(`${signal}: the run stops at the step in flight, the model so far is saved, exit ${code} (SIGTERM killed it, leaving no model)`, { timeout: 120_000 }, async () => {
       const out = join(tmp.dir, `out-${signal}`);
       const args = ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'pretrain', '--model', base, '--data', train, '--task', 'tokens'];
       args.push('--steps', '100000', '--batch-size', '4', '--threads', '1', '--out', out, '--json');
@@ -62,4 +64,29 @@ describe('signals during dpzo pretrain', () => {
       expect(readdirSync(out)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']));
     });
   }
+});
+
+describe('pretrain cancelled inside a step', () => {
+  it("an abort that lands inside the step's backward stops the run as between steps (it rejected with ERR_CANCELLED: exit 2, no model saved)", async () => {
+    const model = await loadModel(base, { threads: 1, dtype: 'float32' });
+    try {
+      const data = loadDataset(train, { task: { kind: 'tokens' }, modelDir: base, config: model.config });
+      const controller = new AbortController();
+      // the abort arrives while the third step's backward is under way (deterministically: as it is called)
+      let calls = 0;
+      const inner = model.lossAndGradient.bind(model);
+      const wrapped = Object.assign(Object.create(model) as typeof model, {
+        lossAndGradient: (...a: Parameters<typeof inner>) => {
+          if (++calls === 3) controller.abort();
+          return inner(...a);
+        },
+      });
+      const before = await model.weightsHash();
+      const report = await pretrain(wrapped, { train: data, steps: 10, batchSize: 4, lr: 1e-3, signal: controller.signal });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 2 });
+      expect(await model.weightsHash()).not.toBe(before);
+    } finally {
+      model.dispose();
+    }
+  });
 });

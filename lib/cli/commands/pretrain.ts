@@ -82,7 +82,7 @@ export function register(program: Command): void {
         const metrics = join(f.out, 'pretrain-metrics.jsonl');
         const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
         const evals: [number, number][] = [];
-        // Ctrl-C and SIGTERM alike (as train): the step in flight finishes and the model so far is saved; SIGTERM
+        // Ctrl-C and SIGTERM alike (as train): the step in flight is dropped and the model so far is saved; SIGTERM
         // killed the process, leaving --out without a model and not empty, so a rerun was refused
         const interrupt = listenForInterrupt();
         let report;
