@@ -98,11 +98,13 @@ describe('AbortSignal', () => {
       const ac = new AbortController();
       const running = m.perExampleLoss(BIG_BATCH());
       const queued = m.perturb(99, 1.0, { signal: ac.signal });
+      // handled from the start: the queued op rejects as soon as the signal aborts, before the running one ends
+      const cancelled = expectRejection(() => queued, 'ERR_CANCELLED');
       setTimeout(() => ac.abort(), 20);
       const r = await running;
       expect(r.loss).toHaveLength(96);
       expect(Array.from(r.loss).every(Number.isFinite)).toBe(true);
-      await expectRejection(() => queued, 'ERR_CANCELLED');
+      await cancelled;
       expect(await m.weightsHash()).toBe(hash);
     } finally {
       m.dispose();
