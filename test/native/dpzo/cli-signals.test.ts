@@ -89,7 +89,8 @@ describe('signals during dpzo export', () => {
     ['SIGTERM', 143],
   ] as const) {
     it(`${signal} during the save: nothing at --out, no staging directory left, exit ${code}`, { timeout: 120_000 }, async () => {
-      expect((await trained).status).toBe(0);
+      const t = await trained;
+      expect(t.status, t.stderr).toBe(0);
       const parent = join(tmp.dir, `export-${signal}`);
       const r = await exportUntilStaging(parent, signal);
       expect(r.status, r.stderr).toBe(code);
