@@ -21,7 +21,7 @@ export interface Records {
   sha256?: string;
 }
 
-/** A data file's format: JSON lines, a JSON array of objects, or CSV/TSV with a header line. */
+/** A data file's format: JSON lines, JSON (an array of objects, or JSON lines as datasets writes a .json file), or CSV/TSV with a header line. */
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv';
 
 /**
@@ -81,7 +81,9 @@ export function readRecords(file: string, format: FileFormat = formatOf(file)): 
   // classic Mac line endings: a TSV was one header line ("no examples", its rows turned into field names), JSONL one bad line
   if (format !== 'json' && text.includes('\r') && !text.includes('\n'))
     throw new DataError('ERR_DATA_FORMAT', `${file}: lines end in CR only (old Mac line endings): save the file with LF or CRLF line endings`);
-  const out = format === 'jsonl' ? parseJsonl(file, text) : format === 'json' ? parseJson(file, text) : parseDelimited(file, text, format === 'csv' ? ',' : '\t');
+  // a .json file that is not an array is JSON Lines, as datasets writes it (Dataset.to_json) and load_dataset reads it
+  const lines = format === 'jsonl' || (format === 'json' && !text.trimStart().startsWith('['));
+  const out = lines ? parseJsonl(file, text) : format === 'json' ? parseJson(file, text) : parseDelimited(file, text, format === 'csv' ? ',' : '\t');
   if (out.rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${file}: no examples`);
   // the bytes read, not the file later: a file replaced or deleted after loading still keys the ledger of what was trained on
   return { ...out, sha256: createHash('sha256').update(bytes).digest('hex') };

@@ -27,6 +27,14 @@ describe('readRecords', () => {
     expect(readRecords(file('a.jsonl', '{"text":"x"}\n\n{"text":"y","n":[1,2]}\n')).rows).toEqual([{ text: 'x' }, { text: 'y', n: [1, 2] }]);
     expect(readRecords(file('b.json', '[{"a":1},{"a":2}]')).rows).toHaveLength(2);
   });
+  it('reads a .json file in JSON Lines, as datasets writes it (Dataset.to_json) and load_dataset reads it', () => {
+    const r = readRecords(file('hf.json', '{"sentence":"a good film","label":1}\n\n{"sentence":"bad","label":0}\n'));
+    expect(r.rows).toEqual([{ sentence: 'a good film', label: 1 }, { sentence: 'bad', label: 0 }]);
+    expect(r.lines).toEqual([1, 3]);
+    expect(readRecords(file('one.json', ' {"a":1}')).rows).toEqual([{ a: 1 }]);
+    expect(() => readRecords(file('badl.json', '{"a":1}\n{oops\n'))).toThrow(/badl\.json:2: invalid JSON/);
+    expect(() => readRecords(file('num.json', '3'))).toThrow(/num\.json:1: each line must be a JSON object/);
+  });
   it('names the file and line of malformed input', () => {
     expect(() => readRecords(file('bad.jsonl', '{"a":1}\n{oops\n'))).toThrow(/bad\.jsonl:2: invalid JSON/);
     // not the row's own count of fields: its private text's delimiters
