@@ -279,6 +279,8 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
   const complF = task.completionField ?? 'completion';
   const textF = task.textField ?? 'text';
   const paired = lmFormat(rows, task, promptF, complF, where) === 'prompt-completion';
+  // the token the tokenizer puts before any text (BOS), kept when a prompt is cut: transformers truncates before adding it
+  const lead = tok.encode('', true)[0];
   const examples = rows.map((row, i): Example => {
     if (!paired) {
       let inputIds = tok.encode(text(row, textF, where(i)), true);
@@ -292,7 +294,10 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
     let completion = tok.encode(reference, false);
     if (completion.length === 0) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: empty '${complF}'`);
     if (completion.length > opts.maxLength - 1) completion = completion.slice(0, opts.maxLength - 1);
-    if (prompt.length + completion.length > opts.maxLength) prompt = prompt.slice(prompt.length - (opts.maxLength - completion.length));
+    if (prompt.length + completion.length > opts.maxLength) {
+      const head = lead !== undefined && prompt[0] === lead ? 1 : 0;
+      prompt = prompt.slice(0, head).concat(prompt.slice(prompt.length - (opts.maxLength - completion.length - head)));
+    }
     const inputIds = Int32Array.from([...prompt, ...completion]);
     inVocabulary(inputIds, opts.vocabSize, where(i));
     const labels = new Int32Array(inputIds.length).fill(IGNORE);

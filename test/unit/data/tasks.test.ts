@@ -144,6 +144,13 @@ describe('lm and tokens', () => {
     const paired = buildDataset(readRecords(file('pc.jsonl', '{"prompt":"a","completion":" b"}\n')), { kind: 'lm', promptField: 'prompt' }, tok, opts);
     expect(paired.generative).toBe(true);
   });
+  it('a prompt cut to fit keeps its BOS, as transformers truncates before adding special tokens (and as classification does)', () => {
+    const pc = buildDataset(readRecords(file('long.jsonl', '{"prompt":"abcdefgh","completion":"xy"}\n')), { kind: 'lm' }, tok, { ...opts, maxLength: 6 });
+    const ex = pc.examples[0]!;
+    expect(Array.from(ex.inputIds)).toEqual([1, ...bytes('fghxy')]);
+    expect(Array.from(ex.promptIds!)).toEqual([1, ...bytes('fgh')]);
+    expect(Array.from(ex.labels!)).toEqual([IGNORE, IGNORE, IGNORE, IGNORE, ...bytes('xy')]);
+  });
   it('a text task without a tokenizer is an error', () => {
     expect(() => buildDataset(readRecords(file('t2.jsonl', '{"text":"abc"}\n')), { kind: 'lm' }, null, opts)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER' }));
   });
