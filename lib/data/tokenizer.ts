@@ -61,7 +61,8 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
   const eosId = eosName !== undefined ? (tok.token_to_id(eosName) ?? null) : null;
   return {
     encode: (text, special) => tok.encode(text, { add_special_tokens: special }).ids,
-    decode: (ids) => tok.decode(Array.from(ids), { skip_special_tokens: true }),
+    // @huggingface/tokenizers throws a plain Error on no ids (a generation of 0 tokens)
+    decode: (ids) => (ids.length === 0 ? '' : tok.decode(Array.from(ids), { skip_special_tokens: true })),
     eosId,
   };
 }

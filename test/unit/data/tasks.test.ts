@@ -27,6 +27,10 @@ describe('tokenizer', () => {
     expect(tok.decode([1, ...bytes('héllo')])).toBe('héllo');
     expect(tok.eosId).toBe(2);
   });
+  it('decodes no ids to the empty text (a generation of 0 tokens threw an Error without a code)', () => {
+    expect(tok.decode([])).toBe('');
+    expect(tok.decode(new Int32Array(0))).toBe('');
+  });
   it('a model directory without tokenizer.json is a clear error', () => {
     const empty = mkdtempSync(join(tmpdir(), 'dpzo-notok-'));
     expect(() => loadTokenizer(empty)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER', message: expect.stringMatching(/no tokenizer\.json/) }));
