@@ -15,7 +15,7 @@ export interface Records {
   file: string;
   /** The records, in file order. */
   rows: Row[];
-  /** 1-based line of each row in the file, for error messages. */
+  /** 1-based line of each row in the file (a JSON array element's: the line where it starts), for error messages. */
   lines: number[];
   /** SHA-256 (hex) of the bytes the rows were read from (readRecords): it keys the training file's dataset ledger. */
   sha256?: string;
@@ -155,7 +155,40 @@ function parseJson(file: string, text: string): Records {
     if (JSON.stringify(r).length > MAX_RECORD_CHARS)
       throw new DataError('ERR_DATA_FORMAT', `${file}: element ${i} is over the limit of ${MAX_RECORD_CHARS} characters per example`);
   });
-  return { file, rows: v as Row[], lines: v.map((_, i) => i + 1) };
+  return { file, rows: v as Row[], lines: elementLines(text, v.length) };
+}
+
+/**
+ * The 1-based line where each element of a JSON array (text that parsed) starts: the element's
+ * index is not its line in a pretty-printed file, and errors name the line.
+ */
+function elementLines(text: string, count: number): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectElement = false;
+  for (let i = 0; i < text.length && lines.length < count; i++) {
+    const c = text[i]!;
+    if (c === '\n') line++;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') continue;
+    if (depth === 1 && expectElement) {
+      lines.push(line);
+      expectElement = false;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth === 1) expectElement = true;
+    } else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 1) expectElement = true;
+  }
+  return lines;
 }
 
 // RFC 4180 for CSV (quotes, doubled quotes, newlines inside quotes); TSV as GLUE

@@ -27,6 +27,11 @@ describe('readRecords', () => {
     expect(readRecords(file('a.jsonl', '{"text":"x"}\n\n{"text":"y","n":[1,2]}\n')).rows).toEqual([{ text: 'x' }, { text: 'y', n: [1, 2] }]);
     expect(readRecords(file('b.json', '[{"a":1},{"a":2}]')).rows).toHaveLength(2);
   });
+  it('names the line where each element of a JSON array starts (in a pretty-printed file, element 2 was called line 2)', () => {
+    const r = readRecords(file('pretty.json', '[\n  {\n    "s": "a, [b] {c}",\n    "n": 1\n  },\n  {"s": "\\"]\\n"}, {"s": 2}\n]\n'));
+    expect(r.rows).toEqual([{ s: 'a, [b] {c}', n: 1 }, { s: '"]\n' }, { s: 2 }]);
+    expect(r.lines).toEqual([2, 6, 6]);
+  });
   it('reads a .json file in JSON Lines, as datasets writes it (Dataset.to_json) and load_dataset reads it', () => {
     const r = readRecords(file('hf.json', '{"sentence":"a good film","label":1}\n\n{"sentence":"bad","label":0}\n'));
     expect(r.rows).toEqual([{ sentence: 'a good film', label: 1 }, { sentence: 'bad', label: 0 }]);
