@@ -9,7 +9,7 @@ import { DataError } from './errors.js';
 
 /** A model's tokenizer (tokenizer.json through @huggingface/tokenizers), as the data layer uses it. */
 export interface TextTokenizer {
-  /** Token ids of `text`; `special` adds what the tokenizer's post-processor adds (e.g. BOS). */
+  /** Token ids of `text`; `special` adds what the tokenizer's post-processor adds (e.g. BOS), or what tokenizer_config.json's add_bos_token / add_eos_token say when set. */
   encode(text: string, special: boolean): number[];
   /** Text of `ids`, special tokens skipped. */
   decode(ids: ArrayLike<number>): string;
@@ -57,10 +57,29 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
   } catch (e) {
     throw new DataError('ERR_NO_TOKENIZER', `${path}: unsupported tokenizer (${(e as Error).message})`);
   }
-  const eosName = typeof config.eos_token === 'string' ? config.eos_token : (config.eos_token as { content?: string } | undefined)?.content;
-  const eosId = eosName !== undefined ? (tok.token_to_id(eosName) ?? null) : null;
+  const idOf = (t: unknown) => {
+    const name = typeof t === 'string' ? t : (t as { content?: string } | null | undefined)?.content;
+    return name !== undefined ? (tok.token_to_id(name) ?? null) : null;
+  };
+  const eosId = idOf(config.eos_token);
+  const bosId = idOf(config.bos_token);
+  // transformers replaces the post-processor with [BOS] $A [EOS] when tokenizer_config.json sets add_bos_token or add_eos_token;
+  // a flag not set keeps what tokenizer.json's post-processor does
+  let encode = (text: string, special: boolean) => tok.encode(text, { add_special_tokens: special }).ids;
+  if (typeof config.add_bos_token === 'boolean' || typeof config.add_eos_token === 'boolean') {
+    const probe = encode('', true);
+    const hadBos = probe.length > 0 && probe[0] === bosId;
+    const hadEos = probe.length > (hadBos ? 1 : 0) && probe[probe.length - 1] === eosId;
+    const bos = (config.add_bos_token ?? hadBos) === true ? bosId : null;
+    const eos = (config.add_eos_token ?? hadEos) === true ? eosId : null;
+    const plain = encode;
+    encode = (text, special) => {
+      const ids = plain(text, false);
+      return special ? [...(bos !== null ? [bos] : []), ...ids, ...(eos !== null ? [eos] : [])] : ids;
+    };
+  }
   return {
-    encode: (text, special) => tok.encode(text, { add_special_tokens: special }).ids,
+    encode,
     // @huggingface/tokenizers throws a plain Error on no ids (a generation of 0 tokens)
     decode: (ids) => (ids.length === 0 ? '' : tok.decode(Array.from(ids), { skip_special_tokens: true })),
     eosId,

@@ -31,6 +31,19 @@ describe('tokenizer', () => {
     expect(tok.decode([])).toBe('');
     expect(tok.decode(new Int32Array(0))).toBe('');
   });
+  it("tokenizer_config.json's add_bos_token / add_eos_token decide the special tokens, as transformers rebuilds the post-processor from them", () => {
+    const withConfig = (cfg: object) => {
+      const d = mkdtempSync(join(tmpdir(), 'dpzo-addbos-'));
+      writeByteTokenizer(d);
+      writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', ...cfg }));
+      return loadTokenizer(d);
+    };
+    expect(withConfig({ add_bos_token: false }).encode('hi', true)).toEqual(bytes('hi'));
+    expect(withConfig({ add_eos_token: true }).encode('hi', true)).toEqual([1, ...bytes('hi'), 2]);
+    expect(withConfig({ add_bos_token: false, add_eos_token: true }).encode('hi', true)).toEqual([...bytes('hi'), 2]);
+    expect(withConfig({ add_bos_token: true }).encode('hi', true)).toEqual([1, ...bytes('hi')]);
+    expect(withConfig({ add_eos_token: true }).encode('hi', false)).toEqual(bytes('hi'));
+  });
   it('a model directory without tokenizer.json is a clear error', () => {
     const empty = mkdtempSync(join(tmpdir(), 'dpzo-notok-'));
     expect(() => loadTokenizer(empty)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER', message: expect.stringMatching(/no tokenizer\.json/) }));
