@@ -186,6 +186,26 @@ function inVocabulary(ids: ArrayLike<number>, vocab: number, where: string): voi
   }
 }
 
+/**
+ * How many special tokens the tokenizer puts before (BOS) and after (EOS) a text. A prompt keeps the
+ * leading ones when it is cut (transformers truncates before adding them) and drops the trailing ones:
+ * they end a sequence, and the label word or completion follows the prompt.
+ */
+function specialCounts(tok: TextTokenizer): { pre: number; post: number } {
+  const plain = tok.encode('x', false);
+  const full = tok.encode('x', true);
+  for (let pre = 0; pre + plain.length <= full.length; pre++) {
+    if (plain.every((t, k) => full[pre + k] === t)) return { pre, post: full.length - plain.length - pre };
+  }
+  return { pre: 0, post: 0 };
+}
+
+/** `text` with the tokenizer's special tokens, less the trailing ones (see {@link specialCounts}). */
+function encodePrompt(tok: TextTokenizer, text: string, post: number): number[] {
+  const ids = tok.encode(text, true);
+  return post > 0 ? ids.slice(0, Math.max(0, ids.length - post)) : ids;
+}
+
 /** The label -> class index map and the label words in class order. */
 function labelMap(words: string[] | Record<string, string>): { keys: string[]; words: string[] } {
   if (Array.isArray(words)) return { keys: words.map((_, i) => String(i)), words };
@@ -214,10 +234,11 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
   validateTemplate(template, textF);
   const { keys, words } = labelMap(task.labelWords ?? DEFAULT_LABEL_WORDS);
   if (words.length < 2) throw new DataError('ERR_DATA_LABEL', 'classification needs at least 2 label words');
+  const { pre, post } = specialCounts(tok);
   // The label word's first token as it follows the prompt (tokenizers merge a leading space differently).
-  const probe = tok.encode(applyTemplate(template, textF, 'x'), true);
+  const probe = encodePrompt(tok, applyTemplate(template, textF, 'x'), post);
   const candidates = new Int32Array(words.map((w) => {
-    const joint = tok.encode(applyTemplate(template, textF, 'x') + w, true);
+    const joint = encodePrompt(tok, applyTemplate(template, textF, 'x') + w, post);
     let k = 0;
     while (k < probe.length && k < joint.length && probe[k] === joint[k]) k++;
     if (k >= joint.length) throw new DataError('ERR_DATA_LABEL', `label word '${w}' adds no token after the prompt`);
@@ -237,10 +258,10 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
       // the value itself is private (and with a wrong --label-field it is the text): name the row only
       throw new DataError('ERR_DATA_LABEL', `${where(i)}: label is not one of the label words' labels (${keys.join(', ')})`);
     }
-    let prompt = tok.encode(applyTemplate(template, textF, sentence.trim()), true);
+    let prompt = encodePrompt(tok, applyTemplate(template, textF, sentence.trim()), post);
     if (prompt.length + 1 > opts.maxLength) {
-      // keep the template's end (where the label is read); cut from the start, after a leading special token
-      const head = prompt.length > 0 && probe.length > 0 && prompt[0] === probe[0] ? 1 : 0;
+      // keep the template's end (where the label is read); cut from the start, after the leading special tokens
+      const head = Math.min(pre, opts.maxLength - 1);
       prompt = prompt.slice(0, head).concat(prompt.slice(prompt.length - (opts.maxLength - 1 - head)));
     }
     inVocabulary(prompt, opts.vocabSize, where(i));
@@ -279,8 +300,7 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
   const complF = task.completionField ?? 'completion';
   const textF = task.textField ?? 'text';
   const paired = lmFormat(rows, task, promptF, complF, where) === 'prompt-completion';
-  // the token the tokenizer puts before any text (BOS), kept when a prompt is cut: transformers truncates before adding it
-  const lead = tok.encode('', true)[0];
+  const { pre, post } = specialCounts(tok);
   const examples = rows.map((row, i): Example => {
     if (!paired) {
       let inputIds = tok.encode(text(row, textF, where(i)), true);
@@ -290,12 +310,13 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
       return { inputIds: Int32Array.from(inputIds) };
     }
     const reference = text(row, complF, where(i));
-    let prompt = tok.encode(text(row, promptF, where(i)), true);
+    let prompt = encodePrompt(tok, text(row, promptF, where(i)), post);
     let completion = tok.encode(reference, false);
     if (completion.length === 0) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: empty '${complF}'`);
     if (completion.length > opts.maxLength - 1) completion = completion.slice(0, opts.maxLength - 1);
     if (prompt.length + completion.length > opts.maxLength) {
-      const head = lead !== undefined && prompt[0] === lead ? 1 : 0;
+      // keep the leading special tokens (BOS): transformers truncates before adding them
+      const head = Math.min(pre, opts.maxLength - completion.length);
       prompt = prompt.slice(0, head).concat(prompt.slice(prompt.length - (opts.maxLength - completion.length - head)));
     }
     const inputIds = Int32Array.from([...prompt, ...completion]);

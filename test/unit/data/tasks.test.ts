@@ -64,6 +64,19 @@ describe('classification', () => {
     expect(e.classIndex).toBe(1);
     expect(ds.examples[1]!.classIndex).toBe(0);
   });
+  it('a tokenizer that appends EOS (add_eos_token) ends the sequence, not the prompt: the label word follows the prompt directly', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dpzo-eos-'));
+    writeByteTokenizer(d);
+    writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', add_eos_token: true }));
+    const eosTok = loadTokenizer(d);
+    const ds = buildDataset(recs, cls, eosTok, opts);
+    expect(Array.from(ds.examples[0]!.inputIds)).toEqual([1, ...bytes('fun film It was '), bytes('g')[0]]);
+    const cut = buildDataset(recs, cls, eosTok, { ...opts, maxLength: 5 });
+    expect(Array.from(cut.examples[0]!.inputIds)).toEqual([1, ...bytes('as '), bytes('g')[0]]);
+    const pc = buildDataset(readRecords(file('pce.jsonl', '{"prompt":"ab","completion":"c"}\n')), { kind: 'lm' }, eosTok, opts);
+    expect(Array.from(pc.examples[0]!.inputIds)).toEqual([1, ...bytes('abc')]);
+    expect(Array.from(pc.examples[0]!.promptIds!)).toEqual([1, ...bytes('ab')]);
+  });
   it('label words whose first tokens coincide are rejected', () => {
     // byte level: the defaults " terrible" and " great" both start with the space byte
     expect(() => buildDataset(recs, { kind: 'classification' }, tok, opts)).toThrow(/distinct tokens/);
