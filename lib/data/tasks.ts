@@ -304,7 +304,11 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
   const examples = rows.map((row, i): Example => {
     if (!paired) {
       let inputIds = tok.encode(text(row, textF, where(i)), true);
-      if (inputIds.length > opts.maxLength) inputIds = inputIds.slice(0, opts.maxLength);
+      if (inputIds.length > opts.maxLength) {
+        // keep the trailing special tokens (EOS): transformers truncates before adding them
+        const tail = Math.min(post, opts.maxLength);
+        inputIds = inputIds.slice(0, opts.maxLength - tail).concat(inputIds.slice(inputIds.length - tail));
+      }
       if (inputIds.length < 2) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: '${textF}' has fewer than 2 tokens`);
       inVocabulary(inputIds, opts.vocabSize, where(i));
       return { inputIds: Int32Array.from(inputIds) };

@@ -76,6 +76,9 @@ describe('classification', () => {
     const pc = buildDataset(readRecords(file('pce.jsonl', '{"prompt":"ab","completion":"c"}\n')), { kind: 'lm' }, eosTok, opts);
     expect(Array.from(pc.examples[0]!.inputIds)).toEqual([1, ...bytes('abc')]);
     expect(Array.from(pc.examples[0]!.promptIds!)).toEqual([1, ...bytes('ab')]);
+    // a text cut to fit keeps its EOS, as transformers truncates before adding it
+    const lm = buildDataset(readRecords(file('te.jsonl', '{"text":"abcdef"}\n')), { kind: 'lm' }, eosTok, { ...opts, maxLength: 4 });
+    expect(Array.from(lm.examples[0]!.inputIds)).toEqual([1, ...bytes('ab'), 2]);
   });
   it('label words whose first tokens coincide are rejected', () => {
     // byte level: the defaults " terrible" and " great" both start with the space byte
