@@ -214,7 +214,11 @@ function labelMap(words: string[] | Record<string, string>): { keys: string[]; w
 }
 
 function applyTemplate(template: string, textField: string, sentence: string): string {
-  return template.split('{sentence}').join(sentence).split(`{${textField}}`).join(sentence);
+  // the template's placeholders only: one inside the text (private data) is not expanded
+  return template
+    .split('{sentence}')
+    .map((part) => part.split(`{${textField}}`).join(sentence))
+    .join(sentence);
 }
 
 /**

@@ -80,6 +80,11 @@ describe('classification', () => {
     const lm = buildDataset(readRecords(file('te.jsonl', '{"text":"abcdef"}\n')), { kind: 'lm' }, eosTok, { ...opts, maxLength: 4 });
     expect(Array.from(lm.examples[0]!.inputIds)).toEqual([1, ...bytes('ab'), 2]);
   });
+  it("the text is put into the template as is: a placeholder inside it is not expanded (a row's '{text}' became the row)", () => {
+    const r = readRecords(file('ph.jsonl', '{"text":"a {text} b","label":1}\n'));
+    const ds = buildDataset(r, { ...cls, textField: 'text', template: '{sentence} It was ' }, tok, opts);
+    expect(Array.from(ds.examples[0]!.inputIds)).toEqual([1, ...bytes('a {text} b It was '), bytes('g')[0]]);
+  });
   it('label words whose first tokens coincide are rejected', () => {
     // byte level: the defaults " terrible" and " great" both start with the space byte
     expect(() => buildDataset(recs, { kind: 'classification' }, tok, opts)).toThrow(/distinct tokens/);
