@@ -318,8 +318,15 @@ function buildLm(rows: Row[], task: LmTask, tok: TextTokenizer, where: (i: numbe
       return { inputIds: Int32Array.from(inputIds) };
     }
     const reference = text(row, complF, where(i));
-    let prompt = encodePrompt(tok, text(row, promptF, where(i)), post);
-    let completion = tok.encode(reference, false);
+    const promptText = text(row, promptF, where(i));
+    // the completion's tokens as they follow the prompt in one text (as in classification): a tokenizer that puts "▁" before a
+    // text (Llama 2) gave a completion tokenized alone an extra one; tokens merged across the boundary count as the completion's
+    const alone = encodePrompt(tok, promptText, post);
+    const joint = encodePrompt(tok, promptText + reference, post);
+    let k = 0;
+    while (k < alone.length && k < joint.length && alone[k] === joint[k]) k++;
+    let prompt = joint.slice(0, k);
+    let completion = joint.slice(k);
     if (completion.length === 0) throw new DataError('ERR_DATA_TOKENS', `${where(i)}: empty '${complF}'`);
     if (completion.length > opts.maxLength - 1) completion = completion.slice(0, opts.maxLength - 1);
     if (prompt.length + completion.length > opts.maxLength) {

@@ -7,7 +7,7 @@ import { loadDataset } from '../../../lib/data/load.js';
 import { IGNORE, buildDataset } from '../../../lib/data/tasks.js';
 import { readRecords } from '../../../lib/data/read.js';
 import { loadTokenizer } from '../../../lib/data/tokenizer.js';
-import { writeByteTokenizer } from '../../helpers/byte-tokenizer.js';
+import { byteTokenizerJson, writeByteTokenizer } from '../../helpers/byte-tokenizer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpzo-tasks-'));
 writeByteTokenizer(dir);
@@ -188,6 +188,22 @@ describe('lm and tokens', () => {
     expect(Array.from(ex.inputIds)).toEqual([1, ...bytes('fghxy')]);
     expect(Array.from(ex.promptIds!)).toEqual([1, ...bytes('fgh')]);
     expect(Array.from(ex.labels!)).toEqual([IGNORE, IGNORE, IGNORE, IGNORE, ...bytes('xy')]);
+  });
+  it('a completion is tokenized after its prompt, as one text (a Llama-2 style tokenizer gave a lone completion an extra leading "▁")', () => {
+    // legacy Llama normalizer: "▁" before the text, spaces as "▁"; one merge "▁b"
+    const j = byteTokenizerJson() as { normalizer: unknown; model: { vocab: Record<string, number>; merges: string[] } };
+    j.normalizer = { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] };
+    Object.assign(j.model.vocab, { '▁': 259, '▁b': 260 });
+    j.model.merges = ['▁ b'];
+    const d = mkdtempSync(join(tmpdir(), 'dpzo-llama2-'));
+    writeFileSync(join(d, 'tokenizer.json'), JSON.stringify(j));
+    const t = loadTokenizer(d);
+    const ds = buildDataset(readRecords(file('sp.jsonl', '{"prompt":"a","completion":" b"}\n')), { kind: 'lm' }, t, { ...opts, vocabSize: 261 });
+    const ex = ds.examples[0]!;
+    expect(Array.from(ex.inputIds)).toEqual(t.encode('a b', true));
+    expect(Array.from(ex.inputIds)).toEqual([1, 259, ...bytes('a'), 260]);
+    expect(Array.from(ex.labels!)).toEqual([IGNORE, IGNORE, IGNORE, 260]);
+    expect(Array.from(ex.promptIds!)).toEqual([1, 259, ...bytes('a')]);
   });
   it('a text task without a tokenizer is an error', () => {
     expect(() => buildDataset(readRecords(file('t2.jsonl', '{"text":"abc"}\n')), { kind: 'lm' }, null, opts)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER' }));
