@@ -117,6 +117,10 @@ export async function runAudit(input: AuditInput, test?: AuditTestHooks): Promis
   const runs = positiveInt(input.runs ?? 1, 'runs');
   if (setting === 'one-run' && runs !== 1) throw new DpzoError('ERR_ARGUMENT', `the one-run setting trains once (got runs = ${runs})`);
   if (setting === 'one-run' && k < 2) throw new DpzoError('ERR_ARGUMENT', 'the one-run setting needs at least 2 canaries');
+  // the canaries are forced per-direction scalars (DP-ZO's); a DP-SGD run has no such hook, and its plan refused the
+  // audit's own directions with a message about an option the user never gave
+  if (input.train.method === 'dpsgd')
+    throw new DpzoError('ERR_TRAIN_OPTION', "method dpsgd cannot be audited: the audit's canaries are DP-ZO's per-direction scalars (give method dpzo)");
   const confidence = input.confidence ?? 0.95;
   if (!(confidence > 0 && confidence < 1)) throw new DpzoError('ERR_ARGUMENT', `confidence must be in (0, 1) (got ${confidence})`);
 

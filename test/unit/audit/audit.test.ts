@@ -132,6 +132,8 @@ describe('audit: the trainer as shipped', () => {
     await expect(runAudit(input(4, { canaries: 0 }))).rejects.toThrow(/canaries must be a positive integer/);
     await expect(runAudit(input(4, { setting: 'one-run', runs: 3 }))).rejects.toThrow(/one-run setting trains once/);
     await expect(runAudit(input(4, { confidence: 1 }))).rejects.toThrow(/confidence/);
+    // the canaries are DP-ZO's: a DP-SGD configuration was refused for 'directions', an option it was never given
+    await expect(runAudit(input(4, {}, { method: 'dpsgd' }))).rejects.toThrow(/^method dpsgd cannot be audited/);
     expect(spy).not.toHaveBeenCalled();
   });
 });
