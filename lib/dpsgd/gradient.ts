@@ -124,13 +124,19 @@ export async function privateGradient(o: PrivateGradientInput): Promise<PrivateG
     // per micro-batch: the norms, then the reweighted backward, summed (a sequence's loss and gradient do not
     // depend on the others in its call, so the split changes the sum by float rounding only)
     for (const [start, end] of microBatches(batch, o.maxBatchTokens ?? 16384)) {
-      const lb = lossBatch(batch.slice(start, end), o.candidates);
+      const part = batch.slice(start, end);
+      const lb = lossBatch(part, o.candidates);
       const { norms, loss } = await model.perExampleGradNorms(lb);
       losses.push(...loss);
-      nonFinite += norms.reduce((a, n) => a + (Number.isFinite(n) ? 0 : 1), 0);
-      const weights = Float64Array.from(norms, (n) => (Number.isFinite(n) ? (n > C ? C / n : 1) : 0));
-      clipped += weights.reduce((a, w, s) => a + (w < 1 && Number.isFinite(norms[s]!) ? 1 : 0), 0);
-      const g = (await model.lossAndGradient(lb, { weights })).grad;
+      // an example whose norm is not finite is dropped, as in 'per-example': left in the reweighted backward at
+      // weight 0, its non-finite activations still poisoned the whole sum (0·NaN is NaN)
+      const keep = part.flatMap((_, s) => (Number.isFinite(norms[s]!) ? [s] : []));
+      nonFinite += part.length - keep.length;
+      if (keep.length === 0) continue;
+      const weights = Float64Array.from(keep, (s) => (norms[s]! > C ? C / norms[s]! : 1));
+      clipped += weights.reduce((a, w) => a + (w < 1 ? 1 : 0), 0);
+      const kept = keep.map((s) => part[s]!);
+      const g = (await model.lossAndGradient(kept.length === part.length ? lb : lossBatch(kept, o.candidates), { weights })).grad;
       for (let k = 0; k < P; k++) sum[k] = sum[k]! + g[k]!;
     }
   }

@@ -33,7 +33,10 @@ GradNorms per_example_grad_norms(Model& m, TrainState& ts, const PackedBatch& b,
   out.out = std::move(lg.out);
   const std::vector<double>& sq = ts.ghost_store.sq;
   out.norms.assign(out.out.loss.size(), 0.0);
-  for (size_t s = 0; s < out.norms.size() && s < sq.size(); ++s) out.norms[s] = std::sqrt(std::max(0.0, sq[s]));
+  // a NaN sum of squares (an overflow inside the example's backward) stays NaN: std::max(0.0, NaN) is 0, a norm of
+  // 0 that left the example unclipped (weight 1) in the reweighted backward
+  for (size_t s = 0; s < out.norms.size() && s < sq.size(); ++s)
+    out.norms[s] = std::isnan(sq[s]) ? sq[s] : std::sqrt(std::max(0.0, sq[s]));
   return out;
 }
 

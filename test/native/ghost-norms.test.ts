@@ -323,3 +323,73 @@ describe('perExampleGradNorms leaves lossAndGradient as it was, and refuses what
     }
   });
 });
+
+describe('an example whose backward overflows: never a norm of 0, never in the ghost sum', () => {
+  /**
+   * A GPT-2 whose position rows 10… and token 7's row carry 3e38 and 1e38 in one coordinate: an example with token 7
+   * at a position ≥ 10 overflows to ∞ in its residual stream (a NaN loss), the others keep finite losses and
+   * gradients, but their ghost sums of squares overflow (NaN). std::max(0.0, NaN) made that a norm of 0: weight 1,
+   * the example unclipped in the reweighted backward; and the NaN example, at weight 0, still poisoned the sum.
+   */
+  async function overflowingModel(): Promise<NativeBackedModel> {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'overflow'), {
+      family: 'gpt2',
+      dtype: 'F32',
+      seed: 5,
+      vocabSize: 32,
+      hiddenSize: 16,
+      numLayers: 1,
+      numHeads: 2,
+      intermediateSize: 32,
+      maxPositions: 64,
+    });
+    const model = await loadModel(ck.dir, { threads: 2 });
+    const theta = await model.getTrainable!();
+    let at = 0;
+    for (const name of model.trainableNames()) {
+      if (name === 'transformer.wpe.weight') for (let p = 10; p < 64; p++) theta[at + p * 16] = 3e38;
+      if (name === 'transformer.wte.weight') theta[at + 7 * 16] = 1e38;
+      at += model.getParameter(name).length;
+    }
+    await model.setTrainable!(theta);
+    return model;
+  }
+  const finite: Example[] = [{ inputIds: Int32Array.from([1, 2, 3, 4, 5]) }, { inputIds: Int32Array.from([2, 3, 4, 5, 6, 7]) }];
+  const poisoned: Example = { inputIds: Int32Array.from({ length: 20 }, (_, i) => 1 + (i % 7)) };
+
+  it('perExampleGradNorms: a NaN sum of squares is a NaN norm (dropped), not 0', async () => {
+    const model = await overflowingModel();
+    try {
+      const ids = finite.map((e) => e.inputIds);
+      const { norms, loss } = await model.perExampleGradNorms!({ inputIds: ids });
+      for (const l of loss) expect(Number.isFinite(l)).toBe(true);
+      for (let s = 0; s < finite.length; s++) {
+        const w = new Float64Array(finite.length);
+        w[s] = 1;
+        const g = l2((await model.lossAndGradient!({ inputIds: ids }, { weights: w })).grad);
+        expect(g).toBeGreaterThan(0);
+        // the true norm, or not finite (the example is then dropped): never 0, which passed it unclipped
+        if (Number.isFinite(norms[s]!)) expect(Math.abs(norms[s]! / g - 1)).toBeLessThan(1e-3);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("privateGradient 'ghost': the release stays finite and within the clipped sum's norm B·‖ĝ‖ ≤ |batch|·C", async () => {
+    const model = await overflowingModel();
+    try {
+      const noise = new Float32Array(model.numTrainable);
+      for (const batch of [finite, [finite[0]!, poisoned, finite[1]!]]) {
+        for (const regime of ['ghost', 'per-example'] as const) {
+          const r = await privateGradient({ model, batch, clip: 1, noiseMultiplier: 1, divisor: 1, regime, noise });
+          expect(r.gHat.every((x) => Number.isFinite(x))).toBe(true);
+          expect(l2(r.gHat)).toBeLessThanOrEqual(batch.length * (1 + 1e-5));
+          expect(r.nonFinite).toBeGreaterThanOrEqual(batch.includes(poisoned) ? 1 : 0);
+        }
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
