@@ -196,8 +196,9 @@ function elementLines(text: string, count: number): number[] {
 function parseDelimited(file: string, text: string, sep: string): Records {
   const table: { cells: string[]; line: number }[] = sep === '\t' ? splitTsv(file, text) : splitCsv(file, text);
   if (table.length === 0) return { file, rows: [], lines: [] };
-  const header = table[0]!.cells.map((h) => h.trim());
-  if (header.some((h) => h === '')) throw new DataError('ERR_DATA_FORMAT', `${file}:1: the header has an empty field name`);
+  // an empty name is pandas' 'Unnamed: <j>': DataFrame.to_csv writes its index column with an empty header, and the
+  // file was refused ("the header has an empty field name") where pandas and datasets read it
+  const header = table[0]!.cells.map((h, j) => h.trim() || `Unnamed: ${j}`);
   // a repeated name kept only its last column; the columns are named by position, not by their (file's) text
   const first = header.findIndex((h, j) => header.indexOf(h) !== j);
   if (first >= 0)

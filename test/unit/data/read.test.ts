@@ -40,6 +40,14 @@ describe('readRecords', () => {
     expect(() => readRecords(file('badl.json', '{"a":1}\n{oops\n'))).toThrow(/badl\.json:2: invalid JSON/);
     expect(() => readRecords(file('num.json', '3'))).toThrow(/num\.json:1: each line must be a JSON object/);
   });
+  it("reads pandas' to_csv with its index column (an empty header name is 'Unnamed: 0', as pandas names it; it was refused)", () => {
+    const r = readRecords(file('pandas.csv', ',sentence,label\n0,a fine film,1\n1,dull,0\n'));
+    expect(r.rows).toEqual([
+      { 'Unnamed: 0': '0', sentence: 'a fine film', label: '1' },
+      { 'Unnamed: 0': '1', sentence: 'dull', label: '0' },
+    ]);
+    expect(() => readRecords(file('dup.csv', 'Unnamed: 1,,x\n1,2,3\n'))).toThrow(/dup\.csv:1: the header names columns 1 and 2 the same/);
+  });
   it('names the file and line of malformed input', () => {
     expect(() => readRecords(file('bad.jsonl', '{"a":1}\n{oops\n'))).toThrow(/bad\.jsonl:2: invalid JSON/);
     // not the row's own count of fields: its private text's delimiters
