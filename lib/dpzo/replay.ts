@@ -2,26 +2,13 @@
 // from a run directory: the base model (its hash checked against run.json) plus
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
 import { randomUUID } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  rmdirSync,
-  statSync,
-  writeFileSync,
-  type Stats,
-} from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
 import { fsyncDir, fsyncFile } from '../io/fsync.js';
-import type { Model, WeightDType } from '../model/types.js';
+import type { Model } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
 import { DatasetLedger } from '../privacy/index.js';
 import { type ModelCardInput, modelCard } from './model-card.js';
@@ -175,28 +162,14 @@ function checkExportParent(outDir: string): void {
  * naming the weights' dtype), then the tokenizer and generation files of the directory the model was loaded from.
  */
 export async function saveModelDirectory(model: Model, dir: string): Promise<void> {
+  // the native save writes config.json with its torch_dtype naming the dtype of the weights written
   await model.save(dir);
-  matchConfigDtype(join(dir, 'config.json'), model.dtype);
   // from the directory the base was loaded from: run.json's path is gone when the base moved (export --model elsewhere),
   // and the export came out without its tokenizer
   for (const f of SIDE_FILES) {
     const src = join(model.dir, f);
     if (existsSync(src)) copyFileSync(src, join(dir, f));
   }
-}
-
-/**
- * The saved config.json is the base's, whose torch_dtype (transformers ≥ 4.56: dtype) named the base's dtype: a float32 run
- * from a bfloat16 base was exported as float32 weights under "torch_dtype": "bfloat16", which transformers'
- * `torch_dtype="auto"` loads in bfloat16, rounding the fine-tuning away. It now names the dtype of the weights written.
- */
-function matchConfigDtype(path: string, dtype: WeightDType): void {
-  if (!existsSync(path)) return; // a Model whose save writes no config.json (the interface does not promise one)
-  const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  const stale = ['torch_dtype', 'dtype'].filter((k) => typeof config[k] === 'string' && config[k] !== dtype);
-  if (stale.length === 0) return; // left byte for byte as the base had it
-  for (const k of stale) config[k] = dtype;
-  writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
 }
 
 /** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */

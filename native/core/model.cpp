@@ -66,6 +66,29 @@ bool pattern_matches(const std::string& pat, const std::string& name) {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
+// config.json as saved: the file's own text, byte for byte, except that a top-level torch_dtype (or transformers
+// >= 4.56's dtype) naming another dtype than the weights written is made to name theirs. A float32 model from a
+// bfloat16 base was saved under "torch_dtype": "bfloat16", which transformers' torch_dtype="auto" loads in
+// bfloat16, rounding the training away.
+std::string saved_config(const std::string& raw, DType dt) {
+  const std::string name = dt == DType::BF16 ? "bfloat16" : dt == DType::F16 ? "float16" : "float32";
+  const json::Value root = json::parse(raw, err::kConfig, "config.json");
+  std::vector<std::pair<size_t, size_t>> stale;  // [start, end) of each string literal to replace
+  for (const auto& [key, v] : root.object) {
+    if ((key != "torch_dtype" && key != "dtype") || !v.is_string() || v.string == name) continue;
+    size_t end = v.offset + 1;  // past the opening quote, to the closing one
+    while (end < raw.size() && raw[end] != '"') end += raw[end] == '\\' ? 2 : 1;
+    stale.emplace_back(v.offset, end + 1);
+  }
+  std::string out = raw;
+  for (auto it = stale.rbegin(); it != stale.rend(); ++it) {
+    std::string literal;
+    json::write_string(literal, name);
+    out.replace(it->first, it->second - it->first, literal);
+  }
+  return out;
+}
+
 std::string u128_str(unsigned __int128 v) {
   if (v == 0) return "0";
   std::string out;
@@ -821,7 +844,8 @@ void Model::save(const std::string& dir) const {
   // transformers refuses safetensors files whose metadata lacks format=pt
   write_safetensors(fileio::path_join(dir, "model.safetensors"), std::move(out), {{"format", "pt"}});
   fileio::AtomicWriter w(fileio::path_join(dir, "config.json"));
-  w.write(cfg_.raw_json.data(), cfg_.raw_json.size());
+  const std::string config = saved_config(cfg_.raw_json, dtype_);
+  w.write(config.data(), config.size());
   w.commit();
 }
 

@@ -1,3 +1,26 @@
+describe("save names the saved weights' dtype in config.json", () => {
+  it('a bfloat16 checkpoint loaded and saved as float32 says float32 (it kept "bfloat16"); the rest of the file is byte for byte', async () => {
+    const ck = writeRandomCheckpoint(fresh('dtype-src'), { family: 'llama', dtype: 'BF16', seed: 6 });
+    const source = readFileSync(join(ck.dir, 'config.json'), 'utf8');
+    expect(JSON.parse(source).torch_dtype).toBe('bfloat16');
+    const m = await loadModel(ck.dir, { threads: 1, dtype: 'float32' });
+    const same = await loadModel(ck.dir, { threads: 1 });
+    try {
+      const out = fresh('dtype-f32');
+      await m.save(out);
+      const saved = readFileSync(join(out, 'config.json'), 'utf8');
+      expect(JSON.parse(saved).torch_dtype).toBe('float32');
+      expect(saved).toBe(source.replace('"torch_dtype": "bfloat16"', '"torch_dtype": "float32"'));
+      const kept = fresh('dtype-bf16');
+      await same.save(kept);
+      expect(readFileSync(join(kept, 'config.json'), 'utf8')).toBe(source);
+    } finally {
+      m.dispose();
+      same.dispose();
+    }
+  });
+});
+
 describe('save beside a crashed process\'s leftovers', () => {
   it('temporary files named with this pid (a dead process that had it) are skipped, not a failed save', () => {
     // a fresh process, so its counter of temporary names starts at 0 as after a restart; the leftovers carry its pid
