@@ -22,6 +22,7 @@ import { makeTempDir } from '../helpers/checkpoints.js';
 import { ROOT } from '../helpers/cli.js';
 import { Rng } from '../helpers/prng.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
+import { clipRef } from '../helpers/clip-ref.js';
 
 const tmp = makeTempDir('dpzo-dpsgd-train-');
 afterAll(() => tmp.cleanup());
@@ -310,7 +311,7 @@ describe('dpzo train --method dpsgd (API)', () => {
             w[s] = 1;
             const g = (await ref.lossAndGradient!({ inputIds: batch }, { weights: w })).grad;
             const norm = Math.sqrt(g.reduce((a, x) => a + x * x, 0));
-            const f = Math.min(1, C / norm);
+            const f = clipRef(norm, C);
             g.forEach((x, k) => (gHat[k] += f * x));
           }
           const xi = h.noise!(t, theta.length);
