@@ -278,7 +278,7 @@ function splitCsv(file: string, text: string): { cells: string[]; line: number }
       line++;
       rowLine = line;
       rowStart = i + 1;
-    } else if (c !== '\r') cell += c;
+    } else if (!(c === '\r' && (text[i + 1] === '\n' || i + 1 === text.length))) cell += c; // CRLF's CR, not a lone one: kept, as the TSV reader keeps it
     i++;
     if (i - rowStart > MAX_RECORD_CHARS) throw tooLong(file, rowLine);
   }

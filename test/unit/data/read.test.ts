@@ -23,6 +23,11 @@ describe('readRecords', () => {
     expect(r.rows).toEqual([{ text: 'a, "quoted"\nline', label: '1' }, { text: 'plain', label: '0' }]);
     expect(r.lines).toEqual([2, 4]);
   });
+  it('keeps a lone CR inside an unquoted CSV field, as the TSV reader does (it was dropped: "a\\rb" read as "ab")', () => {
+    const want = [{ text: 'a\rb', label: '1' }, { text: 'c', label: '0' }];
+    expect(readRecords(file('cr-in.csv', 'text,label\r\na\rb,1\r\nc,0\r')).rows).toEqual(want);
+    expect(readRecords(file('cr-in.tsv', 'text\tlabel\r\na\rb\t1\r\nc\t0\r\n')).rows).toEqual(want);
+  });
   it('reads JSONL and JSON arrays', () => {
     expect(readRecords(file('a.jsonl', '{"text":"x"}\n\n{"text":"y","n":[1,2]}\n')).rows).toEqual([{ text: 'x' }, { text: 'y', n: [1, 2] }]);
     expect(readRecords(file('b.json', '[{"a":1},{"a":2}]')).rows).toHaveLength(2);
