@@ -27,6 +27,13 @@ export function hasTokenizer(modelDir: string): boolean {
  * @param why Names what needs the tokenizer, in the error message.
  * @throws {@link DataError} `ERR_NO_TOKENIZER`: the file is missing, not JSON, or a tokenizer @huggingface/tokenizers does not support.
  */
+/** Tokenizer classes (tokenizer_config.json's tokenizer_class, without "Fast") whose constructor rebuilds the post-processor, and their default special tokens. */
+const REBUILDS_POST_PROCESSOR = new Map<string, { bos: string; eos: string }>([
+  ['LlamaTokenizer', { bos: '<s>', eos: '</s>' }],
+  ['CodeLlamaTokenizer', { bos: '<s>', eos: '</s>' }],
+  ['GemmaTokenizer', { bos: '<bos>', eos: '<eos>' }],
+]);
+
 export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokenizer {
   const path = join(modelDir, 'tokenizer.json');
   if (!existsSync(path)) {
@@ -61,17 +68,21 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
     const name = typeof t === 'string' ? t : (t as { content?: string } | null | undefined)?.content;
     return name !== undefined ? (tok.token_to_id(name) ?? null) : null;
   };
-  const eosId = idOf(config.eos_token);
-  const bosId = idOf(config.bos_token);
+  // Llama's, Code Llama's and Gemma's tokenizer classes rebuild the post-processor in their constructor, from add_bos_token
+  // (default true) and add_eos_token (default false), whatever tokenizer.json holds, with their own default BOS/EOS names:
+  // a Llama tokenizer.json without a BOS template got no BOS here and one in transformers
+  const rebuilt = REBUILDS_POST_PROCESSOR.get(String(config.tokenizer_class).replace(/Fast$/, ''));
+  const eosId = idOf(config.eos_token ?? rebuilt?.eos);
+  const bosId = idOf(config.bos_token ?? rebuilt?.bos);
   // transformers replaces the post-processor with [BOS] $A [EOS] when tokenizer_config.json sets add_bos_token or add_eos_token;
-  // a flag not set keeps what tokenizer.json's post-processor does
+  // a flag not set keeps what tokenizer.json's post-processor does (unless the class rebuilds it)
   let encode = (text: string, special: boolean) => tok.encode(text, { add_special_tokens: special }).ids;
-  if (typeof config.add_bos_token === 'boolean' || typeof config.add_eos_token === 'boolean') {
+  if (rebuilt || typeof config.add_bos_token === 'boolean' || typeof config.add_eos_token === 'boolean') {
     const probe = encode('', true);
     const hadBos = probe.length > 0 && probe[0] === bosId;
     const hadEos = probe.length > (hadBos ? 1 : 0) && probe[probe.length - 1] === eosId;
-    const bos = (config.add_bos_token ?? hadBos) === true ? bosId : null;
-    const eos = (config.add_eos_token ?? hadEos) === true ? eosId : null;
+    const bos = (config.add_bos_token ?? (rebuilt ? true : hadBos)) === true ? bosId : null;
+    const eos = (config.add_eos_token ?? (rebuilt ? false : hadEos)) === true ? eosId : null;
     const plain = encode;
     encode = (text, special) => {
       const ids = plain(text, false);

@@ -44,6 +44,25 @@ describe('tokenizer', () => {
     expect(withConfig({ add_bos_token: true }).encode('hi', true)).toEqual([1, ...bytes('hi')]);
     expect(withConfig({ add_eos_token: true }).encode('hi', false)).toEqual(bytes('hi'));
   });
+  it("Llama's and Gemma's tokenizer classes add BOS (add_bos_token defaults to true) whatever tokenizer.json's post-processor does, as transformers rebuilds it", () => {
+    const withClass = (cfg: object, postProcessor: unknown = null) => {
+      const d = mkdtempSync(join(tmpdir(), 'dpzo-tokclass-'));
+      writeFileSync(join(d, 'tokenizer.json'), JSON.stringify({ ...byteTokenizerJson(), post_processor: postProcessor }));
+      writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ unk_token: '<unk>', ...cfg }));
+      return loadTokenizer(d);
+    };
+    // no post-processor in tokenizer.json: the class's BOS (its default name '<s>' when the config names none)
+    expect(withClass({ tokenizer_class: 'LlamaTokenizerFast' }).encode('hi', true)).toEqual([1, ...bytes('hi')]);
+    expect(withClass({ tokenizer_class: 'LlamaTokenizer', bos_token: '<s>' }).encode('hi', false)).toEqual(bytes('hi'));
+    expect(withClass({ tokenizer_class: 'CodeLlamaTokenizerFast', add_eos_token: true }).encode('hi', true)).toEqual([1, ...bytes('hi'), 2]);
+    expect(withClass({ tokenizer_class: 'LlamaTokenizerFast', add_bos_token: false }).encode('hi', true)).toEqual(bytes('hi'));
+    // a post-processor that appends EOS is replaced by the class's [BOS] $A
+    const bosEos = { ...(byteTokenizerJson().post_processor as object), single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }], special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] }, '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } };
+    expect(withClass({ tokenizer_class: 'LlamaTokenizerFast' }, bosEos).encode('hi', true)).toEqual([1, ...bytes('hi')]);
+    // other classes keep tokenizer.json's post-processor: none, so no BOS
+    expect(withClass({ tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<s>' }).encode('hi', true)).toEqual(bytes('hi'));
+    expect(withClass({ tokenizer_class: 'constructor', bos_token: '<s>' }).encode('hi', true)).toEqual(bytes('hi'));
+  });
   it('a model directory without tokenizer.json is a clear error', () => {
     const empty = mkdtempSync(join(tmpdir(), 'dpzo-notok-'));
     expect(() => loadTokenizer(empty)).toThrow(expect.objectContaining({ code: 'ERR_NO_TOKENIZER', message: expect.stringMatching(/no tokenizer\.json/) }));
