@@ -26,7 +26,7 @@ namespace {
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    std::string dir = read_string(info[0], "dir");
+    std::string dir = read_path(info[0], "dir");
     LoadOptions opts;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
@@ -40,7 +40,9 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
         opts.random_init = true;
         opts.seed = read_seed(o.Get("randomInitSeed"), "randomInit.seed");
       }
-      if (o.Has("trainable") && o.Get("trainable").IsArray()) {
+      if (o.Has("trainable") && !o.Get("trainable").IsUndefined()) {
+        // anything but a list was ignored, and an empty selection natively means every tensor: 'q_proj' trained all
+        if (!o.Get("trainable").IsArray()) throw Error(err::kArgument, "trainable must be an array of strings");
         Napi::Array a = o.Get("trainable").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) opts.trainable.push_back(read_string(a.Get(i), "trainable[i]"));
       }
@@ -82,10 +84,10 @@ Napi::Value Direction(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     uint64_t seed = read_seed(info[0], "seed");
     uint64_t g0 = read_index(info[1], "g0");
-    double n = read_number(info[2], "count");
-    if (n < 0 || n > 1e9) throw Error(err::kArgument, "count must be in [0, 1e9]");
+    // an integer: 1.5 was truncated to 1
+    const int64_t n = read_int(info[2], "count", 0, 1000000000);
     auto r = Napi::Float32Array::New(env, static_cast<size_t>(n));
-    fill_direction(seed, g0, static_cast<int64_t>(n), r.Data());
+    fill_direction(seed, g0, n, r.Data());
     return r;
   });
 }

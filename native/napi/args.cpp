@@ -63,6 +63,14 @@ std::string read_string(const Napi::Value& v, const char* what) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+std::string read_path(const Napi::Value& v, const char* what) {
+  std::string s = read_string(v, what);
+  // "out\0x" was written as "out" (and "model\0x" loaded "model"): refused, as Node's fs refuses it
+  if (s.find('\0') != std::string::npos)
+    throw Error(err::kArgument, std::string(what) + " must not contain a NUL character");
+  return s;
+}
+
 std::vector<int32_t> read_i32(const Napi::Value& v, const char* what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw Error(err::kArgument, std::string(what) + " must be an Int32Array");

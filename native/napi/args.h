@@ -17,6 +17,8 @@ uint64_t read_index(const Napi::Value& v, const char* what);
 int64_t read_int(const Napi::Value& v, const char* what, int64_t min, int64_t max);
 double read_number(const Napi::Value& v, const char* what);
 std::string read_string(const Napi::Value& v, const char* what);
+// A file-system path: a non-empty string without a NUL (the C library would read it only up to the NUL).
+std::string read_path(const Napi::Value& v, const char* what);
 // An Int32Array (copied).
 std::vector<int32_t> read_i32(const Napi::Value& v, const char* what);
 std::vector<int64_t> read_i32_as_i64(const Napi::Value& v, const char* what);

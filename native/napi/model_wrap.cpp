@@ -2,6 +2,7 @@
 #include "napi/model_wrap.h"
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 
 #include "dpzo/errors.h"
@@ -14,7 +15,8 @@ namespace dpzo::napi {
 
 namespace {
 
-Napi::FunctionReference* g_ctor = nullptr;  // one per process: the addon is context-unaware-safe for our use
+// The most elements of one typed array (V8's limit on 64-bit Node 20: new Float32Array(2 ** 32 + 1) throws).
+constexpr double kMaxTypedArrayLength = 4294967296.0;
 
 // Registers a CancelToken for the duration of one op and takes the op lock.
 struct OpScope {
@@ -121,7 +123,10 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                    InstanceMethod("save", &ModelWrap::Save), InstanceMethod("weightsHash", &ModelWrap::WeightsHash),
                    InstanceMethod("memory", &ModelWrap::Memory), InstanceMethod("cancel", &ModelWrap::Cancel),
                    InstanceMethod("dispose", &ModelWrap::Dispose)});
-  g_ctor = new Napi::FunctionReference(Napi::Persistent(f));
+  // one constructor per environment (the main thread and each worker thread that loads the addon): a process-wide
+  // one was overwritten by the last worker to load the addon, and loadModel on the main thread then used that
+  // worker's constructor, freed when the worker exited (SIGSEGV). The environment deletes it when it is torn down.
+  env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(f)));
   return f;
 }
 
@@ -131,13 +136,16 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     throw make_error(info.Env(), err::kArgument, "NativeModel cannot be constructed directly; use loadModel()");
   // take the handle out of the box so dispose() really releases the weights
   handle_ = std::move(*info[0].As<Napi::External<std::shared_ptr<ModelHandle>>>().Data());
+  cancel_target_ = handle_;
 }
 
 Napi::Object ModelWrap::Wrap(Napi::Env env, std::shared_ptr<ModelHandle> handle) {
   auto* boxed = new std::shared_ptr<ModelHandle>(std::move(handle));
   auto ext = Napi::External<std::shared_ptr<ModelHandle>>::New(
       env, boxed, [](Napi::Env, std::shared_ptr<ModelHandle>* p) { delete p; });
-  return g_ctor->New({ext});
+  Napi::FunctionReference* ctor = env.GetInstanceData<Napi::FunctionReference>();
+  if (ctor == nullptr) throw make_error(env, "ERR_INTERNAL", "dpzo: the NativeModel class is not defined here");
+  return ctor->New({ext});
 }
 
 std::shared_ptr<ModelHandle> ModelWrap::handle(Napi::Env env) {
@@ -148,7 +156,10 @@ std::shared_ptr<ModelHandle> ModelWrap::handle(Napi::Env env) {
 Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = handle(env);
-  const Model& m = *h->model;
+  return guard(env, [&]() -> Napi::Value { return info_of(env, *h->model); });
+}
+
+Napi::Value ModelWrap::info_of(Napi::Env env, const Model& m) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("dir", m.dir());
   o.Set("config", config_to_js(env, m.config()));
@@ -348,10 +359,8 @@ Napi::Value ModelWrap::PerExampleGradNorms(const Napi::CallbackInfo& info) {
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Value mv = info[1].As<Napi::Object>().Get("mode");
       if (!mv.IsUndefined() && !mv.IsNull()) {
-        if (!mv.IsNumber()) throw Error(err::kArgument, "perExampleGradNorms: mode must be a number");
-        const int32_t mode = mv.As<Napi::Number>().Int32Value();
-        if (mode < 0 || mode > 2) throw Error(err::kArgument, "perExampleGradNorms: mode must be 0, 1 or 2");
-        opts->mode = mode;
+        // read as a double: Int32Value() took 2^32 + 1 for 1 and 1.5 for 1
+        opts->mode = static_cast<int>(read_int(mv, "perExampleGradNorms: mode (0, 1 or 2)", 0, 2));
       }
     }
     return start_op<GradNorms>(
@@ -413,6 +422,13 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
     if (!info[0].IsObject()) throw Error(err::kArgument, "logits(batch, positions) takes an object");
     auto batch = std::make_shared<PackedBatch>(read_batch(info[0].As<Napi::Object>(), false));
     auto positions = std::make_shared<std::vector<int64_t>>(read_i32_as_i64(info[1], "positions"));
+    // one row of vocab_size logits per position, returned as one Float32Array: refused before the forward when it
+    // cannot be one (it was allocated whole first: 10^7 positions asked for 20 GB and the OOM killer ended the process)
+    const double values = static_cast<double>(positions->size()) * static_cast<double>(h->model->config().vocab_size);
+    if (values > kMaxTypedArrayLength)
+      throw Error(err::kArgument, "logits: " + std::to_string(positions->size()) + " positions x vocabulary " +
+                                      std::to_string(h->model->config().vocab_size) +
+                                      " logits exceed the largest Float32Array (2^32 values); ask in smaller batches");
     return start_op<std::vector<float>>(
         env, "dpzo.logits", Value(), h,
         [batch, positions](Model& m, const CancelToken* c) { return m.logits(*batch, *positions, c); },
@@ -425,12 +441,15 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
   auto h = handle(env);
   return guard(env, [&]() -> Napi::Value {
     auto prompt = std::make_shared<std::vector<int32_t>>(read_i32(info[0], "promptIds"));
-    double n = read_number(info[1], "maxNewTokens");
-    if (n < 0 || n != std::floor(n)) throw Error(err::kArgument, "maxNewTokens must be a non-negative integer");
-    int32_t eos = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
+    // the core counts tokens in a C int: 1e10 was cast to int (undefined behaviour)
+    const int n = static_cast<int>(read_int(info[1], "maxNewTokens", 0, INT32_MAX));
+    // -1: none; a value that is not a token id (1.5, 2^32 + 1, '2') was truncated, wrapped or ignored
+    int32_t eos = -1;
+    if (info.Length() > 2 && !info[2].IsUndefined())
+      eos = static_cast<int32_t>(read_int(info[2], "eosTokenId", -1, INT32_MAX));
     return start_op<std::vector<int32_t>>(
         env, "dpzo.generate", Value(), h,
-        [prompt, n, eos](Model& m, const CancelToken* c) { return m.generate(*prompt, static_cast<int>(n), eos, c); },
+        [prompt, n, eos](Model& m, const CancelToken* c) { return m.generate(*prompt, n, eos, c); },
         [](Napi::Env e, std::vector<int32_t>& r) -> Napi::Value { return to_typed<Napi::Int32Array>(e, r); });
   });
 }
@@ -439,7 +458,7 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = handle(env);
   return guard(env, [&]() -> Napi::Value {
-    std::string dir = read_string(info[0], "dir");
+    std::string dir = read_path(info[0], "dir");
     return start_void_op(env, "dpzo.save", Value(), h, [dir](Model& m) { m.save(dir); });
   });
 }
@@ -447,27 +466,33 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::WeightsHash(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = handle(env);
-  return start_op<std::string>(
-      env, "dpzo.weightsHash", Value(), h, [](Model& m, const CancelToken*) { return m.weights_hash(); },
-      [](Napi::Env e, std::string& s) -> Napi::Value { return Napi::String::New(e, s); });
+  return guard(env, [&]() -> Napi::Value {
+    return start_op<std::string>(
+        env, "dpzo.weightsHash", Value(), h, [](Model& m, const CancelToken*) { return m.weights_hash(); },
+        [](Napi::Env e, std::string& s) -> Napi::Value { return Napi::String::New(e, s); });
+  });
 }
 
 Napi::Value ModelWrap::Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = handle(env);
-  MemoryStats s = h->model->memory();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("hostBytes", double(s.host_current));
-  o.Set("hostPeakBytes", double(s.host_peak));
-  o.Set("deviceBytes", double(s.device_current));
-  o.Set("devicePeakBytes", double(s.device_peak));
-  return o;
+  return guard(env, [&]() -> Napi::Value {
+    MemoryStats s = h->model->memory();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("hostBytes", double(s.host_current));
+    o.Set("hostPeakBytes", double(s.host_peak));
+    o.Set("deviceBytes", double(s.device_current));
+    o.Set("devicePeakBytes", double(s.device_peak));
+    return o;
+  });
 }
 
 Napi::Value ModelWrap::Cancel(const Napi::CallbackInfo& info) {
-  if (handle_) {
-    std::lock_guard<std::mutex> lk(handle_->tokens_mutex);
-    for (auto& t : handle_->in_flight) t->cancelled.store(true);
+  // through the weak pointer: after dispose() the ops still running hold the handle, and an abort must reach them
+  // (through handle_, reset by dispose, it reached none and the op ran to its end)
+  if (std::shared_ptr<ModelHandle> h = cancel_target_.lock()) {
+    std::lock_guard<std::mutex> lk(h->tokens_mutex);
+    for (auto& t : h->in_flight) t->cancelled.store(true);
   }
   return info.Env().Undefined();
 }

@@ -34,6 +34,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  private:
   std::shared_ptr<ModelHandle> handle(Napi::Env env);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  static Napi::Value info_of(Napi::Env env, const Model& m);
   Napi::Value GetParameter(const Napi::CallbackInfo& info);
   Napi::Value Perturb(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
@@ -53,6 +54,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModelHandle> handle_;
+  // the same handle, kept past dispose() for cancel(): ops still running hold it alive
+  std::weak_ptr<ModelHandle> cancel_target_;
 };
 
 }  // namespace dpzo::napi

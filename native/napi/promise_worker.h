@@ -35,17 +35,31 @@ class PromiseWorker : public Napi::AsyncWorker {
       SetError(message_);
     }
   }
+  // Neither may throw: node-addon-api turns an exception out of OnOK/OnError into a JS throw, and where the
+  // environment can no longer run JS (a worker thread terminated while the op ran) that throw was
+  // std::terminate, i.e. SIGABRT of the whole process. There is then nothing left to settle.
   void OnOK() override {
-    Napi::HandleScope scope(Env());
     try {
-      deferred_.Resolve(convert_(Env(), result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      Napi::HandleScope scope(Env());
+      Napi::Value v;
+      try {
+        v = convert_(Env(), result_);
+      } catch (...) {
+        // the result could not be handed to JS (a typed array too large to allocate): a coded rejection
+        describe_current_exception(code_, message_);
+        deferred_.Reject(make_error(Env(), code_, message_).Value());
+        return;
+      }
+      deferred_.Resolve(v);
+    } catch (...) {
     }
   }
   void OnError(const Napi::Error&) override {
-    Napi::HandleScope scope(Env());
-    deferred_.Reject(make_error(Env(), code_, message_).Value());
+    try {
+      Napi::HandleScope scope(Env());
+      deferred_.Reject(make_error(Env(), code_, message_).Value());
+    } catch (...) {
+    }
   }
 
  private:
