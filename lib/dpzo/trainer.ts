@@ -402,7 +402,9 @@ export class DPZOTrainer {
     };
     const run = await this.openRun(plan, isPrivate, warn, evalFirst, cb.signal);
     const start = run.start;
-    if (evalBefore) await cb.onEval?.({ step: start, result: evalBefore });
+    // evaluated on the weights before any release (a resumed run evaluates before its replay, so that the report's "before"
+    // is the base model): step 0, not the resume step, which put the base model's loss at step `start` in metrics.jsonl
+    if (evalBefore) await cb.onEval?.({ step: 0, result: evalBefore });
 
     const ctx = {
       model,

@@ -85,6 +85,26 @@ describe('trajectory checkpoints', () => {
     expect(r.weightsHash).toBe(resumed);
   });
 
+  it("a resumed run's first evaluation (of the base weights, before the replay) is reported at step 0, not at the resume step", async () => {
+    const out = join(tmp.dir, 'run-eval-resume');
+    const cfg = () => parseRunConfig({ ...base, out, steps: 6, batchSize: 20, lr: 0.5, zoEps: 1e-2, clip: 5, trainable: 'lm_head,norm', evalEvery: 2, accountant: 'rdp' }, 'test');
+    const first = await prepareRun(cfg());
+    const ac = new AbortController();
+    const before: { step: number; loss: number }[] = [];
+    await first.trainer.train({ signal: ac.signal, onStep: (s) => void (s.step === 2 && ac.abort()), onEval: (e) => void before.push({ step: e.step, loss: e.result.loss }) });
+    first.model.dispose();
+    expect(before.map((e) => e.step)).toEqual([0, 2, 3]);
+    const second = await prepareRun(cfg(), { resume: true });
+    const after: { step: number; loss: number }[] = [];
+    const r = await second.trainer.train({ onEval: (e) => void after.push({ step: e.step, loss: e.result.loss }) });
+    second.model.dispose();
+    // the base model's loss again, at step 0 (it was reported at step 3, where the run's weights had the step-3 loss)
+    expect(after[0]).toEqual(before[0]);
+    expect(after.map((e) => e.step)).toEqual([0, 4, 6]);
+    expect(r.evalBefore!.loss).toBe(before[0]!.loss);
+    expect(after[0]!.loss).not.toBe(before[2]!.loss);
+  });
+
   it('training lowers the held-out loss at ε = 8', async () => {
     const out = join(tmp.dir, 'run-learn');
     const cfg = parseRunConfig({ ...base, out, steps: 150, batchSize: 30, lr: 2e-2, zoEps: 1e-2, clip: 5, trainable: 'lm_head,norm' }, 'test');
