@@ -65,8 +65,23 @@ function oneLineWarnings(): void {
   });
 }
 
+/**
+ * A reader that closes its end early (`dpzo report RUN | head -1`) fails the next write to stdout with EPIPE, which
+ * Node raised as an unhandled 'error' event: a stack trace on stderr and exit 1. The reader has what it wanted: the
+ * rest of the output is dropped and the command runs to its end (a training run is not cut between a release and
+ * its update). Any other failure of stdout is one line and exit 2, as every error.
+ */
+function tolerateClosedStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return;
+    process.stderr.write(`dpzo: cannot write the output (${e.code ?? e.message}) [ERR_IO]\n`);
+    process.exitCode = 2;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
   oneLineWarnings();
+  tolerateClosedStdout();
   const program = await buildProgram();
   try {
     await program.parseAsync(argv);
