@@ -172,13 +172,13 @@ template <int DH>
 void launch_tiled(const float* qkv, const Attention& a, int64_t t0, int64_t T, const int32_t* seq_start, float* out,
                   int64_t ldo) {
   constexpr size_t bytes = sizeof(float) * tiled_floats<DH>();
-  // more than the 48 KiB a kernel gets without asking (DH = 128: 53.6 KiB); every target (sm_80+) allows it
-  static const cudaError_t opt_in =
-      bytes > 48 * 1024 ? cudaFuncSetAttribute(attention_tiled_kernel<DH>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                               static_cast<int>(bytes))
-                        : cudaSuccess;
-  if (opt_in != cudaSuccess)
-    throw Error(err::kDevice, std::string("CUDA kernel attention (tiled): ") + cudaGetErrorString(opt_in));
+  // more than the 48 KiB a kernel gets without asking (DH = 128: 53.6 KiB); every target (sm_80+) allows it. Asked
+  // at every launch, not once per process: the attribute is the kernel's on the current device only, so a process
+  // that ran on cuda:0 would launch on cuda:1 unasked (a launch error); the call costs microseconds beside the kernel
+  if (bytes > 48 * 1024)
+    check_call(cudaFuncSetAttribute(attention_tiled_kernel<DH>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(bytes)),
+               "kernel attention (tiled): cudaFuncSetAttribute");
   const dim3 grid(grid_for(T - t0, kTileQ), static_cast<unsigned>(a.n_heads));
   attention_tiled_kernel<DH><<<grid, kTiledThreads, bytes>>>(qkv, a, t0, T, seq_start, out, ldo);
   check_launch("attention (tiled)");

@@ -15,8 +15,7 @@ static_assert(lt::kR32F == CUDA_R_32F && lt::kR16F == CUDA_R_16F && lt::kR16BF =
 
 int current_device() {
   int d = 0;
-  const cudaError_t e = cudaGetDevice(&d);
-  if (e != cudaSuccess) throw Error(err::kDevice, std::string("CUDA cudaGetDevice: ") + cudaGetErrorString(e));
+  check_call(cudaGetDevice(&d), "cudaGetDevice");
   return d;
 }
 
