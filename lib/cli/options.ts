@@ -59,9 +59,10 @@ function formatDefault(v: unknown): string {
 }
 
 /** The commander option of one table row. */
-export function optionOf(spec: FieldSpec): Option {
+export function optionOf(spec: FieldSpec, help?: string): Option {
   const f = spec.flag!;
-  const description = spec.default !== undefined ? `${f.description} (default ${formatDefault(spec.default)})` : f.description;
+  const text = help ?? f.description;
+  const description = spec.default !== undefined ? `${text} (default ${formatDefault(spec.default)})` : text;
   const opt = new Option(f.flags, description);
   if (spec.schema instanceof z.ZodEnum) opt.choices(spec.schema.options as string[]);
   const parse = PARSERS[f.parse];
@@ -73,11 +74,15 @@ export function optionOf(spec: FieldSpec): Option {
  * The table's options: the ones marked trainOnly or not, or exactly the fields `only` names (a command
  * lists and accepts only the options it reads: `dpzo eval --epsilon 3` is a usage error, not ignored).
  */
-export function addRunOptions(cmd: Command, opts: { trainOnly?: boolean; only?: readonly RunFieldName[] } = {}): Command {
+export function addRunOptions(
+  cmd: Command,
+  opts: { trainOnly?: boolean; only?: readonly RunFieldName[]; help?: Partial<Record<RunFieldName, string>> } = {},
+): Command {
   for (const [key, spec] of Object.entries(RUN_FIELDS) as [RunFieldName, FieldSpec][]) {
     if (!spec.flag) continue;
     if (opts.only ? !opts.only.includes(key) : (spec.flag.trainOnly ?? false) !== (opts.trainOnly ?? false)) continue;
-    cmd.addOption(optionOf(spec));
+    // a command that reads a field otherwise than train (eval's --data is the file evaluated) says so in its help
+    cmd.addOption(optionOf(spec, opts.help?.[key]));
   }
   return cmd;
 }

@@ -43,7 +43,13 @@ const EVAL_FIELDS = [
 
 export function register(program: Command): void {
   const cmd = program.command('eval').description('evaluate a model (or a run replayed onto it) on a dataset');
-  addRunOptions(cmd, { only: EVAL_FIELDS })
+  addRunOptions(cmd, {
+    only: EVAL_FIELDS,
+    help: {
+      data: 'the data to evaluate on (.jsonl, .json, .csv, .tsv)',
+      device: 'cpu | cuda | cuda:N | auto (default cpu)',
+    },
+  })
     .option('--run <dir>', 'replay this run directory onto the model first')
     .option('--json', 'print one JSON object')
     .action(async (flags: Record<string, unknown>) => {

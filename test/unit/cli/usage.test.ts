@@ -60,6 +60,17 @@ describe('usage errors', () => {
   }
 });
 
+describe('help', () => {
+  it("dpzo eval --help describes eval's own --data and --device (it showed train's: 'training data', dpsgd and --resume)", async () => {
+    const r = await dpzo('eval', '--help');
+    expect(r.status).toBe(0);
+    const line = (flag: string) => r.stdout.split('\n').find((l) => l.trimStart().startsWith(flag)) ?? '';
+    expect(line('--data')).toMatch(/the data to evaluate on/);
+    expect(line('--device')).toMatch(/^\s*--device <device>\s+cpu \| cuda \| cuda:N \| auto \(default cpu\)$/);
+    expect(r.stdout).not.toMatch(/training data|dpsgd|--resume/);
+  });
+});
+
 describe('decimal', () => {
   it('reads decimal literals only', () => {
     expect([decimal('1'), decimal('-2.5'), decimal('.5'), decimal('1e-6'), decimal('+3.')]).toEqual([1, -2.5, 0.5, 1e-6, 3]);
