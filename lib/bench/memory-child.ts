@@ -75,17 +75,22 @@ async function main(): Promise<void> {
     await step(model, spec.method, batch, 2000n, held);
     const seconds = (performance.now() - t0) / 1000;
     const m = model.memory();
+    // the backend counts its gradient buffer during a backward and hands that very buffer to JavaScript (no copy):
+    // in the per-example regime it is the last of the batch's per-example gradients, already in held.perExample,
+    // so at the step's peak the backend's gradient and the held gradients are B buffers, not B + 1
+    const gradientBytes = spec.method.startsWith('dpsgd') ? model.numTrainable * 4 : 0;
+    const handedOver = spec.method === 'dpsgd-per-example' ? gradientBytes : 0;
     const out: MemoryChildResult = {
       method: spec.method,
       weightsBytes: loaded.hostBytes + loaded.deviceBytes,
       // the backend's high-water mark plus what the step holds in JavaScript buffers at its peak
-      peakBytes: Math.max(m.hostPeakBytes, m.devicePeakBytes) + held.perExample + held.gradients + held.optimizerState,
+      peakBytes: Math.max(m.hostPeakBytes, m.devicePeakBytes) - handedOver + held.perExample + held.gradients + held.optimizerState,
       hostPeakBytes: m.hostPeakBytes,
       devicePeakBytes: m.devicePeakBytes,
       rssPeakBytes: process.resourceUsage().maxRSS * 1024,
       stepSeconds: seconds,
       js: held,
-      backendGradientBytes: spec.method.startsWith('dpsgd') ? model.numTrainable * 4 : 0,
+      backendGradientBytes: gradientBytes - handedOver,
       config: { hiddenSize: model.config.hiddenSize, numLayers: model.config.numLayers, vocabSize: model.config.vocabSize },
       numParams: model.numParameters,
       numTrainable: model.numTrainable,

@@ -44,7 +44,10 @@ export interface MemoryChildResult {
    * the batch, the released sum and the step, Adam's two moments); 0 for inference and DP-ZO.
    */
   js: { perExample: number; gradients: number; optimizerState: number };
-  /** The gradient buffer the backend holds during a backward (P floats; 0 without one). */
+  /**
+   * The gradient buffer the backend holds during a backward (P floats; 0 without one, and 0 in the per-example
+   * regime, where that buffer is handed to JavaScript as one of the per-example gradients and counted there).
+   */
   backendGradientBytes: number;
   config: { hiddenSize: number; numLayers: number; vocabSize: number };
   numParams: number;

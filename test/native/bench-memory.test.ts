@@ -11,6 +11,8 @@ import type { MemoryReport } from '../../lib/bench/memory.js';
 import { extrapolate } from '../../lib/bench/memory.js';
 import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
 import { loadModel } from '../../lib/index.js';
+import type { LossBatch, Model } from '../../lib/model/types.js';
+import { randomBatch } from '../../lib/bench/random-batch.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { dpzo } from '../helpers/cli.js';
 import { writeTinyModel } from '../helpers/tiny.js';
@@ -41,10 +43,10 @@ describe('dpzo bench memory', () => {
         expect(c.activations).toBe(row.peakBytes - weights);
         expect(c.gradients + c.optimizerState + c.perExample).toBe(0);
       } else {
-        // DP-SGD with Adam: the batch's 4 per-example gradients (none with ghost clipping), the backend's
-        // gradient, ĝ and the step, two moments
+        // DP-SGD with Adam: the batch's 4 per-example gradients (the last of them the backend's own buffer, handed
+        // over), or with ghost clipping none and the backend's gradient; ĝ and the step, two moments
         expect(c.perExample).toBe(row.method === 'dpsgd-ghost' ? 0 : 4 * weights);
-        expect(c.gradients).toBe(3 * weights);
+        expect(c.gradients).toBe(row.method === 'dpsgd-ghost' ? 3 * weights : 2 * weights);
         expect(c.optimizerState).toBe(2 * weights);
         expect(c.weights + c.gradients + c.optimizerState + c.perExample + c.activations).toBe(row.peakBytes);
       }
@@ -57,6 +59,50 @@ describe('dpzo bench memory', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     for (const method of ['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example', 'dpsgd-ghost']) expect(svg).toContain(`>${method}</text>`);
     expect(existsSync(join(out, 'memory.svg'))).toBe(true);
+  });
+
+  it('each peak is what the step holds at once, measured apart: the backend\'s own high-water mark of the same calls plus the JavaScript buffers alive with it', { timeout: 120_000 }, async () => {
+    const B = 3;
+    const r = await dpzo('bench', 'memory', '--model', MODEL, '--batch', String(B), '--seq', '12', '--threads', '1', '--out', join(tmp.dir, 'out-pin'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as MemoryReport;
+    const row = (m: string) => report.rows.find((x) => x.method === m)!;
+    // each call's backend peak, in a fresh model as each child's is
+    const peakOf = async (f: (m: Model, batch: LossBatch & { inputIds: number[][] }) => Promise<unknown>) => {
+      const m = await loadModel(MODEL, { threads: 1 });
+      try {
+        await f(m, randomBatch(m.config.vocabSize, B, Math.min(12, m.config.maxPositions)));
+        return { peak: m.memory().hostPeakBytes, P: m.numTrainable, W: m.numParameters * 4 };
+      } finally {
+        m.dispose();
+      }
+    };
+    const inf = await peakOf((m, b) => m.perExampleLoss(b));
+    expect(row('inference').peakBytes).toBe(inf.peak);
+    const zo = await peakOf((m, b) => m.perExampleLossAt(b, [[{ seed: 1n, coeff: 1e-3 }], [{ seed: 1n, coeff: -1e-3 }]]));
+    expect(row('dpzo').peakBytes).toBe(zo.peak);
+    expect(row('dpzo-n4').peakBytes).toBe(zo.peak);
+    // per-example: one example's backward (the backend's arena and its gradient buffer), the other B − 1
+    // gradients of the batch (the backend hands its buffer over: the last one is that buffer), ĝ, Adam's step and
+    // two moments: perExampleBytes = B × P × 4
+    const one = await peakOf((m, b) => m.lossAndGradient!({ inputIds: [b.inputIds[0]!] }));
+    const pe = row('dpsgd-per-example');
+    expect(pe.components.perExample).toBe(B * one.P * 4);
+    expect(pe.peakBytes).toBe(one.peak + (B - 1) * one.P * 4 + 4 * one.P * 4);
+    expect(pe.components.gradients).toBe(2 * one.P * 4);
+    expect(pe.components.activations).toBe(one.peak - one.P * 4 - one.W);
+    // ghost: the norms pass and one reweighted backward of the whole batch, then ĝ, the step and two moments
+    const ghost = await peakOf(async (m, b) => {
+      await m.perExampleGradNorms!(b);
+      await m.lossAndGradient!(b, { weights: b.inputIds.map(() => 0.5) });
+    });
+    const gh = row('dpsgd-ghost');
+    expect(gh.components.perExample).toBe(0);
+    expect(gh.peakBytes).toBe(ghost.peak + 4 * ghost.P * 4);
+    for (const x of report.rows) {
+      const c = x.components;
+      expect(c.weights + c.gradients + c.optimizerState + c.perExample + c.activations).toBe(x.peakBytes);
+    }
   });
 
   it('extrapolation: OPT parameter counts, 2 bytes each, working memory scaled by the width', () => {
