@@ -63,9 +63,48 @@ export interface MemoryBenchOptions extends Omit<MemoryChildSpec, 'method'> {
 /** GPU memory sizes the extrapolation checks, GB (10^9 bytes): RTX 4090, A100/H100 80 GB, H200. */
 export const GPU_SIZES_GB = [24, 80, 141];
 
-function runChild(spec: MemoryChildSpec): Promise<MemoryChildResult> {
+const ONE_LINE = 300;
+
+/**
+ * The one-line error of a measuring process that did not give its result: its own coded error (the JSON line
+ * memory-child.ts writes), or else how it ended (a signal: SIGKILL is what the kernel's out-of-memory killer sends)
+ * and the first line of what it wrote that says why (V8's "FATAL ERROR: … heap out of memory", an uncaught error),
+ * never a stack trace.
+ */
+export function childFailure(method: MemoryMethod, status: number | null, signal: NodeJS.Signals | null, stderr: string): DpzoError {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  for (const l of [...lines].reverse()) {
+    if (!l.startsWith('{')) continue;
+    try {
+      const e = JSON.parse(l) as { code?: unknown; message?: unknown };
+      if (typeof e.code === 'string' && /^ERR_[A-Z_]+$/.test(e.code) && typeof e.message === 'string')
+        return new DpzoError(e.code as 'ERR_INTERNAL', `bench memory (${method}): ${e.message.split('\n')[0]!.slice(0, ONE_LINE)}`);
+    } catch {
+      // not the child's record: read on
+    }
+  }
+  const how =
+    signal !== null
+      ? `the measuring process was killed by ${signal}${signal === 'SIGKILL' ? ' (the out-of-memory killer sends SIGKILL: the method may not fit in memory; try a smaller --batch, --seq or model)' : ''}`
+      : `the measuring process exited with status ${status}`;
+  const why =
+    lines.find((l) => l.startsWith('FATAL ERROR')) ??
+    lines.find((l) => /^[A-Za-z]*Error( \[\w+\])?: /.test(l)) ??
+    lines.find((l) => /out of memory/i.test(l)) ??
+    lines.find((l) => !/^(at\s|\^+$|<---|-----)/.test(l));
+  return new DpzoError(
+    signal === 'SIGKILL' || (why !== undefined && /out of memory/i.test(why)) ? 'ERR_OUT_OF_MEMORY' : 'ERR_INTERNAL',
+    `bench memory (${method}): ${how}${why === undefined ? '' : `: ${why.slice(0, ONE_LINE)}`}`,
+  );
+}
+
+/** Runs one method in its own process (`script`: memory-child.ts beside this file, or a test's stand-in). */
+export function runChild(spec: MemoryChildSpec, script?: string): Promise<MemoryChildResult> {
   const here = fileURLToPath(import.meta.url);
-  const child = here.replace(/memory\.(ts|js)$/, 'memory-child.$1');
+  const child = script ?? here.replace(/memory\.(ts|js)$/, 'memory-child.$1');
   return new Promise((resolve, reject) => {
     // the same Node flags (tsx in a checkout) so the child runs the same code
     const p = spawn(process.execPath, [...process.execArgv, child, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,16 +112,26 @@ function runChild(spec: MemoryChildSpec): Promise<MemoryChildResult> {
     let err = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    p.on('error', reject);
-    p.on('close', (status) => {
-      if (status === 0) return resolve(JSON.parse(out.trim().split('\n').pop()!) as MemoryChildResult);
-      let e: { code?: string; message?: string } = {};
+    p.on('error', (e) =>
+      reject(new DpzoError('ERR_INTERNAL', `bench memory (${spec.method}): cannot start the measuring process (${e.message.split('\n')[0]})`)),
+    );
+    p.on('close', (status, signal) => {
+      if (status !== 0 || signal !== null) return reject(childFailure(spec.method, status, signal, err));
+      const last = out.trim().split('\n').pop() ?? '';
+      let r: MemoryChildResult | undefined;
       try {
-        e = JSON.parse(err.trim().split('\n').pop() ?? '{}') as typeof e;
+        r = JSON.parse(last) as MemoryChildResult;
       } catch {
-        e = { message: err.trim().split('\n').pop() };
+        r = undefined;
       }
-      reject(new DpzoError((e.code as 'ERR_INTERNAL') ?? 'ERR_INTERNAL', `bench memory (${spec.method}): ${e.message ?? `exit ${status}`}`));
+      if (r === undefined || r === null || typeof r !== 'object' || r.method !== spec.method || !Number.isFinite(r.peakBytes))
+        return reject(
+          new DpzoError(
+            'ERR_INTERNAL',
+            `bench memory (${spec.method}): the measuring process ended without its result (its last line: '${last.slice(0, 80)}')`,
+          ),
+        );
+      resolve(r);
     });
   });
 }

@@ -3,6 +3,7 @@
 // model), a DP-ZO step (θ ± εz in one call: the batch twice) holds at least inference's peak, the
 // extrapolation counts OPT's parameters and 2 bytes each in BF16, DP-SGD is reported as not measured
 // (never as a computed number), and the JSON and the SVG chart are written.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { loadModel } from '../../lib/index.js';
 import type { LossBatch, Model } from '../../lib/model/types.js';
 import { randomBatch } from '../../lib/bench/random-batch.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { dpzo } from '../helpers/cli.js';
+import { ROOT, dpzo } from '../helpers/cli.js';
 import { writeTinyModel } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-bench-memory-');
@@ -103,6 +104,36 @@ describe('dpzo bench memory', () => {
       const c = x.components;
       expect(c.weights + c.gradients + c.optimizerState + c.perExample + c.activations).toBe(x.peakBytes);
     }
+  });
+
+  it('a measuring process killed (as the out-of-memory killer does) is one line naming the method and the signal, exit 2, no output', { timeout: 60_000 }, async () => {
+    const out = join(tmp.dir, 'out-killed');
+    const cli = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    cli.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => cli.on('close', resolve));
+    // the first measuring process (inference) is killed as soon as it exists
+    let killed = false;
+    for (let i = 0; i < 2000 && !killed; i++) {
+      const kids = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim();
+      if (kids !== '') {
+        process.kill(Number(kids.split(/\s+/)[0]), 'SIGKILL');
+        killed = true;
+      } else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(killed).toBe(true);
+    expect(await closed).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    // the progress line of the method, then the error
+    expect(lines.at(-1)).toMatch(/^dpzo: bench memory \(inference\): the measuring process was killed by SIGKILL .*out-of-memory.* \[ERR_OUT_OF_MEMORY\]$/);
+    expect(lines.filter((l) => l.startsWith('dpzo:'))).toHaveLength(1);
+    expect(existsSync(join(out, 'memory.json'))).toBe(false);
   });
 
   it('extrapolation: OPT parameter counts, 2 bytes each, working memory scaled by the width', () => {
