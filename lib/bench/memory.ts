@@ -4,13 +4,14 @@
 // then extrapolated from the measured per-component sizes to the OPT family in
 // BF16 with the memory budgets of common GPUs.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DpzoError } from '../errors.js';
 import { resolveModelDir } from '../model/hf-cache.js';
 import { OPT_FAMILY, optParams } from './opt-family.js';
+import { availableHostBytes, methodNeeds, paramsLowerBound } from './memory-need.js';
 import { MEMORY_METHODS, type MemoryChildResult, type MemoryChildSpec, type MemoryMethod } from './memory-types.js';
 
 /** Bytes of a method's peak by what holds them (DP-ZO holds no gradients, optimizer state or per-example buffers). */
@@ -38,10 +39,10 @@ export interface MemoryRow {
 export interface MemoryExtrapolation {
   model: string;
   params: number;
-  /** Peak bytes per method, from the measured per-component sizes scaled to this shape. */
-  peakBytes: Record<MemoryMethod, number>;
-  /** Per GPU memory size (GB): whether each method fits. */
-  fits: Record<string, Record<MemoryMethod, boolean>>;
+  /** Peak bytes per measured method, from the measured per-component sizes scaled to this shape. */
+  peakBytes: Partial<Record<MemoryMethod, number>>;
+  /** Per GPU memory size (GB): whether each measured method fits. */
+  fits: Record<string, Partial<Record<MemoryMethod, boolean>>>;
 }
 
 export interface MemoryReport {
@@ -58,12 +59,18 @@ export interface MemoryReport {
 export interface MemoryBenchOptions extends Omit<MemoryChildSpec, 'method'> {
   /** Called when a method starts (progress on a long run). */
   onMethod?: (method: MemoryMethod) => void;
+  /** Host bytes a measuring process may use (default: what the system has available now, availableHostBytes). */
+  availableBytes?: number;
+  /** The model as the user named it, for messages (default: `model`). */
+  name?: string;
 }
 
 /** GPU memory sizes the extrapolation checks, GB (10^9 bytes): RTX 4090, A100/H100 80 GB, H200. */
 export const GPU_SIZES_GB = [24, 80, 141];
 
 const ONE_LINE = 300;
+
+const GB = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
 
 /**
  * The one-line error of a measuring process that did not give its result: its own coded error (the JSON line
@@ -106,8 +113,10 @@ export function runChild(spec: MemoryChildSpec, script?: string): Promise<Memory
   const here = fileURLToPath(import.meta.url);
   const child = script ?? here.replace(/memory\.(ts|js)$/, 'memory-child.$1');
   return new Promise((resolve, reject) => {
-    // the same Node flags (tsx in a checkout) so the child runs the same code
-    const p = spawn(process.execPath, [...process.execArgv, child, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the same Node flags (tsx in a checkout) so the child runs the same code; TypeScript source run by a loader
+    // that is not in execArgv (vitest's workers) still needs tsx
+    const flags = child.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
+    const p = spawn(process.execPath, [...flags, child, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -164,24 +173,25 @@ function components(r: MemoryChildResult): MemoryComponents {
 export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number; numLayers: number; numTrainable: number }): MemoryExtrapolation[] {
   return OPT_FAMILY.map((s) => {
     const params = optParams(s);
-    const peakBytes = {} as Record<MemoryMethod, number>;
+    const peakBytes: Partial<Record<MemoryMethod, number>> = {};
     for (const r of rows) {
       const c = r.components;
       const perParam = (c.gradients + c.optimizerState + c.perExample) / measured.numTrainable;
       const depth = r.method.startsWith('dpsgd') ? s.layers / measured.numLayers : 1;
       peakBytes[r.method] = 2 * params + perParam * params + (c.activations * s.hidden * depth) / measured.hiddenSize;
     }
-    const fits: Record<string, Record<MemoryMethod, boolean>> = {};
+    const fits: Record<string, Partial<Record<MemoryMethod, boolean>>> = {};
     for (const gb of GPU_SIZES_GB) {
-      fits[`${gb}GB`] = {} as Record<MemoryMethod, boolean>;
-      for (const r of rows) fits[`${gb}GB`][r.method] = peakBytes[r.method] <= gb * 1e9;
+      const f: Partial<Record<MemoryMethod, boolean>> = {};
+      for (const r of rows) f[r.method] = peakBytes[r.method]! <= gb * 1e9;
+      fits[`${gb}GB`] = f;
     }
     return { model: s.name, params, peakBytes, fits };
   });
 }
 
 export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> {
-  const { onMethod, ...given } = o;
+  const { onMethod, availableBytes, name, ...given } = o;
   // a wrong --model is one error before anything runs, not one per child
   const spec = { ...given, model: resolveModelDir(given.model) };
   if (!existsSync(join(spec.model, 'config.json')))
@@ -189,8 +199,32 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
       'ERR_CONFIG_MISSING',
       `${given.model} is not a model directory: ${existsSync(spec.model) ? 'it has no config.json' : 'no such directory'}`,
     );
+  // what cannot fit is not started: a method whose lower bound exceeds the memory available would be killed by the
+  // kernel halfway (or take other work on the host with it); the weights alone not fitting is an error up front
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(join(spec.model, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    config = {}; // the loader says what is wrong with it
+  }
+  const needs = methodNeeds(paramsLowerBound(config), {
+    batch: spec.batch,
+    randomInit: spec.randomInit !== undefined,
+    onHost: spec.device === 'cpu' || spec.device === 'auto',
+  });
+  const available = availableBytes ?? availableHostBytes();
+  if (needs.inference > available)
+    throw new DpzoError(
+      'ERR_OUT_OF_MEMORY',
+      `${name ?? given.model}: the weights alone need at least ${GB(needs.inference)} of host memory and ${GB(available)} is available: nothing can be measured (try a smaller model)`,
+    );
+  const notMeasured: string[] = [];
   const results: MemoryChildResult[] = [];
   for (const method of MEMORY_METHODS) {
+    if (needs[method] > available) {
+      notMeasured.push(`${method}: needs at least ${GB(needs[method])} of host memory at --batch ${spec.batch}, ${GB(available)} available (not started)`);
+      continue;
+    }
     onMethod?.(method);
     results.push(await runChild({ ...spec, method }));
   }
@@ -208,6 +242,6 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     device: o.device,
     rows,
     extrapolation: extrapolate(rows, { ...results[0]!.config, numTrainable: results[0]!.numTrainable }),
-    notMeasured: [],
+    notMeasured,
   };
 }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { MemoryReport } from '../../lib/bench/memory.js';
-import { extrapolate } from '../../lib/bench/memory.js';
+import { benchMemory, extrapolate } from '../../lib/bench/memory.js';
+import { paramsLowerBound } from '../../lib/bench/memory-need.js';
+import { optConfigJson } from '../../lib/bench/shape-config.js';
 import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
 import { loadModel } from '../../lib/index.js';
 import type { LossBatch, Model } from '../../lib/model/types.js';
@@ -134,6 +136,59 @@ describe('dpzo bench memory', () => {
     expect(lines.at(-1)).toMatch(/^dpzo: bench memory \(inference\): the measuring process was killed by SIGKILL .*out-of-memory.* \[ERR_OUT_OF_MEMORY\]$/);
     expect(lines.filter((l) => l.startsWith('dpzo:'))).toHaveLength(1);
     expect(existsSync(join(out, 'memory.json'))).toBe(false);
+  });
+
+  it('a shape that cannot fit is refused up front: one line, exit 2, no measuring process started, no output', { timeout: 60_000 }, async () => {
+    // OPT-66B's float32 weights alone are 264 GB: a random init was started and killed (or left to the allocator)
+    const t0 = performance.now();
+    const r = await dpzo('bench', 'memory', '--random-init', '--model', 'opt-66b', '--out', join(tmp.dir, 'never-66b'));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).not.toMatch(/measuring/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^dpzo: opt-66b: the weights alone need at least 2\d\d\.\d GB of host memory and \d+\.\d GB is available.*\[ERR_OUT_OF_MEMORY\]\n$/);
+    expect(existsSync(join(tmp.dir, 'never-66b'))).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('a DP-SGD regime that cannot fit is not started and is said in notMeasured; the others are measured', { timeout: 120_000 }, async () => {
+    // the check's own lower bound of P: room for ghost clipping's five P-sized buffers and the weights (random
+    // weights from a file: at least 2 bytes each), not for the per-example regime's B + 4 = 8
+    const P = paramsLowerBound(JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')) as Record<string, unknown>);
+    const report = await benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 4 * P + 6 * 4 * P });
+    expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4', 'dpsgd-ghost']);
+    expect(report.notMeasured).toHaveLength(1);
+    expect(report.notMeasured[0]).toMatch(/^dpsgd-per-example: needs at least .* GB of host memory at --batch 4, .* GB available \(not started\)$/);
+    expect(report.extrapolation[0]!.peakBytes['dpsgd-per-example']).toBeUndefined();
+    expect(report.extrapolation[0]!.peakBytes['dpsgd-ghost']).toBeGreaterThan(0);
+    await expect(benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 1000 })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_MEMORY',
+      message: expect.stringMatching(/the weights alone need at least/),
+    });
+  });
+
+  it('the lower bounds hold: below the parameters loaded, and below every OPT shape\'s', async () => {
+    const m = await loadModel(MODEL, { threads: 1 });
+    expect(paramsLowerBound(JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')) as Record<string, unknown>)).toBeLessThanOrEqual(m.numParameters);
+    expect(paramsLowerBound(JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')) as Record<string, unknown>)).toBeGreaterThan(m.numParameters / 2);
+    m.dispose();
+    for (const s of OPT_FAMILY) {
+      const lb = paramsLowerBound(JSON.parse(optConfigJson(s)) as Record<string, unknown>);
+      expect(lb).toBeLessThanOrEqual(optParams(s));
+      expect(lb).toBeGreaterThan(0.8 * optParams(s));
+    }
+  });
+
+  it('a shape name without --random-init, or an unknown one with it: one line saying so', async () => {
+    const a = await dpzo('bench', 'memory', '--model', 'opt-125m', '--out', join(tmp.dir, 'never'));
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/opt-125m is a shape name: measure it with --random-init/);
+    expect(a.stderr.trim().split('\n')).toHaveLength(1);
+    const b = await dpzo('bench', 'memory', '--random-init', '--model', 'opt-999', '--out', join(tmp.dir, 'never'));
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/nor a shape name: opt-125m, .*opt-66b/);
+    expect(b.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
   });
 
   it('extrapolation: OPT parameter counts, 2 bytes each, working memory scaled by the width', () => {

@@ -9,6 +9,7 @@ import { type MemoryReport, GPU_SIZES_GB, benchMemory } from '../../bench/memory
 import { MEMORY_METHODS } from '../../bench/memory-types.js';
 import { SHAPE_NAMES, shapeConfigDir } from '../../bench/shape-config.js';
 import { DpzoError } from '../../errors.js';
+import { resolveModelDir } from '../../model/hf-cache.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { stackedBars } from '../../plot/svg-bars.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
@@ -73,10 +74,26 @@ export function register(program: Command): void {
         if (!(o.batch > 0) || !(o.seq > 1)) throw new DpzoError('ERR_ARGUMENT', '--batch must be ≥ 1 and --seq ≥ 2');
         const seed = o.randomInit === undefined ? undefined : o.randomInit === true ? 0 : o.randomInit;
         const shapeDir = seed !== undefined && !existsSync(o.model) ? shapeConfigDir(o.model) : undefined;
+        if (!shapeDir && !existsSync(o.model)) {
+          // not a directory nor a cached model: say what a shape name needs, or which shape names there are
+          try {
+            resolveModelDir(o.model);
+          } catch (e) {
+            if (!(e instanceof DpzoError)) throw e;
+            const hint =
+              seed === undefined
+                ? SHAPE_NAMES.includes(o.model)
+                  ? ` (${o.model} is a shape name: measure it with --random-init)`
+                  : ''
+                : ` (nor a shape name: ${SHAPE_NAMES.join(', ')})`;
+            throw new DpzoError(e.code, e.message + hint);
+          }
+        }
         let report: MemoryReport;
         try {
           report = await benchMemory({
             model: shapeDir ?? o.model,
+            name: o.model,
             batch: o.batch,
             seq: o.seq,
             device: o.device,
@@ -103,11 +120,12 @@ export function register(program: Command): void {
             `${MB(r.peakBytes)} | ${MB(r.rssPeakBytes)} | ${(r.peakBytes / base).toFixed(3)} | ${r.stepSeconds.toFixed(3)}`,
           ]),
         ]);
+        const measured = MEMORY_METHODS.filter((m) => report.rows.some((r) => r.method === m));
         process.stdout.write('\nextrapolated to OPT in BF16 at this batch (fits in 24 / 80 / 141 GB):\n');
         printTable(
           report.extrapolation.map((e): [string, string] => [
             e.model,
-            MEMORY_METHODS.map((m) => `${m} ${MB(e.peakBytes[m])} ${GPU_SIZES_GB.map((gb) => (e.fits[`${gb}GB`]![m] ? '✓' : '✗')).join('')}`).join('  '),
+            measured.map((m) => `${m} ${MB(e.peakBytes[m]!)} ${GPU_SIZES_GB.map((gb) => (e.fits[`${gb}GB`]![m] ? '✓' : '✗')).join('')}`).join('  '),
           ]),
         );
         for (const n of report.notMeasured) process.stdout.write(`\nnot measured: ${n}\n`);
