@@ -6,9 +6,11 @@
 // seconds of the second step. Argument: a JSON MemoryChildSpec.
 import { loadModel } from '../model/model.js';
 import type { LossBatch, Model } from '../model/types.js';
+import type { Example } from '../data/tasks.js';
 import { privateGradient } from '../dpsgd/gradient.js';
+import { batchLosses, estimateScalars } from '../dpzo/estimator.js';
 import { Adam } from '../optim/adam.js';
-import type { MemoryChildResult, MemoryChildSpec } from './memory-types.js';
+import { DEFAULT_MAX_BATCH_TOKENS, type MemoryChildResult, type MemoryChildSpec } from './memory-types.js';
 import { randomBatch } from './random-batch.js';
 
 interface JsHeld {
@@ -21,13 +23,19 @@ interface JsHeld {
 let adam: Adam | undefined;
 let delta: Float32Array | undefined;
 
-/** One step of the method: what it evaluates and writes, at the weights' own size. */
-async function step(model: Model, method: MemoryChildSpec['method'], batch: LossBatch, seed: bigint, held: JsHeld): Promise<void> {
+/**
+ * One step of the method, through the code `dpzo train` runs (the same micro-batches of at most maxBatchTokens
+ * tokens per native call): what it evaluates and writes, at the weights' own size.
+ */
+async function step(model: Model, spec: MemoryChildSpec, batch: LossBatch, seed: bigint, held: JsHeld): Promise<void> {
+  const method = spec.method;
+  const examples: Example[] = batch.inputIds.map((ids) => ({ inputIds: Int32Array.from(ids) }));
+  const maxBatchTokens = spec.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
   if (method === 'dpsgd-per-example' || method === 'dpsgd-ghost') {
-    const examples = batch.inputIds.map((ids) => ({ inputIds: Int32Array.from(ids) }));
     adam ??= new Adam(model.numTrainable);
     delta ??= new Float32Array(model.numTrainable);
-    // every per-example gradient of the batch held at once, as Opacus' GradSampleModule holds them
+    // per-example: the gradients of a micro-batch held at once (the whole batch by default: Opacus' GradSampleModule),
+    // clipped, summed; ghost: per-example norms, one reweighted backward; both noised (σ = 1, C = 1)
     const g = await privateGradient({
       model,
       batch: examples,
@@ -35,7 +43,8 @@ async function step(model: Model, method: MemoryChildSpec['method'], batch: Loss
       noiseMultiplier: 1,
       divisor: examples.length,
       regime: method === 'dpsgd-ghost' ? 'ghost' : 'per-example',
-      microBatch: examples.length,
+      microBatch: spec.microBatch ?? examples.length,
+      maxBatchTokens,
     });
     adam.step(g.gHat, 1e-4, delta);
     await model.addDense!(delta);
@@ -45,17 +54,14 @@ async function step(model: Model, method: MemoryChildSpec['method'], batch: Loss
     return;
   }
   if (method === 'inference') {
-    await model.perExampleLoss(batch);
+    await batchLosses(model, examples, { maxBatchTokens });
     return;
   }
-  // DP-ZO: per direction a forward at θ + εz and one at θ − εz (one call, θ not written), then one update
+  // DP-ZO: per direction the batch at θ + εz and θ − εz (one call per micro-batch, θ not written), then one update
   const n = method === 'dpzo-n4' ? 4 : 1;
-  const eps = 1e-3;
-  for (let k = 0; k < n; k++) {
-    const s = seed + BigInt(k);
-    await model.perExampleLossAt(batch, [[{ seed: s, coeff: eps }], [{ seed: s, coeff: -eps }]]);
-  }
-  await model.update(Array.from({ length: n }, (_, k) => ({ seed: seed + BigInt(k), coeff: 0 })));
+  const seeds = Array.from({ length: n }, (_, k) => seed + BigInt(k));
+  await estimateScalars(model, examples, seeds, 1e-3, { maxBatchTokens });
+  await model.update(seeds.map((s) => ({ seed: s, coeff: 0 })));
 }
 
 async function main(): Promise<void> {
@@ -70,9 +76,9 @@ async function main(): Promise<void> {
     const loaded = model.memory();
     const batch = randomBatch(model.config.vocabSize, spec.batch, Math.min(spec.seq, model.config.maxPositions));
     const held: JsHeld = { perExample: 0, gradients: 0, optimizerState: 0 };
-    await step(model, spec.method, batch, 1000n, held);
+    await step(model, spec, batch, 1000n, held);
     const t0 = performance.now();
-    await step(model, spec.method, batch, 2000n, held);
+    await step(model, spec, batch, 2000n, held);
     const seconds = (performance.now() - t0) / 1000;
     const m = model.memory();
     // the backend counts its gradient buffer during a backward and hands that very buffer to JavaScript (no copy):

@@ -8,6 +8,9 @@ import type { Device, WeightDType } from '../model/types.js';
  * norms in one pass, then one reweighted backward).
  */
 export const MEMORY_METHODS = ['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example', 'dpsgd-ghost'] as const;
+/** `dpzo train`'s default most tokens per native call (TrainOptions.maxBatchTokens). */
+export const DEFAULT_MAX_BATCH_TOKENS = 16384;
+
 /** One measured method. */
 export type MemoryMethod = (typeof MEMORY_METHODS)[number];
 
@@ -22,6 +25,10 @@ export interface MemoryChildSpec {
   device: Device;
   threads?: number;
   dtype?: WeightDType;
+  /** Most tokens per native call, as `dpzo train --max-batch-tokens` (default 16384; DP-ZO's two-point calls take half). */
+  maxBatchTokens?: number;
+  /** DP-SGD per-example: gradients held at once (default: the whole batch, Opacus' GradSampleModule regime). */
+  microBatch?: number;
   /** Build the model from config.json alone with seeded random weights (LoadOptions.randomInit), this seed. */
   randomInit?: number;
 }

@@ -12,7 +12,7 @@ import { DpzoError } from '../errors.js';
 import { resolveModelDir } from '../model/hf-cache.js';
 import { OPT_FAMILY, optParams } from './opt-family.js';
 import { availableHostBytes, methodNeeds, paramsLowerBound } from './memory-need.js';
-import { MEMORY_METHODS, type MemoryChildResult, type MemoryChildSpec, type MemoryMethod } from './memory-types.js';
+import { DEFAULT_MAX_BATCH_TOKENS, MEMORY_METHODS, type MemoryChildResult, type MemoryChildSpec, type MemoryMethod } from './memory-types.js';
 
 /** Bytes of a method's peak by what holds them (DP-ZO holds no gradients, optimizer state or per-example buffers). */
 export interface MemoryComponents {
@@ -49,6 +49,10 @@ export interface MemoryReport {
   model: string;
   batch: number;
   seq: number;
+  /** Most tokens per native call (every method runs the batch in micro-batches of at most this many, as `dpzo train`). */
+  maxBatchTokens: number;
+  /** DP-SGD per-example: gradients held at once. */
+  microBatch: number;
   device: string;
   rows: MemoryRow[];
   extrapolation: MemoryExtrapolation[];
@@ -207,8 +211,9 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
   } catch {
     config = {}; // the loader says what is wrong with it
   }
+  const heldAtOnce = Math.min(spec.microBatch ?? spec.batch, spec.batch);
   const needs = methodNeeds(paramsLowerBound(config), {
-    batch: spec.batch,
+    batch: heldAtOnce,
     randomInit: spec.randomInit !== undefined,
     onHost: spec.device === 'cpu' || spec.device === 'auto',
   });
@@ -222,7 +227,9 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
   const results: MemoryChildResult[] = [];
   for (const method of MEMORY_METHODS) {
     if (needs[method] > available) {
-      notMeasured.push(`${method}: needs at least ${GB(needs[method])} of host memory at --batch ${spec.batch}, ${GB(available)} available (not started)`);
+      notMeasured.push(
+        `${method}: needs at least ${GB(needs[method])} of host memory${method === 'dpsgd-per-example' ? ` with ${heldAtOnce} per-example gradients held at once` : ''}, ${GB(available)} available (not started)`,
+      );
       continue;
     }
     onMethod?.(method);
@@ -239,6 +246,8 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     model: o.model,
     batch: o.batch,
     seq: results[0]!.seq,
+    maxBatchTokens: spec.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS,
+    microBatch: heldAtOnce,
     device: o.device,
     rows,
     extrapolation: extrapolate(rows, { ...results[0]!.config, numTrainable: results[0]!.numTrainable }),

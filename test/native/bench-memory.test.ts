@@ -158,7 +158,7 @@ describe('dpzo bench memory', () => {
     const report = await benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 4 * P + 6 * 4 * P });
     expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4', 'dpsgd-ghost']);
     expect(report.notMeasured).toHaveLength(1);
-    expect(report.notMeasured[0]).toMatch(/^dpsgd-per-example: needs at least .* GB of host memory at --batch 4, .* GB available \(not started\)$/);
+    expect(report.notMeasured[0]).toMatch(/^dpsgd-per-example: needs at least .* GB of host memory with 4 per-example gradients held at once, .* GB available \(not started\)$/);
     expect(report.extrapolation[0]!.peakBytes['dpsgd-per-example']).toBeUndefined();
     expect(report.extrapolation[0]!.peakBytes['dpsgd-ghost']).toBeGreaterThan(0);
     await expect(benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 1000 })).rejects.toMatchObject({
@@ -189,6 +189,25 @@ describe('dpzo bench memory', () => {
     expect(b.stderr).toMatch(/nor a shape name: opt-125m, .*opt-66b/);
     expect(b.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
+  });
+
+  it('every method runs the batch in the micro-batches dpzo train runs (DP-ZO\'s two-point calls at half the tokens); --micro-batch bounds the per-example gradients held', { timeout: 180_000 }, async () => {
+    // 160 sequences of 64 tokens = 10240 tokens: inference and ghost one call (≤ 16384), DP-ZO two (≤ 8192 each: 128 + 32)
+    const B = 160;
+    const r = await dpzo('bench', 'memory', '--model', MODEL, '--batch', String(B), '--seq', '64', '--micro-batch', '3', '--threads', '1', '--out', join(tmp.dir, 'out-mb'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as MemoryReport;
+    expect(report.maxBatchTokens).toBe(16384);
+    expect(report.microBatch).toBe(3);
+    const row = (m: string) => report.rows.find((x) => x.method === m)!;
+    const m = await loadModel(MODEL, { threads: 1 });
+    const P = m.numTrainable;
+    const batch = randomBatch(m.config.vocabSize, B, 64);
+    await m.perExampleLossAt({ inputIds: batch.inputIds.slice(0, 128) }, [[{ seed: 1n, coeff: 1e-3 }], [{ seed: 1n, coeff: -1e-3 }]]);
+    const zoPeak = m.memory().hostPeakBytes;
+    m.dispose();
+    expect(row('dpzo').peakBytes).toBe(zoPeak);
+    expect(row('dpsgd-per-example').components.perExample).toBe(3 * P * 4);
   });
 
   it('extrapolation: OPT parameter counts, 2 bytes each, working memory scaled by the width', () => {

@@ -50,6 +50,8 @@ export function register(program: Command): void {
     // counts of sequences and tokens, not of threads (parseThreads capped them at 1024: --seq 2048 was refused)
     .option('--batch <b>', 'sequences per step', parsePositiveInteger, 8)
     .option('--seq <t>', 'tokens per sequence', parsePositiveInteger, 64)
+    .option('--max-batch-tokens <n>', 'most tokens per native call, as dpzo train (DP-ZO: half, two points per call)', parsePositiveInteger, 16384)
+    .option('--micro-batch <m>', 'DP-SGD per-example: gradients held at once (default: the whole batch, as Opacus)', parsePositiveInteger)
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--threads <n>', 'native worker threads', parseThreads)
     .option('--out <dir>', 'where memory.json and memory.svg are written', 'dpzo-bench-memory')
@@ -64,6 +66,8 @@ export function register(program: Command): void {
         model: string;
         batch: number;
         seq: number;
+        maxBatchTokens: number;
+        microBatch?: number;
         device: Device;
         threads?: number;
         out: string;
@@ -96,6 +100,8 @@ export function register(program: Command): void {
             name: o.model,
             batch: o.batch,
             seq: o.seq,
+            maxBatchTokens: o.maxBatchTokens,
+            ...(o.microBatch === undefined ? {} : { microBatch: o.microBatch }),
             device: o.device,
             threads: o.threads,
             ...(seed === undefined ? {} : { randomInit: seed }),
