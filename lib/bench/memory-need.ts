@@ -32,13 +32,12 @@ export function paramsLowerBound(config: Record<string, unknown>): number {
 }
 
 /**
- * Host bytes each method needs at least: the weights (on the CPU; 4 bytes a parameter with a random init, which
- * builds float32, else at least 2), and for DP-SGD its float32 P-sized buffers held in JavaScript (ĝ, Adam's step
+ * Host bytes each method needs at least: the weights (on the CPU; float32, as every method loads them), and for DP-SGD its float32 P-sized buffers held in JavaScript (ĝ, Adam's step
  * and two moments, and the batch's B per-example gradients or, with ghost clipping, the one gradient) —
  * activations and Node.js itself come on top.
  */
-export function methodNeeds(params: number, o: { batch: number; randomInit: boolean; onHost: boolean }): Record<MemoryMethod, number> {
-  const weights = o.onHost ? params * (o.randomInit ? 4 : 2) : 0;
+export function methodNeeds(params: number, o: { batch: number; onHost: boolean }): Record<MemoryMethod, number> {
+  const weights = o.onHost ? params * 4 : 0;
   const p4 = params * 4;
   return {
     inference: weights,

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { DpzoError } from '../errors.js';
 import { resolveModelDir } from '../model/hf-cache.js';
+import type { WeightDType } from '../model/types.js';
 import { OPT_FAMILY, optParams } from './opt-family.js';
 import { availableHostBytes, methodNeeds, paramsLowerBound } from './memory-need.js';
 import { DEFAULT_MAX_BATCH_TOKENS, MEMORY_METHODS, type MemoryChildResult, type MemoryChildSpec, type MemoryMethod } from './memory-types.js';
@@ -53,6 +54,8 @@ export interface MemoryReport {
   maxBatchTokens: number;
   /** DP-SGD per-example: gradients held at once. */
   microBatch: number;
+  /** The weights' dtype every method ran on. */
+  dtype: WeightDType;
   device: string;
   rows: MemoryRow[];
   extrapolation: MemoryExtrapolation[];
@@ -196,8 +199,10 @@ export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number; n
 
 export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> {
   const { onMethod, availableBytes, name, ...given } = o;
-  // a wrong --model is one error before anything runs, not one per child
-  const spec = { ...given, model: resolveModelDir(given.model) };
+  // a wrong --model is one error before anything runs, not one per child; every method loads float32 weights
+  // (the backward runs on float32 only: a float16 checkpoint, as facebook/opt-* are, failed at DP-SGD after the
+  // other methods had run in its own dtype), so all are measured on the same dtype, batch and threads
+  const spec = { ...given, dtype: given.dtype ?? ('float32' as const), model: resolveModelDir(given.model) };
   if (!existsSync(join(spec.model, 'config.json')))
     throw new DpzoError(
       'ERR_CONFIG_MISSING',
@@ -214,7 +219,6 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
   const heldAtOnce = Math.min(spec.microBatch ?? spec.batch, spec.batch);
   const needs = methodNeeds(paramsLowerBound(config), {
     batch: heldAtOnce,
-    randomInit: spec.randomInit !== undefined,
     onHost: spec.device === 'cpu' || spec.device === 'auto',
   });
   const available = availableBytes ?? availableHostBytes();
@@ -235,6 +239,10 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     onMethod?.(method);
     results.push(await runChild({ ...spec, method }));
   }
+  // the same model, batch and dtype in every process, or the comparison means nothing
+  for (const r of results)
+    if (r.dtype !== results[0]!.dtype || r.seq !== results[0]!.seq || r.numTrainable !== results[0]!.numTrainable || r.weightsBytes !== results[0]!.weightsBytes)
+      throw new DpzoError('ERR_INTERNAL', `bench memory: ${r.method} ran on another model or batch than ${results[0]!.method} (dtype, sequence length or parameters differ)`);
   const rows = results.map((r): MemoryRow => ({
     method: r.method,
     peakBytes: r.peakBytes,
@@ -248,6 +256,7 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     seq: results[0]!.seq,
     maxBatchTokens: spec.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS,
     microBatch: heldAtOnce,
+    dtype: results[0]!.dtype,
     device: o.device,
     rows,
     extrapolation: extrapolate(rows, { ...results[0]!.config, numTrainable: results[0]!.numTrainable }),

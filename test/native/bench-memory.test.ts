@@ -16,7 +16,7 @@ import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
 import { loadModel } from '../../lib/index.js';
 import type { LossBatch, Model } from '../../lib/model/types.js';
 import { randomBatch } from '../../lib/bench/random-batch.js';
-import { makeTempDir } from '../helpers/checkpoints.js';
+import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
 import { ROOT, dpzo } from '../helpers/cli.js';
 import { writeTinyModel } from '../helpers/tiny.js';
 
@@ -208,6 +208,19 @@ describe('dpzo bench memory', () => {
     m.dispose();
     expect(row('dpzo').peakBytes).toBe(zoPeak);
     expect(row('dpsgd-per-example').components.perExample).toBe(3 * P * 4);
+  });
+
+  it('a float16/bfloat16 checkpoint (as facebook/opt-* are) is measured in float32 by every method, as DP-SGD\'s backward needs: it failed at DP-SGD', { timeout: 120_000 }, async () => {
+    const dir = join(tmp.dir, 'bf16');
+    writeRandomCheckpoint(dir, { family: 'llama', seed: 7, vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 64, dtype: 'BF16' });
+    const r = await dpzo('bench', 'memory', '--model', dir, '--batch', '2', '--seq', '8', '--threads', '1', '--out', join(tmp.dir, 'out-bf16'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as MemoryReport;
+    expect(report.dtype).toBe('float32');
+    expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4', 'dpsgd-per-example', 'dpsgd-ghost']);
+    const m = await loadModel(dir, { threads: 1 });
+    for (const row of report.rows) expect(row.components.weights).toBe(m.numParameters * 4);
+    m.dispose();
   });
 
   it('extrapolation: OPT parameter counts, 2 bytes each, working memory scaled by the width', () => {

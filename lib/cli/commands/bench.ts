@@ -1,5 +1,5 @@
-// `dpzo bench memory`: peak memory and step time of inference and DP-ZO (1 and 4
-// directions) on one model and batch, each measured in its own process; a table,
+// `dpzo bench memory`: peak memory and step time of inference, DP-ZO (1 and 4
+// directions) and DP-SGD on one model and batch, each measured in its own process; a table,
 // a JSON file and an SVG bar chart, and the extrapolation to the OPT family.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +45,9 @@ export function register(program: Command): void {
   const bench = program.command('bench').description('measurements on your own model and batch');
   bench
     .command('memory')
-    .description('peak memory and step time of inference and DP-ZO (1 and 4 directions), each in its own process; extrapolated to OPT 125M-66B in BF16')
+    .description(
+      'peak memory and step time of inference, DP-ZO (1 and 4 directions) and DP-SGD (per-example and ghost clipping, Adam), each in its own process on float32 weights; extrapolated to OPT 125M-66B in BF16',
+    )
     .requiredOption('--model <dir>', 'Hugging Face model directory (or a cached org/name)')
     // counts of sequences and tokens, not of threads (parseThreads capped them at 1024: --seq 2048 was refused)
     .option('--batch <b>', 'sequences per step', parsePositiveInteger, 8)
