@@ -1,12 +1,12 @@
 // lib/bench/memory.ts runChild/childFailure: a measuring process that does not give its result (killed, out of
 // memory in V8, an uncaught error, a last line that is not the result) is one line naming the method and why,
 // never a stack trace, a JSON parse error thrown from an event handler, or a hang.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { childFailure, runChild } from '../../../lib/bench/memory.js';
+import { benchMemory, childFailure, runChild } from '../../../lib/bench/memory.js';
 import type { MemoryChildSpec } from '../../../lib/bench/memory-types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpzo-run-child-'));
@@ -77,5 +77,33 @@ describe('runChild', () => {
   it("a child's result is read from its last stdout line", async () => {
     const s = script('ok.mjs', `process.stdout.write(JSON.stringify({ method: 'dpsgd-ghost', peakBytes: 5 }) + '\\n');\n`);
     await expect(runChild(spec, s)).resolves.toMatchObject({ method: 'dpsgd-ghost', peakBytes: 5 });
+  });
+});
+
+describe('benchMemory with stand-in measuring processes', () => {
+  const model = join(dir, 'model');
+  mkdirSync(model, { recursive: true });
+  writeFileSync(join(model, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 4, num_hidden_layers: 1, intermediate_size: 8, vocab_size: 8 }));
+  // a backend without a backward pass: DP-SGD's processes fail with ERR_DEVICE, the others give a result
+  const child = script(
+    'no-backward.mjs',
+    `const spec = JSON.parse(process.argv[2]);
+if (spec.method.startsWith('dpsgd')) {
+  process.stderr.write(JSON.stringify({ code: 'ERR_DEVICE', message: "lossAndGradient: the cuda backend has no backward pass yet (load the model with device 'cpu')" }) + '\\n');
+  process.exit(2);
+}
+process.stdout.write(JSON.stringify({ method: spec.method, weightsBytes: 100, peakBytes: 150, hostPeakBytes: 0, devicePeakBytes: 150, rssPeakBytes: 1000, stepSeconds: 0.1,
+  js: { perExample: 0, gradients: 0, optimizerState: 0 }, backendGradientBytes: 0, config: { hiddenSize: 4, numLayers: 1, vocabSize: 8 },
+  numParams: 25, numTrainable: 25, dtype: 'float32', seq: 2 }) + '\\n');
+`,
+  );
+
+  it('a device without a backward pass: DP-SGD is said in notMeasured, the rest measured (the whole run failed)', async () => {
+    const r = await benchMemory({ model, batch: 1, seq: 2, device: 'cuda', childScript: child });
+    expect(r.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4']);
+    expect(r.notMeasured).toEqual([
+      "dpsgd-per-example: lossAndGradient: the cuda backend has no backward pass yet (load the model with device 'cpu')",
+      "dpsgd-ghost: lossAndGradient: the cuda backend has no backward pass yet (load the model with device 'cpu')",
+    ]);
   });
 });
