@@ -31,21 +31,30 @@ export function paramsLowerBound(config: Record<string, unknown>): number {
   return layers * (2 * d * d + 2 * d * f) + vocab * d;
 }
 
+/** Bytes a token of the batch takes in JavaScript at least: the id in a number array (8) and its Int32Array and packed copies (4 + 4). */
+export const TOKEN_BYTES = 16;
+
 /**
- * Host bytes each method needs at least: the weights (on the CPU; float32, as every method loads them), and for DP-SGD its float32 P-sized buffers held in JavaScript (ĝ, Adam's step
- * and two moments, and the batch's B per-example gradients or, with ghost clipping, the one gradient) —
- * activations and Node.js itself come on top.
+ * Host bytes each method needs at least: the weights (on the CPU; float32, as every method loads them), the token
+ * batch in JavaScript (`tokens` × TOKEN_BYTES), and for DP-SGD its float32 P-sized buffers held in JavaScript (ĝ,
+ * Adam's step and two moments, and the `heldAtOnce` per-example gradients or, with ghost clipping, the one
+ * gradient) — activations and Node.js itself come on top.
  */
-export function methodNeeds(params: number, o: { batch: number; onHost: boolean }): Record<MemoryMethod, number> {
-  const weights = o.onHost ? params * 4 : 0;
+export function methodNeeds(params: number, o: { heldAtOnce: number; tokens: number; onHost: boolean }): Record<MemoryMethod, number> {
+  const base = (o.onHost ? params * 4 : 0) + o.tokens * TOKEN_BYTES;
   const p4 = params * 4;
   return {
-    inference: weights,
-    dpzo: weights,
-    'dpzo-n4': weights,
-    'dpsgd-per-example': weights + (o.batch + 4) * p4,
-    'dpsgd-ghost': weights + 5 * p4,
+    inference: base,
+    dpzo: base,
+    'dpzo-n4': base,
+    'dpsgd-per-example': base + (o.heldAtOnce + 4) * p4,
+    'dpsgd-ghost': base + 5 * p4,
   };
+}
+
+/** The sequence length a model runs at: `seq` capped at the config's context (max_position_embeddings, n_positions). */
+export function seqCapped(config: Record<string, unknown>, seq: number): number {
+  return Math.min(seq, num(config, 'max_position_embeddings', 'n_positions') ?? seq);
 }
 
 function readNumber(path: string): number | undefined {

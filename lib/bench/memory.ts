@@ -12,7 +12,7 @@ import { DpzoError } from '../errors.js';
 import { resolveModelDir } from '../model/hf-cache.js';
 import type { WeightDType } from '../model/types.js';
 import { OPT_FAMILY, optParams } from './opt-family.js';
-import { availableHostBytes, methodNeeds, paramsLowerBound } from './memory-need.js';
+import { availableHostBytes, methodNeeds, paramsLowerBound, seqCapped } from './memory-need.js';
 import { DEFAULT_MAX_BATCH_TOKENS, MEMORY_METHODS, type MemoryChildResult, type MemoryChildSpec, type MemoryMethod } from './memory-types.js';
 
 /** Bytes of a method's peak by what holds them (DP-ZO holds no gradients, optimizer state or per-example buffers). */
@@ -211,7 +211,7 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
       `${given.model} is not a model directory: ${existsSync(spec.model) ? 'it has no config.json' : 'no such directory'}`,
     );
   // what cannot fit is not started: a method whose lower bound exceeds the memory available would be killed by the
-  // kernel halfway (or take other work on the host with it); the weights alone not fitting is an error up front
+  // kernel halfway (or take other work on the host with it); a forward's own not fitting is an error up front
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(readFileSync(join(spec.model, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -220,14 +220,15 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
   }
   const heldAtOnce = Math.min(spec.microBatch ?? spec.batch, spec.batch);
   const needs = methodNeeds(paramsLowerBound(config), {
-    batch: heldAtOnce,
+    heldAtOnce,
+    tokens: spec.batch * seqCapped(config, spec.seq),
     onHost: spec.device === 'cpu' || spec.device === 'auto',
   });
   const available = availableBytes ?? availableHostBytes();
   if (needs.inference > available)
     throw new DpzoError(
       'ERR_OUT_OF_MEMORY',
-      `${name ?? given.model}: the weights alone need at least ${GB(needs.inference)} of host memory and ${GB(available)} is available: nothing can be measured (try a smaller model)`,
+      `${name ?? given.model}: a forward alone needs at least ${GB(needs.inference)} of host memory (float32 weights and the token batch) and ${GB(available)} is available: nothing can be measured (try a smaller model or --batch)`,
     );
   const notMeasured: string[] = [];
   const results: MemoryChildResult[] = [];

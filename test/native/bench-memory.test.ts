@@ -146,16 +146,16 @@ describe('dpzo bench memory', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(/measuring/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^dpzo: opt-66b: the weights alone need at least 2\d\d\.\d GB of host memory and \d+\.\d GB is available.*\[ERR_OUT_OF_MEMORY\]\n$/);
+    expect(r.stderr).toMatch(/^dpzo: opt-66b: a forward alone needs at least 2\d\d\.\d GB of host memory \(float32 weights and the token batch\) and \d+\.\d GB is available.*\[ERR_OUT_OF_MEMORY\]\n$/);
     expect(existsSync(join(tmp.dir, 'never-66b'))).toBe(false);
     expect(performance.now() - t0).toBeLessThan(30_000);
   });
 
   it('a DP-SGD regime that cannot fit is not started and is said in notMeasured; the others are measured', { timeout: 120_000 }, async () => {
-    // the check's own lower bound of P: room for ghost clipping's five P-sized buffers and the weights (random
-    // weights from a file: at least 2 bytes each), not for the per-example regime's B + 4 = 8
+    // the check's own lower bound of P: room for the float32 weights, the token batch (4 × 8 tokens, 16 bytes each)
+    // and ghost clipping's five P-sized buffers, not for the per-example regime's B + 4 = 8
     const P = paramsLowerBound(JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')) as Record<string, unknown>);
-    const report = await benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 4 * P + 6 * 4 * P });
+    const report = await benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 4 * P + 4 * 8 * 16 + 6 * 4 * P });
     expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4', 'dpsgd-ghost']);
     expect(report.notMeasured).toHaveLength(1);
     expect(report.notMeasured[0]).toMatch(/^dpsgd-per-example: needs at least .* GB of host memory with 4 per-example gradients held at once, .* GB available \(not started\)$/);
@@ -163,7 +163,7 @@ describe('dpzo bench memory', () => {
     expect(report.extrapolation[0]!.peakBytes['dpsgd-ghost']).toBeGreaterThan(0);
     await expect(benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 1000 })).rejects.toMatchObject({
       code: 'ERR_OUT_OF_MEMORY',
-      message: expect.stringMatching(/the weights alone need at least/),
+      message: expect.stringMatching(/a forward alone needs at least/),
     });
   });
 
@@ -177,6 +177,13 @@ describe('dpzo bench memory', () => {
       expect(lb).toBeLessThanOrEqual(optParams(s));
       expect(lb).toBeGreaterThan(0.8 * optParams(s));
     }
+  });
+
+  it('a --batch whose token ids alone cannot fit is refused up front (the measuring process ran out of V8 heap building it)', async () => {
+    const r = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '1000000000', '--seq', '64', '--out', join(tmp.dir, 'never-batch'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^dpzo: .*model: a forward alone needs at least 1024\.0 GB of host memory .*\[ERR_OUT_OF_MEMORY\]\n$/);
+    expect(existsSync(join(tmp.dir, 'never-batch'))).toBe(false);
   });
 
   it('a shape name without --random-init, or an unknown one with it: one line saying so', async () => {
