@@ -36,12 +36,16 @@ export function terminalChart(spec: TextChartSpec): string[] {
   const pts = spec.series.map((s) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)));
   const all = pts.flat();
   if (all.length === 0) return [];
-  const xs = all.map((p) => p[0]);
-  const ys = all.map((p) => p[1]);
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs);
-  let y0 = spec.yMin ?? Math.min(...ys);
-  let y1 = spec.yMax ?? Math.max(...ys);
+  // loops, not Math.min(...xs): spreading a long run's points overflowed the stack
+  let [x0, x1, yLo, yHi] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const [x, y] of all) {
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    yLo = Math.min(yLo, y);
+    yHi = Math.max(yHi, y);
+  }
+  let y0 = spec.yMin ?? yLo;
+  let y1 = spec.yMax ?? yHi;
   if (y1 - y0 < 1e-12) {
     const pad = Math.abs(y0) * 0.05 || 0.5;
     y0 -= pad;
