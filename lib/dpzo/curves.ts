@@ -53,6 +53,7 @@ export function readRunMetrics(file: string): RunMetrics {
     } catch {
       throw new DpzoError('ERR_RUN_CORRUPT', `${file}: line ${i + 1} is not JSON`);
     }
+    checkLine(line, file, i + 1);
     if (line.type === 'step') byStep.set(line.step, line);
     else if (line.type === 'eval') byEval.set(line.step, line);
     else if (line.type === 'report') {
@@ -62,6 +63,42 @@ export function readRunMetrics(file: string): RunMetrics {
   });
   const order = <T extends { step: number }>(m: Map<number, T>) => [...m.values()].sort((a, b) => a.step - b.step);
   return { steps: order(byStep), evals: order(byEval), ...(report ? { report } : {}) };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+// a NaN (a diverged loss) is written null by JSON.stringify, ±∞ as '±Infinity' (revived to a number in the ε fields only;
+// elsewhere, as null, a gap in the chart)
+const isNumber = (v: unknown): boolean => typeof v === 'number' || v === null || v === 'Infinity' || v === '-Infinity';
+const isStep = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * The fields the chart and the report read, checked: a line null, an array, or with a field of the wrong type was a bare
+ * TypeError ("Cannot read properties of null") or drew a string as a number. Names the file, line and field, never a value.
+ */
+function checkLine(line: unknown, file: string, n: number): asserts line is MetricsLine {
+  const bad = (why: string) => new DpzoError('ERR_RUN_CORRUPT', `${file}: line ${n}: ${why}`);
+  if (!isObject(line)) throw bad('not a JSON object');
+  const field = (name: string, ok: boolean, what: string) => {
+    if (!ok) throw bad(`field '${name}' is ${name in line ? 'not ' : 'missing (expected '}${what}${name in line ? '' : ')'}`);
+  };
+  if (line.type === 'step') {
+    field('step', isStep(line.step), 'a non-negative integer');
+    field('gHat', Array.isArray(line.gHat) && line.gHat.every(isNumber), 'an array of numbers');
+    field('epsilon', isNumber(line.epsilon), 'a number');
+    if (line.epsilonRdp !== undefined) field('epsilonRdp', isNumber(line.epsilonRdp), 'a number');
+    if (line.gHatNorm !== undefined) field('gHatNorm', isNumber(line.gHatNorm), 'a number');
+  } else if (line.type === 'eval') {
+    field('step', isStep(line.step), 'a non-negative integer');
+    field('metric', line.metric === 'accuracy' || line.metric === 'loss' || line.metric === 'f1', "'accuracy', 'loss' or 'f1'");
+    field('value', isNumber(line.value), 'a number');
+    field('loss', isNumber(line.loss), 'a number');
+  } else if (line.type === 'report') {
+    field('steps', isStep(line.steps), 'a non-negative integer');
+    field('plannedSteps', isStep(line.plannedSteps), 'a non-negative integer');
+    field('stopReason', typeof line.stopReason === 'string', 'a string');
+    field('private', typeof line.private === 'boolean', 'a boolean');
+    for (const k of ['plan', 'budget', 'epsilon'] as const) field(k, isObject(line[k]), 'an object');
+  } else throw bad(`field 'type' is not 'step', 'eval' or 'report'`);
 }
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];

@@ -74,3 +74,49 @@ describe('run curves', () => {
     expect(spec.panels[3].series.map((s) => s.name)).toEqual(['ε (RDP)']);
   });
 });
+
+describe('damaged metrics lines', () => {
+  const good = [evalLine(0, 5), step(0, 1), step(1, 2)];
+  for (const [name, line, why] of [
+    ['null', 'null', /line 4: not a JSON object/],
+    ['an array', '[1,2]', /line 4: not a JSON object/],
+    ['a step without gHat', '{"type":"step","step":2,"epsilon":3}', /line 4: field 'gHat' is missing \(expected an array of numbers\)/],
+    ['a step that is a string', '{"type":"step","step":"x","gHat":[1],"epsilon":1}', /line 4: field 'step' is not a non-negative integer/],
+    ['ε a string', '{"type":"step","step":2,"gHat":[1],"epsilon":"SECRET"}', /line 4: field 'epsilon' is not a number/],
+    ['an eval value a string', '{"type":"eval","step":3,"metric":"loss","value":"SECRET","loss":1}', /line 4: field 'value' is not a number/],
+    ['an unknown metric', '{"type":"eval","step":3,"metric":"\\u001b[2J","value":1,"loss":1}', /line 4: field 'metric' is not 'accuracy', 'loss' or 'f1'/],
+    ['a report without its plan', '{"type":"report","steps":2,"plannedSteps":2,"stopReason":"completed","private":true}', /line 4: field 'plan' is missing/],
+    ['an unknown type', '{"type":"stp","step":2}', /line 4: field 'type' is not 'step', 'eval' or 'report'/],
+  ] as const) {
+    it(`${name}: ERR_RUN_CORRUPT naming the file, line and field, no value (was a bare TypeError or drawn as a number)`, () => {
+      const f = join(tmp.dir, `damaged-${name.replace(/\W/g, '_')}.jsonl`);
+      writeFileSync(f, [...good, line].join('\n') + '\n');
+      let err: unknown;
+      try {
+        const m = readRunMetrics(f);
+        lineChart(runCurves(m, { epsilon: 8, delta: 1e-5 }, 'pld'));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+      expect(String((err as Error).message)).toMatch(why);
+      expect(String((err as Error).message)).toContain(f);
+      expect(String((err as Error).message)).not.toContain('SECRET');
+    });
+  }
+
+  it('accepts what the trainer writes for NaN and ±∞ (null, "Infinity") and draws them as gaps', () => {
+    const f = join(tmp.dir, 'nonfinite.jsonl');
+    writeFileSync(
+      f,
+      [
+        JSON.stringify({ type: 'eval', step: 0, metric: 'loss', value: null, loss: null }),
+        JSON.stringify({ type: 'step', step: 0, gHat: ['Infinity', null], epsilon: 'Infinity', epsilonRdp: 'Infinity' }),
+        evalLine(1, 4),
+      ].join('\n') + '\n',
+    );
+    const m = readRunMetrics(f);
+    expect(m.steps[0].epsilon).toBe(Infinity);
+    expect(lineChart(runCurves(m, { epsilon: Infinity, delta: 1e-5 }, 'pld'))).toContain('<svg');
+  });
+});
