@@ -43,7 +43,25 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
-const label = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4))));
+/**
+ * The labels of ticks `ts` (evenly spaced): as many digits as their spacing needs, so neighbours never read the same and
+ * each reads its own value (4 significant digits labelled ticks 0.0002 apart 1.671, 1.671, 1.671, 1.672, and
+ * toExponential(1) labelled 12500 '1.3e+4').
+ */
+export function tickLabels(ts: number[]): string[] {
+  const step = ts.length > 1 ? Math.abs(ts[1]! - ts[0]!) : 0;
+  const big = Math.max(0, ...ts.map(Math.abs));
+  // the step's last significant digit, one further for a step such as 2.5 or 0.25
+  const stepExp = step > 0 ? Math.floor(Math.log10(step)) : 0;
+  const lastDigit = step > 0 && Math.abs(step / 10 ** stepExp - Math.round(step / 10 ** stepExp)) > 1e-9 ? stepExp - 1 : stepExp;
+  const exponential = big >= 1e4 || (big < 1e-3 && big !== 0);
+  return ts.map((t) => {
+    if (t === 0) return '0';
+    if (step === 0) return exponential ? t.toExponential(1) : String(Number(t.toPrecision(4)));
+    if (exponential) return t.toExponential(Math.min(20, Math.max(1, Math.floor(Math.log10(Math.abs(t))) - lastDigit)));
+    return String(Number(t.toFixed(Math.min(20, Math.max(0, -lastDigit)))));
+  });
+}
 
 function extent(values: number[]): [number, number] {
   // a loop, not Math.min(...values): spreading the ~3 values per step of a 40,000-step run overflowed the stack
@@ -82,11 +100,12 @@ export function lineChart(spec: ChartSpec): string {
     const [y0, y1] = extent(ys);
     const sy = (y: number): number => top + ph - ((y - y0) / (y1 - y0)) * ph;
     out.push(`<rect x="${MARGIN.left}" y="${top}" width="${plotW}" height="${ph}" fill="none" stroke="#999"/>`);
-    for (const t of niceTicks(y0, y1)) {
-      const y = sy(t).toFixed(1);
+    const yTicks = niceTicks(y0, y1);
+    tickLabels(yTicks).forEach((l, k) => {
+      const y = sy(yTicks[k]!).toFixed(1);
       out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`);
-      out.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${label(t)}</text>`);
-    }
+      out.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${l}</text>`);
+    });
     out.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel)}</text>`);
     if (panel.rule) {
       const y = sy(panel.rule.y).toFixed(1);
@@ -110,9 +129,8 @@ export function lineChart(spec: ChartSpec): string {
     });
   });
   const bottom = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap;
-  for (const t of niceTicks(x0, x1, 8)) {
-    out.push(`<text x="${sx(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${label(t)}</text>`);
-  }
+  const xTicks = niceTicks(x0, x1, 8);
+  tickLabels(xTicks).forEach((l, k) => out.push(`<text x="${sx(xTicks[k]!).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${l}</text>`));
   out.push(`<text x="${MARGIN.left + plotW / 2}" y="${bottom + 36}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';

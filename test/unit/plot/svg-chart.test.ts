@@ -2,7 +2,7 @@
 // edge cases a long or unusual run meets.
 import { describe, expect, it } from 'vitest';
 
-import { lineChart } from '../../../lib/plot/svg-chart.js';
+import { lineChart, niceTicks, tickLabels } from '../../../lib/plot/svg-chart.js';
 import { terminalChart } from '../../../lib/plot/terminal-chart.js';
 
 const wave = (n: number) => Array.from({ length: n }, (_, i): [number, number] => [i, Math.sin(i)]);
@@ -15,4 +15,48 @@ describe('charts of long runs', () => {
     const lines = terminalChart({ title: 't', series: [{ name: 'n', mark: '●', points }] });
     expect(lines.length).toBeGreaterThan(8);
   });
+});
+
+/** The y tick labels of a one-panel chart, top to bottom, and their pixel rows. */
+function yTicks(svg: string): { label: string; y: number }[] {
+  return [...svg.matchAll(/<text x="72" y="([\d.]+)" text-anchor="end"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ label: m[2]!, y: Number(m[1]) }));
+}
+
+describe('tick labels', () => {
+  for (const [name, lo, hi] of [
+    ['a held-out loss that barely moves', 1.67096, 1.67173],
+    ['steps in the ten thousands', 10_000, 20_000],
+    ['values near a million', 1e6, 1e6 + 0.001],
+    ['tiny values', 0, 1e-5],
+    ['a quarter step', 0.45, 0.55],
+  ] as const) {
+    it(`${name}: each label reads its own tick's value, no two alike (4 significant digits or toExponential(1) repeated or rounded them)`, () => {
+      const svg = lineChart({
+        title: 't',
+        xLabel: 'x',
+        panels: [
+          {
+            yLabel: 'y',
+            series: [
+              {
+                name: 'n',
+                color: 'red',
+                points: [
+                  [0, lo],
+                  [1, hi],
+                ],
+              },
+            ],
+          },
+        ],
+      });
+      const ticks = yTicks(svg);
+      expect(ticks.length).toBeGreaterThan(1);
+      expect(new Set(ticks.map((t) => t.label)).size).toBe(ticks.length);
+      // the label's value is where it is drawn: y pixel linear in the labelled value (top 40, bottom 210 are lo and hi)
+      for (const t of ticks) expect(t.y).toBeCloseTo(210 - ((Number(t.label) - lo) / (hi - lo)) * 170, 0);
+      const ts = niceTicks(lo, hi);
+      tickLabels(ts).forEach((l, k) => expect(Number(l)).toBeCloseTo(ts[k]!, 12 - Math.floor(Math.log10(Math.abs(ts[k]!) || 1))));
+    });
+  }
 });
