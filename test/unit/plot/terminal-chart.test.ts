@@ -78,3 +78,108 @@ describe('terminalChart', () => {
     expect(g[1]).toBe('●●●●●'.replace(/^(.)(...)(.)$/, '●···●'));
   });
 });
+
+describe('terminalChart edge cases', () => {
+  const line = (points: [number, number][], extra: Partial<Parameters<typeof terminalChart>[0]> = {}) =>
+    terminalChart({ title: 't', width: 10, height: 4, series: [{ name: 'a', mark: '●', points }], ...extra });
+  const yLabels = (lines: string[]) =>
+    lines
+      .slice(
+        1,
+        lines.findIndex((l) => l.includes('└')),
+      )
+      .map((l) => l.slice(0, l.indexOf('┤')).trim());
+
+  it('a width or height below 2 is ERR_ARGUMENT (width 1 was a bare TypeError: W - 1 = 0 made every column NaN)', () => {
+    expect(() =>
+      line(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { width: 1 },
+      ),
+    ).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+    expect(() =>
+      line(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { height: 1 },
+      ),
+    ).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+    expect(() =>
+      line(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { width: 2.5 },
+      ),
+    ).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+  });
+
+  it('a yMin above every point keeps the axis the right way up (the top label was below the bottom one)', () => {
+    const labels = yLabels(
+      line(
+        [
+          [0, -5],
+          [1, -3],
+        ],
+        { yMin: 0 },
+      ),
+    );
+    expect(Number(labels[0])).toBeGreaterThan(Number(labels.at(-1)));
+  });
+
+  it('a flat series is drawn on one row, labelled with its value (with an even height it straddled two rows)', () => {
+    for (const v of [2, 1e6]) {
+      const lines = line([
+        [0, v],
+        [1, v * (1 + 1e-13)],
+        [2, v],
+      ]);
+      const g = cells(lines);
+      const rows = g.map((r, i) => (r.trim() === '' ? -1 : i)).filter((i) => i >= 0);
+      expect(rows, lines.join('\n')).toHaveLength(1);
+      expect(Number(yLabels(lines)[rows[0]!])).toBe(v);
+    }
+  });
+
+  it('values that differ in the 9th digit get labels that differ (1e6 .. 1e6 + 0.001 read 1.00e+6 on every labelled row)', () => {
+    const labels = yLabels(
+      line([
+        [0, 1e6],
+        [1, 1e6 + 0.001],
+      ]),
+    ).filter(Boolean);
+    expect(new Set(labels).size).toBe(labels.length);
+  });
+
+  it('strips control characters from the title, names and marks (an escape sequence from a metrics file reached the terminal)', () => {
+    const lines = terminalChart({
+      title: 'held-out \u001b]0;x\u0007',
+      series: [
+        {
+          name: 'a\u001b[2J',
+          mark: '●',
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      ],
+    });
+    // eslint-disable-next-line no-control-regex -- control characters are what must not be there
+    for (const l of lines) expect(l).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
+  it('keeps the x labels apart (0.1 + 0.2 and 123456789012 ran together into one number)', () => {
+    const lines = line([
+      [0.1 + 0.2, 0],
+      [123456789012, 1],
+    ]);
+    expect(lines.at(-2)!.trim().split(/\s+/).map(Number)).toEqual([0.3, 123457000000]);
+  });
+});
