@@ -141,11 +141,16 @@ export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: numb
     yLabel: `ε spent${budget ? ` (δ = ${budget.delta})` : ''}`,
     series: [
       // ε = 0 before the first release
-      { name: `ε (${accountant.toUpperCase()})`, points: [[0, 0], ...m.steps.map((s): [number, number] => [s.step + 1, s.epsilon])], color: '#2ca02c' },
+      // ε = ∞ (a non-private baseline) has no point to draw: the panel showed only ε = 0 at step 0, as if nothing were spent
+      {
+        name: `ε (${accountant.toUpperCase()})${m.steps.some((s) => s.epsilon === Infinity) ? ' = ∞' : ''}`,
+        points: [[0, 0], ...m.steps.map((s): [number, number] => [s.step + 1, s.epsilon])],
+        color: '#2ca02c',
+      },
       ...(accountant !== 'rdp' && m.steps.some((s) => s.epsilonRdp !== undefined)
         ? [
             {
-              name: 'ε (RDP)',
+              name: `ε (RDP)${m.steps.some((s) => s.epsilonRdp === Infinity) ? ' = ∞' : ''}`,
               points: [[0, 0], ...m.steps.map((s): [number, number] => [s.step + 1, s.epsilonRdp ?? NaN])] as [number, number][],
               color: '#9467bd',
               dashed: true,

@@ -4,8 +4,8 @@
 // it back as the number, for the fields that can hold it, so a run.json or a
 // metrics line never says null (or 0) where ε is unbounded.
 
-/** The fields that may hold ±∞ (ε and its accountants' values). */
-const INFINITE_FIELDS = new Set(['epsilon', 'predictedEpsilon', 'pld', 'rdp', 'pure']);
+/** The fields that may hold ±∞ (ε and its accountants' values; epsilonRdp, a metrics step line's, stayed the string 'Infinity'). */
+const INFINITE_FIELDS = new Set(['epsilon', 'epsilonRdp', 'predictedEpsilon', 'pld', 'rdp', 'pure']);
 
 export function infinityReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value) ? (value > 0 ? 'Infinity' : '-Infinity') : value;

@@ -109,9 +109,9 @@ export function lineChart(spec: ChartSpec): string {
     out.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel)}</text>`);
     if (panel.rule) {
       const y = sy(panel.rule.y).toFixed(1);
-      out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="${panel.rule.color}" stroke-dasharray="6 4"/>`);
+      out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="${esc(panel.rule.color)}" stroke-dasharray="6 4"/>`);
       // inside the plot, above the line at its left end: the right margin holds the legend
-      out.push(`<text x="${MARGIN.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${panel.rule.color}">${esc(panel.rule.label)}</text>`);
+      out.push(`<text x="${MARGIN.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${esc(panel.rule.color)}">${esc(panel.rule.label)}</text>`);
     }
     panel.series.forEach((s, k) => {
       // a non-finite value breaks the line into runs
@@ -121,10 +121,12 @@ export function lineChart(spec: ChartSpec): string {
         else if (runs[runs.length - 1].length > 0) runs.push([]);
       }
       for (const r of runs.filter((r) => r.length > 0))
-        out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''} points="${r.join(' ')}"/>`);
-      if (s.markers) for (const r of runs) for (const p of r) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${s.color}"/>`);
+        out.push(`<polyline fill="none" stroke="${esc(s.color)}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''} points="${r.join(' ')}"/>`);
+      // a run of one point is no line (a polyline of one point draws nothing: a 1-step run's ĝ was invisible): a marker
+      for (const r of runs)
+        if (s.markers || r.length === 1) for (const p of r) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${esc(s.color)}"/>`);
       const ly = top + 14 + k * 16;
-      out.push(`<line x1="${MARGIN.left + plotW + 6}" x2="${MARGIN.left + plotW + 22}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+      out.push(`<line x1="${MARGIN.left + plotW + 6}" x2="${MARGIN.left + plotW + 22}" y1="${ly}" y2="${ly}" stroke="${esc(s.color)}" stroke-width="2"/>`);
       out.push(`<text x="${MARGIN.left + plotW + 26}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`);
     });
   });

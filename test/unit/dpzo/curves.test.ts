@@ -120,3 +120,13 @@ describe('damaged metrics lines', () => {
     expect(lineChart(runCurves(m, { epsilon: Infinity, delta: 1e-5 }, 'pld'))).toContain('<svg');
   });
 });
+
+describe('a non-private run (ε = ∞)', () => {
+  it('its ε legend says ∞ (the panel showed only ε = 0 at step 0, as if nothing were spent)', () => {
+    const f = join(tmp.dir, 'inf.jsonl');
+    writeFileSync(f, [0, 1, 2].map((s) => JSON.stringify({ type: 'step', step: s, gHat: [1], epsilon: 'Infinity', epsilonRdp: 'Infinity' })).join('\n') + '\n');
+    const spec = runCurves(readRunMetrics(f), { epsilon: Infinity, delta: 1e-5 }, 'pld');
+    expect(spec.panels.at(-1)!.series.map((s) => s.name)).toEqual(['ε (PLD) = ∞', 'ε (RDP) = ∞']);
+    expect(lineChart(spec)).toContain('ε (PLD) = ∞');
+  });
+});

@@ -60,3 +60,33 @@ describe('tick labels', () => {
     });
   }
 });
+
+describe('what a chart shows', () => {
+  it('a series of one point is drawn (a one-point polyline drew nothing: the ĝ of a 1-step run was invisible)', () => {
+    const svg = lineChart({ title: 't', xLabel: 'x', panels: [{ yLabel: 'y', series: [{ name: 'n', color: 'red', points: [[1, 0.5]] }] }] });
+    expect(svg).toMatch(/<circle [^>]*fill="red"/);
+  });
+
+  it('colours are escaped like every other attribute', () => {
+    const svg = lineChart({
+      title: 't',
+      xLabel: 'x',
+      panels: [
+        {
+          yLabel: 'y',
+          series: [
+            {
+              name: 'n',
+              color: 'red" onload="x',
+              points: [
+                [0, 1],
+                [1, 2],
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(svg).not.toContain('" onload="');
+  });
+});
