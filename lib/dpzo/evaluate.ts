@@ -124,9 +124,11 @@ export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}
         lossSum += l;
         weight += 1;
         const row = r.candidateLogits!.subarray(i * K, (i + 1) * K);
+        // a NaN logit (a diverged model) predicts no class: comparisons with NaN are false, so class 0 won every such row
+        // (a model whose logits were all NaN scored the share of class 0)
         let best = 0;
         for (let k = 1; k < K; k++) if (row[k]! > row[best]!) best = k;
-        if (best === e.classIndex) correct++;
+        if (best === e.classIndex && !row.some(Number.isNaN)) correct++;
       } else if (r.targets[i]! > 0) {
         lossSum += l * r.targets[i]!;
         weight += r.targets[i]!;
