@@ -28,7 +28,8 @@ export function printTable(rows: [string, string][], out: NodeJS.WritableStream 
   for (const [k, v] of rows) out.write(`${k.padEnd(w)}  ${v}\n`);
 }
 
-function fmt(x: number | undefined, d = 4): string {
+/** A number for a table: `d` significant digits, ∞ for Infinity, — for NaN or none. */
+export function fmt(x: number | undefined, d = 4): string {
   if (x === Infinity) return '∞';
   return x === undefined || !Number.isFinite(x) ? '—' : Number(x.toPrecision(d)).toString();
 }

@@ -14,7 +14,7 @@ import { LEDGER_FILE, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { PrivacyLedger } from '../../privacy/index.js';
-import { printTable, reportRows } from '../format.js';
+import { fmt, printTable, reportRows } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -63,10 +63,11 @@ export function register(program: Command): void {
           printTable([
             [
               'status',
-              `unfinished: ${m.steps.length} of ${run.plan.steps} steps logged, ${ledger.length} released (no report: the run ended early; --resume continues it)`,
+              `unfinished: ${m.steps.length} of ${run.plan.steps} steps logged, ${ledger.length} released (no report: the run is still running, or ended early and --resume continues it)`,
             ],
-            ['ε spent', `${summary.epsilon.pld.toPrecision(4)} (PLD), ${summary.epsilon.rdp.toPrecision(4)} (RDP) at δ = ${delta}, from the ledger`],
-            ['budget', `ε = ${run.plan.budget.epsilon}, δ = ${delta}`],
+            // fmt: ε = ∞ read 'Infinity' here and '∞' in every other table
+            ['ε spent', `${fmt(summary.epsilon.pld)} (PLD), ${fmt(summary.epsilon.rdp)} (RDP) at δ = ${delta}, from the ledger`],
+            ['budget', `ε = ${fmt(run.plan.budget.epsilon)}, δ = ${delta}`],
             // the reason a run is not private: ε = ∞ (a baseline) or test hooks (it blamed the hooks for both)
             ...(run.private ? [] : ([['WARNING', `NOT PRIVATE: ${notPrivateReason(run.plan)}`]] as [string, string][])),
             ['curves', curves],

@@ -80,6 +80,9 @@ describe('curves.svg and dpzo report', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^WARNING +NOT PRIVATE: epsilon is ∞/m);
     expect(r.stdout).not.toMatch(/test hooks/);
+    // ∞ as every other table writes it (it read 'Infinity (PLD), Infinity (RDP)' and 'ε = Infinity')
+    expect(r.stdout).toMatch(/^ε spent +∞ \(PLD\), ∞ \(RDP\) at δ = 0\.00001, from the ledger$/m);
+    expect(r.stdout).toMatch(/^budget +ε = ∞, δ = 0\.00001$/m);
   });
 
   it('a run without its report whose ledger was cut (5 of 12 releases left) is refused: it printed ε of the 5', async () => {
