@@ -82,6 +82,25 @@ export function evalText(r: EvalResult | undefined): string {
   return `loss ${fmt(r.loss)}`;
 }
 
+/**
+ * The rows `dpzo eval` prints for a result: ∞ and — where toPrecision printed 'Infinity' and 'NaN', and the examples
+ * exact match and F1 were computed on when generation scored fewer than all (it printed 'examples 500' above an F1 of
+ * the first 100).
+ */
+export function evalRows(r: EvalResult): [string, string][] {
+  const p = (x: number | undefined, d: number) => (x !== undefined && Number.isFinite(x) ? x.toPrecision(d) : fmt(x));
+  const rows: [string, string][] = [
+    ['examples', String(r.examples)],
+    ['loss', p(r.loss, 5)],
+  ];
+  if (r.accuracy !== undefined) rows.push(['accuracy', p(r.accuracy, 4)]);
+  if (r.f1 !== undefined) {
+    const over = r.generated !== undefined && r.generated < r.examples ? ` (greedy generation, first ${r.generated} of ${r.examples} examples)` : '';
+    rows.push(['F1', `${p(r.f1, 4)}${over}`], ['exact match', `${p(r.exactMatch, 4)}${over}`]);
+  }
+  return rows;
+}
+
 export function reportRows(r: TrainReport): [string, string][] {
   const rows: [string, string][] = [
     ['method', r.plan.method === 'dpsgd' ? `DP-SGD (${r.plan.optimizer}, ${r.plan.clipRegime} clipping)` : 'DP-ZO'],

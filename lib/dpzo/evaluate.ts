@@ -44,6 +44,8 @@ export interface EvalResult {
   exactMatch?: number;
   /** prompt/completion: mean SQuAD token F1 of the greedy generations (0..1), over at most `maxGenerate` examples. */
   f1?: number;
+  /** prompt/completion: the examples exact match and F1 were computed on (the first `maxGenerate` of `examples`). */
+  generated?: number;
 }
 
 /** The metric {@link evaluate} reports as `metric` for a dataset: accuracy for classification, f1 for generative data when text can be decoded, else loss. */
@@ -154,6 +156,7 @@ export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}
     }
     out.exactMatch = em / gen.length;
     out.f1 = f1 / gen.length;
+    out.generated = gen.length;
     out.value = out.f1;
   }
   return out;

@@ -12,12 +12,13 @@ import { replayRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson, replayTrainable } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
+import { infinityReplacer } from '../../io/json-infinity.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import type { WeightDType } from '../../model/types.js';
-import { printTable } from '../format.js';
+import { evalRows, printTable } from '../format.js';
 import { addRunOptions } from '../options.js';
 
 // what evaluation reads: the model, the data and how to build examples from it, the compute settings
@@ -109,14 +110,10 @@ export function register(program: Command): void {
           eosTokenId: tokenizer?.eosId ?? model.config.eosTokenId,
           maxBatchTokens: c.maxBatchTokens,
         });
-        if (flags.json) process.stdout.write(JSON.stringify({ ...r, stepsReplayed: steps }) + '\n');
+        // ±∞ (a loss that overflowed) as 'Infinity', as every other --json output writes it (JSON.stringify wrote null)
+        if (flags.json) process.stdout.write(JSON.stringify({ ...r, stepsReplayed: steps }, infinityReplacer) + '\n');
         else {
-          const rows: [string, string][] = [
-            ['examples', String(r.examples)],
-            ['loss', r.loss.toPrecision(5)],
-          ];
-          if (r.accuracy !== undefined) rows.push(['accuracy', r.accuracy.toPrecision(4)]);
-          if (r.f1 !== undefined) rows.push(['F1', r.f1.toPrecision(4)], ['exact match', r.exactMatch!.toPrecision(4)]);
+          const rows = evalRows(r);
           if (run) rows.push(['run', `${flags.run as string} (${steps} steps replayed)`]);
           // the run's own curves (recorded while it trained): held-out metric and ε against the step
           const metricsFile = run ? join(flags.run as string, METRICS_FILE) : undefined;

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Dataset, Example } from '../../../lib/data/tasks.js';
+import { evalRows } from '../../../lib/cli/format.js';
 import { evaluate } from '../../../lib/dpzo/evaluate.js';
 import type { LossBatch, Model } from '../../../lib/model/types.js';
 
@@ -72,5 +73,43 @@ describe('evaluate: lm loss', () => {
     const r = await evaluate(m, ds);
     expect(r.loss).toBe((1 * 1 + 4 * 3) / 4);
     expect(r.metric).toBe('loss');
+  });
+});
+
+describe('evaluate: exact match and F1', () => {
+  it('are SQuAD means over the generated examples, and say how many were generated (the table said examples 3 above an F1 of 2)', async () => {
+    const words = ['paris', 'the eiffel tower', 'x'];
+    const m = stub(
+      [
+        { loss: 1, targets: 1 },
+        { loss: 1, targets: 1 },
+        { loss: 1, targets: 1 },
+      ],
+      [[0], [1], [2]],
+    );
+    const ds: Dataset = {
+      task: { kind: 'lm' } as Dataset['task'],
+      source: '',
+      examples: [
+        ex(0, { promptIds: Int32Array.of(0), reference: 'Paris' }),
+        ex(1, { promptIds: Int32Array.of(1), reference: 'Eiffel Tower in Paris' }),
+        ex(2, { promptIds: Int32Array.of(2), reference: 'y' }),
+      ],
+      generative: true,
+    };
+    const r = await evaluate(m, ds, { decode: (ids) => words[ids[0]!]!, maxGenerate: 2 });
+    expect(r.metric).toBe('f1');
+    expect(r.exactMatch).toBe(0.5);
+    expect(r.f1).toBeCloseTo((1 + (2 * 1 * 0.5) / 1.5) / 2, 12);
+    expect(r.generated).toBe(2);
+    const rows = new Map(evalRows(r));
+    expect(rows.get('examples')).toBe('3');
+    expect(rows.get('F1')).toMatch(/first 2 of 3 examples/);
+  });
+
+  it('the eval table writes ∞ and — (it printed Infinity and NaN)', () => {
+    const rows = new Map(evalRows({ metric: 'loss', value: Infinity, examples: 2, loss: Infinity }));
+    expect(rows.get('loss')).toBe('∞');
+    expect(new Map(evalRows({ metric: 'accuracy', value: NaN, examples: 2, loss: NaN, accuracy: NaN })).get('accuracy')).toBe('—');
   });
 });
