@@ -96,6 +96,28 @@ export function readRunJson<T = RunRecord>(runDir: string): T {
   return v as T;
 }
 
+/**
+ * Checks the plan fields `dpzo report` and `dpzo eval --run` read beyond readRunJson's checks (its budget, accountant,
+ * steps and method): a run.json with plan.budget missing or plan.accountant a number failed with a bare TypeError
+ * ("Cannot read properties of undefined (reading 'epsilon')", "accountant.toUpperCase is not a function") naming no file.
+ * @throws {@link DpzoError} `ERR_RUN_CORRUPT` naming run.json and the field, never its value.
+ */
+export function checkRunPlan(run: RunRecord, runDir: string): void {
+  const plan = run.plan as unknown as Record<string, unknown>;
+  const budget = plan.budget as Record<string, unknown> | null | undefined;
+  const bad = (field: string, what: string) =>
+    new DpzoError(
+      'ERR_RUN_CORRUPT',
+      `${join(runDir, RUN_FILE)}: field '${field}' is ${field.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], run) === undefined ? 'missing' : 'not ' + what}`,
+    );
+  if (budget === null || typeof budget !== 'object' || Array.isArray(budget)) throw bad('plan.budget', 'an object');
+  if (typeof budget.epsilon !== 'number' || !(budget.epsilon > 0)) throw bad('plan.budget.epsilon', 'a number > 0');
+  if (typeof budget.delta !== 'number' || !(budget.delta >= 0 && budget.delta < 1)) throw bad('plan.budget.delta', 'a number in [0, 1)');
+  if (plan.accountant !== 'pld' && plan.accountant !== 'rdp') throw bad('plan.accountant', "'pld' or 'rdp'");
+  if (!Number.isSafeInteger(plan.steps) || (plan.steps as number) < 0) throw bad('plan.steps', 'a non-negative integer');
+  if (plan.method !== 'dpzo' && plan.method !== 'dpsgd') throw bad('plan.method', "'dpzo' or 'dpsgd'");
+}
+
 /** How the run's recorded steps turn θ_t into θ_{t+1} (update.ts). */
 export function stepForm(run: Pick<RunRecord, 'format'>): StepForm {
   return run.format === LEGACY_WALK_FORMAT ? 'walk' : 'exact';

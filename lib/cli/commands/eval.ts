@@ -10,7 +10,7 @@ import { runCharts } from '../../dpzo/curves-text.js';
 import { evaluate } from '../../dpzo/evaluate.js';
 import { replayRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
-import { readRunJson, replayTrainable } from '../../dpzo/run-record.js';
+import { checkRunPlan, readRunJson, replayTrainable } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { existsSync } from 'node:fs';
@@ -58,7 +58,11 @@ export function register(program: Command): void {
       let run: RunRecord | undefined;
       if (typeof flags.run === 'string') {
         run = readRunJson<RunRecord>(flags.run);
-        base = { ...((run.meta as { config?: Record<string, unknown> }).config ?? {}) };
+        checkRunPlan(run, flags.run);
+        const recorded = (run.meta as { config?: unknown }).config ?? {};
+        if (recorded === null || typeof recorded !== 'object' || Array.isArray(recorded))
+          throw new DpzoError('ERR_RUN_CORRUPT', `${join(flags.run, 'run.json')}: field 'meta.config' is not an object`);
+        base = { ...(recorded as Record<string, unknown>) };
         delete base.eval;
         delete base.out;
         // the run's training file is private: its loss and size (N, kept private by --sample-rate) are no released
@@ -72,6 +76,14 @@ export function register(program: Command): void {
         delete base.maxLength;
         // where the run trained is not where this evaluation runs: --device (default cpu) says that
         delete base.device;
+      }
+      // the run's own settings checked as the run's (a bad one was blamed on 'options', the flags, naming no file)
+      if (run) {
+        try {
+          parseRunConfig({ model: '-', data: '-', ...base, epsilon: 1, delta: 0.5 }, `${join(flags.run as string, 'run.json')}: meta.config`);
+        } catch (e) {
+          throw e instanceof DpzoError ? new DpzoError('ERR_RUN_CORRUPT', e.message) : e;
+        }
       }
       for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'run' && k !== 'json') base[k] = v;
       // --model, else the base run.json names (as export loads it)

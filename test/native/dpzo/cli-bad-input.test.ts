@@ -141,3 +141,71 @@ describe('an empty --trainable', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('a damaged run directory: report and eval --run', () => {
+  let run = '';
+  const data = join(tmp.dir, 'report-ok.tsv');
+  const damaged = (edit: (dir: string) => void): string => {
+    const dir = join(tmp.dir, `damaged-${counter++}`);
+    cpSync(run, dir, { recursive: true });
+    edit(dir);
+    return dir;
+  };
+  const editRunJson = (dir: string, f: (r: Record<string, Record<string, unknown>>) => void) => {
+    const file = join(dir, 'run.json');
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+    f(r);
+    writeFileSync(file, JSON.stringify(r));
+  };
+  const appendMetrics = (dir: string, line: string) => writeFileSync(join(dir, 'metrics.jsonl'), readFileSync(join(dir, 'metrics.jsonl'), 'utf8') + line + '\n');
+
+  it('trains the run the cases damage', async () => {
+    writeFileSync(data, 'sentence\tlabel\na\t1\nb\t0\n');
+    const t = await train(data);
+    expect(t.r.status, t.r.stderr).toBe(0);
+    run = t.out;
+  });
+
+  for (const [name, edit, pattern] of [
+    ['a metrics line that is null', (d: string) => appendMetrics(d, 'null'), /metrics\.jsonl: line \d+: not a JSON object \[ERR_RUN_CORRUPT\]/],
+    [
+      'a metrics step without gHat',
+      (d: string) => appendMetrics(d, '{"type":"step","step":7,"epsilon":1}'),
+      /metrics\.jsonl: line \d+: field 'gHat' is missing .*\[ERR_RUN_CORRUPT\]/,
+    ],
+    [
+      'a metrics value that is text',
+      (d: string) => appendMetrics(d, '{"type":"eval","step":9,"metric":"accuracy","value":"SECRET","loss":1}'),
+      /metrics\.jsonl: line \d+: field 'value' is not a number \[ERR_RUN_CORRUPT\]/,
+    ],
+    [
+      'run.json without plan.budget',
+      (d: string) => editRunJson(d, (r) => delete r.plan!.budget),
+      /run\.json: field 'plan\.budget' is missing \[ERR_RUN_CORRUPT\]/,
+    ],
+    [
+      'run.json with a numeric plan.accountant',
+      (d: string) => editRunJson(d, (r) => (r.plan!.accountant = 7)),
+      /run\.json: field 'plan\.accountant' is not 'pld' or 'rdp' \[ERR_RUN_CORRUPT\]/,
+    ],
+  ] as const) {
+    it(`${name}: report and eval --run fail in one line naming the file and field, exit 2, nothing on stdout (was a bare TypeError, or printed)`, async () => {
+      const dir = damaged(edit);
+      for (const r of await Promise.all([
+        dpzo('report', dir),
+        dpzo('report', dir, '--json'),
+        dpzo('eval', '--run', dir, '--data', data, '--threads', '1'),
+      ])) {
+        expectOneLineFailure(r, pattern);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).not.toMatch(/SECRET|TypeError| {4}at /);
+      }
+    });
+  }
+
+  it("a bad setting in run.json's meta.config is named as run.json's, not as the options'", async () => {
+    const dir = damaged((d) => editRunJson(d, (r) => ((r.meta!.config as Record<string, unknown>).task = 5)));
+    const r = await dpzo('eval', '--run', dir, '--data', data, '--threads', '1');
+    expectOneLineFailure(r, /run\.json: meta\.config: task: .*\[ERR_RUN_CORRUPT\]/);
+  });
+});
