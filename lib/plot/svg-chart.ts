@@ -84,11 +84,19 @@ function extent(values: number[]): [number, number] {
 export function lineChart(spec: ChartSpec): string {
   const width = spec.width ?? 760;
   const ph = spec.panelHeight ?? 170;
-  const plotW = width - MARGIN.left - MARGIN.right;
+  // each panel's y range and tick labels first: the left margin widens to the longest label (about 7 px a character
+  // at 12 px, after the rotated axis title), where labels such as 1.00000000025e+6 started left of the image
+  const yAxes = spec.panels.map((panel) => {
+    const [y0, y1] = extent(panel.series.flatMap((s) => s.points.map(([, y]) => y)).concat(panel.rule ? [panel.rule.y] : []));
+    const ticks = niceTicks(y0, y1);
+    return { y0, y1, ticks, labels: tickLabels(ticks) };
+  });
+  const left = Math.max(MARGIN.left, 30 + 7 * Math.max(0, ...yAxes.flatMap((a) => a.labels.map((l) => l.length))));
+  const plotW = width - left - MARGIN.right;
   const height = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap + MARGIN.bottom;
   const xs = spec.panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x)));
   const [x0, x1] = extent(xs);
-  const sx = (x: number): number => MARGIN.left + ((x - x0) / (x1 - x0)) * plotW;
+  const sx = (x: number): number => left + ((x - x0) / (x1 - x0)) * plotW;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -96,22 +104,20 @@ export function lineChart(spec: ChartSpec): string {
   ];
   spec.panels.forEach((panel, i) => {
     const top = MARGIN.top + i * (ph + MARGIN.gap);
-    const ys = panel.series.flatMap((s) => s.points.map(([, y]) => y)).concat(panel.rule ? [panel.rule.y] : []);
-    const [y0, y1] = extent(ys);
+    const { y0, y1, ticks: yTicks, labels: yLabels } = yAxes[i]!;
     const sy = (y: number): number => top + ph - ((y - y0) / (y1 - y0)) * ph;
-    out.push(`<rect x="${MARGIN.left}" y="${top}" width="${plotW}" height="${ph}" fill="none" stroke="#999"/>`);
-    const yTicks = niceTicks(y0, y1);
-    tickLabels(yTicks).forEach((l, k) => {
+    out.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${ph}" fill="none" stroke="#999"/>`);
+    yLabels.forEach((l, k) => {
       const y = sy(yTicks[k]!).toFixed(1);
-      out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`);
-      out.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${l}</text>`);
+      out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+      out.push(`<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${l}</text>`);
     });
     out.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel)}</text>`);
     if (panel.rule) {
       const y = sy(panel.rule.y).toFixed(1);
-      out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="${esc(panel.rule.color)}" stroke-dasharray="6 4"/>`);
+      out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="${esc(panel.rule.color)}" stroke-dasharray="6 4"/>`);
       // inside the plot, above the line at its left end: the right margin holds the legend
-      out.push(`<text x="${MARGIN.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${esc(panel.rule.color)}">${esc(panel.rule.label)}</text>`);
+      out.push(`<text x="${left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${esc(panel.rule.color)}">${esc(panel.rule.label)}</text>`);
     }
     panel.series.forEach((s, k) => {
       // a non-finite value breaks the line into runs
@@ -126,14 +132,14 @@ export function lineChart(spec: ChartSpec): string {
       for (const r of runs)
         if (s.markers || r.length === 1) for (const p of r) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${esc(s.color)}"/>`);
       const ly = top + 14 + k * 16;
-      out.push(`<line x1="${MARGIN.left + plotW + 6}" x2="${MARGIN.left + plotW + 22}" y1="${ly}" y2="${ly}" stroke="${esc(s.color)}" stroke-width="2"/>`);
-      out.push(`<text x="${MARGIN.left + plotW + 26}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`);
+      out.push(`<line x1="${left + plotW + 6}" x2="${left + plotW + 22}" y1="${ly}" y2="${ly}" stroke="${esc(s.color)}" stroke-width="2"/>`);
+      out.push(`<text x="${left + plotW + 26}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`);
     });
   });
   const bottom = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap;
   const xTicks = niceTicks(x0, x1, 8);
   tickLabels(xTicks).forEach((l, k) => out.push(`<text x="${sx(xTicks[k]!).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${l}</text>`));
-  out.push(`<text x="${MARGIN.left + plotW / 2}" y="${bottom + 36}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
+  out.push(`<text x="${left + plotW / 2}" y="${bottom + 36}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

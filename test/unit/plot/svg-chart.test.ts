@@ -17,9 +17,13 @@ describe('charts of long runs', () => {
   });
 });
 
-/** The y tick labels of a one-panel chart, top to bottom, and their pixel rows. */
-function yTicks(svg: string): { label: string; y: number }[] {
-  return [...svg.matchAll(/<text x="72" y="([\d.]+)" text-anchor="end"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ label: m[2]!, y: Number(m[1]) }));
+/** The y tick labels of a one-panel chart, top to bottom, with their pixel positions (x: where the label ends). */
+function yTicks(svg: string): { label: string; x: number; y: number }[] {
+  return [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" text-anchor="end"[^>]*>([^<]*)<\/text>/g)].map((m) => ({
+    label: m[3]!,
+    x: Number(m[1]),
+    y: Number(m[2]),
+  }));
 }
 
 describe('tick labels', () => {
@@ -55,6 +59,8 @@ describe('tick labels', () => {
       expect(new Set(ticks.map((t) => t.label)).size).toBe(ticks.length);
       // the label's value is where it is drawn: y pixel linear in the labelled value (top 40, bottom 210 are lo and hi)
       for (const t of ticks) expect(t.y).toBeCloseTo(210 - ((Number(t.label) - lo) / (hi - lo)) * 170, 0);
+      // and starts inside the image, right of the rotated axis title (7 px a character at 12 px; 1.00000000025e+6 began left of x = 0)
+      for (const t of ticks) expect(t.x - 7 * t.label.length, t.label).toBeGreaterThanOrEqual(24);
       const ts = niceTicks(lo, hi);
       tickLabels(ts).forEach((l, k) => expect(Number(l)).toBeCloseTo(ts[k]!, 12 - Math.floor(Math.log10(Math.abs(ts[k]!) || 1))));
     });
