@@ -2,6 +2,7 @@
 // edge cases a long or unusual run meets.
 import { describe, expect, it } from 'vitest';
 
+import { stackedBars } from '../../../lib/plot/svg-bars.js';
 import { lineChart, niceTicks, tickLabels } from '../../../lib/plot/svg-chart.js';
 import { terminalChart } from '../../../lib/plot/terminal-chart.js';
 
@@ -94,5 +95,34 @@ describe('what a chart shows', () => {
       ],
     });
     expect(svg).not.toContain('" onload="');
+  });
+});
+
+describe('stackedBars', () => {
+  it('an infinite or NaN segment is left out (an infinite one made every bar 0 wide and wrote NaN coordinates)', () => {
+    const svg = stackedBars({
+      title: 't',
+      format: (v) => `${v} B`,
+      bars: [
+        {
+          label: 'a',
+          segments: [
+            { name: 'w', value: Infinity, color: 'red' },
+            { name: 'x', value: 5, color: 'blue' },
+          ],
+        },
+        {
+          label: 'b',
+          segments: [
+            { name: 'w', value: NaN, color: 'red' },
+            { name: 'x', value: 10, color: 'blue' },
+          ],
+        },
+      ],
+    });
+    expect(svg).not.toMatch(/NaN|Infinity/);
+    const widths = [...svg.matchAll(/<rect x="[\d.]+" y="\d+" width="([\d.]+)" height="22"/g)].map((m) => Number(m[1]));
+    expect(widths).toHaveLength(2);
+    expect(widths[1]! / widths[0]!).toBeCloseTo(2, 5);
   });
 });
