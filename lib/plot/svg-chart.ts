@@ -32,12 +32,12 @@ const MARGIN = { left: 78, right: 150, top: 40, bottom: 44, gap: 26 };
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** Round-number ticks covering [lo, hi] (about `n` of them). */
-export function niceTicks(lo: number, hi: number, n = 5): number[] {
+/** Round-number ticks covering [lo, hi] (about `n` of them, `minStep` apart at least). */
+export function niceTicks(lo: number, hi: number, n = 5, minStep = 0): number[] {
   if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / n;
+  const raw = Math.max((hi - lo) / n, minStep);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw && (minStep === 0 || Number.isInteger(s / minStep))) ?? 10 * mag;
   const out: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
   return out;
@@ -137,7 +137,8 @@ export function lineChart(spec: ChartSpec): string {
     });
   });
   const bottom = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap;
-  const xTicks = niceTicks(x0, x1, 8);
+  // x values all integers (steps): no tick between two of them (a 3-step run's axis read 0, 0.5, 1, 1.5, ...)
+  const xTicks = niceTicks(x0, x1, 8, xs.every((x) => !Number.isFinite(x) || Number.isInteger(x)) ? 1 : 0);
   tickLabels(xTicks).forEach((l, k) => out.push(`<text x="${sx(xTicks[k]!).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${l}</text>`));
   out.push(`<text x="${left + plotW / 2}" y="${bottom + 36}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
   out.push('</svg>');

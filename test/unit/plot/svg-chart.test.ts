@@ -126,3 +126,18 @@ describe('stackedBars', () => {
     expect(widths[1]! / widths[0]!).toBeCloseTo(2, 5);
   });
 });
+
+describe('x ticks', () => {
+  it('integer x values (steps) get integer ticks (a 3-step run read 0, 0.5, 1, 1.5, ...; 0..20 read 2.5, 7.5)', () => {
+    for (const [hi, want] of [
+      [3, ['0', '1', '2', '3']],
+      [20, ['0', '5', '10', '15', '20']],
+    ] as const) {
+      const points = Array.from({ length: hi + 1 }, (_, i): [number, number] => [i, i * i]);
+      const svg = lineChart({ title: 't', xLabel: 'step', panels: [{ yLabel: 'y', series: [{ name: 'n', color: 'red', points }] }] });
+      const labels = [...svg.matchAll(/<text x="[\d.]+" y="\d+" text-anchor="middle">([-\d.e+]+)<\/text>/g)].map((m) => m[1]);
+      expect(labels).toEqual(want);
+    }
+    expect(niceTicks(0, 3, 8)).toContain(0.5); // non-integer data keeps its fine ticks
+  });
+});
