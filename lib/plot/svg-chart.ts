@@ -32,10 +32,16 @@ const MARGIN = { left: 78, right: 150, top: 40, bottom: 44, gap: 26 };
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** Where v lies in [lo, hi], 0..1; halves first, as hi - lo overflows to ∞ for values beyond ±9e307 (the points became NaN). */
+export function frac(v: number, lo: number, hi: number): number {
+  return (v / 2 - lo / 2) / (hi / 2 - lo / 2);
+}
+
 /** Round-number ticks covering [lo, hi] (about `n` of them, `minStep` apart at least). */
 export function niceTicks(lo: number, hi: number, n = 5, minStep = 0): number[] {
   if (!(hi > lo)) return [lo];
-  const raw = Math.max((hi - lo) / n, minStep);
+  // hi / n - lo / n: hi - lo overflows to ∞ for values beyond ±9e307
+  const raw = Math.max(hi / n - lo / n, minStep);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw && (minStep === 0 || Number.isInteger(s / minStep))) ?? 10 * mag;
   const out: number[] = [];
@@ -96,7 +102,7 @@ export function lineChart(spec: ChartSpec): string {
   const height = MARGIN.top + spec.panels.length * (ph + MARGIN.gap) - MARGIN.gap + MARGIN.bottom;
   const xs = spec.panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x)));
   const [x0, x1] = extent(xs);
-  const sx = (x: number): number => left + ((x - x0) / (x1 - x0)) * plotW;
+  const sx = (x: number): number => left + frac(x, x0, x1) * plotW;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -105,7 +111,7 @@ export function lineChart(spec: ChartSpec): string {
   spec.panels.forEach((panel, i) => {
     const top = MARGIN.top + i * (ph + MARGIN.gap);
     const { y0, y1, ticks: yTicks, labels: yLabels } = yAxes[i]!;
-    const sy = (y: number): number => top + ph - ((y - y0) / (y1 - y0)) * ph;
+    const sy = (y: number): number => top + ph - frac(y, y0, y1) * ph;
     out.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${ph}" fill="none" stroke="#999"/>`);
     yLabels.forEach((l, k) => {
       const y = sy(yTicks[k]!).toFixed(1);

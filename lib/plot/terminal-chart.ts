@@ -2,6 +2,7 @@
 // run's held-out metric and ε against the step can be looked at right in the
 // terminal (`dpzo report`, `dpzo eval --run`, the demo), next to the SVG file.
 import { DpzoError } from '../errors.js';
+import { frac } from './svg-chart.js';
 
 /** One line of a {@link terminalChart}. */
 export interface TextSeries {
@@ -70,11 +71,13 @@ export function terminalChart(spec: TextChartSpec): string[] {
     y1 = v + above * unit;
   }
   // enough digits that the labels differ (3 significant digits labelled 1e6 .. 1e6 + 0.001 1.00e+6 three times)
-  const digits = Math.min(15, Math.max(3, Math.ceil(Math.log10(Math.max(Math.abs(y0), Math.abs(y1)) / (y1 - y0))) + 2));
+  const digits = Math.min(15, Math.max(3, Math.ceil(Math.log10(Math.max(Math.abs(y0), Math.abs(y1)) / (y1 / 2 - y0 / 2) / 2)) + 2));
   const fmt = spec.format ?? ((y: number) => y.toPrecision(digits));
   const grid = Array.from({ length: H }, () => Array<string>(W).fill(' '));
-  const col = (x: number) => (x1 === x0 ? 0 : Math.round(((x - x0) / (x1 - x0)) * (W - 1)));
-  const row = (y: number) => H - 1 - Math.round(((Math.min(y1, Math.max(y0, y)) - y0) / (y1 - y0)) * (H - 1));
+  // frac, and mixes below: differences of values beyond ±9e307 overflow to ∞ (a TypeError on a row that does not exist)
+  const col = (x: number) => (x1 === x0 ? 0 : Math.round(frac(x, x0, x1) * (W - 1)));
+  const row = (y: number) => H - 1 - Math.round(frac(Math.min(y1, Math.max(y0, y)), y0, y1) * (H - 1));
+  const mix = (a: number, b: number, t: number) => a * (1 - t) + b * t;
   spec.series.forEach((s, k) => {
     const p = pts[k]!;
     if (p.length === 0) return;
@@ -84,14 +87,14 @@ export function terminalChart(spec: TextChartSpec): string[] {
       const [xb, yb] = p[i + 1]!;
       for (let c = col(xa); c <= col(xb); c++) {
         // the column's x, kept inside the segment (points that share a column would extrapolate)
-        const x = Math.min(xb, Math.max(xa, x0 + ((x1 - x0) * c) / (W - 1)));
-        const y = xb === xa ? yb : ya + ((yb - ya) * (x - xa)) / (xb - xa);
+        const x = Math.min(xb, Math.max(xa, mix(x0, x1, c / (W - 1))));
+        const y = xb === xa ? yb : mix(ya, yb, frac(x, xa, xb));
         if (grid[row(y)]![c] === ' ') grid[row(y)]![c] = '·';
       }
     }
     for (const [x, y] of p) grid[row(y)]![col(x)] = clean(s.mark);
   });
-  const labels = grid.map((_, r) => (r === 0 ? fmt(y1) : r === H - 1 ? fmt(y0) : r === Math.floor((H - 1) / 2) ? fmt(y1 - ((y1 - y0) * r) / (H - 1)) : ''));
+  const labels = grid.map((_, r) => (r === 0 ? fmt(y1) : r === H - 1 ? fmt(y0) : r === Math.floor((H - 1) / 2) ? fmt(mix(y1, y0, r / (H - 1))) : ''));
   const lw = Math.max(...labels.map((l) => l.length));
   // at most 6 significant digits, and a space between (0.1 + 0.2 and 123456789012 ran together)
   const xText = (x: number) => String(Number(x.toPrecision(6)));

@@ -141,3 +141,22 @@ describe('x ticks', () => {
     expect(niceTicks(0, 3, 8)).toContain(0.5); // non-integer data keeps its fine ticks
   });
 });
+
+describe('values near the largest double', () => {
+  it('±1.5e308 are drawn where they lie (hi - lo overflowed to ∞: NaN coordinates in the SVG, a TypeError in the terminal chart)', () => {
+    const points: [number, number][] = [
+      [0, -1.5e308],
+      [1, 0],
+      [2, 1.5e308],
+    ];
+    const svg = lineChart({ title: 't', xLabel: 'x', panels: [{ yLabel: 'y', series: [{ name: 'n', color: 'red', points }] }] });
+    expect(svg).not.toContain('NaN');
+    const ys = svg
+      .match(/<polyline [^>]*points="([^"]+)"/)![1]!
+      .split(' ')
+      .map((p) => Number(p.split(',')[1]));
+    expect(ys).toEqual([210, 125, 40]);
+    const g = terminalChart({ title: 't', width: 3, height: 3, series: [{ name: 'n', mark: '●', points }] });
+    expect(g.slice(1, 4).map((l) => l.slice(l.indexOf('┤') + 1))).toEqual(['  ●', ' ● ', '●  ']);
+  });
+});
