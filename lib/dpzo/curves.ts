@@ -3,6 +3,7 @@
 // read from metrics.jsonl (released values and public evaluations only: no
 // private statistic is drawn, even when --private-diagnostics logged some).
 // A resumed run's metrics continue in the same file; the latest line of a step wins.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
@@ -171,6 +172,19 @@ export function writeCurves(
 ): string {
   const path = join(runDir, CURVES_FILE);
   // replaced whole: eval --run redraws it in the run directory, where a kill mid-write left half a chart
-  writeTextAtomic(path, lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant, plan.method)));
+  const svg = lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant, plan.method));
+  try {
+    writeTextAtomic(path, svg);
+  } catch (e) {
+    // a bare EISDIR/EACCES naming the temporary file, which stayed behind
+    try {
+      rmSync(`${path}.tmp`, { force: true });
+    } catch {
+      // not ours to remove (a directory of that name made the open fail)
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    throw new DpzoError('ERR_IO', `${path}: cannot write the chart (${code})`);
+  }
   return path;
 }

@@ -1,11 +1,11 @@
 // curves.svg (issue 16): the chart is drawn from the released values and public evaluations only, the
 // latest line of a step wins (a resumed run appends), a torn tail is skipped, a corrupt line is named,
 // and the drawn points follow the data (the ε line rises where ε rises, the budget rule sits at ε).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { readRunMetrics, runCurves } from '../../../lib/dpzo/curves.js';
+import { readRunMetrics, runCurves, writeCurves } from '../../../lib/dpzo/curves.js';
 import { lineChart, niceTicks } from '../../../lib/plot/svg-chart.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 
@@ -128,5 +128,17 @@ describe('a non-private run (ε = ∞)', () => {
     const spec = runCurves(readRunMetrics(f), { epsilon: Infinity, delta: 1e-5 }, 'pld');
     expect(spec.panels.at(-1)!.series.map((s) => s.name)).toEqual(['ε (PLD) = ∞', 'ε (RDP) = ∞']);
     expect(lineChart(spec)).toContain('ε (PLD) = ∞');
+  });
+});
+
+describe('writeCurves', () => {
+  it('a curves.svg it cannot replace is ERR_IO naming it, and no temporary file stays (a bare EISDIR named curves.svg.tmp)', () => {
+    const dir = join(tmp.dir, 'run-curves-dir');
+    mkdirSync(join(dir, 'curves.svg'), { recursive: true });
+    writeFileSync(join(dir, 'metrics.jsonl'), [step(0, 1), step(1, 2)].join('\n') + '\n');
+    expect(() => writeCurves(dir, { budget: { epsilon: 8, delta: 1e-5 }, accountant: 'pld' })).toThrow(
+      expect.objectContaining({ code: 'ERR_IO', message: `${join(dir, 'curves.svg')}: cannot write the chart (EISDIR)` }),
+    );
+    expect(readdirSync(dir).sort()).toEqual(['curves.svg', 'metrics.jsonl']);
   });
 });
