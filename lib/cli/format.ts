@@ -23,9 +23,15 @@ export function parseThreads(v: string): number {
   return n;
 }
 
+/**
+ * Two columns, one row a line. Control characters are written as '?': a value read from a run directory (a report's
+ * stopReason, its warnings) reached the terminal raw, escape sequences and line breaks included.
+ */
 export function printTable(rows: [string, string][], out: NodeJS.WritableStream = process.stdout): void {
+  // eslint-disable-next-line no-control-regex -- the control characters are what is replaced
+  const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   const w = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) out.write(`${k.padEnd(w)}  ${v}\n`);
+  for (const [k, v] of rows) out.write(`${clean(k.padEnd(w))}  ${clean(v)}\n`);
 }
 
 /** A number for a table: `d` significant digits, ∞ for Infinity, — for NaN or none. */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Dataset, Example } from '../../../lib/data/tasks.js';
-import { evalRows } from '../../../lib/cli/format.js';
+import { evalRows, printTable } from '../../../lib/cli/format.js';
 import { evaluate } from '../../../lib/dpzo/evaluate.js';
 import type { LossBatch, Model } from '../../../lib/model/types.js';
 
@@ -111,5 +111,13 @@ describe('evaluate: exact match and F1', () => {
     const rows = new Map(evalRows({ metric: 'loss', value: Infinity, examples: 2, loss: Infinity }));
     expect(rows.get('loss')).toBe('∞');
     expect(new Map(evalRows({ metric: 'accuracy', value: NaN, examples: 2, loss: NaN, accuracy: NaN })).get('accuracy')).toBe('—');
+  });
+});
+
+describe('printTable', () => {
+  it('writes control characters as ? (a stopReason or warning from a run directory reached the terminal raw)', () => {
+    let text = '';
+    printTable([['status', 'completed\u001b]0;owned\u0007\nextra line']], { write: (s: string) => (text += s) } as unknown as NodeJS.WritableStream);
+    expect(text).toBe('status  completed?]0;owned??extra line\n');
   });
 });
