@@ -116,7 +116,8 @@ export function runCurves(m: RunMetrics, budget?: { epsilon: number; delta: numb
     if (metric !== 'loss')
       panels.push({ yLabel: 'held-out loss', series: [{ name: 'loss', points: m.evals.map((e) => [e.step, e.loss]), color: '#8c564b', markers: true }] });
   }
-  const n = Math.max(0, ...m.steps.map((s) => s.gHat.length));
+  // a reduce, not Math.max(...steps): spreading the steps of a run of about 120,000 overflowed the stack
+  const n = m.steps.reduce((a, s) => Math.max(a, s.gHat.length), 0);
   // more than four directions: their mean (one line per direction would be unreadable)
   const gSeries =
     n <= 4

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { readRunMetrics, runCurves, writeCurves } from '../../../lib/dpzo/curves.js';
+import { runCharts } from '../../../lib/dpzo/curves-text.js';
 import { lineChart, niceTicks } from '../../../lib/plot/svg-chart.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 
@@ -140,5 +141,15 @@ describe('writeCurves', () => {
       expect.objectContaining({ code: 'ERR_IO', message: `${join(dir, 'curves.svg')}: cannot write the chart (EISDIR)` }),
     );
     expect(readdirSync(dir).sort()).toEqual(['curves.svg', 'metrics.jsonl']);
+  });
+});
+
+describe('a long run', () => {
+  it('200,000 steps draw (runCurves spread the steps into Math.max: a stack overflow from about 120,000)', () => {
+    const f = join(tmp.dir, 'long.jsonl');
+    writeFileSync(f, Array.from({ length: 200_000 }, (_, s) => step(s, Math.sqrt(s) / 100)).join('\n') + '\n');
+    const m = readRunMetrics(f);
+    expect(lineChart(runCurves(m, { epsilon: 8, delta: 1e-5 }, 'pld'))).toContain('<svg');
+    expect(runCharts(m, 'pld').length).toBeGreaterThan(0);
   });
 });
