@@ -85,7 +85,8 @@ function checkLine(line: unknown, file: string, n: number): asserts line is Metr
   if (line.type === 'step') {
     field('step', isStep(line.step), 'a non-negative integer');
     field('gHat', Array.isArray(line.gHat) && line.gHat.every(isNumber), 'an array of numbers');
-    field('epsilon', isNumber(line.epsilon), 'a number');
+    // the first versions wrote only epsilonRdp: such a line draws no ε point
+    if (line.epsilon !== undefined) field('epsilon', isNumber(line.epsilon), 'a number');
     if (line.epsilonRdp !== undefined) field('epsilonRdp', isNumber(line.epsilonRdp), 'a number');
     if (line.gHatNorm !== undefined) field('gHatNorm', isNumber(line.gHatNorm), 'a number');
   } else if (line.type === 'eval') {

@@ -118,6 +118,10 @@ describe('damaged metrics lines', () => {
     );
     const m = readRunMetrics(f);
     expect(m.steps[0].epsilon).toBe(Infinity);
+    // a step line of the first versions (no epsilon, only epsilonRdp) still reads
+    const old = join(tmp.dir, 'first-version.jsonl');
+    writeFileSync(old, JSON.stringify({ type: 'step', step: 0, loss: 1, lr: 1e-3, gHat: [0.5], epsilonRdp: 1 }) + '\n');
+    expect(lineChart(runCurves(readRunMetrics(old), { epsilon: 8, delta: 1e-5 }, 'pld'))).toContain('<svg');
     expect(lineChart(runCurves(m, { epsilon: Infinity, delta: 1e-5 }, 'pld'))).toContain('<svg');
   });
 });
