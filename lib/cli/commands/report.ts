@@ -38,7 +38,8 @@ export function register(program: Command): void {
       if (m.report && released <= m.report.steps) {
         if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
         else {
-          printTable([...reportRows(m.report), ['curves', curves]]);
+          // the run as it is reported now: the report line holds where it trained (a copied or moved run named its old place)
+          printTable([...reportRows({ ...m.report, runDir }), ['curves', curves]]);
           for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');
         }
         return;

@@ -57,6 +57,15 @@ describe('curves.svg and dpzo report', () => {
     expect(text.stdout).toMatch(/^curves +.*curves\.svg$/m);
   });
 
+  it('a copied run is reported as the copy: the run row named the directory it trained in', async () => {
+    const moved = join(tmp.dir, 'moved-run');
+    cpSync(p.run, moved, { recursive: true });
+    const text = await dpzo('report', moved);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^run +${moved.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    expect(text.stdout).not.toContain(p.run + '\n');
+  });
+
   it('a run without its report: ε from the ledger, not less than the report said', async () => {
     const file = join(p.run, 'metrics.jsonl');
     writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter((l) => !l.includes('"type":"report"')).join('\n'));
