@@ -96,8 +96,8 @@ export function terminalChart(spec: TextChartSpec): string[] {
   });
   const labels = grid.map((_, r) => (r === 0 ? fmt(y1) : r === H - 1 ? fmt(y0) : r === Math.floor((H - 1) / 2) ? fmt(mix(y1, y0, r / (H - 1))) : ''));
   const lw = Math.max(...labels.map((l) => l.length));
-  // at most 6 significant digits, and a space between (0.1 + 0.2 and 123456789012 ran together)
-  const xText = (x: number) => String(Number(x.toPrecision(6)));
+  // an integer (a step) whole, else at most 6 significant digits, and a space between (0.1 + 0.2 and 123456789012 ran together)
+  const xText = (x: number) => (Number.isSafeInteger(x) ? String(x) : String(Number(x.toPrecision(6))));
   const xl = xText(x0);
   const xr = x1 === x0 ? '' : xText(x1);
   return [

@@ -180,6 +180,16 @@ describe('terminalChart edge cases', () => {
       [0.1 + 0.2, 0],
       [123456789012, 1],
     ]);
-    expect(lines.at(-2)!.trim().split(/\s+/).map(Number)).toEqual([0.3, 123457000000]);
+    expect(lines.at(-2)!.trim().split(/\s+/).map(Number)).toEqual([0.3, 123456789012]);
+    // an integer x (a step) is written whole
+    expect(
+      line([
+        [0, 0],
+        [1_234_567, 1],
+      ])
+        .at(-2)!
+        .trim()
+        .split(/\s+/),
+    ).toEqual(['0', '1234567']);
   });
 });
