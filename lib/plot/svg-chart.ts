@@ -60,7 +60,9 @@ export function tickLabels(ts: number[]): string[] {
   // the step's last significant digit, one further for a step such as 2.5 or 0.25
   const stepExp = step > 0 ? Math.floor(Math.log10(step)) : 0;
   const lastDigit = step > 0 && Math.abs(step / 10 ** stepExp - Math.round(step / 10 ** stepExp)) > 1e-9 ? stepExp - 1 : stepExp;
-  const exponential = big >= 1e4 || (big < 1e-3 && big !== 0);
+  // whole numbers below 1e7 as they are (step 20000, not 2.0e+4)
+  const whole = big < 1e7 && ts.every((t) => Number.isInteger(t));
+  const exponential = !whole && (big >= 1e4 || (big < 1e-3 && big !== 0));
   return ts.map((t) => {
     if (t === 0) return '0';
     if (step === 0) return exponential ? t.toExponential(1) : String(Number(t.toPrecision(4)));

@@ -139,6 +139,8 @@ describe('x ticks', () => {
       expect(labels).toEqual(want);
     }
     expect(niceTicks(0, 3, 8)).toContain(0.5); // non-integer data keeps its fine ticks
+    // whole ticks below 1e7 written whole (a 50,000-step run's axis read 1.0e+4, 2.0e+4, ...)
+    expect(tickLabels([0, 10_000, 20_000, 30_000])).toEqual(['0', '10000', '20000', '30000']);
   });
 });
 
