@@ -105,6 +105,9 @@ export function register(program: Command): void {
       const parsed: RunConfig = parseRunConfig({ epsilon: 1, delta: 0.5, ...base }, 'options');
       const c: RunConfig = { ...parsed, model: resolveModelDir(parsed.model) };
       const task = taskSpecOf(c);
+      // the run's curves (drawn after the table) read before the model: a damaged metrics.jsonl failed after the whole evaluation
+      const metricsFile = run && !flags.json ? join(flags.run as string, METRICS_FILE) : undefined;
+      const m = metricsFile && existsSync(metricsFile) ? readRunMetrics(metricsFile) : undefined;
       const trainable = run ? replayTrainable(run) : undefined;
       const model = await loadModel(c.model, {
         threads: c.threads,
@@ -128,8 +131,6 @@ export function register(program: Command): void {
           const rows = evalRows(r);
           if (run) rows.push(['run', `${flags.run as string} (${steps} steps replayed)`]);
           // the run's own curves (recorded while it trained): held-out metric and ε against the step
-          const metricsFile = run ? join(flags.run as string, METRICS_FILE) : undefined;
-          const m = metricsFile && existsSync(metricsFile) ? readRunMetrics(metricsFile) : undefined;
           if (m) rows.push(['curves', writeCurves(flags.run as string, run!.plan, metricsFile)]);
           printTable(rows);
           if (m) for (const l of runCharts(m, run!.plan.accountant)) process.stdout.write(l + '\n');

@@ -203,6 +203,13 @@ describe('a damaged run directory: report and eval --run', () => {
     });
   }
 
+  it('eval --run reads the metrics before the model and data: a damaged metrics.jsonl failed only after the whole evaluation', async () => {
+    const dir = damaged((d) => appendMetrics(d, 'null'));
+    // the data file is missing: the evaluation would fail on it first, had it started
+    const r = await dpzo('eval', '--run', dir, '--data', join(tmp.dir, 'no-such-file.tsv'), '--threads', '1');
+    expectOneLineFailure(r, /metrics\.jsonl: line \d+: not a JSON object \[ERR_RUN_CORRUPT\]/);
+  });
+
   it("a bad setting in run.json's meta.config is named as run.json's, not as the options'", async () => {
     const dir = damaged((d) => editRunJson(d, (r) => ((r.meta!.config as Record<string, unknown>).task = 5)));
     const r = await dpzo('eval', '--run', dir, '--data', data, '--threads', '1');
