@@ -2,6 +2,7 @@
 // latest line of a step wins (a resumed run appends), a torn tail is skipped, a corrupt line is named,
 // and the drawn points follow the data (the ε line rises where ε rises, the budget rule sits at ε).
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -156,4 +157,26 @@ describe('a long run', () => {
     expect(lineChart(runCurves(m, { epsilon: 8, delta: 1e-5 }, 'pld'))).toContain('<svg');
     expect(runCharts(m, 'pld').length).toBeGreaterThan(0);
   });
+});
+
+describe('writeCurves from two processes at once', () => {
+  it('both succeed (they shared curves.svg.tmp: the later rename failed with ENOENT once the first had moved it)', async () => {
+    const dir = join(tmp.dir, 'run-concurrent');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'metrics.jsonl'), Array.from({ length: 2000 }, (_, s) => step(s, Math.sqrt(s))).join('\n') + '\n');
+    const script = [
+      `import { writeCurves } from ${JSON.stringify(new URL('../../../lib/dpzo/curves.ts', import.meta.url).pathname)};`,
+      `for (let i = 0; i < 30; i++) writeCurves(${JSON.stringify(dir)}, { budget: { epsilon: 8, delta: 1e-5 }, accountant: 'pld' });`,
+    ].join('\n');
+    const run = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        c.on('close', (code) => resolve({ code, stderr }));
+      });
+    const rs = await Promise.all([run(), run(), run()]);
+    for (const r of rs) expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['curves.svg', 'metrics.jsonl']);
+  }, 60_000);
 });
