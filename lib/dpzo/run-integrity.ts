@@ -13,6 +13,7 @@ import { PrivacyError, PrivacyLedger } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, planRelease, stepRelease } from './options.js';
 import { LEDGER_FILE, RUN_FILE, type RunRecord } from './run-record.js';
 import { type TrajectoryKind, readTrajectory } from './trajectory.js';
+import { liveLedgerWriter } from '../privacy/ledger-store.js';
 
 function mismatch(ledger: PrivacyLedger, runFile: string, what: string): PrivacyError {
   return new PrivacyError('ERR_LEDGER_MISMATCH', `privacy ledger ${ledger.path}: ${what}, not what ${runFile} planned`);
@@ -56,6 +57,10 @@ export function checkLedgerAgainstPlan(ledger: PrivacyLedger, plan: TrainPlan, r
  */
 export function checkLedgerAgainstTrajectory(ledger: PrivacyLedger, runDir: string, kind: TrajectoryKind): void {
   const T = readTrajectory(runDir, kind).lines.length;
+  // a run still training writes its ledger and then its trajectory: read after the ledger, the trajectory may be ahead
+  const writer = T > ledger.length ? liveLedgerWriter(ledger.path) : null;
+  if (writer !== null)
+    throw new DpzoError('ERR_LEDGER_LOCKED', `${runDir} is still training (process ${writer} writes its ledger): read it when the run has stopped`);
   if (ledger.length !== T && ledger.length !== T + 1) {
     throw new DpzoError('ERR_RUN_CORRUPT', `${runDir}: the ledger has ${ledger.length} releases but the trajectory ${T} steps; they cannot be reconciled`);
   }

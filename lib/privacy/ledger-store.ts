@@ -237,6 +237,22 @@ function processStart(pid: number): string | null {
 const LOCK_CONTENT = ((start) => (start === null ? `${process.pid}\n` : `${process.pid} ${start}\n`))(processStart(process.pid));
 
 /** Whether the process that wrote the lock `held` (pid `pid`) still runs: a lock with a start time must match it. */
+/**
+ * The pid of a live process holding ledger `file`'s writer lock, or null: a reader that finds the run's files out of
+ * step (its trajectory ahead of the ledger it read a moment before) can then say the run is still training rather
+ * than damaged.
+ */
+export function liveLedgerWriter(file: string): number | null {
+  let held: string;
+  try {
+    held = readFileSync(`${path.resolve(file)}.lock`, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(held.trim().split(/\s+/)[0]);
+  return Number.isInteger(pid) && pid > 0 && lockHolderAlive(pid, held) ? pid : null;
+}
+
 function lockHolderAlive(pid: number, held: string): boolean {
   const start = held.trim().split(/\s+/)[1];
   const now = start === undefined ? null : processStart(pid);

@@ -11,6 +11,8 @@ import { register as registerAccount } from '../../../lib/cli/commands/account.j
 import { DPZOTrainer } from '../../../lib/dpzo/index.js';
 import { exportRun } from '../../../lib/dpzo/replay.js';
 import { RunDirectory } from '../../../lib/dpzo/run-directory.js';
+import { openCheckedRunLedger } from '../../../lib/dpzo/run-integrity.js';
+import { readRunJson } from '../../../lib/dpzo/run-record.js';
 import { DatasetLedger, PrivacyLedger, accountHistory, releaseMechanism } from '../../../lib/privacy/index.js';
 import { sealLine } from '../../../lib/privacy/ledger-format.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
@@ -393,5 +395,29 @@ describe('a model remembers its privacy history (11.6)', () => {
       message: expect.stringMatching(/already took 6 private update/),
     });
     expect(existsSync(other)).toBe(false);
+  });
+});
+
+describe('a run still training, read by eval --run / report / export', () => {
+  it('its trajectory ahead of the ledger read a moment before is "still training" (ERR_LEDGER_LOCKED), not a damaged run', async () => {
+    const { out } = await trainedRun();
+    const run = readRunJson(out);
+    // the moment a reader sees: the writer appended a step's ledger line and then its trajectory line after the reader
+    // read the ledger (here: the trajectory one line ahead of the ledger)
+    const traj = join(out, 'trajectory.jsonl');
+    const lines = readFileSync(traj, 'utf8').trimEnd().split('\n');
+    writeFileSync(traj, [...lines, lines[lines.length - 1]!.replace(/"step":\d+/, `"step":${lines.length}`)].join('\n') + '\n');
+    // no writer: a damaged run
+    await expect(openCheckedRunLedger(out, run)).rejects.toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+    // a live writer (this process) holds the ledger's lock: the run is training
+    const writer = await PrivacyLedger.open(join(out, 'ledger.jsonl'));
+    try {
+      await expect(openCheckedRunLedger(out, run)).rejects.toMatchObject({
+        code: 'ERR_LEDGER_LOCKED',
+        message: expect.stringMatching(/still training \(process \d+/),
+      });
+    } finally {
+      await writer.close();
+    }
   });
 });
