@@ -78,7 +78,7 @@ export async function openFileStore(file: string, opts: FileStoreOptions): Promi
           'ERR_LEDGER_TORN',
           abs,
           `the last line is incomplete (${read.tornBytes} bytes without a newline: a crash during a write). ` +
-            'That release was never acknowledged. To drop it, reopen with { repairTornTail: true } (CLI: --repair-torn-tail), which truncates only that incomplete line.',
+            "That release was never acknowledged. To drop it, reopen with { repairTornTail: true } (CLI: `dpzo account --ledger FILE --repair-torn-tail`; `dpzo train --resume` repairs a run's ledger too), which truncates only that incomplete line.",
         );
       }
       if (opts.repairTornTail !== 'defer') cutTornTail(abs, read);

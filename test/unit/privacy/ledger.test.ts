@@ -189,6 +189,8 @@ describe('PrivacyLedger integrity', () => {
     const err = await PrivacyLedger.open(file).catch((e) => e);
     expect(err.code).toBe('ERR_LEDGER_TORN');
     expect(err.message).toMatch(/repairTornTail/);
+    // the command that has the flag (dpzo report and eval --run, which print this message too, have none)
+    expect(err.message).toMatch(/dpzo account --ledger FILE --repair-torn-tail/);
     expect(await fsp.readFile(file, 'utf8')).toBe(`${good}{"type":"release","step":3,"mechan`); // untouched
     const l = await PrivacyLedger.open(file, { repairTornTail: true });
     expect(l.length).toBe(3);
