@@ -1,6 +1,6 @@
-// defines: CancelToken::check (see dpzo/model.h).
+// defines: CancelToken::check (see dpzo/cancel.h).
 #include "dpzo/errors.h"
-#include "dpzo/model.h"
+#include "dpzo/cancel.h"
 
 namespace dpzo {
 

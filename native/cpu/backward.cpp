@@ -150,15 +150,16 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
     g.final_(m, ts, R);
     if (K == 0) {
       fused_nll_backward(m.pool(), ts.ws, ts.loss, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head), V,
-                         labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_out(ts, w.lm_head, grad));
+                         labels.data(), coef.data(), nll.data(), ts.drows_out.data(), grad_out(ts, w.lm_head, grad),
+                         cancel);
       if (ts.ghost)
         ghost_head(m.pool(), ts.ws, *ts.ghost, ts.rows_out.data(), R, E, f32(w.lm_head), V, labels.data(), coef.data(),
-                   ts.loss_grad.lse.data(), b.tokens.data(), trainable(w.lm_head));
+                   ts.loss_grad.lse.data(), b.tokens.data(), trainable(w.lm_head), cancel);
     } else {
       // the forward's candidate-set loss (classification by label words): K head rows only
       candidate_nll_backward(m.pool(), ts.ws, ts.loss_grad, ts.rows_out.data(), R, E, f32(w.lm_head),
                              b.candidates.data(), K, label_idx.data(), coef.data(), nll.data(), ts.drows_out.data(),
-                             grad_out(ts, w.lm_head, grad));
+                             grad_out(ts, w.lm_head, grad), cancel);
       if (ts.ghost)
         ghost_head_candidates(m.pool(), *ts.ghost, ts.rows_out.data(), R, E, ts.loss_grad.cdz.data(),
                               b.candidates.data(), K, b.tokens.data(), trainable(w.lm_head));

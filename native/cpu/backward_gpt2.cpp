@@ -44,16 +44,18 @@ void train_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     // x += c_proj(attention(c_attn(ln_1(x))))
     layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, hn, H);
     linear(pool, ts.ws, T, 3 * H, H, hn, H, linear_weight(L.qkv_w, WLayout::InOut), param(L.qkv_b), A.qkv.data(), 3 * H,
-           false);
+           false, cancel);
     causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H);
-    linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::InOut), param(L.o_b), x, H, true);
+    linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::InOut), param(L.o_b), x, H, true,
+           cancel);
     std::copy_n(x, T * H, A.x_mid.data());
     // x += c_proj(act(c_fc(ln_2(x)))): a1 the pre-activation
     layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, hn, H);
-    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.fc1_w, WLayout::InOut), param(L.fc1_b), A.a1.data(), I, false);
+    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.fc1_w, WLayout::InOut), param(L.fc1_b), A.a1.data(), I, false,
+           cancel);
     std::copy_n(A.a1.data(), T * I, act);
     activate(pool, c.activation, act, T * I);
-    linear(pool, ts.ws, T, H, I, act, I, linear_weight(L.fc2_w, WLayout::InOut), param(L.fc2_b), x, H, true);
+    linear(pool, ts.ws, T, H, I, act, I, linear_weight(L.fc2_w, WLayout::InOut), param(L.fc2_b), x, H, true, cancel);
     if (cancel) cancel->check();
   }
 }
@@ -94,6 +96,7 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   float *hn = ts.hn.data(), *act = ts.act.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx) {
+    check_cancel(cancel);  // before each of the layer's products
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::InOut, W.cols, grad_out(ts, W, grad),
                     grad_out(ts, b, grad), dX, lddx, false);
     if (ts.ghost) ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, trainable(W), trainable(b));

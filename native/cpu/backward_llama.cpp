@@ -71,21 +71,23 @@ void train_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, 
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     for (int j = 0; j < 3; ++j)
       linear(pool, ts.ws, T, cols[j], H, hn, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
-             A.qkv.data() + col0[j], ld, false);
+             A.qkv.data() + col0[j], ld, false, cancel);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
     causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), QD);
-    linear(pool, ts.ws, T, H, QD, A.att.data(), QD, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
+    linear(pool, ts.ws, T, H, QD, A.att.data(), QD, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true,
+           cancel);
     std::copy_n(x, T * H, A.x_mid.data());
     // x += down(silu(gate(n))·up(n)), n = rms_norm(x)
     rms_norm(pool, T, H, x, H, param(L.norm2_w), DType::F32, c.norm_eps, hn, H);
-    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), A.a1.data(), I,
-           false);
-    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), A.a2.data(), I, false);
+    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.gate_w, WLayout::OutIn), param(L.gate_b), A.a1.data(), I, false,
+           cancel);
+    linear(pool, ts.ws, T, I, H, hn, H, linear_weight(L.up_w, WLayout::OutIn), param(L.up_b), A.a2.data(), I, false,
+           cancel);
     std::copy_n(A.a1.data(), T * I, ts.act.data());
     silu_mul(pool, ts.act.data(), A.a2.data(), T * I);
-    linear(pool, ts.ws, T, H, I, ts.act.data(), I, linear_weight(L.down_w, WLayout::OutIn), param(L.down_b), x, H,
-           true);
+    linear(pool, ts.ws, T, H, I, ts.act.data(), I, linear_weight(L.down_w, WLayout::OutIn), param(L.down_b), x, H, true,
+           cancel);
     if (cancel) cancel->check();
   }
 }
@@ -126,6 +128,7 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
   float *da1 = ts.da1.data(), *da2 = ts.da2.data(), *act = ts.act.data(), *hn = ts.hn.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
+    check_cancel(cancel);  // before each of the layer's products
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_out(ts, W, grad),
                     grad_out(ts, b, grad), dX, lddx, acc);
     if (ts.ghost) ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, trainable(W), trainable(b));

@@ -28,11 +28,11 @@ int64_t LossGradScratch::bytes() const {
 
 void fused_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, LossGradScratch& gs, const float* h,
                         int64_t R, int64_t E, const float* head, int64_t V, const int32_t* labels, const float* coef,
-                        double* nll, float* dh, float* dhead) {
+                        double* nll, float* dh, float* dhead, const CancelToken* cancel) {
   if (R == 0) return;
   const Weight W{head, DType::F32, WLayout::OutIn, E};
   // pass 1: the forward's fused loss; it leaves each row's target logit in sc.target, so lse = nll + target
-  fused_nll(pool, ws, sc, h, R, E, W, V, labels, nll);
+  fused_nll(pool, ws, sc, h, R, E, W, V, labels, nll, cancel);
   grow(gs.lse, R);
   for (int64_t r = 0; r < R; ++r) gs.lse[r] = static_cast<float>(nll[r] + sc.target[r]);
   // pass 2: per tile, dz = coef·(softmax − onehot); dhead[tile] += dzᵀ·h; dh += dz·head[tile]
@@ -60,6 +60,7 @@ void fused_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, Lo
     float *z = gs.z[worker].data(), *zt = gs.zt[worker].data(), *prod = gs.prod[worker].data();
     float* dhc = gs.dh[chunk].data();
     for (int64_t tile = chunk * n_tiles / n_chunks; tile < (chunk + 1) * n_tiles / n_chunks; ++tile) {
+      check_cancel(cancel);  // one chunk per worker: each checks its own tiles
       const int64_t v0 = tile * kVocabTile, v1 = std::min(V, v0 + kVocabTile), n = v1 - v0;
       gemm_columns(ws, worker, a, W, v0, v1, z, n);
       for (int64_t r = 0; r < R; ++r) {
@@ -85,12 +86,12 @@ void fused_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, Lo
 
 void candidate_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossGradScratch& gs, const float* h, int64_t R,
                             int64_t E, const float* head, const int32_t* cands, int64_t K, const int32_t* label_idx,
-                            const float* coef, double* nll, float* dh, float* dhead) {
+                            const float* coef, double* nll, float* dh, float* dhead, const CancelToken* cancel) {
   if (R == 0) return;
   // the forward's own kernel: the same logits and nll
   grow(gs.cdz, R * K);
   float* dz = gs.cdz.data();
-  candidate_nll(pool, ws, h, R, E, Weight{head, DType::F32, WLayout::OutIn, E}, cands, K, label_idx, nll, dz);
+  candidate_nll(pool, ws, h, R, E, Weight{head, DType::F32, WLayout::OutIn, E}, cands, K, label_idx, nll, dz, cancel);
   // dz_rk = coef_r·(softmax_k − onehot_k), the log-sum-exp as the forward formed it: nll + the label's logit
   for (int64_t r = 0; r < R; ++r) {
     float* zr = dz + r * K;
@@ -107,6 +108,7 @@ void candidate_nll_backward(ThreadPool& pool, GemmWorkspace& ws, LossGradScratch
     dw = gs.cdw.data();
     std::fill_n(dw, K * E, 0.f);
   }
+  check_cancel(cancel);
   linear_backward(pool, ws, gs.tr, R, K, E, h, E, dz, K, gs.crows.data(), WLayout::OutIn, E, dw, nullptr, dh, E, false);
   if (dhead)
     for (int64_t k = 0; k < K; ++k) {

@@ -39,7 +39,8 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   if (E != H) {
     grow_to(ts.tmp, T * E);
     embed_rows(pool, w.tok_emb, ids, T, 0, ts.tmp.data(), E, false, nullptr);
-    linear(pool, ts.ws, T, H, E, ts.tmp.data(), E, linear_weight(w.project_in, WLayout::OutIn), nullptr, x, H, false);
+    linear(pool, ts.ws, T, H, E, ts.tmp.data(), E, linear_weight(w.project_in, WLayout::OutIn), nullptr, x, H, false,
+           cancel);
   } else {
     embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false, nullptr);
   }
@@ -62,19 +63,20 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     for (int j = 0; j < 3; ++j)
       linear(pool, ts.ws, T, H, H, in, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
-             A.qkv.data() + j * H, 3 * H, false);
+             A.qkv.data() + j * H, 3 * H, false, cancel);
     causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H);
-    linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true);
+    linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true,
+           cancel);
     std::copy_n(x, T * H, A.x_mid.data());
     if (pre)
       layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, hn, H);
     else
       layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, x, H);
     linear(pool, ts.ws, T, I, H, pre ? hn : x, H, linear_weight(L.fc1_w, WLayout::OutIn), param(L.fc1_b), A.a1.data(),
-           I, false);
+           I, false, cancel);
     std::copy_n(A.a1.data(), T * I, act);
     activate(pool, c.activation, act, T * I);
-    linear(pool, ts.ws, T, H, I, act, I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true);
+    linear(pool, ts.ws, T, H, I, act, I, linear_weight(L.fc2_w, WLayout::OutIn), param(L.fc2_b), x, H, true, cancel);
     if (!pre) {
       std::copy_n(x, T * H, A.x_out.data());
       layer_norm(pool, T, H, x, H, param(L.norm2_w), param(L.norm2_b), DType::F32, c.norm_eps, x, H);
@@ -146,6 +148,7 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
   float *hn = ts.hn.data(), *act = ts.act.data();
   auto lin = [&](const float* X, int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, const WeightView& W,
                  const WeightView& b, float* dX, int64_t lddx, bool acc) {
+    check_cancel(cancel);  // before each of the layer's products
     linear_backward(pool, ts.ws, ts.tr, T, N, K, X, ldx, dY, ldy, f32(W), WLayout::OutIn, W.cols, grad_out(ts, W, grad),
                     grad_out(ts, b, grad), dX, lddx, acc);
     if (ts.ghost) ghost_linear(pool, ts.ws, *ts.ghost, offsets, X, ldx, dY, ldy, N, K, trainable(W), trainable(b));

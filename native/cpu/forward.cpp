@@ -272,7 +272,7 @@ LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, bool all_ro
   std::vector<float> cand_logits;
   if (K == 0) {
     fused_nll(m.pool(), st.ws, st.loss, st.rows_out.data(), R, E, head, m.config().vocab_size, labels.data(),
-              nll.data());
+              nll.data(), cancel);
   } else {
     std::vector<int32_t> idx(R);
     for (int64_t r = 0; r < R; ++r)
@@ -280,7 +280,7 @@ LossOutput loss_of(Model& m, ForwardState& st, const PackedBatch& b, bool all_ro
           static_cast<int32_t>(std::find(b.candidates.begin(), b.candidates.end(), labels[r]) - b.candidates.begin());
     cand_logits.resize(R * K);
     candidate_nll(m.pool(), st.ws, st.rows_out.data(), R, E, head, b.candidates.data(), K, idx.data(), nll.data(),
-                  cand_logits.data());
+                  cand_logits.data(), cancel);
   }
 
   LossOutput out;
@@ -341,8 +341,8 @@ std::vector<float> logits_at(Model& m, ForwardState& st, const PackedBatch& b, c
   gather_final(m, st, positions);
   const int64_t R = static_cast<int64_t>(positions.size()), V = m.config().vocab_size;
   std::vector<float> out(R * V);
-  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m, st), V,
-              out.data());
+  head_logits(m.pool(), st.ws, st.rows_out.data(), R, m.config().word_embed_proj_dim, head_weight(m, st), V, out.data(),
+              cancel);
   return out;
 }
 
@@ -377,7 +377,7 @@ std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vect
     const int64_t T = static_cast<int64_t>(step.size());
     run_trunk(m, st, step.data(), T, {0, T}, cancel);
     gather_final(m, st, {T - 1});
-    head_logits(m.pool(), st.ws, st.rows_out.data(), 1, E, head_weight(m, st), V, z.data());
+    head_logits(m.pool(), st.ws, st.rows_out.data(), 1, E, head_weight(m, st), V, z.data(), cancel);
     int32_t best = 0;
     for (int64_t v = 1; v < V; ++v)
       if (z[v] > z[best]) best = static_cast<int32_t>(v);

@@ -31,16 +31,17 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
     // x += c_proj(attention(c_attn(ln_1(x))))
     layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, L.norm1_w, L.norm1_b, c.norm_eps, h, H);
     linear(pool, st.ws, T, 3 * H, H, h, H, bind(L.qkv_w, WLayout::InOut, st.trunk_at(), &L.qkv_b), param(L.qkv_b), qkv,
-           3 * H, false);
+           3 * H, false, cancel);
     attend(pool, st, l, qkv, as, offsets, att, H);
-    linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::InOut, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true);
+    linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::InOut, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true,
+           cancel);
     // x += c_proj(act(c_fc(ln_2(x))))
     layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, L.norm2_w, L.norm2_b, c.norm_eps, h, H);
     linear(pool, st.ws, T, I, H, h, H, bind(L.fc1_w, WLayout::InOut, st.trunk_at(), &L.fc1_b), param(L.fc1_b), mlp, I,
-           false);
+           false, cancel);
     activate(pool, c.activation, mlp, T * I);
     linear(pool, st.ws, T, H, I, mlp, I, bind(L.fc2_w, WLayout::InOut, st.trunk_at(), &L.fc2_b), param(L.fc2_b), x, H,
-           true);
+           true, cancel);
     if (cancel) cancel->check();
   }
 }

@@ -52,21 +52,21 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};
     for (int j = 0; j < 3; ++j)
       linear(pool, st.ws, T, cols[j], H, h, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]),
-             param(*proj_b[j]), qkv + col0[j], ld, false);
+             param(*proj_b[j]), qkv + col0[j], ld, false, cancel);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
     attend(pool, st, l, qkv, as, offsets, att, QD);
-    linear(pool, st.ws, T, H, QD, att, QD, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H,
-           true);
+    linear(pool, st.ws, T, H, QD, att, QD, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true,
+           cancel);
     // x += down(silu(gate(n))·up(n)), n = rms_norm(x)
     rms_norm_at(pool, st, st.trunk_at(), T, H, x, H, L.norm2_w, c.norm_eps, h, H);
     linear(pool, st.ws, T, I, H, h, H, bind(L.gate_w, WLayout::OutIn, st.trunk_at(), &L.gate_b), param(L.gate_b), gate,
-           I, false);
+           I, false, cancel);
     linear(pool, st.ws, T, I, H, h, H, bind(L.up_w, WLayout::OutIn, st.trunk_at(), &L.up_b), param(L.up_b), up, I,
-           false);
+           false, cancel);
     silu_mul(pool, gate, up, T * I);
     linear(pool, st.ws, T, H, I, gate, I, bind(L.down_w, WLayout::OutIn, st.trunk_at(), &L.down_b), param(L.down_b), x,
-           H, true);
+           H, true, cancel);
     if (cancel) cancel->check();
   }
 }

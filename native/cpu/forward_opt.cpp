@@ -28,7 +28,7 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
   // x = project_in(embed_tokens[token]) + embed_positions[position + 2]
   if (E != H) {
     embed_rows(pool, w.tok_emb, ids, T, 0, h, E, false, st.trunk_at());
-    linear(pool, st.ws, T, H, E, h, E, bind(w.project_in, WLayout::OutIn, st.trunk_at()), nullptr, x, H, false);
+    linear(pool, st.ws, T, H, E, h, E, bind(w.project_in, WLayout::OutIn, st.trunk_at()), nullptr, x, H, false, cancel);
   } else {
     embed_rows(pool, w.tok_emb, ids, T, 0, x, H, false, st.trunk_at());
   }
@@ -47,9 +47,10 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     for (int j = 0; j < 3; ++j)
       linear(pool, st.ws, T, H, H, in, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]), param(*proj_b[j]),
-             qkv + j * H, 3 * H, false);
+             qkv + j * H, 3 * H, false, cancel);
     attend(pool, st, l, qkv, as, offsets, att, H);
-    linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true);
+    linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true,
+           cancel);
     if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln1w, ln1b, c.norm_eps, x, H);
     // MLP sublayer
     in = x;
@@ -58,10 +59,10 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
       in = h;
     }
     linear(pool, st.ws, T, I, H, in, H, bind(L.fc1_w, WLayout::OutIn, st.trunk_at(), &L.fc1_b), param(L.fc1_b), mlp, I,
-           false);
+           false, cancel);
     activate(pool, c.activation, mlp, T * I);
     linear(pool, st.ws, T, H, I, mlp, I, bind(L.fc2_w, WLayout::OutIn, st.trunk_at(), &L.fc2_b), param(L.fc2_b), x, H,
-           true);
+           true, cancel);
     if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln2w, ln2b, c.norm_eps, x, H);
     if (cancel) cancel->check();
   }

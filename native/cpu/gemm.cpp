@@ -198,8 +198,9 @@ static void blas_linear(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const
 #endif
 
 void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-            const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate) {
+            const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate, const CancelToken* cancel) {
   if (M <= 0 || N <= 0) return;
+  check_cancel(cancel);
 #if defined(DPZO_HAVE_CBLAS)
   if (use_blas(W.dtype)) return blas_linear(pool, M, N, K, A, lda, W, bias, C, ldc, accumulate);
 #endif
@@ -222,6 +223,7 @@ void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K
   const int64_t scratch = scratch_floats(W);
   for (int w = 0; w < pool.size(); ++w) worker_scratch(ws, w, scratch);
   pool.run(tasks, [&](int64_t t, int worker) {
+    check_cancel(cancel);
     const int64_t n0 = t * per_task * ops.nr;
     const int64_t n1 = std::min(N, n0 + per_task * ops.nr);
     if (at)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dpzo/cancel.h"
 #include "dpzo/dtype.h"
 #include "dpzo/thread_pool.h"
 
@@ -50,9 +51,12 @@ struct GemmWorkspace {
 
 // C[m, n] = (accumulate ? C[m, n] : 0) + Σ_k A[m, k]·W(k, n) + bias[n].
 // A is F32 row-major (lda); bias (may be null) has W's dtype; C row-major (ldc).
-// Runs on the pool (threads split columns).
+// Runs on the pool (threads split columns). `cancel` (may be null) is checked before each column task
+// (at most kGemmNC columns of all M rows), so a cancelled product stops within one task per thread, C
+// partly written; the CBLAS path (DPZO_GEMM=blas) checks once, before the call.
 void linear(ThreadPool& pool, GemmWorkspace& ws, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-            const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate);
+            const Weight& W, const void* bias, float* C, int64_t ldc, bool accumulate,
+            const CancelToken* cancel = nullptr);
 
 // The same product on the calling thread only (attention's small products).
 void gemm_serial(GemmWorkspace& ws, int worker, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,

@@ -131,7 +131,7 @@ void ghost_norm(ThreadPool& pool, GhostNorms& g, const std::vector<int64_t>& seg
 
 void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float* h, int64_t R, int64_t E,
                 const float* head, int64_t V, const int32_t* labels, const float* coef, const float* lse,
-                const int32_t* ids, bool weight) {
+                const int32_t* ids, bool weight, const CancelToken* cancel) {
   const std::vector<int64_t>& seg = g.row_off;
   const int64_t n_seq = n_seq_of(seg);
   if (g.tied)
@@ -150,7 +150,7 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
   float* z = g.s1.data();
   for (int64_t v0 = 0; v0 < V; v0 += kTile) {
     const int64_t n = std::min(kTile, V - v0);
-    linear(pool, ws, R, n, E, h, E, Weight{head + v0 * E, DType::F32, WLayout::OutIn, E}, nullptr, z, n, false);
+    linear(pool, ws, R, n, E, h, E, Weight{head + v0 * E, DType::F32, WLayout::OutIn, E}, nullptr, z, n, false, cancel);
     pool.parallel_for(R, 8, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
         float* zr = z + r * n;
@@ -163,7 +163,7 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
       if (Rs == 0) continue;
       const float* dz = z + seg[s] * n;
       linear(pool, ws, Rs, Rs, n, dz, n, Weight{dz, DType::F32, WLayout::OutIn, n}, nullptr, g.s3.data() + goff[s], Rs,
-             true);
+             true, cancel);
     }
   }
   for (int64_t s = 0; s < n_seq; ++s) {

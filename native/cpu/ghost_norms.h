@@ -52,9 +52,10 @@ void ghost_norm(ThreadPool& pool, GhostNorms& g, const std::vector<int64_t>& seg
 // Σ_r dz_r h_rᵀ with dz_r = coef_r·(softmax(h_r·headᵀ) − onehot(label_r)), so ‖·‖² = Σ_{r,r'} (dz_r·dz_r')(h_r·h_r'),
 // the dz Gram accumulated over vocabulary tiles (one more pass over the head). lse: each row's log-sum-exp.
 // With tied set, also records g.dz for the embedding's cross term. `weight`: the head is trainable.
+// `cancel` (may be null): checked per vocabulary tile and per GEMM column task.
 void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float* h, int64_t R, int64_t E,
                 const float* head, int64_t V, const int32_t* labels, const float* coef, const float* lse,
-                const int32_t* ids, bool weight);
+                const int32_t* ids, bool weight, const CancelToken* cancel = nullptr);
 
 // The candidate-set loss's head (cpu/backward_loss.h candidate_nll_backward): dz (R, K) = ∂loss/∂z over the K
 // candidate rows cands of the head, the only rows its gradient touches, so each sequence's head norm is

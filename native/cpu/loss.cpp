@@ -18,7 +18,7 @@ int64_t LossScratch::bytes() const {
 }
 
 void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float* h, int64_t R, int64_t E,
-               const Weight& head, int64_t V, const int32_t* labels, double* nll) {
+               const Weight& head, int64_t V, const int32_t* labels, double* nll, const CancelToken* cancel) {
   if (R == 0) return;
   const PackedA a = pack_a(pool, ws, R, E, h, E, head.is_virtual() ? head.at : nullptr);
   const int64_t n_tiles = (V + kVocabTile - 1) / kVocabTile;
@@ -32,7 +32,9 @@ void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float
     if (static_cast<int64_t>(t.size()) < R * kVocabTile) t.resize(R * kVocabTile);
   ws.ensure_workers(pool.size());
   const VmathOps& vm = vmath();
+  check_cancel(cancel);
   pool.run(n_tiles, [&](int64_t tile, int worker) {
+    check_cancel(cancel);  // the pool runs no further tile once one throws
     const int64_t v0 = tile * kVocabTile, v1 = std::min(V, v0 + kVocabTile), n = v1 - v0;
     float* z = sc.tile[worker].data();  // (R, n) logits of this tile
     gemm_columns(ws, worker, a, head, v0, v1, z, n);
@@ -52,7 +54,8 @@ void fused_nll(ThreadPool& pool, GemmWorkspace& ws, LossScratch& sc, const float
 }
 
 void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
-                   const int32_t* cands, int64_t K, const int32_t* label_idx, double* nll, float* logits) {
+                   const int32_t* cands, int64_t K, const int32_t* label_idx, double* nll, float* logits,
+                   const CancelToken* cancel) {
   if (R == 0) return;
   // gather the K candidate rows of the head as an F32 (K, E) operand, per row group at its point
   std::vector<float> rows(K * E);
@@ -60,6 +63,7 @@ void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t 
   const bool virt = head.is_virtual() && head.g0 >= 0;
   const std::vector<int64_t> bounds = virt ? head.at->bounds : std::vector<int64_t>{0, R};
   for (size_t g = 0; g + 1 < bounds.size(); ++g) {
+    check_cancel(cancel);
     for (int64_t k = 0; k < K; ++k) {
       const char* src = static_cast<const char*>(head.data) + cands[k] * head.ld * es;
       if (virt)
@@ -70,7 +74,7 @@ void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t 
     }
     const Weight wc{rows.data(), DType::F32, WLayout::OutIn, E};
     const int64_t r0 = bounds[g], rg = bounds[g + 1] - r0;
-    if (rg > 0) linear(pool, ws, rg, K, E, h + r0 * E, E, wc, nullptr, logits + r0 * K, K, false);
+    if (rg > 0) linear(pool, ws, rg, K, E, h + r0 * E, E, wc, nullptr, logits + r0 * K, K, false, cancel);
   }
   for (int64_t r = 0; r < R; ++r) {
     const float* z = logits + r * K;
@@ -83,8 +87,8 @@ void candidate_nll(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t 
 }
 
 void head_logits(ThreadPool& pool, GemmWorkspace& ws, const float* h, int64_t R, int64_t E, const Weight& head,
-                 int64_t V, float* out) {
-  linear(pool, ws, R, V, E, h, E, head, nullptr, out, V, false);
+                 int64_t V, float* out, const CancelToken* cancel) {
+  linear(pool, ws, R, V, E, h, E, head, nullptr, out, V, false, cancel);
 }
 
 }  // namespace cpu

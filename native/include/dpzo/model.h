@@ -1,6 +1,6 @@
 // defines: Model (weights of one checkpoint in one host buffer, resolved into
-// typed per-layer views, run by one Backend), TensorInfo, LoadOptions,
-// CancelToken. The parameter-space contract of ARCHITECTURE §2 lives here:
+// typed per-layer views, run by one Backend), TensorInfo, LoadOptions
+// (CancelToken: dpzo/cancel.h). The parameter-space contract of ARCHITECTURE §2 lives here:
 // canonical order = names sorted by byte order, tied weights once, global
 // index over trainable tensors only. Model validates and keeps the parameter
 // bookkeeping; all compute goes through its Backend (dpzo/backend.h).
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dpzo/backend.h"
+#include "dpzo/cancel.h"
 #include "dpzo/config.h"
 #include "dpzo/dtype.h"
 #include "dpzo/forward.h"
@@ -42,13 +43,6 @@ struct LoadOptions {
   // every backend. For benchmarks of shapes not on disk.
   bool random_init = false;
   uint64_t seed = 0;
-};
-
-// Set from another thread (e.g. the JS side) to stop long native work; checked
-// between layers / chunks, which then throw Error(ERR_CANCELLED).
-struct CancelToken {
-  std::atomic<bool> cancelled{false};
-  void check() const;  // throws ERR_CANCELLED when set
 };
 
 class Model {
