@@ -3,13 +3,10 @@
 // read from metrics.jsonl (released values and public evaluations only: no
 // private statistic is drawn, even when --private-diagnostics logged some).
 // A resumed run's metrics continue in the same file; the latest line of a step wins.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
-import { fsyncDir } from '../io/fsync.js';
-import { appendLineSync } from '../io/write-all.js';
+import { writeTextAtomic } from '../io/json-file.js';
 import { infinityReviver } from '../io/json-infinity.js';
 import { readJsonl } from '../io/jsonl.js';
 import { type ChartSpec, type Panel, lineChart } from '../plot/svg-chart.js';
@@ -177,22 +174,11 @@ export function writeCurves(
   const path = join(runDir, CURVES_FILE);
   // replaced whole: eval --run redraws it in the run directory, where a kill mid-write left half a chart
   const svg = lineChart(runCurves(readRunMetrics(metricsFile), plan.budget, plan.accountant, plan.method));
-  // a temporary file of this process's own: two processes redrawing one run (dpzo report beside eval --run, or a
-  // second report) shared curves.svg.tmp, and the later rename failed (ENOENT) once the first had moved it away
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  // replaced through a temporary file of this call's own (two processes redrawing one run shared curves.svg.tmp)
   try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      appendLineSync(fd, svg, tmp);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    fsyncDir(runDir);
+    writeTextAtomic(path, svg);
   } catch (e) {
-    // a bare EISDIR/EACCES naming the temporary file, which stayed behind
-    rmSync(tmp, { force: true });
+    // a bare EISDIR/EACCES naming the temporary file
     const code = (e as NodeJS.ErrnoException).code;
     if (code === undefined || e instanceof DpzoError) throw e;
     throw new DpzoError('ERR_IO', `${path}: cannot write the chart (${code})`);

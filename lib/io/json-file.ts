@@ -1,5 +1,5 @@
-// defines: writeTextAtomic / writeJsonAtomic — a file replaced whole or not at all (written to a temporary
-// file, fsynced, renamed over the target), so a reader never sees half of it; createJsonExclusive.
+// defines: writeTextAtomic — a file replaced whole or not at all (written to a temporary file of this process's
+// own, fsynced, renamed over the target), so a reader never sees half of it; createJsonExclusive.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,20 +8,31 @@ import { fsyncDir } from './fsync.js';
 import { infinityReplacer } from './json-infinity.js';
 import { appendLineSync } from './write-all.js';
 
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeTextAtomic(path, JSON.stringify(value, infinityReplacer, 2) + '\n');
+/** A temporary name beside `path` that no other process or call uses (a shared `path.tmp` raced: see writeTextAtomic). */
+function ownTemp(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
+/**
+ * Replaces `path` with `text` whole. The temporary file is this call's own (two processes replacing one file shared
+ * `path.tmp`, and the later rename failed with ENOENT once the first had moved it away) and is removed when the write
+ * fails. Throws the file system's error.
+ */
 export function writeTextAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const tmp = ownTemp(path);
   try {
-    appendLineSync(fd, text, tmp);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'wx');
+    try {
+      appendLineSync(fd, text, tmp);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, path);
   fsyncDir(dirname(path)); // the rename itself
 }
 
@@ -31,7 +42,7 @@ export function writeTextAtomic(path: string, text: string): void {
  * creating the same file exactly one succeeds and the other changes nothing. False when it existed.
  */
 export function createJsonExclusive(path: string, value: unknown): boolean {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = ownTemp(path);
   const fd = openSync(tmp, 'wx');
   try {
     try {
