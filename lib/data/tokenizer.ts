@@ -22,11 +22,6 @@ export function hasTokenizer(modelDir: string): boolean {
   return existsSync(join(modelDir, 'tokenizer.json'));
 }
 
-/**
- * Loads `modelDir`/tokenizer.json (and tokenizer_config.json when present).
- * @param why Names what needs the tokenizer, in the error message.
- * @throws {@link DataError} `ERR_NO_TOKENIZER`: the file is missing, not JSON, or a tokenizer @huggingface/tokenizers does not support.
- */
 /** Tokenizer classes (tokenizer_config.json's tokenizer_class, without "Fast") whose constructor rebuilds the post-processor, and their default special tokens. */
 const REBUILDS_POST_PROCESSOR = new Map<string, { bos: string; eos: string }>([
   ['LlamaTokenizer', { bos: '<s>', eos: '</s>' }],
@@ -34,6 +29,11 @@ const REBUILDS_POST_PROCESSOR = new Map<string, { bos: string; eos: string }>([
   ['GemmaTokenizer', { bos: '<bos>', eos: '<eos>' }],
 ]);
 
+/**
+ * Loads `modelDir`/tokenizer.json (and tokenizer_config.json when present).
+ * @param why Names what needs the tokenizer, in the error message.
+ * @throws {@link DataError} `ERR_NO_TOKENIZER`: the file is missing, not JSON, or a tokenizer @huggingface/tokenizers does not support.
+ */
 export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokenizer {
   const path = join(modelDir, 'tokenizer.json');
   if (!existsSync(path)) {

@@ -9,11 +9,10 @@ import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import type { LedgerEntry } from '../privacy/index.js';
-import { PrivacyError, PrivacyLedger } from '../privacy/index.js';
+import { PrivacyError, PrivacyLedger, liveLedgerWriter } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, planRelease, stepRelease } from './options.js';
 import { LEDGER_FILE, RUN_FILE, type RunRecord } from './run-record.js';
 import { type TrajectoryKind, readTrajectory } from './trajectory.js';
-import { liveLedgerWriter } from '../privacy/ledger-store.js';
 
 function mismatch(ledger: PrivacyLedger, runFile: string, what: string): PrivacyError {
   return new PrivacyError('ERR_LEDGER_MISMATCH', `privacy ledger ${ledger.path}: ${what}, not what ${runFile} planned`);

@@ -16,6 +16,7 @@ export { RdpAccountant, PldAccountant, createAccountant, type Accountant, type A
 export { calibrateNoise, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
 export { secureUniform, fillGaussian, fillLaplace, gaussianNoise, laplaceNoise } from './secure-noise.js';
 export { PrivacyLedger, type LedgerOpenOptions } from './ledger.js';
+export { liveLedgerWriter } from './ledger-store.js';
 export { releaseMechanism, releaseOf, type ReleaseInput, type Release, type LedgerEntry, type Budget } from './ledger-format.js';
 export { planNoise, type NoiseRequest, type NoisePlan } from './plan.js';
 export { accountHistory, epsilonOfSteps, rdpTracker, spentReport, type Spent, type SpentResult, type AccountResult, type AccountantChoice } from './spent.js';
