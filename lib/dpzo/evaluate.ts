@@ -101,12 +101,15 @@ function checkOptions(opts: EvalOptions): void {
 /**
  * Held-out metrics of `model` at its current weights: mean loss per target token (lm) or per example (classification, cross-entropy over the label words),
  * accuracy, and for prompt/completion data with `decode` greedy generation scored by exact match and token F1. Reads the model only; makes no release.
- * @throws {@link DpzoError} `ERR_ARGUMENT` for a bad option (a name that is not one, a count that is not a positive integer); native errors of the
+ * @throws {@link DpzoError} `ERR_ARGUMENT` for a bad option (a name that is not one, a count that is not a positive integer), `ERR_DATA_EMPTY` for a set
+ * with no examples (or, for lm, no target tokens); native errors of the
  * forward (`ERR_CANCELLED`, `ERR_OUT_OF_MEMORY`, …).
  */
 export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}): Promise<EvalResult> {
   checkOptions(opts);
   const examples = ds.examples.slice(0, opts.maxExamples ?? ds.examples.length);
+  // an empty held-out set scored NaN (0/0), which a caller's comparison or a curve took as a number
+  if (examples.length === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the evaluation set has no examples');
   let lossSum = 0;
   let weight = 0;
   let correct = 0;
@@ -137,7 +140,9 @@ export async function evaluate(model: Model, ds: Dataset, opts: EvalOptions = {}
       }
     });
   }
-  const loss = weight > 0 ? lossSum / weight : NaN;
+  // lm examples whose labels are all -100 have nothing to score: a NaN loss was not a measurement
+  if (weight === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the evaluation set has no target tokens (every label is -100)');
+  const loss = lossSum / weight;
   const metric = headlineMetric(ds, opts.decode !== undefined);
   const out: EvalResult = { metric, value: loss, examples: examples.length, loss };
   if (ds.task.kind === 'classification') {

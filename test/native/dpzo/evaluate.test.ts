@@ -14,6 +14,7 @@ import { evaluate } from '../../../lib/dpzo/evaluate.js';
 import { loadModel } from '../../../lib/index.js';
 import type { Model } from '../../../lib/model/types.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
+import { expectRejection } from '../../helpers/expect-error.js';
 import { ROOT } from '../../helpers/cli.js';
 
 const MODEL_DIR = join(ROOT, 'data', 'models', 'byte-llama');
@@ -181,6 +182,18 @@ describe('evaluate', () => {
     expect(r.f1).toBeUndefined();
     const chunked = await evaluate(model, ds, { maxBatchTokens: 20 });
     expect(chunked.loss).toBeCloseTo(r.loss, 6);
+  });
+
+  it('a set with nothing to score is refused (ERR_DATA_EMPTY), not scored NaN', async () => {
+    const lm = load(writeJsonl('lm-empty.jsonl', [{ text: 'the quick brown fox' }, { text: 'hi' }]), { kind: 'lm' });
+    await expectRejection(() => evaluate(model, { ...lm, examples: [] }), 'ERR_DATA_EMPTY', ['no examples']);
+    const unlabelled = lm.examples.map((e) => ({ ...e, labels: new Int32Array(e.inputIds.length).fill(-100) }));
+    await expectRejection(() => evaluate(model, { ...lm, examples: unlabelled }), 'ERR_DATA_EMPTY', ['no target tokens']);
+    const tsv = join(tmp.dir, 'cls-empty.tsv');
+    writeFileSync(tsv, 'sentence\tlabel\ncharming\t1\n');
+    const cls = load(tsv, { kind: 'classification', template: '{sentence} It was ', labelWords: ['terrible', 'great'] });
+    await expectRejection(() => evaluate(model, { ...cls, examples: [] }), 'ERR_DATA_EMPTY', ['no examples']);
+    expect((await evaluate(model, cls)).examples).toBe(1);
   });
 
   it('prompt/completion: greedy generation scored by SQuAD exact match and token F1; loss over the completion tokens', async () => {
