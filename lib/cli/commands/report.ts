@@ -29,7 +29,7 @@ export function register(program: Command): void {
       if (!existsSync(metricsFile))
         throw new DpzoError('ERR_RUN_MISSING', `${runDir} has no ${METRICS_FILE} (made through the API, or with --metrics elsewhere)`);
       const m = readRunMetrics(metricsFile);
-      const curves = writeCurves(runDir, run.plan, metricsFile);
+      const curves = chartOrWarning(runDir, run.plan, metricsFile);
       const ledgerFile = join(runDir, LEDGER_FILE);
       // a report line is the run's summary only while the ledger holds no more releases than it counted: a
       // resumed run that crashed (kill -9, no report of its own) left the report of an earlier end, whose ε
@@ -39,7 +39,7 @@ export function register(program: Command): void {
         if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
         else {
           // the run as it is reported now: the report line holds where it trained (a copied or moved run named its old place)
-          printTable([...reportRows({ ...m.report, runDir }), ['curves', curves]]);
+          printTable([...reportRows({ ...m.report, runDir }), ['curves', curves ?? NOT_WRITTEN]]);
           for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');
         }
         return;
@@ -72,13 +72,29 @@ export function register(program: Command): void {
             ['budget', `ε = ${fmt(run.plan.budget.epsilon)}, δ = ${delta}`],
             // the reason a run is not private: ε = ∞ (a baseline) or test hooks (it blamed the hooks for both)
             ...(run.private ? [] : ([['WARNING', `NOT PRIVATE: ${notPrivateReason(run.plan)}`]] as [string, string][])),
-            ['curves', curves],
+            ['curves', curves ?? NOT_WRITTEN],
           ]);
         if (!opts.json) for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');
       } finally {
         await ledger.close();
       }
     });
+}
+
+const NOT_WRITTEN = 'not written (see the warning above)';
+
+/**
+ * Redraws curves.svg, or, where the run directory cannot take it (a colleague's run, read-only, or a read-only mount), says
+ * so on stderr and returns null: the summary is what `report` is for, and it refused to print it over the chart (ERR_IO).
+ */
+function chartOrWarning(runDir: string, plan: Parameters<typeof writeCurves>[1], metricsFile: string): string | null {
+  try {
+    return writeCurves(runDir, plan, metricsFile);
+  } catch (e) {
+    if (!(e instanceof DpzoError && e.code === 'ERR_IO')) throw e;
+    process.stderr.write(`dpzo report: warning: ${e.message}; the summary follows without it\n`);
+    return null;
+  }
 }
 
 /** The releases in a ledger file (opened read-only). */

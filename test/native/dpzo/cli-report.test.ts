@@ -2,7 +2,7 @@
 // summary and ε as the run's report, rewrites the chart, and for a run that ended before its report
 // gives ε from the ledger (never less than what was released); a missing run is one line, exit 2.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -64,6 +64,23 @@ describe('curves.svg and dpzo report', () => {
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^run +${moved.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     expect(text.stdout).not.toContain(p.run + '\n');
+  });
+
+  it('a run directory that cannot take the chart still gets its summary, with a warning (it failed ERR_IO)', async () => {
+    const blocked = join(tmp.dir, 'blocked-run');
+    cpSync(p.run, blocked, { recursive: true });
+    // a directory where curves.svg goes: the write fails as on a read-only run (root, as in CI, ignores chmod)
+    rmSync(join(blocked, 'curves.svg'), { force: true });
+    mkdirSync(join(blocked, 'curves.svg'));
+    const [json, text] = await Promise.all([dpzo('report', blocked, '--json'), dpzo('report', blocked)]);
+    expect(json.status, json.stderr).toBe(0);
+    expect(last(json).epsilon).toEqual(trained.epsilon);
+    expect(last(json).curves).toBeNull();
+    expect(json.stderr).toMatch(/^dpzo report: warning: .*curves\.svg: cannot write the chart/);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^status +completed: 12 of 12 steps/m);
+    expect(text.stdout).toMatch(/^curves +not written/m);
+    expect(readdirSync(blocked).filter((f) => f.includes('tmp'))).toEqual([]);
   });
 
   it('a run without its report: ε from the ledger, not less than the report said', async () => {
