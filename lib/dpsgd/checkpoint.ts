@@ -6,11 +6,11 @@
 // file is detected (ERR_RUN_CORRUPT) instead of loaded. Written whole or not at
 // all: a temporary file, fsync, rename over the old one, fsync of the directory.
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DpzoError } from '../errors.js';
-import { fsyncDir } from '../io/fsync.js';
+import { writeFileAtomic } from '../io/json-file.js';
 
 /** Name of a DP-SGD run directory's weights checkpoint. */
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -54,15 +54,6 @@ function bytesOf(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function writeWhole(fd: number, buf: Buffer): void {
-  let done = 0;
-  while (done < buf.length) {
-    const n = writeSync(fd, buf, done, buf.length - done);
-    if (n <= 0) throw new DpzoError('ERR_IO', 'checkpoint write made no progress');
-    done += n;
-  }
-}
-
 /** Writes `c` into `runDir` atomically: a reader (or a resume after kill -9) sees the old checkpoint or the new one, whole. */
 export function writeCheckpoint(runDir: string, c: GradientCheckpoint): void {
   const header: Header = {
@@ -78,23 +69,13 @@ export function writeCheckpoint(runDir: string, c: GradientCheckpoint): void {
   const parts = [MAGIC, len, h, bytesOf(c.theta), ...(c.adam ? [bytesOf(c.adam.m), bytesOf(c.adam.v)] : [])];
   const hash = Buffer.from(sha256Hex(parts), 'hex');
   const path = join(runDir, CHECKPOINT_FILE);
-  const tmp = join(runDir, `${TEMP_PREFIX}${randomUUID()}.tmp`);
-  const fd = openSync(tmp, 'wx');
   try {
-    try {
-      for (const p of parts) writeWhole(fd, p);
-      writeWhole(fd, hash);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    // a temporary name removeCheckpointTemps finds after a crash
+    writeFileAtomic(path, [...parts, hash], join(runDir, `${TEMP_PREFIX}${randomUUID()}.tmp`));
   } catch (e) {
-    rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     throw e instanceof DpzoError ? e : new DpzoError('ERR_IO', `cannot write ${path} (${code ?? 'error'})`);
   }
-  fsyncDir(runDir); // the rename itself
 }
 
 function floats(buf: Buffer, offset: number, n: number): Float32Array {

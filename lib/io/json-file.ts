@@ -1,4 +1,4 @@
-// defines: writeTextAtomic — a file replaced whole or not at all (written to a temporary file of this process's
+// defines: writeTextAtomic, writeFileAtomic — a file replaced whole or not at all (written to a temporary file of this process's
 // own, fsynced, renamed over the target), so a reader never sees half of it; createJsonExclusive.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 
 import { fsyncDir } from './fsync.js';
 import { infinityReplacer } from './json-infinity.js';
-import { appendLineSync } from './write-all.js';
+import { appendBytesSync, appendLineSync } from './write-all.js';
 
 /** A temporary name beside `path` that no other process or call uses (a shared `path.tmp` raced: see writeTextAtomic). */
 function ownTemp(path: string): string {
@@ -19,11 +19,20 @@ function ownTemp(path: string): string {
  * fails. Throws the file system's error.
  */
 export function writeTextAtomic(path: string, text: string): void {
-  const tmp = ownTemp(path);
+  writeFileAtomic(path, [Buffer.from(text, 'utf8')]);
+}
+
+/**
+ * Replaces `path` with the concatenation of `parts`, whole, as writeTextAtomic does: written to `tmp` (by default a
+ * name of this call's own beside `path`; a caller that cleans up after crashes names its own), fsynced, renamed over
+ * `path`, the directory fsynced. `tmp` is removed when the write fails. Throws the file system's error (or ERR_IO for
+ * a short write).
+ */
+export function writeFileAtomic(path: string, parts: readonly Uint8Array[], tmp = ownTemp(path)): void {
   try {
     const fd = openSync(tmp, 'wx');
     try {
-      appendLineSync(fd, text, tmp);
+      for (const p of parts) appendBytesSync(fd, p, tmp);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

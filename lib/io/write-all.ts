@@ -1,4 +1,4 @@
-// defines: appendLineSync — one whole line appended to an open file, or nothing. writeSync may
+// defines: appendLineSync, appendBytesSync — one whole line (or buffer) appended to an open file, or nothing. writeSync may
 // write fewer bytes than asked (a full disk, a signal); a caller that ignores its count leaves a
 // torn line and goes on as if the write had happened. Here a short write is continued, and a
 // failed one is undone (the file is cut back to its length before the line) and reported with
@@ -13,7 +13,11 @@ const defaultWrite: WriteFn = (fd, buffer, offset, length) => writeSync(fd, buff
 
 /** Writes all of `text` at the end of `fd` (opened for append); throws ERR_IO naming `path` and leaves the file as it was. */
 export function appendLineSync(fd: number, text: string, path: string, write: WriteFn = defaultWrite): void {
-  const buf = Buffer.from(text, 'utf8');
+  appendBytesSync(fd, Buffer.from(text, 'utf8'), path, write);
+}
+
+/** Writes all of `buf` at the end of `fd`, as appendLineSync writes a line: continued after a short write, undone after a failed one. */
+export function appendBytesSync(fd: number, buf: Uint8Array, path: string, write: WriteFn = defaultWrite): void {
   const before = fstatSync(fd).size;
   let done = 0;
   try {
