@@ -26,9 +26,11 @@ std::mutex& registry_mu() {
   static std::mutex mu;
   return mu;
 }
-// per device: "" = the self-test passed, else why the tensor path is off for the process
-std::map<int, std::string>& self_tests() {
-  static std::map<int, std::string> m;
+// per (device, dtype): "" = the self-test passed, else why the tensor path is off for the process. The test
+// runs the model's 16-bit type (F16 and BF16 are different library kernels): keyed by device alone, a BF16
+// model's pass turned the path on for an F16 model that would have failed it, and an F16 failure off for BF16.
+std::map<std::pair<int, DType>, std::string>& self_tests() {
+  static std::map<std::pair<int, DType>, std::string> m;
   return m;
 }
 std::string& last_path() {
@@ -76,7 +78,7 @@ TensorGemm::TensorGemm(DType model_dtype, MemoryTracker& mem) : dtype_(model_dty
   last_path() = path_;
 }
 
-// The handle, the workspace and, once per process and device, the self-test; "" when the path may be used,
+// The handle, the workspace and, once per process, device and dtype, the self-test; "" when the path may be used,
 // else why not (a library failure here is a reason, not an error: auto falls back).
 std::string TensorGemm::start() {
   const GemmMode mode = parse_gemm_mode(std::getenv("DPZO_CUDA_GEMM"));
@@ -86,7 +88,7 @@ std::string TensorGemm::start() {
     const int device = current_device();
     {
       std::lock_guard<std::mutex> g(registry_mu());
-      auto it = self_tests().find(device);
+      auto it = self_tests().find({device, dtype_});
       if (it != self_tests().end()) return it->second;
     }
     std::string why;
@@ -96,8 +98,8 @@ std::string TensorGemm::start() {
       why = std::string("cuBLASLt self-test failed: ") + e.what();
     }
     std::lock_guard<std::mutex> g(registry_mu());
-    self_tests()[device] = why;
-    if (!why.empty() && mode == GemmMode::Auto)  // once per process and device: the fallback is visible
+    self_tests()[{device, dtype_}] = why;
+    if (!why.empty() && mode == GemmMode::Auto)  // once per process, device and dtype: the fallback is visible
       std::fprintf(stderr, "dpzo: notice: CUDA tensor-core GEMM off, using the SIMT kernel: %s\n", why.c_str());
     return why;
   } catch (const std::exception& e) {
@@ -105,14 +107,19 @@ std::string TensorGemm::start() {
   }
 }
 
+// Statuses ignored: nothing can be done about a failed destroy here. The objects are host-side (cuBLASLt reads
+// them during cublasLtMatmul only), so a GEMM still running on the stream does not need them.
+void TensorGemm::destroy(Prepared& r) noexcept {
+  if (r.a) lib_->api.layout_destroy(r.a);
+  if (r.b) lib_->api.layout_destroy(r.b);
+  if (r.c) lib_->api.layout_destroy(r.c);
+  if (r.desc) lib_->api.desc_destroy(r.desc);
+  r = Prepared{};
+}
+
 void TensorGemm::release_library() noexcept {
   if (!lib_) return;
-  for (auto& kv : cache_) {  // statuses ignored: nothing can be done about a failed destroy here
-    if (kv.second.a) lib_->api.layout_destroy(kv.second.a);
-    if (kv.second.b) lib_->api.layout_destroy(kv.second.b);
-    if (kv.second.c) lib_->api.layout_destroy(kv.second.c);
-    if (kv.second.desc) lib_->api.desc_destroy(kv.second.desc);
-  }
+  for (auto& kv : cache_) destroy(kv.second);
   cache_.clear();
   if (handle_) lib_->api.destroy(handle_);
   handle_ = nullptr;
@@ -129,7 +136,24 @@ const TensorGemm::Prepared& TensorGemm::prepare(const LtPlan& p, const void* A, 
   const Key key{p.m, p.n, p.k, p.trans_a, p.trans_b, p.a.type, p.a.ld, p.b.type, p.b.ld, p.c.ld, aa, ab, ac, 0, 0, 0};
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
-  Prepared& r = cache_[key];  // filled step by step: the destructor frees whatever was created
+  if (cache_.size() >= kMaxPrepared) {  // no reference into the cache outlives the run() that asked for it
+    for (auto& kv : cache_) destroy(kv.second);
+    cache_.clear();
+  }
+  Prepared& r = cache_[key];
+  try {
+    fill(r, p, aa, ab, ac);
+  } catch (...) {  // not kept: a half-made entry read later as "no algorithm" sent the shape to the SIMT kernel
+    destroy(r);
+    cache_.erase(key);
+    throw;
+  }
+  return r;
+}
+
+// r's descriptor, layouts and heuristic for plan p with operand alignments aa, ab, ac (filled step by step:
+// whatever was created is in r, for destroy()).
+void TensorGemm::fill(Prepared& r, const LtPlan& p, uint32_t aa, uint32_t ab, uint32_t ac) {
   const lt::Api& api = lib_->api;
   check(api.desc_create(&r.desc, lt::kCompute32F, lt::kR32F), "cublasLtMatmulDescCreate");
   const int32_t ta = p.trans_a, tb = p.trans_b;
@@ -158,7 +182,6 @@ const TensorGemm::Prepared& TensorGemm::prepare(const LtPlan& p, const void* A, 
   if (st != lt::kSuccess && st != lt::kNotSupported) check(st, "cublasLtMatmulAlgoGetHeuristic");
   r.ok = st == lt::kSuccess && found > 0 && res.state == lt::kSuccess;
   r.algo = res.algo;
-  return r;
 }
 
 bool TensorGemm::run(int64_t M, int64_t N, int64_t K, const void* a16, k::Mat w, k::Layout layout, k::Mat bias,

@@ -4,7 +4,7 @@
 // the float32 weight w' is split into hi = rn16(w') and lo = rn16(w' − hi) and both GEMMs are accumulated
 // (docs/cuda.md "The tensor path"). Which path a model gets is decided once, when its Forward is built:
 // DPZO_CUDA_GEMM (gemm_plan.h), the model's dtype, the library (cublaslt_loader.h) and a self-test per
-// process and device against k::gemm. Every cuBLASLt status is checked; a failure is Error(ERR_DEVICE).
+// process, device and dtype against k::gemm. Every cuBLASLt status is checked; a failure is Error(ERR_DEVICE).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -52,6 +52,11 @@ class TensorGemm {
   // the next conversion)
   const void* convert(const float* a, int64_t M, int64_t K, int64_t lda);
 
+  // Prepared shapes held at most: M (the batch's tokens) changes with every Poisson batch, so a cache keyed on
+  // it grew for the whole run (four cuBLASLt objects and a heuristic per entry); past this it starts over.
+  static constexpr size_t kMaxPrepared = 256;
+  size_t prepared() const { return cache_.size(); }
+
  private:
   struct Prepared {
     void* desc = nullptr;
@@ -65,12 +70,14 @@ class TensorGemm {
 
   void check(lt::Status s, const char* what) const;
   const Prepared& prepare(const LtPlan& p, const void* A, const void* B, const float* C);
+  void fill(Prepared& r, const LtPlan& p, uint32_t aa, uint32_t ab, uint32_t ac);
   // out (+)= alpha·a16·Wᵀ (+ bias first); false when no algorithm exists for the shape (nothing written)
   bool run(int64_t M, int64_t N, int64_t K, const void* a16, k::Mat w, k::Layout layout, k::Mat bias, float* out,
            int64_t ldo, bool accumulate, float alpha);
   std::string start();
   std::string self_test();
   void release_library() noexcept;
+  void destroy(Prepared& r) noexcept;
 
   DType dtype_;
   bool on_ = false;

@@ -3,8 +3,9 @@
 // loops silently, DPZO_CUDA_GEMM=tensor is ERR_DEVICE naming this reason). With DPZO_CUDA_EMU_LT=1 (tests
 // only) it is a stand-in written from cuBLASLt's documented semantics, not from our mapping: column-major
 // layouts (rows, cols, ld ≥ rows), D = α·op(A)·op(B) + β·C with C not read when β = 0, dimensions checked
-// by the heuristic. The tensor path's host code (gemm_plan.h's mapping, the split, the bias, the self-test)
-// then runs end to end against the CPU backend (test/native/tensor-gemm.test.ts).
+// by the heuristic (DPZO_CUDA_EMU_LT_BREAK=f16|bf16 breaks that type's products). The tensor path's host code
+// (gemm_plan.h's mapping, the split, the bias, the self-test) then runs end to end against the CPU backend
+// (test/native/tensor-gemm.test.ts).
 #include <cstdlib>
 #include <cstring>
 
@@ -110,6 +111,12 @@ lt::Status matmul(lt::Handle, lt::MatmulDesc dp, const void* alpha, const void* 
   if (cl != dl || !consistent(d, a, b, c)) return kInvalid;
   const float al_v = *static_cast<const float*>(alpha), be_v = *static_cast<const float*>(beta);
   const int64_t K = op_cols(a, d.trans_a);
+  // DPZO_CUDA_EMU_LT_BREAK=f16|bf16 (tests only): a library whose kernels for that type are wrong, off by one
+  const char* brk = std::getenv("DPZO_CUDA_EMU_LT_BREAK");
+  const float off = brk && ((std::strcmp(brk, "f16") == 0 && a.type == lt::kR16F) ||
+                            (std::strcmp(brk, "bf16") == 0 && a.type == lt::kR16BF))
+                        ? 1.0f
+                        : 0.0f;
   for (int64_t j = 0; j < c.cols; ++j)
     for (int64_t i = 0; i < c.rows; ++i) {
       float s = 0;
@@ -119,7 +126,7 @@ lt::Status matmul(lt::Handle, lt::MatmulDesc dp, const void* alpha, const void* 
         s += x * y;
       }
       float& o = static_cast<float*>(D)[i + j * c.ld];
-      o = al_v * s + (be_v != 0.0f ? be_v * static_cast<const float*>(C)[i + j * c.ld] : 0.0f);
+      o = al_v * s + (be_v != 0.0f ? be_v * static_cast<const float*>(C)[i + j * c.ld] : 0.0f) + off;
     }
   return lt::kSuccess;
 }

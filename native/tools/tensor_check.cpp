@@ -1,15 +1,20 @@
-// defines: mode_gemm_plan, mode_gemm_mode, mode_attention_mode, mode_cublaslt_load (native/tools/tensor_check.h).
+// defines: mode_gemm_plan, mode_gemm_mode, mode_attention_mode, mode_cublaslt_load, mode_tensor_cache
+// (native/tools/tensor_check.h).
 #include "tools/tensor_check.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "dpzo/errors.h"
 #ifdef DPZO_HAVE_CUDA
 #include "attention_plan.h"
 #include "cublaslt_loader.h"
+#include "cuda_backend.h"
 #include "gemm_plan.h"
+#include "tensor_gemm.h"
 #endif
 
 using namespace dpzo;
@@ -85,6 +90,55 @@ int mode_cublaslt_load() {
               ok ? "true" : "false", escape(lib.path).c_str(), lib.version, escape(why).c_str());
   return 0;
 }
+
+int mode_tensor_cache(const std::map<std::string, std::string>& f) {
+  const std::string order = f.count("dtypes") ? f.at("dtypes") : "bf16,f16";
+  const int64_t heights = f.count("heights") ? get(f, "heights") : 600;
+  MemoryTracker mem;
+  std::string paths;
+  size_t most = 0;
+  int64_t mismatches = 0, checked = 0;
+  for (size_t at = 0; at < order.size();) {
+    const size_t comma = std::min(order.find(',', at), order.size());
+    const std::string name = order.substr(at, comma - at);
+    at = comma + 1;
+    if (name != "bf16" && name != "f16") throw Error(err::kArgument, "dpzo_check: --dtypes lists bf16 and f16");
+    const DType dt = name == "bf16" ? DType::BF16 : DType::F16;
+    cuda::TensorGemm tg(dt, mem);
+    paths += (paths.empty() ? "\"" : ",\"") + escape(name + ": " + tg.path()) + "\"";
+    if (!tg.on() || checked > 0) continue;
+    // one GEMM per batch height 1 … heights, as a run's Poisson batches give (small integers: every sum exact,
+    // so the tensor path and the SIMT kernel agree bit for bit)
+    const int64_t N = 8, K = 16;
+    std::vector<float> a(heights * K), out1(heights * N), out2(heights * N);
+    std::vector<uint16_t> w(N * K);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(static_cast<int64_t>(i * 7 % 9) - 4);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = f32_to_half(static_cast<float>(static_cast<int64_t>(i * 5 % 7) - 3), dt);
+    float* da = static_cast<float*>(cuda::device_alloc(a.size() * 4));
+    void* dw = cuda::device_alloc(w.size() * 2);
+    float* o1 = static_cast<float*>(cuda::device_alloc(out1.size() * 4));
+    float* o2 = static_cast<float*>(cuda::device_alloc(out2.size() * 4));
+    cuda::copy_to_device(da, a.data(), a.size() * 4);
+    cuda::copy_to_device(dw, w.data(), w.size() * 2);
+    const cuda::k::Mat wm{dw, dt, K};
+    for (int64_t M = 1; M <= heights; ++M) {
+      tg.gemm(M, N, K, da, K, wm, cuda::k::Layout::OutIn, {}, o1, N, false);
+      cuda::k::gemm(M, N, K, da, K, wm, cuda::k::Layout::OutIn, {}, o2, N, false);
+      most = std::max(most, tg.prepared());
+    }
+    cuda::synchronize();
+    cuda::copy_to_host(out1.data(), o1, out1.size() * 4);
+    cuda::copy_to_host(out2.data(), o2, out2.size() * 4);
+    for (size_t i = 0; i < out1.size(); ++i) mismatches += out1[i] != out2[i];
+    checked = heights;
+    for (void* p : {static_cast<void*>(da), dw, static_cast<void*>(o1), static_cast<void*>(o2)}) cuda::device_free(p);
+  }
+  std::printf("{\"paths\":[%s],\"heights\":%lld,\"mostPrepared\":%zu,\"maxPrepared\":%zu,\"mismatches\":%lld}\n",
+              paths.c_str(), static_cast<long long>(checked), most, cuda::TensorGemm::kMaxPrepared,
+              static_cast<long long>(mismatches));
+  return 0;
+}
 #else
 namespace {
 [[noreturn]] void no_cuda() { throw Error(err::kDevice, "dpzo_check: built without the CUDA backend"); }
@@ -93,4 +147,5 @@ int mode_gemm_plan(const std::map<std::string, std::string>&) { no_cuda(); }
 int mode_gemm_mode() { no_cuda(); }
 int mode_attention_mode() { no_cuda(); }
 int mode_cublaslt_load() { no_cuda(); }
+int mode_tensor_cache(const std::map<std::string, std::string>&) { no_cuda(); }
 #endif

@@ -6,6 +6,9 @@
 //   gemm-mode       DPZO_CUDA_GEMM and DPZO_CUDA_POINT_GEMM as parsed (or the one-line error)
 //   attention-mode  DPZO_CUDA_ATTENTION as parsed (cuda/attention_plan.h), or the one-line error
 //   cublaslt-load   the library search (DPZO_CUBLASLT first): candidates, the one loaded or why none
+//   tensor-cache [--dtypes bf16,f16] [--heights H]
+//       a TensorGemm per dtype in that order (the path each got: the self-test is per dtype), and on the first
+//       one on, H GEMMs of heights 1 … H against k::gemm: mismatches and the most shapes it held prepared
 #pragma once
 #include <map>
 #include <string>
@@ -14,3 +17,4 @@ int mode_gemm_plan(const std::map<std::string, std::string>& flags);
 int mode_gemm_mode();
 int mode_attention_mode();
 int mode_cublaslt_load();
+int mode_tensor_cache(const std::map<std::string, std::string>& flags);

@@ -34,7 +34,7 @@ interface Plan {
 
 function check(args: string[], env: Record<string, string> = {}): { json: Record<string, unknown>; status: number | null; stderr: string } {
   const clean = { ...process.env };
-  for (const k of ['DPZO_CUDA_GEMM', 'DPZO_CUDA_POINT_GEMM', 'DPZO_CUBLASLT', 'DPZO_CUDA_EMU_LT']) delete clean[k];
+  for (const k of ['DPZO_CUDA_GEMM', 'DPZO_CUDA_POINT_GEMM', 'DPZO_CUBLASLT', 'DPZO_CUDA_EMU_LT', 'DPZO_CUDA_EMU_LT_BREAK']) delete clean[k];
   const r = spawnSync(BIN, args, { encoding: 'utf8', env: { ...clean, ...env }, timeout: 110_000 });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return { json: last.startsWith('{') ? (JSON.parse(last) as Record<string, unknown>) : {}, status: r.status, stderr: r.stderr };
@@ -134,6 +134,30 @@ describe.skipIf(!existsSync(BIN))('the tensor-core GEMM (host side)', () => {
     expect(rows.filter((l) => l.startsWith('| llama-BF16 ') && l.trimEnd().endsWith('| ok   |')).length).toBeGreaterThanOrEqual(11);
     expect(r.stderr).not.toContain('notice');
     expect(r.status).toBe(0);
+  });
+
+  it('holds a bounded number of prepared shapes over a run of changing batch heights, and stays exact', () => {
+    // a Poisson batch's token count M changes every step: the cache was keyed on M and grew for the whole run
+    const r = check(['tensor-cache', '--dtypes', 'bf16', '--heights', '600'], { DPZO_CUDA_EMU_LT: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json.heights).toBe(600);
+    expect(r.json.mismatches).toBe(0);
+    expect(r.json.maxPrepared).toBeLessThan(600);
+    expect(r.json.mostPrepared).toBeGreaterThan(0);
+    expect(r.json.mostPrepared).toBeLessThanOrEqual(r.json.maxPrepared as number);
+  });
+
+  it('runs the self-test per dtype: a library broken for F16 leaves BF16 on, in either order', () => {
+    // keyed by device alone, the first model's verdict decided the second's (F16 on after a BF16 pass, BF16 off after an F16 failure)
+    for (const order of ['bf16,f16', 'f16,bf16']) {
+      const r = check(['tensor-cache', '--dtypes', order, '--heights', '3'], { DPZO_CUDA_EMU_LT: '1', DPZO_CUDA_EMU_LT_BREAK: 'f16' });
+      expect(r.status, r.stderr).toBe(0);
+      const paths = r.json.paths as string[];
+      expect(paths.find((p) => p.startsWith('bf16: ')), order).toMatch(/^bf16: tensor \(/);
+      expect(paths.find((p) => p.startsWith('f16: ')), order).toMatch(/^f16: simt \(cuBLASLt self-test mismatch/);
+      expect(r.json.mismatches).toBe(0);
+      expect(r.stderr.match(/notice: CUDA tensor-core GEMM off/g)).toHaveLength(1);
+    }
   });
 
   it('falls back silently under auto where there is no cuBLASLt, and DPZO_CUDA_GEMM=tensor is ERR_DEVICE', () => {
