@@ -16,7 +16,8 @@ constexpr int64_t kQueryBlock = 128;  // bounds the score scratch to 128 × sequ
 }
 
 void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores, const float* qkv,
-                      const AttentionShape& s, const int64_t* offsets, int64_t n_seq, float* out, int64_t ldo) {
+                      const AttentionShape& s, const int64_t* offsets, int64_t n_seq, float* out, int64_t ldo,
+                      const CancelToken* cancel) {
   const int64_t group = s.n_heads / s.n_kv_heads;
   struct Task {
     int64_t seq, q0, q1;
@@ -36,6 +37,7 @@ void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vect
   const VmathOps& vm = vmath();
   const int64_t n_tasks = static_cast<int64_t>(blocks.size()) * s.n_heads;
   pool.run(n_tasks, [&](int64_t task, int worker) {
+    check_cancel(cancel);
     const Task& b = blocks[task / s.n_heads];
     const int64_t h = task % s.n_heads, kvh = h / group;
     const int64_t start = offsets[b.seq], M = b.q1 - b.q0, n_keys = s.q_pos0 + b.q1;

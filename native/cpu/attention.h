@@ -41,9 +41,11 @@ inline AttentionShape packed_mha(int64_t heads, int64_t head_dim) {
 }
 
 // out[t, h·head_dim ...] for every token t; offsets has n_seq+1 entries.
-// scores: per-worker scratch (grow-only).
+// scores: per-worker scratch (grow-only). `cancel` (may be null) is checked before each (sequence, head, query
+// block) task: a layer's attention over long sequences is O(T²) and ran to its end after an abort.
 void causal_attention(ThreadPool& pool, GemmWorkspace& ws, std::vector<std::vector<float>>& scores, const float* qkv,
-                      const AttentionShape& s, const int64_t* offsets, int64_t n_seq, float* out, int64_t ldo);
+                      const AttentionShape& s, const int64_t* offsets, int64_t n_seq, float* out, int64_t ldo,
+                      const CancelToken* cancel = nullptr);
 
 }  // namespace cpu
 }  // namespace dpzo

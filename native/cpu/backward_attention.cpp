@@ -12,7 +12,7 @@ namespace dpzo {
 namespace cpu {
 
 void causal_attention_backward(ThreadPool& pool, const float* qkv, const AttentionShape& s, const int64_t* offsets,
-                               int64_t n_seq, const float* dout, int64_t ldd, float* dqkv) {
+                               int64_t n_seq, const float* dout, int64_t ldd, float* dqkv, const CancelToken* cancel) {
   const int64_t group = s.n_heads / s.n_kv_heads, d = s.head_dim;
   pool.run(n_seq * s.n_kv_heads, [&](int64_t task, int) {
     const int64_t seq = task / s.n_kv_heads, kvh = task % s.n_kv_heads;
@@ -28,6 +28,7 @@ void causal_attention_backward(ThreadPool& pool, const float* qkv, const Attenti
     for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
       const int64_t qc = s.q_col + h * d;
       for (int64_t i = 0; i < L; ++i) {
+        if (i % 64 == 0) check_cancel(cancel);
         const float* q = base + i * s.ld + qc;
         const float* go = dout + (start + i) * ldd + h * d;
         float mx = -INFINITY;

@@ -45,7 +45,7 @@ void train_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     layer_norm(pool, T, H, x, H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, hn, H);
     linear(pool, ts.ws, T, 3 * H, H, hn, H, linear_weight(L.qkv_w, WLayout::InOut), param(L.qkv_b), A.qkv.data(), 3 * H,
            false, cancel);
-    causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H);
+    causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H, cancel);
     linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::InOut), param(L.o_b), x, H, true,
            cancel);
     std::copy_n(x, T * H, A.x_mid.data());
@@ -120,7 +120,7 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     ghost_ln(A.x_mid.data(), dhn, L.norm2_w, L.norm2_b);
     // attention: datt = dx·W_oᵀ; dq|dk|dv; dh1 = dqkv·W_attnᵀ; through ln_1 into the residual
     lin(A.att.data(), H, dx, H, H, H, L.o_w, L.o_b, datt, H);
-    causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, H, dqkv);
+    causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, H, dqkv, cancel);
     layer_norm(pool, T, H, A.x_in.data(), H, param(L.norm1_w), param(L.norm1_b), DType::F32, c.norm_eps, hn, H);
     lin(hn, H, dqkv, 3 * H, 3 * H, H, L.qkv_w, L.qkv_b, dhn, H);
     layer_norm_backward(pool, T, H, A.x_in.data(), H, f32(L.norm1_w), c.norm_eps, dhn, H, dx, H,

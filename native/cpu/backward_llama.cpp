@@ -74,7 +74,7 @@ void train_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, 
              A.qkv.data() + col0[j], ld, false, cancel);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
-    causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), QD);
+    causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), QD, cancel);
     linear(pool, ts.ws, T, H, QD, A.att.data(), QD, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true,
            cancel);
     std::copy_n(x, T * H, A.x_mid.data());
@@ -153,7 +153,7 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     ghost_rms(A.x_mid.data(), dhn, L.norm2_w);
     // attention: datt = dx·W_o; dq, dk, dv; undo RoPE; dh1 = Σ d{q,k,v}·W_{q,k,v}
     lin(A.att.data(), QD, dx, H, H, QD, L.o_w, L.o_b, datt, QD, false);
-    causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, QD, dqkv);
+    causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, QD, dqkv, cancel);
     apply_rope_transposed(pool, ts.rope, dqkv, ld, T, ts.pos.data(), 0, c.num_heads, dh);
     apply_rope_transposed(pool, ts.rope, dqkv, ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};

@@ -64,7 +64,7 @@ void train_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
     for (int j = 0; j < 3; ++j)
       linear(pool, ts.ws, T, H, H, in, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
              A.qkv.data() + j * H, 3 * H, false, cancel);
-    causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H);
+    causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), H, cancel);
     linear(pool, ts.ws, T, H, H, A.att.data(), H, linear_weight(L.o_w, WLayout::OutIn), param(L.o_b), x, H, true,
            cancel);
     std::copy_n(x, T * H, A.x_mid.data());
@@ -190,7 +190,7 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     }
     // attention: datt = dx·W_o; dq|dk|dv; the projections' input gradient as above
     lin(A.att.data(), H, dx, H, H, H, L.o_w, L.o_b, datt, H, false);
-    causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, H, dqkv);
+    causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, H, dqkv, cancel);
     proj_w[0] = &L.q_w, proj_w[1] = &L.k_w, proj_w[2] = &L.v_w;
     proj_b[0] = &L.q_b, proj_b[1] = &L.k_b, proj_b[2] = &L.v_b;
     if (pre)

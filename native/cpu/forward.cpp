@@ -56,7 +56,7 @@ ForwardState::~ForwardState() {
 namespace cpu {
 
 void attend(ThreadPool& pool, ForwardState& st, int64_t layer, const float* qkv, AttentionShape as,
-            const std::vector<int64_t>& offsets, float* out, int64_t ldo) {
+            const std::vector<int64_t>& offsets, float* out, int64_t ldo, const CancelToken* cancel) {
   const int64_t n_seq = static_cast<int64_t>(offsets.size()) - 1;
   KvCache& kv = st.kv;
   if (kv.active) {
@@ -73,7 +73,7 @@ void attend(ThreadPool& pool, ForwardState& st, int64_t layer, const float* qkv,
     as.kv_ld = kv.dim;
     as.q_pos0 = kv.len;
   }
-  causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, out, ldo);
+  causal_attention(pool, st.ws, st.scores, qkv, as, offsets.data(), n_seq, out, ldo, cancel);
 }
 
 Weight linear_weight(const WeightView& v, WLayout layout) {

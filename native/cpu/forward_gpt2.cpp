@@ -32,7 +32,7 @@ void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const
     layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, L.norm1_w, L.norm1_b, c.norm_eps, h, H);
     linear(pool, st.ws, T, 3 * H, H, h, H, bind(L.qkv_w, WLayout::InOut, st.trunk_at(), &L.qkv_b), param(L.qkv_b), qkv,
            3 * H, false, cancel);
-    attend(pool, st, l, qkv, as, offsets, att, H);
+    attend(pool, st, l, qkv, as, offsets, att, H, cancel);
     linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::InOut, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true,
            cancel);
     // x += c_proj(act(c_fc(ln_2(x))))

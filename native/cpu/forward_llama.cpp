@@ -55,7 +55,7 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
              param(*proj_b[j]), qkv + col0[j], ld, false, cancel);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
-    attend(pool, st, l, qkv, as, offsets, att, QD);
+    attend(pool, st, l, qkv, as, offsets, att, QD, cancel);
     linear(pool, st.ws, T, H, QD, att, QD, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true,
            cancel);
     // x += down(silu(gate(n))·up(n)), n = rms_norm(x)

@@ -48,7 +48,7 @@ void trunk_opt(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const 
     for (int j = 0; j < 3; ++j)
       linear(pool, st.ws, T, H, H, in, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]), param(*proj_b[j]),
              qkv + j * H, 3 * H, false, cancel);
-    attend(pool, st, l, qkv, as, offsets, att, H);
+    attend(pool, st, l, qkv, as, offsets, att, H, cancel);
     linear(pool, st.ws, T, H, H, att, H, bind(L.o_w, WLayout::OutIn, st.trunk_at(), &L.o_b), param(L.o_b), x, H, true,
            cancel);
     if (!pre) layer_norm_at(pool, st, st.trunk_at(), T, H, x, H, ln1w, ln1b, c.norm_eps, x, H);

@@ -89,9 +89,9 @@ void rms_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int6
 
 // Attention of layer `layer` for st's batch: plain causal attention over the
 // packed qkv, or, while st.kv is active, appends the new keys/values to the
-// cache and attends over it.
+// cache and attends over it. `cancel` (may be null): checked per attention task (cpu/attention.h).
 void attend(ThreadPool& pool, ForwardState& st, int64_t layer, const float* qkv, AttentionShape as,
-            const std::vector<int64_t>& offsets, float* out, int64_t ldo);
+            const std::vector<int64_t>& offsets, float* out, int64_t ldo, const CancelToken* cancel);
 
 // The trunk: token ids (T, packed as `offsets`) → st.x (T, H) before the final norm.
 void trunk_gpt2(Model& m, ForwardState& st, const int32_t* ids, int64_t T, const std::vector<int64_t>& offsets,

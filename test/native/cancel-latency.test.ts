@@ -16,6 +16,7 @@ const VOCAB = 120_000;
 
 let tmp: { dir: string; cleanup: () => void };
 let headHeavy: Checkpoint;
+let attentionHeavy: Checkpoint;
 
 function sequences(n: number, len: number, seed: number): number[][] {
   const rng = new Rng(seed);
@@ -31,6 +32,11 @@ beforeAll(() => {
   headHeavy = writeRandomCheckpoint(join(tmp.dir, 'head-heavy'), {
     family: 'llama', hiddenSize: 16, numLayers: 1, numHeads: 2, numKvHeads: 2, intermediateSize: 32,
     vocabSize: VOCAB, maxPositions: 256, seed: 21,
+  });
+  // one layer whose time is nearly all causal attention: 8 heads over one sequence of thousands of tokens
+  attentionHeavy = writeRandomCheckpoint(join(tmp.dir, 'attention-heavy'), {
+    family: 'llama', hiddenSize: 128, numLayers: 1, numHeads: 8, numKvHeads: 8, intermediateSize: 64,
+    vocabSize: 256, maxPositions: 4096, seed: 22,
   });
 });
 afterAll(() => tmp?.cleanup());
@@ -111,6 +117,25 @@ describe('an abort inside the LM head', () => {
     expect(r?.code).toBe('ERR_CANCELLED');
     expect(await m.weightsHash()).toBe(hash);
     expect(bytes((await m.perExampleLoss(probe)).loss)).toEqual(bytes(want.loss));
+  });
+});
+
+describe('an abort inside a layer\'s attention', () => {
+  let m: NativeBackedModel;
+  beforeAll(async () => {
+    m = await loadModel(attentionHeavy.dir);
+  });
+  afterAll(() => m?.dispose());
+  const long = (len: number) => ({ inputIds: [Array.from({ length: len }, (_, i) => (i * 37) % 256)] });
+
+  it('perExampleLoss over a 4096-token sequence rejects well before the layer ends (it ran the whole attention)', async () => {
+    const batch = long(4096);
+    await expectPromptCancel('perExampleLoss (attention)', (signal) => m.perExampleLoss(batch, { signal }));
+  });
+
+  it('lossAndGradient rejects inside the attention backward', async () => {
+    const batch = long(1536);
+    await expectPromptCancel('lossAndGradient (attention)', (signal) => m.lossAndGradient(batch, { signal }));
   });
 });
 

@@ -3,9 +3,11 @@
 // Where the CPU backend checks (the N-API layer also checks once when an op leaves the queue), and so the most
 // work between two checks:
 //   trunk (forward, training forward): before each GEMM column task (≤ kGemmNC columns × all T rows) of every
-//     linear, and after each layer: at most one column task per thread, or one layer's attention / norms.
-//   backward trunk: before each linear's backward and after each layer: one linear_backward (both products), or
-//     one layer's attention backward.
+//     linear, before each attention task (one sequence, head and block of 128 queries), and after each layer: at
+//     most one such task per thread, or one layer's norms.
+//   backward trunk: before each linear's backward, every 64 query rows of a head in the attention backward, and
+//     after each layer: one linear_backward (both products), or 64 rows of one head. (Before, a layer's attention
+//     over a long sequence, O(T²), ran to its end after an abort.)
 //   LM head: fused_nll (perExampleLoss, plain and at points; pass 1 of lossAndGradient): before each vocabulary
 //     tile (R rows × kVocabTile); fused_nll_backward pass 2: before each tile, per worker; candidate_nll: per row
 //     group and column task; head_logits (logits, each generated token): per column task; ghost_head
