@@ -19,8 +19,11 @@ export function clopperPearsonUpper(k: number, n: number, alpha: number): number
   if (k >= n) return 1;
   // closed form at k = 0: (1 − p)^n = α
   if (k === 0) return -Math.expm1(Math.log(alpha) / n);
-  // the end of the bracket on the safe side: an upper bound never below the root
-  return bisect((p) => binomialCdf(k, n, p) > alpha, k / n, 1)[1];
+  // the end of the bracket on the safe side: an upper bound never below the root. P[X ≤ k] at p = k/n is at least
+  // about 1/2 (k is a median there), so for α below that the root lies above k/n; for a larger α it lies below
+  // (the bracket [k/n, 1] returned k/n, not the root, for α = 0.9)
+  const f = (p: number) => binomialCdf(k, n, p) > alpha;
+  return (f(k / n) ? bisect(f, k / n, 1) : bisect(f, 0, k / n))[1];
 }
 
 /** The p with P[Binomial(n, p) ≥ k] = α. */
@@ -28,7 +31,9 @@ export function clopperPearsonLower(k: number, n: number, alpha: number): number
   check(k, n, alpha);
   if (k <= 0) return 0;
   if (k === n) return Math.exp(Math.log(alpha) / n);
-  return bisect((p) => binomialSf(k, n, p) <= alpha, 0, k / n)[0];
+  // as above: for α beyond P[X ≥ k] at p = k/n (about 1/2) the root lies above k/n
+  const f = (p: number) => binomialSf(k, n, p) <= alpha;
+  return (f(k / n) ? bisect(f, k / n, 1) : bisect(f, 0, k / n))[0];
 }
 
 function check(k: number, n: number, alpha: number): void {

@@ -167,3 +167,41 @@ describe('threshold audit', () => {
     expect(epsilonFromRates(0.6, 0.5, 0)).toBe(0);
   });
 });
+
+describe('Clopper–Pearson at α above one half (a one-sided bound at low confidence)', () => {
+  /** The root of a decreasing g(p) − α on [0, 1] by bisection: independent of the bracket the library picks. */
+  const root = (g: (p: number) => number, a: number) => {
+    let lo = 0;
+    let hi = 1;
+    for (let i = 0; i < 200; i++) {
+      const mid = (lo + hi) / 2;
+      if (g(mid) > a) lo = mid;
+      else hi = mid;
+    }
+    return (lo + hi) / 2;
+  };
+  it('is the root of P[Bin(n, p) ≤ k] = α (the bracket [k/n, 1] returned k/n: 0.5 for k = 5, n = 10, α = 0.9)', () => {
+    for (const [k, n, a] of [
+      [5, 10, 0.9],
+      [3, 50, 0.6],
+      [12, 40, 0.99],
+      [1, 2, 0.8],
+    ] as const) {
+      const hi = clopperPearsonUpper(k, n, a);
+      expect(hi).toBeCloseTo(
+        root((p) => naiveCdf(k, n, p), a),
+        9,
+      );
+      expect(naiveCdf(k, n, hi)).toBeCloseTo(a, 9);
+      // P[X ≥ k] increases in p: the lower bound is the root of −P[X ≥ k] = −α
+      const lo = clopperPearsonLower(k, n, a);
+      expect(lo).toBeCloseTo(
+        root((p) => -(1 - naiveCdf(k - 1, n, p)), -a),
+        9,
+      );
+      expect(1 - naiveCdf(k - 1, n, lo)).toBeCloseTo(a, 9);
+    }
+    // P[Bin(10, p) ≤ 5] = 0.9 at p = 0.354216 (the bisection above), below k/n = 0.5
+    expect(clopperPearsonUpper(5, 10, 0.9)).toBeCloseTo(0.354216, 6);
+  });
+});
