@@ -77,13 +77,21 @@ function canaryExample(train: Dataset): Example {
   return train.examples.reduce((a, b) => (b.inputIds.length < a.inputIds.length ? b : a));
 }
 
+/** ceil(x) where x = e/q is an integer up to the rounding of e and q (as makePlan's ceilSteps). */
+function ceilSteps(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - r) <= 1e-9 * Math.max(1, r) ? r : Math.ceil(x);
+}
+
 /** The audit runs' options: the sampling rate fixed a priori, so the plan does not depend on the canaries' count. */
 function runOptions(input: AuditInput, k: number): TrainOptions {
   const o = input.train;
   const n0 = o.train.examples.length;
   if (n0 === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
   const q = o.sampleRate ?? (input.setting === 'gradient-canary' ? 1 : Math.min(1, o.batchSize / n0));
-  const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, Math.ceil(o.epochs / q)) : undefined);
+  // epochs are converted as train converts them (1.1 epochs at q = 0.1 are 11 steps: 1.1/0.1 = 11.000000000000002
+  // made 12); with a sampleRate the user gave, train refuses epochs (they need N), and so does makePlan here
+  const steps = o.sampleRate !== undefined ? o.steps : (o.steps ?? (o.epochs !== undefined ? Math.max(1, ceilSteps(o.epochs / q)) : undefined));
   return {
     ...o,
     eval: undefined,
@@ -94,7 +102,7 @@ function runOptions(input: AuditInput, k: number): TrainOptions {
     datasetBudget: undefined,
     privateDiagnostics: false,
     sampleRate: q,
-    epochs: undefined,
+    epochs: o.sampleRate !== undefined ? o.epochs : undefined,
     steps,
     // the public divisor: the expected batch with half the canaries in
     batchSize: o.sampleRate !== undefined ? o.batchSize : Math.max(1, q * (n0 + k / 2)),
