@@ -9,6 +9,11 @@ function fmt(x: number): string {
   return Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x);
 }
 
+/** 100·c without the float's noise (0.57 → 57, not 56.99999999999999) and without rounding 0.9999999 up to 100. */
+function percent(c: number): string {
+  return Number((c * 100).toPrecision(12)).toString();
+}
+
 /** A histogram as a step outline: the fraction of `xs` in each of `count` bins of [lo, lo + count·width). */
 function outline(xs: number[], lo: number, width: number, count: number): [number, number][] {
   const bins = new Array<number>(count).fill(0);
@@ -50,7 +55,7 @@ export function auditPlot(a: AuditResult, trials: readonly Trial[]): string {
     });
   }
   return lineChart({
-    title: `dpzo audit (${a.setting}): claimed ε = ${fmt(a.claimedEpsilon)}, ε ≥ ${fmt(a.epsilonLowerBound)} at ${a.confidence * 100}% — ${a.verdict}`,
+    title: `dpzo audit (${a.setting}): claimed ε = ${fmt(a.claimedEpsilon)}, ε ≥ ${fmt(a.epsilonLowerBound)} at ${percent(a.confidence)}% — ${a.verdict}`,
     xLabel: `canary score (log-likelihood ratio of its released ĝ); ${a.runs} run(s) × ${a.canaries} canaries, δ = ${a.delta}`,
     panels: [{ yLabel: 'fraction of trials', series }],
     panelHeight: 300,

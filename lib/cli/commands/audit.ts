@@ -3,8 +3,8 @@
 // canaries prove (docs/audit.md). Exit 0 when consistent; 1, with a loud line on
 // stderr, when the lower bound reaches the claimed ε; 2 on bad input.
 import { type Command, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import { auditPlot } from '../../audit/plot.js';
 import { auditWithTrials } from '../../audit/audit.js';
@@ -12,6 +12,9 @@ import { auditRows } from '../../audit/report.js';
 import type { AuditSetting } from '../../audit/runs.js';
 import type { RunFieldName } from '../../dpzo/config.js';
 import { RUN_FIELDS } from '../../dpzo/config.js';
+import { DpzoError } from '../../errors.js';
+import { writeTextAtomic } from '../../io/json-file.js';
+import { infinityReplacer } from '../../io/json-infinity.js';
 import { printTable } from '../format.js';
 import { parseInteger, parseNumber } from '../numbers.js';
 import { addRunOptions, mergeConfig } from '../options.js';
@@ -41,9 +44,29 @@ export function register(program: Command): void {
     });
 }
 
+/**
+ * Refuses a --plot file that cannot be written — its folder missing, not a folder or not writable, or the file a
+ * folder — before the audit runs: found after it, it lost the audit's result (and its hours) to an ENOENT line.
+ */
+function checkPlotPath(plot: string): void {
+  const bad = (why: string) => new DpzoError('ERR_ARGUMENT', `--plot ${plot}: ${why}`);
+  const dir = dirname(plot);
+  const at = statSync(dir, { throwIfNoEntry: false });
+  if (!at) throw bad(`its folder ${dir} does not exist`);
+  if (!at.isDirectory()) throw bad(`${dir} is not a folder`);
+  if (statSync(plot, { throwIfNoEntry: false })?.isDirectory()) throw bad('is a folder');
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw bad(`its folder ${dir} is not writable`);
+  }
+}
+
 async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const config = mergeConfig(cmd, flags);
   const setting = flags.setting as AuditSetting;
+  const plot = resolve(typeof flags.plot === 'string' ? flags.plot : `dpzo-audit-${setting}.svg`);
+  checkPlotPath(plot);
   const tty = process.stderr.isTTY && !flags.json;
   const { result, trials } = await auditWithTrials({
     config,
@@ -54,10 +77,11 @@ async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Pr
     onRun: tty ? (done, total) => process.stderr.write(`\raudit run ${done}/${total}`) : undefined,
   });
   if (tty) process.stderr.write('\n');
-  const plot = resolve(typeof flags.plot === 'string' ? flags.plot : `dpzo-audit-${setting}.svg`);
   result.plot = plot;
-  writeFileSync(plot, auditPlot(result, trials));
-  if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
+  // whole or not at all: a reader (or a killed audit) never sees half an SVG
+  writeTextAtomic(plot, auditPlot(result, trials));
+  // JSON has no ∞: the threshold of a test that found none is "Infinity", as dpzo's other JSON writes it (it was null)
+  if (flags.json) process.stdout.write(JSON.stringify(result, infinityReplacer) + '\n');
   else printTable(auditRows(result));
   if (result.verdict === 'violated') {
     process.stderr.write(
