@@ -81,6 +81,8 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   const weightDecay = o.weightDecay ?? 0.01;
   const warmupSteps = o.warmupSteps ?? Math.floor(o.steps / 20);
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new DpzoError('ERR_TRAIN_OPTION', `batchSize must be a positive integer (got ${batchSize})`);
+  // a negative warmup was taken: the cosine decay began |w| steps early, the run never trained at its peak rate
+  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) throw new DpzoError('ERR_TRAIN_OPTION', `warmupSteps must be an integer ≥ 0 (got ${warmupSteps})`);
   if (!(lr > 0 && Number.isFinite(lr))) throw new DpzoError('ERR_TRAIN_OPTION', `lr must be a positive number (got ${lr})`);
   if (!(weightDecay >= 0 && lr * weightDecay < 1))
     throw new DpzoError('ERR_TRAIN_OPTION', `weightDecay must be ≥ 0 with lr × weightDecay < 1 (got ${weightDecay})`);

@@ -1,9 +1,9 @@
 // `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { Device } from '../../model/types.js';
 
 import { loadDataset } from '../../data/load.js';
@@ -20,6 +20,13 @@ import { parseInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
+
+/** commander parser: a decimal integer >= 0 (a warmup of -5 steps was taken, and started the cosine decay 5 steps early). */
+function parseNonNegativeInteger(v: string): number {
+  const x = parseInteger(v);
+  if (x < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return x;
+}
 
 interface Flags {
   model: string;
@@ -54,7 +61,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'optimizer steps', parsePositiveInteger, 1000)
     .option('--batch-size <b>', 'sequences per step', parsePositiveInteger, 16)
     .option('--lr <η>', 'peak learning rate (Adam)', parseNumber, 1e-3)
-    .option('--warmup-steps <n>', 'linear warmup before the cosine decay (default steps/20)', parseInteger)
+    .option('--warmup-steps <n>', 'linear warmup before the cosine decay (default steps/20)', parseNonNegativeInteger)
     .option('--weight-decay <λ>', 'decoupled weight decay (AdamW)', parseNumber, 0.01)
     .option('--seed <s>', 'seed of the minibatch shuffle', parseInteger, 0)
     .option('--eval-every <k>', 'evaluate every k steps', parsePositiveInteger)
@@ -67,6 +74,9 @@ export function register(program: Command): void {
     .action(async (f: Flags) => {
       if (f.task !== 'lm' && f.task !== 'tokens') throw new DpzoError('ERR_TRAIN_OPTION', `--task must be lm or tokens (got '${f.task}')`);
       const device = cpuOnlyDevice(f.device, 'pretrain');
+      // a file there failed with a bare ENOTDIR naming neither --out nor the reason
+      if (existsSync(f.out) && !statSync(f.out).isDirectory())
+        throw new DpzoError('ERR_EXPORT_EXISTS', `--out ${f.out} exists and is not a directory: choose a new --out directory`);
       if (existsSync(f.out) && readdirSync(f.out).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${f.out} is not empty: choose a new --out directory`);
       const dir = resolveModelDir(f.model);
       const model = await loadModel(dir, { threads: f.threads, dtype: 'float32', device });
