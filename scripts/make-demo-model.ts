@@ -7,10 +7,10 @@
 // --work DIR (keeps the corpus files and the random start; default a temp dir),
 // --moby FILE (the Moby Thesaurus words.txt; default: `npm pack` fetches it).
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -32,6 +32,15 @@ const { values: a } = parseArgs({
     moby: { type: 'string' },
   },
 });
+// checked before anything is read or written: '--steps abc' was passed on as NaN and refused by pretrain, after the
+// model at --out had been deleted
+for (const flag of ['steps', 'threads'] as const) {
+  const v = a[flag];
+  if (v !== undefined && !/^[1-9]\d*$/.test(v)) {
+    process.stderr.write(`make-demo-model: --${flag} must be a positive integer (got '${v}')\n`);
+    process.exit(2);
+  }
+}
 const r = { ...DEMO_MODEL, steps: a.steps ? Number(a.steps) : DEMO_MODEL.steps };
 
 /** The thesaurus's words.txt: --moby, else from the npm registry (`npm pack`), checked against the recipe's hash. */
@@ -59,7 +68,11 @@ function mobyWords(): string {
 const agnews = join(root, '../shared/data/agnews');
 const work = a.work ?? mkdtempSync(join(tmpdir(), 'dpzo-make-demo-'));
 mkdirSync(work, { recursive: true });
-if (existsSync(a.out!)) rmSync(a.out!, { recursive: true });
+// the model is made in a staging directory beside --out and replaces it only when whole: --out (by default the shipped
+// data/models/word-llama) was deleted first, so a missing Debian package, a failed npm pack or a failed pretrain left
+// no model at all
+const out = resolve(a.out!);
+const staging = join(dirname(out), `.${basename(out)}.partial-${randomUUID()}`);
 
 // held out: every 10th item of AG News test.tsv; the rest (and all of dev.tsv) train
 const test = readAgNews(join(agnews, 'test.tsv'));
@@ -90,7 +103,7 @@ process.stderr.write(
 
 const args = [
   ...['--import', 'tsx', join(root, 'lib/cli/main.ts'), 'pretrain'],
-  ...['--model', base, '--data', join(work, 'train.jsonl'), '--eval', join(work, 'heldout.jsonl'), '--text-field', 'text', '--out', a.out!],
+  ...['--model', base, '--data', join(work, 'train.jsonl'), '--eval', join(work, 'heldout.jsonl'), '--text-field', 'text', '--out', staging],
   ...['--steps', String(r.steps), '--batch-size', String(r.batchSize), '--lr', String(r.lr), '--weight-decay', String(r.weightDecay)],
   ...['--max-length', String(r.maxLength), '--seed', String(r.shuffleSeed), '--eval-every', String(Math.max(1, Math.round(r.steps / 10)))],
   ...['--threads', a.threads!, '--json'],
@@ -98,6 +111,7 @@ const args = [
 const t0 = Date.now();
 const p = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 26 });
 if (p.status !== 0) {
+  rmSync(staging, { recursive: true, force: true });
   process.stderr.write(p.stdout);
   process.exit(p.status ?? 1);
 }
@@ -109,14 +123,14 @@ const report = JSON.parse(p.stdout.trim().split('\n').pop()!) as {
 };
 // the chart and metrics stay in the work directory: the shipped model is the checkpoint and its README
 for (const f of ['pretrain-metrics.jsonl', 'pretrain-curves.svg']) {
-  if (existsSync(join(a.out!, f))) {
-    copyFileSync(join(a.out!, f), join(work, f));
-    rmSync(join(a.out!, f));
+  if (existsSync(join(staging, f))) {
+    copyFileSync(join(staging, f), join(work, f));
+    rmSync(join(staging, f));
   }
 }
-const cfg = JSON.parse(readFileSync(join(a.out!, 'config.json'), 'utf8')) as Record<string, unknown>;
+const cfg = JSON.parse(readFileSync(join(staging, 'config.json'), 'utf8')) as Record<string, unknown>;
 writeFileSync(
-  join(a.out!, 'README.md'),
+  join(staging, 'README.md'),
   modelReadme({
     recipe: r,
     vocabSize: vocab.length,
@@ -130,6 +144,8 @@ writeFileSync(
     wallSeconds: (Date.now() - t0) / 1000,
   }),
 );
+if (existsSync(out)) rmSync(out, { recursive: true });
+renameSync(staging, out);
 process.stdout.write(
   JSON.stringify({ out: a.out, work, heldOutLossBefore: report.evalBefore.loss, heldOutLossAfter: report.evalAfter.loss, seconds: report.seconds }) + '\n',
 );
