@@ -131,6 +131,13 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     const loss = finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length);
     const eta = learningRate(schedule, t);
     adam.step(r.grad, eta, delta);
+    // weights that diverged (a learning rate too high) gave a gradient, so an update, with NaN or ∞: the run failed inside
+    // addDense with 'delta[0] is not finite' [ERR_ARGUMENT], naming neither the step nor the learning rate
+    for (let i = 0; i < delta.length; i++) {
+      if (!Number.isFinite(delta[i]!)) {
+        throw new DpzoError('ERR_NON_FINITE', `step ${t + 1}: the update is not finite: the weights diverged; lower the learning rate (lr ${lr}, --lr)`);
+      }
+    }
     await model.addDense(delta, { decay: 1 - eta * weightDecay });
     report.steps = t + 1;
     report.trainLoss.push(loss);

@@ -57,3 +57,28 @@ describe('pretrain() options', () => {
     }
   });
 });
+
+describe('pretrain that diverges', () => {
+  it("stops with ERR_NON_FINITE naming the step and the learning rate (it failed inside addDense: 'delta[0] is not finite' [ERR_ARGUMENT])", async () => {
+    const m = await loadModel(model, { threads: 1, dtype: 'float32' });
+    try {
+      const data = loadDataset(train, { task: { kind: 'tokens' }, modelDir: model, config: m.config });
+      const p = pretrain(m, { train: data, steps: 5, batchSize: 4, lr: 1e30, weightDecay: 0 });
+      await expect(p).rejects.toMatchObject({ code: 'ERR_NON_FINITE' });
+      await expect(p).rejects.toThrow(/step \d: the update is not finite.*learning rate \(lr 1e\+30/);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('CLI: one line naming --lr, exit 2, and no --out left behind (its metrics were, and the same command again was refused as not empty)', { timeout: 60_000 }, async () => {
+    const out = join(tmp.dir, 'out-diverged');
+    for (let i = 0; i < 2; i++) {
+      const r = await run(out, '--lr', '1e30', '--weight-decay', '0', '--json');
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n').pop()).toMatch(/^dpzo: step \d: the update is not finite.*--lr.*\[ERR_NON_FINITE\]$/);
+      expect(r.stderr).not.toMatch(/not empty/);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});

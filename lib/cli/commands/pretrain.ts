@@ -1,7 +1,7 @@
 // `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Device } from '../../model/types.js';
@@ -121,7 +121,9 @@ export function register(program: Command): void {
             },
           });
         } catch (e) {
-          if (created && readdirSync(f.out).length === 0) rmdirSync(f.out);
+          // the metrics of a run that failed (the weights diverged) are removed with the --out it made, unless a checkpoint was saved:
+          // they were left, and the same command again was refused as '--out is not empty'
+          if (created && readdirSync(f.out).every((e) => e === 'pretrain-metrics.jsonl')) rmSync(f.out, { recursive: true, force: true });
           throw e;
         } finally {
           progress.stop();
