@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,8 @@ import { buildWordVocab, coverage, WORD_TOKENIZER_CONFIG, wordLevelTokenizerJson
 import { DEMO_MODEL } from '../lib/demo-model/recipe.js';
 import { modelReadme } from '../lib/demo-model/readme.js';
 
+// the README's "minutes with the data preparation": the clock started only when pretrain did, after the data was prepared
+const t0 = Date.now();
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
   options: {
@@ -108,7 +110,6 @@ const args = [
   ...['--max-length', String(r.maxLength), '--seed', String(r.shuffleSeed), '--eval-every', String(Math.max(1, Math.round(r.steps / 10)))],
   ...['--threads', a.threads!, '--json'],
 ];
-const t0 = Date.now();
 const p = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 26 });
 if (p.status !== 0) {
   rmSync(staging, { recursive: true, force: true });
@@ -142,6 +143,8 @@ writeFileSync(
     coverage: coverage(heldOut, vocab),
     report,
     wallSeconds: (Date.now() - t0) / 1000,
+    threads: Number(a.threads),
+    cores: availableParallelism(),
   }),
 );
 if (existsSync(out)) rmSync(out, { recursive: true });

@@ -16,7 +16,12 @@ export interface ReadmeFacts {
   heldOutTexts: number;
   coverage: number;
   report: { evalBefore: { loss: number }; evalAfter: { loss: number }; seconds: number; weightsHash: string };
+  /** Seconds from the script's start: the data preparation and the pretraining. */
   wallSeconds: number;
+  /** The pretraining's --threads (the weights are the same at the same thread count only). */
+  threads: number;
+  /** CPU cores of the machine it ran on. */
+  cores: number;
 }
 
 /** README.md of the demo model. */
@@ -66,7 +71,7 @@ ${(100 * f.coverage).toFixed(1)}% of words are in the vocabulary.
 
 Random start: N(0, 0.02²) weights (output projections / √(2L)), seed ${f.recipe.initSeed}. Then
 \`dpzo pretrain\`: ${f.recipe.steps} steps of AdamW (peak lr ${f.recipe.lr}, warmup ${Math.floor(f.recipe.steps / 20)} steps then cosine,
-weight decay ${f.recipe.weightDecay}), batch ${f.recipe.batchSize} texts of at most ${f.recipe.maxLength} tokens, shuffle seed ${f.recipe.shuffleSeed}, \`--threads 2\`.
+weight decay ${f.recipe.weightDecay}), batch ${f.recipe.batchSize} texts of at most ${f.recipe.maxLength} tokens, shuffle seed ${f.recipe.shuffleSeed}, \`--threads ${f.threads}\`.
 
 ## Result
 
@@ -78,7 +83,7 @@ weight decay ${f.recipe.weightDecay}), batch ${f.recipe.batchSize} texts of at m
 The held-out texts are news; with the thesaurus news is a smaller share of the training text, so this
 loss is higher than a news-only model's (4.277 for the first demo model, docs/demo-history.md).
 
-Pretraining took ${f.report.seconds.toFixed(0)} s (${(f.wallSeconds / 60).toFixed(1)} minutes with the data preparation) with \`--threads 2\` on a 2-core machine.
+Pretraining took ${f.report.seconds.toFixed(0)} s (${(f.wallSeconds / 60).toFixed(1)} minutes with the data preparation) with \`--threads ${f.threads}\` on a ${f.cores}-core machine.
 Weights hash: \`${f.report.weightsHash}\`.
 
 This is a tiny model trained for minutes: it has learnt word statistics of news, old books and a thesaurus, not
