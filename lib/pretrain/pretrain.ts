@@ -21,7 +21,7 @@ import { Adam } from '../optim/adam.js';
 export interface PretrainOptions {
   /** Public training data (lm or tokens task). */
   train: Dataset;
-  /** Held-out data, evaluated before, every `evalEvery` steps and after. */
+  /** Held-out data, evaluated before, every `evalEvery` steps and after (not after a cancel). */
   eval?: Dataset;
   /** Optimizer steps. */
   steps: number;
@@ -53,6 +53,7 @@ export interface PretrainReport {
   /** Mean training loss of each step's batch. */
   trainLoss: number[];
   evalBefore?: EvalResult;
+  /** The final evaluation: absent when the run was cancelled. */
   evalAfter?: EvalResult;
   checkpoints: string[];
   seconds: number;
@@ -142,7 +143,20 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     report.steps = t + 1;
     report.trainLoss.push(loss);
     await o.onStep?.({ step: t, steps: o.steps, loss, lr: eta });
-    if (o.eval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < o.steps) await o.onEval?.({ step: t + 1, result: await evaluate(model, o.eval) });
+    // (only for onEval: nothing else reads these results)
+    if (o.eval && o.onEval && o.evalEvery && (t + 1) % o.evalEvery === 0 && t + 1 < o.steps) {
+      // cancellable as the first evaluation is: a Ctrl-C / SIGTERM during it waited for the whole held-out set, then
+      // for the final evaluation too, before the model so far was saved
+      let result: EvalResult;
+      try {
+        result = await evaluate(model, o.eval, { signal: o.signal });
+      } catch (e) {
+        if (!cancelledInside(e)) throw e;
+        report.stopReason = 'cancelled';
+        break;
+      }
+      await o.onEval({ step: t + 1, result });
+    }
     if (o.outDir && o.checkpointEvery && (t + 1) % o.checkpointEvery === 0 && t + 1 < o.steps) {
       const dir = join(o.outDir, `checkpoint-${t + 1}`);
       mkdirSync(dir, { recursive: true });
@@ -152,7 +166,8 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       report.checkpoints.push(dir);
     }
   }
-  if (o.eval) {
+  // a cancelled run is not evaluated again: the model so far is saved at once (SIGTERM's grace period is short)
+  if (o.eval && report.stopReason === 'completed') {
     report.evalAfter = await evaluate(model, o.eval);
     await o.onEval?.({ step: report.steps, result: report.evalAfter });
   }

@@ -1,0 +1,94 @@
+// A cancel (Ctrl-C, SIGTERM) during pretrain's held-out evaluations: the evaluation every --eval-every steps ran to the
+// end without the signal, then the final evaluation ran in full too, and only then was the model so far saved (a
+// SIGTERM's grace period could run out first). Now the evaluation in flight stops and a cancelled run is not evaluated
+// again.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadDataset, loadModel } from '../../lib/index.js';
+import { pretrain } from '../../lib/pretrain/pretrain.js';
+import { makeTempDir } from '../helpers/checkpoints.js';
+import { writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
+
+const tmp = makeTempDir('dpzo-pretrain-cancel-eval-');
+afterAll(() => tmp.cleanup());
+const dir = writeTinyModel(join(tmp.dir, 'model'));
+const train = writeCyclesJsonl(join(tmp.dir, 'train.jsonl'), 20, 1);
+const held = writeCyclesJsonl(join(tmp.dir, 'eval.jsonl'), 8, 2);
+
+/** The model with its held-out forward (perExampleLoss) counted, and `onCall(n)` run before the n-th call goes in. */
+async function counted(onCall: (n: number) => void) {
+  const model = await loadModel(dir, { threads: 1, dtype: 'float32' });
+  const inner = model.perExampleLoss.bind(model);
+  const calls = { n: 0 };
+  const wrapped = Object.assign(Object.create(model) as typeof model, {
+    perExampleLoss: (...a: Parameters<typeof inner>) => {
+      onCall(++calls.n);
+      return inner(...a);
+    },
+  });
+  const data = (f: string) => loadDataset(f, { task: { kind: 'tokens' }, modelDir: dir, config: model.config });
+  return { model, wrapped, calls, train: data(train), eval: data(held) };
+}
+
+describe('pretrain cancelled during or before an evaluation', () => {
+  it('a cancel that lands in the evaluation every evalEvery steps stops it and the run: no final evaluation', async () => {
+    const controller = new AbortController();
+    // call 1 is the evaluation before training, call 2 the one after step 2
+    const c = await counted((n) => n === 2 && controller.abort());
+    try {
+      const steps: number[] = [];
+      const report = await pretrain(c.wrapped, {
+        train: c.train,
+        eval: c.eval,
+        steps: 10,
+        batchSize: 4,
+        evalEvery: 2,
+        signal: controller.signal,
+        onEval: (e) => void steps.push(e.step),
+      });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 2 });
+      expect(report.evalAfter).toBeUndefined();
+      expect(c.calls.n).toBe(2);
+      expect(steps).toEqual([0]);
+    } finally {
+      c.model.dispose();
+    }
+  });
+
+  it('a cancel between steps saves at once: the held-out set is not evaluated again', async () => {
+    const controller = new AbortController();
+    const c = await counted(() => {});
+    try {
+      const report = await pretrain(c.wrapped, {
+        train: c.train,
+        eval: c.eval,
+        steps: 10,
+        batchSize: 4,
+        signal: controller.signal,
+        onStep: (s) => {
+          if (s.step === 2) controller.abort();
+        },
+      });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 3 });
+      expect(report.evalBefore).toBeDefined();
+      expect(report.evalAfter).toBeUndefined();
+      expect(c.calls.n).toBe(1);
+    } finally {
+      c.model.dispose();
+    }
+  });
+
+  it('a run that completes is evaluated before, every evalEvery steps and after', async () => {
+    const c = await counted(() => {});
+    try {
+      const steps: number[] = [];
+      const report = await pretrain(c.wrapped, { train: c.train, eval: c.eval, steps: 4, batchSize: 4, evalEvery: 2, onEval: (e) => void steps.push(e.step) });
+      expect(report.stopReason).toBe('completed');
+      expect(steps).toEqual([0, 2, 4]);
+      expect(report.evalAfter).toBeDefined();
+    } finally {
+      c.model.dispose();
+    }
+  });
+});
