@@ -4,6 +4,7 @@
 // the most frequent words of a public corpus. For a model of a few hundred
 // thousand weights trained for minutes, whole words are far more sample-efficient
 // than bytes: the model learns word statistics, not spelling.
+import { DEMO_MODEL } from './recipe.js';
 
 /** The special tokens, ids 0, 1, 2 (Llama's convention). */
 export const SPECIAL_TOKENS = ['<unk>', '<s>', '</s>'] as const;
@@ -86,6 +87,8 @@ export const WORD_TOKENIZER_CONFIG = {
   bos_token: '<s>',
   eos_token: '</s>',
   unk_token: '<unk>',
-  model_max_length: 256,
+  // the model's positions (config.json's max_position_embeddings): it was 256 over a model of 128, so transformers'
+  // truncation=True let through sequences twice what the model was made for (and dpzo refuses them)
+  model_max_length: DEMO_MODEL.shape.maxPositions,
   tokenizer_class: 'PreTrainedTokenizerFast',
 };

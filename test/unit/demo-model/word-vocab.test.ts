@@ -4,6 +4,8 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 
+import { llamaConfig } from '../../../lib/demo-model/llama-init.js';
+import { DEMO_MODEL } from '../../../lib/demo-model/recipe.js';
 import { SPECIAL_TOKENS, WORD_TOKENIZER_CONFIG, buildWordVocab, coverage, preTokenize, wordLevelTokenizerJson } from '../../../lib/demo-model/word-vocab.js';
 
 const TEXTS = [
@@ -59,5 +61,12 @@ describe('wordLevelTokenizerJson', () => {
   it('refuses a vocabulary without the special tokens first, or with duplicates', () => {
     expect(() => wordLevelTokenizerJson(['a', '<s>', '</s>'])).toThrow(/entry 0 must be <unk>/);
     expect(() => wordLevelTokenizerJson([...SPECIAL_TOKENS, 'a', 'a'])).toThrow(/duplicate/);
+  });
+});
+
+describe('tokenizer_config.json of the demo model', () => {
+  it("names the model's positions as model_max_length (it said 256 over a model of 128 positions)", () => {
+    const positions = llamaConfig({ ...DEMO_MODEL.shape, vocabSize: 12288 }).max_position_embeddings;
+    expect(WORD_TOKENIZER_CONFIG.model_max_length).toBe(positions);
   });
 });
