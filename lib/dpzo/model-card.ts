@@ -83,7 +83,11 @@ export function modelCard(c: ModelCardInput): string {
     `| base model | \`${run.model.dir}\` (${run.model.dtype}), weights SHA-256 \`${run.model.weightsHash}\` |`,
     `| training data | ${run.dataset ? 'a file, not named or hashed here (its hash would let one test guesses of its examples)' : 'given through the API'} |`,
     `| mechanism | ${noise} |`,
-    `| sampling | Poisson, rate q = ${fmt(p.sampleRate)}, expected batch ${p.expectedBatch} |`,
+    // with q fixed a priori (--sample-rate) B is the public divisor of the update, not the expected batch q·N (N stays private):
+    // the card stated it as the expected batch
+    p.datasetSize === undefined
+      ? `| sampling | Poisson, rate q = ${fmt(p.sampleRate)} fixed a priori (the dataset size is not public), update divided by B = ${p.expectedBatch} |`
+      : `| sampling | Poisson, rate q = ${fmt(p.sampleRate)}, expected batch ${p.expectedBatch} |`,
     `| per-example clipping | ${p.clip === NO_CLIP ? 'none' : `C = ${fmt(p.clip)} (${clipNorm(p).toUpperCase()} over ${sgd ? "each example's gradient" : `${p.directions} direction(s)`})`}${releaseSensitivity(p) !== p.clip ? `, release sensitivity 2C (constant-time steps may cut a batch)` : ''} |`,
     `| steps | ${c.steps} ${sgd ? 'in the checkpoint' : 'replayed'}, ${c.releases} released (planned ${p.steps}) |`,
     sgd
