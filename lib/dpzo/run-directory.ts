@@ -172,6 +172,14 @@ export class RunDirectory implements RunHandles {
         'ERR_RUN_MISMATCH',
         `cannot resume ${abs}: the model's weights hash ${hash.slice(0, 12)}… is not the run's initial ${run.model.weightsHash.slice(0, 12)}… (${model.dir})`,
       );
+    // the hash covers every tensor, trainable or not: a model loaded with other trainable patterns replayed the run's
+    // seeds over other tensors and went on training them, a mix of two runs that no export (which checks the names) reproduces
+    const names = model.trainableNames();
+    if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames))
+      throw new DpzoError(
+        'ERR_RUN_MISMATCH',
+        `cannot resume ${abs}: the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length}; load it with the run's trainable patterns)`,
+      );
     const ledgerPath = join(abs, LEDGER_FILE);
     const hasLedger = existsSync(ledgerPath);
     const trajectory = readTrajectory(abs, plan.method);
