@@ -165,10 +165,11 @@ export interface TrainPlan {
 /**
  * The sensitivity of the released sum Σ_i clip(g_i) under add/remove adjacency: C, or 2C when constant-time
  * steps may cut a batch (a cut can drop an example to make room for the added one). No cut is possible only
- * when N is public and every example fits in the slots.
+ * when N is public and every example of either neighbour fits in the slots: the added neighbour has N + 1
+ * examples, so K > N (with K = N and q = 1 its batch of N + 1 was always cut, and Δ = C understated the release).
  */
 export function releaseSensitivity(p: Pick<TrainPlan, 'clip' | 'constantTime' | 'datasetSize'>): number {
-  const cut = p.constantTime !== undefined && !(p.datasetSize !== undefined && p.constantTime.slots >= p.datasetSize);
+  const cut = p.constantTime !== undefined && !(p.datasetSize !== undefined && p.constantTime.slots > p.datasetSize);
   return cut ? 2 * p.clip : p.clip;
 }
 

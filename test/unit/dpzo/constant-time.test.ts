@@ -1,6 +1,6 @@
 // Constant-time steps (issue 11.1): the batch is cut to a public number of slots uniformly and padded
 // to slots of a public length, and the accounting follows the cut: the released sum's sensitivity is 2C
-// whenever a cut is possible, C only when N is public and all examples fit.
+// whenever a cut is possible, C only when N is public and all examples of either neighbour fit (K > N).
 import { describe, expect, it } from 'vitest';
 
 import { cutBatch, padSlots } from '../../../lib/dpzo/constant-time.js';
@@ -63,9 +63,20 @@ describe('the plan of a constant-time run', () => {
     expect(planRelease(lct)).toMatchObject({ kind: 'laplace', clip: 3 });
   });
 
-  it('keeps sensitivity C when N is public and every example fits in the slots', () => {
-    expect(releaseSensitivity(makePlan({ ...base, constantTimeSteps: 100 }))).toBe(1.5);
+  it('keeps sensitivity C when N is public and every example of either neighbour fits in the slots (K > N)', () => {
+    expect(releaseSensitivity(makePlan({ ...base, constantTimeSteps: 101 }))).toBe(1.5);
     expect(releaseSensitivity(makePlan({ ...base, constantTimeSteps: 99 }))).toBe(3);
+  });
+
+  it('accounts 2C at K = N: the added neighbour (N + 1 examples) can be cut, at q = 1 always', () => {
+    // K = N was taken as "every example fits" (Δ = C), but add/remove adjacency compares D with D ∪ {x}: at q = 1 the
+    // latter's batch of N + 1 is always cut to N, a uniformly dropped example, so the released sums differ by up to 2C
+    const full = makePlan({ ...base, batchSize: 100, constantTimeSteps: 100, steps: 5, epsilon: 50 });
+    expect(full.sampleRate).toBe(1);
+    expect(releaseSensitivity(full)).toBe(3);
+    const neighbour = Array.from({ length: 101 }, (_, i) => i);
+    expect(cutBatch(neighbour, full.constantTime!.slots)).toHaveLength(100);
+    expect(releaseSensitivity(makePlan({ ...base, constantTimeSteps: 100 }))).toBe(3);
   });
 
   it('needs the public maximum length of the data', () => {
