@@ -82,6 +82,7 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
       `${c.model} has no tokenizer.json: the ${task.kind} task needs one (use --task tokens with pre-tokenized input_ids instead)`,
     );
   }
+  if (opts.resume && c.out) checkResumeData(c, c.out);
   const trainable = load.trainable;
   const model = await (opts.loadModel ?? loadModel)(c.model, load);
   try {
@@ -123,6 +124,40 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
 export function loadOptionsOf(c: RunConfig): LoadOptions & { trainable?: string[] } {
   const device = c.method === 'dpsgd' ? cpuOnlyDevice(c.device, 'method dpsgd') : (c.device ?? 'cpu');
   return { threads: c.threads, trainable: trainablePatterns(c.trainable), dtype: c.dtype, device };
+}
+
+/**
+ * The fields that turn the training file into examples. The plan does not carry them (with a fixed sampling rate not even N),
+ * nor does the file's SHA-256: a resume given another limit, maximum length or task field trained the rest of the run on other
+ * examples than its start, in silence. (--resume takes them from run.json; the API takes the config it is given.)
+ */
+const DATA_FIELDS = [
+  'task',
+  'template',
+  'labelWords',
+  'textField',
+  'labelField',
+  'promptField',
+  'completionField',
+  'inputField',
+  'labelsField',
+  'maxLength',
+  'limit',
+] as const satisfies readonly (keyof RunConfig)[];
+
+/** Refuses to resume the run in `runDir` with data fields other than its recorded config's (none recorded: nothing to compare). */
+function checkResumeData(c: RunConfig, runDir: string): void {
+  if (!existsSync(join(runDir, 'run.json'))) return; // the trainer names a missing run
+  const recorded = (readRunJson<RunRecord>(runDir).meta as { config?: unknown }).config;
+  if (recorded === undefined) return;
+  const was = parseRunConfig(recorded, `${runDir}/run.json`);
+  for (const k of DATA_FIELDS) {
+    if (JSON.stringify(c[k]) !== JSON.stringify(was[k]))
+      throw new DpzoError(
+        'ERR_RUN_MISMATCH',
+        `cannot resume ${resolve(runDir)}: ${k} is ${JSON.stringify(c[k]) ?? 'unset'}, the run has ${JSON.stringify(was[k]) ?? 'unset'} (its examples would differ from the run's)`,
+      );
+  }
 }
 
 /** Paths in run.json are absolute, so --resume works from any working directory. */
