@@ -60,8 +60,9 @@ export function clipScalars(g: Float64Array, n: number, clip: number, norm: Clip
       s += norm === 'l2' ? v * v : Math.abs(v);
     }
     if (norm === 'l2') s = Math.sqrt(s);
-    // ‖g_i‖ = maxAbs·s > C, written so that neither side overflows
-    if (s <= clip / maxAbs) {
+    // g_i passes unscaled only when ‖g_i‖ = maxAbs·s ≤ C (written so that neither side overflows) with the same margin:
+    // s and C/maxAbs are rounded, and a g_i of exact norm C·(1 + 1e-16) passed the bare s ≤ C/maxAbs, above C
+    if (s <= (clip / maxAbs) * shrink) {
       for (let k = 0; k < n; k++) sum[k]! += g[i * n + k]!;
       continue;
     }

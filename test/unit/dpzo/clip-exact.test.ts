@@ -59,6 +59,27 @@ describe('clipScalars against exact norms', () => {
     expect(checked).toBeGreaterThan(15_000);
   });
 
+  it('a g_i passed unclipped is never longer than C either, also within rounding of C (10^4 vectors at the boundary)', () => {
+    // the pass test compared the rounded norm with C, so a g_i whose exact norm was C·(1 + 1e-16) went into the sum
+    // unscaled, above the sensitivity the noise is set for (found at n = 3 within a few dozen tries)
+    const r = rng(777);
+    let passed = 0;
+    for (let t = 0; t < 10_000; t++) {
+      const n = 1 + Math.floor(20 * r());
+      const g = Float64Array.from({ length: n }, () => (r() - 0.5) * 10 ** (4 * r() - 2));
+      for (const norm of ['l1', 'l2'] as const) {
+        const approx = norm === 'l2' ? Math.hypot(...g) : g.reduce((a, b) => a + Math.abs(b), 0);
+        for (const d of [-2, -1, 0, 1, 2, 8, 32, 64]) {
+          const clip = approx * (1 + d * Number.EPSILON);
+          const out = clipScalars(g, n, clip, norm);
+          if (out.clipped === 0) passed++;
+          if (!exactAtMost(out.sum, clip, norm)) throw new Error(`vector ${t} (n=${n}, ${norm}, C=${clip}): the summed g_i exceeds C`);
+        }
+      }
+    }
+    expect(passed).toBeGreaterThan(20_000);
+  });
+
   it('a huge finite g_i (whose L1 norm overflows) is scaled to norm C, not zeroed', () => {
     for (const norm of ['l1', 'l2'] as const) {
       const out = clipScalars(Float64Array.of(1.5e308, 1.5e308), 2, 2, norm);
