@@ -54,7 +54,8 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property epochs Steps = ceil(epochs·N / batchSize); not allowed with `sampleRate` (it would publish N).
  * @property lr Peak learning rate η (≥ 0; default 1e-6 for DP-ZO, for DP-SGD 1e-2 with SGD and 1e-3 with Adam).
  * @property schedule Learning-rate schedule `'constant'` (default), `'linear'` or `'cosine'` (both decay from `lr` towards 0 at `steps`, after warmup).
- * @property warmupSteps Linear warmup from 0 over this many steps (default 0; at most `steps`).
+ * @property warmupSteps Linear warmup over this many steps: η·(t+1)/warmupSteps at step t, so the first step already moves (η/warmupSteps, not
+ * Hugging Face's 0: a step at η = 0 would spend privacy for nothing) and step warmupSteps − 1 reaches η (default 0; at most `steps`).
  * @property zoEps Perturbation scale ε_zo of the two-point estimate (default 1e-3).
  * @property clip Per-example clipping threshold C on the vector of an example's directional derivatives (L2 norm for Gaussian, L1 for Laplace; default 1, none in a non-private baseline); the sensitivity of the released sum is C (2C with cutting constant-time steps).
  * @property directions Random directions z per step (default 1); each adds one released scalar ĝ.
@@ -141,7 +142,7 @@ export interface TrainPlan {
   lr: number;
   /** Learning-rate schedule after warmup. */
   schedule: ScheduleKind;
-  /** Steps of linear warmup from 0 to `lr`. */
+  /** Steps of linear warmup from `lr`/warmupSteps (the first step) to `lr` (schedule.ts). */
   warmupSteps: number;
   /** Decoupled weight decay λ (0: none). */
   weightDecay: number;
