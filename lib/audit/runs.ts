@@ -12,7 +12,7 @@ import type { Dataset, Example } from '../data/tasks.js';
 import { DpzoError } from '../errors.js';
 import type { Model } from '../model/types.js';
 import { type TrainerTestHooks, installTestHooks } from '../dpzo/hooks.js';
-import { type TrainOptions, type TrainPlan, clipNorm, isNonPrivate, makePlan, releaseDivisor, releaseSensitivity } from '../dpzo/options.js';
+import { type TrainOptions, type TrainPlan, ceilSteps, clipNorm, isNonPrivate, makePlan, releaseDivisor, releaseSensitivity } from '../dpzo/options.js';
 import { DPZOTrainer } from '../dpzo/trainer.js';
 import { type CanaryLayout, type NoiseLaw, canaryContribution, canaryHook, canaryScore } from './canaries.js';
 import { type ThresholdBound, thresholdAudit } from './hypothesis.js';
@@ -75,12 +75,6 @@ function positiveInt(v: number, what: string): number {
 /** The shortest example: a canary's content is never read (its scalars are forced), only its forwards cost. */
 function canaryExample(train: Dataset): Example {
   return train.examples.reduce((a, b) => (b.inputIds.length < a.inputIds.length ? b : a));
-}
-
-/** ceil(x) where x = e/q is an integer up to the rounding of e and q (as makePlan's ceilSteps). */
-function ceilSteps(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x - r) <= 1e-9 * Math.max(1, r) ? r : Math.ceil(x);
 }
 
 /** The audit runs' options: the sampling rate fixed a priori, so the plan does not depend on the canaries' count. */

@@ -309,7 +309,7 @@ function refuseDpsgdFields(o: TrainOptions): void {
 }
 
 /** ceil(x) where x = e·N/B is an integer up to the rounding of e (1.1·100/10 = 11.000000000000002 is 11 steps, not 12). */
-function ceilSteps(x: number): number {
+export function ceilSteps(x: number): number {
   const r = Math.round(x);
   return Math.abs(x - r) <= 1e-9 * Math.max(1, r) ? r : Math.ceil(x);
 }
