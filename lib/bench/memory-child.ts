@@ -4,6 +4,8 @@
 // and prints one JSON line: the backend's own byte accounting (weights after
 // load, high-water mark after the steps), the process's peak RSS, and the
 // seconds of the second step. Argument: a JSON MemoryChildSpec.
+import { fstatSync } from 'node:fs';
+
 import { loadModel } from '../model/model.js';
 import type { LossBatch, Model } from '../model/types.js';
 import type { Example } from '../data/tasks.js';
@@ -109,8 +111,28 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  const err = e as { code?: string; message?: string };
-  process.stderr.write(JSON.stringify({ code: err.code ?? 'ERR_INTERNAL', message: err.message ?? String(e) }) + '\n');
-  process.exitCode = 2;
-});
+// stdin is a pipe from `dpzo bench memory` that it never writes: its end means the parent is gone (killed, even by
+// SIGKILL), and nobody will read this measurement; without this the process ran on with all the memory it measures
+// (only when it is such a pipe: run by hand with stdin at /dev/null it would end at once)
+const fromParent = (() => {
+  try {
+    return fstatSync(0);
+  } catch {
+    return undefined; // no stdin at all
+  }
+})();
+if (fromParent?.isFIFO() || fromParent?.isSocket()) {
+  process.stdin.on('end', () => process.exit(143));
+  process.stdin.on('error', () => process.exit(143));
+  process.stdin.resume();
+}
+
+main()
+  .finally(() => {
+    if (fromParent?.isFIFO() || fromParent?.isSocket()) process.stdin.destroy(); // the pipe no longer keeps it alive
+  })
+  .catch((e: unknown) => {
+    const err = e as { code?: string; message?: string };
+    process.stderr.write(JSON.stringify({ code: err.code ?? 'ERR_INTERNAL', message: err.message ?? String(e) }) + '\n');
+    process.exitCode = 2;
+  });

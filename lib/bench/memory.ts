@@ -72,6 +72,8 @@ export interface MemoryBenchOptions extends Omit<MemoryChildSpec, 'method'> {
   name?: string;
   /** Test hook: the script each measuring process runs (default memory-child.ts). */
   childScript?: string;
+  /** Aborting it kills the measuring process and rejects ERR_CANCELLED. */
+  signal?: AbortSignal;
 }
 
 /** GPU memory sizes the extrapolation checks, GB (10^9 bytes): RTX 4090, A100/H100 80 GB, H200. */
@@ -117,15 +119,23 @@ export function childFailure(method: MemoryMethod, status: number | null, signal
   );
 }
 
-/** Runs one method in its own process (`script`: memory-child.ts beside this file, or a test's stand-in). */
-export function runChild(spec: MemoryChildSpec, script?: string): Promise<MemoryChildResult> {
+/**
+ * Runs one method in its own process (`script`: memory-child.ts beside this file, or a test's stand-in). An abort of
+ * `signal` kills it (SIGTERM) and rejects ERR_CANCELLED; its stdin is a pipe from this process, so it also ends when this
+ * process dies (SIGTERM, SIGKILL) without a word: it ran on, minutes of all the host's memory, after `kill` of the parent.
+ */
+export function runChild(spec: MemoryChildSpec, script?: string, signal?: AbortSignal): Promise<MemoryChildResult> {
   const here = fileURLToPath(import.meta.url);
   const child = script ?? here.replace(/memory\.(ts|js)$/, 'memory-child.$1');
   return new Promise((resolve, reject) => {
     // the same Node flags (tsx in a checkout) so the child runs the same code; TypeScript source run by a loader
     // that is not in execArgv (vitest's workers) still needs tsx
     const flags = child.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
-    const p = spawn(process.execPath, [...flags, child, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (signal?.aborted) return reject(new DpzoError('ERR_CANCELLED', `bench memory (${spec.method}): cancelled`));
+    const p = spawn(process.execPath, [...flags, child, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const onAbort = () => p.kill('SIGTERM');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.stdin.on('error', () => {}); // EPIPE once the child has gone: its exit is reported by 'close'
     let out = '';
     let err = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -133,8 +143,10 @@ export function runChild(spec: MemoryChildSpec, script?: string): Promise<Memory
     p.on('error', (e) =>
       reject(new DpzoError('ERR_INTERNAL', `bench memory (${spec.method}): cannot start the measuring process (${e.message.split('\n')[0]})`)),
     );
-    p.on('close', (status, signal) => {
-      if (status !== 0 || signal !== null) return reject(childFailure(spec.method, status, signal, err));
+    p.on('close', (status, killedBy) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) return reject(new DpzoError('ERR_CANCELLED', `bench memory (${spec.method}): cancelled`));
+      if (status !== 0 || killedBy !== null) return reject(childFailure(spec.method, status, killedBy, err));
       const last = out.trim().split('\n').pop() ?? '';
       let r: MemoryChildResult | undefined;
       try {
@@ -200,7 +212,7 @@ export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number; n
 }
 
 export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> {
-  const { onMethod, availableBytes, name, childScript, ...given } = o;
+  const { onMethod, availableBytes, name, childScript, signal, ...given } = o;
   // a wrong --model is one error before anything runs, not one per child; every method loads float32 weights
   // (the backward runs on float32 only: a float16 checkpoint, as facebook/opt-* are, failed at DP-SGD after the
   // other methods had run in its own dtype), so all are measured on the same dtype, batch and threads
@@ -241,7 +253,7 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     }
     onMethod?.(method);
     try {
-      results.push(await runChild({ ...spec, method }, childScript));
+      results.push(await runChild({ ...spec, method }, childScript, signal));
     } catch (e) {
       // a backend without a backward pass (CUDA, for now) measures the rest: DP-SGD is said, not computed
       if (!(method.startsWith('dpsgd') && e instanceof DpzoError && e.code === 'ERR_DEVICE')) throw e;

@@ -25,6 +25,19 @@ afterAll(() => tmp.cleanup());
 const MODEL = join(tmp.dir, 'model');
 writeTinyModel(MODEL);
 
+/** Whether process `pid` has ended within 5 s (or is a zombie nobody reaped). */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      if (/^\d+ \([^)]*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
 describe('dpzo bench memory', () => {
   it('measures each method (inference, DP-ZO, DP-SGD per-example and ghost) in its own process and writes JSON and SVG', { timeout: 120_000 }, async () => {
     const out = join(tmp.dir, 'out');
@@ -136,6 +149,50 @@ describe('dpzo bench memory', () => {
     expect(lines.at(-1)).toMatch(/^dpzo: bench memory \(inference\): the measuring process was killed by SIGKILL .*out-of-memory.* \[ERR_OUT_OF_MEMORY\]$/);
     expect(lines.filter((l) => l.startsWith('dpzo:'))).toHaveLength(1);
     expect(existsSync(join(out, 'memory.json'))).toBe(false);
+  });
+
+  it('SIGTERM to dpzo bench memory stops its measuring process too (it ran on after the parent died), exit 143, no output', { timeout: 60_000 }, async () => {
+    const out = join(tmp.dir, 'out-sigterm');
+    const cli = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    cli.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => cli.on('close', resolve));
+    let kid = 0;
+    for (let i = 0; i < 2000 && kid === 0; i++) {
+      const kids = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim();
+      if (kids !== '') kid = Number(kids.split(/\s+/)[0]);
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(kid).toBeGreaterThan(0);
+    cli.kill('SIGTERM');
+    expect(await closed).toBe(143);
+    expect(stderr).toMatch(/cancelled \[ERR_CANCELLED\]\n$/);
+    expect(existsSync(join(out, 'memory.json'))).toBe(false);
+    expect(await gone(kid), `measuring process ${kid} still running`).toBe(true);
+  });
+
+  it('a measuring process whose parent is gone (its stdin pipe closed, as after kill -9) stops at once', { timeout: 60_000 }, async () => {
+    const spec = JSON.stringify({ model: MODEL, method: 'inference', batch: 2, seq: 8, device: 'cpu', threads: 1 });
+    const child = join(ROOT, 'lib', 'bench', 'memory-child.ts');
+    const run = (closeStdin: boolean) =>
+      new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', child, spec], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        if (closeStdin) p.stdin.end();
+        p.on('close', (status) => resolve({ status, stdout }));
+        if (!closeStdin) setTimeout(() => p.stdin.end(), 30_000); // the measurement ends well before
+      });
+    // the pipe held open: the measurement, its JSON line; closed: nothing measured, exit 143
+    const kept = await run(false);
+    expect(kept.status).toBe(0);
+    expect(JSON.parse(kept.stdout.trim()).method).toBe('inference');
+    const orphan = await run(true);
+    expect(orphan.status).toBe(143);
+    expect(orphan.stdout).toBe('');
   });
 
   it('a shape that cannot fit is refused up front: one line, exit 2, no measuring process started, no output', { timeout: 60_000 }, async () => {

@@ -8,11 +8,12 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { type MemoryReport, GPU_SIZES_GB, benchMemory } from '../../bench/memory.js';
 import { MEMORY_METHODS } from '../../bench/memory-types.js';
 import { SHAPE_NAMES, shapeConfigDir } from '../../bench/shape-config.js';
-import { DpzoError } from '../../errors.js';
+import { DpzoError, isCoded } from '../../errors.js';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { stackedBars } from '../../plot/svg-bars.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
+import { listenForInterrupt } from '../interrupt.js';
 import { parsePositiveInteger } from '../numbers.js';
 
 function parseSeedFlag(v: string): number {
@@ -96,6 +97,9 @@ export function register(program: Command): void {
           }
         }
         let report: MemoryReport;
+        // Ctrl-C / SIGTERM: the measuring process is stopped and the shape directory removed (the default handler
+        // left both), nothing is written, and the exit status is the signal's (130 / 143)
+        const interrupt = listenForInterrupt();
         try {
           report = await benchMemory({
             model: shapeDir ?? o.model,
@@ -108,8 +112,15 @@ export function register(program: Command): void {
             threads: o.threads,
             ...(seed === undefined ? {} : { randomInit: seed }),
             onMethod: o.json ? undefined : (m) => process.stderr.write(`measuring ${m} …\n`),
+            signal: interrupt.signal,
           });
+        } catch (e) {
+          if (!interrupt.received) throw e;
+          process.stderr.write(`dpzo: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${isCoded(e) ? ` [${e.code}]` : ''}\n`);
+          process.exitCode = interrupt.exitCode;
+          return;
         } finally {
+          interrupt.end();
           if (shapeDir) rmSync(shapeDir, { recursive: true, force: true });
         }
         if (shapeDir) report = { ...report, model: o.model };
