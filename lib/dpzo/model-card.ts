@@ -6,6 +6,9 @@
 // hash of the whole file lets whoever knows all examples but one test each guess of
 // the last, the very inference the guarantee bounds (run.json, a local record, keeps
 // it to find the dataset ledger).
+import { basename } from 'node:path';
+
+import { hubSnapshotOf } from '../model/hf-cache.js';
 import type { SpentResult } from '../privacy/index.js';
 import { NO_CLIP, clipNorm, isNonPrivate, notPrivateReason, releaseSensitivity } from './options.js';
 import type { RunRecord } from './run-record.js';
@@ -48,6 +51,11 @@ export function modelCard(c: ModelCardInput): string {
   const how = sgd
     ? `differentially private stochastic gradient descent (DP-SGD, Abadi et al. 2016: per-example gradients clipped, summed and noised; ${p.optimizer} optimizer, ${p.clipRegime} clipping)`
     : 'differentially private zeroth-order optimisation (DP-ZO, Tang et al. 2024, arXiv 2401.04343)';
+  // the base model as a reader of the card can find it: its Hub id (and commit) for a cached snapshot, else the directory's
+  // name; the card printed run.json's absolute path, which says where on whose machine it was made (/home/<user>/…) and
+  // names nothing a reader can fetch. The weights' SHA-256 identifies it exactly either way.
+  const hub = hubSnapshotOf(run.model.dir);
+  const base = hub ? `\`${hub.id}\` (Hugging Face Hub, commit ${hub.commit.slice(0, 12)})` : `\`${basename(run.model.dir)}\` (a local directory)`;
   const exported = sgd ? `then exported from its checkpoint after ${c.steps} step(s)` : `then exported by replaying its ${c.steps} recorded steps bit for bit`;
   const lines = [
     '---',
@@ -55,6 +63,7 @@ export function modelCard(c: ModelCardInput): string {
     '  - differential-privacy',
     sgd ? '  - dp-sgd' : '  - dp-zo',
     '  - dpzo',
+    ...(hub ? [`base_model: ${hub.id}`] : []),
     '---',
     '',
     run.private
@@ -80,7 +89,7 @@ export function modelCard(c: ModelCardInput): string {
     '',
     '| | |',
     '|---|---|',
-    `| base model | \`${run.model.dir}\` (${run.model.dtype}), weights SHA-256 \`${run.model.weightsHash}\` |`,
+    `| base model | ${base}, ${run.model.dtype}, weights SHA-256 \`${run.model.weightsHash}\` |`,
     `| training data | ${run.dataset ? 'a file, not named or hashed here (its hash would let one test guesses of its examples)' : 'given through the API'} |`,
     `| mechanism | ${noise} |`,
     // with q fixed a priori (--sample-rate) B is the public divisor of the update, not the expected batch q·N (N stays private):

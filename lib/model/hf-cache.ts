@@ -22,6 +22,18 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * The Hub repository a directory is a cached snapshot of (`…/models--org--name/snapshots/<commit>`, as
+ * resolveModelDir returns it), or null for any other directory.
+ */
+export function hubSnapshotOf(dir: string): { id: string; commit: string } | null {
+  const m = /(?:^|[\\/])models--([^\\/]+)[\\/]snapshots[\\/]([0-9a-f]{7,64})[\\/]?$/.exec(dir);
+  if (!m) return null;
+  const parts = m[1]!.split('--');
+  if (parts.length > 2 || parts.some((p) => !REPO_ID.test(p))) return null;
+  return { id: parts.join('/'), commit: m[2]! };
+}
+
+/**
  * The directory to load for `given`: itself when it exists (a local path always wins), else the cached
  * snapshot of the Hub repository id it names. Throws ERR_CONFIG_MISSING when neither exists.
  */

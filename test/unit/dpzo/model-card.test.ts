@@ -46,6 +46,21 @@ const input = (r: RunRecord, over: Partial<ModelCardInput> = {}): ModelCardInput
 });
 
 describe('modelCard', () => {
+  it("names the base model by its Hub id (and base_model in the metadata) or its directory's name, never run.json's absolute path", () => {
+    const snapshot = '/home/alice/.cache/huggingface/hub/models--openai-community--gpt2/snapshots/607a30d783dfa663caf39e06633721c8d4cfcd7e';
+    const r = run();
+    const hub = modelCard(input({ ...r, model: { ...r.model, dir: snapshot } }));
+    expect(hub).toContain('| base model | `openai-community/gpt2` (Hugging Face Hub, commit 607a30d783df), bfloat16, weights SHA-256');
+    expect(hub).toMatch(/^---\n(?:.*\n)*base_model: openai-community\/gpt2\n---\n/);
+    expect(hub).not.toContain('/home/alice');
+    const oneName = modelCard(input({ ...r, model: { ...r.model, dir: '/x/hub/models--gpt2/snapshots/abcdef1234567' } }));
+    expect(oneName).toContain('`gpt2` (Hugging Face Hub, commit abcdef123456)');
+    const local = modelCard(input(r));
+    expect(local).toContain('| base model | `base` (a local directory), bfloat16, weights SHA-256');
+    expect(local).not.toContain('/models/base');
+    expect(local).not.toContain('base_model:');
+  });
+
   it("a private run: ε by both accountants, σ and σ·C, q, C, the weights' hashes, not the training file's", () => {
     const card = modelCard(input(run()));
     expect(card).not.toMatch(/NOT PRIVATE/);
