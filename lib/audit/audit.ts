@@ -32,7 +32,9 @@ export interface AuditOptions {
 /** The audit's result and its per-canary scores (for the plot). */
 export async function auditWithTrials(options: AuditOptions): Promise<{ result: AuditResult; trials: Trial[] }> {
   const { setting, canaries, runs, confidence, signal, onRun } = options;
-  const config = parseRunConfig(options.config, 'audit config');
+  const parsed = parseRunConfig(options.config, 'audit config');
+  // the audit never evaluates: an eval file in a train config was read (a private one for nothing) and, missing, failed the audit
+  const config: RunConfig = { ...parsed, eval: undefined };
   const prepared = await prepareRun(config);
   let first: Model | undefined = prepared.model;
   const load = async (): Promise<Model> => {

@@ -3,7 +3,7 @@
 // threshold as "Infinity" (it was null), and the plot's title writes the confidence as given (0.57 read
 // 56.99999999999999%).
 import { Command } from 'commander';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -60,6 +60,14 @@ describe('--plot that cannot be written', () => {
 });
 
 describe('--json', () => {
+  it("does not read a config's eval file (it never evaluates): a missing one failed the audit", async () => {
+    const config = join(tmp.dir, 'with-eval.json');
+    writeFileSync(config, JSON.stringify({ eval: join(tmp.dir, 'no-such-eval.jsonl') }));
+    const r = await dpzo('audit', ...common, '--config', config, '--canaries', '4', '--runs', '1', '--json', '--plot', join(tmp.dir, 'with-eval.svg'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).runs).toBe(1);
+  });
+
   it('writes the threshold of a test that found none as "Infinity", not null', async () => {
     // 4 trials: a pilot share of floor(4/5) = 0 chooses no threshold (τ = ∞), whatever the scores
     const plot = join(tmp.dir, 'inf.svg');
