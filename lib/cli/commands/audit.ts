@@ -68,15 +68,24 @@ async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Pr
   const plot = resolve(typeof flags.plot === 'string' ? flags.plot : `dpzo-audit-${setting}.svg`);
   checkPlotPath(plot);
   const tty = process.stderr.isTTY && !flags.json;
-  const { result, trials } = await auditWithTrials({
+  let counted = false;
+  const audited = await auditWithTrials({
     config,
     setting,
     canaries: flags.canaries as number,
     runs: flags.runs as number | undefined,
     confidence: flags.confidence as number,
-    onRun: tty ? (done, total) => process.stderr.write(`\raudit run ${done}/${total}`) : undefined,
+    onRun: tty
+      ? (done, total) => {
+          counted = true;
+          process.stderr.write(`\raudit run ${done}/${total}`);
+        }
+      : undefined,
+  }).finally(() => {
+    // the counter's line ended, also when the audit fails: the error line was glued to 'audit run k/N'
+    if (counted) process.stderr.write('\n');
   });
-  if (tty) process.stderr.write('\n');
+  const { result, trials } = audited;
   result.plot = plot;
   // whole or not at all: a reader (or a killed audit) never sees half an SVG
   writeTextAtomic(plot, auditPlot(result, trials));

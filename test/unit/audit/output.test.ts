@@ -68,6 +68,26 @@ describe('--json', () => {
     expect(JSON.parse(r.stdout).runs).toBe(1);
   });
 
+  it("on a terminal, ends the run counter's line also when the audit fails (the error was glued to it)", async () => {
+    const original = DPZOTrainer.prototype.train;
+    let calls = 0;
+    vi.spyOn(DPZOTrainer.prototype, 'train').mockImplementation(function (this: DPZOTrainer, ...args: Parameters<DPZOTrainer['train']>) {
+      if (++calls === 2) throw new Error('the second run failed');
+      return original.apply(this, args);
+    });
+    const writes: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (writes.push(String(chunk)), true));
+    const was = Object.getOwnPropertyDescriptor(process.stderr, 'isTTY');
+    Object.defineProperty(process.stderr, 'isTTY', { value: true, configurable: true });
+    try {
+      await expect(auditInProcess(...common, '--canaries', '4', '--runs', '2', '--plot', join(tmp.dir, 'tty.svg'))).rejects.toThrow('the second run failed');
+    } finally {
+      if (was) Object.defineProperty(process.stderr, 'isTTY', was);
+      else delete (process.stderr as { isTTY?: boolean }).isTTY;
+    }
+    expect(writes.join('')).toMatch(/\raudit run 1\/2\n$/);
+  });
+
   it('writes the threshold of a test that found none as "Infinity", not null', async () => {
     // 4 trials: a pilot share of floor(4/5) = 0 chooses no threshold (τ = ∞), whatever the scores
     const plot = join(tmp.dir, 'inf.svg');
