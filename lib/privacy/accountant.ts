@@ -7,7 +7,7 @@ import { DP_ACCOUNTING_ORDERS } from './orders.js';
 import { deltaFromRdp, epsilonFromRdp, type RdpConversion } from './rdp.js';
 import { checkOrders } from './errors.js';
 import { pureEpsilon } from './pure.js';
-import { composeHistory, pldDelta, pldEpsilon, resolvePldOptions, type ComposedPld, type PldOptions, type ResolvedPldOptions } from './pld.js';
+import { composeHistory, PldGridError, pldDelta, pldEpsilon, resolvePldOptions, type ComposedPld, type PldOptions, type ResolvedPldOptions } from './pld.js';
 
 /** ε spent, as an accountant's getEpsilon(δ) reports it. */
 export interface EpsilonResult {
@@ -16,6 +16,13 @@ export interface EpsilonResult {
   /** RDP only: the Rényi order at which the conversion is tightest. */
   order?: number;
 }
+
+/**
+ * Which bound a PLD accountant's answer is: its own (`'pld'`), or a smaller valid bound of the same history that it reports
+ * instead — the RDP bound (`'rdp'`, where the loss grid is too coarse for the per-step losses: very many steps with tiny
+ * losses, or a history no grid can hold) or the pure ε of a Laplace-only history (`'pure'`).
+ */
+export type PldBound = 'pld' | 'rdp' | 'pure';
 
 /** δ at a given ε, as an accountant's getDelta(ε) reports it. */
 export interface DeltaResult {
@@ -165,6 +172,7 @@ export class PldAccountant extends AccountantBase {
   /** The PLD options with their defaults applied (interval 1e-4, connect-dots, tail mass 1e-15, FFT size 2^22). */
   readonly options: ResolvedPldOptions;
   private composed: ComposedPld | null = null;
+  private rdpShadow: RdpAccountant | null = null;
 
   /**
    * @param options Grid and truncation options (see {@link PldOptions}).
@@ -178,6 +186,7 @@ export class PldAccountant extends AccountantBase {
   /** Drops the cached composition after a new step. */
   protected invalidate(): void {
     this.composed = null;
+    this.rdpShadow = null;
   }
 
   /** True when a release without noise is in the history: ε = ∞, δ(ε) = 1, and no PLD to compose. */
@@ -194,22 +203,31 @@ export class PldAccountant extends AccountantBase {
   }
 
   /**
-   * ε spent by the history at `delta` (0 for an empty history): the PLD bound, or for a Laplace-only history the smaller of it and the pure ε of basic
-   * composition; Infinity when a release without noise (`'none'`) is in the history. `interval` is the loss grid actually used (coarser than requested when
-   * the composition needed it).
+   * ε spent by the history at `delta` (0 for an empty history): the smallest of the PLD bound, the RDP bound of the same history (dp_accounting's orders,
+   * improved conversion) and, for a Laplace-only history, the pure ε of basic composition — each is a valid upper bound, and `bound` says which one this
+   * is. The RDP bound wins where the loss grid is far coarser than one step's losses (σ ≈ 2e4 at q = 0.01 beyond ~1e6 steps: the pessimistic
+   * discretisation's error then grows with T) or no grid can hold the history at all (~1e15 steps). Infinity when a release without noise (`'none'`)
+   * is in the history. `interval` is the loss grid actually used (coarser than requested when the composition needed it; absent when none could hold it).
    * @throws {@link PrivacyError} `ERR_ARGUMENT` for δ outside (0, 1).
    */
-  getEpsilon(delta: number): EpsilonResult & { interval?: number } {
+  getEpsilon(delta: number): EpsilonResult & { interval?: number; bound?: PldBound } {
     checkDelta(delta);
     if (this._history.length === 0) return { epsilon: 0 };
     if (this.noiseless) return { epsilon: Infinity };
-    const c = this.pld();
-    // a Laplace-only history also has a pure ε (basic composition); both bounds hold, so the smaller is reported
-    return { epsilon: Math.min(pldEpsilon(c, delta), pureEpsilon(this._history)), interval: c.interval };
+    // every candidate is a valid (ε, δ) upper bound of the same history at this δ, so the smallest is one too
+    const rdp = this.rdpAccountant().getEpsilon(delta).epsilon;
+    const pure = pureEpsilon(this._history);
+    const c = this.pldOrNull();
+    const pld = c ? pldEpsilon(c, delta) : Infinity;
+    const interval = c ? { interval: c.interval } : {};
+    if (c && pld <= rdp && pld <= pure) return { epsilon: pld, ...interval, bound: 'pld' };
+    if (pure <= rdp) return { epsilon: pure, ...interval, bound: 'pure' };
+    return { epsilon: rdp, ...interval, bound: 'rdp' };
   }
 
   /**
-   * δ of the history at `epsilon` (0 for an empty history, and at or above a Laplace-only history's pure ε; 1 with a release without noise).
+   * δ of the history at `epsilon` (0 for an empty history, and at or above a Laplace-only history's pure ε; 1 with a release without noise): the PLD
+   * bound, or the RDP bound where that is smaller (see {@link PldAccountant.getEpsilon}).
    * @throws {@link PrivacyError} `ERR_ARGUMENT` for a negative or non-finite ε.
    */
   getDelta(epsilon: number): DeltaResult {
@@ -217,7 +235,28 @@ export class PldAccountant extends AccountantBase {
     if (this._history.length === 0) return { delta: 0 };
     if (this.noiseless) return { delta: 1 };
     if (epsilon >= pureEpsilon(this._history)) return { delta: 0 };
-    return { delta: pldDelta(this.pld(), epsilon) };
+    const c = this.pldOrNull();
+    const rdp = this.rdpAccountant().getDelta(epsilon).delta;
+    return { delta: c ? Math.min(pldDelta(c, epsilon), rdp) : rdp };
+  }
+
+  /** The composed PLD, or null when no grid can hold the history (it then has only its RDP and pure bounds). */
+  private pldOrNull(): ComposedPld | null {
+    try {
+      return this.pld();
+    } catch (e) {
+      if (e instanceof PldGridError) return null;
+      throw e;
+    }
+  }
+
+  /** An RDP accountant (dp_accounting's orders, improved conversion) of the same history: its bound caps the PLD's. */
+  private rdpAccountant(): RdpAccountant {
+    if (!this.rdpShadow) {
+      this.rdpShadow = new RdpAccountant();
+      for (const h of this._history) this.rdpShadow.step(h.mechanism, h.times);
+    }
+    return this.rdpShadow;
   }
 
   /** An independent copy (same options and history; the cached composition is shared until either steps). */

@@ -65,6 +65,13 @@ export interface ComposedPld {
  */
 const MAX_INTERVAL = 1000;
 
+/** The history is too long for any PLD grid up to {@link MAX_INTERVAL} (an `ERR_ARGUMENT`; the accountant then reports its RDP bound). */
+export class PldGridError extends PrivacyError {
+  constructor(message: string) {
+    super('ERR_ARGUMENT', message);
+  }
+}
+
 const pairCache = new Map<string, { remove: DiscretePld; add: DiscretePld | null }>();
 let cachedPoints = 0;
 
@@ -115,8 +122,7 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
       const next = interval * 2 ** Math.max(1, Math.ceil(Math.log2(e.needed / e.limit)));
       if (!(next <= MAX_INTERVAL)) {
         const releases = steps.reduce((n, h) => n + h.times, 0);
-        throw new PrivacyError(
-          'ERR_ARGUMENT',
+        throw new PldGridError(
           `the PLD accountant cannot represent ${releases} releases (its loss grid would need an interval of ${next} > ${MAX_INTERVAL}); use fewer steps or the RDP accountant`,
         );
       }

@@ -95,11 +95,13 @@ export interface AccountResult {
   epsilon: number;
   /** RDP: the order of the tightest conversion. */
   order?: number;
-  /** PLD: the loss grid interval used. */
+  /** PLD: the loss grid interval used (absent when no grid could hold the history). */
   interval?: number;
+  /** PLD: `'rdp'` or `'pure'` when that smaller valid bound of the same history is reported instead of the PLD's own (see PldAccountant.getEpsilon). */
+  bound?: 'rdp' | 'pure';
   /**
-   * PLD, only when ε is Infinity for a history with noise: the composed probability mass at ε = ∞ (the truncated
-   * tails, counted pessimistically), which δ is below, so no finite ε holds at this δ for PLD.
+   * PLD, only when δ is below the composed probability mass at ε = ∞ (the truncated tails, counted pessimistically): the
+   * PLD itself then has no finite ε at this δ (ε is Infinity, or the RDP bound with `bound: 'rdp'`).
    */
   infinityMass?: number;
 }
@@ -116,9 +118,11 @@ export function accountHistory(history: readonly HistoryEntry[], delta: number, 
     const a = new PldAccountant(interval === undefined ? {} : { interval });
     for (const h of history) a.step(h.mechanism, h.times);
     const r = a.getEpsilon(delta);
-    // ε = ∞ with noise in every release: δ is below the PLD's mass at +∞ (say so, it is not a release without noise)
-    const mass = !Number.isFinite(r.epsilon) && r.interval !== undefined ? { infinityMass: pldInfinityMass(a.pld()) } : {};
-    out.push({ accountant: 'pld', epsilon: r.epsilon, ...(r.interval !== undefined ? { interval: r.interval } : {}), ...mass });
+    // δ below the PLD's mass at +∞ (its truncated tails): no finite PLD ε of its own (say so, it is not a release without noise)
+    const c = r.interval !== undefined ? a.pld() : null;
+    const mass = c && !(pldInfinityMass(c) <= delta) ? { infinityMass: pldInfinityMass(c) } : {};
+    const bound = r.bound === 'rdp' || r.bound === 'pure' ? { bound: r.bound } : {};
+    out.push({ accountant: 'pld', epsilon: r.epsilon, ...(r.interval !== undefined ? { interval: r.interval } : {}), ...bound, ...mass });
   }
   if (which === 'rdp' || which === 'all') {
     const a = new RdpAccountant();

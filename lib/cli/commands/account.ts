@@ -84,14 +84,22 @@ function fmt(x: number): string {
 function printResults(results: AccountResult[], rows: [string, string][]): void {
   for (const r of results) {
     // ε = ∞: δ below the PLD's mass at ∞ (its truncated tails), or a release without noise (no order or discretisation to name)
+    const massNote =
+      r.infinityMass !== undefined
+        ? `δ is below ${r.infinityMass.toPrecision(3)}, the PLD's probability mass at ε = ∞ from its truncated tails: no finite PLD ε at this δ`
+        : undefined;
     const extra = !Number.isFinite(r.epsilon)
-      ? r.infinityMass !== undefined
-        ? ` (δ is below ${r.infinityMass.toPrecision(3)}, the PLD's probability mass at ε = ∞ from its truncated tails: no finite PLD ε at this δ; give a larger --delta or use --accountant rdp)`
+      ? massNote !== undefined
+        ? ` (${massNote}; give a larger --delta or use --accountant rdp)`
         : ' (a release without noise: NOT PRIVATE)'
       : r.accountant === 'rdp'
         ? ` (order ${r.order})`
         : r.accountant === 'pld'
-          ? ` (interval ${r.interval})`
+          ? r.bound === 'rdp'
+            ? ` (the RDP bound, below the PLD's own: ${massNote ?? (r.interval !== undefined ? `its loss grid (interval ${r.interval}) is too coarse for these steps` : 'no PLD loss grid can hold these steps')})`
+            : r.bound === 'pure'
+              ? " (the pure ε of basic composition, below the PLD's own)"
+              : ` (interval ${r.interval})`
           : ' (basic composition)';
     rows.push([`epsilon ${r.accountant}`, fmt(r.epsilon) + extra]);
   }
@@ -262,7 +270,9 @@ export function register(program: Command): void {
       const results = steps === 0 ? [] : accountHistory([{ mechanism, times: steps }], delta, which, intervalFlag(o, which));
       // every accountant's ε is an upper bound at this δ, so the headline is the smallest (ties: PLD, listed
       // first); a PLD with no finite ε at a tiny δ no longer makes the headline Infinity beside a finite RDP ε
-      const main = results.reduce<AccountResult | undefined>((best, r) => (best === undefined || r.epsilon < best.epsilon ? r : best), undefined) ?? {
+      // a PLD row that reports the RDP bound (bound: 'rdp') defers to the RDP row itself
+      const own = results.filter((r) => !(r.bound === 'rdp' && results.some((x) => x.accountant === 'rdp')));
+      const main = own.reduce<AccountResult | undefined>((best, r) => (best === undefined || r.epsilon < best.epsilon ? r : best), undefined) ?? {
         accountant: which === 'rdp' ? 'rdp' : 'pld',
         epsilon: 0,
       };
