@@ -63,16 +63,19 @@ function mechanismFromFlags(o: AccountOptions, cmd: Command): GaussianMechanism 
     // σ is relative to C, so --clip changed nothing here, yet --json echoed it as if it had been accounted
     if (cmd.getOptionValueSource('clip') === 'cli')
       throw argumentError('--clip', o.clip, 'absent for --mechanism gaussian (σ is a multiple of the clip C, so ε does not depend on C)');
-    return { kind: 'gaussian', sampleRate, noiseMultiplier: checkPositive('--noise-multiplier', num('--noise-multiplier', o.noiseMultiplier)) };
+    const sigma = checkPositive('--noise-multiplier', num('--noise-multiplier', o.noiseMultiplier));
+    // checkMechanism refuses it too, but naming its field (noiseMultiplier), not the flag
+    if (!Number.isFinite(1 / (sigma * sigma)))
+      throw argumentError('--noise-multiplier', o.noiseMultiplier, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
+    return { kind: 'gaussian', sampleRate, noiseMultiplier: sigma };
   }
   if (o.mechanism === 'laplace') {
     if (o.noiseMultiplier !== undefined) throw argumentError('--noise-multiplier', o.noiseMultiplier, 'absent for --mechanism laplace (use --laplace-scale)');
-    return {
-      kind: 'laplace',
-      sampleRate,
-      clip: checkPositive('--clip', num('--clip', o.clip)),
-      scale: checkPositive('--laplace-scale', num('--laplace-scale', o.laplaceScale)),
-    };
+    const clip = checkPositive('--clip', num('--clip', o.clip));
+    const scale = checkPositive('--laplace-scale', num('--laplace-scale', o.laplaceScale));
+    if (!Number.isFinite(clip / scale))
+      throw argumentError('--laplace-scale', o.laplaceScale, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
+    return { kind: 'laplace', sampleRate, clip, scale };
   }
   throw argumentError('--mechanism', o.mechanism, 'gaussian or laplace');
 }

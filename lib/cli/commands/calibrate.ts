@@ -23,6 +23,19 @@ interface CalibrateFlags {
   json?: boolean;
 }
 
+/**
+ * A given σ (clip = Infinity) or b, refused naming the flag where the accountant cannot represent it: the library's own
+ * refusal named its field (`noiseMultiplier`, `scale`), not what the user typed.
+ */
+function noiseFlag(flag: string, given: string, clip: number): number {
+  const v = checkPositive(flag, num(flag, given));
+  if (clip === Infinity && !Number.isFinite(1 / (v * v)))
+    throw argumentError(flag, given, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
+  if (clip !== Infinity && !Number.isFinite(clip / v))
+    throw argumentError(flag, given, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
+  return v;
+}
+
 export function register(program: Command): void {
   program
     .command('calibrate')
@@ -86,8 +99,8 @@ export function register(program: Command): void {
           mechanism,
           accountant: acc,
           clip,
-          noiseMultiplier: o.noiseMultiplier === undefined ? undefined : num('--noise-multiplier', o.noiseMultiplier),
-          laplaceScale: o.laplaceScale === undefined ? undefined : num('--laplace-scale', o.laplaceScale),
+          noiseMultiplier: o.noiseMultiplier === undefined ? undefined : noiseFlag('--noise-multiplier', o.noiseMultiplier, Infinity),
+          laplaceScale: o.laplaceScale === undefined ? undefined : noiseFlag('--laplace-scale', o.laplaceScale, clip),
         });
         // the search stops at STEPS_LIMIT: there the noise affords at least that many steps, not exactly that many
         const atLimit = r.steps === STEPS_LIMIT;
