@@ -99,11 +99,55 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
   const o = resolvePldOptions(options);
   const steps = history.filter((h) => h.times > 0);
   if (steps.length === 0) throw new PrivacyError('ERR_ARGUMENT', 'the history is empty: nothing has been released');
+  // A step whose losses span only a few points of the grid is discretised on a finer one where the composition still fits
+  // (see refinedInterval); every grid gives a pessimistic PLD, so either result is an upper bound.
+  const fine = refinedInterval(steps, o);
+  if (fine < o.interval) {
+    const refined = composeAt(steps, o, fine, Math.min(o.maxFftSize, REFINED_FFT_SIZE), o.interval);
+    if (refined) return refined;
+  }
+  return composeAt(steps, o, o.interval, o.maxFftSize, Infinity)!;
+}
+
+/** Fewest grid points one step's losses should span before the default grid is refined for it. */
+const MIN_STEP_POINTS = 64;
+/** Largest FFT a refined grid may take (4× faster than the default limit); beyond it the default grid is used. */
+const REFINED_FFT_SIZE = 2 ** 20;
+
+/**
+ * The grid interval at which every step spans at least {@link MIN_STEP_POINTS} points (o.interval when it already does).
+ * On a grid far coarser than one step's losses connect-dots adds ~Δ·E|L| of variance per step instead of E[L²], an
+ * error that grows with T: σ = 2e4 at q = 0.01 over 1e8 steps gave ε = 0.204 on the 1e-4 grid (RDP: 0.0145) and 0.0123
+ * on a 1e-7 grid.
+ */
+function refinedInterval(steps: readonly HistoryEntry[], o: ResolvedPldOptions): number {
   let interval = o.interval;
+  for (const h of steps) {
+    for (let k = 0; k < 6; k++) {
+      let d;
+      try {
+        d = discretizeMechanism(h.mechanism, o, interval);
+      } catch (e) {
+        if (e instanceof GridTooLargeError) break; // a step wider than any grid: nothing to refine
+        throw e;
+      }
+      if (Math.min(d.remove.probs.length, d.add?.probs.length ?? Infinity) >= MIN_STEP_POINTS) break;
+      interval /= 16;
+    }
+  }
+  return interval;
+}
+
+/**
+ * The composition on the grid `start`, coarsened by powers of two until it fits `fftLimit`; null once the interval would
+ * reach `ceiling` (the caller then composes on its own grid), PldGridError beyond {@link MAX_INTERVAL}.
+ */
+function composeAt(steps: readonly HistoryEntry[], o: ResolvedPldOptions, start: number, fftLimit: number, ceiling: number): ComposedPld | null {
+  let interval = start;
   for (let tries = 0; ; tries++) {
     try {
-      const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, o, interval) }));
-      const co = { tailMass: o.tailMass, maxFftSize: o.maxFftSize };
+      const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, { ...o, maxFftSize: fftLimit }, interval) }));
+      const co = { tailMass: o.tailMass, maxFftSize: fftLimit };
       const remove = composePlds(
         d.map((x) => ({ pld: x.pmf.remove, times: x.times })),
         co,
@@ -120,6 +164,7 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
       if (!(e instanceof GridTooLargeError) || tries >= 40) throw e;
       // the grid length scales like 1/interval: coarsen by the power of two that should fit (at least 2)
       const next = interval * 2 ** Math.max(1, Math.ceil(Math.log2(e.needed / e.limit)));
+      if (next >= ceiling) return null;
       if (!(next <= MAX_INTERVAL)) {
         const releases = steps.reduce((n, h) => n + h.times, 0);
         throw new PldGridError(
