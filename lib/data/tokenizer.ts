@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 import { DataError } from './errors.js';
+import { rustSemantics } from './tokenizer-unicode.js';
 
 /** A model's tokenizer (tokenizer.json through @huggingface/tokenizers), as the data layer uses it. */
 export interface TextTokenizer {
@@ -60,7 +61,8 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
   }
   let tok: Tokenizer;
   try {
-    tok = new Tokenizer(json, config);
+    // the JS library splits and normalizes some non-ASCII text otherwise than the Rust one transformers runs
+    tok = new Tokenizer(rustSemantics(json), config);
   } catch (e) {
     throw new DataError('ERR_NO_TOKENIZER', `${path}: unsupported tokenizer (${(e as Error).message})`);
   }
