@@ -12,6 +12,8 @@
 //    each punctuation char with `behavior` (default Isolated: "?!" -> "?" "!"), ASCII text included.
 //  - ByteLevel (use_regex): the same GPT-2 regex in both, but JS \s; Rust byte_level.rs compiles it with onig
 //    (Ruby syntax, no ASCII option: \s is White_Space), e.g. "a\u0085\u0085b" or "a\uFEFF\uFEFFb" split otherwise.
+//  - Metaspace: JS ignores `split` (default true in Rust metaspace.rs: the text is cut before each replacement
+//    char, MergedWithNext), ASCII text included; JS also prefers a `str_rep` key that Rust ignores.
 //  - Strip: JS trim(); Rust normalizer.rs lrstrip trims `char::is_whitespace`.
 //  - Lowercase / BertNormalizer lowercase: JS String#toLowerCase maps a word-final Σ to ς; Rust normalizer.rs
 //    lowercase() maps char by char (`char::to_lowercase`), always σ.
@@ -85,6 +87,13 @@ function preTokenizer(p: unknown): unknown {
           { ...o, add_prefix_space: false, use_regex: false },
         ],
       };
+    }
+    case 'Metaspace': {
+      const r = typeof o.replacement === 'string' && [...o.replacement].length === 1 ? o.replacement : null;
+      if (r === null) return o; // Rust wants one char: left for the JS library as it was
+      const space: Json = { ...o, str_rep: r, split: false };
+      if (o.split === false) return space;
+      return { type: 'Sequence', pretokenizers: [space, splitOnChars(`\\x{${r.codePointAt(0)!.toString(16)}}`, 'MergedWithNext')] };
     }
     case 'Sequence':
       return Array.isArray(o.pretokenizers) ? { ...o, pretokenizers: o.pretokenizers.map(preTokenizer) } : o;

@@ -110,6 +110,15 @@ describe('pre-tokenizers as the Rust library splits', () => {
     }
   });
 
+  it('Metaspace cuts before each replacement char unless split is false (metaspace.rs: split MergedWithNext, default true)', () => {
+    // ASCII: metaspace.rs test `multiple_spaces`; the JS library ignored `split` and kept one piece
+    const words = ['▁Hey', '▁', '▁friend!', '▁Hey▁▁▁friend!'];
+    const t = wordLevel({ type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }, words);
+    expect(t.ids('Hey   friend!')).toEqual(t.of(['▁Hey', '▁', '▁', '▁friend!']));
+    const whole = wordLevel({ type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: false }, words);
+    expect(whole.ids('Hey   friend!')).toEqual(whole.of(['▁Hey▁▁▁friend!']));
+  });
+
   it('rewrites inside a Sequence', () => {
     const t = wordLevel({ type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Digits', individual_digits: true }] }, ['Zürich', '١', '٢']);
     expect(t.ids('Zürich ١٢')).toEqual(t.of(['Zürich', '١', '٢']));
