@@ -56,6 +56,20 @@ function blasOf(addon: Record<string, unknown> | undefined, file: string | undef
   return blas.length ? blas.join(', ') : 'none (built-in GEMM)';
 }
 
+/**
+ * The SIMD path the addon picks, or why it cannot say: a bad DPZO_ISA override makes directionIsa() throw, and that
+ * threw out of `dpzo env` (exit 2, nothing printed), the command a user with that setting runs to find out why.
+ */
+function isaOf(addon: Record<string, unknown> | undefined): string {
+  const isaFn = addon?.directionIsa;
+  if (typeof isaFn !== 'function') return 'unknown';
+  try {
+    return String((isaFn as () => string)());
+  } catch (e) {
+    return `unknown: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
 export function collectEnv(): EnvReport {
   let addonFile: string | undefined;
   let addon: Record<string, unknown> | undefined;
@@ -67,7 +81,6 @@ export function collectEnv(): EnvReport {
   } catch (e) {
     addonRow = `not loaded: ${(e as Error).message.split('\n')[0]}`;
   }
-  const isaFn = addon?.directionIsa;
   const cpuList = cpus();
   const gpus = firstLine('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], (out) => out.trim());
   return {
@@ -82,7 +95,7 @@ export function collectEnv(): EnvReport {
     cores: cpuList.length,
     addon: addonRow,
     backends: typeof addon?.backends === 'string' ? addon.backends : '',
-    isa: typeof isaFn === 'function' ? String((isaFn as () => string)()) : 'unknown',
+    isa: isaOf(addon),
     blas: blasOf(addon, addonFile),
     gpus: gpus ? gpus.split('\n').map((l) => l.trim()) : [],
     nvcc: firstLine('nvcc', ['--version'], (out) => out.match(/release ([^\s,]+)/)?.[1]) ?? 'not found',
