@@ -95,6 +95,24 @@ function checkOptions(opts: object | undefined, keys: readonly string[], what: s
   if (unknown !== undefined) throw new DpzoError('ERR_ARGUMENT', `${unknown} is not an option of ${what} (misspelt?)`);
 }
 
+/** An argument as an error message shows it: the string '3' read as the number 3 ("must be an integer (got 3)"). */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : String(v);
+}
+
+/**
+ * A prompt as the core takes it. packSequences names a sequence of a batch, and a prompt is not one: its errors named
+ * `promptIds[0][i]` for element i (and `promptIds[0]` for the prompt itself), an element that does not exist.
+ */
+function promptTokens(promptIds: ArrayLike<number>): Int32Array {
+  try {
+    return packSequences([promptIds], 'promptIds').tokens;
+  } catch (e) {
+    if (e instanceof DpzoError && e.message.startsWith('promptIds[0]')) throw new DpzoError(e.code, 'promptIds' + e.message.slice('promptIds[0]'.length));
+    throw e;
+  }
+}
+
 function cancelledError(): DpzoError {
   return new DpzoError('ERR_CANCELLED', 'the operation was cancelled');
 }
@@ -277,8 +295,14 @@ export class NativeBackedModel implements Model {
     if (typeof batch !== 'object' || batch === null) throw new DpzoError('ERR_BATCH', 'a batch must be an object { inputIds, positions? }');
     checkBatchKeys(batch, ['inputIds', 'positions']);
     const packed = packSequences(batch.inputIds);
-    const perSeq: number[][] = batch.inputIds.map((s, i) => batch.positions?.[i] ?? Array.from({ length: s.length }, (_, t) => t));
-    const notList = perSeq.findIndex((ps) => !Array.isArray(ps));
+    // one list per sequence, as labels: a missing, null or short positions read as "every position" for the sequences it
+    // did not cover (a wrong-sized result), and a longer one dropped its extra lists without a word
+    const given = batch.positions;
+    if (given !== undefined && (!Array.isArray(given) || given.length !== batch.inputIds.length)) {
+      throw new DpzoError('ERR_BATCH', 'positions must be an array with one list of positions per sequence of inputIds');
+    }
+    const perSeq: number[][] = given ?? batch.inputIds.map((s) => Array.from({ length: s.length }, (_, t) => t));
+    const notList = batch.inputIds.findIndex((_, i) => !Array.isArray(perSeq[i]));
     if (notList >= 0) throw new DpzoError('ERR_BATCH', `positions[${notList}] must be an array of positions`);
     const global: number[] = [];
     perSeq.forEach((ps, i) => {
@@ -304,13 +328,13 @@ export class NativeBackedModel implements Model {
 
   async generate(promptIds: ArrayLike<number>, maxNewTokens: number, opts?: CallOptions & { eosTokenId?: number }): Promise<number[]> {
     checkOptions(opts, ['eosTokenId'], 'generate');
-    const prompt = packSequences([promptIds], 'promptIds').tokens;
+    const prompt = promptTokens(promptIds);
     // the core counts tokens in a C int
     if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= INT32_MAX)) {
-      throw new DpzoError('ERR_ARGUMENT', `maxNewTokens must be an integer in [0, ${INT32_MAX}] (got ${maxNewTokens})`);
+      throw new DpzoError('ERR_ARGUMENT', `maxNewTokens must be an integer in [0, ${INT32_MAX}] (got ${shown(maxNewTokens)})`);
     }
     const eos = opts?.eosTokenId ?? -1;
-    if (!(Number.isInteger(eos) && eos >= -1 && eos <= INT32_MAX)) throw new DpzoError('ERR_ARGUMENT', `eosTokenId must be a token id (got ${String(eos)})`);
+    if (!(Number.isInteger(eos) && eos >= -1 && eos <= INT32_MAX)) throw new DpzoError('ERR_ARGUMENT', `eosTokenId must be a token id (got ${shown(eos)})`);
     const r = await this.enqueue((m) => m.generate(prompt, maxNewTokens, eos), opts?.signal);
     return Array.from(r);
   }
