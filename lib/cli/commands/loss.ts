@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .command('loss')
     .description(
       'per-example loss (mean NLL over targets) of token sequences in a JSONL file, one a line in input order; ' +
-        'a sequence with no targets prints NaN (null with --json)',
+        'a sequence with no targets prints NaN, an infinite loss Infinity (both null with --json, where targets tells them apart)',
     )
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--data <file>', 'JSONL, one {"input_ids": [...], "labels"?: [...]} a line (-100 = not a target)')
@@ -83,7 +83,8 @@ export function register(program: Command): void {
       const model = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
       try {
         checkTokenRange(opts.data, examples, model.config.vocabSize, model.config.maxPositions);
-        const loss: (number | null)[] = [];
+        // as computed: NaN (no targets) and Infinity apart; JSON has neither, so --json writes null for both
+        const loss: number[] = [];
         const targets: number[] = [];
         for (let i = 0; i < examples.length; i += opts.batchSize) {
           const chunk = examples.slice(i, i + opts.batchSize);
@@ -92,13 +93,14 @@ export function register(program: Command): void {
             inputIds: chunk.map((e) => e.input_ids),
             labels: hasLabels ? chunk.map((e) => e.labels ?? e.input_ids) : undefined,
           });
-          r.loss.forEach((v) => loss.push(Number.isFinite(v) ? v : null));
+          r.loss.forEach((v) => loss.push(v));
           r.targets.forEach((v) => targets.push(v));
         }
         if (opts.json) {
-          process.stdout.write(JSON.stringify({ loss, targets }) + '\n');
+          process.stdout.write(JSON.stringify({ loss: loss.map((v) => (Number.isFinite(v) ? v : null)), targets }) + '\n');
         } else {
-          process.stdout.write(loss.map((v) => (v === null ? 'NaN' : String(v))).join('\n') + '\n');
+          // an infinite loss printed NaN, what a sequence with no targets prints
+          process.stdout.write(loss.map(String).join('\n') + '\n');
         }
       } finally {
         model.dispose();
