@@ -53,7 +53,11 @@ function blasOf(addon: Record<string, unknown> | undefined, file: string | undef
     .split('\n')
     .map((l) => l.trim().split(' ')[0])
     .filter((l) => /blas|mkl/i.test(l));
-  return blas.length ? blas.join(', ') : 'none (built-in GEMM)';
+  if (!blas.length) return 'none (built-in GEMM)';
+  // linked is not used: the core multiplies with its own kernels unless DPZO_GEMM=blas (float32 weights only), and the
+  // row named the library alone, as if every product went through it
+  const use = process.env.DPZO_GEMM === 'blas' ? 'used for float32 weights: DPZO_GEMM=blas' : 'linked, not used: the built-in GEMM runs unless DPZO_GEMM=blas';
+  return `${blas.join(', ')} (${use})`;
 }
 
 /**

@@ -1,7 +1,11 @@
 // `dpzo env` is what a user runs when dpzo misbehaves: a probe that fails says so in its row, and the command still
 // prints every row and exits 0.
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { makeTempDir } from '../../helpers/checkpoints.js';
 import { dpzoWithEnv } from '../../helpers/cli.js';
 
 describe('dpzo env with a bad DPZO_ISA', () => {
@@ -28,5 +32,36 @@ describe('dpzo env with a bad DPZO_ISA', () => {
     const r = await dpzoWithEnv({ DPZO_ISA: 'scalar' }, 'env', '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).isa).toBe('scalar');
+  });
+});
+
+// An addon file that links a library named like a BLAS (built here with the C compiler; skipped without one). It does
+// not load as an addon, so the BLAS row comes from the libraries the file links, as for a source build with OpenBLAS.
+const cc = process.platform === 'linux' && spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
+describe.skipIf(!cc)('dpzo env: a linked BLAS is not one in use', () => {
+  let tmp: { dir: string; cleanup: () => void };
+  let addon: string;
+  beforeAll(() => {
+    tmp = makeTempDir('dpzo-env-blas-');
+    const run = (args: string[]) => expect(spawnSync('cc', args, { cwd: tmp.dir, encoding: 'utf8' }).status).toBe(0);
+    writeFileSync(join(tmp.dir, 'b.c'), 'int fake_blas(void) { return 0; }\n');
+    writeFileSync(join(tmp.dir, 'a.c'), 'extern int fake_blas(void);\nint f(void) { return fake_blas(); }\n');
+    run(['-shared', '-fPIC', '-o', 'libfakeblas.so', 'b.c']);
+    run(['-shared', '-fPIC', '-o', 'dpzo.node', 'a.c', '-L.', '-lfakeblas']);
+    addon = join(tmp.dir, 'dpzo.node');
+  });
+  afterAll(() => tmp?.cleanup());
+
+  // the row said "libfakeblas.so" alone, while the core multiplies with its own GEMM unless DPZO_GEMM=blas
+  it('without DPZO_GEMM=blas: linked, not used', async () => {
+    const r = await dpzoWithEnv({ DPZO_ADDON: addon, DPZO_GEMM: '' }, 'env', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).blas).toBe('libfakeblas.so (linked, not used: the built-in GEMM runs unless DPZO_GEMM=blas)');
+  });
+
+  it('with DPZO_GEMM=blas: used for float32 weights', async () => {
+    const r = await dpzoWithEnv({ DPZO_ADDON: addon, DPZO_GEMM: 'blas' }, 'env', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).blas).toBe('libfakeblas.so (used for float32 weights: DPZO_GEMM=blas)');
   });
 });
