@@ -12,7 +12,16 @@ export { discretizePair, type DiscretePld, type Discretization } from './pld-dis
 export { composePlds } from './pld-compose.js';
 export { deltaForEpsilon, epsilonForDelta } from './pld-query.js';
 export { composeHistory, pldEpsilon, pldDelta, mechanismPairs, type PldOptions, type ComposedPld } from './pld.js';
-export { RdpAccountant, PldAccountant, createAccountant, type Accountant, type AccountantKind, type EpsilonResult, type DeltaResult } from './accountant.js';
+export {
+  RdpAccountant,
+  PldAccountant,
+  createAccountant,
+  type Accountant,
+  type AccountantKind,
+  type EpsilonResult,
+  type DeltaResult,
+  type PldBound,
+} from './accountant.js';
 export { calibrateNoise, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
 export { secureUniform, fillGaussian, fillLaplace, gaussianNoise, laplaceNoise } from './secure-noise.js';
 export { PrivacyLedger, type LedgerOpenOptions } from './ledger.js';
