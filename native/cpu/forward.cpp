@@ -23,16 +23,22 @@ int64_t ForwardState::bytes() const {
   return n + kv.bytes();
 }
 
-void KvCache::reset(int64_t layers, int64_t capacity, int64_t kv_dim) {
+void KvCache::reset(int64_t layers, int64_t context, int64_t kv_dim) {
   len = 0;
-  cap = capacity;
+  cap = 0;
+  limit = context;
   dim = kv_dim;
-  k.resize(layers);
-  v.resize(layers);
-  for (int64_t l = 0; l < layers; ++l) {
-    cpu::grow(k[l], cap * dim);
-    cpu::grow(v[l], cap * dim);
-  }
+  k.assign(layers, {});
+  v.assign(layers, {});
+}
+
+bool KvCache::ensure(int64_t positions) {
+  if (positions <= cap) return false;
+  if (positions > limit) throw Error(err::kSequenceLength, "KV cache: more positions than the context");
+  cap = std::min(limit, std::max(positions, 2 * cap));
+  for (auto* side : {&k, &v})
+    for (auto& rows : *side) rows.resize(static_cast<size_t>(cap * dim));
+  return true;
 }
 
 int64_t KvCache::bytes() const {
@@ -358,8 +364,8 @@ std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vect
   AccountOnExit account{st};
   // the cache lives only for this call (training never pays for it); the
   // context never exceeds max positions
-  const int64_t cap = std::min<int64_t>(c.max_positions, static_cast<int64_t>(prompt.size()) + n);
-  st.kv.reset(c.num_layers, cap, c.num_kv_heads * c.head_dim);
+  const int64_t context = std::min<int64_t>(c.max_positions, static_cast<int64_t>(prompt.size()) + n);
+  st.kv.reset(c.num_layers, context, c.num_kv_heads * c.head_dim);
   struct Off {
     KvCache& kv;
     ~Off() {
@@ -373,8 +379,10 @@ std::vector<int32_t> generate_greedy(Model& m, ForwardState& st, const std::vect
   std::vector<int32_t> step(prompt);
   std::vector<float> z(V);
   for (int i = 0; i < n; ++i) {
-    if (i > 0 && st.kv.len >= cap) break;  // context full
+    if (i > 0 && st.kv.len >= context) break;  // context full
     const int64_t T = static_cast<int64_t>(step.size());
+    // the peak counts the cache: accounted when it grows (it is freed before the op's own accounting at exit)
+    if (st.kv.ensure(st.kv.len + T)) st.account();
     run_trunk(m, st, step.data(), T, {0, T}, cancel);
     gather_final(m, st, {T - 1});
     head_logits(m.pool(), st.ws, st.rows_out.data(), 1, E, head_weight(m, st), V, z.data(), cancel);

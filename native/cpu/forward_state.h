@@ -24,9 +24,15 @@ namespace dpzo {
 // recomputation would produce (the GEMM is batch-invariant).
 struct KvCache {
   bool active = false;
-  int64_t len = 0, cap = 0, dim = 0;     // cached positions, capacity, kv_heads·head_dim
+  int64_t len = 0, cap = 0, dim = 0;     // cached positions, allocated positions, kv_heads·head_dim
+  int64_t limit = 0;                     // positions the call may reach (the context: ≤ max positions)
   std::vector<std::vector<float>> k, v;  // per layer: (cap, dim)
-  void reset(int64_t layers, int64_t capacity, int64_t kv_dim);
+  // An empty cache for `layers` layers that may grow to `limit` positions. Nothing is allocated yet: a cache sized
+  // for the whole context up front took max positions × layers × 2 rows (gigabytes for a long-context Llama) even
+  // when an eos ended generation after one token.
+  void reset(int64_t layers, int64_t limit, int64_t kv_dim);
+  // Room for `positions` (≤ limit) cached positions, grown by doubling (contents kept); true when it grew.
+  bool ensure(int64_t positions);
   int64_t bytes() const;
 };
 
