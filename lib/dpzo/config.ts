@@ -208,7 +208,7 @@ export const RunConfigSchema = z.object(shape()).strict();
  * - `task` (required): `'lm'`, `'classification'` or `'tokens'`.
  * - `eval`: held-out evaluation data file; `evalMax`: evaluate on its first n examples.
  * - `out`: run directory (run.json, trajectory.jsonl, ledger.jsonl, metrics.jsonl).
- * - `threads`: native worker threads (default 0: one per core); `dtype`: convert the weights on load (`float32`, `float16`, `bfloat16`).
+ * - `threads`: native worker threads (default 0: one per CPU the process may use); `dtype`: convert the weights on load (`float32`, `float16`, `bfloat16`).
  * - `device`: where the model runs, `'cpu'` (default), `'cuda'`, `'cuda:N'` or `'auto'` (see {@link Device}); `method: 'dpsgd'` runs on the CPU only (`'auto'`
  *   picks it, a CUDA device is refused). run.json records it, and `--resume` uses it unless given another: a DP-ZO update is the same bits on either backend.
  * - `trainable`: tensor-name patterns ('*' wildcard or substring), an array or a comma-separated string (default: all tensors).

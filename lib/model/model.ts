@@ -363,7 +363,7 @@ export class NativeBackedModel implements Model {
  * A `dir` that does not exist but reads as a Hub id (`org/name`, `org/name@revision`) is taken from the local Hugging Face cache
  * ({@link resolveModelDir}); nothing is ever downloaded.
  *
- * Defaults: device `'cpu'`; dtype as stored in the file; threads 0 (one per core, at most 1024); every tensor trainable. With `randomInit`, only
+ * Defaults: device `'cpu'`; dtype as stored in the file; threads 0 (one per CPU the process may use: its affinity mask and cgroup CPU quota; at most 1024); every tensor trainable. With `randomInit`, only
  * config.json is read and the weights are seeded random values (see {@link LoadOptions.randomInit}).
  *
  * @param dir The model directory, or a Hub id cached locally.
@@ -399,7 +399,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw new DpzoError('ERR_ARGUMENT', `dtype must be float32, float16 or bfloat16 (got '${options.dtype}')`);
   }
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0 || options.threads > MAX_THREADS)) {
-    throw new DpzoError('ERR_ARGUMENT', `threads must be an integer in [0, ${MAX_THREADS}] (0 = one per core; got ${options.threads})`);
+    throw new DpzoError('ERR_ARGUMENT', `threads must be an integer in [0, ${MAX_THREADS}] (0 = one per usable CPU; got ${options.threads})`);
   }
   const trainable = options.trainable === undefined ? [] : Array.isArray(options.trainable) ? options.trainable : [options.trainable];
   // natively an empty list means every tensor: an empty selection passed in must not silently train them all

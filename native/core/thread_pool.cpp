@@ -3,11 +3,51 @@
 #include "dpzo/thread_pool.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 namespace dpzo {
 
+namespace {
+
+// CPUs a cgroup quota allows (cgroup v2 cpu.max "quota period", v1 cfs_quota_us / cfs_period_us), rounded up;
+// 0 when there is no quota or it cannot be read.
+int cgroup_quota_cpus() {
+  double quota = -1, period = -1;
+  std::ifstream v2("/sys/fs/cgroup/cpu.max");
+  std::string q;
+  if (v2 >> q >> period) {
+    if (q == "max") return 0;
+    quota = std::atof(q.c_str());
+  } else {
+    std::ifstream vq("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), vp("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+    if (!(vq >> quota) || !(vp >> period)) return 0;
+  }
+  if (!(quota > 0) || !(period > 0)) return 0;
+  return static_cast<int>(std::min(1e6, std::ceil(quota / period)));
+}
+
+}  // namespace
+
+int usable_cpus() {
+  int n = static_cast<int>(std::thread::hardware_concurrency());
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+  const int quota = cgroup_quota_cpus();
+  if (quota > 0) n = n > 0 ? std::min(n, quota) : quota;
+  return std::max(1, n);
+}
+
 ThreadPool::ThreadPool(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = usable_cpus();
   threads = std::min(threads, kMaxThreads);
   n_ = threads;
   for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });

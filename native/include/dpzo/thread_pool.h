@@ -14,9 +14,15 @@ namespace dpzo {
 // thousands of OS threads and starve the machine; no CPU this engine targets has more cores.
 inline constexpr int kMaxThreads = 1024;
 
+// The CPUs this process may run on: the affinity mask (taskset, a container's cpuset) and a cgroup CPU quota
+// (docker --cpus) bound it, as Node's os.availableParallelism() does for the mask; at least 1. The machine's
+// core count (hardware_concurrency) ignored both, so a pool in a 2-CPU container on a 64-core host started 64
+// threads that time-shared 2 CPUs.
+int usable_cpus();
+
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);  // threads <= 0: hardware concurrency
+  explicit ThreadPool(int threads);  // threads <= 0: usable_cpus()
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
