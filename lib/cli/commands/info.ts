@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .description('show a model directory: family, sizes, parameter counts, dtype, bytes, backend')
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json + model.safetensors)')
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'auto')
-    .option('--threads <n>', 'native worker threads (default: all cores)', parseThreads)
+    .option('--threads <n>', 'native worker threads (default: one per CPU the process may use)', parseThreads)
     .option('--trainable <patterns>', 'comma-separated name patterns of trainable tensors', parseTrainable)
     .option('--json', 'print one JSON object')
     .action(async (opts: { model: string; device: Device; threads?: number; trainable?: string; json?: boolean }) => {
