@@ -17,7 +17,7 @@ export interface LoadOptions {
   device?: Device;
   /** Convert weights to this dtype on load (default: as stored in the file). */
   dtype?: WeightDType;
-  /** Worker threads of the native pool (default: all cores). */
+  /** Worker threads of the native pool (default 0: one per CPU the process may use). */
   threads?: number;
   /** Trainable tensors by name pattern ('*' wildcard, else substring match); default: all. An empty list is refused (`ERR_ARGUMENT`): it would select nothing. */
   trainable?: string[] | string;
