@@ -219,6 +219,20 @@ export const RunConfigSchema = z.object(shape()).strict();
  */
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
+/** The fields that turn a data file into examples of a task (with `limit`, which of them): train, eval and resume read them alike. */
+export const TASK_FIELDS = [
+  'task',
+  'template',
+  'labelWords',
+  'textField',
+  'labelField',
+  'promptField',
+  'completionField',
+  'inputField',
+  'labelsField',
+  'maxLength',
+] as const satisfies readonly RunFieldName[];
+
 /** The fields the trainer reads, by name. */
 export type TrainKey = { [K in RunFieldName]: Fields[K]['train'] extends true ? K : never }[RunFieldName];
 export const TRAIN_KEYS = (Object.keys(RUN_FIELDS) as RunFieldName[]).filter((k) => RUN_FIELDS[k].train) as TrainKey[];

@@ -14,7 +14,7 @@ import { resolveModelDir } from '../model/hf-cache.js';
 import { cpuOnlyDevice } from '../model/device.js';
 import { loadModel } from '../model/model.js';
 import type { LoadOptions, Model } from '../model/types.js';
-import { DEFAULT_BATCH_SIZE, type RunConfig, TRAIN_KEYS, type TrainKey, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
+import { DEFAULT_BATCH_SIZE, type RunConfig, TASK_FIELDS, TRAIN_KEYS, type TrainKey, parseRunConfig, taskSpecOf, trainablePatterns } from './config.js';
 import { type RunRecord, readRunJson } from './run-record.js';
 import { DPZOTrainer } from './trainer.js';
 
@@ -131,19 +131,7 @@ export function loadOptionsOf(c: RunConfig): LoadOptions & { trainable?: string[
  * nor does the file's SHA-256: a resume given another limit, maximum length or task field trained the rest of the run on other
  * examples than its start, in silence. (--resume takes them from run.json; the API takes the config it is given.)
  */
-const DATA_FIELDS = [
-  'task',
-  'template',
-  'labelWords',
-  'textField',
-  'labelField',
-  'promptField',
-  'completionField',
-  'inputField',
-  'labelsField',
-  'maxLength',
-  'limit',
-] as const satisfies readonly (keyof RunConfig)[];
+const DATA_FIELDS = [...TASK_FIELDS, 'limit'] as const satisfies readonly (keyof RunConfig)[];
 
 /** Refuses to resume the run in `runDir` with data fields other than its recorded config's (none recorded: nothing to compare). */
 function checkResumeData(c: RunConfig, runDir: string): void {

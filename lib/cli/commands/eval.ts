@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { loadDataset } from '../../data/load.js';
 import { loadTokenizer } from '../../data/tokenizer.js';
-import { type RunConfig, parseRunConfig, taskSpecOf } from '../../dpzo/config.js';
+import { type RunConfig, TASK_FIELDS, parseRunConfig, taskSpecOf } from '../../dpzo/config.js';
 import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js';
 import { runCharts } from '../../dpzo/curves-text.js';
 import { evaluate } from '../../dpzo/evaluate.js';
@@ -22,25 +22,7 @@ import { evalRows, printTable } from '../format.js';
 import { addRunOptions } from '../options.js';
 
 // what evaluation reads: the model, the data and how to build examples from it, the compute settings
-const EVAL_FIELDS = [
-  'model',
-  'data',
-  'task',
-  'evalMax',
-  'threads',
-  'device',
-  'dtype',
-  'template',
-  'labelWords',
-  'textField',
-  'labelField',
-  'promptField',
-  'completionField',
-  'inputField',
-  'labelsField',
-  'maxLength',
-  'maxBatchTokens',
-] as const;
+const EVAL_FIELDS = ['model', 'data', 'evalMax', 'threads', 'device', 'dtype', ...TASK_FIELDS, 'maxBatchTokens'] as const;
 
 export function register(program: Command): void {
   const cmd = program.command('eval').description('evaluate a model (or a run replayed onto it) on a dataset');
