@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "dpzo/backend.h"
@@ -34,6 +35,11 @@ class DeviceBuffer {
   void* data() const { return p_; }
   // Gives the memory back (a buffer that lives for one call, as the KV cache of generate).
   void release() noexcept;
+  // Exchanges the memory of two buffers that count in the same tracker (the KV cache grown into a new one).
+  void swap(DeviceBuffer& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(bytes_, o.bytes_);
+  }
 
  private:
   MemoryTracker* mem_;

@@ -228,6 +228,22 @@ float* Forward::qkv_rows(int64_t l, int64_t ld) {
   return kv_.ensure_n<float>(0) + (l * kv_cap_ + kv_len_) * ld;
 }
 
+void Forward::kv_ensure(int64_t positions, int64_t ld) {
+  if (positions <= kv_cap_) return;
+  if (positions > kv_limit_) throw Error(err::kSequenceLength, "KV cache: more positions than the context");
+  const int64_t cap = std::min(kv_limit_, std::max(positions, 2 * kv_cap_));
+  // the new buffer counts in the tracker while the old one still does: the device peak sees both, as the
+  // device holds both until the old one is freed
+  DeviceBuffer grown(&mem_);
+  float* dst = grown.ensure_n<float>(c_.num_layers * cap * ld);
+  const float* src = static_cast<const float*>(kv_.data());
+  if (kv_len_ > 0)
+    for (int64_t l = 0; l < c_.num_layers; ++l)
+      copy_device_to_device(dst + l * cap * ld, src + l * kv_cap_ * ld, static_cast<size_t>(kv_len_ * ld) * 4);
+  kv_.swap(grown);  // the old cache is freed with `grown`
+  kv_cap_ = cap;
+}
+
 void Forward::attend(int64_t l, const k::Attention& a, float* out, int64_t ldo) {
   const int32_t* start = seq_start_.ensure_n<int32_t>(0);
   if (!kv_on_) return k::attention(qkv_.ensure_n<float>(0), a, 0, T_, start, out, ldo);
@@ -515,8 +531,10 @@ std::vector<int32_t> Forward::generate(const std::vector<int32_t>& prompt, int n
   const int64_t P = static_cast<int64_t>(prompt.size()), V = c_.vocab_size, E = c_.word_embed_proj_dim;
   const int64_t ld =
       c_.family == Family::LLAMA ? (c_.num_heads + 2 * c_.num_kv_heads) * c_.head_dim : 3 * c_.hidden_size;
-  kv_cap_ = std::min<int64_t>(c_.max_positions, P + n);
-  kv_.ensure_n<float>(c_.num_layers * kv_cap_ * ld);
+  // the cache starts empty and grows with the tokens (kv_ensure); the context never exceeds max positions
+  kv_.release();
+  kv_limit_ = std::min<int64_t>(c_.max_positions, P + n);
+  kv_cap_ = 0;
   kv_on_ = true;
   kv_len_ = 0;
   try {
@@ -525,8 +543,9 @@ std::vector<int32_t> Forward::generate(const std::vector<int32_t>& prompt, int n
     const WeightView& head = w_.lm_head;
     float* logits = logits_.ensure_n<float>(V);
     for (int i = 0; i < n; ++i) {
-      if (i > 0 && kv_len_ >= c_.max_positions) break;  // context full
+      if (i > 0 && kv_len_ >= kv_limit_) break;  // context full
       const int64_t T = static_cast<int64_t>(next.size());
+      kv_ensure(kv_len_ + T, ld);
       upload_batch(PackedBatch{next, {0, T}, {}, {}});
       trunk(cancel);
       final_rows({T - 1});
@@ -545,9 +564,11 @@ std::vector<int32_t> Forward::generate(const std::vector<int32_t>& prompt, int n
   } catch (...) {
     kv_on_ = false;
     kv_.release();
+    kv_cap_ = 0;
     throw;
   }
   kv_on_ = false;
+  kv_cap_ = 0;
   kv_.release();  // the cache lives for this call only (training never pays for it), as on the CPU
   return out;
 }

@@ -47,6 +47,11 @@ class Forward {
   // The q/k/v rows of layer l this forward writes (width ld): the scratch, or with the KV cache on, the
   // cache's rows [kv_len_, kv_len_ + T_); and attention over them.
   float* qkv_rows(int64_t l, int64_t ld);
+  // Room in the KV cache for `positions` (≤ kv_limit_) positions of row width ld, grown by doubling up to
+  // kv_limit_: a new buffer, each layer's kv_len_ rows copied to the new stride (device to device), the old
+  // one freed. Sized for the whole context up front, an eos after one token of a long-context model held
+  // num_layers × max positions rows (gigabytes).
+  void kv_ensure(int64_t positions, int64_t ld);
   void attend(int64_t l, const k::Attention& a, float* out, int64_t ldo);
   void set_point(const std::vector<uint64_t>* seeds, const std::vector<float>* coeffs);
   bool virt(const WeightView& w) const { return at_.n > 0 && w.trainable(); }
@@ -86,10 +91,11 @@ class Forward {
   DeviceBuffer big_, small_, logits_, row_max_, row_sum_, target_, nll_;
   DeviceBuffer rope_cos_, rope_sin_;
   // KV cache of greedy decoding: per layer (kv_cap_, ld) rows of q|k|v as the trunk writes them (the q
-  // columns are unused once written; one layout for every family keeps the trunk unchanged)
+  // columns are unused once written; one layout for every family keeps the trunk unchanged). kv_len_ cached
+  // positions, kv_cap_ allocated (the layer stride), kv_limit_ the most the call may reach (its context).
   DeviceBuffer kv_;
   bool kv_on_ = false;
-  int64_t kv_len_ = 0, kv_cap_ = 0;
+  int64_t kv_len_ = 0, kv_cap_ = 0, kv_limit_ = 0;
   int64_t rope_positions_ = 0;
   TensorGemm tg_;  // the tensor-core path of F16/BF16 models (or off: the SIMT k::gemm), tensor_gemm.h
 };

@@ -503,6 +503,58 @@ void check_generate(Table& tab, const std::string& root, const std::string& fami
            std::to_string(std::unique(distinct.begin(), distinct.end()) - distinct.begin()));
   tab.row(name, "KV-cached vs recomputed tokens differ", tg != recomputed_greedy(*gpu, prompt, n), 0);
   tab.row(name, "greedy tokens differ CPU vs device (0/1)", tg != cpu->generate(prompt, n, -1, nullptr), 0);
+  // the device's KV cache grows by doubling from room for the prompt (3 → 6 → 12 → 24 → 48 positions), each
+  // growth copying every layer's cached rows to the new stride: a long decoding from a short prompt crosses
+  // four growths and still gives the CPU's tokens
+  const std::vector<int32_t> short_prompt(prompt.begin(), prompt.begin() + 3);
+  const int n_long = 45;
+  const std::vector<int32_t> tl = gpu->generate(short_prompt, n_long, -1, nullptr);
+  distinct = tl;
+  std::sort(distinct.begin(), distinct.end());
+  tab.info(name, "distinct tokens of 45 (cache grown 4x)",
+           std::to_string(std::unique(distinct.begin(), distinct.end()) - distinct.begin()));
+  tab.row(name, "4x-grown cache: CPU tokens differ (0/1)",
+          tl.size() != static_cast<size_t>(n_long) || tl != cpu->generate(short_prompt, n_long, -1, nullptr), 0);
+}
+
+// The device memory of generate's KV cache on a long-context Llama (65,536 positions; the full context's cache
+// is 2 layers × 65,536 × 128 floats = 67 MB): an eos after one token adds nothing to the peak of a one-token
+// generation (the cache was sized for the whole context up front), and the peak counts the cache as it grows
+// (48 positions after 45 tokens from a 3-token prompt, the 24-position one beside it while it is copied).
+void check_generate_memory(Table& tab, const std::string& root, bool real) {
+  Shape s;
+  s.positions = 65536;
+  const std::string dir = root + "/llama-generate-long";
+  fileio::mkdir_p(dir);
+  const std::string cfg = config_json(s, DType::F32);
+  fileio::AtomicWriter w(dir + "/config.json");
+  w.write(cfg.data(), cfg.size());
+  w.commit();
+  const BackendFactory& dev = device_under_test(real);
+  if (!real) return;  // the CPU compared with itself has no device memory
+  // the device peak of a fresh model after `run`
+  auto peak_after = [&](const std::function<void(Model&)>& run) {
+    LoadOptions o;
+    o.backend = &dev;
+    o.random_init = true;
+    o.seed = 31;
+    std::unique_ptr<Model> m = Model::load(dir, o);
+    run(*m);
+    return static_cast<double>(m->memory().device_peak);
+  };
+  const std::string name = "llama-gen-kv";
+  const std::vector<int32_t> prompt = {1, 2, 3};
+  const double row_bytes = static_cast<double>(s.layers) * ((s.heads + 2 * s.kv_heads) * (s.hidden / s.heads)) * 4;
+  int32_t first = -1;
+  const double one = peak_after([&](Model& m) { first = m.generate(prompt, 1, -1, nullptr).at(0); });
+  std::vector<int32_t> got;
+  const double eos = peak_after([&](Model& m) { got = m.generate(prompt, INT32_MAX, first, nullptr); });
+  tab.row(name, "eos after 1 token ends it (0/1)", got != std::vector<int32_t>{first}, 0);
+  tab.row(name, "eos after 1: peak - 1-token peak (B)", eos - one, 64 * row_bytes);
+  const double grown = peak_after([&](Model& m) { got = m.generate(prompt, 45, -1, nullptr); });
+  tab.row(name, "45 tokens generated (0/1)", got.size() != 45, 0);
+  tab.row(name, "48-pos cache not counted in peak (0/1)", grown - one < (48 - 3) * row_bytes, 0);
+  tab.row(name, "45 tokens: added peak / 48-pos cache", (grown - one) / (48 * row_bytes), 2);
 }
 
 // cuda:N: an index the runtime does not report is refused with ERR_DEVICE naming it, before any weight is read;
@@ -667,6 +719,7 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
       {"llama-generate", [&] { check_generate(tab, root, "llama", real); }},
       {"gpt2-generate", [&] { check_generate(tab, root, "gpt2", real); }},
       {"opt-generate", [&] { check_generate(tab, root, "opt", real); }},
+      {"llama-gen-kv", [&] { check_generate_memory(tab, root, real); }},
       {"opt-step", [&] { check_step_memory(tab, root, "opt", real); }},
   };
   for (const auto& [what, run] : extra) {

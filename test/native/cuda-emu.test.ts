@@ -40,11 +40,17 @@ describe('the CUDA backend on the host emulation', () => {
     // cuda:N: an index the runtime does not report is refused, the last one loads
     expect(ok('device-index', 'refused with ERR_DEVICE'), 'cuda:<count>').toBe(true);
     expect(ok('device-index', 'loads'), 'cuda:<count-1>').toBe(true);
-    // the KV-cached greedy decoding equals a full recomputation and the CPU's, token for token, in every family
+    // the KV-cached greedy decoding equals a full recomputation and the CPU's, token for token, in every family,
+    // also across four growths of the cache (3 → 48 positions, each copying the cached rows to the new stride)
     for (const f of ['llama', 'gpt2', 'opt']) {
       expect(ok(`${f}-generate`, 'KV-cached vs recomputed tokens differ'), f).toBe(true);
       expect(ok(`${f}-generate`, 'greedy tokens differ CPU vs device'), f).toBe(true);
+      expect(ok(`${f}-generate`, '4x-grown cache: CPU tokens differ'), f).toBe(true);
     }
+    // the KV cache grows with the tokens: an eos after one token of a 65,536-position model adds nothing to the
+    // device peak (it was sized for the whole context: 67 MB), and the peak counts the cache as it grows
+    for (const c of ['eos after 1 token ends it', 'eos after 1: peak - 1-token peak', '45 tokens generated', '48-pos cache not counted in peak', '45 tokens: added peak / 48-pos cache'])
+      expect(ok('llama-gen-kv', c), c).toBe(true);
     // the device peak of a DP-ZO step (pair + update) within 5 % of weights + one forward's activations
     for (const f of ['llama', 'opt']) expect(ok(`${f}-BF16-step`, 'step peak / (weights + one forward)'), f).toBe(true);
     expect(r.stdout).toMatch(/gpu-check: 0 failed\n$/);
