@@ -46,6 +46,21 @@ const input = (r: RunRecord, over: Partial<ModelCardInput> = {}): ModelCardInput
 });
 
 describe('modelCard', () => {
+  const sampling = (text: string) => text.split('\n').find((l) => l.startsWith('| sampling |'));
+
+  // with q fixed a priori (--sample-rate) N stays private and B is only the public divisor: the card called B the
+  // "expected batch", which is q·N, a number neither the card nor the run knows
+  it('q fixed a priori: B is named as the divisor of the update, not as the expected batch, and N is not stated', () => {
+    const line = sampling(modelCard(input(run())));
+    expect(line).toContain('rate q = 0.01 fixed a priori');
+    expect(line).toContain('divided by B = 64');
+    expect(line).not.toMatch(/expected batch/);
+  });
+
+  it('q = B/N derived from a public N: B is the expected batch', () => {
+    expect(sampling(modelCard(input(run({ datasetSize: 6400 }))))).toBe('| sampling | Poisson, rate q = 0.01, expected batch 64 |');
+  });
+
   it("names the base model by its Hub id (and base_model in the metadata) or its directory's name, never run.json's absolute path", () => {
     const snapshot = '/home/alice/.cache/huggingface/hub/models--openai-community--gpt2/snapshots/607a30d783dfa663caf39e06633721c8d4cfcd7e';
     const r = run();
