@@ -25,6 +25,33 @@ afterAll(() => tmp.cleanup());
 const MODEL = join(tmp.dir, 'model');
 writeTinyModel(MODEL);
 
+/** `dpzo bench memory` on the tiny model into `out`, as a process: its output so far, its exit, its first measuring process. */
+function startBench(out: string) {
+  const cli = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  cli.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  cli.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return {
+    process: cli,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    closed: new Promise<number | null>((resolve) => cli.on('close', resolve)),
+    /** The pid of the first measuring process, as soon as it exists. */
+    async firstChild(): Promise<number> {
+      for (let i = 0; i < 2000; i++) {
+        const kids = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim();
+        if (kids !== '') return Number(kids.split(/\s+/)[0]);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error('no measuring process started within 10 s');
+    },
+  };
+}
+
 /** Whether process `pid` has ended within 5 s (or is a zombie nobody reaped). */
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 500; i++) {
@@ -123,28 +150,12 @@ describe('dpzo bench memory', () => {
 
   it('a measuring process killed (as the out-of-memory killer does) is one line naming the method and the signal, exit 2, no output', { timeout: 60_000 }, async () => {
     const out = join(tmp.dir, 'out-killed');
-    const cli = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    cli.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    cli.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const closed = new Promise<number | null>((resolve) => cli.on('close', resolve));
+    const cli = startBench(out);
     // the first measuring process (inference) is killed as soon as it exists
-    let killed = false;
-    for (let i = 0; i < 2000 && !killed; i++) {
-      const kids = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim();
-      if (kids !== '') {
-        process.kill(Number(kids.split(/\s+/)[0]), 'SIGKILL');
-        killed = true;
-      } else await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(killed).toBe(true);
-    expect(await closed).toBe(2);
-    expect(stdout).toBe('');
-    const lines = stderr.trim().split('\n');
+    process.kill(await cli.firstChild(), 'SIGKILL');
+    expect(await cli.closed).toBe(2);
+    expect(cli.stdout()).toBe('');
+    const lines = cli.stderr().trim().split('\n');
     // the progress line of the method, then the error
     expect(lines.at(-1)).toMatch(/^dpzo: bench memory \(inference\): the measuring process was killed by SIGKILL .*out-of-memory.* \[ERR_OUT_OF_MEMORY\]$/);
     expect(lines.filter((l) => l.startsWith('dpzo:'))).toHaveLength(1);
@@ -153,23 +164,11 @@ describe('dpzo bench memory', () => {
 
   it('SIGTERM to dpzo bench memory stops its measuring process too (it ran on after the parent died), exit 143, no output', { timeout: 60_000 }, async () => {
     const out = join(tmp.dir, 'out-sigterm');
-    const cli = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    cli.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const closed = new Promise<number | null>((resolve) => cli.on('close', resolve));
-    let kid = 0;
-    for (let i = 0; i < 2000 && kid === 0; i++) {
-      const kids = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim();
-      if (kids !== '') kid = Number(kids.split(/\s+/)[0]);
-      else await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(kid).toBeGreaterThan(0);
-    cli.kill('SIGTERM');
-    expect(await closed).toBe(143);
-    expect(stderr).toMatch(/cancelled \[ERR_CANCELLED\]\n$/);
+    const cli = startBench(out);
+    const kid = await cli.firstChild();
+    cli.process.kill('SIGTERM');
+    expect(await cli.closed).toBe(143);
+    expect(cli.stderr()).toMatch(/cancelled \[ERR_CANCELLED\]\n$/);
     expect(existsSync(join(out, 'memory.json'))).toBe(false);
     expect(await gone(kid), `measuring process ${kid} still running`).toBe(true);
   });
