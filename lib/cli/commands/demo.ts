@@ -5,9 +5,9 @@
 // non-private zeroth-order run as the upper reference — with a plain statement of
 // what the model is and what the numbers mean.
 import type { Command } from 'commander';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { parseRunConfig } from '../../dpzo/config.js';
@@ -16,13 +16,43 @@ import { epsilonChart, heldOutChart } from '../../dpzo/curves-text.js';
 import type { TrainReport } from '../../dpzo/report.js';
 import { prepareRun } from '../../dpzo/session.js';
 import { DEMO_MODEL } from '../../demo-model/recipe.js';
+import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import type { Device } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
+import { listenForInterrupt } from '../interrupt.js';
 import { createProgress, type Progress } from '../progress.js';
-import { parseInteger } from '../numbers.js';
+import { parsePositiveInteger } from '../numbers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * A file of the package as a path that works from the current directory: `data/sst2/test.tsv` was printed as it is
+ * named inside the package, so the replay command the demo prints failed (ENOENT) when run from anywhere else.
+ */
+function fromHere(packagePath: string): string {
+  const abs = join(root, packagePath);
+  const rel = relative(process.cwd(), abs);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+/** The run directories the demo makes in --out (the non-private one unless --no-baseline). */
+const RUN_DIRS = ['dpzo-eps8', 'zo-not-private'];
+
+/**
+ * --out checked before anything is printed: a file, or a directory holding an earlier demo's runs, failed only after
+ * the setup text, with trainer messages that named `--resume` (which the demo does not have).
+ */
+function checkOut(out: string, baseline: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new DpzoError('ERR_ARGUMENT', `--out ${out}: not a directory`);
+  for (const d of baseline ? RUN_DIRS : RUN_DIRS.slice(0, 1)) {
+    const dir = join(out, d);
+    if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
+      throw new DpzoError('ERR_RUN_EXISTS', `--out ${out}: ${dir} holds an earlier run (choose another --out, or remove it)`);
+    }
+  }
+}
 
 /** The demo's fine-tuning: MeZO's prompt for SST-2, and the DP-ZO settings chosen for this model (README "Demo"). */
 export const DEMO_RUN = {
@@ -146,9 +176,9 @@ async function fineTune(epsilon: number, dir: string, o: FineTuneOptions): Promi
  */
 async function fineTuneBoth(
   out: string,
-  o: { steps: number; threads?: number; device: Device; quiet: boolean; baseline: boolean },
+  o: { steps: number; threads?: number; device: Device; quiet: boolean; baseline: boolean; signal: AbortSignal },
 ): Promise<{ dp: DemoRun; np: DemoRun | undefined }> {
-  const base = { steps: o.steps, device: o.device, quiet: o.quiet };
+  const base = { steps: o.steps, device: o.device, quiet: o.quiet, signal: o.signal };
   const dpDir = join(out, 'dpzo-eps8');
   const npDir = join(out, 'zo-not-private');
   // one writer per dataset ledger: side by side, the non-private run (ε = ∞ whatever it composes with) keeps its own
@@ -156,6 +186,7 @@ async function fineTuneBoth(
   const npHome = join(out, 'dpzo-home-not-private');
   if (!o.baseline || o.device !== 'cpu') {
     const dp = await fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: o.threads, dpzoHome: dpHome });
+    if (o.signal.aborted) return { dp, np: undefined };
     const np = o.baseline ? await fineTune(Infinity, npDir, { ...base, threads: o.threads, dpzoHome: dpHome }) : undefined;
     return { dp, np };
   }
@@ -168,6 +199,9 @@ async function fineTuneBoth(
   const notesOnly: Progress = { update: () => undefined, note: (line) => shared.note(line), stop: () => undefined };
   // the first failure stops the other run, and is the one reported (the other's then is a cancellation)
   const stop = new AbortController();
+  // Ctrl-C / SIGTERM stops both
+  o.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  if (o.signal.aborted) stop.abort();
   let first: { error: unknown } | undefined;
   const settled = await Promise.allSettled(
     [
@@ -193,7 +227,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (about 1½ minutes on 2 cores)')
-    .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps})`, parseInteger)
+    .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps})`, parsePositiveInteger)
     .option('--threads <n>', 'native worker threads of each fine-tuning (default: half the cores each, the two running side by side)', parseThreads)
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--no-baseline', 'skip the non-private reference run')
@@ -202,10 +236,34 @@ export function register(program: Command): void {
     .action(async (opts: { steps?: number; threads?: number; device: Device; baseline: boolean; out?: string; json?: boolean }) => {
       const t0 = performance.now();
       const steps = opts.steps ?? DEMO_RUN.steps;
+      if (opts.out !== undefined) checkOut(opts.out, opts.baseline);
       const out = opts.out ?? mkdtempSync(join(tmpdir(), 'dpzo-demo-'));
       const quiet = opts.json === true;
-      if (!quiet) for (const l of DEMO_SETUP) process.stdout.write(l + '\n');
-      const { dp, np } = await fineTuneBoth(out, { steps, threads: opts.threads, device: opts.device, quiet, baseline: opts.baseline });
+      // Ctrl-C / SIGTERM: both runs stop between steps, the temporary directory the demo made is removed (the default
+      // handler left it, half-written runs and all, in the temporary folder), and the exit status is 130 / 143
+      const interrupt = listenForInterrupt();
+      const removeTemporary = () => {
+        // a demo that did not finish leaves nothing in the temporary folder (its runs' paths were never printed)
+        if (opts.out === undefined) rmSync(out, { recursive: true, force: true });
+      };
+      let runs: Awaited<ReturnType<typeof fineTuneBoth>> | undefined;
+      try {
+        if (!quiet) for (const l of DEMO_SETUP) process.stdout.write(l + '\n');
+        runs = await fineTuneBoth(out, { steps, threads: opts.threads, device: opts.device, quiet, baseline: opts.baseline, signal: interrupt.signal });
+      } catch (e) {
+        removeTemporary();
+        // after a signal, the error is the cancellation's: reported below as the signal
+        if (!interrupt.received) throw e;
+      } finally {
+        interrupt.end();
+      }
+      if (interrupt.received || !runs) {
+        removeTemporary();
+        process.stderr.write(`dpzo: demo stopped by ${interrupt.received}${opts.out === undefined ? '' : ` (its runs so far are in ${out})`}\n`);
+        process.exitCode = interrupt.exitCode;
+        return;
+      }
+      const { dp, np } = runs;
       const card = JSON.parse(readFileSync(join(root, DEMO_RUN.model, 'config.json'), 'utf8')) as { vocab_size: number };
       const result = {
         zeroShotAccuracy: dp.report.evalBefore!.accuracy!,
@@ -221,7 +279,7 @@ export function register(program: Command): void {
           modelInit: DEMO_MODEL.initSeed,
           pretrainShuffle: DEMO_MODEL.shuffleSeed,
           thesaurusSample: DEMO_MODEL.thesaurus.seed,
-          directions: 'CSPRNG, released per step in <run>/trajectory.jsonl (dpzo eval --run <run> --data data/sst2/test.tsv replays them)',
+          directions: `CSPRNG, released per step in <run>/trajectory.jsonl (dpzo eval --run <run> --data ${fromHere('data/sst2/test.tsv')} replays them)`,
         },
         model: { dir: DEMO_RUN.model, vocabSize: card.vocab_size },
         settings: { ...DEMO_RUN, steps },
@@ -248,7 +306,7 @@ export function register(program: Command): void {
         ...(np ? ([['ZO ε = ∞', `${pct(np.report.evalAfter!.accuracy)}  (NOT PRIVATE reference, same steps)`]] as [string, string][]) : []),
         ['ε spent', `${result.epsilon.toFixed(2)} (PLD), ${result.epsilonRdp.toFixed(2)} (RDP) at δ = ${result.delta}`],
         ['accuracy on', `the ${result.evalExamples} GLUE SST-2 validation sentences (chance ≈ 50%)`],
-        ['runs', `${dp.dir}${np ? `, ${np.dir}` : ''} (dpzo report DIR; dpzo eval --run DIR --data data/sst2/test.tsv)`],
+        ['runs', `${dp.dir}${np ? `, ${np.dir}` : ''} (dpzo report DIR; dpzo eval --run DIR --data ${fromHere('data/sst2/test.tsv')})`],
         ['curves', `${dp.curves}${np ? `, ${np.curves}` : ''}`],
         ['time', `${result.seconds.toFixed(0)} s`],
       ]);

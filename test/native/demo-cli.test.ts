@@ -1,0 +1,139 @@
+// `dpzo demo` as a user of the quick start meets it: a bad --steps or --out is one line naming the flag, exit 2 and
+// nothing on stdout (the setup text was printed first, and a temporary directory was left); Ctrl-C / SIGTERM stop both
+// fine-tunings, remove the temporary directory the demo made and exit 130 / 143 (the default handler left the
+// directory, half-written runs and all); and the replay command it prints works from any directory (it named
+// data/sst2/test.tsv as the package does, which failed with ENOENT elsewhere).
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../helpers/checkpoints.js';
+import { ROOT } from '../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-demo-cli-test-');
+// tsx by path: `--import tsx` is resolved from the working directory, and some of these run elsewhere
+const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+afterAll(() => tmp.cleanup());
+
+/** The demo's temporary directories in `tmpdir` (tsx keeps its cache there too). */
+const demoDirs = (tmpdir: string) => readdirSync(tmpdir).filter((f) => f.startsWith('dpzo-demo-'));
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `dpzo demo ARGS` in `cwd`, with its own temporary folder (TMPDIR) so that what it leaves there can be seen; with
+ * `kill`, that signal is sent once the progress bar shows a step (both runs are under way).
+ */
+function demo(o: { cwd?: string; tmpdir: string; kill?: NodeJS.Signals }, ...args: string[]): Promise<Run> {
+  mkdirSync(o.tmpdir, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', TSX, join(ROOT, 'lib', 'cli', 'main.ts'), 'demo', ...args], {
+      cwd: o.cwd ?? ROOT,
+      env: { ...process.env, TMPDIR: o.tmpdir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (o.kill && !sent && / step \d+\/\d+/.test(stderr)) {
+        sent = true;
+        c.kill(o.kill);
+      }
+    });
+    c.on('error', reject);
+    c.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
+describe('dpzo demo: bad flags', () => {
+  for (const steps of ['0', '-5']) {
+    it(`--steps ${steps}: one line naming --steps, exit 2, nothing printed or left behind`, { timeout: 60_000 }, async () => {
+      const t = join(tmp.dir, `tmp-steps${steps}`);
+      const r = await demo({ tmpdir: t }, '--steps', steps);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('--steps');
+      expect(lines[0]).toContain('[ERR_ARGUMENT]');
+      expect(demoDirs(t)).toEqual([]);
+    });
+  }
+
+  it('--out holding an earlier demo run: one line naming --out, exit 2, nothing printed', { timeout: 60_000 }, async () => {
+    const out = join(tmp.dir, 'earlier');
+    mkdirSync(join(out, 'dpzo-eps8'), { recursive: true });
+    writeFileSync(join(out, 'dpzo-eps8', 'run.json'), '{}\n');
+    const r = await demo({ tmpdir: join(tmp.dir, 'tmp-out') }, '--steps', '2', '--out', out);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`--out ${out}`);
+    // the demo has no --resume to offer
+    expect(lines[0]).not.toContain('--resume');
+  });
+});
+
+describe('dpzo demo: signals', () => {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} mid-run: both runs stop, the temporary directory is removed, exit ${code}`, { timeout: 120_000 }, async () => {
+      const t = join(tmp.dir, `tmp-${signal}`);
+      const r = await demo({ tmpdir: t, kill: signal }, '--steps', '3000', '--threads', '1');
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(code);
+      expect(demoDirs(t)).toEqual([]);
+      const last = r.stderr.trim().split('\n').at(-1)!;
+      expect(last).toBe(`dpzo: demo stopped by ${signal}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      // no results of a cut-short run
+      expect(r.stdout).not.toContain('ε spent');
+    });
+  }
+});
+
+describe('dpzo demo from another directory', () => {
+  it('the replay command it prints reproduces both runs from there', { timeout: 120_000 }, async () => {
+    const cwd = join(tmp.dir, 'elsewhere');
+    mkdirSync(cwd, { recursive: true });
+    const r = await demo({ cwd, tmpdir: join(tmp.dir, 'tmp-cwd') }, '--steps', '8', '--threads', '1', '--out', 'out', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim()) as {
+      dpzoAccuracy: number;
+      nonPrivateAccuracy: number;
+      seeds: { directions: string };
+      runs: { dpzo: string; nonPrivate: string };
+    };
+    const data = /--data (\S+) replays/.exec(j.seeds.directions)?.[1];
+    expect(data).toBeDefined();
+    for (const [run, accuracy] of [
+      [j.runs.dpzo, j.dpzoAccuracy],
+      [j.runs.nonPrivate, j.nonPrivateAccuracy],
+    ] as const) {
+      const c = spawn(process.execPath, ['--import', TSX, join(ROOT, 'lib', 'cli', 'main.ts'), 'eval', '--run', run, '--data', data!, '--threads', '1', '--json'], {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const status = await new Promise<number | null>((res) => c.on('close', res));
+      expect(status, stderr).toBe(0);
+      expect((JSON.parse(stdout.trim()) as { accuracy: number }).accuracy).toBe(accuracy);
+    }
+  });
+});
