@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { nativeAddon } from '../../lib/native.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -82,6 +83,19 @@ describe('dpzo demo: bad flags', () => {
     expect(lines[0]).toContain(`--out ${out}`);
     // the demo has no --resume to offer
     expect(lines[0]).not.toContain('--resume');
+  });
+});
+
+describe('dpzo demo: a device that is not there', () => {
+  it.skipIf((nativeAddon().cudaDevices?.() ?? 0) > 0)('--device cuda without one: one line, exit 2, no setup text', { timeout: 60_000 }, async () => {
+    const t = join(tmp.dir, 'tmp-cuda');
+    const r = await demo({ tmpdir: t }, '--device', 'cuda', '--steps', '1');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('[ERR_DEVICE]');
+    expect(demoDirs(t)).toEqual([]);
   });
 });
 

@@ -109,6 +109,8 @@ interface FineTuneOptions {
   /** Progress owned by the caller (which stops it); without one the run draws its own bar. */
   progress?: Progress;
   signal?: AbortSignal;
+  /** Called once the run is open (model loaded, run directory and ledgers open). */
+  onOpen?: () => void;
 }
 
 /** One fine-tuning of the demo model at `epsilon` (Infinity: the non-private baseline), its run directory with metrics.jsonl and curves.svg. */
@@ -149,6 +151,7 @@ async function fineTune(epsilon: number, dir: string, o: FineTuneOptions): Promi
     let heldOutLoss = Number.NaN;
     const report = await trainer.train({
       signal: o.signal,
+      onOpen: o.onOpen,
       onStep: (s) => {
         progress.update({ step: s.step, steps: s.steps, loss: heldOutLoss, epsilon: s.epsilon });
         // released values only (as dpzo train writes them)
@@ -176,9 +179,9 @@ async function fineTune(epsilon: number, dir: string, o: FineTuneOptions): Promi
  */
 async function fineTuneBoth(
   out: string,
-  o: { steps: number; threads?: number; device: Device; quiet: boolean; baseline: boolean; signal: AbortSignal },
+  o: { steps: number; threads?: number; device: Device; quiet: boolean; baseline: boolean; signal: AbortSignal; onOpen: () => void },
 ): Promise<{ dp: DemoRun; np: DemoRun | undefined }> {
-  const base = { steps: o.steps, device: o.device, quiet: o.quiet, signal: o.signal };
+  const base = { steps: o.steps, device: o.device, quiet: o.quiet, signal: o.signal, onOpen: o.onOpen };
   const dpDir = join(out, 'dpzo-eps8');
   const npDir = join(out, 'zo-not-private');
   // one writer per dataset ledger: side by side, the non-private run (ε = ∞ whatever it composes with) keeps its own
@@ -248,8 +251,15 @@ export function register(program: Command): void {
       };
       let runs: Awaited<ReturnType<typeof fineTuneBoth>> | undefined;
       try {
-        if (!quiet) for (const l of DEMO_SETUP) process.stdout.write(l + '\n');
-        runs = await fineTuneBoth(out, { steps, threads: opts.threads, device: opts.device, quiet, baseline: opts.baseline, signal: interrupt.signal });
+        // the setup text once a run is open: a device that is not there (--device cuda without one) or a run that cannot
+        // open was one line on stderr after the whole setup text on stdout
+        let setupShown = quiet;
+        const onOpen = () => {
+          if (setupShown) return;
+          setupShown = true;
+          for (const l of DEMO_SETUP) process.stdout.write(l + '\n');
+        };
+        runs = await fineTuneBoth(out, { steps, threads: opts.threads, device: opts.device, quiet, baseline: opts.baseline, signal: interrupt.signal, onOpen });
       } catch (e) {
         removeTemporary();
         // after a signal, the error is the cancellation's: reported below as the signal
