@@ -100,10 +100,8 @@ describe('dpzo demo: a device that is not there', () => {
 });
 
 describe('dpzo demo: signals', () => {
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
+  // SIGTERM only: SIGINT takes the same path (lib/cli/interrupt.ts, tested with train and export), and each run here costs ~10 s
+  for (const [signal, code] of [['SIGTERM', 143]] as const) {
     it(`${signal} mid-run: both runs stop, the temporary directory is removed, exit ${code}`, { timeout: 120_000 }, async () => {
       const t = join(tmp.dir, `tmp-${signal}`);
       const r = await demo({ tmpdir: t, kill: signal }, '--steps', '3000', '--threads', '1');

@@ -33,12 +33,12 @@ describe('usage errors', () => {
     [
       'a noise multiplier too small to account',
       ['account', '--sample-rate', '0.3', '--noise-multiplier', '1e-300', '--steps', '2', '--delta', '1e-5'],
-      /^dpzo: noiseMultiplier must be at least 1e-150 .*got 1e-300 \[ERR_ARGUMENT\]$/,
+      /^dpzo: --noise-multiplier must be at least 1e-150 .*got 1e-300 \[ERR_ARGUMENT\]$/,
     ],
     [
       'a Laplace scale too small to account',
       ['account', '--mechanism', 'laplace', '--sample-rate', '0.3', '--laplace-scale', '1e-320', '--steps', '2', '--delta', '1e-5'],
-      /^dpzo: scale must be large enough that C\/b is finite .*\[ERR_ARGUMENT\]$/,
+      /^dpzo: --laplace-scale must be large enough that C\/b is finite .*\[ERR_ARGUMENT\]$/,
     ],
     // issue 10.13: a wrong --model was reported as a missing tokenizer.json
     [

@@ -20,7 +20,7 @@ const SLACK = 1e-12;
 describe('monotonicity (seeded random inputs)', () => {
   it('Gaussian: ε(T) <= ε(2T), ε(T) <= ε(T + 1), ε(q) <= ε(1.3q), ε(σ) <= ε(σ/1.2); PLD <= RDP', () => {
     const r = rng(20261206);
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 6; i++) {
       const q = Math.min(1, 10 ** (-3 + 3 * r()));
       const s = 10 ** (-0.3 + 2.5 * r());
       const T = Math.max(1, Math.round(10 ** (4 * r())));
@@ -38,7 +38,7 @@ describe('monotonicity (seeded random inputs)', () => {
   }, 120_000);
   it('Laplace: the same in T, q and the scale b; PLD <= RDP', () => {
     const r = rng(7);
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 4; i++) {
       const q = Math.min(1, 10 ** (-3 + 3 * r()));
       const b = 10 ** (-1 + 2.5 * r());
       const T = Math.max(1, Math.round(10 ** (3 * r())));
