@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/dpzo-home.ts'],
+    // the CLI tests run dist/cli/main.js: compile lib/ first when it changed (test/helpers/build-dist.ts)
+    globalSetup: ['test/helpers/build-dist.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,

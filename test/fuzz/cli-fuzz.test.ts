@@ -11,14 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { writeByteTokenizer } from '../helpers/byte-tokenizer.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { ROOT } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT } from '../helpers/cli.js';
 import { Rng } from '../helpers/prng.js';
 import { writeTinyModel } from '../helpers/tiny.js';
 import { Mutator } from './mutate.js';
 
 const tmp = makeTempDir('dpzo-cli-fuzz-');
 afterAll(() => tmp.cleanup());
-const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
 const SECRET = 'SECRETmarker';
 const CASES = Number(process.env.FUZZ_CASES ?? 12);
 
@@ -32,7 +31,7 @@ interface Outcome {
 
 function run(args: string[]): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, DPZO_HOME: join(tmp.dir, 'home') },
       stdio: ['ignore', 'pipe', 'pipe'],

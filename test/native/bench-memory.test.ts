@@ -17,7 +17,7 @@ import { loadModel } from '../../lib/index.js';
 import type { LossBatch, Model } from '../../lib/model/types.js';
 import { randomBatch } from '../../lib/bench/random-batch.js';
 import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
-import { ROOT, dpzo } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo } from '../helpers/cli.js';
 import { writeTinyModel } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-bench-memory-');
@@ -27,7 +27,7 @@ writeTinyModel(MODEL);
 
 /** `dpzo bench memory` on the tiny model into `out`, as a process: its output so far, its exit, its first measuring process. */
 function startBench(out: string) {
-  const cli = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
+  const cli = spawn(process.execPath, [CLI_MAIN, 'bench', 'memory', '--model', MODEL, '--batch', '2', '--seq', '8', '--threads', '1', '--out', out], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,5 @@
 // The `dpzo info` and `dpzo loss` commands, run as a user runs them: a child
-// process (`node --import tsx lib/cli/main.ts ...`) on random checkpoints
+// process (`node dist/cli/main.js ...`) on random checkpoints
 // written as real Hugging Face directories. Values are checked against what the
 // test wrote (parameter counts) and against the API in this process (losses).
 import { truncateSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../lib/index.js';
 import { nativeAddon } from '../../lib/native.js';
 import { makeTempDir, VARIANTS, writeRandomCheckpoint } from '../helpers/checkpoints.js';
-import { dpzo, ROOT } from '../helpers/cli.js';
+import { CLI_MAIN, dpzo, ROOT } from '../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cuda-device-');
 afterAll(() => tmp.cleanup());
@@ -131,7 +131,7 @@ describe('device choice without a GPU', () => {
   const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
   it.skipIf(devices > 0 || !cudaBuilt || !hasScript)('on a terminal the CLI prints the fallback notice as one line', () => {
     // script(1) gives the command a pseudo-terminal; stdout is discarded, stderr comes through it
-    const cmd = `${process.execPath} --import tsx lib/cli/main.ts info --model ${dir} 2>&1 >/dev/null`;
+    const cmd = `${process.execPath} ${CLI_MAIN} info --model ${dir} 2>&1 >/dev/null`;
     const r = spawnSync('script', ['-qc', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     const lines = r.stdout.split(/\r?\n/).filter(Boolean);
     expect(lines).toEqual(["dpzo: notice: device 'auto': this dpzo build has CUDA but no CUDA device is visible; running on the CPU"]);

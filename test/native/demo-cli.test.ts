@@ -6,19 +6,16 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { nativeAddon } from '../../lib/native.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { ROOT } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT } from '../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-demo-cli-test-');
-// tsx by path: `--import tsx` is resolved from the working directory, and some of these run elsewhere
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 afterAll(() => tmp.cleanup());
 
-/** The demo's temporary directories in `tmpdir` (tsx keeps its cache there too). */
+/** The demo's temporary directories in `tmpdir`. */
 const demoDirs = (tmpdir: string) => readdirSync(tmpdir).filter((f) => f.startsWith('dpzo-demo-'));
 
 interface Run {
@@ -35,7 +32,7 @@ interface Run {
 function demo(o: { cwd?: string; tmpdir: string; kill?: NodeJS.Signals }, ...args: string[]): Promise<Run> {
   mkdirSync(o.tmpdir, { recursive: true });
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', TSX, join(ROOT, 'lib', 'cli', 'main.ts'), 'demo', ...args], {
+    const c = spawn(process.execPath, [CLI_MAIN, 'demo', ...args], {
       cwd: o.cwd ?? ROOT,
       env: { ...process.env, TMPDIR: o.tmpdir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,7 +132,7 @@ describe('dpzo demo from another directory', () => {
       [j.runs.dpzo, j.dpzoAccuracy],
       [j.runs.nonPrivate, j.nonPrivateAccuracy],
     ] as const) {
-      const c = spawn(process.execPath, ['--import', TSX, join(ROOT, 'lib', 'cli', 'main.ts'), 'eval', '--run', run, '--data', data!, '--threads', '1', '--json'], {
+      const c = spawn(process.execPath, [CLI_MAIN, 'eval', '--run', run, '--data', data!, '--threads', '1', '--json'], {
         cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

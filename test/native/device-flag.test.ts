@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { nativeAddon } from '../../lib/native.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { ROOT, dpzo, type CliResult } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo, type CliResult } from '../helpers/cli.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-device-flag-');
@@ -144,7 +144,7 @@ describe('--device on every command that loads a model', () => {
   const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!noGpu || !cudaBuilt || !hasScript)("on a terminal, 'auto' says once that it runs on the CPU; DP-SGD's 'auto' with no GPU says nothing", () => {
     const onTty = (args: string[]) => {
-      const cmd = `${process.execPath} --import tsx lib/cli/main.ts ${args.join(' ')} 2>&1 >/dev/null`;
+      const cmd = `${process.execPath} ${CLI_MAIN} ${args.join(' ')} 2>&1 >/dev/null`;
       const r = spawnSync('script', ['-qc', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
       return r.stdout.split(/\r?\n/).filter((l) => l.startsWith('dpzo:')); // (not the progress bar)
     };

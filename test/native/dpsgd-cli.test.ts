@@ -11,7 +11,7 @@ import { CHECKPOINT_FILE } from '../../lib/dpsgd/checkpoint.js';
 import { readTrajectory } from '../../lib/dpzo/index.js';
 import { PrivacyLedger } from '../../lib/privacy/index.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { ROOT, dpzo } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo } from '../helpers/cli.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-dpsgd-cli-');
@@ -34,7 +34,7 @@ function ledgerLines(run: string): number {
 /** Starts `dpzo train` and SIGKILLs it once its ledger holds `releases` releases (polled). */
 function trainKilledAt(args: string[], run: string, releases: number): Promise<{ killed: boolean; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'train', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, [CLI_MAIN, 'train', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setInterval(() => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset, loadModel } from '../../lib/index.js';
 import { pretrain } from '../../lib/pretrain/pretrain.js';
 import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
-import { ROOT, dpzo } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo } from '../helpers/cli.js';
 import { writeCyclesJsonl } from '../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-pretrain-files-');
@@ -43,7 +43,7 @@ describe('signals during dpzo pretrain', () => {
   ] as const) {
     it(`${signal}: the run stops at the step in flight, the model so far is saved, exit ${code} (SIGTERM killed it, leaving no model)`, { timeout: 120_000 }, async () => {
       const out = join(tmp.dir, `out-${signal}`);
-      const args = ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'pretrain', '--model', base, '--data', train, '--task', 'tokens'];
+      const args = [CLI_MAIN, 'pretrain', '--model', base, '--data', train, '--task', 'tokens'];
       args.push('--steps', '100000', '--batch-size', '4', '--threads', '1', '--out', out, '--json');
       const status = await new Promise<number | null>((resolve, reject) => {
         const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });

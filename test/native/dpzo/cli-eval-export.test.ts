@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadDataset } from '../../../lib/data/load.js';
@@ -17,7 +16,7 @@ import type { RunRecord } from '../../../lib/dpzo/run-record.js';
 import { loadModel } from '../../../lib/index.js';
 import { type LedgerEntry, PldAccountant, RdpAccountant, releaseMechanism } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, ROOT, dpzo, dpzoWithEnv } from '../../helpers/cli.js';
+import { type CliResult, CLI_MAIN, ROOT, dpzo, dpzoWithEnv } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cli-eval-');
 afterAll(() => tmp.cleanup());
@@ -311,9 +310,7 @@ describe('dpzo export', () => {
     const here = join(tmp.dir, 'empty-cwd');
     mkdirSync(here);
     const r = await new Promise<CliResult>((resolve, reject) => {
-      // tsx by its path: a bare 'tsx' resolves from the working directory, which has no node_modules
-      const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-      const c = spawn(process.execPath, ['--import', tsx, join(ROOT, 'lib', 'cli', 'main.ts'), 'export', '--run', RUN, '--out', '.', '--threads', '1'], { cwd: here, env: process.env });
+      const c = spawn(process.execPath, [CLI_MAIN, 'export', '--run', RUN, '--out', '.', '--threads', '1'], { cwd: here, env: process.env });
       let stdout = '';
       let stderr = '';
       c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PrivacyLedger } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, ROOT, dpzo } from '../../helpers/cli.js';
+import { type CliResult, CLI_MAIN, ROOT, dpzo } from '../../helpers/cli.js';
 import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
@@ -139,7 +139,7 @@ describe('curves.svg and dpzo report', () => {
  */
 function trainUntil(out: string, resume: boolean, until: (metrics: string) => boolean, signal: NodeJS.Signals): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'train', '--out', out];
+    const args = [CLI_MAIN, 'train', '--out', out];
     if (resume) args.push('--resume');
     else
       args.push('--model', p.model, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp');

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { readRunMetrics } from '../../../lib/dpzo/curves.js';
 import { makeTempDir, writeRandomCheckpoint } from '../../helpers/checkpoints.js';
-import { ROOT, dpzo } from '../../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo } from '../../helpers/cli.js';
 import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
@@ -20,7 +20,7 @@ writeCyclesJsonl(p.train, 200, 1);
 
 function trainUntilStep(out: string, signal: NodeJS.Signals): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'train', '--model', p.model, '--data', p.train, '--task', 'tokens'];
+    const args = [CLI_MAIN, 'train', '--model', p.model, '--data', p.train, '--task', 'tokens'];
     args.push('--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp', '--steps', '100000', '--batch-size', '10', '--threads', '1', '--out', out);
     const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -64,7 +64,7 @@ describe('signals during dpzo export', () => {
   function exportUntilStaging(parent: string, signal: NodeJS.Signals): Promise<{ status: number | null; stderr: string }> {
     return new Promise((resolve, reject) => {
       mkdirSync(parent, { recursive: true });
-      const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), 'export', '--run', run, '--out', join(parent, 'out'), '--threads', '1'], {
+      const c = spawn(process.execPath, [CLI_MAIN, 'export', '--run', run, '--out', join(parent, 'out'), '--threads', '1'], {
         cwd: ROOT,
         stdio: ['ignore', 'ignore', 'pipe'],
       });

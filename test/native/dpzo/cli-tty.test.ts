@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { dpzo, ROOT } from '../../helpers/cli.js';
+import { dpzo, CLI_MAIN, ROOT } from '../../helpers/cli.js';
 import { renderScreen } from '../../helpers/screen.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
@@ -37,7 +37,7 @@ describe.skipIf(!haveScript)('dpzo train on a terminal', () => {
     const expected = [...plain.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('train step')), ...plain.stdout.split('\n').filter((l) => l !== '')];
     expect(expected.some((l) => l.startsWith('eval @ step'))).toBe(true);
 
-    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...trainArgs(join(tmp.dir, 'tty'))].map(quote).join(' ');
+    const cmd = [process.execPath, CLI_MAIN, ...trainArgs(join(tmp.dir, 'tty'))].map(quote).join(' ');
     const r = spawnSync('script', ['-qfec', `stty cols 200 rows 60; exec ${cmd}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
     expect(r.status).toBe(0);
     const screen = renderScreen(r.stdout, 200);

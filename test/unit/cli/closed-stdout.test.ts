@@ -1,14 +1,13 @@
 // A reader that closes the pipe early (`dpzo … | head -1`): the CLI's next write to stdout fails with EPIPE, which
 // was an unhandled 'error' event (a stack trace on stderr, exit 1) instead of the rest of the output dropped.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { ROOT } from '../../helpers/cli.js';
+import { CLI_MAIN, ROOT } from '../../helpers/cli.js';
 
 function withClosedStdout(...args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy(); // the reader is gone before the first line is written
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

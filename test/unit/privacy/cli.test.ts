@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { register as registerAccount } from '../../../lib/cli/commands/account.js';
 import { register as registerCalibrate } from '../../../lib/cli/commands/calibrate.js';
 import { PrivacyLedger } from '../../../lib/privacy/index.js';
+import { CLI_MAIN } from '../../helpers/cli.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -292,30 +292,20 @@ describe('dpzo calibrate --noise-multiplier: steps beyond the search limit', () 
 });
 
 describe('real entry point', () => {
-  const main = fileURLToPath(new URL('../../../lib/cli/main.ts', import.meta.url));
   it('an error is one line on stderr, exit code 2, no stack', () => {
-    const r = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', main, 'account', '--sample-rate', '2', '--noise-multiplier', '1', '--steps', '1', '--delta', '1e-5'],
-      { encoding: 'utf8' },
-    );
+    const r = spawnSync(process.execPath, [CLI_MAIN, 'account', '--sample-rate', '2', '--noise-multiplier', '1', '--steps', '1', '--delta', '1e-5'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--sample-rate/);
-    expect(r.stderr).not.toMatch(/\bat\b.*\.ts:\d+/);
+    expect(r.stderr).not.toMatch(/\bat\b.*\.[jt]s:\d+/);
   });
   it('calibrate --tolerance below one float64 ulp is refused (the bisection never ended: mid rounded to lo or hi)', () => {
     const calibrate = (...extra: string[]) =>
       spawnSync(
         process.execPath,
-        [
-          '--import',
-          'tsx',
-          main,
-          'calibrate',
-          ...['--epsilon', '3', '--delta', '1e-5', '--sample-rate', '0.01', '--steps', '100', '--accountant', 'rdp'],
-          ...extra,
-        ],
+        [CLI_MAIN, 'calibrate', ...['--epsilon', '3', '--delta', '1e-5', '--sample-rate', '0.01', '--steps', '100', '--accountant', 'rdp'], ...extra],
         { encoding: 'utf8', timeout: 30_000 },
       );
     for (const tol of ['1e-300', '1e-17']) {
