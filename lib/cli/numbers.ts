@@ -37,6 +37,13 @@ export function parsePositiveInteger(v: string): number {
   return x;
 }
 
+/** commander parser: a decimal integer >= 0 (a count that may be none: warmup steps). */
+export function parseNonNegativeInteger(v: string): number {
+  const x = parseInteger(v);
+  if (x < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return x;
+}
+
 /** A privacy command's flag (`account`, `calibrate`) as a decimal number, or ERR_ARGUMENT naming the flag when it is missing or not a decimal. */
 export function flagNumber(flag: string, v: string | undefined): number {
   if (v === undefined) throw argumentError(flag, 'nothing', 'given');

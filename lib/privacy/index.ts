@@ -2,7 +2,7 @@
 
 export { PrivacyError, PrivacyBudgetExceededError } from './errors.js';
 export type { Mechanism, GaussianMechanism, LaplaceMechanism, HistoryEntry } from './mechanism.js';
-export { checkMechanism, laplacePureEpsilon } from './mechanism.js';
+export { checkMechanism, checkNoiseMultiplier, checkLaplaceScale, laplacePureEpsilon } from './mechanism.js';
 export { OPACUS_ORDERS, DP_ACCOUNTING_ORDERS, TF_PRIVACY_ORDERS } from './orders.js';
 export { rdpSubsampledGaussian, computeRdpGaussian, epsilonFromRdp, deltaFromRdp, type RdpConversion } from './rdp.js';
 export { rdpLaplace, rdpSubsampledLaplace } from './rdp-laplace.js';

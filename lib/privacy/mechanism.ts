@@ -1,4 +1,4 @@
-// defines: Mechanism, checkMechanism, mechanismKey — one release of the DP-ZO step as the accountants see it.
+// defines: Mechanism, checkMechanism (and its σ and b checks), mechanismKey — one release of the DP-ZO step as the accountants see it.
 // n directions per step are one mechanism: the Gaussian on R^n with L2 sensitivity C (std σC per coordinate) and the
 // Laplace on R^n with L1 sensitivity C (scale b per coordinate) have the privacy of their one-dimensional versions.
 
@@ -50,21 +50,30 @@ export type Mechanism = GaussianMechanism | LaplaceMechanism | NoNoiseMechanism;
 export function checkMechanism(m: unknown): Mechanism {
   if (typeof m !== 'object' || m === null) throw argumentError('mechanism', m, 'an object');
   const o = m as Record<string, unknown>;
-  if (o.kind === 'gaussian') {
-    const sigma = checkPositive('noiseMultiplier', o.noiseMultiplier);
-    // the privacy loss scales with 1/σ²: where that overflows the release is noiseless for every purpose
-    if (!Number.isFinite(1 / (sigma * sigma)))
-      throw argumentError('noiseMultiplier', sigma, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
-    return { kind: 'gaussian', sampleRate: checkSampleRate(o.sampleRate), noiseMultiplier: sigma };
-  }
+  if (o.kind === 'gaussian') return { kind: 'gaussian', sampleRate: checkSampleRate(o.sampleRate), noiseMultiplier: checkNoiseMultiplier(o.noiseMultiplier) };
   if (o.kind === 'laplace') {
     const clip = checkPositive('clip', o.clip);
-    const scale = checkPositive('scale', o.scale);
-    if (!Number.isFinite(clip / scale)) throw argumentError('scale', scale, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
-    return { kind: 'laplace', sampleRate: checkSampleRate(o.sampleRate), clip, scale };
+    return { kind: 'laplace', sampleRate: checkSampleRate(o.sampleRate), clip, scale: checkLaplaceScale(o.scale, clip) };
   }
   if (o.kind === 'none') return { kind: 'none', sampleRate: checkSampleRate(o.sampleRate) };
   throw argumentError('mechanism.kind', o.kind, "'gaussian', 'laplace' or 'none'");
+}
+
+/**
+ * A Gaussian σ the accountants can represent: positive, and 1/σ² finite (the privacy loss scales with it; where it
+ * overflows the release is noiseless for every purpose). `name` is what an error names: the field, or the CLI's flag.
+ */
+export function checkNoiseMultiplier(sigma: unknown, name = 'noiseMultiplier'): number {
+  const v = checkPositive(name, sigma);
+  if (!Number.isFinite(1 / (v * v))) throw argumentError(name, v, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
+  return v;
+}
+
+/** A Laplace scale b the accountants can represent with clip C: positive, and C/b finite. `name` as {@link checkNoiseMultiplier}. */
+export function checkLaplaceScale(scale: unknown, clip: number, name = 'scale'): number {
+  const v = checkPositive(name, scale);
+  if (!Number.isFinite(clip / v)) throw argumentError(name, v, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
+  return v;
 }
 
 export function mechanismKey(m: Mechanism): string {

@@ -17,6 +17,8 @@ import {
   type LaplaceMechanism,
   PrivacyLedger,
   accountHistory,
+  checkLaplaceScale,
+  checkNoiseMultiplier,
   datasetLedgerFile,
   dpzoHome,
 } from '../../privacy/index.js';
@@ -63,19 +65,13 @@ function mechanismFromFlags(o: AccountOptions, cmd: Command): GaussianMechanism 
     // σ is relative to C, so --clip changed nothing here, yet --json echoed it as if it had been accounted
     if (cmd.getOptionValueSource('clip') === 'cli')
       throw argumentError('--clip', o.clip, 'absent for --mechanism gaussian (σ is a multiple of the clip C, so ε does not depend on C)');
-    const sigma = checkPositive('--noise-multiplier', num('--noise-multiplier', o.noiseMultiplier));
-    // checkMechanism refuses it too, but naming its field (noiseMultiplier), not the flag
-    if (!Number.isFinite(1 / (sigma * sigma)))
-      throw argumentError('--noise-multiplier', o.noiseMultiplier, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
-    return { kind: 'gaussian', sampleRate, noiseMultiplier: sigma };
+    // named by the flag: checkMechanism's own refusal would name its field (noiseMultiplier)
+    return { kind: 'gaussian', sampleRate, noiseMultiplier: checkNoiseMultiplier(num('--noise-multiplier', o.noiseMultiplier), '--noise-multiplier') };
   }
   if (o.mechanism === 'laplace') {
     if (o.noiseMultiplier !== undefined) throw argumentError('--noise-multiplier', o.noiseMultiplier, 'absent for --mechanism laplace (use --laplace-scale)');
     const clip = checkPositive('--clip', num('--clip', o.clip));
-    const scale = checkPositive('--laplace-scale', num('--laplace-scale', o.laplaceScale));
-    if (!Number.isFinite(clip / scale))
-      throw argumentError('--laplace-scale', o.laplaceScale, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
-    return { kind: 'laplace', sampleRate, clip, scale };
+    return { kind: 'laplace', sampleRate, clip, scale: checkLaplaceScale(num('--laplace-scale', o.laplaceScale), clip, '--laplace-scale') };
   }
   throw argumentError('--mechanism', o.mechanism, 'gaussian or laplace');
 }

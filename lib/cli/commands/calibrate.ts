@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { argumentError, checkDelta, checkPositive, checkSampleRate, checkSteps } from '../../privacy/errors.js';
 import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../privacy/calibrate.js';
+import { checkLaplaceScale, checkNoiseMultiplier } from '../../privacy/mechanism.js';
 import { flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
 
@@ -21,19 +22,6 @@ interface CalibrateFlags {
   laplaceScale?: string;
   opacusCompat?: boolean;
   json?: boolean;
-}
-
-/**
- * A given σ (clip = Infinity) or b, refused naming the flag where the accountant cannot represent it: the library's own
- * refusal named its field (`noiseMultiplier`, `scale`), not what the user typed.
- */
-function noiseFlag(flag: string, given: string, clip: number): number {
-  const v = checkPositive(flag, num(flag, given));
-  if (clip === Infinity && !Number.isFinite(1 / (v * v)))
-    throw argumentError(flag, given, 'at least 1e-150 (below, 1/σ² overflows: no noise, no privacy to account)');
-  if (clip !== Infinity && !Number.isFinite(clip / v))
-    throw argumentError(flag, given, `large enough that C/b is finite (C = ${clip}: no noise, no privacy to account)`);
-  return v;
 }
 
 export function register(program: Command): void {
@@ -99,8 +87,10 @@ export function register(program: Command): void {
           mechanism,
           accountant: acc,
           clip,
-          noiseMultiplier: o.noiseMultiplier === undefined ? undefined : noiseFlag('--noise-multiplier', o.noiseMultiplier, Infinity),
-          laplaceScale: o.laplaceScale === undefined ? undefined : noiseFlag('--laplace-scale', o.laplaceScale, clip),
+          // named by the flags: the library's own refusal would name its fields (noiseMultiplier, scale)
+          noiseMultiplier:
+            o.noiseMultiplier === undefined ? undefined : checkNoiseMultiplier(num('--noise-multiplier', o.noiseMultiplier), '--noise-multiplier'),
+          laplaceScale: o.laplaceScale === undefined ? undefined : checkLaplaceScale(num('--laplace-scale', o.laplaceScale), clip, '--laplace-scale'),
         });
         // the search stops at STEPS_LIMIT: there the noise affords at least that many steps, not exactly that many
         const atLimit = r.steps === STEPS_LIMIT;

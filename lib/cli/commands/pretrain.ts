@@ -3,7 +3,7 @@
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { Device } from '../../model/types.js';
 
 import { loadDataset } from '../../data/load.js';
@@ -16,18 +16,12 @@ import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
 import { pretrain } from '../../pretrain/pretrain.js';
-import { parseInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
+import { parseInteger, parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 
 /** commander parser: a decimal integer >= 0 (a warmup of -5 steps was taken, and started the cosine decay 5 steps early). */
-function parseNonNegativeInteger(v: string): number {
-  const x = parseInteger(v);
-  if (x < 0) throw new InvalidArgumentError('must be a non-negative integer');
-  return x;
-}
-
 interface Flags {
   model: string;
   data: string;
