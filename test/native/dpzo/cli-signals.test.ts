@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { readRunMetrics } from '../../../lib/dpzo/curves.js';
 import { makeTempDir, writeRandomCheckpoint } from '../../helpers/checkpoints.js';
-import { CLI_MAIN, ROOT, dpzo } from '../../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo, dpzoWithEnv } from '../../helpers/cli.js';
 import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
@@ -58,7 +58,9 @@ describe('signals during dpzo export', () => {
   const run = join(tmp.dir, 'export-run');
   // large enough (≈ 20 MB) that the save is still under way when the signal arrives
   writeRandomCheckpoint(big, { family: 'llama', seed: 3, vocabSize: 4096, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 688, maxPositions: 64 });
-  const trained = dpzo('train', '--model', big, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',
+  // a dataset-ledger home of its own: it starts when the file is collected, so it ran beside the other describe's trains
+  // on the same data file and, under load, one of them failed with ERR_LEDGER_LOCKED
+  const trained = dpzoWithEnv({ DPZO_HOME: join(tmp.dir, 'home-export') }, 'train', '--model', big, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',
     '--steps', '1', '--batch-size', '10', '--threads', '1', '--out', run);
 
   function exportUntilStaging(parent: string, signal: NodeJS.Signals): Promise<{ status: number | null; stderr: string }> {

@@ -288,16 +288,14 @@ describe('PrivacyLedger budget check cost and exactness', () => {
   const g = (sigma: number): ReleaseInput => ({ mechanism: 'gaussian', sampleRate: 0.1, noiseMultiplier: sigma, clip: 1 });
   const mech = (sigma: number) => ({ kind: 'gaussian' as const, sampleRate: 0.1, noiseMultiplier: sigma });
 
-  it('1000 identical appends under a PLD budget take < 5 s (a composition is not redone every step)', async () => {
+  it('1000 identical appends under a PLD budget compose O(log T) times, not at every step', async () => {
     const l = await PrivacyLedger.open(path.join(dir, 'fast.jsonl'), { accountant: 'pld', budget: { epsilon: 3, delta: 1e-5 } });
     const evaluations = vi.spyOn(PldAccountant.prototype, 'getEpsilon');
-    const t0 = performance.now();
     for (let i = 0; i < 1000; i++) await l.append({ mechanism: 'gaussian', sampleRate: 0.01, noiseMultiplier: 1, clip: 1 });
-    const ms = performance.now() - t0;
+    // counted, not timed (a bound of 5 s failed on a loaded 2-core machine at 8.5 s)
     const calls = evaluations.mock.calls.length;
     evaluations.mockRestore();
     expect(l.length).toBe(1000);
-    expect(ms).toBeLessThan(5000);
     expect(calls).toBeGreaterThan(0);
     expect(calls).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(1000)) + 2); // doubling: O(log T) accountant evaluations
     expect(l.spent().epsilon).toBeLessThanOrEqual(3);
