@@ -17,9 +17,9 @@ import { DpzoError } from '../errors.js';
 import { createJsonExclusive, isExclusiveLeftover } from '../io/json-file.js';
 import type { Model } from '../model/types.js';
 import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
-import { type TrainPlan, ledgerBudget, notPrivateReason } from './options.js';
+import { type TrainPlan, ledgerBudget, notPrivateReason, releaseSensitivity } from './options.js';
 import { checkLedgerAgainstPlan } from './run-integrity.js';
-import { LEDGER_FILE, NOT_PRIVATE_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, readRunJson } from './run-record.js';
+import { LEDGER_FILE, NOT_PRIVATE_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, checkReleaseSensitivity, readRunJson } from './run-record.js';
 import { type TrajectoryKind, type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
 /**
@@ -91,7 +91,11 @@ export class RunDirectory implements RunHandles {
    * processes (or calls) starting a run in one directory, the loser fails with ERR_RUN_EXISTS having
    * written nothing. Then the ledger is created and the trajectory opened.
    */
-  static async create(dir: string, record: Omit<RunRecord, 'format' | 'createdAt' | 'runId'>, openDataset?: OpenDataset): Promise<RunDirectory> {
+  static async create(
+    dir: string,
+    record: Omit<RunRecord, 'format' | 'createdAt' | 'runId' | 'releaseSensitivity'>,
+    openDataset?: OpenDataset,
+  ): Promise<RunDirectory> {
     const abs = resolve(dir);
     const exists = () => new DpzoError('ERR_RUN_EXISTS', `${abs} is not empty: resume it with --resume or choose another --out`);
     // a file there failed in readdirSync with a bare ENOTDIR naming neither --out nor dpzo's code
@@ -120,6 +124,8 @@ export class RunDirectory implements RunHandles {
         createdAt: new Date().toISOString(),
         runId: randomUUID(),
         ...record,
+        // the Δ its noise is set for: a later dpzo tells this run from one of a dpzo whose rule gave another Δ
+        releaseSensitivity: releaseSensitivity(record.plan),
         ...(record.dataset && dataset ? { dataset: { ...record.dataset, ledger: dataset.path } } : {}),
       };
       if (!createJsonExclusive(join(abs, RUN_FILE), full)) throw exists();
@@ -152,6 +158,8 @@ export class RunDirectory implements RunHandles {
     const runFile = join(abs, RUN_FILE);
     const run = readRunJson(abs);
     checkLegacyRun(run, abs, 'resume');
+    // before anything else is read or repaired: an older dpzo's noise for Δ = C at K = N was under-accounted
+    checkReleaseSensitivity(run, abs);
     if (run.dataset) {
       if (!openDataset)
         throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: its releases are recorded in a dataset ledger, which this resume would not use`);

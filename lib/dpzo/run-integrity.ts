@@ -11,7 +11,7 @@ import { DpzoError } from '../errors.js';
 import type { LedgerEntry } from '../privacy/index.js';
 import { PrivacyError, PrivacyLedger, liveLedgerWriter } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, planRelease, stepRelease } from './options.js';
-import { LEDGER_FILE, RUN_FILE, type RunRecord } from './run-record.js';
+import { LEDGER_FILE, RUN_FILE, type RunRecord, checkReleaseSensitivity } from './run-record.js';
 import { type TrajectoryKind, readTrajectory } from './trajectory.js';
 
 function mismatch(ledger: PrivacyLedger, runFile: string, what: string): PrivacyError {
@@ -65,8 +65,13 @@ export function checkLedgerAgainstTrajectory(ledger: PrivacyLedger, runDir: stri
   }
 }
 
-/** A run directory's ledger against its run.json plan and its trajectory: both checks above, as every reader of a run makes them. */
+/**
+ * A run directory's ledger against its run.json plan and its trajectory: both checks above, as every reader of a run makes them,
+ * after checkReleaseSensitivity (run-record.ts).
+ */
 export function checkLedgerAgainstRun(ledger: PrivacyLedger, runDir: string, run: RunRecord): void {
+  // a ledger that matches its plan still understates ε when the run's noise was set for too small a Δ
+  checkReleaseSensitivity(run, runDir);
   checkLedgerAgainstPlan(ledger, run.plan, join(runDir, RUN_FILE));
   checkLedgerAgainstTrajectory(ledger, runDir, run.plan.method ?? 'dpzo');
 }

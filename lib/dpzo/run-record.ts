@@ -8,7 +8,7 @@ import { DpzoError } from '../errors.js';
 import { jsonPosition } from '../data/read.js';
 import { infinityReviver } from '../io/json-infinity.js';
 import { datasetLedgerFile, datasetLedgerHome, dpzoHome } from '../privacy/index.js';
-import type { TrainPlan } from './options.js';
+import { type TrainPlan, releaseSensitivity } from './options.js';
 import type { StepForm } from './update.js';
 
 /** Name of a run directory's record (model, weights hash, plan, config): {@link RunRecord}. */
@@ -51,6 +51,11 @@ export interface RunRecord {
   model: { dir: string; weightsHash: string; dtype: string; trainable: string[] | null; trainableNames: string[]; numTrainable: number };
   /** The plan the run trains by (a resume must reproduce it). */
   plan: TrainPlan;
+  /**
+   * The sensitivity Δ of the released sum the run's noise was set for (releaseSensitivity of its plan when it started):
+   * absent in runs made before it was recorded, whose Δ was the rule of their dpzo ({@link checkReleaseSensitivity}).
+   */
+  releaseSensitivity?: number;
   /** Free-form facts (TrainOptions.meta): the CLI records its RunConfig here as `config`. */
   meta: Record<string, unknown>;
 }
@@ -139,6 +144,37 @@ export function checkLegacyRun(run: RunRecord, runDir: string, action: 'resume' 
       'ERR_RUN_MISMATCH',
       `cannot replay ${runDir}: a ${run.model.dtype} run of an older dpzo (${LEGACY_WALK_FORMAT}) rounded its updates to nearest, which this version no longer does`,
     );
+}
+
+/**
+ * Δ of a run made before run.json recorded it: the dpzo of those runs took a constant-time run whose slots hold all N
+ * public examples (K = N) to have sensitivity C, where the neighbour with N + 1 examples can be cut (2C, releaseSensitivity).
+ */
+function unrecordedSensitivity(plan: TrainPlan): number {
+  const ct = plan.constantTime;
+  return ct !== undefined && plan.datasetSize !== undefined && ct.slots === plan.datasetSize ? plan.clip : releaseSensitivity(plan);
+}
+
+/**
+ * Refuses a run whose noise was set for a smaller Δ than its plan's release has (releaseSensitivity): its ledger records
+ * σ (or b) as if that Δ were right, so every ε read from it is understated. A run that does not record its Δ
+ * (run.json `releaseSensitivity`) is taken at the rule of the dpzo that made it, which differs only at K = N.
+ * Used by resume and by every reader of a run's ledger (account, report, export, eval --run).
+ * @throws {@link DpzoError} `ERR_RUN_CORRUPT` naming run.json.
+ */
+export function checkReleaseSensitivity(run: RunRecord, runDir: string): void {
+  if (run.plan.mechanism === 'none') return;
+  const recorded: unknown = run.releaseSensitivity;
+  const path = join(runDir, RUN_FILE);
+  if (recorded !== undefined && typeof recorded !== 'number') throw new DpzoError('ERR_RUN_CORRUPT', `${path}: field 'releaseSensitivity' is not a number`);
+  const set = recorded ?? unrecordedSensitivity(run.plan);
+  const needed = releaseSensitivity(run.plan);
+  if (set >= needed) return;
+  const why =
+    recorded === undefined
+      ? `an older dpzo set its noise for sensitivity Δ = C = ${set} at constant-time steps with K = N = ${run.plan.datasetSize} slots, where the neighbour with N + 1 examples can be cut (Δ = 2C = ${needed})`
+      : `its noise was set for sensitivity Δ = ${set}, but its release has Δ = ${needed}`;
+  throw new DpzoError('ERR_RUN_CORRUPT', `${path}: ${why}, so its ledger under-reports ε (the recorded ε is understated); start a new run`);
 }
 
 /**

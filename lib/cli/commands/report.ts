@@ -10,7 +10,7 @@ import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js'
 import { runCharts } from '../../dpzo/curves-text.js';
 import { openCheckedRunLedger } from '../../dpzo/run-integrity.js';
 import { notPrivateReason } from '../../dpzo/options.js';
-import { LEDGER_FILE, checkRunPlan, readRunJson } from '../../dpzo/run-record.js';
+import { LEDGER_FILE, checkReleaseSensitivity, checkRunPlan, readRunJson } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { PrivacyLedger } from '../../privacy/index.js';
@@ -25,6 +25,8 @@ export function register(program: Command): void {
     .action(async (runDir: string, opts: { json?: boolean }) => {
       const run = readRunJson(runDir);
       checkRunPlan(run, runDir);
+      // the report line's ε, as the ledger's, is understated for a run whose noise was set for too small a Δ
+      checkReleaseSensitivity(run, runDir);
       const metricsFile = join(runDir, METRICS_FILE);
       if (!existsSync(metricsFile))
         throw new DpzoError('ERR_RUN_MISSING', `${runDir} has no ${METRICS_FILE} (made through the API, or with --metrics elsewhere)`);
