@@ -219,6 +219,8 @@ export class PrivacyLedger {
       }
     }
     const { line, entry } = releaseLine(e, this.lastLineHash);
+    // durable first, then counted: a failed append (ERR_IO: disk full, read-only) leaves the history as the file holds it, so
+    // the same step can be retried and the next line chains onto a line that exists (test/unit/privacy/ledger-mutants.test.ts)
     this.store.append(line);
     this.record(entry, line);
     return entry;
