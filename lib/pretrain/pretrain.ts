@@ -4,7 +4,6 @@
 // weight decay, a warmup + cosine learning rate, held-out evaluations and
 // Hugging Face checkpoints. It records nothing in any privacy ledger: it makes
 // no privacy claim, and must not be run on data that needs one.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Dataset, Example } from '../data/tasks.js';
@@ -12,10 +11,10 @@ import { DpzoError, isCoded } from '../errors.js';
 import { mulberry32, shuffleInPlace } from '../mulberry32.js';
 import { lossBatch } from '../dpzo/estimator.js';
 import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
-import { saveModelDirectory } from '../dpzo/replay.js';
 import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
+import { saveCheckpointDirectory } from './save.js';
 
 /** What `pretrain` runs. */
 export interface PretrainOptions {
@@ -159,10 +158,10 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     }
     if (o.outDir && o.checkpointEvery && (t + 1) % o.checkpointEvery === 0 && t + 1 < o.steps) {
       const dir = join(o.outDir, `checkpoint-${t + 1}`);
-      mkdirSync(dir, { recursive: true });
       // as the final model: a checkpoint without the tokenizer did not open for a text task (ERR_NO_TOKENIZER), and its
-      // config.json named the base's dtype for the float32 weights
-      await saveModelDirectory(model, dir);
+      // config.json named the base's dtype for the float32 weights. Staged and renamed into place: a process killed
+      // while saving left checkpoint-<k> with model.safetensors and no config.json (or a tokenizer cut short)
+      await saveCheckpointDirectory(model, dir);
       report.checkpoints.push(dir);
     }
   }

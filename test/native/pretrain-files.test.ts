@@ -2,7 +2,7 @@
 // the final model does (a checkpoint had weights and config.json only: `dpzo train --model out/checkpoint-N` on a text
 // task failed with ERR_NO_TOKENIZER), and config.json names float32, the dtype pretrain trains and saves in (a bfloat16
 // base's "torch_dtype": "bfloat16" was kept over float32 weights).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,27 @@ describe('signals during dpzo pretrain', () => {
       expect(readdirSync(out)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']));
     });
   }
+});
+
+describe('dpzo pretrain stopped part-way through saving the final model', () => {
+  // Stopped deterministically: a file size limit (ulimit -f) below the base's tokenizer file and above everything else the
+  // run writes, so the copy of the tokenizer into the final model fails (EFBIG: Node ignores SIGXFSZ) after the weights and
+  // config.json were written, as a full disk or a kill at that point would. The model was written straight into --out:
+  // config.json and the weights were there and tokenizer.json cut short, and `dpzo train --model out` took it for a model.
+  it('--out holds no config.json (no model) rather than a model with a tokenizer cut short', { timeout: 120_000 }, () => {
+    const big = join(tmp.dir, 'base-big-tokenizer');
+    writeRandomCheckpoint(big, { family: 'llama', seed: 3, vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 64 });
+    writeFileSync(join(big, 'tokenizer.json'), JSON.stringify({ pad: 'x'.repeat(3 << 20) }));
+    const out = join(tmp.dir, 'out-killed');
+    const args = [CLI_MAIN, 'pretrain', '--model', big, '--data', train, '--task', 'tokens', '--steps', '2', '--batch-size', '4', '--threads', '1', '--out', out, '--json'];
+    // 1024 blocks of 1 KiB: the weights (a few KiB), metrics and config fit, the 3 MiB tokenizer does not
+    const r = spawnSync('bash', ['-c', 'ulimit -f 1024 && exec "$@"', 'bash', process.execPath, ...args], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/EFBIG/);
+    expect(existsSync(join(out, 'pretrain-metrics.jsonl'))).toBe(true);
+    expect(existsSync(join(out, 'config.json'))).toBe(false);
+    expect(existsSync(join(out, 'tokenizer.json'))).toBe(false);
+  });
 });
 
 describe('pretrain cancelled inside a step', () => {

@@ -1,7 +1,7 @@
 // `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Device } from '../../model/types.js';
@@ -9,13 +9,14 @@ import type { Device } from '../../model/types.js';
 import { loadDataset } from '../../data/load.js';
 import { loadTokenizer } from '../../data/tokenizer.js';
 import { evalText } from '../format.js';
-import { saveModelDirectory } from '../../dpzo/replay.js';
 import { DpzoError } from '../../errors.js';
+import { writeTextAtomic } from '../../io/json-file.js';
 import { cpuOnlyDevice } from '../../model/device.js';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
 import { pretrain } from '../../pretrain/pretrain.js';
+import { saveModelInto } from '../../pretrain/save.js';
 import { parseInteger, parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
@@ -123,9 +124,11 @@ export function register(program: Command): void {
           progress.stop();
           interrupt.end();
         }
-        await saveModelDirectory(model, f.out);
+        // staged, then moved into --out with config.json last: a process killed while saving left model.safetensors
+        // without config.json, or a tokenizer.json cut short, for a later `dpzo train --model` to load
+        await saveModelInto(model, f.out);
         const chart = join(f.out, 'pretrain-curves.svg');
-        writeFileSync(
+        writeTextAtomic(
           chart,
           lineChart({
             title: 'dpzo pretrain (public data): loss against the step',
