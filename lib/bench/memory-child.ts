@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     const handedOver = spec.method === 'dpsgd-per-example' ? gradientBytes : 0;
     const out: MemoryChildResult = {
       method: spec.method,
+      backend: model.backend,
       weightsBytes: loaded.hostBytes + loaded.deviceBytes,
       // the backend's high-water mark plus what the step holds in JavaScript buffers at its peak
       peakBytes: Math.max(m.hostPeakBytes, m.devicePeakBytes) - handedOver + held.perExample + held.gradients + held.optimizerState,

@@ -36,6 +36,8 @@ export interface MemoryChildSpec {
 /** One child's measurement (bytes and seconds). */
 export interface MemoryChildResult {
   method: MemoryMethod;
+  /** The backend the model loaded on (what --device auto picked): its bytes are host memory on 'cpu', GPU memory on 'cuda'. */
+  backend: 'cpu' | 'cuda';
   /** Bytes the backend holds right after load: the weights. */
   weightsBytes: number;
   /** The backend's high-water mark over two steps (host or device, whichever the model runs on). */

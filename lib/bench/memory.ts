@@ -42,7 +42,7 @@ export interface MemoryExtrapolation {
   params: number;
   /** Peak bytes per measured method, from the measured per-component sizes scaled to this shape. */
   peakBytes: Partial<Record<MemoryMethod, number>>;
-  /** Per GPU memory size (GB): whether each measured method fits. */
+  /** Per GPU memory size, keyed '24GiB', '80GiB', '140GiB' (GPU_SIZES_GIB): whether each measured method fits. */
   fits: Record<string, Partial<Record<MemoryMethod, boolean>>>;
 }
 
@@ -56,7 +56,15 @@ export interface MemoryReport {
   microBatch: number;
   /** The weights' dtype every method ran on. */
   dtype: WeightDType;
+  /**
+   * Where the methods ran: 'cpu' or 'cuda:N', as the model loaded ('auto' resolved; the device asked for is
+   * `deviceRequested`). It said 'auto' on a machine without a GPU, where every byte measured is host memory.
+   */
   device: string;
+  /** The device asked for (--device). */
+  deviceRequested: string;
+  /** Which memory the weights and the backend's peak are in: host (CPU) or device (GPU) memory. */
+  memory: 'host' | 'device';
   rows: MemoryRow[];
   extrapolation: MemoryExtrapolation[];
   /** What is not measured, said rather than computed. */
@@ -76,12 +84,24 @@ export interface MemoryBenchOptions extends Omit<MemoryChildSpec, 'method'> {
   signal?: AbortSignal;
 }
 
-/** GPU memory sizes the extrapolation checks, GB (10^9 bytes): RTX 4090, A100/H100 80 GB, H200. */
-export const GPU_SIZES_GB = [24, 80, 141];
+/** Bytes in a GiB. */
+const GIB = 2 ** 30;
+
+/**
+ * GPU memory sizes the extrapolation checks, GiB (2^30 bytes: GPU memory comes in binary units, as nvidia-smi and
+ * `dpzo info` report it): RTX 4090 (24 GiB), A100/H100 80 GB (80 GiB), H200 ("141 GB": 143771 MiB, 140.4 GiB). They
+ * were checked at 10^9 bytes a "GB", 7 % less than an 80 GiB card holds, under labels in GB.
+ */
+export const GPU_SIZES_GIB = [24, 80, 140];
+
+/** Bytes for people: MiB below a GiB, else GiB (binary units throughout `dpzo bench memory`; JSON gives bytes). */
+export function formatBytes(b: number): string {
+  return b >= GIB ? `${(b / GIB).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
+}
 
 const ONE_LINE = 300;
 
-const GB = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
+const GiB = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
 
 /**
  * The one-line error of a measuring process that did not give its result: its own coded error (the JSON line
@@ -202,10 +222,10 @@ export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number; n
       peakBytes[r.method] = 2 * params + perParam * params + (c.activations * s.hidden * depth) / measured.hiddenSize;
     }
     const fits: Record<string, Partial<Record<MemoryMethod, boolean>>> = {};
-    for (const gb of GPU_SIZES_GB) {
+    for (const gib of GPU_SIZES_GIB) {
       const f: Partial<Record<MemoryMethod, boolean>> = {};
-      for (const r of rows) f[r.method] = peakBytes[r.method]! <= gb * 1e9;
-      fits[`${gb}GB`] = f;
+      for (const r of rows) f[r.method] = peakBytes[r.method]! <= gib * GIB;
+      fits[`${gib}GiB`] = f;
     }
     return { model: s.name, params, peakBytes, fits };
   });
@@ -240,14 +260,14 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
   if (needs.inference > available)
     throw new DpzoError(
       'ERR_OUT_OF_MEMORY',
-      `${name ?? given.model}: a forward alone needs at least ${GB(needs.inference)} of host memory (float32 weights and the token batch) and ${GB(available)} is available: nothing can be measured (try a smaller model or --batch)`,
+      `${name ?? given.model}: a forward alone needs at least ${GiB(needs.inference)} of host memory (float32 weights and the token batch) and ${GiB(available)} is available: nothing can be measured (try a smaller model or --batch)`,
     );
   const notMeasured: string[] = [];
   const results: MemoryChildResult[] = [];
   for (const method of MEMORY_METHODS) {
     if (needs[method] > available) {
       notMeasured.push(
-        `${method}: needs at least ${GB(needs[method])} of host memory${method === 'dpsgd-per-example' ? ` with ${heldAtOnce} per-example gradients held at once` : ''}, ${GB(available)} available (not started)`,
+        `${method}: needs at least ${GiB(needs[method])} of host memory${method === 'dpsgd-per-example' ? ` with ${heldAtOnce} per-example gradients held at once` : ''}, ${GiB(available)} available (not started)`,
       );
       continue;
     }
@@ -264,13 +284,14 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
   for (const r of results)
     if (
       r.dtype !== results[0]!.dtype ||
+      r.backend !== results[0]!.backend ||
       r.seq !== results[0]!.seq ||
       r.numTrainable !== results[0]!.numTrainable ||
       r.weightsBytes !== results[0]!.weightsBytes
     )
       throw new DpzoError(
         'ERR_INTERNAL',
-        `bench memory: ${r.method} ran on another model or batch than ${results[0]!.method} (dtype, sequence length or parameters differ)`,
+        `bench memory: ${r.method} ran on another model or batch than ${results[0]!.method} (backend, dtype, sequence length or parameters differ)`,
       );
   const rows = results.map((r): MemoryRow => ({
     method: r.method,
@@ -286,7 +307,10 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<MemoryReport> 
     maxBatchTokens: spec.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS,
     microBatch: heldAtOnce,
     dtype: results[0]!.dtype,
-    device: o.device,
+    // where the children ran, as they loaded the model: 'auto' on a machine without a GPU is the CPU and host memory
+    device: results[0]!.backend === 'cuda' ? (o.device.startsWith('cuda') ? o.device : 'cuda:0') : 'cpu',
+    deviceRequested: o.device,
+    memory: results[0]!.backend === 'cuda' ? 'device' : 'host',
     rows,
     extrapolation: extrapolate(rows, { ...results[0]!.config, numTrainable: results[0]!.numTrainable }),
     notMeasured,

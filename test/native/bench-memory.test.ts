@@ -4,16 +4,17 @@
 // extrapolation counts OPT's parameters and 2 bytes each in BF16, DP-SGD is reported as not measured
 // (never as a computed number), and the JSON and the SVG chart are written.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { MemoryReport } from '../../lib/bench/memory.js';
-import { benchMemory, extrapolate } from '../../lib/bench/memory.js';
+import { GPU_SIZES_GIB, benchMemory, extrapolate, formatBytes } from '../../lib/bench/memory.js';
 import { paramsLowerBound } from '../../lib/bench/memory-need.js';
 import { optConfigJson } from '../../lib/bench/shape-config.js';
 import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
 import { loadModel } from '../../lib/index.js';
+import { nativeAddon } from '../../lib/native.js';
 import type { LossBatch, Model } from '../../lib/model/types.js';
 import { randomBatch } from '../../lib/bench/random-batch.js';
 import { makeTempDir, writeRandomCheckpoint } from '../helpers/checkpoints.js';
@@ -202,7 +203,7 @@ describe('dpzo bench memory', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(/measuring/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^dpzo: opt-66b: a forward alone needs at least 2\d\d\.\d GB of host memory \(float32 weights and the token batch\) and \d+\.\d GB is available.*\[ERR_OUT_OF_MEMORY\]\n$/);
+    expect(r.stderr).toMatch(/^dpzo: opt-66b: a forward alone needs at least 2\d\d\.\d GiB of host memory \(float32 weights and the token batch\) and \d+\.\d GiB is available.*\[ERR_OUT_OF_MEMORY\]\n$/);
     expect(existsSync(join(tmp.dir, 'never-66b'))).toBe(false);
     expect(performance.now() - t0).toBeLessThan(30_000);
   });
@@ -214,7 +215,7 @@ describe('dpzo bench memory', () => {
     const report = await benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 4 * P + 4 * 8 * 16 + 6 * 4 * P });
     expect(report.rows.map((x) => x.method)).toEqual(['inference', 'dpzo', 'dpzo-n4', 'dpsgd-ghost']);
     expect(report.notMeasured).toHaveLength(1);
-    expect(report.notMeasured[0]).toMatch(/^dpsgd-per-example: needs at least .* GB of host memory with 4 per-example gradients held at once, .* GB available \(not started\)$/);
+    expect(report.notMeasured[0]).toMatch(/^dpsgd-per-example: needs at least .* GiB of host memory with 4 per-example gradients held at once, .* GiB available \(not started\)$/);
     expect(report.extrapolation[0]!.peakBytes['dpsgd-per-example']).toBeUndefined();
     expect(report.extrapolation[0]!.peakBytes['dpsgd-ghost']).toBeGreaterThan(0);
     await expect(benchMemory({ model: MODEL, batch: 4, seq: 8, device: 'cpu', threads: 1, availableBytes: 1000 })).rejects.toMatchObject({
@@ -238,7 +239,7 @@ describe('dpzo bench memory', () => {
   it('a --batch whose token ids alone cannot fit is refused up front (the measuring process ran out of V8 heap building it)', async () => {
     const r = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '1000000000', '--seq', '64', '--out', join(tmp.dir, 'never-batch'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^dpzo: .*model: a forward alone needs at least 1024\.0 GB of host memory .*\[ERR_OUT_OF_MEMORY\]\n$/);
+    expect(r.stderr).toMatch(/^dpzo: .*model: a forward alone needs at least 953\.7 GiB of host memory .*\[ERR_OUT_OF_MEMORY\]\n$/);
     expect(existsSync(join(tmp.dir, 'never-batch'))).toBe(false);
   });
 
@@ -293,8 +294,42 @@ describe('dpzo bench memory', () => {
     const e = extrapolate(rows, { hiddenSize: 100, numLayers: 2, numTrainable: 1000 });
     const s = OPT_FAMILY[7]!; // 66B
     expect(e[7]!.peakBytes.inference).toBe(2 * optParams(s) + (1000 * s.hidden) / 100);
-    expect(e[7]!.fits['141GB']!.inference).toBe(true);
-    expect(e[7]!.fits['80GB']!.inference).toBe(false);
+    expect(e[7]!.fits['140GiB']!.inference).toBe(true);
+    expect(e[7]!.fits['80GiB']!.inference).toBe(false);
+  });
+
+  it('units: binary throughout (MiB, GiB), the GPU sizes checked at 2^30 bytes a GiB, as GPU memory is sized', async () => {
+    // a peak of 79.5 GiB (85.4e9 bytes) fits an 80 GiB card: it was checked against 80e9 bytes (an "80GB" key) and did not
+    expect(GPU_SIZES_GIB).toEqual([24, 80, 140]);
+    const s = OPT_FAMILY[0]!;
+    const target = 79.5 * 2 ** 30;
+    const activations = target - 2 * optParams(s);
+    const rows = [{ method: 'inference' as const, peakBytes: 0, rssPeakBytes: 0, stepSeconds: 1, components: { weights: 0, gradients: 0, optimizerState: 0, activations, perExample: 0 } }];
+    const e = extrapolate(rows, { hiddenSize: s.hidden, numLayers: s.layers, numTrainable: 1000 })[0]!;
+    expect(e.peakBytes.inference).toBeCloseTo(target, 0);
+    expect(Object.keys(e.fits)).toEqual(['24GiB', '80GiB', '140GiB']);
+    expect(e.fits['80GiB']!.inference).toBe(true);
+    expect(e.fits['24GiB']!.inference).toBe(false);
+    expect(formatBytes(2 ** 30)).toBe('1.00 GiB');
+    expect(formatBytes(5 * 2 ** 20)).toBe('5.0 MiB');
+    // the host memory a refusal names is in GiB too (it was 10^9-byte GB)
+    const dir = join(tmp.dir, 'opt-1.3b-config');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), optConfigJson(OPT_FAMILY.find((x) => x.name === 'opt-1.3b')!));
+    await expect(benchMemory({ model: dir, batch: 1, seq: 8, device: 'cpu', availableBytes: 2 ** 30 })).rejects.toThrow(/needs at least \d+\.\d GiB of host memory .* and 1\.0 GiB is available/);
+  });
+
+  it('--device auto without a GPU: the report says cpu and host memory (it said device "auto"), in JSON and in the table', { timeout: 120_000 }, async (ctx) => {
+    if ((nativeAddon().cudaDevices?.() ?? 0) > 0) ctx.skip(); // a GPU would be picked: not this machine's case
+    const json = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '1', '--seq', '4', '--threads', '1', '--device', 'auto', '--out', join(tmp.dir, 'out-auto'), '--json');
+    expect(json.status, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as MemoryReport;
+    expect(report).toMatchObject({ device: 'cpu', deviceRequested: 'auto', memory: 'host' });
+    const table = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '1', '--seq', '4', '--threads', '1', '--device', 'auto', '--out', join(tmp.dir, 'out-auto-table'));
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toContain('device cpu (--device auto): weights and peaks in host memory');
+    expect(table.stdout).toContain('fits in 24 / 80 / 140 GiB of GPU memory');
+    expect(table.stdout).not.toMatch(/\d (GB|MB)\b/);
   });
 
   it('bad input: one line, exit 2', async () => {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 
-import { type MemoryReport, GPU_SIZES_GB, benchMemory } from '../../bench/memory.js';
+import { type MemoryReport, GPU_SIZES_GIB, benchMemory, formatBytes } from '../../bench/memory.js';
 import { MEMORY_METHODS } from '../../bench/memory-types.js';
 import { SHAPE_NAMES, shapeConfigDir } from '../../bench/shape-config.js';
 import { DpzoError, isCoded } from '../../errors.js';
@@ -22,12 +22,10 @@ function parseSeedFlag(v: string): number {
   return n;
 }
 
-const MB = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
-
 function chart(r: MemoryReport): string {
   return stackedBars({
     title: `Peak memory per step: ${r.batch} × ${r.seq} tokens (measured)`,
-    format: MB,
+    format: formatBytes,
     bars: r.rows.map((row) => ({
       label: row.method,
       segments: [
@@ -37,7 +35,7 @@ function chart(r: MemoryReport): string {
         { name: 'optimizer state', value: row.components.optimizerState, color: '#9467bd' },
         { name: 'per-example', value: row.components.perExample, color: '#d62728' },
       ],
-      note: `${MB(row.peakBytes)}, ${row.stepSeconds.toFixed(3)} s/step`,
+      note: `${formatBytes(row.peakBytes)}, ${row.stepSeconds.toFixed(3)} s/step`,
     })),
   });
 }
@@ -132,19 +130,25 @@ export function register(program: Command): void {
           return;
         }
         const base = report.rows.find((r) => r.method === 'inference')!.peakBytes;
+        // where the bytes are: --device auto on a machine without a GPU ran on the CPU, in host memory
+        process.stdout.write(
+          `device ${report.device}${report.deviceRequested === report.device ? '' : ` (--device ${report.deviceRequested})`}: weights and peaks in ${report.memory} memory\n\n`,
+        );
         printTable([
           ['method', 'peak (backend + step buffers) | peak RSS | × inference | s/step'],
           ...report.rows.map((r): [string, string] => [
             r.method,
-            `${MB(r.peakBytes)} | ${MB(r.rssPeakBytes)} | ${(r.peakBytes / base).toFixed(3)} | ${r.stepSeconds.toFixed(3)}`,
+            `${formatBytes(r.peakBytes)} | ${formatBytes(r.rssPeakBytes)} | ${(r.peakBytes / base).toFixed(3)} | ${r.stepSeconds.toFixed(3)}`,
           ]),
         ]);
         const measured = MEMORY_METHODS.filter((m) => report.rows.some((r) => r.method === m));
-        process.stdout.write('\nextrapolated to OPT in BF16 at this batch (fits in 24 / 80 / 141 GB):\n');
+        process.stdout.write(`\nextrapolated to OPT in BF16 at this batch (fits in ${GPU_SIZES_GIB.join(' / ')} GiB of GPU memory):\n`);
         printTable(
           report.extrapolation.map((e): [string, string] => [
             e.model,
-            measured.map((m) => `${m} ${MB(e.peakBytes[m]!)} ${GPU_SIZES_GB.map((gb) => (e.fits[`${gb}GB`]![m] ? '✓' : '✗')).join('')}`).join('  '),
+            measured
+              .map((m) => `${m} ${formatBytes(e.peakBytes[m]!)} ${GPU_SIZES_GIB.map((gib) => (e.fits[`${gib}GiB`]![m] ? '✓' : '✗')).join('')}`)
+              .join('  '),
           ]),
         );
         for (const n of report.notMeasured) process.stdout.write(`\nnot measured: ${n}\n`);
