@@ -1,11 +1,13 @@
 // `dpzo env`: what a bug report needs (as `accelerate env`): versions, the
-// addon file and its compiled backends, the CPU and its SIMD path, BLAS, the
-// GPUs the driver sees and the toolchain a source build would use. Every probe
+// addon file and its compiled backends, the CPU (the CPUs this process may use
+// and the machine's) and its SIMD path, BLAS, the GPUs the addon can use and the
+// ones the driver sees, and the toolchain a source build would use. Every probe
 // that fails says so in its row; the command itself always succeeds.
 import { spawnSync } from 'node:child_process';
 import { cpus, release, type } from 'node:os';
 import type { Command } from 'commander';
 import { glibcVersion, resolveAddonPath } from '../../addon-path.js';
+import { usableCpus, type UsableCpuProbes } from '../../model/usable-cpus.js';
 import { nativeAddon } from '../../native.js';
 import { packageRoot, packageVersion } from '../../package-info.js';
 import { printTable } from '../format.js';
@@ -19,13 +21,23 @@ export interface EnvReport {
   platform: string;
   libc: string;
   cpu: string;
+  /** The machine's logical cores. */
   cores: number;
+  /** The CPUs this process may use (affinity mask and cgroup CPU quota): what threads 0 runs on. */
+  usableCpus: number;
   addon: string;
   /** Comma-separated, e.g. "cpu" or "cpu,cuda"; "" when the addon does not load. */
   backends: string;
   isa: string;
   blas: string;
+  /**
+   * The GPUs dpzo can use, as the addon sees them ('cuda:N name, X GiB'), or, where the addon does not load or is too
+   * old to list them, the driver's (nvidia-smi); `gpuSource` says which.
+   */
   gpus: string[];
+  gpuSource: 'addon' | 'nvidia-smi';
+  /** What nvidia-smi lists (name, memory, driver), [] without it: a GPU the driver sees and the addon does not is the bug. */
+  driverGpus: string[];
   nvcc: string;
   cmake: string;
 }
@@ -74,19 +86,47 @@ function isaOf(addon: Record<string, unknown> | undefined): string {
   }
 }
 
-export function collectEnv(): EnvReport {
+/** The GPUs as the addon lists them, or undefined where it cannot say (no list function, or it threw). */
+function addonGpus(addon: Record<string, unknown> | undefined): string[] | undefined {
+  const list = addon?.cudaDeviceList;
+  if (typeof list !== 'function') return undefined;
+  try {
+    return (list as () => { index: number; name: string; totalBytes: number }[])().map(
+      (d) => `cuda:${d.index} ${d.name}, ${(d.totalBytes / 2 ** 30).toFixed(1)} GiB`,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** What collectEnv asks (tests stand in for the addon, nvidia-smi and the CPU counts). */
+export interface EnvProbes extends UsableCpuProbes {
+  /** The loaded addon (default: nativeAddon()); an Error: it did not load. */
+  addon?: Record<string, unknown> | Error;
+  /** nvidia-smi's CSV lines, undefined when it cannot run (default: run it). */
+  nvidiaSmi?: () => string | undefined;
+}
+
+export function collectEnv(probes: EnvProbes = {}): EnvReport {
   let addonFile: string | undefined;
   let addon: Record<string, unknown> | undefined;
   let addonRow: string;
   try {
     addonFile = resolveAddonPath();
-    addon = nativeAddon() as unknown as Record<string, unknown>;
+    if (probes.addon instanceof Error) throw probes.addon;
+    addon = probes.addon ?? (nativeAddon() as unknown as Record<string, unknown>);
     addonRow = addonFile;
   } catch (e) {
     addonRow = `not loaded: ${(e as Error).message.split('\n')[0]}`;
   }
   const cpuList = cpus();
-  const gpus = firstLine('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], (out) => out.trim());
+  const smi =
+    probes.nvidiaSmi ?? (() => firstLine('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], (out) => out.trim()));
+  const smiOut = smi();
+  const driverGpus = smiOut ? smiOut.split('\n').map((l) => l.trim()) : [];
+  // what dpzo can use is what the addon sees (CUDA_VISIBLE_DEVICES, a CPU-only build): nvidia-smi listed every GPU of
+  // the machine, even to an addon that can use none of them
+  const seen = addonGpus(addon);
   return {
     dpzo: packageVersion(),
     packageRoot,
@@ -97,14 +137,25 @@ export function collectEnv(): EnvReport {
     libc: libc(),
     cpu: cpuList[0]?.model.trim() ?? 'unknown',
     cores: cpuList.length,
+    usableCpus: usableCpus(probes),
     addon: addonRow,
     backends: typeof addon?.backends === 'string' ? addon.backends : '',
     isa: isaOf(addon),
     blas: blasOf(addon, addonFile),
-    gpus: gpus ? gpus.split('\n').map((l) => l.trim()) : [],
+    gpus: seen ?? driverGpus,
+    gpuSource: seen ? 'addon' : 'nvidia-smi',
+    driverGpus,
     nvcc: firstLine('nvcc', ['--version'], (out) => out.match(/release ([^\s,]+)/)?.[1]) ?? 'not found',
     cmake: firstLine('cmake', ['--version'], (out) => out.match(/\d+\.\d+[.\w-]*/)?.[0]) ?? 'not found',
   };
+}
+
+/** The GPUs row: the addon's view (and why it is empty), or nvidia-smi's where the addon cannot say. */
+function gpuRow(r: EnvReport): string {
+  if (r.gpuSource === 'nvidia-smi')
+    return r.gpus.length ? `${r.gpus.join('; ')} (nvidia-smi: the addon cannot list them)` : 'none (nvidia-smi not found or no GPU)';
+  if (r.gpus.length) return r.gpus.join('; ');
+  return r.backends.split(',').includes('cuda') ? 'none (the addon sees no CUDA device)' : 'none (the addon has no CUDA backend)';
 }
 
 export function register(program: Command): void {
@@ -122,12 +173,14 @@ export function register(program: Command): void {
         ['dpzo', `${r.dpzo} (${r.packageRoot})`],
         ['node', `${r.node} (Node-API ${r.napi})`],
         ['os', `${r.os} ${r.platform} ${r.libc}`],
-        ['cpu', `${r.cpu} (${r.cores} logical cores)`],
+        // the machine's count alone: on a container or a taskset the threads run on fewer
+        ['cpu', `${r.cpu} (${r.usableCpus === r.cores ? `${r.cores} logical cores` : `${r.usableCpus} usable of ${r.cores} logical cores`})`],
         ['addon', r.addon],
         ['backends', r.backends || 'none'],
         ['SIMD path', r.isa],
         ['BLAS', r.blas],
-        ['GPUs seen', r.gpus.length ? r.gpus.join('; ') : 'none (nvidia-smi not found or no GPU)'],
+        ['GPUs seen', gpuRow(r)],
+        ['nvidia-smi', r.driverGpus.length ? r.driverGpus.join('; ') : 'none (nvidia-smi not found or no GPU)'],
         ['nvcc', r.nvcc],
         ['cmake', r.cmake],
       ]);

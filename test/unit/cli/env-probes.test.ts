@@ -25,7 +25,7 @@ describe('dpzo env with a bad DPZO_ISA', () => {
     expect(r.status, r.stderr).toBe(0);
     const row = r.stdout.split('\n').find((l) => l.startsWith('SIMD path'));
     expect(row).toMatch(/unknown: .*expected scalar, avx2 or avx512/);
-    expect(r.stdout.trimEnd().split('\n')).toHaveLength(11);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(12);
   });
 
   it('a valid override is what the row shows', async () => {

@@ -62,7 +62,7 @@ describe('dpzo env', () => {
       .trimEnd()
       .split('\n')
       .map((l) => l.split(/\s{2,}/)[0]);
-    expect(labels).toEqual(['dpzo', 'node', 'os', 'cpu', 'addon', 'backends', 'SIMD path', 'BLAS', 'GPUs seen', 'nvcc', 'cmake']);
+    expect(labels).toEqual(['dpzo', 'node', 'os', 'cpu', 'addon', 'backends', 'SIMD path', 'BLAS', 'GPUs seen', 'nvidia-smi', 'nvcc', 'cmake']);
     expect(r.stdout).toContain(process.version);
   });
 });
