@@ -114,6 +114,8 @@ export interface NativeAddon {
   cudaDevices?(): number;
   /** The CUDA devices this process sees, index = the N of 'cuda:N' (empty without a CUDA build or GPU; absent in older addons). */
   cudaDeviceList?(): { index: number; name: string; totalBytes: number }[];
+  /** The CPUs a model's `threads: 0` runs on: the affinity mask, capped by a cgroup CPU quota (native/core/thread_pool.cpp). */
+  usableCpus?(): number;
   /** Times a plain m×k by k×n GEMM with the core's kernel; GFLOP/s (present when the GEMM exposes it). */
   gemmBench?(m: number, n: number, k: number, threads: number, iters: number): number;
 }

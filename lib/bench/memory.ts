@@ -42,7 +42,7 @@ export interface MemoryExtrapolation {
   params: number;
   /** Peak bytes per measured method, from the measured per-component sizes scaled to this shape. */
   peakBytes: Partial<Record<MemoryMethod, number>>;
-  /** Per GPU memory size, keyed '24GiB', '80GiB', '140GiB' (GPU_SIZES_GIB): whether each measured method fits. */
+  /** Per GPU card, keyed '24GB', '80GB', '141GB' (GPU_CARDS): whether each measured method fits in its memory. */
   fits: Record<string, Partial<Record<MemoryMethod, boolean>>>;
 }
 
@@ -88,11 +88,15 @@ export interface MemoryBenchOptions extends Omit<MemoryChildSpec, 'method'> {
 const GIB = 2 ** 30;
 
 /**
- * GPU memory sizes the extrapolation checks, GiB (2^30 bytes: GPU memory comes in binary units, as nvidia-smi and
- * `dpzo info` report it): RTX 4090 (24 GiB), A100/H100 80 GB (80 GiB), H200 ("141 GB": 143771 MiB, 140.4 GiB). They
- * were checked at 10^9 bytes a "GB", 7 % less than an 80 GiB card holds, under labels in GB.
+ * The GPU cards the extrapolation checks, by their sold size (the `fits` keys) and the memory the driver reports for
+ * them (nvidia-smi's total, MiB): RTX 4090 24564 MiB, H100 80 GB 81559 MiB (the A100 80 GB has 81920), H200 143771 MiB.
+ * They were checked at 10^9 bytes a "GB": 80e9 is 74.5 GiB, 6 % less than an H100 holds.
  */
-export const GPU_SIZES_GIB = [24, 80, 140];
+export const GPU_CARDS: readonly { name: string; bytes: number }[] = [
+  { name: '24GB', bytes: 24564 * 2 ** 20 },
+  { name: '80GB', bytes: 81559 * 2 ** 20 },
+  { name: '141GB', bytes: 143771 * 2 ** 20 },
+];
 
 /** Bytes for people: MiB below a GiB, else GiB (binary units throughout `dpzo bench memory`; JSON gives bytes). */
 export function formatBytes(b: number): string {
@@ -222,10 +226,10 @@ export function extrapolate(rows: MemoryRow[], measured: { hiddenSize: number; n
       peakBytes[r.method] = 2 * params + perParam * params + (c.activations * s.hidden * depth) / measured.hiddenSize;
     }
     const fits: Record<string, Partial<Record<MemoryMethod, boolean>>> = {};
-    for (const gib of GPU_SIZES_GIB) {
+    for (const card of GPU_CARDS) {
       const f: Partial<Record<MemoryMethod, boolean>> = {};
-      for (const r of rows) f[r.method] = peakBytes[r.method]! <= gib * GIB;
-      fits[`${gib}GiB`] = f;
+      for (const r of rows) f[r.method] = peakBytes[r.method]! <= card.bytes;
+      fits[card.name] = f;
     }
     return { model: s.name, params, peakBytes, fits };
   });

@@ -1,13 +1,12 @@
 // defines: replayTrajectory, replayRun and exportRun — rebuild trained weights
 // from a run directory: the base model (its hash checked against run.json) plus
 // the recorded (seeds, ĝ, η) of each step, through the same walk as training.
-import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { copyFileSync, existsSync, lstatSync, readdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { gradientModel, loadCheckpoint } from '../dpsgd/state.js';
 import { DpzoError } from '../errors.js';
-import { fsyncDir, fsyncFile } from '../io/fsync.js';
+import { writeDirectoryAtomic } from '../io/staged-directory.js';
 import type { Model } from '../model/types.js';
 import { packageVersion } from '../package-info.js';
 import { DatasetLedger } from '../privacy/index.js';
@@ -189,31 +188,23 @@ export async function exportRun(model: Model, runDir: string, outDir: string, si
   const privacy = await privacyOf(runDir, run);
   const steps = await replayCheckedRun(model, runDir, run, signal);
   // written into a sibling directory and renamed at the end: a failure leaves nothing at outDir
-  const parent = dirname(resolve(outDir));
-  mkdirSync(parent, { recursive: true });
-  // mkdirSync honours the umask (an exported model is for others to read); mkdtemp would make it 0700
-  const staging = join(parent, `.${basename(resolve(outDir))}.partial-${randomUUID()}`);
-  mkdirSync(staging);
-  try {
-    await saveModelDirectory(model, staging);
-    const weightsHash = await model.weightsHash();
-    // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
-    writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));
-    // the tokenizer files and the card reach the disk before the directory is renamed into place (the save fsyncs the weights
-    // and config.json): after a power loss the export was there with a README.md or tokenizer.json cut short or empty
-    for (const f of readdirSync(staging)) fsyncFile(join(staging, f));
-    fsyncDir(staging);
-    // the last point a cancel is honoured: from here to the rename nothing yields to the event loop
-    if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'export cancelled: nothing was written to the export directory');
-    checkExportTarget(outDir);
-    if (existsSync(outDir)) rmdirSync(outDir); // empty (checked); rename onto a directory is not portable
-    renameSync(staging, outDir);
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
-  fsyncDir(parent); // the rename itself
-  return { outDir, steps, weightsHash: await model.weightsHash() };
+  let weightsHash = '';
+  await writeDirectoryAtomic(
+    outDir,
+    async (staging) => {
+      await saveModelDirectory(model, staging);
+      weightsHash = await model.weightsHash();
+      // the base model's README describes the base model; the export's says how it was fine-tuned and at what privacy
+      // (fsynced with the rest before the rename: after a power loss the export was there with a README.md cut short)
+      writeFileSync(join(staging, 'README.md'), modelCard({ run, steps, weightsHash, version: packageVersion(), ...privacy }));
+    },
+    () => {
+      // the last point a cancel is honoured: from here to the rename nothing yields to the event loop
+      if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'export cancelled: nothing was written to the export directory');
+      checkExportTarget(outDir);
+    },
+  );
+  return { outDir, steps, weightsHash };
 }
 
 /** What the run released, from its own ledger (never fewer than the steps replayed) and its training file's dataset ledger. */

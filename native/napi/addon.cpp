@@ -145,6 +145,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               }));
   exports.Set("gemmBench", Napi::Function::New(env, GemmBench, "gemmBench"));
   exports.Set("backends", Napi::String::New(env, DPZO_BACKENDS));
+  // the CPUs threads 0 runs on (affinity mask, cgroup quota): dpzo env reports the pool's own count
+  exports.Set("usableCpus", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
+                return Napi::Number::New(i.Env(), usable_cpus());
+              }));
   // asked on demand: the first CUDA runtime call costs time on a GPU machine
   exports.Set("cudaDevices", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                 return Napi::Number::New(i.Env(), usable_cuda_devices());

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { MemoryReport } from '../../lib/bench/memory.js';
-import { GPU_SIZES_GIB, benchMemory, extrapolate, formatBytes } from '../../lib/bench/memory.js';
+import { GPU_CARDS, benchMemory, extrapolate, formatBytes } from '../../lib/bench/memory.js';
 import { paramsLowerBound } from '../../lib/bench/memory-need.js';
 import { optConfigJson } from '../../lib/bench/shape-config.js';
 import { OPT_FAMILY, optParams } from '../../lib/bench/opt-family.js';
@@ -294,22 +294,22 @@ describe('dpzo bench memory', () => {
     const e = extrapolate(rows, { hiddenSize: 100, numLayers: 2, numTrainable: 1000 });
     const s = OPT_FAMILY[7]!; // 66B
     expect(e[7]!.peakBytes.inference).toBe(2 * optParams(s) + (1000 * s.hidden) / 100);
-    expect(e[7]!.fits['140GiB']!.inference).toBe(true);
-    expect(e[7]!.fits['80GiB']!.inference).toBe(false);
+    expect(e[7]!.fits['141GB']!.inference).toBe(true);
+    expect(e[7]!.fits['80GB']!.inference).toBe(false);
   });
 
-  it('units: binary throughout (MiB, GiB), the GPU sizes checked at 2^30 bytes a GiB, as GPU memory is sized', async () => {
-    // a peak of 79.5 GiB (85.4e9 bytes) fits an 80 GiB card: it was checked against 80e9 bytes (an "80GB" key) and did not
-    expect(GPU_SIZES_GIB).toEqual([24, 80, 140]);
+  it('units: binary throughout (MiB, GiB), each GPU card checked at the memory its driver reports', async () => {
+    // a peak of 79.5 GiB (85.4e9 bytes) fits an H100 (81559 MiB): it was checked against 80e9 bytes and did not
+    expect(GPU_CARDS.map((c) => c.bytes / 2 ** 20)).toEqual([24564, 81559, 143771]);
     const s = OPT_FAMILY[0]!;
     const target = 79.5 * 2 ** 30;
     const activations = target - 2 * optParams(s);
     const rows = [{ method: 'inference' as const, peakBytes: 0, rssPeakBytes: 0, stepSeconds: 1, components: { weights: 0, gradients: 0, optimizerState: 0, activations, perExample: 0 } }];
     const e = extrapolate(rows, { hiddenSize: s.hidden, numLayers: s.layers, numTrainable: 1000 })[0]!;
     expect(e.peakBytes.inference).toBeCloseTo(target, 0);
-    expect(Object.keys(e.fits)).toEqual(['24GiB', '80GiB', '140GiB']);
-    expect(e.fits['80GiB']!.inference).toBe(true);
-    expect(e.fits['24GiB']!.inference).toBe(false);
+    expect(Object.keys(e.fits)).toEqual(['24GB', '80GB', '141GB']);
+    expect(e.fits['80GB']!.inference).toBe(true);
+    expect(e.fits['24GB']!.inference).toBe(false);
     expect(formatBytes(2 ** 30)).toBe('1.00 GiB');
     expect(formatBytes(5 * 2 ** 20)).toBe('5.0 MiB');
     // the host memory a refusal names is in GiB too (it was 10^9-byte GB)

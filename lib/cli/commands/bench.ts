@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 
-import { type MemoryReport, GPU_SIZES_GIB, benchMemory, formatBytes } from '../../bench/memory.js';
+import { type MemoryReport, GPU_CARDS, benchMemory, formatBytes } from '../../bench/memory.js';
 import { MEMORY_METHODS } from '../../bench/memory-types.js';
 import { SHAPE_NAMES, shapeConfigDir } from '../../bench/shape-config.js';
 import { DpzoError, isCoded } from '../../errors.js';
@@ -142,13 +142,13 @@ export function register(program: Command): void {
           ]),
         ]);
         const measured = MEMORY_METHODS.filter((m) => report.rows.some((r) => r.method === m));
-        process.stdout.write(`\nextrapolated to OPT in BF16 at this batch (fits in ${GPU_SIZES_GIB.join(' / ')} GiB of GPU memory):\n`);
+        process.stdout.write(
+          `\nextrapolated to OPT in BF16 at this batch (fits on a ${GPU_CARDS.map((c) => `${c.name.replace('GB', ' GB')} (${formatBytes(c.bytes)})`).join(' / ')} card):\n`,
+        );
         printTable(
           report.extrapolation.map((e): [string, string] => [
             e.model,
-            measured
-              .map((m) => `${m} ${formatBytes(e.peakBytes[m]!)} ${GPU_SIZES_GIB.map((gib) => (e.fits[`${gib}GiB`]![m] ? '✓' : '✗')).join('')}`)
-              .join('  '),
+            measured.map((m) => `${m} ${formatBytes(e.peakBytes[m]!)} ${GPU_CARDS.map((c) => (e.fits[c.name]![m] ? '✓' : '✗')).join('')}`).join('  '),
           ]),
         );
         for (const n of report.notMeasured) process.stdout.write(`\nnot measured: ${n}\n`);

@@ -4,10 +4,9 @@
 // ones the driver sees, and the toolchain a source build would use. Every probe
 // that fails says so in its row; the command itself always succeeds.
 import { spawnSync } from 'node:child_process';
-import { cpus, release, type } from 'node:os';
+import { availableParallelism, cpus, release, type } from 'node:os';
 import type { Command } from 'commander';
 import { glibcVersion, resolveAddonPath } from '../../addon-path.js';
-import { usableCpus, type UsableCpuProbes } from '../../model/usable-cpus.js';
 import { nativeAddon } from '../../native.js';
 import { packageRoot, packageVersion } from '../../package-info.js';
 import { printTable } from '../format.js';
@@ -99,8 +98,23 @@ function addonGpus(addon: Record<string, unknown> | undefined): string[] | undef
   }
 }
 
+/**
+ * The CPUs threads 0 runs on, as the addon's pool counts them (affinity mask and cgroup quota); without the addon (or
+ * an older one) Node's count of the affinity mask, which does not know the quota.
+ */
+function usableCpusOf(addon: Record<string, unknown> | undefined): number {
+  if (typeof addon?.usableCpus === 'function') {
+    try {
+      return (addon.usableCpus as () => number)();
+    } catch {
+      // fall through to Node's count
+    }
+  }
+  return availableParallelism();
+}
+
 /** What collectEnv asks (tests stand in for the addon, nvidia-smi and the CPU counts). */
-export interface EnvProbes extends UsableCpuProbes {
+export interface EnvProbes {
   /** The loaded addon (default: nativeAddon()); an Error: it did not load. */
   addon?: Record<string, unknown> | Error;
   /** nvidia-smi's CSV lines, undefined when it cannot run (default: run it). */
@@ -137,7 +151,7 @@ export function collectEnv(probes: EnvProbes = {}): EnvReport {
     libc: libc(),
     cpu: cpuList[0]?.model.trim() ?? 'unknown',
     cores: cpuList.length,
-    usableCpus: usableCpus(probes),
+    usableCpus: usableCpusOf(addon),
     addon: addonRow,
     backends: typeof addon?.backends === 'string' ? addon.backends : '',
     isa: isaOf(addon),

@@ -1,58 +1,42 @@
-// `dpzo env` reports the CPUs this process may use (the affinity mask and the cgroup CPU quota, as the native pool counts
-// them for threads 0) beside the machine's cores, and the GPUs the addon can use rather than nvidia-smi's list: it printed
+// `dpzo env` reports the CPUs this process may use (the affinity mask and the cgroup CPU quota, counted by the native pool
+// as for threads 0) beside the machine's cores, and the GPUs the addon can use rather than nvidia-smi's list: it printed
 // the machine's core count (2 threads ran in a container of 64 cores) and every GPU the driver saw, even to an addon that
 // could use none. No GPU is needed: the addon and nvidia-smi are stood in for.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { collectEnv } from '../../../lib/cli/commands/env.js';
 import { loadModel } from '../../../lib/index.js';
-import { cgroupQuotaCpus, usableCpus } from '../../../lib/model/usable-cpus.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 import { dpzo } from '../../helpers/cli.js';
 import { writeTinyModel } from '../../helpers/tiny.js';
 
 const tmp = makeTempDir('dpzo-env-cpus-');
+const BASE = { backends: 'cpu,cuda', blas: '', directionIsa: () => 'avx2' };
 afterAll(() => tmp.cleanup());
 
-/** A cgroup root holding `files` (relative path → content). */
-function cgroup(name: string, files: Record<string, string>): string {
-  const root = join(tmp.dir, name);
-  for (const [f, text] of Object.entries(files)) {
-    mkdirSync(join(root, f, '..'), { recursive: true });
-    writeFileSync(join(root, f), text + '\n');
-  }
-  mkdirSync(root, { recursive: true });
-  return root;
-}
-
-describe('usableCpus', () => {
-  it('the affinity count, capped by a cgroup v2 or v1 quota rounded up, at least 1', () => {
-    expect(usableCpus({ affinity: 8, cgroupRoot: cgroup('v2', { 'cpu.max': '150000 100000' }) })).toBe(2);
-    expect(usableCpus({ affinity: 8, cgroupRoot: cgroup('v2-max', { 'cpu.max': 'max 100000' }) })).toBe(8);
-    expect(usableCpus({ affinity: 8, cgroupRoot: cgroup('v1', { 'cpu/cpu.cfs_quota_us': '300000', 'cpu/cpu.cfs_period_us': '100000' }) })).toBe(3);
-    expect(usableCpus({ affinity: 8, cgroupRoot: cgroup('v1-none', { 'cpu/cpu.cfs_quota_us': '-1', 'cpu/cpu.cfs_period_us': '100000' }) })).toBe(8);
-    expect(usableCpus({ affinity: 2, cgroupRoot: cgroup('v2-wide', { 'cpu.max': '400000 100000' }) })).toBe(2);
-    expect(usableCpus({ affinity: 3, cgroupRoot: join(tmp.dir, 'no-cgroup') })).toBe(3);
-    expect(usableCpus({ affinity: 4, cgroupRoot: cgroup('v2-tiny', { 'cpu.max': '1000 100000' }) })).toBe(1);
-    expect(cgroupQuotaCpus(cgroup('v2-bad', { 'cpu.max': 'junk' }))).toBe(0);
-  });
-
-  it('on this machine, the count the native pool takes for threads 0', async () => {
+describe('usable CPUs', () => {
+  it("the addon's count, the one the native pool takes for threads 0 (the affinity mask, capped by a cgroup quota)", async () => {
     const dir = writeTinyModel(join(tmp.dir, 'model'));
     const m = await loadModel(dir, { threads: 0 });
     try {
-      expect(usableCpus()).toBe(Math.min(m.threads, 1024));
+      expect(collectEnv({ nvidiaSmi: () => undefined }).usableCpus).toBe(m.threads);
     } finally {
       m.dispose();
     }
   });
+
+  it("as the addon says beside the machine's cores (a quota of 2 in a 64-core container); Node's count without the addon", () => {
+    const r = collectEnv({ addon: { ...BASE, usableCpus: () => 2 }, nvidiaSmi: () => undefined });
+    expect(r.usableCpus).toBe(2);
+    expect(r.cores).toBe(cpus().length);
+    expect(collectEnv({ addon: new Error('no addon'), nvidiaSmi: () => undefined }).usableCpus).toBe(availableParallelism());
+  });
 });
 
 describe('collectEnv', () => {
-  const base = { backends: 'cpu,cuda', blas: '', directionIsa: () => 'avx2' };
+  const base = BASE;
   const smi = () => 'NVIDIA H100 80GB HBM3, 81559 MiB, 550.54\nNVIDIA H100 80GB HBM3, 81559 MiB, 550.54';
 
   it('the GPUs are what the addon sees (one of the two the driver lists), nvidia-smi given beside them', () => {
@@ -75,17 +59,11 @@ describe('collectEnv', () => {
     expect(collectEnv({ addon: new Error('no addon'), nvidiaSmi: () => undefined })).toMatchObject({ gpuSource: 'nvidia-smi', gpus: [], driverGpus: [] });
   });
 
-  it("usable CPUs from the quota beside the machine's cores", () => {
-    const r = collectEnv({ addon: base, nvidiaSmi: () => undefined, affinity: 64, cgroupRoot: cgroup('env-v2', { 'cpu.max': '200000 100000' }) });
-    expect(r.usableCpus).toBe(2);
-    expect(r.cores).toBe(cpus().length);
-  });
-
   it('dpzo env: usableCpus in the JSON, and in the cpu row', async () => {
     const j = await dpzo('env', '--json');
     expect(j.status, j.stderr).toBe(0);
     const env = JSON.parse(j.stdout);
-    expect(env.usableCpus).toBe(usableCpus());
+    expect(env.usableCpus).toBe(collectEnv().usableCpus);
     expect(env.cores).toBe(cpus().length);
     const t = await dpzo('env');
     const row = t.stdout.split('\n').find((l) => l.startsWith('cpu'))!;
