@@ -53,7 +53,7 @@ export interface RunRecord {
   plan: TrainPlan;
   /**
    * The sensitivity Δ of the released sum the run's noise was set for (releaseSensitivity of its plan when it started):
-   * absent in runs made before it was recorded, whose Δ was the rule of their dpzo ({@link checkReleaseSensitivity}).
+   * absent in runs made before it was recorded, whose Δ was the rule of their dpzo (run-record.ts checkReleaseSensitivity).
    */
   releaseSensitivity?: number;
   /** Free-form facts (TrainOptions.meta): the CLI records its RunConfig here as `config`. */

@@ -328,7 +328,7 @@ describe('dpzo bench memory', () => {
     const table = await dpzo('bench', 'memory', '--model', MODEL, '--batch', '1', '--seq', '4', '--threads', '1', '--device', 'auto', '--out', join(tmp.dir, 'out-auto-table'));
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toContain('device cpu (--device auto): weights and peaks in host memory');
-    expect(table.stdout).toContain('fits in 24 / 80 / 140 GiB of GPU memory');
+    expect(table.stdout).toContain('fits on a 24GB (23.99 GiB) / 80GB (79.65 GiB) / 141GB (140.40 GiB) card');
     expect(table.stdout).not.toMatch(/\d (GB|MB)\b/);
   });
 

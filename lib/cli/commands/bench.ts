@@ -143,7 +143,7 @@ export function register(program: Command): void {
         ]);
         const measured = MEMORY_METHODS.filter((m) => report.rows.some((r) => r.method === m));
         process.stdout.write(
-          `\nextrapolated to OPT in BF16 at this batch (fits on a ${GPU_CARDS.map((c) => `${c.name.replace('GB', ' GB')} (${formatBytes(c.bytes)})`).join(' / ')} card):\n`,
+          `\nextrapolated to OPT in BF16 at this batch (fits on a ${GPU_CARDS.map((c) => `${c.name} (${formatBytes(c.bytes)})`).join(' / ')} card):\n`,
         );
         printTable(
           report.extrapolation.map((e): [string, string] => [
