@@ -2,7 +2,9 @@
 // nothing on stdout (the setup text was printed first, and a temporary directory was left); Ctrl-C / SIGTERM stop both
 // fine-tunings, remove the temporary directory the demo made and exit 130 / 143 (the default handler left the
 // directory, half-written runs and all); and the replay command it prints works from any directory (it named
-// data/sst2/test.tsv as the package does, which failed with ENOENT elsewhere).
+// data/sst2/test.tsv as the package does, which failed with ENOENT elsewhere). An --out that cannot be made and a
+// --steps past the demo's maximum are refused at once (the first spun forever, the second worked for hours), and the
+// text output says how to replay the runs, as --json does.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ interface Run {
  * `dpzo demo ARGS` in `cwd`, with its own temporary folder (TMPDIR) so that what it leaves there can be seen; with
  * `kill`, that signal is sent once the progress bar shows a step (both runs are under way).
  */
-function demo(o: { cwd?: string; tmpdir: string; kill?: NodeJS.Signals }, ...args: string[]): Promise<Run> {
+function demo(o: { cwd?: string; tmpdir: string; kill?: NodeJS.Signals; killAfterMs?: number }, ...args: string[]): Promise<Run> {
   mkdirSync(o.tmpdir, { recursive: true });
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [CLI_MAIN, 'demo', ...args], {
@@ -48,16 +50,22 @@ function demo(o: { cwd?: string; tmpdir: string; kill?: NodeJS.Signals }, ...arg
         c.kill(o.kill);
       }
     });
+    // a demo that should have refused at once but went on (or hung) is killed: the test then fails on its status
+    const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => c.kill('SIGKILL'), o.killAfterMs);
     c.on('error', reject);
-    c.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    c.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
   });
 }
 
 describe('dpzo demo: bad flags', () => {
-  for (const steps of ['0', '-5']) {
+  // 100001: past the demo's maximum (DEMO_MAX_STEPS), which it took and worked on for hours
+  for (const steps of ['0', '-5', '100001']) {
     it(`--steps ${steps}: one line naming --steps, exit 2, nothing printed or left behind`, { timeout: 60_000 }, async () => {
       const t = join(tmp.dir, `tmp-steps${steps}`);
-      const r = await demo({ tmpdir: t }, '--steps', steps);
+      const r = await demo({ tmpdir: t, killAfterMs: 30_000 }, '--steps', steps);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
       const lines = r.stderr.trim().split('\n');
@@ -80,6 +88,42 @@ describe('dpzo demo: bad flags', () => {
     expect(lines[0]).toContain(`--out ${out}`);
     // the demo has no --resume to offer
     expect(lines[0]).not.toContain('--resume');
+  });
+
+  // Node's recursive mkdir never returns where mkdir fails with ENOENT under an existing parent (procfs): the demo
+  // spun at full CPU, deaf to SIGTERM, for /proc/nope and for /proc itself (which exists, so passed the --out check)
+  for (const out of ['/proc/nope', '/proc']) {
+    it.skipIf(process.platform !== 'linux')(`--out ${out} (cannot be made): one line naming --out, exit 2, at once`, { timeout: 60_000 }, async () => {
+      const t = join(tmp.dir, `tmp-out-proc${out.length}`);
+      const r = await demo({ tmpdir: t, killAfterMs: 30_000 }, '--steps', '2', '--threads', '1', '--out', out);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`--out ${out}`);
+      expect(lines[0]).toContain('[ERR_ARGUMENT]');
+      expect(demoDirs(t)).toEqual([]);
+    });
+  }
+
+  it('--out under a file: one line naming --out, exit 2, nothing made', { timeout: 60_000 }, async () => {
+    const file = join(tmp.dir, 'a-file');
+    writeFileSync(file, 'x\n');
+    const r = await demo({ tmpdir: join(tmp.dir, 'tmp-out-file'), killAfterMs: 30_000 }, '--steps', '2', '--out', join(file, 'a', 'b'));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`--out ${join(file, 'a', 'b')}`);
+  });
+});
+
+describe('dpzo demo --help', () => {
+  it('gives a duration that holds on 2 CPU cores (80-120 s in the README\'s runs), not "about 1½ minutes"', async () => {
+    const r = await demo({ tmpdir: join(tmp.dir, 'tmp-help') }, '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('about 1–2 minutes on 2 CPU cores');
+    expect(r.stdout).toContain('at most 100000');
   });
 });
 
@@ -144,5 +188,27 @@ describe('dpzo demo from another directory', () => {
       expect(status, stderr).toBe(0);
       expect((JSON.parse(stdout.trim()) as { accuracy: number }).accuracy).toBe(accuracy);
     }
+  });
+});
+
+describe('dpzo demo text output', () => {
+  it('prints the replay command for its run, and that command gives the printed accuracy', { timeout: 120_000 }, async () => {
+    const out = join(tmp.dir, 'text-out');
+    const r = await demo({ tmpdir: join(tmp.dir, 'tmp-text') }, '--steps', '2', '--threads', '1', '--no-baseline', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    // the text output named the run directories but not that (or how) they replay: only --json said it
+    const replay = /^replay\s+dpzo (eval --run \S+ --data \S+)/m.exec(r.stdout)?.[1];
+    expect(replay, r.stdout).toBeDefined();
+    expect(replay).toContain(`--run ${join(out, 'dpzo-eps8')} `);
+    const printed = /^DP-ZO ε = 8\s+(\d+\.\d)%/m.exec(r.stdout)?.[1];
+    expect(printed).toBeDefined();
+    const c = spawn(process.execPath, [CLI_MAIN, ...replay!.split(' '), '--threads', '1', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const status = await new Promise<number | null>((res) => c.on('close', res));
+    expect(status, stderr).toBe(0);
+    expect((100 * (JSON.parse(stdout.trim()) as { accuracy: number }).accuracy).toFixed(1)).toBe(printed);
   });
 });

@@ -4,8 +4,8 @@
 // sentences at (ε, δ) = (8, 1e-5), the accuracy after and the ε spent, and a
 // non-private zeroth-order run as the upper reference — with a plain statement of
 // what the model is and what the numbers mean.
-import type { Command } from 'commander';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,46 @@ function checkOut(out: string, baseline: boolean): void {
       throw new DpzoError('ERR_RUN_EXISTS', `--out ${out}: ${dir} holds an earlier run (choose another --out, or remove it)`);
     }
   }
+}
+
+/**
+ * --out made before anything is printed, without `mkdirSync(..., { recursive: true })`: Node's recursive mkdir never
+ * returns where mkdir fails with ENOENT under a parent that exists (`--out /proc/nope`: the demo spun at full CPU, deaf
+ * to Ctrl-C, instead of failing). Each missing directory is made on its own, then the run directories in it (which
+ * also shows that --out is writable: an existing `/proc` passed every check and spun the same way). On failure what
+ * was made is removed and the error is one line naming --out.
+ */
+function makeOut(out: string, baseline: boolean): void {
+  checkOut(out, baseline);
+  const abs = resolve(out);
+  const missing: string[] = [];
+  for (let d = abs; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  const made: string[] = [];
+  for (const d of [...missing, ...(baseline ? RUN_DIRS : RUN_DIRS.slice(0, 1)).map((r) => join(abs, r))]) {
+    if (existsSync(d)) continue;
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      for (const m of made.reverse()) rmSync(m, { recursive: true, force: true });
+      throw new DpzoError('ERR_ARGUMENT', `--out ${out}: cannot create ${d} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    made.push(d);
+  }
+}
+
+/**
+ * The most --steps the demo takes. The default's 3,000 take 80-120 s on 2 CPU cores; 100,000 are about an hour there,
+ * and more only spreads the same ε over more, noisier releases (σ grows with the steps). A count far beyond that was
+ * a typo or a test of the limits, which the demo answered with hours (or days) of work before the first result: a
+ * longer run is `dpzo train`'s job.
+ */
+export const DEMO_MAX_STEPS = 100_000;
+
+/** commander parser for the demo's --steps: a positive integer up to {@link DEMO_MAX_STEPS}. */
+function parseDemoSteps(v: string): number {
+  const x = parsePositiveInteger(v);
+  if (x > DEMO_MAX_STEPS) throw new InvalidArgumentError(`at most ${DEMO_MAX_STEPS} (about an hour on 2 CPU cores; for longer runs use dpzo train)`);
+  return x;
 }
 
 /** The demo's fine-tuning: MeZO's prompt for SST-2, and the DP-ZO settings chosen for this model (README "Demo"). */
@@ -229,8 +269,10 @@ const pct = (x: number | undefined) => (x === undefined ? 'n/a' : `${(100 * x).t
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (about 1½ minutes on 2 cores)')
-    .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps})`, parsePositiveInteger)
+    .description(
+      'zero-shot, then private (DP-ZO, ε = 8) and non-private fine-tuning of a small pretrained model on SST-2 (about 1–2 minutes on 2 CPU cores at the default --steps)',
+    )
+    .option('--steps <n>', `steps of each fine-tuning (default ${DEMO_RUN.steps}, at most ${DEMO_MAX_STEPS})`, parseDemoSteps)
     .option('--threads <n>', 'native worker threads of each fine-tuning (default: half the cores each, the two running side by side)', parseThreads)
     .option('--device <device>', 'cpu | cuda | cuda:N | auto', parseDevice, 'cpu')
     .option('--no-baseline', 'skip the non-private reference run')
@@ -239,7 +281,7 @@ export function register(program: Command): void {
     .action(async (opts: { steps?: number; threads?: number; device: Device; baseline: boolean; out?: string; json?: boolean }) => {
       const t0 = performance.now();
       const steps = opts.steps ?? DEMO_RUN.steps;
-      if (opts.out !== undefined) checkOut(opts.out, opts.baseline);
+      if (opts.out !== undefined) makeOut(opts.out, opts.baseline);
       const out = opts.out ?? mkdtempSync(join(tmpdir(), 'dpzo-demo-'));
       const quiet = opts.json === true;
       // Ctrl-C / SIGTERM: both runs stop between steps, the temporary directory the demo made is removed (the default
@@ -316,7 +358,12 @@ export function register(program: Command): void {
         ...(np ? ([['ZO ε = ∞', `${pct(np.report.evalAfter!.accuracy)}  (NOT PRIVATE reference, same steps)`]] as [string, string][]) : []),
         ['ε spent', `${result.epsilon.toFixed(2)} (PLD), ${result.epsilonRdp.toFixed(2)} (RDP) at δ = ${result.delta}`],
         ['accuracy on', `the ${result.evalExamples} GLUE SST-2 validation sentences (chance ≈ 50%)`],
-        ['runs', `${dp.dir}${np ? `, ${np.dir}` : ''} (dpzo report DIR; dpzo eval --run DIR --data ${fromHere('data/sst2/test.tsv')})`],
+        ['runs', `${dp.dir}${np ? `, ${np.dir}` : ''} (dpzo report DIR)`],
+        // as --json's seeds.directions: the text output named the runs but not that (or how) they replay
+        [
+          'replay',
+          `dpzo eval --run ${dp.dir} --data ${fromHere('data/sst2/test.tsv')}  (rebuilds the model from the seeds and ĝ released in its trajectory.jsonl: the accuracy above${np ? '; likewise --run ' + np.dir : ''})`,
+        ],
         ['curves', `${dp.curves}${np ? `, ${np.curves}` : ''}`],
         ['time', `${result.seconds.toFixed(0)} s`],
       ]);
