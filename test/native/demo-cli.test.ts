@@ -118,6 +118,25 @@ describe('dpzo demo: bad flags', () => {
   });
 });
 
+describe('dpzo demo without a usable temporary folder', () => {
+  it('TMPDIR missing: one line naming TMPDIR and --out, exit 2', { timeout: 60_000 }, async () => {
+    const missing = join(tmp.dir, 'no-such-tmp');
+    const c = spawn(process.execPath, [CLI_MAIN, 'demo', '--steps', '1'], { cwd: ROOT, env: { ...process.env, TMPDIR: missing }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const status = await new Promise<number | null>((res) => c.on('close', res));
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`TMPDIR`);
+    expect(lines[0]).toContain(missing);
+    expect(lines[0]).toContain('--out');
+  });
+});
+
 describe('dpzo demo --help', () => {
   it('gives a duration that holds on 2 CPU cores (80-120 s in the README\'s runs), not "about 1½ minutes"', async () => {
     const r = await demo({ tmpdir: join(tmp.dir, 'tmp-help') }, '--help');

@@ -79,6 +79,16 @@ function makeOut(out: string, baseline: boolean): void {
   }
 }
 
+/** The demo's default --out: a missing or unwritable temporary folder was a bare `ENOENT: ... mkdtemp` naming neither TMPDIR nor --out. */
+function makeTemporary(): string {
+  try {
+    return mkdtempSync(join(tmpdir(), 'dpzo-demo-'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new DpzoError('ERR_IO', `cannot make the demo's temporary directory in ${tmpdir()} (${code}): set TMPDIR to a writable folder, or give --out`);
+  }
+}
+
 /**
  * The most --steps the demo takes. The default's 3,000 take 80-120 s on 2 CPU cores; 100,000 are about an hour there,
  * and more only spreads the same ε over more, noisier releases (σ grows with the steps). A count far beyond that was
@@ -282,7 +292,7 @@ export function register(program: Command): void {
       const t0 = performance.now();
       const steps = opts.steps ?? DEMO_RUN.steps;
       if (opts.out !== undefined) makeOut(opts.out, opts.baseline);
-      const out = opts.out ?? mkdtempSync(join(tmpdir(), 'dpzo-demo-'));
+      const out = opts.out ?? makeTemporary();
       const quiet = opts.json === true;
       // Ctrl-C / SIGTERM: both runs stop between steps, the temporary directory the demo made is removed (the default
       // handler left it, half-written runs and all, in the temporary folder), and the exit status is 130 / 143
