@@ -10,11 +10,12 @@
 // every release that reached the disk, and at most one more. An update the core refuses
 // before writing θ turns its trajectory line into a void one (replay must skip it too).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import { createJsonExclusive, isExclusiveLeftover } from '../io/json-file.js';
+import { makeDirectories } from '../io/mkdirs.js';
 import type { Model } from '../model/types.js';
 import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, notPrivateReason, releaseSensitivity } from './options.js';
@@ -109,7 +110,7 @@ export class RunDirectory implements RunHandles {
     }
     // a read-only or unwritable parent is named with the OS's reason, before anything is opened
     try {
-      mkdirSync(abs, { recursive: true });
+      makeDirectories(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       throw new DpzoError(

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } fro
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { fsyncDir, fsyncFile } from './fsync.js';
+import { makeDirectories } from './mkdirs.js';
 
 /** In the name of every staging directory (`.<name>.partial-<uuid>`): what a killed write leaves behind. */
 export const STAGING_MARK = '.partial-';
@@ -22,7 +23,7 @@ export function stagingPath(dir: string): string {
  * move into place. On a failure it is removed and the error rethrown.
  */
 export async function stageDirectory(dir: string, fill: (staging: string) => Promise<void>): Promise<string> {
-  mkdirSync(dirname(resolve(dir)), { recursive: true });
+  makeDirectories(dirname(resolve(dir))); // not mkdirSync's recursive form: it never returned under procfs (mkdirs.ts)
   const staging = stagingPath(dir);
   // mkdirSync honours the umask (a model is for others to read); mkdtemp would make it 0700
   mkdirSync(staging);

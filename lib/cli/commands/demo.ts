@@ -5,7 +5,7 @@
 // non-private zeroth-order run as the upper reference — with a plain statement of
 // what the model is and what the numbers mean.
 import { InvalidArgumentError, type Command } from 'commander';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { prepareRun } from '../../dpzo/session.js';
 import { DEMO_MODEL } from '../../demo-model/recipe.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
+import { makeDirectories } from '../../io/mkdirs.js';
 import type { Device } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { listenForInterrupt } from '../interrupt.js';
@@ -55,27 +56,25 @@ function checkOut(out: string, baseline: boolean): void {
 }
 
 /**
- * --out made before anything is printed, without `mkdirSync(..., { recursive: true })`: Node's recursive mkdir never
- * returns where mkdir fails with ENOENT under a parent that exists (`--out /proc/nope`: the demo spun at full CPU, deaf
- * to Ctrl-C, instead of failing). Each missing directory is made on its own, then the run directories in it (which
- * also shows that --out is writable: an existing `/proc` passed every check and spun the same way). On failure what
- * was made is removed and the error is one line naming --out.
+ * --out made before anything is printed, with {@link makeDirectories} (Node's recursive mkdir never returns where
+ * mkdir fails with ENOENT under a parent that exists: `--out /proc/nope` spun at full CPU, deaf to Ctrl-C, instead of
+ * failing), then the run directories in it (which also shows that --out is writable: an existing `/proc` passed every
+ * check and spun the same way). On failure what was made is removed and the error is one line naming --out.
  */
 function makeOut(out: string, baseline: boolean): void {
   checkOut(out, baseline);
-  const abs = resolve(out);
-  const missing: string[] = [];
-  for (let d = abs; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  // the outermost directory this makes, if any: removed on failure
+  let top: string | undefined;
+  for (let d = resolve(out); !existsSync(d); d = dirname(d)) top = d;
+  const runDirs = (baseline ? RUN_DIRS : RUN_DIRS.slice(0, 1)).map((r) => join(out, r));
   const made: string[] = [];
-  for (const d of [...missing, ...(baseline ? RUN_DIRS : RUN_DIRS.slice(0, 1)).map((r) => join(abs, r))]) {
-    if (existsSync(d)) continue;
+  for (const d of [out, ...runDirs]) {
     try {
-      mkdirSync(d);
+      made.push(...makeDirectories(d));
     } catch (e) {
-      for (const m of made.reverse()) rmSync(m, { recursive: true, force: true });
-      throw new DpzoError('ERR_ARGUMENT', `--out ${out}: cannot create ${d} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      for (const m of [...made.reverse(), ...(top ? [top] : [])]) rmSync(m, { recursive: true, force: true });
+      throw new DpzoError('ERR_ARGUMENT', `--out ${out}: cannot create ${resolve(d)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    made.push(d);
   }
 }
 

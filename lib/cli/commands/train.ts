@@ -1,7 +1,7 @@
 // `dpzo train`: DP-ZO (or, with --method dpsgd, DP-SGD) fine-tuning of a model directory
 // on a private dataset to a privacy budget, with a run directory, metrics JSONL and a final report.
 import type { Command } from 'commander';
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import type { RunConfig } from '../../dpzo/config.js';
@@ -15,6 +15,7 @@ import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { writeCurves } from '../../dpzo/curves.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
+import { makeDirectories } from '../../io/mkdirs.js';
 import { cutTornTail, readJsonl } from '../../io/jsonl.js';
 
 export function register(program: Command): void {
@@ -74,7 +75,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     const metricsFile = typeof flags.metrics === 'string' ? flags.metrics : config.out ? join(config.out, 'metrics.jsonl') : undefined;
     const metrics = (obj: Record<string, unknown>) => {
       if (!metricsFile) return;
-      if (!existsSync(dirname(metricsFile))) mkdirSync(dirname(metricsFile), { recursive: true });
+      if (!existsSync(dirname(metricsFile))) makeDirectories(dirname(metricsFile));
       // no time: per-step times would reveal the size of each private batch (issue 11.1)
       appendFileSync(metricsFile, JSON.stringify(obj, infinityReplacer) + '\n');
     };
