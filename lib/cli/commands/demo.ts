@@ -72,7 +72,8 @@ function makeOut(out: string, baseline: boolean): void {
     try {
       made.push(...makeDirectories(d));
     } catch (e) {
-      for (const m of [...made.reverse(), ...(top ? [top] : [])]) rmSync(m, { recursive: true, force: true });
+      // (top: what a failed makeDirectories made before failing; it may not exist, or lie under a file)
+      for (const m of [...made.reverse(), ...(top ? [top] : [])]) if (existsSync(m)) rmSync(m, { recursive: true, force: true });
       throw new DpzoError('ERR_ARGUMENT', `--out ${out}: cannot create ${resolve(d)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
