@@ -2,8 +2,9 @@
 // weights in Hugging Face's layout (config.json + model.safetensors, float32),
 // the starting point `dpzo pretrain` trains the demo model from. The weights come
 // from a seeded generator so the whole demo model is reproducible from scratch.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectories } from '../io/mkdirs.js';
 
 import { mulberry32 } from '../mulberry32.js';
 
@@ -109,7 +110,7 @@ export function safetensorsBytes(tensors: [string, number[], Float32Array][]): B
 
 /** Writes config.json and model.safetensors of a random Llama of shape `s` into `dir`. */
 export function writeRandomLlama(dir: string, s: LlamaShape, seed: number): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(llamaConfig(s), null, 2) + '\n');
   writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(llamaTensors(s, seed)));
 }

@@ -7,6 +7,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { fsyncDir } from '../io/fsync.js';
+import { makeDirectories } from '../io/mkdirs.js';
 import { AppendLog, cutTornTail, readJsonl } from '../io/jsonl.js';
 import { ledgerError } from './ledger-format.js';
 
@@ -60,9 +61,12 @@ export function memoryStore(header: string): LedgerStore {
 export async function openFileStore(file: string, opts: FileStoreOptions): Promise<LedgerStore> {
   const abs = path.resolve(file);
   if (!opts.readOnly && opts.create !== false) {
-    await fsp.mkdir(path.dirname(abs), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-      throw ledgerError('ERR_IO', abs, `cannot create its directory (${e.code ?? e.message})`);
-    });
+    // one mkdir at a time (mkdirs.ts): Node's recursive mkdir never settled under procfs (a DPZO_HOME of /proc/x)
+    try {
+      makeDirectories(path.dirname(abs));
+    } catch (e) {
+      throw ledgerError('ERR_IO', abs, `cannot create its directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
   }
   const lockPath = opts.readOnly ? null : await lock(abs);
   let log: AppendLog | null = null;
@@ -195,7 +199,7 @@ async function removeStale(abs: string, lockPath: string, stale: string): Promis
 
 /** Writes the header to a temporary file and links it into place, so a ledger file always starts complete. */
 async function createFile(abs: string, header: string): Promise<void> {
-  await fsp.mkdir(path.dirname(abs), { recursive: true });
+  makeDirectories(path.dirname(abs));
   const tmp = `${abs}.${process.pid}.tmp`;
   const h = await fsp.open(tmp, 'w');
   try {

@@ -1,8 +1,9 @@
 // `dpzo bench memory`: peak memory and step time of inference, DP-ZO (1 and 4
 // directions) and DP-SGD on one model and batch, each measured in its own process; a table,
 // a JSON file and an SVG bar chart, and the extrapolation to the OPT family.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectories } from '../../io/mkdirs.js';
 import { type Command, InvalidArgumentError } from 'commander';
 
 import { type MemoryReport, GPU_CARDS, benchMemory, formatBytes } from '../../bench/memory.js';
@@ -122,7 +123,7 @@ export function register(program: Command): void {
           if (shapeDir) rmSync(shapeDir, { recursive: true, force: true });
         }
         if (shapeDir) report = { ...report, model: o.model };
-        mkdirSync(o.out, { recursive: true });
+        makeDirectories(o.out);
         writeFileSync(join(o.out, 'memory.json'), JSON.stringify(report, null, 2) + '\n');
         writeFileSync(join(o.out, 'memory.svg'), chart(report));
         if (o.json) {

@@ -1,8 +1,9 @@
 // `dpzo pretrain`: non-private training on PUBLIC data through the backward pass
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectories } from '../../io/mkdirs.js';
 import type { Command } from 'commander';
 import type { Device } from '../../model/types.js';
 
@@ -83,7 +84,7 @@ export function register(program: Command): void {
         const evalSet = f.eval ? loadDataset(f.eval, common) : undefined;
         // a run refused before its first step leaves no empty --out behind (no partial output)
         const created = !existsSync(f.out);
-        mkdirSync(f.out, { recursive: true });
+        makeDirectories(f.out); // not Node's recursive mkdir: it never returned under procfs (io/mkdirs.ts)
         const metrics = join(f.out, 'pretrain-metrics.jsonl');
         const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
         const evals: [number, number][] = [];

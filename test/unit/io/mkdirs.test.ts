@@ -1,11 +1,13 @@
 // makeDirectories: `mkdir -p` one mkdir at a time. Node's recursive mkdirSync never returns where mkdir fails with
 // ENOENT under a parent that exists (procfs), so `--out /proc/nope` hung `dpzo train` and `dpzo demo`.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeDirectories } from '../../../lib/io/mkdirs.js';
+import { PrivacyLedger } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
+import { ROOT } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-mkdirs-test-');
 afterAll(() => tmp.cleanup());
@@ -32,5 +34,16 @@ describe('makeDirectories', () => {
   it.skipIf(process.platform !== 'linux')('under procfs: ENOENT at once (recursive mkdirSync loops forever there)', () => {
     expect(() => makeDirectories('/proc/nope/x')).toThrow(expect.objectContaining({ code: 'ENOENT' }) as Error);
     expect(() => makeDirectories('/proc/nope')).toThrow(expect.objectContaining({ code: 'ENOENT' }) as Error);
+  });
+
+  it.skipIf(process.platform !== 'linux')('a ledger under procfs (a DPZO_HOME of /proc/x): ERR_IO at once (its recursive mkdir never settled)', async () => {
+    await expect(PrivacyLedger.open('/proc/nope/ledger.jsonl', { accountant: 'rdp' })).rejects.toMatchObject({ code: 'ERR_IO' });
+  });
+
+  it("no code under lib/ calls Node's recursive mkdir (each of them hung under procfs)", () => {
+    const lib = join(ROOT, 'lib');
+    const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const recursive = files.filter((f) => /mkdir(Sync)?\([^)]*recursive:\s*true/.test(readFileSync(join(lib, f), 'utf8')));
+    expect(recursive).toEqual([]);
   });
 });
