@@ -68,8 +68,8 @@ export interface EvalEvent {
 /** Hooks into {@link DPZOTrainer.train}: cancellation and progress. Every field is optional; an async callback is awaited before the next step. */
 export interface TrainCallbacks {
   /**
-   * Cancels the run: checked before each step (and passed to the evaluations); train() then resolves with stopReason `'cancelled'`
-   * and everything released so far stays in the ledger.
+   * Cancels the run: checked before each step (and passed to the evaluations, the final one included); train() then resolves with
+   * stopReason `'cancelled'`, without the evaluation after training (`evalAfter`, `metric`), and everything released so far stays in the ledger.
    */
   signal?: AbortSignal;
   /** Called after each step's release and update, with only public values (unless privateDiagnostics). */
@@ -501,10 +501,22 @@ export class DPZOTrainer {
       }
     }
 
+    // The final evaluation takes the signal as the others do. It ran without it (so that a cancelled run was still
+    // evaluated): an abort during it, or a Ctrl-C that cancelled the steps, waited for the whole held-out set, with no
+    // way left to stop it (the CLI's handler is gone after the first signal). Now a cancelled run is not evaluated again
+    // (as in pretrain), and a cancel inside this evaluation ends train() as one between steps does: the report, with
+    // stopReason 'cancelled' and no evalAfter. The run directory was closed above with every release in it. An abort
+    // after the loop's last check (in the last onStep or onEval) counts as a cancel.
+    if (cb.signal?.aborted) stopReason = 'cancelled';
     let evalAfter: EvalResult | undefined;
-    if (o.eval && evalBefore) {
-      evalAfter = await evaluate(model, o.eval, { ...evalOpts, signal: undefined });
-      await cb.onEval?.({ step: start + done, result: evalAfter });
+    if (o.eval && evalBefore && stopReason !== 'cancelled') {
+      try {
+        evalAfter = await evaluate(model, o.eval, evalOpts);
+      } catch (e) {
+        if (!(cb.signal?.aborted && isCoded(e) && e.code === 'ERR_CANCELLED')) throw e;
+        stopReason = 'cancelled';
+      }
+      if (evalAfter) await cb.onEval?.({ step: start + done, result: evalAfter });
     }
     return buildReport({
       isPrivate,

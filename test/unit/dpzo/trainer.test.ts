@@ -89,6 +89,90 @@ describe('DPZOTrainer', () => {
     expect(model.log).toEqual([]);
   });
 
+  // the evaluation after the last step ran without the signal: an abort during it (or a Ctrl-C that cancelled the
+  // steps) waited for the whole held-out set. Now it stops, and train() resolves as a cancel between steps does.
+  describe('a cancel and the evaluation after training', () => {
+    /** A model whose forward honours the signal as a native one does, counting the calls made after the last step. */
+    function finalEvalModel(onFinalCall: (n: number) => void) {
+      const counts = { final: 0, afterAbort: 0 };
+      let last = false;
+      let signal: AbortSignal | undefined;
+      class Counted extends FakeModel {
+        override async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
+          if (last) onFinalCall(++counts.final);
+          if (signal?.aborted) counts.afterAbort++;
+          if (opts?.signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'operation cancelled');
+          return super.perExampleLoss(batch);
+        }
+      }
+      return {
+        model: new Counted(8),
+        counts,
+        watch: (s: AbortSignal) => (signal = s),
+        lastStepDone: () => (last = true),
+      };
+    }
+    // 30 single-example batches: the old code ran them all after the abort
+    const evalSet = tokenDataset(Array.from({ length: 30 }, (_, i) => 3 + i));
+    const opts = { ...base, steps: 3, eval: evalSet, evalPublic: true, maxBatchTokens: 2 };
+
+    it('an abort during it stops it at the batch in flight: stopReason cancelled, no evalAfter, every step reported', async () => {
+      const controller = new AbortController();
+      const m = finalEvalModel((n) => n === 2 && controller.abort());
+      m.watch(controller.signal);
+      const evals: number[] = [];
+      const report = await new DPZOTrainer(m.model, opts).train({
+        signal: controller.signal,
+        onStep: (s) => {
+          if (s.step === 2) m.lastStepDone();
+        },
+        onEval: (e) => void evals.push(e.step),
+      });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 3 });
+      expect(report.evalBefore).toBeDefined();
+      expect(report.evalAfter).toBeUndefined();
+      expect(report.metric).toBeUndefined();
+      // the call in which the signal aborted, none after it
+      expect(m.counts.final).toBe(2);
+      expect(m.counts.afterAbort).toBe(1);
+      expect(evals).toEqual([0]);
+    });
+
+    it('a cancel between steps is not followed by an evaluation of the held-out set', async () => {
+      const controller = new AbortController();
+      const m = finalEvalModel(() => {});
+      m.watch(controller.signal);
+      const report = await new DPZOTrainer(m.model, { ...opts, steps: 10 }).train({
+        signal: controller.signal,
+        onStep: (s) => {
+          if (s.step === 1) controller.abort();
+        },
+      });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 2 });
+      expect(report.evalAfter).toBeUndefined();
+      expect(m.counts.afterAbort).toBe(0);
+    });
+
+    it('an abort in the last onStep (after the loop checked the signal) is a cancel: no evaluation after', async () => {
+      const controller = new AbortController();
+      const m = finalEvalModel(() => {});
+      m.watch(controller.signal);
+      const report = await new DPZOTrainer(m.model, opts).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 3 });
+      expect(report.evalAfter).toBeUndefined();
+      expect(m.counts.afterAbort).toBe(0);
+    });
+
+    it('without a cancel the evaluation after training still runs in full', async () => {
+      const controller = new AbortController();
+      const m = finalEvalModel(() => {});
+      const report = await new DPZOTrainer(m.model, opts).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && m.lastStepDone()) });
+      expect(report.stopReason).toBe('completed');
+      expect(report.evalAfter!.examples).toBe(30);
+      expect(m.counts.final).toBe(30);
+    });
+  });
+
   it('calibrates σ to the budget and spends no more than it', async () => {
     const model = new FakeModel(8);
     const trainer = new DPZOTrainer(model, base);
