@@ -24,6 +24,10 @@ function toInt32(seq: ArrayLike<number>, what: string): Int32Array {
 export function packSequences(inputIds: ArrayLike<number>[], what = 'inputIds'): NativeBatch {
   if (!Array.isArray(inputIds)) throw new DpzoError('ERR_BATCH', `${what} must be an array of sequences`);
   const seqs = inputIds.map((s, i) => toInt32(s, `${what}[${i}]`));
+  // the core refuses an empty sequence, but as "empty batch: no sequences" when every one is empty ({ inputIds: [[]] }
+  // holds one) and by its packed offsets otherwise: named here as the caller wrote it
+  const empty = seqs.findIndex((s) => s.length === 0);
+  if (empty >= 0) throw new DpzoError('ERR_BATCH', `${what}[${empty}] is empty: a sequence needs at least one token`);
   const total = seqs.reduce((n, s) => n + s.length, 0);
   const tokens = new Int32Array(total);
   const offsets = new Int32Array(seqs.length + 1);

@@ -154,6 +154,29 @@ describe('malformed arguments', () => {
     }
   });
 
+  it('an empty sequence is ERR_BATCH naming it: logits({ inputIds: [[]] }) said "empty batch: no sequences" of a batch holding one', async () => {
+    const m = await loadModel(small.dir);
+    try {
+      const empty = ['is empty: a sequence needs at least one token'];
+      for (const [inputIds, name] of [
+        [[[]], 'inputIds[0]'],
+        [[[1, 2], [], [3]], 'inputIds[1]'],
+      ] as const) {
+        const e = await expectRejection(() => m.logits({ inputIds: inputIds as unknown as number[][] }), 'ERR_BATCH', [name, ...empty]);
+        expect(e.message).not.toMatch(/no sequences/);
+        await expectRejection(() => m.perExampleLoss({ inputIds: inputIds as unknown as number[][] }), 'ERR_BATCH', [name, ...empty]);
+      }
+      // positions given (none for the empty sequence): the same error, not a position one
+      await expectRejection(() => m.logits({ inputIds: [[1, 2], []], positions: [[0], []] }), 'ERR_BATCH', ['inputIds[1]', ...empty]);
+      // an empty batch (no sequence at all) is still that
+      await expectRejection(() => m.logits({ inputIds: [] }), 'ERR_BATCH', ['no sequences']);
+      // a prompt is named as written
+      await expectRejection(() => m.generate([], 3), 'ERR_BATCH', ['promptIds is empty']);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a call option that is not one is ERR_ARGUMENT naming it: { At } evaluated at θ, { decy } did not decay, { weight } gave the mean gradient', async () => {
     const m = await loadModel(small.dir);
     try {
