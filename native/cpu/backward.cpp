@@ -162,7 +162,7 @@ LossGradient loss_and_gradient(Model& m, TrainState& ts, const PackedBatch& b, c
                              grad_out(ts, w.lm_head, grad), cancel);
       if (ts.ghost)
         ghost_head_candidates(m.pool(), *ts.ghost, ts.rows_out.data(), R, E, ts.loss_grad.cdz.data(),
-                              b.candidates.data(), K, b.tokens.data(), trainable(w.lm_head));
+                              b.candidates.data(), K, b.tokens.data(), trainable(w.lm_head), cancel);
     }
     g.back_final(m, ts, R, grad);
     grow_to(ts.dx, T * H);

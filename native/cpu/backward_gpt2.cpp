@@ -130,8 +130,8 @@ void back_trunk_gpt2(Model& m, TrainState& ts, const int32_t* ids, int64_t T, co
   }
   if (float* de = grad_out(ts, w.tok_emb, grad)) embedding_backward(pool, ids, T, 0, dx, H, de);
   if (float* dp = grad_out(ts, w.pos_emb, grad)) embedding_backward(pool, ts.pos.data(), T, 0, dx, H, dp);
-  if (ts.ghost && trainable(w.tok_emb)) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
-  if (ts.ghost && trainable(w.pos_emb)) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
+  if (ts.ghost && trainable(w.tok_emb)) ghost_embedding(pool, *ts.ghost, ids, dx, H, true, cancel);
+  if (ts.ghost && trainable(w.pos_emb)) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false, cancel);
 }
 
 }  // namespace cpu

@@ -167,7 +167,7 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     if (cancel) cancel->check();
   }
   if (float* de = grad_out(ts, w.tok_emb, grad)) embedding_backward(pool, ids, T, 0, dx, H, de);
-  if (ts.ghost && trainable(w.tok_emb)) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
+  if (ts.ghost && trainable(w.tok_emb)) ghost_embedding(pool, *ts.ghost, ids, dx, H, true, cancel);
 }
 
 }  // namespace cpu

@@ -207,7 +207,7 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
   }
   if (float* dp = grad_out(ts, w.pos_emb, grad))
     embedding_backward(pool, ts.pos.data(), T, c.position_offset, dx, H, dp);
-  if (ts.ghost && trainable(w.pos_emb)) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false);
+  if (ts.ghost && trainable(w.pos_emb)) ghost_embedding(pool, *ts.ghost, ts.pos.data(), dx, H, false, cancel);
   float* de = grad_out(ts, w.tok_emb, grad);
   const bool te = trainable(w.tok_emb);  // de is null for a trainable embedding when only norms are asked
   if (E != H) {
@@ -218,10 +218,10 @@ void back_trunk_opt(Model& m, TrainState& ts, const int32_t* ids, int64_t T, con
     if (ts.ghost)
       ghost_linear(pool, ts.ws, *ts.ghost, offsets, ts.tmp.data(), E, dx, H, H, E, trainable(w.project_in), false);
     if (de) embedding_backward(pool, ids, T, 0, ts.dmid.data(), E, de);
-    if (te && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, ts.dmid.data(), E, true);
+    if (te && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, ts.dmid.data(), E, true, cancel);
   } else {
     if (de) embedding_backward(pool, ids, T, 0, dx, H, de);
-    if (te && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true);
+    if (te && ts.ghost) ghost_embedding(pool, *ts.ghost, ids, dx, H, true, cancel);
   }
 }
 

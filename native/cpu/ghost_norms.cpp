@@ -38,9 +38,11 @@ void gram(ThreadPool& pool, GemmWorkspace& ws, int64_t T, int64_t n, const float
 }
 
 // Tied head: g.dz[r][t] = ∂loss_s/∂logit_{r, id_t} for each row r and token t of sequence s (dz_of(r, id)),
-// for the embedding's cross term (ghost_embedding).
+// for the embedding's cross term (ghost_embedding). O(R_s·T_s) values per sequence (each a dot product of E for the
+// fused loss): O(L²·E) for a sequence of L tokens, seconds for a long one, so `cancel` is checked per row r.
 template <class F>
-void record_tied_dz(ThreadPool& pool, GhostNorms& g, const float* h, int64_t E, const int32_t* ids, F dz_of) {
+void record_tied_dz(ThreadPool& pool, GhostNorms& g, const float* h, int64_t E, const int32_t* ids,
+                    const CancelToken* cancel, F dz_of) {
   const std::vector<int64_t>& seg = g.row_off;
   const int64_t n_seq = n_seq_of(seg);
   g.head_in = h;
@@ -52,9 +54,11 @@ void record_tied_dz(ThreadPool& pool, GhostNorms& g, const float* h, int64_t E, 
   pool.parallel_for(n_seq, 1, [&](int64_t s0, int64_t s1, int) {
     for (int64_t s = s0; s < s1; ++s) {
       const int64_t Ts = g.tok_off[s + 1] - g.tok_off[s];
-      for (int64_t r = seg[s]; r < seg[s + 1]; ++r)
+      for (int64_t r = seg[s]; r < seg[s + 1]; ++r) {
+        check_cancel(cancel);
         for (int64_t t = 0; t < Ts; ++t)
           g.dz[g.dz_off[s] + (r - seg[s]) * Ts + t] = static_cast<float>(dz_of(r, ids[g.tok_off[s] + t]));
+      }
     }
   });
 }
@@ -135,7 +139,7 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
   const std::vector<int64_t>& seg = g.row_off;
   const int64_t n_seq = n_seq_of(seg);
   if (g.tied)
-    record_tied_dz(pool, g, h, E, ids, [&](int64_t r, int32_t v) {
+    record_tied_dz(pool, g, h, E, ids, cancel, [&](int64_t r, int32_t v) {
       const double z = sum_product(h + r * E, head + static_cast<int64_t>(v) * E, E);
       return coef[r] * (std::exp(z - lse[r]) - (v == labels[r] ? 1.0 : 0.0));
     });
@@ -176,9 +180,10 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
 }
 
 void ghost_head_candidates(ThreadPool& pool, GhostNorms& g, const float* h, int64_t R, int64_t E, const float* dz,
-                           const int32_t* cands, int64_t K, const int32_t* ids, bool weight) {
+                           const int32_t* cands, int64_t K, const int32_t* ids, bool weight,
+                           const CancelToken* cancel) {
   if (g.tied)
-    record_tied_dz(pool, g, h, E, ids, [&](int64_t r, int32_t v) -> double {
+    record_tied_dz(pool, g, h, E, ids, cancel, [&](int64_t r, int32_t v) -> double {
       // a logit outside the candidates is not in the loss: its gradient is zero
       for (int64_t k = 0; k < K; ++k)
         if (cands[k] == v) return dz[r * K + k];
@@ -207,7 +212,7 @@ void ghost_head_candidates(ThreadPool& pool, GhostNorms& g, const float* h, int6
 }
 
 void ghost_embedding(ThreadPool& pool, GhostNorms& g, const int32_t* ids, const float* dout, int64_t dim,
-                     bool tied_head) {
+                     bool tied_head, const CancelToken* cancel) {
   const std::vector<int64_t>& seg = g.tok_off;
   const int64_t n_seq = n_seq_of(seg);
   std::vector<double> add(n_seq, 0.0);
@@ -215,17 +220,21 @@ void ghost_embedding(ThreadPool& pool, GhostNorms& g, const int32_t* ids, const 
     for (int64_t s = s0; s < s1; ++s) {
       const int64_t a = seg[s], b = seg[s + 1];
       double q = 0;
-      for (int64_t t = a; t < b; ++t)
+      for (int64_t t = a; t < b; ++t) {
+        check_cancel(cancel);
         for (int64_t u = t; u < b; ++u)
           if (ids[t] == ids[u]) q += (u == t ? 1.0 : 2.0) * sum_product(dout + t * dim, dout + u * dim, dim);
+      }
       if (tied_head && g.tied) {
         const int64_t Ts = b - a;
         double c = 0;
-        for (int64_t r = g.row_off[s]; r < g.row_off[s + 1]; ++r)
+        for (int64_t r = g.row_off[s]; r < g.row_off[s + 1]; ++r) {
+          check_cancel(cancel);
           for (int64_t t = 0; t < Ts; ++t) {
             const float dz = g.dz[g.dz_off[s] + (r - g.row_off[s]) * Ts + t];
             if (dz != 0.f) c += dz * sum_product(g.head_in + r * g.head_dim, dout + (a + t) * dim, dim);
           }
+        }
         q += 2.0 * c;
       }
       add[s] = q;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "dpzo/cancel.h"
 #include "dpzo/thread_pool.h"
 
 namespace dpzo {
@@ -60,14 +61,17 @@ void ghost_head(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const float*
 // The candidate-set loss's head (cpu/backward_loss.h candidate_nll_backward): dz (R, K) = ∂loss/∂z over the K
 // candidate rows cands of the head, the only rows its gradient touches, so each sequence's head norm is
 // ‖Σ_r dz_r h_rᵀ‖² over those K rows. With g.tied, records g.dz (zero for a token that is no candidate).
+// `cancel` (may be null): checked per row of the recorded g.dz.
 void ghost_head_candidates(ThreadPool& pool, GhostNorms& g, const float* h, int64_t R, int64_t E, const float* dz,
-                           const int32_t* cands, int64_t K, const int32_t* ids, bool weight);
+                           const int32_t* cands, int64_t K, const int32_t* ids, bool weight,
+                           const CancelToken* cancel = nullptr);
 
 // An embedding lookup out[t] = table[ids[t]] given dout (T, dim): per sequence ‖Σ_t e_{id_t} dout_tᵀ‖² =
 // Σ_{t,t' : id_t = id_t'} dout_t·dout_t' (repeated tokens add), plus, for a tied head (tied_head), the cross
-// term 2·Σ_{r,t} dz[r][t]·(h_r·dout_t) with the head's gradient in the same tensor.
+// term 2·Σ_{r,t} dz[r][t]·(h_r·dout_t) with the head's gradient in the same tensor. Both are O(L²) per sequence of
+// L tokens: `cancel` (may be null) is checked per token t and per head row r.
 void ghost_embedding(ThreadPool& pool, GhostNorms& g, const int32_t* ids, const float* dout, int64_t dim,
-                     bool tied_head);
+                     bool tied_head, const CancelToken* cancel = nullptr);
 
 }  // namespace cpu
 }  // namespace dpzo

@@ -139,6 +139,44 @@ describe('an abort inside a layer\'s attention', () => {
   });
 });
 
+// The ghost norms of a tied embedding (perExampleGradNorms): record_tied_dz and ghost_embedding's cross term take
+// O(L²·E) per sequence of L tokens, and neither checked the token. A tied OPT head of E = 1024 on a hidden size of 16
+// puts nearly all the time there: an abort inside them resolved at F (ghost_embedding ends the op), or rejected only when
+// record_tied_dz ended.
+describe('an abort inside the ghost norms of a tied embedding', () => {
+  let m: NativeBackedModel;
+  beforeAll(async () => {
+    const ck = writeRandomCheckpoint(join(tmp.dir, 'tied-ghost'), {
+      family: 'opt', hiddenSize: 16, wordEmbedProjDim: 1024, numLayers: 1, numHeads: 2, intermediateSize: 16,
+      vocabSize: 16, maxPositions: 1024, seed: 23,
+    });
+    m = await loadModel(ck.dir, { threads: 2 });
+  });
+  afterAll(() => m?.dispose());
+
+  it('perExampleGradNorms over a 768-token sequence rejects after an abort at F/2 or 3F/5 (it resolved at F)', async () => {
+    const batch = { inputIds: [Array.from({ length: 768 }, (_, i) => 2 + ((i * 7) % 14))] };
+    const op = (signal?: AbortSignal) => m.perExampleGradNorms(batch, { signal });
+    const want = bytes((await op()).norms);
+    let full = Infinity;
+    for (let i = 0; i < 2; ++i) {
+      const t0 = performance.now();
+      await op();
+      full = Math.min(full, performance.now() - t0);
+    }
+    expect(full).toBeGreaterThan(50);
+    // every abort must stop the op: inside the unchecked loops (most of the second half) it ran to the end and resolved
+    const seen: string[] = [];
+    for (const at of [0.5, 0.6]) {
+      const r = await timeToCancel((signal) => op(signal), at * full);
+      seen.push(r === null ? `${at}F: resolved` : `${at}F: ${r.code} after ${r.ms.toFixed(0)} ms`);
+    }
+    expect(seen, `F = ${full.toFixed(0)} ms`).toEqual([expect.stringMatching(/^0\.5F: ERR_CANCELLED/), expect.stringMatching(/^0\.6F: ERR_CANCELLED/)]);
+    // the cancelled calls left no state behind: the norms again, bit for bit
+    expect(bytes((await op()).norms)).toBe(want);
+  });
+});
+
 /** SHA-256 of an array's bytes: bitwise equality without a deep compare of millions of elements. */
 function bytes(a: Float32Array | Float64Array): string {
   return createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');

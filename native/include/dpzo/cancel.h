@@ -13,6 +13,9 @@
 //     group and column task; head_logits (logits, each generated token): per column task; ghost_head
 //     (perExampleGradNorms): per 2048-column tile and column task. Before, the head had no check at all, and an
 //     abort after the trunk's last layer ran the whole head (or, in the forward, resolved).
+//   ghost norms of a tied embedding (perExampleGradNorms; O(L²·E) per sequence of L tokens): per row of the
+//   recorded head gradient (record_tied_dz) and per token / head row of ghost_embedding. Before, an abort inside
+//   them ran them to the end (ghost_embedding is the op's last work: it resolved).
 //   generate: the above, per token.
 // Not interruptible, by design: update / perturb / decay / addDense / setTrainable (the binding passes them no
 // token; lib/model/model.ts: "a started op settles with its native work"): stopping a weight pass midway would
