@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { readRunMetrics } from '../../../lib/dpzo/curves.js';
 import { makeTempDir, writeRandomCheckpoint } from '../../helpers/checkpoints.js';
-import { CLI_MAIN, ROOT, dpzo, dpzoWithEnv } from '../../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo } from '../../helpers/cli.js';
 import { signalOnMetrics } from '../../helpers/signal-on-metrics.js';
 import { tinyPaths, writeCyclesJsonl, writeTinyModel } from '../../helpers/tiny.js';
 
@@ -50,6 +50,41 @@ describe('signals during dpzo train', () => {
   }
 });
 
+// Ctrl-C during (or just before) the evaluation after the last step: it ran without the signal, so the held-out set was
+// evaluated in full before the report (and a second Ctrl-C killed the process: the handler is gone after the first).
+// Now it stops: the report says cancelled, shows no "after", and metrics.jsonl holds no evaluation after step 0.
+describe('SIGINT as the last step ends', () => {
+  it('stops the final evaluation: the report (cancelled, no after), exit 130', { timeout: 120_000 }, async () => {
+    const out = join(tmp.dir, 'run-final-eval');
+    // 40 000 held-out examples: the evaluation takes far longer than the signal's delivery
+    const held = writeCyclesJsonl(join(tmp.dir, 'big-eval.jsonl'), 40_000, 3);
+    // a training file of its own: the export tests' `dpzo train` (started as this file loads) holds p.train's dataset
+    // ledger, and a run on it at the same time fails ERR_LEDGER_LOCKED
+    const data = writeCyclesJsonl(join(tmp.dir, 'train-final-eval.jsonl'), 200, 4);
+    const args = [CLI_MAIN, 'train', '--model', p.model, '--data', data, '--task', 'tokens', '--eval', held, '--eval-public'];
+    args.push('--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp', '--steps', '2', '--batch-size', '10', '--threads', '1', '--out', out);
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const stop = signalOnMetrics(c, out, (m) => m.includes('"type":"step","step":1'), 'SIGINT');
+      c.on('error', reject);
+      c.on('close', (status) => {
+        stop();
+        resolve({ status, stdout, stderr });
+      });
+    });
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.stdout).toMatch(/cancelled: 2 of 2 steps/);
+    expect(r.stdout).toMatch(/after\s+—/);
+    const m = readRunMetrics(join(out, 'metrics.jsonl'));
+    expect(m.evals.map((e) => e.step)).toEqual([0]);
+    expect(m.report?.stopReason).toBe('cancelled');
+  });
+});
+
 // Ctrl-C and SIGTERM during `dpzo export`, sent as its staging directory appears (the save under way): the default
 // handler killed the process and left the half-written staging directory beside --out. Now the export is cancelled,
 // the staging directory removed, --out left absent, and the exit status is 128 + the signal.
@@ -58,9 +93,10 @@ describe('signals during dpzo export', () => {
   const run = join(tmp.dir, 'export-run');
   // large enough (≈ 20 MB) that the save is still under way when the signal arrives
   writeRandomCheckpoint(big, { family: 'llama', seed: 3, vocabSize: 4096, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 688, maxPositions: 64 });
-  // a dataset-ledger home of its own: it starts when the file is collected, so it ran beside the other describe's trains
-  // on the same data file and, under load, one of them failed with ERR_LEDGER_LOCKED
-  const trained = dpzoWithEnv({ DPZO_HOME: join(tmp.dir, 'home-export') }, 'train', '--model', big, '--data', p.train, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',
+  // a training file of its own: this train runs while the tests above train on p.train, and two runs on one file at
+  // once fail ERR_LEDGER_LOCKED (its dataset ledger's lock)
+  const exportData = writeCyclesJsonl(join(tmp.dir, 'export-train.jsonl'), 200, 5);
+  const trained = dpzo('train', '--model', big, '--data', exportData, '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',
     '--steps', '1', '--batch-size', '10', '--threads', '1', '--out', run);
 
   function exportUntilStaging(parent: string, signal: NodeJS.Signals): Promise<{ status: number | null; stderr: string }> {
