@@ -74,7 +74,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
 export interface TrainOptions extends ConfigFields {
   /** The private training set (from {@link loadDataset} or {@link buildDataset}). Its `source` file, when it is one, keys the dataset ledger. */
   train: Dataset;
-  /** Held-out set evaluated before, after, and every `evalEvery` steps. */
+  /** Held-out set evaluated before, after (not after a cancel), and every `evalEvery` steps. */
   eval?: Dataset;
   /** Evaluate on the first n examples of `eval` only (default: all). */
   evalMaxExamples?: number;
