@@ -166,9 +166,17 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     }
   }
   // a cancelled run is not evaluated again: the model so far is saved at once (SIGTERM's grace period is short)
+  // and an abort during the final evaluation stops it (it ran without the signal: a Ctrl-C then waited for the whole
+  // held-out set before the model was saved), as DPZOTrainer's final evaluation does
+  if (o.signal?.aborted) report.stopReason = 'cancelled';
   if (o.eval && report.stopReason === 'completed') {
-    report.evalAfter = await evaluate(model, o.eval);
-    await o.onEval?.({ step: report.steps, result: report.evalAfter });
+    try {
+      report.evalAfter = await evaluate(model, o.eval, { signal: o.signal });
+    } catch (e) {
+      if (!cancelledInside(e)) throw e;
+      report.stopReason = 'cancelled';
+    }
+    if (report.evalAfter) await o.onEval?.({ step: report.steps, result: report.evalAfter });
   }
   report.seconds = (performance.now() - t0) / 1000;
   return report;

@@ -79,6 +79,42 @@ describe('pretrain cancelled during or before an evaluation', () => {
     }
   });
 
+  it('a cancel during the final evaluation stops it (it ran without the signal, to the end of the held-out set)', async () => {
+    const controller = new AbortController();
+    // call 1 is the evaluation before training; the final evaluation's first forward is call 2 (no evalEvery)
+    const c = await counted((n) => n === 2 && controller.abort());
+    try {
+      const report = await pretrain(c.wrapped, { train: c.train, eval: c.eval, steps: 3, batchSize: 4, signal: controller.signal });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 3 });
+      expect(report.evalAfter).toBeUndefined();
+      expect(c.calls.n).toBe(2);
+    } finally {
+      c.model.dispose();
+    }
+  });
+
+  it('a cancel in the last step\'s onStep (after the loop\'s last check) is a cancel: no final evaluation', async () => {
+    const controller = new AbortController();
+    const c = await counted(() => {});
+    try {
+      const report = await pretrain(c.wrapped, {
+        train: c.train,
+        eval: c.eval,
+        steps: 3,
+        batchSize: 4,
+        signal: controller.signal,
+        onStep: (s) => {
+          if (s.step === 2) controller.abort();
+        },
+      });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 3 });
+      expect(report.evalAfter).toBeUndefined();
+      expect(c.calls.n).toBe(1);
+    } finally {
+      c.model.dispose();
+    }
+  });
+
   it('a run that completes is evaluated before, every evalEvery steps and after', async () => {
     const c = await counted(() => {});
     try {
