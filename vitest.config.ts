@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -13,6 +13,10 @@ export default defineConfig({
     // the CLI tests run dist/cli/main.js: compile lib/ first when it changed (test/helpers/build-dist.ts)
     globalSetup: ['test/helpers/build-dist.ts'],
     pool: 'forks',
+    // at least two test files at once: most of a file's time is a child process starting or a single-threaded JS path,
+    // so on a 2-core machine (CI) two workers finish the suite in about three quarters of the time of vitest's default
+    // there (cores - 1 = one worker)
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
