@@ -66,6 +66,8 @@ export class AppendLog {
   private readonly sync: (fd: number) => void;
   /** Where the last line appended by this log starts (null: none, or already dropped). */
   private lastStart: number | null = null;
+  /** Why this log takes no more lines: a failed fsync left the file's end unknown (null: it is known). */
+  private broken: string | null = null;
 
   constructor(path: string, opts: AppendLogOptions = {}) {
     this.path = path;
@@ -84,9 +86,19 @@ export class AppendLog {
    */
   append(line: string): void {
     if (this.fd === null) throw new DpzoError('ERR_IO', `${this.path}: append after close`);
+    if (this.broken !== null) throw new DpzoError('ERR_IO', `${this.path}: ${this.broken}; reopen it to go on`);
     const start = fstatSync(this.fd).size;
     appendLineSync(this.fd, `${line}\n`, this.path, this.write);
-    this.sync(this.fd);
+    try {
+      this.sync(this.fd);
+    } catch (e) {
+      // The line is written but not known durable (after a failed fsync the kernel may drop the dirty pages), so the
+      // file's end is unknown: nothing more goes through this handle. It threw Node's bare EIO, and a retry of the same
+      // record appended a second line after the first (a ledger's hash chain then broke). A reader that reopens the
+      // file sees what reached the disk: at most this line more than the caller counted, never less.
+      this.broken = `an fsync failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}) after a line was written`;
+      throw new DpzoError('ERR_IO', `${this.path}: ${this.broken}`);
+    }
     this.lastStart = start;
   }
 

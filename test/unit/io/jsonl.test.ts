@@ -111,6 +111,28 @@ describe('AppendLog', () => {
     expect(readJsonl(path)).toEqual({ lines: ['{"x":2}'], validBytes: 8, tornBytes: 0 });
   });
 
+  it('a failed fsync after a complete write is ERR_IO naming the path, and the log takes no more lines (a retry appended the record twice)', () => {
+    const path = file();
+    let fail = true;
+    const log = new AppendLog(path, {
+      sync: (fd) => {
+        if (fail) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        fsyncSync(fd);
+      },
+    });
+    expect(() => log.append('{"x":1}')).toThrow(expect.objectContaining({ code: 'ERR_IO', message: expect.stringMatching(/fsync failed \(EIO\)/) }));
+    fail = false;
+    // the retry of the same record: refused, so the file holds it at most once
+    expect(() => log.append('{"x":1}')).toThrow(expect.objectContaining({ code: 'ERR_IO', message: expect.stringContaining('reopen') }));
+    log.close();
+    expect(readJsonl(path).lines).toEqual(['{"x":1}']);
+    // a new handle (a reopen) appends again
+    const again = new AppendLog(path);
+    again.append('{"x":2}');
+    again.close();
+    expect(readJsonl(path).lines).toEqual(['{"x":1}', '{"x":2}']);
+  });
+
   it('append after close throws ERR_IO; close twice is harmless', () => {
     const log = new AppendLog(file());
     log.close();
