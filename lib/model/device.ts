@@ -45,7 +45,7 @@ export function autoCpuNotice(reason: string): void {
 }
 
 /** CUDA devices the addon can use (0 when it cannot load: the model load that follows then says why). */
-function visibleCudaDevices(): number {
+export function visibleCudaDevices(): number {
   try {
     return nativeAddon().cudaDevices?.() ?? 0;
   } catch {

@@ -6,7 +6,8 @@
 // --steps past the demo's maximum are refused at once (the first spun forever, the second worked for hours), and the
 // text output says how to replay the runs, as --json does.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -116,6 +117,23 @@ describe('dpzo demo: bad flags', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`--out ${join(file, 'a', 'b')}`);
   });
+});
+
+describe("dpzo demo --device auto without a CUDA device", () => {
+  it.skipIf((nativeAddon().cudaDevices?.() ?? 0) > 0)(
+    'runs the two fine-tunings side by side on the CPU, each with its own dataset ledger (it ran them one after the other, on one shared ledger)',
+    { timeout: 120_000 },
+    async () => {
+      const out = join(tmp.dir, 'auto-out');
+      const r = await demo({ tmpdir: join(tmp.dir, 'tmp-auto') }, '--device', 'auto', '--steps', '2', '--out', out, '--json');
+      expect(r.status, r.stderr).toBe(0);
+      // side by side: each run on half the cores (one after the other, each took --threads' default, all of them)
+      const threads = (run: string) => (JSON.parse(readFileSync(join(out, run, 'run.json'), 'utf8')) as { meta: { config: { threads?: number } } }).meta.config.threads;
+      expect(threads('dpzo-eps8')).toBe(Math.max(1, Math.ceil(availableParallelism() / 2)));
+      expect(threads('zo-not-private')).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
+      expect(existsSync(join(out, 'dpzo-home-not-private'))).toBe(true);
+    },
+  );
 });
 
 describe('dpzo demo without a usable temporary folder', () => {

@@ -19,6 +19,7 @@ import { DEMO_MODEL } from '../../demo-model/recipe.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { makeDirectories } from '../../io/mkdirs.js';
+import { visibleCudaDevices } from '../../model/device.js';
 import type { Device } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { listenForInterrupt } from '../interrupt.js';
@@ -237,10 +238,13 @@ async function fineTuneBoth(
   // one writer per dataset ledger: side by side, the non-private run (ε = ∞ whatever it composes with) keeps its own
   const dpHome = join(out, 'dpzo-home');
   const npHome = join(out, 'dpzo-home-not-private');
-  if (!o.baseline || o.device !== 'cpu') {
+  // 'auto' without a CUDA device is the CPU: side by side too (it ran the two one after the other, twice as long)
+  const onCpu = o.device === 'cpu' || (o.device === 'auto' && visibleCudaDevices() === 0);
+  if (!o.baseline || !onCpu) {
     const dp = await fineTune(DEMO_RUN.epsilon, dpDir, { ...base, threads: o.threads, dpzoHome: dpHome });
     if (o.signal.aborted) return { dp, np: undefined };
-    const np = o.baseline ? await fineTune(Infinity, npDir, { ...base, threads: o.threads, dpzoHome: dpHome }) : undefined;
+    // its own dataset ledger here too: it shared the private run's, whose ε for the training file then read ∞
+    const np = o.baseline ? await fineTune(Infinity, npDir, { ...base, threads: o.threads, dpzoHome: npHome }) : undefined;
     return { dp, np };
   }
   // an odd core goes to the private run, the slower of the two (its accounting runs between its steps)
