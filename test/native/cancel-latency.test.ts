@@ -168,10 +168,23 @@ describe('an abort inside the ghost norms of a tied embedding', () => {
     // every abort must stop the op: inside the unchecked loops (most of the second half) it ran to the end and resolved
     const seen: string[] = [];
     for (const at of [0.5, 0.6]) {
-      const r = await timeToCancel((signal) => op(signal), at * full);
-      seen.push(r === null ? `${at}F: resolved` : `${at}F: ${r.code} after ${r.ms.toFixed(0)} ms`);
+      // a call that ended before its abort was sent (a machine faster now than when F was timed) says nothing: again
+      let outcome = `${at}F: ended before the abort every time`;
+      for (let attempt = 0; attempt < 3; ++attempt) {
+        const ac = new AbortController();
+        const timer = setTimeout(() => ac.abort(), at * full);
+        const r = await op(ac.signal).then(
+          () => null,
+          (e: { code?: string }) => e.code ?? 'no code',
+        );
+        clearTimeout(timer);
+        if (r === null && !ac.signal.aborted) continue;
+        outcome = r === null ? `${at}F: resolved` : `${at}F: ${r}`;
+        break;
+      }
+      seen.push(outcome);
     }
-    expect(seen, `F = ${full.toFixed(0)} ms`).toEqual([expect.stringMatching(/^0\.5F: ERR_CANCELLED/), expect.stringMatching(/^0\.6F: ERR_CANCELLED/)]);
+    expect(seen, `F = ${full.toFixed(0)} ms`).toEqual(['0.5F: ERR_CANCELLED', '0.6F: ERR_CANCELLED']);
     // the cancelled calls left no state behind: the norms again, bit for bit
     expect(bytes((await op()).norms)).toBe(want);
   });
