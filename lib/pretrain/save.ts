@@ -2,7 +2,7 @@
 // config.json and tokenizer files written complete and durable before they take their final names): a process killed
 // while saving left a checkpoint or --out with model.safetensors and no config.json, or a tokenizer.json cut short,
 // that `dpzo train --model` then tried to load.
-import { readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { saveModelDirectory } from '../dpzo/replay.js';
@@ -19,14 +19,18 @@ export async function saveCheckpointDirectory(model: Model, dir: string): Promis
  * Saves `model` into the existing directory `dir` (the final model of --out, beside the metrics and checkpoints, so it
  * cannot be renamed into place whole): staged complete in a sibling of it, then each file renamed into `dir` with
  * config.json last. config.json is what makes a directory a model (a loader reads it first, and refuses a directory
- * without one), so `dir` is a model only once every other file of it is in place, complete and durable.
+ * without one), so `dir` is a model only once every other file of it is in place, complete and durable. `files`
+ * (name → text: the model card) are written with the model's own.
  */
-export async function saveModelInto(model: Model, dir: string): Promise<void> {
+export async function saveModelInto(model: Model, dir: string, files: Record<string, string> = {}): Promise<void> {
   // a hidden sibling of the model's files inside --out (.model.partial-<uuid>): the renames stay on one file system
-  const staging = await stageDirectory(join(dir, 'model'), (s) => saveModelDirectory(model, s));
+  const staging = await stageDirectory(join(dir, 'model'), async (s) => {
+    await saveModelDirectory(model, s);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(s, name), text);
+  });
   try {
-    const files = readdirSync(staging).sort((a, b) => Number(a === 'config.json') - Number(b === 'config.json'));
-    for (const f of files) renameSync(join(staging, f), join(dir, f));
+    const staged = readdirSync(staging).sort((a, b) => Number(a === 'config.json') - Number(b === 'config.json'));
+    for (const f of staged) renameSync(join(staging, f), join(dir, f));
     rmdirSync(staging);
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });

@@ -51,6 +51,15 @@ describe('dpzo pretrain', () => {
     expect(await m.weightsHash()).toBe(o.weightsHash);
     m.dispose();
     expect(readFileSync(join(out, 'tokenizer.json'))).toEqual(readFileSync(join(MODEL, 'tokenizer.json')));
+    // a model card (there was none): no privacy claim, how it was trained, the weights it describes
+    const card = readFileSync(join(out, 'README.md'), 'utf8');
+    expect(card).toMatch(/^# NOT PRIVATE: pretrained on public data$/m);
+    expect(card).toContain(`| training data | \`train.jsonl\`, ${paragraphs.filter((_, i) => i % 5 !== 0).length} examples (public) |`);
+    expect(card).toContain('| steps | 60 of 60 (completed), batch 8, lr 0.003');
+    expect(card).toContain(`| held-out loss | ${o.evalBefore.loss.toFixed(4)} before, ${o.evalAfter.loss.toFixed(4)} after |`);
+    expect(card).toContain(`SHA-256 \`${o.weightsHash}\``);
+    expect(card).toContain('`base` (a local directory)');
+    expect(card).not.toContain(tmp.dir); // no path on the maker's machine
   });
 
   it('is reproducible from its seed, and the seed matters', { timeout: 120_000 }, async () => {

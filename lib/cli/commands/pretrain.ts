@@ -17,6 +17,8 @@ import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
 import { pretrain } from '../../pretrain/pretrain.js';
+import { packageVersion } from '../../package-info.js';
+import { pretrainCard } from '../../pretrain/model-card.js';
 import { saveModelInto } from '../../pretrain/save.js';
 import { parseInteger, parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
@@ -127,7 +129,20 @@ export function register(program: Command): void {
         }
         // staged, then moved into --out with config.json last: a process killed while saving left model.safetensors
         // without config.json, or a tokenizer.json cut short, for a later `dpzo train --model` to load
-        await saveModelInto(model, f.out);
+        const weightsHash = await model.weightsHash();
+        const card = pretrainCard({
+          report,
+          baseDir: dir,
+          data: f.data,
+          examples: train.examples.length,
+          steps: f.steps,
+          batchSize: f.batchSize,
+          lr: f.lr,
+          weightDecay: f.weightDecay,
+          weightsHash,
+          version: packageVersion(),
+        });
+        await saveModelInto(model, f.out, { 'README.md': card });
         const chart = join(f.out, 'pretrain-curves.svg');
         writeTextAtomic(
           chart,
@@ -145,7 +160,7 @@ export function register(program: Command): void {
             ],
           }),
         );
-        const out = { ...report, out: f.out, chart, weightsHash: await model.weightsHash(), private: false };
+        const out = { ...report, out: f.out, chart, weightsHash, private: false };
         if (f.json) process.stdout.write(JSON.stringify(out) + '\n');
         else
           printTable([
