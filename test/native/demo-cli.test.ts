@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { nativeAddon } from '../../lib/native.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
-import { CLI_MAIN, ROOT } from '../helpers/cli.js';
+import { CLI_MAIN, ROOT, dpzo } from '../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-demo-cli-test-');
 afterAll(() => tmp.cleanup());
@@ -239,13 +239,8 @@ describe('dpzo demo text output', () => {
     expect(replay).toContain(`--run ${join(out, 'dpzo-eps8')} `);
     const printed = /^DP-ZO ε = 8\s+(\d+\.\d)%/m.exec(r.stdout)?.[1];
     expect(printed).toBeDefined();
-    const c = spawn(process.execPath, [CLI_MAIN, ...replay!.split(' '), '--threads', '1', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const status = await new Promise<number | null>((res) => c.on('close', res));
-    expect(status, stderr).toBe(0);
-    expect((100 * (JSON.parse(stdout.trim()) as { accuracy: number }).accuracy).toFixed(1)).toBe(printed);
+    const e = await dpzo(...replay!.split(' '), '--threads', '1', '--json');
+    expect(e.status, e.stderr).toBe(0);
+    expect((100 * (JSON.parse(e.stdout.trim()) as { accuracy: number }).accuracy).toFixed(1)).toBe(printed);
   });
 });
