@@ -138,27 +138,18 @@ describe('DPZOTrainer', () => {
       expect(evals).toEqual([0]);
     });
 
-    it('a cancel between steps is not followed by an evaluation of the held-out set', async () => {
+    it.each([
+      ['a cancel between steps is not followed by an evaluation of the held-out set', 10, 1, 2],
+      ['an abort in the last onStep (after the loop checked the signal) is a cancel: no evaluation after', undefined, 2, 3],
+    ])('%s', async (_, steps, abortAt, done) => {
       const controller = new AbortController();
       const m = finalEvalModel(() => {});
       m.watch(controller.signal);
-      const report = await new DPZOTrainer(m.model, { ...opts, steps: 10 }).train({
+      const report = await new DPZOTrainer(m.model, { ...opts, ...(steps === undefined ? {} : { steps }) }).train({
         signal: controller.signal,
-        onStep: (s) => {
-          if (s.step === 1) controller.abort();
-        },
+        onStep: (s) => void (s.step === abortAt && controller.abort()),
       });
-      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 2 });
-      expect(report.evalAfter).toBeUndefined();
-      expect(m.counts.afterAbort).toBe(0);
-    });
-
-    it('an abort in the last onStep (after the loop checked the signal) is a cancel: no evaluation after', async () => {
-      const controller = new AbortController();
-      const m = finalEvalModel(() => {});
-      m.watch(controller.signal);
-      const report = await new DPZOTrainer(m.model, opts).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
-      expect(report).toMatchObject({ stopReason: 'cancelled', steps: 3 });
+      expect(report).toMatchObject({ stopReason: 'cancelled', steps: done });
       expect(report.evalAfter).toBeUndefined();
       expect(m.counts.afterAbort).toBe(0);
     });
