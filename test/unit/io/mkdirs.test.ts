@@ -1,6 +1,6 @@
 // makeDirectories: `mkdir -p` one mkdir at a time. Node's recursive mkdirSync never returns where mkdir fails with
 // ENOENT under a parent that exists (procfs), so `--out /proc/nope` hung `dpzo train` and `dpzo demo`.
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -24,6 +24,17 @@ describe('makeDirectories', () => {
     const f = join(tmp.dir, 'file');
     writeFileSync(f, 'x');
     expect(() => makeDirectories(join(f, 'x', 'y'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }) as Error);
+  });
+
+  it('a failure part-way removes the parents this call made (they were left behind, empty)', () => {
+    const top = join(tmp.dir, 'partial');
+    // 'partial' and 'partial/a' are made, then the 300-character name fails
+    expect(() => makeDirectories(join(top, 'a', 'x'.repeat(300)))).toThrow(expect.objectContaining({ code: 'ENAMETOOLONG' }) as Error);
+    expect(existsSync(top)).toBe(false);
+    // what was there before stays
+    mkdirSync(top);
+    expect(() => makeDirectories(join(top, 'a', 'x'.repeat(300)))).toThrow(expect.objectContaining({ code: 'ENAMETOOLONG' }) as Error);
+    expect(readdirSync(top)).toEqual([]);
   });
 
   it('an existing directory is fine', () => {
