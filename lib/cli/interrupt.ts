@@ -1,6 +1,7 @@
 // defines: listenForInterrupt — Ctrl-C (SIGINT) and SIGTERM turned into an AbortSignal for a long command (train,
 // pretrain, export), so the work stops where it can stop cleanly instead of being killed by the default handler
 // mid-write; afterwards the command exits 128 + the signal's number (130 / 143), as a killed process would.
+// A second signal means "now": the signal's default action, after `onRepeat` (the command's own clean-up).
 export interface Interrupt {
   /** Aborted by the first SIGINT or SIGTERM. */
   readonly signal: AbortSignal;
@@ -12,15 +13,39 @@ export interface Interrupt {
   end(): void;
 }
 
-export function listenForInterrupt(): Interrupt {
+/** Options of {@link listenForInterrupt}. */
+export interface InterruptOptions {
+  /**
+   * Called (synchronously) on a second signal, before the process is ended by it: what must not be left behind by a
+   * command that is killed while it stops (the demo's temporary directory). Without it a second signal ends the
+   * process as the default handler would.
+   */
+  onRepeat?: () => void;
+}
+
+export function listenForInterrupt(opts: InterruptOptions = {}): Interrupt {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    received = sig;
-    controller.abort();
+  const end = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  function onSignal(sig: NodeJS.Signals): void {
+    if (received === undefined) {
+      received = sig;
+      controller.abort();
+      return;
+    }
+    // the user asked twice: the clean-up only, then the signal's own action (with no listener left, the default)
+    end();
+    try {
+      opts.onRepeat?.();
+    } finally {
+      process.kill(process.pid, sig);
+    }
+  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
     get received() {
@@ -29,9 +54,6 @@ export function listenForInterrupt(): Interrupt {
     get exitCode() {
       return received === undefined ? undefined : received === 'SIGTERM' ? 143 : 130;
     },
-    end() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
+    end,
   };
 }

@@ -64,17 +64,14 @@ function checkOut(out: string, baseline: boolean): void {
  */
 function makeOut(out: string, baseline: boolean): void {
   checkOut(out, baseline);
-  // the outermost directory this makes, if any: removed on failure
-  let top: string | undefined;
-  for (let d = resolve(out); !existsSync(d); d = dirname(d)) top = d;
   const runDirs = (baseline ? RUN_DIRS : RUN_DIRS.slice(0, 1)).map((r) => join(out, r));
   const made: string[] = [];
   for (const d of [out, ...runDirs]) {
     try {
       made.push(...makeDirectories(d));
     } catch (e) {
-      // (top: what a failed makeDirectories made before failing; it may not exist, or lie under a file)
-      for (const m of [...made.reverse(), ...(top ? [top] : [])]) if (existsSync(m)) rmSync(m, { recursive: true, force: true });
+      // what the failed call made it removed itself; these are the earlier calls' (empty) directories
+      for (const m of made.reverse()) rmSync(m, { recursive: true, force: true });
       throw new DpzoError('ERR_ARGUMENT', `--out ${out}: cannot create ${resolve(d)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
@@ -298,13 +295,14 @@ export function register(program: Command): void {
       if (opts.out !== undefined) makeOut(opts.out, opts.baseline);
       const out = opts.out ?? makeTemporary();
       const quiet = opts.json === true;
-      // Ctrl-C / SIGTERM: both runs stop between steps, the temporary directory the demo made is removed (the default
-      // handler left it, half-written runs and all, in the temporary folder), and the exit status is 130 / 143
-      const interrupt = listenForInterrupt();
       const removeTemporary = () => {
         // a demo that did not finish leaves nothing in the temporary folder (its runs' paths were never printed)
         if (opts.out === undefined) rmSync(out, { recursive: true, force: true });
       };
+      // Ctrl-C / SIGTERM: both runs stop between steps, the temporary directory the demo made is removed (the default
+      // handler left it, half-written runs and all, in the temporary folder), and the exit status is 130 / 143; a
+      // second signal while they stop ends the demo at once, but not before the temporary directory is removed
+      const interrupt = listenForInterrupt({ onRepeat: removeTemporary });
       let runs: Awaited<ReturnType<typeof fineTuneBoth>> | undefined;
       try {
         // the setup text once a run is open: a device that is not there (--device cuda without one) or a run that cannot
@@ -323,7 +321,9 @@ export function register(program: Command): void {
       } finally {
         interrupt.end();
       }
-      if (interrupt.received || !runs) {
+      // a signal that came after both runs had finished stopped nothing: their results are shown
+      const stopped = !runs || runs.dp.report.stopReason === 'cancelled' || (opts.baseline && runs.np?.report.stopReason !== 'completed');
+      if (!runs || stopped) {
         removeTemporary();
         process.stderr.write(`dpzo: demo stopped by ${interrupt.received}${opts.out === undefined ? '' : ` (its runs so far are in ${out})`}\n`);
         process.exitCode = interrupt.exitCode;
