@@ -2,7 +2,7 @@
 export { DPZOTrainer, type StepInfo, type EvalEvent, type TrainCallbacks } from './trainer.js';
 export type { TrainReport, StopReason } from './report.js';
 export type { PrivateStepDiagnostics } from './step.js';
-export type { RunRecord } from './run-record.js';
+export type { RunRecord, DatasetRef } from './run-record.js';
 export {
   makePlan,
   type TrainOptions,

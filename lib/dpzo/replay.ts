@@ -218,7 +218,7 @@ async function privacyOf(runDir: string, run: RunRecord): Promise<Pick<ModelCard
   }
   const where = runDatasetLedger(run);
   if (run.dataset && where) {
-    const d = await DatasetLedger.open(run.dataset.sha256, { home: where.home, readOnly: true });
+    const d = await DatasetLedger.openFile(where.file, { readOnly: true });
     try {
       out.dataset = datasetSpent(d, run.plan.budget.delta);
     } finally {

@@ -17,10 +17,20 @@ import { DpzoError } from '../errors.js';
 import { createJsonExclusive, isExclusiveLeftover } from '../io/json-file.js';
 import { makeDirectories } from '../io/mkdirs.js';
 import type { Model } from '../model/types.js';
-import { type DatasetLedger, PrivacyLedger, type ReleaseInput } from '../privacy/index.js';
+import { type DatasetLedger, PrivacyLedger, type ReleaseInput, datasetLedgerHome } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, notPrivateReason, releaseSensitivity } from './options.js';
 import { checkLedgerAgainstPlan } from './run-integrity.js';
-import { LEDGER_FILE, NOT_PRIVATE_FILE, RUN_FILE, RUN_FORMAT, type RunRecord, checkLegacyRun, checkReleaseSensitivity, readRunJson } from './run-record.js';
+import {
+  LEDGER_FILE,
+  NOT_PRIVATE_FILE,
+  RUN_FILE,
+  RUN_FORMAT,
+  type RunRecord,
+  checkLegacyRun,
+  checkReleaseSensitivity,
+  readRunJson,
+  sameTrainingFile,
+} from './run-record.js';
 import { type TrajectoryKind, type TrajectoryLine, type TrajectoryRead, TrajectoryWriter, readTrajectory, truncateTorn } from './trajectory.js';
 
 /**
@@ -51,15 +61,6 @@ export interface RunHandles {
   voidLastStep(step: number): void;
   /** Closes the files; a memory run stays open for the trainer's next call. */
   close(): Promise<void>;
-}
-
-/**
- * What the run records of its training data (run.json `dataset`): the file's SHA-256 keys its dataset ledger, and
- * `ledger`, that ledger's file (under the $DPZO_HOME of the run's start): a resume must record its releases there.
- */
-export interface DatasetRef {
-  sha256: string;
-  ledger?: string;
 }
 
 /** How to open a run's dataset ledger (the trainer passes it; absent: none). */
@@ -127,7 +128,8 @@ export class RunDirectory implements RunHandles {
         ...record,
         // the Δ its noise is set for: a later dpzo tells this run from one of a dpzo whose rule gave another Δ
         releaseSensitivity: releaseSensitivity(record.plan),
-        ...(record.dataset && dataset ? { dataset: { ...record.dataset, ledger: dataset.path } } : {}),
+        // the ledger's keyed name, never the training file's plain hash (run-record.ts, DatasetRef)
+        ...(dataset ? { dataset: { key: dataset.key, ledger: dataset.path } } : {}),
       };
       if (!createJsonExclusive(join(abs, RUN_FILE), full)) throw exists();
       // a run without privacy says so in its directory, not only inside run.json
@@ -164,8 +166,13 @@ export class RunDirectory implements RunHandles {
     if (run.dataset) {
       if (!openDataset)
         throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: its releases are recorded in a dataset ledger, which this resume would not use`);
-      if (datasetSha256 !== run.dataset.sha256)
+      const same = sameTrainingFile(run.dataset, datasetSha256);
+      if (same === false)
         throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: the training file is not the one the run started on (its SHA-256 changed)`);
+      if (same === undefined)
+        warn(
+          `cannot check that the training file is the one ${abs} started on: the key its run.json names it by is in ${datasetLedgerHome(run.dataset.ledger!)}, which is not on this machine`,
+        );
     }
     const keys = new Set([...Object.keys(run.plan), ...Object.keys(plan)].filter((k) => !DERIVED_PLAN_KEYS.has(k)));
     for (const k of keys) {

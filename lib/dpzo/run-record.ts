@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DpzoError } from '../errors.js';
 import { jsonPosition } from '../data/read.js';
 import { infinityReviver } from '../io/json-infinity.js';
-import { datasetLedgerFile, datasetLedgerHome, dpzoHome } from '../privacy/index.js';
+import { datasetKey, datasetLedgerFile, datasetLedgerHome, dpzoHome, keyedDatasetLedgerFile } from '../privacy/index.js';
 import { type TrainPlan, releaseSensitivity } from './options.js';
 import type { StepForm } from './update.js';
 
@@ -37,11 +37,8 @@ export interface RunRecord {
   createdAt: string;
   /** A random id: the dataset ledger keys this run's releases by it (absent in runs made before it existed). */
   runId?: string;
-  /**
-   * The training file's SHA-256, which keys the dataset ledger the run's releases also went to, and that ledger's file
-   * (absent in runs made before it was recorded).
-   */
-  dataset?: { sha256: string; ledger?: string };
+  /** The dataset ledger the run's releases also went to (absent in runs made before it existed): {@link DatasetRef}. */
+  dataset?: DatasetRef;
   /** False when epsilon is ∞ (a non-private baseline) or test hooks injected seeds, noise or batches: the run makes no privacy claim. */
   private: boolean;
   /**
@@ -178,6 +175,33 @@ export function checkReleaseSensitivity(run: RunRecord, runDir: string): void {
 }
 
 /**
+ * What run.json records of the training data: `ledger`, the dataset ledger's file (under the $DPZO_HOME of the run's
+ * start: a resume must record its releases there), and `key`, the name that ledger goes by (an HMAC of the training
+ * file's SHA-256 under that home's secret: privacy/dataset-key.ts). An older dpzo recorded the plain `sha256` instead,
+ * from which anyone holding all examples but one could test guesses of the last; such a run.json is still read.
+ */
+export interface DatasetRef {
+  /** HMAC-SHA256 of the training file's SHA-256 under the secret of the home the run started in (64 hex digits). */
+  key?: string;
+  /** An older dpzo's record: the training file's plain SHA-256. */
+  sha256?: string;
+  /** The dataset ledger's file (absent in runs made before it was recorded). */
+  ledger?: string;
+}
+
+/**
+ * Whether the training file with SHA-256 `sha256` is the one the run recorded: undefined when that cannot be told here
+ * (the home the run started under, whose secret its key is made with, is not on this machine).
+ */
+export function sameTrainingFile(ref: DatasetRef, sha256: string | undefined): boolean | undefined {
+  if (sha256 === undefined) return false;
+  if (ref.sha256 !== undefined) return ref.sha256 === sha256;
+  if (ref.key === undefined || ref.ledger === undefined) return false;
+  const key = datasetKey(datasetLedgerHome(ref.ledger), sha256, false);
+  return key === undefined ? undefined : key === ref.key;
+}
+
+/**
  * Where a run's dataset ledger is, for reading it: the file run.json recorded when it is there (the run's releases
  * went to it whatever $DPZO_HOME says now), else the training file's ledger under the current $DPZO_HOME; undefined
  * when the run has none or neither file exists.
@@ -186,6 +210,18 @@ export function runDatasetLedger(run: Pick<RunRecord, 'dataset'>): { home: strin
   if (!run.dataset) return undefined;
   const recorded = run.dataset.ledger;
   if (recorded !== undefined && existsSync(recorded)) return { home: datasetLedgerHome(recorded), file: recorded };
-  const file = datasetLedgerFile(dpzoHome(), run.dataset.sha256);
-  return existsSync(file) ? { home: dpzoHome(), file } : undefined;
+  // the recorded file's home first (an older dpzo's ledger there was moved to its keyed name by a later writer)
+  const homes = [...new Set([...(recorded !== undefined ? [datasetLedgerHome(recorded)] : []), dpzoHome()])];
+  for (const home of homes) {
+    const sha256 = run.dataset.sha256;
+    const key = run.dataset.key;
+    const file =
+      sha256 !== undefined
+        ? datasetLedgerFile(home, sha256)
+        : key !== undefined && existsSync(keyedDatasetLedgerFile(home, key))
+          ? keyedDatasetLedgerFile(home, key)
+          : undefined;
+    if (file !== undefined) return { home, file };
+  }
+  return undefined;
 }

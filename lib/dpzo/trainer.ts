@@ -250,7 +250,7 @@ export class DPZOTrainer {
   }
 
   /**
-   * The training file's dataset ledger (dataset-ledger.ts): keyed by the file's SHA-256, under
+   * The training file's dataset ledger (dataset-ledger.ts): found from the file's SHA-256 (named by its HMAC), under
    * options.dpzoHome ($DPZO_HOME, ~/.dpzo). None for data that is not a file, or with datasetLedger false.
    */
   private datasetOf(plan: TrainPlan): { sha256: string; open: () => Promise<DatasetLedger> } | undefined {
@@ -329,7 +329,6 @@ export class DPZOTrainer {
           numTrainable: model.numTrainable,
         },
         plan,
-        ...(dataset ? { dataset: { sha256: dataset.sha256 } } : {}),
         meta: o.meta ?? {},
       },
       dataset?.open,

@@ -1,6 +1,7 @@
 // defines: DatasetLedger — a privacy ledger per private dataset, outside every run directory:
-// <home>/datasets/<sha256 of the training file>/ledger.jsonl. Every release of every run on that
-// file is appended to it too (with its run's id and the hash of the run ledger's line), so
+// <home>/datasets/k-<key>/ledger.jsonl, key = HMAC of the training file's SHA-256 under the home's secret
+// (dataset-key.ts: the plain hash would let one test guesses of the examples). Every release of every run
+// on that file is appended to it too (with its run's id and the hash of the run ledger's line), so
 //  - runs on the same private data compose: its ε is the dataset's, not one run's, and an optional
 //    dataset budget refuses the release that would exceed it, whichever run makes it;
 //  - a run directory cannot be rolled back unnoticed: the dataset ledger keeps, for each run, how
@@ -8,12 +9,15 @@
 //    is refused (ERR_LEDGER_ROLLBACK).
 // It is the same hash-chained file format and budget rule as a run's ledger (ledger.ts). What it
 // cannot stop is a user who rewrites every file on their own machine (docs/privacy.md, threat model).
-import { existsSync } from 'node:fs';
+// An older dpzo named the directory by the plain SHA-256: the first writer moves it to its keyed name.
+import { existsSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
+import { fsyncDir } from '../io/fsync.js';
 import { PrivacyError } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
+import { KEYED_PREFIX, datasetKey } from './dataset-key.js';
 import { type Budget, type LedgerEntry, type ReleaseInput, ledgerError } from './ledger-format.js';
 import { PrivacyLedger } from './ledger.js';
 
@@ -23,15 +27,67 @@ export function dpzoHome(env: NodeJS.ProcessEnv = process.env): string {
   return h !== undefined && h !== '' ? h : join(homedir(), '.dpzo');
 }
 
-/** The dataset ledger file of the training file with SHA-256 `datasetHash`. */
-export function datasetLedgerFile(home: string, datasetHash: string): string {
+const LEDGER_FILE = 'ledger.jsonl';
+
+function checkSha256(datasetHash: string): void {
   if (!/^[0-9a-f]{64}$/.test(datasetHash)) throw new PrivacyError('ERR_ARGUMENT', 'a dataset ledger is keyed by a SHA-256 (64 hex digits)');
-  return join(home, 'datasets', datasetHash, 'ledger.jsonl');
+}
+
+/** An older dpzo's file for the dataset: named by the plain SHA-256. */
+function legacyFile(home: string, datasetHash: string): string {
+  return join(home, 'datasets', datasetHash, LEDGER_FILE);
+}
+
+/** The keyed file for the dataset (its key from the home's secret, which `create` makes when missing), or undefined without a secret. */
+function keyedFile(home: string, datasetHash: string, create: boolean): string | undefined {
+  const key = datasetKey(home, datasetHash, create);
+  return key === undefined ? undefined : keyedDatasetLedgerFile(home, key);
+}
+
+/**
+ * The dataset ledger file of the training file with SHA-256 `datasetHash` in `home`, or undefined when it has none:
+ * the keyed file, else one an older dpzo left under the plain hash (a writer moves it to the keyed name). Makes nothing.
+ */
+export function datasetLedgerFile(home: string, datasetHash: string): string | undefined {
+  checkSha256(datasetHash);
+  const keyed = keyedFile(home, datasetHash, false);
+  if (keyed !== undefined && existsSync(keyed)) return keyed;
+  const legacy = legacyFile(home, datasetHash);
+  return existsSync(legacy) ? legacy : undefined;
+}
+
+/** The keyed ledger file named by `key` (a {@link datasetKey}) in `home`, whether or not it exists. */
+export function keyedDatasetLedgerFile(home: string, key: string): string {
+  return join(home, 'datasets', KEYED_PREFIX + key, LEDGER_FILE);
 }
 
 /** The home a dataset ledger file lies in: the inverse of {@link datasetLedgerFile}. */
 export function datasetLedgerHome(file: string): string {
   return dirname(dirname(dirname(file)));
+}
+
+/**
+ * The keyed file a writer opens, made ready: an older dpzo's ledger of the same dataset is moved there first (one
+ * rename of its directory, lock file and all), so that its releases keep counting; both there is an error.
+ */
+function writerFile(home: string, datasetHash: string): string {
+  const keyed = keyedFile(home, datasetHash, true)!;
+  const legacy = legacyFile(home, datasetHash);
+  if (!existsSync(legacy)) return keyed;
+  if (existsSync(keyed))
+    throw ledgerError(
+      'ERR_LEDGER_CORRUPT',
+      keyed,
+      `an older dpzo's ledger of the same training file is in ${legacy}: two ledgers of one dataset would each count part of its releases (merge or remove one by hand)`,
+    );
+  try {
+    renameSync(dirname(legacy), dirname(keyed));
+    fsyncDir(dirname(dirname(keyed)));
+  } catch (e) {
+    // moved meanwhile by another run: as good as moved here
+    if (!existsSync(keyed)) throw ledgerError('ERR_IO', legacy, `cannot move it to ${dirname(keyed)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return keyed;
 }
 
 /** Options of {@link DatasetLedger.open}. */
@@ -57,18 +113,34 @@ export interface RunTrace {
  */
 export class DatasetLedger {
   private constructor(
-    /** SHA-256 (hex) of the training file this ledger belongs to. */
-    readonly datasetHash: string,
+    /** The ledger's name: the keyed directory's `k-<key>` (or an older dpzo's plain SHA-256), not the training file's hash. */
+    readonly name: string,
     /** The underlying hash-chained ledger (PLD accountant). */
     readonly ledger: PrivacyLedger,
   ) {}
 
-  /** Opens (creating it, unless read-only) the ledger of the dataset with SHA-256 `datasetHash`; one writer at a time. */
+  /**
+   * Opens (creating it and the home's key, unless read-only) the ledger of the dataset with SHA-256 `datasetHash`; one writer at a time.
+   * @throws {@link PrivacyError} `ERR_IO` read-only when there is none.
+   */
   static async open(datasetHash: string, opts: DatasetLedgerOptions = {}): Promise<DatasetLedger> {
     // a misspelt name was ignored: { budgett } set no dataset budget
     const unknown = unknownKey(opts, ['home', 'budget', 'readOnly']);
     if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of the dataset ledger (misspelt?)`);
-    const file = datasetLedgerFile(opts.home ?? dpzoHome(), datasetHash);
+    const home = opts.home ?? dpzoHome();
+    checkSha256(datasetHash);
+    if (opts.readOnly) {
+      const found = datasetLedgerFile(home, datasetHash);
+      if (found === undefined) throw new PrivacyError('ERR_IO', `no dataset ledger of this training file in ${home}`);
+      return DatasetLedger.openFile(found, { readOnly: true });
+    }
+    return DatasetLedger.openFile(writerFile(home, datasetHash), opts.budget === undefined ? {} : { budget: opts.budget });
+  }
+
+  /** Opens the dataset ledger in `file` (the path run.json recorded): read-only, or (creating it) for a writer. */
+  static async openFile(file: string, opts: Omit<DatasetLedgerOptions, 'home'> = {}): Promise<DatasetLedger> {
+    const unknown = unknownKey(opts, ['budget', 'readOnly']);
+    if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `${unknown} is not an option of the dataset ledger (misspelt?)`);
     // a new ledger's header takes the requested budget; an existing one's header governs and must agree
     const fresh = !opts.readOnly && !existsSync(file);
     const ledger = await PrivacyLedger.open(file, {
@@ -85,7 +157,12 @@ export class DatasetLedger {
         `the dataset budget is ${describe(ledger.budget)}: it is fixed when the dataset's first run starts and cannot become ${describe(opts.budget)}`,
       );
     }
-    return new DatasetLedger(datasetHash, ledger);
+    return new DatasetLedger(basename(dirname(file)), ledger);
+  }
+
+  /** The HMAC of the training file's hash the ledger is named by (dataset-key.ts); undefined for an older dpzo's plain-hash ledger (read-only). */
+  get key(): string | undefined {
+    return this.name.startsWith(KEYED_PREFIX) ? this.name.slice(KEYED_PREFIX.length) : undefined;
   }
 
   /** The ledger file. */

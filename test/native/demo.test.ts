@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { KEYED_PREFIX, datasetKey } from '../../lib/privacy/dataset-key.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { ROOT, dpzo, dpzoWithEnv } from '../helpers/cli.js';
 
@@ -96,7 +97,8 @@ describe('dpzo demo --json', () => {
     // the reference's dataset ledger held by a live process (this one): its run fails as it opens the ledger
     const out = join(tmp.dir, 'fails');
     const sha = createHash('sha256').update(readFileSync(join(ROOT, 'data/sst2/train.tsv'))).digest('hex');
-    const ledgerDir = join(out, 'dpzo-home-not-private', 'datasets', sha);
+    const home = join(out, 'dpzo-home-not-private');
+    const ledgerDir = join(home, 'datasets', KEYED_PREFIX + datasetKey(home, sha)!);
     mkdirSync(ledgerDir, { recursive: true });
     writeFileSync(join(ledgerDir, 'ledger.jsonl.lock'), `${process.pid}\n`);
     const r = await dpzo('demo', '--steps', '3000', '--threads', '1', '--out', out, '--json');

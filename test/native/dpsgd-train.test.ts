@@ -92,8 +92,8 @@ describe('dpzo train --method dpsgd (API)', () => {
     expect(b[0]).toMatchObject({ mechanism: 'gaussian', clip: 0.5, sampleRate: 10 / N, noiseMultiplier: zoReport.plan.noiseMultiplier, step: 0 });
     expect(sgdReport.epsilon).toEqual(zoReport.epsilon);
     // the dataset ledger holds both runs' releases, the same fields for each (its steps count every run on the file)
-    const sha = (JSON.parse(readFileSync(join(tmp.dir, 'ledger-sgd', 'run.json'), 'utf8')) as { dataset: { sha256: string } }).dataset.sha256;
-    const d = await DatasetLedger.open(sha, { readOnly: true });
+    const file = (JSON.parse(readFileSync(join(tmp.dir, 'ledger-sgd', 'run.json'), 'utf8')) as { dataset: { ledger: string } }).dataset.ledger;
+    const d = await DatasetLedger.openFile(file, { readOnly: true });
     try {
       const of = (runDir: string) =>
         d.ledger.entries.filter((e) => e.origin?.run === runIdOf(runDir)).map(({ prevHash: _p, hash: _h, origin: _o, step: _s, ...e }) => e);

@@ -132,7 +132,7 @@ async function checkRunLedger(ledger: PrivacyLedger): Promise<void> {
   // the dataset ledger the run recorded its releases in, whatever $DPZO_HOME is now
   const where = runDatasetLedger(run);
   if (!run.dataset || !run.runId || !where) return;
-  const dataset = await DatasetLedger.open(run.dataset.sha256, { home: where.home, readOnly: true });
+  const dataset = await DatasetLedger.openFile(where.file, { readOnly: true });
   try {
     dataset.missingFrom(run.runId, ledger.path, ledger.entries);
   } finally {
@@ -158,8 +158,9 @@ async function accountDataset(o: AccountOptions, which: AccountantChoice): Promi
   const file = o.dataset as string;
   const sha256 = fileSha256(file);
   const path = datasetLedgerFile(dpzoHome(), sha256);
-  if (!existsSync(path)) {
-    const report = { dataset: file, sha256, ledger: null, runs: 0, releases: 0, epsilon: 0, results: [] };
+  if (path === undefined) {
+    // not the file's SHA-256: a function of every example, which dpzo prints and writes nowhere (dataset-key.ts)
+    const report = { dataset: file, ledger: null, runs: 0, releases: 0, epsilon: 0, results: [] };
     if (o.json) process.stdout.write(`${JSON.stringify(report, infinityReplacer)}\n`);
     else
       printTable([
@@ -168,10 +169,10 @@ async function accountDataset(o: AccountOptions, which: AccountantChoice): Promi
       ]);
     return;
   }
-  const dataset = await DatasetLedger.open(sha256, { readOnly: true });
+  const dataset = await DatasetLedger.openFile(path, { readOnly: true });
   try {
     const runs = dataset.runs().length;
-    printLedger(o, which, dataset.ledger, { dataset: file, sha256, ledger: dataset.path, runs }, [
+    printLedger(o, which, dataset.ledger, { dataset: file, ledger: dataset.path, runs }, [
       ['dataset', file],
       ['ledger', dataset.path],
       ['runs', String(runs)],

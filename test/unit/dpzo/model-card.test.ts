@@ -10,7 +10,7 @@ const run = (over: Partial<RunRecord['plan']> = {}, isPrivate = true): RunRecord
   format: 'dpzo-run/2',
   createdAt: '2026-12-04T00:00:00.000Z',
   runId: '00000000-0000-4000-8000-000000000000',
-  dataset: { sha256: 'ab'.repeat(32) },
+  dataset: { key: 'ab'.repeat(32) },
   private: isPrivate,
   model: { dir: '/models/base', weightsHash: 'cd'.repeat(32), dtype: 'bfloat16', trainable: null, trainableNames: ['w'], numTrainable: 10 },
   plan: {

@@ -110,7 +110,7 @@ describe('epsilon ∞: the non-private baseline', () => {
     const again = await new DPZOTrainer(new FakeModel(d, theta0), { ...opts, resume: true }).train();
     expect(again.steps).toBe(3);
     // the dataset ledger: every later ε on this file is ∞
-    const ds = await DatasetLedger.open(run.dataset!.sha256, { home, readOnly: true });
+    const ds = await DatasetLedger.openFile(run.dataset!.ledger!, { readOnly: true });
     expect(ds.ledger.spent(1e-5).epsilon).toBe(Infinity);
     await ds.close();
     // a file whose dataset ledger has a budget refuses the baseline's first release

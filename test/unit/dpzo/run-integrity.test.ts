@@ -234,13 +234,13 @@ describe('the dataset ledger (10.8)', () => {
   it('a crash between the run ledger and the dataset ledger: resume adds the missing release (never under-counts)', async () => {
     const { out, o, home } = await trainedRun();
     // the dataset ledger without the run's last release: the state a crash between the two appends leaves
-    const sha = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { sha256: string } }).dataset.sha256;
-    const file = join(home, 'datasets', sha, 'ledger.jsonl');
+    const file = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { ledger: string } }).dataset.ledger;
+    expect(file.startsWith(join(home, 'datasets'))).toBe(true);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
     const report = await resume(o);
     expect(report.warnings.join('\n')).toMatch(/lacked this run's last 1 release/);
-    const d = await DatasetLedger.open(sha, { home, readOnly: true });
+    const d = await DatasetLedger.openFile(file, { readOnly: true });
     expect(d.ledger.length).toBe(6);
     expect(d.trace(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).runId).hashes).toHaveLength(6);
     await d.close();
@@ -254,7 +254,7 @@ describe('the dataset ledger (10.8)', () => {
     const controller = new AbortController();
     const first = await new DPZOTrainer(new FakeModel(8), o).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
     expect(first.steps).toBe(3);
-    const sha = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { sha256: string } }).dataset.sha256;
+    const ledgerFile = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { ledger: string } }).dataset.ledger;
     await expect(resume({ ...o, dpzoHome: join(tmp.dir, 'home-second') })).rejects.toMatchObject({
       code: 'ERR_RUN_MISMATCH',
       message: expect.stringMatching(/dataset ledger/),
@@ -262,7 +262,7 @@ describe('the dataset ledger (10.8)', () => {
     // the start's ledger still holds the run; resumed with its own home, the run completes there
     const report = await resume(o);
     expect(report.steps).toBe(6);
-    const d = await DatasetLedger.open(sha, { home, readOnly: true });
+    const d = await DatasetLedger.openFile(ledgerFile, { readOnly: true });
     expect(d.ledger.length).toBe(6);
     await d.close();
   });
@@ -274,12 +274,13 @@ describe('the dataset ledger (10.8)', () => {
     const o = options(train, home, { runDir: out });
     const controller = new AbortController();
     await new DPZOTrainer(new FakeModel(8), o).train({ signal: controller.signal, onStep: (s) => void (s.step === 2 && controller.abort()) });
-    const rec = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { sha256: string; ledger: string } };
+    const rec = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { dataset: { ledger: string } };
     rmSync(rec.dataset.ledger);
     const other = join(tmp.dir, 'home-gone-second');
     const report = await resume({ ...o, dpzoHome: other });
     expect(report.steps).toBe(6);
-    const d = await DatasetLedger.open(rec.dataset.sha256, { home: other, readOnly: true });
+    const sha = createHash('sha256').update(readFileSync(train.source)).digest('hex');
+    const d = await DatasetLedger.open(sha, { home: other, readOnly: true });
     expect(d.ledger.length).toBe(6);
     await d.close();
   });
