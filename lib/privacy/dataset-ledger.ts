@@ -18,7 +18,8 @@ import { fsyncDir } from '../io/fsync.js';
 import { PrivacyError } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
 import { KEYED_PREFIX, datasetKey } from './dataset-key.js';
-import { type Budget, type LedgerEntry, type ReleaseInput, ledgerError } from './ledger-format.js';
+import { type Budget, type LedgerEntry, type ReleaseInput, ledgerError, releaseMechanism } from './ledger-format.js';
+import { type HistoryEntry, pushHistory } from './mechanism.js';
 import { PrivacyLedger } from './ledger.js';
 
 /** Where dpzo keeps user-level state: $DPZO_HOME, else ~/.dpzo. */
@@ -218,10 +219,35 @@ export class DatasetLedger {
     return runEntries.slice(hashes.length);
   }
 
-  /** Appends run `runId`'s release `entry` (already in the run's ledger), subject to the dataset budget. */
+  /**
+   * Appends run `runId`'s release `entry` (already in the run's ledger), subject to the dataset budget. The line is marked
+   * `trueSensitivity`: its caller has checked that the run's noise was set for the release's true Δ (checkReleaseSensitivity).
+   */
   async record(runId: string, entry: LedgerEntry): Promise<void> {
     const { prevHash: _p, hash, step: _s, ...release } = entry;
-    await this.ledger.append({ ...release, step: this.ledger.length, origin: { run: runId, hash } });
+    await this.ledger.append({ ...release, step: this.ledger.length, origin: { run: runId, hash }, trueSensitivity: true });
+  }
+
+  /**
+   * The releases written by a dpzo older than the `trueSensitivity` mark: their runs' noise may have been set for Δ = C where
+   * the release had Δ = 2C (constant-time steps with K = N slots), which no line says. `runs`: their origin run ids;
+   * `worstCase`: the ledger's history with each of them taken at twice its recorded sensitivity (Gaussian σ/2, Laplace 2·clip).
+   */
+  unmarked(): { releases: number; runs: string[]; worstCase: HistoryEntry[] } {
+    const runs = new Set<string>();
+    const worstCase: HistoryEntry[] = [];
+    let releases = 0;
+    for (const e of this.ledger.entries) {
+      const m = releaseMechanism(e);
+      if (e.trueSensitivity === true || m.kind === 'none') {
+        pushHistory(worstCase, m, 1);
+        continue;
+      }
+      releases++;
+      runs.add(e.origin?.run ?? '(no origin)');
+      pushHistory(worstCase, m.kind === 'gaussian' ? { ...m, noiseMultiplier: m.noiseMultiplier / 2 } : { ...m, clip: 2 * m.clip }, 1);
+    }
+    return { releases, runs: [...runs], worstCase };
   }
 
   /** Releases the file and its lock. */

@@ -37,6 +37,11 @@ export interface ReleaseInput {
   directions?: number;
   /** In a dataset ledger: the run this release belongs to and the hash of its line in that run's ledger. */
   origin?: ReleaseOrigin;
+  /**
+   * In a dataset ledger: the release's noise was set for its true sensitivity Δ (DatasetLedger.record, whose callers check the run's Δ).
+   * Absent in lines of an older dpzo, whose constant-time runs with K = N slots set it for Δ = C where Δ = 2C.
+   */
+  trueSensitivity?: true;
 }
 
 /** Where a dataset-ledger release came from (dataset-ledger.ts): a run's id and its own ledger line's hash. */
@@ -66,6 +71,8 @@ export interface LedgerEntry {
   directions: number;
   /** In a dataset ledger: the run (`run`, its id) and the hash of the release's line in that run's own ledger (`hash`). */
   origin?: ReleaseOrigin;
+  /** In a dataset ledger: the noise was set for the release's true Δ (absent in lines of an older dpzo; ReleaseInput.trueSensitivity). */
+  trueSensitivity?: true;
   /** SHA-256 (hex) of the previous line's bytes. */
   prevHash: string;
   /** SHA-256 (hex) of this line's bytes up to (without) the hash field. */
@@ -111,7 +118,10 @@ export function checkRelease(r: ReleaseInput, defaultStep: number): Release {
   if (!Number.isSafeInteger(directions) || directions < 1) throw argumentError('release.directions', directions, 'a positive integer');
   const sampleRate = checkSampleRate(r.sampleRate, false, 'release.sampleRate');
   const clip = checkPositive('release.clip', r.clip);
-  const origin = r.origin === undefined ? {} : { origin: checkOrigin(r.origin) };
+  const origin = {
+    ...(r.origin === undefined ? {} : { origin: checkOrigin(r.origin) }),
+    ...(r.trueSensitivity === undefined ? {} : { trueSensitivity: checkTrueSensitivity(r.trueSensitivity) }),
+  };
   // no time field: per-release timestamps are a timing side channel (a step's duration grows with the
   // tokens in its Poisson batch); a `time` in a ledger written by an older version is ignored
   if (r.mechanism === 'gaussian') {
@@ -146,6 +156,11 @@ function checkOrigin(o: unknown): ReleaseOrigin {
   if (typeof v !== 'object' || v === null || typeof v.run !== 'string' || !RUN_ID.test(v.run) || typeof v.hash !== 'string' || !HEX64.test(v.hash))
     throw argumentError('release.origin', 'a malformed value', 'an object { run: id, hash: 64 hex digits }');
   return { run: v.run, hash: v.hash };
+}
+
+function checkTrueSensitivity(v: unknown): true {
+  if (v !== true) throw argumentError('release.trueSensitivity', v, 'true or absent');
+  return true;
 }
 
 /** The accountant's view of a release (the noise multiplier is already relative to C; Laplace uses C and b). */

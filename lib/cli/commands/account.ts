@@ -14,6 +14,7 @@ import {
   type AccountantChoice,
   DatasetLedger,
   type GaussianMechanism,
+  type HistoryEntry,
   type LaplaceMechanism,
   PrivacyLedger,
   accountHistory,
@@ -80,7 +81,7 @@ function fmt(x: number): string {
   return Number.isFinite(x) ? x.toPrecision(6) : String(x);
 }
 
-function printResults(results: AccountResult[], rows: [string, string][]): void {
+function printResults(results: AccountResult[], rows: [string, string][], tail: [string, string][] = []): void {
   for (const r of results) {
     // ε = ∞: δ below the PLD's mass at ∞ (its truncated tails), or a release without noise (no order or discretisation to name)
     const massNote =
@@ -102,7 +103,7 @@ function printResults(results: AccountResult[], rows: [string, string][]): void 
           : ' (basic composition)';
     rows.push([`epsilon ${r.accountant}`, fmt(r.epsilon) + extra]);
   }
-  printTable(rows);
+  printTable([...rows, ...tail]);
 }
 
 /** The ledger to account: a file, or the ledger.jsonl of a run directory. */
@@ -172,23 +173,64 @@ async function accountDataset(o: AccountOptions, which: AccountantChoice): Promi
   const dataset = await DatasetLedger.openFile(path, { readOnly: true });
   try {
     const runs = dataset.runs().length;
-    printLedger(o, which, dataset.ledger, { dataset: file, ledger: dataset.path, runs }, [
-      ['dataset', file],
-      ['ledger', dataset.path],
-      ['runs', String(runs)],
-    ]);
+    printLedger(
+      o,
+      which,
+      dataset.ledger,
+      { dataset: file, ledger: dataset.path, runs },
+      [
+        ['dataset', file],
+        ['ledger', dataset.path],
+        ['runs', String(runs)],
+      ],
+      olderReleases(dataset),
+    );
   } finally {
     await dataset.close();
   }
 }
 
-function printLedger(o: AccountOptions, which: AccountantChoice, ledger: PrivacyLedger, head: Record<string, unknown>, headRows: [string, string][]): void {
+/**
+ * A dataset ledger's lines written by a dpzo older than their `trueSensitivity` mark (DatasetLedger.unmarked): that dpzo set the
+ * noise of constant-time runs with K = N slots for Δ = C where the release had Δ = 2C, and no line says which runs those were.
+ */
+interface OlderReleases {
+  releases: number;
+  runs: string[];
+  worstCase: HistoryEntry[];
+}
+
+function olderReleases(d: DatasetLedger): OlderReleases | undefined {
+  const u = d.unmarked();
+  return u.releases === 0 ? undefined : u;
+}
+
+function headline(results: AccountResult[], which: AccountantChoice, kind: string): AccountResult | undefined {
+  return results.find((r) => r.accountant === (which === 'all' ? kind : which)) ?? results[0];
+}
+
+function printLedger(
+  o: AccountOptions,
+  which: AccountantChoice,
+  ledger: PrivacyLedger,
+  head: Record<string, unknown>,
+  headRows: [string, string][],
+  older?: OlderReleases,
+): void {
   const deltaSource = o.delta ?? (ledger.budget ? String(ledger.budget.delta) : undefined);
   if (deltaSource === undefined) throw argumentError('--delta', 'nothing', 'given (the ledger has no budget to take δ from)');
   const delta = checkDelta(num('--delta', deltaSource), '--delta');
   const history = ledger.accountant('rdp').history;
-  const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, intervalFlag(o, which));
-  const main = results.find((r) => r.accountant === (which === 'all' ? ledger.accountantKind : which)) ?? results[0];
+  const interval = intervalFlag(o, which);
+  const results = ledger.length === 0 ? [] : accountHistory(history, delta, which, interval);
+  const main = headline(results, which, ledger.accountantKind);
+  // ε if every unmarked line's true Δ was twice the one its noise was set for: an upper bound whatever runs they came from
+  const worst = older ? headline(accountHistory(older.worstCase, delta, which, interval), which, ledger.accountantKind) : undefined;
+  const olderNote = older
+    ? `${older.releases} release(s) of run(s) ${older.runs.join(', ')} were written by an older dpzo that did not mark the sensitivity its noise was set for: ` +
+      `if any came from a constant-time run with K = N slots (noise set for Δ = C, true Δ = 2C), the epsilon above is understated; ` +
+      `it is at most ${fmt(worst?.epsilon ?? Infinity)} (every such release taken at Δ = 2C)`
+    : undefined;
   const report = {
     ...head,
     releases: ledger.length,
@@ -199,6 +241,7 @@ function printLedger(o: AccountOptions, which: AccountantChoice, ledger: Privacy
     budget: ledger.budget,
     head: ledger.head,
     results,
+    ...(older ? { olderReleases: { releases: older.releases, runs: older.runs, epsilonUpperBound: worst?.epsilon ?? Infinity, note: olderNote } } : {}),
   };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(report, infinityReplacer)}\n`);
@@ -210,7 +253,7 @@ function printLedger(o: AccountOptions, which: AccountantChoice, ledger: Privacy
     ['budget', ledger.budget ? `epsilon ${ledger.budget.epsilon}, delta ${ledger.budget.delta}` : 'none'],
     ['delta', String(delta)],
   ];
-  printResults(results, rows);
+  printResults(results, rows, olderNote !== undefined ? [['warning', olderNote]] : []);
 }
 
 /** Flags that describe a hypothetical release: meaningless (and silently ignored before) with --ledger or --dataset. */
