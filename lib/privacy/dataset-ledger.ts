@@ -228,32 +228,46 @@ export class DatasetLedger {
     await this.ledger.append({ ...release, step: this.ledger.length, origin: { run: runId, hash }, trueSensitivity: true });
   }
 
-  /**
-   * The releases written by a dpzo older than the `trueSensitivity` mark: their runs' noise may have been set for Δ = C where
-   * the release had Δ = 2C (constant-time steps with K = N slots), which no line says. `runs`: their origin run ids;
-   * `worstCase`: the ledger's history with each of them taken at twice its recorded sensitivity (Gaussian σ/2, Laplace 2·clip).
-   */
-  unmarked(): { releases: number; runs: string[]; worstCase: HistoryEntry[] } {
-    const runs = new Set<string>();
-    const worstCase: HistoryEntry[] = [];
-    let releases = 0;
-    for (const e of this.ledger.entries) {
-      const m = releaseMechanism(e);
-      if (e.trueSensitivity === true || m.kind === 'none') {
-        pushHistory(worstCase, m, 1);
-        continue;
-      }
-      releases++;
-      runs.add(e.origin?.run ?? '(no origin)');
-      pushHistory(worstCase, m.kind === 'gaussian' ? { ...m, noiseMultiplier: m.noiseMultiplier / 2 } : { ...m, clip: 2 * m.clip }, 1);
-    }
-    return { releases, runs: [...runs], worstCase };
+  /** The releases written by a dpzo older than the `trueSensitivity` mark: {@link unmarkedReleases}. */
+  unmarked(): UnmarkedReleases {
+    return unmarkedReleases(this.ledger.entries);
   }
 
   /** Releases the file and its lock. */
   close(): Promise<void> {
     return this.ledger.close();
   }
+}
+
+/** What {@link unmarkedReleases} finds. */
+export interface UnmarkedReleases {
+  /** How many releases lack the mark. */
+  releases: number;
+  /** Their origin run ids (`(no origin)` for a line without one). */
+  runs: string[];
+  /** The ledger's history with each of them taken at twice its recorded sensitivity (Gaussian σ/2, Laplace 2·clip). */
+  worstCase: HistoryEntry[];
+}
+
+/**
+ * The dataset-ledger releases written by a dpzo older than the `trueSensitivity` mark: their runs' noise may have been set for
+ * Δ = C where the release had Δ = 2C (constant-time steps with K = N slots), which no line says.
+ */
+export function unmarkedReleases(entries: readonly LedgerEntry[]): UnmarkedReleases {
+  const runs = new Set<string>();
+  const worstCase: HistoryEntry[] = [];
+  let releases = 0;
+  for (const e of entries) {
+    const m = releaseMechanism(e);
+    if (e.trueSensitivity === true || m.kind === 'none') {
+      pushHistory(worstCase, m, 1);
+      continue;
+    }
+    releases++;
+    runs.add(e.origin?.run ?? '(no origin)');
+    pushHistory(worstCase, m.kind === 'gaussian' ? { ...m, noiseMultiplier: m.noiseMultiplier / 2 } : { ...m, clip: 2 * m.clip }, 1);
+  }
+  return { releases, runs: [...runs], worstCase };
 }
 
 function sameBudget(a: Budget | null, b: Budget): boolean {

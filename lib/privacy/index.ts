@@ -29,5 +29,14 @@ export { liveLedgerWriter } from './ledger-store.js';
 export { releaseMechanism, releaseOf, type ReleaseInput, type Release, type LedgerEntry, type Budget } from './ledger-format.js';
 export { planNoise, type NoiseRequest, type NoisePlan } from './plan.js';
 export { accountHistory, epsilonOfSteps, rdpTracker, spentReport, type Spent, type SpentResult, type AccountResult, type AccountantChoice } from './spent.js';
-export { DatasetLedger, dpzoHome, datasetLedgerFile, datasetLedgerHome, keyedDatasetLedgerFile, type DatasetLedgerOptions } from './dataset-ledger.js';
+export {
+  DatasetLedger,
+  dpzoHome,
+  datasetLedgerFile,
+  datasetLedgerHome,
+  keyedDatasetLedgerFile,
+  unmarkedReleases,
+  type DatasetLedgerOptions,
+  type UnmarkedReleases,
+} from './dataset-ledger.js';
 export { datasetKey } from './dataset-key.js';

@@ -14,14 +14,16 @@ import {
   type AccountantChoice,
   DatasetLedger,
   type GaussianMechanism,
-  type HistoryEntry,
   type LaplaceMechanism,
+  type LedgerEntry,
+  type UnmarkedReleases,
   PrivacyLedger,
   accountHistory,
   checkLaplaceScale,
   checkNoiseMultiplier,
   datasetLedgerFile,
   dpzoHome,
+  unmarkedReleases,
 } from '../../privacy/index.js';
 import { flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
@@ -148,7 +150,9 @@ async function accountLedger(o: AccountOptions, which: AccountantChoice): Promis
     // a run's ledger without a budget (an --epsilon inf baseline) takes δ from its run.json
     const runFile = join(dirname(ledger.path), RUN_FILE);
     const delta = o.delta ?? (ledger.budget === null && existsSync(runFile) ? String(readRunJson(dirname(ledger.path)).plan.budget.delta) : undefined);
-    printLedger({ ...o, delta }, which, ledger, { ledger: ledger.path }, [['ledger', ledger.path]]);
+    // a dataset ledger given by its file (its lines carry an origin): the same warning as --dataset
+    const older = ledger.entries.some((e) => e.origin !== undefined) ? olderReleases(ledger.entries) : undefined;
+    printLedger({ ...o, delta }, which, ledger, { ledger: ledger.path }, [['ledger', ledger.path]], older);
   } finally {
     await ledger.close();
   }
@@ -183,7 +187,7 @@ async function accountDataset(o: AccountOptions, which: AccountantChoice): Promi
         ['ledger', dataset.path],
         ['runs', String(runs)],
       ],
-      olderReleases(dataset),
+      olderReleases(dataset.ledger.entries),
     );
   } finally {
     await dataset.close();
@@ -191,17 +195,11 @@ async function accountDataset(o: AccountOptions, which: AccountantChoice): Promi
 }
 
 /**
- * A dataset ledger's lines written by a dpzo older than their `trueSensitivity` mark (DatasetLedger.unmarked): that dpzo set the
+ * A dataset ledger's lines written by a dpzo older than their `trueSensitivity` mark (unmarkedReleases): that dpzo set the
  * noise of constant-time runs with K = N slots for Δ = C where the release had Δ = 2C, and no line says which runs those were.
  */
-interface OlderReleases {
-  releases: number;
-  runs: string[];
-  worstCase: HistoryEntry[];
-}
-
-function olderReleases(d: DatasetLedger): OlderReleases | undefined {
-  const u = d.unmarked();
+function olderReleases(entries: readonly LedgerEntry[]): UnmarkedReleases | undefined {
+  const u = unmarkedReleases(entries);
   return u.releases === 0 ? undefined : u;
 }
 
@@ -215,7 +213,7 @@ function printLedger(
   ledger: PrivacyLedger,
   head: Record<string, unknown>,
   headRows: [string, string][],
-  older?: OlderReleases,
+  older?: UnmarkedReleases,
 ): void {
   const deltaSource = o.delta ?? (ledger.budget ? String(ledger.budget.delta) : undefined);
   if (deltaSource === undefined) throw argumentError('--delta', 'nothing', 'given (the ledger has no budget to take δ from)');

@@ -107,6 +107,15 @@ describe('dataset ledger: releases of an older dpzo (no trueSensitivity mark)', 
     expect(r.stdout).toMatch(/^warning +50 release\(s\) of run\(s\) 11111111-1111-4111-8111-111111111111 were written by an older dpzo.*understated/m);
   });
 
+  it('account --ledger on the dataset ledger file warns as --dataset does', async () => {
+    await olderLedger(2);
+    const file = datasetLedgerFile(home, sha);
+    const r = await dpzoWithEnv({ DPZO_HOME: home }, 'account', '--ledger', file, '--json');
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { olderReleases?: { releases: number; runs: string[] } };
+    expect(j.olderReleases).toMatchObject({ releases: 2, runs: [OLD_RUN] });
+  });
+
   it('a ledger whose lines are all marked says nothing of older releases', async () => {
     const d = await DatasetLedger.open(sha, { home, budget: { epsilon: 100, delta: 1e-5 } });
     try {
