@@ -10,10 +10,11 @@ import { METRICS_FILE, readRunMetrics, writeCurves } from '../../dpzo/curves.js'
 import { runCharts } from '../../dpzo/curves-text.js';
 import { openCheckedRunLedger } from '../../dpzo/run-integrity.js';
 import { notPrivateReason } from '../../dpzo/options.js';
-import { LEDGER_FILE, checkReleaseSensitivity, checkRunPlan, readRunJson } from '../../dpzo/run-record.js';
+import { type DatasetSpent, datasetSpent } from '../../dpzo/report.js';
+import { LEDGER_FILE, type RunRecord, checkReleaseSensitivity, checkRunPlan, readRunJson, runDatasetLedger } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
-import { PrivacyLedger } from '../../privacy/index.js';
+import { DatasetLedger, PrivacyLedger } from '../../privacy/index.js';
 import { fmt, printTable, reportRows } from '../format.js';
 
 export function register(program: Command): void {
@@ -38,10 +39,13 @@ export function register(program: Command): void {
       // is less than was released since
       const released = existsSync(ledgerFile) ? await ledgerLength(ledgerFile) : 0;
       if (m.report && released <= m.report.steps) {
-        if (opts.json) process.stdout.write(JSON.stringify({ ...m.report, curves }, infinityReplacer) + '\n');
+        // the dataset's ε as its ledger stands now: the report line's was the run's end's, before any later run on the file
+        const dataset = m.report.dataset ? ((await datasetNow(run, m.report.dataset.delta)) ?? m.report.dataset) : undefined;
+        const report = dataset ? { ...m.report, dataset } : m.report;
+        if (opts.json) process.stdout.write(JSON.stringify({ ...report, curves }, infinityReplacer) + '\n');
         else {
           // the run as it is reported now: the report line holds where it trained (a copied or moved run named its old place)
-          printTable([...reportRows({ ...m.report, runDir }), ['curves', curves ?? NOT_WRITTEN]]);
+          printTable([...reportRows({ ...report, runDir }), ['curves', curves ?? NOT_WRITTEN]]);
           for (const l of runCharts(m, run.plan.accountant)) process.stdout.write(l + '\n');
         }
         return;
@@ -96,6 +100,18 @@ function chartOrWarning(runDir: string, plan: Parameters<typeof writeCurves>[1],
     if (!(e instanceof DpzoError && e.code === 'ERR_IO')) throw e;
     process.stderr.write(`dpzo report: warning: ${e.message}; the summary follows without it\n`);
     return null;
+  }
+}
+
+/** Every release on the run's training file so far (all runs), from the dataset ledger it recorded (undefined where there is none). */
+async function datasetNow(run: RunRecord, delta: number): Promise<DatasetSpent | undefined> {
+  const where = runDatasetLedger(run);
+  if (!run.dataset || !where) return undefined;
+  const d = await DatasetLedger.open(run.dataset.sha256, { home: where.home, readOnly: true });
+  try {
+    return datasetSpent(d, delta);
+  } finally {
+    await d.close();
   }
 }
 
