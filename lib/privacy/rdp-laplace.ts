@@ -23,7 +23,9 @@ export function rdpLaplace(epsilon0: number, alpha: number): number {
   if (a === 1) return e + Math.expm1(-e);
   if (a === Infinity) return e;
   const logSum = logAddExp(Math.log(a / (2 * a - 1)) + (a - 1) * e, Math.log((a - 1) / (2 * a - 1)) - a * e);
-  return logSum / (a - 1);
+  // D_α never exceeds the pure ε0; where (α−1)ε0 overflows the sum is ∞ (or NaN), and ε0 is the bound
+  const v = logSum / (a - 1);
+  return v <= e ? v : e;
 }
 
 // 20-point Gauss–Legendre nodes and weights on [-1, 1], by Newton's method on P_20.
@@ -126,7 +128,11 @@ export function rdpSubsampledLaplace(sampleRate: number, epsilon0: number, alpha
   if (a === Infinity) return log1pQExpm1(q, eps0); // amplified pure DP (Balle, Barthe, Gaboardi 2018)
   const remove = Number.isInteger(a) && a <= 4096 ? logRenyiMomentInteger(q, eps0, a) : logRenyiMoment(q, eps0, a) + QUADRATURE_SLACK;
   const add = logRenyiMoment(q, eps0, 1 - a) + QUADRATURE_SLACK;
-  return Math.max(0, Math.max(remove, add) / (a - 1));
+  // D_α never exceeds the amplified pure ε (the α = ∞ value); at a huge ε0 the moments overflow to ∞ − ∞ = NaN,
+  // which reached the RDP conversion as "rdp[i] must be a number >= 0, got NaN" naming no flag
+  const v = Math.max(0, Math.max(remove, add) / (a - 1));
+  const pure = log1pQExpm1(q, eps0);
+  return v <= pure ? v : pure;
 }
 
 /** Exposed for tests: the quadrature value of log I(e). */
