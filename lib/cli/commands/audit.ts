@@ -62,9 +62,23 @@ function checkPlotPath(plot: string): void {
   }
 }
 
+/** The audit's own flags, named as flags: runAudit's refusals name its options (confidence, canaries, runs). */
+function checkAuditFlags(setting: AuditSetting, flags: Record<string, unknown>): void {
+  const bad = (flag: string, v: unknown, why: string) => new DpzoError('ERR_ARGUMENT', `${flag} must be ${why}, got ${String(v)}`);
+  const c = flags.confidence as number;
+  if (!(c > 0 && c < 1)) throw bad('--confidence', c, 'in (0, 1)');
+  const k = flags.canaries as number;
+  if (!(Number.isInteger(k) && k > 0)) throw bad('--canaries', k, 'a positive integer');
+  const runs = flags.runs as number | undefined;
+  if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw bad('--runs', runs, 'a positive integer');
+  if (setting === 'one-run' && runs !== undefined && runs !== 1) throw bad('--runs', runs, 'absent (or 1) with --setting one-run, which trains once');
+  if (setting === 'one-run' && k < 2) throw bad('--canaries', k, 'at least 2 with --setting one-run');
+}
+
 async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Promise<void> {
-  const config = mergeConfig(cmd, flags);
   const setting = flags.setting as AuditSetting;
+  checkAuditFlags(setting, flags);
+  const config = mergeConfig(cmd, flags);
   const plot = resolve(typeof flags.plot === 'string' ? flags.plot : `dpzo-audit-${setting}.svg`);
   checkPlotPath(plot);
   const tty = process.stderr.isTTY && !flags.json;

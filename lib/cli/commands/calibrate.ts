@@ -107,6 +107,9 @@ export function register(program: Command): void {
       }
       const steps = checkSteps(num('--steps', o.steps), '--steps', false);
       const tolerance = checkPositive('--tolerance', num('--tolerance', o.tolerance));
+      // named by the flag: calibrateNoise's own refusal names its option (tolerance)
+      if (tolerance >= 1 || tolerance < Number.EPSILON)
+        throw argumentError('--tolerance', tolerance, `in [${Number.EPSILON}, 1) (a float64 bracket narrows no further)`);
       const r = calibrateNoise({ epsilon, delta, sampleRate, steps, mechanism, accountant: acc, clip, tolerance, opacusCompat: o.opacusCompat });
       const noise = r.noiseMultiplier !== undefined ? { noiseMultiplier: r.noiseMultiplier } : { laplaceScale: r.laplaceScale };
       const report = {

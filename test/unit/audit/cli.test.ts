@@ -59,10 +59,14 @@ describe('dpzo audit', () => {
 
   it('bad input: one line, exit 2, no partial output', async () => {
     const cases: [string[], RegExp][] = [
-      [['--epsilon', '4', '--canaries', '0'], /canaries must be a positive integer/],
+      // named by the flag (they named runAudit's options: 'confidence must be in (0, 1)')
+      [['--epsilon', '4', '--canaries', '0'], /^dpzo: --canaries must be a positive integer, got 0/],
+      [['--epsilon', '4', '--confidence', '1'], /^dpzo: --confidence must be in \(0, 1\), got 1/],
+      [['--epsilon', '4', '--runs', '0'], /^dpzo: --runs must be a positive integer, got 0/],
+      [['--epsilon', '4', '--setting', 'one-run', '--canaries', '1'], /^dpzo: --canaries must be at least 2 with --setting one-run/],
       [['--epsilon', '4', '--setting', 'white-box'], /white-box/],
       [['--epsilon', '4', '--canaries', 'many'], /canaries/],
-      [['--epsilon', '4', '--setting', 'one-run', '--runs', '5'], /one-run setting trains once/],
+      [['--epsilon', '4', '--setting', 'one-run', '--runs', '5'], /^dpzo: --runs must be absent \(or 1\) with --setting one-run, which trains once/],
       [['--epsilon', '4', '--eval', data], /unknown option '--eval'/],
       [['--epsilon', 'inf'], /non-private baseline: it claims no ε to audit/],
     ];
