@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 
 import type { AccountantKind } from './accountant.js';
 import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, PrivacyError } from './errors.js';
-import type { Mechanism } from './mechanism.js';
+import { type Mechanism, checkLaplaceScale, checkNoiseMultiplier } from './mechanism.js';
 import type { PrivacyErrorCode } from '../errors.js';
 
 export const GENESIS = '0'.repeat(64);
@@ -130,7 +130,9 @@ export function checkRelease(r: ReleaseInput, defaultStep: number): Release {
       step,
       mechanism: 'gaussian',
       sampleRate,
-      noiseMultiplier: checkPositive('release.noiseMultiplier', r.noiseMultiplier),
+      // what the accountants take (checkMechanism): a σ they refuse was written to the file before they refused it,
+      // leaving a line no open could read and the next append chained to the line before it
+      noiseMultiplier: checkNoiseMultiplier(r.noiseMultiplier, 'release.noiseMultiplier'),
       clip,
       directions,
       ...origin,
@@ -138,7 +140,15 @@ export function checkRelease(r: ReleaseInput, defaultStep: number): Release {
   }
   if (r.mechanism === 'laplace') {
     if (r.noiseMultiplier !== undefined) throw argumentError('release.noiseMultiplier', r.noiseMultiplier, 'absent for a Laplace release');
-    return { step, mechanism: 'laplace', sampleRate, laplaceScale: checkPositive('release.laplaceScale', r.laplaceScale), clip, directions, ...origin };
+    return {
+      step,
+      mechanism: 'laplace',
+      sampleRate,
+      laplaceScale: checkLaplaceScale(r.laplaceScale, clip, 'release.laplaceScale'),
+      clip,
+      directions,
+      ...origin,
+    };
   }
   if (r.mechanism === 'none') {
     if (r.noiseMultiplier !== undefined || r.laplaceScale !== undefined)
