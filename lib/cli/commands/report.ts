@@ -107,7 +107,7 @@ function chartOrWarning(runDir: string, plan: Parameters<typeof writeCurves>[1],
 async function datasetNow(run: RunRecord, delta: number): Promise<DatasetSpent | undefined> {
   const where = runDatasetLedger(run);
   if (!run.dataset || !where) return undefined;
-  const d = await DatasetLedger.open(run.dataset.sha256, { home: where.home, readOnly: true });
+  const d = await DatasetLedger.openFile(where.file, { readOnly: true });
   try {
     return datasetSpent(d, delta);
   } finally {

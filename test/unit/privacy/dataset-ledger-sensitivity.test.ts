@@ -27,9 +27,9 @@ beforeEach(async () => {
 });
 afterEach(() => fsp.rm(dir, { recursive: true, force: true }));
 
-/** A dataset ledger as an older dpzo wrote it: `old` unmarked Gaussian lines of OLD_RUN (σ 2, q 0.01). */
+/** A dataset ledger as an older dpzo wrote it (named by the plain hash): `old` unmarked Gaussian lines of OLD_RUN (σ 2, q 0.01). */
 async function olderLedger(old: number): Promise<void> {
-  const file = datasetLedgerFile(home, sha);
+  const file = path.join(home, 'datasets', sha, 'ledger.jsonl');
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const l = await PrivacyLedger.open(file, { create: true, accountant: 'pld', budget: { epsilon: 100, delta: 1e-5 } });
   for (let i = 0; i < old; i++) await l.append({ mechanism: 'gaussian', sampleRate: 0.01, noiseMultiplier: 2, clip: 1, origin: { run: OLD_RUN, hash: HASH } });
@@ -64,12 +64,12 @@ describe('dataset ledger: releases of an older dpzo (no trueSensitivity mark)', 
     } finally {
       await again.close();
     }
-    const text = await fsp.readFile(datasetLedgerFile(home, sha), 'utf8');
+    const text = await fsp.readFile(datasetLedgerFile(home, sha)!, 'utf8');
     expect(text.trim().split('\n').at(-1)).toMatch(/"trueSensitivity":true/);
   });
 
   it('a mark other than true is a corrupt line', async () => {
-    const file = datasetLedgerFile(home, sha);
+    const file = path.join(home, 'datasets', sha, 'ledger.jsonl');
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const l = await PrivacyLedger.open(file, { create: true, accountant: 'pld' });
     await expect(
@@ -109,7 +109,7 @@ describe('dataset ledger: releases of an older dpzo (no trueSensitivity mark)', 
 
   it('account --ledger on the dataset ledger file warns as --dataset does', async () => {
     await olderLedger(2);
-    const file = datasetLedgerFile(home, sha);
+    const file = datasetLedgerFile(home, sha)!;
     const r = await dpzoWithEnv({ DPZO_HOME: home }, 'account', '--ledger', file, '--json');
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout) as { olderReleases?: { releases: number; runs: string[] } };
