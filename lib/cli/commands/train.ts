@@ -1,8 +1,8 @@
 // `dpzo train`: DP-ZO (or, with --method dpsgd, DP-SGD) fine-tuning of a model directory
 // on a private dataset to a privacy budget, with a run directory, metrics JSONL and a final report.
 import type { Command } from 'commander';
-import { appendFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { appendFileSync, closeSync, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 import type { RunConfig } from '../../dpzo/config.js';
 import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
@@ -53,6 +53,43 @@ function refuseResumeChanges(cmd: Command): void {
   }
 }
 
+/** The error of a metrics file that cannot be written, naming the flag when it was given (else it is <out>/metrics.jsonl). */
+function metricsError(file: string, given: boolean, e: unknown): DpzoError {
+  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  return new DpzoError('ERR_IO', `${given ? '--metrics ' : ''}${file}: cannot write the metrics file (${code})`);
+}
+
+/**
+ * A --metrics file that cannot be written (a directory, a path under a file or under /proc, a read-only file) failed at
+ * the first append, after the first step's release was recorded, with a bare ENOENT naming no flag: it is tried before
+ * the run directory is made. A parent still to be made is made once the run is open ({@link openMetrics}).
+ */
+function checkMetrics(file: string): void {
+  let parent = dirname(resolve(file));
+  while (!existsSync(parent)) parent = dirname(parent);
+  try {
+    if (!statSync(parent).isDirectory()) throw Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
+    if (parent !== dirname(resolve(file))) return;
+    if (existsSync(file)) closeSync(openSync(file, 'a'));
+    else {
+      closeSync(openSync(file, 'wx'));
+      unlinkSync(file);
+    }
+  } catch (e) {
+    throw metricsError(file, true, e);
+  }
+}
+
+/** Makes the metrics file's directory and the file itself (empty) before any release: a failure is one line naming it. */
+function openMetrics(file: string, given: boolean): void {
+  try {
+    if (!existsSync(dirname(file))) makeDirectories(dirname(file));
+    appendFileSync(file, '');
+  } catch (e) {
+    throw metricsError(file, given, e);
+  }
+}
+
 async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const resume = flags.resume === true;
   let config: RunConfig;
@@ -63,6 +100,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     if (typeof flags.threads === 'number') config.threads = flags.threads;
     if (flags.device !== undefined) config.device = flags.device as RunConfig['device'];
   } else config = mergeConfig(cmd, flags);
+  if (typeof flags.metrics === 'string' && !flags.dryRun) checkMetrics(flags.metrics);
 
   const { model, trainer } = await prepareRun(config, { resume });
   try {
@@ -99,6 +137,7 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     // once the run is open (its checks passed), before the first line is appended
     const cutTornMetrics = () => {
       if (!metricsFile) return;
+      openMetrics(metricsFile, typeof flags.metrics === 'string');
       const read = readJsonl(metricsFile);
       if (read.tornBytes === 0) return;
       cutTornTail(metricsFile, read);

@@ -1,0 +1,52 @@
+// Found by using `dpzo train` as a new user would (bad flags, files and settings): each case failed late (after a
+// release), silently trained on nothing, or failed with a message naming no flag.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-cli-train-explore-');
+afterAll(() => tmp.cleanup());
+const MODEL = join(ROOT, 'data', 'models', 'word-llama');
+const ENV = { DPZO_HOME: join(tmp.dir, 'home') };
+const dpzo = (...args: string[]) => dpzoWithEnv(ENV, ...args);
+let counter = 0;
+
+function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
+  expect(r.status, r.stderr).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+function data(): string {
+  const file = join(tmp.dir, `data-${counter++}.tsv`);
+  writeFileSync(file, 'sentence\tlabel\nSECRET a fine film\t1\nSECRET a dull film\t0\nSECRET a good one\t1\n');
+  return file;
+}
+
+const TRAIN = ['train', '--model', MODEL, '--task', 'classification', '--steps', '2', '--batch-size', '1', '--epsilon', '8', '--delta', '1e-5', '--threads', '1'];
+
+describe('train --metrics', () => {
+  const cases: [string, () => string][] = [
+    ['under a regular file', () => {
+      const file = join(tmp.dir, `a-file-${counter++}`);
+      writeFileSync(file, 'mine\n');
+      return join(file, 'metrics.jsonl');
+    }],
+    ['an existing directory', () => tmp.dir],
+  ];
+  if (process.platform === 'linux') cases.push(['in /proc', () => '/proc/dpzo-metrics.jsonl']);
+  for (const [name, metrics] of cases) {
+    it(`${name}: refused naming --metrics before the run directory is made (it failed after the first release, naming no flag)`, async () => {
+      const out = join(tmp.dir, `run-${counter++}`);
+      const m = metrics();
+      const r = await dpzo(...TRAIN, '--data', data(), '--out', out, '--metrics', m);
+      expectOneLineFailure(r, /^dpzo: --metrics .*: cannot write the metrics file \(E[A-Z]+\) \[ERR_IO\]$/);
+      expect(r.stderr).not.toMatch(/SECRET/);
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+});
