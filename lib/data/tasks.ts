@@ -118,6 +118,14 @@ export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTo
   if (task.kind === 'tokens') ds = buildTokens(rows, task, where, opts);
   else {
     if (!tokenizer) throw new DataError('ERR_NO_TOKENIZER', `the ${task.kind} task needs the model's tokenizer.json`);
+    // one token leaves no position to predict a target from: a classification prompt was cut to nothing (and a completion
+    // to none), every example had no target, and a run spent its budget on releases of nothing (accuracy 0, loss NaN)
+    if (opts.maxLength < 2) {
+      throw new DataError(
+        'ERR_DATA_TOKENS',
+        `maxLength ${opts.maxLength} (--max-length, at most the model's max_position_embeddings) leaves no room for a target: the ${task.kind} task needs at least 2 tokens`,
+      );
+    }
     ds = task.kind === 'classification' ? buildClassification(rows, task, tokenizer, where, opts) : buildLm(rows, task, tokenizer, where, opts);
   }
   ds.source = records.file;

@@ -50,3 +50,12 @@ describe('train --metrics', () => {
     });
   }
 });
+
+describe('train --max-length 1', () => {
+  it('is refused before the run opens (the prompt was cut to nothing: a run released steps on examples without a target)', async () => {
+    const out = join(tmp.dir, `run-${counter++}`);
+    const r = await dpzo(...TRAIN, '--data', data(), '--out', out, '--max-length', '1');
+    expectOneLineFailure(r, /^dpzo: maxLength 1 \(--max-length.*at least 2 tokens \[ERR_DATA_TOKENS\]$/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -252,3 +252,16 @@ describe('loadDataset options', () => {
     expect(loadDataset(data, { task: { kind: 'tokens' }, modelDir: dir, config, limit: 1 }).examples).toHaveLength(1);
   });
 });
+
+describe('a maxLength of 1', () => {
+  it('is refused for text tasks: a classification prompt was cut to nothing, and every example had no target to train on', () => {
+    const cls = readRecords(file('ml1.jsonl', '{"sentence":"SECRET a","label":1}\n{"sentence":"SECRET b","label":0}\n'));
+    expect(() => buildDataset(cls, { kind: 'classification', labelWords: ['x', 'y'] }, tok, { ...opts, maxLength: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_DATA_TOKENS', message: expect.stringMatching(/^maxLength 1 .*at least 2 tokens$/) }),
+    );
+    const pc = readRecords(file('ml1-pc.jsonl', '{"prompt":"SECRET a","completion":"b"}\n'));
+    expect(() => buildDataset(pc, { kind: 'lm' }, tok, { ...opts, maxLength: 1 })).toThrow(expect.objectContaining({ code: 'ERR_DATA_TOKENS' }));
+    // 2 is enough: a (cut) prompt and the label word
+    expect(buildDataset(cls, { kind: 'classification', labelWords: ['x', 'y'] }, tok, { ...opts, maxLength: 2 }).examples[0]!.inputIds).toHaveLength(2);
+  });
+});
