@@ -114,7 +114,7 @@ export const RUN_FIELDS = {
     ),
     { train: true },
   ),
-  steps: field(z.number().int().positive(), flag('--steps <n>', 'number of steps', 'integer'), { train: true }),
+  steps: field(z.number().int().positive(), flag('--steps <n>', 'number of steps (at most 100000000)', 'integer'), { train: true }),
   epochs: field(num.positive(), flag('--epochs <e>', 'epochs (steps = ceil(e·N / batch size))', 'number'), { train: true }),
   method: field(
     z.enum(['dpzo', 'dpsgd']),

@@ -308,6 +308,13 @@ function refuseDpsgdFields(o: TrainOptions): void {
     if (o[k] !== undefined) throw bad(k, "applies to method dpsgd only (give method 'dpsgd')");
 }
 
+/**
+ * The most steps a run may plan: 10^8, where `dpzo calibrate` stops its search for the steps a noise affords. More (a typo,
+ * `--steps 99999999999`, or `--epochs 1e9`) was accepted in silence: the noise calibrated for that many releases (σ ≈ 16,000
+ * at ε = 8) drowned every update, and the run would have ended after years.
+ */
+export const MAX_STEPS = 100_000_000;
+
 /** ceil(x) where x = e·N/B is an integer up to the rounding of e (1.1·100/10 = 11.000000000000002 is 11 steps, not 12). */
 export function ceilSteps(x: number): number {
   const r = Math.round(x);
@@ -391,6 +398,10 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const sampleRate = fixedRate ? o.sampleRate! : o.batchSize / N;
   const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, ceilSteps((o.epochs * N) / o.batchSize)) : undefined);
   if (steps === undefined) throw bad('steps', 'or epochs must be given');
+  if (steps > MAX_STEPS) {
+    const why = `more than the most a run may plan, ${MAX_STEPS}`;
+    throw o.steps !== undefined ? bad('steps', `(${steps}) is ${why}`) : bad('epochs', `(${o.epochs}) gives ${steps} steps, ${why}`);
+  }
   const warmupSteps = o.warmupSteps ?? 0;
   if (warmupSteps > steps) throw bad('warmupSteps', `(${warmupSteps}) exceeds the number of steps ${steps}`);
   const clip = o.clip ?? (nonPrivate ? NO_CLIP : DEFAULTS.clip);
