@@ -256,6 +256,9 @@ function buildClassification(rows: Row[], task: ClassificationTask, tok: TextTok
     if (k >= joint.length) throw new DataError('ERR_DATA_LABEL', `label word '${w}' adds no token after the prompt`);
     return joint[k]!;
   }));
+  // a word outside the tokenizer's vocabulary became its unknown token: the model was asked for '<unk>' in silence
+  const unknown = tok.unkId != null ? words.findIndex((_, k) => candidates[k] === tok.unkId) : -1;
+  if (unknown >= 0) throw new DataError('ERR_DATA_LABEL', `label word '${words[unknown]}' is not in the tokenizer's vocabulary (it starts with the unknown token)`);
   const outside = words.findIndex((_, k) => candidates[k]! >= opts.vocabSize);
   if (outside >= 0) throw new DataError('ERR_DATA_LABEL', `label word '${words[outside]}' starts with token ${candidates[outside]}, outside the model's vocabulary [0, ${opts.vocabSize})`);
   if (new Set(candidates).size !== candidates.length) {

@@ -16,6 +16,8 @@ export interface TextTokenizer {
   decode(ids: ArrayLike<number>): string;
   /** Id of tokenizer_config.json's `eos_token`, or null when it names none. */
   readonly eosId: number | null;
+  /** Id of the model's unknown token (tokenizer.json's model.unk_token or unk_id), what a word outside the vocabulary becomes; null or absent when it has none. */
+  readonly unkId?: number | null;
 }
 
 /** Whether `modelDir` has a tokenizer.json. */
@@ -75,6 +77,8 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
   // a Llama tokenizer.json without a BOS template got no BOS here and one in transformers
   const rebuilt = REBUILDS_POST_PROCESSOR.get(String(config.tokenizer_class).replace(/Fast$/, ''));
   const eosId = idOf(config.eos_token ?? rebuilt?.eos);
+  const model = json.model as { unk_token?: unknown; unk_id?: unknown } | null | undefined;
+  const unkId = typeof model?.unk_id === 'number' && Number.isInteger(model.unk_id) ? model.unk_id : idOf(model?.unk_token);
   const bosId = idOf(config.bos_token ?? rebuilt?.bos);
   // transformers replaces the post-processor with [BOS] $A [EOS] when tokenizer_config.json sets add_bos_token or add_eos_token;
   // a flag not set keeps what tokenizer.json's post-processor does (unless the class rebuilds it)
@@ -96,5 +100,6 @@ export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokeni
     // @huggingface/tokenizers throws a plain Error on no ids (a generation of 0 tokens)
     decode: (ids) => (ids.length === 0 ? '' : tok.decode(Array.from(ids), { skip_special_tokens: true })),
     eosId,
+    unkId,
   };
 }

@@ -265,3 +265,30 @@ describe('a maxLength of 1', () => {
     expect(buildDataset(cls, { kind: 'classification', labelWords: ['x', 'y'] }, tok, { ...opts, maxLength: 2 }).examples[0]!.inputIds).toHaveLength(2);
   });
 });
+
+describe('a label word outside the vocabulary', () => {
+  it("is refused naming the word (it became the tokenizer's unknown token, and classification asked the model for '<unk>')", () => {
+    const d = mkdtempSync(join(tmpdir(), 'dpzo-wordlevel-'));
+    const vocab = { '<unk>': 0, '<s>': 1, it: 2, was: 3, great: 4, bad: 5, a: 6, film: 7 };
+    writeFileSync(
+      join(d, 'tokenizer.json'),
+      JSON.stringify({
+        version: '1.0',
+        added_tokens: [{ id: 0, content: '<unk>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+        normalizer: { type: 'Lowercase' },
+        pre_tokenizer: { type: 'Whitespace' },
+        post_processor: null,
+        decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+        model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
+      }),
+    );
+    const words = loadTokenizer(d);
+    const recs = readRecords(file('unk.jsonl', '{"sentence":"SECRET a film","label":1}\n{"sentence":"a film","label":0}\n'));
+    const build = (labelWords: string[]) => buildDataset(recs, { kind: 'classification', labelWords }, words, { maxLength: 16, vocabSize: 8 });
+    expect(build([' bad', ' great']).candidates).toEqual(Int32Array.from([5, 4]));
+    expect(() => build([' zzzqqq', ' great'])).toThrow(
+      expect.objectContaining({ code: 'ERR_DATA_LABEL', message: "label word ' zzzqqq' is not in the tokenizer's vocabulary (it starts with the unknown token)" }),
+    );
+    expect(words.unkId).toBe(0);
+  });
+});
