@@ -94,7 +94,8 @@ export function mergeConfig(cmd: Command, flags: Record<string, unknown>): RunCo
     const file = flags.config;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
+      // a byte order mark (Windows Notepad's UTF-8) was refused as "Unexpected token '\uFEFF'", an invisible character; the data files take it
+      parsed = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
     } catch (e) {
       throw new DpzoError('ERR_TRAIN_OPTION', `--config ${file}: ${(e as Error).message}`);
     }

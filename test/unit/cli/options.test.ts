@@ -82,6 +82,14 @@ describe('the config table', () => {
     expect(trainCommand().parse(['--label-words', '{"0":" bad","1":" good"}'], { from: 'user' }).opts().labelWords).toEqual({ 0: ' bad', 1: ' good' });
   });
 
+  it('reads a --config file saved with a UTF-8 byte order mark (Notepad): it was refused as "Unexpected token \'\uFEFF\'"', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dpzo-options-')), 'bom.json');
+    writeFileSync(file, '\uFEFF' + JSON.stringify({ model: 'm', data: 'd.jsonl', task: 'tokens', epsilon: 2, delta: 1e-5, steps: 3 }));
+    const cmd = trainCommand();
+    cmd.parse(['--config', file], { from: 'user' });
+    expect(mergeConfig(cmd, cmd.opts())).toMatchObject({ model: 'm', steps: 3 });
+  });
+
   it('names the first missing required field as its flag', () => {
     const cmd = trainCommand();
     cmd.parse(['--model', 'm', '--data', 'd', '--task', 'lm', '--delta', '1e-5'], { from: 'user' });
