@@ -10,7 +10,7 @@ import type { TrainReport } from '../../dpzo/index.js';
 import { isNonPrivate } from '../../dpzo/options.js';
 import { DpzoError } from '../../errors.js';
 import { evalText, planRows, printTable, reportRows } from '../format.js';
-import { addRunOptions, mergeConfig } from '../options.js';
+import { addRunOptions, flagName, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { writeCurves } from '../../dpzo/curves.js';
@@ -49,6 +49,16 @@ function refuseResumeChanges(cmd: Command): void {
         'ERR_ARGUMENT',
         `${opt.long} cannot be given with --resume: the run continues as planned in its run.json (start a new run in another --out to change it)`,
       );
+    }
+  }
+}
+
+/** --eval-every, --eval-max and --eval-public act on the --eval set: without one they were ignored in silence, and no evaluation ran. */
+function refuseEvalFlagsWithoutEval(config: RunConfig): void {
+  if (config.eval !== undefined) return;
+  for (const k of ['evalEvery', 'evalMax', 'evalPublic'] as const) {
+    if (config[k] !== undefined && config[k] !== false) {
+      throw new DpzoError('ERR_TRAIN_OPTION', `${flagName(k)} needs --eval <file>, the held-out set it acts on: without one no evaluation runs`);
     }
   }
 }
@@ -99,7 +109,10 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     config = loadRunConfig(flags.out);
     if (typeof flags.threads === 'number') config.threads = flags.threads;
     if (flags.device !== undefined) config.device = flags.device as RunConfig['device'];
-  } else config = mergeConfig(cmd, flags);
+  } else {
+    config = mergeConfig(cmd, flags);
+    refuseEvalFlagsWithoutEval(config);
+  }
   if (typeof flags.metrics === 'string' && !flags.dryRun) checkMetrics(flags.metrics);
 
   const { model, trainer } = await prepareRun(config, { resume });

@@ -68,3 +68,14 @@ describe('train --steps beyond the bound', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('train --eval-every / --eval-max / --eval-public without --eval', () => {
+  for (const flag of [['--eval-every', '1'], ['--eval-max', '5'], ['--eval-public']]) {
+    it(`${flag[0]} is refused naming it (it was ignored in silence: no evaluation ran)`, async () => {
+      const out = join(tmp.dir, `run-${counter++}`);
+      const r = await dpzo(...TRAIN, '--data', data(), '--out', out, ...flag);
+      expectOneLineFailure(r, new RegExp(`^dpzo: ${flag[0]} needs --eval <file>.* \\[ERR_TRAIN_OPTION\\]$`));
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+});
