@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 
 import { resolveAddonPath } from './addon-path.js';
-import { DpzoError, type NativeErrorCode } from './errors.js';
+import { DpzoError, NATIVE_ERROR_CODES, type NativeErrorCode } from './errors.js';
 import type { ModelConfig } from './model/types.js';
 
 const require = createRequire(import.meta.url);
@@ -120,9 +120,51 @@ export interface NativeAddon {
   gemmBench?(m: number, n: number, k: number, threads: number, iters: number): number;
 }
 
+const NATIVE_CODES: ReadonlySet<string> = new Set(NATIVE_ERROR_CODES);
+
+/**
+ * An error of the addon as the API documents it: the binding throws plain `Error`s with a `code`, so `e instanceof DpzoError`
+ * was false for every native error (ERR_CONFIG_MISSING, ERR_TOKEN_RANGE, ERR_CANCELLED, ...) and an asynchronous one had no
+ * stack. Anything else is returned as it is.
+ */
+export function asDpzoError(e: unknown): unknown {
+  if (e instanceof DpzoError || !(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !NATIVE_CODES.has(code)) return e;
+  return new DpzoError(code as NativeErrorCode, e.message);
+}
+
+/**
+ * `obj` with every method's error (thrown, or a rejection of its promise) turned into a DpzoError by asDpzoError; `models`:
+ * what `loadModel` resolves to is wrapped too. The methods run on `obj` itself (the addon's classes unwrap `this`).
+ */
+function withDpzoErrors<T extends object>(obj: T, models = false): T {
+  return new Proxy(obj, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]): unknown => {
+        let r: unknown;
+        try {
+          r = Reflect.apply(v, target, args);
+        } catch (e) {
+          throw asDpzoError(e);
+        }
+        if (!(r instanceof Promise)) return r;
+        return r.then(
+          (x: unknown) => (models && prop === 'loadModel' ? withDpzoErrors(x as object) : x),
+          (e: unknown) => {
+            throw asDpzoError(e);
+          },
+        );
+      };
+    },
+  });
+}
+
 function load(): NativeAddon {
   // DPZO_ADDON, then build/, then prebuilds/<platform>-<arch>-<libc> (lib/addon-path.ts)
-  return require(resolveAddonPath()) as NativeAddon;
+  return withDpzoErrors(require(resolveAddonPath()) as NativeAddon, true);
 }
 
 let cached: NativeAddon | undefined;
