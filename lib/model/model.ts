@@ -35,6 +35,8 @@ const DTYPE_CODE: Record<WeightDType, number> = { float32: 0, float16: 1, bfloat
 const DTYPE_NAME: Record<string, WeightDType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 const MAX_SEED = (1n << 64n) - 1n;
 const INT32_MAX = 2147483647;
+/** The largest finite float32: the core takes coefficients as float32, so a larger finite double became ±inf there. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 const LOAD_KEYS_OF: Record<keyof LoadOptions, true> = { device: true, dtype: true, threads: true, trainable: true, randomInit: true };
 const LOAD_KEYS = new Set(Object.keys(LOAD_KEYS_OF));
 
@@ -53,16 +55,30 @@ export function checkSeed(seed: unknown, what = 'seed'): Seed {
   throw new DpzoError('ERR_SEED', `${what} must be a bigint or a non-negative integer (got ${typeof seed})`);
 }
 
+/**
+ * A coefficient the core can take: finite as a float32. A double beyond float32 (1e39) passed the finiteness check here and
+ * was refused by the core as "update: coefficient 0 is not finite", naming update for a perturb or a forward's point.
+ */
+function checkCoeff(c: unknown, what: string): number {
+  if (typeof c !== 'number' || !Number.isFinite(c)) throw new DpzoError('ERR_ARGUMENT', `${what} must be finite (got ${shown(c)})`);
+  if (Math.abs(c) > FLOAT32_MAX) throw new DpzoError('ERR_ARGUMENT', `${what} must be within the float32 range ±${FLOAT32_MAX} (got ${c})`);
+  return c;
+}
+
+/** A boolean option: { allRows: 'yes' } ran without it, as false. */
+function checkFlag(v: unknown, what: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new DpzoError('ERR_ARGUMENT', `${what} must be a boolean (got ${shown(v)})`);
+  return v;
+}
+
 function checkPairs(pairs: SeedCoeff[], what: string): { seeds: Seed[]; coeffs: number[] } {
   if (!Array.isArray(pairs)) throw new DpzoError('ERR_ARGUMENT', `${what} must be an array of { seed, coeff }`);
   pairs.forEach((p, i) => {
     if (typeof p !== 'object' || p === null) throw new DpzoError('ERR_ARGUMENT', `${what}[${i}] must be a { seed, coeff }`);
   });
   const seeds = pairs.map((p, i) => checkSeed(p.seed, `${what}[${i}].seed`));
-  const coeffs = pairs.map((p, i) => {
-    if (!Number.isFinite(p.coeff)) throw new DpzoError('ERR_ARGUMENT', `${what}[${i}].coeff must be finite`);
-    return p.coeff;
-  });
+  const coeffs = pairs.map((p, i) => checkCoeff(p.coeff, `${what}[${i}].coeff`));
   return { seeds, coeffs };
 }
 
@@ -211,7 +227,7 @@ export class NativeBackedModel implements Model {
   async perturb(seed: Seed, scale: number, opts?: CallOptions): Promise<void> {
     checkOptions(opts, [], 'perturb');
     const s = checkSeed(seed);
-    if (!Number.isFinite(scale)) throw new DpzoError('ERR_ARGUMENT', `scale must be finite (got ${scale})`);
+    checkCoeff(scale, 'scale');
     return this.enqueue((m) => m.perturb(s, scale), opts?.signal);
   }
 
@@ -251,7 +267,7 @@ export class NativeBackedModel implements Model {
   async perExampleLoss(batch: LossBatch, opts?: LossOptions): Promise<LossResult> {
     checkOptions(opts, ['at', 'allRows'], 'perExampleLoss');
     const packed = packLossBatch(batch);
-    const allRows = opts?.allRows === true;
+    const allRows = checkFlag(opts?.allRows, 'allRows');
     if (opts?.at === undefined) return this.enqueue((m) => m.perExampleLoss(packed, { allRows }), opts?.signal);
     const at = checkPairs(opts.at, 'at');
     const [r] = await this.enqueue((m) => m.perExampleLoss(packed, { points: [at], allRows }), opts?.signal);
@@ -263,7 +279,8 @@ export class NativeBackedModel implements Model {
     const packed = packLossBatch(batch);
     if (!Array.isArray(points) || points.length === 0) throw new DpzoError('ERR_ARGUMENT', 'points must be a non-empty array of [{ seed, coeff }]');
     const pts = points.map((p, i) => checkPairs(p, `points[${i}]`));
-    return this.enqueue((m) => m.perExampleLoss(packed, { points: pts, allRows: opts?.allRows === true }), opts?.signal);
+    const allRows = checkFlag(opts?.allRows, 'allRows');
+    return this.enqueue((m) => m.perExampleLoss(packed, { points: pts, allRows }), opts?.signal);
   }
 
   async lossAndGradient(batch: LossBatch, opts?: GradientOptions): Promise<LossGradientResult> {
@@ -395,7 +412,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   dir = resolveModelDir(dir);
   const device = checkDevice(options.device ?? 'cpu');
   const addon = nativeAddon();
-  if (options.dtype !== undefined && !(options.dtype in DTYPE_CODE)) {
+  // own keys only: 'toString' in DTYPE_CODE held, and the core was handed a function ("dtype must be an integer")
+  if (options.dtype !== undefined && !(typeof options.dtype === 'string' && Object.hasOwn(DTYPE_CODE, options.dtype))) {
     throw new DpzoError('ERR_ARGUMENT', `dtype must be float32, float16 or bfloat16 (got '${options.dtype}')`);
   }
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0 || options.threads > MAX_THREADS)) {
@@ -404,6 +422,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const trainable = options.trainable === undefined ? [] : Array.isArray(options.trainable) ? options.trainable : [options.trainable];
   // natively an empty list means every tensor: an empty selection passed in must not silently train them all
   if (options.trainable !== undefined && trainable.length === 0) throw new DpzoError('ERR_ARGUMENT', `trainable ${EMPTY_TRAINABLE}`);
+  // the core said "trainable[i] must be a string", naming no entry
+  const badPattern = trainable.findIndex((t) => typeof t !== 'string');
+  if (badPattern >= 0) throw new DpzoError('ERR_ARGUMENT', `trainable[${badPattern}] must be a string pattern (got ${shown(trainable[badPattern])})`);
   const handle = await addon.loadModel(dir, {
     threads: options.threads ?? 0,
     dtype: options.dtype === undefined ? -1 : DTYPE_CODE[options.dtype],
