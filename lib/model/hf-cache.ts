@@ -35,9 +35,12 @@ export function hubSnapshotOf(dir: string): { id: string; commit: string } | nul
 
 /**
  * The directory to load for `given`: itself when it exists (a local path always wins), else the cached
- * snapshot of the Hub repository id it names. Throws ERR_CONFIG_MISSING when neither exists.
+ * snapshot of the Hub repository id it names. Throws ERR_CONFIG_MISSING when neither exists, ERR_ARGUMENT when `given`
+ * is not a string.
  */
 export function resolveModelDir(given: string, env: NodeJS.ProcessEnv = process.env): string {
+  // exported: a number failed as a TypeError ("given.includes is not a function"); '' comes back for the loader to refuse
+  if (typeof given !== 'string') throw new DpzoError('ERR_ARGUMENT', `resolveModelDir takes a string: a directory path or a Hub id (got ${typeof given})`);
   if (existsSync(given)) return given;
   const m = REPO_ID.exec(given);
   // a path-like name that is not a repository id (./x, /a/b, a/b/c): the native loader's own error names it
