@@ -298,6 +298,10 @@ export interface Model {
    * @throws {@link DpzoError} `ERR_IO`.
    */
   save(dir: string): Promise<void>;
-  /** Frees the native weights and buffers now. Any later call throws `ERR_DISPOSED`; calling dispose again does nothing. */
+  /**
+   * Frees the native weights and buffers now. Any later call that reaches them (the losses, perturb, update, getParameter, memory,
+   * save, weightsHash, ...) throws `ERR_DISPOSED`; the metadata read at load (dir, config, parameterNames, parameterShape)
+   * stays readable. Calling dispose again does nothing.
+   */
   dispose(): void;
 }
