@@ -142,7 +142,8 @@ function withDpzoErrors<T extends object>(obj: T, models = false): T {
   return new Proxy(obj, {
     get(target, prop) {
       const v: unknown = Reflect.get(target, prop, target);
-      if (typeof v !== 'function') return v;
+      // a class (the addon's NativeModel) stays itself: a wrapper could not be constructed nor serve instanceof
+      if (typeof v !== 'function' || /^[A-Z]/.test(String(prop))) return v;
       return (...args: unknown[]): unknown => {
         let r: unknown;
         try {

@@ -69,3 +69,21 @@ describe('native errors are DpzoErrors', () => {
     expect(model.memory().hostBytes).toBeGreaterThan(0);
   });
 });
+
+describe('the raw addon behind the error mapping', () => {
+  it('a model still is an instance of the addon class, and sync results stay sync', async () => {
+    const { nativeAddon } = await import('../../lib/native.js');
+    const addon = nativeAddon() as unknown as Record<string, unknown> & { NativeModel: new () => unknown; directionIsa(): string };
+    expect(typeof addon.directionIsa()).toBe('string');
+    const handle = (model as unknown as { handle: object }).handle;
+    expect(handle instanceof addon.NativeModel).toBe(true);
+    // a synchronous native argument error is still thrown synchronously, as a DpzoError
+    let err: unknown;
+    try {
+      nativeAddon().philox(new Uint32Array(1), new Uint32Array(2));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DpzoError);
+  });
+});
