@@ -68,7 +68,10 @@ export function packLossBatch(batch: LossBatch): NativeBatch {
     packed.labels = packed.tokens.slice();
   }
   if (batch.candidates !== undefined) {
-    packed.candidates = toInt32(batch.candidates, 'candidates');
+    const candidates = toInt32(batch.candidates, 'candidates');
+    // a copy, as inputIds and labels are: the call runs later (queued), and an Int32Array the caller changed after the
+    // call was read then, giving the loss over other candidates
+    packed.candidates = candidates === batch.candidates ? candidates.slice() : candidates;
     // the core reads an empty set as none: the loss over the whole vocabulary
     if (packed.candidates.length === 0) throw new DpzoError('ERR_BATCH', 'candidates must hold at least one token id (leave it out for the whole vocabulary)');
   }

@@ -234,7 +234,8 @@ export interface Model {
    * delta flat in canonical order (the layout of {@link LossGradientResult.grad}, length numTrainable), with
    * f = opts.decay (default 1) on weight matrices as in {@link Model.update}. CPU backend, float32 weights;
    * ERR_DTYPE, ERR_DEVICE or ERR_ARGUMENT (wrong length, a non-finite value) otherwise. Optional: test doubles
-   * leave it out.
+   * leave it out. `delta` is read when the call runs, not copied when it is made (it is P floats): leave it unchanged
+   * until the promise settles.
    */
   addDense?(delta: Float32Array, opts?: UpdateOptions): Promise<void>;
   /**
@@ -246,7 +247,8 @@ export interface Model {
   /**
    * θ ← values over the trainable parameters (flat, canonical order, length numTrainable), bit for bit:
    * how a DP-SGD checkpoint is restored on resume and export. Same availability and errors as
-   * {@link Model.addDense}; every value must be finite (checked before anything is written).
+   * {@link Model.addDense}; every value must be finite (checked before anything is written). As with addDense, `values`
+   * is read when the call runs: leave it unchanged until the promise settles.
    */
   setTrainable?(values: Float32Array, opts?: CallOptions): Promise<void>;
   /**
