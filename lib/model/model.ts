@@ -332,13 +332,15 @@ export class NativeBackedModel implements Model {
         global.push(packed.offsets[i] + p);
       }
     });
+    // the rows per sequence as asked now: the caller's lists may change while the call is queued
+    const counts = perSeq.map((ps) => ps.length);
     const flat = await this.enqueue((m) => m.logits(packed, Int32Array.from(global)), opts?.signal);
     const V = this.config.vocabSize;
     const out: Float32Array[] = [];
     let row = 0;
-    for (const ps of perSeq) {
-      out.push(flat.slice(row * V, (row + ps.length) * V));
-      row += ps.length;
+    for (const n of counts) {
+      out.push(flat.slice(row * V, (row + n) * V));
+      row += n;
     }
     return out;
   }

@@ -44,3 +44,19 @@ describe('a batch is taken when the call is made', () => {
     expect(Array.from((await p).loss)).toEqual(Array.from(want.loss));
   });
 });
+
+describe('logits', () => {
+  it('positions changed after the call do not change how the rows are split', async () => {
+    const inputIds = [
+      [1, 2, 3],
+      [4, 5, 6],
+    ];
+    const want = await model.logits({ inputIds, positions: [[0], [1, 2]] });
+    const positions = [[0], [1, 2]];
+    const p = model.logits({ inputIds, positions });
+    positions[0]!.push(1);
+    const got = await p;
+    expect(got.map((r) => r.length)).toEqual(want.map((r) => r.length));
+    expect(got.map((r) => Array.from(r))).toEqual(want.map((r) => Array.from(r)));
+  });
+});
