@@ -8,7 +8,7 @@ describe('resolveModelDir arguments', () => {
   it.each([5, null, undefined, ['org/name'], { dir: 'x' }])('%j is ERR_ARGUMENT', (given) => {
     let err: unknown;
     try {
-      resolveModelDir(given as string, { HF_HUB_CACHE: '/nonexistent-hub' });
+      resolveModelDir(given as unknown as string, { HF_HUB_CACHE: '/nonexistent-hub' });
     } catch (e) {
       err = e;
     }
