@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../helpers/checkpoints.js';
 import { type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
 
-const tmp = makeTempDir('dpzo-cli-train-explore-');
+const tmp = makeTempDir('dpzo-cli-train-refusals-');
 afterAll(() => tmp.cleanup());
 const MODEL = join(ROOT, 'data', 'models', 'word-llama');
 const ENV = { DPZO_HOME: join(tmp.dir, 'home') };
