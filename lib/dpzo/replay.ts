@@ -17,6 +17,31 @@ import { type RunRecord, checkLegacyRun, readRunJson, runDatasetLedger, stepForm
 import { type TrajectoryLine, isVoid, readTrajectory, seedsFromStrings } from './trajectory.js';
 import { type StepForm, replayStep } from './update.js';
 
+/** An argument of an exported function named in a coded error (a bare TypeError, "reading 'trim'", named nothing). */
+function badArgument(fn: string, message: string): DpzoError {
+  return new DpzoError('ERR_ARGUMENT', `${fn}: ${message}`);
+}
+
+/** What reads as a loaded {@link Model}: the methods a replay and an export call of it. */
+function checkModel(fn: string, model: unknown): void {
+  const m = model as Partial<Model> | null;
+  if (typeof m !== 'object' || m === null || typeof m.weightsHash !== 'function' || typeof m.trainableNames !== 'function' || typeof m.update !== 'function')
+    throw badArgument(fn, `model must be a Model (from loadModel) (got ${m === null ? 'null' : typeof m})`);
+}
+
+function checkPath(fn: string, name: string, value: unknown): void {
+  if (typeof value !== 'string') throw badArgument(fn, `${name} must be a directory path (a string) (got ${typeof value})`);
+  if (value.trim() === '') throw badArgument(fn, `${name} is an empty path`);
+}
+
+/** An AbortSignal or nothing; anything else failed as a TypeError inside the replay, or was ignored (a truthy non-signal). */
+function checkSignal(fn: string, signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as Partial<AbortSignal> | null;
+  // 'aborted' is not read here (a getter counts its reads, as the trainer's own check leaves it): only that it is there
+  if (typeof s !== 'object' || s === null || !('aborted' in s)) throw badArgument(fn, 'signal must be an AbortSignal');
+}
+
 /**
  * Applies a run's recorded steps to `model` (which must hold the run's base weights): each step's update θ ← θ − η·Σ_k ĝ_k·z(seed_k)/n (with weight decay
  * when given), the same update training applied, so the weights come out bit for bit. Void lines (accounted, never applied) are skipped.
@@ -35,6 +60,14 @@ export async function replayTrajectory(
   weightDecay = 0,
   form: StepForm = 'exact',
 ): Promise<number> {
+  const fn = 'replayTrajectory';
+  checkModel(fn, model);
+  if (!Array.isArray(lines)) throw badArgument(fn, 'lines must be an array of trajectory lines (readTrajectory(dir).lines)');
+  if (typeof zoEps !== 'number' || !(zoEps > 0 && Number.isFinite(zoEps))) throw badArgument(fn, `zoEps must be a positive number (got ${String(zoEps)})`);
+  checkSignal(fn, signal);
+  if (typeof weightDecay !== 'number' || !(weightDecay >= 0 && Number.isFinite(weightDecay)))
+    throw badArgument(fn, `weightDecay must be a non-negative number (got ${String(weightDecay)})`);
+  if (form !== 'exact' && form !== 'walk') throw badArgument(fn, `form must be 'exact' or 'walk' (got ${String(form)})`);
   let applied = 0;
   for (const line of lines) {
     if (signal?.aborted) throw new DpzoError('ERR_CANCELLED', 'replay cancelled');
@@ -51,6 +84,9 @@ export async function replayTrajectory(
  * trajectory replayed, or a DP-SGD run's checkpoint loaded (its weights set exactly). Returns the steps whose updates the weights carry.
  */
 export async function replayRun(model: Model, runDir: string, signal?: AbortSignal): Promise<number> {
+  checkModel('replayRun', model);
+  checkPath('replayRun', 'runDir', runDir);
+  checkSignal('replayRun', signal);
   const run = readRunJson(runDir);
   // a trajectory lost or cut (fewer steps than the ledger released) replayed to other weights than the run trained,
   // and eval --run reported them as the run's
@@ -88,6 +124,7 @@ async function replayCheckedRun(model: Model, runDir: string, run: RunRecord, si
  * --model; it is now refused saying where the path came from and how to give the base.
  */
 export function runBaseDir(run: RunRecord, runDir: string, given: string | undefined): string {
+  if (given !== undefined && typeof given !== 'string') throw badArgument('runBaseDir', `the base model directory must be a string (got ${typeof given})`);
   if (given !== undefined) return given;
   if (!existsSync(run.model.dir)) {
     throw new DpzoError(
@@ -161,6 +198,8 @@ function checkExportParent(outDir: string): void {
  * naming the weights' dtype), then the tokenizer and generation files of the directory the model was loaded from.
  */
 export async function saveModelDirectory(model: Model, dir: string): Promise<void> {
+  checkModel('saveModelDirectory', model);
+  checkPath('saveModelDirectory', 'dir', dir);
   // the native save writes config.json with its torch_dtype naming the dtype of the weights written
   await model.save(dir);
   // from the directory the base was loaded from: run.json's path is gone when the base moved (export --model elsewhere),
@@ -171,8 +210,15 @@ export async function saveModelDirectory(model: Model, dir: string): Promise<voi
   }
 }
 
-/** Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory. */
+/**
+ * Replays `runDir` onto `model` (freshly loaded from the run's base) and saves it as a Hugging Face directory.
+ * @throws {@link DpzoError} `ERR_ARGUMENT` naming the argument that is not a Model, a path or an AbortSignal (before anything is read).
+ */
 export async function exportRun(model: Model, runDir: string, outDir: string, signal?: AbortSignal): Promise<ExportResult> {
+  checkModel('exportRun', model);
+  checkPath('exportRun', 'runDir', runDir);
+  if (typeof outDir !== 'string') throw badArgument('exportRun', `outDir must be a directory path (a string) (got ${typeof outDir})`);
+  checkSignal('exportRun', signal);
   // '' resolves to the working directory: the replay ran, staged beside it, and the rename to '' failed with a bare ENOENT
   if (outDir.trim() === '') throw new DpzoError('ERR_ARGUMENT', 'the export directory is an empty path: give --out a new directory');
   const run = readRunJson(runDir);
