@@ -3,6 +3,7 @@
 import type { ModelConfig } from '../model/types.js';
 import { readRecords } from './read.js';
 import { DpzoError } from '../errors.js';
+import { checkString } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
 import { buildDataset, type Dataset, type TaskKind, type TaskSpec } from './tasks.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
@@ -48,6 +49,10 @@ function checkOptions(opts: LoadDatasetOptions): void {
     throw bad("task must be { kind: 'lm' | 'classification' | 'tokens', ... }");
   const taskKey = unknownKey(task, TASK_KEYS[task.kind]);
   if (taskKey !== undefined) throw bad(`task.${taskKey} is not a field of the ${task.kind} task (misspelt?)`);
+  if (typeof opts.modelDir !== 'string') throw bad(`modelDir must be a string: the model directory (got ${typeof opts.modelDir})`);
+  const tok = opts.tokenizer as Partial<TextTokenizer> | null | undefined;
+  if (tok !== undefined && tok !== null && (typeof tok !== 'object' || typeof tok.encode !== 'function'))
+    throw bad('tokenizer must be a tokenizer (loadTokenizer), null or left out');
   const c = opts.config as LoadDatasetOptions['config'] | null;
   if (typeof c !== 'object' || c === null || !(Number.isInteger(c.vocabSize) && c.vocabSize > 0) || !(Number.isInteger(c.maxPositions) && c.maxPositions > 0))
     throw bad("config must hold the model's vocabSize and maxPositions (model.config)");
@@ -63,7 +68,7 @@ function checkOptions(opts: LoadDatasetOptions): void {
  *
  * @param file The data file; its path is the dataset's `source` (which keys the dataset ledger in training).
  * @param opts Task, model directory and config, length and row limits.
- * @throws {@link DpzoError} `ERR_ARGUMENT` for a bad option (a name that is not one, a task field that is not the task's, a length or limit that is not a
+ * @throws {@link DpzoError} `ERR_ARGUMENT` for a file that is not a string, a bad option (a name that is not one, a task field that is not the task's, a length or limit that is not a
  * positive integer); {@link DataError} `ERR_DATA_FORMAT`, `ERR_DATA_EMPTY`, `ERR_DATA_FIELD`, `ERR_DATA_LABEL`, `ERR_DATA_TEMPLATE`, `ERR_DATA_TOKENS` (each naming the
  * file and line), `ERR_NO_TOKENIZER`.
  * @example
@@ -83,6 +88,8 @@ function checkOptions(opts: LoadDatasetOptions): void {
  * ```
  */
 export function loadDataset(file: string, opts: LoadDatasetOptions): Dataset {
+  // a number was Node's TypeError ERR_INVALID_ARG_TYPE from deep in node:fs, no DpzoError
+  checkString('loadDataset', 'file', file);
   checkOptions(opts);
   const tokenizer = opts.task.kind === 'tokens' ? null : (opts.tokenizer ?? loadTokenizer(opts.modelDir, `the ${opts.task.kind} task`));
   const maxLength = Math.min(opts.maxLength ?? 256, opts.config.maxPositions);

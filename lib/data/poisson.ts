@@ -3,11 +3,15 @@
 // drawn by geometric skips, O(qN) per batch instead of N Bernoulli trials.
 import { randomFillSync } from 'node:crypto';
 
+import { argumentError } from './errors.js';
+
 /** Uniform doubles in (0, 1] with 53 random bits. */
 export type UniformSource = () => number;
 
 /** A buffered CSPRNG uniform: 53 bits per draw from randomFillSync. */
 export function cryptoUniform(bufferWords = 8192): UniformSource {
+  // a draw takes two words: a buffer of one (or of none: a string) returned NaN for every draw
+  if (!(Number.isInteger(bufferWords) && bufferWords >= 2)) throw argumentError('cryptoUniform', `bufferWords must be an integer of at least 2 (got ${String(bufferWords)})`);
   const buf = new Uint32Array(bufferWords);
   let pos = buf.length;
   return () => {
@@ -37,11 +41,13 @@ export class PoissonSampler {
    * @param size N, a positive integer.
    * @param sampleRate q in (0, 1].
    * @param uniform Source of uniforms in (0, 1] (default: {@link cryptoUniform}); a test may inject one.
-   * @throws RangeError for a bad size or rate.
+   * @throws {@link DpzoError} `ERR_ARGUMENT` for a bad size, rate or uniform source (it was an uncoded RangeError).
    */
   constructor(size: number, sampleRate: number, uniform: UniformSource = cryptoUniform()) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`PoissonSampler: size must be a positive integer, got ${size}`);
-    if (!(sampleRate > 0 && sampleRate <= 1)) throw new RangeError(`PoissonSampler: sampleRate must be in (0, 1], got ${sampleRate}`);
+    if (!Number.isInteger(size) || size < 1) throw argumentError('PoissonSampler', `size must be a positive integer, got ${String(size)}`);
+    if (typeof sampleRate !== 'number' || !(sampleRate > 0 && sampleRate <= 1))
+      throw argumentError('PoissonSampler', `sampleRate must be in (0, 1], got ${String(sampleRate)}`);
+    if (typeof uniform !== 'function') throw argumentError('PoissonSampler', 'uniform must be a function returning numbers in (0, 1]');
     this.size = size;
     this.sampleRate = sampleRate;
     this.uniform = uniform;

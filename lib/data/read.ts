@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 
-import { DataError } from './errors.js';
+import { DataError, argumentError, checkString } from './errors.js';
 
 /** One record of a data file: its fields by name (JSON values; CSV/TSV fields are strings). */
 export type Row = Record<string, unknown>;
@@ -44,6 +44,7 @@ function tooLong(file: string, line: number): DataError {
  * @throws {@link DataError} `ERR_DATA_FORMAT` for any other extension.
  */
 export function formatOf(file: string): FileFormat {
+  checkString('formatOf', 'file', file);
   const ext = extname(file).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.json') return 'json';
@@ -51,6 +52,8 @@ export function formatOf(file: string): FileFormat {
   if (ext === '.tsv' || ext === '.tab') return 'tsv';
   throw new DataError('ERR_DATA_FORMAT', `${file}: unknown data format '${ext}' (use .jsonl, .json, .csv or .tsv)`);
 }
+
+const FORMATS: readonly FileFormat[] = ['jsonl', 'json', 'csv', 'tsv'];
 
 /** The largest data file read (bytes): a file is read whole, and V8 strings stop a little above this. */
 export const MAX_DATA_FILE_BYTES = 512 * 1024 * 1024;
@@ -60,7 +63,11 @@ export const MAX_DATA_FILE_BYTES = 512 * 1024 * 1024;
  * @param format Default: from the extension ({@link formatOf}).
  * @throws {@link DataError} `ERR_DATA_FORMAT` (unreadable, too large, not UTF-8, malformed: the line is named, not its text), `ERR_DATA_EMPTY` (no rows).
  */
-export function readRecords(file: string, format: FileFormat = formatOf(file)): Records {
+export function readRecords(file: string, format?: FileFormat): Records {
+  checkString('readRecords', 'file', file);
+  // a format that is none was read as tab-separated (a .jsonl file came back as "no examples")
+  if (format !== undefined && !FORMATS.includes(format)) throw argumentError('readRecords', `format must be one of ${FORMATS.join(', ')} (got ${String(format)})`);
+  format ??= formatOf(file);
   let text: string;
   let size: number;
   try {

@@ -1,7 +1,7 @@
 // defines: TaskSpec (lm | classification | tokens), Example, Dataset and
 // buildDataset, which turns rows into packed-batch examples in Hugging Face
 // conventions (labels = -100 where a position is not a target).
-import { DataError } from './errors.js';
+import { DataError, argumentError, checkString } from './errors.js';
 import type { Records, Row } from './read.js';
 import type { TextTokenizer } from './tokenizer.js';
 
@@ -104,13 +104,34 @@ export interface BuildOptions {
   limit?: number;
 }
 
+const TASK_KINDS: readonly string[] = ['lm', 'classification', 'tokens'];
+
+/** buildDataset's arguments by type: records without rows, a task that is none or options that are none failed as bare TypeErrors. */
+function checkBuildArguments(records: unknown, task: unknown, tokenizer: unknown, opts: unknown): void {
+  const bad = (m: string) => argumentError('buildDataset', m);
+  const r = records as Partial<Records> | null;
+  if (typeof r !== 'object' || r === null || !Array.isArray(r.rows) || typeof r.file !== 'string' || !Array.isArray(r.lines))
+    throw bad('records must be { file, rows, lines } (readRecords)');
+  const t = task as { kind?: unknown } | null;
+  if (typeof t !== 'object' || t === null || !TASK_KINDS.includes(t.kind as string)) throw bad("task must be { kind: 'lm' | 'classification' | 'tokens', ... }");
+  if (tokenizer !== null && (typeof tokenizer !== 'object' || typeof (tokenizer as Partial<TextTokenizer>).encode !== 'function'))
+    throw bad('tokenizer must be a tokenizer (loadTokenizer) or null');
+  const o = opts as Partial<BuildOptions> | null;
+  if (typeof o !== 'object' || o === null) throw bad('options must be an object { maxLength, vocabSize }');
+  for (const k of ['maxLength', 'vocabSize', 'limit'] as const) {
+    const v = o[k];
+    if ((k !== 'limit' || v !== undefined) && !(Number.isInteger(v) && v! > 0)) throw bad(`${k} must be a positive integer (got ${String(v)})`);
+  }
+}
+
 /**
  * Turns records into a {@link Dataset} for the task (see {@link loadDataset}, which reads the file and picks the tokenizer).
  * @param tokenizer Required for lm and classification; null for tokens.
  * @throws {@link DataError} `ERR_DATA_EMPTY`, `ERR_NO_TOKENIZER`, `ERR_DATA_FIELD`, `ERR_DATA_LABEL`, `ERR_DATA_TEMPLATE`, `ERR_DATA_TOKENS`,
- * `ERR_DATA_FORMAT`, naming the file and line, never the row's text.
+ * `ERR_DATA_FORMAT`, naming the file and line, never the row's text; {@link DpzoError} `ERR_ARGUMENT` for an argument of the wrong type.
  */
 export function buildDataset(records: Records, task: TaskSpec, tokenizer: TextTokenizer | null, opts: BuildOptions): Dataset {
+  checkBuildArguments(records, task, tokenizer, opts);
   const rows = opts.limit !== undefined ? records.rows.slice(0, opts.limit) : records.rows;
   if (rows.length === 0) throw new DataError('ERR_DATA_EMPTY', `${records.file}: no examples`);
   const where = (i: number) => `${records.file}:${records.lines[i] ?? i + 1}`;
@@ -234,6 +255,8 @@ function applyTemplate(template: string, textField: string, sentence: string): s
  * @throws {@link DataError} `ERR_DATA_TEMPLATE`.
  */
 export function validateTemplate(template: string, textField = 'sentence'): void {
+  checkString('validateTemplate', 'template', template, true);
+  checkString('validateTemplate', 'textField', textField, true);
   if (!template.includes('{sentence}') && !template.includes(`{${textField}}`)) {
     throw new DataError('ERR_DATA_TEMPLATE', `the template '${template}' has no {sentence} placeholder for the text`);
   }

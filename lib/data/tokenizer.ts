@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { Tokenizer } from '@huggingface/tokenizers';
 
-import { DataError } from './errors.js';
+import { DataError, checkString } from './errors.js';
 import { rustSemantics } from './tokenizer-unicode.js';
 
 /** A model's tokenizer (tokenizer.json through @huggingface/tokenizers), as the data layer uses it. */
@@ -22,6 +22,7 @@ export interface TextTokenizer {
 
 /** Whether `modelDir` has a tokenizer.json. */
 export function hasTokenizer(modelDir: string): boolean {
+  checkString('hasTokenizer', 'modelDir', modelDir);
   return existsSync(join(modelDir, 'tokenizer.json'));
 }
 
@@ -38,6 +39,8 @@ const REBUILDS_POST_PROCESSOR = new Map<string, { bos: string; eos: string }>([
  * @throws {@link DataError} `ERR_NO_TOKENIZER`: the file is missing, not JSON, or a tokenizer @huggingface/tokenizers does not support.
  */
 export function loadTokenizer(modelDir: string, why = 'a text task'): TextTokenizer {
+  checkString('loadTokenizer', 'modelDir', modelDir);
+  checkString('loadTokenizer', 'why', why);
   const path = join(modelDir, 'tokenizer.json');
   if (!existsSync(path)) {
     throw new DataError('ERR_NO_TOKENIZER', `${modelDir} has no tokenizer.json: ${why} needs one (use --task tokens with pre-tokenized input_ids instead)`);
