@@ -45,8 +45,12 @@ export type BudgetOwner = 'run' | 'dataset';
 /** Where a run's releases and steps go: a run directory, or (API runs without one) memory. */
 export interface RunHandles {
   readonly ledger: PrivacyLedger;
-  /** The dataset ledger the run's releases also go to, when the training data is a file. */
-  readonly dataset?: DatasetLedger;
+  /**
+   * The dataset ledger the run's releases also go to, when the training data is a file. `| undefined` spelt out: RunDirectory
+   * holds it as `DatasetLedger | undefined`, and a consumer compiling with exactOptionalPropertyTypes (skipLibCheck off) got TS2420
+   * in the shipped run-directory.d.ts.
+   */
+  readonly dataset?: DatasetLedger | undefined;
   /** The budget one more `release` would exceed, or null. */
   exceeds(release: ReleaseInput): BudgetOwner | null;
   /** Records a release: the run's ledger, then the dataset's (both fsynced) — before the update that uses it. */
