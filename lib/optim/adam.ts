@@ -3,7 +3,11 @@
 // in canonical order. It returns the step Δθ to
 // add (the model owns θ; decoupled weight decay, AdamW's, is the update's factor
 // f = 1 − ηλ applied natively). Moments are float32 as in PyTorch's default; each
-// element's arithmetic is float64, rounded once when stored.
+// element's arithmetic is float64, rounded once when stored: the step is computed
+// from this step's float64 moments, before their rounding to the stored float32
+// (PyTorch rounds after each float32 op, so steps agree to a few ulps, not bits).
+// The next step reads only the stored m, v and t, so a run restored from a
+// checkpoint of them steps bit for bit as the uninterrupted one.
 
 /** Adam's constants (PyTorch's defaults). */
 export interface AdamOptions {
