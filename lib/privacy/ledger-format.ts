@@ -7,6 +7,7 @@ import type { AccountantKind } from './accountant.js';
 import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, PrivacyError } from './errors.js';
 import { type Mechanism, checkLaplaceScale, checkNoiseMultiplier } from './mechanism.js';
 import type { PrivacyErrorCode } from '../errors.js';
+import { unknownKey } from '../unknown-key.js';
 
 export const GENESIS = '0'.repeat(64);
 export const LEDGER_VERSION = 1;
@@ -108,6 +109,31 @@ export function checkBudget(b: unknown): Budget {
   const o = b as Budget;
   if (typeof o !== 'object' || o === null) throw argumentError('budget', b, 'an object { epsilon, delta }');
   return { epsilon: checkEpsilon(o.epsilon, 'budget.epsilon'), delta: checkDelta(o.delta, 'budget.delta') };
+}
+
+const RELEASE_KEYS: Record<keyof ReleaseInput, true> = {
+  step: true,
+  mechanism: true,
+  sampleRate: true,
+  noiseMultiplier: true,
+  laplaceScale: true,
+  clip: true,
+  directions: true,
+  origin: true,
+  trueSensitivity: true,
+};
+
+/**
+ * A release given to append (or epsilonAfter, wouldExceed): checkRelease, and no field the ledger does not know. A misspelt
+ * field was ignored: { directons: 4 } recorded directions 1. Only new input is held to this: a line read back keeps
+ * tolerating fields an older dpzo wrote (its `time`), and its own type, prevHash and hash.
+ */
+export function checkReleaseInput(r: ReleaseInput, defaultStep: number): Release {
+  if (typeof r === 'object' && r !== null) {
+    const unknown = unknownKey(r, RELEASE_KEYS);
+    if (unknown !== undefined) throw new PrivacyError('ERR_ARGUMENT', `release.${unknown} is not a field of a release (misspelt?)`);
+  }
+  return checkRelease(r, defaultStep);
 }
 
 export function checkRelease(r: ReleaseInput, defaultStep: number): Release {

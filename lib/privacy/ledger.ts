@@ -11,7 +11,7 @@ import {
   type LedgerEntry,
   type ReleaseInput,
   checkBudget,
-  checkRelease,
+  checkReleaseInput,
   headerLine,
   ledgerError,
   parseHeader,
@@ -175,7 +175,7 @@ export class PrivacyLedger {
 
   /** ε(δ) of the current history plus `release`, with the ledger's accountant. */
   epsilonAfter(release: ReleaseInput, delta: number): number {
-    const e = checkRelease(release, this._entries.length);
+    const e = checkReleaseInput(release, this._entries.length);
     return this.epsilonWithExtra(releaseMechanism(e), 1, delta);
   }
 
@@ -187,7 +187,7 @@ export class PrivacyLedger {
 
   /** Whether appending `release` would bring ε(δ_budget) above the budget (false without a budget). */
   wouldExceed(release: ReleaseInput): boolean {
-    const e = checkRelease(release, this._entries.length);
+    const e = checkReleaseInput(release, this._entries.length);
     if (!this.budgetCheck) return false;
     return this.budgetCheck.check(releaseMechanism(e)).exceeds;
   }
@@ -196,7 +196,7 @@ export class PrivacyLedger {
    * Appends one release: checked against the budget first, then stored (a file: one line, fsynced).
    *
    * @throws {@link PrivacyBudgetExceededError} when it would bring ε above the budget (nothing is written); {@link PrivacyError}
-   * `ERR_ARGUMENT` for a malformed release, `ERR_IO`.
+   * `ERR_ARGUMENT` for a malformed release (a field a release does not have), `ERR_IO`.
    */
   append(release: ReleaseInput): Promise<LedgerEntry> {
     const run = this.queue.then(() => this.appendNow(release));
@@ -206,7 +206,7 @@ export class PrivacyLedger {
 
   private appendNow(release: ReleaseInput): LedgerEntry {
     if (this._closed || this.store.readOnly) throw ledgerError('ERR_ARGUMENT', this.path, this._closed ? 'closed' : 'opened read-only');
-    const e = checkRelease(release, this._entries.length);
+    const e = checkReleaseInput(release, this._entries.length);
     if (this.budgetCheck && this.budget) {
       const check = this.budgetCheck.check(releaseMechanism(e));
       if (check.exceeds) {
