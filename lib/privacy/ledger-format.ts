@@ -22,7 +22,7 @@ export interface Budget {
 
 /** What the trainer records for one release (one DP-ZO step: n directions, one mechanism). */
 export interface ReleaseInput {
-  /** Training step (default: the number of releases so far). */
+  /** Training step: the number of releases before it (the default; append refuses any other). */
   step?: number;
   /** 'none': a release without noise (a non-private baseline run): ε = ∞ from it on. */
   mechanism: 'gaussian' | 'laplace' | 'none';

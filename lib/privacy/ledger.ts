@@ -196,7 +196,7 @@ export class PrivacyLedger {
    * Appends one release: checked against the budget first, then stored (a file: one line, fsynced).
    *
    * @throws {@link PrivacyBudgetExceededError} when it would bring ε above the budget (nothing is written); {@link PrivacyError}
-   * `ERR_ARGUMENT` for a malformed release (a field a release does not have), `ERR_IO`.
+   * `ERR_ARGUMENT` for a malformed release (a field a release does not have, a step other than the ledger's length), `ERR_IO`.
    */
   append(release: ReleaseInput): Promise<LedgerEntry> {
     const run = this.queue.then(() => this.appendNow(release));
@@ -207,6 +207,10 @@ export class PrivacyLedger {
   private appendNow(release: ReleaseInput): LedgerEntry {
     if (this._closed || this.store.readOnly) throw ledgerError('ERR_ARGUMENT', this.path, this._closed ? 'closed' : 'opened read-only');
     const e = checkReleaseInput(release, this._entries.length);
+    // a release's step is its index (0, 1, 2, …): what the trainer and the dataset ledger write, and what a resume checks
+    // (run-integrity.ts: ERR_LEDGER_MISMATCH). A step that went back or jumped was written, and left a run no resume accepts.
+    // Not checked by wouldExceed/epsilonAfter: the dataset ledger asks them about a run's release, numbered in the run.
+    if (e.step !== this._entries.length) throw argumentError('release.step', e.step, `${this._entries.length}, the number of releases before it (or absent)`);
     if (this.budgetCheck && this.budget) {
       const check = this.budgetCheck.check(releaseMechanism(e));
       if (check.exceeds) {

@@ -61,3 +61,29 @@ describe('PrivacyLedger.append: fields', () => {
     await again.close();
   });
 });
+
+describe('PrivacyLedger.append: the step', () => {
+  it('is the number of releases before it: a step that goes back or jumps is refused, and nothing is written', async () => {
+    const file = path.join(dir, 'steps.jsonl');
+    const l = await PrivacyLedger.open(file);
+    await l.append({ ...base, step: 0 });
+    await l.append({ ...base, step: 1 });
+    const before = await fsp.readFile(file, 'utf8');
+    for (const step of [0, 1, 100]) {
+      await expect(l.append({ ...base, step })).rejects.toThrow(
+        expect.objectContaining({ code: 'ERR_ARGUMENT', message: `release.step must be 2, the number of releases before it (or absent), got ${step}` }),
+      );
+    }
+    expect(await fsp.readFile(file, 'utf8')).toBe(before);
+    // absent: numbered by the ledger
+    expect((await l.append(base)).step).toBe(2);
+    expect((await l.append({ ...base, step: 3 })).step).toBe(3);
+    await l.close();
+  });
+
+  it('wouldExceed and epsilonAfter still take a release numbered elsewhere (the dataset ledger asks about a run’s release)', () => {
+    const l = PrivacyLedger.inMemory({ budget: { epsilon: 10, delta: 1e-5 } });
+    expect(l.wouldExceed({ ...base, step: 7 })).toBe(false);
+    expect(l.epsilonAfter({ ...base, step: 7 }, 1e-5)).toBeGreaterThan(0);
+  });
+});
