@@ -51,3 +51,13 @@ export function flagNumber(flag: string, v: string | undefined): number {
   if (Number.isNaN(x)) throw argumentError(flag, v, 'a decimal number');
   return x;
 }
+
+/**
+ * A privacy command's count flag (`--steps`) as a safe integer >= `min`, or ERR_ARGUMENT naming the flag and the text as
+ * typed: checked after float64 rounding, `--steps 9007199254740993` was refused as "got 9007199254740992".
+ */
+export function flagInteger(flag: string, v: string | undefined, min: 0 | 1): number {
+  const x = flagNumber(flag, v);
+  if (!Number.isSafeInteger(x) || x < min) throw argumentError(flag, v, min === 0 ? 'a non-negative integer' : 'a positive integer');
+  return x;
+}

@@ -8,7 +8,7 @@ import { checkLedgerAgainstRun } from '../../dpzo/run-integrity.js';
 import { LEDGER_FILE, RUN_FILE, readRunJson, runDatasetLedger } from '../../dpzo/run-record.js';
 import { DpzoError } from '../../errors.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
-import { checkDelta, checkPositive, checkSampleRate, checkSteps, argumentError } from '../../privacy/errors.js';
+import { checkDelta, checkPositive, checkSampleRate, argumentError } from '../../privacy/errors.js';
 import {
   type AccountResult,
   type AccountantChoice,
@@ -25,7 +25,7 @@ import {
   dpzoHome,
   unmarkedReleases,
 } from '../../privacy/index.js';
-import { flagNumber as num } from '../numbers.js';
+import { flagInteger, flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
 
 interface AccountOptions {
@@ -42,10 +42,6 @@ interface AccountOptions {
   dataset?: string;
   repairTornTail?: boolean;
   json?: boolean;
-}
-
-function int(flag: string, v: string | undefined): number {
-  return checkSteps(num(flag, v), flag, true);
 }
 
 function parseAccountant(v: string): AccountantChoice {
@@ -306,7 +302,7 @@ export function register(program: Command): void {
         return;
       }
       const mechanism = mechanismFromFlags(o, cmd);
-      const steps = int('--steps', o.steps);
+      const steps = flagInteger('--steps', o.steps, 0);
       const delta = checkDelta(num('--delta', o.delta), '--delta');
       const results = steps === 0 ? [] : accountHistory([{ mechanism, times: steps }], delta, which, intervalFlag(o, which));
       // every accountant's ε is an upper bound at this δ, so the headline is the smallest (ties: PLD, listed

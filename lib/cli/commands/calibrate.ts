@@ -1,9 +1,9 @@
 // `dpzo calibrate`: the noise that reaches a target (ε, δ) in T steps, or the steps a given noise affords.
 import type { Command } from 'commander';
-import { argumentError, checkDelta, checkPositive, checkSampleRate, checkSteps } from '../../privacy/errors.js';
+import { argumentError, checkDelta, checkPositive, checkSampleRate } from '../../privacy/errors.js';
 import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../privacy/calibrate.js';
 import { checkLaplaceScale, checkNoiseMultiplier } from '../../privacy/mechanism.js';
-import { flagNumber as num } from '../numbers.js';
+import { flagInteger, flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
 
 /** Where the search for the steps a noise affords stops (maxSteps' default). */
@@ -105,7 +105,7 @@ export function register(program: Command): void {
           ]);
         return;
       }
-      const steps = checkSteps(num('--steps', o.steps), '--steps', false);
+      const steps = flagInteger('--steps', o.steps, 1);
       const tolerance = checkPositive('--tolerance', num('--tolerance', o.tolerance));
       // named by the flag: calibrateNoise's own refusal names its option (tolerance)
       if (tolerance >= 1 || tolerance < Number.EPSILON)
