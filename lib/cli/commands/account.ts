@@ -79,9 +79,14 @@ function fmt(x: number): string {
   return Number.isFinite(x) ? x.toPrecision(6) : String(x);
 }
 
-function printResults(results: AccountResult[], rows: [string, string][], tail: [string, string][] = []): void {
+/**
+ * `noiseless`: the history holds a release without noise (mechanism 'none'). Without one, an ε = ∞ is a noisy history whose ε
+ * overflows float64 (Laplace ε0 = C/b = 1.7e308 over 10 steps): it was labelled "a release without noise".
+ */
+function printResults(results: AccountResult[], rows: [string, string][], noiseless: boolean, tail: [string, string][] = []): void {
   for (const r of results) {
-    // ε = ∞: δ below the PLD's mass at ∞ (its truncated tails), or a release without noise (no order or discretisation to name)
+    // ε = ∞: δ below the PLD's mass at ∞ (its truncated tails), a release without noise (no order or discretisation to
+    // name), or a noise so small for its sensitivity that ε overflows
     const massNote =
       r.infinityMass !== undefined
         ? `δ is below ${r.infinityMass.toPrecision(3)}, the PLD's probability mass at ε = ∞ from its truncated tails: no finite PLD ε at this δ`
@@ -89,7 +94,9 @@ function printResults(results: AccountResult[], rows: [string, string][], tail: 
     const extra = !Number.isFinite(r.epsilon)
       ? massNote !== undefined
         ? ` (${massNote}; give a larger --delta or use --accountant rdp)`
-        : ' (a release without noise: NOT PRIVATE)'
+        : noiseless
+          ? ' (a release without noise: NOT PRIVATE)'
+          : ' (beyond the float64 range: the noise is far too small for its sensitivity; NOT PRIVATE)'
       : r.accountant === 'rdp'
         ? ` (order ${r.order})`
         : r.accountant === 'pld'
@@ -247,7 +254,8 @@ function printLedger(
     ['budget', ledger.budget ? `epsilon ${ledger.budget.epsilon}, delta ${ledger.budget.delta}` : 'none'],
     ['delta', String(delta)],
   ];
-  printResults(results, rows, olderNote !== undefined ? [['warning', olderNote]] : []);
+  const noiseless = ledger.entries.some((e) => e.mechanism === 'none');
+  printResults(results, rows, noiseless, olderNote !== undefined ? [['warning', olderNote]] : []);
 }
 
 /** Flags that describe a hypothetical release: meaningless (and silently ignored before) with --ledger or --dataset. */
@@ -339,6 +347,6 @@ export function register(program: Command): void {
         ['steps', String(steps)],
         ['delta', String(delta)],
       ];
-      printResults(results, rows);
+      printResults(results, rows, false); // the flags describe a Gaussian or Laplace release
     });
 }
