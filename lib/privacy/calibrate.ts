@@ -77,9 +77,10 @@ function bisectNoise(f: NoiseToEpsilon, target: number, tol: number, start: numb
   let epsHi = f(hi);
   let lo: number;
   if (epsHi <= target) {
-    // walk down until the target is exceeded
+    // walk down until the target is exceeded, halving as the walk up doubles: steps of 0.9 took ~8 PLD evaluations
+    // (seconds each at a small noise) where the RDP first guess was twice the PLD answer (δ near 1)
     for (;;) {
-      lo = hi * 0.9;
+      lo = hi / 2;
       const e = f(lo);
       if (e > target) break;
       hi = lo;
@@ -169,10 +170,28 @@ function checkKeys(options: object, known: object, what: string): void {
 }
 
 /**
+ * δ at or above 1 − (1 − q)^T, the probability that Poisson sampling picks a given example in any of the T steps: the
+ * outputs then differ by at most that much in total variation whatever is released, so (0, δ) holds with no noise at all
+ * and there is no smallest noise to find. calibrateNoise({ epsilon: 100, delta: 1e-5, sampleRate: 1e-9, steps: 1 }) walked
+ * the PLD down from σ = 0.06 for ~100 s (blocking the event loop) and returned σ ≈ 1.2e-5 with ε = 0.
+ */
+function refuseTrivialDelta(delta: number, sampleRate: number, steps: number): void {
+  const reach = -Math.expm1(steps * Math.log1p(-sampleRate)); // 1 − (1 − q)^T (1 when q = 1)
+  if (delta >= reach) {
+    throw new PrivacyError(
+      'ERR_ARGUMENT',
+      `delta ${delta} is at least 1 − (1 − q)^T = ${reach.toPrecision(6)}, the chance that a given example is sampled at all in ${steps} steps at ` +
+        `sampling rate ${sampleRate}: such a (ε, δ) holds with no noise at all, so no noise is calibrated (δ must be far smaller, below 1/N)`,
+    );
+  }
+}
+
+/**
  * The noise multiplier σ (Gaussian) or Laplace scale b that reaches (ε, δ) after `steps` releases at rate q.
  * Guarantee: the returned noise gives ε <= target, and noise·(1 − tolerance) gives ε > target.
  *
- * @throws {@link PrivacyError} `ERR_ARGUMENT` naming a bad option, or when the target is met with almost no noise (σ below 1e-8).
+ * @throws {@link PrivacyError} `ERR_ARGUMENT` naming a bad option, or when the target is met with almost no noise (σ below 1e-8),
+ * or with none at all (δ ≥ 1 − (1 − q)^T: every release is then (0, δ)-DP).
  * @example
  * ```ts
  * import { calibrateNoise } from 'dpzo';
@@ -197,6 +216,7 @@ export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   // below one ulp the bracket cannot narrow: the bisection looped forever (mid rounds to lo or hi)
   if (tolerance >= 1 || tolerance < Number.EPSILON)
     throw argumentError('tolerance', tolerance, `in [${Number.EPSILON}, 1) (a float64 bracket narrows no further)`);
+  if (acc !== 'pure') refuseTrivialDelta(delta, sampleRate, steps);
   const orders = options.opacusCompat ? OPACUS_ORDERS : options.orders;
   const f = epsilonFunction(kind, acc, { delta, sampleRate, steps, clip, orders, conversion: options.conversion, pld: options.pld });
   let r: { noise: number; epsilon: number };
