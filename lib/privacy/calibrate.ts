@@ -94,7 +94,10 @@ function bisectNoise(f: NoiseToEpsilon, target: number, tol: number, start: numb
       epsHi = f(hi);
       if (epsHi <= target) break;
       if (hi > 1e7)
-        throw new PrivacyError('ERR_ARGUMENT', `no noise up to 1e7 reaches epsilon=${target}: the budget is too small for these steps and sampling rate`);
+        throw new PrivacyError(
+          'ERR_BUDGET_IMPOSSIBLE',
+          `no noise up to 1e7 reaches epsilon=${target}: the budget is too small for these steps and sampling rate`,
+        );
     }
   }
   while (hi - lo > tol * hi) {
@@ -118,7 +121,7 @@ function opacusNoiseMultiplier(f: NoiseToEpsilon, target: number, epsilonToleran
   while (epsHigh > target) {
     sigmaHigh *= 2;
     epsHigh = f(sigmaHigh);
-    if (sigmaHigh > 2000) throw new PrivacyError('ERR_ARGUMENT', 'The privacy budget is too low.');
+    if (sigmaHigh > 2000) throw new PrivacyError('ERR_BUDGET_IMPOSSIBLE', 'The privacy budget is too low.');
   }
   while (target - epsHigh > epsilonTolerance) {
     const sigma = (sigmaLow + sigmaHigh) / 2;
@@ -191,7 +194,8 @@ function refuseTrivialDelta(delta: number, sampleRate: number, steps: number): v
  * Guarantee: the returned noise gives ε <= target, and noise·(1 − tolerance) gives ε > target.
  *
  * @throws {@link PrivacyError} `ERR_ARGUMENT` naming a bad option, or when the target is met with almost no noise (σ below 1e-8),
- * or with none at all (δ ≥ 1 − (1 − q)^T: every release is then (0, δ)-DP).
+ * or with none at all (δ ≥ 1 − (1 − q)^T: every release is then (0, δ)-DP); `ERR_BUDGET_IMPOSSIBLE` when no noise reaches the
+ * target (none up to 1e7; with opacusCompat, none up to 2000), as planNoise codes it.
  * @example
  * ```ts
  * import { calibrateNoise } from 'dpzo';

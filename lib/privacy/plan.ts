@@ -48,7 +48,7 @@ export const PLD_MIN_DELTA = 1e-12;
 /**
  * The noise of a run before any release: σ (or b) calibrated to reach the budget after `steps` releases, or the explicit noise checked against it.
  * @throws {@link PrivacyError} `ERR_BUDGET_IMPOSSIBLE` when no noise (or not the given one) fits the budget; `ERR_ARGUMENT` for δ below 1e-12 with the PLD
- * accountant or another bad argument.
+ * accountant, a budget met with (almost) no noise (calibrateNoise), or another bad argument.
  */
 export function planNoise(r: NoiseRequest): NoisePlan {
   const { budget, steps } = r;
@@ -85,6 +85,8 @@ export function planNoise(r: NoiseRequest): NoisePlan {
       clip: r.clip,
     });
   } catch (e) {
+    // a budget met with (almost) no noise is not one no noise meets: it read "no noise level reaches ε = …: … holds with no noise"
+    if (e instanceof PrivacyError && e.code === 'ERR_ARGUMENT') throw e;
     throw new PrivacyError('ERR_BUDGET_IMPOSSIBLE', `${impossible}: ${(e as Error).message}`);
   }
   const noise = r.mechanism === 'gaussian' ? c.noiseMultiplier : c.laplaceScale;
