@@ -65,7 +65,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property privateDiagnostics Also report statistics of the private batches (loss, batch size, clipping), NOT covered by the guarantee (default false).
  * @property datasetBudget An ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it.
  * @property maxBatchTokens Most tokens per native forward call (default 16384), and per backward call of DP-SGD's ghost regime; bounds memory, not the result.
- * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md).
+ * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md); at most {@link MAX_CONSTANT_TIME_SLOTS} slots and {@link MAX_CONSTANT_TIME_TOKENS} slot tokens.
  *
  * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or of the wrong
  * type, a missing/conflicting field, or a name that is not an option (a typo is never ignored), `ERR_DATA_EMPTY` for an empty training set, and a {@link PrivacyError} (`ERR_BUDGET_IMPOSSIBLE`, `ERR_BUDGET_EXCEEDED`) when no
@@ -315,10 +315,30 @@ function refuseDpsgdFields(o: TrainOptions): void {
  */
 export const MAX_STEPS = 100_000_000;
 
+/**
+ * The most slots a constant-time step may hold, 2^20, and the most tokens they may hold together, 2^25 (K × the slot length).
+ * Every step builds all its K padded slots at once (constant-time.ts padSlots: two Int32Arrays of the slot length per slot,
+ * about 8·L + 500 bytes of JS memory each) and evaluates every one of them, dummies included, twice per direction: so these
+ * bounds keep a step under about 1 GiB of slots. `--constant-time-steps 1000000000` was accepted: the first step's slots grew
+ * the process past 14 GB, and the allocation, one synchronous loop, held off SIGTERM (its handler runs on the event loop).
+ * Where N is public, N + 1 slots already rule out a cut.
+ */
+export const MAX_CONSTANT_TIME_SLOTS = 2 ** 20;
+export const MAX_CONSTANT_TIME_TOKENS = 2 ** 25;
+
 /** ceil(x) where x = e·N/B is an integer up to the rounding of e (1.1·100/10 = 11.000000000000002 is 11 steps, not 12). */
 export function ceilSteps(x: number): number {
   const r = Math.round(x);
   return Math.abs(x - r) <= 1e-9 * Math.max(1, r) ? r : Math.ceil(x);
+}
+
+function checkConstantTime({ slots, length }: { slots: number; length: number }): void {
+  if (slots > MAX_CONSTANT_TIME_SLOTS) throw bad('constantTimeSteps', `(${slots}) is more than the most slots a step may hold, ${MAX_CONSTANT_TIME_SLOTS}`);
+  if (slots * length > MAX_CONSTANT_TIME_TOKENS)
+    throw bad(
+      'constantTimeSteps',
+      `(${slots}) × the slot length ${length} is ${slots * length} tokens a step, more than the most a step may hold, ${MAX_CONSTANT_TIME_TOKENS}`,
+    );
 }
 
 /**
@@ -374,6 +394,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (o.constantTimeSteps !== undefined && !(Number.isInteger(length) && length! > 0))
     throw bad('constantTimeSteps', 'needs the public maximum length of the training set (a dataset from loadDataset has it)');
   const constantTime = o.constantTimeSteps !== undefined ? { slots: o.constantTimeSteps, length: length! } : undefined;
+  if (constantTime) checkConstantTime(constantTime);
   if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr >= 0)) throw bad('lr', `must be a non-negative number (got ${o.lr})`);
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0))
     throw bad('warmupSteps', `must be a non-negative integer (got ${o.warmupSteps})`);

@@ -1,0 +1,59 @@
+// Findings of a CLI exploration of `dpzo train` / `dpzo export`:
+// - --constant-time-steps 10^9 was accepted and grew the process past 14 GB (padded slots) while deaf to SIGTERM;
+// - a new --dataset-budget smaller than the first step's ε opened the run, stopped "before step 0", exited 0 and fixed
+//   that budget for the training file for good;
+// - `dpzo export --out /proc/x` failed after the whole replay naming the internal staging directory;
+// - `dpzo train --resume` of a completed run evaluated again and appended a second eval and report to metrics.jsonl.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { makeTempDir } from '../../helpers/checkpoints.js';
+import { CLI_MAIN, type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
+
+const tmp = makeTempDir('dpzo-cli-train-fixes2-');
+afterAll(() => tmp.cleanup());
+const MODEL = join(ROOT, 'data', 'models', 'word-llama');
+const DATA = join(ROOT, 'data', 'sst2', 'train.tsv');
+const COMMON = ['--model', MODEL, '--data', DATA, '--task', 'classification', '--epsilon', '8', '--delta', '1e-5', '--limit', '100', '--steps', '2', '--threads', '1'];
+let homes = 0;
+const newHome = () => join(tmp.dir, `home-${homes++}`);
+
+function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
+  expect(r.status, r.stderr).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+/** The CLI, killed (SIGKILL) after `ms`: the old code ran away with the host's memory. */
+function dpzoKilledAfter(ms: number, env: Record<string, string>, ...args: string[]): Promise<CliResult & { killed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, ms);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr, killed });
+    });
+  });
+}
+
+describe('dpzo train --constant-time-steps', () => {
+  it('a slot count no step could hold is refused at once, naming the field, with nothing created', async () => {
+    const out = join(tmp.dir, 'ct');
+    const r = await dpzoKilledAfter(15_000, { DPZO_HOME: newHome() }, 'train', ...COMMON, '--constant-time-steps', '1000000000', '--out', out);
+    expect(r.killed, 'still running after 15 s').toBe(false);
+    expectOneLineFailure(r, /^dpzo: constantTimeSteps \(1000000000\) is more than the most slots a step may hold, 1048576 \[ERR_TRAIN_OPTION\]$/);
+    expect(existsSync(out)).toBe(false);
+  }, 30_000);
+});
