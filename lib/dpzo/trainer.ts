@@ -115,6 +115,19 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
  * loadDataset checks this for the config it was given; a dataset made for another model failed only at the step whose batch
  * held the row, after earlier releases. Names the example's index, never its content.
  */
+/**
+ * The trainer's `model` argument: `new DPZOTrainer(null, opts).plan()` (or `{}`) failed with an uncoded TypeError
+ * ("reading 'config'") from the dataset checks.
+ */
+function checkModel(model: unknown): void {
+  const m = model as Partial<Model> | null;
+  const config = typeof m === 'object' && m !== null ? m.config : undefined;
+  if (!(typeof config === 'object' && config !== null && Number.isInteger(config.vocabSize) && Number.isInteger(config.maxPositions))) {
+    const got = m === null ? 'null' : typeof m !== 'object' ? typeof m : 'an object without a model config';
+    throw new DpzoError('ERR_ARGUMENT', `DPZOTrainer: the model argument must be a loaded Model (loadModel), got ${got}`);
+  }
+}
+
 function checkFits(ds: Dataset, what: string, config: Model['config']): void {
   const V = config.vocabSize;
   const outside = (a: ArrayLike<number>, ignore: boolean) => Array.prototype.some.call(a, (x: number) => !(x >= 0 && x < V) && !(ignore && x === -100));
@@ -198,10 +211,11 @@ export class DPZOTrainer {
    * Validates the options and calibrates σ (or b): no release, no file written. Checks too that the model can
    * run the plan's method (DP-SGD: float32 weights on the CPU backend) and that every example of `train` and `eval` fits the model
    * (token ids in its vocabulary, at most its positions), so that a dry run refuses what a run would.
-   * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, or a DP-SGD plan on a model without a backward pass.
+   * @throws {@link DpzoError} `ERR_ARGUMENT` when `model` is not a Model; `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, or a DP-SGD plan on a model without a backward pass.
    */
   plan(): TrainPlan {
     if (this.planCache) return this.planCache;
+    checkModel(this.model);
     const plan = makePlan(this.options);
     const model = this.model;
     checkFits(this.options.train, 'train', model.config);
