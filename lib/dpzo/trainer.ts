@@ -19,11 +19,11 @@ import type { Dataset } from '../data/tasks.js';
 import { DpzoError, isCoded } from '../errors.js';
 import { unknownKey } from '../unknown-key.js';
 import type { Model } from '../model/types.js';
-import { DatasetLedger, PrivacyLedger, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
+import { type Budget, DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
 import { claimModel, recordRelease, releaseModel } from './model-history.js';
-import { type TrainOptions, type TrainPlan, isNonPrivate, ledgerBudget, makePlan, planRelease } from './options.js';
+import { type TrainOptions, type TrainPlan, isNonPrivate, ledgerBudget, makePlan, planRelease, stepRelease } from './options.js';
 import { replayTrajectory } from './replay.js';
 import { type PrivateTotals, type StopReason, type TrainReport, buildReport } from './report.js';
 import { RunDirectory, type RunHandles, memoryRun } from './run-directory.js';
@@ -126,6 +126,22 @@ function checkModel(model: unknown): void {
     const got = m === null ? 'null' : typeof m !== 'object' ? typeof m : 'an object without a model config';
     throw new DpzoError('ERR_ARGUMENT', `DPZOTrainer: the model argument must be a loaded Model (loadModel), got ${got}`);
   }
+}
+
+/**
+ * A dataset budget that a new dataset ledger would take, though the plan's first release alone exceeds it: the run opened
+ * (run directory, dataset ledger), stopped 'before step 0' and exited 0, and the ledger kept that budget for good, so
+ * that every later run on the training file, with any other datasetBudget, was refused. Refused before anything is made.
+ * An existing ledger's budget governs as it is (a spent one is the run's legitimate 'budget' stop).
+ */
+function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha256: string): void {
+  if (datasetLedgerFile(home, sha256) !== undefined) return;
+  const trial = PrivacyLedger.inMemory({ budget, accountant: 'pld' });
+  if (!trial.wouldExceed(stepRelease(plan, 0))) return;
+  throw new DpzoError(
+    'ERR_TRAIN_OPTION',
+    `datasetBudget (ε = ${budget.epsilon} at δ = ${budget.delta}) is exceeded by the run's first step alone: a new dataset ledger with it would refuse every release on this training file (give a larger one)`,
+  );
 }
 
 function checkFits(ds: Dataset, what: string, config: Model['config']): void {
@@ -277,6 +293,7 @@ export class DPZOTrainer {
       return undefined;
     }
     const budget = o.datasetBudget === undefined ? undefined : { epsilon: o.datasetBudget, delta: plan.budget.delta };
+    if (budget) refuseSpentNewBudget(plan, budget, o.dpzoHome ?? dpzoHome(), sha256);
     return { sha256, open: () => DatasetLedger.open(sha256, { home: o.dpzoHome, budget }) };
   }
 

@@ -57,3 +57,24 @@ describe('dpzo train --constant-time-steps', () => {
     expect(existsSync(out)).toBe(false);
   }, 30_000);
 });
+
+describe('dpzo train --dataset-budget', () => {
+  it('a new dataset budget the first step alone exceeds is refused before anything is made; an existing spent one still stops the run', async () => {
+    const home = newHome();
+    const env = { DPZO_HOME: home };
+    const out = join(tmp.dir, 'db-1');
+    const r = await dpzoWithEnv(env, 'train', ...COMMON, '--dataset-budget', '1', '--out', out);
+    expectOneLineFailure(r, /^dpzo: datasetBudget \(ε = 1 at δ = 0\.00001\) is exceeded by the run's first step alone.*\[ERR_TRAIN_OPTION\]$/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(join(home, 'datasets'))).toBe(false);
+    // the refused budget was not fixed for the training file: another one is taken
+    const ok = await dpzoWithEnv(env, 'train', ...COMMON, '--dataset-budget', '9', '--out', join(tmp.dir, 'db-2'));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/completed: 2 of 2 steps/);
+    // the ledger exists and its budget is (almost) spent: the legitimate 'budget' stop, exit 0
+    const spent = await dpzoWithEnv(env, 'train', ...COMMON, '--dataset-budget', '9', '--out', join(tmp.dir, 'db-3'));
+    expect(spent.status, spent.stderr).toBe(0);
+    expect(spent.stderr).toMatch(/stopped before step 0: it would exceed the dataset budget ε = 9/);
+    expect(spent.stdout).toMatch(/budget: 0 of 2 steps/);
+  }, 60_000);
+});

@@ -1,7 +1,7 @@
 // The non-private baseline (issue 16): epsilon ∞ adds no noise and clips only when a clip is given, its
 // releases are ledgered as 'none' (ε = ∞ under every accountant, so a dataset ledger with a budget refuses
 // it and every later ε on the same file is ∞), its run directory says NOT PRIVATE, and ∞ survives JSON.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -113,16 +113,21 @@ describe('epsilon ∞: the non-private baseline', () => {
     const ds = await DatasetLedger.openFile(run.dataset!.ledger!, { readOnly: true });
     expect(ds.ledger.spent(1e-5).epsilon).toBe(Infinity);
     await ds.close();
-    // a file whose dataset ledger has a budget refuses the baseline's first release
+    // a dataset budget refuses the baseline's first release (ε = ∞): a new one, before the run directory or the dataset
+    // ledger is made (it would have fixed a budget the run could not spend)
     const capped = join(tmp.dir, 'capped.jsonl');
     writeFileSync(capped, readFileSync(data, 'utf8') + JSON.stringify({ input_ids: [1, 2] }) + '\n');
-    const refused = await new DPZOTrainer(new FakeModel(d, theta0), {
-      ...opts,
-      train: { ...tokenDataset([...tokens, 2]), source: capped },
-      runDir: join(tmp.dir, 'run-capped'),
-      datasetBudget: 10,
-    }).train();
-    expect(refused.stopReason).toBe('budget');
-    expect(refused.steps).toBe(0);
+    await expect(
+      new DPZOTrainer(new FakeModel(d, theta0), {
+        ...opts,
+        train: { ...tokenDataset([...tokens, 2]), source: capped },
+        runDir: join(tmp.dir, 'run-capped'),
+        datasetBudget: 10,
+      }).train(),
+    ).rejects.toMatchObject({
+      code: 'ERR_TRAIN_OPTION',
+      message: expect.stringMatching(/^datasetBudget \(ε = 10 at δ = 0\.00001\) is exceeded by the run's first step alone/),
+    });
+    expect(existsSync(join(tmp.dir, 'run-capped'))).toBe(false);
   });
 });
