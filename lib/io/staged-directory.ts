@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
+import { DpzoError } from '../errors.js';
 import { fsyncDir, fsyncFile } from './fsync.js';
 import { makeDirectories } from './mkdirs.js';
 
@@ -18,15 +19,54 @@ export function stagingPath(dir: string): string {
   return join(dirname(abs), `.${basename(abs)}${STAGING_MARK}${randomUUID()}`);
 }
 
+/** `dir` cannot be made: one line naming it, not the staging path (`mkdir '/proc/.x.partial-<uuid>'`) nobody asked for. */
+function cannotCreate(dir: string, e: unknown): DpzoError {
+  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  return new DpzoError('ERR_IO', `${dir}: cannot create a directory there (${code})`);
+}
+
+/**
+ * Checks, before the work that fills it, that `dir` can be made as {@link writeDirectoryAtomic} makes it: its missing
+ * parents, then a probe directory beside it (where the staging directory will be), made and removed again (with the parents this call made). `dpzo export
+ * --out /proc/x` failed only after the whole replay, with the staging path's ENOENT.
+ *
+ * @throws {@link DpzoError} `ERR_IO` naming `dir` (as `name`, e.g. `--out x`) and the OS error code.
+ */
+export function checkCreatable(dir: string, name = dir): void {
+  // not named as a staging directory: what watches for one (a write under way) is not misled by the probe
+  const abs = resolve(dir);
+  const probe = join(dirname(abs), `.${basename(abs)}.probe-${randomUUID()}`);
+  let made: string[] = [];
+  try {
+    made = makeDirectories(dirname(resolve(dir)));
+    mkdirSync(probe);
+    rmdirSync(probe);
+  } catch (e) {
+    throw cannotCreate(name, e);
+  } finally {
+    for (const m of made.reverse()) {
+      try {
+        rmdirSync(m);
+      } catch {
+        break;
+      }
+    }
+  }
+}
+
 /**
  * A fresh staging directory for `dir` filled by `fill(staging)`, every file of it fsynced: its path, for the caller to
  * move into place. On a failure it is removed and the error rethrown.
  */
 export async function stageDirectory(dir: string, fill: (staging: string) => Promise<void>): Promise<string> {
-  makeDirectories(dirname(resolve(dir))); // not mkdirSync's recursive form: it never returned under procfs (mkdirs.ts)
   const staging = stagingPath(dir);
-  // mkdirSync honours the umask (a model is for others to read); mkdtemp would make it 0700
-  mkdirSync(staging);
+  try {
+    makeDirectories(dirname(resolve(dir))); // not mkdirSync's recursive form: it never returned under procfs (mkdirs.ts)
+    // mkdirSync honours the umask (a model is for others to read); mkdtemp would make it 0700
+    mkdirSync(staging);
+  } catch (e) {
+    throw cannotCreate(dir, e);
+  }
   try {
     await fill(staging);
     for (const f of readdirSync(staging)) fsyncFile(join(staging, f));

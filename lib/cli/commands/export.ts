@@ -1,15 +1,25 @@
 // `dpzo export`: replay a run's trajectory onto its base model and write a
 // Hugging Face directory (bit-identical to the weights the run trained).
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import { exportRun, runBaseDir } from '../../dpzo/replay.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson, replayTrainable } from '../../dpzo/run-record.js';
 import { isCoded } from '../../errors.js';
+import { checkCreatable } from '../../io/staged-directory.js';
 import { loadModel } from '../../model/model.js';
 import type { Device, WeightDType } from '../../model/types.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { listenForInterrupt } from '../interrupt.js';
+
+/** Whether the nearest existing ancestor of `dir` is a directory. */
+function underDirectory(dir: string): boolean {
+  let p = dirname(resolve(dir));
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return existsSync(p) && statSync(p).isDirectory();
+}
 
 export function register(program: Command): void {
   program
@@ -28,6 +38,10 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (opts: { run: string; out: string; model?: string; threads?: number; device: Device; json?: boolean }) => {
       const run = readRunJson<RunRecord>(opts.run);
+      // before the model is loaded and replayed: an --out that cannot be made (/proc/x, a read-only parent) failed after the
+      // whole replay, naming the staging directory beside it
+      // (an empty --out, or one under a file, is refused by exportRun before the replay, with its own message)
+      if (opts.out.trim() !== '' && underDirectory(opts.out)) checkCreatable(opts.out, `--out ${opts.out}`);
       const model = await loadModel(runBaseDir(run, opts.run, opts.model), {
         threads: opts.threads,
         device: opts.device,

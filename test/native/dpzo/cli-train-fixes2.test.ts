@@ -78,3 +78,22 @@ describe('dpzo train --dataset-budget', () => {
     expect(spent.stdout).toMatch(/budget: 0 of 2 steps/);
   }, 60_000);
 });
+
+describe('dpzo export --out that cannot be made', () => {
+  it('is refused before the model is loaded or replayed, naming --out and not the staging directory', async () => {
+    const env = { DPZO_HOME: newHome() };
+    const run = join(tmp.dir, 'ex-run');
+    const t = await dpzoWithEnv(env, 'train', ...COMMON, '--out', run);
+    expect(t.status, t.stderr).toBe(0);
+    const r = await dpzoWithEnv(env, 'export', '--run', run, '--out', '/proc/x');
+    expectOneLineFailure(r, /^dpzo: --out \/proc\/x: cannot create a directory there \(ENOENT\) \[ERR_IO\]$/);
+    // checked first: a base model that is not there is not reached
+    const first = await dpzoWithEnv(env, 'export', '--run', run, '--model', join(tmp.dir, 'no-model'), '--out', '/proc/x');
+    expectOneLineFailure(first, /^dpzo: --out \/proc\/x: cannot create/);
+    // a --out that can be made still exports, and the check left nothing beside it
+    const made = join(tmp.dir, 'ex-parent', 'a', 'model');
+    const ok = await dpzoWithEnv(env, 'export', '--run', run, '--out', made);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readdirSync(join(tmp.dir, 'ex-parent', 'a'))).toEqual(['model']);
+  }, 60_000);
+});
