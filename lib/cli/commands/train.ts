@@ -6,6 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 
 import type { RunConfig } from '../../dpzo/config.js';
 import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
+import type { RunRecord } from '../../dpzo/trainer.js';
+import { readRunJson } from '../../dpzo/run-record.js';
+import { readTrajectory } from '../../dpzo/trajectory.js';
 import type { TrainReport } from '../../dpzo/index.js';
 import { isNonPrivate } from '../../dpzo/options.js';
 import { DpzoError } from '../../errors.js';
@@ -14,7 +17,7 @@ import { addRunOptions, flagName, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { writeCurves } from '../../dpzo/curves.js';
-import { infinityReplacer } from '../../io/json-infinity.js';
+import { infinityReplacer, infinityReviver } from '../../io/json-infinity.js';
 import { makeDirectories } from '../../io/mkdirs.js';
 import { cutTornTail, readJsonl } from '../../io/jsonl.js';
 
@@ -100,6 +103,32 @@ function openMetrics(file: string, given: boolean): void {
   }
 }
 
+/**
+ * The recorded report of a run that is complete: every planned step in its trajectory, and the metrics file ending in the
+ * report of a completed run. --resume on one loaded and replayed it, evaluated it again and appended a second eval and
+ * report line to the metrics ("0 of 0 steps … (0 steps/s)"). A trajectory complete without that report (a crash after
+ * the last step) is resumed as before: that evaluates and writes the report it lacks.
+ */
+function completedReport(runDir: string, metricsFile: string): { report: TrainReport; steps: number } | undefined {
+  const run = readRunJson<RunRecord>(runDir);
+  const trajectory = readTrajectory(runDir, run.plan.method);
+  if (trajectory.torn || trajectory.lines.length < run.plan.steps) return undefined;
+  const metrics = readJsonl(metricsFile);
+  // a torn line after it (a crash mid-write) is cut by the resume, as before
+  if (metrics.tornBytes > 0) return undefined;
+  const last = metrics.lines.at(-1);
+  if (last === undefined) return undefined;
+  let rec: { type?: unknown; stopReason?: unknown } | null;
+  try {
+    rec = JSON.parse(last, infinityReviver) as { type?: unknown; stopReason?: unknown } | null;
+  } catch {
+    return undefined;
+  }
+  if (rec?.type !== 'report' || rec.stopReason !== 'completed') return undefined;
+  const { type: _type, ...report } = rec;
+  return { report: report as unknown as TrainReport, steps: run.plan.steps };
+}
+
 async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const resume = flags.resume === true;
   let config: RunConfig;
@@ -121,6 +150,15 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     if (flags.dryRun) {
       if (flags.json) process.stdout.write(JSON.stringify({ dryRun: true, plan, numTrainable: model.numTrainable }, infinityReplacer) + '\n');
       else printTable(planRows(plan, model.numTrainable));
+      return;
+    }
+    // (after the checks a resume makes of its config, data and device)
+    const done = resume ? completedReport(config.out!, typeof flags.metrics === 'string' ? flags.metrics : join(config.out!, 'metrics.jsonl')) : undefined;
+    if (done) {
+      // nothing replayed, evaluated or written: the run's report as it was recorded
+      process.stderr.write(`dpzo: ${config.out} is complete (all ${done.steps} planned steps): nothing to resume; its recorded report:\n`);
+      if (flags.json) process.stdout.write(JSON.stringify(done.report, infinityReplacer) + '\n');
+      else printTable(reportRows(done.report));
       return;
     }
     const metricsFile = typeof flags.metrics === 'string' ? flags.metrics : config.out ? join(config.out, 'metrics.jsonl') : undefined;

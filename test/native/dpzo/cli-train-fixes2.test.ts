@@ -97,3 +97,25 @@ describe('dpzo export --out that cannot be made', () => {
     expect(readdirSync(join(tmp.dir, 'ex-parent', 'a'))).toEqual(['model']);
   }, 60_000);
 });
+
+describe('dpzo train --resume of a completed run', () => {
+  it('says it is complete, prints the recorded report and changes no file', async () => {
+    const env = { DPZO_HOME: newHome() };
+    const run = join(tmp.dir, 'done');
+    const t = await dpzoWithEnv(env, 'train', ...COMMON, '--eval', DATA, '--eval-max', '10', '--out', run);
+    expect(t.status, t.stderr).toBe(0);
+    const snapshot = () => Object.fromEntries(readdirSync(run).map((f) => [f, readFileSync(join(run, f), 'utf8')]));
+    const before = snapshot();
+    const r = await dpzoWithEnv(env, 'train', '--resume', '--out', run);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/is complete \(all 2 planned steps\): nothing to resume/);
+    expect(r.stdout).toMatch(/completed: 2 of 2 steps/);
+    expect(r.stdout).not.toMatch(/\(0 steps\/s\)/);
+    const j = await dpzoWithEnv(env, 'train', '--resume', '--out', run, '--json');
+    expect(j.status, j.stderr).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({ stopReason: 'completed', steps: 2, plannedSteps: 2 });
+    expect(snapshot()).toEqual(before);
+    const metrics = before['metrics.jsonl']!.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(metrics.filter((m) => m.type === 'report')).toHaveLength(1);
+  }, 60_000);
+});
