@@ -96,7 +96,13 @@ describe('dpzo train --method dpsgd (API)', () => {
     const d = await DatasetLedger.openFile(file, { readOnly: true });
     try {
       const of = (runDir: string) =>
-        d.ledger.entries.filter((e) => e.origin?.run === runIdOf(runDir)).map(({ prevHash: _p, hash: _h, origin: _o, step: _s, ...e }) => e);
+        d.ledger.entries
+          .filter((e) => e.origin?.run === runIdOf(runDir))
+          .map(({ prevHash: _p, hash: _h, origin: _o, step: _s, trueSensitivity, ...e }) => {
+            // every dataset-ledger line of this dpzo says its noise was set for the release's true Δ
+            expect(trueSensitivity).toBe(true);
+            return e;
+          });
       const want = a.map(({ step: _s, ...e }) => e);
       expect(of(join(tmp.dir, 'ledger-sgd'))).toEqual(want);
       expect(of(join(tmp.dir, 'ledger-zo'))).toEqual(want);
