@@ -111,11 +111,6 @@ function isFile(p: string): boolean {
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /**
- * Throws unless every example of `ds` fits the model: token ids (and labels, -100 aside) in its vocabulary, at most its positions.
- * loadDataset checks this for the config it was given; a dataset made for another model failed only at the step whose batch
- * held the row, after earlier releases. Names the example's index, never its content.
- */
-/**
  * The trainer's `model` argument: `new DPZOTrainer(null, opts).plan()` (or `{}`) failed with an uncoded TypeError
  * ("reading 'config'") from the dataset checks.
  */
@@ -144,6 +139,11 @@ function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha
   );
 }
 
+/**
+ * Throws unless every example of `ds` fits the model: token ids (and labels, -100 aside) in its vocabulary, at most its positions.
+ * loadDataset checks this for the config it was given; a dataset made for another model failed only at the step whose batch
+ * held the row, after earlier releases. Names the example's index, never its content.
+ */
 function checkFits(ds: Dataset, what: string, config: Model['config']): void {
   const V = config.vocabSize;
   const outside = (a: ArrayLike<number>, ignore: boolean) => Array.prototype.some.call(a, (x: number) => !(x >= 0 && x < V) && !(ignore && x === -100));
