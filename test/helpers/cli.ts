@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The compiled CLI's entry: spawn `process.execPath` with it and the command's arguments. */
@@ -35,4 +36,12 @@ export function dpzoWithEnv(env: Record<string, string>, ...args: string[]): Pro
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** A refusal as the CLI promises it: exit 2, one line on stderr, matching `pattern`. */
+export function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
+  expect(r.status, r.stderr).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
 }

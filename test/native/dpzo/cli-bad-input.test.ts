@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
+import { type CliResult, ROOT, dpzoWithEnv, expectOneLineFailure } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cli-bad-input-');
 afterAll(() => tmp.cleanup());
@@ -16,13 +16,6 @@ const MODEL = join(ROOT, 'data', 'models', 'word-llama');
 const ENV = { DPZO_HOME: join(tmp.dir, 'home') };
 const dpzo = (...args: string[]) => dpzoWithEnv(ENV, ...args);
 let counter = 0;
-
-function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(2);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 async function train(data: string): Promise<{ r: CliResult; out: string }> {
   const out = join(tmp.dir, `run-${counter++}`);

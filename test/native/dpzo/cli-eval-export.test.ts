@@ -16,7 +16,7 @@ import type { RunRecord } from '../../../lib/dpzo/run-record.js';
 import { loadModel } from '../../../lib/index.js';
 import { type LedgerEntry, PldAccountant, RdpAccountant, releaseMechanism } from '../../../lib/privacy/index.js';
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, CLI_MAIN, ROOT, dpzo, dpzoWithEnv } from '../../helpers/cli.js';
+import { type CliResult, CLI_MAIN, ROOT, dpzo, dpzoWithEnv, expectOneLineFailure } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cli-eval-');
 afterAll(() => tmp.cleanup());
@@ -36,13 +36,6 @@ const TASK = ['--task', 'classification', '--template', '{sentence} It was ', '-
 const json = (r: CliResult) => JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 const metricsOf = (r: Record<string, unknown>) => ({ metric: r.metric, value: r.value, examples: r.examples, loss: r.loss, accuracy: r.accuracy });
 /** A failure as the CLI must report it: exit 2 and exactly one line on stderr. */
-function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(2);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
-
 let report: Record<string, unknown>;
 beforeAll(async () => {
   const r = await dpzo('train', '--model', MODEL, '--data', TRAIN, ...TASK, '--epsilon', '8', '--delta', '1e-5', '--accountant', 'rdp',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { CLI_MAIN, type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
+import { CLI_MAIN, type CliResult, ROOT, dpzoWithEnv, expectOneLineFailure } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cli-train-fixes2-');
 afterAll(() => tmp.cleanup());
@@ -19,13 +19,6 @@ const DATA = join(ROOT, 'data', 'sst2', 'train.tsv');
 const COMMON = ['--model', MODEL, '--data', DATA, '--task', 'classification', '--epsilon', '8', '--delta', '1e-5', '--limit', '100', '--steps', '2', '--threads', '1'];
 let homes = 0;
 const newHome = () => join(tmp.dir, `home-${homes++}`);
-
-function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(2);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 /** The CLI, killed (SIGKILL) after `ms`: the old code ran away with the host's memory. */
 function dpzoKilledAfter(ms: number, env: Record<string, string>, ...args: string[]): Promise<CliResult & { killed: boolean }> {

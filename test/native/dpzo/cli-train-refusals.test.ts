@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { makeTempDir } from '../../helpers/checkpoints.js';
-import { type CliResult, ROOT, dpzoWithEnv } from '../../helpers/cli.js';
+import { ROOT, dpzoWithEnv, expectOneLineFailure } from '../../helpers/cli.js';
 
 const tmp = makeTempDir('dpzo-cli-train-refusals-');
 afterAll(() => tmp.cleanup());
@@ -13,13 +13,6 @@ const MODEL = join(ROOT, 'data', 'models', 'word-llama');
 const ENV = { DPZO_HOME: join(tmp.dir, 'home') };
 const dpzo = (...args: string[]) => dpzoWithEnv(ENV, ...args);
 let counter = 0;
-
-function expectOneLineFailure(r: CliResult, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(2);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 function data(): string {
   const file = join(tmp.dir, `data-${counter++}.tsv`);
