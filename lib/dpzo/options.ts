@@ -65,7 +65,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property privateDiagnostics Also report statistics of the private batches (loss, batch size, clipping), NOT covered by the guarantee (default false).
  * @property datasetBudget An ε budget of the training file over all runs on it (at this run's δ), kept in its dataset ledger; fixed by the first run that sets it.
  * @property maxBatchTokens Most tokens per native forward call (default 16384), and per backward call of DP-SGD's ghost regime; bounds memory, not the result.
- * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md); at most {@link MAX_CONSTANT_TIME_SLOTS} slots and {@link MAX_CONSTANT_TIME_TOKENS} slot tokens.
+ * @property constantTimeSteps Every step evaluates this many example slots of the dataset's maximum length (padded with dummies or cut at the bound), so a step's duration does not depend on the private batch; a possible cut doubles the sensitivity (docs/privacy.md); at most 2^20 slots and 2^25 slot tokens (MAX_CONSTANT_TIME_SLOTS, MAX_CONSTANT_TIME_TOKENS).
  *
  * @throws {@link DpzoError} `ERR_TRAIN_OPTION` from {@link makePlan} (and so from `DPZOTrainer.plan()`/`train()`) for a value out of range or of the wrong
  * type, a missing/conflicting field, or a name that is not an option (a typo is never ignored), `ERR_DATA_EMPTY` for an empty training set, and a {@link PrivacyError} (`ERR_BUDGET_IMPOSSIBLE`, `ERR_BUDGET_EXCEEDED`) when no
