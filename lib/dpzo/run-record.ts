@@ -212,16 +212,10 @@ export function runDatasetLedger(run: Pick<RunRecord, 'dataset'>): { home: strin
   if (recorded !== undefined && existsSync(recorded)) return { home: datasetLedgerHome(recorded), file: recorded };
   // the recorded file's home first (an older dpzo's ledger there was moved to its keyed name by a later writer)
   const homes = [...new Set([...(recorded !== undefined ? [datasetLedgerHome(recorded)] : []), dpzoHome()])];
+  const { sha256, key } = run.dataset;
   for (const home of homes) {
-    const sha256 = run.dataset.sha256;
-    const key = run.dataset.key;
-    const file =
-      sha256 !== undefined
-        ? datasetLedgerFile(home, sha256)
-        : key !== undefined && existsSync(keyedDatasetLedgerFile(home, key))
-          ? keyedDatasetLedgerFile(home, key)
-          : undefined;
-    if (file !== undefined) return { home, file };
+    const file = sha256 !== undefined ? datasetLedgerFile(home, sha256) : key !== undefined ? keyedDatasetLedgerFile(home, key) : undefined;
+    if (file !== undefined && existsSync(file)) return { home, file };
   }
   return undefined;
 }
