@@ -109,7 +109,7 @@ export function readCheckpoint(runDir: string, expect: { runId: string; numTrain
     throw corrupt('its header is not valid JSON');
   }
   if (header.format !== FORMAT) throw corrupt(`format '${String(header.format)}' is not ${FORMAT}`);
-  if (header.runId !== expect.runId) throw corrupt('it belongs to another run (its runId is not the one in run.json)');
+  if (header.runId !== expect.runId) throw corrupt("it belongs to another run (its runId is not its run's: run.json or trainer_state.json)");
   if (header.numTrainable !== expect.numTrainable)
     throw corrupt(`it holds ${header.numTrainable} parameters, the model has ${expect.numTrainable} trainable ones`);
   if (!(Number.isInteger(header.step) && header.step >= 0)) throw corrupt('its step is not a non-negative integer');

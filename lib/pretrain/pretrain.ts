@@ -2,8 +2,10 @@
 // through the backward pass: shuffled minibatches (a seeded shuffle, so a run is
 // reproducible), the gradient of the mean per-example loss, Adam with decoupled
 // weight decay, a warmup + cosine learning rate, held-out evaluations and
-// Hugging Face checkpoints. It records nothing in any privacy ledger: it makes
-// no privacy claim, and must not be run on data that needs one.
+// Hugging Face checkpoints that a run resumes from (resume.ts). It records
+// nothing in any privacy ledger: it makes no privacy claim, and must not be run
+// on data that needs one.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 import type { Dataset, Example } from '../data/tasks.js';
@@ -15,6 +17,16 @@ import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
 import { saveCheckpointDirectory } from './save.js';
+import {
+  type PretrainSettings,
+  type PretrainState,
+  checkSameRun,
+  examplesSha256,
+  findPretrainCheckpoint,
+  readPretrainState,
+  readPretrainWeights,
+  writePretrainState,
+} from './resume.js';
 
 /** What `pretrain` runs. */
 export interface PretrainOptions {
@@ -36,10 +48,20 @@ export interface PretrainOptions {
   seed?: number;
   /** Evaluate every k steps (default: before and after only). */
   evalEvery?: number;
-  /** Save a Hugging Face checkpoint into `outDir/checkpoint-<step>` every k steps. */
+  /**
+   * Save a Hugging Face checkpoint into `outDir/checkpoint-<step>` every k steps, with the trainer and optimizer state
+   * a resume needs (trainer_state.json, checkpoint.bin).
+   */
   checkpointEvery?: number;
-  /** Where checkpoints go. */
+  /** Where checkpoints go; a cancelled run also saves one there at the step it stopped, to resume from. */
   outDir?: string;
+  /**
+   * Continue the run saved in this checkpoint (a `checkpoint-<step>` directory, or an `outDir` for its latest one), as
+   * transformers' `resume_from_checkpoint`: `model` is the run's starting model again, the settings (steps, batchSize,
+   * lr, warmupSteps, weightDecay, seed, the training data) are the run's own, and the run ends with the same weights,
+   * bit for bit, as one never interrupted (at the same thread count). No evaluation before training: the run's is kept.
+   */
+  resume?: string;
   signal?: AbortSignal;
   onStep?: (s: { step: number; steps: number; loss: number; lr: number }) => void | Promise<void>;
   onEval?: (e: { step: number; result: EvalResult }) => void | Promise<void>;
@@ -55,10 +77,15 @@ export interface PretrainReport {
   /** The final evaluation: absent when the run was cancelled. */
   evalAfter?: EvalResult;
   checkpoints: string[];
+  /** The step a resumed run continued from (0 for a fresh run): `trainLoss` holds the steps before it too. */
+  resumedFrom: number;
   seconds: number;
 }
 
-/** Epochs of shuffled indices, cut into batches of `size` (the last batch of an epoch may be short). */
+/**
+ * Epochs of shuffled indices, cut into batches of `size` (the last batch of an epoch may be short). The shuffle's state
+ * after k batches is (seed, k): a resumed run draws and drops the k batches it took.
+ */
 function* batches(n: number, size: number, seed: number): Generator<number[]> {
   // public data: a seeded generator (reproducibility wanted), no CSPRNG needed
   const next = mulberry32(seed);
@@ -91,11 +118,54 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   const adam = new Adam(model.numTrainable);
   const delta = new Float32Array(model.numTrainable);
   const examples: Example[] = o.train.examples;
-  const next = batches(examples.length, batchSize, o.seed ?? 0);
-  const report: PretrainReport = { steps: 0, stopReason: 'completed', trainLoss: [], checkpoints: [], seconds: 0 };
+  const seed = o.seed ?? 0;
+  const next = batches(examples.length, batchSize, seed);
+  const report: PretrainReport = { steps: 0, stopReason: 'completed', trainLoss: [], checkpoints: [], resumedFrom: 0, seconds: 0 };
+  // what a checkpoint records of the run, and a resume checks: only when there are checkpoints (hashing the weights and
+  // the data is not free)
+  const saving = o.outDir !== undefined || o.resume !== undefined;
+  const settings: PretrainSettings | undefined = saving
+    ? {
+        steps: o.steps,
+        batchSize,
+        lr,
+        warmupSteps,
+        weightDecay,
+        seed,
+        numTrainable: model.numTrainable,
+        trainSha256: examplesSha256(o.train),
+        baseWeightsHash: await model.weightsHash(),
+      }
+    : undefined;
+  let runId: string = randomUUID();
+  if (o.resume !== undefined) {
+    const dir = findPretrainCheckpoint(o.resume);
+    const state = readPretrainState(dir);
+    checkSameRun(dir, state, settings!);
+    const c = readPretrainWeights(dir, state, model.numTrainable);
+    if (!model.setTrainable) throw new DpzoError('ERR_ARGUMENT', 'resuming pretrain needs a model with setTrainable (a native CPU model)');
+    await model.setTrainable(c.theta);
+    adam.restore(c.adam.m, c.adam.v, c.adam.t);
+    for (let k = 0; k < state.step; k++) next.next();
+    runId = state.runId;
+    report.resumedFrom = report.steps = state.step;
+    report.trainLoss = [...state.trainLoss];
+    report.evalBefore = state.evalBefore;
+  }
+  let saved = report.steps;
+  const checkpoint = async (step: number) => {
+    const dir = join(o.outDir!, `checkpoint-${step}`);
+    const state: PretrainState = { format: 'dpzo-pretrain-state/1', runId, step, ...settings!, trainLoss: report.trainLoss, evalBefore: report.evalBefore };
+    // as the final model: a checkpoint without the tokenizer did not open for a text task (ERR_NO_TOKENIZER), and its
+    // config.json named the base's dtype for the float32 weights. Staged and renamed into place: a process killed
+    // while saving left checkpoint-<k> with model.safetensors and no config.json (or a tokenizer cut short)
+    await saveCheckpointDirectory(model, dir, (staging) => writePretrainState(model, staging, { state, adam }));
+    report.checkpoints.push(dir);
+    saved = step;
+  };
   // a cancel inside a native call (the step's backward, the first evaluation) ends the run as one between steps does
   const cancelledInside = (e: unknown) => o.signal?.aborted === true && isCoded(e) && e.code === 'ERR_CANCELLED';
-  if (o.eval) {
+  if (o.eval && o.resume === undefined) {
     try {
       report.evalBefore = await evaluate(model, o.eval, { signal: o.signal });
       await o.onEval?.({ step: 0, result: report.evalBefore });
@@ -103,7 +173,7 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       if (!cancelledInside(e)) throw e;
     }
   }
-  for (let t = 0; t < o.steps; t++) {
+  for (let t = report.steps; t < o.steps; t++) {
     if (o.signal?.aborted) {
       report.stopReason = 'cancelled';
       break;
@@ -156,19 +226,15 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       }
       await o.onEval({ step: t + 1, result });
     }
-    if (o.outDir && o.checkpointEvery && (t + 1) % o.checkpointEvery === 0 && t + 1 < o.steps) {
-      const dir = join(o.outDir, `checkpoint-${t + 1}`);
-      // as the final model: a checkpoint without the tokenizer did not open for a text task (ERR_NO_TOKENIZER), and its
-      // config.json named the base's dtype for the float32 weights. Staged and renamed into place: a process killed
-      // while saving left checkpoint-<k> with model.safetensors and no config.json (or a tokenizer cut short)
-      await saveCheckpointDirectory(model, dir);
-      report.checkpoints.push(dir);
-    }
+    if (o.outDir && o.checkpointEvery && (t + 1) % o.checkpointEvery === 0 && t + 1 < o.steps) await checkpoint(t + 1);
   }
   // a cancelled run is not evaluated again: the model so far is saved at once (SIGTERM's grace period is short)
   // and an abort during the final evaluation stops it (it ran without the signal: a Ctrl-C then waited for the whole
   // held-out set before the model was saved), as DPZOTrainer's final evaluation does
   if (o.signal?.aborted) report.stopReason = 'cancelled';
+  // what was done is not lost: a checkpoint at the step it stopped (the weights and Adam's state are consistent between
+  // steps, and a step cancelled inside its backward applied nothing), for --resume
+  if (report.stopReason === 'cancelled' && o.outDir && report.steps > saved) await checkpoint(report.steps);
   if (o.eval && report.stopReason === 'completed') {
     try {
       report.evalAfter = await evaluate(model, o.eval, { signal: o.signal });

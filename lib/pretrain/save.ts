@@ -2,17 +2,35 @@
 // config.json and tokenizer files written complete and durable before they take their final names): a process killed
 // while saving left a checkpoint or --out with model.safetensors and no config.json, or a tokenizer.json cut short,
 // that `dpzo train --model` then tried to load.
-import { readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { saveModelDirectory } from '../dpzo/replay.js';
 import { fsyncDir } from '../io/fsync.js';
-import { stageDirectory, writeDirectoryAtomic } from '../io/staged-directory.js';
+import { stageDirectory, stagingPath, writeDirectoryAtomic } from '../io/staged-directory.js';
 import type { Model } from '../model/types.js';
 
-/** Saves `model` as the new directory `dir` (a checkpoint), atomically: `dir` either does not exist or holds the whole model. */
-export async function saveCheckpointDirectory(model: Model, dir: string): Promise<void> {
-  await writeDirectoryAtomic(dir, (staging) => saveModelDirectory(model, staging));
+/**
+ * Saves `model` as the directory `dir` (a checkpoint), atomically: `dir` holds the whole model, with what
+ * `extra(staging)` writes beside it (the trainer and optimizer state a resume needs), or what it held before. A `dir`
+ * there already (a run resumed from an earlier checkpoint takes the later steps again) is replaced: moved aside under a
+ * staging name just before the new one takes its place, then removed; the rename onto a non-empty directory failed.
+ */
+export async function saveCheckpointDirectory(model: Model, dir: string, extra?: (staging: string) => Promise<void>): Promise<void> {
+  let old: string | undefined;
+  await writeDirectoryAtomic(
+    dir,
+    async (staging) => {
+      await saveModelDirectory(model, staging);
+      await extra?.(staging);
+    },
+    () => {
+      if (!existsSync(dir)) return;
+      old = stagingPath(dir);
+      renameSync(dir, old);
+    },
+  );
+  if (old) rmSync(old, { recursive: true, force: true });
 }
 
 /**

@@ -2,7 +2,7 @@
 // (Adam, warmup + cosine, checkpoints), to build a starting model that DP-ZO then
 // fine-tunes privately. It makes no privacy claim and records nothing in any ledger.
 import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { makeDirectories } from '../../io/mkdirs.js';
 import type { Command } from 'commander';
 import type { Device } from '../../model/types.js';
@@ -20,6 +20,8 @@ import { pretrain } from '../../pretrain/pretrain.js';
 import { packageVersion } from '../../package-info.js';
 import { pretrainCard } from '../../pretrain/model-card.js';
 import { saveModelInto } from '../../pretrain/save.js';
+import { findPretrainCheckpoint, pretrainOutOf, readPretrainState } from '../../pretrain/resume.js';
+import { keepMetricsUpTo, resumeCommand } from '../pretrain-resume.js';
 import { parseInteger, parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
@@ -30,7 +32,8 @@ interface Flags {
   model: string;
   data: string;
   task: 'lm' | 'tokens';
-  out: string;
+  out?: string;
+  resume?: string;
   eval?: string;
   steps: number;
   batchSize: number;
@@ -53,7 +56,8 @@ export function register(program: Command): void {
     .description('NON-PRIVATE training on public data (backward pass, Adam, cosine schedule, checkpoints): a starting model for private fine-tuning')
     .requiredOption('--model <dir>', 'starting model (Hugging Face directory, float32 in memory)')
     .requiredOption('--data <file>', 'PUBLIC training text (.jsonl/.json/.csv/.tsv): no privacy is given to it')
-    .requiredOption('--out <dir>', 'where the trained model is saved (absent or empty)')
+    .option('--out <dir>', "where the trained model is saved (absent or empty; with --resume, the run's own)")
+    .option('--resume <dir>', "continue an interrupted run from its latest checkpoint (its --out) or from <out>/checkpoint-<step>, with the run's options")
     .option('--task <kind>', 'lm | tokens', 'lm')
     .option('--eval <file>', 'held-out public data, evaluated before, every --eval-every steps and after')
     .option('--steps <n>', 'optimizer steps', parsePositiveInteger, 1000)
@@ -72,10 +76,18 @@ export function register(program: Command): void {
     .action(async (f: Flags) => {
       if (f.task !== 'lm' && f.task !== 'tokens') throw new DpzoError('ERR_TRAIN_OPTION', `--task must be lm or tokens (got '${f.task}')`);
       const device = cpuOnlyDevice(f.device, 'pretrain');
+      // a resumed run continues in its own --out (its checkpoints, metrics and final model are there)
+      const checkpoint = f.resume === undefined ? undefined : findPretrainCheckpoint(f.resume);
+      const resumedStep = checkpoint === undefined ? 0 : readPretrainState(checkpoint).step;
+      if (checkpoint !== undefined && f.out !== undefined && resolve(f.out) !== pretrainOutOf(checkpoint))
+        throw new DpzoError('ERR_TRAIN_OPTION', `--out ${f.out}: a resumed run continues in its own directory ${pretrainOutOf(checkpoint)} (leave --out out)`);
+      if (checkpoint === undefined && f.out === undefined) throw new DpzoError('ERR_TRAIN_OPTION', "required option '--out <dir>' not specified");
+      const outDir = f.out ?? pretrainOutOf(checkpoint!);
       // a file there failed with a bare ENOTDIR naming neither --out nor the reason
-      if (existsSync(f.out) && !statSync(f.out).isDirectory())
-        throw new DpzoError('ERR_EXPORT_EXISTS', `--out ${f.out} exists and is not a directory: choose a new --out directory`);
-      if (existsSync(f.out) && readdirSync(f.out).length > 0) throw new DpzoError('ERR_EXPORT_EXISTS', `${f.out} is not empty: choose a new --out directory`);
+      if (existsSync(outDir) && !statSync(outDir).isDirectory())
+        throw new DpzoError('ERR_EXPORT_EXISTS', `--out ${outDir} exists and is not a directory: choose a new --out directory`);
+      if (checkpoint === undefined && existsSync(outDir) && readdirSync(outDir).length > 0)
+        throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is not empty: choose a new --out directory (or continue its run with --resume ${outDir})`);
       const dir = resolveModelDir(f.model);
       const model = await loadModel(dir, { threads: f.threads, dtype: 'float32', device });
       try {
@@ -85,11 +97,19 @@ export function register(program: Command): void {
         const train = loadDataset(f.data, common);
         const evalSet = f.eval ? loadDataset(f.eval, common) : undefined;
         // a run refused before its first step leaves no empty --out behind (no partial output)
-        const created = !existsSync(f.out);
-        makeDirectories(f.out); // not Node's recursive mkdir: it never returned under procfs (io/mkdirs.ts)
-        const metrics = join(f.out, 'pretrain-metrics.jsonl');
+        const created = !existsSync(outDir);
+        makeDirectories(outDir); // not Node's recursive mkdir: it never returned under procfs (io/mkdirs.ts)
+        const metrics = join(outDir, 'pretrain-metrics.jsonl');
         const progress = createProgress(f.steps, { label: 'pretrain (public data, NOT private)', lossLabel: 'train loss', epsilon: false, timed: true });
         const evals: [number, number][] = [];
+        // the metrics of the steps after the checkpoint were the interrupted run's: its lines up to the checkpoint stay
+        // (and its evaluations on the chart), the rest is written again as the resumed run takes those steps
+        let metricsKept = checkpoint === undefined;
+        const keepMetrics = () => {
+          if (metricsKept) return;
+          metricsKept = true;
+          evals.push(...keepMetricsUpTo(metrics, resumedStep));
+        };
         // Ctrl-C and SIGTERM alike (as train): the step in flight is dropped and the model so far is saved; SIGTERM
         // killed the process, leaving --out without a model and not empty, so a rerun was refused
         const interrupt = listenForInterrupt();
@@ -106,13 +126,16 @@ export function register(program: Command): void {
             seed: f.seed,
             evalEvery: f.evalEvery,
             checkpointEvery: f.checkpointEvery,
-            outDir: f.out,
+            outDir: outDir,
             signal: interrupt.signal,
+            ...(checkpoint === undefined ? {} : { resume: checkpoint }),
             onStep: (s) => {
+              keepMetrics();
               progress.update({ step: s.step, steps: s.steps, loss: s.loss, epsilon: NaN });
               appendFileSync(metrics, JSON.stringify({ type: 'step', step: s.step, loss: s.loss, lr: s.lr }) + '\n');
             },
             onEval: (e) => {
+              keepMetrics();
               evals.push([e.step, e.result.loss]);
               if (!f.json) progress.note(`eval @ step ${e.step}: ${evalText(e.result)}`);
               appendFileSync(metrics, JSON.stringify({ type: 'eval', step: e.step, ...e.result }) + '\n');
@@ -121,12 +144,13 @@ export function register(program: Command): void {
         } catch (e) {
           // the metrics of a run that failed (the weights diverged) are removed with the --out it made, unless a checkpoint was saved:
           // they were left, and the same command again was refused as '--out is not empty'
-          if (created && readdirSync(f.out).every((e) => e === 'pretrain-metrics.jsonl')) rmSync(f.out, { recursive: true, force: true });
+          if (created && readdirSync(outDir).every((e) => e === 'pretrain-metrics.jsonl')) rmSync(outDir, { recursive: true, force: true });
           throw e;
         } finally {
           progress.stop();
           interrupt.end();
         }
+        keepMetrics();
         // staged, then moved into --out with config.json last: a process killed while saving left model.safetensors
         // without config.json, or a tokenizer.json cut short, for a later `dpzo train --model` to load
         const weightsHash = await model.weightsHash();
@@ -142,8 +166,8 @@ export function register(program: Command): void {
           weightsHash,
           version: packageVersion(),
         });
-        await saveModelInto(model, f.out, { 'README.md': card });
-        const chart = join(f.out, 'pretrain-curves.svg');
+        await saveModelInto(model, outDir, { 'README.md': card });
+        const chart = join(outDir, 'pretrain-curves.svg');
         writeTextAtomic(
           chart,
           lineChart({
@@ -160,7 +184,10 @@ export function register(program: Command): void {
             ],
           }),
         );
-        const out = { ...report, out: f.out, chart, weightsHash, private: false };
+        // how to go on: the same command with --resume (a checkpoint at the step it stopped was saved)
+        const resume =
+          report.stopReason === 'cancelled' && report.checkpoints.length + report.resumedFrom > 0 ? resumeCommand(process.argv.slice(2), outDir) : undefined;
+        const out = { ...report, out: outDir, chart, weightsHash, private: false, ...(resume ? { resume } : {}) };
         if (f.json) process.stdout.write(JSON.stringify(out) + '\n');
         else
           printTable([
@@ -171,9 +198,10 @@ export function register(program: Command): void {
                   ['after', evalText(report.evalAfter)],
                 ] as [string, string][])
               : []),
-            ['model', f.out],
+            ['model', outDir],
             ['chart', chart],
             ['privacy', 'NONE: pretraining is for public data only; fine-tune privately with dpzo train'],
+            ...(resume ? ([['resume', resume]] as [string, string][]) : []),
           ]);
         if (report.stopReason === 'cancelled') process.exitCode = interrupt.exitCode ?? 130;
       } finally {

@@ -30,6 +30,9 @@ function fakeModel(during: (dir: string) => void): Model {
     numTrainable: 2,
     lossAndGradient: async () => ({ loss: Float32Array.of(1), grad: Float32Array.of(0.5, -0.5) }),
     addDense: async () => {},
+    // a checkpoint holds the weights and the run's starting weights' hash too (to resume from)
+    getTrainable: async () => Float32Array.of(1, 2),
+    weightsHash: async () => '0'.repeat(64),
     save: async (dir: string) => {
       writeFileSync(join(dir, 'model.safetensors'), Buffer.alloc(4096, 1));
       during(dir);
@@ -74,6 +77,8 @@ describe('pretrain checkpoints', () => {
         numTrainable: 2,
         lossAndGradient: async () => ({ loss: Float32Array.of(1), grad: Float32Array.of(0.5, -0.5) }),
         addDense: async () => {},
+        getTrainable: async () => Float32Array.of(1, 2),
+        weightsHash: async () => '0'.repeat(64),
         save: async (dir) => {
           writeFileSync(join(dir, 'model.safetensors'), Buffer.alloc(4096, 1));
           process.kill(process.pid, 'SIGKILL');
