@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadDataset, loadModel } from '../../lib/index.js';
 import type { Model } from '../../lib/model/types.js';
+import { resumeCommand } from '../../lib/cli/pretrain-resume.js';
 import { pretrain, type PretrainOptions } from '../../lib/pretrain/pretrain.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { type CliResult, dpzo, expectOneLineFailure } from '../helpers/cli.js';
@@ -164,6 +165,11 @@ describe('dpzo pretrain --resume', () => {
     expect(state).toMatchObject({ step: o.steps, steps: 100000 });
     const refused = await cli('--steps', '99999', '--resume', out);
     expectOneLineFailure(refused, /--steps 100000, not 99999/);
+  });
+
+  it('the printed command is the run\'s own, quoted for the shell, with one --resume', () => {
+    const args = ['pretrain', '--data', "my file's.jsonl", '--resume', 'old', '--resume=older', '--lr', '0.03'];
+    expect(resumeCommand(args, '/runs/a b')).toBe(`dpzo pretrain --data 'my file'\\''s.jsonl' --lr 0.03 --resume '/runs/a b'`);
   });
 
   describe('refuses a resume it cannot continue exactly, in one line (exit 2)', () => {
