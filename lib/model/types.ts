@@ -80,7 +80,10 @@ export interface MemoryStats {
 export interface LossBatch {
   /** Token ids of each sequence (each in [0, vocabSize), at most maxPositions long). */
   inputIds: ArrayLike<number>[];
-  /** Per sequence, same length as its inputIds: the target token at each position, or -100 for none. */
+  /**
+   * Per sequence, same length as its inputIds: the target token at each position, or -100 for none. The first
+   * position is never a target, but its label too must be a token id or -100 (else `ERR_TOKEN_RANGE`).
+   */
   labels?: ArrayLike<number>[];
   /** Candidate-set mode: cross-entropy over these K token ids only at each target. */
   candidates?: ArrayLike<number>;

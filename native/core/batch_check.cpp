@@ -62,16 +62,19 @@ void validate_loss_batch(const Model& m, const PackedBatch& b) {
   const int64_t n_seq = static_cast<int64_t>(b.offsets.size()) - 1;
   if (b.labels.empty() && b.candidates.empty()) return;
   for (int64_t s = 0; s < n_seq; ++s)
-    for (int64_t t = b.offsets[s] + 1; t < b.offsets[s + 1]; ++t) {
+    for (int64_t t = b.offsets[s]; t < b.offsets[s + 1]; ++t) {
       const int32_t l = b.labels.empty() ? b.tokens[t] : b.labels[t];
       if (l == -100) continue;
-      // the message is built on failure only: this runs once per target
+      // the message is built on failure only: this runs once per label
       const auto where = [&] {
         return " at position " + std::to_string(t - b.offsets[s]) + " of sequence " + std::to_string(s);
       };
+      // every label, the first of a sequence too: it is never a target (logits at t-1 predict label t), but a
+      // label that is neither a token id nor -100 is a malformed batch (the first was once let through unread)
       if (l < 0 || l >= V)
         throw Error(err::kTokenRange, "the label" + where() + " is outside the vocabulary [0, " + std::to_string(V) +
                                           ") and is not -100");
+      if (t == b.offsets[s]) continue;  // not a target: it need not be a candidate
       if (!b.candidates.empty() && std::find(b.candidates.begin(), b.candidates.end(), l) == b.candidates.end())
         throw Error(err::kBatch, "the label" + where() + " is not among the candidates");
     }

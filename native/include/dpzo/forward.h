@@ -9,7 +9,8 @@ namespace dpzo {
 // Sequences concatenated, no padding. offsets has n_seq+1 entries, offsets[0]=0,
 // offsets[n_seq] = tokens.size(). labels (same length as tokens) follow
 // Hugging Face: the logits at position t-1 of a sequence predict labels[t];
-// −100 = not a target; labels[first position of a sequence] is never used.
+// −100 = not a target; labels[first position of a sequence] is never a target,
+// yet like every label a token id or −100 (validate_loss_batch refuses others).
 struct PackedBatch {
   std::vector<int32_t> tokens;
   std::vector<int64_t> offsets;
