@@ -38,8 +38,9 @@ class TensorGemm {
   PointGemm point() const { return point_; }
   // "tensor (cuBLASLt <library>, version N)" or "simt (<why>)".
   const std::string& path() const { return path_; }
-  // lo_scale of split_at for this dtype: a power of two (F16: 2^10, so the residual stays a normal half)
-  float lo_scale() const { return dtype_ == DType::F16 ? 1024.0f : 1.0f; }
+  // lo_scale of split_at for a dtype: a power of two (F16: 2^10, so the residual stays a normal half)
+  static float lo_scale_of(DType dt) { return dt == DType::F16 ? 1024.0f : 1.0f; }
+  float lo_scale() const { return lo_scale_of(dtype_); }
 
   // out (+)= a·W(n, k)ᵀ + bias with W 16-bit (w.dtype = the model's dtype), used in place.
   void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat w, k::Layout layout, k::Mat bias,

@@ -46,9 +46,7 @@ __global__ void split_at_kernel(const void* src, DType dt, uint64_t g0, int64_t 
   for (int e = 0; e < 4; ++e) {
     const uint64_t g = 4 * b + e;
     if (g < g0 || g >= g_end) continue;
-    const uint16_t h = f32_to_half(acc[e], dt16);
-    hi[g - g0] = h;
-    if (lo) lo[g - g0] = f32_to_half(__fmul_rn(__fsub_rn(acc[e], half_to_f32(h, dt16)), lo_scale), dt16);
+    split_value(acc[e], dt16, lo_scale, hi + (g - g0), lo ? lo + (g - g0) : nullptr);
   }
 }
 

@@ -28,8 +28,7 @@ void split_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t*
       direction_block(seeds[k], g >> 2, z);
       v = fma32(coeffs[k], z[g & 3], v);
     }
-    h[i] = f32_to_half(v, dt16);
-    if (l) l[i] = f32_to_half((v - half_to_f32(h[i], dt16)) * lo_scale, dt16);
+    split_value(v, dt16, lo_scale, h + i, l ? l + i : nullptr);
   }
 }
 

@@ -7,7 +7,7 @@
 //   block-split                             the CUDA kernels' block/tile split against brute force
 //   gpu-check, gpu-bench                    the CUDA backend against the CPU, and its speed (gpu_check.h)
 //   gemm-plan, gemm-mode, attention-mode,   the CUDA backend's host-side choices (tensor_check.h)
-//   cublaslt-load, tensor-cache
+//   cublaslt-load, tensor-cache, split-at
 //   perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all]
 //                                           direction elements/s of one pass (n·P per pass), by wall
 //                                           clock and by CPU time; CUDA too when built and present
@@ -534,7 +534,8 @@ int main(int argc, char** argv) {
           "[--dtype bf16] "
           "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1] [--copy-mib M] | "
           "gemm-plan --m M --n N --k K --lda A --ldw W --ldo O [--layout outin|inout] [--dtype bf16|f16] | "
-          "gemm-mode | attention-mode | cublaslt-load | tensor-cache [--dtypes bf16,f16] [--heights H]\n");
+          "gemm-mode | attention-mode | cublaslt-load | tensor-cache [--dtypes bf16,f16] [--heights H] | "
+          "split-at --dtype f16|bf16 --w W --coeff C [--seed S] [--n N] [--g0 G] [--point split|round]\n");
       return 2;
     }
     const std::string mode = argv[1];
@@ -553,6 +554,7 @@ int main(int argc, char** argv) {
     if (mode == "attention-mode") return mode_attention_mode();
     if (mode == "cublaslt-load") return mode_cublaslt_load();
     if (mode == "tensor-cache") return mode_tensor_cache(flags);
+    if (mode == "split-at") return mode_split_at(flags);
     throw Error(err::kArgument, "dpzo_check: unknown mode '" + mode + "'");
   } catch (const Error& e) {
     std::printf("{\"error\":\"%s\",\"message\":\"%s\"}\n", e.code().c_str(), json_escape(e.what()).c_str());

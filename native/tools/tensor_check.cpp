@@ -1,20 +1,23 @@
-// defines: mode_gemm_plan, mode_gemm_mode, mode_attention_mode, mode_cublaslt_load, mode_tensor_cache
+// defines: mode_gemm_plan, mode_gemm_mode, mode_attention_mode, mode_cublaslt_load, mode_tensor_cache, mode_split_at
 // (native/tools/tensor_check.h).
 #include "tools/tensor_check.h"
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
 #include "dpzo/errors.h"
 #ifdef DPZO_HAVE_CUDA
+#include "cpu/virtual_point.h"
 #include "attention_plan.h"
 #include "cublaslt_loader.h"
 #include "cuda_backend.h"
 #include "gemm_plan.h"
 #include "tensor_gemm.h"
+#include "tensor_kernels.h"
 #endif
 
 using namespace dpzo;
@@ -139,6 +142,75 @@ int mode_tensor_cache(const std::map<std::string, std::string>& f) {
               static_cast<long long>(mismatches));
   return 0;
 }
+namespace {
+
+double get_real(const std::map<std::string, std::string>& f, const char* k) {
+  auto it = f.find(k);
+  if (it == f.end()) throw Error(err::kArgument, std::string("dpzo_check split-at: --") + k + " is required");
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (!end || *end || !std::isfinite(v))
+    throw Error(err::kArgument, std::string("dpzo_check: --") + k + " must be a number");
+  return v;
+}
+
+// a float32 as a JSON number, or as a string where JSON has none
+std::string json_float(float x) {
+  if (std::isnan(x)) return "\"nan\"";
+  if (std::isinf(x)) return x > 0 ? "\"inf\"" : "\"-inf\"";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.9g", static_cast<double>(x));
+  return b;
+}
+
+std::string json_floats(const std::vector<float>& v) {
+  std::string o;
+  for (size_t i = 0; i < v.size(); ++i) o += (i ? "," : "") + json_float(v[i]);
+  return "[" + o + "]";
+}
+
+}  // namespace
+
+int mode_split_at(const std::map<std::string, std::string>& f) {
+  const std::string name = f.count("dtype") ? f.at("dtype") : "f16", point = f.count("point") ? f.at("point") : "split";
+  if (name != "bf16" && name != "f16") throw Error(err::kArgument, "dpzo_check: --dtype must be bf16 or f16");
+  if (point != "split" && point != "round") throw Error(err::kArgument, "dpzo_check: --point must be split or round");
+  const DType dt = name == "bf16" ? DType::BF16 : DType::F16;
+  const int64_t n = f.count("n") ? get(f, "n") : 64;
+  const uint64_t g0 = f.count("g0") ? static_cast<uint64_t>(get(f, "g0")) : 5;  // a partial first Philox block
+  const uint64_t seed = f.count("seed") ? static_cast<uint64_t>(get(f, "seed")) : 7;
+  const float coeff = static_cast<float>(get_real(f, "coeff"));
+  const std::vector<uint16_t> w(static_cast<size_t>(n), f32_to_half(static_cast<float>(get_real(f, "w")), dt));
+  // the CPU's float32 value of each weight at the point (what its forward reads)
+  const cpu::VirtualSet vs = cpu::make_virtual_set({VirtualPoint{{seed}, {coeff}}});
+  std::vector<float> v(w.size());
+  cpu::values_at(w.data(), dt, g0, n, vs, 0, v.data());
+  // the device's split of the same weights
+  void* dw = cuda::device_alloc(w.size() * 2);
+  void* dhi = cuda::device_alloc(w.size() * 2);
+  void* dlo = cuda::device_alloc(w.size() * 2);
+  void* ds = cuda::device_alloc(8);
+  void* dc = cuda::device_alloc(4);
+  cuda::copy_to_device(dw, w.data(), w.size() * 2);
+  cuda::copy_to_device(ds, &seed, 8);
+  cuda::copy_to_device(dc, &coeff, 4);
+  const float lo_scale = cuda::TensorGemm::lo_scale_of(dt);
+  cuda::k::split_at(dw, dt, g0, n, static_cast<const uint64_t*>(ds), static_cast<const float*>(dc), 1, dt, lo_scale,
+                    dhi, point == "split" ? dlo : nullptr);
+  cuda::synchronize();
+  std::vector<uint16_t> hi16(w.size()), lo16(w.size(), 0);
+  cuda::copy_to_host(hi16.data(), dhi, w.size() * 2);
+  if (point == "split") cuda::copy_to_host(lo16.data(), dlo, w.size() * 2);
+  for (void* p : {dw, dhi, dlo, ds, dc}) cuda::device_free(p);
+  std::vector<float> hi(w.size()), lo(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    hi[i] = half_to_f32(hi16[i], dt);
+    lo[i] = half_to_f32(lo16[i], dt);
+  }
+  std::printf("{\"loScale\":%g,\"v\":%s,\"hi\":%s,\"lo\":%s}\n", static_cast<double>(lo_scale), json_floats(v).c_str(),
+              json_floats(hi).c_str(), json_floats(lo).c_str());
+  return 0;
+}
 #else
 namespace {
 [[noreturn]] void no_cuda() { throw Error(err::kDevice, "dpzo_check: built without the CUDA backend"); }
@@ -148,4 +220,5 @@ int mode_gemm_mode() { no_cuda(); }
 int mode_attention_mode() { no_cuda(); }
 int mode_cublaslt_load() { no_cuda(); }
 int mode_tensor_cache(const std::map<std::string, std::string>&) { no_cuda(); }
+int mode_split_at(const std::map<std::string, std::string>&) { no_cuda(); }
 #endif

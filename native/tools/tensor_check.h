@@ -9,6 +9,9 @@
 //   tensor-cache [--dtypes bf16,f16] [--heights H]
 //       a TensorGemm per dtype in that order (the path each got: the self-test is per dtype), and on the first
 //       one on, H GEMMs of heights 1 … H against k::gemm: mismatches and the most shapes it held prepared
+//   split-at --dtype f16|bf16 --w W --coeff C [--seed S] [--n N] [--g0 G] [--point split|round]
+//       k::split_at of N weights rn16(W) at the point θ + C·z(S) from global index G, beside the CPU's float32
+//       value there (cpu::values_at): {"loScale", "v", "hi", "lo"} (non-finite numbers as strings)
 #pragma once
 #include <map>
 #include <string>
@@ -18,3 +21,4 @@ int mode_gemm_mode();
 int mode_attention_mode();
 int mode_cublaslt_load();
 int mode_tensor_cache(const std::map<std::string, std::string>& flags);
+int mode_split_at(const std::map<std::string, std::string>& flags);
