@@ -216,6 +216,8 @@ describe.concurrent('dpzo loss', () => {
     ['a negative token id on line 1', ['{"input_ids": [-1, 2]}'], [':1:', 'input_ids']],
     ['a sequence longer than max positions on line 2', [good(0), JSON.stringify({ input_ids: Array(65).fill(1) })], [':2:', 'input_ids', 'max positions 64']],
     ['a label >= vocab on line 2', [good(0), '{"input_ids": [1, 2, 3], "labels": [-100, 5, 400]}'], [':2:', 'labels.2', 'vocabulary [0, 96)']],
+    // the first label is never a target, but the native check refuses it all the same: the CLI names file:line first
+    ['a first label >= vocab on line 2', [good(0), '{"input_ids": [1, 2, 3], "labels": [400, 5, 5]}'], [':2:', 'labels.0', 'vocabulary [0, 96)']],
   ];
   for (const [what, lines, mentions] of badFiles) {
     it(`${what}: exit 2, one line naming file:line and field`, async ({ expect }) => {

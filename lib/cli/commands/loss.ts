@@ -56,8 +56,9 @@ export function checkTokenRange(file: string, examples: TokenExample[], vocabSiz
     if (i >= 0) {
       throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'input_ids.${i}': the token id is outside the vocabulary [0, ${vocabSize})`);
     }
-    // labels[0] is never a target (position t is predicted from t-1)
-    const j = e.labels?.findIndex((v, t) => t > 0 && v !== -100 && bad(v)) ?? -1;
+    // labels[0] is never a target (position t is predicted from t-1), but the native batch check refuses it out of range
+    // too (without the file and line): checked here with the rest
+    const j = e.labels?.findIndex((v) => v !== -100 && bad(v)) ?? -1;
     if (j >= 0) {
       throw new DpzoError('ERR_DATA', `${file}:${e.line}: field 'labels.${j}': the label is outside the vocabulary [0, ${vocabSize}) and is not -100`);
     }
