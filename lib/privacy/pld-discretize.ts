@@ -28,6 +28,12 @@ export interface DiscretizeOptions {
   tailMass: number;
   /** Largest number of grid points of one step. */
   maxPoints: number;
+  /**
+   * When set, a step needing more grid points than this keeps only the lowest `capPoints` and counts the losses above
+   * the top one at +∞ (δ(l_m) there, as for the tail): still pessimistic, instead of refusing the grid. For the PLD
+   * accountant's last resort (see composeHistory), where no grid can hold a step's whole loss range.
+   */
+  capPoints?: number;
 }
 
 /** Relative rounding error allowed for a difference of two computed tail masses (64 units in the last place). */
@@ -65,7 +71,10 @@ export function discretizePair(pair: LossPair, opts: DiscretizeOptions): Discret
   // lower quantile: the largest l with P(L <= l) <= tail, by symmetry of the search on −L
   const lLo = -upperQuantile((l) => tail(-l, 1), -pair.lossMax, -pair.lossMin, tailMass);
   const kLo = Math.floor(Math.min(lLo, lHi) / interval);
-  const kHi = Math.max(kLo + 1, Math.ceil(lHi / interval));
+  let kHi = Math.max(kLo + 1, Math.ceil(lHi / interval));
+  // the top point l_m may be anywhere: the mass above it is replaced by δ(l_m) at +∞ and the rest at l_m, whose hockey-stick
+  // is exact up to l_m and δ(l_m) >= δ(ε) beyond, so a cap below the tail quantile only adds pessimism
+  if (opts.capPoints !== undefined && kHi - kLo + 1 > opts.capPoints) kHi = kLo + Math.max(1, opts.capPoints - 1);
   const n = kHi - kLo + 1;
   if (n > opts.maxPoints) {
     throw new GridTooLargeError(`interval ${interval} needs ${n} grid points for one step (limit ${opts.maxPoints}); use a larger interval`, n, opts.maxPoints);

@@ -75,12 +75,12 @@ export class PldGridError extends PrivacyError {
 const pairCache = new Map<string, { remove: DiscretePld; add: DiscretePld | null }>();
 let cachedPoints = 0;
 
-function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: number): { remove: DiscretePld; add: DiscretePld | null } {
-  const key = `${JSON.stringify(m)}|${interval}|${o.discretization}|${o.tailMass}`;
+function discretizeMechanism(m: Mechanism, o: ResolvedPldOptions, interval: number, capPoints?: number): { remove: DiscretePld; add: DiscretePld | null } {
+  const key = `${JSON.stringify(m)}|${interval}|${o.discretization}|${o.tailMass}|${capPoints}`;
   let hit = pairCache.get(key);
   if (!hit) {
     const pairs = mechanismPairs(m);
-    const opts = { interval, discretization: o.discretization, tailMass: o.tailMass, maxPoints: o.maxFftSize };
+    const opts = { interval, discretization: o.discretization, tailMass: o.tailMass, maxPoints: o.maxFftSize, capPoints };
     hit = { remove: discretizePair(pairs.remove, opts), add: pairs.add ? discretizePair(pairs.add, opts) : null };
     const points = hit.remove.probs.length + (hit.add?.probs.length ?? 0);
     // bounded by size, not count: one step of a tiny-σ mechanism can take millions of points
@@ -106,8 +106,23 @@ export function composeHistory(history: readonly HistoryEntry[], options: PldOpt
     const refined = composeAt(steps, o, fine, Math.min(o.maxFftSize, REFINED_FFT_SIZE), o.interval);
     if (refined) return refined;
   }
-  return composeAt(steps, o, o.interval, o.maxFftSize, Infinity)!;
+  try {
+    return composeAt(steps, o, o.interval, o.maxFftSize, Infinity)!;
+  } catch (e) {
+    if (!(e instanceof PldGridError)) throw e;
+    // Last resort: no grid holds the whole loss range (σ = 1e-5 puts a sampled step's losses near μ²/2 = 5e9 nats while
+    // the unsampled mass sits at log(1 − q) ≈ 0; the accountant then reported RDP's 5.5e9 at q = 1e-9, δ = 1e-5, where the
+    // true ε is 0 since δ >= 1 − (1 − q)^T). Each step keeps its lowest CAPPED_POINTS grid points and counts the losses
+    // above at +∞ (pessimistic: see discretizePair), which resolves every δ above the composed mass at +∞ (about the
+    // chance of being sampled); below it ε is ∞ here and the accountant's RDP bound answers.
+    const capped = composeAt(steps, o, o.interval, o.maxFftSize, Infinity, CAPPED_POINTS);
+    if (capped) return capped;
+    throw e;
+  }
 }
+
+/** Grid points per step kept by the capped last resort of composeHistory (26 nats at the default interval). */
+const CAPPED_POINTS = 2 ** 18;
 
 /** Fewest grid points one step's losses should span before the default grid is refined for it. */
 const MIN_STEP_POINTS = 64;
@@ -140,13 +155,21 @@ function refinedInterval(steps: readonly HistoryEntry[], o: ResolvedPldOptions):
 
 /**
  * The composition on the grid `start`, coarsened by powers of two until it fits `fftLimit`; null once the interval would
- * reach `ceiling` (the caller then composes on its own grid), PldGridError beyond {@link MAX_INTERVAL}.
+ * reach `ceiling` (the caller then composes on its own grid), PldGridError beyond {@link MAX_INTERVAL}. `capPoints`: see
+ * {@link DiscretizeOptions.capPoints}.
  */
-function composeAt(steps: readonly HistoryEntry[], o: ResolvedPldOptions, start: number, fftLimit: number, ceiling: number): ComposedPld | null {
+function composeAt(
+  steps: readonly HistoryEntry[],
+  o: ResolvedPldOptions,
+  start: number,
+  fftLimit: number,
+  ceiling: number,
+  capPoints?: number,
+): ComposedPld | null {
   let interval = start;
   for (let tries = 0; ; tries++) {
     try {
-      const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, { ...o, maxFftSize: fftLimit }, interval) }));
+      const d = steps.map((h) => ({ times: h.times, pmf: discretizeMechanism(h.mechanism, { ...o, maxFftSize: fftLimit }, interval, capPoints) }));
       const co = { tailMass: o.tailMass, maxFftSize: fftLimit };
       const remove = composePlds(
         d.map((x) => ({ pld: x.pmf.remove, times: x.times })),
