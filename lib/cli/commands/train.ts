@@ -104,27 +104,32 @@ function openMetrics(file: string, given: boolean): void {
 }
 
 /**
- * The recorded report of a run that is complete: every planned step in its trajectory, and the metrics file ending in the
- * report of a completed run. --resume on one loaded and replayed it, evaluated it again and appended a second eval and
- * report line to the metrics ("0 of 0 steps … (0 steps/s)"). A trajectory complete without that report (a crash after
- * the last step) is resumed as before: that evaluates and writes the report it lacks.
+ * The recorded report of a run that is finished: every planned step in its trajectory, or stopped at its budget (the run's,
+ * or its training file's dataset budget), with the metrics file ending in that report. --resume on one loaded and replayed it,
+ * evaluated it again and appended a second eval and report line to the metrics ("0 of 0 steps … (0 steps/s)"); a run
+ * stopped at its budget had the same next release refused again (both budgets are fixed and a ledger only grows), so the
+ * second report said what the first did. A trajectory complete without that report (a crash after the last step), or one
+ * that holds other than the reported steps, is resumed as before: that evaluates and writes the report it lacks.
  */
-function completedReport(runDir: string, metricsFile: string): { report: TrainReport; steps: number } | undefined {
+function finishedReport(runDir: string, metricsFile: string): { report: TrainReport; steps: number } | undefined {
   const run = readRunJson<RunRecord>(runDir);
   const trajectory = readTrajectory(runDir, run.plan.method);
-  if (trajectory.torn || trajectory.lines.length < run.plan.steps) return undefined;
+  if (trajectory.torn) return undefined;
   const metrics = readJsonl(metricsFile);
   // a torn line after it (a crash mid-write) is cut by the resume, as before
   if (metrics.tornBytes > 0) return undefined;
   const last = metrics.lines.at(-1);
   if (last === undefined) return undefined;
-  let rec: { type?: unknown; stopReason?: unknown } | null;
+  let rec: { type?: unknown; stopReason?: unknown; steps?: unknown } | null;
   try {
-    rec = JSON.parse(last, infinityReviver) as { type?: unknown; stopReason?: unknown } | null;
+    rec = JSON.parse(last, infinityReviver) as { type?: unknown; stopReason?: unknown; steps?: unknown } | null;
   } catch {
     return undefined;
   }
-  if (rec?.type !== 'report' || rec.stopReason !== 'completed') return undefined;
+  if (rec?.type !== 'report') return undefined;
+  const finished =
+    rec.stopReason === 'completed' ? trajectory.lines.length >= run.plan.steps : rec.stopReason === 'budget' && rec.steps === trajectory.lines.length;
+  if (!finished) return undefined;
   const { type: _type, ...report } = rec;
   return { report: report as unknown as TrainReport, steps: run.plan.steps };
 }
@@ -153,10 +158,14 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
       return;
     }
     // (after the checks a resume makes of its config, data and device)
-    const done = resume ? completedReport(config.out!, typeof flags.metrics === 'string' ? flags.metrics : join(config.out!, 'metrics.jsonl')) : undefined;
+    const done = resume ? finishedReport(config.out!, typeof flags.metrics === 'string' ? flags.metrics : join(config.out!, 'metrics.jsonl')) : undefined;
     if (done) {
       // nothing replayed, evaluated or written: the run's report as it was recorded
-      process.stderr.write(`dpzo: ${config.out} is complete (all ${done.steps} planned steps): nothing to resume; its recorded report:\n`);
+      const why =
+        done.report.stopReason === 'completed'
+          ? `is complete (all ${done.steps} planned steps)`
+          : `stopped at its budget after ${done.report.steps} of ${done.steps} planned steps (its next release would still exceed it)`;
+      process.stderr.write(`dpzo: ${config.out} ${why}: nothing to resume; its recorded report:\n`);
       if (flags.json) process.stdout.write(JSON.stringify(done.report, infinityReplacer) + '\n');
       else printTable(reportRows(done.report));
       return;
