@@ -226,8 +226,10 @@ export class DPZOTrainer {
   /**
    * Validates the options and calibrates σ (or b): no release, no file written. Checks too that the model can
    * run the plan's method (DP-SGD: float32 weights on the CPU backend) and that every example of `train` and `eval` fits the model
-   * (token ids in its vocabulary, at most its positions), so that a dry run refuses what a run would.
-   * @throws {@link DpzoError} `ERR_ARGUMENT` when `model` is not a Model; `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, or a DP-SGD plan on a model without a backward pass.
+   * (token ids in its vocabulary, at most its positions), and that a `datasetBudget` is one the run would take (training data read from a
+   * file; for a training file without a dataset ledger yet, a budget its first step alone does not exceed; reading the ledger's place, writing nothing),
+   * so that a dry run refuses what a run would.
+   * @throws {@link DpzoError} `ERR_ARGUMENT` when `model` is not a Model; `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, a datasetBudget the run would refuse, or a DP-SGD plan on a model without a backward pass.
    */
   plan(): TrainPlan {
     if (this.planCache) return this.planCache;
@@ -241,6 +243,7 @@ export class DPZOTrainer {
         'ERR_TRAIN_OPTION',
         `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend}; --dtype float32 converts on load)`,
       );
+    this.checkDatasetBudget(plan);
     this.planCache = plan;
     return plan;
   }
@@ -285,16 +288,33 @@ export class DPZOTrainer {
    */
   private datasetOf(plan: TrainPlan): { sha256: string; open: () => Promise<DatasetLedger> } | undefined {
     const o = this.options;
-    // the SHA-256 of the bytes loadDataset read (the file may have changed or gone since), else of the file now
-    const sha256 = o.datasetLedger === false ? undefined : (o.train.sha256 ?? (isFile(o.train.source) ? fileSha256(o.train.source) : undefined));
-    if (sha256 === undefined) {
-      if (o.datasetBudget !== undefined)
-        throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
-      return undefined;
-    }
+    this.checkDatasetBudget(plan);
+    const sha256 = this.datasetSha256();
+    if (sha256 === undefined) return undefined;
     const budget = o.datasetBudget === undefined ? undefined : { epsilon: o.datasetBudget, delta: plan.budget.delta };
-    if (budget) refuseSpentNewBudget(plan, budget, o.dpzoHome ?? dpzoHome(), sha256);
     return { sha256, open: () => DatasetLedger.open(sha256, { home: o.dpzoHome, budget }) };
+  }
+
+  /** The SHA-256 of the training file that names its dataset ledger, or undefined: no ledger (data not from a file, datasetLedger false). */
+  private datasetSha256(): string | undefined {
+    const o = this.options;
+    if (o.datasetLedger === false) return undefined;
+    // the SHA-256 of the bytes loadDataset read (the file may have changed or gone since), else of the file now
+    return o.train.sha256 ?? (isFile(o.train.source) ? fileSha256(o.train.source) : undefined);
+  }
+
+  /**
+   * The refusals of datasetBudget that need no ledger opened: plan() makes them, so that a dry run (which calls only plan())
+   * refuses what the run would (it printed the plan and exited 0 for a budget the run then refused), and the run again as it
+   * opens (a ledger may have been made since). Reads; writes nothing.
+   */
+  private checkDatasetBudget(plan: TrainPlan): void {
+    const o = this.options;
+    if (o.datasetBudget === undefined) return;
+    const sha256 = this.datasetSha256();
+    if (sha256 === undefined)
+      throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
+    refuseSpentNewBudget(plan, { epsilon: o.datasetBudget, delta: plan.budget.delta }, o.dpzoHome ?? dpzoHome(), sha256);
   }
 
   /** The run's handles: a fresh directory, a resumed one (replayed to its last step), or memory. */
