@@ -21,7 +21,7 @@ export interface ModelCardInput {
   releases: number;
   spent: SpentResult | null;
   /** The training file's dataset ledger: every run on that file composed. */
-  dataset?: { runs: number; releases: number; epsilon: number; delta: number };
+  dataset?: { runs: number; releases: number; epsilon: number; delta: number; olderReleases?: number };
   /** Hash of the exported weights (Model.weightsHash). */
   weightsHash: string;
   /** dpzo's version. */
@@ -81,7 +81,10 @@ export function modelCard(c: ModelCardInput): string {
     `- budget set for the run: ε = ${fmt(p.budget.epsilon)}, δ = ${delta}`,
     ...(c.dataset
       ? [
-          `- the training file's dataset ledger, all runs on it composed: ε = ${fmt(c.dataset.epsilon)} at δ = ${c.dataset.delta} over ${c.dataset.runs} run(s) and ${c.dataset.releases} release(s)`,
+          `- the training file's dataset ledger, all runs on it composed: ε ${c.dataset.olderReleases ? '≤ ' : '= '}${fmt(c.dataset.epsilon)} at δ = ${c.dataset.delta} over ${c.dataset.runs} run(s) and ${c.dataset.releases} release(s)` +
+            (c.dataset.olderReleases
+              ? ` (an upper bound: ${c.dataset.olderReleases} of them were written by an older dpzo that did not mark the sensitivity its noise was set for, and count at twice their recorded sensitivity)`
+              : ''),
         ]
       : []),
     '',

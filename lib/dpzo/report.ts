@@ -66,6 +66,8 @@ export interface DatasetSpent {
   epsilon: number;
   delta: number;
   budget: { epsilon: number; delta: number } | null;
+  /** Releases written by a dpzo older than the `trueSensitivity` mark, counted in `epsilon` at Δ = 2C (absent when none). */
+  olderReleases?: number;
 }
 
 /** Private statistics summed over the steps of this call. */
@@ -129,8 +131,21 @@ export function buildReport(r: ReportInput): TrainReport {
   };
 }
 
-/** ε of every release on the dataset so far (all runs), by the dataset ledger's accountant. */
+/**
+ * ε of every release on the dataset so far (all runs), by the dataset ledger's accountant. Releases an older dpzo wrote without
+ * the `trueSensitivity` mark count at Δ = 2C (DatasetLedger.spent: the upper bound `dpzo account --dataset` states): the report and
+ * the model card stated them at face value, less than what may have been spent. `olderReleases` says how many there were.
+ */
 export function datasetSpent(d: DatasetLedger, delta: number): DatasetSpent {
   const l = d.ledger;
-  return { ledger: d.path, runs: d.runs().length, releases: l.length, epsilon: l.length === 0 ? 0 : l.spent(delta).epsilon, delta, budget: d.budget };
+  const older = d.unmarked().releases;
+  return {
+    ledger: d.path,
+    runs: d.runs().length,
+    releases: l.length,
+    epsilon: l.length === 0 ? 0 : d.spent(delta).epsilon,
+    delta,
+    budget: d.budget,
+    ...(older > 0 ? { olderReleases: older } : {}),
+  };
 }

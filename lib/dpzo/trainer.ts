@@ -451,6 +451,11 @@ export class DPZOTrainer {
       }
     };
     const run = await this.openRun(plan, isPrivate, warn, evalFirst, cb.signal);
+    const older = run.dataset?.unmarked().releases ?? 0;
+    if (older > 0)
+      warn(
+        `the dataset ledger ${run.dataset!.path} holds ${older} release(s) written by an older dpzo that did not mark the sensitivity its noise was set for: the dataset's ε and budget count them at twice their recorded sensitivity (an upper bound; dpzo account --dataset)`,
+      );
     const start = run.start;
     // evaluated on the weights before any release (a resumed run evaluates before its replay, so that the report's "before"
     // is the base model): step 0, not the resume step, which put the base model's loss at step `start` in metrics.jsonl

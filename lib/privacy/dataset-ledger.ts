@@ -15,12 +15,15 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 import { fsyncDir } from '../io/fsync.js';
+import { PldAccountant, RdpAccountant } from './accountant.js';
+import { BudgetCheck } from './budget.js';
 import { PrivacyError } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
 import { KEYED_PREFIX, datasetKey } from './dataset-key.js';
-import { type Budget, type LedgerEntry, type ReleaseInput, ledgerError, releaseMechanism } from './ledger-format.js';
-import { type HistoryEntry, pushHistory } from './mechanism.js';
+import { type Budget, type LedgerEntry, type ReleaseInput, checkReleaseInput, ledgerError, releaseMechanism } from './ledger-format.js';
+import { type HistoryEntry, type Mechanism, pushHistory } from './mechanism.js';
 import { PrivacyLedger } from './ledger.js';
+import { type SpentResult, spentOf } from './spent.js';
 
 /** Where dpzo keeps user-level state: $DPZO_HOME, else ~/.dpzo. */
 export function dpzoHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -113,12 +116,17 @@ export interface RunTrace {
  * machine (docs/privacy.md).
  */
 export class DatasetLedger {
+  /** The history as {@link DatasetLedger.spent} and {@link DatasetLedger.wouldExceed} count it, when older unmarked lines make it differ from the file's. */
+  private readonly worst: WorstCaseHistory | null;
+
   private constructor(
     /** The ledger's name: the keyed directory's `k-<key>` (or an older dpzo's plain SHA-256), not the training file's hash. */
     readonly name: string,
-    /** The underlying hash-chained ledger (PLD accountant). */
+    /** The underlying hash-chained ledger (PLD accountant): every line at face value. */
     readonly ledger: PrivacyLedger,
-  ) {}
+  ) {
+    this.worst = worstCaseHistory(ledger);
+  }
 
   /**
    * Opens (creating it and the home's key, unless read-only) the ledger of the dataset with SHA-256 `datasetHash`; one writer at a time.
@@ -176,9 +184,25 @@ export class DatasetLedger {
     return this.ledger.budget;
   }
 
-  /** Whether one more `release` would exceed the dataset budget (false without one). */
+  /**
+   * Whether one more `release` would exceed the dataset budget (false without one). Lines of an older dpzo without the
+   * `trueSensitivity` mark count at Δ = 2C ({@link unmarkedReleases}): at face value a new run could spend budget those
+   * releases may already have used.
+   */
   wouldExceed(release: ReleaseInput): boolean {
-    return this.ledger.wouldExceed(release);
+    if (this.ledger.wouldExceed(release)) return true;
+    const check = this.worst?.check;
+    return check ? check.check(releaseMechanism(checkReleaseInput(release, this.ledger.length))).exceeds : false;
+  }
+
+  /**
+   * ε spent on the dataset at δ by every run so far: the ledger's, except that lines of an older dpzo without the
+   * `trueSensitivity` mark count at Δ = 2C ({@link unmarkedReleases}), the upper bound `dpzo account --dataset` states.
+   * Their number is {@link DatasetLedger.unmarked}'s.
+   */
+  spent(delta: number): SpentResult {
+    const w = this.worst;
+    return w === null ? this.ledger.spent(delta) : spentOf(w.rdp, w.pld, delta, this.ledger.accountantKind);
   }
 
   /** The releases of run `runId` recorded so far. */
@@ -225,7 +249,8 @@ export class DatasetLedger {
    */
   async record(runId: string, entry: LedgerEntry): Promise<void> {
     const { prevHash: _p, hash, step: _s, ...release } = entry;
-    await this.ledger.append({ ...release, step: this.ledger.length, origin: { run: runId, hash }, trueSensitivity: true });
+    const line = await this.ledger.append({ ...release, step: this.ledger.length, origin: { run: runId, hash }, trueSensitivity: true });
+    if (this.worst) stepWorst(this.worst, releaseMechanism(line), 1);
   }
 
   /** The releases written by a dpzo older than the `trueSensitivity` mark: {@link unmarkedReleases}. */
@@ -268,6 +293,37 @@ export function unmarkedReleases(entries: readonly LedgerEntry[]): UnmarkedRelea
     pushHistory(worstCase, m.kind === 'gaussian' ? { ...m, noiseMultiplier: m.noiseMultiplier / 2 } : { ...m, clip: 2 * m.clip }, 1);
   }
   return { releases, runs: [...runs], worstCase };
+}
+
+/** The accountants (and budget rule) of a dataset ledger's history with its unmarked lines at Δ = 2C. */
+interface WorstCaseHistory {
+  rdp: RdpAccountant;
+  pld: PldAccountant;
+  check: BudgetCheck | null;
+}
+
+function stepWorst(w: WorstCaseHistory, m: Mechanism, times: number): void {
+  w.rdp.step(m, times);
+  w.pld.step(m, times);
+  for (let i = 0; i < times; i++) w.check?.record(m);
+}
+
+/** null when every line is marked (the ledger's own accountants are then exact), else {@link unmarkedReleases}' worst case, followed. */
+function worstCaseHistory(ledger: PrivacyLedger): WorstCaseHistory | null {
+  const u = unmarkedReleases(ledger.entries);
+  if (u.releases === 0) return null;
+  const pld = new PldAccountant();
+  const w: WorstCaseHistory = { rdp: new RdpAccountant(), pld, check: null };
+  if (ledger.budget !== null) {
+    const kind = ledger.accountantKind;
+    w.check = new BudgetCheck(ledger.budget, (m, extra, delta) => {
+      const acc = kind === 'pld' ? w.pld.clone() : w.rdp.clone();
+      acc.step(m, extra);
+      return acc.getEpsilon(delta).epsilon;
+    });
+  }
+  for (const h of u.worstCase) stepWorst(w, h.mechanism, h.times);
+  return w;
 }
 
 function sameBudget(a: Budget | null, b: Budget): boolean {
