@@ -20,6 +20,7 @@ import { DpzoError, isCoded } from '../errors.js';
 import { unknownKey } from '../unknown-key.js';
 import type { Model } from '../model/types.js';
 import { type Budget, DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
+import { checkFixedDatasetBudget } from '../privacy/dataset-ledger.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
 import { claimModel, recordRelease, releaseModel } from './model-history.js';
@@ -127,10 +128,12 @@ function checkModel(model: unknown): void {
  * A dataset budget that a new dataset ledger would take, though the plan's first release alone exceeds it: the run opened
  * (run directory, dataset ledger), stopped 'before step 0' and exited 0, and the ledger kept that budget for good, so
  * that every later run on the training file, with any other datasetBudget, was refused. Refused before anything is made.
- * An existing ledger's budget governs as it is (a spent one is the run's legitimate 'budget' stop).
+ * An existing ledger's budget governs as it is (a spent one is the run's legitimate 'budget' stop); another one is refused,
+ * as opening the ledger would refuse it (its header read here, so that a dry run refuses it too).
  */
 function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha256: string): void {
-  if (datasetLedgerFile(home, sha256) !== undefined) return;
+  const file = datasetLedgerFile(home, sha256);
+  if (file !== undefined) return checkFixedDatasetBudget(file, budget);
   const trial = PrivacyLedger.inMemory({ budget, accountant: 'pld' });
   if (!trial.wouldExceed(stepRelease(plan, 0))) return;
   throw new DpzoError(
@@ -227,7 +230,7 @@ export class DPZOTrainer {
    * Validates the options and calibrates σ (or b): no release, no file written. Checks too that the model can
    * run the plan's method (DP-SGD: float32 weights on the CPU backend) and that every example of `train` and `eval` fits the model
    * (token ids in its vocabulary, at most its positions), and that a `datasetBudget` is one the run would take (training data read from a
-   * file; for a training file without a dataset ledger yet, a budget its first step alone does not exceed; reading the ledger's place, writing nothing),
+   * file; the budget an existing dataset ledger fixed, else one the first step alone does not exceed; reading the ledger's header, writing nothing),
    * so that a dry run refuses what a run would.
    * @throws {@link DpzoError} `ERR_ARGUMENT` when `model` is not a Model; `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, a datasetBudget the run would refuse, or a DP-SGD plan on a model without a backward pass.
    */

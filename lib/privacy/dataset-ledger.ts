@@ -10,7 +10,7 @@
 // It is the same hash-chained file format and budget rule as a run's ledger (ledger.ts). What it
 // cannot stop is a user who rewrites every file on their own machine (docs/privacy.md, threat model).
 // An older dpzo named the directory by the plain SHA-256: the first writer moves it to its keyed name.
-import { existsSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -20,7 +20,7 @@ import { BudgetCheck } from './budget.js';
 import { PrivacyError } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
 import { KEYED_PREFIX, datasetKey } from './dataset-key.js';
-import { type Budget, type LedgerEntry, type ReleaseInput, checkReleaseInput, ledgerError, releaseMechanism } from './ledger-format.js';
+import { type Budget, type LedgerEntry, type ReleaseInput, checkReleaseInput, ledgerError, parseHeader, releaseMechanism } from './ledger-format.js';
 import { type HistoryEntry, type Mechanism, pushHistory } from './mechanism.js';
 import { PrivacyLedger } from './ledger.js';
 import { type SpentResult, spentOf } from './spent.js';
@@ -158,13 +158,10 @@ export class DatasetLedger {
       accountant: 'pld',
       ...(fresh && opts.budget ? { budget: opts.budget } : {}),
     });
-    if (opts.budget !== undefined && !sameBudget(ledger.budget, opts.budget)) {
+    const changed = opts.budget === undefined ? undefined : budgetChange(file, ledger.budget, opts.budget);
+    if (changed) {
       await ledger.close();
-      throw ledgerError(
-        'ERR_ARGUMENT',
-        file,
-        `the dataset budget is ${describe(ledger.budget)}: it is fixed when the dataset's first run starts and cannot become ${describe(opts.budget)}`,
-      );
+      throw changed;
     }
     return new DatasetLedger(basename(dirname(file)), ledger);
   }
@@ -308,12 +305,14 @@ function stepWorst(w: WorstCaseHistory, m: Mechanism, times: number): void {
   for (let i = 0; i < times; i++) w.check?.record(m);
 }
 
-/** null when every line is marked (the ledger's own accountants are then exact), else {@link unmarkedReleases}' worst case, followed. */
+/**
+ * null when every line is marked (the ledger's own accountants then count it), else the accountants of {@link unmarkedReleases}'
+ * worst case, which {@link DatasetLedger.record} keeps following.
+ */
 function worstCaseHistory(ledger: PrivacyLedger): WorstCaseHistory | null {
   const u = unmarkedReleases(ledger.entries);
   if (u.releases === 0) return null;
-  const pld = new PldAccountant();
-  const w: WorstCaseHistory = { rdp: new RdpAccountant(), pld, check: null };
+  const w: WorstCaseHistory = { rdp: new RdpAccountant(), pld: new PldAccountant(), check: null };
   if (ledger.budget !== null) {
     const kind = ledger.accountantKind;
     w.check = new BudgetCheck(ledger.budget, (m, extra, delta) => {
@@ -324,6 +323,46 @@ function worstCaseHistory(ledger: PrivacyLedger): WorstCaseHistory | null {
   }
   for (const h of u.worstCase) stepWorst(w, h.mechanism, h.times);
   return w;
+}
+
+/** The refusal of a dataset budget `wanted` other than the one the header of the ledger `file` fixed; undefined when they agree. */
+function budgetChange(file: string, fixed: Budget | null, wanted: Budget): PrivacyError | undefined {
+  if (sameBudget(fixed, wanted)) return undefined;
+  return ledgerError(
+    'ERR_ARGUMENT',
+    file,
+    `the dataset budget is ${describe(fixed)}: it is fixed when the dataset's first run starts and cannot become ${describe(wanted)}`,
+  );
+}
+
+/**
+ * Throws the error {@link DatasetLedger.open} would throw for `budget` on the existing ledger `file` whose header fixed
+ * another: a dry run (DPZOTrainer.plan) refuses what the run would. Reads the header line only: no lock, nothing written
+ * (the run's open verifies the whole file).
+ * @throws {@link PrivacyError} `ERR_ARGUMENT` (another budget), `ERR_LEDGER_CORRUPT` (no header), `ERR_IO`.
+ */
+export function checkFixedDatasetBudget(file: string, budget: Budget): void {
+  const changed = budgetChange(file, parseHeader(file, firstLine(file)).header.budget, budget);
+  if (changed) throw changed;
+}
+
+/** The first line of `file` (a ledger's header: well under 64 KiB), without reading the rest. */
+function firstLine(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw ledgerError('ERR_IO', file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('utf8');
+    const nl = text.indexOf('\n');
+    return nl < 0 ? text : text.slice(0, nl);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sameBudget(a: Budget | null, b: Budget): boolean {
