@@ -20,7 +20,6 @@ import { DpzoError, isCoded } from '../errors.js';
 import { unknownKey } from '../unknown-key.js';
 import type { Model } from '../model/types.js';
 import { type Budget, DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
-import { checkFixedDatasetBudget } from '../privacy/dataset-ledger.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
 import { testHooksOf } from './hooks.js';
 import { claimModel, recordRelease, releaseModel } from './model-history.js';
@@ -133,7 +132,7 @@ function checkModel(model: unknown): void {
  */
 function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha256: string): void {
   const file = datasetLedgerFile(home, sha256);
-  if (file !== undefined) return checkFixedDatasetBudget(file, budget);
+  if (file !== undefined) return DatasetLedger.checkFixedBudget(file, budget);
   const trial = PrivacyLedger.inMemory({ budget, accountant: 'pld' });
   if (!trial.wouldExceed(stepRelease(plan, 0))) return;
   throw new DpzoError(

@@ -166,6 +166,17 @@ export class DatasetLedger {
     return new DatasetLedger(basename(dirname(file)), ledger);
   }
 
+  /**
+   * Throws the error {@link DatasetLedger.open} would throw for `budget` on the existing ledger `file` whose header fixed
+   * another: a dry run (DPZOTrainer.plan) refuses what the run would. Reads the header line only: no lock, nothing written
+   * (the run's open verifies the whole file).
+   * @throws {@link PrivacyError} `ERR_ARGUMENT` (another budget), `ERR_LEDGER_CORRUPT` (no header), `ERR_IO`.
+   */
+  static checkFixedBudget(file: string, budget: Budget): void {
+    const changed = budgetChange(file, parseHeader(file, firstLine(file)).header.budget, budget);
+    if (changed) throw changed;
+  }
+
   /** The HMAC of the training file's hash the ledger is named by (dataset-key.ts); undefined for an older dpzo's plain-hash ledger (read-only). */
   get key(): string | undefined {
     return this.name.startsWith(KEYED_PREFIX) ? this.name.slice(KEYED_PREFIX.length) : undefined;
@@ -333,17 +344,6 @@ function budgetChange(file: string, fixed: Budget | null, wanted: Budget): Priva
     file,
     `the dataset budget is ${describe(fixed)}: it is fixed when the dataset's first run starts and cannot become ${describe(wanted)}`,
   );
-}
-
-/**
- * Throws the error {@link DatasetLedger.open} would throw for `budget` on the existing ledger `file` whose header fixed
- * another: a dry run (DPZOTrainer.plan) refuses what the run would. Reads the header line only: no lock, nothing written
- * (the run's open verifies the whole file).
- * @throws {@link PrivacyError} `ERR_ARGUMENT` (another budget), `ERR_LEDGER_CORRUPT` (no header), `ERR_IO`.
- */
-export function checkFixedDatasetBudget(file: string, budget: Budget): void {
-  const changed = budgetChange(file, parseHeader(file, firstLine(file)).header.budget, budget);
-  if (changed) throw changed;
 }
 
 /** The first line of `file` (a ledger's header: well under 64 KiB), without reading the rest. */
