@@ -98,15 +98,38 @@ function* batches(n: number, size: number, seed: number): Generator<number[]> {
   }
 }
 
+/** The settings `o` leaves out, at their defaults (one place: the run and the settings its checkpoints record). */
+function withDefaults(o: PretrainOptions) {
+  return {
+    batchSize: o.batchSize ?? 16,
+    lr: o.lr ?? 1e-3,
+    warmupSteps: o.warmupSteps ?? Math.floor(o.steps / 20),
+    weightDecay: o.weightDecay ?? 0.01,
+    seed: o.seed ?? 0,
+  };
+}
+
+/**
+ * What a run with options `o` records in its checkpoints, and a resume (or `dpzo pretrain --resume` of a finished run)
+ * checks: the settings that decide its weights, with the hashes of its training examples and of `model`'s weights
+ * (call it before training: the starting model's).
+ */
+export async function pretrainSettings(model: Model, o: PretrainOptions): Promise<PretrainSettings> {
+  return {
+    steps: o.steps,
+    ...withDefaults(o),
+    numTrainable: model.numTrainable,
+    trainSha256: examplesSha256(o.train),
+    baseWeightsHash: await model.weightsHash(),
+  };
+}
+
 export async function pretrain(model: Model, o: PretrainOptions): Promise<PretrainReport> {
   const t0 = performance.now();
   if (!model.lossAndGradient || !model.addDense) throw new DpzoError('ERR_ARGUMENT', 'pretrain needs a model with a backward pass (a native CPU model)');
   if (o.train.task.kind === 'classification') throw new DpzoError('ERR_TRAIN_OPTION', 'pretrain trains a language model: use --task lm or tokens');
   if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new DpzoError('ERR_TRAIN_OPTION', `steps must be a positive integer (got ${o.steps})`);
-  const batchSize = o.batchSize ?? 16;
-  const lr = o.lr ?? 1e-3;
-  const weightDecay = o.weightDecay ?? 0.01;
-  const warmupSteps = o.warmupSteps ?? Math.floor(o.steps / 20);
+  const { batchSize, lr, weightDecay, warmupSteps, seed } = withDefaults(o);
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new DpzoError('ERR_TRAIN_OPTION', `batchSize must be a positive integer (got ${batchSize})`);
   // a negative warmup was taken: the cosine decay began |w| steps early, the run never trained at its peak rate
   if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) throw new DpzoError('ERR_TRAIN_OPTION', `warmupSteps must be an integer ≥ 0 (got ${warmupSteps})`);
@@ -118,25 +141,12 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   const adam = new Adam(model.numTrainable);
   const delta = new Float32Array(model.numTrainable);
   const examples: Example[] = o.train.examples;
-  const seed = o.seed ?? 0;
   const next = batches(examples.length, batchSize, seed);
   const report: PretrainReport = { steps: 0, stopReason: 'completed', trainLoss: [], checkpoints: [], resumedFrom: 0, seconds: 0 };
   // what a checkpoint records of the run, and a resume checks: only when there are checkpoints (hashing the weights and
   // the data is not free)
   const saving = o.outDir !== undefined || o.resume !== undefined;
-  const settings: PretrainSettings | undefined = saving
-    ? {
-        steps: o.steps,
-        batchSize,
-        lr,
-        warmupSteps,
-        weightDecay,
-        seed,
-        numTrainable: model.numTrainable,
-        trainSha256: examplesSha256(o.train),
-        baseWeightsHash: await model.weightsHash(),
-      }
-    : undefined;
+  const settings: PretrainSettings | undefined = saving ? await pretrainSettings(model, o) : undefined;
   let runId: string = randomUUID();
   if (o.resume !== undefined) {
     const dir = findPretrainCheckpoint(o.resume);
@@ -155,7 +165,14 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   let saved = report.steps;
   const checkpoint = async (step: number) => {
     const dir = join(o.outDir!, `checkpoint-${step}`);
-    const state: PretrainState = { format: 'dpzo-pretrain-state/1', runId, step, ...settings!, trainLoss: report.trainLoss, evalBefore: report.evalBefore };
+    const state: PretrainState = {
+      format: 'dpzo-pretrain-state/1',
+      runId,
+      step,
+      ...settings!,
+      trainLoss: report.trainLoss,
+      evalBefore: report.evalBefore,
+    };
     // as the final model: a checkpoint without the tokenizer did not open for a text task (ERR_NO_TOKENIZER), and its
     // config.json named the base's dtype for the float32 weights. Staged and renamed into place: a process killed
     // while saving left checkpoint-<k> with model.safetensors and no config.json (or a tokenizer cut short)

@@ -84,9 +84,18 @@ export function findPretrainCheckpoint(path: string): string {
   return join(path, `checkpoint-${steps[0]}`);
 }
 
-/** The --out directory a checkpoint belongs to (its parent, for a checkpoint-<step> directory). */
-export function pretrainOutOf(checkpoint: string): string {
-  return CHECKPOINT_DIR.test(basename(resolve(checkpoint))) ? dirname(resolve(checkpoint)) : resolve(checkpoint);
+/**
+ * The --out directory of a checkpoint findPretrainCheckpoint found: the parent of a checkpoint-<step> directory, or
+ * undefined for a checkpoint under another name (one copied out of its run): it has no run directory of its own, and
+ * taken as one the continued run wrote its metrics and final model into the checkpoint.
+ */
+export function pretrainOutOf(checkpoint: string): string | undefined {
+  return CHECKPOINT_DIR.test(basename(resolve(checkpoint))) ? dirname(resolve(checkpoint)) : undefined;
+}
+
+/** Whether `path` is named as a checkpoint (checkpoint-<step>). */
+export function isCheckpointName(path: string): boolean {
+  return CHECKPOINT_DIR.test(basename(resolve(path)));
 }
 
 const isInt = (x: unknown, min: number) => typeof x === 'number' && Number.isInteger(x) && x >= min;

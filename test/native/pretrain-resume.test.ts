@@ -3,7 +3,7 @@
 // the settings, the data's and the base's hashes; checkpoint.bin: θ and Adam's m, v, t) and a resumed run ends with the
 // same weights, bit for bit, as the run never interrupted; a resume with other settings, data or model, or from a
 // checkpoint without (or with a damaged) state, is refused in one line.
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -108,6 +108,17 @@ interface Out {
   resume?: string;
 }
 const json = (r: CliResult) => JSON.parse(r.stdout.trim().split('\n').pop()!) as Out;
+
+/** Every file under `dir` (relative name → its bytes and mtime): what a command wrote there shows as a difference. */
+function snapshot(dir: string): Record<string, { bytes: string; mtimeMs: number }> {
+  const files: Record<string, { bytes: string; mtimeMs: number }> = {};
+  for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+    const p = join(dir, f);
+    if (statSync(p).isFile()) files[f] = { bytes: readFileSync(p).toString('base64'), mtimeMs: statSync(p).mtimeMs };
+  }
+  files['.'] = { bytes: readdirSync(dir).sort().join('/'), mtimeMs: statSync(dir).mtimeMs };
+  return files;
+}
 const ARGS = ['--model', MODEL, '--data', TRAIN, '--task', 'tokens', '--eval', EVAL, '--eval-every', '3', '--batch-size', '4', '--lr', '0.03'];
 const cli = (...extra: string[]) => dpzo('pretrain', ...ARGS, '--seed', '5', '--threads', '1', '--json', ...extra);
 
@@ -165,6 +176,56 @@ describe('dpzo pretrain --resume', () => {
     expect(state).toMatchObject({ step: o.steps, steps: 100000 });
     const refused = await cli('--steps', '99999', '--resume', out);
     expectOneLineFailure(refused, /--steps 100000, not 99999/);
+  });
+
+  it('a finished run is not trained again: --resume OUT (or OUT/checkpoint-N) prints its recorded result and writes nothing', { timeout: 90_000 }, async () => {
+    const out = join(tmp.dir, 'cli-finished');
+    const bare = join(tmp.dir, 'cli-finished-no-checkpoints');
+    const [done, doneBare] = await Promise.all([cli('--steps', '8', '--checkpoint-every', '4', '--out', out), cli('--steps', '8', '--out', bare)]);
+    expect(done.status, done.stderr).toBe(0);
+    expect(doneBare.status, doneBare.stderr).toBe(0);
+    const before = snapshot(out);
+    const beforeBare = snapshot(bare);
+    for (const [dir, run] of [
+      [out, done],
+      [join(out, 'checkpoint-4'), done],
+      [bare, doneBare], // (no checkpoint at all: it was refused as one with nothing to resume from)
+    ] as const) {
+      const again = await cli('--steps', '8', '--checkpoint-every', '4', '--resume', dir);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/is complete \(all 8 steps\): nothing to resume/);
+      // the very object the run printed (its seconds, its resumedFrom 0: nothing was taken again)
+      expect(again.stdout).toBe(run.stdout);
+    }
+    const table = await dpzo('pretrain', ...ARGS, '--seed', '5', '--threads', '1', '--steps', '8', '--resume', out);
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/completed: 8 of 8 steps/);
+    expect(snapshot(out)).toEqual(before);
+    expect(snapshot(bare)).toEqual(beforeBare);
+    // the checks of a resume come first: a finished run resumed with other settings is refused as an unfinished one
+    expectOneLineFailure(await cli('--steps', '9', '--resume', out), /--steps 8, not 9/);
+    expectOneLineFailure(await cli('--steps', '8', '--resume', out, '--out', bare), /--out .*: a resumed run continues in its own directory/);
+  });
+
+  it('a checkpoint copied out of its run (another name) needs --out: the final model is not written into it', { timeout: 90_000 }, async () => {
+    const [src, whole] = await Promise.all([crashedAfter4('cli-copied-src'), cli('--steps', '12', '--checkpoint-every', '4', '--out', join(tmp.dir, 'cli-copied-whole'))]);
+    expect(whole.status, whole.stderr).toBe(0);
+    const copy = join(tmp.dir, 'my-copy');
+    cpSync(join(src, 'checkpoint-4'), copy, { recursive: true });
+    const kept = snapshot(copy);
+    expectOneLineFailure(
+      await cli('--steps', '12', '--checkpoint-every', '4', '--resume', copy),
+      /^dpzo: --resume .*my-copy: a checkpoint outside its run's directory \(not named checkpoint-<step>\): give --out/,
+    );
+    const dest = join(tmp.dir, 'my-copy-continued');
+    const r = await cli('--steps', '12', '--checkpoint-every', '4', '--resume', copy, '--out', dest);
+    expect(r.status, r.stderr).toBe(0);
+    expect(json(r)).toMatchObject({ steps: 12, stopReason: 'completed', resumedFrom: 4, weightsHash: json(whole).weightsHash });
+    expect(readFileSync(join(dest, 'model.safetensors')).equals(readFileSync(join(tmp.dir, 'cli-copied-whole', 'model.safetensors')))).toBe(true);
+    expect(existsSync(join(dest, 'checkpoint-8', 'checkpoint.bin'))).toBe(true);
+    expect(snapshot(copy)).toEqual(kept);
+    // a second time into the same --out: it is a run of its own now, not empty
+    expectOneLineFailure(await cli('--steps', '12', '--resume', copy, '--out', dest), /my-copy-continued is not empty: choose a new --out directory/);
   });
 
   it('the printed command is the run\'s own, quoted for the shell, with one --resume', () => {

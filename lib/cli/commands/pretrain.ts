@@ -16,18 +16,18 @@ import { cpuOnlyDevice } from '../../model/device.js';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
-import { pretrain } from '../../pretrain/pretrain.js';
+import { type PretrainOptions, type PretrainReport, pretrain, pretrainSettings } from '../../pretrain/pretrain.js';
 import { packageVersion } from '../../package-info.js';
 import { pretrainCard } from '../../pretrain/model-card.js';
 import { saveModelInto } from '../../pretrain/save.js';
-import { findPretrainCheckpoint, pretrainOutOf, readPretrainState } from '../../pretrain/resume.js';
+import { checkSameRun, findPretrainCheckpoint, pretrainOutOf, readPretrainState } from '../../pretrain/resume.js';
+import { findFinishedPretrain, writePretrainResult } from '../../pretrain/result.js';
 import { keepMetricsUpTo, resumeCommand } from '../pretrain-resume.js';
 import { parseInteger, parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 
-/** commander parser: a decimal integer >= 0 (a warmup of -5 steps was taken, and started the cosine decay 5 steps early). */
 interface Flags {
   model: string;
   data: string;
@@ -50,6 +50,26 @@ interface Flags {
   json?: boolean;
 }
 
+/** What the run prints (`--json`: this object) and its completion record keeps. */
+type PretrainResult = PretrainReport & { out: string; chart: string; weightsHash: string; private: false; resume?: string };
+
+/** The table the run prints without --json (`planned`: its --steps). */
+function resultRows(r: PretrainResult, planned: number): [string, string][] {
+  return [
+    ['status', `${r.stopReason}: ${r.steps} of ${planned} steps in ${r.seconds.toFixed(1)} s`],
+    ...(r.evalBefore
+      ? ([
+          ['before', evalText(r.evalBefore)],
+          ['after', evalText(r.evalAfter)],
+        ] as [string, string][])
+      : []),
+    ['model', r.out],
+    ['chart', r.chart],
+    ['privacy', 'NONE: pretraining is for public data only; fine-tune privately with dpzo train'],
+    ...(r.resume ? ([['resume', r.resume]] as [string, string][]) : []),
+  ];
+}
+
 export function register(program: Command): void {
   program
     .command('pretrain')
@@ -57,7 +77,10 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'starting model (Hugging Face directory, float32 in memory)')
     .requiredOption('--data <file>', 'PUBLIC training text (.jsonl/.json/.csv/.tsv): no privacy is given to it')
     .option('--out <dir>', "where the trained model is saved (absent or empty; with --resume, the run's own)")
-    .option('--resume <dir>', "continue an interrupted run from its latest checkpoint (its --out) or from <out>/checkpoint-<step>, with the run's options")
+    .option(
+      '--resume <dir>',
+      "continue an interrupted run from its latest checkpoint (its --out) or from <out>/checkpoint-<step>, with the run's options (a finished run is not trained again)",
+    )
     .option('--task <kind>', 'lm | tokens', 'lm')
     .option('--eval <file>', 'held-out public data, evaluated before, every --eval-every steps and after')
     .option('--steps <n>', 'optimizer steps', parsePositiveInteger, 1000)
@@ -76,17 +99,27 @@ export function register(program: Command): void {
     .action(async (f: Flags) => {
       if (f.task !== 'lm' && f.task !== 'tokens') throw new DpzoError('ERR_TRAIN_OPTION', `--task must be lm or tokens (got '${f.task}')`);
       const device = cpuOnlyDevice(f.device, 'pretrain');
-      // a resumed run continues in its own --out (its checkpoints, metrics and final model are there)
-      const checkpoint = f.resume === undefined ? undefined : findPretrainCheckpoint(f.resume);
+      // a finished run (its completion record written last) is not trained again: it trained from its last checkpoint
+      // and wrote the final model over its own
+      const finished = f.resume === undefined ? undefined : findFinishedPretrain(f.resume);
+      const checkpoint = f.resume === undefined || finished ? undefined : findPretrainCheckpoint(f.resume);
       const resumedStep = checkpoint === undefined ? 0 : readPretrainState(checkpoint).step;
-      if (checkpoint !== undefined && f.out !== undefined && resolve(f.out) !== pretrainOutOf(checkpoint))
-        throw new DpzoError('ERR_TRAIN_OPTION', `--out ${f.out}: a resumed run continues in its own directory ${pretrainOutOf(checkpoint)} (leave --out out)`);
-      if (checkpoint === undefined && f.out === undefined) throw new DpzoError('ERR_TRAIN_OPTION', "required option '--out <dir>' not specified");
-      const outDir = f.out ?? pretrainOutOf(checkpoint!);
+      // a resumed run continues in its own --out (its checkpoints, metrics and final model are there); a checkpoint under
+      // another name (copied out of its run) has none, and became the --out: the final model was written into it
+      const own = finished?.out ?? (checkpoint === undefined ? undefined : pretrainOutOf(checkpoint));
+      if (own !== undefined && f.out !== undefined && resolve(f.out) !== own)
+        throw new DpzoError('ERR_TRAIN_OPTION', `--out ${f.out}: a resumed run continues in its own directory ${own} (leave --out out)`);
+      if (checkpoint !== undefined && own === undefined && f.out === undefined)
+        throw new DpzoError(
+          'ERR_TRAIN_OPTION',
+          `--resume ${f.resume}: a checkpoint outside its run's directory (not named checkpoint-<step>): give --out, a new directory for the continued run`,
+        );
+      if (f.resume === undefined && f.out === undefined) throw new DpzoError('ERR_TRAIN_OPTION', "required option '--out <dir>' not specified");
+      const outDir = f.out ?? own!;
       // a file there failed with a bare ENOTDIR naming neither --out nor the reason
       if (existsSync(outDir) && !statSync(outDir).isDirectory())
         throw new DpzoError('ERR_EXPORT_EXISTS', `--out ${outDir} exists and is not a directory: choose a new --out directory`);
-      if (checkpoint === undefined && existsSync(outDir) && readdirSync(outDir).length > 0)
+      if (own === undefined && existsSync(outDir) && readdirSync(outDir).length > 0)
         throw new DpzoError('ERR_EXPORT_EXISTS', `${outDir} is not empty: choose a new --out directory (or continue its run with --resume ${outDir})`);
       const dir = resolveModelDir(f.model);
       const model = await loadModel(dir, { threads: f.threads, dtype: 'float32', device });
@@ -96,6 +129,30 @@ export function register(program: Command): void {
         const common = { task, modelDir: dir, config: model.config, maxLength: f.maxLength, tokenizer };
         const train = loadDataset(f.data, common);
         const evalSet = f.eval ? loadDataset(f.eval, common) : undefined;
+        const options: PretrainOptions = {
+          train,
+          eval: evalSet,
+          steps: f.steps,
+          batchSize: f.batchSize,
+          lr: f.lr,
+          warmupSteps: f.warmupSteps,
+          weightDecay: f.weightDecay,
+          seed: f.seed,
+          evalEvery: f.evalEvery,
+          checkpointEvery: f.checkpointEvery,
+          outDir,
+        };
+        // the starting model's: recorded when the run completes, checked when a finished run is resumed
+        const settings = await pretrainSettings(model, options);
+        if (finished) {
+          // (after the checks a resume makes: another --steps, --data or --model is refused as for a run not finished)
+          checkSameRun(finished.out, finished.record.settings, settings);
+          const r = finished.record.result as unknown as PretrainResult;
+          process.stderr.write(`dpzo: ${finished.out} is complete (all ${r.steps} steps): nothing to resume; its recorded result:\n`);
+          if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
+          else printTable(resultRows(r, finished.record.settings.steps));
+          return;
+        }
         // a run refused before its first step leaves no empty --out behind (no partial output)
         const created = !existsSync(outDir);
         makeDirectories(outDir); // not Node's recursive mkdir: it never returned under procfs (io/mkdirs.ts)
@@ -116,17 +173,7 @@ export function register(program: Command): void {
         let report;
         try {
           report = await pretrain(model, {
-            train,
-            eval: evalSet,
-            steps: f.steps,
-            batchSize: f.batchSize,
-            lr: f.lr,
-            warmupSteps: f.warmupSteps,
-            weightDecay: f.weightDecay,
-            seed: f.seed,
-            evalEvery: f.evalEvery,
-            checkpointEvery: f.checkpointEvery,
-            outDir: outDir,
+            ...options,
             signal: interrupt.signal,
             ...(checkpoint === undefined ? {} : { resume: checkpoint }),
             onStep: (s) => {
@@ -187,22 +234,11 @@ export function register(program: Command): void {
         // how to go on: the same command with --resume (a checkpoint at the step it stopped was saved)
         const resume =
           report.stopReason === 'cancelled' && report.checkpoints.length + report.resumedFrom > 0 ? resumeCommand(process.argv.slice(2), outDir) : undefined;
-        const out = { ...report, out: outDir, chart, weightsHash, private: false, ...(resume ? { resume } : {}) };
+        const out: PretrainResult = { ...report, out: outDir, chart, weightsHash, private: false, ...(resume ? { resume } : {}) };
+        // last, whole: the run is finished once it is there, and a --resume of it prints it instead of training again
+        if (report.stopReason === 'completed') writePretrainResult(outDir, settings, out);
         if (f.json) process.stdout.write(JSON.stringify(out) + '\n');
-        else
-          printTable([
-            ['status', `${report.stopReason}: ${report.steps} of ${f.steps} steps in ${report.seconds.toFixed(1)} s`],
-            ...(report.evalBefore
-              ? ([
-                  ['before', evalText(report.evalBefore)],
-                  ['after', evalText(report.evalAfter)],
-                ] as [string, string][])
-              : []),
-            ['model', outDir],
-            ['chart', chart],
-            ['privacy', 'NONE: pretraining is for public data only; fine-tune privately with dpzo train'],
-            ...(resume ? ([['resume', resume]] as [string, string][]) : []),
-          ]);
+        else printTable(resultRows(out, f.steps));
         if (report.stopReason === 'cancelled') process.exitCode = interrupt.exitCode ?? 130;
       } finally {
         model.dispose();
