@@ -148,6 +148,10 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   const saving = o.outDir !== undefined || o.resume !== undefined;
   const settings: PretrainSettings | undefined = saving ? await pretrainSettings(model, o) : undefined;
   let runId: string = randomUUID();
+  // the step whose evaluation every evalEvery steps a cancel stopped: the checkpoint saved at that step says so, and a
+  // resume takes it first (it was never redone, and the metrics lacked that evaluation)
+  let evalCancelledAt: number | undefined;
+  let pendingEval = false;
   if (o.resume !== undefined) {
     const dir = findPretrainCheckpoint(o.resume);
     const state = readPretrainState(dir);
@@ -161,6 +165,7 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     report.resumedFrom = report.steps = state.step;
     report.trainLoss = [...state.trainLoss];
     report.evalBefore = state.evalBefore;
+    pendingEval = state.pendingEval === true;
   }
   let saved = report.steps;
   const checkpoint = async (step: number) => {
@@ -172,6 +177,7 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       ...settings!,
       trainLoss: report.trainLoss,
       evalBefore: report.evalBefore,
+      ...(evalCancelledAt === step ? { pendingEval: true } : {}),
     };
     // as the final model: a checkpoint without the tokenizer did not open for a text task (ERR_NO_TOKENIZER), and its
     // config.json named the base's dtype for the float32 weights. Staged and renamed into place: a process killed
@@ -187,6 +193,15 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       report.evalBefore = await evaluate(model, o.eval, { signal: o.signal });
       await o.onEval?.({ step: 0, result: report.evalBefore });
     } catch (e) {
+      if (!cancelledInside(e)) throw e;
+    }
+  }
+  const k = report.steps;
+  if (pendingEval && o.eval && o.onEval && o.evalEvery && k % o.evalEvery === 0 && k < o.steps) {
+    try {
+      await o.onEval({ step: k, result: await evaluate(model, o.eval, { signal: o.signal }) });
+    } catch (e) {
+      // cancelled again: the loop stops at once, and the checkpoint (still saying so) is the one resumed from
       if (!cancelledInside(e)) throw e;
     }
   }
@@ -239,6 +254,7 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
       } catch (e) {
         if (!cancelledInside(e)) throw e;
         report.stopReason = 'cancelled';
+        evalCancelledAt = t + 1;
         break;
       }
       await o.onEval({ step: t + 1, result });
@@ -258,6 +274,9 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     } catch (e) {
       if (!cancelledInside(e)) throw e;
       report.stopReason = 'cancelled';
+      // every step was taken, but the run is not finished: a checkpoint at its last step, from which a resume takes
+      // the final evaluation only (without one it took the steps after the last checkpoint again)
+      if (o.outDir && report.steps > saved) await checkpoint(report.steps);
     }
     if (report.evalAfter) await o.onEval?.({ step: report.steps, result: report.evalAfter });
   }

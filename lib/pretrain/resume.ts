@@ -51,6 +51,11 @@ export interface PretrainState extends PretrainSettings {
   trainLoss: number[];
   /** The evaluation before training, when there was one. */
   evalBefore?: EvalResult;
+  /**
+   * The evaluation at this step (one every evalEvery steps) was cancelled: the checkpoint was saved without it, and a
+   * resume takes it before the next step.
+   */
+  pendingEval?: true;
 }
 
 /** SHA-256 of the examples' token ids and labels (with their lengths, so no two datasets run together alike). */
@@ -130,6 +135,7 @@ export function readPretrainState(dir: string): PretrainState {
   if (!Array.isArray(loss) || loss.length !== s.step || !loss.every(isNum))
     throw corrupt(`trainLoss is not ${String(s.step)} finite numbers (one per step taken)`);
   if (s.evalBefore !== undefined && (typeof s.evalBefore !== 'object' || s.evalBefore === null)) throw corrupt('evalBefore is not an object');
+  if (s.pendingEval !== undefined && s.pendingEval !== true) throw corrupt('pendingEval is not true');
   return s as unknown as PretrainState;
 }
 

@@ -2,11 +2,12 @@
 // end without the signal, then the final evaluation ran in full too, and only then was the model so far saved (a
 // SIGTERM's grace period could run out first). Now the evaluation in flight stops and a cancelled run is not evaluated
 // again.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadDataset, loadModel } from '../../lib/index.js';
-import { pretrain } from '../../lib/pretrain/pretrain.js';
+import { type PretrainOptions, pretrain } from '../../lib/pretrain/pretrain.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
 
@@ -107,5 +108,66 @@ describe('pretrain cancelled during or before an evaluation', () => {
     } finally {
       c.model.dispose();
     }
+  });
+});
+
+describe('a resume after a cancel during an evaluation takes that evaluation', () => {
+  /** pretrain on a fresh model whose n-th held-out forward aborts `abortAt` (never when undefined): the report, the evaluations and the weights' hash. */
+  async function run(o: Partial<PretrainOptions>, abortAt?: number) {
+    const controller = new AbortController();
+    const c = await counted((n) => n === abortAt && controller.abort());
+    try {
+      const evals: { step: number; loss: number }[] = [];
+      const report = await pretrain(c.wrapped, {
+        train: c.train,
+        eval: c.eval,
+        steps: 6,
+        batchSize: 4,
+        evalEvery: 2,
+        signal: controller.signal,
+        onEval: (e) => void evals.push({ step: e.step, loss: e.result.loss }),
+        ...o,
+      });
+      return { report, evals, hash: await c.model.weightsHash() };
+    } finally {
+      c.model.dispose();
+    }
+  }
+
+  it('cancelled in the evaluation after step 2: checkpoint-2 says so, and the resume evaluates step 2 before step 3', async () => {
+    const whole = await run({});
+    expect(whole.evals.map((e) => e.step)).toEqual([0, 2, 4, 6]);
+    const out = join(tmp.dir, 'eval-cancelled');
+    // call 1 is the evaluation before training, call 2 the one after step 2
+    const cut = await run({ outDir: out }, 2);
+    expect(cut.report).toMatchObject({ stopReason: 'cancelled', steps: 2, checkpoints: [join(out, 'checkpoint-2')] });
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint-2', 'trainer_state.json'), 'utf8'))).toMatchObject({ step: 2, pendingEval: true });
+    const resumed = await run({ resume: out });
+    // the evaluation at step 2 is the uninterrupted run's (the metrics lacked it), then the run goes on as before
+    expect(resumed.evals).toEqual(whole.evals.slice(1));
+    expect(resumed.report).toMatchObject({ stopReason: 'completed', steps: 6, resumedFrom: 2 });
+    expect(resumed.hash).toBe(whole.hash);
+  });
+
+  it('a checkpoint whose evaluation ran is not evaluated again on resume', async () => {
+    const out = join(tmp.dir, 'eval-done');
+    await run({ outDir: out, checkpointEvery: 2, steps: 3 });
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint-2', 'trainer_state.json'), 'utf8'))).not.toHaveProperty('pendingEval');
+    const resumed = await run({ resume: join(out, 'checkpoint-2'), steps: 3 });
+    expect(resumed.evals.map((e) => e.step)).toEqual([3]);
+  });
+
+  it('cancelled in the final evaluation: a checkpoint at the last step, from which a resume only evaluates', async () => {
+    const whole = await run({ evalEvery: undefined });
+    const out = join(tmp.dir, 'final-eval-cancelled');
+    // no evalEvery: call 2 is the final evaluation
+    const cut = await run({ outDir: out, evalEvery: undefined }, 2);
+    expect(cut.report).toMatchObject({ stopReason: 'cancelled', steps: 6, checkpoints: [join(out, 'checkpoint-6')] });
+    expect(cut.report.evalAfter).toBeUndefined();
+    expect(existsSync(join(out, 'checkpoint-6', 'checkpoint.bin'))).toBe(true);
+    const resumed = await run({ resume: out, evalEvery: undefined, onStep: () => expect.unreachable('no step is taken again') });
+    expect(resumed.report).toMatchObject({ stopReason: 'completed', steps: 6, resumedFrom: 6, evalAfter: whole.report.evalAfter });
+    expect(resumed.evals).toEqual([{ step: 6, loss: whole.report.evalAfter!.loss }]);
+    expect(resumed.hash).toBe(whole.hash);
   });
 });
