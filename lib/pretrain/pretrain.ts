@@ -62,23 +62,31 @@ export interface PretrainOptions {
    * bit for bit, as one never interrupted (at the same thread count). No evaluation before training: the run's is kept.
    */
   resume?: string;
+  /** Cancels the run (Ctrl-C): the step or evaluation in flight stops, and a checkpoint is saved at the step reached. */
   signal?: AbortSignal;
+  /** Called after each optimizer step `step` (0-based) with its batch's mean loss and learning rate. */
   onStep?: (s: { step: number; steps: number; loss: number; lr: number }) => void | Promise<void>;
+  /** Called after each held-out evaluation, with the number of steps taken before it. */
   onEval?: (e: { step: number; result: EvalResult }) => void | Promise<void>;
 }
 
 /** What a pretraining run did. */
 export interface PretrainReport {
+  /** Optimizer steps taken (with those before a resume). */
   steps: number;
+  /** Whether every step and the final evaluation ran, or the signal stopped the run. */
   stopReason: 'completed' | 'cancelled';
   /** Mean training loss of each step's batch. */
   trainLoss: number[];
+  /** The evaluation before training (a resumed run's is the run's own). */
   evalBefore?: EvalResult;
   /** The final evaluation: absent when the run was cancelled. */
   evalAfter?: EvalResult;
+  /** The checkpoint directories this call saved. */
   checkpoints: string[];
   /** The step a resumed run continued from (0 for a fresh run): `trainLoss` holds the steps before it too. */
   resumedFrom: number;
+  /** Wall-clock time of this call. */
   seconds: number;
 }
 
@@ -124,6 +132,14 @@ export async function pretrainSettings(model: Model, o: PretrainOptions): Promis
   };
 }
 
+/**
+ * Trains `model` in place, without any privacy, on the public data `o.train` through the backward pass: Adam with
+ * decoupled weight decay, a warmup and a cosine learning rate, seeded shuffled minibatches, held-out evaluations and
+ * resumable checkpoints (see {@link PretrainOptions}). It records nothing in any privacy ledger and must not be given
+ * data that needs privacy; `dpzo pretrain` is this function with the final model saved.
+ * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for a bad option, `ERR_NON_FINITE` when the weights diverge, and the
+ * `ERR_RUN_*` codes for a resume that cannot continue the run exactly.
+ */
 export async function pretrain(model: Model, o: PretrainOptions): Promise<PretrainReport> {
   const t0 = performance.now();
   if (!model.lossAndGradient || !model.addDense) throw new DpzoError('ERR_ARGUMENT', 'pretrain needs a model with a backward pass (a native CPU model)');
