@@ -21,6 +21,7 @@ import { writeRandomLlama } from '../lib/demo-model/llama-init.js';
 import { buildWordVocab, coverage, WORD_TOKENIZER_CONFIG, wordLevelTokenizerJson } from '../lib/demo-model/word-vocab.js';
 import { DEMO_MODEL } from '../lib/demo-model/recipe.js';
 import { modelReadme } from '../lib/demo-model/readme.js';
+import { PRETRAIN_RESULT_FILE } from '../lib/pretrain/result.js';
 
 // the README's "minutes with the data preparation": the clock started only when pretrain did, after the data was prepared
 const t0 = Date.now();
@@ -122,8 +123,9 @@ const report = JSON.parse(p.stdout.trim().split('\n').pop()!) as {
   seconds: number;
   weightsHash: string;
 };
-// the chart and metrics stay in the work directory: the shipped model is the checkpoint and its README
-for (const f of ['pretrain-metrics.jsonl', 'pretrain-curves.svg']) {
+// the chart, metrics and completion record (it names this machine's paths) stay in the work directory: the shipped
+// model is the checkpoint and its README
+for (const f of ['pretrain-metrics.jsonl', 'pretrain-curves.svg', PRETRAIN_RESULT_FILE]) {
   if (existsSync(join(staging, f))) {
     copyFileSync(join(staging, f), join(work, f));
     rmSync(join(staging, f));
