@@ -84,6 +84,7 @@ describe('structure of lib/', () => {
       'prepareRun',
       'makePlan',
       'exportRun',
+      'pretrain',
       'PrivacyLedger',
       'PldAccountant',
       'calibrateNoise',
