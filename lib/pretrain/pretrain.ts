@@ -17,6 +17,7 @@ import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
 import { saveCheckpointDirectory } from './save.js';
+import { removeOldCheckpoints } from './save-limit.js';
 import {
   type PretrainSettings,
   type PretrainState,
@@ -56,6 +57,14 @@ export interface PretrainOptions {
   /** Where checkpoints go; a cancelled run also saves one there at the step it stopped, to resume from. */
   outDir?: string;
   /**
+   * Keep only the newest N checkpoints of the run in `outDir` (transformers' `save_total_limit`; default: all). Each is
+   * about 4× the float32 weights (the model, then the weights and Adam's m and v in checkpoint.bin): about 2 GB for
+   * GPT-2-124M. Once a new one is in place, the run's older `checkpoint-<step>` directories beyond N are removed (moved
+   * aside under a hidden name first, so none is left half removed under its checkpoint name); the one just saved is
+   * always kept, and nothing else in `outDir` is touched (another run's checkpoint, another name).
+   */
+  saveTotalLimit?: number;
+  /**
    * Continue the run saved in this checkpoint (a `checkpoint-<step>` directory, or an `outDir` for its latest one), as
    * transformers' `resume_from_checkpoint`: `model` is the run's starting model again, the settings (steps, batchSize,
    * lr, warmupSteps, weightDecay, seed, the training data) are the run's own, and the run ends with the same weights,
@@ -82,7 +91,7 @@ export interface PretrainReport {
   evalBefore?: EvalResult;
   /** The final evaluation: absent when the run was cancelled. */
   evalAfter?: EvalResult;
-  /** The checkpoint directories this call saved. */
+  /** The checkpoint directories this call saved (with `saveTotalLimit`, the older ones may have been removed since). */
   checkpoints: string[];
   /** The step a resumed run continued from (0 for a fresh run): `trainLoss` holds the steps before it too. */
   resumedFrom: number;
@@ -152,6 +161,8 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   if (!(lr > 0 && Number.isFinite(lr))) throw new DpzoError('ERR_TRAIN_OPTION', `lr must be a positive number (got ${lr})`);
   if (!(weightDecay >= 0 && lr * weightDecay < 1))
     throw new DpzoError('ERR_TRAIN_OPTION', `weightDecay must be ≥ 0 with lr × weightDecay < 1 (got ${weightDecay})`);
+  if (o.saveTotalLimit !== undefined && !(Number.isInteger(o.saveTotalLimit) && o.saveTotalLimit > 0))
+    throw new DpzoError('ERR_TRAIN_OPTION', `saveTotalLimit must be a positive integer (got ${o.saveTotalLimit})`);
   if (o.train.examples.length === 0) throw new DpzoError('ERR_DATA_EMPTY', 'the training set has no examples');
   const schedule = { kind: 'cosine' as const, lr, totalSteps: o.steps, warmupSteps: Math.min(warmupSteps, o.steps) };
   const adam = new Adam(model.numTrainable);
@@ -201,6 +212,8 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
     await saveCheckpointDirectory(model, dir, (staging) => writePretrainState(model, staging, { state, adam }));
     report.checkpoints.push(dir);
     saved = step;
+    // only once the new checkpoint is complete and in place: a kill before this keeps one more, never one fewer
+    if (o.saveTotalLimit !== undefined) removeOldCheckpoints(o.outDir!, runId, o.saveTotalLimit, step);
   };
   // a cancel inside a native call (the step's backward, the first evaluation) ends the run as one between steps does
   const cancelledInside = (e: unknown) => o.signal?.aborted === true && isCoded(e) && e.code === 'ERR_CANCELLED';

@@ -98,6 +98,12 @@ export function pretrainOutOf(checkpoint: string): string | undefined {
   return CHECKPOINT_DIR.test(basename(resolve(checkpoint))) ? dirname(resolve(checkpoint)) : undefined;
 }
 
+/** The step in checkpoint directory name `name` (checkpoint-<step>), or undefined for any other name. */
+export function checkpointStepOf(name: string): number | undefined {
+  const m = CHECKPOINT_DIR.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Whether `path` is named as a checkpoint (checkpoint-<step>). */
 export function isCheckpointName(path: string): boolean {
   return CHECKPOINT_DIR.test(basename(resolve(path)));

@@ -43,6 +43,7 @@ interface Flags {
   seed: number;
   evalEvery?: number;
   checkpointEvery?: number;
+  saveTotalLimit?: number;
   maxLength: number;
   textField?: string;
   threads?: number;
@@ -91,6 +92,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of the minibatch shuffle', parseInteger, 0)
     .option('--eval-every <k>', 'evaluate every k steps', parsePositiveInteger)
     .option('--checkpoint-every <k>', 'save <out>/checkpoint-<step> every k steps', parsePositiveInteger)
+    .option('--save-total-limit <n>', "keep only the run's newest n checkpoints (each ~4x the float32 weights): older ones are deleted", parsePositiveInteger)
     .option('--max-length <n>', 'tokens per example at most', parsePositiveInteger, 256)
     .option('--text-field <name>', 'the text column (lm task)')
     .option('--threads <n>', 'native worker threads', parseThreads)
@@ -140,6 +142,7 @@ export function register(program: Command): void {
           seed: f.seed,
           evalEvery: f.evalEvery,
           checkpointEvery: f.checkpointEvery,
+          saveTotalLimit: f.saveTotalLimit,
           outDir,
         };
         // the starting model's: recorded when the run completes, checked when a finished run is resumed
