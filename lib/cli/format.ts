@@ -107,6 +107,15 @@ export function evalRows(r: EvalResult): [string, string][] {
   return rows;
 }
 
+/**
+ * The dataset's ε as a report states it. Releases of an older dpzo that did not mark their sensitivity are counted at their
+ * upper bound Δ = 2C (datasetSpent): the number is then an upper bound, not the ε spent, and it said "X (PLD)" as if exact.
+ */
+function datasetEpsilonText(d: NonNullable<TrainReport['dataset']>): string {
+  const older = d.olderReleases ?? 0;
+  return older > 0 ? `≤ ${fmt(d.epsilon)} (PLD; ${older} older release(s) counted at Δ = 2C)` : `${fmt(d.epsilon)} (PLD)`;
+}
+
 export function reportRows(r: TrainReport): [string, string][] {
   const rows: [string, string][] = [
     ['method', r.plan.method === 'dpsgd' ? `DP-SGD (${r.plan.optimizer}, ${r.plan.clipRegime} clipping)` : 'DP-ZO'],
@@ -126,7 +135,7 @@ export function reportRows(r: TrainReport): [string, string][] {
   if (r.dataset) {
     const d = r.dataset;
     const budget = d.budget ? `, budget ε = ${d.budget.epsilon}` : '';
-    rows.push(['dataset ε', `${fmt(d.epsilon)} (PLD) at δ = ${d.delta} over ${d.runs} run(s), ${d.releases} releases on this training file${budget}`]);
+    rows.push(['dataset ε', `${datasetEpsilonText(d)} at δ = ${d.delta} over ${d.runs} run(s), ${d.releases} releases on this training file${budget}`]);
   }
   if (r.runDir) rows.push(['run', r.runDir]);
   if (!r.private) rows.push(['WARNING', `this run is NOT PRIVATE: ${notPrivateReason(r.plan)}`]);
