@@ -127,8 +127,8 @@ function checkModel(model: unknown): void {
  * A dataset budget that a new dataset ledger would take, though the plan's first release alone exceeds it: the run opened
  * (run directory, dataset ledger), stopped 'before step 0' and exited 0, and the ledger kept that budget for good, so
  * that every later run on the training file, with any other datasetBudget, was refused. Refused before anything is made.
- * An existing ledger's budget governs as it is (a spent one is the run's legitimate 'budget' stop); another one is refused,
- * as opening the ledger would refuse it (its header read here, so that a dry run refuses it too).
+ * An existing ledger's budget governs as it is (one with no room left for the first step is refuseSpentDataset's); another one
+ * is refused, as opening the ledger would refuse it (its header read here, so that a dry run refuses it too).
  */
 function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha256: string): void {
   const file = datasetLedgerFile(home, sha256);
@@ -138,6 +138,30 @@ function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha
   throw new DpzoError(
     'ERR_TRAIN_OPTION',
     `datasetBudget (ε = ${budget.epsilon} at δ = ${budget.delta}) is exceeded by the run's first step alone: a new dataset ledger with it would refuse every release on this training file (give a larger one)`,
+  );
+}
+
+/**
+ * A new run on a training file whose dataset ledger has no room left for its first step (the budget an earlier run fixed,
+ * with every release recorded so far): it made its run directory, stopped 'budget' before step 0 and exited 0, an empty run
+ * left behind. Refused before anything is made, from the ledger read without a lock (DatasetLedger.exceededBy). A resume is
+ * not refused: its stop at the dataset budget is where the run ended.
+ */
+function refuseSpentDataset(plan: TrainPlan, home: string, sha256: string): void {
+  const file = datasetLedgerFile(home, sha256);
+  if (file === undefined) return;
+  const release = stepRelease(plan, 0);
+  const spent = DatasetLedger.exceededBy(file, release);
+  if (spent === undefined) return;
+  const { budget: b } = spent;
+  const budget = `the training file's dataset budget ε = ${b.epsilon} at δ = ${b.delta} (fixed by its first run; ledger ${file})`;
+  // a release that exceeds the budget on its own (a non-private run: ε = ∞) says so, not that the budget was spent
+  if (PrivacyLedger.inMemory({ budget: b, accountant: 'pld' }).wouldExceed(release))
+    throw new DpzoError('ERR_BUDGET_EXCEEDED', `this run's first step alone exceeds ${budget}: no run with this plan can train on this file`);
+  const older = spent.olderReleases > 0 ? `, ${spent.olderReleases} older release(s) counted at Δ = 2C` : '';
+  throw new DpzoError(
+    'ERR_BUDGET_EXCEEDED',
+    `${budget} is spent: ε = ${Number(spent.epsilon.toPrecision(4))} already spent on it by earlier runs (${spent.releases} releases${older}) and this run's first step would exceed it, so no further run on this training file is possible at this run's noise`,
   );
 }
 
@@ -230,8 +254,10 @@ export class DPZOTrainer {
    * run the plan's method (DP-SGD: float32 weights on the CPU backend) and that every example of `train` and `eval` fits the model
    * (token ids in its vocabulary, at most its positions), and that a `datasetBudget` is one the run would take (training data read from a
    * file; the budget an existing dataset ledger fixed, else one the first step alone does not exceed; reading the ledger's header, writing nothing),
-   * so that a dry run refuses what a run would.
-   * @throws {@link DpzoError} `ERR_ARGUMENT` when `model` is not a Model; `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, a datasetBudget the run would refuse, or a DP-SGD plan on a model without a backward pass.
+   * and, for a new run (not `resume`), that the training file's dataset ledger, if it has a budget, still has room for the first step (reading the
+   * ledger without a lock, writing nothing), so that a dry run refuses what a run would.
+   * @throws {@link DpzoError} `ERR_ARGUMENT` when `model` is not a Model; `ERR_TRAIN_OPTION` for a bad option, a dataset that does not fit the model, a datasetBudget the run would refuse, or a DP-SGD plan on a model without a backward pass;
+   * `ERR_BUDGET_EXCEEDED` for a new run whose first step the training file's dataset budget (fixed by an earlier run) no longer admits.
    */
   plan(): TrainPlan {
     if (this.planCache) return this.planCache;
@@ -312,11 +338,16 @@ export class DPZOTrainer {
    */
   private checkDatasetBudget(plan: TrainPlan): void {
     const o = this.options;
-    if (o.datasetBudget === undefined) return;
+    // a resume without datasetBudget reads no ledger here: its budget stop is the run's own ('budget', its recorded report)
+    if (o.datasetBudget === undefined && o.resume) return;
     const sha256 = this.datasetSha256();
-    if (sha256 === undefined)
-      throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
-    refuseSpentNewBudget(plan, { epsilon: o.datasetBudget, delta: plan.budget.delta }, o.dpzoHome ?? dpzoHome(), sha256);
+    const home = o.dpzoHome ?? dpzoHome();
+    if (o.datasetBudget !== undefined) {
+      if (sha256 === undefined)
+        throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
+      refuseSpentNewBudget(plan, { epsilon: o.datasetBudget, delta: plan.budget.delta }, home, sha256);
+    }
+    if (sha256 !== undefined && !o.resume) refuseSpentDataset(plan, home, sha256);
   }
 
   /** The run's handles: a fresh directory, a resumed one (replayed to its last step), or memory. */

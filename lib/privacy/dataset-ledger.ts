@@ -20,7 +20,18 @@ import { BudgetCheck } from './budget.js';
 import { PrivacyError } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
 import { KEYED_PREFIX, datasetKey } from './dataset-key.js';
-import { type Budget, type LedgerEntry, type ReleaseInput, checkReleaseInput, ledgerError, parseHeader, releaseMechanism } from './ledger-format.js';
+import {
+  type Budget,
+  type LedgerEntry,
+  type ReleaseInput,
+  checkReleaseInput,
+  ledgerError,
+  parseHeader,
+  parseRelease,
+  releaseMechanism,
+  sha256,
+} from './ledger-format.js';
+import { readJsonl } from '../io/jsonl.js';
 import { type HistoryEntry, type Mechanism, pushHistory } from './mechanism.js';
 import { PrivacyLedger } from './ledger.js';
 import { type SpentResult, spentOf } from './spent.js';
@@ -175,6 +186,32 @@ export class DatasetLedger {
   static checkFixedBudget(file: string, budget: Budget): void {
     const changed = budgetChange(file, parseHeader(file, firstLine(file)).header.budget, budget);
     if (changed) throw changed;
+  }
+
+  /**
+   * Whether the ledger `file` leaves no room for a new run: its dataset budget (fixed by an earlier run) would be exceeded by
+   * one more `release` after every release recorded so far (lines of an older dpzo without the `trueSensitivity` mark at
+   * Δ = 2C, as {@link DatasetLedger.wouldExceed} counts them). The budget, the ε spent at its δ and the release counts when it
+   * would; undefined when the release fits or the ledger has no budget. A new run on such a file made its directory and
+   * stopped 'budget' before step 0: DPZOTrainer.plan() refuses it with these numbers, before anything is made.
+   * Reads the file only: no lock, nothing written (an incomplete last line, a write in progress or a crash's, is not counted,
+   * as it was never acknowledged; the run's own open verifies the whole file again).
+   * @throws {@link PrivacyError} `ERR_LEDGER_CORRUPT` (no header, a line or the hash chain that does not verify), `ERR_IO`.
+   */
+  static exceededBy(file: string, release: ReleaseInput): { budget: Budget; epsilon: number; releases: number; olderReleases: number } | undefined {
+    const { lines } = readJsonl(file);
+    if (lines.length === 0) throw ledgerError('ERR_LEDGER_CORRUPT', file, 'empty file (no header line)');
+    const budget = parseHeader(file, lines[0]!).header.budget;
+    if (budget === null) return undefined;
+    const entries: LedgerEntry[] = [];
+    for (let i = 1; i < lines.length; i++) entries.push(parseRelease(file, lines[i]!, i + 1, sha256(lines[i - 1]!)));
+    const older = unmarkedReleases(entries);
+    // the dataset ledger's accountant is PLD (openFile), and its budget rule BudgetCheck's: exceeded when ε(δ) > ε_budget
+    const pld = new PldAccountant();
+    for (const h of older.worstCase) pld.step(h.mechanism, h.times);
+    const after = pld.clone().step(releaseMechanism(checkReleaseInput(release, entries.length)), 1);
+    if (after.getEpsilon(budget.delta).epsilon <= budget.epsilon) return undefined;
+    return { budget, epsilon: entries.length === 0 ? 0 : pld.getEpsilon(budget.delta).epsilon, releases: entries.length, olderReleases: older.releases };
   }
 
   /** The HMAC of the training file's hash the ledger is named by (dataset-key.ts); undefined for an older dpzo's plain-hash ledger (read-only). */

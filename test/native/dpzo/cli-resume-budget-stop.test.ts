@@ -27,7 +27,7 @@ function snapshot(dirs: string[]): Record<string, string> {
 const reports = (metrics: string) => metrics.trim().split('\n').filter((l) => (JSON.parse(l) as { type: string }).type === 'report');
 
 describe('dpzo train --resume of a run stopped at its dataset budget', () => {
-  it('says it stopped at its budget, prints the recorded report and changes no file (also when stopped before its first step)', async () => {
+  it('says it stopped at its budget, prints the recorded report and changes no file', async () => {
     const home = join(tmp.dir, 'home');
     const env = { DPZO_HOME: home };
     const first = await dpzoWithEnv(env, 'train', ...COMMON, '--steps', '2', '--dataset-budget', '9.3', '--out', join(tmp.dir, 'first'));
@@ -50,15 +50,7 @@ describe('dpzo train --resume of a run stopped at its dataset budget', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ stopReason: 'budget', steps: 2, plannedSteps: 4 });
     expect(snapshot([run, join(home, 'datasets')])).toEqual(before);
 
-    // a third run on the file: the budget stops it before its first step (an empty trajectory); its resume is the same
-    const zero = join(tmp.dir, 'stopped-0');
-    const z = await dpzoWithEnv(env, 'train', ...COMMON, '--steps', '2', '--out', zero);
-    expect(z.status, z.stderr).toBe(0);
-    expect(z.stdout).toMatch(/budget: 0 of 2 steps/);
-    const beforeZero = snapshot([zero, join(home, 'datasets')]);
-    const rz = await dpzoWithEnv(env, 'train', '--resume', '--out', zero);
-    expect(rz.status, rz.stderr).toBe(0);
-    expect(rz.stderr).toMatch(/stopped at its budget after 0 of 2 planned steps/);
-    expect(snapshot([zero, join(home, 'datasets')])).toEqual(beforeZero);
+    // a third run on the file, whose first step the budget no longer admits, is refused before it makes a directory
+    // (cli-dataset-budget-spent.test.ts): it no longer leaves a run stopped before its first step to resume
   }, 240_000);
 });
