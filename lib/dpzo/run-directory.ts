@@ -19,6 +19,7 @@ import { makeDirectories } from '../io/mkdirs.js';
 import type { Model } from '../model/types.js';
 import { type DatasetLedger, PrivacyLedger, type ReleaseInput, datasetLedgerHome } from '../privacy/index.js';
 import { type TrainPlan, ledgerBudget, notPrivateReason, releaseSensitivity } from './options.js';
+import { recordMovedInputs } from './resume-inputs.js';
 import { checkLedgerAgainstPlan } from './run-integrity.js';
 import {
   LEDGER_FILE,
@@ -160,6 +161,7 @@ export class RunDirectory implements RunHandles {
     warn: (m: string) => void,
     openDataset?: OpenDataset,
     datasetSha256?: string,
+    dataFile?: string,
   ): Promise<RunDirectory> {
     const abs = resolve(dir);
     const runFile = join(abs, RUN_FILE);
@@ -167,10 +169,11 @@ export class RunDirectory implements RunHandles {
     checkLegacyRun(run, abs, 'resume');
     // before anything else is read or repaired: an older dpzo's noise for Δ = C at K = N was under-accounted
     checkReleaseSensitivity(run, abs);
+    let same: boolean | undefined = false;
     if (run.dataset) {
       if (!openDataset)
         throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: its releases are recorded in a dataset ledger, which this resume would not use`);
-      const same = sameTrainingFile(run.dataset, datasetSha256);
+      same = sameTrainingFile(run.dataset, datasetSha256);
       if (same === false)
         throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: the training file is not the one the run started on (its SHA-256 changed)`);
       if (same === undefined)
@@ -240,6 +243,11 @@ export class RunDirectory implements RunHandles {
         ledger.repairTornTail();
       }
       const start = reconcileApply(abs, trajectory, voidStep);
+      // the base model (its weights hash checked above) or the training file (its dataset key checked above) moved since the
+      // run started: run.json records where they are now, so that the next resume, export and eval --run find them
+      const moved = { model: resolve(model.dir), ...(same === true && dataFile !== undefined ? { data: resolve(dataFile) } : {}) };
+      if (recordMovedInputs(abs, moved))
+        warn(`${runFile} now records the base model ${moved.model}${moved.data ? ` and the training file ${moved.data}` : ''} (checked: the run's own)`);
       // create writes run.json, then the marker: a crash between the two left a run without privacy unmarked in its directory
       if (!run.private && !existsSync(join(abs, NOT_PRIVATE_FILE))) writeFileSync(join(abs, NOT_PRIVATE_FILE), `NOT PRIVATE: ${notPrivateReason(run.plan)}\n`);
       if (dataset && behind.length > 0) {

@@ -381,7 +381,8 @@ export class DPZOTrainer {
       return memoryRun(this.memory, this.memoryRunId, ledger);
     }
     if (o.resume) {
-      const run = await RunDirectory.resume(o.runDir, plan, model, warn, dataset?.open, dataset?.sha256);
+      const dataFile = isFile(o.train.source) ? o.train.source : undefined;
+      const run = await RunDirectory.resume(o.runDir, plan, model, warn, dataset?.open, dataset?.sha256, dataFile);
       try {
         await evalFirst(); // on the base weights, before the replay
       } catch (e) {

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import type { RunConfig } from '../../dpzo/config.js';
 import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
+import { checkResumeInputs } from '../../dpzo/resume-inputs.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { readTrajectory } from '../../dpzo/trajectory.js';
@@ -37,8 +38,10 @@ export function register(program: Command): void {
 /**
  * What --resume may be given besides the run directory: nothing that changes the run's plan or data. The device may change: a DP-ZO
  * update is the same bits on the CPU and on CUDA, so the replayed weights are those the run trained (DP-SGD stays on the CPU).
+ * --model and --data name where the run's base model and training file are now, when they were moved or renamed: taken only when
+ * verifiably the run's own (checkResumeInputs).
  */
-const RESUME_FLAGS = new Set(['out', 'resume', 'threads', 'device', 'json', 'metrics', 'dryRun']);
+const RESUME_FLAGS = new Set(['out', 'resume', 'threads', 'device', 'json', 'metrics', 'dryRun', 'model', 'data']);
 
 /**
  * --resume continues the run as run.json planned it; a flag that would change it (--epsilon, --steps,
@@ -54,6 +57,24 @@ function refuseResumeChanges(cmd: Command): void {
       );
     }
   }
+}
+
+/**
+ * The base model directory or training file run.json names, gone (moved, renamed): it failed as '<dir> is not a model
+ * directory: no such directory' or the data loader's 'no such file', naming neither run.json nor the flag that gives it.
+ */
+function refuseMissingInputs(config: RunConfig, runDir: string, given: { model: boolean; data: boolean }): void {
+  const runFile = join(runDir, 'run.json');
+  if (!given.model && !existsSync(config.model))
+    throw new DpzoError(
+      'ERR_CONFIG_MISSING',
+      `${runFile}: the run's base model ${config.model} is not there (moved or deleted): give it with --model (its weights hash is checked)`,
+    );
+  if (!given.data && !existsSync(config.data))
+    throw new DpzoError(
+      'ERR_CONFIG_MISSING',
+      `${runFile}: the run's training file ${config.data} is not there (moved or deleted): give it with --data (the run's dataset key checks it)`,
+    );
 }
 
 /** --eval-every, --eval-max and --eval-public act on the --eval set: without one they were ignored in silence, and no evaluation ran. */
@@ -137,12 +158,17 @@ function finishedReport(runDir: string, metricsFile: string): { report: TrainRep
 async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const resume = flags.resume === true;
   let config: RunConfig;
+  let movedInputs = { model: false, data: false };
   if (resume) {
     if (typeof flags.out !== 'string') throw new DpzoError('ERR_TRAIN_OPTION', '--resume needs --out <run directory>');
     refuseResumeChanges(cmd);
     config = loadRunConfig(flags.out);
     if (typeof flags.threads === 'number') config.threads = flags.threads;
     if (flags.device !== undefined) config.device = flags.device as RunConfig['device'];
+    movedInputs = { model: cmd.getOptionValueSource('model') === 'cli', data: cmd.getOptionValueSource('data') === 'cli' };
+    if (movedInputs.model) config.model = flags.model as string;
+    if (movedInputs.data) config.data = flags.data as string;
+    refuseMissingInputs(config, flags.out, movedInputs);
   } else {
     config = mergeConfig(cmd, flags);
     refuseEvalFlagsWithoutEval(config);
@@ -151,6 +177,12 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
 
   const { model, trainer } = await prepareRun(config, { resume });
   try {
+    // before the plan, the dry run or the recorded report of a finished run: a --model or --data not the run's own is refused
+    if (movedInputs.model || movedInputs.data)
+      await checkResumeInputs(config.out!, readRunJson<RunRecord>(config.out!), {
+        ...(movedInputs.model ? { model: { dir: config.model, loaded: model } } : {}),
+        ...(movedInputs.data ? { data: { file: config.data, sha256: trainer.options.train.sha256 } } : {}),
+      });
     const plan = trainer.plan();
     if (flags.dryRun) {
       if (flags.json) process.stdout.write(JSON.stringify({ dryRun: true, plan, numTrainable: model.numTrainable }, infinityReplacer) + '\n');
