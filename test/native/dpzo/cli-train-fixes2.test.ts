@@ -52,7 +52,7 @@ describe('dpzo train --constant-time-steps', () => {
 });
 
 describe('dpzo train --dataset-budget', () => {
-  it('a new dataset budget the first step alone exceeds is refused before anything is made; an existing spent one still stops the run', async () => {
+  it('a new dataset budget the first step alone exceeds is refused before anything is made, and so is a run on an existing spent one', async () => {
     const home = newHome();
     const env = { DPZO_HOME: home };
     const out = join(tmp.dir, 'db-1');
@@ -64,11 +64,11 @@ describe('dpzo train --dataset-budget', () => {
     const ok = await dpzoWithEnv(env, 'train', ...COMMON, '--dataset-budget', '9', '--out', join(tmp.dir, 'db-2'));
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/completed: 2 of 2 steps/);
-    // the ledger exists and its budget is (almost) spent: the legitimate 'budget' stop, exit 0
+    // the ledger exists and its budget has no room left for the first step: refused before anything is made (it made the
+    // run directory and stopped 'budget' before step 0, exit 0: cli-dataset-budget-spent.test.ts)
     const spent = await dpzoWithEnv(env, 'train', ...COMMON, '--dataset-budget', '9', '--out', join(tmp.dir, 'db-3'));
-    expect(spent.status, spent.stderr).toBe(0);
-    expect(spent.stderr).toMatch(/stopped before step 0: it would exceed the dataset budget ε = 9/);
-    expect(spent.stdout).toMatch(/budget: 0 of 2 steps/);
+    expectOneLineFailure(spent, /dataset budget ε = 9 at δ = 0\.00001 .* is spent: ε = [0-9.]+ already spent on it .*\[ERR_BUDGET_EXCEEDED\]$/);
+    expect(existsSync(join(tmp.dir, 'db-3'))).toBe(false);
   }, 60_000);
 });
 
