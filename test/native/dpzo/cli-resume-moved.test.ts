@@ -95,4 +95,18 @@ describe('dpzo train --resume after the model directory and the training file mo
     const changed = await dpzoWithEnv(env, 'train', '--resume', '--out', out, '--data', movedData);
     expectOneLineFailure(changed, /with --data .*: it is not the run's training file/);
   }, 240_000);
+
+  it('refuses a --data it cannot check: the dpzo home whose secret made the run’s dataset key is not on this machine', async () => {
+    writeTinyModel(p.model);
+    writeCyclesJsonl(p.train, 40, 1);
+    const out = join(tmp.dir, 'run-2');
+    await interruptedRun(out);
+    const movedData = join(tmp.dir, 'renamed-2.jsonl');
+    renameSync(p.train, movedData);
+    renameSync(home, join(tmp.dir, 'home-elsewhere'));
+    const r = await dpzoWithEnv({ DPZO_HOME: join(tmp.dir, 'home-new') }, 'train', '--resume', '--out', out, '--data', movedData);
+    expectOneLineFailure(r, /with --data .*renamed-2\.jsonl: the run's dataset key was made under the dpzo home .*home, which is not on this machine/);
+    expect(readTrajectory(out).lines).toHaveLength(2);
+    expect(runJson(out).meta.config.data).toBe(p.train);
+  }, 120_000);
 });
