@@ -287,7 +287,11 @@ export function register(program: Command): void {
     .option('--clip <C>', 'clip (sensitivity) C, Laplace only: L1, ε0 = C/b (refused with the Gaussian mechanism, whose σ is relative to C)', '1')
     .option('--steps <T>', 'number of releases')
     .option('--delta <delta>', "target δ (with --ledger or --dataset: default the ledger's budget δ)")
-    .option('--accountant <which>', 'rdp | pld | all (all: PLD, RDP and, for Laplace, pure ε; the headline ε is the smallest)', 'all')
+    .option(
+      '--accountant <which>',
+      "rdp | pld | prv | all (prv: the same as pld, Opacus' name; all: PLD, RDP and, for Laplace, pure ε; the headline ε is the smallest)",
+      'all',
+    )
     .option('--interval <d>', 'PLD discretisation interval of the privacy loss', undefined)
     .option('--ledger <file>', 'account the releases recorded in this privacy ledger (or run directory) instead')
     .option('--dataset <file>', 'account every run on this training file: its dataset ledger ($DPZO_HOME or ~/.dpzo)')

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--sample-rate <q>', 'Poisson sampling rate q in (0, 1]')
     .option('--steps <T>', 'number of releases')
     .option('--mechanism <kind>', 'gaussian | laplace', 'gaussian')
-    .option('--accountant <which>', 'pld | rdp | pure (pure: Laplace only, basic composition)', 'pld')
+    .option('--accountant <which>', "pld | prv | rdp | pure (prv: Opacus' name for the same PLD accounting; pure: Laplace only, basic composition)", 'pld')
     .option('--clip <C>', 'L1 clip C of the Laplace release (b scales with it)', '1')
     .option('--tolerance <t>', 'relative bisection tolerance: σ gives ε <= target, σ·(1−t) gives more', '0.001')
     .option('--noise-multiplier <sigma>', 'find the affordable steps for this σ instead')
@@ -45,8 +45,9 @@ export function register(program: Command): void {
     .action((o: CalibrateFlags, cmd: Command) => {
       const epsilon = checkPositive('--epsilon', num('--epsilon', o.epsilon));
       const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
-      const acc = o.accountant as CalibrationAccountant;
-      if (acc !== 'pld' && acc !== 'rdp' && acc !== 'pure') throw argumentError('--accountant', o.accountant, 'pld, rdp or pure');
+      // 'prv' is Opacus' name for the PLD (privacy random variable) accounting, as train, audit and account take it
+      const acc = (o.accountant === 'prv' ? 'pld' : o.accountant) as CalibrationAccountant;
+      if (acc !== 'pld' && acc !== 'rdp' && acc !== 'pure') throw argumentError('--accountant', o.accountant, 'pld (or prv), rdp or pure');
       const delta = acc === 'pure' && o.delta === undefined ? 0.5 : checkDelta(num('--delta', o.delta), '--delta');
       // the pure accountant's ε holds at δ = 0; the 0.5 above only fills the library's unused argument (it was printed as δ)
       const shownDelta = acc === 'pure' ? 0 : delta;

@@ -167,6 +167,12 @@ describe('dpzo calibrate', () => {
     expect(Math.abs(j.noiseMultiplier - 1.416)).toBeLessThan(5e-5);
     expect(j.epsilon).toBeLessThanOrEqual(8);
   });
+  it("--accountant prv is Opacus' name for PLD, as train and account take it (calibrate refused it)", async () => {
+    const base = ['calibrate', '--epsilon', '8', '--delta', '1e-5', '--sample-rate', '0.04', '--steps', '200', '--json'];
+    const [prv, pld] = [JSON.parse(await run([...base, '--accountant', 'prv'])), JSON.parse(await run([...base, '--accountant', 'pld']))];
+    expect(prv).toEqual(pld);
+    expect(prv.accountant).toBe('pld');
+  });
   it('Laplace with the pure accountant gives laplaceScale and epsilon', async () => {
     const j = JSON.parse(
       await run(['calibrate', '--epsilon', '1', '--sample-rate', '0.1', '--steps', '100', '--mechanism', 'laplace', '--accountant', 'pure', '--json']),
