@@ -73,7 +73,10 @@ export const RUN_FIELDS = {
   evalMax: field(z.number().int().positive(), flag('--eval-max <n>', 'evaluate on the first n examples', 'integer')),
   epsilon: field(
     // 'inf' (or Infinity): the non-private baseline, no noise, no clipping unless --clip is given
-    z.preprocess((v) => (typeof v === 'string' && /^(\+?inf(inity)?)$/i.test(v) ? Infinity : v), z.union([num.positive(), z.literal(Infinity)])),
+    z.preprocess(
+      (v) => (typeof v === 'string' && /^(\+?inf(inity)?)$/i.test(v) ? Infinity : v),
+      z.union([num.positive(), z.literal(Infinity)], { error: "must be a positive number or 'inf'" }),
+    ),
     flag('--epsilon <ε>', "privacy budget ε ('inf': a NOT PRIVATE baseline without noise, to measure the cost of privacy)", 'epsilon'),
     { required: true, train: true },
   ),
@@ -165,7 +168,11 @@ export const RUN_FIELDS = {
   dtype: field(z.enum(['float32', 'float16', 'bfloat16']), flag('--dtype <t>', 'convert weights on load')),
   template: field(z.string(), flag('--template <t>', 'classification prompt template (default "{sentence} It was")')),
   labelWords: field(
-    z.union([z.array(z.string()), z.record(z.string(), z.string())]),
+    // a config file gives the words as JSON (the flag's comma-separated form is a string): zod's own message for the union
+    // was "Invalid input", naming no reason
+    z.union([z.array(z.string()), z.record(z.string(), z.string())], {
+      error: "must be a JSON array of strings or an object of strings (label → word); the comma-separated form is only the flag's",
+    }),
     flag('--label-words <words>', 'label words: JSON array/object or comma-separated (default " terrible, great")', 'labelWords'),
   ),
   textField: field(z.string(), flag('--text-field <name>', 'text field (classification default "sentence", lm default "text")')),
@@ -259,7 +266,15 @@ export function parseRunConfig(value: unknown, where: string): RunConfig {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path.join('.') || '(root)';
-    throw new DpzoError('ERR_TRAIN_OPTION', `${where}: ${path}: ${issue.message}`);
+    // a required field left out: zod's message for it depends on the field's type ("Invalid input" for a union)
+    const top = issue.path[0];
+    const missing =
+      issue.path.length === 1 &&
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      (value as Record<PropertyKey, unknown>)[top!] === undefined;
+    throw new DpzoError('ERR_TRAIN_OPTION', `${where}: ${path}: ${missing ? 'is required (missing)' : issue.message}`);
   }
   return r.data;
 }
