@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import type { RunConfig } from '../../dpzo/config.js';
 import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
-import { checkResumeInputs } from '../../dpzo/resume-inputs.js';
+import { checkResumeInputs, recordMovedInputs } from '../../dpzo/resume-inputs.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
 import { readTrajectory } from '../../dpzo/trajectory.js';
@@ -197,6 +197,13 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
         done.report.stopReason === 'completed'
           ? `is complete (all ${done.steps} planned steps)`
           : `stopped at its budget after ${done.report.steps} of ${done.steps} planned steps (its next release would still exceed it)`;
+      // a --model / --data checked above is recorded as a resume that continues records it (RunDirectory.resume): export and
+      // eval --run of the finished run then find them without the flag
+      const moved = { ...(movedInputs.model ? { model: resolve(config.model) } : {}), ...(movedInputs.data ? { data: resolve(config.data) } : {}) };
+      if (recordMovedInputs(config.out!, moved))
+        process.stderr.write(
+          `dpzo: warning: ${join(config.out!, 'run.json')} now records ${[moved.model, moved.data].filter(Boolean).join(' and ')} (checked: the run's own)\n`,
+        );
       process.stderr.write(`dpzo: ${config.out} ${why}: nothing to resume; its recorded report:\n`);
       if (flags.json) process.stdout.write(JSON.stringify(done.report, infinityReplacer) + '\n');
       else printTable(reportRows(done.report));

@@ -48,6 +48,7 @@ describe('dpzo train --resume after the model directory and the training file mo
     const movedData = join(tmp.dir, 'renamed.jsonl');
     renameSync(p.model, movedModel);
     renameSync(p.train, movedData);
+    writeFileSync(join(tmp.dir, 'train-copy.jsonl'), readFileSync(movedData));
 
     // the recorded paths are gone: named, with the flag that gives them
     expectOneLineFailure(await dpzoWithEnv(env, 'train', '--resume', '--out', out), /run\.json: the run's base model .* is not there \(moved or deleted\): give it with --model/);
@@ -94,6 +95,19 @@ describe('dpzo train --resume after the model directory and the training file mo
     writeFileSync(movedData, readFileSync(otherData));
     const changed = await dpzoWithEnv(env, 'train', '--resume', '--out', out, '--data', movedData);
     expectOneLineFailure(changed, /with --data .*: it is not the run's training file/);
+
+    // the base model moved again after the run finished: a resume of the finished run checks and records it too (it kept
+    // the old path, so export and eval --run still looked there)
+    const movedAgain = join(tmp.dir, 'model-moved-again');
+    renameSync(movedModel, movedAgain);
+    writeFileSync(movedData, readFileSync(join(tmp.dir, 'train-copy.jsonl')));
+    const rec = await dpzoWithEnv(env, 'train', '--resume', '--out', out, '--model', movedAgain);
+    expect(rec.status, rec.stderr).toBe(0);
+    expect(rec.stderr).toMatch(/is complete \(all 4 planned steps\)/);
+    expect(runJson(out).model.dir).toBe(movedAgain);
+    expect(runJson(out).meta.config.model).toBe(movedAgain);
+    const exported = await dpzoWithEnv(env, 'export', '--run', out, '--out', join(tmp.dir, 'exported'));
+    expect(exported.status, exported.stderr).toBe(0);
   }, 240_000);
 
   it('refuses a --data it cannot check: the dpzo home whose secret made the run’s dataset key is not on this machine', async () => {
