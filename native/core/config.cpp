@@ -216,6 +216,36 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& key, const js
   return out;
 }
 
+// Qwen2Config: sliding_window holds only with use_sliding_window (else None), and windows only the layers
+// whose layer_types entry is "sliding_attention"; without an explicit layer_types list those are the layers
+// i >= max_window_layers (default 28). Every released Qwen2/2.5 checkpoint has use_sliding_window false.
+void parse_qwen2_window(const Fields& f, ModelConfig& c) {
+  const bool use = f.optional_bool("use_sliding_window", false);
+  const int64_t window = !use ? 0 : f.raw("sliding_window") ? f.optional_int("sliding_window", 0, 1) : 4096;
+  bool sliding = false;  // some layer is windowed
+  if (const json::Value* lt = f.get("layer_types")) {
+    if (!lt->is_array()) f.bad("layer_types", "must be a list, got " + Fields::show(*lt));
+    if (static_cast<int64_t>(lt->array.size()) != c.num_layers)
+      f.bad("layer_types", "has " + std::to_string(lt->array.size()) + " entries, expected num_hidden_layers (" +
+                               std::to_string(c.num_layers) + ")");
+    for (const json::Value& v : lt->array) {
+      if (v.is_string() && v.string == "sliding_attention") {
+        sliding = true;
+      } else if (!v.is_string() || v.string != "full_attention") {
+        f.bad("layer_types", "entry " + Fields::show(v) + " is not supported (full_attention, sliding_attention)");
+      }
+    }
+    // transformers builds no sliding mask without a window: it refuses such a model rather than run it
+    if (sliding && window == 0)
+      f.bad("layer_types",
+            "names sliding_attention, but there is no window (use_sliding_window false or "
+            "sliding_window null)");
+  } else if (window > 0) {
+    sliding = c.num_layers > f.optional_int("max_window_layers", 28, 0);
+  }
+  if (sliding && window < c.max_positions) c.max_positions = window;
+}
+
 void parse_llama(const Fields& f, ModelConfig& c) {
   c.family = Family::LLAMA;
   const bool qwen2 = c.model_type == "qwen2";
@@ -294,14 +324,15 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   }
   if (!qwen2 && !mistral) c.mlp_bias = f.optional_bool("mlp_bias", false);
 
-  // Sliding-window attention equals full attention for sequences no longer
-  // than the window, so the window caps the accepted sequence length. An
-  // absent sliding_window is the config class's default 4096 (MistralConfig,
-  // Qwen2Config); null means no window.
-  bool sliding = mistral || (qwen2 && f.optional_bool("use_sliding_window", false));
-  if (sliding) {
-    int64_t window = f.raw("sliding_window") ? f.optional_int("sliding_window", 0, 1) : 4096;
+  // Sliding-window attention equals full attention for sequences no longer than the window, so a window
+  // on any layer caps the accepted sequence length (and no windowed kernel is needed). An absent
+  // sliding_window is the config class's default 4096 (MistralConfig, Qwen2Config); null means no window.
+  if (mistral) {
+    // MistralAttention windows every layer
+    const int64_t window = f.raw("sliding_window") ? f.optional_int("sliding_window", 0, 1) : 4096;
     if (window > 0 && window < c.max_positions) c.max_positions = window;
+  } else if (qwen2) {
+    parse_qwen2_window(f, c);
   }
 }
 

@@ -1,5 +1,5 @@
 // defines: the family tables (family_spec), dim_size, tensor_present,
-// layer_tensor_name, is_known_buffer and resolve_weights (see dpzo/family.h).
+// layer_tensor_name, is_known_buffer, is_unused_attention_bias and resolve_weights (see dpzo/family.h).
 #include "dpzo/family.h"
 
 #include <algorithm>
@@ -219,6 +219,24 @@ std::string layer_tensor_name(const FamilySpec& spec, int64_t layer, const Layer
 bool is_known_buffer(const FamilySpec& spec, const std::string& name) {
   for (const char* s : spec.buffer_suffixes)
     if (ends_with(name, s)) return true;
+  return false;
+}
+
+bool is_unused_attention_bias(const ModelConfig& c, const FamilySpec& spec, const std::string& name) {
+  // only LlamaConfig reads attention_bias (Qwen2 always has q/k/v bias; a Mistral bias is refused as unknown)
+  if (c.family != Family::LLAMA || c.model_type != "llama" || c.attention_bias) return false;
+  const std::string base = spec.base_prefix;
+  const std::string full = name.compare(0, base.size(), base) == 0 ? name : base + name;
+  const std::string lp = spec.layer_prefix;
+  if (full.compare(0, lp.size(), lp) != 0) return false;
+  // "<layer_prefix><i>.<suffix>" for a block i of this model
+  size_t pos = lp.size(), end = pos;
+  while (end < full.size() && end - pos < 10 && full[end] >= '0' && full[end] <= '9') ++end;
+  if (end == pos || end >= full.size() || full[end] != '.' || (full[pos] == '0' && end - pos > 1)) return false;
+  if (std::stoll(full.substr(pos, end - pos)) >= c.num_layers) return false;
+  const std::string suffix = full.substr(end + 1);
+  for (const LayerTensor& t : spec.layer)
+    if ((t.when == When::AttnBias || t.when == When::QkvBias) && suffix == t.suffix) return true;
   return false;
 }
 

@@ -4,6 +4,7 @@
 // get_parameter, save, weights_hash and MemoryTracker (see dpzo/model.h).
 // Compute lives behind the Backend (cpu/cpu_backend.cpp, cuda/backend.cpp).
 #include <cmath>
+#include <cstdio>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -31,11 +32,6 @@ namespace {
 constexpr int64_t kAlignBytes = 64;           // every tensor starts on a cache line
 constexpr int64_t kCopyChunkBytes = 8 << 20;  // unit of parallel copy work
 constexpr int64_t kMaxConfigBytes = 16 << 20;
-
-bool ends_with(const std::string& s, const char* suffix) {
-  size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
 
 // '*' matches any run of characters (dots included), over the whole name.
 bool glob_match(const char* p, const char* s) {
@@ -262,19 +258,6 @@ struct ModelLoader {
     std::string where;
     std::vector<std::unique_ptr<SafetensorsFile>> files;
     if (!opts.random_init) files = open_weights(dir, where);
-    // Qwen2-style bias on q/k/v only may come with model_type "llama": the file decides (not for "mistral",
-    // whose attention has no bias in transformers: bias tensors there are refused as unexpected)
-    if (!opts.random_init && m->cfg_.model_type == "llama" && !m->cfg_.attention_bias && !m->cfg_.qkv_bias_only) {
-      // the family table's q/k/v biases: any of them in a file means the checkpoint has them
-      for (const LayerTensor& lt : spec.layer) {
-        if (lt.when != When::QkvBias) continue;
-        const std::string suffix = std::string(".") + lt.suffix;
-        for (const auto& f : files)
-          for (const StTensor& t : f->tensors())
-            if (ends_with(t.name, suffix.c_str())) m->cfg_.qkv_bias_only = true;
-      }
-    }
-
     // the configuration must be plausible against the files before anything is sized from it: a
     // num_hidden_layers of 10^9 would otherwise build a billion-entry tensor list before any check (a
     // random init has no files: it is held to the largest model anyone runs, 2^40 parameters in 2^16 layers)
@@ -304,6 +287,8 @@ struct ModelLoader {
     // map every tensor in the file(s) to a canonical name, a tied head copy, a known buffer, or an error
     std::unordered_map<std::string, const SafetensorsFile*> seen;
     Source head{nullptr, nullptr};
+    std::string unused_bias;  // the first attention bias the config switches off, for the notice
+    int64_t unused_biases = 0;
     const std::string prefix = spec.base_prefix;
     for (const auto& f : files) {
       for (const StTensor& t : f->tensors()) {
@@ -327,6 +312,10 @@ struct ModelLoader {
             throw Error(err::kTensorShape, f->path() + ": tensor " + quoted(t.name) + " (tied to " + spec.embedding +
                                                ") has shape " + shape_str(t.shape) + ", expected " + shape_str(want));
           head = Source{f.get(), &t};
+        } else if (is_unused_attention_bias(cfg, spec, t.name)) {
+          // transformers loads such a checkpoint without them (its "unused weights" warning): so do we
+          if (unused_bias.empty()) unused_bias = t.name;
+          ++unused_biases;
         } else if (!is_known_buffer(spec, t.name)) {
           throw Error(err::kTensorUnknown, f->path() + ": unexpected tensor " + quoted(t.name) + " for a " + spec.name +
                                                " model as configured by " + cfg_path);
@@ -347,6 +336,12 @@ struct ModelLoader {
                                            shape_str(s.tensor->shape) + ", expected " + shape_str(specs[i].shape) +
                                            " from " + cfg_path);
     }
+    // one line per load, as transformers warns of unused weights: the logits differ from a model that used them
+    if (unused_biases > 0)
+      std::fprintf(stderr,
+                   "dpzo: notice: %s: %lld attention bias tensors (%s, ...) are not used: %s has attention_bias "
+                   "false, so LlamaAttention has no bias (set it to true to use them)\n",
+                   where.c_str(), static_cast<long long>(unused_biases), quoted(unused_bias).c_str(), cfg_path.c_str());
 
     // model dtype: as requested, else the file's if uniform, else F32
     DType dt = DType::F32;

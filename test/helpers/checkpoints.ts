@@ -43,7 +43,7 @@ export interface CheckpointOptions {
   /** llama */
   numKvHeads?: number;
   headDim?: number;
-  /** llama: bias on q/k/v only (Qwen2-style), config attention_bias stays false. */
+  /** llama: bias on q/k/v only (Qwen2-style; used with model_type qwen2), config attention_bias stays false. */
   qkvBias?: boolean;
   /** llama: attention_bias = true, bias on q/k/v/o. */
   attentionBias?: boolean;
@@ -425,6 +425,15 @@ export const VARIANTS: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>>
   'opt-preln-project': { family: 'opt', wordEmbedProjDim: 24 },
   'llama-gqa-untied': { family: 'llama', numHeads: 4, numKvHeads: 2, tie: false },
   'llama-tied-mha': { family: 'llama', numHeads: 4, numKvHeads: 4, tie: true, ropeTheta: 500000 },
-  'llama-qkv-bias': { family: 'llama', numHeads: 4, numKvHeads: 1, qkvBias: true, headDim: 12, tie: true },
+  // bias on q/k/v only: Qwen2's attention (transformers' LlamaAttention, with attention_bias false, leaves such biases unused)
+  'llama-qkv-bias': {
+    family: 'llama',
+    numHeads: 4,
+    numKvHeads: 1,
+    qkvBias: true,
+    headDim: 12,
+    tie: true,
+    extraConfig: { model_type: 'qwen2', use_sliding_window: false },
+  },
   'llama-attn-bias': { family: 'llama', numHeads: 2, numKvHeads: 2, attentionBias: true, mlpBias: true, tie: false },
 };

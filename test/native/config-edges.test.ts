@@ -253,7 +253,8 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
     const long = Array.from({ length: 4097 }, (_, i) => i % 64);
     for (const [extra, window] of [
       [{ model_type: 'mistral' }, 4096],
-      [{ model_type: 'qwen2', use_sliding_window: true }, 4096],
+      // qwen2 windows the layers at or past max_window_layers (default 28): with 0, this model's one layer
+      [{ model_type: 'qwen2', use_sliding_window: true, max_window_layers: 0 }, 4096],
       [{ model_type: 'qwen2', use_sliding_window: false }, null],
       [{ model_type: 'mistral', sliding_window: null }, null],
       [{ model_type: 'mistral', sliding_window: 100 }, 100],

@@ -190,7 +190,7 @@ describe('greedy generation equals argmax decoding with the reference', () => {
 describe('invariance', () => {
   let ck: Checkpoint;
   beforeAll(() => {
-    ck = writeRandomCheckpoint(fresh('inv'), { family: 'llama', numKvHeads: 2, qkvBias: true, seed: 41 });
+    ck = writeRandomCheckpoint(fresh('inv'), { family: 'llama', numKvHeads: 2, qkvBias: true, seed: 41, extraConfig: { model_type: 'qwen2' } });
   });
 
   it('a sequence\'s loss does not depend on what is packed beside it', async () => {

@@ -140,9 +140,14 @@ def llama(cfg, w, ids):
         rot = np.concatenate([-x[..., d // 2 :], x[..., : d // 2]], -1)
         return (x * cos[:, None, :] + rot * sin[:, None, :]).reshape(T, heads * d)
 
+    # LlamaConfig: attention_bias switches the q/k/v/o biases, mlp_bias the MLP's (a bias it switches off is unused)
     def lin(x, n):
         y = x @ w[n + ".weight"].T
-        return y + w[n + ".bias"] if n + ".bias" in w else y
+        if cfg["model_type"] == "qwen2":  # Qwen2: bias on q/k/v only, whatever the config says
+            on = n.endswith(("q_proj", "k_proj", "v_proj"))
+        else:
+            on = cfg.get("attention_bias") if ".self_attn." in n else cfg.get("mlp_bias")
+        return y + w[n + ".bias"] if on and n + ".bias" in w else y
 
     x = w["model.embed_tokens.weight"][ids]
     for l in range(L):
@@ -163,5 +168,5 @@ def llama(cfg, w, ids):
 if __name__ == "__main__":
     cfg, w = load(sys.argv[1])
     ids = [int(t) for t in sys.argv[2].split(",")]
-    fam = {"gpt2": gpt2, "opt": opt, "llama": llama}[cfg["model_type"]]
+    fam = {"gpt2": gpt2, "opt": opt, "llama": llama, "qwen2": llama}[cfg["model_type"]]
     print(json.dumps(fam(cfg, w, ids).tolist()))

@@ -106,7 +106,17 @@ function addInPlace(a: Float64Array, b: Float64Array): void {
  * query head h reads key/value head floor(h / (nh/nkv)) (repeat_kv). Scores are
  * scaled by `scale` and softmaxed in float64.
  */
-function causalAttention(q: Float64Array[], k: Float64Array[], v: Float64Array[], nh: number, nkv: number, d: number, scale: number): Float64Array[] {
+/** Causal attention; with a window w, position t attends to s only when t − s < w (transformers' sliding_attention). */
+function causalAttention(
+  q: Float64Array[],
+  k: Float64Array[],
+  v: Float64Array[],
+  nh: number,
+  nkv: number,
+  d: number,
+  scale: number,
+  window = Infinity,
+): Float64Array[] {
   const T = q.length;
   const group = nh / nkv;
   const out: Float64Array[] = [];
@@ -116,18 +126,18 @@ function causalAttention(q: Float64Array[], k: Float64Array[], v: Float64Array[]
     for (let h = 0; h < nh; h++) {
       const kh = Math.floor(h / group);
       let max = -Infinity;
-      for (let s = 0; s <= t; s++) {
+      for (let s = Math.max(0, t - window + 1); s <= t; s++) {
         let dot = 0;
         for (let i = 0; i < d; i++) dot += q[t]![h * d + i]! * k[s]![kh * d + i]!;
         scores[s] = dot * scale;
         if (scores[s]! > max) max = scores[s]!;
       }
       let sum = 0;
-      for (let s = 0; s <= t; s++) {
+      for (let s = Math.max(0, t - window + 1); s <= t; s++) {
         scores[s] = Math.exp(scores[s]! - max);
         sum += scores[s]!;
       }
-      for (let s = 0; s <= t; s++) {
+      for (let s = Math.max(0, t - window + 1); s <= t; s++) {
         const p = scores[s]! / sum;
         for (let i = 0; i < d; i++) o[h * d + i] += p * v[s]![kh * d + i]!;
       }
@@ -183,6 +193,30 @@ function ropeInvFreq(c: Json, d: number, theta: number): number[] {
 function flag(c: Json, key: string, dflt: boolean): boolean {
   const v = c[key];
   return v === undefined ? dflt : v === null ? false : (v as boolean);
+}
+
+/**
+ * Each layer's attention window (Infinity: full attention), as transformers builds it. MistralConfig: sliding_window
+ * (absent: 4096, null: none) on every layer. Qwen2Config: sliding_window only with use_sliding_window, on the layers
+ * whose layer_types entry is "sliding_attention", by default those with index >= max_window_layers (default 28).
+ */
+function slidingWindows(c: Json, L: number): number[] {
+  const mt = c.model_type as string;
+  const size = (c.sliding_window === undefined ? 4096 : (c.sliding_window as number | null)) ?? Infinity;
+  if (mt === 'mistral') return new Array<number>(L).fill(size);
+  if (mt !== 'qwen2') return new Array<number>(L).fill(Infinity);
+  const w = flag(c, 'use_sliding_window', false) ? size : Infinity;
+  const mwl = (c.max_window_layers as number | null | undefined) ?? 28;
+  const types =
+    (c.layer_types as string[] | null | undefined) ??
+    Array.from({ length: L }, (_, i) => (w !== Infinity && i >= mwl ? 'sliding_attention' : 'full_attention'));
+  if (types.length !== L) throw new Error(`RefModel: ${types.length} layer_types for ${L} layers`);
+  return types.map((t) => {
+    if (t === 'full_attention') return Infinity;
+    if (t !== 'sliding_attention') throw new Error(`RefModel: layer type ${t}`);
+    if (w === Infinity) throw new Error('RefModel: sliding_attention without a sliding_window');
+    return w;
+  });
 }
 
 // ---- the model ---------------------------------------------------------------
@@ -352,13 +386,15 @@ export class RefModel {
     const invFreq = ropeInvFreq(c, d, theta);
     const act = (c.hidden_act as string | undefined) ?? 'silu';
     if (act !== 'silu') throw new Error(`RefModel: llama activation ${act}`);
-    // modeling_mistral.py has no bias at all; modeling_qwen2.py bias on q/k/v only (required); llama (and
-    // a Qwen2-style llama export) as the tensors present
+    // modeling_mistral.py has no bias at all; modeling_qwen2.py bias on q/k/v only (required); modeling_llama.py
+    // q/k/v/o bias with attention_bias, MLP bias with mlp_bias: a bias tensor the config switches off is unused
     const opt = (name: string) => {
       if (mt === 'mistral') return undefined;
       if (mt === 'qwen2') return /\.(q|k|v)_proj\.bias$/.test(name) ? this.t(name) : undefined;
-      return this.has(name) ? this.t(name) : undefined;
+      const on = /\.(q|k|v|o)_proj\.bias$/.test(name) ? flag(c, 'attention_bias', false) : flag(c, 'mlp_bias', false);
+      return on ? this.t(name) : undefined;
     };
+    const windows = slidingWindows(c, L);
     const embed = this.t('model.embed_tokens.weight');
     let x = Array.from({ length: ids.length }, (_, t) => this.embed(embed, ids[t]!));
     for (let l = 0; l < L; l++) {
@@ -375,7 +411,7 @@ export class RefModel {
         return y;
       });
       const vv = a.map((v) => linear(v, this.t(p + 'self_attn.v_proj.weight'), opt(p + 'self_attn.v_proj.bias')));
-      const att = causalAttention(q, k, vv, nh, nkv, d, 1 / Math.sqrt(d));
+      const att = causalAttention(q, k, vv, nh, nkv, d, 1 / Math.sqrt(d), windows[l]);
       x = x.map((v, t) => {
         const o = linear(att[t]!, this.t(p + 'self_attn.o_proj.weight'), opt(p + 'self_attn.o_proj.bias'));
         addInPlace(o, v);

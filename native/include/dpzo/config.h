@@ -26,13 +26,13 @@ struct ModelConfig {
   int64_t num_kv_heads = 0;       // llama num_key_value_heads (default num_heads); = num_heads elsewhere
   int64_t head_dim = 0;           // llama head_dim (default hidden/heads)
   int64_t intermediate_size = 0;  // gpt2 n_inner (default 4*hidden), opt ffn_dim, llama intermediate_size
-  int64_t max_positions = 0;      // gpt2 n_positions, opt/llama max_position_embeddings
+  int64_t max_positions = 0;      // gpt2 n_positions, opt/llama max_position_embeddings (capped by a sliding window)
   double norm_eps = 1e-5;         // gpt2 layer_norm_epsilon, llama rms_norm_eps; opt 1e-5
   double rope_theta = 10000.0;    // llama only
   RopeScaling rope_scaling;       // llama only: rope_scaling / rope_parameters (linear, llama3)
   bool tie_word_embeddings = true;
-  bool attention_bias = false;  // llama: q/k/v/o bias (attention_bias); qwen2-style qkv-only bias detected from file
-  bool qkv_bias_only = false;   // llama: bias on q,k,v but not o (Qwen2)
+  bool attention_bias = false;  // llama: q/k/v/o bias (attention_bias; when false, bias tensors are left unused)
+  bool qkv_bias_only = false;   // qwen2: bias on q,k,v but not o (whatever config.json says)
   bool mlp_bias = false;        // llama mlp_bias
   Activation activation = Activation::SILU;
   // OPT

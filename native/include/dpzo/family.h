@@ -38,7 +38,7 @@ enum class When : uint8_t {
   Projected,  // opt project_in/out: word_embed_proj_dim != hidden_size
   FinalNorm,  // opt: final_layer_norm (pre-LN and not removed)
   AttnBias,   // attention_bias (opt enable_bias): every attention projection's bias
-  QkvBias,    // q/k/v bias: attention_bias or Qwen2-style qkv-only
+  QkvBias,    // q/k/v bias: attention_bias or Qwen2's qkv-only
   MlpBias,    // mlp_bias (opt enable_bias)
 };
 bool tensor_present(When w, const ModelConfig& c);
@@ -79,6 +79,11 @@ const FamilySpec& family_spec(Family f);
 std::string layer_tensor_name(const FamilySpec& spec, int64_t layer, const LayerTensor& t);
 // True for a known non-parameter buffer of this family (ignored on load).
 bool is_known_buffer(const FamilySpec& spec, const std::string& name);
+
+// True for a q/k/v/o bias of one of the model's blocks (name with or without the base prefix) that a llama
+// config switches off (attention_bias false or absent): transformers' LlamaAttention then has no bias
+// parameters and leaves such tensors unused, so the loader skips them (not loaded, trained or saved).
+bool is_unused_attention_bias(const ModelConfig& cfg, const FamilySpec& spec, const std::string& name);
 
 // Fills every slot from `tensors` (canonical order, as Model keeps them); the tied head becomes the
 // embedding's view. Throws ERR_TENSOR_MISSING if a tensor the config requires is absent.
