@@ -49,7 +49,8 @@ export interface ModelConfig {
   intermediateSize: number;
   /**
    * Longest sequence the model takes, in tokens (position embeddings or the RoPE context; for Mistral, and Qwen2
-   * with use_sliding_window, at most the sliding window: within it sliding-window attention is full attention).
+   * when some layer is windowed (use_sliding_window with max_window_layers or layer_types), at most the sliding window:
+   * within it sliding-window attention is full attention).
    */
   maxPositions: number;
   /** Whether the LM head shares the token embedding matrix. */
