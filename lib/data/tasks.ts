@@ -12,6 +12,7 @@ export const DEFAULT_TEMPLATE = '{sentence} It was';
 /** Default label words of classification: label 0 → " terrible", label 1 → " great" (SST-2 style). */
 export const DEFAULT_LABEL_WORDS = [' terrible', ' great'];
 
+/** Rows of an `lm` task: `'text'` (the whole text is trained on) or `'prompt-completion'` (only the completion's tokens are targets). */
 export type LmFormat = 'text' | 'prompt-completion';
 
 /**

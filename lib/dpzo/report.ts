@@ -59,13 +59,25 @@ export interface TrainReport {
   dataset?: DatasetSpent;
 }
 
+/** The training file's dataset ledger after a run (TrainReport.dataset): every run on that file composed. */
 export interface DatasetSpent {
+  /** The dataset ledger's file. */
   ledger: string;
+  /** Number of runs that released on this file. */
   runs: number;
+  /** Number of releases of all those runs. */
   releases: number;
+  /** ε of all the releases together, at `delta` (0 when none). */
   epsilon: number;
+  /** δ at which `epsilon` is given: the run's. */
   delta: number;
-  budget: { epsilon: number; delta: number } | null;
+  /** The file's dataset budget (`datasetBudget`), or null: none. */
+  budget: {
+    /** The ε every run on the file may spend together. */
+    epsilon: number;
+    /** The δ of that budget. */
+    delta: number;
+  } | null;
   /** Releases written by a dpzo older than the `trueSensitivity` mark, counted in `epsilon` at Δ = 2C (absent when none). */
   olderReleases?: number;
 }

@@ -32,7 +32,9 @@ export interface GradientStepRecord {
 }
 /** A step that was accounted in the ledger but never applied (a crash before its values reached the trajectory, or an update the core refused): no update. */
 export interface VoidRecord {
+  /** Index of the step (from 0). */
   step: number;
+  /** Marks a void step. */
   void: true;
 }
 /** A line of trajectory.jsonl: an applied step (DP-ZO or DP-SGD), or a void step (accounted in the ledger, never applied: a crash between the two). */
@@ -45,12 +47,15 @@ export function isVoid(l: TrajectoryLine): l is VoidRecord {
   return (l as VoidRecord).void === true;
 }
 
+/** What {@link readTrajectory} read: the checked lines and whether the file ends in a torn write. */
 export interface TrajectoryRead {
+  /** The complete lines, in step order. */
   lines: TrajectoryLine[];
   /** Bytes of complete lines; anything after is a torn write. */
   validBytes: number;
   /** Bytes after the last newline: a torn write. */
   tornBytes: number;
+  /** Whether the file ends in a torn write (`tornBytes` > 0). */
   torn: boolean;
 }
 

@@ -10,6 +10,7 @@ import { pureEpsilon } from './pure.js';
 import type { PldOptions } from './pld.js';
 import type { RdpConversion } from './rdp.js';
 
+/** The accountant a calibration or step search uses: RDP, PLD (the default), or pure ε (Laplace only: basic composition of the amplified ε'). */
 export type CalibrationAccountant = 'rdp' | 'pld' | 'pure';
 
 /** Options of {@link calibrateNoise}: the target (ε, δ), the sampling and the number of releases. */

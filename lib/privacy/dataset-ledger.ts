@@ -117,6 +117,7 @@ export interface DatasetLedgerOptions {
 
 /** What the dataset ledger knows of one run: the hashes of its releases' lines in the run's own ledger, in order. */
 export interface RunTrace {
+  /** SHA-256 (hex) of each of the run's ledger lines the dataset ledger recorded, in step order. */
   hashes: string[];
 }
 

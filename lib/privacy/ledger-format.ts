@@ -47,7 +47,9 @@ export interface ReleaseInput {
 
 /** Where a dataset-ledger release came from (dataset-ledger.ts): a run's id and its own ledger line's hash. */
 export interface ReleaseOrigin {
+  /** The run's id (its run.json `runId`; a random id for a trainer's run without a directory). */
   run: string;
+  /** SHA-256 (hex) of the release's line in the run's own ledger. */
   hash: string;
 }
 
@@ -80,11 +82,17 @@ export interface LedgerEntry {
   hash: string;
 }
 
+/** A ledger file's first line, as read (the package exports it as `LedgerHeader`; see `PrivacyLedger.header`). */
 export interface Header {
+  /** Always `'header'`. */
   type: 'header';
+  /** The ledger format's version (a file of another version is refused). */
   version: number;
+  /** When the ledger was created (ISO 8601). */
   created: string;
+  /** The accountant that enforces the budget, sealed at creation. */
   accountant: AccountantKind;
+  /** The (ε, δ) budget sealed at creation, or null: no limit. */
   budget: Budget | null;
 }
 

@@ -5,11 +5,15 @@ import FFT from 'fft.js';
 import { GridTooLargeError, PrivacyError } from './errors.js';
 import type { DiscretePld } from './pld-discretize.js';
 
+/** One kind of step in a composition: its discretised PLD and how many times it was released. */
 export interface ComposeGroup {
+  /** The step's PLD (every group on the same grid interval). */
   pld: DiscretePld;
+  /** Number of identical steps (a non-negative integer). */
   times: number;
 }
 
+/** Limits of {@link composePlds}. */
 export interface ComposeOptions {
   /** Mass allowed outside the output window, per tail (bounded by Chernoff; added to +∞ for pessimism). */
   tailMass: number;

@@ -19,6 +19,7 @@ export interface DiscretePld {
 /** Pessimistic discretisation of a PLD: `'connect-dots'` (Doroshenko et al. 2022, tighter) or `'round-up'` (each mass moved to the grid point above it). */
 export type Discretization = 'connect-dots' | 'round-up';
 
+/** How {@link discretizePair} discretises one dominating pair. */
 export interface DiscretizeOptions {
   /** Grid spacing Δ of the loss values (dp_accounting's value_discretization_interval). */
   interval: number;

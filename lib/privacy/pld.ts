@@ -20,10 +20,15 @@ export interface PldOptions {
   maxFftSize?: number;
 }
 
+/** {@link PldOptions} with every default filled in (as a PLD accountant uses them). */
 export interface ResolvedPldOptions {
+  /** Grid spacing of the privacy loss (nats; default 1e-4). */
   interval: number;
+  /** Pessimistic discretisation (default `'connect-dots'`). */
   discretization: Discretization;
+  /** Loss mass truncated per tail, counted pessimistically (default 1e-15). */
   tailMass: number;
+  /** Largest FFT length (default 2^22). */
   maxFftSize: number;
 }
 

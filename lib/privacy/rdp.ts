@@ -100,7 +100,9 @@ export function computeRdpGaussian(sampleRate: number, noiseMultiplier: number, 
   return out;
 }
 
+/** The result of {@link epsilonFromRdp}. */
 export interface RdpEpsilon {
+  /** ε at the target δ: the minimum over the orders, at least 0. */
   epsilon: number;
   /** The order at which the minimum is reached (NaN when every order gives ∞). */
   order: number;
@@ -132,8 +134,11 @@ export function epsilonFromRdp(orders: ArrayLike<number>, rdp: ArrayLike<number>
   return { epsilon: Math.max(0, best), order };
 }
 
+/** The result of {@link deltaFromRdp}. */
 export interface RdpDelta {
+  /** δ at the target ε: the minimum over the orders, at most 1. */
   delta: number;
+  /** The order at which the minimum is reached (NaN when no order gives δ below 1). */
   order: number;
 }
 
