@@ -28,7 +28,9 @@ export type { ComposeGroup, ComposeOptions } from './privacy/pld-compose.js';
 export type { DiscretizeOptions } from './privacy/pld-discretize.js';
 export type { NoNoiseMechanism } from './privacy/mechanism.js';
 export type { RdpEpsilon, RdpDelta } from './privacy/rdp.js';
-export type { ResolvedPldOptions } from './privacy/pld.js';
+export { PldGridError, type ResolvedPldOptions } from './privacy/pld.js';
+// thrown by discretizePair and composePlds (and caught by the accountants): a caller can test for it and read `needed`
+export { GridTooLargeError } from './privacy/errors.js';
 export type { ReleaseOrigin, Header as LedgerHeader } from './privacy/ledger-format.js';
 export type { RunTrace } from './privacy/dataset-ledger.js';
 export type { DatasetSpent } from './dpzo/report.js';

@@ -41,8 +41,17 @@ export class PrivacyBudgetExceededError extends PrivacyError {
 
 /** A discretisation grid or FFT would exceed its size limit; `needed` lets the caller coarsen the grid in one jump. */
 export class GridTooLargeError extends PrivacyError {
+  /** Grid points (or FFT length) the request needs. */
   readonly needed: number;
+  /** The limit it exceeds (DiscretizeOptions.maxPoints, ComposeOptions.maxFftSize). */
   readonly limit: number;
+  /**
+   * A refusal with code `ERR_ARGUMENT`.
+   *
+   * @param message What needs how many points, and the limit.
+   * @param needed Points needed.
+   * @param limit The limit.
+   */
   constructor(message: string, needed: number, limit: number) {
     super('ERR_ARGUMENT', message);
     this.needed = needed;

@@ -70,8 +70,13 @@ export interface ComposedPld {
  */
 const MAX_INTERVAL = 1000;
 
-/** The history is too long for any PLD grid up to {@link MAX_INTERVAL} (an `ERR_ARGUMENT`; the accountant then reports its RDP bound). */
+/** The history is too long for any PLD grid up to 1000 nats (MAX_INTERVAL; an `ERR_ARGUMENT`; the accountant then reports its RDP bound). */
 export class PldGridError extends PrivacyError {
+  /**
+   * A refusal with code `ERR_ARGUMENT`.
+   *
+   * @param message Why no grid fits.
+   */
   constructor(message: string) {
     super('ERR_ARGUMENT', message);
   }

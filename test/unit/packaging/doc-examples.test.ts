@@ -98,6 +98,10 @@ const NAMES = [
   'export const header = (l: PrivacyLedger): LedgerHeader => l.header;',
   'export const dataset = (r: TrainReport): DatasetSpent | undefined => r.dataset;',
   'export const codes: readonly NativeErrorCode[] = NATIVE_ERROR_CODES;',
+  // the errors exported functions throw: a caller tests for them (discretizePair, composePlds, composeHistory)
+  "import { GridTooLargeError, PldGridError, PrivacyError } from 'dpzo';",
+  'export const needed = (e: unknown): number | undefined => (e instanceof GridTooLargeError ? e.needed : undefined);',
+  'export const isPrivacy = (e: PldGridError): PrivacyError => e;',
   `export type All = [${NAMED_TYPES.filter((t) => !['CalibrationAccountant', 'TrajectoryRead', 'LedgerHeader', 'DatasetSpent'].includes(t)).join(', ')}];`,
   '',
 ].join('\n');
