@@ -22,6 +22,7 @@ describe('the npm tarball', () => {
     for (const f of [
       'package.json',
       'README.md',
+      'LICENSE',
       'bin/dpzo.js',
       'dist/index.js',
       'dist/index.d.ts',
