@@ -1,6 +1,7 @@
 // defines: RdpAccountant, PldAccountant — stateful accountants over a compressed history of (mechanism, times);
 // the analysis they call is pure (rdp.ts, rdp-laplace.ts, pld.ts), as in Opacus and dp_accounting.
 
+import { accountantNamed } from './accountant-name.js';
 import { argumentError, checkDelta, checkEpsilon, checkSteps, PrivacyError } from './errors.js';
 import { checkMechanism, mechanismKey, pushHistory, stepRdpAt, type HistoryEntry, type Mechanism } from './mechanism.js';
 import { DP_ACCOUNTING_ORDERS } from './orders.js';
@@ -289,9 +290,14 @@ export class PldAccountant extends AccountantBase {
 export type Accountant = RdpAccountant | PldAccountant;
 /** `'rdp'` (Rényi DP: fast, looser) or `'pld'` (privacy loss distribution: tight, the default of training). */
 export type AccountantKind = 'rdp' | 'pld';
+/** An accountant as the API takes it by name: {@link AccountantKind}, or `'prv'` (Opacus' name for the same PLD accounting, taken as `'pld'`). */
+export type AccountantName = AccountantKind | 'prv';
+
+/** The accountants by name, 'pld' first (the default; 'prv' stands for it). */
+export const ACCOUNTANT_KINDS: readonly AccountantKind[] = ['pld', 'rdp'];
 
 /**
- * A fresh accountant of the given kind.
+ * A fresh accountant of the given kind (`'prv'`: the PLD accountant).
  * @param options `rdp`: {@link RdpAccountant} options; `pld`: {@link PldOptions}.
  * @throws {@link PrivacyError} `ERR_ARGUMENT` for an unknown kind or a bad option.
  * @example
@@ -304,10 +310,9 @@ export type AccountantKind = 'rdp' | 'pld';
  * ```
  */
 export function createAccountant(
-  kind: AccountantKind,
+  kind: AccountantName,
   options: { rdp?: { orders?: readonly number[]; conversion?: RdpConversion }; pld?: PldOptions } = {},
 ): Accountant {
-  if (kind === 'rdp') return new RdpAccountant(options.rdp);
-  if (kind === 'pld') return new PldAccountant(options.pld);
-  throw argumentError('accountant', kind, "'rdp' or 'pld'");
+  if (accountantNamed(kind, ACCOUNTANT_KINDS, 'accountant') === 'rdp') return new RdpAccountant(options.rdp);
+  return new PldAccountant(options.pld);
 }

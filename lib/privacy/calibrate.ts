@@ -1,6 +1,7 @@
 // defines: calibrateNoise, maxSteps — the noise (σ or b) that reaches a target (ε, δ), and the steps a noise affords,
 // by bisection on an accountant (ε falls with the noise and grows with the steps).
 
+import { accountantNamed } from './accountant-name.js';
 import { argumentError, checkDelta, checkEpsilon, checkPositive, checkSampleRate, checkSteps, PrivacyError } from './errors.js';
 import { unknownKey } from '../unknown-key.js';
 import { PldAccountant, RdpAccountant, type PldBound } from './accountant.js';
@@ -12,6 +13,20 @@ import type { RdpConversion } from './rdp.js';
 
 /** The accountant a calibration or step search uses: RDP, PLD (the default), or pure ε (Laplace only: basic composition of the amplified ε'). */
 export type CalibrationAccountant = 'rdp' | 'pld' | 'pure';
+
+/** The accountant names {@link calibrateNoise} and {@link maxSteps} take: 'prv' is Opacus' name for the same PLD accounting (reported as 'pld'). */
+export type CalibrationAccountantName = CalibrationAccountant | 'prv';
+
+const CALIBRATION_ACCOUNTANTS: readonly CalibrationAccountant[] = ['pld', 'rdp', 'pure'];
+
+/**
+ * The accountant a calibration name stands for ('prv' is 'pld'), as calibrateNoise and maxSteps take it and `dpzo calibrate
+ * --accountant` does (`field` names the flag there).
+ * @throws {@link PrivacyError} `ERR_ARGUMENT` naming `field` for another name.
+ */
+export function calibrationAccountant(name: unknown, field = 'accountant'): CalibrationAccountant {
+  return accountantNamed(name, CALIBRATION_ACCOUNTANTS, field);
+}
 
 /** Options of {@link calibrateNoise}: the target (ε, δ), the sampling and the number of releases. */
 export interface CalibrateOptions {
@@ -25,8 +40,11 @@ export interface CalibrateOptions {
   steps: number;
   /** Noise mechanism (default `'gaussian'`). */
   mechanism?: 'gaussian' | 'laplace';
-  /** Default 'pld' (the tight accountant); 'pure' is the basic composition of amplified pure DP (Laplace). */
-  accountant?: CalibrationAccountant;
+  /**
+   * Default 'pld' (the tight accountant; 'prv', Opacus' name for it, is the same); 'pure' is the basic composition of amplified
+   * pure DP (Laplace).
+   */
+  accountant?: CalibrationAccountantName;
   /** L1 sensitivity C of the Laplace release (default 1); the Gaussian's σ is relative to C. */
   clip?: number;
   /** Relative bracket width at which bisection stops, in [2^-52, 1) (default 1e-3). */
@@ -49,7 +67,7 @@ export interface CalibrateResult {
   laplaceScale?: number;
   /** ε reached by the returned noise (<= the target). */
   epsilon: number;
-  /** The accountant that measured ε. */
+  /** The accountant that measured ε ('pld' for 'prv'). */
   accountant: CalibrationAccountant;
   /** Relative precision of the noise: noise·(1 − tolerance) would exceed the target. */
   tolerance: number;
@@ -272,8 +290,7 @@ export function calibrateNoise(options: CalibrateOptions): CalibrateResult {
   const target = checkPositive('epsilon', options.epsilon);
   const kind = options.mechanism ?? 'gaussian';
   if (kind !== 'gaussian' && kind !== 'laplace') throw argumentError('mechanism', kind, "'gaussian' or 'laplace'");
-  const acc: CalibrationAccountant = options.opacusCompat ? 'rdp' : (options.accountant ?? 'pld');
-  if (acc !== 'rdp' && acc !== 'pld' && acc !== 'pure') throw argumentError('accountant', acc, "'rdp', 'pld' or 'pure'");
+  const acc = options.opacusCompat ? 'rdp' : calibrationAccountant(options.accountant ?? 'pld');
   if (acc === 'pure' && kind !== 'laplace') throw argumentError('accountant', acc, "'rdp' or 'pld' for the Gaussian mechanism");
   const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);
   const sampleRate = checkSampleRate(options.sampleRate);
@@ -334,8 +351,8 @@ export interface MaxStepsOptions {
   laplaceScale?: number;
   /** L1 sensitivity C of the Laplace release (default 1). */
   clip?: number;
-  /** Accountant (default `'pld'`). */
-  accountant?: CalibrationAccountant;
+  /** Accountant (default `'pld'`; `'prv'`, Opacus' name for it, is the same). */
+  accountant?: CalibrationAccountantName;
   /** RDP orders (default: dp_accounting's). */
   orders?: readonly number[];
   /** RDP → (ε, δ) conversion (default `'improved'`). */
@@ -355,8 +372,7 @@ export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: nu
   checkKeys(options, MAX_STEPS_KEYS, 'maxSteps');
   const target = checkEpsilon(options.epsilon);
   const kind = options.mechanism ?? (options.laplaceScale !== undefined ? 'laplace' : 'gaussian');
-  const acc = options.accountant ?? 'pld';
-  if (acc !== 'rdp' && acc !== 'pld' && acc !== 'pure') throw argumentError('accountant', acc, "'rdp', 'pld' or 'pure'");
+  const acc = calibrationAccountant(options.accountant ?? 'pld');
   // as calibrateNoise: the Gaussian has no pure ε (it answered 'steps 0, epsilon 0' for any σ)
   if (acc === 'pure' && kind !== 'laplace') throw argumentError('accountant', acc, "'rdp' or 'pld' for the Gaussian mechanism");
   const delta = acc === 'pure' ? 0.5 : checkDelta(options.delta);

@@ -18,11 +18,20 @@ export {
   createAccountant,
   type Accountant,
   type AccountantKind,
+  type AccountantName,
   type EpsilonResult,
   type DeltaResult,
   type PldBound,
 } from './accountant.js';
-export { calibrateNoise, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
+export {
+  calibrateNoise,
+  maxSteps,
+  type CalibrateOptions,
+  type CalibrateResult,
+  type CalibrationAccountant,
+  type CalibrationAccountantName,
+  type MaxStepsOptions,
+} from './calibrate.js';
 export { secureUniform, fillGaussian, fillLaplace, gaussianNoise, laplaceNoise } from './secure-noise.js';
 export { PrivacyLedger, type LedgerOpenOptions } from './ledger.js';
 export { liveLedgerWriter } from './ledger-store.js';

@@ -1,7 +1,8 @@
 // defines: ε spent — by a history of releases (the ledger's, `dpzo account`'s T releases of one mechanism,
 // a plan's T identical steps) under each accountant: PLD (tight, the default), RDP, and pure ε when every
 // release is Laplace. The one place ε of a history is computed outside the accountants themselves.
-import { PldAccountant, RdpAccountant, type AccountantKind } from './accountant.js';
+import { ACCOUNTANT_KINDS, PldAccountant, RdpAccountant, type AccountantKind, type AccountantName } from './accountant.js';
+import { accountantNamed } from './accountant-name.js';
 import { type HistoryEntry, type Mechanism, stepRdpAt } from './mechanism.js';
 import { checkSteps } from './errors.js';
 import { DP_ACCOUNTING_ORDERS } from './orders.js';
@@ -61,11 +62,12 @@ export function spentReport(s: SpentResult, releases: number): Spent {
   return { delta: s.delta, pld: s.pld!.epsilon, rdp: s.rdp!.epsilon, rdpOrder: s.rdp!.order, ...(s.pure !== undefined ? { pure: s.pure } : {}) };
 }
 
-/** ε at δ after `steps` identical releases of `m`, by one accountant. */
-export function epsilonOfSteps(m: Mechanism, steps: number, delta: number, accountant: AccountantKind): number {
+/** ε at δ after `steps` identical releases of `m`, by one accountant (`'prv'`: the PLD's). */
+export function epsilonOfSteps(m: Mechanism, steps: number, delta: number, accountant: AccountantName): number {
   // (-5 answered ε = 0)
   checkSteps(steps, 'steps');
-  const acc = accountant === 'pld' ? new PldAccountant() : new RdpAccountant();
+  // any name but 'pld' was RDP: 'prv', Opacus' name for the PLD accounting, answered the looser RDP ε
+  const acc = accountantNamed(accountant, ACCOUNTANT_KINDS, 'accountant') === 'pld' ? new PldAccountant() : new RdpAccountant();
   if (steps > 0) acc.step(m, steps);
   return acc.getEpsilon(delta).epsilon;
 }
@@ -84,8 +86,13 @@ export function rdpTracker(m: Mechanism, delta: number): (steps: number) => numb
         ).epsilon;
 }
 
-/** Which accountants {@link accountHistory} runs: one, or `'all'` (PLD, RDP, and pure ε for a Laplace-only history). */
-export type AccountantChoice = 'rdp' | 'pld' | 'all';
+/**
+ * Which accountants {@link accountHistory} runs: one (`'prv'`, Opacus' name for the PLD accounting, is `'pld'`), or `'all'` (PLD, RDP, and pure ε
+ * for a Laplace-only history).
+ */
+export type AccountantChoice = 'rdp' | 'pld' | 'prv' | 'all';
+
+const ACCOUNTANT_CHOICES: readonly Exclude<AccountantChoice, 'prv'>[] = ['pld', 'rdp', 'all'];
 
 /** ε by one accountant, as {@link accountHistory} reports it. */
 export interface AccountResult {
@@ -112,7 +119,9 @@ function pldInfinityMass(c: ComposedPld): number {
 }
 
 /** ε(δ) of a history under the chosen accountants (PLD first: it is the tight, default one; `all` adds pure ε for Laplace). */
-export function accountHistory(history: readonly HistoryEntry[], delta: number, which: AccountantChoice, interval?: number): AccountResult[] {
+export function accountHistory(history: readonly HistoryEntry[], delta: number, choice: AccountantChoice, interval?: number): AccountResult[] {
+  // 'prv' (or a misspelt name) ran no accountant and answered [] in silence
+  const which = accountantNamed(choice, ACCOUNTANT_CHOICES, 'accountant');
   const out: AccountResult[] = [];
   if (which === 'pld' || which === 'all') {
     const a = new PldAccountant(interval === undefined ? {} : { interval });

@@ -1,7 +1,7 @@
 // `dpzo calibrate`: the noise that reaches a target (ε, δ) in T steps, or the steps a given noise affords.
 import type { Command } from 'commander';
 import { argumentError, checkDelta, checkPositive, checkSampleRate } from '../../privacy/errors.js';
-import { calibrateNoise, maxSteps, type CalibrationAccountant } from '../../privacy/calibrate.js';
+import { calibrateNoise, calibrationAccountant, maxSteps } from '../../privacy/calibrate.js';
 import { checkLaplaceScale, checkNoiseMultiplier } from '../../privacy/mechanism.js';
 import { flagInteger, flagNumber as num } from '../numbers.js';
 import { printTable } from '../format.js';
@@ -45,9 +45,8 @@ export function register(program: Command): void {
     .action((o: CalibrateFlags, cmd: Command) => {
       const epsilon = checkPositive('--epsilon', num('--epsilon', o.epsilon));
       const sampleRate = checkSampleRate(num('--sample-rate', o.sampleRate), false, '--sample-rate');
-      // 'prv' is Opacus' name for the PLD (privacy random variable) accounting, as train, audit and account take it
-      const acc = (o.accountant === 'prv' ? 'pld' : o.accountant) as CalibrationAccountant;
-      if (acc !== 'pld' && acc !== 'rdp' && acc !== 'pure') throw argumentError('--accountant', o.accountant, 'pld (or prv), rdp or pure');
+      // 'prv' is Opacus' name for the PLD (privacy random variable) accounting: the library maps it (one place)
+      const acc = calibrationAccountant(o.accountant, '--accountant');
       const delta = acc === 'pure' && o.delta === undefined ? 0.5 : checkDelta(num('--delta', o.delta), '--delta');
       // the pure accountant's ε holds at δ = 0; the 0.5 above only fills the library's unused argument (it was printed as δ)
       const shownDelta = acc === 'pure' ? 0 : delta;
