@@ -36,3 +36,5 @@ export type { RunTrace } from './privacy/dataset-ledger.js';
 export type { DatasetSpent } from './dpzo/report.js';
 export type { StepForm } from './dpzo/update.js';
 export type { TrajectoryRead, VoidRecord } from './dpzo/trajectory.js';
+export type { PretrainResult } from './pretrain/result.js';
+export type { PretrainSettings } from './pretrain/resume.js';

@@ -16,6 +16,7 @@ import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
 import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
+import { type PretrainResult, findFinishedPretrain } from './result.js';
 import { saveCheckpointDirectory } from './save.js';
 import { removeOldCheckpoints } from './save-limit.js';
 import {
@@ -69,6 +70,8 @@ export interface PretrainOptions {
    * transformers' `resume_from_checkpoint`: `model` is the run's starting model again, the settings (steps, batchSize,
    * lr, warmupSteps, weightDecay, seed, the training data) are the run's own, and the run ends with the same weights,
    * bit for bit, as one never interrupted (at the same thread count). No evaluation before training: the run's is kept.
+   * A finished `dpzo pretrain` run (its completion record, OUT/pretrain-result.json) is not trained again: once the same
+   * checks pass, the report is the one it recorded ({@link PretrainReport.recorded}).
    */
   resume?: string;
   /** Cancels the run (Ctrl-C): the step or evaluation in flight stops, and a checkpoint is saved at the step reached. */
@@ -97,6 +100,18 @@ export interface PretrainReport {
   resumedFrom: number;
   /** Wall-clock time of this call. */
   seconds: number;
+  /**
+   * What the run's checkpoints record and a resume checks: the settings, with the SHA-256 of the training examples and the
+   * starting model's weightsHash(), computed once before training (present when `outDir` or `resume` is given; `dpzo pretrain`
+   * writes them into its completion record without hashing again).
+   */
+  settings?: PretrainSettings;
+  /**
+   * Present when `resume` named a finished `dpzo pretrain` run (its completion record OUT/pretrain-result.json): its result
+   * as recorded. Nothing was trained, evaluated or written and the model is unchanged (the run's final model is in `out`);
+   * the fields above are the run's own, as recorded.
+   */
+  recorded?: PretrainResult;
 }
 
 /**
@@ -141,6 +156,12 @@ export async function pretrainSettings(model: Model, o: PretrainOptions): Promis
   };
 }
 
+/** The report of a finished run: its fields as it recorded them, and the record itself. */
+function recordedReport(r: PretrainResult, settings: PretrainSettings): PretrainReport {
+  const { steps, stopReason, trainLoss, evalBefore, evalAfter, checkpoints, resumedFrom, seconds } = r;
+  return { steps, stopReason, trainLoss, evalBefore, evalAfter, checkpoints, resumedFrom, seconds, settings, recorded: r };
+}
+
 /**
  * Trains `model` in place, without any privacy, on the public data `o.train` through the backward pass: Adam with
  * decoupled weight decay, a warmup and a cosine learning rate, seeded shuffled minibatches, held-out evaluations and
@@ -174,6 +195,15 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   // the data is not free)
   const saving = o.outDir !== undefined || o.resume !== undefined;
   const settings: PretrainSettings | undefined = saving ? await pretrainSettings(model, o) : undefined;
+  report.settings = settings;
+  // a finished run (its completion record, written last by dpzo pretrain) is not trained again: the tail after its last
+  // checkpoint was trained again in memory, and evaluated, for a report of numbers the run had already recorded
+  const finished = o.resume === undefined ? undefined : findFinishedPretrain(o.resume);
+  if (finished) {
+    // (the checks of a resume first: other settings, data or model are refused as for a run not finished)
+    checkSameRun(finished.out, finished.record.settings, settings!);
+    return recordedReport(finished.record.result as unknown as PretrainResult, settings!);
+  }
   let runId: string = randomUUID();
   // the step whose evaluation every evalEvery steps a cancel stopped: the checkpoint saved at that step says so, and a
   // resume takes it first (it was never redone, and the metrics lacked that evaluation)

@@ -26,13 +26,19 @@ const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
  * bit-exact continuation keeps it too).
  */
 export interface PretrainSettings {
+  /** Optimizer steps of the run (PretrainOptions.steps). */
   steps: number;
+  /** Sequences per step. */
   batchSize: number;
+  /** Peak learning rate. */
   lr: number;
+  /** Linear warmup steps before the cosine decay. */
   warmupSteps: number;
+  /** Decoupled weight decay λ. */
   weightDecay: number;
   /** Seed of the minibatch shuffle: with `step`, the shuffle's state (its epochs are replayed, not stored). */
   seed: number;
+  /** Trainable parameters of the model. */
   numTrainable: number;
   /** SHA-256 of the training examples' tokens: the --data file's content as --task, --max-length and the tokenizer made it. */
   trainSha256: string;

@@ -16,12 +16,12 @@ import { cpuOnlyDevice } from '../../model/device.js';
 import { resolveModelDir } from '../../model/hf-cache.js';
 import { loadModel } from '../../model/model.js';
 import { lineChart } from '../../plot/svg-chart.js';
-import { type PretrainOptions, type PretrainReport, pretrain, pretrainSettings } from '../../pretrain/pretrain.js';
+import { type PretrainOptions, pretrain } from '../../pretrain/pretrain.js';
 import { packageVersion } from '../../package-info.js';
 import { pretrainCard } from '../../pretrain/model-card.js';
 import { saveModelInto } from '../../pretrain/save.js';
-import { checkSameRun, findPretrainCheckpoint, pretrainOutOf, readPretrainState } from '../../pretrain/resume.js';
-import { findFinishedPretrain, writePretrainResult } from '../../pretrain/result.js';
+import { findPretrainCheckpoint, pretrainOutOf, readPretrainState } from '../../pretrain/resume.js';
+import { type PretrainResult, findFinishedPretrain, writePretrainResult } from '../../pretrain/result.js';
 import { keepMetricsUpTo, resumeCommand } from '../pretrain-resume.js';
 import { parseInteger, parseNonNegativeInteger, parseNumber, parsePositiveInteger } from '../numbers.js';
 import { parseDevice, parseThreads, printTable } from '../format.js';
@@ -50,9 +50,6 @@ interface Flags {
   device: Device;
   json?: boolean;
 }
-
-/** What the run prints (`--json`: this object) and its completion record keeps. */
-type PretrainResult = PretrainReport & { out: string; chart: string; weightsHash: string; private: false; resume?: string };
 
 /** The table the run prints without --json (`planned`: its --steps). */
 function resultRows(r: PretrainResult, planned: number): [string, string][] {
@@ -145,12 +142,10 @@ export function register(program: Command): void {
           saveTotalLimit: f.saveTotalLimit,
           outDir,
         };
-        // the starting model's: recorded when the run completes, checked when a finished run is resumed
-        const settings = await pretrainSettings(model, options);
         if (finished) {
-          // (after the checks a resume makes: another --steps, --data or --model is refused as for a run not finished)
-          checkSameRun(finished.out, finished.record.settings, settings);
-          const r = finished.record.result as unknown as PretrainResult;
+          // pretrain() makes the checks a resume makes (another --steps, --data or --model is refused as for a run not
+          // finished) and returns the recorded result: nothing trained, evaluated or written
+          const r = (await pretrain(model, { ...options, resume: f.resume })).recorded!;
           process.stderr.write(`dpzo: ${finished.out} is complete (all ${r.steps} steps): nothing to resume; its recorded result:\n`);
           if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
           else printTable(resultRows(r, finished.record.settings.steps));
@@ -237,9 +232,11 @@ export function register(program: Command): void {
         // how to go on: the same command with --resume (a checkpoint at the step it stopped was saved)
         const resume =
           report.stopReason === 'cancelled' && report.checkpoints.length + report.resumedFrom > 0 ? resumeCommand(process.argv.slice(2), outDir) : undefined;
-        const out: PretrainResult = { ...report, out: outDir, chart, weightsHash, private: false, ...(resume ? { resume } : {}) };
+        // the settings (with the starting weights' and the examples' hashes) pretrain() computed for its checkpoints: hashed once
+        const { settings, recorded: _recorded, ...made } = report;
+        const out: PretrainResult = { ...made, out: outDir, chart, weightsHash, private: false, ...(resume ? { resume } : {}) };
         // last, whole: the run is finished once it is there, and a --resume of it prints it instead of training again
-        if (report.stopReason === 'completed') writePretrainResult(outDir, settings, out);
+        if (report.stopReason === 'completed') writePretrainResult(outDir, settings!, out);
         if (f.json) process.stdout.write(JSON.stringify(out) + '\n');
         else printTable(resultRows(out, f.steps));
         if (report.stopReason === 'cancelled') process.exitCode = interrupt.exitCode ?? 130;
