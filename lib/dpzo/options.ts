@@ -88,7 +88,8 @@ export interface TrainOptions extends ConfigFields {
   runDir?: string;
   /**
    * Continue the run in `runDir` from its last complete step (replaying its trajectory) instead of starting a new one (default false). The options must match
-   * the plan in its run.json, else `ERR_RUN_MISMATCH`.
+   * the plan in its run.json, else `ERR_RUN_MISMATCH`. A finished run (its `metrics.jsonl`, as `dpzo train` writes it, ending in the report of a completed
+   * run or of one stopped at its budget) is not replayed: train() returns the report it recorded, evaluating and writing nothing.
    */
   resume?: boolean;
   /** Trainable patterns the model was loaded with (recorded for export/resume). */

@@ -40,6 +40,21 @@ import { type TrajectoryKind, type TrajectoryLine, type TrajectoryRead, Trajecto
  */
 const DERIVED_PLAN_KEYS = new Set<string>(['predictedEpsilon', 'calibrated']);
 
+/**
+ * Refuses to resume the run in `abs` with a plan other than the one its run.json records (its derived fields aside).
+ * @throws DpzoError `ERR_RUN_MISMATCH` naming the first field that differs.
+ */
+export function checkSamePlan(abs: string, recorded: TrainPlan, plan: TrainPlan): void {
+  const keys = new Set([...Object.keys(recorded), ...Object.keys(plan)].filter((k) => !DERIVED_PLAN_KEYS.has(k)));
+  for (const k of keys) {
+    const had = (recorded as unknown as Record<string, unknown>)[k];
+    const has = (plan as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(had) !== JSON.stringify(has)) {
+      throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: ${k} is ${JSON.stringify(has)}, the run has ${JSON.stringify(had)}`);
+    }
+  }
+}
+
 /** Which budget a release would exceed: the run's, or its dataset's (dataset-ledger.ts). */
 export type BudgetOwner = 'run' | 'dataset';
 
@@ -181,14 +196,7 @@ export class RunDirectory implements RunHandles {
           `cannot check that the training file is the one ${abs} started on: the key its run.json names it by is in ${datasetLedgerHome(run.dataset.ledger!)}, which is not on this machine`,
         );
     }
-    const keys = new Set([...Object.keys(run.plan), ...Object.keys(plan)].filter((k) => !DERIVED_PLAN_KEYS.has(k)));
-    for (const k of keys) {
-      const had = (run.plan as unknown as Record<string, unknown>)[k];
-      const has = (plan as unknown as Record<string, unknown>)[k];
-      if (JSON.stringify(had) !== JSON.stringify(has)) {
-        throw new DpzoError('ERR_RUN_MISMATCH', `cannot resume ${abs}: ${k} is ${JSON.stringify(has)}, the run has ${JSON.stringify(had)}`);
-      }
-    }
+    checkSamePlan(abs, run.plan, plan);
     const hash = await model.weightsHash();
     if (hash !== run.model.weightsHash)
       throw new DpzoError(

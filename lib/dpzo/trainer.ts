@@ -7,7 +7,7 @@
 // keeps the optimizer's state and the run's weights checkpoint (lib/dpsgd/state.ts).
 import { randomUUID } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { fileSha256 } from '../data/fingerprint.js';
 import { removeCheckpointTemps } from '../dpsgd/checkpoint.js';
@@ -20,13 +20,16 @@ import { DpzoError, isCoded } from '../errors.js';
 import { unknownKey } from '../unknown-key.js';
 import type { Model } from '../model/types.js';
 import { type Budget, DatasetLedger, PrivacyLedger, datasetLedgerFile, dpzoHome, epsilonOfSteps, rdpTracker } from '../privacy/index.js';
+import { METRICS_FILE } from './curves.js';
 import { type EvalOptions, type EvalResult, evaluate } from './evaluate.js';
+import { finishedReport } from './finished-run.js';
 import { testHooksOf } from './hooks.js';
 import { claimModel, recordRelease, releaseModel } from './model-history.js';
 import { type TrainOptions, type TrainPlan, isNonPrivate, ledgerBudget, makePlan, planRelease, stepRelease } from './options.js';
 import { replayTrajectory } from './replay.js';
 import { type PrivateTotals, type StopReason, type TrainReport, buildReport } from './report.js';
-import { RunDirectory, type RunHandles, memoryRun } from './run-directory.js';
+import { RunDirectory, type RunHandles, checkSamePlan, memoryRun } from './run-directory.js';
+import { type RunRecord, readRunJson } from './run-record.js';
 import { type PrivateStepDiagnostics, dpzoStep } from './step.js';
 
 export type { PrivateStepDiagnostics } from './step.js';
@@ -445,6 +448,35 @@ export class DPZOTrainer {
     this.gradient = state;
   }
 
+  /**
+   * The report a finished run recorded (its run directory's metrics.jsonl, as `dpzo train` writes it, ending in the report of
+   * a completed run, or of one stopped at its budget with the steps the trajectory holds), when this is a resume of one: it is
+   * returned as `dpzo train --resume` prints it, with nothing replayed, evaluated or written (the model keeps its weights, no
+   * ledger is opened). A budget stop is final: both budgets are fixed and a ledger only grows, so the next release would be
+   * refused again. The plan and the trainable tensors are checked against run.json first, as a resume that trains checks them.
+   */
+  private recordedReport(plan: TrainPlan, warn: (m: string) => void): TrainReport | undefined {
+    const o = this.options;
+    if (!o.resume || !o.runDir) return undefined;
+    const abs = resolve(o.runDir);
+    const done = finishedReport(abs, join(abs, METRICS_FILE));
+    if (!done) return undefined;
+    const run = readRunJson<RunRecord>(abs);
+    checkSamePlan(abs, run.plan, plan);
+    const names = this.model.trainableNames();
+    if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames))
+      throw new DpzoError(
+        'ERR_RUN_MISMATCH',
+        `cannot resume ${abs}: the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length}; load it with the run's trainable patterns)`,
+      );
+    const why =
+      done.report.stopReason === 'completed'
+        ? `is complete (all ${done.steps} planned steps)`
+        : `stopped at its budget after ${done.report.steps} of ${done.steps} planned steps (its next release would still exceed it)`;
+    warn(`${abs} ${why}: nothing to resume; the report it recorded is returned`);
+    return done.report;
+  }
+
   private async run(cb: TrainCallbacks): Promise<TrainReport> {
     const t0 = performance.now();
     const o = this.options;
@@ -465,6 +497,8 @@ export class DPZOTrainer {
     }
     claimModel(model, this);
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
+    const recorded = this.recordedReport(plan, warn);
+    if (recorded) return recorded;
     const evalOpts: EvalOptions = {
       maxExamples: o.evalMaxExamples,
       maxBatchTokens: o.maxBatchTokens,
