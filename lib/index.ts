@@ -19,7 +19,7 @@ export * from './data/index.js';
 export * from './privacy/index.js';
 export * from './dpzo/index.js';
 export * from './audit/index.js';
-export { pretrain, type PretrainOptions, type PretrainReport } from './pretrain/pretrain.js';
+export { pretrain, type PretrainOptions, type PretrainReport, type PretrainResult } from './pretrain/pretrain.js';
 // Types that exported signatures use (options, results, union members, fields): a consumer must be able to name them.
 // Re-exported here, not from the layers' index files, which other concerns own.
 export type { LmFormat } from './data/tasks.js';
@@ -36,5 +36,4 @@ export type { RunTrace } from './privacy/dataset-ledger.js';
 export type { DatasetSpent } from './dpzo/report.js';
 export type { StepForm } from './dpzo/update.js';
 export type { TrajectoryRead, VoidRecord } from './dpzo/trajectory.js';
-export type { PretrainResult } from './pretrain/result.js';
 export type { PretrainSettings } from './pretrain/resume.js';

@@ -16,7 +16,7 @@ import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
 import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
-import { type PretrainResult, findFinishedPretrain } from './result.js';
+import { findFinishedPretrain } from './result.js';
 import { saveCheckpointDirectory } from './save.js';
 import { removeOldCheckpoints } from './save-limit.js';
 import {
@@ -112,6 +112,23 @@ export interface PretrainReport {
    * the fields above are the run's own, as recorded.
    */
   recorded?: PretrainResult;
+}
+
+/**
+ * What `dpzo pretrain` prints at the end of a run (`--json`: this object) and its completion record (OUT/pretrain-result.json)
+ * keeps: the run's report with where its model went.
+ */
+export interface PretrainResult extends Omit<PretrainReport, 'settings' | 'recorded'> {
+  /** The --out directory: the final model (Hugging Face files), its card, the chart and the checkpoints. */
+  out: string;
+  /** The loss chart (pretrain-curves.svg in `out`). */
+  chart: string;
+  /** weightsHash() of the final model. */
+  weightsHash: string;
+  /** Pretraining gives no privacy. */
+  private: false;
+  /** A cancelled run: the command that continues it. */
+  resume?: string;
 }
 
 /**

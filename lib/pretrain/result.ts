@@ -6,29 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 
 import { DpzoError } from '../errors.js';
 import { writeTextAtomic } from '../io/json-file.js';
-import type { PretrainReport } from './pretrain.js';
 import { type PretrainSettings, isCheckpointName } from './resume.js';
 
 /** The completion record's name in a pretrain --out directory. */
 export const PRETRAIN_RESULT_FILE = 'pretrain-result.json';
 const FORMAT = 'dpzo-pretrain-result/1';
-
-/**
- * What `dpzo pretrain` prints at the end of a run (`--json`: this object) and its completion record (OUT/pretrain-result.json)
- * keeps: the run's report with where its model went.
- */
-export interface PretrainResult extends Omit<PretrainReport, 'settings' | 'recorded'> {
-  /** The --out directory: the final model (Hugging Face files), its card, the chart and the checkpoints. */
-  out: string;
-  /** The loss chart (pretrain-curves.svg in `out`). */
-  chart: string;
-  /** weightsHash() of the final model. */
-  weightsHash: string;
-  /** Pretraining gives no privacy. */
-  private: false;
-  /** A cancelled run: the command that continues it. */
-  resume?: string;
-}
 
 /** OUT/pretrain-result.json: the settings the run was made with (a resume checks them) and what it printed. */
 export interface PretrainResultRecord {
