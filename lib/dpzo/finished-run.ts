@@ -6,16 +6,16 @@ import { infinityReviver } from '../io/json-infinity.js';
 import { readJsonl } from '../io/jsonl.js';
 import type { TrainReport } from './report.js';
 import { type RunRecord, readRunJson } from './run-record.js';
-import { readTrajectory } from './trajectory.js';
+import { type TrajectoryLine, readTrajectory } from './trajectory.js';
 
 /**
  * The recorded report of a run that is finished: every planned step in its trajectory, or stopped at its budget (the run's,
  * or its training file's dataset budget), with the metrics file ending in that report. A trajectory complete without that
  * report (a crash after the last step), or one that holds other than the reported steps, is not finished: its resume
- * evaluates and writes the report it lacks. Reads only.
+ * evaluates and writes the report it lacks. Reads only; `lines` are the trajectory's (the releases the report covers).
  * @param metricsFile The run's metrics (`dpzo train --metrics`, default the run directory's metrics.jsonl).
  */
-export function finishedReport(runDir: string, metricsFile: string): { report: TrainReport; steps: number } | undefined {
+export function finishedReport(runDir: string, metricsFile: string): { report: TrainReport; steps: number; lines: TrajectoryLine[] } | undefined {
   const run = readRunJson<RunRecord>(runDir);
   const trajectory = readTrajectory(runDir, run.plan.method);
   if (trajectory.torn) return undefined;
@@ -35,5 +35,5 @@ export function finishedReport(runDir: string, metricsFile: string): { report: T
     rec.stopReason === 'completed' ? trajectory.lines.length >= run.plan.steps : rec.stopReason === 'budget' && rec.steps === trajectory.lines.length;
   if (!finished) return undefined;
   const { type: _type, ...report } = rec;
-  return { report: report as unknown as TrainReport, steps: run.plan.steps };
+  return { report: report as unknown as TrainReport, steps: run.plan.steps, lines: trajectory.lines };
 }

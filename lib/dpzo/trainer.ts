@@ -26,7 +26,7 @@ import { finishedReport } from './finished-run.js';
 import { testHooksOf } from './hooks.js';
 import { claimModel, recordRelease, releaseModel } from './model-history.js';
 import { type TrainOptions, type TrainPlan, isNonPrivate, ledgerBudget, makePlan, planRelease, stepRelease } from './options.js';
-import { replayTrajectory } from './replay.js';
+import { replayRun, replayTrajectory } from './replay.js';
 import { type PrivateTotals, type StopReason, type TrainReport, buildReport } from './report.js';
 import { RunDirectory, type RunHandles, checkSamePlan, memoryRun } from './run-directory.js';
 import { type RunRecord, readRunJson } from './run-record.js';
@@ -451,19 +451,23 @@ export class DPZOTrainer {
   /**
    * The report a finished run recorded (its run directory's metrics.jsonl, as `dpzo train` writes it, ending in the report of
    * a completed run, or of one stopped at its budget with the steps the trajectory holds), when this is a resume of one: it is
-   * returned as `dpzo train --resume` prints it, with nothing replayed, evaluated or written (the model keeps its weights, no
-   * ledger is opened). A budget stop is final: both budgets are fixed and a ledger only grows, so the next release would be
-   * refused again. The plan and the trainable tensors are checked against run.json first, as a resume that trains checks them.
+   * returned as `dpzo train --resume` prints it, with nothing evaluated or written and no ledger opened. A budget stop is
+   * final: both budgets are fixed and a ledger only grows, so the next release would be refused again. The model is left
+   * holding the run's final weights, as after any train() (a DP-ZO trajectory replayed, a DP-SGD run's last checkpoint
+   * loaded) and checked against the hash the report recorded: a caller that saves or evaluates the model after a resume
+   * gets the trained weights, not the base. The plan, the trainable tensors and the base weights are checked against
+   * run.json first, as a resume that trains checks them (the base weights by replayRun).
    */
-  private recordedReport(plan: TrainPlan, warn: (m: string) => void): TrainReport | undefined {
+  private async recordedReport(plan: TrainPlan, warn: (m: string) => void, signal?: AbortSignal): Promise<TrainReport | undefined> {
     const o = this.options;
+    const model = this.model;
     if (!o.resume || !o.runDir) return undefined;
     const abs = resolve(o.runDir);
     const done = finishedReport(abs, join(abs, METRICS_FILE));
     if (!done) return undefined;
     const run = readRunJson<RunRecord>(abs);
     checkSamePlan(abs, run.plan, plan);
-    const names = this.model.trainableNames();
+    const names = model.trainableNames();
     if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames))
       throw new DpzoError(
         'ERR_RUN_MISMATCH',
@@ -473,7 +477,21 @@ export class DPZOTrainer {
       done.report.stopReason === 'completed'
         ? `is complete (all ${done.steps} planned steps)`
         : `stopped at its budget after ${done.report.steps} of ${done.steps} planned steps (its next release would still exceed it)`;
-    warn(`${abs} ${why}: nothing to resume; the report it recorded is returned`);
+    warn(`${abs} ${why}: nothing to resume; the report it recorded is returned, the model holds the run's final weights`);
+    try {
+      // export's and eval --run's replay (one code path): the ledger checked against the trajectory (read only), the base
+      // weights' hash, the trainable names; a DP-ZO trajectory replayed, a DP-SGD run's last checkpoint loaded
+      await replayRun(model, abs, signal);
+    } finally {
+      // θ now carries (some of) the run's releases: no other trainer may start on it as on base weights
+      if (done.lines.length > 0) recordRelease(model, this, done.lines.length, abs);
+    }
+    const hash = await model.weightsHash();
+    if (done.report.weightsHash !== undefined && hash !== done.report.weightsHash)
+      throw new DpzoError(
+        'ERR_RUN_CORRUPT',
+        `${abs}: its trajectory (or last checkpoint) gives weights hash ${hash.slice(0, 12)}…, not the ${done.report.weightsHash.slice(0, 12)}… its report recorded`,
+      );
     return done.report;
   }
 
@@ -497,7 +515,7 @@ export class DPZOTrainer {
     }
     claimModel(model, this);
     if (model.numTrainable === 0) throw new DpzoError('ERR_TRAIN_OPTION', 'the model has no trainable parameters (check the trainable patterns)');
-    const recorded = this.recordedReport(plan, warn);
+    const recorded = await this.recordedReport(plan, warn, cb.signal);
     if (recorded) return recorded;
     const evalOpts: EvalOptions = {
       maxExamples: o.evalMaxExamples,

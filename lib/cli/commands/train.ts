@@ -9,7 +9,7 @@ import { loadRunConfig, prepareRun } from '../../dpzo/session.js';
 import { checkResumeInputs, recordMovedInputs } from '../../dpzo/resume-inputs.js';
 import type { RunRecord } from '../../dpzo/trainer.js';
 import { readRunJson } from '../../dpzo/run-record.js';
-import { readTrajectory } from '../../dpzo/trajectory.js';
+import { finishedReport } from '../../dpzo/finished-run.js';
 import type { TrainReport } from '../../dpzo/index.js';
 import { isNonPrivate } from '../../dpzo/options.js';
 import { DpzoError } from '../../errors.js';
@@ -18,7 +18,7 @@ import { addRunOptions, flagName, mergeConfig } from '../options.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { writeCurves } from '../../dpzo/curves.js';
-import { infinityReplacer, infinityReviver } from '../../io/json-infinity.js';
+import { infinityReplacer } from '../../io/json-infinity.js';
 import { makeDirectories } from '../../io/mkdirs.js';
 import { cutTornTail, readJsonl } from '../../io/jsonl.js';
 
@@ -122,37 +122,6 @@ function openMetrics(file: string, given: boolean): void {
   } catch (e) {
     throw metricsError(file, given, e);
   }
-}
-
-/**
- * The recorded report of a run that is finished: every planned step in its trajectory, or stopped at its budget (the run's,
- * or its training file's dataset budget), with the metrics file ending in that report. --resume on one loaded and replayed it,
- * evaluated it again and appended a second eval and report line to the metrics ("0 of 0 steps … (0 steps/s)"); a run
- * stopped at its budget had the same next release refused again (both budgets are fixed and a ledger only grows), so the
- * second report said what the first did. A trajectory complete without that report (a crash after the last step), or one
- * that holds other than the reported steps, is resumed as before: that evaluates and writes the report it lacks.
- */
-function finishedReport(runDir: string, metricsFile: string): { report: TrainReport; steps: number } | undefined {
-  const run = readRunJson<RunRecord>(runDir);
-  const trajectory = readTrajectory(runDir, run.plan.method);
-  if (trajectory.torn) return undefined;
-  const metrics = readJsonl(metricsFile);
-  // a torn line after it (a crash mid-write) is cut by the resume, as before
-  if (metrics.tornBytes > 0) return undefined;
-  const last = metrics.lines.at(-1);
-  if (last === undefined) return undefined;
-  let rec: { type?: unknown; stopReason?: unknown; steps?: unknown } | null;
-  try {
-    rec = JSON.parse(last, infinityReviver) as { type?: unknown; stopReason?: unknown; steps?: unknown } | null;
-  } catch {
-    return undefined;
-  }
-  if (rec?.type !== 'report') return undefined;
-  const finished =
-    rec.stopReason === 'completed' ? trajectory.lines.length >= run.plan.steps : rec.stopReason === 'budget' && rec.steps === trajectory.lines.length;
-  if (!finished) return undefined;
-  const { type: _type, ...report } = rec;
-  return { report: report as unknown as TrainReport, steps: run.plan.steps };
 }
 
 async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<void> {

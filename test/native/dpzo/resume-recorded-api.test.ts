@@ -1,7 +1,8 @@
 // train({ resume }) through the API of a finished run: `dpzo train --resume` printed the report the run recorded and did
 // nothing else, while the API replayed the whole trajectory, evaluated the model again and returned numbers computed again
 // (for a run stopped at its budget, the same next release refused again). Now the API returns the recorded report, with
-// nothing replayed, evaluated or written (finished-run.ts, shared with the CLI's rule).
+// nothing evaluated or written (finished-run.ts, shared with the CLI's rule), and the model holds the run's final weights
+// (replayed as export replays them), as after any train().
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ function snapshot(dirs: string[]): Record<string, string> {
 const CALLS = ['update', 'perExampleLoss', 'generate', 'lossAndGradient', 'zoStep'] as const;
 
 /** prepareRun of the run's own config with resume, counting the model's calls; the report and the counts. */
-async function resumeThroughApi(out: string): Promise<{ report: unknown; calls: Record<string, number>; warnings: string[] }> {
+async function resumeThroughApi(out: string): Promise<{ report: unknown; calls: Record<string, number>; warnings: string[]; hash: string }> {
   const calls: Record<string, number> = {};
   const counting: typeof loadModel = async (...a) => {
     const m = await loadModel(...a);
@@ -58,14 +59,14 @@ async function resumeThroughApi(out: string): Promise<{ report: unknown; calls: 
   const warnings: string[] = [];
   try {
     const report = await trainer.train({ onWarning: (w) => warnings.push(w), onEval: () => void (calls.onEval = (calls.onEval ?? 0) + 1) });
-    return { report, calls, warnings };
+    return { report, calls, warnings, hash: await model.weightsHash() };
   } finally {
     model.dispose();
   }
 }
 
 describe('train({ resume }) of a finished run (API)', () => {
-  it('a completed run: the recorded report, nothing replayed, evaluated or written', { timeout: 120_000 }, async () => {
+  it('a completed run: the recorded report, the final weights, nothing evaluated or written', { timeout: 120_000 }, async () => {
     const out = join(tmp.dir, 'completed');
     const t = await dpzoWithEnv(env, 'train', ...TRAIN, '--out', out);
     expect(t.status, t.stderr).toBe(0);
@@ -75,8 +76,10 @@ describe('train({ resume }) of a finished run (API)', () => {
     const before = snapshot([out, home]);
     const r = await resumeThroughApi(out);
     expect(r.report).toEqual(printed);
-    expect(r.calls).toEqual({});
-    expect(r.warnings.at(-1)).toMatch(/is complete \(all 4 planned steps\): nothing to resume; the report it recorded is returned$/);
+    // the replay's updates only: no forward, evaluation or step
+    expect(Object.keys(r.calls)).toEqual(['update']);
+    expect(r.hash).toBe(printed.weightsHash);
+    expect(r.warnings.at(-1)).toMatch(/is complete \(all 4 planned steps\): nothing to resume; the report it recorded is returned, the model holds the run's final weights$/);
     expect(snapshot([out, home])).toEqual(before);
     // the CLI's answer is the same report
     const cli = await dpzoWithEnv(env, 'train', '--resume', '--out', out, '--json');
@@ -99,6 +102,7 @@ describe('train({ resume }) of a finished run (API)', () => {
     expect(printed).toMatchObject({ stopReason: 'budget', steps: 2, plannedSteps: 4 });
     const before = snapshot([out, join(tmp.dir, 'home2')]);
     const calls: Record<string, number> = {};
+    let hash = '';
     const r = await (async () => {
       const { model, trainer } = await prepareRun(loadRunConfig(out), { resume: true, dpzoHome: join(tmp.dir, 'home2') });
       const update = model.update.bind(model);
@@ -107,13 +111,16 @@ describe('train({ resume }) of a finished run (API)', () => {
         return update(...a);
       };
       try {
-        return await trainer.train({ onEval: () => void (calls.onEval = (calls.onEval ?? 0) + 1) });
+        const report = await trainer.train({ onEval: () => void (calls.onEval = (calls.onEval ?? 0) + 1) });
+        hash = await model.weightsHash();
+        return report;
       } finally {
         model.dispose();
       }
     })();
     expect(r).toEqual(printed);
-    expect(calls).toEqual({});
+    expect(Object.keys(calls)).toEqual(['update']);
+    expect(hash).toBe(printed.weightsHash);
     expect(snapshot([out, join(tmp.dir, 'home2')])).toEqual(before);
   });
 
