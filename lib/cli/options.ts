@@ -110,5 +110,11 @@ export function mergeConfig(cmd: Command, flags: Record<string, unknown>): RunCo
   for (const [k, spec] of Object.entries(RUN_FIELDS) as [string, FieldSpec][]) {
     if (spec.required && base[k] === undefined) throw new DpzoError('ERR_TRAIN_OPTION', `${flagName(k)} is required (as a flag or in --config)`);
   }
-  return parseRunConfig(base, typeof flags.config === 'string' ? flags.config : 'options');
+  // a bad value is named where it came from: its flag (it read "options: clip: Too small", naming no flag), or the config file
+  const file = typeof flags.config === 'string' ? flags.config : undefined;
+  return parseRunConfig(base, (path) => {
+    const [key, ...rest] = path.split('.');
+    const fromFile = file !== undefined && cmd.getOptionValueSource(key!) !== 'cli';
+    return fromFile ? `--config ${file}: ${path}` : [flagName(key!), ...rest].join('.');
+  });
 }

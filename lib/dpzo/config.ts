@@ -254,14 +254,26 @@ export const TRAIN_DEFAULTS = Object.fromEntries(
 export const DEFAULT_BATCH_SIZE = 16;
 
 /**
+ * " (got 0)" for a number refused as out of range, so that the message says what was wrong with the value given ("Too small:
+ * expected number to be >0" alone did not); the other refusals already say what the value must be.
+ */
+function gotText(issue: { code: string; path: PropertyKey[] }, value: unknown): string {
+  if (issue.code !== 'too_small' && issue.code !== 'too_big') return '';
+  let v: unknown = value;
+  for (const k of issue.path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return typeof v === 'number' ? ` (got ${v})` : '';
+}
+
+/**
  * Validates an untrusted value (a parsed config file, run.json's config) as a {@link RunConfig}: known fields only, each of its type and range. No defaults
  * are filled in (the plan applies them).
  *
  * @param value The parsed JSON.
- * @param where Names the source in the error message (e.g. the file).
+ * @param where Names the source in the error message (e.g. the file), or names the invalid field's source itself (given its
+ * dotted path: the CLI names a flag as the flag).
  * @throws {@link DpzoError} `ERR_TRAIN_OPTION`: `<where>: <field>: <reason>` for the first invalid field.
  */
-export function parseRunConfig(value: unknown, where: string): RunConfig {
+export function parseRunConfig(value: unknown, where: string | ((path: string) => string)): RunConfig {
   const r = RunConfigSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -274,7 +286,8 @@ export function parseRunConfig(value: unknown, where: string): RunConfig {
       typeof value === 'object' &&
       !Array.isArray(value) &&
       (value as Record<PropertyKey, unknown>)[top!] === undefined;
-    throw new DpzoError('ERR_TRAIN_OPTION', `${where}: ${path}: ${missing ? 'is required (missing)' : issue.message}`);
+    const at = typeof where === 'string' ? `${where}: ${path}` : where(path);
+    throw new DpzoError('ERR_TRAIN_OPTION', `${at}: ${missing ? 'is required (missing)' : issue.message}${gotText(issue, value)}`);
   }
   return r.data;
 }

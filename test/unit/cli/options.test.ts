@@ -96,6 +96,29 @@ describe('the config table', () => {
     expect(() => mergeConfig(cmd, cmd.opts())).toThrow(/^--epsilon is required \(as a flag or in --config\)$/);
   });
 
+  it('names a value out of range by its flag and the value given, or by the config file it came from (was "options: clip: Too small")', () => {
+    const required = ['--model', 'm', '--data', 'd', '--task', 'tokens', '--epsilon', '8', '--delta', '1e-5', '--steps', '5'];
+    const refused = (args: string[]) => {
+      const cmd = trainCommand();
+      cmd.parse([...required, ...args], { from: 'user' });
+      try {
+        mergeConfig(cmd, cmd.opts());
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused(['--clip', '0'])).toMatch(/^--clip: .*>0 \(got 0\)$/);
+    expect(refused(['--noise-multiplier', '-1'])).toMatch(/^--noise-multiplier: .*\(got -1\)$/);
+    expect(refused(['--sample-rate', '2'])).toMatch(/^--sample-rate: .*<=1 \(got 2\)$/);
+    expect(refused(['--micro-batch', '0'])).toMatch(/^--micro-batch: .*\(got 0\)$/);
+    const file = join(mkdtempSync(join(tmpdir(), 'dpzo-options-')), 'run.json');
+    writeFileSync(file, JSON.stringify({ clip: -2, lr: 0.1 }));
+    expect(refused(['--config', file])).toMatch(new RegExp(`^--config ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: clip: .*\\(got -2\\)$`));
+    // the flag given beside the file is the value used, and the one named
+    expect(refused(['--config', file, '--clip', '0'])).toMatch(/^--clip: .*\(got 0\)$/);
+  });
+
   it('gives the trainer its fields and the plan its defaults', () => {
     expect([...TRAIN_KEYS].sort()).toEqual(
       rows
