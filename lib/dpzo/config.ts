@@ -97,7 +97,11 @@ export const RUN_FIELDS = {
     { train: true, default: 'pld' },
   ),
   mechanism: field(z.enum(['gaussian', 'laplace']), flag('--mechanism <m>', 'noise mechanism'), { train: true, default: 'gaussian' }),
-  noiseMultiplier: field(num.positive(), flag('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget)', 'number'), { train: true }),
+  noiseMultiplier: field(
+    num.positive(),
+    flag('--noise-multiplier <σ>', 'explicit σ instead of calibration (must fit the budget; noise std σ·C on the clipped sum)', 'number'),
+    { train: true },
+  ),
   laplaceScale: field(num.positive(), flag('--laplace-scale <b>', 'explicit Laplace scale instead of calibration', 'number'), { train: true }),
   sampleRate: field(
     num.positive().max(1),
@@ -144,7 +148,11 @@ export const RUN_FIELDS = {
   schedule: field(z.enum(['constant', 'linear', 'cosine']), flag('--schedule <kind>', 'learning-rate schedule'), { train: true, default: 'constant' }),
   warmupSteps: field(z.number().int().nonnegative(), flag('--warmup-steps <n>', 'linear warmup steps', 'integer'), { train: true }),
   zoEps: field(num.positive(), flag('--zo-eps <ε>', 'perturbation scale ε_zo', 'number'), { train: true, default: 1e-3 }),
-  clip: field(num.positive(), flag('--clip <C>', 'per-example clipping threshold C', 'number'), { train: true, default: 1 }),
+  clip: field(
+    num.positive(),
+    flag('--clip <C>', "per-example clipping threshold C (dpsgd: the L2 norm of an example's whole gradient, Opacus' max_grad_norm)", 'number'),
+    { train: true, default: 1 },
+  ),
   directions: field(z.number().int().positive(), flag('--directions <n>', 'directions per step', 'integer'), { train: true, default: 1 }),
   weightDecay: field(
     num.nonnegative(),
