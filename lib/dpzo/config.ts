@@ -136,7 +136,7 @@ export const RUN_FIELDS = {
   ),
   microBatch: field(
     z.number().int().positive(),
-    flag('--micro-batch <n>', 'dpsgd per-example regime: gradients held at once (default 8; memory only)', 'integer'),
+    flag('--micro-batch <n>', 'dpsgd --clip-regime per-example only: gradients held at once (default 8; memory only)', 'integer'),
     { train: true },
   ),
   checkpointEvery: field(

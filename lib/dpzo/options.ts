@@ -39,7 +39,8 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property optimizer DP-SGD: `'sgd'` (default; θ ← (1 − ηλ)(θ − ηĝ)) or `'adam'` (PyTorch's β1 0.9, β2 0.999, ε 1e-8; decoupled decay as AdamW).
  * @property clipRegime DP-SGD: `'ghost'` (default: per-example norms without per-example gradients, then one reweighted backward) or `'per-example'`
  * (each example's gradient materialised, `microBatch` at a time). Both release the same clipped sum up to float rounding.
- * @property microBatch DP-SGD per-example regime: gradients held at once (default 8); memory only, not the result.
+ * @property microBatch DP-SGD per-example regime: gradients held at once (default 8); memory only, not the result. Refused with the ghost regime,
+ * which holds no per-example gradients (`maxBatchTokens` bounds its memory).
  * @property checkpointEvery DP-SGD with a run directory: save the trainable weights and optimizer state every k steps, and always at the end (default 1:
  * an interruption loses at most the one update in flight; its privacy cost stays in the ledger).
  * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required. `Infinity`: a NOT PRIVATE baseline that
@@ -300,6 +301,13 @@ function checkDpsgd(o: TrainOptions, nonPrivate: boolean): { optimizer: Gradient
   const clipRegime = o.clipRegime ?? 'ghost';
   if (clipRegime !== 'ghost' && clipRegime !== 'per-example') throw bad('clipRegime', `must be ghost or per-example (got '${String(clipRegime)}')`);
   positiveInt(o.microBatch, 'microBatch');
+  // the ghost regime holds no per-example gradients: a micro-batch given with it (the default regime) was ignored in
+  // silence, read as a memory bound (Opacus' max_physical_batch_size) that did not act; a run made so before still resumes
+  if (o.microBatch !== undefined && clipRegime === 'ghost' && o.resume !== true)
+    throw bad(
+      'microBatch',
+      "applies to clipRegime 'per-example' only: the ghost regime holds no per-example gradients (its memory is bounded by maxBatchTokens)",
+    );
   positiveInt(o.checkpointEvery, 'checkpointEvery');
   return { optimizer, clipRegime };
 }

@@ -11,7 +11,7 @@ import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../../lib/dpsg
 import { parseRunConfig } from '../../lib/dpzo/config.js';
 import { installTestHooks, type TrainerTestHooks } from '../../lib/dpzo/hooks.js';
 import { exportRun, readTrajectory } from '../../lib/dpzo/index.js';
-import { planRelease, releaseSensitivity } from '../../lib/dpzo/options.js';
+import { makePlan, planRelease, releaseSensitivity } from '../../lib/dpzo/options.js';
 import type { TrainPlan } from '../../lib/dpzo/index.js';
 import { PoissonSampler } from '../../lib/data/poisson.js';
 import { prepareRun } from '../../lib/dpzo/session.js';
@@ -269,7 +269,7 @@ describe('dpzo train --method dpsgd (API)', () => {
   it("the 'ghost' and 'per-example' regimes make the same step on the same batch and noise", async () => {
     const deltas: Float32Array[] = [];
     for (const clipRegime of ['ghost', 'per-example'] as const) {
-      const r = await prepared({ ...base, method: 'dpsgd', clipRegime, microBatch: 3, steps: 1, lr: 1, clip: 0.05, noiseMultiplier: 1, epsilon: 1e3 }, { hooks: hooks() });
+      const r = await prepared({ ...base, method: 'dpsgd', clipRegime, ...(clipRegime === 'per-example' ? { microBatch: 3 } : {}), steps: 1, lr: 1, clip: 0.05, noiseMultiplier: 1, epsilon: 1e3 }, { hooks: hooks() });
       const before = await trainable(r.model);
       const report = await r.trainer.train({ onStep: (s) => expect(s.gHat).toEqual([]) });
       expect(report.steps).toBe(1);
@@ -422,12 +422,19 @@ describe('dpzo train --method dpsgd (API)', () => {
       [{ method: 'dpsgd', constantTimeSteps: 4 }, /^constantTimeSteps applies to method dpzo only/],
       [{ optimizer: 'adam' }, /^optimizer applies to method dpsgd only/],
       [{ clipRegime: 'ghost' }, /^clipRegime applies to method dpsgd only/],
+      // the ghost regime (the default) holds no per-example gradients: --micro-batch was ignored in silence
+      [{ method: 'dpsgd', microBatch: 4 }, /^microBatch applies to clipRegime 'per-example' only/],
+      [{ method: 'dpsgd', clipRegime: 'ghost', microBatch: 4 }, /^microBatch applies to clipRegime 'per-example' only/],
     ];
     for (const [over, msg] of cases) {
       const r = await prepared({ ...base, steps: 2, out: join(tmp.dir, 'refused'), ...over });
       await expect(r.trainer.train(), JSON.stringify(over)).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION', message: expect.stringMatching(msg) });
       r.model.dispose();
     }
+    // a run made with it before the refusal still resumes (its plan is the recorded one)
+    const ghost = await prepared({ ...base, method: 'dpsgd', steps: 2 });
+    expect(makePlan({ ...ghost.trainer.options, microBatch: 4, runDir: join(tmp.dir, 'old-run'), resume: true }).clipRegime).toBe('ghost');
+    ghost.model.dispose();
     const bf16 = await prepared({ ...base, method: 'dpsgd', steps: 2, dtype: 'bfloat16', out: join(tmp.dir, 'refused') });
     const refusal = { code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu; --dtype float32 converts on load)' };
     // plan() (a dry run) refuses it as train() does
