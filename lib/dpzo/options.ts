@@ -309,6 +309,8 @@ function checkDpsgd(o: TrainOptions, nonPrivate: boolean): { optimizer: Gradient
       "applies to clipRegime 'per-example' only: the ghost regime holds no per-example gradients (its memory is bounded by maxBatchTokens)",
     );
   positiveInt(o.checkpointEvery, 'checkpointEvery');
+  // without a run directory nothing is checkpointed: the value was ignored in silence
+  if (o.checkpointEvery !== undefined && !o.runDir) throw bad('checkpointEvery', 'needs a run directory (runDir; --out): without one no checkpoint is written');
   return { optimizer, clipRegime };
 }
 

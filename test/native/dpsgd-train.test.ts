@@ -431,6 +431,10 @@ describe('dpzo train --method dpsgd (API)', () => {
       await expect(r.trainer.train(), JSON.stringify(over)).rejects.toMatchObject({ code: 'ERR_TRAIN_OPTION', message: expect.stringMatching(msg) });
       r.model.dispose();
     }
+    // without a run directory nothing is checkpointed: --checkpoint-every was ignored in silence
+    const noDir = await prepared({ ...base, method: 'dpsgd', steps: 2, checkpointEvery: 2 });
+    expect(() => noDir.trainer.plan()).toThrow(/^checkpointEvery needs a run directory/);
+    noDir.model.dispose();
     // a run made with it before the refusal still resumes (its plan is the recorded one)
     const ghost = await prepared({ ...base, method: 'dpsgd', steps: 2 });
     expect(makePlan({ ...ghost.trainer.options, microBatch: 4, runDir: join(tmp.dir, 'old-run'), resume: true }).clipRegime).toBe('ghost');
