@@ -42,7 +42,7 @@ type ConfigFields = Omit<Pick<RunConfig, TrainKey>, 'batchSize'>;
  * @property microBatch DP-SGD per-example regime: gradients held at once (default 8); memory only, not the result. Refused with the ghost regime,
  * which holds no per-example gradients (`maxBatchTokens` bounds its memory).
  * @property checkpointEvery DP-SGD with a run directory: save the trainable weights and optimizer state every k steps, and always at the end (default 1:
- * an interruption loses at most the one update in flight; its privacy cost stays in the ledger).
+ * an interruption loses at most the one update in flight; its privacy cost stays in the ledger). Refused without `runDir`.
  * @property epsilon The privacy budget ε (> 0) the run may spend, as measured by `accountant`. Required. `Infinity`: a NOT PRIVATE baseline that
  * measures what privacy costs: no noise, no clipping unless `clip` is given, and `mechanism`, `noiseMultiplier`, `laplaceScale` refused.
  * @property delta The privacy budget δ, in (0, 1); ε is reported at this δ. Required.
