@@ -3,7 +3,9 @@
 // Defaults follow the transformers config classes (GPT2Config, OPTConfig,
 // LlamaConfig, MistralConfig, Qwen2Config); options that would change the
 // graph in ways the engine does not implement are rejected, never ignored.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "core/json.h"
@@ -177,15 +179,22 @@ void parse_opt(const Fields& f, ModelConfig& c) {
   c.head_dim = c.hidden_size / c.num_heads;
 }
 
-// Only unscaled RoPE is implemented: rope_scaling must be null or of type "default".
+// %g of x, for a message
+std::string shortest(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
 // A rope_scaling / rope_parameters block's frequency rescaling (dpzo/rope_table.h): "default" (or none),
-// "linear" or "llama3", the rope_type values that change inv_freq only; any other (dynamic, yarn, longrope,
-// su, …) changes more (the attention scale, or with the sequence length) and is refused.
-RopeScaling parse_rope_scaling(const Fields& f, const std::string& key, const json::Value& rs) {
+// "linear", "llama3", "yarn" and "dynamic", computed as transformers does; any other (longrope, su, …) is refused.
+// `max_positions` is max_position_embeddings, the original context where a block gives none.
+RopeScaling parse_rope_scaling(const Fields& f, const std::string& key, const json::Value& rs, int64_t max_positions) {
   const json::Value* t = rs.get("rope_type");
   if (!t || t->is_null()) t = rs.get("type");
   RopeScaling out;
   if (!t || t->is_null() || (t->is_string() && t->string == "default")) return out;
+  // a field of the block: absent or null → the default (or, when required, a refusal), else a positive number
   const auto number = [&](const char* name, bool required, double dflt) {
     const json::Value* v = rs.get(name);
     if (!v || v->is_null()) {
@@ -212,7 +221,66 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& key, const js
       f.bad(key, "high_freq_factor must exceed low_freq_factor (llama3 rope scaling)");
     return out;
   }
-  f.bad(key, "has unsupported rope_type " + Fields::show(*t) + " (supported: default, linear, llama3)");
+  if (t->is_string() && t->string == "dynamic") {
+    // transformers rescales the base only for a sequence longer than max_position_embeddings, and then from the
+    // longest sequence of the batch (one example's loss would depend on another's length): dpzo never does, and
+    // refuses sequences past the original context instead (parse_llama caps max_positions there)
+    if (!rs.get("factor")) f.bad(key, "needs factor for rope_type " + Fields::show(*t));
+    number("factor", false, 1.0);
+    out.kind = RopeScaling::DYNAMIC;
+    // the cap: max_position_embeddings, or a smaller original context where the config names one
+    out.original_max_positions = number("original_max_position_embeddings", false, static_cast<double>(max_positions));
+    if (const json::Value* top = f.get("original_max_position_embeddings"))
+      if (top->is_number() && top->number > 0 && top->number < out.original_max_positions)
+        out.original_max_positions = top->number;
+    return out;
+  }
+  if (t->is_string() && t->string == "yarn") {
+    out.kind = RopeScaling::YARN;
+    // the pretraining context: a top-level original_max_position_embeddings first (transformers'
+    // standardize_rope_params gives it priority), then the block's, then max_position_embeddings
+    const json::Value* top = f.get("original_max_position_embeddings");
+    if (top && (!top->is_number() || !(top->number > 0) || !std::isfinite(top->number)))
+      f.bad("original_max_position_embeddings", "must be a positive number, got " + Fields::show(*top));
+    out.original_max_positions =
+        top ? top->number : number("original_max_position_embeddings", false, static_cast<double>(max_positions));
+    // factor is required; a null one is the ratio of the two contexts (DeepSeek-V3's reading)
+    if (!rs.get("factor")) f.bad(key, "needs factor for rope_type " + Fields::show(*t));
+    out.factor = number("factor", false, static_cast<double>(max_positions) / out.original_max_positions);
+    // beta_fast / beta_slow: `or 32` / `or 1` in transformers, so 0 is the default too
+    const auto beta = [&](const char* name, double dflt) {
+      const json::Value* v = rs.get(name);
+      return v && v->is_number() && v->number == 0 ? dflt : number(name, false, dflt);
+    };
+    out.beta_fast = beta("beta_fast", 32.0);
+    out.beta_slow = beta("beta_slow", 1.0);
+    if (!(out.beta_fast > out.beta_slow))
+      f.bad(key, "beta_fast (" + shortest(out.beta_fast) + ") must exceed beta_slow (" + shortest(out.beta_slow) +
+                     ") for rope_type \"yarn\"");
+    if (const json::Value* tr = rs.get("truncate")) {
+      if (!tr->is_null() && !tr->is_bool()) f.bad(key, "truncate must be true or false, got " + Fields::show(*tr));
+      out.truncate = !tr->is_null() && tr->boolean;  // null is Python's None: falsy
+    }
+    // get_mscale(s, m) = 0.1·m·ln s + 1 for s > 1, else 1 (Peng et al. 2023's temperature √(1/t))
+    const auto get_mscale = [](double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0; };
+    const auto scale_field = [&](const char* name) {
+      const json::Value* v = rs.get(name);
+      if (!v || v->is_null()) return 0.0;
+      if (!v->is_number() || !(v->number >= 0) || !std::isfinite(v->number))
+        f.bad(key, std::string(name) + " must be a non-negative number, got " + Fields::show(*v));
+      return v->number;
+    };
+    const double mscale = scale_field("mscale"), mscale_all_dim = scale_field("mscale_all_dim");
+    if (rs.get("attention_factor") && !rs.get("attention_factor")->is_null()) {
+      out.attention_factor = number("attention_factor", false, 1.0);
+    } else if (mscale != 0 && mscale_all_dim != 0) {  // Python truthiness: 0 or None falls through
+      out.attention_factor = get_mscale(out.factor, mscale) / get_mscale(out.factor, mscale_all_dim);
+    } else {
+      out.attention_factor = get_mscale(out.factor, 1.0);
+    }
+    return out;
+  }
+  f.bad(key, "has unsupported rope_type " + Fields::show(*t) + " (supported: default, linear, llama3, yarn, dynamic)");
   return out;
 }
 
@@ -294,7 +362,7 @@ void parse_llama(const Fields& f, ModelConfig& c) {
       if (v.is_object())
         f.bad("rope_parameters", "has per-layer-type parameters ('" + key + "'), which are not supported");
     // rope_type (or the legacy "type" as in rope_scaling) and its fields
-    c.rope_scaling = parse_rope_scaling(f, "rope_parameters", *rp);
+    c.rope_scaling = parse_rope_scaling(f, "rope_parameters", *rp, c.max_positions);
     if (const json::Value* th = rp->get("rope_theta")) {
       if (!th->is_number() || !(th->number > 0)) f.bad("rope_parameters", "rope_theta must be a positive number");
       c.rope_theta = th->number;
@@ -307,12 +375,18 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   // the older rope_scaling block; where both are given, transformers 5 takes rope_scaling's
   if (const json::Value* rs = f.get("rope_scaling")) {
     if (!rs->is_object()) f.bad("rope_scaling", "must be an object or null, got " + Fields::show(*rs));
-    const RopeScaling scaling = parse_rope_scaling(f, "rope_scaling", *rs);
+    const RopeScaling scaling = parse_rope_scaling(f, "rope_scaling", *rs, c.max_positions);
     if (scaling.kind != RopeScaling::NONE || !f.get("rope_parameters")) c.rope_scaling = scaling;
   }
   if (const json::Value* prf = f.get("partial_rotary_factor")) {
     if (!prf->is_number() || prf->number != 1.0) f.bad("partial_rotary_factor", "other than 1 is not supported");
   }
+  // yarn's correction range divides by ln θ (transformers fails there too)
+  if (c.rope_scaling.kind == RopeScaling::YARN && c.rope_theta == 1.0)
+    f.bad("rope_theta", "must not be 1 with rope_type \"yarn\" (its correction range divides by ln rope_theta)");
+  // dynamic NTK equals the default RoPE up to the original context only: longer sequences are refused
+  if (c.rope_scaling.kind == RopeScaling::DYNAMIC && c.rope_scaling.original_max_positions < c.max_positions)
+    c.max_positions = std::max<int64_t>(1, static_cast<int64_t>(c.rope_scaling.original_max_positions));
 
   // attention_bias and mlp_bias are LlamaConfig fields: MistralAttention/MistralMLP have no bias at all and
   // Qwen2's has bias on q, k, v only, whatever config.json says (transformers ignores the fields there)

@@ -44,6 +44,28 @@ const EDGES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
     extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 100 } },
   },
   'llama-linear-rope-parameters': { family: 'llama', extraConfig: { rope_theta: undefined, rope_parameters: { rope_type: 'linear', factor: 4, rope_theta: 10000 } } },
+  // head_dim 16, θ 10⁴, original context 64: the beta_fast (32) and beta_slow (1) pair indices are −0.99 and 2.02,
+  // truncated to 0 and 3, so pairs 0..3 ramp 0, ⅓, ⅔, 1 towards f/4 and cos, sin are scaled by 0.1·ln 4 + 1
+  'llama-yarn': {
+    family: 'llama',
+    numHeads: 2,
+    numKvHeads: 1,
+    extraConfig: { rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 64 } },
+  },
+  // a Qwen2.5-style legacy "type" block: head_dim 8, θ 100, original context 16, untruncated range [0, 1.41] (pair 1
+  // is 71% interpolated) and the mscale / mscale_all_dim attention factor (DeepSeek's reading)
+  'qwen2-yarn': {
+    family: 'llama',
+    numHeads: 4,
+    numKvHeads: 2,
+    qkvBias: true,
+    ropeTheta: 100,
+    extraConfig: {
+      model_type: 'qwen2',
+      use_sliding_window: false,
+      rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 16, beta_fast: 8, beta_slow: 0.5, truncate: false, mscale: 1.2, mscale_all_dim: 0.8 },
+    },
+  },
   'qwen2-tied': { family: 'llama', numHeads: 4, numKvHeads: 2, qkvBias: true, tie: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } },
 };
 
@@ -189,8 +211,8 @@ describe('config values the engine does not implement are refused, naming config
     ['llama3 rope_scaling with low_freq_factor >= high_freq_factor', { family: 'llama', extraConfig: { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 4, original_max_position_embeddings: 8192 } } }, 'rope_scaling'],
     ['linear rope_scaling without a factor', { family: 'llama', extraConfig: { rope_scaling: { type: 'linear' } } }, 'rope_scaling'],
     ['linear rope_scaling with factor 0', { family: 'llama', extraConfig: { rope_scaling: { type: 'linear', factor: 0 } } }, 'rope_scaling'],
-    ['dynamic rope_scaling', { family: 'llama', extraConfig: { rope_scaling: { type: 'dynamic', factor: 2 } } }, 'rope_scaling'],
-    ['yarn rope_parameters', { family: 'llama', extraConfig: { rope_parameters: { rope_type: 'yarn', factor: 4, rope_theta: 10000 } } }, 'rope_parameters'],
+    ['longrope rope_scaling', { family: 'llama', extraConfig: { rope_scaling: { type: 'longrope', short_factor: [1, 1, 1, 1], long_factor: [2, 2, 2, 2] } } }, 'rope_scaling'],
+    ['yarn rope_parameters without a factor', { family: 'llama', extraConfig: { rope_parameters: { rope_type: 'yarn', rope_theta: 10000 } } }, 'rope_parameters'],
     ['llama hidden_act gelu', { family: 'llama', extraConfig: { hidden_act: 'gelu' } }, 'hidden_act'],
     ['gpt2 quick_gelu', { family: 'gpt2', extraConfig: { activation_function: 'quick_gelu' } }, 'activation_function'],
     ['gpt2 scale_attn_by_inverse_layer_idx', { family: 'gpt2', extraConfig: { scale_attn_by_inverse_layer_idx: true } }, 'scale_attn_by_inverse_layer_idx'],
@@ -300,7 +322,7 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
 
   it('rope_parameters: an unsupported legacy "type", a partial_rotary_factor and per-layer-type parameters are refused, not read as default RoPE', async () => {
     for (const rp of [
-      { type: 'dynamic', factor: 2, rope_theta: 10000 },
+      { type: 'su', short_factor: [1, 1, 1, 1], long_factor: [1, 1, 1, 1], rope_theta: 10000 },
       { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.5 },
       { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } },
     ]) {

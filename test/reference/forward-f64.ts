@@ -147,15 +147,18 @@ function causalAttention(
   return out;
 }
 
-/** Rotate-half RoPE in place on each head: x' = x cos + rotate_half(x) sin, pair i turning at invFreq[i]. */
-function applyRope(x: Float64Array, pos: number, heads: number, d: number, invFreq: number[]): void {
+/**
+ * Rotate-half RoPE in place on each head: x' = (x cos + rotate_half(x) sin)·scale, pair i turning at invFreq[i] (scale:
+ * the attention factor transformers multiplies cos and sin by, 1 but for yarn).
+ */
+function applyRope(x: Float64Array, pos: number, heads: number, d: number, invFreq: number[], scale = 1): void {
   const half = d / 2;
   for (let h = 0; h < heads; h++) {
     const base = h * d;
     for (let i = 0; i < half; i++) {
       const ang = pos * invFreq[i]!;
-      const c = Math.cos(ang);
-      const s = Math.sin(ang);
+      const c = Math.cos(ang) * scale;
+      const s = Math.sin(ang) * scale;
       const x1 = x[base + i]!;
       const x2 = x[base + i + half]!;
       x[base + i] = x1 * c - x2 * s;
@@ -165,28 +168,68 @@ function applyRope(x: Float64Array, pos: number, heads: number, d: number, invFr
 }
 
 /**
- * RoPE's frequencies θ^(−2i/d) for a Llama config, as transformers' rope init functions give them: rope_scaling (or
- * rope_parameters) 'linear' divides all by factor; 'llama3' (_compute_llama3_parameters) divides those whose wavelength
- * exceeds original/low_freq_factor, keeps those below original/high_freq_factor, and blends the two in between.
+ * RoPE's frequencies θ^(−2i/d) for a Llama config and the factor cos and sin are scaled by, as transformers' rope init
+ * functions give them: rope_scaling (or rope_parameters) 'linear' divides all by factor; 'llama3'
+ * (_compute_llama3_parameters) divides those whose wavelength exceeds original/low_freq_factor, keeps those below
+ * original/high_freq_factor, and blends the two in between; 'dynamic' is the default within max_position_embeddings
+ * (the only lengths accepted); 'yarn' see yarnInvFreq.
  */
-function ropeInvFreq(c: Json, d: number, theta: number): number[] {
+export function ropeInvFreq(c: Json, d: number, theta: number): { invFreq: number[]; scale: number } {
   const base = Array.from({ length: d / 2 }, (_, i) => 1 / theta ** ((2 * i) / d));
   const rs = ((c.rope_scaling as Json | null | undefined) ?? (c.rope_parameters as Json | null | undefined)) || {};
   const type = (rs.rope_type ?? rs.type ?? 'default') as string;
-  if (type === 'default') return base;
+  if (type === 'default' || type === 'dynamic') return { invFreq: base, scale: 1 };
+  if (type === 'yarn') return yarnInvFreq(c, rs, base, d, theta);
   const factor = rs.factor as number;
-  if (type === 'linear') return base.map((f) => f / factor);
+  if (type === 'linear') return { invFreq: base.map((f) => f / factor), scale: 1 };
   if (type !== 'llama3') throw new Error(`RefModel: rope_type ${type}`);
   const low = rs.low_freq_factor as number;
   const high = rs.high_freq_factor as number;
   const old = rs.original_max_position_embeddings as number;
-  return base.map((f) => {
+  const invFreq = base.map((f) => {
     const wavelen = (2 * Math.PI) / f;
     const scaled = wavelen > old / low ? f / factor : f;
     const smooth = (old / wavelen - low) / (high - low);
     const medium = !(wavelen < old / high) && !(wavelen > old / low);
     return medium ? (1 - smooth) * (scaled / factor) + smooth * scaled : scaled;
   });
+  return { invFreq, scale: 1 };
+}
+
+/**
+ * YaRN (Peng et al. 2023) as transformers' _compute_yarn_parameters computes it. Pair i turns L·f_i/(2π) times in the
+ * original context L; the (fractional) pair index turning exactly r times is d·ln(L/(2πr))/(2 ln θ). Pairs up to the
+ * index for beta_fast rotations (rounded down) keep f_i, pairs from the index for beta_slow (rounded up) take f_i/s,
+ * and the weight of f_i/s rises linearly in the index between; cos and sin are scaled by the attention factor
+ * (given, else 0.1·ln s + 1, or its mscale / mscale_all_dim ratio).
+ */
+function yarnInvFreq(c: Json, rs: Json, base: number[], d: number, theta: number): { invFreq: number[]; scale: number } {
+  const maxPos = c.max_position_embeddings as number;
+  const L = (c.original_max_position_embeddings as number | undefined) ?? (rs.original_max_position_embeddings as number | null | undefined) ?? maxPos;
+  const s = (rs.factor as number | null) ?? maxPos / L;
+  const betaFast = (rs.beta_fast as number | null | undefined) || 32;
+  const betaSlow = (rs.beta_slow as number | null | undefined) || 1;
+  const truncate = rs.truncate === undefined ? true : rs.truncate === true;
+  const indexTurning = (r: number) => (d * Math.log(L / (2 * Math.PI * r))) / (2 * Math.log(theta));
+  let lo = indexTurning(betaFast);
+  let hi = indexTurning(betaSlow);
+  if (truncate) {
+    lo = Math.floor(lo);
+    hi = Math.ceil(hi);
+  }
+  lo = Math.max(lo, 0);
+  hi = Math.min(hi, d - 1);
+  if (lo === hi) hi += 0.001;
+  const invFreq = base.map((f, i) => {
+    const w = Math.min(1, Math.max(0, (i - lo) / (hi - lo))); // weight of the interpolated f/s
+    return (f / s) * w + f * (1 - w);
+  });
+  const mscale = (m: number) => (s <= 1 ? 1 : 0.1 * m * Math.log(s) + 1);
+  const ms = rs.mscale as number | null | undefined;
+  const msAll = rs.mscale_all_dim as number | null | undefined;
+  const given = rs.attention_factor as number | null | undefined;
+  const scale = given ?? (ms && msAll ? mscale(ms) / mscale(msAll) : mscale(1));
+  return { invFreq, scale };
 }
 
 /** A config flag as transformers tests it: absent → the class default, null (Python None) → false. */
@@ -383,7 +426,7 @@ export class RefModel {
     const eps = (c.rms_norm_eps as number | undefined) ?? 1e-6;
     // transformers v5 writes rope_parameters {rope_type, rope_theta}; earlier versions a top-level rope_theta
     const theta = ((c.rope_parameters as Json | null | undefined)?.rope_theta as number | undefined) ?? (c.rope_theta as number | undefined) ?? 10000;
-    const invFreq = ropeInvFreq(c, d, theta);
+    const { invFreq, scale: ropeScale } = ropeInvFreq(c, d, theta);
     const act = (c.hidden_act as string | undefined) ?? 'silu';
     if (act !== 'silu') throw new Error(`RefModel: llama activation ${act}`);
     // modeling_mistral.py has no bias at all; modeling_qwen2.py bias on q/k/v only (required); modeling_llama.py
@@ -402,12 +445,12 @@ export class RefModel {
       const a = x.map((v) => rmsNorm(v, this.t(p + 'input_layernorm.weight'), eps));
       const q = a.map((v, t) => {
         const y = linear(v, this.t(p + 'self_attn.q_proj.weight'), opt(p + 'self_attn.q_proj.bias'));
-        applyRope(y, t, nh, d, invFreq);
+        applyRope(y, t, nh, d, invFreq, ropeScale);
         return y;
       });
       const k = a.map((v, t) => {
         const y = linear(v, this.t(p + 'self_attn.k_proj.weight'), opt(p + 'self_attn.k_proj.bias'));
-        applyRope(y, t, nkv, d, invFreq);
+        applyRope(y, t, nkv, d, invFreq, ropeScale);
         return y;
       });
       const vv = a.map((v) => linear(v, this.t(p + 'self_attn.v_proj.weight'), opt(p + 'self_attn.v_proj.bias')));
