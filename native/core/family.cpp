@@ -1,5 +1,5 @@
 // defines: the family tables (family_spec), dim_size, tensor_present,
-// layer_tensor_name, is_known_buffer, is_unused_attention_bias and resolve_weights (see dpzo/family.h).
+// layer_tensor_name, is_known_buffer, unused_bias, unused_bias_notice and resolve_weights (see dpzo/family.h).
 #include "dpzo/family.h"
 
 #include <algorithm>
@@ -222,22 +222,47 @@ bool is_known_buffer(const FamilySpec& spec, const std::string& name) {
   return false;
 }
 
-bool is_unused_attention_bias(const ModelConfig& c, const FamilySpec& spec, const std::string& name) {
-  // only LlamaConfig reads attention_bias (Qwen2 always has q/k/v bias; a Mistral bias is refused as unknown)
-  if (c.family != Family::LLAMA || c.model_type != "llama" || c.attention_bias) return false;
+UnusedBias unused_bias(const ModelConfig& c, const FamilySpec& spec, const std::string& name) {
+  // gpt2 and opt always build their biases (or refuse a checkpoint without them): only llama-family modules drop
+  if (c.family != Family::LLAMA) return UnusedBias::None;
   const std::string base = spec.base_prefix;
   const std::string full = name.compare(0, base.size(), base) == 0 ? name : base + name;
   const std::string lp = spec.layer_prefix;
-  if (full.compare(0, lp.size(), lp) != 0) return false;
+  if (full.compare(0, lp.size(), lp) != 0) return UnusedBias::None;
   // "<layer_prefix><i>.<suffix>" for a block i of this model
   size_t pos = lp.size(), end = pos;
   while (end < full.size() && end - pos < 10 && full[end] >= '0' && full[end] <= '9') ++end;
-  if (end == pos || end >= full.size() || full[end] != '.' || (full[pos] == '0' && end - pos > 1)) return false;
-  if (std::stoll(full.substr(pos, end - pos)) >= c.num_layers) return false;
+  if (end == pos || end >= full.size() || full[end] != '.' || (full[pos] == '0' && end - pos > 1))
+    return UnusedBias::None;
+  if (std::stoll(full.substr(pos, end - pos)) >= c.num_layers) return UnusedBias::None;
   const std::string suffix = full.substr(end + 1);
-  for (const LayerTensor& t : spec.layer)
-    if ((t.when == When::AttnBias || t.when == When::QkvBias) && suffix == t.suffix) return true;
-  return false;
+  for (const LayerTensor& t : spec.layer) {
+    if (suffix != t.suffix || tensor_present(t.when, c)) continue;
+    if (t.when == When::AttnBias || t.when == When::QkvBias) return UnusedBias::Attention;
+    if (t.when == When::MlpBias) return UnusedBias::Mlp;
+  }
+  return UnusedBias::None;
+}
+
+std::string unused_bias_notice(const ModelConfig& c, UnusedBias kind, int64_t count, const std::string& first,
+                               const std::string& cfg_path) {
+  const bool attention = kind == UnusedBias::Attention;
+  std::string why;
+  if (c.model_type == "llama") {
+    why =
+        cfg_path + (attention ? " has attention_bias false, so LlamaAttention has no bias (set it to true to use them)"
+                              : " has mlp_bias false, so LlamaMLP has no bias (set it to true to use them)");
+  } else if (c.model_type == "qwen2") {
+    why = attention
+              ? "model_type qwen2 has bias on q/k/v only (Qwen2Attention reads no attention_bias from " + cfg_path + ")"
+              : "model_type qwen2 has no MLP bias (Qwen2MLP reads no mlp_bias from " + cfg_path + ")";
+  } else {
+    why = attention ? "model_type mistral has no attention bias (MistralAttention reads no attention_bias from " +
+                          cfg_path + ")"
+                    : "model_type mistral has no MLP bias (MistralMLP reads no mlp_bias from " + cfg_path + ")";
+  }
+  return std::to_string(count) + (attention ? " attention" : " MLP") + " bias tensors ('" + first +
+         "', ...) are not used: " + why;
 }
 
 ModelWeights resolve_weights(const ModelConfig& cfg, const std::vector<TensorInfo>& tensors, DType dtype) {

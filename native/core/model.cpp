@@ -287,8 +287,9 @@ struct ModelLoader {
     // map every tensor in the file(s) to a canonical name, a tied head copy, a known buffer, or an error
     std::unordered_map<std::string, const SafetensorsFile*> seen;
     Source head{nullptr, nullptr};
-    std::string unused_bias;  // the first attention bias the config switches off, for the notice
-    int64_t unused_biases = 0;
+    // per kind (attention, MLP): the first bias the config switches off, for the notice, and how many
+    std::string unused_first[3];
+    int64_t unused_count[3] = {0, 0, 0};
     const std::string prefix = spec.base_prefix;
     for (const auto& f : files) {
       for (const StTensor& t : f->tensors()) {
@@ -312,10 +313,11 @@ struct ModelLoader {
             throw Error(err::kTensorShape, f->path() + ": tensor " + quoted(t.name) + " (tied to " + spec.embedding +
                                                ") has shape " + shape_str(t.shape) + ", expected " + shape_str(want));
           head = Source{f.get(), &t};
-        } else if (is_unused_attention_bias(cfg, spec, t.name)) {
+        } else if (const UnusedBias u = unused_bias(cfg, spec, t.name); u != UnusedBias::None) {
           // transformers loads such a checkpoint without them (its "unused weights" warning): so do we
-          if (unused_bias.empty()) unused_bias = t.name;
-          ++unused_biases;
+          const int k = static_cast<int>(u);
+          if (unused_first[k].empty()) unused_first[k] = t.name;
+          ++unused_count[k];
         } else if (!is_known_buffer(spec, t.name)) {
           throw Error(err::kTensorUnknown, f->path() + ": unexpected tensor " + quoted(t.name) + " for a " + spec.name +
                                                " model as configured by " + cfg_path);
@@ -337,11 +339,12 @@ struct ModelLoader {
                                            " from " + cfg_path);
     }
     // one line per load, as transformers warns of unused weights: the logits differ from a model that used them
-    if (unused_biases > 0)
-      std::fprintf(stderr,
-                   "dpzo: notice: %s: %lld attention bias tensors (%s, ...) are not used: %s has attention_bias "
-                   "false, so LlamaAttention has no bias (set it to true to use them)\n",
-                   where.c_str(), static_cast<long long>(unused_biases), quoted(unused_bias).c_str(), cfg_path.c_str());
+    for (const UnusedBias u : {UnusedBias::Attention, UnusedBias::Mlp}) {
+      const int k = static_cast<int>(u);
+      if (unused_count[k] > 0)
+        std::fprintf(stderr, "dpzo: notice: %s: %s\n", where.c_str(),
+                     unused_bias_notice(cfg, u, unused_count[k], unused_first[k], cfg_path).c_str());
+    }
 
     // model dtype: as requested, else the file's if uniform, else F32
     DType dt = DType::F32;

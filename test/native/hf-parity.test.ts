@@ -1,5 +1,6 @@
 // Where a checkpoint's config.json and its tensors disagree, transformers' reading wins: a llama checkpoint
-// holding attention biases its config switches off (attention_bias false or absent) runs without them, and
+// holding attention or MLP biases its config switches off (attention_bias / mlp_bias false or absent), and a
+// mistral or qwen2 one holding biases its modules do not have, runs without them, and
 // a Qwen2 use_sliding_window windows only the layers its rule names (layer_types, else i >= max_window_layers).
 // Logits are pinned against the float64 reference (test/reference/forward-f64.ts), which reads configs the same way.
 import { spawnSync } from 'node:child_process';
@@ -151,5 +152,79 @@ describe('qwen2 use_sliding_window windows only the layers transformers windows'
       const e = await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'layer_types', mention]);
       expect(e.message).not.toContain('\n');
     }
+  });
+});
+
+/** Runs a module script loading `dir` and returns its stderr lines that start with "dpzo: notice". */
+function noticesOf(dir: string): string[] {
+  const index = pathToFileURL(join(ROOT, 'dist', 'index.js')).href;
+  const script = `const { loadModel } = await import(${JSON.stringify(index)}); const m = await loadModel(${JSON.stringify(dir)}, { threads: 1 }); m.dispose();`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stderr.split('\n').filter((l) => l.startsWith('dpzo: notice'));
+}
+
+describe('MLP biases (llama mlp_bias false) and mistral / qwen2 biases their modules lack are unused, as in transformers', () => {
+  /**
+   * Writes the checkpoint twice: as generated (with the biases) and with every tensor but those matching `drop`.
+   * Returns both directories; the losses of the two must be the same, bit for bit.
+   */
+  function withAndWithout(opts: CheckpointOptions, drop: RegExp): { withBias: string; without: string; dropped: number } {
+    const ck = writeRandomCheckpoint(fresh('bias'), { vocabSize: 64, seed: 29, ...opts });
+    const without = fresh('nobias');
+    writeRandomCheckpoint(without, { vocabSize: 64, seed: 29, ...opts });
+    const entries: Array<[string, RawTensor]> = [...ck.tensors].filter(([name]) => !drop.test(name)).map(([name, t]) => [name, { dtype: 'F32', shape: t.shape, data: encodeValues(t.values, 'F32') }]);
+    writeSafetensors(join(without, 'model.safetensors'), entries);
+    return { withBias: ck.dir, without, dropped: ck.tensors.size - entries.length };
+  }
+
+  async function lossesOf(dir: string): Promise<Float64Array> {
+    const m = await loadModel(dir, { threads: 2 });
+    try {
+      const rng = new Rng(31);
+      const r = await m.perExampleLoss({ inputIds: [2, 9, 30].map((n) => Array.from({ length: n }, () => rng.int(64))) });
+      return Float64Array.from(r.loss);
+    } finally {
+      m.dispose();
+    }
+  }
+
+  const cases: Array<[string, CheckpointOptions, RegExp, string[]]> = [
+    ['llama mlp_bias false: gate/up/down biases', { family: 'llama', numKvHeads: 2, mlpBias: true, extraConfig: { mlp_bias: false } }, /mlp\.\w+_proj\.bias$/, ['6 MLP bias tensors', 'mlp_bias false', 'config.json']],
+    ['llama mlp_bias absent', { family: 'llama', numKvHeads: 2, mlpBias: true, extraConfig: { mlp_bias: undefined } }, /mlp\.\w+_proj\.bias$/, ['6 MLP bias tensors', 'mlp_bias false']],
+    ['mistral: attention biases', { family: 'llama', numKvHeads: 2, attentionBias: true, extraConfig: { model_type: 'mistral', attention_bias: true } }, /_proj\.bias$/, ['8 attention bias tensors', 'model_type mistral', 'config.json']],
+    ['mistral: MLP biases', { family: 'llama', numKvHeads: 2, mlpBias: true, extraConfig: { model_type: 'mistral', mlp_bias: true } }, /_proj\.bias$/, ['6 MLP bias tensors', 'model_type mistral']],
+    ['qwen2: o_proj and MLP biases (q/k/v used)', { family: 'llama', numKvHeads: 2, attentionBias: true, mlpBias: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } }, /(o_proj|mlp\.\w+_proj)\.bias$/, ['2 attention bias tensors', 'model_type qwen2', 'q/k/v only']],
+  ];
+  for (const [what, opts, drop, mentions] of cases) {
+    it(`${what}: same losses as the checkpoint without them, the reference's, and one notice line`, async () => {
+      const { withBias, without, dropped } = withAndWithout(opts, drop);
+      expect(dropped).toBeGreaterThan(0);
+      const a = await lossesOf(withBias);
+      expect(a).toEqual(await lossesOf(without));
+      const r = await expectMatchesReference(opts, [2, 9, 30]);
+      expect(r.names.filter((n) => drop.test(n))).toEqual([]);
+      const notices = noticesOf(withBias);
+      const mlp = mentions[0]!.includes('MLP');
+      const line = notices.filter((l) => l.includes(mlp ? 'MLP bias' : 'attention bias'));
+      expect(line, notices.join('\n')).toHaveLength(1);
+      for (const m of mentions) expect(line[0]).toContain(m);
+      expect(noticesOf(without)).toEqual([]);
+    });
+  }
+
+  it('qwen2 with both: one line each for the attention and the MLP biases', () => {
+    const { withBias } = withAndWithout({ family: 'llama', numKvHeads: 2, attentionBias: true, mlpBias: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } }, /$^/);
+    const notices = noticesOf(withBias);
+    expect(notices).toHaveLength(2);
+    expect(notices[0]).toContain('2 attention bias tensors');
+    expect(notices[1]).toContain('6 MLP bias tensors');
+  });
+
+  it('an MLP bias of a block the model does not have is still refused', async () => {
+    const ck = writeRandomCheckpoint(fresh('extra-mlp'), { family: 'llama', vocabSize: 64, seed: 4 });
+    const entries: Array<[string, RawTensor]> = [...ck.tensors].map(([name, t]) => [name, { dtype: 'F32', shape: t.shape, data: encodeValues(t.values, 'F32') }]);
+    writeSafetensors(join(ck.dir, 'model.safetensors'), [...entries, ['model.layers.2.mlp.up_proj.bias', { dtype: 'F32', shape: [96], data: encodeValues(new Array<number>(96).fill(0), 'F32') }]]);
+    await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_TENSOR_UNKNOWN', ['model.layers.2.mlp.up_proj.bias']);
   });
 });

@@ -80,10 +80,19 @@ std::string layer_tensor_name(const FamilySpec& spec, int64_t layer, const Layer
 // True for a known non-parameter buffer of this family (ignored on load).
 bool is_known_buffer(const FamilySpec& spec, const std::string& name);
 
-// True for a q/k/v/o bias of one of the model's blocks (name with or without the base prefix) that a llama
-// config switches off (attention_bias false or absent): transformers' LlamaAttention then has no bias
-// parameters and leaves such tensors unused, so the loader skips them (not loaded, trained or saved).
-bool is_unused_attention_bias(const ModelConfig& cfg, const FamilySpec& spec, const std::string& name);
+// A bias tensor of a llama-family block that transformers' modules for this config do not have, so it leaves
+// it unused ("weights not used" warning) and the loader skips it (not loaded, trained or saved): an attention
+// (q/k/v/o) or MLP (gate/up/down) bias that tensor_present says is absent, of a block the model has.
+enum class UnusedBias : uint8_t {
+  None,       // not such a tensor (a used one, or an unknown name: the loader refuses those)
+  Attention,  // llama attention_bias false; qwen2 o_proj (bias on q/k/v only); mistral (no bias at all)
+  Mlp,        // llama mlp_bias false; mistral and qwen2 (no MLP bias, whatever config.json says)
+};
+// `name` with or without the base prefix.
+UnusedBias unused_bias(const ModelConfig& cfg, const FamilySpec& spec, const std::string& name);
+// The one notice line for `count` unused biases of a kind (first: one of them), naming the config switch.
+std::string unused_bias_notice(const ModelConfig& cfg, UnusedBias kind, int64_t count, const std::string& first,
+                               const std::string& cfg_path);
 
 // Fills every slot from `tensors` (canonical order, as Model keeps them); the tied head becomes the
 // embedding's view. Throws ERR_TENSOR_MISSING if a tensor the config requires is absent.
