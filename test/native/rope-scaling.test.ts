@@ -75,8 +75,7 @@ describe('yarn', () => {
   it('the attention factor multiplies cos and sin: factor 1 (default frequencies) with attention_factor a = q_proj × a²', async () => {
     const ck = writeRandomCheckpoint(fresh('af'), { ...base, extraConfig: { rope_scaling: { rope_type: 'yarn', factor: 1, attention_factor: 1.5 } } });
     // the same weights under default RoPE, with every q_proj weight scaled by 1.5² (q·k is scaled by a²)
-    const plain = fresh('af-plain');
-    const scaled = writeRandomCheckpoint(plain, { ...base });
+    const scaled = writeRandomCheckpoint(fresh('af-scaled'), { ...base });
     const entries: Array<[string, RawTensor]> = [...ck.tensors].map(([name, t]) => {
       const values = name.endsWith('q_proj.weight') ? Array.from(t.values, (v) => v * 2.25) : Array.from(t.values);
       return [name, { dtype: 'F32', shape: t.shape, data: encodeValues(values, 'F32') }];
@@ -84,7 +83,7 @@ describe('yarn', () => {
     writeSafetensors(join(scaled.dir, 'model.safetensors'), entries);
     const ids = batch(6, 64);
     const yarnLoss = await lossesOf(ck.dir, ids);
-    const plainLoss = await lossesOf(plain, ids);
+    const plainLoss = await lossesOf(scaled.dir, ids);
     expectClose(yarnLoss.loss, plainLoss.loss, 1e-5, 'yarn a=1.5 vs q×2.25');
     // and not the unscaled model (the factor is used at all)
     const unscaled = writeRandomCheckpoint(fresh('af-unscaled'), { ...base });
@@ -130,7 +129,6 @@ describe('yarn', () => {
       const ck = writeRandomCheckpoint(fresh('bad'), { ...base, extraConfig: { rope_scaling: rs } });
       const e = await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', "'rope_scaling'", why]);
       expect(e.message).not.toContain('\n');
-      expect(e.stack ?? '').not.toContain('rope_table');
     }
     const ck = writeRandomCheckpoint(fresh('bad-theta'), { ...base, ropeTheta: 1, extraConfig: { rope_scaling: { rope_type: 'yarn', factor: 4 } } });
     await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'rope_theta']);
