@@ -16,6 +16,7 @@ import { type EvalResult, evaluate } from '../dpzo/evaluate.js';
 import { learningRate } from '../dpzo/schedule.js';
 import type { Model } from '../model/types.js';
 import { Adam } from '../optim/adam.js';
+import { loadFinalWeights } from './final-weights.js';
 import { findFinishedPretrain } from './result.js';
 import { saveCheckpointDirectory } from './save.js';
 import { removeOldCheckpoints } from './save-limit.js';
@@ -71,7 +72,8 @@ export interface PretrainOptions {
    * lr, warmupSteps, weightDecay, seed, the training data) are the run's own, and the run ends with the same weights,
    * bit for bit, as one never interrupted (at the same thread count). No evaluation before training: the run's is kept.
    * A finished `dpzo pretrain` run (its completion record, OUT/pretrain-result.json) is not trained again: once the same
-   * checks pass, the report is the one it recorded ({@link PretrainReport.recorded}).
+   * checks pass, the model is given the run's final weights (OUT/model.safetensors, checked against the weightsHash it
+   * recorded) and the report is the one it recorded ({@link PretrainReport.recorded}).
    */
   resume?: string;
   /** Cancels the run (Ctrl-C): the step or evaluation in flight stops, and a checkpoint is saved at the step reached. */
@@ -108,8 +110,8 @@ export interface PretrainReport {
   settings?: PretrainSettings;
   /**
    * Present when `resume` named a finished `dpzo pretrain` run (its completion record OUT/pretrain-result.json): its result
-   * as recorded. Nothing was trained, evaluated or written and the model is unchanged (the run's final model is in `out`);
-   * the fields above are the run's own, as recorded.
+   * as recorded. Nothing was trained, evaluated or written; the model holds the run's final weights (read from the model in
+   * `out`, checked against the recorded weightsHash), as after the run itself; the fields above are the run's own, as recorded.
    */
   recorded?: PretrainResult;
 }
@@ -219,7 +221,11 @@ export async function pretrain(model: Model, o: PretrainOptions): Promise<Pretra
   if (finished) {
     // (the checks of a resume first: other settings, data or model are refused as for a run not finished)
     checkSameRun(finished.out, finished.record.settings, settings!);
-    return recordedReport(finished.record.result as unknown as PretrainResult, settings!);
+    const result = finished.record.result as unknown as PretrainResult;
+    // the model leaves holding the run's final weights, as train({ resume }) of a finished run leaves it: it kept the
+    // starting weights, and saving or evaluating it after the call gave the base model
+    await loadFinalWeights(model, finished.out, result.weightsHash);
+    return recordedReport(result, settings!);
   }
   let runId: string = randomUUID();
   // the step whose evaluation every evalEvery steps a cancel stopped: the checkpoint saved at that step says so, and a

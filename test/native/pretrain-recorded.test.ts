@@ -1,7 +1,8 @@
 // pretrain() and `dpzo pretrain` share two things the CLI did alone. (1) A resume of a finished run (its completion record,
 // OUT/pretrain-result.json): the CLI printed the recorded result, while pretrain() trained the tail after the last
 // checkpoint again in memory, evaluated it and returned numbers computed again (the final model never written). Now
-// pretrain() returns the recorded result, training and evaluating nothing, and the CLI calls it. (2) The starting weights
+// pretrain() returns the recorded result, training and evaluating nothing, and the CLI calls it; the model holds the
+// run's final weights (read from OUT/model.safetensors, checked against the recorded hash), as after train({ resume }). (2) The starting weights
 // and the tokenised examples were hashed twice per `dpzo pretrain --out` run (the CLI's completion record, pretrain()'s
 // checkpoints; ~1 s each on GPT-2-124M): pretrain() reports the settings it hashed and the CLI writes those.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -114,31 +115,55 @@ describe('pretrain: the recorded result of a finished run, and each hash once', 
     expect(printed).not.toHaveProperty('settings');
   });
 
-  it('pretrain({ resume }) of a finished run returns its recorded result: nothing trained, evaluated or written', { timeout: 60_000 }, async () => {
+  it('pretrain({ resume }) of a finished run returns its recorded result, the model holding its final weights: nothing trained, evaluated or written', { timeout: 60_000 }, async () => {
     // the checkpoint the tail would be trained again from is damaged: any training would fail on it
     const bin = join(OUT, 'checkpoint-4', 'checkpoint.bin');
     writeFileSync(bin, Buffer.alloc(statSync(bin).size, 7));
     const before = snapshot(OUT);
-    const model = await loadModel(MODEL, { threads: 1, dtype: 'float32' });
-    try {
-      const theta = Buffer.from((await model.getTrainable!()).buffer.slice(0));
-      const data = (f: string) => loadDataset(f, { task: { kind: 'tokens' }, modelDir: MODEL, config: model.config });
-      const evaluations = vi.fn();
-      hashes.trainSteps = 0;
-      for (const resume of [OUT, join(OUT, 'checkpoint-4')]) {
+    const evaluations = vi.fn();
+    hashes.trainSteps = 0;
+    for (const resume of [OUT, join(OUT, 'checkpoint-4')]) {
+      // the run's starting model each time: once resumed, the model holds the final weights and is not the run's base
+      const model = await loadModel(MODEL, { threads: 1, dtype: 'float32' });
+      try {
+        const data = (f: string) => loadDataset(f, { task: { kind: 'tokens' }, modelDir: MODEL, config: model.config });
+        expect(await model.weightsHash()).not.toBe(printed.weightsHash);
         const r = await pretrain(model, { train: data(TRAIN), eval: data(EVAL), steps: 8, batchSize: 4, lr: 0.03, seed: 5, resume, onEval: evaluations });
         expect(r.recorded).toEqual(printed);
         expect(r).toMatchObject({ steps: 8, stopReason: 'completed', resumedFrom: 0, trainLoss: printed.trainLoss, evalAfter: printed.evalAfter });
         expect(r.seconds).toBe(printed.seconds);
+        // as train({ resume }) of a finished run: the model holds the run's final weights (it kept the starting ones)
+        expect(await model.weightsHash()).toBe(printed.weightsHash);
+        // the checks of a resume still come first
+        await expect(pretrain(model, { train: data(TRAIN), steps: 9, batchSize: 4, lr: 0.03, seed: 5, resume: OUT })).rejects.toThrow(/--steps 8, not 9/);
+      } finally {
+        model.dispose();
       }
-      expect(hashes.trainSteps).toBe(0);
-      expect(evaluations).not.toHaveBeenCalled();
-      expect(Buffer.from((await model.getTrainable!()).buffer.slice(0)).equals(theta)).toBe(true);
-      // the checks of a resume still come first
-      await expect(pretrain(model, { train: data(TRAIN), steps: 9, batchSize: 4, lr: 0.03, seed: 5, resume: OUT })).rejects.toThrow(/--steps 8, not 9/);
+    }
+    expect(hashes.trainSteps).toBe(0);
+    expect(evaluations).not.toHaveBeenCalled();
+    expect(snapshot(OUT)).toEqual(before);
+  });
+
+  it('pretrain({ resume }) of a finished run whose final model is not the recorded one is refused, the model unchanged', { timeout: 60_000 }, async () => {
+    const file = join(OUT, 'model.safetensors');
+    const good = readFileSync(file);
+    // one byte of the last weight changed (the data ends the file): the record's weightsHash no longer matches
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] ^= 0x01;
+    writeFileSync(file, bad);
+    const model = await loadModel(MODEL, { threads: 1, dtype: 'float32' });
+    try {
+      const base = await model.weightsHash();
+      const data = loadDataset(TRAIN, { task: { kind: 'tokens' }, modelDir: MODEL, config: model.config });
+      const err = await pretrain(model, { train: data, steps: 8, batchSize: 4, lr: 0.03, seed: 5, resume: OUT }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+      expect((err as Error).message).toContain(file);
+      expect((err as Error).message).not.toContain('\n');
+      expect(await model.weightsHash()).toBe(base);
     } finally {
       model.dispose();
+      writeFileSync(file, good);
     }
-    expect(snapshot(OUT)).toEqual(before);
   });
 });
