@@ -3,6 +3,9 @@
 // non-private pretraining on public data (pretrain).
 // The raw addon, the model's native binding and the crash repair stay internal.
 export { loadModel, checkSeed } from './model/model.js';
+// the class loadModel returns, as a type only: a caller names it (its backward-pass methods are not optional, as in
+// Model), and constructs none (the native binding stays internal)
+export type { NativeBackedModel } from './model/model.js';
 export { checkDevice, MAX_CUDA_INDEX } from './model/device.js';
 export { resolveModelDir, hubCacheDir } from './model/hf-cache.js';
 export type * from './model/types.js';

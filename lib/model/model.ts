@@ -24,6 +24,7 @@ import type {
   ModelConfig,
   Seed,
   SeedCoeff,
+  TensorInfo,
   UpdateOptions,
   WeightDType,
 } from './types.js';
@@ -133,6 +134,12 @@ function cancelledError(): DpzoError {
   return new DpzoError('ERR_CANCELLED', 'the operation was cancelled');
 }
 
+/**
+ * The {@link Model} that {@link loadModel} returns: weights in the native core, on the CPU or a CUDA device. Every optional
+ * method of Model is present (`lossAndGradient`, `perExampleGradNorms`, `getTrainable`, `setTrainable`, `addDense`),
+ * so no `!` is needed to call them; the backward-pass ones refuse a CUDA model with `ERR_DEVICE`. Exported as a type
+ * only: models are made by {@link loadModel}, not constructed.
+ */
 export class NativeBackedModel implements Model {
   readonly dir: string;
   readonly config: ModelConfig;
@@ -147,6 +154,7 @@ export class NativeBackedModel implements Model {
   private readonly byName: Map<string, NativeInfo['tensors'][number]>;
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** @internal models come from {@link loadModel}: the handle is the addon's, which is not public */
   constructor(handle: NativeModel) {
     this.handle = handle;
     this.info = handle.info();
@@ -200,8 +208,8 @@ export class NativeBackedModel implements Model {
     });
   }
 
-  /** Tensor metadata in canonical order (name, shape, trainable, global offset). */
-  tensors(): NativeInfo['tensors'] {
+  /** Every parameter tensor in canonical order: its names, shape, whether it is trained and where it lies in θ. */
+  tensors(): TensorInfo[] {
     return this.info.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
   }
 
@@ -387,7 +395,7 @@ export class NativeBackedModel implements Model {
  *
  * @param dir The model directory, or a Hub id cached locally.
  * @param options Device, dtype, threads and trainable patterns.
- * @returns The loaded {@link Model}; call `dispose()` when done.
+ * @returns The loaded model, a {@link NativeBackedModel} (a {@link Model} whose backward-pass methods are all present); call `dispose()` when done.
  * @throws {@link DpzoError} `ERR_ARGUMENT` (a bad option, or a name that is not an option), `ERR_ADDON` (the native addon could not be loaded), `ERR_DEVICE` (`'cuda'` without a CUDA build or
  * GPU), `ERR_CONFIG_MISSING` / `ERR_CONFIG` / `ERR_MODEL_TYPE` (no such directory or cached id; config.json missing, invalid or of an unsupported family), `ERR_SAFETENSORS_*`,
  * `ERR_SHARD_MISSING`, `ERR_TENSOR_*` (weights file), `ERR_DTYPE`, `ERR_IO`, `ERR_OUT_OF_MEMORY`.

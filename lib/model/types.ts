@@ -61,6 +61,22 @@ export interface ModelConfig {
   eosTokenId: number | null;
 }
 
+/** One parameter tensor of a loaded model, as {@link NativeBackedModel.tensors} lists it (canonical order). */
+export interface TensorInfo {
+  /** The canonical name (the one parameterNames() gives). */
+  name: string;
+  /** The name in the weights file (GPT-2's files may lack the `transformer.` prefix). */
+  fileName: string;
+  /** The Hugging Face shape. */
+  shape: number[];
+  /** Elements (the product of the shape). */
+  numel: number;
+  /** Whether the trainable patterns matched it. */
+  trainable: boolean;
+  /** Its first index in the flat trainable vector θ (getTrainable, a gradient); -1 for a frozen tensor. */
+  globalOffset: number;
+}
+
 /** Bytes held by a model, as its backend accounts them (weights plus working buffers). */
 export interface MemoryStats {
   /** Bytes held in host memory now. */

@@ -80,6 +80,7 @@ const NAMED_TYPES = [
   'DiscretizeOptions',
   'LedgerHeader',
   'LmFormat',
+  'NativeBackedModel',
   'NoNoiseMechanism',
   'RdpDelta',
   'RdpEpsilon',
@@ -87,6 +88,7 @@ const NAMED_TYPES = [
   'ResolvedPldOptions',
   'RunTrace',
   'StepForm',
+  'TensorInfo',
   'TrajectoryRead',
   'VoidRecord',
 ];
@@ -98,11 +100,16 @@ const NAMES = [
   'export const header = (l: PrivacyLedger): LedgerHeader => l.header;',
   'export const dataset = (r: TrainReport): DatasetSpent | undefined => r.dataset;',
   'export const codes: readonly NativeErrorCode[] = NATIVE_ERROR_CODES;',
+  // what loadModel returns is nameable (it was an unexported class), and its backward pass needs no `!` (Model's is optional)
+  "import { loadModel, type LossBatch } from 'dpzo';",
+  'export const load: (dir: string) => Promise<NativeBackedModel> = loadModel;',
+  'export const backward = (m: NativeBackedModel, b: LossBatch) => m.lossAndGradient(b);',
+  'export const layout = (m: NativeBackedModel): TensorInfo[] => m.tensors();',
   // the errors exported functions throw: a caller tests for them (discretizePair, composePlds, composeHistory)
   "import { GridTooLargeError, PldGridError, PrivacyError } from 'dpzo';",
   'export const needed = (e: unknown): number | undefined => (e instanceof GridTooLargeError ? e.needed : undefined);',
   'export const isPrivacy = (e: PldGridError): PrivacyError => e;',
-  `export type All = [${NAMED_TYPES.filter((t) => !['CalibrationAccountant', 'TrajectoryRead', 'LedgerHeader', 'DatasetSpent'].includes(t)).join(', ')}];`,
+  `export type All = [${NAMED_TYPES.filter((t) => !['CalibrationAccountant', 'TrajectoryRead', 'LedgerHeader', 'DatasetSpent', 'NativeBackedModel', 'TensorInfo'].includes(t)).join(', ')}];`,
   '',
 ].join('\n');
 
