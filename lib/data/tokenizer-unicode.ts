@@ -25,10 +25,10 @@
 
 type Json = Record<string, unknown>;
 
-/** The regex crate's Unicode \w (regex-syntax unicode_tables/perl_word.rs), inside a character class. */
-const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
-/** `char::is_whitespace`: the White_Space property (the regex crate's Unicode \s is the same set). */
-const SPACE = '\\p{White_Space}';
+/** The regex crate's Unicode \w (regex-syntax unicode_tables/perl_word.rs), inside a character class (u flag). */
+export const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+/** `char::is_whitespace`: the White_Space property (the regex crate's Unicode \s is the same set), inside a character class (u flag). */
+export const SPACE = '\\p{White_Space}';
 /** Rust bert.rs / punctuation.rs: `char::is_ascii_punctuation(c) || c.is_punctuation()` (general category P). */
 const PUNCT = '\\p{P}!-\\/:-@\\[-`{-~';
 /** `char::is_numeric`: general categories Nd, Nl, No. */
@@ -110,6 +110,14 @@ const ASTRAL_CJK: Json = {
   pattern: { Regex: '[\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}\\x{2B740}-\\x{2B81F}\\x{2B920}-\\x{2CEAF}\\x{2F800}-\\x{2FA1F}]' },
   content: ' $& ',
 };
+
+/**
+ * What the Lowercase normalizer gives in the Rust library (char by char `to_lowercase`): the JS lowercasing after Σ → σ,
+ * as the rewritten normalizer runs it (a word-final Σ is σ, not ς).
+ */
+export function rustLowercase(text: string): string {
+  return text.replaceAll('\u03A3', '\u03C3').toLowerCase();
+}
 
 function normalizer(n: unknown): unknown {
   if (n === null || typeof n !== 'object' || Array.isArray(n)) return n;

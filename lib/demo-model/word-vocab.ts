@@ -4,17 +4,20 @@
 // the most frequent words of a public corpus. For a model of a few hundred
 // thousand weights trained for minutes, whole words are far more sample-efficient
 // than bytes: the model learns word statistics, not spelling.
+import { SPACE, WORD, rustLowercase } from '../data/tokenizer-unicode.js';
 import { DEMO_MODEL } from './recipe.js';
 
 /** The special tokens, ids 0, 1, 2 (Llama's convention). */
 export const SPECIAL_TOKENS = ['<unk>', '<s>', '</s>'] as const;
 
-// the Whitespace pre-tokenizer's pattern (tokenizers' `\w+|[^\w\s]+`), after lowercasing
-const PIECE = /\w+|[^\w\s]+/g;
+// the Whitespace pre-tokenizer's pattern (tokenizers' `\w+|[^\w\s]+`) with the Rust library's Unicode \w and \s, as
+// dpzo's loadTokenizer runs it (data/tokenizer-unicode.ts) and transformers does: with JS's ASCII \w, 'café' was counted
+// as 'caf' and 'é', a word the tokenizer never produces, and 'café' itself was never counted
+const PIECE = new RegExp(`[${WORD}]+|[^${WORD}${SPACE}]+`, 'gu');
 
-/** The words the tokenizer.json this module writes splits `text` into (before the vocabulary lookup). */
+/** The words the tokenizer.json this module writes splits `text` into (before the vocabulary lookup), as dpzo and transformers load it. */
 export function preTokenize(text: string): string[] {
-  return text.toLowerCase().match(PIECE) ?? [];
+  return rustLowercase(text).match(PIECE) ?? [];
 }
 
 /** Options of {@link buildWordVocab}. */

@@ -1,8 +1,14 @@
 // The demo model's word-level tokenizer (lib/demo-model/word-vocab.ts): the vocabulary builder's
 // order and cut, and a tokenizer.json that @huggingface/tokenizers loads and that splits text
-// exactly as preTokenize does (the vocabulary is counted with preTokenize, so they must agree).
+// exactly as preTokenize does (the vocabulary is counted with preTokenize, so they must agree), non-ASCII text included
+// as dpzo's loadTokenizer (and transformers) split it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadTokenizer } from '../../../lib/data/tokenizer.js';
 
 import { llamaConfig } from '../../../lib/demo-model/llama-init.js';
 import { DEMO_MODEL } from '../../../lib/demo-model/recipe.js';
@@ -61,6 +67,25 @@ describe('wordLevelTokenizerJson', () => {
   it('refuses a vocabulary without the special tokens first, or with duplicates', () => {
     expect(() => wordLevelTokenizerJson(['a', '<s>', '</s>'])).toThrow(/entry 0 must be <unk>/);
     expect(() => wordLevelTokenizerJson([...SPECIAL_TOKENS, 'a', 'a'])).toThrow(/duplicate/);
+  });
+});
+
+describe('preTokenize on non-ASCII text', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpzo-word-vocab-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // accented Latin, CJK, a typographic apostrophe, a word-final capital sigma, a no-break space, a combining accent
+  const TEXT = 'Café naïve 日本語 it’s ΟΔΟΣ Zürich\u00a0Straße cafe\u0301!';
+
+  it('splits as the tokenizer.json it is written into splits when dpzo loads it (Unicode \\w, as the Rust library)', () => {
+    const vocab = buildWordVocab([TEXT], { size: 100, minCount: 1 });
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(wordLevelTokenizerJson(vocab)));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(WORD_TOKENIZER_CONFIG));
+    const ids = loadTokenizer(dir).encode(TEXT, false);
+    // every piece is in the vocabulary (counted with preTokenize): a piece split otherwise would be <unk> (id 0)
+    expect(ids.map((id) => vocab[id])).toEqual(preTokenize(TEXT));
+    expect(ids).not.toContain(0);
+    // ASCII \w counted 'caf' and 'é', pieces the tokenizer never gives, and never 'café'
+    expect(preTokenize(TEXT)).toEqual(['café', 'naïve', '日本語', 'it', '’', 's', 'οδοσ', 'zürich', 'straße', 'cafe\u0301', '!']);
   });
 });
 
