@@ -5,7 +5,7 @@
 // run's final weights (read from OUT/model.safetensors, checked against the recorded hash), as after train({ resume }). (2) The starting weights
 // and the tokenised examples were hashed twice per `dpzo pretrain --out` run (the CLI's completion record, pretrain()'s
 // checkpoints; ~1 s each on GPT-2-124M): pretrain() reports the settings it hashed and the CLI writes those.
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -15,6 +15,8 @@ import { loadDataset } from '../../lib/data/load.js';
 import { loadModel } from '../../lib/model/model.js';
 import type { Model } from '../../lib/model/types.js';
 import { pretrain } from '../../lib/pretrain/pretrain.js';
+import { writePretrainResult } from '../../lib/pretrain/result.js';
+import { saveModelInto } from '../../lib/pretrain/save.js';
 import { makeTempDir } from '../helpers/checkpoints.js';
 import { writeCyclesJsonl, writeTinyModel } from '../helpers/tiny.js';
 
@@ -164,6 +166,41 @@ describe('pretrain: the recorded result of a finished run, and each hash once', 
     } finally {
       model.dispose();
       writeFileSync(file, good);
+    }
+  });
+
+  it('a final model the resumed model does not train alike is refused after the copy, the model given back its starting weights', { timeout: 60_000 }, async () => {
+    // the run trains q_proj and v_proj of layer 0; the resume loads k_proj and v_proj (as many weights, the same base):
+    // v_proj is copied, q_proj is not, and the model's hash is not the recorded one
+    const dir = join(tmp.dir, 'out-qv');
+    mkdirSync(dir);
+    const load = (a: string) => loadModel(MODEL, { threads: 1, dtype: 'float32', trainable: [`layers.0.self_attn.${a}`, 'layers.0.self_attn.v_proj'] });
+    const options = (m: Model) => ({
+      train: loadDataset(TRAIN, { task: { kind: 'tokens' }, modelDir: MODEL, config: m.config }),
+      steps: 2,
+      batchSize: 4,
+      lr: 0.03,
+      seed: 5,
+    });
+    const qv = await load('q_proj');
+    try {
+      const { settings, recorded: _, ...r } = await pretrain(qv, { ...options(qv), outDir: dir });
+      // as `dpzo pretrain` finishes a run: the final model, then its completion record
+      await saveModelInto(qv, dir);
+      writePretrainResult(dir, settings!, { ...r, out: dir, chart: join(dir, 'pretrain-curves.svg'), weightsHash: await qv.weightsHash(), private: false });
+    } finally {
+      qv.dispose();
+    }
+    const kv = await load('k_proj');
+    try {
+      const base = await kv.weightsHash();
+      const err = await pretrain(kv, { ...options(kv), resume: dir }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_RUN_CORRUPT' });
+      expect((err as Error).message).toMatch(/copied onto the model/);
+      // v_proj was set to the run's final one before the check: it is the starting one again
+      expect(await kv.weightsHash()).toBe(base);
+    } finally {
+      kv.dispose();
     }
   });
 });
