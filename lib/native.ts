@@ -5,21 +5,12 @@ import { createRequire } from 'node:module';
 
 import { resolveAddonPath } from './addon-path.js';
 import { DpzoError, NATIVE_ERROR_CODES, type NativeErrorCode } from './errors.js';
-import type { ModelConfig } from './model/types.js';
+import type { ModelConfig, TensorInfo } from './model/types.js';
 
 const require = createRequire(import.meta.url);
 
 /** Stable codes carried by errors from the native core: lib/errors.ts NATIVE_ERROR_CODES (one list). */
 export type DpzoErrorCode = NativeErrorCode;
-
-export interface NativeTensorInfo {
-  name: string;
-  fileName: string;
-  shape: number[];
-  numel: number;
-  trainable: boolean;
-  globalOffset: number;
-}
 
 /** The public ModelConfig plus config.json's own model_type (e.g. "mistral" for the llama family). */
 export type NativeConfig = ModelConfig & { rawModelType: string };
@@ -33,7 +24,7 @@ export interface NativeInfo {
   backend: 'cpu' | 'cuda';
   numParameters: number;
   numTrainable: number;
-  tensors: NativeTensorInfo[];
+  tensors: TensorInfo[];
 }
 
 /** A packed batch: concatenated tokens, n+1 offsets, optional labels/candidates. */

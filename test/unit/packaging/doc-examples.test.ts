@@ -3,15 +3,13 @@
 // dist/*.d.ts), strict, with exactOptionalPropertyTypes. And a dependent can name the types the exported signatures use
 // (options, results, fields): typedoc.json listed twenty of them as "intentionally not exported", so a consumer could not
 // write `const a: CalibrationAccountant = 'pld'` or type a variable holding readTrajectory's result.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROOT } from '../../helpers/cli.js';
-
-const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+import { compileAsDependent } from '../../helpers/dependent-tsc.js';
 
 interface Block {
   /** file:line of the opening fence (or of the `@example` tag). */
@@ -124,33 +122,14 @@ let errors = new Map<string, string[]>();
 let output = '';
 
 beforeAll(() => {
-  // the package as a dependency: node_modules/dpzo -> the repository (its "exports"/"types" → dist/index.d.ts)
-  mkdirSync(join(scratch, 'node_modules'));
-  symlinkSync(ROOT, join(scratch, 'node_modules', 'dpzo'), 'dir');
   writeFileSync(join(scratch, 'package.json'), '{ "type": "module" }\n');
   writeFileSync(join(scratch, 'free-names.d.ts'), FREE_NAMES);
   blocks.forEach((b, k) => writeFileSync(join(scratch, `example-${k}.ts`), `// ${b.where}\nexport {};\n${b.code}\n`));
   writeFileSync(join(scratch, 'names.ts'), NAMES);
   writeFileSync(join(scratch, 'canary.ts'), CANARY);
-  writeFileSync(
-    join(scratch, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        strict: true,
-        exactOptionalPropertyTypes: true,
-        skipLibCheck: false,
-        noEmit: true,
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        types: ['node'],
-        typeRoots: [join(ROOT, 'node_modules', '@types')],
-      },
-      include: ['*.ts'],
-    }),
-  );
-  const r = spawnSync(process.execPath, [TSC, '-p', join(scratch, 'tsconfig.json')], { cwd: scratch, encoding: 'utf8' });
-  output = r.stdout + r.stderr;
+  // the package as a dependency: node_modules/dpzo -> the repository (its "exports"/"types" → dist/index.d.ts)
+  const r = compileAsDependent(scratch);
+  output = r.output;
   errors = new Map();
   for (const line of r.stdout.split('\n')) {
     const m = /^([^(]+)\(\d+,\d+\): error TS\d+/.exec(line);
