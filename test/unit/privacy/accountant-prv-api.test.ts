@@ -2,10 +2,8 @@
 // `dpzo calibrate --accountant prv` mapped it in the CLI, while calibrateNoise and maxSteps refused it, accountHistory ran
 // no accountant (answering [] in silence), epsilonOfSteps answered the looser RDP ε and createAccountant refused it.
 // Now one mapping (privacy/accountant-name.ts) serves the library, and the CLI calls it.
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { register as registerCalibrate } from '../../../lib/cli/commands/calibrate.js';
 import {
   PldAccountant,
   accountHistory,
@@ -17,25 +15,13 @@ import {
   type AccountantName,
   type CalibrationAccountantName,
 } from '../../../lib/privacy/index.js';
+import { runPrivacyCli } from './in-process-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
 
 /** `dpzo calibrate …` in-process: its --json object. */
 async function cli(args: string[]): Promise<Record<string, unknown>> {
-  const program = new Command('dpzo').exitOverride();
-  registerCalibrate(program);
-  program.commands.forEach((c) => c.exitOverride());
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'dpzo', 'calibrate', ...args, '--json']);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return JSON.parse(out) as Record<string, unknown>;
+  return JSON.parse(await runPrivacyCli(['calibrate', ...args, '--json'])) as Record<string, unknown>;
 }
 
 const prv = 'prv' as CalibrationAccountantName;

@@ -3,32 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { register as registerAccount } from '../../../lib/cli/commands/account.js';
-import { register as registerCalibrate } from '../../../lib/cli/commands/calibrate.js';
 import { PrivacyLedger } from '../../../lib/privacy/index.js';
 import { CLI_MAIN } from '../../helpers/cli.js';
+import { runPrivacyCli as run } from './in-process-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
-
-async function run(args: string[]): Promise<string> {
-  const program = new Command('dpzo').exitOverride();
-  registerAccount(program);
-  registerCalibrate(program);
-  program.commands.forEach((c) => c.exitOverride());
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'dpzo', ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return out;
-}
 
 describe('dpzo account', () => {
   it('--json with --accountant rdp: epsilon, delta, accountant and the optimal order (Opacus value)', async () => {
