@@ -95,16 +95,26 @@ export class DpzoError extends Error {
   /** The stable code (e.g. `ERR_TRAIN_OPTION`, `ERR_BUDGET_EXCEEDED`). */
   readonly code: ErrorCode;
   /**
+   * The option the message begins with, by its library name (`batchSize` in "batchSize (1000) exceeds …"), where the error refuses one
+   * option's value (`ERR_TRAIN_OPTION` from the trainer's plan): a caller that names the options otherwise can say it in its own terms
+   * (the CLI names the flag, `--batch-size`, or the config file that set it).
+   */
+  readonly field?: string;
+  /** Other options the message names, each as a whole word ("must be given with sampleRate"), for the same renaming as `field`. */
+  readonly mentions?: readonly string[];
+  /**
    * An error with a stable code.
    *
    * @param code The error code.
    * @param message What went wrong, in one line.
-   * @param options `cause`: the underlying error.
+   * @param options `cause`: the underlying error; `field` and `mentions`: the options the message names (see {@link DpzoError.field}).
    */
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string; mentions?: readonly string[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DpzoError';
     this.code = code;
+    if (options?.field !== undefined) this.field = options.field;
+    if (options?.mentions !== undefined) this.mentions = options.mentions;
   }
 }
 

@@ -122,14 +122,17 @@ export async function runAudit(input: AuditInput, test?: AuditTestHooks): Promis
   // the canaries are forced per-direction scalars (DP-ZO's); a DP-SGD run has no such hook, and its plan refused the
   // audit's own directions with a message about an option the user never gave
   if (input.train.method === 'dpsgd')
-    throw new DpzoError('ERR_TRAIN_OPTION', "method dpsgd cannot be audited: the audit's canaries are DP-ZO's per-direction scalars (give method dpzo)");
+    throw new DpzoError('ERR_TRAIN_OPTION', "method dpsgd cannot be audited: the audit's canaries are DP-ZO's per-direction scalars (give method dpzo)", {
+      field: 'method',
+      mentions: ['method'],
+    });
   const confidence = input.confidence ?? 0.95;
   if (!(confidence > 0 && confidence < 1)) throw new DpzoError('ERR_ARGUMENT', `confidence must be in (0, 1) (got ${confidence})`);
 
   const base = runOptions(input, k);
   // calibrated once; every run then states the same σ (or b) explicitly
   const plan = makePlan(base);
-  if (isNonPrivate(plan)) throw new DpzoError('ERR_TRAIN_OPTION', 'epsilon inf is a non-private baseline: it claims no ε to audit');
+  if (isNonPrivate(plan)) throw new DpzoError('ERR_TRAIN_OPTION', 'epsilon inf is a non-private baseline: it claims no ε to audit', { field: 'epsilon' });
   const fixed: TrainOptions = plan.mechanism === 'gaussian' ? { ...base, noiseMultiplier: plan.noiseMultiplier } : { ...base, laplaceScale: plan.laplaceScale };
   const n = plan.directions;
   const q = plan.sampleRate;

@@ -87,11 +87,29 @@ export function addRunOptions(
   return cmd;
 }
 
+/**
+ * Names a run field where the user gave it: `--batch-size` (its flag, or a field given nowhere: the flag is how to give it) or,
+ * when the value came from the config file, `--config FILE: batchSize` (`leading`: the subject of a message) or `batchSize`
+ * (a field the rest of a message names).
+ */
+export type FieldNamer = (field: string, leading: boolean) => string;
+
+/** A run configuration and how to name its fields in a message ({@link mergeConfigNamed}). */
+export interface NamedConfig {
+  config: RunConfig;
+  nameOf: FieldNamer;
+}
+
 /** Config file values, overridden by flags given on the command line; the table's required fields must be present. */
 export function mergeConfig(cmd: Command, flags: Record<string, unknown>): RunConfig {
+  return mergeConfigNamed(cmd, flags).config;
+}
+
+/** {@link mergeConfig}, with the namer that names each field by its flag or by the config file that set it. */
+export function mergeConfigNamed(cmd: Command, flags: Record<string, unknown>): NamedConfig {
   let base: Record<string, unknown> = {};
-  if (typeof flags.config === 'string') {
-    const file = flags.config;
+  const file = typeof flags.config === 'string' ? flags.config : undefined;
+  if (file !== undefined) {
     let parsed: unknown;
     try {
       // a byte order mark (Windows Notepad's UTF-8) was refused as "Unexpected token '\uFEFF'", an invisible character; the data files take it
@@ -103,18 +121,46 @@ export function mergeConfig(cmd: Command, flags: Record<string, unknown>): RunCo
       throw new DpzoError('ERR_TRAIN_OPTION', `--config ${file}: must be a JSON object`);
     base = { ...(parsed as Record<string, unknown>) };
   }
+  const fromFile = new Set(Object.keys(base));
   for (const [k, v] of Object.entries(flags)) {
     if (!(k in RUN_FIELDS) || v === undefined) continue;
-    if (cmd.getOptionValueSource(k) === 'cli' || !(k in base)) base[k] = v;
+    if (cmd.getOptionValueSource(k) === 'cli' || !(k in base)) {
+      base[k] = v;
+      fromFile.delete(k);
+    }
   }
   for (const [k, spec] of Object.entries(RUN_FIELDS) as [string, FieldSpec][]) {
     if (spec.required && base[k] === undefined) throw new DpzoError('ERR_TRAIN_OPTION', `${flagName(k)} is required (as a flag or in --config)`);
   }
-  // a bad value is named where it came from: its flag (it read "options: clip: Too small", naming no flag), or the config file
-  const file = typeof flags.config === 'string' ? flags.config : undefined;
-  return parseRunConfig(base, (path) => {
+  // a value is named where it came from: its flag (it read "options: clip: Too small", naming no flag), or the config file
+  const nameOf: FieldNamer = (field, leading) => (!fromFile.has(field) ? flagName(field) : leading ? `--config ${file}: ${field}` : field);
+  const config = parseRunConfig(base, (path) => {
     const [key, ...rest] = path.split('.');
-    const fromFile = file !== undefined && cmd.getOptionValueSource(key!) !== 'cli';
-    return fromFile ? `--config ${file}: ${path}` : [flagName(key!), ...rest].join('.');
+    return fromFile.has(key!) ? nameOf(key!, true) + (rest.length ? `.${rest.join('.')}` : '') : [flagName(key!), ...rest].join('.');
   });
+  return { config, nameOf };
+}
+
+/** The trainer's runDir is the run configuration's out (prepareRun passes one as the other). */
+const FIELD_OF_OPTION: Record<string, RunFieldName> = { runDir: 'out' };
+
+/**
+ * A refusal of the training plan (a DpzoError carrying `field`: "batchSize (1000) exceeds …") with the options named as the user
+ * gave them, by `nameOf` ("--batch-size (1000) exceeds …"): the library names its options, a `dpzo train` user typed flags or a
+ * config file. Any other error is returned as it is.
+ */
+export function nameFields(e: unknown, nameOf: FieldNamer): unknown {
+  if (!(e instanceof DpzoError) || e.field === undefined || !e.message.startsWith(e.field)) return e;
+  const fieldOf = (option: string): string | undefined => {
+    const k = FIELD_OF_OPTION[option] ?? option;
+    return k in RUN_FIELDS ? k : undefined;
+  };
+  const subject = fieldOf(e.field);
+  if (subject === undefined) return e;
+  let rest = e.message.slice(e.field.length);
+  for (const option of e.mentions ?? []) {
+    const k = fieldOf(option);
+    if (k !== undefined) rest = rest.replace(new RegExp(`\\b${option}\\b`, 'g'), nameOf(k, false));
+  }
+  return new DpzoError(e.code, nameOf(subject, true) + rest, { cause: e });
 }

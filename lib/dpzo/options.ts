@@ -206,8 +206,12 @@ export function notPrivateReason(p: Pick<TrainPlan, 'mechanism'>): string {
     : 'test hooks injected seeds, noise or batches: no privacy claim is made';
 }
 
-function bad(field: string, why: string): DpzoError {
-  return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`);
+/**
+ * "<field> <why>", the option named as the API names it; `field` and `mentions` (the other options `why` names) travel with the
+ * error, so that the CLI names the flags a user typed (`--batch-size`) or the config file that set them.
+ */
+function bad(field: string, why: string, mentions?: readonly string[]): DpzoError {
+  return new DpzoError('ERR_TRAIN_OPTION', `${field} ${why}`, { field, ...(mentions ? { mentions } : {}) });
 }
 
 // |z| of a Philox direction (native/core/model.cpp kMaxAbsZ: u >= 2^-24) and the float32 range of the weights
@@ -237,6 +241,7 @@ function checkFloatReach(zoEps: number, lr: number, clip: number, divisor: numbe
     throw bad(
       'lr',
       `(${lr}) × the largest possible update ${gMax.toPrecision(3)} (from clip ${clip} and the noise) moves the float32 weights beyond their range`,
+      ['clip'],
     );
 }
 
@@ -277,7 +282,7 @@ function checkShape(o: TrainOptions): void {
   for (const k of ['evalPublic', 'privateDiagnostics', 'resume', 'datasetLedger'] as const)
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, `must be true or false (got a ${typeof o[k]})`);
   for (const k of ['runDir', 'dpzoHome'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(k, `must be a path (got a ${typeof o[k]})`);
-  if (o.resume === true && !o.runDir) throw bad('resume', 'needs runDir: the run directory to continue');
+  if (o.resume === true && !o.runDir) throw bad('resume', 'needs runDir: the run directory to continue', ['runDir']);
   if (o.epsilon === undefined) throw bad('epsilon', 'is required (the privacy budget ε; Infinity for a non-private baseline)');
   positiveInt(o.evalMaxExamples, 'evalMaxExamples');
   positive(o.datasetBudget, 'datasetBudget');
@@ -293,9 +298,9 @@ function checkShape(o: TrainOptions): void {
  */
 function checkDpsgd(o: TrainOptions, nonPrivate: boolean): { optimizer: GradientOptimizer; clipRegime: ClipRegime } {
   if (!nonPrivate && o.mechanism === 'laplace') throw bad('mechanism', 'laplace does not apply to dpsgd: its release is a Gaussian vector clipped in L2 norm');
-  if (o.directions !== undefined) throw bad('directions', 'applies to method dpzo only (a dpsgd step releases one gradient)');
-  if (o.zoEps !== undefined) throw bad('zoEps', 'applies to method dpzo only (dpsgd takes gradients from the backward pass)');
-  if (o.constantTimeSteps !== undefined) throw bad('constantTimeSteps', 'applies to method dpzo only');
+  if (o.directions !== undefined) throw bad('directions', 'applies to method dpzo only (a dpsgd step releases one gradient)', ['method']);
+  if (o.zoEps !== undefined) throw bad('zoEps', 'applies to method dpzo only (dpsgd takes gradients from the backward pass)', ['method']);
+  if (o.constantTimeSteps !== undefined) throw bad('constantTimeSteps', 'applies to method dpzo only', ['method']);
   const optimizer = o.optimizer ?? 'sgd';
   if (optimizer !== 'sgd' && optimizer !== 'adam') throw bad('optimizer', `must be sgd or adam (got '${String(optimizer)}')`);
   const clipRegime = o.clipRegime ?? 'ghost';
@@ -307,16 +312,18 @@ function checkDpsgd(o: TrainOptions, nonPrivate: boolean): { optimizer: Gradient
     throw bad(
       'microBatch',
       "applies to clipRegime 'per-example' only: the ghost regime holds no per-example gradients (its memory is bounded by maxBatchTokens)",
+      ['clipRegime', 'maxBatchTokens'],
     );
   positiveInt(o.checkpointEvery, 'checkpointEvery');
   // without a run directory nothing is checkpointed: the value was ignored in silence
-  if (o.checkpointEvery !== undefined && !o.runDir) throw bad('checkpointEvery', 'needs a run directory (runDir; --out): without one no checkpoint is written');
+  if (o.checkpointEvery !== undefined && !o.runDir)
+    throw bad('checkpointEvery', 'needs a run directory (runDir): without one no checkpoint is written', ['runDir']);
   return { optimizer, clipRegime };
 }
 
 function refuseDpsgdFields(o: TrainOptions): void {
   for (const k of ['optimizer', 'clipRegime', 'microBatch', 'checkpointEvery'] as const)
-    if (o[k] !== undefined) throw bad(k, "applies to method dpsgd only (give method 'dpsgd')");
+    if (o[k] !== undefined) throw bad(k, "applies to method dpsgd only (give method 'dpsgd')", ['method']);
 }
 
 /**
@@ -371,18 +378,20 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const nonPrivate = o.epsilon === Infinity;
   if (!nonPrivate) positive(o.epsilon, 'epsilon');
   if (nonPrivate) {
-    if (o.mechanism !== undefined) throw bad('mechanism', `has no noise to add: epsilon is ∞ (a non-private run); drop it`);
+    if (o.mechanism !== undefined) throw bad('mechanism', `has no noise to add: epsilon is ∞ (a non-private run); drop it`, ['epsilon']);
     if (o.noiseMultiplier !== undefined || o.laplaceScale !== undefined)
-      throw bad('epsilon', 'is ∞ (a non-private run without noise): drop noiseMultiplier / laplaceScale');
+      throw bad('epsilon', 'is ∞ (a non-private run without noise): drop noiseMultiplier / laplaceScale', ['noiseMultiplier', 'laplaceScale']);
   }
   if (!(typeof o.delta === 'number' && o.delta > 0 && o.delta < 1)) throw bad('delta', `must be in (0, 1) (got ${o.delta})`);
   const fixedRate = o.sampleRate !== undefined;
   if (fixedRate) {
     if (!(Number.isFinite(o.sampleRate) && o.sampleRate! > 0 && o.sampleRate! <= 1)) throw bad('sampleRate', `must be in (0, 1] (got ${o.sampleRate})`);
     if (!(Number.isFinite(o.batchSize) && o.batchSize > 0))
-      throw bad('batchSize', 'must be given with sampleRate: the public divisor B of the released sum (about q·N, chosen without looking at N)');
+      throw bad('batchSize', 'must be given with sampleRate: the public divisor B of the released sum (about q·N, chosen without looking at N)', [
+        'sampleRate',
+      ]);
     // epochs = e·N/B steps would publish N through T
-    if (o.epochs !== undefined) throw bad('epochs', 'needs the dataset size N, which a fixed sampleRate keeps private: give steps');
+    if (o.epochs !== undefined) throw bad('epochs', 'needs the dataset size N, which a fixed sampleRate keeps private: give steps', ['sampleRate', 'steps']);
   } else {
     positive(o.batchSize, 'batchSize');
     // (this error names N: in this mode N is public anyway)
@@ -392,7 +401,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   if (method !== 'dpzo' && method !== 'dpsgd') throw bad('method', `must be dpzo or dpsgd (got '${String(method)}')`);
   const gradient = method === 'dpsgd' ? checkDpsgd(o, nonPrivate) : undefined;
   if (!gradient) refuseDpsgdFields(o);
-  if (o.steps !== undefined && o.epochs !== undefined) throw bad('steps', 'and epochs are exclusive: give one');
+  if (o.steps !== undefined && o.epochs !== undefined) throw bad('steps', 'and epochs are exclusive: give one', ['epochs']);
   positiveInt(o.steps, 'steps');
   positive(o.epochs, 'epochs');
   positive(o.zoEps, 'zoEps');
@@ -421,7 +430,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
   const weightDecay = o.weightDecay ?? DEFAULTS.weightDecay;
   if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw bad('weightDecay', `must be a finite number ≥ 0 (got ${weightDecay})`);
   // decoupled decay θ ← (1 − ηλ)θ needs a factor in (0, 1] at every step's η (η never exceeds the peak lr)
-  if (weightDecay > 0 && !(lr * weightDecay < 1)) throw bad('weightDecay', `lr × weightDecay must be below 1 (got ${lr * weightDecay})`);
+  if (weightDecay > 0 && !(lr * weightDecay < 1)) throw bad('weightDecay', `(${weightDecay}) × lr must be below 1 (got ${lr * weightDecay})`, ['lr']);
   if (mechanism === 'gaussian' && o.laplaceScale !== undefined) throw bad('laplaceScale', 'applies to the laplace mechanism only');
   if (mechanism === 'laplace' && o.noiseMultiplier !== undefined) throw bad('noiseMultiplier', 'applies to the gaussian mechanism only');
   positive(o.noiseMultiplier, 'noiseMultiplier');
@@ -429,7 +438,7 @@ export function makePlan(o: TrainOptions): TrainPlan {
 
   const sampleRate = fixedRate ? o.sampleRate! : o.batchSize / N;
   const steps = o.steps ?? (o.epochs !== undefined ? Math.max(1, ceilSteps((o.epochs * N) / o.batchSize)) : undefined);
-  if (steps === undefined) throw bad('steps', 'or epochs must be given');
+  if (steps === undefined) throw bad('steps', 'or epochs must be given', ['epochs']);
   if (steps > MAX_STEPS) {
     const why = `more than the most a run may plan, ${MAX_STEPS}`;
     throw o.steps !== undefined ? bad('steps', `(${steps}) is ${why}`) : bad('epochs', `(${o.epochs}) gives ${steps} steps, ${why}`);

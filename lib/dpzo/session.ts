@@ -122,8 +122,18 @@ export async function prepareRun(config: RunConfig, opts: { resume?: boolean; lo
  * @throws {@link DpzoError} `ERR_TRAIN_OPTION` for `method: 'dpsgd'` with a CUDA device.
  */
 export function loadOptionsOf(c: RunConfig): LoadOptions & { trainable?: string[] } {
-  const device = c.method === 'dpsgd' ? cpuOnlyDevice(c.device, 'method dpsgd') : (c.device ?? 'cpu');
+  const device = c.method === 'dpsgd' ? dpsgdDevice(c.device) : (c.device ?? 'cpu');
   return { threads: c.threads, trainable: trainablePatterns(c.trainable), dtype: c.dtype, device };
+}
+
+/** The CPU for DP-SGD; its refusal of a CUDA device ("device 'cuda' cannot run method dpsgd") carries the options it names, as the plan's refusals do. */
+function dpsgdDevice(device: RunConfig['device']): 'cpu' {
+  try {
+    return cpuOnlyDevice(device, 'method dpsgd');
+  } catch (e) {
+    if (!(e instanceof DpzoError && e.code === 'ERR_TRAIN_OPTION' && e.field === undefined)) throw e;
+    throw new DpzoError(e.code, e.message, { cause: e, field: 'device', mentions: ['method', 'device'] });
+  }
 }
 
 /**

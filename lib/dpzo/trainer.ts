@@ -141,6 +141,7 @@ function refuseSpentNewBudget(plan: TrainPlan, budget: Budget, home: string, sha
   throw new DpzoError(
     'ERR_TRAIN_OPTION',
     `datasetBudget (ε = ${budget.epsilon} at δ = ${budget.delta}) is exceeded by the run's first step alone: a new dataset ledger with it would refuse every release on this training file (give a larger one)`,
+    { field: 'datasetBudget' },
   );
 }
 
@@ -272,7 +273,8 @@ export class DPZOTrainer {
     if (plan.method === 'dpsgd' && !gradientModel(model))
       throw new DpzoError(
         'ERR_TRAIN_OPTION',
-        `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend}; --dtype float32 converts on load)`,
+        `method dpsgd needs float32 weights on the CPU backend (this model: ${model.dtype} on ${model.backend}; dtype float32 converts on load)`,
+        { field: 'method', mentions: ['dtype'] },
       );
     this.checkDatasetBudget(plan);
     this.planCache = plan;
@@ -347,7 +349,9 @@ export class DPZOTrainer {
     const home = o.dpzoHome ?? dpzoHome();
     if (o.datasetBudget !== undefined) {
       if (sha256 === undefined)
-        throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false');
+        throw new DpzoError('ERR_TRAIN_OPTION', 'datasetBudget needs a dataset ledger: training data read from a file, datasetLedger not false', {
+          field: 'datasetBudget',
+        });
       refuseSpentNewBudget(plan, { epsilon: o.datasetBudget, delta: plan.budget.delta }, home, sha256);
     }
     if (sha256 !== undefined && !o.resume) refuseSpentDataset(plan, home, sha256);

@@ -77,16 +77,16 @@ describe('--device on every command that loads a model', () => {
   it('DP-SGD and pretrain refuse a CUDA device at option-check time (before the model is read), with the reason', async () => {
     const none = join(tmp.dir, 'no-such-model');
     const dpsgd = await dpzo('train', '--model', none, ...data, ...budget, '--steps', '2', '--method', 'dpsgd', '--device', 'cuda:1');
-    expectOneLine(dpsgd, 'ERR_TRAIN_OPTION', /device 'cuda:1' cannot run method dpsgd/, /CPU only/);
+    expectOneLine(dpsgd, 'ERR_TRAIN_OPTION', /^dpzo: --device 'cuda:1' cannot run --method dpsgd/, /CPU only/);
     // the config file's field is checked the same way
     const config = join(tmp.dir, 'dpsgd-cuda.json');
     writeFileSync(config, JSON.stringify({ model: none, method: 'dpsgd', device: 'cuda' }));
     const fromFile = await dpzo('train', '--config', config, ...data, ...budget, '--steps', '2');
-    expectOneLine(fromFile, 'ERR_TRAIN_OPTION', /device 'cuda' cannot run method dpsgd/);
+    expectOneLine(fromFile, 'ERR_TRAIN_OPTION', /^dpzo: --config .*dpsgd-cuda\.json: device 'cuda' cannot run method dpsgd/);
     const pretrain = await dpzo('pretrain', '--model', none, ...data, '--out', join(tmp.dir, 'never'), '--device', 'cuda');
     expectOneLine(pretrain, 'ERR_TRAIN_OPTION', /device 'cuda' cannot run pretrain/);
     const audit = await dpzo('audit', '--model', none, ...data, ...budget, '--method', 'dpsgd', '--device', 'cuda');
-    expectOneLine(audit, 'ERR_TRAIN_OPTION', /device 'cuda' cannot run method dpsgd/);
+    expectOneLine(audit, 'ERR_TRAIN_OPTION', /^dpzo: --device 'cuda' cannot run --method dpsgd/);
   });
 
   it("a bad device in a config file names the file and the field", async () => {

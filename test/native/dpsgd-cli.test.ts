@@ -100,17 +100,17 @@ describe('dpzo train --method dpsgd (CLI)', () => {
   it('bad input: one line on stderr naming the field, exit 2, nothing released', async () => {
     const out = join(tmp.dir, 'run-bad');
     const cases: [string[], RegExp][] = [
-      [['--mechanism', 'laplace'], /mechanism laplace does not apply to dpsgd/],
-      [['--directions', '2'], /directions applies to method dpzo only/],
+      [['--mechanism', 'laplace'], /--mechanism laplace does not apply to dpsgd/],
+      [['--directions', '2'], /--directions applies to --method dpzo only/],
       // Opacus' max_grad_norm and noise_multiplier out of range: named by the flag, with the value (was "options: clip: Too small")
       [['--clip', '0'], /^dpzo: --clip: .*>0 \(got 0\) \[ERR_TRAIN_OPTION\]$/],
       [['--noise-multiplier', '-1'], /^dpzo: --noise-multiplier: .*\(got -1\) \[ERR_TRAIN_OPTION\]$/],
       // the ghost regime (the default) holds no per-example gradients: the micro-batch was ignored in silence
-      [['--micro-batch', '4'], /microBatch applies to clipRegime 'per-example' only/],
-      [['--dtype', 'bfloat16'], /method dpsgd needs float32 weights on the CPU backend/],
+      [['--micro-batch', '4'], /--micro-batch applies to --clip-regime 'per-example' only/],
+      [['--dtype', 'bfloat16'], /--method dpsgd needs float32 weights on the CPU backend/],
       // a dry run refuses what the run would, with the same line (it used to print a plan that could not run)
-      [['--dtype', 'bfloat16', '--dry-run'], /^dpzo: method dpsgd needs float32 weights on the CPU backend \(this model: bfloat16 on cpu; --dtype float32 converts on load\) \[ERR_TRAIN_OPTION\]$/],
-      [['--dtype', 'bfloat16', '--dry-run', '--json'], /method dpsgd needs float32 weights on the CPU backend/],
+      [['--dtype', 'bfloat16', '--dry-run'], /^dpzo: --method dpsgd needs float32 weights on the CPU backend \(this model: bfloat16 on cpu; --dtype float32 converts on load\) \[ERR_TRAIN_OPTION\]$/],
+      [['--dtype', 'bfloat16', '--dry-run', '--json'], /--method dpsgd needs float32 weights on the CPU backend/],
     ];
     for (const [extra, msg] of cases) {
       const r = await dpzo('train', ...common, '--method', 'dpsgd', '--steps', '3', '--out', out, ...extra);

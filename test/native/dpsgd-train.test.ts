@@ -440,7 +440,7 @@ describe('dpzo train --method dpsgd (API)', () => {
     expect(makePlan({ ...ghost.trainer.options, microBatch: 4, runDir: join(tmp.dir, 'old-run'), resume: true }).clipRegime).toBe('ghost');
     ghost.model.dispose();
     const bf16 = await prepared({ ...base, method: 'dpsgd', steps: 2, dtype: 'bfloat16', out: join(tmp.dir, 'refused') });
-    const refusal = { code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu; --dtype float32 converts on load)' };
+    const refusal = { code: 'ERR_TRAIN_OPTION', message: 'method dpsgd needs float32 weights on the CPU backend (this model: bfloat16 on cpu; dtype float32 converts on load)' };
     // plan() (a dry run) refuses it as train() does
     expect(() => bf16.trainer.plan()).toThrow(expect.objectContaining(refusal));
     await expect(bf16.trainer.train()).rejects.toMatchObject(refusal);

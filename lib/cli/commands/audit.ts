@@ -17,7 +17,7 @@ import { writeTextAtomic } from '../../io/json-file.js';
 import { infinityReplacer } from '../../io/json-infinity.js';
 import { printTable } from '../format.js';
 import { parseInteger, parseNumber } from '../numbers.js';
-import { addRunOptions, mergeConfig } from '../options.js';
+import { addRunOptions, mergeConfigNamed, nameFields } from '../options.js';
 
 /** Run fields the audit does not read: evaluation, the run directory, diagnostics, the dataset budget. */
 const NOT_AUDITED = new Set<RunFieldName>(['eval', 'evalPublic', 'evalEvery', 'evalMax', 'privateDiagnostics', 'out', 'datasetBudget']);
@@ -78,11 +78,12 @@ function checkAuditFlags(setting: AuditSetting, flags: Record<string, unknown>):
 async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const setting = flags.setting as AuditSetting;
   checkAuditFlags(setting, flags);
-  const config = mergeConfig(cmd, flags);
+  const { config, nameOf } = mergeConfigNamed(cmd, flags);
   const plot = resolve(typeof flags.plot === 'string' ? flags.plot : `dpzo-audit-${setting}.svg`);
   checkPlotPath(plot);
   const tty = process.stderr.isTTY && !flags.json;
   let counted = false;
+  // the plan's refusals name the library's options (batchSize): named as the user gave them, the flag or the config file
   const audited = await auditWithTrials({
     config,
     setting,
@@ -95,10 +96,14 @@ async function runAuditCommand(cmd: Command, flags: Record<string, unknown>): Pr
           process.stderr.write(`\raudit run ${done}/${total}`);
         }
       : undefined,
-  }).finally(() => {
-    // the counter's line ended, also when the audit fails: the error line was glued to 'audit run k/N'
-    if (counted) process.stderr.write('\n');
-  });
+  })
+    .catch((e: unknown) => {
+      throw nameFields(e, nameOf);
+    })
+    .finally(() => {
+      // the counter's line ended, also when the audit fails: the error line was glued to 'audit run k/N'
+      if (counted) process.stderr.write('\n');
+    });
   const { result, trials } = audited;
   result.plot = plot;
   // whole or not at all: a reader (or a killed audit) never sees half an SVG

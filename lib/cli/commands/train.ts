@@ -14,7 +14,7 @@ import type { TrainReport } from '../../dpzo/index.js';
 import { isNonPrivate } from '../../dpzo/options.js';
 import { DpzoError } from '../../errors.js';
 import { evalText, planRows, printTable, reportRows } from '../format.js';
-import { addRunOptions, flagName, mergeConfig } from '../options.js';
+import { type FieldNamer, addRunOptions, flagName, mergeConfigNamed, nameFields } from '../options.js';
 import { createProgress } from '../progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { writeCurves } from '../../dpzo/curves.js';
@@ -127,11 +127,15 @@ function openMetrics(file: string, given: boolean): void {
 async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<void> {
   const resume = flags.resume === true;
   let config: RunConfig;
+  // the plan's refusals name the library's options (batchSize): named here as the user gave them, the flag or the config file
+  let nameOf: FieldNamer;
   let movedInputs = { model: false, data: false };
   if (resume) {
     if (typeof flags.out !== 'string') throw new DpzoError('ERR_TRAIN_OPTION', '--resume needs --out <run directory>');
     refuseResumeChanges(cmd);
     config = loadRunConfig(flags.out);
+    const runJson = join(flags.out, 'run.json');
+    nameOf = (field, leading) => (leading ? `${runJson}: ${field}` : field);
     if (typeof flags.threads === 'number') config.threads = flags.threads;
     if (flags.device !== undefined) config.device = flags.device as RunConfig['device'];
     movedInputs = { model: cmd.getOptionValueSource('model') === 'cli', data: cmd.getOptionValueSource('data') === 'cli' };
@@ -139,9 +143,22 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     if (movedInputs.data) config.data = flags.data as string;
     refuseMissingInputs(config, flags.out, movedInputs);
   } else {
-    config = mergeConfig(cmd, flags);
+    ({ config, nameOf } = mergeConfigNamed(cmd, flags));
     refuseEvalFlagsWithoutEval(config);
   }
+  try {
+    await trainConfigured(config, flags, { resume, movedInputs });
+  } catch (e) {
+    throw nameFields(e, nameOf);
+  }
+}
+
+/** `dpzo train` with its configuration settled: prepare, plan (and stop there for --dry-run), train, report. */
+async function trainConfigured(
+  config: RunConfig,
+  flags: Record<string, unknown>,
+  { resume, movedInputs }: { resume: boolean; movedInputs: { model: boolean; data: boolean } },
+): Promise<void> {
   if (typeof flags.metrics === 'string' && !flags.dryRun) checkMetrics(flags.metrics);
 
   const { model, trainer } = await prepareRun(config, { resume });

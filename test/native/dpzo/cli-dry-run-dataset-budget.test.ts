@@ -20,7 +20,7 @@ describe('dpzo train --dry-run with --dataset-budget', () => {
     const home = join(tmp.dir, 'home');
     const out = join(tmp.dir, 'run');
     const r = await dpzoWithEnv({ DPZO_HOME: home }, 'train', ...COMMON, '--dataset-budget', '1', '--dry-run', '--out', out);
-    expectOneLineFailure(r, /^dpzo: datasetBudget \(ε = 1 at δ = 0\.00001\) is exceeded by the run's first step alone.*\[ERR_TRAIN_OPTION\]$/);
+    expectOneLineFailure(r, /^dpzo: --dataset-budget \(ε = 1 at δ = 0\.00001\) is exceeded by the run's first step alone.*\[ERR_TRAIN_OPTION\]$/);
     expect(r.stdout).toBe('');
     expect(existsSync(out)).toBe(false);
     expect(existsSync(home)).toBe(false);

@@ -46,7 +46,7 @@ describe('dpzo train --constant-time-steps', () => {
     const out = join(tmp.dir, 'ct');
     const r = await dpzoKilledAfter(15_000, { DPZO_HOME: newHome() }, 'train', ...COMMON, '--constant-time-steps', '1000000000', '--out', out);
     expect(r.killed, 'still running after 15 s').toBe(false);
-    expectOneLineFailure(r, /^dpzo: constantTimeSteps \(1000000000\) is more than the most slots a step may hold, 1048576 \[ERR_TRAIN_OPTION\]$/);
+    expectOneLineFailure(r, /^dpzo: --constant-time-steps \(1000000000\) is more than the most slots a step may hold, 1048576 \[ERR_TRAIN_OPTION\]$/);
     expect(existsSync(out)).toBe(false);
   }, 30_000);
 });
@@ -57,7 +57,7 @@ describe('dpzo train --dataset-budget', () => {
     const env = { DPZO_HOME: home };
     const out = join(tmp.dir, 'db-1');
     const r = await dpzoWithEnv(env, 'train', ...COMMON, '--dataset-budget', '1', '--out', out);
-    expectOneLineFailure(r, /^dpzo: datasetBudget \(ε = 1 at δ = 0\.00001\) is exceeded by the run's first step alone.*\[ERR_TRAIN_OPTION\]$/);
+    expectOneLineFailure(r, /^dpzo: --dataset-budget \(ε = 1 at δ = 0\.00001\) is exceeded by the run's first step alone.*\[ERR_TRAIN_OPTION\]$/);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(join(home, 'datasets'))).toBe(false);
     // the refused budget was not fixed for the training file: another one is taken

@@ -57,7 +57,7 @@ describe('train --steps beyond the bound', () => {
   it('--steps 99999999999 is refused in one line, exit 2, before the run opens (it was accepted, and ran for ever)', async () => {
     const out = join(tmp.dir, `run-${counter++}`);
     const r = await dpzo(...TRAIN.map((a, i) => (TRAIN[i - 1] === '--steps' ? '99999999999' : a)), '--data', data(), '--out', out);
-    expectOneLineFailure(r, /^dpzo: steps \(99999999999\) is more than the most a run may plan, 100000000 \[ERR_TRAIN_OPTION\]$/);
+    expectOneLineFailure(r, /^dpzo: --steps \(99999999999\) is more than the most a run may plan, 100000000 \[ERR_TRAIN_OPTION\]$/);
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -68,7 +68,7 @@ describe('dpzo audit', () => {
       [['--epsilon', '4', '--canaries', 'many'], /canaries/],
       [['--epsilon', '4', '--setting', 'one-run', '--runs', '5'], /^dpzo: --runs must be absent \(or 1\) with --setting one-run, which trains once/],
       [['--epsilon', '4', '--eval', data], /unknown option '--eval'/],
-      [['--epsilon', 'inf'], /non-private baseline: it claims no ε to audit/],
+      [['--epsilon', 'inf'], /^dpzo: --epsilon inf is a non-private baseline: it claims no ε to audit/],
     ];
     for (const [args, re] of cases) {
       const r = await dpzo('audit', ...common, ...args, '--plot', join(tmp.dir, 'never.svg'));

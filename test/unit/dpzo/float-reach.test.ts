@@ -53,7 +53,7 @@ describe('the float32 reach of a plan', () => {
       out,
     );
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^dpzo: lr \(1e\+300\) .*\[ERR_TRAIN_OPTION\]\n$/);
+    expect(r.stderr).toMatch(/^dpzo: --lr \(1e\+300\) .*\[ERR_TRAIN_OPTION\]\n$/);
     expect(readdirSync(dir)).not.toContain('run');
     rmSync(dir, { recursive: true, force: true });
   });

@@ -189,7 +189,7 @@ describe('DPZOTrainer', () => {
       [{ batchSize: 400 }, /exceeds the training set size/],
       [{ steps: undefined }, /steps .*or epochs/],
       [{ weightDecay: -0.1 }, /weightDecay/],
-      [{ weightDecay: 2e6 }, /lr × weightDecay must be below 1/],
+      [{ weightDecay: 2e6 }, /^weightDecay \(2000000\) × lr must be below 1/],
       [{ delta: 2 }, /delta/],
       [{ directions: 1.5 }, /directions/],
       [{ mechanism: 'laplace', noiseMultiplier: 1 }, /gaussian mechanism only/],
