@@ -240,7 +240,10 @@ export class PrivacyLedger {
     this.store.repairTail();
   }
 
-  /** ε spent at δ (default: the budget's δ), by the ledger's accountant, with both accountants' values. */
+  /**
+   * ε spent at δ (default: the budget's δ), by the ledger's accountant, with both accountants' values; with no releases ε is 0
+   * by each, with no PLD interval nor RDP order (see {@link SpentResult}).
+   */
   spent(delta?: number): SpentResult {
     const d = delta ?? this.budget?.delta;
     if (d === undefined) throw argumentError('delta', d, 'given (the ledger has no budget to take it from)');

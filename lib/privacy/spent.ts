@@ -10,7 +10,10 @@ import { pureEpsilon } from './pure.js';
 import type { ComposedPld } from './pld.js';
 import { epsilonFromRdp } from './rdp.js';
 
-/** What PrivacyLedger.spent reports: ε by the ledger's accountant, with both accountants' values. */
+/**
+ * What PrivacyLedger.spent reports: ε by the ledger's accountant, with both accountants' values. With no releases every ε is 0,
+ * and neither `pld.interval` nor `rdp.order` is present (no loss grid was used, no order converted), nor `pure`.
+ */
 export interface SpentResult {
   /** ε by the ledger's accountant (`accountant`) at `delta`. */
   epsilon: number;
@@ -18,9 +21,9 @@ export interface SpentResult {
   delta: number;
   /** The accountant that enforces the budget. */
   accountant: AccountantKind;
-  /** ε by PLD, and the loss grid interval it used. */
+  /** ε by PLD, and the loss grid interval it used (absent with no releases, or when no grid could hold the history). */
   pld?: { epsilon: number; interval?: number };
-  /** ε by RDP, and the order of the tightest conversion. */
+  /** ε by RDP, and the order of the tightest conversion (absent with no releases). */
   rdp?: { epsilon: number; order?: number };
   /** Pure ε (basic composition) when every release is Laplace. */
   pure?: number;
@@ -42,6 +45,9 @@ export interface Spent {
 
 /** SpentResult of the accountants' common history at δ. */
 export function spentOf(rdp: RdpAccountant, pld: PldAccountant, delta: number, kind: AccountantKind): SpentResult {
+  // nothing released, nothing spent: the accountants' empty answers read rdp.order NaN (a minimum over no conversion) and
+  // pld.interval undefined, which a reader had to tell apart from a history no grid could hold
+  if (rdp.steps === 0 && pld.steps === 0) return { epsilon: 0, delta, accountant: kind, pld: { epsilon: 0 }, rdp: { epsilon: 0 } };
   const r = rdp.getEpsilon(delta);
   const p = pld.getEpsilon(delta);
   const out: SpentResult = {
