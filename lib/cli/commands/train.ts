@@ -134,8 +134,9 @@ async function runTrain(cmd: Command, flags: Record<string, unknown>): Promise<v
     if (typeof flags.out !== 'string') throw new DpzoError('ERR_TRAIN_OPTION', '--resume needs --out <run directory>');
     refuseResumeChanges(cmd);
     config = loadRunConfig(flags.out);
+    // the recorded config's fields are run.json's; --device, --threads, --model, --data given again are the flags'
     const runJson = join(flags.out, 'run.json');
-    nameOf = (field, leading) => (leading ? `${runJson}: ${field}` : field);
+    nameOf = (field, leading) => (cmd.getOptionValueSource(field) === 'cli' ? flagName(field) : leading ? `${runJson}: ${field}` : field);
     if (typeof flags.threads === 'number') config.threads = flags.threads;
     if (flags.device !== undefined) config.device = flags.device as RunConfig['device'];
     movedInputs = { model: cmd.getOptionValueSource('model') === 'cli', data: cmd.getOptionValueSource('data') === 'cli' };

@@ -66,6 +66,16 @@ describe('dpzo train: a refusal of the plan names the flag', () => {
   });
 });
 
+describe('dpzo train --resume', () => {
+  it('names --device given again by its flag, and the recorded method by its field name', async () => {
+    const out = join(tmp.dir, `run-${counter++}`);
+    const start = await dpzo('train', ...common, '--method', 'dpsgd', '--out', out);
+    expect(start.status, start.stderr).toBe(0);
+    const r = await dpzo('train', '--resume', '--out', out, '--device', 'cuda');
+    expectOneLineFailure(r, /^dpzo: --device 'cuda' cannot run method dpsgd: .*\(use --device 'cpu' or 'auto'\) \[ERR_TRAIN_OPTION\]$/);
+  });
+});
+
 describe('dpzo audit: a refusal of the plan names the flag', () => {
   it('--weight-decay, --method and --epsilon inf', async () => {
     const cases: [string[], RegExp][] = [
