@@ -62,9 +62,10 @@ void DeviceWeights::refresh(const Model& m) {
        {&w_.tok_emb, &w_.pos_emb, &w_.project_in, &w_.project_out, &w_.final_norm_w, &w_.final_norm_b, &w_.lm_head})
     translate(*v, host_base_, base_);
   for (LayerWeights& L : w_.layers)
-    for (WeightView* v : {&L.norm1_w, &L.norm1_b, &L.norm2_w, &L.norm2_b, &L.qkv_w, &L.qkv_b, &L.q_w,    &L.q_b,
-                          &L.k_w,     &L.k_b,     &L.v_w,     &L.v_b,     &L.o_w,   &L.o_b,   &L.fc1_w,  &L.fc1_b,
-                          &L.fc2_w,   &L.fc2_b,   &L.gate_w,  &L.gate_b,  &L.up_w,  &L.up_b,  &L.down_w, &L.down_b})
+    for (WeightView* v :
+         {&L.norm1_w, &L.norm1_b, &L.norm2_w, &L.norm2_b, &L.qkv_w,  &L.qkv_b,  &L.q_w,      &L.q_b,     &L.k_w,
+          &L.k_b,     &L.v_w,     &L.v_b,     &L.o_w,     &L.o_b,    &L.fc1_w,  &L.fc1_b,    &L.fc2_w,   &L.fc2_b,
+          &L.gate_w,  &L.gate_b,  &L.up_w,    &L.up_b,    &L.down_w, &L.down_b, &L.q_norm_w, &L.k_norm_w})
       translate(*v, host_base_, base_);
 }
 

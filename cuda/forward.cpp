@@ -181,9 +181,9 @@ void Forward::embed(const WeightView& table, const int32_t* ids, int64_t add_off
 }
 
 void Forward::norm(bool rms, int64_t rows, int64_t n, const float* x, int64_t ldx, const WeightView& w,
-                   const WeightView& b, float* out, int64_t ldo) {
+                   const WeightView& b, float* out, int64_t ldo, int64_t heads) {
   const k::Mat wm = vec(w, 0);
-  if (rms) return k::rms_norm(rows, n, x, ldx, wm, c_.norm_eps, out, ldo);
+  if (rms) return k::rms_norm(rows, n, x, ldx, wm, c_.norm_eps, out, ldo, heads);
   k::layer_norm(rows, n, x, ldx, wm, vec(b, 1), c_.norm_eps, out, ldo);
 }
 
@@ -278,6 +278,10 @@ void Forward::trunk_llama(const CancelToken* cancel) {
     linear(T_, QD, H, h, H, L.q_w, k::Layout::OutIn, L.q_b, qkv, ld, false);
     linear(T_, KVD, H, h, H, L.k_w, k::Layout::OutIn, L.k_b, qkv + QD, ld, false);
     linear(T_, KVD, H, h, H, L.v_w, k::Layout::OutIn, L.v_b, qkv + QD + KVD, ld, false);
+    if (c_.qk_norm) {  // Qwen3: q_norm / k_norm over each head's head_dim, after the projection, before RoPE
+      norm(true, T_, dh, qkv, ld, L.q_norm_w, none, qkv, ld, c_.num_heads);
+      norm(true, T_, dh, qkv + QD, ld, L.k_norm_w, none, qkv + QD, ld, c_.num_kv_heads);
+    }
     k::rope(qkv, ld, T_, pos, 0, c_.num_heads, dh, cs, sn);
     k::rope(qkv, ld, T_, pos, QD, c_.num_kv_heads, dh, cs, sn);
     attend(l, as, att, QD);

@@ -67,8 +67,9 @@ class Forward {
   // out = a·Wᵀ for a weight at θ (the LM head): the tensor path when it serves the weight, else k::gemm
   void gemm_at_theta(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, k::Mat w, float* out, int64_t ldo);
   void embed(const WeightView& table, const int32_t* ids, int64_t add_offset, int64_t dim, float* out, bool acc);
+  // heads > 1 (RMSNorm only): `heads` sub-rows of n per row, Qwen3's q_norm / k_norm (k::rms_norm)
   void norm(bool rms, int64_t rows, int64_t n, const float* x, int64_t ldx, const WeightView& w, const WeightView& b,
-            float* out, int64_t ldo);
+            float* out, int64_t ldo, int64_t heads = 1);
   void trunk(const CancelToken* cancel);
   void trunk_llama(const CancelToken* cancel);
   void trunk_gpt2(const CancelToken* cancel);

@@ -38,7 +38,10 @@ void values_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t
                int n_pairs, float* out);
 
 // out[r] = x[r]·rstd·w (RMSNorm) / (x[r] − mean)·rstd·w + b (LayerNorm), statistics in double as on the CPU.
-void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo);
+// RMSNorm with heads > 1: each row holds `heads` sub-rows of n (x[r] + h·n, Qwen3's q/k heads), each
+// normalised on its own with the same w. out may alias x.
+void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo,
+              int64_t heads = 1);
 void layer_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, Mat b, double eps, float* out,
                 int64_t ldo);
 

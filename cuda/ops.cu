@@ -25,14 +25,17 @@ __device__ double block_sum(double v, double* shared) {
   return r;
 }
 
-__global__ void rms_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo) {
+// block = (row, head): sub-row `head` of n floats in row `row`
+__global__ void rms_norm_kernel(int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo,
+                                int64_t heads) {
   __shared__ double sh[kThreads];
-  const float* xr = x + blockIdx.x * ldx;
+  const int64_t row = blockIdx.x / heads, head = blockIdx.x % heads;
+  const float* xr = x + row * ldx + head * n;
   double s = 0;
   for (int64_t i = threadIdx.x; i < n; i += kThreads) s += static_cast<double>(xr[i]) * xr[i];
   s = block_sum(s, sh);
   const float rstd = static_cast<float>(1.0 / sqrt(s / n + eps));
-  float* o = out + blockIdx.x * ldo;
+  float* o = out + row * ldo + head * n;
   for (int64_t i = threadIdx.x; i < n; i += kThreads)
     o[i] = __fmul_rn(__fmul_rn(xr[i], rstd), load_as_f32(w.data, w.dtype, i));
 }
@@ -106,9 +109,10 @@ __global__ void gather_kernel(const float* src, int64_t lds, const int64_t* whic
 
 }  // namespace
 
-void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo) {
+void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo,
+              int64_t heads) {
   if (rows <= 0) return;
-  rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads>>>(n, x, ldx, w, eps, out, ldo);
+  rms_norm_kernel<<<static_cast<unsigned>(rows * heads), kThreads>>>(n, x, ldx, w, eps, out, ldo, heads);
   check_launch("rms_norm");
 }
 

@@ -80,13 +80,15 @@ void values_at(const void* src, DType dt, uint64_t g0, int64_t n, const uint64_t
     out[i] = at_point(load_as_f32(src, dt, i), g0 + static_cast<uint64_t>(i), seeds, coeffs, n_pairs);
 }
 
-void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * ldx;
+void rms_norm(int64_t rows, int64_t n, const float* x, int64_t ldx, Mat w, double eps, float* out, int64_t ldo,
+              int64_t heads) {
+  for (int64_t b = 0; b < rows * heads; ++b) {  // one block per (row, head), as the kernel
+    const float* xr = x + (b / heads) * ldx + (b % heads) * n;
     double s = 0;
     for (int64_t i = 0; i < n; ++i) s += static_cast<double>(xr[i]) * xr[i];
     const float rstd = static_cast<float>(1.0 / std::sqrt(s / n + eps));
-    for (int64_t i = 0; i < n; ++i) out[r * ldo + i] = xr[i] * rstd * load_as_f32(w.data, w.dtype, i);
+    float* o = out + (b / heads) * ldo + (b % heads) * n;
+    for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * rstd * load_as_f32(w.data, w.dtype, i);
   }
 }
 

@@ -1,7 +1,7 @@
 // defines: parse_config, expected_tensors (from the family table, dpzo/family.h),
 // family_name (see dpzo/config.h).
 // Defaults follow the transformers config classes (GPT2Config, OPTConfig,
-// LlamaConfig, MistralConfig, Qwen2Config); options that would change the
+// LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config); options that would change the
 // graph in ways the engine does not implement are rejected, never ignored.
 #include <algorithm>
 #include <cmath>
@@ -317,6 +317,8 @@ void parse_qwen2_window(const Fields& f, ModelConfig& c) {
 void parse_llama(const Fields& f, ModelConfig& c) {
   c.family = Family::LLAMA;
   const bool qwen2 = c.model_type == "qwen2";
+  // Qwen3 is Qwen2's config with an explicit head_dim, q_norm/k_norm, and LlamaConfig's attention_bias (q/k/v/o)
+  const bool qwen3 = c.model_type == "qwen3";
   c.vocab_size = f.require_int("vocab_size", 1);
   c.hidden_size = f.require_int("hidden_size", 1);
   c.intermediate_size = f.require_int("intermediate_size", 1);
@@ -324,10 +326,10 @@ void parse_llama(const Fields& f, ModelConfig& c) {
   c.num_heads = f.require_int("num_attention_heads", 1);
   c.max_positions = f.require_int("max_position_embeddings", 1);
   const bool mistral = c.model_type == "mistral";
-  // an absent num_key_value_heads takes the config class's default (MistralConfig 8, Qwen2Config 32); a null
-  // one, as LlamaConfig's default, means num_attention_heads
+  // an absent num_key_value_heads takes the config class's default (MistralConfig 8, Qwen2Config and Qwen3Config
+  // 32); a null one, as LlamaConfig's default, means num_attention_heads
   const json::Value* nkv = f.raw("num_key_value_heads");
-  const int64_t nkv_default = !nkv && mistral ? 8 : !nkv && qwen2 ? 32 : c.num_heads;
+  const int64_t nkv_default = !nkv && mistral ? 8 : !nkv && (qwen2 || qwen3) ? 32 : c.num_heads;
   c.num_kv_heads = f.optional_int("num_key_value_heads", nkv_default, 1);
   if (c.num_heads % c.num_kv_heads != 0)
     f.bad("num_key_value_heads", "(" + std::to_string(c.num_kv_heads) +
@@ -335,6 +337,8 @@ void parse_llama(const Fields& f, ModelConfig& c) {
                                      ") must divide num_attention_heads (" + std::to_string(c.num_heads) + ")");
   if (f.get("head_dim")) {
     c.head_dim = f.require_int("head_dim", 1);
+  } else if (qwen3 && !f.raw("head_dim")) {
+    c.head_dim = 128;  // Qwen3Config's default, whatever hidden_size / num_attention_heads is
   } else {
     if (c.hidden_size % c.num_heads != 0)
       f.bad("hidden_size", "(" + std::to_string(c.hidden_size) + ") must be divisible by num_attention_heads (" +
@@ -394,9 +398,10 @@ void parse_llama(const Fields& f, ModelConfig& c) {
     c.qkv_bias_only = true;  // Qwen2 attention: bias on q, k, v; none on o
     c.attention_bias = false;
   } else if (!mistral) {
-    c.attention_bias = f.optional_bool("attention_bias", false);
+    c.attention_bias = f.optional_bool("attention_bias", false);  // Qwen3Attention: q/k/v/o bias, as Llama's
   }
-  if (!qwen2 && !mistral) c.mlp_bias = f.optional_bool("mlp_bias", false);
+  if (!qwen2 && !qwen3 && !mistral) c.mlp_bias = f.optional_bool("mlp_bias", false);
+  c.qk_norm = qwen3;  // Qwen3Attention.q_norm / k_norm: RMSNorm(head_dim, eps = rms_norm_eps)
 
   // Sliding-window attention equals full attention for sequences no longer than the window, so a window
   // on any layer caps the accepted sequence length (and no windowed kernel is needed). An absent
@@ -405,8 +410,8 @@ void parse_llama(const Fields& f, ModelConfig& c) {
     // MistralAttention windows every layer
     const int64_t window = f.raw("sliding_window") ? f.optional_int("sliding_window", 0, 1) : 4096;
     if (window > 0 && window < c.max_positions) c.max_positions = window;
-  } else if (qwen2) {
-    parse_qwen2_window(f, c);
+  } else if (qwen2 || qwen3) {
+    parse_qwen2_window(f, c);  // Qwen3Config windows layers exactly as Qwen2Config
   }
 }
 
@@ -425,11 +430,12 @@ ModelConfig parse_config(const std::string& json_text, const std::string& path) 
     parse_gpt2(f, c);
   } else if (c.model_type == "opt") {
     parse_opt(f, c);
-  } else if (c.model_type == "llama" || c.model_type == "mistral" || c.model_type == "qwen2") {
+  } else if (c.model_type == "llama" || c.model_type == "mistral" || c.model_type == "qwen2" ||
+             c.model_type == "qwen3") {
     parse_llama(f, c);
   } else {
     throw Error(err::kModelType, path + ": model_type '" + c.model_type +
-                                     "' is not supported (supported: gpt2, opt, llama, mistral, qwen2)");
+                                     "' is not supported (supported: gpt2, opt, llama, mistral, qwen2, qwen3)");
   }
   if (c.family != Family::OPT) c.word_embed_proj_dim = c.hidden_size;
   c.bos_token_id = f.token_id("bos_token_id");

@@ -30,6 +30,8 @@ int64_t dim_size(Dim d, const ModelConfig& c) {
       return c.num_heads * c.head_dim;
     case Dim::KvDim:
       return c.num_kv_heads * c.head_dim;
+    case Dim::HeadDim:
+      return c.head_dim;
   }
   return 0;
 }
@@ -50,6 +52,8 @@ bool tensor_present(When w, const ModelConfig& c) {
       return c.attention_bias || c.qkv_bias_only;
     case When::MlpBias:
       return c.mlp_bias;
+    case When::QkNorm:
+      return c.qk_norm;
   }
   return false;
 }
@@ -133,7 +137,9 @@ FamilySpec make_opt() {
   };
 }
 
-// Llama (Mistral, Qwen2): RMSNorm without bias, GQA projections, SwiGLU MLP, optional biases.
+// Llama (Mistral, Qwen2, Qwen3): RMSNorm without bias, GQA projections, SwiGLU MLP, optional biases, Qwen3's
+// per-head q/k norms. Listed in module order (Qwen3Attention: q/k/v/o_proj, then q_norm, k_norm); the canonical
+// parameter index does not depend on it (ARCHITECTURE §2: tensors sorted by name).
 FamilySpec make_llama() {
   return FamilySpec{
       Family::LLAMA,
@@ -156,6 +162,8 @@ FamilySpec make_llama() {
           {"self_attn.k_proj.bias", 1, {D::KvDim}, W::QkvBias, &L::k_b},
           {"self_attn.v_proj.bias", 1, {D::KvDim}, W::QkvBias, &L::v_b},
           {"self_attn.o_proj.bias", 1, {D::Hidden}, W::AttnBias, &L::o_b},
+          {"self_attn.q_norm.weight", 1, {D::HeadDim}, W::QkNorm, &L::q_norm_w},
+          {"self_attn.k_norm.weight", 1, {D::HeadDim}, W::QkNorm, &L::k_norm_w},
           {"post_attention_layernorm.weight", 1, {D::Hidden}, W::Always, &L::norm2_w},
           {"mlp.gate_proj.weight", 2, {D::Inner, D::Hidden}, W::Always, &L::gate_w},
           {"mlp.up_proj.weight", 2, {D::Inner, D::Hidden}, W::Always, &L::up_w},
@@ -252,6 +260,9 @@ std::string unused_bias_notice(const ModelConfig& c, UnusedBias kind, int64_t co
     why =
         cfg_path + (attention ? " has attention_bias false, so LlamaAttention has no bias (set it to true to use them)"
                               : " has mlp_bias false, so LlamaMLP has no bias (set it to true to use them)");
+  } else if (c.model_type == "qwen3") {
+    why = attention ? cfg_path + " has attention_bias false, so Qwen3Attention has no bias (set it to true to use them)"
+                    : "model_type qwen3 has no MLP bias (Qwen3MLP reads no mlp_bias from " + cfg_path + ")";
   } else if (c.model_type == "qwen2") {
     why = attention
               ? "model_type qwen2 has bias on q/k/v only (Qwen2Attention reads no attention_bias from " + cfg_path + ")"

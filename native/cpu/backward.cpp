@@ -18,9 +18,10 @@ int64_t TrainState::bytes() const {
   int64_t n = ghost_store.bytes() + ws.bytes() + rope.bytes() + loss.bytes() + loss_grad.bytes() +
               static_cast<int64_t>(pos.capacity() * sizeof(int32_t));
   for (const auto& s : scores) n += f(s);
-  for (const auto& l : layers) n += f(l.x_in) + f(l.qkv) + f(l.att) + f(l.x_mid) + f(l.a1) + f(l.a2) + f(l.x_out);
+  for (const auto& l : layers)
+    n += f(l.x_in) + f(l.qkv) + f(l.att) + f(l.x_mid) + f(l.a1) + f(l.a2) + f(l.x_out) + f(l.qk);
   for (const auto* v : {&x, &rows, &rows_out, &drows_out, &drows, &rows_mid, &dmid, &dx, &dh, &dqkv, &datt, &act, &da1,
-                        &da2, &tr, &ns, &tmp, &hn})
+                        &da2, &tr, &ns, &tmp, &hn, &dqk})
     n += f(*v);
   return n;
 }

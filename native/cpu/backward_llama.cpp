@@ -1,6 +1,7 @@
 // defines: train_trunk_llama, train_final_llama, back_final_llama, back_trunk_llama — the Llama family's
 // training forward (the same kernels as forward_llama.cpp at θ, keeping each block's activations) and
-// its backward: RMSNorm, rotate-half RoPE, grouped-query attention, SwiGLU, optional biases, tied or
+// its backward: RMSNorm, rotate-half RoPE, grouped-query attention, SwiGLU, optional biases, Qwen3's per-head
+// q/k RMSNorm, tied or
 // untied head (a tied head's gradient lands in the embedding's slot, which the lookup's gradient adds to).
 #include <algorithm>
 #include <cmath>
@@ -72,6 +73,14 @@ void train_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, 
     for (int j = 0; j < 3; ++j)
       linear(pool, ts.ws, T, cols[j], H, hn, H, linear_weight(*proj_w[j], WLayout::OutIn), param(*proj_b[j]),
              A.qkv.data() + col0[j], ld, false, cancel);
+    if (c.qk_norm) {  // Qwen3: keep q, k as projected (the norms' input), then q_norm / k_norm per head
+      const int64_t QK = QD + KVD;
+      grow_to(A.qk, T * QK);
+      for (int64_t t = 0; t < T; ++t) std::copy_n(A.qkv.data() + t * ld, QK, A.qk.data() + t * QK);
+      rms_norm(pool, T, dh, A.qkv.data(), ld, param(L.q_norm_w), DType::F32, c.norm_eps, A.qkv.data(), ld, c.num_heads);
+      rms_norm(pool, T, dh, A.qkv.data() + QD, ld, param(L.k_norm_w), DType::F32, c.norm_eps, A.qkv.data() + QD, ld,
+               c.num_kv_heads);
+    }
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, ts.rope, A.qkv.data(), ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
     causal_attention(pool, ts.ws, ts.scores, A.qkv.data(), as, offsets.data(), n_seq, A.att.data(), QD, cancel);
@@ -156,6 +165,23 @@ void back_trunk_llama(Model& m, TrainState& ts, const int32_t* ids, int64_t T, c
     causal_attention_backward(pool, A.qkv.data(), as, offsets.data(), n_seq, datt, QD, dqkv, cancel);
     apply_rope_transposed(pool, ts.rope, dqkv, ld, T, ts.pos.data(), 0, c.num_heads, dh);
     apply_rope_transposed(pool, ts.rope, dqkv, ld, T, ts.pos.data(), QD, c.num_kv_heads, dh);
+    if (c.qk_norm) {  // Qwen3: through q_norm / k_norm (per head) to q, k as projected
+      const int64_t QK = QD + KVD;
+      const float* raw = A.qk.data();
+      grow_to(ts.dqk, T * QK);
+      std::fill_n(ts.dqk.data(), T * QK, 0.f);
+      rms_norm_backward(pool, T, dh, raw, QK, f32(L.q_norm_w), c.norm_eps, dqkv, ld, ts.dqk.data(), QK,
+                        grad_out(ts, L.q_norm_w, grad), ts.ns, c.num_heads);
+      rms_norm_backward(pool, T, dh, raw + QD, QK, f32(L.k_norm_w), c.norm_eps, dqkv + QD, ld, ts.dqk.data() + QD, QK,
+                        grad_out(ts, L.k_norm_w, grad), ts.ns, c.num_kv_heads);
+      if (ts.ghost) {
+        ghost_norm(pool, *ts.ghost, offsets, dh, raw, QK, c.norm_eps, true, dqkv, ld, trainable(L.q_norm_w), false,
+                   c.num_heads);
+        ghost_norm(pool, *ts.ghost, offsets, dh, raw + QD, QK, c.norm_eps, true, dqkv + QD, ld, trainable(L.k_norm_w),
+                   false, c.num_kv_heads);
+      }
+      for (int64_t t = 0; t < T; ++t) std::copy_n(ts.dqk.data() + t * QK, QK, dqkv + t * ld);
+    }
     const WeightView* proj_w[3] = {&L.q_w, &L.k_w, &L.v_w};
     const WeightView* proj_b[3] = {&L.q_b, &L.k_b, &L.v_b};
     const int64_t cols[3] = {QD, KVD, KVD}, col0[3] = {0, QD, QD + KVD};

@@ -17,30 +17,33 @@ void grow(std::vector<T>& v, int64_t n) {
 
 void rms_norm_backward(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const float* w,
                        double eps, const float* dy, int64_t ldy, float* dx, int64_t lddx, float* dw,
-                       std::vector<float>& scratch) {
-  grow(scratch, rows);
+                       std::vector<float>& scratch, int64_t heads) {
+  grow(scratch, rows * heads);
   float* rstd = scratch.data();
   pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * ldx;
-      const float* g = dy + r * ldy;
-      double s = 0, dot = 0;  // Σ x², Σ w·dy·x
-      for (int64_t i = 0; i < n; ++i) {
-        s += static_cast<double>(xr[i]) * xr[i];
-        dot += static_cast<double>(w[i]) * g[i] * xr[i];
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t h = 0; h < heads; ++h) {
+        const float* xr = x + r * ldx + h * n;
+        const float* g = dy + r * ldy + h * n;
+        double s = 0, dot = 0;  // Σ x², Σ w·dy·x
+        for (int64_t i = 0; i < n; ++i) {
+          s += static_cast<double>(xr[i]) * xr[i];
+          dot += static_cast<double>(w[i]) * g[i] * xr[i];
+        }
+        const double rs = 1.0 / std::sqrt(s / n + eps);
+        rstd[r * heads + h] = static_cast<float>(rs);
+        // ∂/∂x_i of x_i·rs: rs·(w_i dy_i) − x_i·rs³·(Σ_j w_j dy_j x_j)/n
+        const float a = static_cast<float>(rs), c = static_cast<float>(rs * rs * rs * dot / n);
+        float* o = dx + r * lddx + h * n;
+        for (int64_t i = 0; i < n; ++i) o[i] += a * w[i] * g[i] - c * xr[i];
       }
-      const double rs = 1.0 / std::sqrt(s / n + eps);
-      rstd[r] = static_cast<float>(rs);
-      // ∂/∂x_i of x_i·rs: rs·(w_i dy_i) − x_i·rs³·(Σ_j w_j dy_j x_j)/n
-      const float a = static_cast<float>(rs), c = static_cast<float>(rs * rs * rs * dot / n);
-      float* o = dx + r * lddx;
-      for (int64_t i = 0; i < n; ++i) o[i] += a * w[i] * g[i] - c * xr[i];
-    }
   });
   if (!dw) return;
   pool.parallel_for(n, 64, [&](int64_t i0, int64_t i1, int) {
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t i = i0; i < i1; ++i) dw[i] += dy[r * ldy + i] * x[r * ldx + i] * rstd[r];
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = i0; i < i1; ++i)
+          dw[i] += dy[r * ldy + h * n + i] * x[r * ldx + h * n + i] * rstd[r * heads + h];
   });
 }
 

@@ -14,10 +14,11 @@ namespace dpzo {
 namespace cpu {
 
 // y = x/sqrt(mean(x²) + eps)·w: dx += ∂y/∂x ᵀ dy, dw (nullable) += Σ_rows dy·x/rms.
-// `scratch` holds one 1/rms per row (grow-only).
+// `scratch` holds one 1/rms per row (grow-only). heads > 1: each row holds `heads` sub-rows of n, normalised
+// on their own with the shared w (cpu/norms.h rms_norm), so dw sums over rows and heads.
 void rms_norm_backward(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const float* w,
                        double eps, const float* dy, int64_t ldy, float* dx, int64_t lddx, float* dw,
-                       std::vector<float>& scratch);
+                       std::vector<float>& scratch, int64_t heads = 1);
 // y = (x − mean)/sqrt(var + eps)·w + b: dx += …, dw, db (nullable) += … . scratch: mean and 1/std per row.
 void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const float* w,
                          double eps, const float* dy, int64_t ldy, float* dx, int64_t lddx, float* dw, float* db,

@@ -30,6 +30,7 @@ struct LayerActs {
   std::vector<float> a1;     // (T, I) gate / fc1 pre-activation
   std::vector<float> a2;     // (T, I) Llama only: the up projection
   std::vector<float> x_out;  // (T, H) post-LN only: the block's output before its norm
+  std::vector<float> qk;     // (T, q + kv) Qwen3 only: q and k as projected, the input of q_norm / k_norm
 };
 
 struct TrainState {
@@ -50,6 +51,7 @@ struct TrainState {
   std::vector<float> act, da1, da2, tr, ns;  // MLP hidden, its gradients, transposes, norm statistics
   std::vector<float> tmp;                    // (T, E) OPT: the token embeddings, project_in's input
   std::vector<float> hn;                     // (T, H) a norm's output, recomputed in the backward
+  std::vector<float> dqk;                    // (T, q + kv) Qwen3: the gradient of q and k before q_norm / k_norm
   GhostNorms ghost_store;                    // per-example gradient norms' state (cpu/ghost_norms.h)
   GhostNorms* ghost = nullptr;               // &ghost_store while per_example_grad_norms runs, else null
 

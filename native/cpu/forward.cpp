@@ -152,14 +152,14 @@ void layer_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, in
 }
 
 void rms_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
-                 int64_t ldx, const WeightView& w, double eps, float* out, int64_t ldo) {
-  if (!at || !w.trainable()) return rms_norm(pool, rows, n, x, ldx, param(w), w.dtype, eps, out, ldo);
+                 int64_t ldx, const WeightView& w, double eps, float* out, int64_t ldo, int64_t heads) {
+  if (!at || !w.trainable()) return rms_norm(pool, rows, n, x, ldx, param(w), w.dtype, eps, out, ldo, heads);
   grow(st.norm_params, n);
   for (int g = 0; g < at->groups(); ++g) {
     const int64_t r0 = at->bounds[g], r1 = at->bounds[g + 1];
     if (r1 == r0) continue;
     tensor_at(w, *at->set, g, st.norm_params.data());
-    rms_norm(pool, r1 - r0, n, x + r0 * ldx, ldx, st.norm_params.data(), DType::F32, eps, out + r0 * ldo, ldo);
+    rms_norm(pool, r1 - r0, n, x + r0 * ldx, ldx, st.norm_params.data(), DType::F32, eps, out + r0 * ldo, ldo, heads);
   }
 }
 

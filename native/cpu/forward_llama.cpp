@@ -1,6 +1,6 @@
 // defines: trunk_llama, final_llama — Llama family: RMSNorm, rotate-half RoPE
 // (rope_theta, head_dim), grouped-query attention, SwiGLU, optional q/k/v(/o)
-// and MLP biases (Qwen2, attention_bias, mlp_bias).
+// and MLP biases (Qwen2, attention_bias, mlp_bias), Qwen3's per-head q/k RMSNorm.
 #include <algorithm>
 #include <cmath>
 
@@ -53,6 +53,10 @@ void trunk_llama(Model& m, ForwardState& st, const int32_t* ids, int64_t T, cons
     for (int j = 0; j < 3; ++j)
       linear(pool, st.ws, T, cols[j], H, h, H, bind(*proj_w[j], WLayout::OutIn, st.trunk_at(), proj_b[j]),
              param(*proj_b[j]), qkv + col0[j], ld, false, cancel);
+    if (c.qk_norm) {  // Qwen3: q_norm / k_norm over each head's head_dim, after the projection, before RoPE
+      rms_norm_at(pool, st, st.trunk_at(), T, dh, qkv, ld, L.q_norm_w, c.norm_eps, qkv, ld, c.num_heads);
+      rms_norm_at(pool, st, st.trunk_at(), T, dh, qkv + QD, ld, L.k_norm_w, c.norm_eps, qkv + QD, ld, c.num_kv_heads);
+    }
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), 0, c.num_heads, dh);
     apply_rope(pool, st.rope, qkv, ld, T, st.pos.data(), QD, c.num_kv_heads, dh);
     attend(pool, st, l, qkv, as, offsets, att, QD, cancel);

@@ -90,8 +90,9 @@ void embed_rows(ThreadPool& pool, const WeightView& table, const int32_t* ids, i
 // layer_norm / rms_norm (cpu/norms.h) whose gain and bias are read at the point of each row group of `at`.
 void layer_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
                    int64_t ldx, const WeightView& w, const WeightView& b, double eps, float* out, int64_t ldo);
+// heads > 1: `heads` sub-rows of n per row (cpu/norms.h rms_norm).
 void rms_norm_at(ThreadPool& pool, ForwardState& st, const VirtualRows* at, int64_t rows, int64_t n, const float* x,
-                 int64_t ldx, const WeightView& w, double eps, float* out, int64_t ldo);
+                 int64_t ldx, const WeightView& w, double eps, float* out, int64_t ldo, int64_t heads = 1);
 
 // Attention of layer `layer` for st's batch: plain causal attention over the
 // packed qkv, or, while st.kv is active, appends the new keys/values to the

@@ -101,7 +101,8 @@ void ghost_linear(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const std:
 }
 
 void ghost_norm(ThreadPool& pool, GhostNorms& g, const std::vector<int64_t>& seg, int64_t n, const float* x,
-                int64_t ldx, double eps, bool rms, const float* dy, int64_t ldy, bool weight, bool bias) {
+                int64_t ldx, double eps, bool rms, const float* dy, int64_t ldy, bool weight, bool bias,
+                int64_t heads) {
   if (!weight && !bias) return;
   const int64_t n_seq = n_seq_of(seg);
   std::vector<double> add(n_seq, 0.0);
@@ -110,8 +111,9 @@ void ghost_norm(ThreadPool& pool, GhostNorms& g, const std::vector<int64_t>& seg
     for (int64_t s = s0; s < s1; ++s) {
       std::fill(dw.begin(), dw.end(), 0.0);
       std::fill(db.begin(), db.end(), 0.0);
-      for (int64_t t = seg[s]; t < seg[s + 1]; ++t) {
-        const float *xr = x + t * ldx, *gr = dy + t * ldy;
+      for (int64_t row = seg[s] * heads; row < seg[s + 1] * heads; ++row) {
+        const int64_t t = row / heads, h = row % heads;
+        const float *xr = x + t * ldx + h * n, *gr = dy + t * ldy + h * n;
         // the row's statistics as the forward's and the backward's kernels take them (double)
         double mu = 0, v = 0;
         if (!rms) {

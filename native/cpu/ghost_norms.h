@@ -45,9 +45,11 @@ void ghost_linear(ThreadPool& pool, GemmWorkspace& ws, GhostNorms& g, const std:
                   int64_t ldx, const float* dY, int64_t ldy, int64_t N, int64_t K, bool weight, bool bias);
 
 // A norm y = x̂·w (+ b) (x̂ = x·rstd for RMSNorm, (x − mean)·rstd for LayerNorm, statistics in double as the
-// forward): adds ‖Σ_t dy_t ⊙ x̂_t‖² (when weight) and ‖Σ_t dy_t‖² (when bias) of each sequence.
+// forward): adds ‖Σ_t dy_t ⊙ x̂_t‖² (when weight) and ‖Σ_t dy_t‖² (when bias) of each sequence. heads > 1: each
+// row holds `heads` sub-rows of n sharing the weight (Qwen3's q/k norms), so the sums run over t and the heads.
 void ghost_norm(ThreadPool& pool, GhostNorms& g, const std::vector<int64_t>& seg, int64_t n, const float* x,
-                int64_t ldx, double eps, bool rms, const float* dy, int64_t ldy, bool weight, bool bias);
+                int64_t ldx, double eps, bool rms, const float* dy, int64_t ldy, bool weight, bool bias,
+                int64_t heads = 1);
 
 // The fused loss's head (R rows h of E, V head rows, nn.Linear layout): its per-sequence gradient is
 // Σ_r dz_r h_rᵀ with dz_r = coef_r·(softmax(h_r·headᵀ) − onehot(label_r)), so ‖·‖² = Σ_{r,r'} (dz_r·dz_r')(h_r·h_r'),

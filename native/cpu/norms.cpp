@@ -32,18 +32,19 @@ void layer_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64
 }
 
 void rms_norm(ThreadPool& pool, int64_t rows, int64_t n, const float* x, int64_t ldx, const void* w, DType dtype,
-              double eps, float* out, int64_t ldo) {
+              double eps, float* out, int64_t ldo, int64_t heads) {
   std::vector<float> wf(n);
   convert_row(w, dtype, n, wf.data());
   pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * ldx;
-      double s = 0;
-      for (int64_t i = 0; i < n; ++i) s += static_cast<double>(xr[i]) * xr[i];
-      const float rstd = static_cast<float>(1.0 / std::sqrt(s / n + eps));
-      float* o = out + r * ldo;
-      for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * rstd * wf[i];
-    }
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t h = 0; h < heads; ++h) {
+        const float* xr = x + r * ldx + h * n;
+        double s = 0;
+        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(xr[i]) * xr[i];
+        const float rstd = static_cast<float>(1.0 / std::sqrt(s / n + eps));
+        float* o = out + r * ldo + h * n;
+        for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * rstd * wf[i];
+      }
   });
 }
 

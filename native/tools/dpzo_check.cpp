@@ -529,7 +529,7 @@ int main(int argc, char** argv) {
           "usage: dpzo_check philox | direction --seed S --g0 G --n N | accuracy | isa | block-split | "
           "perturb-bench [--n N] [--threads T] [--pairs P] [--reps R] [--dtype f32|bf16|f16|all] | "
           "virtual-gemm [--m M] [--n N] [--k K] [--layout outin|inout] [--dtype f32|bf16] [--threads T] [--reps R] | "
-          "gpu-check [--dir D] [--families llama,llama-wide,gpt2,opt] [--dtypes f32,bf16] | "
+          "gpu-check [--dir D] [--families llama,llama-wide,qwen3,gpt2,opt] [--dtypes f32,bf16] | "
           "gpu-bench [--family F] [--hidden H] [--layers L] [--heads A] [--kv-heads KV] [--inter I] [--vocab V] "
           "[--dtype bf16] "
           "[--batch B] [--seq S] [--dir D] [--init file|random] [--reps R] [--warmup 0|1] [--copy-mib M] | "

@@ -73,6 +73,8 @@ struct Rng {
 struct Shape {
   std::string family = "llama";
   int64_t vocab = 512, hidden = 64, layers = 2, heads = 4, kv_heads = 2, inter = 160, positions = 128;
+  std::string model_type = "llama";  // llama family: llama or qwen3 (q_norm / k_norm)
+  int64_t head_dim = 0;              // llama family: 0 = hidden / heads (config.json without head_dim)
 };
 
 // config.json as transformers writes it for the family (test/helpers/checkpoints.ts has the same fields)
@@ -95,11 +97,15 @@ std::string config_json(const Shape& s, DType dt) {
            "\"_remove_final_layer_norm\":false,\"bos_token_id\":2,\"eos_token_id\":2,\"pad_token_id\":1,"
            "\"torch_dtype\":\"" +
            torch_dtype + "\"}\n";
-  return "{\"model_type\":\"llama\",\"architectures\":[\"LlamaForCausalLM\"],\"hidden_act\":\"silu\","
-         "\"vocab_size\":" +
-         n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) + ",\"intermediate_size\":" + n(s.inter) +
-         ",\"num_hidden_layers\":" + n(s.layers) + ",\"num_attention_heads\":" + n(s.heads) +
-         ",\"num_key_value_heads\":" + n(s.kv_heads) + ",\"max_position_embeddings\":" + n(s.positions) +
+  const bool qwen3 = s.model_type == "qwen3";
+  return std::string(qwen3 ? "{\"model_type\":\"qwen3\",\"architectures\":[\"Qwen3ForCausalLM\"],"
+                             "\"use_sliding_window\":false,"
+                           : "{\"model_type\":\"llama\",\"architectures\":[\"LlamaForCausalLM\"],") +
+         (s.head_dim > 0 ? "\"head_dim\":" + n(s.head_dim) + "," : "") +
+         "\"hidden_act\":\"silu\",\"vocab_size\":" + n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) +
+         ",\"intermediate_size\":" + n(s.inter) + ",\"num_hidden_layers\":" + n(s.layers) +
+         ",\"num_attention_heads\":" + n(s.heads) + ",\"num_key_value_heads\":" + n(s.kv_heads) +
+         ",\"max_position_embeddings\":" + n(s.positions) +
          ",\"rms_norm_eps\":1e-05,\"rope_theta\":10000.0,\"tie_word_embeddings\":false,\"attention_bias\":false,"
          "\"mlp_bias\":false,\"bos_token_id\":1,\"eos_token_id\":2,\"torch_dtype\":\"" +
          torch_dtype + "\"}\n";
@@ -298,6 +304,11 @@ Shape case_shape(const std::string& family) {
     s.hidden = 256;
     s.heads = 2;
     s.kv_heads = 1;
+  }
+  if (family == "qwen3") {  // Qwen3: per-head q_norm / k_norm, head_dim (32) ≠ hidden / heads (16), GQA
+    s.family = "llama";
+    s.model_type = "qwen3";
+    s.head_dim = 32;
   }
   if (s.family != "llama") s.kv_heads = s.heads;
   return s;
@@ -700,7 +711,7 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
   const std::string tensor_mode = asked && std::string(asked) == "tensor" ? "tensor" : "auto";
   setenv("DPZO_CUDA_GEMM", "simt", 1);
   check_directions(tab, real);
-  for (const std::string& fam : split(flag(flags, "families", "llama,llama-wide,gpt2,opt")))
+  for (const std::string& fam : split(flag(flags, "families", "llama,llama-wide,qwen3,gpt2,opt")))
     for (const std::string& d : split(flag(flags, "dtypes", "f32,bf16"))) {
       const DType dt = d == "bf16" ? DType::BF16 : d == "f16" ? DType::F16 : DType::F32;
       try {
@@ -731,7 +742,7 @@ int mode_gpu_check(const std::map<std::string, std::string>& flags) {
     }
   }
   if (real)  // the tensor-core path of 16-bit models (nothing to compare when the CPU is compared with itself)
-    for (const std::string& fam : split(flag(flags, "families", "llama,llama-wide,gpt2,opt")))
+    for (const std::string& fam : split(flag(flags, "families", "llama,llama-wide,qwen3,gpt2,opt")))
       for (const std::string& d : split(flag(flags, "dtypes", "f32,bf16"))) {
         if (d != "bf16" && d != "f16") continue;
         const DType dt = d == "bf16" ? DType::BF16 : DType::F16;

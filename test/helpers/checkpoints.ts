@@ -47,6 +47,11 @@ export interface CheckpointOptions {
   qkvBias?: boolean;
   /** llama: attention_bias = true, bias on q/k/v/o. */
   attentionBias?: boolean;
+  /**
+   * llama: a Qwen3 checkpoint (model_type qwen3, Qwen3ForCausalLM): self_attn.q_norm.weight and k_norm.weight
+   * ([headDim], after o_proj as Qwen3Attention's state dict has them) and Qwen3Config's sliding-window fields.
+   */
+  qkNorm?: boolean;
   mlpBias?: boolean;
   ropeTheta?: number;
   normEps?: number;
@@ -170,7 +175,7 @@ function llamaTensors(
   c: Required<
     Pick<
       CheckpointOptions,
-      'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'qkvBias' | 'attentionBias' | 'mlpBias'
+      'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'qkvBias' | 'attentionBias' | 'mlpBias' | 'qkNorm'
     >
   >,
   tie: boolean,
@@ -189,6 +194,10 @@ function llamaTensors(
     if (qkvBias) add(g, p + 'self_attn.v_proj.bias', [NKV * D], bias(g));
     add(g, p + 'self_attn.o_proj.weight', [H, NH * D], linear(g, NH * D));
     if (c.attentionBias) add(g, p + 'self_attn.o_proj.bias', [H], bias(g));
+    if (c.qkNorm) {
+      add(g, p + 'self_attn.q_norm.weight', [D], normWeight(g));
+      add(g, p + 'self_attn.k_norm.weight', [D], normWeight(g));
+    }
     add(g, p + 'post_attention_layernorm.weight', [H], normWeight(g));
     add(g, p + 'mlp.gate_proj.weight', [F, H], linear(g, H));
     if (c.mlpBias) add(g, p + 'mlp.gate_proj.bias', [F], bias(g));
@@ -289,6 +298,10 @@ function configJson(o: CheckpointOptions, r: ResolvedSizes, tie: boolean, dtype:
     tie_word_embeddings: tie,
     ...common,
     vocab_size: r.vocabSize,
+    // Qwen3Config: no mlp_bias or pretraining_tp; Qwen2-style sliding-window fields (hub files have them all)
+    ...(r.qkNorm
+      ? { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', max_window_layers: r.numLayers, sliding_window: null, use_sliding_window: false }
+      : {}),
   };
 }
 
@@ -310,6 +323,7 @@ type ResolvedSizes = Required<
     | 'qkvBias'
     | 'attentionBias'
     | 'mlpBias'
+    | 'qkNorm'
     | 'ropeTheta'
     | 'normEps'
   >
@@ -334,6 +348,7 @@ function resolve(o: CheckpointOptions): ResolvedSizes {
     qkvBias: o.qkvBias ?? false,
     attentionBias: o.attentionBias ?? false,
     mlpBias: o.mlpBias ?? false,
+    qkNorm: o.family === 'llama' && (o.qkNorm ?? false),
     ropeTheta: o.ropeTheta ?? 10000,
     normEps: o.normEps ?? (o.family === 'llama' ? 1e-6 : 1e-5),
   };
@@ -436,4 +451,6 @@ export const VARIANTS: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>>
     extraConfig: { model_type: 'qwen2', use_sliding_window: false },
   },
   'llama-attn-bias': { family: 'llama', numHeads: 2, numKvHeads: 2, attentionBias: true, mlpBias: true, tie: false },
+  // Qwen3 (Qwen3-0.6B's shape in small): per-head q/k norms, head_dim 12 != hidden/heads 8 (q_proj 32 -> 48), GQA, tied
+  qwen3: { family: 'llama', qkNorm: true, numHeads: 4, numKvHeads: 2, headDim: 12, tie: true, ropeTheta: 1000000 },
 };

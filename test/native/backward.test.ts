@@ -85,6 +85,9 @@ const FAMILIES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
   'llama-tied-mha': VARIANTS['llama-tied-mha']!,
   'llama-qkv-bias': VARIANTS['llama-qkv-bias']!,
   'llama-attn-bias': VARIANTS['llama-attn-bias']!,
+  // q_norm / k_norm (per head, shared weight), head_dim != hidden/heads, GQA; and with attention_bias (q/k/v/o bias)
+  qwen3: VARIANTS.qwen3!,
+  'qwen3-attn-bias-untied': { ...VARIANTS.qwen3!, attentionBias: true, tie: false, numKvHeads: 1 },
   gpt2: VARIANTS.gpt2!,
   'gpt2-untied': { family: 'gpt2', tie: false, hiddenSize: 24, numHeads: 3 },
   'opt-preln': VARIANTS['opt-preln']!,

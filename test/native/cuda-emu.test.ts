@@ -1,7 +1,7 @@
 // The CUDA backend's host code without a GPU (issue 12): dpzo_check_emu links cuda/backend.cpp,
 // device_weights.cpp and forward.cpp against a host stand-in for the device (cuda/emu: memory = host
 // memory, each kernel a plain loop), and its gpu-check compares that backend with the CPU backend on
-// random GPT-2, OPT and Llama checkpoints in F32 and BF16: losses at θ and at virtual points (row-chunked
+// random GPT-2, OPT, Llama and Qwen3 checkpoints in F32 and BF16: losses at θ and at virtual points (row-chunked
 // reads included), candidates, all rows, logits, greedy tokens, and perturb/update/decay by weights hash.
 // This checks buffer sizes, offsets, pointer translation, tiling and the virtual-point logic; the .cu
 // kernels themselves run only on a GPU (bench/gpu/run.sh).
@@ -24,11 +24,12 @@ describe('the CUDA backend on the host emulation', () => {
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('| '));
     const failed = rows.filter((l) => l.includes('FAIL') || l.includes('FAILED'));
     expect(failed).toEqual([]);
-    for (const c of ['llama-F32', 'llama-BF16', 'llama-wide-BF16', 'gpt2-F32', 'gpt2-BF16', 'opt-F32', 'opt-BF16']) {
+    // qwen3: per-head q_norm / k_norm (their device views translated like every other weight's), head_dim 32 ≠ 64/4
+    for (const c of ['llama-F32', 'llama-BF16', 'llama-wide-BF16', 'qwen3-F32', 'qwen3-BF16', 'gpt2-F32', 'gpt2-BF16', 'opt-F32', 'opt-BF16']) {
       const mine = rows.filter((l) => l.startsWith(`| ${c} `) && l.trimEnd().endsWith('| ok   |'));
       expect(mine.length, c).toBeGreaterThanOrEqual(11);
     }
-    expect(rows.filter((l) => l.includes('virtual = in-place')).length).toBe(4); // the F32 cases
+    expect(rows.filter((l) => l.includes('virtual = in-place')).length).toBe(5); // the F32 cases
     const ok = (cse: string, check: string): boolean => rows.some((l) => l.startsWith(`| ${cse} `) && l.includes(check) && l.trimEnd().endsWith('| ok   |'));
     // streaming load of a 3-shard checkpoint: host peak ≤ the largest tensor, losses and weights equal the CPU's
     for (const c of ['host peak during load / largest tensor', 'host peak during load / weights', 'loss at theta (max rel err)', 'weights hash differs', 'F32 file as BF16: hash differs', 'F32 as BF16: host peak / weights'])

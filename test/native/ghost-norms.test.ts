@@ -94,6 +94,8 @@ const FAMILIES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
   'llama-gqa-untied': VARIANTS['llama-gqa-untied']!,
   'llama-tied-mha': VARIANTS['llama-tied-mha']!,
   'llama-attn-bias': VARIANTS['llama-attn-bias']!,
+  // q_norm / k_norm: one weight shared by every head, so each example's gradient sums over tokens and heads
+  qwen3: VARIANTS.qwen3!,
   gpt2: VARIANTS.gpt2!,
   'opt-preln': VARIANTS['opt-preln']!,
   'opt-postln': VARIANTS['opt-postln']!,
@@ -158,6 +160,9 @@ describe('frozen tensors: the norms are over the trainable parameters only', () 
     ['gpt2, one block and the final norm trainable', FAMILIES.gpt2!, ['h.1', 'ln_f']],
     // an untied head trainable with the embedding frozen: the head's term alone, no cross term
     ['llama untied, the head and one MLP trainable', FAMILIES['llama-gqa-untied']!, ['lm_head', 'layers.0.mlp']],
+    // Qwen3's per-head norms alone: their norm is not hidden under the other tensors' (a per-head instead of a
+    // shared sum would show here)
+    ['qwen3, only q_norm and k_norm trainable', FAMILIES.qwen3!, ['q_norm', 'k_norm']],
   ];
   for (const [name, opts, trainable] of cases) {
     it(name, async () => {

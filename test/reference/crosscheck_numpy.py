@@ -126,7 +126,7 @@ def opt(cfg, w, ids):
 def llama(cfg, w, ids):
     H, nh, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
     nkv = cfg.get("num_key_value_heads", nh)
-    d = cfg.get("head_dim") or H // nh
+    d = cfg.get("head_dim") or (128 if cfg["model_type"] == "qwen3" and "head_dim" not in cfg else H // nh)
     eps = cfg.get("rms_norm_eps", 1e-6)
     theta = cfg.get("rope_theta", 10000.0)
     T = len(ids)
@@ -145,6 +145,8 @@ def llama(cfg, w, ids):
         y = x @ w[n + ".weight"].T
         if cfg["model_type"] == "qwen2":  # Qwen2: bias on q/k/v only, whatever the config says
             on = n.endswith(("q_proj", "k_proj", "v_proj"))
+        elif cfg["model_type"] == "qwen3":  # Qwen3: attention_bias on q/k/v/o, no MLP bias
+            on = cfg.get("attention_bias") and ".self_attn." in n
         else:
             on = cfg.get("attention_bias") if ".self_attn." in n else cfg.get("mlp_bias")
         return y + w[n + ".bias"] if on and n + ".bias" in w else y
@@ -153,8 +155,11 @@ def llama(cfg, w, ids):
     for l in range(L):
         p = f"model.layers.{l}."
         h = rms(x, w[p + "input_layernorm.weight"], eps)
-        q = rope(lin(h, p + "self_attn.q_proj"), nh)
-        k = rope(lin(h, p + "self_attn.k_proj"), nkv)
+        q, k = lin(h, p + "self_attn.q_proj"), lin(h, p + "self_attn.k_proj")
+        if cfg["model_type"] == "qwen3":  # Qwen3: RMSNorm over each head's d values, before RoPE
+            q = rms(q.reshape(T, nh, d), w[p + "self_attn.q_norm.weight"], eps).reshape(T, nh * d)
+            k = rms(k.reshape(T, nkv, d), w[p + "self_attn.k_norm.weight"], eps).reshape(T, nkv * d)
+        q, k = rope(q, nh), rope(k, nkv)
         v = lin(h, p + "self_attn.v_proj")
         x = x + lin(attend(q, k, v, nh, nkv, d), p + "self_attn.o_proj")
         h = rms(x, w[p + "post_attention_layernorm.weight"], eps)
@@ -168,5 +173,5 @@ def llama(cfg, w, ids):
 if __name__ == "__main__":
     cfg, w = load(sys.argv[1])
     ids = [int(t) for t in sys.argv[2].split(",")]
-    fam = {"gpt2": gpt2, "opt": opt, "llama": llama, "qwen2": llama}[cfg["model_type"]]
+    fam = {"gpt2": gpt2, "opt": opt, "llama": llama, "qwen2": llama, "qwen3": llama}[cfg["model_type"]]
     print(json.dumps(fam(cfg, w, ids).tolist()))

@@ -1,6 +1,6 @@
 // defines: RefModel, an independent float64 forward of GPT-2, OPT and Llama
 // written plainly with loops, following transformers' modeling code
-// (modeling_gpt2.py, modeling_opt.py, modeling_llama.py); and the loss helpers
+// (modeling_gpt2.py, modeling_opt.py, modeling_llama.py, modeling_qwen3.py); and the loss helpers
 // (Hugging Face labels, candidate-set cross-entropy). Shares nothing with
 // native/ or lib/: it reads config.json fields and state-dict tensors directly.
 
@@ -63,6 +63,22 @@ function rmsNorm(x: Float64Array, w: RefTensor, eps: number): Float64Array {
   const inv = 1 / Math.sqrt(ms + eps);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) y[i] = w.values[i]! * (x[i]! * inv);
+  return y;
+}
+
+/**
+ * Qwen3Attention's q_norm / k_norm: the projection viewed as (heads, d), each head's d values RMS-normalised on
+ * their own and scaled by the one weight of length d (Qwen3RMSNorm(head_dim)).
+ */
+function perHeadRmsNorm(x: Float64Array, heads: number, d: number, w: RefTensor, eps: number): Float64Array {
+  if (w.values.length !== d) throw new Error(`perHeadRmsNorm: weight ${w.values.length} != head_dim ${d}`);
+  const y = new Float64Array(x.length);
+  for (let h = 0; h < heads; h++) {
+    let ms = 0;
+    for (let i = 0; i < d; i++) ms += x[h * d + i]! ** 2;
+    const inv = 1 / Math.sqrt(ms / d + eps);
+    for (let i = 0; i < d; i++) y[h * d + i] = w.values[i]! * (x[h * d + i]! * inv);
+  }
   return y;
 }
 
@@ -247,7 +263,7 @@ function slidingWindows(c: Json, L: number): number[] {
   const mt = c.model_type as string;
   const size = (c.sliding_window === undefined ? 4096 : (c.sliding_window as number | null)) ?? Infinity;
   if (mt === 'mistral') return new Array<number>(L).fill(size);
-  if (mt !== 'qwen2') return new Array<number>(L).fill(Infinity);
+  if (mt !== 'qwen2' && mt !== 'qwen3') return new Array<number>(L).fill(Infinity); // Qwen3Config windows as Qwen2Config
   const w = flag(c, 'use_sliding_window', false) ? size : Infinity;
   const mwl = (c.max_window_layers as number | null | undefined) ?? 28;
   const types =
@@ -277,9 +293,10 @@ export class RefModel {
     this.cfg = config;
     this.tensors = tensors;
     const mt = config.model_type;
-    // mistral and qwen2 are Llama-shaped (their biases differ: see llama())
-    if (mt !== 'gpt2' && mt !== 'opt' && mt !== 'llama' && mt !== 'mistral' && mt !== 'qwen2') throw new Error(`RefModel: model_type ${String(mt)}`);
-    this.family = mt === 'mistral' || mt === 'qwen2' ? 'llama' : mt;
+    // mistral, qwen2 and qwen3 are Llama-shaped (biases and qwen3's q/k norms differ: see llama())
+    const llamaLike = mt === 'mistral' || mt === 'qwen2' || mt === 'qwen3';
+    if (mt !== 'gpt2' && mt !== 'opt' && mt !== 'llama' && !llamaLike) throw new Error(`RefModel: model_type ${String(mt)}`);
+    this.family = llamaLike ? 'llama' : mt;
     this.vocabSize = config.vocab_size as number;
     this.maxPositions = (mt === 'gpt2' ? config.n_positions : config.max_position_embeddings) as number;
   }
@@ -419,9 +436,13 @@ export class RefModel {
     const H = c.hidden_size as number;
     const nh = c.num_attention_heads as number;
     const mt = c.model_type as string;
-    // an absent num_key_value_heads is the config class's default (MistralConfig 8, Qwen2Config 32); null: nh
-    const nkv = (c.num_key_value_heads !== undefined ? (c.num_key_value_heads as number | null) : mt === 'mistral' ? 8 : mt === 'qwen2' ? 32 : null) ?? nh;
-    const d = (c.head_dim as number | undefined) ?? H / nh;
+    // an absent num_key_value_heads is the config class's default (MistralConfig 8, Qwen2Config and Qwen3Config 32); null: nh
+    const nkv =
+      (c.num_key_value_heads !== undefined ? (c.num_key_value_heads as number | null) : mt === 'mistral' ? 8 : mt === 'qwen2' || mt === 'qwen3' ? 32 : null) ??
+      nh;
+    // Qwen3Config's head_dim defaults to 128, not hidden_size / heads
+    const d = (c.head_dim === undefined && mt === 'qwen3' ? 128 : (c.head_dim as number | null | undefined)) ?? H / nh;
+    const qkNorm = mt === 'qwen3'; // modeling_qwen3.py: q_norm / k_norm per head, after the projection, before RoPE
     const L = c.num_hidden_layers as number;
     const eps = (c.rms_norm_eps as number | undefined) ?? 1e-6;
     // transformers v5 writes rope_parameters {rope_type, rope_theta}; earlier versions a top-level rope_theta
@@ -434,6 +455,7 @@ export class RefModel {
     const opt = (name: string) => {
       if (mt === 'mistral') return undefined;
       if (mt === 'qwen2') return /\.(q|k|v)_proj\.bias$/.test(name) ? this.t(name) : undefined;
+      if (mt === 'qwen3') return /\.(q|k|v|o)_proj\.bias$/.test(name) && flag(c, 'attention_bias', false) ? this.t(name) : undefined;
       const on = /\.(q|k|v|o)_proj\.bias$/.test(name) ? flag(c, 'attention_bias', false) : flag(c, 'mlp_bias', false);
       return on ? this.t(name) : undefined;
     };
@@ -444,12 +466,14 @@ export class RefModel {
       const p = `model.layers.${l}.`;
       const a = x.map((v) => rmsNorm(v, this.t(p + 'input_layernorm.weight'), eps));
       const q = a.map((v, t) => {
-        const y = linear(v, this.t(p + 'self_attn.q_proj.weight'), opt(p + 'self_attn.q_proj.bias'));
+        let y = linear(v, this.t(p + 'self_attn.q_proj.weight'), opt(p + 'self_attn.q_proj.bias'));
+        if (qkNorm) y = perHeadRmsNorm(y, nh, d, this.t(p + 'self_attn.q_norm.weight'), eps);
         applyRope(y, t, nh, d, invFreq, ropeScale);
         return y;
       });
       const k = a.map((v, t) => {
-        const y = linear(v, this.t(p + 'self_attn.k_proj.weight'), opt(p + 'self_attn.k_proj.bias'));
+        let y = linear(v, this.t(p + 'self_attn.k_proj.weight'), opt(p + 'self_attn.k_proj.bias'));
+        if (qkNorm) y = perHeadRmsNorm(y, nkv, d, this.t(p + 'self_attn.k_norm.weight'), eps);
         applyRope(y, t, nkv, d, invFreq, ropeScale);
         return y;
       });

@@ -34,6 +34,7 @@ struct ModelConfig {
   bool attention_bias = false;  // llama: q/k/v/o bias (attention_bias; when false, bias tensors are left unused)
   bool qkv_bias_only = false;   // qwen2: bias on q,k,v but not o (whatever config.json says)
   bool mlp_bias = false;        // llama mlp_bias
+  bool qk_norm = false;         // qwen3: an RMSNorm (q_norm, k_norm) over each head of q and k, before RoPE
   Activation activation = Activation::SILU;
   // OPT
   bool do_layer_norm_before = true;

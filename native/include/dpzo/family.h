@@ -28,6 +28,7 @@ enum class Dim : uint8_t {
   EmbedProj,     // word_embed_proj_dim (opt; = hidden elsewhere)
   QueryDim,      // num_heads·head_dim
   KvDim,         // num_kv_heads·head_dim
+  HeadDim,       // head_dim (qwen3's q_norm / k_norm, shared by the heads)
 };
 int64_t dim_size(Dim d, const ModelConfig& c);
 
@@ -40,6 +41,7 @@ enum class When : uint8_t {
   AttnBias,   // attention_bias (opt enable_bias): every attention projection's bias
   QkvBias,    // q/k/v bias: attention_bias or Qwen2's qkv-only
   MlpBias,    // mlp_bias (opt enable_bias)
+  QkNorm,     // qwen3: q_norm / k_norm
 };
 bool tensor_present(When w, const ModelConfig& c);
 
@@ -85,8 +87,8 @@ bool is_known_buffer(const FamilySpec& spec, const std::string& name);
 // (q/k/v/o) or MLP (gate/up/down) bias that tensor_present says is absent, of a block the model has.
 enum class UnusedBias : uint8_t {
   None,       // not such a tensor (a used one, or an unknown name: the loader refuses those)
-  Attention,  // llama attention_bias false; qwen2 o_proj (bias on q/k/v only); mistral (no bias at all)
-  Mlp,        // llama mlp_bias false; mistral and qwen2 (no MLP bias, whatever config.json says)
+  Attention,  // llama/qwen3 attention_bias false; qwen2 o_proj (bias on q/k/v only); mistral (no bias at all)
+  Mlp,        // llama mlp_bias false; mistral, qwen2 and qwen3 (no MLP bias, whatever config.json says)
 };
 // `name` with or without the base prefix.
 UnusedBias unused_bias(const ModelConfig& cfg, const FamilySpec& spec, const std::string& name);

@@ -31,11 +31,12 @@ struct WeightView {
 //   gpt2  norm1/norm2 = ln_1/ln_2, qkv = attn.c_attn, o = attn.c_proj, fc1/fc2 = mlp.c_fc/mlp.c_proj
 //   opt   norm1/norm2 = self_attn_layer_norm/final_layer_norm, q/k/v/o = self_attn.{q,k,v,out}_proj, fc1/fc2
 //   llama norm1/norm2 = input_layernorm/post_attention_layernorm, q/k/v/o = self_attn.{q,k,v,o}_proj,
-//         gate/up/down = mlp.{gate,up,down}_proj
+//         gate/up/down = mlp.{gate,up,down}_proj, q_norm/k_norm = self_attn.{q,k}_norm (qwen3: per-head RMSNorm)
 struct LayerWeights {
   WeightView norm1_w, norm1_b, norm2_w, norm2_b;
   WeightView qkv_w, qkv_b;
   WeightView q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b;
+  WeightView q_norm_w, k_norm_w;
   WeightView fc1_w, fc1_b, fc2_w, fc2_b;
   WeightView gate_w, gate_b, up_w, up_b, down_w, down_b;
 };
