@@ -280,7 +280,8 @@ function configJson(o: CheckpointOptions, r: ResolvedSizes, tie: boolean, dtype:
     attention_dropout: 0.0,
     bos_token_id: 1,
     eos_token_id: 2,
-    ...(o.headDim !== undefined ? { head_dim: r.headDim } : {}),
+    // Qwen3 configs always name head_dim (Qwen3Config's default is 128, not hidden / heads)
+    ...(o.headDim !== undefined || r.qkNorm ? { head_dim: r.headDim } : {}),
     hidden_act: 'silu',
     hidden_size: r.hiddenSize,
     initializer_range: 0.02,

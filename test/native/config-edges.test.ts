@@ -1,5 +1,5 @@
 // Config fields of real Hugging Face checkpoints that change the math (activations, epsilons, biases,
-// head_dim, tying, final norms, mistral/qwen2 model types): the native forward and gradient against the
+// head_dim, tying, final norms, mistral/qwen2/qwen3 model types): the native forward and gradient against the
 // float64 reference (test/reference/forward-f64.ts), and the values the engine does not implement refused
 // with ERR_CONFIG naming config.json and the field, never computed differently from transformers.
 import { join } from 'node:path';
@@ -67,6 +67,9 @@ const EDGES: Record<string, Omit<CheckpointOptions, 'dtype' | 'seed'>> = {
     },
   },
   'qwen2-tied': { family: 'llama', numHeads: 4, numKvHeads: 2, qkvBias: true, tie: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } },
+  // Qwen3 with attention_bias (q/k/v/o bias), an untied head, one key/value head, head_dim 16 != 32/4, and an
+  // rms_norm_eps large enough to matter in q_norm / k_norm (each head's 16 values)
+  'qwen3-attn-bias-eps': { family: 'llama', qkNorm: true, numHeads: 4, numKvHeads: 1, headDim: 16, attentionBias: true, tie: false, normEps: 0.3 },
 };
 
 interface Batch {
@@ -228,7 +231,7 @@ describe('config values the engine does not implement are refused, naming config
   }
 });
 
-describe('mistral and qwen2 configs are read as their transformers classes read them', () => {
+describe('mistral, qwen2 and qwen3 configs are read as their transformers classes read them', () => {
   /** Native and reference losses of one batch agree in F32. */
   async function expectMatch(opts: Omit<CheckpointOptions, 'dtype' | 'seed'>, lengths = [1, 9, 30]): Promise<void> {
     const ck = writeRandomCheckpoint(fresh('class'), { ...opts, dtype: 'F32', seed: 41, vocabSize: 64 });
@@ -270,6 +273,17 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
     await expectRejection(() => loadModel(ck.dir, { threads: 1 }), 'ERR_CONFIG', ['config.json', 'num_key_value_heads', 'mistral default']);
   });
 
+  it('qwen3: an absent head_dim is Qwen3Config’s 128 (not hidden / heads), an absent num_key_value_heads its 32', async () => {
+    // hidden 16 over 2 heads: a head_dim of 8 would not fit the 256-row q_proj
+    await expectMatch({ family: 'llama', qkNorm: true, hiddenSize: 16, numHeads: 2, numKvHeads: 2, headDim: 128, extraConfig: { head_dim: undefined } });
+    await expectMatch({ family: 'llama', qkNorm: true, hiddenSize: 64, numHeads: 32, numKvHeads: 32, headDim: 2, extraConfig: { num_key_value_heads: undefined } });
+  });
+
+  it('qwen3: mlp_bias is not a Qwen3Config field (no MLP bias); attention_bias switches the q/k/v/o biases', async () => {
+    await expectMatch({ family: 'llama', qkNorm: true, numKvHeads: 2, headDim: 12, extraConfig: { mlp_bias: true } });
+    await expectMatch({ family: 'llama', qkNorm: true, numKvHeads: 2, headDim: 12, attentionBias: true });
+  });
+
   it('an absent sliding_window is the 4096 default (mistral; qwen2 with use_sliding_window), null none', async () => {
     const long = Array.from({ length: 4097 }, (_, i) => i % 64);
     for (const [extra, window] of [
@@ -277,6 +291,9 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
       // qwen2 windows the layers at or past max_window_layers (default 28): with 0, this model's one layer
       [{ model_type: 'qwen2', use_sliding_window: true, max_window_layers: 0 }, 4096],
       [{ model_type: 'qwen2', use_sliding_window: false }, null],
+      // qwen3 reads the window as Qwen2Config
+      [{ model_type: 'qwen3', use_sliding_window: true, max_window_layers: 0, sliding_window: undefined }, 4096],
+      [{ model_type: 'qwen3', use_sliding_window: true, max_window_layers: 1, sliding_window: 100 }, null],
       [{ model_type: 'mistral', sliding_window: null }, null],
       [{ model_type: 'mistral', sliding_window: 100 }, 100],
     ] as const) {
@@ -288,6 +305,7 @@ describe('mistral and qwen2 configs are read as their transformers classes read 
         vocabSize: 64,
         maxPositions: 5000,
         qkvBias: extra.model_type === 'qwen2',
+        qkNorm: extra.model_type === 'qwen3',
         seed: 6,
         extraConfig: extra,
       });

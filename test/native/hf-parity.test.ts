@@ -1,7 +1,7 @@
 // Where a checkpoint's config.json and its tensors disagree, transformers' reading wins: a llama checkpoint
 // holding attention or MLP biases its config switches off (attention_bias / mlp_bias false or absent), and a
-// mistral or qwen2 one holding biases its modules do not have, runs without them, and
-// a Qwen2 use_sliding_window windows only the layers its rule names (layer_types, else i >= max_window_layers).
+// mistral, qwen2 or qwen3 one holding biases its modules do not have, runs without them, and
+// a Qwen2 (or Qwen3) use_sliding_window windows only the layers its rule names (layer_types, else i >= max_window_layers).
 // Logits are pinned against the float64 reference (test/reference/forward-f64.ts), which reads configs the same way.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -141,6 +141,15 @@ describe('qwen2 use_sliding_window windows only the layers transformers windows'
     expect(windowed.maxPositions).toBe(8);
   });
 
+  it('qwen3 (q_norm / k_norm) windows the layers Qwen3Config names, as Qwen2Config', async () => {
+    const qwen3 = (extra: Record<string, unknown>): CheckpointOptions => ({ family: 'llama', numHeads: 4, numKvHeads: 2, headDim: 12, qkNorm: true, extraConfig: { sliding_window: 8, ...extra } });
+    const windowed = await expectMatchesReference(qwen3({ use_sliding_window: true, max_window_layers: 1 }), [2, 5, 8]);
+    expect(windowed.maxPositions).toBe(8);
+    const full = await expectMatchesReference(qwen3({ use_sliding_window: true, layer_types: ['full_attention', 'full_attention'] }), [30]);
+    expect(full.maxPositions).toBe(64);
+    expect(windowed.names.filter((n) => /self_attn\.[qk]_norm\.weight$/.test(n))).toHaveLength(4);
+  });
+
   it('a layer_types transformers would not run is refused in one line naming config.json and the field', async () => {
     for (const [extra, mention] of [
       [{ use_sliding_window: true, layer_types: ['full_attention', 'chunked_attention'] }, 'chunked_attention'],
@@ -164,7 +173,7 @@ function noticesOf(dir: string): string[] {
   return r.stderr.split('\n').filter((l) => l.startsWith('dpzo: notice'));
 }
 
-describe('MLP biases (llama mlp_bias false) and mistral / qwen2 biases their modules lack are unused, as in transformers', () => {
+describe('MLP biases (llama mlp_bias false) and mistral / qwen2 / qwen3 biases their modules lack are unused, as in transformers', () => {
   /**
    * Writes the checkpoint twice: as generated (with the biases) and with every tensor but those matching `drop`.
    * Returns both directories; the losses of the two must be the same, bit for bit.
@@ -194,6 +203,8 @@ describe('MLP biases (llama mlp_bias false) and mistral / qwen2 biases their mod
     ['llama mlp_bias absent', { family: 'llama', numKvHeads: 2, mlpBias: true, extraConfig: { mlp_bias: undefined } }, /mlp\.\w+_proj\.bias$/, ['6 MLP bias tensors', 'mlp_bias false']],
     ['mistral: attention biases', { family: 'llama', numKvHeads: 2, attentionBias: true, extraConfig: { model_type: 'mistral', attention_bias: true } }, /_proj\.bias$/, ['8 attention bias tensors', 'model_type mistral', 'config.json']],
     ['mistral: MLP biases', { family: 'llama', numKvHeads: 2, mlpBias: true, extraConfig: { model_type: 'mistral', mlp_bias: true } }, /_proj\.bias$/, ['6 MLP bias tensors', 'model_type mistral']],
+    ['qwen3: MLP biases (Qwen3MLP has none)', { family: 'llama', qkNorm: true, numKvHeads: 2, headDim: 12, mlpBias: true, extraConfig: { mlp_bias: true } }, /mlp\.\w+_proj\.bias$/, ['6 MLP bias tensors', 'model_type qwen3', 'Qwen3MLP']],
+    ['qwen3 attention_bias false: q/k/v/o biases', { family: 'llama', qkNorm: true, numKvHeads: 2, headDim: 12, attentionBias: true, extraConfig: { attention_bias: false } }, /self_attn\.\w+_proj\.bias$/, ['8 attention bias tensors', 'attention_bias false', 'Qwen3Attention', 'config.json']],
     ['qwen2: o_proj and MLP biases (q/k/v used)', { family: 'llama', numKvHeads: 2, attentionBias: true, mlpBias: true, extraConfig: { model_type: 'qwen2', use_sliding_window: false } }, /(o_proj|mlp\.\w+_proj)\.bias$/, ['2 attention bias tensors', 'model_type qwen2', 'q/k/v only']],
   ];
   for (const [what, opts, drop, mentions] of cases) {
