@@ -157,7 +157,7 @@ describe('weights converted on load', () => {
 });
 
 describe('greedy generation equals argmax decoding with the reference', () => {
-  for (const variant of ['gpt2', 'opt-project', 'llama-qkv-bias', 'llama-gqa-untied']) {
+  for (const variant of ['gpt2', 'opt-project', 'llama-qkv-bias', 'llama-gqa-untied', 'qwen3']) {
     it(variant, async () => {
       const ck = writeRandomCheckpoint(fresh(`gen-${variant}`), { ...VARIANTS[variant]!, seed: 31 });
       const ref = new RefModel(ck.config, ck.tensors);
