@@ -82,7 +82,7 @@ timeout 120 $check gpu-check --dir "$tmp/check" | tee "$out/gpu-check.txt"
 # the opt-in tiled attention kernel (cuda/attention_plan.h) through the same comparisons, plus 128-wide heads
 # (its second tile size); not yet run on a GPU
 echo "-- DPZO_CUDA_ATTENTION=tiled"
-DPZO_CUDA_ATTENTION=tiled timeout 120 $check gpu-check --dir "$tmp/check-tiled" --families llama,llama-wide,gpt2,opt,llama-h128 \
+DPZO_CUDA_ATTENTION=tiled timeout 120 $check gpu-check --dir "$tmp/check-tiled" --families llama,llama-wide,qwen3,gpt2,opt,llama-h128 \
   | tee "$out/gpu-check-tiled.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 rm -rf "$tmp/check-tiled"
