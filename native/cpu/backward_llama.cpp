@@ -1,8 +1,8 @@
 // defines: train_trunk_llama, train_final_llama, back_final_llama, back_trunk_llama — the Llama family's
 // training forward (the same kernels as forward_llama.cpp at θ, keeping each block's activations) and
 // its backward: RMSNorm, rotate-half RoPE, grouped-query attention, SwiGLU, optional biases, Qwen3's per-head
-// q/k RMSNorm, tied or
-// untied head (a tied head's gradient lands in the embedding's slot, which the lookup's gradient adds to).
+// q/k RMSNorm, tied or untied head (a tied head's gradient lands in the embedding's slot, which the lookup's
+// gradient adds to).
 #include <algorithm>
 #include <cmath>
 
