@@ -158,8 +158,8 @@ export class NativeBackedModel implements Model {
   constructor(handle: NativeModel) {
     this.handle = handle;
     this.info = handle.info();
-    const { rawModelType: _raw, ...config } = this.info.config;
-    this.config = config;
+    const { rawModelType, ...config } = this.info.config;
+    this.config = { ...config, configModelType: rawModelType };
     this.dir = this.info.dir;
     this.dtype = DTYPE_NAME[this.info.dtype];
     this.threads = this.info.threads;

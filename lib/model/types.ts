@@ -31,8 +31,13 @@ export interface LoadOptions {
 
 /** config.json normalised across families (Hugging Face attribute names, camelCase). */
 export interface ModelConfig {
-  /** Model family (config.json `model_type`). */
+  /** Model family: the engine's (Mistral, Qwen2 and Qwen3 checkpoints run as `'llama'`). */
   modelType: 'gpt2' | 'opt' | 'llama';
+  /**
+   * config.json's own `model_type` (e.g. `'mistral'`, `'qwen2'`, `'qwen3'`), which `modelType` maps to a family: a tool that
+   * names the architecture to its user (as `dpzo info` does) reads it here. Present on every model {@link loadModel} returns.
+   */
+  configModelType?: string;
   /** Vocabulary size (token ids are in [0, vocabSize)). */
   vocabSize: number;
   /** Width of the residual stream (d_model). */

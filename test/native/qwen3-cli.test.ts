@@ -1,5 +1,5 @@
 // A Qwen3 checkpoint (model_type qwen3: per-head q_norm / k_norm, head_dim ≠ hidden / heads, GQA, tied head) as a
-// user meets it: `dpzo info` names its family (llama) and counts the q/k norm weights, a `norm` trainable
+// user meets it: `dpzo info` names its family (llama) and its own model_type (qwen3) and counts the q/k norm weights, a `norm` trainable
 // pattern selects them, `dpzo train` (DP-ZO and DP-SGD) moves them and the exported model holds the moved values,
 // and a random-initialised Qwen3 (config.json alone) gets norm gains 1 there as everywhere.
 import { writeFileSync } from 'node:fs';
@@ -27,13 +27,13 @@ describe('dpzo info on a qwen3 checkpoint', () => {
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(count(isQkNorm)).toBe(2 * 2 * 12); // 2 layers × (q_norm + k_norm) × head_dim
-    expect(j).toMatchObject({ modelType: 'llama', headDim: 12, numHeads: 4, numKvHeads: 2, numParameters: count(() => true) });
+    expect(j).toMatchObject({ modelType: 'llama', configModelType: 'qwen3', headDim: 12, numHeads: 4, numKvHeads: 2, numParameters: count(() => true) });
   });
 
   it('human output: family llama, head dim 12; --trainable norm selects the q/k norms with the RMSNorm gains', async () => {
     const r = await dpzo('info', '--model', ck.dir, '--trainable', 'norm');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^family\s+llama$/m);
+    expect(r.stdout).toMatch(/^family\s+llama \(model_type qwen3\)$/m);
     expect(r.stdout).toMatch(/^head dim\s+12$/m);
     const norms = count((n) => n.includes('norm'));
     expect(norms).toBe(2 * 2 * 32 + 32 + 2 * 2 * 12); // input/post-attention norms, the final norm, the q/k norms

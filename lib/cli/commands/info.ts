@@ -44,7 +44,8 @@ export function register(program: Command): void {
         }
         printTable([
           ['model', model.dir],
-          ['family', c.modelType],
+          // Mistral, Qwen2 and Qwen3 checkpoints run in the llama family: the row names the checkpoint's own type too
+          ['family', c.configModelType && c.configModelType !== c.modelType ? `${c.modelType} (model_type ${c.configModelType})` : c.modelType],
           ['layers', String(c.numLayers)],
           ['hidden size', String(c.hiddenSize)],
           ['heads (kv)', `${c.numHeads} (${c.numKvHeads})`],
