@@ -14,7 +14,7 @@ import { composeHistory, PldGridError, pldDelta, pldEpsilon, resolvePldOptions, 
 export interface EpsilonResult {
   /** ε (≥ 0; Infinity when no finite ε holds at this δ). */
   epsilon: number;
-  /** RDP only: the Rényi order at which the conversion is tightest. */
+  /** RDP only: the Rényi order at which the conversion is tightest (absent for an empty history). */
   order?: number;
 }
 
@@ -29,7 +29,7 @@ export type PldBound = 'pld' | 'rdp' | 'pure';
 export interface DeltaResult {
   /** δ in [0, 1]. */
   delta: number;
-  /** RDP only: the Rényi order at which the conversion is tightest. */
+  /** RDP only: the Rényi order at which the conversion is tightest (absent for an empty history). */
   order?: number;
 }
 
@@ -128,7 +128,8 @@ export class RdpAccountant extends AccountantBase {
    */
   getEpsilon(delta: number): EpsilonResult {
     checkDelta(delta);
-    if (this._history.length === 0) return { epsilon: 0, order: NaN };
+    // nothing released: ε 0 with no order (NaN here read as null in JSON, a minimum over no conversion)
+    if (this._history.length === 0) return { epsilon: 0 };
     return epsilonFromRdp(this.orders, this.rdp(), delta, this.conversion);
   }
 
@@ -138,7 +139,7 @@ export class RdpAccountant extends AccountantBase {
    */
   getDelta(epsilon: number): DeltaResult {
     checkEpsilon(epsilon);
-    if (this._history.length === 0) return { delta: 0, order: NaN };
+    if (this._history.length === 0) return { delta: 0 };
     return deltaFromRdp(this.orders, this.rdp(), epsilon, this.conversion);
   }
 

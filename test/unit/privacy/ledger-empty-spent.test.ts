@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { DatasetLedger } from '../../../lib/privacy/dataset-ledger.js';
 import { PrivacyLedger } from '../../../lib/privacy/ledger.js';
+import { RdpAccountant } from '../../../lib/privacy/accountant.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpzo-empty-spent-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,5 +48,16 @@ describe('spent() of a ledger with no releases', () => {
     expect(s.epsilon).toBeGreaterThan(0);
     expect(Number.isFinite(s.rdp!.order)).toBe(true);
     expect(s.pld!.interval).toBeGreaterThan(0);
+  });
+});
+
+describe('an accountant with no releases', () => {
+  it('RDP: ε 0 and δ 0 with no order (it answered order NaN, null in JSON)', () => {
+    const rdp = new RdpAccountant();
+    expect(rdp.getEpsilon(1e-5)).toStrictEqual({ epsilon: 0 });
+    expect(rdp.getDelta(1)).toStrictEqual({ delta: 0 });
+    expect(JSON.stringify(rdp.getEpsilon(1e-5))).toBe('{"epsilon":0}');
+    // one release names its order again
+    expect(rdp.step({ kind: 'gaussian', sampleRate: 0.01, noiseMultiplier: 1 }).getEpsilon(1e-5).order).toBeGreaterThan(1);
   });
 });
