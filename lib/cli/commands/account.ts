@@ -108,6 +108,8 @@ function printResults(results: AccountResult[], rows: [string, string][], noisel
           : ' (basic composition)';
     rows.push([`epsilon ${r.accountant}`, fmt(r.epsilon) + extra]);
   }
+  // no releases (--steps 0, an empty ledger): the table named no ε at all, where --json says epsilon 0
+  if (results.length === 0) rows.push(['epsilon', '0 (no releases)']);
   printTable([...rows, ...tail]);
 }
 

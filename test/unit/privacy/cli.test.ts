@@ -20,6 +20,11 @@ describe('dpzo account', () => {
     expect(j.order).toBe(3.9);
     expect(j.delta).toBe(1e-5);
   });
+  it('--steps 0: the table says ε 0 (no releases), as --json does (it named no ε at all)', async () => {
+    const args = ['account', '--sample-rate', '0.01', '--noise-multiplier', '1', '--steps', '0', '--delta', '1e-5'];
+    expect(await run(args)).toMatch(/^epsilon\s+0 \(no releases\)$/m);
+    expect(JSON.parse(await run([...args, '--json']))).toMatchObject({ epsilon: 0, results: [] });
+  });
   it('--accountant all (default): top level is PLD, results[] holds every accountant', async () => {
     const j = JSON.parse(
       await run([
