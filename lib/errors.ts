@@ -99,9 +99,9 @@ export class DpzoError extends Error {
    * option's value (`ERR_TRAIN_OPTION` from the trainer's plan): a caller that names the options otherwise can say it in its own terms
    * (the CLI names the flag, `--batch-size`, or the config file that set it).
    */
-  readonly field?: string;
+  declare readonly field?: string;
   /** Other options the message names, each as a whole word ("must be given with sampleRate"), for the same renaming as `field`. */
-  readonly mentions?: readonly string[];
+  declare readonly mentions?: readonly string[];
   /**
    * An error with a stable code.
    *

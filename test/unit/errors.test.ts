@@ -2,6 +2,7 @@
 // sources can raise is in it, and it names none that they cannot (ERR_ADDON is the loader's).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 import { DpzoError, NATIVE_ERROR_CODES } from '../../lib/errors.js';
@@ -33,5 +34,18 @@ describe('native error codes', () => {
     });
     expect(JSON.parse(r.stdout)).toEqual({ name: 'DpzoError', code: 'ERR_ADDON', dpzo: true });
     expect(new DpzoError('ERR_ADDON', 'x')).toBeInstanceOf(Error);
+  });
+});
+
+// `field` / `mentions` (the options a plan refusal names) were class fields: every DpzoError carried them as own
+// properties set to undefined, and a logged error (util.inspect, a test runner's diff) printed "field: undefined".
+describe('DpzoError without field or mentions', () => {
+  it('has no such own properties; with them, exactly those given', () => {
+    const plain = new DpzoError('ERR_ARGUMENT', 'x');
+    expect(Object.keys(plain).sort()).toEqual(['code', 'name']);
+    expect(inspect(plain)).not.toMatch(/field|mentions/);
+    const named = new DpzoError('ERR_TRAIN_OPTION', 'batchSize (9) exceeds the training set size 3', { field: 'batchSize' });
+    expect(Object.keys(named).sort()).toEqual(['code', 'field', 'name']);
+    expect(named.field).toBe('batchSize');
   });
 });
