@@ -75,6 +75,7 @@ struct Shape {
   int64_t vocab = 512, hidden = 64, layers = 2, heads = 4, kv_heads = 2, inter = 160, positions = 128;
   std::string model_type = "llama";  // llama family: llama or qwen3 (q_norm / k_norm)
   int64_t head_dim = 0;              // llama family: 0 = hidden / heads (config.json without head_dim)
+  std::string rope_scaling;          // llama family: config.json's rope_scaling object, empty for none
 };
 
 // config.json as transformers writes it for the family (test/helpers/checkpoints.ts has the same fields)
@@ -102,6 +103,7 @@ std::string config_json(const Shape& s, DType dt) {
                              "\"use_sliding_window\":false,"
                            : "{\"model_type\":\"llama\",\"architectures\":[\"LlamaForCausalLM\"],") +
          (s.head_dim > 0 ? "\"head_dim\":" + n(s.head_dim) + "," : "") +
+         (s.rope_scaling.empty() ? "" : "\"rope_scaling\":" + s.rope_scaling + ",") +
          "\"hidden_act\":\"silu\",\"vocab_size\":" + n(s.vocab) + ",\"hidden_size\":" + n(s.hidden) +
          ",\"intermediate_size\":" + n(s.inter) + ",\"num_hidden_layers\":" + n(s.layers) +
          ",\"num_attention_heads\":" + n(s.heads) + ",\"num_key_value_heads\":" + n(s.kv_heads) +
@@ -309,6 +311,8 @@ Shape case_shape(const std::string& family) {
     s.family = "llama";
     s.model_type = "qwen3";
     s.head_dim = 32;
+    // and Qwen's long-context YaRN scaling: the device rotates by the host's table, attention factor (1.139) folded in
+    s.rope_scaling = "{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32}";
   }
   if (s.family != "llama") s.kv_heads = s.heads;
   return s;

@@ -24,7 +24,7 @@ describe('the CUDA backend on the host emulation', () => {
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('| '));
     const failed = rows.filter((l) => l.includes('FAIL') || l.includes('FAILED'));
     expect(failed).toEqual([]);
-    // qwen3: per-head q_norm / k_norm (their device views translated like every other weight's), head_dim 32 ≠ 64/4
+    // qwen3: per-head q_norm / k_norm (their device views translated like every other weight's), head_dim 32 ≠ 64/4; YaRN rope scaling (attention factor in the table)
     for (const c of ['llama-F32', 'llama-BF16', 'llama-wide-BF16', 'qwen3-F32', 'qwen3-BF16', 'gpt2-F32', 'gpt2-BF16', 'opt-F32', 'opt-BF16']) {
       const mine = rows.filter((l) => l.startsWith(`| ${c} `) && l.trimEnd().endsWith('| ok   |'));
       expect(mine.length, c).toBeGreaterThanOrEqual(11);
