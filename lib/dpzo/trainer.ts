@@ -460,7 +460,7 @@ export class DPZOTrainer {
    * holding the run's final weights, as after any train() (a DP-ZO trajectory replayed, a DP-SGD run's last checkpoint
    * loaded) and checked against the hash the report recorded: a caller that saves or evaluates the model after a resume
    * gets the trained weights, not the base. The plan, the trainable tensors and the base weights are checked against
-   * run.json first, as a resume that trains checks them (the base weights by replayRun).
+   * run.json first, as a resume that trains checks them (the base weights and the trainable names by replayRun).
    */
   private async recordedReport(plan: TrainPlan, warn: (m: string) => void, signal?: AbortSignal): Promise<TrainReport | undefined> {
     const o = this.options;
@@ -471,23 +471,17 @@ export class DPZOTrainer {
     if (!done) return undefined;
     const run = readRunJson<RunRecord>(abs);
     checkSamePlan(abs, run.plan, plan);
-    const names = model.trainableNames();
-    if (JSON.stringify(names) !== JSON.stringify(run.model.trainableNames))
-      throw new DpzoError(
-        'ERR_RUN_MISMATCH',
-        `cannot resume ${abs}: the model's trainable tensors differ from the run's (${names.length} vs ${run.model.trainableNames.length}; load it with the run's trainable patterns)`,
-      );
     const why =
       done.report.stopReason === 'completed'
         ? `is complete (all ${done.steps} planned steps)`
         : `stopped at its budget after ${done.report.steps} of ${done.steps} planned steps (its next release would still exceed it)`;
-    warn(`${abs} ${why}: nothing to resume; the report it recorded is returned, the model holds the run's final weights`);
     try {
       // export's and eval --run's replay (one code path): the ledger checked against the trajectory (read only), the base
       // weights' hash, the trainable names; a DP-ZO trajectory replayed, a DP-SGD run's last checkpoint loaded
       await replayRun(model, abs, signal);
     } finally {
-      // θ now carries (some of) the run's releases: no other trainer may start on it as on base weights
+      // θ now carries (some of) the run's releases: no other trainer may start on it as on base weights (also after a
+      // refusal: replayRun refuses a wrong base or wrong trainable names before applying, and such a model is reloaded anyway)
       if (done.lines.length > 0) recordRelease(model, this, done.lines.length, abs);
     }
     const hash = await model.weightsHash();
@@ -496,6 +490,7 @@ export class DPZOTrainer {
         'ERR_RUN_CORRUPT',
         `${abs}: its trajectory (or last checkpoint) gives weights hash ${hash.slice(0, 12)}…, not the ${done.report.weightsHash.slice(0, 12)}… its report recorded`,
       );
+    warn(`${abs} ${why}: nothing to resume; the report it recorded is returned, the model holds the run's final weights`);
     return done.report;
   }
 
